@@ -1,0 +1,245 @@
+// Package storage defines what the DM server keeps and the interfaces every
+// backend implements: devices and their credentials, the per-device job queue,
+// session state (so any server node can continue any session), events (generic
+// alerts), the device tree cache and wire traces.
+//
+// Backends: storage/sqlite (embedded default) and storage/postgres. Both run the
+// conformance suite in storage/storagetest.
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Backends wrap or return these so callers can use errors.Is.
+var (
+	ErrNotFound = errors.New("storage: not found")
+	ErrExists   = errors.New("storage: already exists")
+	// ErrConflict reports a failed optimistic-concurrency check (another node
+	// changed the record first).
+	ErrConflict = errors.New("storage: concurrent update")
+)
+
+// Device is an enrolled device and the credentials for both directions.
+type Device struct {
+	ID string // DM device id as sent in SyncHdr/Source/LocURI, e.g. "IMEI:493005100592800"
+	// AuthScheme is the scheme the device must use: "basic", "md5" or "hmac".
+	AuthScheme string
+	Username   string // client→server user name (Source/LocName, HMAC username)
+	Password   string // client→server password (verified by the server)
+	// ServerPassword authenticates the server to the device (server Cred, pkg0 digest).
+	ServerPassword string
+	// ServerNonce is the nonce the server issued to the device (the device hashes
+	// its next credentials with it). ClientNonce is the nonce the device issued
+	// to the server (for the server's credentials and the pkg0 digest).
+	ServerNonce []byte
+	ClientNonce []byte
+	NotifyAddr  string            // where package 0 goes: "udp://host:port", "sms:+number", or "" (none)
+	DevInfo     map[string]string // last ./DevInfo values reported in package 1 (URI → value)
+	Labels      map[string]string // operator labels
+	CreatedAt   time.Time
+	LastSeen    time.Time // zero until the first session
+}
+
+// JobState is the life-cycle state of a queued command.
+type JobState string
+
+// Job states.
+const (
+	JobQueued    JobState = "queued"
+	JobSent      JobState = "sent"
+	JobDone      JobState = "done"
+	JobFailed    JobState = "failed"
+	JobCancelled JobState = "cancelled"
+)
+
+// Terminal reports whether no further change happens to a job in this state.
+func (s JobState) Terminal() bool { return s == JobDone || s == JobFailed || s == JobCancelled }
+
+// JobSpec describes the command to send. It is stored as JSON.
+type JobSpec struct {
+	// Command is Get, Replace, Add, Delete, Exec, Copy, Atomic, Sequence or Alert.
+	Command string    `json:"command"`
+	Items   []JobItem `json:"items,omitempty"`
+	// Set makes an Add fall back to Replace when the device answers 418 (and a
+	// Replace fall back to Add on 404): idempotent configuration.
+	Set bool `json:"set,omitempty"`
+	// Children are the members of an Atomic or Sequence.
+	Children   []JobSpec `json:"children,omitempty"`
+	Alert      *UIAlert  `json:"alert,omitempty"` // Command "Alert": a user-interaction alert
+	Correlator string    `json:"correlator,omitempty"`
+}
+
+// JobItem is one target of a command.
+type JobItem struct {
+	URI    string `json:"uri"`              // Item Target (Copy: destination)
+	Source string `json:"source,omitempty"` // Copy: origin
+	Format string `json:"format,omitempty"` // Meta Format: chr, int, bool, b64, bin, node, xml, …
+	Type   string `json:"type,omitempty"`   // Meta Type (MIME)
+	// Data is the value. For Format b64 or bin it is base64 text.
+	Data    string `json:"data,omitempty"`
+	HasData bool   `json:"has_data,omitempty"` // send <Data/> even when Data is ""
+}
+
+// UIAlert is a user-interaction alert (1100–1104).
+type UIAlert struct {
+	Code      int      `json:"code"`              // 1100..1104
+	Text      string   `json:"text"`              // message shown to the user
+	MinDT     int      `json:"mindt,omitempty"`   // seconds
+	MaxDT     int      `json:"maxdt,omitempty"`   // seconds
+	Default   string   `json:"default,omitempty"` // DR
+	MaxLen    int      `json:"maxlen,omitempty"`
+	InputType string   `json:"input_type,omitempty"` // IT: A, N, D, T, P, I
+	EchoType  string   `json:"echo_type,omitempty"`  // ET: T, P
+	Choices   []string `json:"choices,omitempty"`
+}
+
+// ResultItem is one Item of a Results (or of a Status Item, e.g. a UI answer).
+type ResultItem struct {
+	URI    string `json:"uri"`
+	Format string `json:"format,omitempty"`
+	Type   string `json:"type,omitempty"`
+	Data   string `json:"data"` // base64 text when Format is b64 or bin
+}
+
+// Job is one queued command for one device.
+type Job struct {
+	ID       int64
+	DeviceID string
+	Spec     JobSpec
+	State    JobState
+	Status   int          // SyncML status of the command (0 until known)
+	Results  []ResultItem // from Results (Get) or Status Items (UI alerts)
+	// ChildStatus holds the per-member statuses of Atomic/Sequence, in order.
+	ChildStatus []int
+	Error       string // human-readable failure reason, if any
+	SessionID   string // session the job was last sent in
+	Attempts    int    // times sent
+	CreatedAt   time.Time
+	SentAt      time.Time
+	DoneAt      time.Time
+}
+
+// JobFilter selects jobs in ListJobs.
+type JobFilter struct {
+	DeviceID string     // "" = all devices
+	States   []JobState // empty = all states
+	AfterID  int64      // paging: only IDs > AfterID
+	Limit    int        // 0 = backend default (100)
+}
+
+// Session is the engine's state of one DM session, stored so any node can
+// handle the next message. State is opaque to storage.
+type Session struct {
+	DeviceID  string
+	SessionID string // SyncML SessionID
+	Token     string // unique key embedded in RespURI
+	State     []byte // engine-owned, opaque
+	Version   int64  // optimistic concurrency: incremented by every successful save
+	Closed    bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Event is something a device reported: a generic alert (1226), a client
+// event (1224), or a session milestone recorded by the server.
+type Event struct {
+	ID         int64
+	DeviceID   string
+	SessionID  string
+	Kind       string // "generic-alert", "client-event", "session-start", "session-end", …
+	Type       string // Meta Type of the item (e.g. org.openmobilealliance.dm.firmwareupdate.update)
+	Source     string // Item Source LocURI
+	Target     string // Item Target LocURI
+	Format     string
+	Mark       string
+	Data       string
+	Correlator string
+	CreatedAt  time.Time
+}
+
+// TraceEntry is one DM message as it crossed the wire.
+type TraceEntry struct {
+	ID          int64
+	DeviceID    string
+	SessionID   string
+	Direction   string // "in" (device → server) or "out"
+	MsgID       string
+	ContentType string
+	Body        []byte // exact bytes on the wire
+	Decoded     string // indented XML view (also for WBXML)
+	CreatedAt   time.Time
+}
+
+// TreeNode is the server's last known view of one device node (from Results).
+type TreeNode struct {
+	DeviceID  string
+	URI       string
+	Format    string
+	Type      string
+	Value     string // base64 for b64/bin formats; child list for interior nodes
+	UpdatedAt time.Time
+}
+
+// Store is the whole storage contract. Every method is safe for concurrent use
+// by many goroutines and many server processes sharing one database.
+type Store interface {
+	// Devices.
+	CreateDevice(ctx context.Context, d *Device) error // ErrExists if the ID is taken
+	GetDevice(ctx context.Context, id string) (*Device, error)
+	// UpdateDevice overwrites all mutable fields of an existing device (ErrNotFound otherwise).
+	UpdateDevice(ctx context.Context, d *Device) error
+	// ListDevices returns devices ordered by ID with ID > afterID, at most limit (0 = 100).
+	ListDevices(ctx context.Context, afterID string, limit int) ([]*Device, error)
+	// DeleteDevice removes the device and everything that belongs to it.
+	DeleteDevice(ctx context.Context, id string) error
+	CountDevices(ctx context.Context) (int, error)
+
+	// Jobs.
+	CreateJob(ctx context.Context, j *Job) error // assigns ID, CreatedAt; State defaults to queued
+	GetJob(ctx context.Context, id int64) (*Job, error)
+	ListJobs(ctx context.Context, f JobFilter) ([]*Job, error) // ordered by ID
+	// PendingJobs returns the device's jobs that are queued, or sent in a session
+	// other than sessionID (a broken session: they must be resent), ordered by ID.
+	PendingJobs(ctx context.Context, deviceID, sessionID string) ([]*Job, error)
+	// UpdateJob stores a job's new state. When the stored job is terminal it
+	// returns ErrConflict and changes nothing (a cancelled job stays cancelled).
+	UpdateJob(ctx context.Context, j *Job) error
+	// CancelJob marks a queued or sent job cancelled; ErrConflict if already terminal.
+	CancelJob(ctx context.Context, id int64) (*Job, error)
+	// CountJobs counts jobs in the given state (all devices).
+	CountJobs(ctx context.Context, state JobState) (int, error)
+
+	// Sessions.
+	// SaveSession inserts (Version 0 → 1) or updates a session when the stored
+	// Version equals s.Version, then increments s.Version. ErrConflict otherwise.
+	SaveSession(ctx context.Context, s *Session) error
+	GetSession(ctx context.Context, deviceID, sessionID string) (*Session, error)
+	GetSessionByToken(ctx context.Context, token string) (*Session, error)
+	// DeleteSessionsBefore removes sessions not updated since t; returns how many.
+	DeleteSessionsBefore(ctx context.Context, t time.Time) (int, error)
+
+	// Events.
+	AddEvent(ctx context.Context, e *Event) error // assigns ID, CreatedAt if zero
+	// ListEvents returns events of a device ("" = all) with ID > afterID, ordered by ID.
+	ListEvents(ctx context.Context, deviceID string, afterID int64, limit int) ([]*Event, error)
+
+	// Tree cache.
+	PutTreeNodes(ctx context.Context, nodes []TreeNode) error // upsert by (DeviceID, URI)
+	// ListTreeNodes returns the device's cached nodes at or below prefix ("" = all), ordered by URI.
+	ListTreeNodes(ctx context.Context, deviceID, prefix string) ([]TreeNode, error)
+	DeleteTreeNodes(ctx context.Context, deviceID, prefix string) error
+
+	// Traces.
+	AddTrace(ctx context.Context, t *TraceEntry) error
+	// ListTraces returns a device's most recent traces (sessionID "" = any), oldest first.
+	ListTraces(ctx context.Context, deviceID, sessionID string, limit int) ([]*TraceEntry, error)
+	// PruneTraces keeps only the newest keepPerDevice traces per device.
+	PruneTraces(ctx context.Context, keepPerDevice int) error
+
+	// Ping checks the database is reachable.
+	Ping(ctx context.Context) error
+	Close() error
+}
