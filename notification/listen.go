@@ -1,0 +1,79 @@
+package notification
+
+import (
+	"context"
+	"errors"
+	"net"
+	"time"
+)
+
+// Listener receives package 0 datagrams on a device: raw packages and WSP
+// push PDUs (WDP over UDP), as sent by UDPSender.
+type Listener struct {
+	// OnError, when set, is told about datagrams that are not a package 0;
+	// they are otherwise dropped silently, as the spec asks of a device.
+	OnError func(from net.Addr, err error)
+
+	conn *net.UDPConn
+}
+
+// Listen opens a UDP socket on addr ("host:port" or "udp://host:port"; port 0
+// picks a free port, see Addr).
+func Listen(addr string) (*Listener, error) {
+	hp, err := udpAddr(addr, true)
+	if err != nil {
+		return nil, err
+	}
+	ua, err := net.ResolveUDPAddr("udp", hp)
+	if err != nil {
+		return nil, err
+	}
+	c, err := net.ListenUDP("udp", ua)
+	if err != nil {
+		return nil, err
+	}
+	return &Listener{conn: c}, nil
+}
+
+// Addr is the local address the listener is bound to.
+func (l *Listener) Addr() net.Addr { return l.conn.LocalAddr() }
+
+// Close closes the socket; Serve then returns nil.
+func (l *Listener) Close() error { return l.conn.Close() }
+
+// Serve reads datagrams until ctx is done or the listener is closed, calling
+// handle with each decoded package and the datagram it came in (handle must
+// not keep the slice). Checking the digest is the handler's job: only it knows
+// the server's credentials. Serve returns nil on cancellation or Close.
+func (l *Listener) Serve(ctx context.Context, handle func(*Package0, []byte)) error {
+	stop := context.AfterFunc(ctx, func() { _ = l.conn.SetReadDeadline(time.Now()) })
+	defer stop()
+	buf := make([]byte, 64<<10)
+	for {
+		n, from, err := l.conn.ReadFrom(buf)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		p, err := DecodeAny(buf[:n])
+		if err != nil {
+			if l.OnError != nil {
+				l.OnError(from, err)
+			}
+			continue
+		}
+		handle(p, buf[:n])
+	}
+}
+
+// ListenUDP listens on addr and serves until ctx is done; see Listener.
+func ListenUDP(ctx context.Context, addr string, handle func(*Package0, []byte)) error {
+	l, err := Listen(addr)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	return l.Serve(ctx, handle)
+}
