@@ -1,0 +1,5 @@
+// Package mo groups the standard OMA DM management objects. Each sub-package
+// owns one object: its DDF (embedded beside the code and the source of
+// validation), an Install function that creates the subtree with defaults on a
+// dmtree.Tree, and the typed helpers device and server code need.
+package mo
