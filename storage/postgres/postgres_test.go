@@ -1,0 +1,125 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/migrations"
+	"github.com/omadm/omadm/storage/postgres"
+	"github.com/omadm/omadm/storage/storagetest"
+)
+
+const envDSN = "OMADM_TEST_POSTGRES"
+
+// freshSchema creates an empty schema for one test, drops it afterwards and
+// returns a DSN whose search_path points at it, so runs never see each other.
+func freshSchema(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv(envDSN)
+	if dsn == "" {
+		t.Skipf("%s is not set: no PostgreSQL to test against (scripts/pg-throwaway.sh starts one)", envDSN)
+	}
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connect %s: %v", envDSN, err)
+	}
+	defer admin.Close(ctx)
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "omadm_test_" + hex.EncodeToString(b)
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), dsn)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer c.Close(context.Background())
+		if _, err := c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return withParam(t, dsn, "search_path", schema)
+}
+
+func withParam(t testing.TB, dsn, k, v string) string {
+	t.Helper()
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set(k, v)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " " + k + "=" + v
+}
+
+func newStore(t testing.TB) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), freshSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestStore_Conformance(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) storage.Store { return newStore(t) })
+}
+
+func TestOpen_NodesStartingTogetherMigrateOnce(t *testing.T) {
+	dsn := freshSchema(t)
+	const nodes = 6
+	var wg sync.WaitGroup
+	errs := make([]error, nodes)
+	for i := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := postgres.Open(context.Background(), dsn)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer s.Close()
+			v, err := s.SchemaVersion(context.Background())
+			if err == nil && v != migrations.Latest(migrations.Postgres) {
+				t.Errorf("node %d sees schema version %d", i, v)
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("node %d: %v", i, err)
+		}
+	}
+}
+
+func TestOpen_RejectsBadDSN(t *testing.T) {
+	if _, err := postgres.Open(context.Background(), "postgres://%zz"); err == nil {
+		t.Fatal("Open accepted a malformed DSN")
+	}
+}
+
+func BenchmarkCreateJob(b *testing.B)           { storagetest.BenchCreateJob(b, newStore(b)) }
+func BenchmarkSaveSession(b *testing.B)         { storagetest.BenchSaveSession(b, newStore(b)) }
+func BenchmarkSaveSessionParallel(b *testing.B) { storagetest.BenchSaveSessionParallel(b, newStore(b)) }
+func BenchmarkPendingJobs(b *testing.B)         { storagetest.BenchPendingJobs(b, newStore(b)) }

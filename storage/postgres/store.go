@@ -1,0 +1,577 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/omadm/omadm/storage"
+)
+
+const (
+	deviceCols  = `id, auth_scheme, username, password, server_password, server_nonce, client_nonce, notify_addr, devinfo, labels, created_at, last_seen`
+	jobCols     = `id, device_id, spec, state, status, results, child_status, error, session_id, attempts, created_at, sent_at, done_at`
+	sessionCols = `device_id, session_id, token, state, version, closed, created_at, updated_at`
+	eventCols   = `id, device_id, session_id, kind, type, source, target, format, mark, data, correlator, created_at`
+	treeCols    = `device_id, uri, format, type, value, updated_at`
+	traceCols   = `id, device_id, session_id, direction, msg_id, content_type, body, decoded, created_at`
+	terminal    = `('done', 'failed', 'cancelled')`
+)
+
+// ---- devices ----
+
+func deviceArgs(d *storage.Device) ([]any, error) {
+	if err := checkText("device id", d.ID, "auth scheme", d.AuthScheme, "username", d.Username,
+		"password", d.Password, "server password", d.ServerPassword, "notify address", d.NotifyAddr); err != nil {
+		return nil, err
+	}
+	devinfo, err := jsonOrNull(d.DevInfo)
+	if err != nil {
+		return nil, err
+	}
+	labels, err := jsonOrNull(d.Labels)
+	if err != nil {
+		return nil, err
+	}
+	return []any{d.AuthScheme, d.Username, d.Password, d.ServerPassword, d.ServerNonce, d.ClientNonce,
+		d.NotifyAddr, devinfo, labels}, nil
+}
+
+// CreateDevice stores a new device; CreatedAt defaults to now.
+func (s *Store) CreateDevice(ctx context.Context, d *storage.Device) error {
+	if d.ID == "" {
+		return errors.New("storage: device id is empty")
+	}
+	args, err := deviceArgs(d)
+	if err != nil {
+		return err
+	}
+	created := norm(d.CreatedAt)
+	if created.IsZero() {
+		created = now()
+	}
+	args = append(append([]any{d.ID}, args...), created, ts(norm(d.LastSeen)))
+	if _, err := s.pool.Exec(ctx, `INSERT INTO devices (`+deviceCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, args...); err != nil {
+		return wrap(err)
+	}
+	d.CreatedAt, d.LastSeen = created, norm(d.LastSeen)
+	return nil
+}
+
+func scanDevice(row pgx.Row) (*storage.Device, error) {
+	var d storage.Device
+	var created, seen pgtype.Timestamptz
+	if err := row.Scan(&d.ID, &d.AuthScheme, &d.Username, &d.Password, &d.ServerPassword, &d.ServerNonce,
+		&d.ClientNonce, &d.NotifyAddr, &d.DevInfo, &d.Labels, &created, &seen); err != nil {
+		return nil, wrap(err)
+	}
+	d.CreatedAt, d.LastSeen = fromTS(created), fromTS(seen)
+	return &d, nil
+}
+
+// GetDevice returns the device or ErrNotFound.
+func (s *Store) GetDevice(ctx context.Context, id string) (*storage.Device, error) {
+	return scanDevice(s.pool.QueryRow(ctx, `SELECT `+deviceCols+` FROM devices WHERE id = $1`, id))
+}
+
+// UpdateDevice overwrites every field but ID and CreatedAt.
+func (s *Store) UpdateDevice(ctx context.Context, d *storage.Device) error {
+	args, err := deviceArgs(d)
+	if err != nil {
+		return err
+	}
+	args = append(args, ts(norm(d.LastSeen)), d.ID)
+	return affected(s.pool.Exec(ctx, `UPDATE devices SET auth_scheme = $1, username = $2, password = $3,
+		server_password = $4, server_nonce = $5, client_nonce = $6, notify_addr = $7, devinfo = $8, labels = $9,
+		last_seen = $10 WHERE id = $11`, args...))
+}
+
+// ListDevices pages through devices ordered by ID (bytewise, COLLATE "C").
+func (s *Store) ListDevices(ctx context.Context, afterID string, n int) ([]*storage.Device, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+deviceCols+` FROM devices WHERE id > $1 ORDER BY id LIMIT $2`, afterID, limit(n))
+	return collect(rows, err, scanDevice)
+}
+
+// DeleteDevice removes the device; foreign keys cascade to its jobs,
+// sessions, events, tree cache and traces in the same statement.
+func (s *Store) DeleteDevice(ctx context.Context, id string) error {
+	return affected(s.pool.Exec(ctx, `DELETE FROM devices WHERE id = $1`, id))
+}
+
+// CountDevices counts enrolled devices.
+func (s *Store) CountDevices(ctx context.Context) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM devices`).Scan(&n)
+	return n, wrap(err)
+}
+
+// ---- jobs ----
+
+func jobArgs(j *storage.Job) (results, childStatus any, err error) {
+	if !validState(j.State) {
+		return nil, nil, fmt.Errorf("storage: invalid job state %q", j.State)
+	}
+	if err := checkText("job error", j.Error, "job session id", j.SessionID); err != nil {
+		return nil, nil, err
+	}
+	if results, err = jsonOrNull(j.Results); err != nil {
+		return nil, nil, err
+	}
+	if childStatus, err = jsonOrNull(j.ChildStatus); err != nil {
+		return nil, nil, err
+	}
+	return results, childStatus, nil
+}
+
+// CreateJob queues a job for an existing device (ErrNotFound otherwise).
+func (s *Store) CreateJob(ctx context.Context, j *storage.Job) error {
+	if j.State == "" {
+		j.State = storage.JobQueued
+	}
+	results, childStatus, err := jobArgs(j)
+	if err != nil {
+		return err
+	}
+	spec, err := json.Marshal(j.Spec)
+	if err != nil {
+		return fmt.Errorf("storage: encode job spec: %w", err)
+	}
+	created := norm(j.CreatedAt)
+	if created.IsZero() {
+		created = now()
+	}
+	var id int64
+	err = s.pool.QueryRow(ctx, `INSERT INTO jobs (device_id, spec, state, status, results, child_status, error,
+		session_id, attempts, created_at, sent_at, done_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+		RETURNING id`, j.DeviceID, json.RawMessage(spec), string(j.State), j.Status, results, childStatus, j.Error,
+		j.SessionID, j.Attempts, created, ts(norm(j.SentAt)), ts(norm(j.DoneAt))).Scan(&id)
+	if err != nil {
+		return wrap(err)
+	}
+	j.ID, j.CreatedAt, j.SentAt, j.DoneAt = id, created, norm(j.SentAt), norm(j.DoneAt)
+	return nil
+}
+
+func scanJob(row pgx.Row) (*storage.Job, error) {
+	var j storage.Job
+	var state string
+	var created, sent, done pgtype.Timestamptz
+	if err := row.Scan(&j.ID, &j.DeviceID, &j.Spec, &state, &j.Status, &j.Results, &j.ChildStatus, &j.Error,
+		&j.SessionID, &j.Attempts, &created, &sent, &done); err != nil {
+		return nil, wrap(err)
+	}
+	j.State = storage.JobState(state)
+	j.CreatedAt, j.SentAt, j.DoneAt = fromTS(created), fromTS(sent), fromTS(done)
+	return &j, nil
+}
+
+// GetJob returns the job or ErrNotFound.
+func (s *Store) GetJob(ctx context.Context, id int64) (*storage.Job, error) {
+	return scanJob(s.pool.QueryRow(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = $1`, id))
+}
+
+// ListJobs pages through jobs ordered by ID.
+func (s *Store) ListJobs(ctx context.Context, f storage.JobFilter) ([]*storage.Job, error) {
+	args := []any{f.AfterID, limit(f.Limit)}
+	where := []string{"id > $1"}
+	if f.DeviceID != "" {
+		args = append(args, f.DeviceID)
+		where = append(where, fmt.Sprintf("device_id = $%d", len(args)))
+	}
+	if len(f.States) > 0 {
+		states := make([]string, len(f.States))
+		for i, st := range f.States {
+			if !validState(st) {
+				return nil, fmt.Errorf("storage: invalid job state %q", st)
+			}
+			states[i] = string(st)
+		}
+		args = append(args, states)
+		where = append(where, fmt.Sprintf("state = ANY($%d)", len(args)))
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+jobCols+` FROM jobs WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY id LIMIT $2`, args...)
+	return collect(rows, err, scanJob)
+}
+
+// PendingJobs returns queued jobs and jobs sent in another session, ordered
+// by ID, at most 10000 (the next call returns the rest once these are done).
+func (s *Store) PendingJobs(ctx context.Context, deviceID, sessionID string) ([]*storage.Job, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+jobCols+` FROM jobs WHERE device_id = $1
+		AND state IN ('queued', 'sent') AND (state = 'queued' OR session_id <> $2) ORDER BY id LIMIT `+fmt.Sprint(maxLimit),
+		deviceID, sessionID)
+	return collect(rows, err, scanJob)
+}
+
+// UpdateJob stores state, status, results, child statuses, error, session,
+// attempts and the sent/done times in one guarded statement; the spec, device
+// and creation time never change. A terminal stored job gives ErrConflict,
+// also when the terminal state was committed by another node a moment before.
+func (s *Store) UpdateJob(ctx context.Context, j *storage.Job) error {
+	results, childStatus, err := jobArgs(j)
+	if err != nil {
+		return err
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE jobs SET state = $1, status = $2, results = $3, child_status = $4,
+		error = $5, session_id = $6, attempts = $7, sent_at = $8, done_at = $9
+		WHERE id = $10 AND state NOT IN `+terminal, string(j.State), j.Status, results, childStatus, j.Error,
+		j.SessionID, j.Attempts, ts(norm(j.SentAt)), ts(norm(j.DoneAt)), j.ID)
+	if err := affected(tag, err); !errors.Is(err, storage.ErrNotFound) {
+		if err == nil {
+			j.SentAt, j.DoneAt = norm(j.SentAt), norm(j.DoneAt)
+		}
+		return err
+	}
+	return s.missingOrConflict(ctx, j.ID)
+}
+
+// missingOrConflict tells why a guarded job update changed nothing.
+func (s *Store) missingOrConflict(ctx context.Context, id int64) error {
+	var exists bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM jobs WHERE id = $1)`, id).Scan(&exists); err != nil {
+		return wrap(err)
+	}
+	if !exists {
+		return fmt.Errorf("%w: job %d", storage.ErrNotFound, id)
+	}
+	return fmt.Errorf("%w: job %d is already in a terminal state", storage.ErrConflict, id)
+}
+
+// CancelJob marks a queued or sent job cancelled and returns it.
+func (s *Store) CancelJob(ctx context.Context, id int64) (*storage.Job, error) {
+	j, err := scanJob(s.pool.QueryRow(ctx, `UPDATE jobs SET state = 'cancelled', done_at = $1
+		WHERE id = $2 AND state NOT IN `+terminal+` RETURNING `+jobCols, now(), id))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, s.missingOrConflict(ctx, id)
+	}
+	return j, err
+}
+
+// CountJobs counts jobs in a state over all devices ("" counts every job).
+func (s *Store) CountJobs(ctx context.Context, state storage.JobState) (int, error) {
+	var n int
+	var err error
+	if state == "" {
+		err = s.pool.QueryRow(ctx, `SELECT count(*) FROM jobs`).Scan(&n)
+	} else {
+		err = s.pool.QueryRow(ctx, `SELECT count(*) FROM jobs WHERE state = $1`, string(state)).Scan(&n)
+	}
+	return n, wrap(err)
+}
+
+// ---- sessions ----
+
+// SaveSession inserts (Version 0) or updates (stored version == s.Version) in
+// one statement, so of several nodes saving the same version exactly one wins.
+func (s *Store) SaveSession(ctx context.Context, ss *storage.Session) error {
+	if ss.DeviceID == "" || ss.SessionID == "" {
+		return errors.New("storage: session needs a device id and a session id")
+	}
+	if err := checkText("session device id", ss.DeviceID, "session id", ss.SessionID, "session token", ss.Token); err != nil {
+		return err
+	}
+	t := now()
+	state := ss.State
+	if state == nil {
+		state = []byte{}
+	}
+	if ss.Version == 0 {
+		created := norm(ss.CreatedAt)
+		if created.IsZero() {
+			created = t
+		}
+		_, err := s.pool.Exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, 1, $5, $6, $7)`,
+			ss.DeviceID, ss.SessionID, ss.Token, state, ss.Closed, created, t)
+		if err != nil {
+			// A uniqueness failure is either the session created by another
+			// node first (ErrConflict) or a token of another session (ErrExists).
+			if err = wrap(err); errors.Is(err, storage.ErrExists) {
+				var exists bool
+				if e := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE device_id = $1 AND session_id = $2)`,
+					ss.DeviceID, ss.SessionID).Scan(&exists); e != nil {
+					return wrap(e)
+				}
+				if exists {
+					return fmt.Errorf("%w: session %s/%s was created by another node", storage.ErrConflict, ss.DeviceID, ss.SessionID)
+				}
+			}
+			return err
+		}
+		ss.Version, ss.CreatedAt, ss.UpdatedAt = 1, created, t
+		return nil
+	}
+	var created time.Time
+	err := s.pool.QueryRow(ctx, `UPDATE sessions SET token = $1, state = $2, version = version + 1, closed = $3,
+		updated_at = $4 WHERE device_id = $5 AND session_id = $6 AND version = $7 RETURNING created_at`,
+		ss.Token, state, ss.Closed, t, ss.DeviceID, ss.SessionID, ss.Version).Scan(&created)
+	if err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("%w: session %s/%s is not at version %d", storage.ErrConflict, ss.DeviceID, ss.SessionID, ss.Version)
+		}
+		return wrap(err)
+	}
+	ss.Version++
+	ss.CreatedAt, ss.UpdatedAt = created.UTC(), t
+	return nil
+}
+
+func scanSession(row pgx.Row) (*storage.Session, error) {
+	var ss storage.Session
+	var created, updated pgtype.Timestamptz
+	if err := row.Scan(&ss.DeviceID, &ss.SessionID, &ss.Token, &ss.State, &ss.Version, &ss.Closed, &created, &updated); err != nil {
+		return nil, wrap(err)
+	}
+	ss.CreatedAt, ss.UpdatedAt = fromTS(created), fromTS(updated)
+	return &ss, nil
+}
+
+// GetSession returns a session by device and SyncML SessionID.
+func (s *Store) GetSession(ctx context.Context, deviceID, sessionID string) (*storage.Session, error) {
+	return scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions
+		WHERE device_id = $1 AND session_id = $2`, deviceID, sessionID))
+}
+
+// GetSessionByToken returns the session whose RespURI token is token.
+func (s *Store) GetSessionByToken(ctx context.Context, token string) (*storage.Session, error) {
+	return scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions
+		WHERE token = $1 AND token <> ''`, token))
+}
+
+// DeleteSessionsBefore removes sessions last updated before t.
+func (s *Store) DeleteSessionsBefore(ctx context.Context, t time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE updated_at < $1`, t)
+	if err != nil {
+		return 0, wrap(err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// ---- events ----
+
+// AddEvent stores an event for an existing device, assigning ID and, when
+// zero, CreatedAt.
+func (s *Store) AddEvent(ctx context.Context, e *storage.Event) error {
+	if err := checkText("event device id", e.DeviceID, "event session id", e.SessionID, "event kind", e.Kind,
+		"event type", e.Type, "event source", e.Source, "event target", e.Target, "event format", e.Format,
+		"event mark", e.Mark, "event data", e.Data, "event correlator", e.Correlator); err != nil {
+		return err
+	}
+	created := norm(e.CreatedAt)
+	if created.IsZero() {
+		created = now()
+	}
+	var id int64
+	err := s.pool.QueryRow(ctx, `INSERT INTO events (device_id, session_id, kind, type, source, target, format,
+		mark, data, correlator, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+		e.DeviceID, e.SessionID, e.Kind, e.Type, e.Source, e.Target, e.Format, e.Mark, e.Data, e.Correlator,
+		created).Scan(&id)
+	if err != nil {
+		return wrap(err)
+	}
+	e.ID, e.CreatedAt = id, created
+	return nil
+}
+
+func scanEvent(row pgx.Row) (*storage.Event, error) {
+	var e storage.Event
+	var created pgtype.Timestamptz
+	if err := row.Scan(&e.ID, &e.DeviceID, &e.SessionID, &e.Kind, &e.Type, &e.Source, &e.Target, &e.Format,
+		&e.Mark, &e.Data, &e.Correlator, &created); err != nil {
+		return nil, wrap(err)
+	}
+	e.CreatedAt = fromTS(created)
+	return &e, nil
+}
+
+// ListEvents pages through events ordered by ID.
+func (s *Store) ListEvents(ctx context.Context, deviceID string, afterID int64, n int) ([]*storage.Event, error) {
+	var rows pgx.Rows
+	var err error
+	if deviceID == "" {
+		rows, err = s.pool.Query(ctx, `SELECT `+eventCols+` FROM events WHERE id > $1 ORDER BY id LIMIT $2`,
+			afterID, limit(n))
+	} else {
+		rows, err = s.pool.Query(ctx, `SELECT `+eventCols+` FROM events WHERE device_id = $1 AND id > $2
+			ORDER BY id LIMIT $3`, deviceID, afterID, limit(n))
+	}
+	return collect(rows, err, scanEvent)
+}
+
+// ---- tree cache ----
+
+// PutTreeNodes upserts all nodes in one transaction (one batch round trip):
+// all or none are stored.
+func (s *Store) PutTreeNodes(ctx context.Context, nodes []storage.TreeNode) error {
+	if len(nodes) == 0 {
+		return nil
+	}
+	for i := range nodes {
+		n := &nodes[i]
+		if err := checkText("node device id", n.DeviceID, "node uri", n.URI, "node format", n.Format,
+			"node type", n.Type, "node value", n.Value); err != nil {
+			return err
+		}
+	}
+	t := now()
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var b pgx.Batch
+		for i := range nodes {
+			n := &nodes[i]
+			updated := norm(n.UpdatedAt)
+			if updated.IsZero() {
+				updated = t
+			}
+			b.Queue(`INSERT INTO tree_nodes (`+treeCols+`) VALUES ($1, $2, $3, $4, $5, $6)
+				ON CONFLICT (device_id, uri) DO UPDATE SET format = excluded.format, type = excluded.type,
+				value = excluded.value, updated_at = excluded.updated_at`,
+				n.DeviceID, n.URI, n.Format, n.Type, n.Value, updated)
+		}
+		return tx.SendBatch(ctx, &b).Close()
+	})
+	return wrap(err)
+}
+
+func scanTree(row pgx.Row) (*storage.TreeNode, error) {
+	var n storage.TreeNode
+	var updated pgtype.Timestamptz
+	if err := row.Scan(&n.DeviceID, &n.URI, &n.Format, &n.Type, &n.Value, &updated); err != nil {
+		return nil, wrap(err)
+	}
+	n.UpdatedAt = fromTS(updated)
+	return &n, nil
+}
+
+// ListTreeNodes returns nodes equal to prefix or below it ("./A" matches
+// "./A/B" but not "./AB"), ordered by URI (bytewise).
+func (s *Store) ListTreeNodes(ctx context.Context, deviceID, prefix string) ([]storage.TreeNode, error) {
+	var rows pgx.Rows
+	var err error
+	if prefix == "" {
+		rows, err = s.pool.Query(ctx, `SELECT `+treeCols+` FROM tree_nodes WHERE device_id = $1 ORDER BY uri`, deviceID)
+	} else {
+		p, lo, hi := prefixRange(prefix)
+		rows, err = s.pool.Query(ctx, `SELECT `+treeCols+` FROM tree_nodes WHERE device_id = $1
+			AND (uri = $2 OR (uri >= $3 AND uri < $4)) ORDER BY uri`, deviceID, p, lo, hi)
+	}
+	ptrs, err := collect(rows, err, scanTree)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]storage.TreeNode, len(ptrs))
+	for i, n := range ptrs {
+		out[i] = *n
+	}
+	return out, nil
+}
+
+// DeleteTreeNodes removes the nodes ListTreeNodes would return.
+func (s *Store) DeleteTreeNodes(ctx context.Context, deviceID, prefix string) error {
+	var err error
+	if prefix == "" {
+		_, err = s.pool.Exec(ctx, `DELETE FROM tree_nodes WHERE device_id = $1`, deviceID)
+	} else {
+		p, lo, hi := prefixRange(prefix)
+		_, err = s.pool.Exec(ctx, `DELETE FROM tree_nodes WHERE device_id = $1
+			AND (uri = $2 OR (uri >= $3 AND uri < $4))`, deviceID, p, lo, hi)
+	}
+	return wrap(err)
+}
+
+// ---- traces ----
+
+// AddTrace stores one wire message of an existing device.
+func (s *Store) AddTrace(ctx context.Context, t *storage.TraceEntry) error {
+	if err := checkText("trace device id", t.DeviceID, "trace session id", t.SessionID, "trace direction",
+		t.Direction, "trace msg id", t.MsgID, "trace content type", t.ContentType, "trace decoded", t.Decoded); err != nil {
+		return err
+	}
+	created := norm(t.CreatedAt)
+	if created.IsZero() {
+		created = now()
+	}
+	var id int64
+	err := s.pool.QueryRow(ctx, `INSERT INTO traces (device_id, session_id, direction, msg_id, content_type, body,
+		decoded, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, t.DeviceID, t.SessionID,
+		t.Direction, t.MsgID, t.ContentType, blob(t.Body), t.Decoded, created).Scan(&id)
+	if err != nil {
+		return wrap(err)
+	}
+	t.ID, t.CreatedAt = id, created
+	return nil
+}
+
+func scanTrace(row pgx.Row) (*storage.TraceEntry, error) {
+	var t storage.TraceEntry
+	var created pgtype.Timestamptz
+	if err := row.Scan(&t.ID, &t.DeviceID, &t.SessionID, &t.Direction, &t.MsgID, &t.ContentType, &t.Body,
+		&t.Decoded, &created); err != nil {
+		return nil, wrap(err)
+	}
+	t.CreatedAt = fromTS(created)
+	return &t, nil
+}
+
+// ListTraces returns the newest n traces, oldest first.
+func (s *Store) ListTraces(ctx context.Context, deviceID, sessionID string, n int) ([]*storage.TraceEntry, error) {
+	var rows pgx.Rows
+	var err error
+	if sessionID == "" {
+		rows, err = s.pool.Query(ctx, `SELECT `+traceCols+` FROM traces WHERE device_id = $1
+			ORDER BY id DESC LIMIT $2`, deviceID, limit(n))
+	} else {
+		rows, err = s.pool.Query(ctx, `SELECT `+traceCols+` FROM traces WHERE device_id = $1 AND session_id = $2
+			ORDER BY id DESC LIMIT $3`, deviceID, sessionID, limit(n))
+	}
+	out, err := collect(rows, err, scanTrace)
+	slices.Reverse(out)
+	return out, err
+}
+
+// PruneTraces keeps the newest keepPerDevice traces of every device.
+func (s *Store) PruneTraces(ctx context.Context, keepPerDevice int) error {
+	if keepPerDevice < 0 {
+		return fmt.Errorf("storage: negative trace retention %d", keepPerDevice)
+	}
+	_, err := s.pool.Exec(ctx, `DELETE FROM traces WHERE id IN (SELECT id FROM (SELECT id,
+		row_number() OVER (PARTITION BY device_id ORDER BY id DESC) AS rn FROM traces) AS t WHERE rn > $1)`,
+		keepPerDevice)
+	return wrap(err)
+}
+
+// ---- helpers ----
+
+// affected turns "no row changed" into ErrNotFound.
+func affected(tag pgconn.CommandTag, err error) error {
+	if err != nil {
+		return wrap(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return storage.ErrNotFound
+	}
+	return nil
+}
+
+func collect[T any](rows pgx.Rows, err error, scan func(pgx.Row) (*T, error)) ([]*T, error) {
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []*T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, wrap(rows.Err())
+}

@@ -1,0 +1,85 @@
+package sqlite_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/migrations"
+	"github.com/omadm/omadm/storage/sqlite"
+	"github.com/omadm/omadm/storage/storagetest"
+)
+
+func newStore(t testing.TB) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(filepath.Join(t.TempDir(), "omadm.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestStore_Conformance(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) storage.Store { return newStore(t) })
+}
+
+func TestOpen_CreatesParentDirectoryAndAppliesMigrationsOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nested", "dir", "omadm.db")
+	for range 2 { // the second open finds every migration applied
+		s, err := sqlite.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := s.SchemaVersion(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := migrations.Latest(migrations.SQLite); v != want {
+			t.Fatalf("schema version %d, want %d", v, want)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpen_KeepsDataAcrossReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "omadm.db")
+	ctx := context.Background()
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateDevice(ctx, &storage.Device{ID: "dev", AuthScheme: "basic"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.GetDevice(ctx, "dev"); err != nil {
+		t.Fatalf("device lost across reopen: %v", err)
+	}
+}
+
+func TestOpen_RejectsUnusablePaths(t *testing.T) {
+	for _, p := range []string{"", "a?b.db", "file:x.db", ":memory:", "x#y"} {
+		if s, err := sqlite.Open(p); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded", p)
+		}
+	}
+}
+
+func BenchmarkCreateJob(b *testing.B)           { storagetest.BenchCreateJob(b, newStore(b)) }
+func BenchmarkSaveSession(b *testing.B)         { storagetest.BenchSaveSession(b, newStore(b)) }
+func BenchmarkSaveSessionParallel(b *testing.B) { storagetest.BenchSaveSessionParallel(b, newStore(b)) }
+func BenchmarkPendingJobs(b *testing.B)         { storagetest.BenchPendingJobs(b, newStore(b)) }

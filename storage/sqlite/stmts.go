@@ -1,0 +1,113 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+const (
+	deviceCols  = `id, auth_scheme, username, password, server_password, server_nonce, client_nonce, notify_addr, devinfo, labels, created_at, last_seen`
+	jobCols     = `id, device_id, spec, state, status, results, child_status, error, session_id, attempts, created_at, sent_at, done_at`
+	sessionCols = `device_id, session_id, token, state, version, closed, created_at, updated_at`
+	eventCols   = `id, device_id, session_id, kind, type, source, target, format, mark, data, correlator, created_at`
+	treeCols    = `device_id, uri, format, type, value, updated_at`
+	traceCols   = `id, device_id, session_id, direction, msg_id, content_type, body, decoded, created_at`
+	terminal    = `('done', 'failed', 'cancelled')`
+)
+
+// stmts are the statements prepared once at Open; writes go to the writer
+// connection, reads to the reader pool.
+type stmts struct {
+	all []*sql.Stmt
+
+	createDevice, getDevice, updateDevice, listDevices, deleteDevice, countDevices *sql.Stmt
+
+	createJob, getJob, pendingJobs, updateJob, cancelJob, jobExists, countJobs, countAllJobs *sql.Stmt
+
+	insertSession, sessionExists, updateSession, getSession, getSessionByToken, deleteSessions *sql.Stmt
+
+	addEvent, listEvents, listAllEvents *sql.Stmt
+
+	putTree, listTree, listTreePrefix, deleteTree, deleteTreePrefix *sql.Stmt
+
+	addTrace, listTraces, listSessionTraces, pruneTraces *sql.Stmt
+}
+
+func (s *Store) prepare(ctx context.Context) error {
+	st := &s.st
+	var err error
+	p := func(db *sql.DB, dst **sql.Stmt, q string) {
+		if err != nil {
+			return
+		}
+		var x *sql.Stmt
+		x, err = db.PrepareContext(ctx, q)
+		if err != nil {
+			err = fmt.Errorf("sqlite: prepare %q: %w", q, err)
+			return
+		}
+		*dst = x
+		st.all = append(st.all, x)
+	}
+	w, r := s.w, s.r
+
+	p(w, &st.createDevice, `INSERT INTO devices (`+deviceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	p(r, &st.getDevice, `SELECT `+deviceCols+` FROM devices WHERE id = ?`)
+	p(w, &st.updateDevice, `UPDATE devices SET auth_scheme = ?, username = ?, password = ?, server_password = ?,
+		server_nonce = ?, client_nonce = ?, notify_addr = ?, devinfo = ?, labels = ?, last_seen = ? WHERE id = ?`)
+	p(r, &st.listDevices, `SELECT `+deviceCols+` FROM devices WHERE id > ? ORDER BY id LIMIT ?`)
+	p(w, &st.deleteDevice, `DELETE FROM devices WHERE id = ?`)
+	p(r, &st.countDevices, `SELECT count(*) FROM devices`)
+
+	p(w, &st.createJob, `INSERT INTO jobs (device_id, spec, state, status, results, child_status, error, session_id,
+		attempts, created_at, sent_at, done_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
+	p(r, &st.getJob, `SELECT `+jobCols+` FROM jobs WHERE id = ?`)
+	p(r, &st.pendingJobs, `SELECT `+jobCols+` FROM jobs WHERE device_id = ?
+		AND state IN ('queued', 'sent') AND (state = 'queued' OR session_id <> ?) ORDER BY id LIMIT `+fmt.Sprint(maxLimit))
+	p(w, &st.updateJob, `UPDATE jobs SET state = ?, status = ?, results = ?, child_status = ?, error = ?,
+		session_id = ?, attempts = ?, sent_at = ?, done_at = ? WHERE id = ? AND state NOT IN `+terminal)
+	p(w, &st.cancelJob, `UPDATE jobs SET state = 'cancelled', done_at = ? WHERE id = ? AND state NOT IN `+terminal+
+		` RETURNING `+jobCols)
+	p(w, &st.jobExists, `SELECT count(*) FROM jobs WHERE id = ?`)
+	p(r, &st.countJobs, `SELECT count(*) FROM jobs WHERE state = ?`)
+	p(r, &st.countAllJobs, `SELECT count(*) FROM jobs`)
+
+	p(w, &st.insertSession, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, 1, ?, ?, ?)`)
+	p(w, &st.sessionExists, `SELECT count(*) FROM sessions WHERE device_id = ? AND session_id = ?`)
+	p(w, &st.updateSession, `UPDATE sessions SET token = ?, state = ?, version = version + 1, closed = ?, updated_at = ?
+		WHERE device_id = ? AND session_id = ? AND version = ? RETURNING created_at`)
+	p(r, &st.getSession, `SELECT `+sessionCols+` FROM sessions WHERE device_id = ? AND session_id = ?`)
+	p(r, &st.getSessionByToken, `SELECT `+sessionCols+` FROM sessions WHERE token = ? AND token <> ''`)
+	p(w, &st.deleteSessions, `DELETE FROM sessions WHERE updated_at < ?`)
+
+	p(w, &st.addEvent, `INSERT INTO events (device_id, session_id, kind, type, source, target, format, mark, data,
+		correlator, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
+	p(r, &st.listEvents, `SELECT `+eventCols+` FROM events WHERE device_id = ? AND id > ? ORDER BY id LIMIT ?`)
+	p(r, &st.listAllEvents, `SELECT `+eventCols+` FROM events WHERE id > ? ORDER BY id LIMIT ?`)
+
+	p(w, &st.putTree, `INSERT INTO tree_nodes (`+treeCols+`) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (device_id, uri) DO UPDATE SET format = excluded.format, type = excluded.type,
+		value = excluded.value, updated_at = excluded.updated_at`)
+	p(r, &st.listTree, `SELECT `+treeCols+` FROM tree_nodes WHERE device_id = ? ORDER BY uri`)
+	p(r, &st.listTreePrefix, `SELECT `+treeCols+` FROM tree_nodes WHERE device_id = ?
+		AND (uri = ? OR (uri >= ? AND uri < ?)) ORDER BY uri`)
+	p(w, &st.deleteTree, `DELETE FROM tree_nodes WHERE device_id = ?`)
+	p(w, &st.deleteTreePrefix, `DELETE FROM tree_nodes WHERE device_id = ? AND (uri = ? OR (uri >= ? AND uri < ?))`)
+
+	p(w, &st.addTrace, `INSERT INTO traces (device_id, session_id, direction, msg_id, content_type, body, decoded,
+		created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
+	p(r, &st.listTraces, `SELECT `+traceCols+` FROM traces WHERE device_id = ? ORDER BY id DESC LIMIT ?`)
+	p(r, &st.listSessionTraces, `SELECT `+traceCols+` FROM traces WHERE device_id = ? AND session_id = ?
+		ORDER BY id DESC LIMIT ?`)
+	p(w, &st.pruneTraces, `DELETE FROM traces WHERE id IN (SELECT id FROM (SELECT id,
+		row_number() OVER (PARTITION BY device_id ORDER BY id DESC) AS rn FROM traces) AS t WHERE rn > ?)`)
+	return err
+}
+
+func (st *stmts) close() {
+	for _, x := range st.all {
+		x.Close()
+	}
+	st.all = nil
+}

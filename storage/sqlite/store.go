@@ -1,0 +1,561 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/omadm/omadm/storage"
+)
+
+type scanner interface{ Scan(dest ...any) error }
+
+// ---- devices ----
+
+func deviceArgs(d *storage.Device) ([]any, error) {
+	if err := checkText("device id", d.ID, "auth scheme", d.AuthScheme, "username", d.Username,
+		"password", d.Password, "server password", d.ServerPassword, "notify address", d.NotifyAddr); err != nil {
+		return nil, err
+	}
+	devinfo, err := jsonOrNull(d.DevInfo)
+	if err != nil {
+		return nil, err
+	}
+	labels, err := jsonOrNull(d.Labels)
+	if err != nil {
+		return nil, err
+	}
+	return []any{d.AuthScheme, d.Username, d.Password, d.ServerPassword, d.ServerNonce, d.ClientNonce,
+		d.NotifyAddr, devinfo, labels}, nil
+}
+
+// CreateDevice stores a new device; CreatedAt defaults to now.
+func (s *Store) CreateDevice(ctx context.Context, d *storage.Device) error {
+	if d.ID == "" {
+		return errors.New("storage: device id is empty")
+	}
+	args, err := deviceArgs(d)
+	if err != nil {
+		return err
+	}
+	created := norm(d.CreatedAt)
+	if created.IsZero() {
+		created = now()
+	}
+	args = append(append([]any{d.ID}, args...), created.UnixMicro(), micros(d.LastSeen))
+	if _, err := s.st.createDevice.ExecContext(ctx, args...); err != nil {
+		return wrap(err)
+	}
+	d.CreatedAt, d.LastSeen = created, norm(d.LastSeen)
+	return nil
+}
+
+func scanDevice(sc scanner) (*storage.Device, error) {
+	var d storage.Device
+	var devinfo, labels sql.NullString
+	var created, seen sql.NullInt64
+	if err := sc.Scan(&d.ID, &d.AuthScheme, &d.Username, &d.Password, &d.ServerPassword, &d.ServerNonce,
+		&d.ClientNonce, &d.NotifyAddr, &devinfo, &labels, &created, &seen); err != nil {
+		return nil, wrap(err)
+	}
+	if err := unjson(devinfo, &d.DevInfo, "devinfo"); err != nil {
+		return nil, err
+	}
+	if err := unjson(labels, &d.Labels, "labels"); err != nil {
+		return nil, err
+	}
+	d.CreatedAt, d.LastSeen = fromMicros(created), fromMicros(seen)
+	return &d, nil
+}
+
+// GetDevice returns the device or ErrNotFound.
+func (s *Store) GetDevice(ctx context.Context, id string) (*storage.Device, error) {
+	return scanDevice(s.st.getDevice.QueryRowContext(ctx, id))
+}
+
+// UpdateDevice overwrites every field but ID and CreatedAt.
+func (s *Store) UpdateDevice(ctx context.Context, d *storage.Device) error {
+	args, err := deviceArgs(d)
+	if err != nil {
+		return err
+	}
+	args = append(args, micros(d.LastSeen), d.ID)
+	return affected(s.st.updateDevice.ExecContext(ctx, args...))
+}
+
+// ListDevices pages through devices ordered by ID (bytewise).
+func (s *Store) ListDevices(ctx context.Context, afterID string, n int) ([]*storage.Device, error) {
+	rows, err := s.st.listDevices.QueryContext(ctx, afterID, limit(n))
+	return collect(rows, err, scanDevice)
+}
+
+// DeleteDevice removes the device; foreign keys cascade to its jobs,
+// sessions, events, tree cache and traces in the same statement.
+func (s *Store) DeleteDevice(ctx context.Context, id string) error {
+	return affected(s.st.deleteDevice.ExecContext(ctx, id))
+}
+
+// CountDevices counts enrolled devices.
+func (s *Store) CountDevices(ctx context.Context) (int, error) {
+	var n int
+	err := s.st.countDevices.QueryRowContext(ctx).Scan(&n)
+	return n, wrap(err)
+}
+
+// ---- jobs ----
+
+func jobArgs(j *storage.Job) (results, childStatus any, err error) {
+	if !validState(j.State) {
+		return nil, nil, fmt.Errorf("storage: invalid job state %q", j.State)
+	}
+	if err := checkText("job error", j.Error, "job session id", j.SessionID); err != nil {
+		return nil, nil, err
+	}
+	if results, err = jsonOrNull(j.Results); err != nil {
+		return nil, nil, err
+	}
+	if childStatus, err = jsonOrNull(j.ChildStatus); err != nil {
+		return nil, nil, err
+	}
+	return results, childStatus, nil
+}
+
+// CreateJob queues a job for an existing device (ErrNotFound otherwise).
+func (s *Store) CreateJob(ctx context.Context, j *storage.Job) error {
+	if j.State == "" {
+		j.State = storage.JobQueued
+	}
+	results, childStatus, err := jobArgs(j)
+	if err != nil {
+		return err
+	}
+	spec, err := json.Marshal(j.Spec)
+	if err != nil {
+		return fmt.Errorf("storage: encode job spec: %w", err)
+	}
+	created := norm(j.CreatedAt)
+	if created.IsZero() {
+		created = now()
+	}
+	var id int64
+	err = s.st.createJob.QueryRowContext(ctx, j.DeviceID, string(spec), string(j.State), j.Status, results,
+		childStatus, j.Error, j.SessionID, j.Attempts, created.UnixMicro(), micros(j.SentAt), micros(j.DoneAt)).Scan(&id)
+	if err != nil {
+		return wrap(err)
+	}
+	j.ID, j.CreatedAt, j.SentAt, j.DoneAt = id, created, norm(j.SentAt), norm(j.DoneAt)
+	return nil
+}
+
+func scanJob(sc scanner) (*storage.Job, error) {
+	var j storage.Job
+	var spec string
+	var results, childStatus sql.NullString
+	var created, sent, done sql.NullInt64
+	if err := sc.Scan(&j.ID, &j.DeviceID, &spec, &j.State, &j.Status, &results, &childStatus, &j.Error,
+		&j.SessionID, &j.Attempts, &created, &sent, &done); err != nil {
+		return nil, wrap(err)
+	}
+	if err := json.Unmarshal([]byte(spec), &j.Spec); err != nil {
+		return nil, fmt.Errorf("sqlite: job %d: stored spec is not valid JSON: %w", j.ID, err)
+	}
+	if err := unjson(results, &j.Results, "job results"); err != nil {
+		return nil, err
+	}
+	if err := unjson(childStatus, &j.ChildStatus, "job child status"); err != nil {
+		return nil, err
+	}
+	j.CreatedAt, j.SentAt, j.DoneAt = fromMicros(created), fromMicros(sent), fromMicros(done)
+	return &j, nil
+}
+
+// GetJob returns the job or ErrNotFound.
+func (s *Store) GetJob(ctx context.Context, id int64) (*storage.Job, error) {
+	return scanJob(s.st.getJob.QueryRowContext(ctx, id))
+}
+
+// ListJobs pages through jobs ordered by ID.
+func (s *Store) ListJobs(ctx context.Context, f storage.JobFilter) ([]*storage.Job, error) {
+	var where []string
+	var args []any
+	if f.DeviceID != "" {
+		where, args = append(where, "device_id = ?"), append(args, f.DeviceID)
+	}
+	if len(f.States) > 0 {
+		ph := make([]string, len(f.States))
+		for i, st := range f.States {
+			if !validState(st) {
+				return nil, fmt.Errorf("storage: invalid job state %q", st)
+			}
+			ph[i] = "?"
+			args = append(args, string(st))
+		}
+		where = append(where, "state IN ("+strings.Join(ph, ", ")+")")
+	}
+	where, args = append(where, "id > ?"), append(args, f.AfterID)
+	args = append(args, limit(f.Limit))
+	q := `SELECT ` + jobCols + ` FROM jobs WHERE ` + strings.Join(where, " AND ") + ` ORDER BY id LIMIT ?`
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	return collect(rows, err, scanJob)
+}
+
+// PendingJobs returns queued jobs and jobs sent in another session, ordered
+// by ID, at most 10000 (the next call returns the rest once these are done).
+func (s *Store) PendingJobs(ctx context.Context, deviceID, sessionID string) ([]*storage.Job, error) {
+	rows, err := s.st.pendingJobs.QueryContext(ctx, deviceID, sessionID)
+	return collect(rows, err, scanJob)
+}
+
+// UpdateJob stores state, status, results, child statuses, error, session,
+// attempts and the sent/done times in one guarded statement; the spec, device
+// and creation time never change. A terminal stored job gives ErrConflict.
+func (s *Store) UpdateJob(ctx context.Context, j *storage.Job) error {
+	results, childStatus, err := jobArgs(j)
+	if err != nil {
+		return err
+	}
+	res, err := s.st.updateJob.ExecContext(ctx, string(j.State), j.Status, results, childStatus, j.Error,
+		j.SessionID, j.Attempts, micros(j.SentAt), micros(j.DoneAt), j.ID)
+	if err := affected(res, err); !errors.Is(err, storage.ErrNotFound) {
+		if err == nil {
+			j.SentAt, j.DoneAt = norm(j.SentAt), norm(j.DoneAt)
+		}
+		return err
+	}
+	return s.missingOrConflict(ctx, j.ID)
+}
+
+// missingOrConflict tells why a guarded job update changed nothing.
+func (s *Store) missingOrConflict(ctx context.Context, id int64) error {
+	var n int
+	if err := s.st.jobExists.QueryRowContext(ctx, id).Scan(&n); err != nil {
+		return wrap(err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: job %d", storage.ErrNotFound, id)
+	}
+	return fmt.Errorf("%w: job %d is already in a terminal state", storage.ErrConflict, id)
+}
+
+// CancelJob marks a queued or sent job cancelled and returns it.
+func (s *Store) CancelJob(ctx context.Context, id int64) (*storage.Job, error) {
+	j, err := scanJob(s.st.cancelJob.QueryRowContext(ctx, now().UnixMicro(), id))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, s.missingOrConflict(ctx, id)
+	}
+	return j, err
+}
+
+// CountJobs counts jobs in a state over all devices ("" counts every job).
+func (s *Store) CountJobs(ctx context.Context, state storage.JobState) (int, error) {
+	var n int
+	var err error
+	if state == "" {
+		err = s.st.countAllJobs.QueryRowContext(ctx).Scan(&n)
+	} else {
+		err = s.st.countJobs.QueryRowContext(ctx, string(state)).Scan(&n)
+	}
+	return n, wrap(err)
+}
+
+// ---- sessions ----
+
+// SaveSession inserts (Version 0) or updates (stored version == s.Version) in
+// one statement, so of several nodes saving the same version exactly one wins.
+func (s *Store) SaveSession(ctx context.Context, ss *storage.Session) error {
+	if ss.DeviceID == "" || ss.SessionID == "" {
+		return errors.New("storage: session needs a device id and a session id")
+	}
+	if err := checkText("session device id", ss.DeviceID, "session id", ss.SessionID, "session token", ss.Token); err != nil {
+		return err
+	}
+	t := now()
+	if ss.Version == 0 {
+		created := norm(ss.CreatedAt)
+		if created.IsZero() {
+			created = t
+		}
+		_, err := s.st.insertSession.ExecContext(ctx, ss.DeviceID, ss.SessionID, ss.Token, blob(ss.State),
+			boolInt(ss.Closed), created.UnixMicro(), t.UnixMicro())
+		if err != nil {
+			// A uniqueness failure is either the session created by another
+			// node first (ErrConflict) or a token used by another session
+			// (ErrExists); SQLite may report either index first, so look.
+			if err = wrap(err); errors.Is(err, storage.ErrExists) {
+				var n int
+				if e := s.st.sessionExists.QueryRowContext(ctx, ss.DeviceID, ss.SessionID).Scan(&n); e != nil {
+					return wrap(e)
+				}
+				if n > 0 {
+					return fmt.Errorf("%w: session %s/%s was created by another node", storage.ErrConflict, ss.DeviceID, ss.SessionID)
+				}
+			}
+			return err
+		}
+		ss.Version, ss.CreatedAt, ss.UpdatedAt = 1, created, t
+		return nil
+	}
+	var created int64
+	err := s.st.updateSession.QueryRowContext(ctx, ss.Token, blob(ss.State), boolInt(ss.Closed), t.UnixMicro(),
+		ss.DeviceID, ss.SessionID, ss.Version).Scan(&created)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: session %s/%s is not at version %d", storage.ErrConflict, ss.DeviceID, ss.SessionID, ss.Version)
+		}
+		return wrap(err)
+	}
+	ss.Version++
+	ss.CreatedAt, ss.UpdatedAt = time.UnixMicro(created).UTC(), t
+	return nil
+}
+
+func scanSession(sc scanner) (*storage.Session, error) {
+	var ss storage.Session
+	var closed int
+	var created, updated sql.NullInt64
+	if err := sc.Scan(&ss.DeviceID, &ss.SessionID, &ss.Token, &ss.State, &ss.Version, &closed, &created, &updated); err != nil {
+		return nil, wrap(err)
+	}
+	ss.Closed = closed != 0
+	ss.CreatedAt, ss.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return &ss, nil
+}
+
+// GetSession returns a session by device and SyncML SessionID.
+func (s *Store) GetSession(ctx context.Context, deviceID, sessionID string) (*storage.Session, error) {
+	return scanSession(s.st.getSession.QueryRowContext(ctx, deviceID, sessionID))
+}
+
+// GetSessionByToken returns the session whose RespURI token is token.
+func (s *Store) GetSessionByToken(ctx context.Context, token string) (*storage.Session, error) {
+	return scanSession(s.st.getSessionByToken.QueryRowContext(ctx, token))
+}
+
+// DeleteSessionsBefore removes sessions last updated before t.
+func (s *Store) DeleteSessionsBefore(ctx context.Context, t time.Time) (int, error) {
+	res, err := s.st.deleteSessions.ExecContext(ctx, t.UnixMicro())
+	if err != nil {
+		return 0, wrap(err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), wrap(err)
+}
+
+// ---- events ----
+
+// AddEvent stores an event for an existing device, assigning ID and, when
+// zero, CreatedAt.
+func (s *Store) AddEvent(ctx context.Context, e *storage.Event) error {
+	if err := checkText("event device id", e.DeviceID, "event session id", e.SessionID, "event kind", e.Kind,
+		"event type", e.Type, "event source", e.Source, "event target", e.Target, "event format", e.Format,
+		"event mark", e.Mark, "event data", e.Data, "event correlator", e.Correlator); err != nil {
+		return err
+	}
+	created := norm(e.CreatedAt)
+	if created.IsZero() {
+		created = now()
+	}
+	var id int64
+	err := s.st.addEvent.QueryRowContext(ctx, e.DeviceID, e.SessionID, e.Kind, e.Type, e.Source, e.Target,
+		e.Format, e.Mark, e.Data, e.Correlator, created.UnixMicro()).Scan(&id)
+	if err != nil {
+		return wrap(err)
+	}
+	e.ID, e.CreatedAt = id, created
+	return nil
+}
+
+func scanEvent(sc scanner) (*storage.Event, error) {
+	var e storage.Event
+	var created sql.NullInt64
+	if err := sc.Scan(&e.ID, &e.DeviceID, &e.SessionID, &e.Kind, &e.Type, &e.Source, &e.Target, &e.Format,
+		&e.Mark, &e.Data, &e.Correlator, &created); err != nil {
+		return nil, wrap(err)
+	}
+	e.CreatedAt = fromMicros(created)
+	return &e, nil
+}
+
+// ListEvents pages through events ordered by ID.
+func (s *Store) ListEvents(ctx context.Context, deviceID string, afterID int64, n int) ([]*storage.Event, error) {
+	var rows *sql.Rows
+	var err error
+	if deviceID == "" {
+		rows, err = s.st.listAllEvents.QueryContext(ctx, afterID, limit(n))
+	} else {
+		rows, err = s.st.listEvents.QueryContext(ctx, deviceID, afterID, limit(n))
+	}
+	return collect(rows, err, scanEvent)
+}
+
+// ---- tree cache ----
+
+// PutTreeNodes upserts all nodes in one transaction: all or none are stored.
+func (s *Store) PutTreeNodes(ctx context.Context, nodes []storage.TreeNode) error {
+	if len(nodes) == 0 {
+		return nil
+	}
+	for i := range nodes {
+		n := &nodes[i]
+		if err := checkText("node device id", n.DeviceID, "node uri", n.URI, "node format", n.Format,
+			"node type", n.Type, "node value", n.Value); err != nil {
+			return err
+		}
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap(err)
+	}
+	defer tx.Rollback()
+	put := tx.StmtContext(ctx, s.st.putTree)
+	t := now()
+	for i := range nodes {
+		n := &nodes[i]
+		updated := norm(n.UpdatedAt)
+		if updated.IsZero() {
+			updated = t
+		}
+		if _, err := put.ExecContext(ctx, n.DeviceID, n.URI, n.Format, n.Type, n.Value, updated.UnixMicro()); err != nil {
+			return wrap(err)
+		}
+	}
+	return wrap(tx.Commit())
+}
+
+func scanTree(sc scanner) (*storage.TreeNode, error) {
+	var n storage.TreeNode
+	var updated sql.NullInt64
+	if err := sc.Scan(&n.DeviceID, &n.URI, &n.Format, &n.Type, &n.Value, &updated); err != nil {
+		return nil, wrap(err)
+	}
+	n.UpdatedAt = fromMicros(updated)
+	return &n, nil
+}
+
+// ListTreeNodes returns nodes equal to prefix or below it ("./A" matches
+// "./A/B" but not "./AB"), ordered by URI.
+func (s *Store) ListTreeNodes(ctx context.Context, deviceID, prefix string) ([]storage.TreeNode, error) {
+	var rows *sql.Rows
+	var err error
+	if prefix == "" {
+		rows, err = s.st.listTree.QueryContext(ctx, deviceID)
+	} else {
+		p, lo, hi := prefixRange(prefix)
+		rows, err = s.st.listTreePrefix.QueryContext(ctx, deviceID, p, lo, hi)
+	}
+	ptrs, err := collect(rows, err, scanTree)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]storage.TreeNode, len(ptrs))
+	for i, n := range ptrs {
+		out[i] = *n
+	}
+	return out, nil
+}
+
+// DeleteTreeNodes removes the nodes ListTreeNodes would return.
+func (s *Store) DeleteTreeNodes(ctx context.Context, deviceID, prefix string) error {
+	var err error
+	if prefix == "" {
+		_, err = s.st.deleteTree.ExecContext(ctx, deviceID)
+	} else {
+		p, lo, hi := prefixRange(prefix)
+		_, err = s.st.deleteTreePrefix.ExecContext(ctx, deviceID, p, lo, hi)
+	}
+	return wrap(err)
+}
+
+// ---- traces ----
+
+// AddTrace stores one wire message of an existing device.
+func (s *Store) AddTrace(ctx context.Context, t *storage.TraceEntry) error {
+	if err := checkText("trace device id", t.DeviceID, "trace session id", t.SessionID, "trace direction",
+		t.Direction, "trace msg id", t.MsgID, "trace content type", t.ContentType, "trace decoded", t.Decoded); err != nil {
+		return err
+	}
+	created := norm(t.CreatedAt)
+	if created.IsZero() {
+		created = now()
+	}
+	var id int64
+	err := s.st.addTrace.QueryRowContext(ctx, t.DeviceID, t.SessionID, t.Direction, t.MsgID, t.ContentType,
+		blob(t.Body), t.Decoded, created.UnixMicro()).Scan(&id)
+	if err != nil {
+		return wrap(err)
+	}
+	t.ID, t.CreatedAt = id, created
+	return nil
+}
+
+func scanTrace(sc scanner) (*storage.TraceEntry, error) {
+	var t storage.TraceEntry
+	var created sql.NullInt64
+	if err := sc.Scan(&t.ID, &t.DeviceID, &t.SessionID, &t.Direction, &t.MsgID, &t.ContentType, &t.Body,
+		&t.Decoded, &created); err != nil {
+		return nil, wrap(err)
+	}
+	t.CreatedAt = fromMicros(created)
+	return &t, nil
+}
+
+// ListTraces returns the newest n traces, oldest first.
+func (s *Store) ListTraces(ctx context.Context, deviceID, sessionID string, n int) ([]*storage.TraceEntry, error) {
+	var rows *sql.Rows
+	var err error
+	if sessionID == "" {
+		rows, err = s.st.listTraces.QueryContext(ctx, deviceID, limit(n))
+	} else {
+		rows, err = s.st.listSessionTraces.QueryContext(ctx, deviceID, sessionID, limit(n))
+	}
+	out, err := collect(rows, err, scanTrace)
+	slices.Reverse(out)
+	return out, err
+}
+
+// PruneTraces keeps the newest keepPerDevice traces of every device.
+func (s *Store) PruneTraces(ctx context.Context, keepPerDevice int) error {
+	if keepPerDevice < 0 {
+		return fmt.Errorf("storage: negative trace retention %d", keepPerDevice)
+	}
+	_, err := s.st.pruneTraces.ExecContext(ctx, keepPerDevice)
+	return wrap(err)
+}
+
+// ---- helpers ----
+
+// affected turns "no row changed" into ErrNotFound.
+func affected(res sql.Result, err error) error {
+	if err != nil {
+		return wrap(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return wrap(err)
+	}
+	if n == 0 {
+		return storage.ErrNotFound
+	}
+	return nil
+}
+
+func collect[T any](rows *sql.Rows, err error, scan func(scanner) (*T, error)) ([]*T, error) {
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []*T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, wrap(rows.Err())
+}
