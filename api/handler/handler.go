@@ -1,0 +1,259 @@
+// Package handler serves the omadm operator REST API (/api/v1): devices, the
+// per-device job queue, notifications, the tree cache, events, wire traces, a
+// server-sent-events stream of live updates and the OpenAPI document. It
+// works on storage.Store and a small Notifier interface only, so it can be
+// tested without the engine and mounted next to any DM endpoint.
+package handler
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/omadm/omadm/api"
+	"github.com/omadm/omadm/storage"
+)
+
+// Notifier asks a device for an immediate session by sending it package 0.
+// *server.Engine implements it.
+type Notifier interface {
+	Notify(ctx context.Context, deviceID string) error
+}
+
+// Options configures the API handler. Store and Token are required; nil or
+// zero values of the others get sensible defaults.
+type Options struct {
+	Store storage.Store
+	// Notifier sends package 0; nil makes notify requests fail with 503.
+	Notifier Notifier
+	// Token is the bearer token every request must carry.
+	Token string
+	// Hub carries live updates to /events/stream; nil creates a private one
+	// (see Handler.Hub), which only sees what is published to it.
+	Hub    *Hub
+	Logger *slog.Logger
+	// MaxBody bounds request bodies (default 8 MiB: a job may carry a 4 MiB
+	// large object as base64).
+	MaxBody int64
+	// Heartbeat is the interval of SSE keep-alive comments (default 15 s).
+	Heartbeat time.Duration
+	// Version is reported by /healthz.
+	Version string
+}
+
+// Handler is the /api/v1 HTTP handler.
+type Handler struct {
+	o         Options
+	mux       *http.ServeMux
+	tokenHash [32]byte
+	routes    []Route
+}
+
+// Route is one method and path pattern the API serves, exposed so tests and
+// documentation can check every route is described in the OpenAPI document.
+type Route struct {
+	Method  string
+	Pattern string // Go ServeMux / OpenAPI path syntax, e.g. /api/v1/devices/{id}
+	Public  bool   // served without the bearer token
+	h       http.HandlerFunc
+}
+
+// New builds the API handler. It fails when the store or token is missing,
+// because an API without authentication must never be served by accident.
+func New(o Options) (*Handler, error) {
+	if o.Store == nil {
+		return nil, errors.New("api handler: Options.Store is required")
+	}
+	if o.Token == "" {
+		return nil, errors.New("api handler: Options.Token is required")
+	}
+	if o.Hub == nil {
+		o.Hub = NewHub()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = 8 << 20
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = 15 * time.Second
+	}
+	h := &Handler{o: o, mux: http.NewServeMux(), tokenHash: sha256.Sum256([]byte(o.Token))}
+	p := api.Prefix
+	h.routes = []Route{
+		{Method: "GET", Pattern: "/healthz", Public: true, h: h.health},
+		{Method: "GET", Pattern: p + "/openapi.json", Public: true, h: h.openapi},
+		{Method: "POST", Pattern: p + "/devices", h: h.createDevice},
+		{Method: "GET", Pattern: p + "/devices", h: h.listDevices},
+		{Method: "GET", Pattern: p + "/devices/{id}", h: h.getDevice},
+		{Method: "PATCH", Pattern: p + "/devices/{id}", h: h.updateDevice},
+		{Method: "DELETE", Pattern: p + "/devices/{id}", h: h.deleteDevice},
+		{Method: "POST", Pattern: p + "/devices/{id}/jobs", h: h.createJob},
+		{Method: "GET", Pattern: p + "/devices/{id}/jobs", h: h.listJobs},
+		{Method: "GET", Pattern: p + "/jobs/{jobid}", h: h.getJob},
+		{Method: "POST", Pattern: p + "/jobs/{jobid}/cancel", h: h.cancelJob},
+		{Method: "POST", Pattern: p + "/devices/{id}/notify", h: h.notify},
+		{Method: "GET", Pattern: p + "/devices/{id}/tree", h: h.tree},
+		{Method: "GET", Pattern: p + "/devices/{id}/events", h: h.deviceEvents},
+		{Method: "GET", Pattern: p + "/events", h: h.allEvents},
+		{Method: "GET", Pattern: p + "/devices/{id}/traces", h: h.traces},
+		{Method: "GET", Pattern: p + "/events/stream", h: h.stream},
+	}
+	for _, rt := range h.routes {
+		hf := rt.h
+		if !rt.Public {
+			hf = h.authenticated(hf)
+		}
+		h.mux.Handle(rt.Method+" "+rt.Pattern, hf)
+	}
+	return h, nil
+}
+
+// Routes lists what the handler serves.
+func (h *Handler) Routes() []Route { return append([]Route(nil), h.routes...) }
+
+// Hub is where live updates are published for the event stream.
+func (h *Handler) Hub() *Hub { return h.o.Hub }
+
+// ServeHTTP routes the request, answering unknown paths and methods with
+// JSON errors (404, 405 with Allow) like every other failure, and turning a
+// handler panic into a logged 500 instead of a dropped connection.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			h.o.Logger.Error("api handler panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
+			writeError(w, http.StatusInternalServerError, "internal error")
+		}
+	}()
+	if _, pat := h.mux.Handler(r); pat == "" {
+		var allow []string
+		for _, m := range []string{"GET", "POST", "PATCH", "DELETE"} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, p := h.mux.Handler(probe); p != "" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s (allowed: %s)", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+			return
+		}
+		writeError(w, http.StatusNotFound, "no such API route: "+r.URL.Path)
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// authenticated checks the bearer token in constant time (comparing SHA-256
+// digests, so neither content nor length leaks through timing).
+func (h *Handler) authenticated(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+		if !ok || subtle.ConstantTimeCompare(sum[:], h.tokenHash[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="omadm"`)
+			msg := "missing bearer token (Authorization: Bearer <token>)"
+			if ok {
+				msg = "invalid API token"
+			}
+			writeError(w, http.StatusUnauthorized, msg)
+			return
+		}
+		next(w, r)
+	}
+}
+
+func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	if err := h.o.Store.Ping(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, api.Health{Status: "unavailable", Error: "storage: " + err.Error(), Version: h.o.Version})
+		return
+	}
+	writeJSON(w, http.StatusOK, api.Health{Status: "ok", Version: h.o.Version})
+}
+
+func (h *Handler) openapi(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache")
+	_, _ = w.Write(api.OpenAPI())
+}
+
+// writeJSON writes v with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, api.Error{Error: msg})
+}
+
+// fail maps an error to its HTTP status in one place: validation → 400,
+// storage sentinels → 404/409, oversized bodies → 413, anything else is
+// logged and becomes 500 without leaking internals.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var ve *api.ValidationError
+	var me *http.MaxBytesError
+	switch {
+	case errors.As(err, &ve):
+		writeError(w, http.StatusBadRequest, ve.Error())
+	case errors.As(err, &me):
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", me.Limit))
+	case errors.Is(err, errBadJSON):
+		writeError(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, storage.ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, storage.ErrExists), errors.Is(err, storage.ErrConflict):
+		writeError(w, http.StatusConflict, err.Error())
+	case errors.Is(err, context.Canceled):
+		// The client went away; nobody reads the answer.
+	default:
+		h.o.Logger.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, "internal error")
+	}
+}
+
+var errBadJSON = errors.New("bad JSON body")
+
+// decode reads one JSON object from the bounded body, rejecting unknown
+// fields (a typo must not silently do nothing) and trailing data.
+func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) error {
+	body := http.MaxBytesReader(w, r.Body, h.o.MaxBody)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var me *http.MaxBytesError
+		if errors.As(err, &me) {
+			return err
+		}
+		if errors.Is(err, io.EOF) {
+			return fmt.Errorf("%w: empty body, want a JSON object", errBadJSON)
+		}
+		return fmt.Errorf("%w: %v", errBadJSON, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var me *http.MaxBytesError
+		if errors.As(err, &me) {
+			return err
+		}
+		return fmt.Errorf("%w: trailing data after the JSON object", errBadJSON)
+	}
+	return nil
+}

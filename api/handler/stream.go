@@ -1,0 +1,190 @@
+package handler
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/omadm/omadm/api"
+)
+
+// subscriberBuffer is how many updates a stream may fall behind before it is
+// dropped: a stuck browser must not make the engine wait or memory grow.
+const subscriberBuffer = 256
+
+// writeGrace is added to every stream write deadline: a client that cannot
+// take a few hundred bytes in this long is gone.
+const writeGrace = 10 * time.Second
+
+// Hub fans live updates out to event-stream subscribers. Publish never
+// blocks: a subscriber that cannot keep up is closed (its stream tells the
+// client it lagged, and the client catches up through the REST cursors).
+type Hub struct {
+	mu     sync.Mutex
+	seq    uint64
+	subs   map[*subscription]struct{}
+	closed bool
+}
+
+type subscription struct {
+	ch     chan api.Update
+	lagged bool
+}
+
+// NewHub returns an empty hub.
+func NewHub() *Hub { return &Hub{subs: make(map[*subscription]struct{})} }
+
+// Publish numbers u, stamps its time when zero, and hands it to every
+// subscriber without blocking.
+func (h *Hub) Publish(u api.Update) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.seq++
+	u.Seq = h.seq
+	if u.Time.IsZero() {
+		u.Time = time.Now().UTC()
+	}
+	for s := range h.subs {
+		select {
+		case s.ch <- u:
+		default:
+			s.lagged = true
+			close(s.ch)
+			delete(h.subs, s)
+		}
+	}
+}
+
+// Subscribe registers a subscriber; cancel must be called when done.
+func (h *Hub) Subscribe() (updates <-chan api.Update, lagged func() bool, cancel func()) {
+	s := &subscription{ch: make(chan api.Update, subscriberBuffer)}
+	h.mu.Lock()
+	if h.closed {
+		close(s.ch)
+	} else {
+		h.subs[s] = struct{}{}
+	}
+	h.mu.Unlock()
+	lagged = func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return s.lagged
+	}
+	cancel = func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if _, ok := h.subs[s]; ok {
+			delete(h.subs, s)
+			close(s.ch)
+		}
+	}
+	return s.ch, lagged, cancel
+}
+
+// Close ends every open stream and refuses new ones. A graceful shutdown
+// calls it first: streams never go idle, so http.Server.Shutdown would
+// otherwise wait for them until its deadline.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for s := range h.subs {
+		close(s.ch)
+		delete(h.subs, s)
+	}
+}
+
+func (h *Hub) isClosed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closed
+}
+
+// Subscribers reports how many streams are open (for tests and metrics).
+func (h *Hub) Subscribers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
+}
+
+// stream serves GET /events/stream as server-sent events. Optional filters:
+// ?device=ID and ?kinds=job,event,session,trace. It sends a heartbeat comment
+// every Heartbeat and ends when the client disconnects.
+func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		writeError(w, http.StatusInternalServerError, "streaming not supported by this connection")
+		return
+	}
+	device := r.URL.Query().Get("device")
+	var kinds map[string]bool
+	if k := r.URL.Query().Get("kinds"); k != "" {
+		kinds = map[string]bool{}
+		for s := range strings.SplitSeq(k, ",") {
+			switch s {
+			case api.UpdateJob, api.UpdateEvent, api.UpdateSession, api.UpdateTrace:
+				kinds[s] = true
+			default:
+				h.fail(w, r, &api.ValidationError{Field: "kinds", Msg: fmt.Sprintf("unknown kind %q (want job, event, session or trace)", s)})
+				return
+			}
+		}
+	}
+	updates, lagged, cancel := h.o.Hub.Subscribe()
+	defer cancel()
+	if h.o.Hub.isClosed() {
+		writeError(w, http.StatusServiceUnavailable, "server is shutting down")
+		return
+	}
+
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/event-stream")
+	hdr.Set("Cache-Control", "no-cache")
+	hdr.Set("Connection", "keep-alive")
+	hdr.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	// The opening comment lets clients know the subscription is live.
+	fmt.Fprint(w, ": omadm event stream\nretry: 3000\n\n")
+	fl.Flush()
+
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Now().Add(writeGrace + 2*h.o.Heartbeat))
+	tick := time.NewTicker(h.o.Heartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-tick.C:
+			_ = rc.SetWriteDeadline(time.Now().Add(writeGrace + 2*h.o.Heartbeat))
+			if _, err := fmt.Fprint(w, ": heartbeat\n\n"); err != nil {
+				return
+			}
+			fl.Flush()
+		case u, ok := <-updates:
+			if !ok {
+				if lagged() {
+					fmt.Fprint(w, "event: lagged\ndata: {\"error\":\"stream fell behind; resynchronise through the REST API and reconnect\"}\n\n")
+					fl.Flush()
+				}
+				return
+			}
+			if device != "" && u.Device != device || kinds != nil && !kinds[u.Kind] {
+				continue
+			}
+			b, err := json.Marshal(u)
+			if err != nil {
+				h.o.Logger.Error("encoding stream update", "err", err)
+				continue
+			}
+			_ = rc.SetWriteDeadline(time.Now().Add(writeGrace + 2*h.o.Heartbeat))
+			if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", u.Seq, u.Kind, b); err != nil {
+				return
+			}
+			fl.Flush()
+		}
+	}
+}

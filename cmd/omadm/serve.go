@@ -1,0 +1,397 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/omadm/omadm/api/handler"
+	"github.com/omadm/omadm/notification"
+	"github.com/omadm/omadm/server"
+	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/postgres"
+	"github.com/omadm/omadm/storage/sqlite"
+	"github.com/omadm/omadm/transport/dmhttp"
+	"github.com/omadm/omadm/web"
+)
+
+// serveConfig is everything `omadm serve` can be told. `omadm demo` and
+// `omadm bench` fill it directly to start the same server in process.
+type serveConfig struct {
+	Listen     string // host:port; port 0 picks a free one
+	DataDir    string // token file and default SQLite database (default ./omadm-data)
+	DB         string // postgres://… DSN; empty = SQLite at <DataDir>/omadm.db
+	TLSCert    string
+	TLSKey     string
+	PublicURL  string // how devices reach us (RespURI base behind a proxy)
+	SMSWebhook string // SMS gateway URL for sms: notify addresses
+	ServerID   string
+	// Token is the API token; empty = $OMADM_API_TOKEN, else <DataDir>/api-token
+	// (generated on first start).
+	Token string
+	// Logger receives structured logs; nil = text logs on stderr at LogLevel.
+	Logger   *slog.Logger
+	LogLevel string // debug, info (default), warn, error
+	// ShutdownTimeout bounds a graceful shutdown (default 15 s).
+	ShutdownTimeout time.Duration
+	// Engine tunes the DM engine; Store, ServerID, Logger, Senders and OnEvent
+	// are set by startServer.
+	Engine server.Options
+}
+
+// runningServer is a started omadm server.
+type runningServer struct {
+	URL       string // base URL, e.g. http://127.0.0.1:8080
+	Addr      net.Addr
+	Token     string
+	TokenFile string // "" when the token came from the config or environment
+	Store     storage.Store
+	Engine    *server.Engine
+	API       *handler.Handler
+	Log       *slog.Logger
+
+	srv      *http.Server
+	relayCtl context.CancelFunc
+	relayEnd chan struct{}
+	served   chan error
+	timeout  time.Duration
+}
+
+func init() { rootCmd.AddCommand(newServeCmd()) }
+
+func newServeCmd() *cobra.Command {
+	var cfg serveConfig
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the DM server: device endpoint /dm, REST API /api/v1, console /ui/, /metrics, /healthz",
+		Long: `serve runs the OMA DM server. With no flags it listens on 127.0.0.1:8080 and keeps
+its data in ./omadm-data (SQLite). The API token is $OMADM_API_TOKEN, or the one
+in <data>/api-token, generated on first start.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			rs, err := startServer(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			if rs.TokenFile != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "API token: %s (stored in %s)\n", rs.Token, rs.TokenFile)
+			}
+			select {
+			case <-ctx.Done():
+				rs.Log.Info("shutting down", "reason", "signal")
+			case err := <-rs.served:
+				rs.Log.Error("server stopped", "err", err)
+				_ = rs.Shutdown(context.Background())
+				return err
+			}
+			return rs.Shutdown(context.Background())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "address to listen on")
+	f.StringVar(&cfg.DataDir, "data", defaultDataDir, "data directory (API token, SQLite database)")
+	f.StringVar(&cfg.DB, "db", "", "PostgreSQL URL (postgres://…) instead of the embedded SQLite database")
+	f.StringVar(&cfg.TLSCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key serves HTTPS")
+	f.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key file (PEM)")
+	f.StringVar(&cfg.PublicURL, "public-url", "", "URL devices reach this server at (behind a proxy), e.g. https://dm.example.com")
+	f.StringVar(&cfg.SMSWebhook, "sms-webhook", "", "SMS gateway URL used to send package 0 to sms:+number addresses")
+	f.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&cfg.ServerID, "server-id", server.DefaultServerID, "our DM server identifier (ServerID)")
+	return cmd
+}
+
+// newServeLogger builds the default text logger at a named level.
+func newServeLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// serveAPIToken returns the configured token, or the one in the data directory,
+// creating it (0600) on first start.
+func serveAPIToken(cfg *serveConfig) (token, file string, err error) {
+	if cfg.Token != "" {
+		return cfg.Token, "", nil
+	}
+	if t := strings.TrimSpace(os.Getenv("OMADM_API_TOKEN")); t != "" {
+		return t, "", nil
+	}
+	file = filepath.Join(cfg.DataDir, tokenFileName)
+	b, err := os.ReadFile(file)
+	if err == nil {
+		if t := strings.TrimSpace(string(b)); t != "" {
+			return t, file, nil
+		}
+		return "", "", fmt.Errorf("API token file %s is empty: delete it to generate a new token", file)
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", "", fmt.Errorf("reading API token: %w", err)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return "", "", fmt.Errorf("creating data directory: %w", err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", "", err
+	}
+	token = base64.RawURLEncoding.EncodeToString(raw)
+	// O_EXCL: two servers starting together on one directory agree on one token.
+	fh, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return serveAPIToken(cfg)
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("writing API token: %w", err)
+	}
+	if _, err := fh.WriteString(token + "\n"); err != nil {
+		fh.Close()
+		return "", "", fmt.Errorf("writing API token: %w", err)
+	}
+	if err := fh.Close(); err != nil {
+		return "", "", fmt.Errorf("writing API token: %w", err)
+	}
+	return token, file, nil
+}
+
+// serveOpenStore opens PostgreSQL when a DSN is given, else SQLite in the data directory.
+func serveOpenStore(ctx context.Context, cfg *serveConfig) (storage.Store, string, error) {
+	switch {
+	case strings.HasPrefix(cfg.DB, "postgres://"), strings.HasPrefix(cfg.DB, "postgresql://"):
+		st, err := postgres.Open(ctx, cfg.DB)
+		return st, "postgres", err
+	case cfg.DB != "":
+		return nil, "", fmt.Errorf("--db %q: want a postgres:// URL (omit --db for the embedded SQLite database)", cfg.DB)
+	}
+	st, err := sqlite.Open(filepath.Join(cfg.DataDir, "omadm.db"))
+	return st, "sqlite", err
+}
+
+// startServer assembles and starts the server: store, engine, device
+// endpoint, API, metrics. It returns once the listener is bound; Shutdown
+// stops it gracefully.
+func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err error) {
+	if cfg.DataDir == "" {
+		cfg.DataDir = defaultDataDir
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:8080"
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 15 * time.Second
+	}
+	log := cfg.Logger
+	if log == nil {
+		if log, err = newServeLogger(os.Stderr, cmp.Or(cfg.LogLevel, "info")); err != nil {
+			return nil, err
+		}
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	var tlsCfg *tls.Config
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("loading TLS certificate: %w", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	token, tokenFile, err := serveAPIToken(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	store, backend, err := serveOpenStore(ctx, &cfg)
+	if err != nil {
+		return nil, fmt.Errorf("opening storage: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			store.Close()
+		}
+	}()
+
+	hub := handler.NewHub()
+	relay := handler.NewRelay(store, hub, log, 0)
+	eo := cfg.Engine
+	eo.Store, eo.Logger = store, log
+	eo.ServerID = cmp.Or(cfg.ServerID, eo.ServerID)
+	if eo.Senders == nil {
+		eo.Senders = map[string]notification.Sender{"udp": &notification.UDPSender{}}
+		if cfg.SMSWebhook != "" {
+			eo.Senders["sms"] = &notification.WebhookSender{URL: cfg.SMSWebhook}
+		}
+	}
+	prev := eo.OnEvent
+	eo.OnEvent = func(u server.Update) {
+		relay.Push(handler.Change{Kind: u.Kind, DeviceID: u.DeviceID, SessionID: u.SessionID, JobID: u.JobID,
+			EventID: u.EventID, EventKind: u.EventKind, TraceID: u.TraceID, Time: u.Time})
+		if prev != nil {
+			prev(u)
+		}
+	}
+	engine, err := server.New(eo)
+	if err != nil {
+		return nil, err
+	}
+	apiH, err := handler.New(handler.Options{Store: store, Notifier: engine, Token: token, Hub: hub, Logger: log, Version: serveVersion})
+	if err != nil {
+		return nil, err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, c := range engine.Collectors() {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("registering metrics: %w", err)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/dm", dmhttp.NewHandler(engine, &dmhttp.HandlerOptions{ExternalURL: cfg.PublicURL, Logger: log}))
+	mux.Handle("/api/", apiH)
+	mux.Handle("GET /healthz", apiH)
+	mux.Handle("GET /ui/", web.Handler("/ui/"))
+	mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}))
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	scheme := "http"
+	if tlsCfg != nil {
+		scheme = "https"
+		ln = tls.NewListener(ln, tlsCfg)
+	}
+	rs := &runningServer{
+		URL: scheme + "://" + serveDisplayAddr(ln.Addr()), Addr: ln.Addr(), Token: token, TokenFile: tokenFile,
+		Store: store, Engine: engine, API: apiH, Log: log, served: make(chan error, 1), relayEnd: make(chan struct{}),
+		timeout: cfg.ShutdownTimeout,
+	}
+	rs.srv = &http.Server{
+		Handler:           serveAccessLog(log, mux),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second, // event streams extend their own deadline
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	relayCtx, relayStop := context.WithCancel(context.WithoutCancel(ctx))
+	rs.relayCtl = relayStop
+	go func() { defer close(rs.relayEnd); relay.Run(relayCtx) }()
+	go func() {
+		if err := rs.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			rs.served <- err
+		}
+	}()
+	dmURL := rs.URL + "/dm"
+	if cfg.PublicURL != "" {
+		dmURL = strings.TrimRight(cfg.PublicURL, "/") + "/dm"
+	}
+	log.Info("ready", "dm", dmURL, "api", rs.URL+"/api/v1", "metrics", rs.URL+"/metrics", "healthz", rs.URL+"/healthz", "console", rs.URL+"/ui/",
+		"storage", backend, "server_id", eo.ServerID, "tls", tlsCfg != nil)
+	return rs, nil
+}
+
+// Shutdown stops accepting requests, ends event streams, lets in-flight DM
+// messages finish (every reply they owe is stored before they return), then
+// closes the store. It is bounded by the configured shutdown timeout.
+func (rs *runningServer) Shutdown(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, rs.timeout)
+	defer cancel()
+	rs.API.Hub().Close()
+	err := rs.srv.Shutdown(ctx)
+	if err != nil {
+		rs.Log.Warn("graceful shutdown incomplete; closing remaining connections", "err", err)
+		_ = rs.srv.Close()
+	}
+	rs.relayCtl()
+	<-rs.relayEnd
+	if cerr := rs.Store.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	rs.Log.Info("stopped")
+	return err
+}
+
+// serveDisplayAddr makes a wildcard listen address usable in URLs printed for the
+// operator.
+func serveDisplayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// serveVersion is reported by /healthz; release builds set it with -ldflags.
+var serveVersion = "dev"
+
+// serveStatusRecorder remembers the status for the access log while keeping
+// http.Flusher and deadlines reachable (Unwrap) for event streams.
+type serveStatusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *serveStatusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *serveStatusRecorder) Flush() {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (s *serveStatusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// serveAccessLog logs every request at debug level (errors ≥ 500 at warn).
+func serveAccessLog(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &serveStatusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		level := slog.LevelDebug
+		if rec.status >= 500 {
+			level = slog.LevelWarn
+		}
+		log.Log(r.Context(), level, "http", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+			"duration", time.Since(start), "remote", r.RemoteAddr)
+	})
+}
