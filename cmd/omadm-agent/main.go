@@ -1,12 +1,391 @@
-// Command omadm-agent is the OMA DM 1.2 device agent.
+// Command omadm-agent is the OMA DM 1.2 device agent: it keeps a management
+// tree in a state directory, talks to a DM server over HTTP(S) and answers
+// package 0 notifications.
+//
+// One client-initiated session:
+//
+//	omadm-agent --state /var/lib/omadm --server https://dm.example/dm --server-id dm.example \
+//	    --device-id IMEI:493005100592800 --username dev --password pw --server-password spw --once
+//
+// Daemon (notifications and periodic check-in):
+//
+//	omadm-agent --state /var/lib/omadm --notify-listen udp://127.0.0.1:2948 --poll 1h
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/omadm/omadm/client"
+	"github.com/omadm/omadm/dmtree"
+	"github.com/omadm/omadm/mo/devdetail"
+	"github.com/omadm/omadm/mo/devinfo"
+	"github.com/omadm/omadm/mo/dmacc"
+	"github.com/omadm/omadm/notification"
+	"github.com/omadm/omadm/syncml"
+	"github.com/omadm/omadm/transport/dmhttp"
 )
 
+// version is the DmV the agent reports.
+const version = "omadm-agent/1.0"
+
+type options struct {
+	state                              string
+	server, serverID, deviceID         string
+	username, password, serverPassword string
+	authScheme, encoding               string
+	bootstrap                          string
+	once                               bool
+	notifyListen                       string
+	poll                               time.Duration
+	logLevel                           string
+	trace                              string
+	ca, cert, key                      string
+	ui                                 string
+	maxMsgSize, maxObjSize             int
+}
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("omadm-agent", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.state, "state", "", "state directory holding the management tree (required)")
+	fs.StringVar(&o.server, "server", "", "DM server URL (sets up the account)")
+	fs.StringVar(&o.serverID, "server-id", "", "DM server identifier (DMAcc ServerID)")
+	fs.StringVar(&o.deviceID, "device-id", "", "device id (DevInfo/DevId), e.g. IMEI:493005100592800")
+	fs.StringVar(&o.username, "username", "", "client credential name (CLCRED AAuthName)")
+	fs.StringVar(&o.password, "password", "", "client credential secret (CLCRED AAuthSecret)")
+	fs.StringVar(&o.serverPassword, "server-password", "", "server credential secret (SRVCRED AAuthSecret; also the package 0 secret)")
+	fs.StringVar(&o.authScheme, "auth", "md5", "client authentication: basic, md5, hmac or none")
+	fs.StringVar(&o.encoding, "encoding", "xml", "message encoding: xml or wbxml")
+	fs.StringVar(&o.bootstrap, "bootstrap", "", "bootstrap file: TNDS XML, or a DM message (XML or WBXML) adding a DMAcc")
+	fs.BoolVar(&o.once, "once", false, "run one client-initiated session and exit (0 on success)")
+	fs.StringVar(&o.notifyListen, "notify-listen", "", "package 0 listener, udp://127.0.0.1:PORT (raw or WDP/WSP push)")
+	fs.DurationVar(&o.poll, "poll", 0, "periodic client-initiated session interval in daemon mode (0 = never)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&o.trace, "trace", "", "directory to write every message sent and received (WBXML also decoded to XML)")
+	fs.StringVar(&o.ca, "ca", "", "PEM file of CA certificates trusted for the server")
+	fs.StringVar(&o.cert, "cert", "", "PEM client certificate for TLS client authentication")
+	fs.StringVar(&o.key, "key", "", "PEM key of --cert")
+	fs.StringVar(&o.ui, "ui", "auto", "user-interaction alerts: auto (accept defaults), terminal, or none (406)")
+	fs.IntVar(&o.maxMsgSize, "max-msg-size", 0, "largest message accepted (default 64 KiB)")
+	fs.IntVar(&o.maxObjSize, "max-obj-size", 0, "largest object accepted (default 4 MiB)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if o.state == "" {
+		return nil, errors.New("--state is required")
+	}
+	if !o.once && o.notifyListen == "" && o.poll == 0 {
+		return nil, errors.New("nothing to do: give --once, --notify-listen or --poll")
+	}
+	return o, nil
+}
+
 func main() {
-	fmt.Fprintln(os.Stderr, "omadm-agent: not built yet")
-	os.Exit(1)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole program; ctx ends on SIGINT/SIGTERM. It returns the exit
+// code: 0 success, 1 failure (with the reason on stderr), 2 bad usage.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "omadm-agent:", err)
+		return 2
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(o.logLevel)); err != nil {
+		fmt.Fprintln(stderr, "omadm-agent: --log-level:", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	if err := agent(ctx, o, log, stdin, stdout); err != nil {
+		fmt.Fprintln(stderr, "omadm-agent:", err)
+		return 1
+	}
+	return 0
+}
+
+func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, stdout io.Writer) error {
+	if err := os.MkdirAll(o.state, 0o700); err != nil {
+		return err
+	}
+	tree, err := dmtree.Open(o.state, nil)
+	if err != nil {
+		return fmt.Errorf("opening state: %w", err)
+	}
+	defer tree.Close()
+	deviceID, err := setup(tree, o)
+	if err != nil {
+		return err
+	}
+	accts, err := dmacc.Accounts(tree)
+	if err != nil {
+		return fmt.Errorf("reading DMAcc: %w", err)
+	}
+	var acc *dmacc.Account
+	for i := range accts {
+		if o.serverID == "" || accts[i].ServerID == o.serverID {
+			acc = &accts[i]
+			break
+		}
+	}
+	if acc == nil {
+		return errors.New("no DM account: give --server and --server-id, or --bootstrap")
+	}
+	tp, err := dmhttp.NewClientTransport(dmhttp.ClientOptions{CAFile: o.ca, CertFile: o.cert, KeyFile: o.key, UserAgent: version})
+	if err != nil {
+		return err
+	}
+	enc := syncml.EncodingXML
+	switch o.encoding {
+	case "xml":
+	case "wbxml":
+		enc = syncml.EncodingWBXML
+	default:
+		return fmt.Errorf("--encoding %q: want xml or wbxml", o.encoding)
+	}
+	cfg := client.Config{
+		Tree: client.DMTree(tree), Account: clientAccount(*acc), Nonces: treeNonces(tree),
+		DeviceID: deviceID, Transport: tp, Encoding: enc, Logger: log,
+		MaxMsgSize: o.maxMsgSize, MaxObjSize: o.maxObjSize,
+	}
+	switch o.ui {
+	case "auto":
+		cfg.UI = client.AutoAnswer{}
+	case "terminal":
+		cfg.UI = &client.Terminal{In: stdin, Out: stdout}
+	case "none":
+	default:
+		return fmt.Errorf("--ui %q: want auto, terminal or none", o.ui)
+	}
+	if o.trace != "" {
+		if cfg.Trace, err = traceDir(o.trace, log); err != nil {
+			return err
+		}
+	}
+	c, err := client.New(cfg)
+	if err != nil {
+		return err
+	}
+	if o.once {
+		res, err := c.Run(ctx, client.Trigger{})
+		fmt.Fprintf(stdout, "session %s %s: %d sent, %d received, %d commands\n",
+			res.SessionID, res.State, res.MessagesSent, res.MessagesReceived, len(res.Commands))
+		return err
+	}
+	return daemon(ctx, o, c, log)
+}
+
+// setup installs the standard objects on first start, applies a bootstrap
+// and the account given by flags; it returns the device id.
+func setup(tree *dmtree.Tree, o *options) (string, error) {
+	devID := o.deviceID
+	if devID == "" {
+		devID, _ = get(tree, devinfo.Root+"/DevId")
+	}
+	if devID == "" {
+		return "", errors.New("--device-id is required on first start")
+	}
+	if err := devinfo.Install(tree, devinfo.Info{DevID: devID, Man: "omadm", Mod: "omadm-agent", DmV: version}); err != nil {
+		return "", fmt.Errorf("installing DevInfo: %w", err)
+	}
+	if err := devdetail.Install(tree, devdetail.Detail{DevTyp: "linux", OEM: "omadm", SwV: version, LrgObj: true}); err != nil {
+		return "", fmt.Errorf("installing DevDetail: %w", err)
+	}
+	if err := dmacc.Install(tree); err != nil {
+		return "", fmt.Errorf("installing DMAcc: %w", err)
+	}
+	if o.bootstrap != "" {
+		if err := bootstrap(tree, o.bootstrap); err != nil {
+			return "", fmt.Errorf("bootstrap %s: %w", o.bootstrap, err)
+		}
+	}
+	if o.server != "" {
+		scheme := ""
+		switch strings.ToLower(o.authScheme) {
+		case "basic":
+			scheme = syncml.AuthBasic
+		case "md5", "digest":
+			scheme = syncml.AuthMD5
+		case "hmac":
+			scheme = syncml.AuthMAC
+		case "none", "":
+		default:
+			return "", fmt.Errorf("--auth %q: want basic, md5, hmac or none", o.authScheme)
+		}
+		if err := writeAccount(tree, accountSpec{
+			serverURL: o.server, serverID: o.serverID, username: o.username, password: o.password,
+			srvPassword: o.serverPassword, scheme: scheme,
+		}); err != nil {
+			return "", err
+		}
+	}
+	return devID, nil
+}
+
+// bootstrap applies a TNDS document or a DM bootstrap message as the device.
+func bootstrap(tree *dmtree.Tree, file string) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	trimmed := strings.TrimSpace(string(b[:min(len(b), 512)]))
+	if strings.Contains(trimmed, "<MgmtTree") {
+		return tree.Add("", ".", dmtree.Value{Type: syncml.TypeTNDSXML, Data: b})
+	}
+	m, _, err := syncml.Decode(b, "", nil)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, c := range m.Body {
+		var add bool
+		switch c.(type) {
+		case *syncml.Add:
+			add = true
+		case *syncml.Replace:
+		default:
+			continue
+		}
+		var cmdMeta *syncml.Meta
+		if a, ok := c.(*syncml.Add); ok {
+			cmdMeta = a.Meta
+		} else {
+			cmdMeta = c.(*syncml.Replace).Meta
+		}
+		for _, it := range syncml.ItemsOf(c) {
+			if it.Target == nil {
+				return errors.New("bootstrap item without Target")
+			}
+			v := dmtree.Value{}
+			if cmdMeta != nil {
+				v.Format, v.Type = cmdMeta.Format, cmdMeta.Type
+			}
+			if it.Meta != nil {
+				if it.Meta.Format != "" {
+					v.Format = it.Meta.Format
+				}
+				if it.Meta.Type != "" {
+					v.Type = it.Meta.Type
+				}
+			}
+			if it.Data != nil {
+				v.Data = it.Data.Value
+			}
+			if add {
+				err = tree.Add("", it.Target.LocURI, v)
+			} else {
+				err = tree.Replace("", it.Target.LocURI, v)
+			}
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", c.CommandName(), it.Target.LocURI, err)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		return errors.New("no Add or Replace in the bootstrap message")
+	}
+	return nil
+}
+
+// daemon waits for notifications and poll ticks until ctx ends.
+func daemon(ctx context.Context, o *options, c *client.Client, log *slog.Logger) error {
+	pkgs := make(chan *notification.Package0, 4)
+	errc := make(chan error, 1)
+	if o.notifyListen != "" {
+		l, err := notification.Listen(o.notifyListen)
+		if err != nil {
+			return fmt.Errorf("--notify-listen: %w", err)
+		}
+		defer l.Close()
+		l.OnError = func(from net.Addr, err error) {
+			log.Debug("ignored datagram", "from", from.String(), "err", err)
+		}
+		log.Info("listening for package 0", "addr", l.Addr().String())
+		go func() {
+			errc <- l.Serve(ctx, func(p *notification.Package0, _ []byte) {
+				cp := *p
+				select {
+				case pkgs <- &cp:
+				default:
+					log.Warn("package 0 dropped: a session is already waiting")
+				}
+			})
+		}()
+	}
+	var tick <-chan time.Time
+	if o.poll > 0 {
+		t := time.NewTicker(o.poll)
+		defer t.Stop()
+		tick = t.C
+	}
+	log.Info("omadm-agent running", "poll", o.poll.String())
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("omadm-agent stopping")
+			return nil
+		case err := <-errc:
+			if err != nil {
+				return fmt.Errorf("notification listener: %w", err)
+			}
+			errc = nil
+		case p := <-pkgs:
+			if _, err := c.HandlePackage0(ctx, p); err != nil && errors.Is(err, client.ErrNotification) {
+				log.Warn("package 0 ignored", "err", err)
+			}
+		case <-tick:
+			_, _ = c.Run(ctx, client.Trigger{})
+		}
+	}
+}
+
+// traceDir writes each message as <session>-<msgid>-<dir>.<xml|wbxml>, with
+// a decoded .xml beside every WBXML message.
+func traceDir(dir string, log *slog.Logger) (func(client.TraceEvent), error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	seq := 0
+	return func(ev client.TraceEvent) {
+		seq++
+		base := filepath.Join(dir, fmt.Sprintf("%s-%04d-%s-%s", ev.Time.UTC().Format("20060102T150405"), seq, ev.SessionID, ev.Direction))
+		enc, _ := syncml.Detect(ev.ContentType, ev.Body)
+		ext := ".xml"
+		if enc == syncml.EncodingWBXML {
+			ext = ".wbxml"
+		}
+		if err := os.WriteFile(base+ext, ev.Body, 0o600); err != nil {
+			log.Warn("trace write failed", "err", err)
+			return
+		}
+		if enc == syncml.EncodingWBXML && ev.Message != nil {
+			if x, err := syncml.EncodeXML(ev.Message); err == nil {
+				_ = os.WriteFile(base+".decoded.xml", x, 0o600)
+			}
+		}
+	}, nil
 }

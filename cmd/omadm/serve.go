@@ -26,6 +26,7 @@ import (
 
 	"github.com/omadm/omadm/api/handler"
 	"github.com/omadm/omadm/notification"
+	"github.com/omadm/omadm/notification/smsgw"
 	"github.com/omadm/omadm/server"
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/storage/postgres"
@@ -241,7 +242,7 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 	if eo.Senders == nil {
 		eo.Senders = map[string]notification.Sender{"udp": &notification.UDPSender{}}
 		if cfg.SMSWebhook != "" {
-			eo.Senders["sms"] = &notification.WebhookSender{URL: cfg.SMSWebhook}
+			eo.Senders["sms"] = &smsgw.WebhookSender{URL: cfg.SMSWebhook}
 		}
 	}
 	prev := eo.OnEvent

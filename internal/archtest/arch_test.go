@@ -104,6 +104,20 @@ func TestImportsFollowTheArrow(t *testing.T) {
 	}
 }
 
+// TestClientLinksNoHTTP checks the whole dependency set of the client engine:
+// it talks through a Transport interface and must stay usable without net/http.
+func TestClientLinksNoHTTP(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", module+"/client").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if dep == "net/http" || strings.HasPrefix(dep, module+"/storage") || strings.HasPrefix(dep, module+"/server") {
+			t.Errorf("client depends on %s", dep)
+		}
+	}
+}
+
 // TestAgentStaysSmall checks the agent binary's full dependency set, not just direct imports.
 func TestAgentStaysSmall(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", module+"/cmd/omadm-agent").Output()

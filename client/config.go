@@ -1,0 +1,210 @@
+package client
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/omadm/omadm/syncml"
+)
+
+// Value is a node value handed to the tree: Data holds decoded bytes (base64
+// input is decoded by the engine and stored with Format "bin").
+type Value struct {
+	Format, Type string
+	Data         []byte
+}
+
+// Result is one node read from the tree by Get.
+type Result struct {
+	URI, Format, Type string
+	Data              []byte
+}
+
+// Tree is what the engine needs from the device tree. principal is the
+// ServerID of the authenticated server, so the tree enforces ACLs; errors carry
+// their status as *syncml.StatusError. DMTree adapts a *dmtree.Tree.
+type Tree interface {
+	Add(principal, uri string, v Value) error
+	Replace(principal, uri string, v Value) error
+	Delete(principal, uri string) error
+	Get(principal, uri string) ([]Result, error)
+	Copy(principal, target, source string) error
+	Exec(ctx context.Context, principal, uri string, data []byte, correlator string) (syncml.StatusCode, error)
+	// Begin starts an all-or-nothing transaction for Atomic.
+	Begin() Tx
+}
+
+// Tx is an Atomic transaction on the tree.
+type Tx interface {
+	Add(principal, uri string, v Value) error
+	Replace(principal, uri string, v Value) error
+	Delete(principal, uri string) error
+	Copy(principal, target, source string) error
+	Commit() error
+	Rollback() error
+}
+
+// Account is the DM account (DMAcc) the session runs against.
+type Account struct {
+	// ServerID is the server identifier: the ACL principal and the package 0 id.
+	ServerID string
+	// ServerURL is the first request address (AppAddr); RespURI overrides it.
+	ServerURL string
+	// AuthScheme is the client credential scheme: syncml.AuthBasic,
+	// syncml.AuthMD5, syncml.AuthMAC, or "" when only the transport authenticates.
+	AuthScheme string
+	// ClientName and ClientSecret are the CLCRED name and password.
+	ClientName, ClientSecret string
+	// ClientNonce is the last nonce the server issued to us (CLCRED AAuthData).
+	ClientNonce []byte
+	// ServerName and ServerSecret are the SRVCRED name and password; an empty
+	// secret means the server is not authenticated at DM level.
+	ServerName, ServerSecret string
+	// ServerNonce is the nonce we issued to the server (SRVCRED AAuthData); it
+	// is also the package 0 digest nonce.
+	ServerNonce []byte
+}
+
+// NonceLevel says which credential a nonce belongs to.
+type NonceLevel string
+
+// Nonce levels, named as DMAcc AAuthLevel values.
+const (
+	LevelClient NonceLevel = "CLCRED"
+	LevelServer NonceLevel = "SRVCRED"
+)
+
+// NonceStore persists nonces so the next session starts with the right one
+// (DMAcc AppAuth AAuthData). Errors are logged and do not end the session.
+type NonceStore interface {
+	SaveNonce(serverID string, level NonceLevel, nonce []byte) error
+}
+
+// NonceStoreFunc adapts a function to NonceStore.
+type NonceStoreFunc func(serverID string, level NonceLevel, nonce []byte) error
+
+// SaveNonce calls f.
+func (f NonceStoreFunc) SaveNonce(serverID string, level NonceLevel, nonce []byte) error {
+	return f(serverID, level, nonce)
+}
+
+// Request is one DM message on its way to the server.
+type Request struct {
+	URL         string // where to POST: AppAddr, then the latest RespURI
+	ContentType string // syncml.ContentTypeXML or syncml.ContentTypeWBXML
+	HMAC        string // x-syncml-hmac header value, "" when not used
+	Body        []byte
+}
+
+// Response is the server's DM message.
+type Response struct {
+	ContentType string
+	HMAC        string // x-syncml-hmac header of the response, if any
+	Body        []byte
+}
+
+// Transport carries one request and its response. Implementations must honour
+// ctx and bound the response size.
+type Transport interface {
+	RoundTrip(ctx context.Context, req *Request) (*Response, error)
+}
+
+// TransportFunc adapts a function to Transport.
+type TransportFunc func(ctx context.Context, req *Request) (*Response, error)
+
+// RoundTrip calls f.
+func (f TransportFunc) RoundTrip(ctx context.Context, req *Request) (*Response, error) {
+	return f(ctx, req)
+}
+
+// RetryPolicy says how often a message is re-sent when the transport fails.
+type RetryPolicy struct {
+	// Attempts is the total number of tries per message (default 3).
+	Attempts int
+	// Backoff is the wait before the first retry (default 1 s); it doubles per
+	// retry up to MaxBackoff (default 30 s).
+	Backoff, MaxBackoff time.Duration
+	// Timeout bounds one round trip (default 60 s).
+	Timeout time.Duration
+}
+
+// Clock is the engine's source of time, replaceable in tests.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Direction says whether a traced message was sent or received.
+type Direction int
+
+// Directions of traced messages.
+const (
+	Sent Direction = iota
+	Received
+)
+
+func (d Direction) String() string {
+	if d == Received {
+		return "received"
+	}
+	return "sent"
+}
+
+// TraceEvent is one message as it crossed the wire.
+type TraceEvent struct {
+	Time        time.Time
+	Direction   Direction
+	SessionID   string
+	MsgID       string
+	ContentType string
+	Body        []byte
+	// Message is the decoded message (nil when a received body did not decode).
+	Message *syncml.Message
+}
+
+// Config configures a Client. Zero fields take the documented defaults.
+type Config struct {
+	// Tree is the device tree (required). Use DMTree to adapt a *dmtree.Tree.
+	Tree Tree
+	// Account is the DM account to talk to (ServerURL and ServerID required).
+	Account Account
+	// Nonces persists nonces received or issued (optional).
+	Nonces NonceStore
+	// DeviceID is the SyncHdr Source LocURI (DevInfo/DevId), required.
+	DeviceID string
+	// Transport carries messages (required).
+	Transport Transport
+	// Encoding of outgoing messages (default XML).
+	Encoding syncml.Encoding
+	// UI answers user-interaction alerts 1100–1104; nil answers them with 406.
+	UI UI
+	// MaxMsgSize is the largest message we accept, advertised in every SyncHdr
+	// (default 64 KiB).
+	MaxMsgSize int
+	// MaxObjSize is the largest object we accept, advertised in SyncHdr
+	// (default 4 MiB); larger objects are refused with 413.
+	MaxObjSize int
+	// Logger receives one line per session and per problem (default: discard).
+	Logger *slog.Logger
+	// Trace is called for every message sent and received.
+	Trace func(TraceEvent)
+	// Retry is the policy for transport failures.
+	Retry RetryPolicy
+	// Clock drives backoff waits (default: the system clock).
+	Clock Clock
+	// MaxMessages bounds the messages of one session (default 1000), so a
+	// looping server cannot keep the device busy forever.
+	MaxMessages int
+}
+
+const (
+	defaultMaxMsgSize  = 64 << 10
+	defaultMaxObjSize  = 4 << 20
+	defaultMaxMessages = 1000
+)

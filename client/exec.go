@@ -1,0 +1,557 @@
+package client
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"strings"
+
+	"github.com/omadm/omadm/dmtree"
+	"github.com/omadm/omadm/syncml"
+)
+
+// outcome of executing one command, for Sequence/Atomic/UI-cancel handling.
+type outcome int
+
+const (
+	outDone      outcome = iota
+	outRejected          // UI confirm "No" (304)
+	outCancelled         // UI cancel (214): stop processing
+)
+
+// executor runs server commands against the tree and appends Status/Results
+// to the session's outgoing queue.
+type executor interface {
+	Add(principal, uri string, v Value) error
+	Replace(principal, uri string, v Value) error
+	Delete(principal, uri string) error
+	Copy(principal, target, source string) error
+}
+
+// newStatus answers command c of message msgRef with code.
+func newStatus(msgRef string, c syncml.Command, code syncml.StatusCode) *syncml.Status {
+	st := &syncml.Status{MsgRef: msgRef, CmdRef: c.ID(), Cmd: c.CommandName(), Data: code}
+	for _, it := range syncml.ItemsOf(c) {
+		if it.Target != nil && it.Target.LocURI != "" {
+			st.TargetRefs = append(st.TargetRefs, it.Target.LocURI)
+		}
+	}
+	if _, ok := c.(*syncml.Copy); ok {
+		for _, it := range syncml.ItemsOf(c) {
+			if it.Source != nil && it.Source.LocURI != "" {
+				st.SourceRefs = append(st.SourceRefs, it.Source.LocURI)
+			}
+		}
+	}
+	return st
+}
+
+func targets(c syncml.Command) []string {
+	var out []string
+	for _, it := range syncml.ItemsOf(c) {
+		switch {
+		case it.Target != nil && it.Target.LocURI != "":
+			out = append(out, it.Target.LocURI)
+		case it.Source != nil && it.Source.LocURI != "":
+			out = append(out, it.Source.LocURI)
+		}
+	}
+	return out
+}
+
+// reply queues the Status for c and records it.
+func (s *session) reply(msgRef string, c syncml.Command, code syncml.StatusCode, items ...syncml.Item) *syncml.Status {
+	st := newStatus(msgRef, c, code)
+	st.Items = items
+	s.queue(st)
+	s.res.Commands = append(s.res.Commands, CommandRecord{
+		MsgID: msgRef, CmdID: c.ID(), Name: c.CommandName(), Targets: targets(c), Status: code,
+	})
+	return st
+}
+
+// itemMeta returns the Format and Type of an item, falling back to the
+// command's Meta.
+func itemMeta(it *syncml.Item, cmd *syncml.Meta) (format, typ string) {
+	if it.Meta != nil {
+		format, typ = it.Meta.Format, it.Meta.Type
+	}
+	if cmd != nil {
+		if format == "" {
+			format = cmd.Format
+		}
+		if typ == "" {
+			typ = cmd.Type
+		}
+	}
+	return format, typ
+}
+
+// itemValue turns an Add/Replace item (with data possibly reassembled from
+// chunks) into a tree value: b64 is decoded and stored as bin.
+func itemValue(format, typ string, data []byte) (Value, error) {
+	v := Value{Format: format, Type: typ, Data: data}
+	if strings.EqualFold(format, "b64") {
+		clean := strings.Map(func(r rune) rune {
+			if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
+				return -1
+			}
+			return r
+		}, string(data))
+		b, err := base64.StdEncoding.DecodeString(clean)
+		if err != nil {
+			return v, syncml.Errorf(syncml.StatusBadRequest, "Data is not valid base64 although Format is b64")
+		}
+		v.Format, v.Data = "bin", b
+	}
+	if v.Format == "node" {
+		v.Data = nil
+	}
+	return v, nil
+}
+
+// failedItem is the Status item naming the node where an implicit Add failed.
+func failedItem(uri string) []syncml.Item {
+	if uri == "" {
+		return nil
+	}
+	return []syncml.Item{{Target: &syncml.Location{LocURI: uri}}}
+}
+
+func itemTarget(it *syncml.Item) (string, error) {
+	if it.Target == nil || it.Target.LocURI == "" {
+		return "", syncml.Errorf(syncml.StatusBadRequest, "item without Target LocURI")
+	}
+	return it.Target.LocURI, nil
+}
+
+// execItems runs Add/Replace/Delete/Copy items on ex; the first failure wins.
+// When an implicitly created ancestor failed, failed names it (the Status then
+// carries it as Item/Target/LocURI).
+func (s *session) execItems(ex executor, c syncml.Command) (code syncml.StatusCode, failed string) {
+	items := syncml.ItemsOf(c)
+	if len(items) == 0 {
+		return syncml.StatusBadRequest, ""
+	}
+	var meta *syncml.Meta
+	switch c := c.(type) {
+	case *syncml.Add:
+		meta = c.Meta
+	case *syncml.Replace:
+		meta = c.Meta
+	}
+	p := s.principal()
+	for i := range items {
+		it := &items[i]
+		uri, err := itemTarget(it)
+		if err == nil {
+			switch c.(type) {
+			case *syncml.Add, *syncml.Replace:
+				format, typ := itemMeta(it, meta)
+				var data []byte
+				if it.Data != nil {
+					data = it.Data.Value
+				}
+				if it.Meta != nil && it.Meta.Size > 0 && int64(len(data)) != it.Meta.Size {
+					return syncml.StatusSizeMismatch, ""
+				}
+				if s.c.cfg.MaxObjSize > 0 && len(data) > s.c.cfg.MaxObjSize {
+					return syncml.StatusEntityTooLarge, ""
+				}
+				var v Value
+				v, err = itemValue(format, typ, data)
+				if err == nil {
+					if _, ok := c.(*syncml.Add); ok {
+						err = ex.Add(p, uri, v)
+					} else {
+						err = ex.Replace(p, uri, v)
+					}
+				}
+			case *syncml.Delete:
+				err = ex.Delete(p, uri)
+			case *syncml.Copy:
+				if it.Source == nil || it.Source.LocURI == "" {
+					err = syncml.Errorf(syncml.StatusBadRequest, "Copy item without Source LocURI")
+				} else {
+					err = ex.Copy(p, uri, it.Source.LocURI)
+				}
+			}
+		}
+		if err != nil {
+			code := syncml.StatusOf(err)
+			if code == syncml.StatusCommandFailed {
+				s.c.log.Warn("command failed", "cmd", c.CommandName(), "uri", uri, "err", err)
+			}
+			return code, dmtree.FailedURI(err)
+		}
+	}
+	return syncml.StatusOK, ""
+}
+
+// execGet reads every item and returns the Results items or the failure code.
+func (s *session) execGet(g *syncml.Get) (syncml.StatusCode, []syncml.Item) {
+	if len(g.Items) == 0 {
+		return syncml.StatusBadRequest, nil
+	}
+	var out []syncml.Item
+	for i := range g.Items {
+		uri, err := itemTarget(&g.Items[i])
+		if err != nil {
+			return syncml.StatusOf(err), nil
+		}
+		rs, err := s.c.cfg.Tree.Get(s.principal(), uri)
+		if err != nil {
+			return syncml.StatusOf(err), nil
+		}
+		for _, r := range rs {
+			out = append(out, s.resultItem(r))
+		}
+	}
+	if max := s.srvMaxObj; max > 0 {
+		for _, it := range out {
+			if it.Data != nil && int64(len(it.Data.Value)) > max {
+				return syncml.StatusEntityTooLarge, nil
+			}
+		}
+	}
+	return syncml.StatusOK, out
+}
+
+// resultItem builds a Results item; binary values travel as b64 in XML and as
+// OPAQUE (Format bin) in WBXML.
+func (s *session) resultItem(r Result) syncml.Item {
+	it := syncml.Item{Source: &syncml.Location{LocURI: r.URI}}
+	format, data := r.Format, r.Data
+	kind := syncml.DataText
+	if format == "bin" || format == "b64" {
+		if s.enc == syncml.EncodingWBXML {
+			format, kind = "bin", syncml.DataOpaque
+		} else {
+			format = "b64"
+			if r.Format == "bin" {
+				data = []byte(base64.StdEncoding.EncodeToString(data))
+			}
+		}
+	}
+	if format != "" || r.Type != "" {
+		it.Meta = &syncml.Meta{Format: format, Type: r.Type}
+	}
+	it.Data = &syncml.Data{Kind: kind, Value: data}
+	return it
+}
+
+// execExec runs an Exec: 200 when done, 202 when started asynchronously (the
+// plug-in reports later with a 1226 alert queued through QueueAlert).
+func (s *session) execExec(ctx context.Context, e *syncml.Exec) syncml.StatusCode {
+	if len(e.Items) != 1 {
+		return syncml.StatusBadRequest
+	}
+	uri, err := itemTarget(&e.Items[0])
+	if err != nil {
+		return syncml.StatusOf(err)
+	}
+	var data []byte
+	if e.Items[0].Data != nil {
+		data = e.Items[0].Data.Value
+	}
+	code, err := s.c.cfg.Tree.Exec(ctx, s.principal(), uri, data, e.Correlator)
+	if err != nil {
+		return syncml.StatusOf(err)
+	}
+	if code == 0 {
+		code = syncml.StatusOK
+	}
+	return code
+}
+
+// execAlert answers a server Alert; UI alerts go to the UI.
+func (s *session) execAlert(ctx context.Context, msgRef string, a *syncml.Alert) outcome {
+	switch {
+	case a.Data.IsUI():
+		return s.execUI(ctx, msgRef, a)
+	case a.Data == syncml.AlertNextMessage:
+		s.reply(msgRef, a, syncml.StatusOK)
+	default:
+		// 1200/1201/1224/1226 travel client to server only; others are unknown.
+		s.reply(msgRef, a, syncml.StatusOptionalNotSupported)
+	}
+	return outDone
+}
+
+func (s *session) execUI(ctx context.Context, msgRef string, a *syncml.Alert) outcome {
+	ui := s.c.cfg.UI
+	if ui == nil {
+		s.reply(msgRef, a, syncml.StatusOptionalNotSupported)
+		return outDone
+	}
+	u, err := parseUIAlert(a)
+	if err != nil {
+		s.c.log.Warn("bad UI alert", "err", err)
+		s.reply(msgRef, a, syncml.StatusIncompleteCommand)
+		return outDone
+	}
+	pctx := ctx
+	if u.MaxWait > 0 {
+		var cancel context.CancelFunc
+		pctx, cancel = context.WithTimeout(ctx, u.MaxWait)
+		defer cancel()
+	}
+	rep, err := ui.Prompt(pctx, u)
+	if err != nil || rep == nil {
+		if ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || pctx.Err() != nil) {
+			return s.uiTimeout(msgRef, a, u)
+		}
+		if ctx.Err() != nil {
+			s.reply(msgRef, a, syncml.StatusNotExecuted)
+			return outCancelled
+		}
+		s.c.log.Warn("UI failed", "err", err)
+		s.reply(msgRef, a, syncml.StatusCommandFailed)
+		return outDone
+	}
+	switch rep.Result {
+	case UICancelled:
+		s.reply(msgRef, a, syncml.StatusCancelled)
+		return outCancelled
+	case UITimedOut:
+		return s.uiTimeout(msgRef, a, u)
+	case UIRejected:
+		if a.Data == syncml.AlertConfirmOrReject {
+			s.reply(msgRef, a, syncml.StatusNotModified)
+			return outRejected
+		}
+		s.reply(msgRef, a, syncml.StatusCancelled)
+		return outCancelled
+	}
+	switch a.Data {
+	case syncml.AlertTextInput:
+		if !validInput(u, rep.Text) {
+			s.reply(msgRef, a, syncml.StatusCancelled)
+			return outCancelled
+		}
+		s.reply(msgRef, a, syncml.StatusOK, syncml.Item{Data: syncml.TextData(rep.Text)})
+	case syncml.AlertSingleChoice, syncml.AlertMultipleChoice:
+		chosen := rep.Chosen
+		if a.Data == syncml.AlertSingleChoice && len(chosen) > 1 {
+			chosen = chosen[:1]
+		}
+		var items []syncml.Item
+		for _, n := range chosen {
+			if n < 1 || n > len(u.Choices) {
+				continue
+			}
+			items = append(items, syncml.Item{Data: syncml.TextData(itoa(n))})
+		}
+		if len(items) == 0 {
+			s.reply(msgRef, a, syncml.StatusCancelled)
+			return outCancelled
+		}
+		s.reply(msgRef, a, syncml.StatusOK, items...)
+	default:
+		// 1100 and an accepted 1101; MINDT is the UI's business (it returns
+		// once the text has been shown long enough).
+		s.reply(msgRef, a, syncml.StatusOK)
+	}
+	return outDone
+}
+
+// uiTimeout answers an expired UI alert: the default applies when one is
+// given (confirm DR=1 accepts), otherwise 408.
+func (s *session) uiTimeout(msgRef string, a *syncml.Alert, u *UIAlert) outcome {
+	if a.Data == syncml.AlertConfirmOrReject && u.Default != "" {
+		if u.Default == "1" {
+			s.reply(msgRef, a, syncml.StatusOK)
+			return outDone
+		}
+		s.reply(msgRef, a, syncml.StatusNotModified)
+		return outRejected
+	}
+	s.reply(msgRef, a, syncml.StatusRequestTimeout)
+	return outDone
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
+
+// execAtomic runs members in one transaction: all succeed and commit (Atomic
+// 200), or everything rolls back (executed members 216, the failing member its
+// code, the rest 215, Atomic 507). Get, Exec and nested Atomic/Sequence → 500.
+func (s *session) execAtomic(ctx context.Context, msgRef string, a *syncml.Atomic) outcome {
+	type rec struct {
+		cmd   syncml.Command
+		code  syncml.StatusCode
+		items []syncml.Item
+		ran   bool
+	}
+	tx := s.c.cfg.Tree.Begin()
+	recs := make([]rec, 0, len(a.Commands))
+	failed := len(a.Commands) == 0
+	res := outDone
+	// Alerts inside an Atomic are answered through the normal path; capture
+	// their statuses by running them on a scratch queue.
+	for _, c := range a.Commands {
+		if failed {
+			recs = append(recs, rec{cmd: c, code: syncml.StatusNotExecuted})
+			continue
+		}
+		var code syncml.StatusCode
+		var items []syncml.Item
+		switch c := c.(type) {
+		case *syncml.Add, *syncml.Replace, *syncml.Delete, *syncml.Copy:
+			if s.itemHasMoreData(c) {
+				code = syncml.StatusCommandFailed
+			} else {
+				var f string
+				code, f = s.execItems(tx, c)
+				items = failedItem(f)
+			}
+		case *syncml.Alert:
+			saved := s.out
+			s.out = nil
+			savedCmds := len(s.res.Commands)
+			o := s.execAlert(ctx, msgRef, c)
+			st := s.out[0].(*syncml.Status)
+			s.out = saved
+			s.res.Commands = s.res.Commands[:savedCmds]
+			code, items = st.Data, st.Items
+			if o != outDone {
+				failed = true
+				if o == outCancelled {
+					res = outCancelled
+				}
+			}
+		default:
+			code = syncml.StatusCommandFailed
+		}
+		recs = append(recs, rec{cmd: c, code: code, items: items, ran: true})
+		if !code.Success() && !failed {
+			failed = true
+		}
+	}
+	if !failed {
+		if err := tx.Commit(); err != nil {
+			s.c.log.Error("atomic commit failed", "err", err)
+			failed = true
+			for i := range recs {
+				if recs[i].ran && recs[i].code.Success() {
+					recs[i].code = syncml.StatusAtomicRollbackFailed
+				}
+			}
+			s.reply(msgRef, a, syncml.StatusAtomicFailed)
+			for _, r := range recs {
+				s.reply(msgRef, r.cmd, r.code, r.items...)
+			}
+			return res
+		}
+		s.reply(msgRef, a, syncml.StatusOK)
+		for _, r := range recs {
+			s.reply(msgRef, r.cmd, r.code, r.items...)
+		}
+		return res
+	}
+	rbCode := syncml.StatusAtomicRollbackOK
+	if err := tx.Rollback(); err != nil {
+		s.c.log.Error("atomic rollback failed", "err", err)
+		rbCode = syncml.StatusAtomicRollbackFailed
+	}
+	s.reply(msgRef, a, syncml.StatusAtomicFailed)
+	for _, r := range recs {
+		code := r.code
+		if r.ran && code.Success() {
+			if _, isAlert := r.cmd.(*syncml.Alert); !isAlert {
+				code = rbCode
+			}
+		}
+		s.reply(msgRef, r.cmd, code, r.items...)
+	}
+	return res
+}
+
+// execSequence runs members in order: Sequence 200 once started; after a UI
+// cancel or a rejected confirmation the rest are 215.
+func (s *session) execSequence(ctx context.Context, msgRef string, q *syncml.Sequence) outcome {
+	if len(q.Commands) == 0 {
+		s.reply(msgRef, q, syncml.StatusBadRequest)
+		return outDone
+	}
+	s.reply(msgRef, q, syncml.StatusOK)
+	stop := false
+	res := outDone
+	for _, c := range q.Commands {
+		if stop {
+			s.reply(msgRef, c, syncml.StatusNotExecuted)
+			continue
+		}
+		switch c.(type) {
+		case *syncml.Atomic, *syncml.Sequence:
+			s.reply(msgRef, c, syncml.StatusCommandFailed)
+			continue
+		}
+		o := s.execOne(ctx, msgRef, c)
+		if o != outDone {
+			stop = true
+			if o == outCancelled {
+				res = outCancelled
+			}
+		}
+	}
+	return res
+}
+
+// execOne executes one top-level (or Sequence member) management command.
+func (s *session) execOne(ctx context.Context, msgRef string, c syncml.Command) outcome {
+	if c.ID() == "" {
+		s.reply(msgRef, c, syncml.StatusBadRequest)
+		return outDone
+	}
+	switch c := c.(type) {
+	case *syncml.Add, *syncml.Replace:
+		if s.handleChunk(msgRef, c) {
+			return outDone
+		}
+		code, f := s.execItems(s.c.cfg.Tree, c)
+		s.reply(msgRef, c, code, failedItem(f)...)
+	case *syncml.Delete, *syncml.Copy:
+		code, f := s.execItems(s.c.cfg.Tree, c)
+		s.reply(msgRef, c, code, failedItem(f)...)
+	case *syncml.Get:
+		code, items := s.execGet(c)
+		s.reply(msgRef, c, code)
+		if code == syncml.StatusOK {
+			s.queue(&syncml.Results{MsgRef: msgRef, CmdRef: c.CmdID, Items: items})
+		}
+	case *syncml.Exec:
+		s.reply(msgRef, c, s.execExec(ctx, c))
+	case *syncml.Alert:
+		return s.execAlert(ctx, msgRef, c)
+	case *syncml.Atomic:
+		return s.execAtomic(ctx, msgRef, c)
+	case *syncml.Sequence:
+		return s.execSequence(ctx, msgRef, c)
+	case *syncml.Results:
+		// Results from a server are not expected; answer only non-200 statuses.
+		s.reply(msgRef, c, syncml.StatusCommandNotAllowed)
+	default:
+		s.reply(msgRef, c, syncml.StatusNotImplemented)
+	}
+	return outDone
+}

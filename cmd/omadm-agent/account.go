@@ -1,0 +1,135 @@
+package main
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/omadm/omadm/client"
+	"github.com/omadm/omadm/dmtree"
+	"github.com/omadm/omadm/mo/dmacc"
+	"github.com/omadm/omadm/syncml"
+)
+
+// schemeOf maps a DMAcc AAuthType to the SyncML credential scheme.
+func schemeOf(aauthType string) string {
+	switch strings.ToUpper(aauthType) {
+	case "BASIC":
+		return syncml.AuthBasic
+	case "DIGEST":
+		return syncml.AuthMD5
+	case "HMAC":
+		return syncml.AuthMAC
+	}
+	return ""
+}
+
+func aauthTypeOf(scheme string) string {
+	switch scheme {
+	case syncml.AuthBasic:
+		return "BASIC"
+	case syncml.AuthMD5:
+		return "DIGEST"
+	case syncml.AuthMAC:
+		return "HMAC"
+	}
+	return ""
+}
+
+// clientAccount turns a DMAcc account into the engine's account.
+func clientAccount(a dmacc.Account) client.Account {
+	ca := client.Account{
+		ServerID:     a.ServerID,
+		ServerURL:    withPort(a.Addr, a.Port),
+		AuthScheme:   schemeOf(a.Client.Type),
+		ClientName:   a.Client.Name,
+		ClientSecret: a.Client.Secret,
+		ClientNonce:  a.Client.Data,
+		ServerName:   a.Server.Name,
+		ServerSecret: a.Server.Secret,
+		ServerNonce:  a.Server.Data,
+	}
+	if s := schemeOf(a.AuthPref); s != "" {
+		ca.AuthScheme = s
+	}
+	return ca
+}
+
+// withPort puts port into an http(s) URL that has none.
+func withPort(addr string, port int) string {
+	i := strings.Index(addr, "://")
+	if port <= 0 || i < 0 {
+		return addr
+	}
+	rest := addr[i+3:]
+	host, path := rest, ""
+	if j := strings.IndexByte(rest, '/'); j >= 0 {
+		host, path = rest[:j], rest[j:]
+	}
+	if strings.Contains(host, ":") {
+		return addr
+	}
+	return addr[:i+3] + host + ":" + strconv.Itoa(port) + path
+}
+
+// accountSpec is an account given on the command line.
+type accountSpec struct {
+	serverURL, serverID             string
+	username, password, srvPassword string
+	scheme                          string
+}
+
+// writeAccount creates the DMAcc account of spec, replacing one with the
+// same ServerID but keeping the nonces it negotiated.
+func writeAccount(t *dmtree.Tree, spec accountSpec) error {
+	if spec.serverID == "" || spec.serverURL == "" {
+		return errors.New("--server and --server-id are required to set up an account")
+	}
+	typ := aauthTypeOf(spec.scheme)
+	a := dmacc.Account{
+		ID: nodeName(spec.serverID), ServerID: spec.serverID, Name: spec.serverID, Addr: spec.serverURL, AuthPref: typ,
+		Client: dmacc.Credential{Level: dmacc.LevelClient, Type: orDefault(typ, "DIGEST"), Name: spec.username, Secret: spec.password},
+		Server: dmacc.Credential{Level: dmacc.LevelServer, Type: orDefault(typ, "DIGEST"), Name: spec.serverID, Secret: spec.srvPassword},
+	}
+	if old, err := dmacc.FindByServerID(t, spec.serverID); err == nil {
+		a.ID = old.ID
+		a.Client.Data, a.Server.Data = old.Client.Data, old.Server.Data
+		if err := t.Delete("", dmacc.Root+"/"+dmtree.EscapeSegment(old.ID)); err != nil {
+			return err
+		}
+	}
+	return dmacc.AddAccount(t, a)
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// nodeName turns a server id into a node name.
+func nodeName(id string) string {
+	b := []byte(id)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// treeNonces persists nonces into the account's AAuthData leaves.
+func treeNonces(t *dmtree.Tree) client.NonceStore {
+	return client.NonceStoreFunc(func(serverID string, level client.NonceLevel, nonce []byte) error {
+		return dmacc.SetNonce(t, serverID, string(level), nonce)
+	})
+}
+
+func get(t *dmtree.Tree, uri string) (string, bool) {
+	rs, err := t.Get("", uri)
+	if err != nil || len(rs) != 1 {
+		return "", false
+	}
+	return string(rs[0].Data), true
+}

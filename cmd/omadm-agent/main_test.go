@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/omadm/omadm/auth"
+	"github.com/omadm/omadm/notification"
+	"github.com/omadm/omadm/syncml"
+)
+
+// dmServer answers every package with Status 212 (md5 server credential
+// included) and Final, recording the alerts it saw.
+type dmServer struct {
+	mu     sync.Mutex
+	alerts []syncml.AlertCode
+	seen   chan syncml.AlertCode
+	fail   bool
+}
+
+func (d *dmServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if d.fail {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+		return
+	}
+	b, _ := io.ReadAll(r.Body)
+	m, enc, err := syncml.Decode(b, r.Header.Get("Content-Type"), nil)
+	if err != nil {
+		http.Error(w, err.Error(), 400)
+		return
+	}
+	for _, c := range m.Body {
+		if a, ok := c.(*syncml.Alert); ok {
+			d.mu.Lock()
+			d.alerts = append(d.alerts, a.Data)
+			d.mu.Unlock()
+			if d.seen != nil {
+				d.seen <- a.Data
+			}
+		}
+	}
+	out := &syncml.Message{
+		Header: syncml.Header{VerDTD: "1.2", VerProto: "DM/1.2", SessionID: m.Header.SessionID, MsgID: "1",
+			Target: m.Header.Source, Source: m.Header.Target,
+			Cred: auth.MakeCred(syncml.AuthMD5, "srv.test", "srvpw", nil)},
+		Body:  []syncml.Command{&syncml.Status{CmdID: "1", MsgRef: m.Header.MsgID, CmdRef: "0", Cmd: "SyncHdr", Data: 212}},
+		Final: true,
+	}
+	body, _ := syncml.Encode(out, enc)
+	w.Header().Set("Content-Type", enc.ContentType())
+	_, _ = w.Write(body)
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestAgent_OnceRunsOneSessionAndKeepsStateAcrossStarts(t *testing.T) {
+	srv := &dmServer{}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	state := t.TempDir()
+	traceDir := t.TempDir()
+	var out, errb syncBuf
+	args := []string{"--state", state, "--server", ts.URL + "/dm", "--server-id", "srv.test", "--device-id", "IMEI:42",
+		"--username", "dev", "--password", "pw", "--server-password", "srvpw", "--auth", "md5", "--encoding", "wbxml",
+		"--trace", traceDir, "--once"}
+	if code := run(context.Background(), args, nil, &out, &errb); code != 0 {
+		t.Fatalf("exit %d\n%s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "completed") {
+		t.Fatalf("stdout = %q", out.String())
+	}
+	for _, pat := range []string{"*-sent.wbxml", "*-received.wbxml", "*-sent.decoded.xml", "*-received.decoded.xml"} {
+		if m, _ := filepath.Glob(filepath.Join(traceDir, pat)); len(m) != 1 {
+			t.Fatalf("trace files %s: %v", pat, m)
+		}
+	}
+	// Second start: account and DevId come from the state directory.
+	out = syncBuf{}
+	if code := run(context.Background(), []string{"--state", state, "--once"}, nil, &out, &errb); code != 0 {
+		t.Fatalf("second start exit %d\n%s", code, errb.String())
+	}
+	if len(srv.alerts) != 2 || srv.alerts[0] != syncml.AlertClientInitiatedMgmt {
+		t.Fatalf("server saw alerts %v", srv.alerts)
+	}
+	if !regexp.MustCompile(`DM session completed`).MatchString(errb.String()) {
+		t.Fatalf("no session log line:\n%s", errb.String())
+	}
+	srv.fail = true
+	errb = syncBuf{}
+	if code := run(context.Background(), []string{"--state", state, "--once"}, nil, &out, &errb); code != 1 ||
+		!strings.Contains(errb.String(), "503") {
+		t.Fatalf("failing server: exit %d\n%s", code, errb.String())
+	}
+}
+
+func TestAgent_BadUsageExitsWith2(t *testing.T) {
+	for _, args := range [][]string{{}, {"--state", t.TempDir()}, {"--state", t.TempDir(), "--once", "extra"}} {
+		var e syncBuf
+		if code := run(context.Background(), args, nil, io.Discard, &e); code != 2 {
+			t.Fatalf("%v: exit %d", args, code)
+		}
+	}
+}
+
+func TestAgent_DaemonStartsASessionOnPackage0AndStopsCleanly(t *testing.T) {
+	srv := &dmServer{seen: make(chan syncml.AlertCode, 4)}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	var errb syncBuf
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--state", t.TempDir(), "--server", ts.URL, "--server-id", "srv.test", "--device-id", "IMEI:7",
+			"--username", "dev", "--password", "pw", "--server-password", "srvpw", "--notify-listen", "udp://127.0.0.1:0"}, nil, io.Discard, &errb)
+	}()
+	re := regexp.MustCompile(`listening for package 0" addr=(127\.0\.0\.1:\d+)`)
+	var addr string
+	for i := 0; i < 200 && addr == ""; i++ {
+		if m := re.FindStringSubmatch(errb.String()); m != nil {
+			addr = m[1]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if addr == "" {
+		cancel()
+		t.Fatalf("listener never started:\n%s", errb.String())
+	}
+	p := &notification.Package0{Initiator: notification.InitiatorServer, SessionID: 0x2a, ServerID: "srv.test"}
+	raw, err := p.Encode("srvpw", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	push, _ := notification.Wrap(notification.BearerWSP, raw, 1, nil)
+	conn, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write(push[0]); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case a := <-srv.seen:
+		if a != syncml.AlertServerInitiatedMgmt {
+			t.Fatalf("first alert %d", a)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("no session after package 0:\n%s", errb.String())
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d\n%s", code, errb.String())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("agent did not stop")
+	}
+}
+
+func TestAgent_BootstrapFileSetsUpTheAccount(t *testing.T) {
+	srv := &dmServer{}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	tnds, err := os.ReadFile("testdata/bootstrap.tnds.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot := filepath.Join(t.TempDir(), "boot.xml")
+	if err := os.WriteFile(boot, bytes.ReplaceAll(tnds, []byte("SERVER_URL"), []byte(ts.URL+"/dm")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var errb syncBuf
+	args := []string{"--state", t.TempDir(), "--device-id", "IMEI:9", "--bootstrap", boot, "--once"}
+	if code := run(context.Background(), args, nil, io.Discard, &errb); code != 0 {
+		t.Fatalf("exit %d\n%s", code, errb.String())
+	}
+	if len(srv.alerts) != 1 {
+		t.Fatalf("server saw %v", srv.alerts)
+	}
+}

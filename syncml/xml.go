@@ -1,0 +1,739 @@
+package syncml
+
+import (
+	"strings"
+	"sync"
+)
+
+// This file maps the scanned XML onto the message model. Children may come in
+// any order (decoders are lenient about order, encoders write DTD order);
+// unknown elements, elements in a foreign namespace, text where elements are
+// expected and non-integer Status/Alert codes are errors.
+
+var decoderPool = sync.Pool{New: func() any { return new(decoder) }}
+
+// DecodeXML decodes an XML SyncML DM message (DM 1.2 or 1.1).
+//
+// It accepts an XML declaration (UTF-8 only), a DOCTYPE (skipped: nothing is
+// fetched and no entity beyond the five predefined ones and character
+// references is expanded), comments, processing instructions, CDATA sections,
+// namespace prefixes and default namespaces (SYNCML:SYNCML1.2,
+// SYNCML:SYNCML1.1, syncml:metinf, or none). Data holding elements becomes
+// DataXML with the inner XML kept verbatim; Data holding a CDATA section
+// becomes DataCDATA. lim bounds size, nesting, element count and string
+// length (nil means the defaults). Errors are *DecodeError with the byte
+// offset and innermost element.
+//
+// Strings in the returned message share one private copy of the input, so
+// the caller may reuse b.
+func DecodeXML(b []byte, lim *Limits) (*Message, error) {
+	l := lim.WithDefaults()
+	if len(b) > l.MaxMessageSize {
+		return nil, &DecodeError{Offset: int64(l.MaxMessageSize),
+			Msg: "message of " + itoa(len(b)) + " bytes exceeds the limit of " + itoa(l.MaxMessageSize)}
+	}
+	d := decoderPool.Get().(*decoder)
+	d.reset(string(b), l)
+	m, err := d.document()
+	d.release()
+	decoderPool.Put(d)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
+
+// document parses prolog, root element and epilog.
+func (d *decoder) document() (*Message, error) {
+	if strings.HasPrefix(d.s, "\xef\xbb\xbf") {
+		d.pos = 3
+	} else if strings.HasPrefix(d.s, "\xfe\xff") || strings.HasPrefix(d.s, "\xff\xfe") {
+		return nil, d.errAt(0, "", "UTF-16 input is not supported (UTF-8 only)")
+	}
+	sawDoctype := false
+	for {
+		d.skipSpace()
+		if d.pos >= len(d.s) {
+			if d.pos == 0 {
+				return nil, d.errAt(0, "", "empty input")
+			}
+			return nil, d.errAt(d.pos, "", "no root element")
+		}
+		if d.s[d.pos] != '<' {
+			return nil, d.errAt(d.pos, "", "unexpected text before the root element")
+		}
+		rest := d.s[d.pos:]
+		switch {
+		case strings.HasPrefix(rest, "<?xml ") || strings.HasPrefix(rest, "<?xml\t") ||
+			strings.HasPrefix(rest, "<?xml\n") || strings.HasPrefix(rest, "<?xml\r") || strings.HasPrefix(rest, "<?xml?"):
+			if err := d.xmlDecl(); err != nil {
+				return nil, err
+			}
+			continue
+		case strings.HasPrefix(rest, "<?"):
+			if err := d.skipPI(""); err != nil {
+				return nil, err
+			}
+			continue
+		case strings.HasPrefix(rest, "<!--"):
+			if err := d.skipComment(""); err != nil {
+				return nil, err
+			}
+			continue
+		case strings.HasPrefix(rest, "<!DOCTYPE"):
+			if sawDoctype {
+				return nil, d.errAt(d.pos, "", "second DOCTYPE")
+			}
+			sawDoctype = true
+			if err := d.skipDoctype(); err != nil {
+				return nil, err
+			}
+			continue
+		case strings.HasPrefix(rest, "<!") || strings.HasPrefix(rest, "</"):
+			return nil, d.errAt(d.pos, "", "unexpected markup before the root element")
+		}
+		break
+	}
+	root, err := d.startTag("", true)
+	if err != nil {
+		return nil, err
+	}
+	if root.id != elSyncML {
+		return nil, d.errAt(root.off, "", "root element is <%s>, want <SyncML>", root.name)
+	}
+	m, err := d.message(&root)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		d.skipSpace()
+		if d.pos >= len(d.s) {
+			return m, nil
+		}
+		rest := d.s[d.pos:]
+		switch {
+		case strings.HasPrefix(rest, "<!--"):
+			err = d.skipComment("")
+		case strings.HasPrefix(rest, "<?"):
+			err = d.skipPI("")
+		default:
+			return nil, d.errAt(d.pos, "", "content after the root element")
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// unexpected reports a known element in the wrong place.
+func (d *decoder) unexpected(c, parent *tag) error {
+	return d.errAt(c.off, parent.name, "unexpected element <%s> in <%s>", c.name, parent.name)
+}
+
+func (d *decoder) message(t *tag) (*Message, error) {
+	m := &Message{}
+	var hdr, body bool
+	for {
+		c, end, err := d.next(t)
+		if err != nil {
+			return nil, err
+		}
+		if end {
+			break
+		}
+		switch c.id {
+		case elSyncHdr:
+			if hdr {
+				return nil, d.errAt(c.off, t.name, "second <SyncHdr>")
+			}
+			hdr = true
+			if err := d.header(&c, &m.Header); err != nil {
+				return nil, err
+			}
+		case elSyncBody:
+			if body {
+				return nil, d.errAt(c.off, t.name, "second <SyncBody>")
+			}
+			body = true
+			if err := d.body(&c, m); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, d.unexpected(&c, t)
+		}
+	}
+	if !hdr {
+		return nil, d.errAt(t.off, t.name, "missing <SyncHdr>")
+	}
+	if !body {
+		return nil, d.errAt(t.off, t.name, "missing <SyncBody>")
+	}
+	return m, nil
+}
+
+// leaf reads the text of a leaf element.
+func (d *decoder) leaf(t *tag) (string, error) {
+	r, err := d.text(t, false)
+	if err != nil {
+		return "", err
+	}
+	return d.value(&r.acc), nil
+}
+
+// flag reads an empty marker element such as <Final/>.
+func (d *decoder) flag(t *tag) error {
+	r, err := d.text(t, false)
+	if err != nil {
+		return err
+	}
+	if strings.Trim(d.value(&r.acc), " \t\r\n") != "" {
+		return d.errAt(t.off, t.name, "<%s> must be empty", t.name)
+	}
+	return nil
+}
+
+// number reads a non-negative decimal integer (surrounding whitespace allowed).
+func (d *decoder) number(t *tag, what string) (int64, error) {
+	s, err := d.leaf(t)
+	if err != nil {
+		return 0, err
+	}
+	v := strings.Trim(s, " \t\r\n")
+	if v == "" || len(v) > 18 {
+		return 0, d.errAt(t.off, t.name, "%s %q is not an integer", what, s)
+	}
+	var n int64
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c < '0' || c > '9' {
+			return 0, d.errAt(t.off, t.name, "%s %q is not an integer", what, s)
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, nil
+}
+
+// code reads the integer Data of a Status or Alert.
+func (d *decoder) code(t *tag, what string) (int, error) {
+	n, err := d.number(t, what)
+	if err != nil {
+		return 0, err
+	}
+	if n > 1<<31-1 {
+		return 0, d.errAt(t.off, t.name, "%s %d is out of range", what, n)
+	}
+	return int(n), nil
+}
+
+func (d *decoder) header(t *tag, h *Header) error {
+	for {
+		c, end, err := d.next(t)
+		if err != nil || end {
+			return err
+		}
+		switch c.id {
+		case elVerDTD:
+			h.VerDTD, err = d.leaf(&c)
+		case elVerProto:
+			h.VerProto, err = d.leaf(&c)
+		case elSessionID:
+			h.SessionID, err = d.leaf(&c)
+		case elMsgID:
+			h.MsgID, err = d.leaf(&c)
+		case elTarget:
+			err = d.location(&c, &h.Target)
+		case elSource:
+			err = d.location(&c, &h.Source)
+		case elRespURI:
+			h.RespURI, err = d.leaf(&c)
+		case elNoResp:
+			h.NoResp, err = true, d.flag(&c)
+		case elCred:
+			h.Cred, err = d.cred(&c)
+		case elMeta:
+			h.Meta, err = d.meta(&c)
+		default:
+			return d.unexpected(&c, t)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (d *decoder) location(t *tag, l *Location) error {
+	for {
+		c, end, err := d.next(t)
+		if err != nil || end {
+			return err
+		}
+		switch c.id {
+		case elLocURI:
+			l.LocURI, err = d.leaf(&c)
+		case elLocName:
+			l.LocName, err = d.leaf(&c)
+		default:
+			return d.unexpected(&c, t)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (d *decoder) newLocation(t *tag) (*Location, error) {
+	l := d.locSlab.new()
+	return l, d.location(t, l)
+}
+
+func (d *decoder) cred(t *tag) (*Cred, error) {
+	cr := &Cred{}
+	for {
+		c, end, err := d.next(t)
+		if err != nil {
+			return nil, err
+		}
+		if end {
+			return cr, nil
+		}
+		switch c.id {
+		case elMeta:
+			cr.Meta, err = d.meta(&c)
+		case elData:
+			cr.Data, err = d.leaf(&c)
+		default:
+			return nil, d.unexpected(&c, t)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (d *decoder) chal(t *tag) (*Chal, error) {
+	ch := &Chal{}
+	for {
+		c, end, err := d.next(t)
+		if err != nil {
+			return nil, err
+		}
+		if end {
+			return ch, nil
+		}
+		if c.id != elMeta {
+			return nil, d.unexpected(&c, t)
+		}
+		if ch.Meta, err = d.meta(&c); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (d *decoder) meta(t *tag) (*Meta, error) {
+	m := d.metaSlab.new()
+	return m, d.metInf(*t, m)
+}
+
+// metInf reads MetInf children of t into m; a nested <MetInf> wrapper is
+// flattened into the same Meta. t is taken by value: the function recurses,
+// and a pointer would make every child tag escape to the heap.
+func (d *decoder) metInf(t tag, m *Meta) error {
+	for {
+		c, end, err := d.next(&t)
+		if err != nil || end {
+			return err
+		}
+		switch c.id {
+		case elFormat:
+			m.Format, err = d.leaf(&c)
+		case elType:
+			m.Type, err = d.leaf(&c)
+		case elMark:
+			m.Mark, err = d.leaf(&c)
+		case elSize:
+			m.Size, err = d.number(&c, "Size")
+		case elNextNonce:
+			m.NextNonce, err = d.leaf(&c)
+		case elVersion:
+			m.Version, err = d.leaf(&c)
+		case elMaxMsgSize:
+			m.MaxMsgSize, err = d.number(&c, "MaxMsgSize")
+		case elMaxObjSize:
+			m.MaxObjSize, err = d.number(&c, "MaxObjSize")
+		case elEMI:
+			var s string
+			s, err = d.leaf(&c)
+			m.EMI = append(m.EMI, s)
+		case elAnchor:
+			if m.Anchor == nil {
+				m.Anchor = &Anchor{}
+			}
+			err = d.anchor(&c, m.Anchor)
+		case elMem:
+			if m.Mem == nil {
+				m.Mem = &Mem{}
+			}
+			err = d.mem(&c, m.Mem)
+		case elFieldLevel:
+			m.FieldLevel, err = true, d.flag(&c)
+		case elMetInf:
+			err = d.metInf(c, m)
+		default:
+			return d.unexpected(&c, &t)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (d *decoder) anchor(t *tag, a *Anchor) error {
+	for {
+		c, end, err := d.next(t)
+		if err != nil || end {
+			return err
+		}
+		switch c.id {
+		case elLast:
+			a.Last, err = d.leaf(&c)
+		case elNext:
+			a.Next, err = d.leaf(&c)
+		default:
+			return d.unexpected(&c, t)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (d *decoder) mem(t *tag, m *Mem) error {
+	for {
+		c, end, err := d.next(t)
+		if err != nil || end {
+			return err
+		}
+		switch c.id {
+		case elSharedMem:
+			m.SharedMem, err = true, d.flag(&c)
+		case elFreeMem:
+			m.FreeMem, err = d.leaf(&c)
+		case elFreeID:
+			m.FreeID, err = d.leaf(&c)
+		default:
+			return d.unexpected(&c, t)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// data reads an Item's Data element, keeping how it was represented.
+func (d *decoder) data(t *tag) (*Data, error) {
+	r, err := d.text(t, true)
+	if err != nil {
+		return nil, err
+	}
+	v := d.dataSlab.new()
+	switch {
+	case r.nested:
+		if len(r.raw) > d.lim.MaxStringLen {
+			return nil, d.errAt(t.off, t.name, "nested XML longer than the limit of %d bytes", d.lim.MaxStringLen)
+		}
+		v.Kind, v.Value = DataXML, d.ownBytes(r.raw)
+	case r.cdata:
+		v.Kind, v.Value = DataCDATA, d.valueBytes(&r.acc)
+	default:
+		v.Kind, v.Value = DataText, d.valueBytes(&r.acc)
+	}
+	return v, nil
+}
+
+func (d *decoder) item(t *tag) error {
+	var it Item
+	for {
+		c, end, err := d.next(t)
+		if err != nil {
+			return err
+		}
+		if end {
+			break
+		}
+		switch c.id {
+		case elTarget:
+			it.Target, err = d.newLocation(&c)
+		case elSource:
+			it.Source, err = d.newLocation(&c)
+		case elSourceParent:
+			it.SourceParent, err = d.newLocation(&c)
+		case elTargetParent:
+			it.TargetParent, err = d.newLocation(&c)
+		case elMeta:
+			it.Meta, err = d.meta(&c)
+		case elData:
+			it.Data, err = d.data(&c)
+		case elMoreData:
+			it.MoreData, err = true, d.flag(&c)
+		default:
+			return d.unexpected(&c, t)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	d.items = append(d.items, it)
+	return nil
+}
+
+func (d *decoder) body(t *tag, m *Message) error {
+	base := len(d.cmds)
+	for {
+		c, end, err := d.next(t)
+		if err != nil {
+			return err
+		}
+		if end {
+			break
+		}
+		if c.id == elFinal {
+			if err := d.flag(&c); err != nil {
+				return err
+			}
+			m.Final = true
+			continue
+		}
+		cmd, err := d.command(&c, t, true)
+		if err != nil {
+			return err
+		}
+		d.cmds = append(d.cmds, cmd)
+	}
+	m.Body = d.takeCmds(base)
+	return nil
+}
+
+// common holds the children shared by the item-carrying commands.
+type common struct {
+	cmdID      string
+	noResp     bool
+	cred       *Cred
+	meta       *Meta
+	correlator string
+	archive    bool
+	sftDel     bool
+	lang       string
+	msgRef     string
+	cmdRef     string
+	cmd        string
+	targetRef  []string
+	sourceRef  []string
+	chal       *Chal
+	code       int
+	hasCode    bool
+}
+
+// command reads one command element; topLevel allows Status and Results.
+func (d *decoder) command(c, parent *tag, topLevel bool) (Command, error) {
+	switch c.id {
+	case elAtomic, elSequence:
+		return d.container(c)
+	case elStatus, elResults:
+		if !topLevel {
+			return nil, d.errAt(c.off, parent.name, "<%s> is not allowed inside <%s>", c.name, parent.name)
+		}
+	case elAdd, elAlert, elCopy, elDelete, elExec, elGet, elReplace:
+	default:
+		return nil, d.unexpected(c, parent)
+	}
+	base := len(d.items)
+	var k common
+	for {
+		ch, end, err := d.next(c)
+		if err != nil {
+			return nil, err
+		}
+		if end {
+			break
+		}
+		if err := d.commandChild(c, &ch, &k); err != nil {
+			return nil, err
+		}
+	}
+	items := d.takeItems(base)
+	switch c.id {
+	case elAdd:
+		return &Add{CmdID: k.cmdID, NoResp: k.noResp, Cred: k.cred, Meta: k.meta, Items: items}, nil
+	case elReplace:
+		return &Replace{CmdID: k.cmdID, NoResp: k.noResp, Cred: k.cred, Meta: k.meta, Items: items}, nil
+	case elDelete:
+		return &Delete{CmdID: k.cmdID, NoResp: k.noResp, Archive: k.archive, SftDel: k.sftDel, Cred: k.cred, Meta: k.meta, Items: items}, nil
+	case elGet:
+		return &Get{CmdID: k.cmdID, NoResp: k.noResp, Lang: k.lang, Cred: k.cred, Meta: k.meta, Items: items}, nil
+	case elCopy:
+		return &Copy{CmdID: k.cmdID, NoResp: k.noResp, Cred: k.cred, Meta: k.meta, Items: items}, nil
+	case elExec:
+		return &Exec{CmdID: k.cmdID, NoResp: k.noResp, Cred: k.cred, Meta: k.meta, Correlator: k.correlator, Items: items}, nil
+	case elAlert:
+		if !k.hasCode {
+			return nil, d.errAt(c.off, c.name, "missing <Data> (alert code) in <Alert>")
+		}
+		return &Alert{CmdID: k.cmdID, NoResp: k.noResp, Cred: k.cred, Data: AlertCode(k.code), Correlator: k.correlator, Items: items}, nil
+	case elResults:
+		return &Results{CmdID: k.cmdID, MsgRef: k.msgRef, CmdRef: k.cmdRef, Meta: k.meta,
+			TargetRef: lastOf(k.targetRef), SourceRef: lastOf(k.sourceRef), Items: items}, nil
+	default: // elStatus
+		if !k.hasCode {
+			return nil, d.errAt(c.off, c.name, "missing <Data> (status code) in <Status>")
+		}
+		return &Status{CmdID: k.cmdID, MsgRef: k.msgRef, CmdRef: k.cmdRef, Cmd: k.cmd,
+			TargetRefs: k.targetRef, SourceRefs: k.sourceRef, Cred: k.cred, Chal: k.chal,
+			Data: StatusCode(k.code), Items: items}, nil
+	}
+}
+
+func lastOf(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[len(s)-1]
+}
+
+// allowed reports whether element child may appear in command cmd (DTD content models).
+func allowed(cmd, child elem) bool {
+	switch child {
+	case elCmdID, elItem:
+		return true
+	case elNoResp:
+		return cmd != elResults && cmd != elStatus
+	case elCred:
+		return cmd != elResults
+	case elMeta:
+		return cmd != elAlert && cmd != elStatus
+	case elCorrelator:
+		return cmd == elExec || cmd == elAlert
+	case elArchive, elSftDel:
+		return cmd == elDelete
+	case elLang:
+		return cmd == elGet
+	case elMsgRef, elCmdRef, elTargetRef, elSourceRef:
+		return cmd == elResults || cmd == elStatus
+	case elCmd, elChal:
+		return cmd == elStatus
+	case elData:
+		return cmd == elAlert || cmd == elStatus
+	}
+	return false
+}
+
+func (d *decoder) commandChild(t, c *tag, k *common) error {
+	if !allowed(t.id, c.id) {
+		return d.unexpected(c, t)
+	}
+	var err error
+	switch c.id {
+	case elCmdID:
+		k.cmdID, err = d.leaf(c)
+	case elNoResp:
+		k.noResp, err = true, d.flag(c)
+	case elCred:
+		k.cred, err = d.cred(c)
+	case elMeta:
+		k.meta, err = d.meta(c)
+	case elCorrelator:
+		k.correlator, err = d.leaf(c)
+	case elArchive:
+		k.archive, err = true, d.flag(c)
+	case elSftDel:
+		k.sftDel, err = true, d.flag(c)
+	case elLang:
+		k.lang, err = d.leaf(c)
+	case elMsgRef:
+		k.msgRef, err = d.leaf(c)
+	case elCmdRef:
+		k.cmdRef, err = d.leaf(c)
+	case elCmd:
+		k.cmd, err = d.leaf(c)
+	case elTargetRef:
+		var s string
+		s, err = d.leaf(c)
+		k.targetRef = append(k.targetRef, s)
+	case elSourceRef:
+		var s string
+		s, err = d.leaf(c)
+		k.sourceRef = append(k.sourceRef, s)
+	case elChal:
+		k.chal, err = d.chal(c)
+	case elData:
+		what := "status code"
+		if t.id == elAlert {
+			what = "alert code"
+		}
+		k.code, err = d.code(c, what)
+		k.hasCode = true
+	case elItem:
+		err = d.item(c)
+	}
+	return err
+}
+
+// container reads an Atomic or Sequence.
+func (d *decoder) container(t *tag) (Command, error) {
+	base := len(d.cmds)
+	var cmdID string
+	var noResp bool
+	var meta *Meta
+	for {
+		c, end, err := d.next(t)
+		if err != nil {
+			return nil, err
+		}
+		if end {
+			break
+		}
+		switch c.id {
+		case elCmdID:
+			cmdID, err = d.leaf(&c)
+		case elNoResp:
+			noResp, err = true, d.flag(&c)
+		case elMeta:
+			meta, err = d.meta(&c)
+		default:
+			var cmd Command
+			cmd, err = d.command(&c, t, false)
+			if err == nil {
+				d.cmds = append(d.cmds, cmd)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	cmds := d.takeCmds(base)
+	if t.id == elAtomic {
+		return &Atomic{CmdID: cmdID, NoResp: noResp, Meta: meta, Commands: cmds}, nil
+	}
+	return &Sequence{CmdID: cmdID, NoResp: noResp, Meta: meta, Commands: cmds}, nil
+}

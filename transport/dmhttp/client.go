@@ -1,0 +1,184 @@
+package dmhttp
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/omadm/omadm/auth"
+	"github.com/omadm/omadm/client"
+	"github.com/omadm/omadm/syncml"
+)
+
+// DefaultMaxResponse bounds a response body when ClientOptions.MaxResponse is 0.
+const DefaultMaxResponse = 8 << 20
+
+// ClientOptions configures the device side HTTP transport. Zero values are
+// sensible defaults.
+type ClientOptions struct {
+	// CAFile is a PEM bundle of extra root certificates (a private DM CA).
+	CAFile string
+	// RootCAs replaces the system roots when set (takes precedence over CAFile).
+	RootCAs *x509.CertPool
+	// CertFile and KeyFile are the PEM client certificate and key for TLS
+	// client authentication (optional).
+	CertFile, KeyFile string
+	// Certificates are client certificates given directly.
+	Certificates []tls.Certificate
+	// InsecureSkipVerify disables server certificate checks (tests only).
+	InsecureSkipVerify bool
+	// Accept is the Accept header (default: both DM content types).
+	Accept string
+	// UserAgent is the User-Agent header (default "omadm-agent").
+	UserAgent string
+	// MaxResponse bounds the response body (default DefaultMaxResponse).
+	MaxResponse int64
+	// MaxRedirects bounds followed redirects (default 5; -1 disables them).
+	MaxRedirects int
+	// Timeout bounds a whole exchange; the engine's context usually does (default none).
+	Timeout time.Duration
+	// HTTPClient replaces the client built from the options above.
+	HTTPClient *http.Client
+}
+
+// ClientTransport posts DM messages over HTTP(S). It implements client.Transport.
+type ClientTransport struct {
+	hc     *http.Client
+	accept string
+	ua     string
+	max    int64
+}
+
+var _ client.Transport = (*ClientTransport)(nil)
+
+// HTTPStatusError is a non-2xx HTTP answer: a transport failure (DM errors travel
+// as Status codes inside a 200 response).
+type HTTPStatusError struct {
+	Code   int
+	Status string
+}
+
+func (e *HTTPStatusError) Error() string { return "dmhttp: server answered HTTP " + e.Status }
+
+// ErrResponseTooLarge is returned when a response exceeds MaxResponse.
+var ErrResponseTooLarge = errors.New("dmhttp: response larger than the limit")
+
+// NewClientTransport builds the transport, loading the CA bundle and client
+// certificate named in o.
+func NewClientTransport(o ClientOptions) (*ClientTransport, error) {
+	t := &ClientTransport{hc: o.HTTPClient, accept: o.Accept, ua: o.UserAgent, max: o.MaxResponse}
+	if t.accept == "" {
+		t.accept = syncml.ContentTypeWBXML + ", " + syncml.ContentTypeXML
+	}
+	if t.ua == "" {
+		t.ua = "omadm-agent"
+	}
+	if t.max <= 0 {
+		t.max = DefaultMaxResponse
+	}
+	if t.hc != nil {
+		return t, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: o.InsecureSkipVerify}
+	switch {
+	case o.RootCAs != nil:
+		tc.RootCAs = o.RootCAs
+	case o.CAFile != "":
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("dmhttp: reading CA file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("dmhttp: no PEM certificates in %s", o.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	tc.Certificates = append(tc.Certificates, o.Certificates...)
+	if o.CertFile != "" || o.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("dmhttp: loading client certificate: %w", err)
+		}
+		tc.Certificates = append(tc.Certificates, cert)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tc
+	tr.MaxIdleConnsPerHost = 2
+	maxRedir := o.MaxRedirects
+	if maxRedir == 0 {
+		maxRedir = 5
+	}
+	t.hc = &http.Client{
+		Transport: tr,
+		Timeout:   o.Timeout,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if maxRedir < 0 || len(via) > maxRedir {
+				return fmt.Errorf("dmhttp: stopped after %d redirects", len(via))
+			}
+			return nil
+		},
+	}
+	return t, nil
+}
+
+// RoundTrip posts one DM message and returns the server's message. Redirects
+// 307/308 are followed with the body re-posted; a non-2xx answer is a
+// transport failure (*HTTPStatusError), so the engine retries it.
+func (t *ClientTransport) RoundTrip(ctx context.Context, req *client.Request) (*client.Response, error) {
+	if req.URL == "" {
+		return nil, errors.New("dmhttp: request without URL")
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, req.URL, bytes.NewReader(req.Body))
+	if err != nil {
+		return nil, fmt.Errorf("dmhttp: %w", err)
+	}
+	body := req.Body
+	hr.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	ct := req.ContentType
+	if ct == "" {
+		ct = syncml.ContentTypeXML
+	}
+	hr.Header.Set("Content-Type", ct)
+	hr.Header.Set("Accept", t.accept)
+	hr.Header.Set("Accept-Charset", "utf-8")
+	hr.Header.Set("Cache-Control", "no-store")
+	hr.Header.Set("User-Agent", t.ua)
+	if req.HMAC != "" {
+		hr.Header.Set(auth.HeaderHMAC, req.HMAC)
+	}
+	resp, err := t.hc.Do(hr)
+	if err != nil {
+		return nil, fmt.Errorf("dmhttp: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+		return nil, &HTTPStatusError{Code: resp.StatusCode, Status: resp.Status}
+	}
+	if resp.ContentLength > t.max {
+		return nil, fmt.Errorf("%w (%d > %d bytes)", ErrResponseTooLarge, resp.ContentLength, t.max)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, t.max+1))
+	if err != nil {
+		return nil, fmt.Errorf("dmhttp: reading response: %w", err)
+	}
+	if int64(len(b)) > t.max {
+		return nil, fmt.Errorf("%w (> %d bytes)", ErrResponseTooLarge, t.max)
+	}
+	return &client.Response{
+		ContentType: resp.Header.Get("Content-Type"),
+		HMAC:        resp.Header.Get(auth.HeaderHMAC),
+		Body:        b,
+	}, nil
+}
