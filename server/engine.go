@@ -1,0 +1,540 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/omadm/omadm/server/envelope"
+	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/syncml"
+)
+
+// Inbound is one DM message as received from a transport (see package envelope).
+type Inbound = envelope.Inbound
+
+// Outbound is the reply to send back (see package envelope).
+type Outbound = envelope.Outbound
+
+// Engine runs DM sessions. It holds no per-session memory: all of it is in
+// Options.Store, so several engines (processes) may share one store.
+type Engine struct {
+	o         Options
+	store     storage.Store
+	log       *slog.Logger
+	m         *metrics
+	lastMaint atomic.Int64 // unix nanoseconds of the last trace/session pruning
+}
+
+// maintEvery is how often Handle prunes traces and expired sessions.
+const maintEvery = time.Minute
+
+// maxCmdsPerMsg bounds the commands we put in one message when the device
+// gave no MaxMsgSize, so replies stay reasonably small.
+const maxCmdsPerMsg = 100
+
+// maxAuthFails is how many failed authentication attempts a session allows
+// before the server stops challenging and ends it.
+const maxAuthFails = 3
+
+// New returns an engine for o. Options.Store is required.
+func New(o Options) (*Engine, error) {
+	opts, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{o: opts, store: opts.Store, log: opts.Logger, m: newMetrics(opts.Store)}
+	e.lastMaint.Store(time.Now().UnixNano())
+	return e, nil
+}
+
+// Handle processes one inbound message and returns the reply. It returns an
+// error only when no SyncML reply can be made; the error is a
+// *syncml.StatusError whose code the transport maps to an HTTP status (400
+// malformed, 413 too large, 503 concurrent update, 500 otherwise). Every
+// rejection is logged.
+func (e *Engine) Handle(ctx context.Context, in *Inbound) (*Outbound, error) {
+	start := time.Now()
+	defer func() { e.m.latency.Observe(time.Since(start).Seconds()) }()
+	if in == nil {
+		return nil, syncml.Errorf(syncml.StatusBadRequest, "no message")
+	}
+	if len(in.Body) > e.o.MaxMsgSize {
+		e.m.rejected.WithLabelValues("too-large").Inc()
+		e.log.Warn("dm message rejected: too large", "remote", in.RemoteAddr, "size", len(in.Body), "max", e.o.MaxMsgSize)
+		return nil, syncml.Errorf(syncml.StatusEntityTooLarge, "message of %d bytes exceeds %d", len(in.Body), e.o.MaxMsgSize)
+	}
+	lim := &syncml.Limits{MaxMessageSize: e.o.MaxMsgSize, MaxStringLen: e.o.MaxMsgSize}
+	msg, enc, err := syncml.Decode(in.Body, in.ContentType, lim)
+	if err != nil {
+		e.m.rejected.WithLabelValues("malformed").Inc()
+		e.log.Warn("dm message rejected: malformed", "remote", in.RemoteAddr, "err", err)
+		if msg != nil && msg.Header.Source.LocURI != "" && msg.Header.MsgID != "" {
+			// The header was readable: answer in SyncML so the device learns why.
+			return e.reject(msg, enc, 0, syncml.StatusBadRequest)
+		}
+		return nil, &syncml.StatusError{Code: syncml.StatusBadRequest, Msg: "malformed DM message", Err: err}
+	}
+	e.m.msgsIn.Inc()
+	x := &exchange{e: e, in: in, msg: msg, enc: enc, now: time.Now().UTC()}
+	out, err := x.run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e.m.msgsOut.Inc()
+	e.maintain(ctx)
+	return out, nil
+}
+
+// maintain prunes traces and expired sessions at most once per maintEvery,
+// whichever engine instance gets there first.
+func (e *Engine) maintain(ctx context.Context) {
+	last := e.lastMaint.Load()
+	now := time.Now()
+	if now.Sub(time.Unix(0, last)) < maintEvery || !e.lastMaint.CompareAndSwap(last, now.UnixNano()) {
+		return
+	}
+	if err := e.store.PruneTraces(ctx, e.o.TraceKeep); err != nil {
+		e.log.Warn("pruning traces failed", "err", err)
+	}
+	if _, err := e.store.DeleteSessionsBefore(ctx, now.Add(-2*e.o.SessionTTL)); err != nil {
+		e.log.Warn("deleting expired sessions failed", "err", err)
+	}
+}
+
+// reject answers a message that cannot be processed with a header Status of
+// code and the same code for every command, without storing anything.
+func (e *Engine) reject(m *syncml.Message, enc syncml.Encoding, outMsgID int, code syncml.StatusCode) (*Outbound, error) {
+	h := m.Header
+	r := &syncml.Message{Header: syncml.Header{
+		VerDTD: orDefault(h.VerDTD, syncml.VerDTD12), VerProto: orDefault(h.VerProto, syncml.VerProto12),
+		SessionID: h.SessionID, MsgID: strconv.Itoa(outMsgID + 1),
+		Target: syncml.Location{LocURI: h.Source.LocURI}, Source: syncml.Location{LocURI: orDefault(h.Target.LocURI, e.o.ServerID)},
+	}, Final: true}
+	n := 0
+	r.Body = append(r.Body, hdrStatus(&n, &h, code, nil))
+	for _, c := range m.Body {
+		if _, ok := c.(*syncml.Status); ok {
+			continue
+		}
+		r.Body = append(r.Body, cmdStatus(&n, h.MsgID, c, code))
+	}
+	body, err := syncml.Encode(r, enc)
+	if err != nil {
+		return nil, &syncml.StatusError{Code: syncml.StatusCommandFailed, Msg: "encoding reply", Err: err}
+	}
+	e.m.msgsOut.Inc()
+	return &Outbound{Body: body, ContentType: enc.ContentType()}, nil
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func hdrStatus(n *int, h *syncml.Header, code syncml.StatusCode, chal *syncml.Chal) *syncml.Status {
+	*n++
+	return &syncml.Status{CmdID: strconv.Itoa(*n), MsgRef: h.MsgID, CmdRef: "0", Cmd: "SyncHdr",
+		TargetRefs: []string{h.Target.LocURI}, SourceRefs: []string{h.Source.LocURI}, Data: code, Chal: chal}
+}
+
+func cmdStatus(n *int, msgRef string, c syncml.Command, code syncml.StatusCode) *syncml.Status {
+	*n++
+	return &syncml.Status{CmdID: strconv.Itoa(*n), MsgRef: msgRef, CmdRef: c.ID(), Cmd: c.CommandName(), Data: code}
+}
+
+func newToken() string {
+	b := make([]byte, 18)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// tokenOf returns the session token ("s" query parameter) of a request URL.
+func tokenOf(requestURL string) string {
+	u, err := url.Parse(requestURL)
+	if err != nil {
+		return ""
+	}
+	return u.Query().Get("s")
+}
+
+// respURI is the request URL without its query plus our session token.
+func respURI(requestURL, token string) string {
+	u, err := url.Parse(requestURL)
+	if err != nil || requestURL == "" {
+		return ""
+	}
+	u.RawQuery = url.Values{"s": {token}}.Encode()
+	u.Fragment = ""
+	return u.String()
+}
+
+// exchange is the handling of one inbound message.
+type exchange struct {
+	e   *Engine
+	in  *Inbound
+	msg *syncml.Message
+	enc syncml.Encoding
+	now time.Time
+
+	dev      *storage.Device
+	devDirty bool
+	sess     *storage.Session
+	st       *sessionState
+	newSess  bool
+	viaToken bool // the message came to the RespURI carrying this session's token
+	msgID    int
+
+	reply   *syncml.Message
+	cmdN    int // CmdID counter of the reply
+	abort   bool
+	closing bool
+	failed  bool // session ends abnormally
+
+	// effects applied after the session state is saved.
+	jobUpdates map[int64]*storage.Job
+	jobOrder   []int64
+	sent       []*storage.Job
+	events     []*storage.Event
+	nodes      []storage.TreeNode
+	alerts1225 []syncml.Item
+}
+
+func (x *exchange) log() *slog.Logger {
+	return x.e.log.With("device", x.msg.Header.Source.LocURI, "session", x.msg.Header.SessionID,
+		"msgid", x.msg.Header.MsgID, "remote", x.in.RemoteAddr)
+}
+
+func (x *exchange) run(ctx context.Context) (*Outbound, error) {
+	e := x.e
+	h := &x.msg.Header
+	devID := h.Source.LocURI
+	id, err := strconv.Atoi(h.MsgID)
+	if devID == "" || h.SessionID == "" || err != nil || id <= 0 {
+		e.m.rejected.WithLabelValues("bad-header").Inc()
+		x.log().Warn("dm message rejected: header lacks device id, SessionID or a positive MsgID")
+		if devID == "" {
+			return nil, syncml.Errorf(syncml.StatusBadRequest, "SyncHdr has no Source LocURI")
+		}
+		return e.reject(x.msg, x.enc, 0, syncml.StatusBadRequest)
+	}
+	x.msgID = id
+
+	x.dev, err = e.store.GetDevice(ctx, devID)
+	if errors.Is(err, storage.ErrNotFound) {
+		e.m.authFailures.Inc()
+		e.m.rejected.WithLabelValues("unknown-device").Inc()
+		x.log().Warn("dm message rejected: unknown device")
+		return e.reject(x.msg, x.enc, 0, syncml.StatusInvalidCredentials)
+	}
+	if err != nil {
+		return nil, storageErr("reading device", err)
+	}
+
+	if out, err, done := x.loadSession(ctx); done {
+		return out, err
+	}
+
+	x.reply = &syncml.Message{Header: syncml.Header{
+		VerDTD: x.st.VerDTD, VerProto: x.st.VerProto, SessionID: h.SessionID,
+		MsgID:   strconv.Itoa(x.st.OutMsgID + 1),
+		Target:  syncml.Location{LocURI: devID},
+		Source:  syncml.Location{LocURI: x.st.ServerURI},
+		RespURI: respURI(x.in.RequestURL, x.sess.Token),
+		Meta:    &syncml.Meta{MaxMsgSize: int64(e.o.MaxMsgSize), MaxObjSize: int64(e.o.MaxObjSize)},
+	}}
+	if m := h.Meta; m != nil {
+		if m.MaxMsgSize > 0 {
+			x.st.DevMaxMsg = m.MaxMsgSize
+		}
+		if m.MaxObjSize > 0 {
+			x.st.DevMaxObj = m.MaxObjSize
+		}
+	}
+
+	code, chal := x.authenticate()
+	x.reply.Body = append(x.reply.Body, hdrStatus(&x.cmdN, h, code, chal))
+	if !code.Success() {
+		x.st.AuthFails++
+		e.m.authFailures.Inc()
+		x.log().Warn("dm authentication failed", "status", int(code), "attempt", x.st.AuthFails)
+		for _, c := range x.msg.Body {
+			if _, ok := c.(*syncml.Status); !ok {
+				x.reply.Body = append(x.reply.Body, cmdStatus(&x.cmdN, h.MsgID, c, code))
+			}
+		}
+		x.reply.Final = true
+		if x.st.AuthFails >= maxAuthFails {
+			x.closing, x.failed = true, true
+		}
+		return x.commit(ctx)
+	}
+
+	if err := x.process(ctx); err != nil {
+		return nil, err
+	}
+	if err := x.respond(ctx); err != nil {
+		return nil, err
+	}
+	return x.commit(ctx)
+}
+
+func storageErr(what string, err error) error {
+	if errors.Is(err, storage.ErrConflict) {
+		return &syncml.StatusError{Code: syncml.StatusServiceUnavailable, Msg: what + ": concurrent update, retry", Err: err}
+	}
+	return &syncml.StatusError{Code: syncml.StatusCommandFailed, Msg: what, Err: err}
+}
+
+// loadSession finds (or starts) the session of the message and checks the
+// MsgID sequence. done reports that out/err is the final answer.
+//
+// Choices: a message posted to a RespURI whose token is unknown, expired,
+// closed or belongs to another device/session is answered with a header
+// Status 404 and nothing else. An exact duplicate of the last accepted
+// message (same MsgID, same bytes) gets the stored reply again, because the
+// device most likely lost our answer. Any other MsgID that is not the last
+// one plus one is answered with a header Status 400 and changes nothing.
+func (x *exchange) loadSession(ctx context.Context) (out *Outbound, err error, done bool) {
+	e := x.e
+	h := &x.msg.Header
+	devID := h.Source.LocURI
+	expired := func(s *storage.Session) bool { return x.now.Sub(s.UpdatedAt) > e.o.SessionTTL }
+	if tok := tokenOf(x.in.RequestURL); tok != "" {
+		s, err := e.store.GetSessionByToken(ctx, tok)
+		switch {
+		case errors.Is(err, storage.ErrNotFound) || err == nil && (s.DeviceID != devID || s.SessionID != h.SessionID || expired(s)):
+			e.m.rejected.WithLabelValues("unknown-session").Inc()
+			x.log().Warn("dm message rejected: unknown, expired or closed session token")
+			out, err := e.reject(x.msg, x.enc, 0, syncml.StatusNotFound)
+			return out, err, true
+		case err != nil:
+			return nil, storageErr("reading session", err), true
+		}
+		x.sess = s
+		x.viaToken = true
+	} else {
+		s, err := e.store.GetSession(ctx, devID, h.SessionID)
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			x.sess = &storage.Session{DeviceID: devID, SessionID: h.SessionID}
+		case err != nil:
+			return nil, storageErr("reading session", err), true
+		default:
+			x.sess = s
+			if expired(s) || s.Closed && !x.isDuplicate(s) {
+				// A new session that reuses the SessionID of an old one.
+				s.State, s.Closed, s.Token = nil, false, ""
+			}
+		}
+	}
+	x.st, err = decodeState(x.sess.State)
+	if err != nil {
+		return nil, storageErr("decoding session state", err), true
+	}
+	if x.sess.Token == "" {
+		x.newSess = true
+		x.sess.Token = newToken()
+		x.st.Enc = x.enc
+		x.st.VerDTD = orDefault(h.VerDTD, syncml.VerDTD12)
+		x.st.VerProto = orDefault(h.VerProto, syncml.VerProto12)
+		x.st.ServerURI = orDefault(h.Target.LocURI, e.o.ServerID)
+		x.st.SendCred = true
+		x.st.InMsgID = x.msgID - 1
+		return nil, nil, false
+	}
+	sum := sha256.Sum256(x.in.Body)
+	if x.msgID == x.st.InMsgID && bytes.Equal(sum[:], x.st.InHash) && x.st.LastReply != nil {
+		x.log().Info("dm message is an exact duplicate: resending the stored reply")
+		return &Outbound{Body: x.st.LastReply, ContentType: x.st.Enc.ContentType(), HMAC: x.st.LastHMAC}, nil, true
+	}
+	if x.sess.Closed {
+		e.m.rejected.WithLabelValues("closed-session").Inc()
+		x.log().Warn("dm message rejected: session already ended")
+		out, err := e.reject(x.msg, x.enc, x.st.OutMsgID, syncml.StatusNotFound)
+		return out, err, true
+	}
+	if x.msgID != x.st.InMsgID+1 {
+		e.m.rejected.WithLabelValues("msgid").Inc()
+		x.log().Warn("dm message rejected: MsgID out of sequence", "expected", x.st.InMsgID+1)
+		out, err := e.reject(x.msg, x.enc, x.st.OutMsgID, syncml.StatusBadRequest)
+		return out, err, true
+	}
+	return nil, nil, false
+}
+
+// isDuplicate reports whether the message repeats the last one accepted in s.
+func (x *exchange) isDuplicate(s *storage.Session) bool {
+	st, err := decodeState(s.State)
+	if err != nil {
+		return false
+	}
+	sum := sha256.Sum256(x.in.Body)
+	return x.msgID == st.InMsgID && bytes.Equal(sum[:], st.InHash) && st.LastReply != nil
+}
+
+// commit encodes the reply, saves the session state (optimistic version
+// check: a concurrent node handling the same session makes this fail before
+// anything else is stored) and then applies the other effects.
+func (x *exchange) commit(ctx context.Context) (*Outbound, error) {
+	e := x.e
+	for _, it := range x.alerts1225 {
+		x.cmdN++
+		x.reply.Body = append(x.reply.Body, &syncml.Alert{CmdID: strconv.Itoa(x.cmdN), Data: syncml.AlertNoEndOfData, Items: []syncml.Item{it}})
+	}
+	body, err := syncml.Encode(x.reply, x.enc)
+	if err != nil {
+		return nil, &syncml.StatusError{Code: syncml.StatusCommandFailed, Msg: "encoding reply", Err: err}
+	}
+	out := &Outbound{Body: body, ContentType: x.enc.ContentType()}
+	if x.dev.AuthScheme == "hmac" && x.dev.ServerPassword != "" {
+		out.HMAC = macHeader(e.o.ServerID, x.dev.ServerPassword, x.dev.ClientNonce, body)
+	}
+	sum := sha256.Sum256(x.in.Body)
+	x.st.InMsgID = x.msgID
+	x.st.InHash = sum[:]
+	x.st.OutMsgID++
+	x.st.LastReply = body
+	x.st.LastHMAC = out.HMAC
+	x.st.Enc = x.enc
+	if x.closing {
+		x.sess.Closed = true
+	}
+	x.sess.State, err = json.Marshal(x.st)
+	if err != nil {
+		return nil, storageErr("encoding session state", err)
+	}
+	if err := e.store.SaveSession(ctx, x.sess); err != nil {
+		x.log().Warn("saving session failed", "err", err)
+		return nil, storageErr("saving session", err)
+	}
+	if x.newSess {
+		e.m.started.Inc()
+		x.addEvent(&storage.Event{Kind: "session-start"})
+	}
+	if x.closing {
+		kind := "session-end"
+		if x.failed {
+			e.m.failed.Inc()
+			kind = "session-abort"
+		} else {
+			e.m.completed.Inc()
+		}
+		x.addEvent(&storage.Event{Kind: kind})
+	}
+	if x.newSess || x.devDirty {
+		x.dev.LastSeen = x.now
+		if err := e.store.UpdateDevice(ctx, x.dev); err != nil {
+			return nil, storageErr("updating device", err)
+		}
+	}
+	if err := x.applyJobs(ctx); err != nil {
+		return nil, err
+	}
+	if len(x.nodes) > 0 {
+		if err := e.store.PutTreeNodes(ctx, x.nodes); err != nil {
+			return nil, storageErr("storing tree cache", err)
+		}
+	}
+	for _, ev := range x.events {
+		if err := e.store.AddEvent(ctx, ev); err != nil {
+			return nil, storageErr("storing event", err)
+		}
+		kind := "event"
+		if ev.Kind == "session-start" || ev.Kind == "session-end" || ev.Kind == "session-abort" {
+			kind = "session"
+		}
+		e.emit(Update{Kind: kind, DeviceID: ev.DeviceID, SessionID: ev.SessionID, EventID: ev.ID, EventKind: ev.Kind})
+	}
+	x.trace(ctx, "in", x.msg.Header.MsgID, x.in.ContentType, x.in.Body, x.msg)
+	x.trace(ctx, "out", x.reply.Header.MsgID, out.ContentType, body, x.reply)
+	return out, nil
+}
+
+func (x *exchange) addEvent(ev *storage.Event) {
+	ev.DeviceID = x.dev.ID
+	ev.SessionID = x.msg.Header.SessionID
+	ev.CreatedAt = x.now
+	x.events = append(x.events, ev)
+}
+
+// applyJobs stores finished jobs and marks sent ones. A job cancelled in the
+// meantime stays cancelled (storage answers ErrConflict, which is fine).
+func (x *exchange) applyJobs(ctx context.Context) error {
+	e := x.e
+	for _, id := range x.jobOrder {
+		j := x.jobUpdates[id]
+		if err := e.store.UpdateJob(ctx, j); err != nil {
+			if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
+				x.log().Info("job changed meanwhile; result not stored", "job", j.ID, "err", err)
+				continue
+			}
+			return storageErr("updating job", err)
+		}
+		e.emit(Update{Kind: "job", DeviceID: j.DeviceID, SessionID: j.SessionID, JobID: j.ID, State: j.State})
+	}
+	for _, j := range x.sent {
+		if err := e.store.UpdateJob(ctx, j); err != nil {
+			if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
+				x.log().Info("job cancelled while being sent", "job", j.ID)
+				continue
+			}
+			return storageErr("marking job sent", err)
+		}
+		e.emit(Update{Kind: "job", DeviceID: j.DeviceID, SessionID: j.SessionID, JobID: j.ID, State: j.State})
+	}
+	return nil
+}
+
+// finishJob records a job's final state, to be stored after the session.
+func (x *exchange) finishJob(j *storage.Job) {
+	if x.jobUpdates == nil {
+		x.jobUpdates = map[int64]*storage.Job{}
+	}
+	if _, ok := x.jobUpdates[j.ID]; !ok {
+		x.jobOrder = append(x.jobOrder, j.ID)
+	}
+	x.jobUpdates[j.ID] = j
+}
+
+func (x *exchange) trace(ctx context.Context, dir, msgID, ct string, body []byte, m *syncml.Message) {
+	decoded := string(body)
+	if b, err := syncml.EncodeXMLIndent(m); err == nil {
+		decoded = string(b)
+	}
+	t := &storage.TraceEntry{DeviceID: x.dev.ID, SessionID: x.msg.Header.SessionID, Direction: dir,
+		MsgID: msgID, ContentType: ct, Body: body, Decoded: decoded, CreatedAt: time.Now().UTC()}
+	if err := x.e.store.AddTrace(ctx, t); err != nil {
+		x.log().Warn("storing trace failed", "err", err)
+		return
+	}
+	x.e.emit(Update{Kind: "trace", DeviceID: t.DeviceID, SessionID: t.SessionID, TraceID: t.ID})
+}
+
+func (e *Engine) emit(u Update) {
+	if e.o.OnEvent == nil {
+		return
+	}
+	if u.Time.IsZero() {
+		u.Time = time.Now().UTC()
+	}
+	e.o.OnEvent(u)
+}
+
+func pendKey(msgRef, cmdRef string) string { return msgRef + "/" + cmdRef }
+
+func errText(code syncml.StatusCode) string { return fmt.Sprintf("device answered %s", code) }

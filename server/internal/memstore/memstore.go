@@ -1,0 +1,620 @@
+// Package memstore is an in-memory storage.Store for the server engine's tests
+// and benchmarks. It follows the storage contract (sentinel errors, optimistic
+// session versions, terminal jobs immune to updates) so engine tests exercise
+// the same rules as the SQL backends, without a database.
+package memstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/omadm/omadm/storage"
+)
+
+// Store keeps everything in maps behind one mutex. Values are deep-copied in
+// and out so callers cannot alias stored state, as with a real database.
+type Store struct {
+	mu       sync.Mutex
+	devices  map[string]*storage.Device
+	jobs     map[int64]*storage.Job
+	nextJob  int64
+	sessions map[string]*storage.Session // key deviceID + "\x00" + sessionID
+	tokens   map[string]string           // token → sessions key
+	events   []*storage.Event
+	nextEv   int64
+	tree     map[string]storage.TreeNode // key deviceID + "\x00" + URI
+	traces   []*storage.TraceEntry
+	nextTr   int64
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{
+		devices:  map[string]*storage.Device{},
+		jobs:     map[int64]*storage.Job{},
+		sessions: map[string]*storage.Session{},
+		tokens:   map[string]string{},
+		tree:     map[string]storage.TreeNode{},
+	}
+}
+
+// storable rejects what a SQL text column cannot hold: NUL bytes and invalid UTF-8.
+func storable(vals ...string) error {
+	for _, v := range vals {
+		if strings.IndexByte(v, 0) >= 0 || !utf8.ValidString(v) {
+			return fmt.Errorf("memstore: value %q is not storable text", v)
+		}
+	}
+	return nil
+}
+
+func validState(st storage.JobState) bool {
+	switch st {
+	case storage.JobQueued, storage.JobSent, storage.JobDone, storage.JobFailed, storage.JobCancelled:
+		return true
+	}
+	return false
+}
+
+func clone[T any](v *T) *T {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only plain data types are stored
+	}
+	var out T
+	if err := json.Unmarshal(b, &out); err != nil {
+		panic(err)
+	}
+	return &out
+}
+
+// CreateDevice implements storage.Store.
+func (s *Store) CreateDevice(ctx context.Context, d *storage.Device) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d.ID == "" {
+		return fmt.Errorf("memstore: device without id")
+	}
+	if err := storable(d.ID, d.AuthScheme, d.Username, d.Password, d.ServerPassword, d.NotifyAddr); err != nil {
+		return err
+	}
+	if _, ok := s.devices[d.ID]; ok {
+		return storage.ErrExists
+	}
+	if d.CreatedAt.IsZero() {
+		d.CreatedAt = time.Now().UTC()
+	}
+	s.devices[d.ID] = clone(d)
+	return nil
+}
+
+// GetDevice implements storage.Store.
+func (s *Store) GetDevice(ctx context.Context, id string) (*storage.Device, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	d, ok := s.devices[id]
+	if !ok {
+		return nil, storage.ErrNotFound
+	}
+	return clone(d), nil
+}
+
+// UpdateDevice implements storage.Store.
+func (s *Store) UpdateDevice(ctx context.Context, d *storage.Device) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	old, ok := s.devices[d.ID]
+	if !ok {
+		return storage.ErrNotFound
+	}
+	if err := storable(d.AuthScheme, d.Username, d.Password, d.ServerPassword, d.NotifyAddr); err != nil {
+		return err
+	}
+	c := clone(d)
+	c.CreatedAt = old.CreatedAt
+	s.devices[d.ID] = c
+	return nil
+}
+
+// ListDevices implements storage.Store.
+func (s *Store) ListDevices(ctx context.Context, afterID string, limit int) ([]*storage.Device, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []*storage.Device
+	for id, d := range s.devices {
+		if id > afterID {
+			out = append(out, clone(d))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// DeleteDevice implements storage.Store.
+func (s *Store) DeleteDevice(ctx context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if _, ok := s.devices[id]; !ok {
+		return storage.ErrNotFound
+	}
+	delete(s.devices, id)
+	for k, j := range s.jobs {
+		if j.DeviceID == id {
+			delete(s.jobs, k)
+		}
+	}
+	for k, v := range s.sessions {
+		if v.DeviceID == id {
+			delete(s.tokens, v.Token)
+			delete(s.sessions, k)
+		}
+	}
+	for k, v := range s.tree {
+		if v.DeviceID == id {
+			delete(s.tree, k)
+		}
+	}
+	var evs []*storage.Event
+	for _, e := range s.events {
+		if e.DeviceID != id {
+			evs = append(evs, e)
+		}
+	}
+	s.events = evs
+	var trs []*storage.TraceEntry
+	for _, t := range s.traces {
+		if t.DeviceID != id {
+			trs = append(trs, t)
+		}
+	}
+	s.traces = trs
+	return nil
+}
+
+// CountDevices implements storage.Store.
+func (s *Store) CountDevices(ctx context.Context) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	return len(s.devices), nil
+}
+
+// CreateJob implements storage.Store.
+func (s *Store) CreateJob(ctx context.Context, j *storage.Job) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if _, ok := s.devices[j.DeviceID]; !ok {
+		return storage.ErrNotFound
+	}
+	if j.State != "" && !validState(j.State) {
+		return fmt.Errorf("memstore: invalid job state %q", j.State)
+	}
+	s.nextJob++
+	j.ID = s.nextJob
+	if j.State == "" {
+		j.State = storage.JobQueued
+	}
+	if j.CreatedAt.IsZero() {
+		j.CreatedAt = time.Now().UTC()
+	}
+	s.jobs[j.ID] = clone(j)
+	return nil
+}
+
+// GetJob implements storage.Store.
+func (s *Store) GetJob(ctx context.Context, id int64) (*storage.Job, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	j, ok := s.jobs[id]
+	if !ok {
+		return nil, storage.ErrNotFound
+	}
+	return clone(j), nil
+}
+
+func (s *Store) sortedJobs(keep func(*storage.Job) bool) []*storage.Job {
+	var out []*storage.Job
+	for _, j := range s.jobs {
+		if keep(j) {
+			out = append(out, clone(j))
+		}
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
+	return out
+}
+
+// ListJobs implements storage.Store.
+func (s *Store) ListJobs(ctx context.Context, f storage.JobFilter) ([]*storage.Job, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, st := range f.States {
+		if !validState(st) {
+			return nil, fmt.Errorf("memstore: invalid job state %q", st)
+		}
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	out := s.sortedJobs(func(j *storage.Job) bool {
+		if f.DeviceID != "" && j.DeviceID != f.DeviceID || j.ID <= f.AfterID {
+			return false
+		}
+		if len(f.States) == 0 {
+			return true
+		}
+		for _, st := range f.States {
+			if st == j.State {
+				return true
+			}
+		}
+		return false
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// PendingJobs implements storage.Store.
+func (s *Store) PendingJobs(ctx context.Context, deviceID, sessionID string) ([]*storage.Job, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return s.sortedJobs(func(j *storage.Job) bool {
+		return j.DeviceID == deviceID && (j.State == storage.JobQueued || j.State == storage.JobSent && j.SessionID != sessionID)
+	}), nil
+}
+
+// UpdateJob implements storage.Store.
+func (s *Store) UpdateJob(ctx context.Context, j *storage.Job) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	old, ok := s.jobs[j.ID]
+	if !ok {
+		return storage.ErrNotFound
+	}
+	if old.State.Terminal() {
+		return storage.ErrConflict
+	}
+	s.jobs[j.ID] = clone(j)
+	return nil
+}
+
+// CancelJob implements storage.Store.
+func (s *Store) CancelJob(ctx context.Context, id int64) (*storage.Job, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	j, ok := s.jobs[id]
+	if !ok {
+		return nil, storage.ErrNotFound
+	}
+	if j.State.Terminal() {
+		return nil, storage.ErrConflict
+	}
+	j.State = storage.JobCancelled
+	j.DoneAt = time.Now().UTC()
+	return clone(j), nil
+}
+
+// CountJobs implements storage.Store.
+func (s *Store) CountJobs(ctx context.Context, state storage.JobState) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, j := range s.jobs {
+		if j.State == state {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// SaveSession implements storage.Store.
+func (s *Store) SaveSession(ctx context.Context, x *storage.Session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if _, ok := s.devices[x.DeviceID]; !ok {
+		return storage.ErrNotFound
+	}
+	key := x.DeviceID + "\x00" + x.SessionID
+	old, ok := s.sessions[key]
+	cur := int64(0)
+	if ok {
+		cur = old.Version
+	}
+	if cur != x.Version {
+		return storage.ErrConflict
+	}
+	if x.Token != "" {
+		if k, ok := s.tokens[x.Token]; ok && k != key {
+			return storage.ErrExists
+		}
+	}
+	if ok && old.Token != x.Token {
+		delete(s.tokens, old.Token)
+	}
+	if x.Token != "" {
+		s.tokens[x.Token] = key
+	}
+	now := time.Now().UTC()
+	if !ok {
+		x.CreatedAt = now
+	}
+	x.UpdatedAt = now
+	x.Version++
+	s.sessions[key] = clone(x)
+	return nil
+}
+
+// GetSession implements storage.Store.
+func (s *Store) GetSession(ctx context.Context, deviceID, sessionID string) (*storage.Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	x, ok := s.sessions[deviceID+"\x00"+sessionID]
+	if !ok {
+		return nil, storage.ErrNotFound
+	}
+	return clone(x), nil
+}
+
+// GetSessionByToken implements storage.Store.
+func (s *Store) GetSessionByToken(ctx context.Context, token string) (*storage.Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if x, ok := s.sessions[s.tokens[token]]; ok && token != "" {
+		return clone(x), nil
+	}
+	return nil, storage.ErrNotFound
+}
+
+// DeleteSessionsBefore implements storage.Store.
+func (s *Store) DeleteSessionsBefore(ctx context.Context, t time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for k, x := range s.sessions {
+		if x.UpdatedAt.Before(t) {
+			delete(s.tokens, x.Token)
+			delete(s.sessions, k)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// AddEvent implements storage.Store.
+func (s *Store) AddEvent(ctx context.Context, e *storage.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if _, ok := s.devices[e.DeviceID]; !ok {
+		return storage.ErrNotFound
+	}
+	s.nextEv++
+	e.ID = s.nextEv
+	if e.CreatedAt.IsZero() {
+		e.CreatedAt = time.Now().UTC()
+	}
+	s.events = append(s.events, clone(e))
+	return nil
+}
+
+// ListEvents implements storage.Store.
+func (s *Store) ListEvents(ctx context.Context, deviceID string, afterID int64, limit int) ([]*storage.Event, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []*storage.Event
+	for _, e := range s.events {
+		if (deviceID == "" || e.DeviceID == deviceID) && e.ID > afterID && len(out) < limit {
+			out = append(out, clone(e))
+		}
+	}
+	return out, nil
+}
+
+// PutTreeNodes implements storage.Store.
+func (s *Store) PutTreeNodes(ctx context.Context, nodes []storage.TreeNode) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		if _, ok := s.devices[n.DeviceID]; !ok {
+			return storage.ErrNotFound
+		}
+		if err := storable(n.URI, n.Format, n.Type, n.Value); err != nil {
+			return err
+		}
+	}
+	for _, n := range nodes {
+		if n.UpdatedAt.IsZero() {
+			n.UpdatedAt = time.Now().UTC()
+		}
+		s.tree[n.DeviceID+"\x00"+n.URI] = n
+	}
+	return nil
+}
+
+func under(uri, prefix string) bool {
+	prefix = strings.TrimSuffix(prefix, "/")
+	return prefix == "" || uri == prefix || strings.HasPrefix(uri, prefix+"/")
+}
+
+// ListTreeNodes implements storage.Store.
+func (s *Store) ListTreeNodes(ctx context.Context, deviceID, prefix string) ([]storage.TreeNode, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []storage.TreeNode
+	for _, n := range s.tree {
+		if n.DeviceID == deviceID && under(n.URI, prefix) {
+			out = append(out, n)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].URI < out[j].URI })
+	return out, nil
+}
+
+// DeleteTreeNodes implements storage.Store.
+func (s *Store) DeleteTreeNodes(ctx context.Context, deviceID, prefix string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for k, n := range s.tree {
+		if n.DeviceID == deviceID && under(n.URI, prefix) {
+			delete(s.tree, k)
+		}
+	}
+	return nil
+}
+
+// AddTrace implements storage.Store.
+func (s *Store) AddTrace(ctx context.Context, t *storage.TraceEntry) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if _, ok := s.devices[t.DeviceID]; !ok {
+		return storage.ErrNotFound
+	}
+	s.nextTr++
+	t.ID = s.nextTr
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = time.Now().UTC()
+	}
+	s.traces = append(s.traces, clone(t))
+	return nil
+}
+
+// ListTraces implements storage.Store.
+func (s *Store) ListTraces(ctx context.Context, deviceID, sessionID string, limit int) ([]*storage.TraceEntry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []*storage.TraceEntry
+	for i := len(s.traces) - 1; i >= 0 && len(out) < limit; i-- {
+		t := s.traces[i]
+		if t.DeviceID == deviceID && (sessionID == "" || t.SessionID == sessionID) {
+			out = append(out, clone(t))
+		}
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, nil
+}
+
+// PruneTraces implements storage.Store.
+func (s *Store) PruneTraces(ctx context.Context, keep int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if keep < 0 {
+		return fmt.Errorf("memstore: negative trace count %d", keep)
+	}
+	count := map[string]int{}
+	var kept []*storage.TraceEntry
+	for i := len(s.traces) - 1; i >= 0; i-- {
+		t := s.traces[i]
+		if count[t.DeviceID] < keep {
+			count[t.DeviceID]++
+			kept = append(kept, t)
+		}
+	}
+	for i, j := 0, len(kept)-1; i < j; i, j = i+1, j-1 {
+		kept[i], kept[j] = kept[j], kept[i]
+	}
+	s.traces = kept
+	return nil
+}
+
+// Ping implements storage.Store.
+func (s *Store) Ping(ctx context.Context) error { return ctx.Err() }
+
+// Close implements storage.Store.
+func (s *Store) Close() error { return nil }

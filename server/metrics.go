@@ -1,0 +1,67 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/omadm/omadm/storage"
+)
+
+// metrics are the engine's Prometheus collectors. They are per Engine (not
+// registered globally) so tests and several engines in one process never clash;
+// the serve command registers what Collectors returns.
+type metrics struct {
+	started, completed, failed prometheus.Counter
+	msgsIn, msgsOut            prometheus.Counter
+	authFailures               prometheus.Counter
+	rejected                   *prometheus.CounterVec
+	latency                    prometheus.Histogram
+	queue                      prometheus.Collector
+}
+
+func newMetrics(store storage.Store) *metrics {
+	c := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: "omadm", Subsystem: "server", Name: name, Help: help})
+	}
+	return &metrics{
+		started:      c("sessions_started_total", "DM sessions started."),
+		completed:    c("sessions_completed_total", "DM sessions that ended cleanly."),
+		failed:       c("sessions_failed_total", "DM sessions aborted (Alert 1223) or given up after authentication failures."),
+		msgsIn:       c("messages_in_total", "DM messages received from devices."),
+		msgsOut:      c("messages_out_total", "DM messages sent to devices."),
+		authFailures: c("auth_failures_total", "Messages rejected for missing, wrong or unknown credentials."),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "omadm", Subsystem: "server", Name: "messages_rejected_total",
+			Help: "Messages rejected before processing, by reason.",
+		}, []string{"reason"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "omadm", Subsystem: "server", Name: "handle_seconds",
+			Help:    "Time to handle one DM message, storage included.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+		}),
+		queue: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "omadm", Subsystem: "server", Name: "queued_jobs",
+			Help: "Jobs waiting to be sent (state queued), all devices.",
+		}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			n, err := store.CountJobs(ctx, storage.JobQueued)
+			if err != nil {
+				return -1
+			}
+			return float64(n)
+		}),
+	}
+}
+
+// Collectors returns the engine's Prometheus collectors (sessions started,
+// completed and failed, messages in and out, rejections, authentication
+// failures, handle latency and the queued-jobs gauge) for the caller to
+// register on its own registry.
+func (e *Engine) Collectors() []prometheus.Collector {
+	m := e.m
+	return []prometheus.Collector{m.started, m.completed, m.failed, m.msgsIn, m.msgsOut,
+		m.authFailures, m.rejected, m.latency, m.queue}
+}

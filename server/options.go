@@ -1,0 +1,114 @@
+// Package server is the OMA DM 1.2 server engine: it authenticates devices and
+// itself, runs DM sessions (packages 1–4, multi-message packages, large
+// objects in both directions), turns each device's job queue into SyncML
+// commands, matches Status and Results back to jobs, stores generic alerts as
+// events, keeps wire traces and sends package 0 notifications.
+//
+// The engine is transport-free (transport/dmhttp adapts it to HTTP) and
+// stateless: every bit of session state lives in a storage.Store, so any
+// engine instance sharing the store can take the next message of any session.
+//
+// Session rules the engine applies:
+//   - Sessions are keyed by device id + SessionID; every reply carries a
+//     RespURI with an unguessable token ("?s=TOKEN"). A message sent to a
+//     token that is unknown, expired, closed or belongs to another session
+//     gets a header Status 404 and changes nothing. A message of an
+//     authenticated basic/MD5 session that arrives without the token must
+//     carry valid credentials again.
+//   - MsgID must be the previous one plus one. An exact duplicate of the last
+//     message (same MsgID, same bytes) gets the stored reply again (the device
+//     lost our answer); any other MsgID gets a header Status 400 and changes
+//     nothing.
+//   - The session state is saved (optimistic version check) before anything
+//     else is stored, so a node that loses a race stores nothing and answers
+//     503; the device retries.
+//   - A job is marked sent when its command goes out and done/failed only
+//     when its Status (and, for Get, the end of the device's package with its
+//     Results) arrived; anything unanswered stays sent and PendingJobs returns
+//     it in the next session.
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/omadm/omadm/notification"
+	"github.com/omadm/omadm/storage"
+)
+
+// Defaults applied by New to zero Options fields.
+const (
+	DefaultServerID   = "omadm"
+	DefaultMaxMsgSize = 64 << 10
+	DefaultMaxObjSize = 4 << 20
+	DefaultSessionTTL = 10 * time.Minute
+	DefaultTraceKeep  = 200
+)
+
+// Options configure an Engine. Only Store is required; nil or zero fields take
+// the defaults above, so a small deployment needs no tuning.
+type Options struct {
+	// Store holds devices, jobs, sessions, events, tree cache and traces.
+	Store storage.Store
+	// ServerID is our DM server identifier: the Source of our messages, the
+	// user name of our credentials and the ServerID of package 0.
+	ServerID string
+	// Logger receives one line per rejected or failed message (nil: slog.Default()).
+	Logger *slog.Logger
+	// Senders deliver package 0, chosen by the scheme of Device.NotifyAddr
+	// ("udp", "sms").
+	Senders map[string]notification.Sender
+	// MaxMsgSize is the largest message we accept (advertised in our SyncHdr
+	// Meta). The device's own MaxMsgSize limits what we send.
+	MaxMsgSize int
+	// MaxObjSize is the largest object (reassembled from chunks) we accept.
+	MaxObjSize int
+	// SessionTTL is how long an idle session stays resumable.
+	SessionTTL time.Duration
+	// TraceKeep is how many wire traces are kept per device.
+	TraceKeep int
+	// OnEvent, when set, is called for live updates (job changes, device
+	// events, session milestones, traces). It must not block.
+	OnEvent func(Update)
+}
+
+// Update is a live notification about something the engine stored; it is
+// what the API's server-sent event stream relays.
+type Update struct {
+	Kind      string // "job", "event", "session" or "trace"
+	DeviceID  string
+	SessionID string
+	JobID     int64            // Kind "job"
+	State     storage.JobState // Kind "job": the job's new state
+	EventID   int64            // Kind "event"
+	EventKind string           // Kind "event": storage.Event.Kind; Kind "session": "session-start"/"session-end"
+	TraceID   int64            // Kind "trace"
+	Time      time.Time
+}
+
+func (o *Options) withDefaults() (Options, error) {
+	r := *o
+	if r.Store == nil {
+		return r, errors.New("server: Options.Store is required")
+	}
+	if r.ServerID == "" {
+		r.ServerID = DefaultServerID
+	}
+	if r.Logger == nil {
+		r.Logger = slog.Default()
+	}
+	if r.MaxMsgSize <= 0 {
+		r.MaxMsgSize = DefaultMaxMsgSize
+	}
+	if r.MaxObjSize <= 0 {
+		r.MaxObjSize = DefaultMaxObjSize
+	}
+	if r.SessionTTL <= 0 {
+		r.SessionTTL = DefaultSessionTTL
+	}
+	if r.TraceKeep <= 0 {
+		r.TraceKeep = DefaultTraceKeep
+	}
+	return r, nil
+}

@@ -1,0 +1,380 @@
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/omadm/omadm/auth"
+	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/syncml"
+)
+
+// process handles the commands of an authenticated message in document order
+// and appends the Status each one needs to the reply.
+func (x *exchange) process(ctx context.Context) error {
+	h := &x.msg.Header
+	touched := map[string]bool{}
+	for _, c := range x.msg.Body {
+		var code syncml.StatusCode
+		switch c := c.(type) {
+		case *syncml.Status:
+			if k := x.onStatus(c); k != "" {
+				touched[k] = true
+			}
+			continue
+		case *syncml.Results:
+			var k string
+			code, k = x.onResults(c)
+			if k != "" {
+				touched[k] = true
+			}
+			if code == syncml.StatusOK {
+				continue // Results get a Status only when it is not 200 (messages.md §5)
+			}
+		case *syncml.Alert:
+			code = x.onAlert(c)
+		case *syncml.Replace:
+			code = x.onReplace(c)
+		default:
+			// Devices send only Status, Results, Alert and Replace (messages.md §4).
+			code = syncml.StatusCommandNotAllowed
+		}
+		x.reply.Body = append(x.reply.Body, cmdStatus(&x.cmdN, h.MsgID, c, code))
+	}
+	if x.msg.Final && x.st.InLO == nil {
+		// The device's package is complete: every answered job can be finalised.
+		for k, p := range x.st.Pending {
+			if p.Status != 0 && p.Child == 0 && !p.Chunk {
+				touched[k] = true
+			}
+		}
+	}
+	keys := make([]string, 0, len(touched))
+	for k := range touched {
+		if p := x.st.Pending[k]; p != nil && (x.msg.Final || !p.Gets) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return x.st.Pending[keys[i]].Job < x.st.Pending[keys[j]].Job })
+	for _, k := range keys {
+		if err := x.finalize(ctx, k); err != nil {
+			return err
+		}
+	}
+	if x.msg.Final && !x.st.MidPackage && x.st.InLO == nil {
+		// Whatever is still unanswered is lost in this session; its job stays
+		// sent and is resent in the next session.
+		for k, p := range x.st.Pending {
+			if p.Status == 0 && p.Child == 0 {
+				x.log().Warn("no status received for a sent command", "job", p.Job, "ref", k)
+				x.dropJob(p.Job)
+			}
+		}
+	}
+	return nil
+}
+
+// lookup resolves a (MsgRef, CmdRef) pair to the pending key; devices may omit
+// MsgRef in Results, meaning our last message.
+func (x *exchange) lookup(msgRef, cmdRef string) (string, *pending) {
+	if msgRef == "" {
+		msgRef = strconv.Itoa(x.st.OutMsgID)
+	}
+	k := pendKey(msgRef, cmdRef)
+	return k, x.st.Pending[k]
+}
+
+// onStatus records a Status for one of our commands and returns the key of
+// the job-level pending entry it concerns ("" if none).
+func (x *exchange) onStatus(s *syncml.Status) string {
+	if s.CmdRef == "0" {
+		x.onHeaderStatus(s)
+		return ""
+	}
+	k, p := x.lookup(s.MsgRef, s.CmdRef)
+	if p == nil {
+		x.log().Debug("status for an unknown command ignored", "msgref", s.MsgRef, "cmdref", s.CmdRef)
+		return ""
+	}
+	code := s.Data
+	switch {
+	case p.Chunk:
+		delete(x.st.Pending, k)
+		if code == syncml.StatusChunkAccepted {
+			return ""
+		}
+		// The device refused a chunk: the object is abandoned and the job fails.
+		x.st.OutLO = nil
+		p.Chunk, p.Status = false, int(code)
+		x.st.Pending[k] = p
+		return k
+	case p.Child > 0:
+		p.Status = int(code)
+		return x.childStatus(p, code)
+	}
+	p.Status = int(code)
+	for _, it := range s.Items {
+		p.Results = append(p.Results, resultItem(it, nil))
+	}
+	return k
+}
+
+// jobPending returns the job-level pending entry of job.
+func (x *exchange) jobPending(job int64) (string, *pending) {
+	for k, q := range x.st.Pending {
+		if q.Job == job && q.Child == 0 && !q.Chunk {
+			return k, q
+		}
+	}
+	return "", nil
+}
+
+// childStatus stores a member status on the job-level pending entry of the
+// same job.
+func (x *exchange) childStatus(p *pending, code syncml.StatusCode) string {
+	k, q := x.jobPending(p.Job)
+	if q == nil {
+		return ""
+	}
+	for len(q.ChildStatus) < q.Members {
+		q.ChildStatus = append(q.ChildStatus, 0)
+	}
+	if p.Child-1 < len(q.ChildStatus) {
+		q.ChildStatus[p.Child-1] = int(code)
+	}
+	return k
+}
+
+// onHeaderStatus handles the device's verdict on our credentials and the
+// nonce it gives us for the next ones (stored only because the device itself
+// authenticated in this session, security.md §4).
+func (x *exchange) onHeaderStatus(s *syncml.Status) {
+	if s.Chal != nil {
+		if n, err := auth.ChalNonce(s.Chal); err == nil && n != nil {
+			x.dev.ClientNonce = n
+			x.devDirty = true
+		}
+	}
+	switch s.Data {
+	case syncml.StatusInvalidCredentials, syncml.StatusMissingCredentials:
+		x.log().Warn("device rejected our credentials", "status", int(s.Data))
+		x.st.SendCred = true
+	}
+}
+
+func resultItem(it syncml.Item, m *syncml.Meta) storage.ResultItem {
+	r := storage.ResultItem{}
+	if it.Source != nil {
+		r.URI = it.Source.LocURI
+	} else if it.Target != nil {
+		r.URI = it.Target.LocURI
+	}
+	for _, mm := range []*syncml.Meta{it.Meta, m} {
+		if mm != nil {
+			if r.Format == "" {
+				r.Format = mm.Format
+			}
+			if r.Type == "" {
+				r.Type = mm.Type
+			}
+		}
+	}
+	if it.Data != nil {
+		if it.Data.Kind == syncml.DataOpaque {
+			r.Data = base64.StdEncoding.EncodeToString(it.Data.Value)
+			if r.Format != "b64" {
+				r.Format = "bin"
+			}
+		} else {
+			r.Data = string(it.Data.Value)
+		}
+	}
+	return r
+}
+
+// onResults stores Results items on the pending Get (and in the tree cache),
+// reassembling chunked items. It returns the Status code for the Results and
+// the pending key it touched.
+func (x *exchange) onResults(r *syncml.Results) (syncml.StatusCode, string) {
+	x.checkInterrupted("Results", r.CmdRef, 0)
+	k, p := x.lookup(r.MsgRef, r.CmdRef)
+	if p != nil && p.Child > 0 {
+		// A Get inside a Sequence: results belong to the whole job.
+		k, p = x.jobPending(p.Job)
+	}
+	code := syncml.StatusOK
+	for _, it := range r.Items {
+		ri, c := x.chunkedItem("Results", r.MsgRef, r.CmdRef, 0, "", it, r.Meta)
+		if c != syncml.StatusOK {
+			code = c
+			if c != syncml.StatusChunkAccepted && p != nil {
+				p.Status = int(c)
+			}
+			continue
+		}
+		if ri == nil {
+			continue
+		}
+		x.nodes = append(x.nodes, storage.TreeNode{DeviceID: x.dev.ID, URI: ri.URI, Format: ri.Format,
+			Type: ri.Type, Value: ri.Data, UpdatedAt: x.now})
+		if p != nil {
+			p.Results = append(p.Results, *ri)
+		}
+	}
+	if p == nil {
+		return code, ""
+	}
+	return code, k
+}
+
+// chunkedItem handles one item that may be part of a large object
+// (protocol.md §5). It returns the complete item when one is available,
+// 213 for an accepted non-last chunk, 424 on a size mismatch, 413 when the
+// object exceeds our MaxObjSize.
+func (x *exchange) chunkedItem(cmd, msgRef, cmdRef string, alert syncml.AlertCode, corr string, it syncml.Item, m *syncml.Meta) (*storage.ResultItem, syncml.StatusCode) {
+	lo := x.st.InLO
+	if lo == nil && !it.MoreData {
+		ri := resultItem(it, m)
+		return &ri, syncml.StatusOK
+	}
+	if lo == nil {
+		lo = &inLO{Cmd: cmd, MsgRef: msgRef, CmdRef: cmdRef, Alert: int(alert), Correlator: corr}
+		ri := resultItem(syncml.Item{Source: it.Source, Target: it.Target, Meta: it.Meta}, m)
+		lo.Source, lo.Format, lo.Type = ri.URI, ri.Format, ri.Type
+		if it.Target != nil {
+			lo.Target = it.Target.LocURI
+		}
+		if it.Meta != nil {
+			lo.Size, lo.Mark = it.Meta.Size, it.Meta.Mark
+		}
+		if lo.Size == 0 && m != nil {
+			lo.Size = m.Size
+		}
+		if it.Data != nil {
+			lo.Opaque = it.Data.Kind == syncml.DataOpaque
+		}
+		x.st.InLO = lo
+	}
+	if it.Data != nil {
+		lo.Data = append(lo.Data, it.Data.Value...)
+	}
+	if len(lo.Data) > x.e.o.MaxObjSize || lo.Size > int64(x.e.o.MaxObjSize) {
+		x.st.InLO = nil
+		x.log().Warn("large object from device exceeds MaxObjSize", "size", lo.Size, "max", x.e.o.MaxObjSize)
+		return nil, syncml.StatusEntityTooLarge
+	}
+	if it.MoreData {
+		return nil, syncml.StatusChunkAccepted
+	}
+	x.st.InLO = nil
+	if lo.Size > 0 && int64(len(lo.Data)) != lo.Size {
+		x.log().Warn("large object size mismatch", "declared", lo.Size, "received", len(lo.Data))
+		return nil, syncml.StatusSizeMismatch
+	}
+	kind := syncml.DataText
+	if lo.Opaque {
+		kind = syncml.DataOpaque
+	}
+	full := syncml.Item{Source: &syncml.Location{LocURI: lo.Source}, Meta: &syncml.Meta{Format: lo.Format, Type: lo.Type},
+		Data: &syncml.Data{Kind: kind, Value: lo.Data}}
+	ri := resultItem(full, nil)
+	return &ri, syncml.StatusOK
+}
+
+// sameObject reports whether a chunk continues the open inbound object.
+func (x *exchange) sameObject(cmd, cmdRef string, alert syncml.AlertCode) bool {
+	lo := x.st.InLO
+	return lo != nil && lo.Cmd == cmd && (cmd != "Results" || lo.CmdRef == cmdRef) && (cmd != "Alert" || lo.Alert == int(alert))
+}
+
+// onAlert handles device alerts.
+func (x *exchange) onAlert(a *syncml.Alert) syncml.StatusCode {
+	x.checkInterrupted("Alert", "", a.Data)
+	switch a.Data {
+	case syncml.AlertServerInitiatedMgmt, syncml.AlertClientInitiatedMgmt, syncml.AlertNextMessage:
+		return syncml.StatusOK
+	case syncml.AlertSessionAbort:
+		x.abort = true
+		return syncml.StatusOK
+	case syncml.AlertGeneric, syncml.AlertClientEvent:
+		kind := "generic-alert"
+		if a.Data == syncml.AlertClientEvent {
+			kind = "client-event"
+		}
+		if len(a.Items) == 0 {
+			return syncml.StatusIncompleteCommand
+		}
+		code := syncml.StatusOK
+		for _, it := range a.Items {
+			mark := ""
+			if it.Meta != nil {
+				mark = it.Meta.Mark
+			}
+			if x.st.InLO != nil && x.st.InLO.Mark != "" {
+				mark = x.st.InLO.Mark
+			}
+			target := ""
+			if it.Target != nil {
+				target = it.Target.LocURI
+			} else if x.st.InLO != nil {
+				target = x.st.InLO.Target
+			}
+			ri, c := x.chunkedItem("Alert", "", "", a.Data, a.Correlator, it, nil)
+			if c != syncml.StatusOK {
+				code = c
+				continue
+			}
+			x.addEvent(&storage.Event{Kind: kind, Type: ri.Type, Source: ri.URI, Target: target,
+				Format: ri.Format, Mark: mark, Data: ri.Data, Correlator: a.Correlator})
+		}
+		return code
+	}
+	// UI alerts go server → device only; other codes are unassigned in DM.
+	return syncml.StatusOptionalNotSupported
+}
+
+// checkInterrupted drops an open inbound large object when the device sends
+// something else before its last chunk, answering Alert 1225 (protocol.md §5.6).
+func (x *exchange) checkInterrupted(cmd, cmdRef string, alert syncml.AlertCode) {
+	lo := x.st.InLO
+	if lo == nil || x.sameObject(cmd, cmdRef, alert) {
+		return
+	}
+	x.log().Warn("large object interrupted by a new command", "object", lo.Cmd)
+	it := syncml.Item{}
+	if lo.Source != "" {
+		it.Source = &syncml.Location{LocURI: lo.Source}
+	}
+	if lo.Target != "" {
+		it.Target = &syncml.Location{LocURI: lo.Target}
+	}
+	x.alerts1225 = append(x.alerts1225, it)
+	x.st.InLO = nil
+}
+
+// onReplace stores the device's DevInfo (package 1) in the device record and
+// the tree cache.
+func (x *exchange) onReplace(r *syncml.Replace) syncml.StatusCode {
+	x.checkInterrupted("Replace", "", 0)
+	for _, it := range r.Items {
+		ri := resultItem(it, r.Meta)
+		if ri.URI == "" {
+			return syncml.StatusIncompleteCommand
+		}
+		if strings.HasPrefix(ri.URI, "./DevInfo/") {
+			if x.dev.DevInfo == nil {
+				x.dev.DevInfo = map[string]string{}
+			}
+			if x.dev.DevInfo[ri.URI] != ri.Data {
+				x.dev.DevInfo[ri.URI] = ri.Data
+				x.devDirty = true
+			}
+		}
+		x.nodes = append(x.nodes, storage.TreeNode{DeviceID: x.dev.ID, URI: ri.URI, Format: ri.Format,
+			Type: ri.Type, Value: ri.Data, UpdatedAt: x.now})
+	}
+	return syncml.StatusOK
+}

@@ -1,0 +1,371 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/syncml"
+)
+
+// minChunk is the smallest large-object chunk worth starting in a message
+// that already holds other commands.
+const minChunk = 256
+
+// maxFitIterations bounds the encode-and-shrink loop that sizes a chunk.
+const maxFitIterations = 8
+
+// dropJob forgets every pending entry of job.
+func (x *exchange) dropJob(job int64) {
+	for k, q := range x.st.Pending {
+		if q.Job == job {
+			delete(x.st.Pending, k)
+		}
+	}
+}
+
+// finalize turns the collected Status (and Results) of a job into its final
+// state, or queues the "set" fallback (Add 418 → Replace, Replace 404 → Add).
+func (x *exchange) finalize(ctx context.Context, k string) error {
+	p := x.st.Pending[k]
+	if p == nil || p.Status == 0 || p.Child > 0 {
+		return nil
+	}
+	if lo := x.st.InLO; lo != nil && lo.Cmd == "Results" && pendKey(orDefault(lo.MsgRef, strconv.Itoa(x.st.OutMsgID)), lo.CmdRef) == k {
+		return nil // its Results are still arriving in chunks
+	}
+	j, err := x.e.store.GetJob(ctx, p.Job)
+	if errors.Is(err, storage.ErrNotFound) {
+		x.dropJob(p.Job)
+		return nil
+	}
+	if err != nil {
+		return storageErr("reading job", err)
+	}
+	x.dropJob(p.Job)
+	if j.State.Terminal() {
+		return nil
+	}
+	code := syncml.StatusCode(p.Status)
+	if j.Spec.Set && !p.Fallback && (p.Cmd == "Add" && code == syncml.StatusAlreadyExists || p.Cmd == "Replace" && code == syncml.StatusNotFound) {
+		other := "Replace"
+		if p.Cmd == "Replace" {
+			other = "Add"
+		}
+		x.st.Fallbacks = append(x.st.Fallbacks, fallback{Job: j.ID, Cmd: other})
+		return nil
+	}
+	j.Status = p.Status
+	j.ChildStatus = p.ChildStatus
+	j.Results = p.Results
+	j.DoneAt = x.now
+	if code.Success() || j.Spec.Command == "Alert" && code == syncml.StatusNotModified {
+		j.State, j.Error = storage.JobDone, ""
+	} else {
+		j.State, j.Error = storage.JobFailed, errText(code)
+	}
+	x.finishJob(j)
+	return nil
+}
+
+// respond decides what follows the Statuses in the reply (protocol.md §3):
+// the end of an aborted session, a "next message" request while the device's
+// package continues, the next part of our package, or the end of the session.
+func (x *exchange) respond(ctx context.Context) error {
+	x.reply.Header.Cred = x.serverCred()
+	switch {
+	case x.abort:
+		x.log().Info("device aborted the session (Alert 1223)")
+		x.reply.Final, x.closing, x.failed = true, true, true
+		x.st.MidPackage = false
+		return nil
+	case x.st.InLO != nil || !x.msg.Final && !x.st.MidPackage:
+		x.cmdN++
+		x.reply.Body = append(x.reply.Body, &syncml.Alert{CmdID: strconv.Itoa(x.cmdN), Data: syncml.AlertNextMessage})
+		return nil
+	}
+	added, more, err := x.fill(ctx)
+	if err != nil {
+		return err
+	}
+	x.st.MidPackage = more
+	x.reply.Final = !more
+	if added == 0 && !more && len(x.alerts1225) == 0 {
+		x.closing = true // only Statuses and Final: the session ends (protocol.md §2)
+	}
+	return nil
+}
+
+// hasGet reports whether c is or contains a Get.
+func hasGet(c syncml.Command) bool {
+	switch c := c.(type) {
+	case *syncml.Get:
+		return true
+	case *syncml.Sequence:
+		for _, m := range c.Commands {
+			if hasGet(m) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fits measures the encoded reply against the device's MaxMsgSize.
+func (x *exchange) fits() (bool, error) {
+	if x.st.DevMaxMsg <= 0 {
+		return true, nil
+	}
+	b, err := syncml.Encode(x.reply, x.enc)
+	if err != nil {
+		return false, &syncml.StatusError{Code: syncml.StatusCommandFailed, Msg: "encoding reply", Err: err}
+	}
+	return int64(len(b)) <= x.st.DevMaxMsg, nil
+}
+
+// fill adds commands to the reply: the rest of a large object being sent,
+// then set fallbacks, then the device's pending jobs in queue order, as many
+// as fit. more reports that the package continues in another message.
+func (x *exchange) fill(ctx context.Context) (added int, more bool, err error) {
+	if ok, err := x.fits(); err != nil || !ok {
+		if err == nil {
+			x.log().Warn("statuses alone exceed the device's MaxMsgSize", "max", x.st.DevMaxMsg)
+		}
+		return 0, false, err
+	}
+	if lo := x.st.OutLO; lo != nil {
+		j, err := x.e.store.GetJob(ctx, lo.Job)
+		switch {
+		case errors.Is(err, storage.ErrNotFound) || err == nil && j.State.Terminal():
+			x.st.OutLO = nil
+		case err != nil:
+			return 0, false, storageErr("reading job", err)
+		default:
+			ok, err := x.addChunk(j, lo, false, added)
+			if err != nil {
+				return 0, false, err
+			}
+			if ok {
+				added++
+			}
+			if x.st.OutLO != nil {
+				return added, true, nil
+			}
+		}
+	}
+	for len(x.st.Fallbacks) > 0 {
+		fb := x.st.Fallbacks[0]
+		j, err := x.e.store.GetJob(ctx, fb.Job)
+		if err == nil && !j.State.Terminal() {
+			ok, err := x.addJob(j, fb.Cmd, true, added)
+			if err != nil {
+				return 0, false, err
+			}
+			if !ok {
+				return added, true, nil
+			}
+			added++
+		} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return 0, false, storageErr("reading job", err)
+		}
+		x.st.Fallbacks = x.st.Fallbacks[1:]
+		if x.st.OutLO != nil {
+			return added, true, nil
+		}
+	}
+	jobs, err := x.e.store.PendingJobs(ctx, x.dev.ID, x.msg.Header.SessionID)
+	if err != nil {
+		return 0, false, storageErr("reading the job queue", err)
+	}
+	inFlight := map[int64]bool{}
+	for _, p := range x.st.Pending {
+		inFlight[p.Job] = true
+	}
+	for _, j := range jobs {
+		if inFlight[j.ID] {
+			continue
+		}
+		if added >= maxCmdsPerMsg {
+			return added, true, nil
+		}
+		ok, err := x.addJob(j, "", false, added)
+		if err != nil {
+			return 0, false, err
+		}
+		if !ok {
+			return added, true, nil
+		}
+		added++
+		if x.st.OutLO != nil {
+			return added, true, nil
+		}
+	}
+	return added, false, nil
+}
+
+// failJob marks a job failed without sending it.
+func (x *exchange) failJob(j *storage.Job, reason string) {
+	x.log().Warn("job cannot be sent", "job", j.ID, "reason", reason)
+	j.State, j.Error, j.DoneAt = storage.JobFailed, reason, x.now
+	x.finishJob(j)
+}
+
+func (x *exchange) markSent(j *storage.Job) {
+	j.State = storage.JobSent
+	j.SessionID = x.msg.Header.SessionID
+	j.Attempts++
+	j.SentAt = x.now
+	x.sent = append(x.sent, j)
+}
+
+// addJob appends the command of job j (cmdName overrides its command for set
+// fallbacks). It reports false when the command does not fit this message and
+// must wait for the next one; jobs that can never be sent are failed and
+// count as handled.
+func (x *exchange) addJob(j *storage.Job, cmdName string, isFallback bool, added int) (bool, error) {
+	mark, markN := len(x.reply.Body), x.cmdN
+	b := &builder{enc: x.enc, nextID: &x.cmdN}
+	cmd, err := b.command(j.Spec, cmdName, 0)
+	if err != nil {
+		x.cmdN = markN
+		x.failJob(j, "invalid job: "+err.Error())
+		return true, nil
+	}
+	if max := x.st.DevMaxObj; max > 0 {
+		for _, it := range syncml.ItemsOf(cmd) {
+			if it.Data != nil && int64(len(it.Data.Value)) > max {
+				x.cmdN = markN
+				x.failJob(j, fmt.Sprintf("object of %d bytes exceeds the device's MaxObjSize %d", len(it.Data.Value), max))
+				return true, nil
+			}
+		}
+	}
+	x.reply.Body = append(x.reply.Body, cmd)
+	ok, err := x.fits()
+	if err != nil {
+		return false, err
+	}
+	if !ok {
+		x.reply.Body, x.cmdN = x.reply.Body[:mark], markN
+		items := syncml.ItemsOf(cmd)
+		name := cmd.CommandName()
+		if (name == "Add" || name == "Replace") && len(items) == 1 && items[0].Data != nil {
+			lo := &outLO{Job: j.ID, Cmd: name}
+			return x.addChunk(j, lo, isFallback, added)
+		}
+		if added == 0 {
+			x.failJob(j, fmt.Sprintf("%s does not fit the device's MaxMsgSize %d", name, x.st.DevMaxMsg))
+			return true, nil
+		}
+		return false, nil
+	}
+	msgID := x.reply.Header.MsgID
+	x.st.Pending[pendKey(msgID, cmd.ID())] = &pending{Job: j.ID, Cmd: cmd.CommandName(), Fallback: isFallback,
+		Members: len(b.members), Gets: hasGet(cmd)}
+	for _, m := range b.members {
+		x.st.Pending[pendKey(msgID, m.cmdID)] = &pending{Job: j.ID, Child: m.index}
+	}
+	x.markSent(j)
+	return true, nil
+}
+
+// addChunk appends the next chunk of the large object lo (protocol.md §5):
+// Meta Size on the first chunk, MoreData on all but the last. It reports
+// false when too little room is left in this message.
+func (x *exchange) addChunk(j *storage.Job, lo *outLO, isFallback bool, added int) (bool, error) {
+	if len(j.Spec.Items) != 1 {
+		x.failJob(j, "large object job must have one item")
+		return true, nil
+	}
+	it := j.Spec.Items[0]
+	format, kind, data, err := wireData(x.enc, it)
+	if err != nil {
+		x.st.OutLO = nil
+		x.failJob(j, err.Error())
+		return true, nil
+	}
+	if lo.Off >= len(data) {
+		x.st.OutLO = nil
+		return true, nil
+	}
+	rest := data[lo.Off:]
+	mk := func(n int) syncml.Command {
+		meta := itemMeta(format, it.Type)
+		if lo.Off == 0 {
+			if meta == nil {
+				meta = &syncml.Meta{}
+			}
+			meta.Size = int64(len(data))
+		}
+		item := syncml.Item{Target: &syncml.Location{LocURI: it.URI}, Meta: meta,
+			Data: &syncml.Data{Kind: kind, Value: rest[:n]}, MoreData: n < len(rest)}
+		id := strconv.Itoa(x.cmdN + 1)
+		if lo.Cmd == "Replace" {
+			return &syncml.Replace{CmdID: id, Items: []syncml.Item{item}}
+		}
+		return &syncml.Add{CmdID: id, Items: []syncml.Item{item}}
+	}
+	mark := len(x.reply.Body)
+	size := func(n int) (int64, error) {
+		x.reply.Body = append(x.reply.Body[:mark], mk(n))
+		b, err := syncml.Encode(x.reply, x.enc)
+		x.reply.Body = x.reply.Body[:mark]
+		if err != nil {
+			return 0, &syncml.StatusError{Code: syncml.StatusCommandFailed, Msg: "encoding reply", Err: err}
+		}
+		return int64(len(b)), nil
+	}
+	base, err := size(0)
+	if err != nil {
+		return false, err
+	}
+	limit := x.st.DevMaxMsg
+	n := int(min(limit-base, int64(len(rest))))
+	if n < minChunk && n < len(rest) {
+		if added == 0 {
+			x.st.OutLO = nil
+			x.failJob(j, fmt.Sprintf("device MaxMsgSize %d leaves no room for a large-object chunk", limit))
+			return true, nil
+		}
+		return false, nil
+	}
+	textual := kind != syncml.DataOpaque
+	for i := 0; ; i++ {
+		if textual {
+			for n > 0 && n < len(rest) && !utf8.RuneStart(rest[n]) {
+				n--
+			}
+		}
+		s, err := size(n)
+		if err != nil {
+			return false, err
+		}
+		if s <= limit {
+			break
+		}
+		n -= int(s-limit) + 1
+		if n <= 0 || i == maxFitIterations {
+			return false, nil
+		}
+	}
+	cmd := mk(n)
+	x.cmdN++
+	x.reply.Body = append(x.reply.Body, cmd)
+	first := lo.Off == 0
+	lo.Off += n
+	key := pendKey(x.reply.Header.MsgID, cmd.ID())
+	if lo.Off < len(data) {
+		x.st.Pending[key] = &pending{Job: j.ID, Cmd: lo.Cmd, Chunk: true, Fallback: isFallback}
+		x.st.OutLO = lo
+	} else {
+		x.st.Pending[key] = &pending{Job: j.ID, Cmd: lo.Cmd, Fallback: isFallback}
+		x.st.OutLO = nil
+	}
+	if first {
+		x.markSent(j)
+	}
+	return true, nil
+}

@@ -1,0 +1,108 @@
+package server
+
+import (
+	"encoding/json"
+
+	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/syncml"
+)
+
+// sessionState is everything the engine remembers between two messages of a
+// session. It is stored as JSON in storage.Session.State so that any engine
+// instance can take the next message.
+type sessionState struct {
+	Enc      syncml.Encoding `json:"enc"`
+	VerDTD   string          `json:"verdtd,omitempty"`
+	VerProto string          `json:"verproto,omitempty"`
+	// ServerURI is the Target LocURI the device addressed (our Source back).
+	ServerURI string `json:"server_uri,omitempty"`
+
+	Authed    bool `json:"authed,omitempty"`
+	AuthFails int  `json:"auth_fails,omitempty"`
+	// SendCred asks for our credentials in the next message (first reply, or
+	// the device challenged us).
+	SendCred bool `json:"send_cred,omitempty"`
+
+	InMsgID  int `json:"in_msgid"`  // last accepted inbound MsgID
+	OutMsgID int `json:"out_msgid"` // last MsgID we sent
+
+	// Exact-duplicate detection: a device that lost our answer resends the
+	// same bytes; it gets the stored answer again.
+	InHash    []byte `json:"in_hash,omitempty"`
+	LastReply []byte `json:"last_reply,omitempty"`
+	LastHMAC  string `json:"last_hmac,omitempty"`
+
+	DevMaxMsg int64 `json:"dev_max_msg,omitempty"` // device's MaxMsgSize (0 = not given)
+	DevMaxObj int64 `json:"dev_max_obj,omitempty"` // device's MaxObjSize (0 = not given)
+
+	// Pending maps "MsgID/CmdID" of every command we sent and whose answer
+	// is still expected to the job it belongs to.
+	Pending map[string]*pending `json:"pending,omitempty"`
+	// Fallbacks are "set" re-sends (Add→Replace, Replace→Add) for the next package.
+	Fallbacks []fallback `json:"fallbacks,omitempty"`
+	// MidPackage is true when our last message had no Final because more
+	// commands (or chunks) of the package follow.
+	MidPackage bool   `json:"mid_package,omitempty"`
+	OutLO      *outLO `json:"out_lo,omitempty"` // large object being sent
+	InLO       *inLO  `json:"in_lo,omitempty"`  // large object being received
+}
+
+// pending is one command (or Atomic/Sequence member, or chunk) awaiting its Status.
+type pending struct {
+	Job      int64  `json:"job"`
+	Cmd      string `json:"cmd"`             // command name sent
+	Child    int    `json:"child"`           // member index + 1 (0 = the job's own command)
+	Chunk    bool   `json:"chunk,omitempty"` // a non-last large-object chunk: 213 expected
+	Fallback bool   `json:"fallback,omitempty"`
+	// Status and Results are collected until the job can be finalised.
+	Status      int                  `json:"status,omitempty"`
+	ChildStatus []int                `json:"child_status,omitempty"`
+	Results     []storage.ResultItem `json:"results,omitempty"`
+	Members     int                  `json:"members,omitempty"` // Atomic/Sequence size
+	// Gets marks a job whose Results may follow its Status in later messages
+	// of the device's package: it is finalised when that package ends.
+	Gets bool `json:"gets,omitempty"`
+}
+
+type fallback struct {
+	Job int64  `json:"job"`
+	Cmd string `json:"cmd"` // "Add" or "Replace"
+}
+
+// outLO tracks a large Add/Replace item being sent in chunks; the data is
+// rebuilt from the stored job each message, so only the offset is kept.
+type outLO struct {
+	Job int64  `json:"job"`
+	Cmd string `json:"cmd"`
+	Off int    `json:"off"`
+}
+
+// inLO accumulates a large object the device sends in chunks (Results or an Alert item).
+type inLO struct {
+	Cmd        string `json:"cmd"` // "Results" or "Alert"
+	MsgRef     string `json:"msg_ref,omitempty"`
+	CmdRef     string `json:"cmd_ref,omitempty"`
+	Alert      int    `json:"alert,omitempty"`
+	Correlator string `json:"correlator,omitempty"`
+	Source     string `json:"source,omitempty"`
+	Target     string `json:"target,omitempty"`
+	Format     string `json:"format,omitempty"`
+	Type       string `json:"type,omitempty"`
+	Mark       string `json:"mark,omitempty"`
+	Size       int64  `json:"size"`
+	Opaque     bool   `json:"opaque,omitempty"`
+	Data       []byte `json:"data"`
+}
+
+func decodeState(b []byte) (*sessionState, error) {
+	st := &sessionState{}
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, st); err != nil {
+			return nil, err
+		}
+	}
+	if st.Pending == nil {
+		st.Pending = map[string]*pending{}
+	}
+	return st, nil
+}
