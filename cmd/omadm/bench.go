@@ -1,0 +1,465 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/omadm/omadm/client"
+	"github.com/omadm/omadm/sim"
+	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/syncml"
+	"github.com/omadm/omadm/transport/dmhttp"
+)
+
+func init() { rootCmd.AddCommand(newBenchCmd()) }
+
+// benchConfig is everything `omadm bench` can be told.
+type benchConfig struct {
+	devices     int
+	concurrency int
+	duration    time.Duration
+	db          string
+	encoding    string
+	auth        string
+	json        bool
+}
+
+func newBenchCmd() *cobra.Command {
+	c := benchConfig{}
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure full management sessions against a bare net/http baseline, in one run",
+		Long: `bench runs, in this process and one run:
+
+ 1. a bare net/http handler answering the same round trips with the same bytes
+    (messages captured from a real session, replayed);
+ 2. the real server on SQLite (and on PostgreSQL with --db) under the same load
+    shape: full management sessions by simulated devices (authenticate, one
+    Get, one Replace, Status and Results stored).
+
+It prints sessions/s, round trips/s, their ratio to the bare handler, p50/p99
+session latency and memory per active session. Each phase runs --duration
+with --concurrency sessions in flight.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runBench(ctx, c, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&c.devices, "devices", 1000, "simulated devices (sessions cycle through them)")
+	f.IntVar(&c.concurrency, "concurrency", 32, "sessions in flight")
+	f.DurationVar(&c.duration, "duration", 10*time.Second, "measured time per phase")
+	f.StringVar(&c.db, "db", "", "also measure PostgreSQL at this postgres:// URL (its devices are removed afterwards)")
+	f.StringVar(&c.encoding, "encoding", "xml", "message encoding: xml or wbxml")
+	f.StringVar(&c.auth, "auth", "md5", "device authentication: md5, hmac or basic")
+	f.BoolVar(&c.json, "json", false, "print the results as JSON")
+	return cmd
+}
+
+// benchPhase is the outcome of one phase.
+type benchPhase struct {
+	Name        string            `json:"name"`
+	Sessions    uint64            `json:"sessions"`
+	RoundTrips  uint64            `json:"round_trips"`
+	Seconds     float64           `json:"seconds"`
+	SessionsPS  float64           `json:"sessions_per_s"`
+	RoundTripPS float64           `json:"round_trips_per_s"`
+	P50ms       float64           `json:"p50_ms"`
+	P99ms       float64           `json:"p99_ms"`
+	Ratio       float64           `json:"ratio_to_bare,omitempty"`
+	MemPerSessK float64           `json:"mem_per_active_session_kib,omitempty"`
+	JobsDone    int               `json:"jobs_done,omitempty"`
+	Errors      map[string]uint64 `json:"errors"`
+}
+
+// benchReport is the --json output.
+type benchReport struct {
+	Devices        int          `json:"devices"`
+	Concurrency    int          `json:"concurrency"`
+	DurationSec    float64      `json:"duration_s"`
+	Encoding       string       `json:"encoding"`
+	Auth           string       `json:"auth"`
+	CPUs           int          `json:"cpus"`
+	GoVersion      string       `json:"go"`
+	RoundTripsPerS int          `json:"round_trips_per_session"`
+	Phases         []benchPhase `json:"phases"`
+}
+
+// exchange is one captured round trip.
+type exchange struct {
+	reqType, respType string
+	req, resp         []byte
+}
+
+func runBench(ctx context.Context, c benchConfig, stdout, stderr io.Writer) error {
+	if c.devices < 1 || c.concurrency < 1 || c.duration <= 0 {
+		return errors.New("--devices, --concurrency and --duration must be positive")
+	}
+	enc, err := parseEncoding(c.encoding)
+	if err != nil {
+		return err
+	}
+	if _, err := sim.SchemeOf(c.auth); err != nil {
+		return fmt.Errorf("--auth: %w", err)
+	}
+	logf := func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }
+	rep := benchReport{Devices: c.devices, Concurrency: c.concurrency, DurationSec: c.duration.Seconds(),
+		Encoding: enc.String(), Auth: c.auth, CPUs: runtime.GOMAXPROCS(0), GoVersion: runtime.Version()}
+	quiet := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+
+	dir, err := os.MkdirTemp("", "omadm-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	backends := []struct{ name, db string }{{"server sqlite", ""}}
+	if c.db != "" {
+		backends = append(backends, struct{ name, db string }{"server postgres", c.db})
+	}
+	var captured []exchange
+	var serverPhases []benchPhase
+	for i, b := range backends {
+		logf("%s: starting", b.name)
+		ph, ex, err := benchServer(ctx, c, enc, b.name, serveConfig{
+			Listen: "127.0.0.1:0", DataDir: dir, DB: b.db, Token: "bench", Logger: quiet, ShutdownTimeout: 10 * time.Second,
+		}, i == 0, logf)
+		if err != nil {
+			return fmt.Errorf("%s: %w", b.name, err)
+		}
+		if i == 0 {
+			captured = ex
+		}
+		serverPhases = append(serverPhases, ph)
+	}
+	rep.RoundTripsPerS = len(captured)
+	logf("bare net/http: replaying %d captured round trips per session", len(captured))
+	bare, err := benchBare(ctx, c, captured)
+	if err != nil {
+		return fmt.Errorf("bare handler: %w", err)
+	}
+	rep.Phases = append(rep.Phases, bare)
+	for _, ph := range serverPhases {
+		if bare.SessionsPS > 0 {
+			ph.Ratio = round2(ph.SessionsPS / bare.SessionsPS)
+		}
+		rep.Phases = append(rep.Phases, ph)
+	}
+	if c.json {
+		je := json.NewEncoder(stdout)
+		je.SetIndent("", "  ")
+		return je.Encode(rep)
+	}
+	fmt.Fprintf(stdout, "omadm bench: %d devices, %d sessions in flight, %s per phase, %s, %s auth; %d CPUs, %s\n",
+		c.devices, c.concurrency, c.duration, enc, c.auth, rep.CPUs, rep.GoVersion)
+	fmt.Fprintf(stdout, "session shape: %d round trips (authenticate + DevInfo, Get + Replace, Status + Results stored)\n\n", len(captured))
+	fmt.Fprintf(stdout, "%-16s %11s %14s %9s %9s %9s %14s %7s\n", "phase", "sessions/s", "round trips/s", "p50", "p99", "ratio", "mem/session", "errors")
+	for _, ph := range rep.Phases {
+		ratio, mem := "1", "-"
+		if ph.Ratio > 0 {
+			ratio = fmt.Sprintf("%.2f", ph.Ratio)
+		}
+		if ph.MemPerSessK > 0 {
+			mem = fmt.Sprintf("%.0f KiB", ph.MemPerSessK)
+		}
+		var errs uint64
+		for _, n := range ph.Errors {
+			errs += n
+		}
+		fmt.Fprintf(stdout, "%-16s %11.0f %14.0f %7.2fms %7.2fms %9s %14s %7d\n", ph.Name, ph.SessionsPS, ph.RoundTripPS, ph.P50ms, ph.P99ms, ratio, mem, errs)
+	}
+	fmt.Fprintln(stdout, "\nratio = server sessions/s ÷ bare sessions/s (equal to the round-trip ratio: same shape).")
+	fmt.Fprintln(stdout, "mem/session = (peak heap in use − idle heap) ÷ sessions in flight, device side included (one process).")
+	return nil
+}
+
+func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
+
+// benchServer starts the server on one backend, enrols a fleet, warms it up,
+// then measures full management sessions for the configured duration. With
+// capture it also records the messages of one session for the bare phase.
+func benchServer(ctx context.Context, c benchConfig, enc syncml.Encoding, name string, cfg serveConfig, capture bool,
+	logf func(string, ...any)) (benchPhase, []exchange, error) {
+	ph := benchPhase{Name: name}
+	rs, err := startServer(ctx, cfg)
+	if err != nil {
+		return ph, nil, err
+	}
+	defer rs.Shutdown(context.Background())
+	store := rs.Store
+	hc := simHTTPClient(c.concurrency)
+	tp, err := dmhttp.NewClientTransport(dmhttp.ClientOptions{HTTPClient: hc, UserAgent: "omadm-bench"})
+	if err != nil {
+		return ph, nil, err
+	}
+	var capMu sync.Mutex
+	var captured []exchange
+	var capturing atomic.Bool
+	recorder := client.TransportFunc(func(ctx context.Context, req *client.Request) (*client.Response, error) {
+		resp, err := tp.RoundTrip(ctx, req)
+		if err == nil && capturing.Load() {
+			capMu.Lock()
+			captured = append(captured, exchange{reqType: req.ContentType, respType: resp.ContentType,
+				req: bytes.Clone(req.Body), resp: bytes.Clone(resp.Body)})
+			capMu.Unlock()
+		}
+		return resp, err
+	})
+	fleet, err := sim.New(sim.Options{ServerURL: rs.URL + "/dm", Devices: c.devices, Auth: c.auth, Encoding: enc,
+		Transport: recorder, Concurrency: c.concurrency, Secret: "omadm-bench", Classify: classifyHTTP})
+	if err != nil {
+		return ph, nil, err
+	}
+	defer fleet.Close()
+	en := sim.EnrollerFunc(func(ctx context.Context, e sim.Enrolment) error {
+		d := &storage.Device{ID: e.DeviceID, AuthScheme: e.Auth, Username: e.Username, Password: e.Password, ServerPassword: e.ServerPassword}
+		err := store.CreateDevice(ctx, d)
+		if errors.Is(err, storage.ErrExists) {
+			// A device left by an earlier run: start it afresh.
+			if err = store.DeleteDevice(ctx, d.ID); err == nil {
+				err = store.CreateDevice(ctx, d)
+			}
+		}
+		return err
+	})
+	if err := fleet.Enroll(ctx, en, 8, nil); err != nil {
+		return ph, nil, err
+	}
+	if cfg.DB != "" {
+		defer func() {
+			for _, d := range fleet.Devices() {
+				_ = store.DeleteDevice(context.Background(), d.ID())
+			}
+		}()
+	}
+	queue := func(ctx context.Context, d *sim.Device, n int) error {
+		for _, spec := range []storage.JobSpec{
+			{Command: "Get", Items: []storage.JobItem{{URI: "./DevDetail/FwV"}}},
+			{Command: "Replace", Items: []storage.JobItem{{URI: sim.PollIntervalURI, Format: "int", Data: strconv.Itoa(60 + n%3600)}}},
+		} {
+			if err := store.CreateJob(ctx, &storage.Job{DeviceID: d.ID(), Spec: spec}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// Warm-up: every device checks in once (nonces settle, connections open).
+	logf("%s: %d devices enrolled; warm-up session each", name, c.devices)
+	if err := forDevices(ctx, fleet, c.concurrency, 0, func(ctx context.Context, d *sim.Device, _ int) error {
+		_, err := fleet.Session(ctx, d)
+		return err
+	}); err != nil {
+		return ph, nil, fmt.Errorf("warm-up: %w", err)
+	}
+	if capture {
+		d := fleet.Devices()[0]
+		if err := queue(ctx, d, 0); err != nil {
+			return ph, nil, err
+		}
+		capturing.Store(true)
+		_, err := fleet.Session(ctx, d)
+		capturing.Store(false)
+		if err != nil {
+			return ph, nil, fmt.Errorf("capturing a session: %w", err)
+		}
+	}
+	fleet.ResetStats()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	idle := ms.HeapInuse
+	peak := atomic.Uint64{}
+	sampleStop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-sampleStop:
+				return
+			case <-t.C:
+				var m runtime.MemStats
+				runtime.ReadMemStats(&m)
+				if m.HeapInuse > peak.Load() {
+					peak.Store(m.HeapInuse)
+				}
+			}
+		}
+	}()
+	logf("%s: measuring for %s", name, c.duration)
+	start := time.Now()
+	mctx, cancel := context.WithTimeout(ctx, c.duration)
+	err = forDevices(mctx, fleet, c.concurrency, -1, func(_ context.Context, d *sim.Device, n int) error {
+		if err := queue(ctx, d, n); err != nil {
+			return err
+		}
+		_, _ = fleet.Session(ctx, d) // failures are counted by reason
+		return nil
+	})
+	cancel()
+	el := time.Since(start)
+	close(sampleStop)
+	<-sampled
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return ph, nil, err
+	}
+	sn := fleet.Stats().Snapshot()
+	ph.Sessions, ph.RoundTrips, ph.Seconds = sn.Sessions, sn.RoundTrips, el.Seconds()
+	ph.SessionsPS, ph.RoundTripPS = float64(sn.OK)/el.Seconds(), float64(sn.RoundTrips)/el.Seconds()
+	ph.P50ms, ph.P99ms, ph.Errors = sn.P50ms, sn.P99ms, sn.Errors
+	if p := peak.Load(); p > idle {
+		ph.MemPerSessK = float64(p-idle) / float64(c.concurrency) / 1024
+	}
+	done, err := store.CountJobs(ctx, storage.JobDone)
+	if err == nil {
+		ph.JobsDone = done
+	}
+	logf("%s: %d sessions, %d jobs done in the store", name, sn.Sessions, done)
+	return ph, captured, nil
+}
+
+// forDevices runs fn for devices round robin with workers goroutines:
+// rounds < 0 repeats until ctx ends, otherwise every device runs once per
+// round for rounds+1… rounds (0 = exactly once each).
+func forDevices(ctx context.Context, f *sim.Fleet, workers, rounds int, fn func(context.Context, *sim.Device, int) error) error {
+	devs := f.Devices()
+	total := int64(len(devs))
+	if rounds > 0 {
+		total *= int64(rounds)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				n := next.Add(1) - 1
+				if rounds >= 0 && n >= total {
+					return
+				}
+				if err := fn(ctx, devs[n%int64(len(devs))], int(n)); err != nil {
+					once.Do(func() { first = err })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	return ctx.Err()
+}
+
+// benchBare serves the captured answers from a bare net/http handler and
+// replays the captured requests with the same concurrency and client.
+func benchBare(ctx context.Context, c benchConfig, ex []exchange) (benchPhase, error) {
+	ph := benchPhase{Name: "bare net/http", Errors: map[string]uint64{}}
+	if len(ex) == 0 {
+		return ph, errors.New("no captured session")
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i, err := strconv.Atoi(r.Header.Get("X-Bench-Step"))
+		if err != nil || i < 0 || i >= len(ex) {
+			http.Error(w, "bad step", http.StatusBadRequest)
+			return
+		}
+		if _, err := io.Copy(io.Discard, io.LimitReader(r.Body, 4<<20)); err != nil {
+			http.Error(w, "read", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", ex[i].respType)
+		w.Header().Set("Cache-Control", "private")
+		_, _ = w.Write(ex[i].resp)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return ph, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	url := "http://" + ln.Addr().String() + "/dm"
+	hc := simHTTPClient(c.concurrency)
+	stats := sim.NewStats()
+	var sessions, trips, failed atomic.Uint64
+	one := func(ctx context.Context) error {
+		for i, e := range ex {
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(e.req))
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Content-Type", e.reqType)
+			req.Header.Set("X-Bench-Step", strconv.Itoa(i))
+			resp, err := hc.Do(req)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				return err
+			}
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("HTTP %d", resp.StatusCode)
+			}
+			trips.Add(1)
+		}
+		return nil
+	}
+	mctx, cancel := context.WithTimeout(ctx, c.duration)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range c.concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for mctx.Err() == nil {
+				t0 := time.Now()
+				if err := one(mctx); err != nil {
+					if mctx.Err() == nil {
+						failed.Add(1)
+					}
+					continue
+				}
+				stats.Latency.Record(time.Since(t0))
+				sessions.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start)
+	ph.Sessions, ph.RoundTrips, ph.Seconds = sessions.Load(), trips.Load(), el.Seconds()
+	ph.SessionsPS, ph.RoundTripPS = float64(ph.Sessions)/el.Seconds(), float64(ph.RoundTrips)/el.Seconds()
+	sn := stats.Snapshot()
+	ph.P50ms, ph.P99ms = sn.P50ms, sn.P99ms
+	if n := failed.Load(); n > 0 {
+		ph.Errors["http"] = n
+	}
+	return ph, nil
+}

@@ -1,0 +1,83 @@
+package sim_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/omadm/omadm/dmtree"
+	"github.com/omadm/omadm/notification"
+	"github.com/omadm/omadm/server"
+	"github.com/omadm/omadm/sim"
+	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/sqlite"
+	"github.com/omadm/omadm/transport/dmhttp"
+)
+
+// testServer is the real server engine on SQLite behind the real HTTP
+// handler on 127.0.0.1 port 0.
+type testServer struct {
+	store  storage.Store
+	engine *server.Engine
+	url    string
+}
+
+func newTestServer(t *testing.T) *testServer {
+	t.Helper()
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "omadm.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e, err := server.New(server.Options{Store: st, Logger: log,
+		Senders: map[string]notification.Sender{"udp": &notification.UDPSender{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(dmhttp.NewHandler(e, &dmhttp.HandlerOptions{Logger: log}))
+	t.Cleanup(hs.Close)
+	return &testServer{store: st, engine: e, url: hs.URL + "/dm"}
+}
+
+// enroller writes devices straight into the store, optionally spoiling the
+// client password so authentication must fail.
+func (s *testServer) enroller(badPassword bool) sim.Enroller {
+	return sim.EnrollerFunc(func(ctx context.Context, e sim.Enrolment) error {
+		pw := e.Password
+		if badPassword {
+			pw += "-wrong"
+		}
+		return s.store.CreateDevice(ctx, &storage.Device{ID: e.DeviceID, AuthScheme: e.Auth, Username: e.Username,
+			Password: pw, ServerPassword: e.ServerPassword, NotifyAddr: e.NotifyAddr})
+	})
+}
+
+func newTransport(t *testing.T) *dmhttp.ClientTransport {
+	t.Helper()
+	tp, err := dmhttp.NewClientTransport(dmhttp.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tp
+}
+
+// eventually polls cond every 10 ms until it holds or 10 s pass.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func dmtreeValue(s string) dmtree.Value {
+	return dmtree.Value{Format: dmtree.FormatInt, Type: "text/plain", Data: []byte(s)}
+}
