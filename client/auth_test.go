@@ -240,18 +240,23 @@ func TestAgent_VerifiesServerHMACOnEveryMessage(t *testing.T) {
 		}
 		nonce, _ = auth.ChalNonce(hs.Chal)
 	}
+	// Each answer gives the agent the nonce for its next HMAC (security.md §5).
+	next := func(m *syncml.Message) *syncml.Message {
+		m.Body[0].(*syncml.Status).Chal = auth.MakeChal(syncml.AuthMAC, []byte("cli-nonce-"+m.Header.MsgID))
+		return m
+	}
 	srv.steps = []step{
 		func(t *testing.T, got *syncml.Message) *syncml.Message {
-			return srv.reply(got, false, syncml.StatusOK, &syncml.Replace{Items: []syncml.Item{item("./Vendor/Name", "one")}})
+			return next(srv.reply(got, false, syncml.StatusOK, &syncml.Replace{Items: []syncml.Item{item("./Vendor/Name", "one")}}))
 		},
 		func(t *testing.T, got *syncml.Message) *syncml.Message {
 			take(got)
-			return srv.reply(got, true, syncml.StatusOK, &syncml.Replace{Items: []syncml.Item{item("./Vendor/Color", "two")}})
+			return next(srv.reply(got, true, syncml.StatusOK, &syncml.Replace{Items: []syncml.Item{item("./Vendor/Color", "two")}}))
 		},
 		func(t *testing.T, got *syncml.Message) *syncml.Message {
 			take(got)
 			nonce = []byte("stale") // a wrong MAC now
-			return srv.reply(got, true, syncml.StatusOK, &syncml.Replace{Items: []syncml.Item{item("./Vendor/Name", "three")}})
+			return next(srv.reply(got, true, syncml.StatusOK, &syncml.Replace{Items: []syncml.Item{item("./Vendor/Name", "three")}}))
 		},
 		func(t *testing.T, got *syncml.Message) *syncml.Message {
 			if hs := got.Body[0].(*syncml.Status); hs.Data != syncml.StatusInvalidCredentials {

@@ -12,4 +12,28 @@
 // 1200); (*Client).HandleNotification decodes and verifies package 0 and runs
 // the session it asks for. Every session returns a *SessionResult describing
 // what happened, for callers, logs and tests.
+//
+// Protocol decisions the engine makes (protocol.md, security.md):
+//
+//   - Every message starts with the Status for the server's SyncHdr; Results
+//     follow their Get's Status. While the server's package is open (no
+//     Final) the agent never sends Final and asks for the next message with
+//     Alert 1222 only when it has nothing but statuses to send.
+//   - A command, Atomic and Sequence included, must fit one message and only
+//     top-level Add/Replace data is chunked (DMDOC 2.1.1, 2.2): a MoreData
+//     item inside an Atomic or Sequence is refused with 400 (the Atomic then
+//     rolls back: 507, executed members 216).
+//   - The statuses of an Atomic travel together in one message; when they
+//     cannot fit one under the server's MaxMsgSize the Atomic is rolled back
+//     and answered 517 alone.
+//   - UI timing is enforced by the engine with Config.Clock: a 1100 display
+//     is answered only after MINDT; when MAXDT expires the default response
+//     (DR) is sent as the user's answer, else 408 and, as for a cancel, the
+//     rest of the package is answered 215.
+//   - Alert 1223 from the server ends the session at once: nothing else in
+//     that message runs and nothing is answered.
+//   - Under syncml:auth-MAC every server answer must be SyncHdr Status 200
+//     with a NextNonce for the next message, otherwise the session ends.
+//   - ApplyBootstrap processes a DM bootstrap message as the device, all or
+//     nothing, and never answers it (security.md §9).
 package client

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/omadm/omadm/dmtree"
 	"github.com/omadm/omadm/syncml"
@@ -57,6 +58,24 @@ func targets(c syncml.Command) []string {
 		}
 	}
 	return out
+}
+
+// replyGroup queues statuses that must travel in one message (those of an
+// Atomic) and records them; sts[i] answers cmds[i].
+func (s *session) replyGroup(msgRef string, cmds []syncml.Command, sts []*syncml.Status) {
+	if len(sts) > 1 {
+		if s.groups == nil {
+			s.groups = map[syncml.Command]int{}
+		}
+		s.groups[sts[0]] = len(sts)
+	}
+	for i, st := range sts {
+		s.queue(st)
+		c := cmds[i]
+		s.res.Commands = append(s.res.Commands, CommandRecord{
+			MsgID: msgRef, CmdID: c.ID(), Name: c.CommandName(), Targets: targets(c), Status: st.Data,
+		})
+	}
 }
 
 // reply queues the Status for c and records it.
@@ -278,6 +297,14 @@ func (s *session) execAlert(ctx context.Context, msgRef string, a *syncml.Alert)
 	return outDone
 }
 
+// errMaxWait is the cause of a UI prompt context ended by MAXDT.
+var errMaxWait = errors.New("client: MAXDT expired")
+
+// execUI shows a user-interaction alert through the UI. The engine, not the
+// UI, enforces the timing options with the configured Clock: MAXDT ends the
+// prompt (the default response applies, else 408 and the rest of the package
+// is not processed, as for a cancel), and a 1100 display is answered only once
+// MINDT has passed since it was shown.
 func (s *session) execUI(ctx context.Context, msgRef string, a *syncml.Alert) outcome {
 	ui := s.c.cfg.UI
 	if ui == nil {
@@ -290,20 +317,28 @@ func (s *session) execUI(ctx context.Context, msgRef string, a *syncml.Alert) ou
 		s.reply(msgRef, a, syncml.StatusIncompleteCommand)
 		return outDone
 	}
-	pctx := ctx
-	if u.MaxWait > 0 {
-		var cancel context.CancelFunc
-		pctx, cancel = context.WithTimeout(ctx, u.MaxWait)
-		defer cancel()
+	clock := s.c.cfg.Clock
+	shown := clock.Now()
+	pctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if u.MaxWait > 0 && a.Data != syncml.AlertDisplay {
+		expired := clock.After(u.MaxWait)
+		go func() {
+			select {
+			case <-expired:
+				cancel(errMaxWait)
+			case <-pctx.Done():
+			}
+		}()
 	}
 	rep, err := ui.Prompt(pctx, u)
 	if err != nil || rep == nil {
-		if ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || pctx.Err() != nil) {
-			return s.uiTimeout(msgRef, a, u)
-		}
 		if ctx.Err() != nil {
 			s.reply(msgRef, a, syncml.StatusNotExecuted)
 			return outCancelled
+		}
+		if errors.Is(context.Cause(pctx), errMaxWait) || errors.Is(err, context.DeadlineExceeded) {
+			return s.uiTimeout(msgRef, a, u)
 		}
 		s.c.log.Warn("UI failed", "err", err)
 		s.reply(msgRef, a, syncml.StatusCommandFailed)
@@ -323,15 +358,19 @@ func (s *session) execUI(ctx context.Context, msgRef string, a *syncml.Alert) ou
 		s.reply(msgRef, a, syncml.StatusCancelled)
 		return outCancelled
 	}
+	return s.uiAnswer(ctx, msgRef, a, u, rep.Text, rep.Chosen, shown)
+}
+
+// uiAnswer sends the accepted answer (the user's or the default response).
+func (s *session) uiAnswer(ctx context.Context, msgRef string, a *syncml.Alert, u *UIAlert, text string, chosen []int, shown time.Time) outcome {
 	switch a.Data {
 	case syncml.AlertTextInput:
-		if !validInput(u, rep.Text) {
+		if !validInput(u, text) {
 			s.reply(msgRef, a, syncml.StatusCancelled)
 			return outCancelled
 		}
-		s.reply(msgRef, a, syncml.StatusOK, syncml.Item{Data: syncml.TextData(rep.Text)})
+		s.reply(msgRef, a, syncml.StatusOK, syncml.Item{Data: syncml.TextData(text)})
 	case syncml.AlertSingleChoice, syncml.AlertMultipleChoice:
-		chosen := rep.Chosen
 		if a.Data == syncml.AlertSingleChoice && len(chosen) > 1 {
 			chosen = chosen[:1]
 		}
@@ -347,27 +386,52 @@ func (s *session) execUI(ctx context.Context, msgRef string, a *syncml.Alert) ou
 			return outCancelled
 		}
 		s.reply(msgRef, a, syncml.StatusOK, items...)
+	case syncml.AlertDisplay:
+		// MINDT: the text stays up at least this long before processing
+		// goes on, whatever the UI did.
+		if rest := u.MinDisplay - s.c.cfg.Clock.Now().Sub(shown); rest > 0 {
+			select {
+			case <-ctx.Done():
+			case <-s.c.cfg.Clock.After(rest):
+			}
+		}
+		s.reply(msgRef, a, syncml.StatusOK)
 	default:
-		// 1100 and an accepted 1101; MINDT is the UI's business (it returns
-		// once the text has been shown long enough).
+		// An accepted 1101.
 		s.reply(msgRef, a, syncml.StatusOK)
 	}
 	return outDone
 }
 
-// uiTimeout answers an expired UI alert: the default applies when one is
-// given (confirm DR=1 accepts), otherwise 408.
+// uiTimeout answers an alert whose MAXDT expired. A default response (DR)
+// is sent as if the user had chosen it (confirm DR=1 accepts, DR=0 is 304);
+// without one the action counts as cancelled: 408, and the rest of the
+// package is not processed (DMDOC 2.5.3.2).
 func (s *session) uiTimeout(msgRef string, a *syncml.Alert, u *UIAlert) outcome {
-	if a.Data == syncml.AlertConfirmOrReject && u.Default != "" {
-		if u.Default == "1" {
-			s.reply(msgRef, a, syncml.StatusOK)
-			return outDone
+	if u.Default != "" {
+		switch a.Data {
+		case syncml.AlertConfirmOrReject:
+			switch u.Default {
+			case "1":
+				s.reply(msgRef, a, syncml.StatusOK)
+				return outDone
+			case "0":
+				s.reply(msgRef, a, syncml.StatusNotModified)
+				return outRejected
+			}
+		case syncml.AlertTextInput:
+			if validInput(u, u.Default) {
+				s.reply(msgRef, a, syncml.StatusOK, syncml.Item{Data: syncml.TextData(u.Default)})
+				return outDone
+			}
+		case syncml.AlertSingleChoice, syncml.AlertMultipleChoice:
+			if chosen := parseChoiceDefault(u.Default, len(u.Choices)); len(chosen) > 0 {
+				return s.uiAnswer(context.Background(), msgRef, a, u, "", chosen, time.Time{})
+			}
 		}
-		s.reply(msgRef, a, syncml.StatusNotModified)
-		return outRejected
 	}
 	s.reply(msgRef, a, syncml.StatusRequestTimeout)
-	return outDone
+	return outCancelled
 }
 
 func itoa(n int) string {
@@ -395,6 +459,15 @@ func itoa(n int) string {
 // execAtomic runs members in one transaction: all succeed and commit (Atomic
 // 200), or everything rolls back (executed members 216, the failing member its
 // code, the rest 215, Atomic 507). Get, Exec and nested Atomic/Sequence → 500.
+//
+// A member carrying a chunk of a large object (MoreData) is refused with 400
+// and fails the Atomic: a command, Atomic included, must fit entirely in one
+// message and only a top-level Add/Replace may be chunked (DMDOC 2.1.1, 2.2),
+// so the rest of that object could never arrive inside this Atomic.
+//
+// The statuses of an Atomic travel together in one message. When they cannot
+// fit one message under the server's MaxMsgSize, nothing is committed and the
+// Atomic alone is answered 517 (protocol.md §4).
 func (s *session) execAtomic(ctx context.Context, msgRef string, a *syncml.Atomic) outcome {
 	type rec struct {
 		cmd   syncml.Command
@@ -406,8 +479,6 @@ func (s *session) execAtomic(ctx context.Context, msgRef string, a *syncml.Atomi
 	recs := make([]rec, 0, len(a.Commands))
 	failed := len(a.Commands) == 0
 	res := outDone
-	// Alerts inside an Atomic are answered through the normal path; capture
-	// their statuses by running them on a scratch queue.
 	for _, c := range a.Commands {
 		if failed {
 			recs = append(recs, rec{cmd: c, code: syncml.StatusNotExecuted})
@@ -418,13 +489,15 @@ func (s *session) execAtomic(ctx context.Context, msgRef string, a *syncml.Atomi
 		switch c := c.(type) {
 		case *syncml.Add, *syncml.Replace, *syncml.Delete, *syncml.Copy:
 			if s.itemHasMoreData(c) {
-				code = syncml.StatusCommandFailed
+				code = syncml.StatusBadRequest
 			} else {
 				var f string
 				code, f = s.execItems(tx, c)
 				items = failedItem(f)
 			}
 		case *syncml.Alert:
+			// Alerts (UI) are answered through the normal path; capture
+			// their status by running them on a scratch queue.
 			saved := s.out
 			s.out = nil
 			savedCmds := len(s.res.Commands)
@@ -447,42 +520,61 @@ func (s *session) execAtomic(ctx context.Context, msgRef string, a *syncml.Atomi
 			failed = true
 		}
 	}
+	group := func(atomic syncml.StatusCode, member func(rec) syncml.StatusCode) []*syncml.Status {
+		sts := []*syncml.Status{newStatus(msgRef, a, atomic)}
+		for _, r := range recs {
+			st := newStatus(msgRef, r.cmd, member(r))
+			st.Items = r.items
+			sts = append(sts, st)
+		}
+		return sts
+	}
+	var sts []*syncml.Status
 	if !failed {
+		sts = group(syncml.StatusOK, func(r rec) syncml.StatusCode { return r.code })
+		if !s.fitsOneMessage(sts) {
+			return s.atomicTooLarge(msgRef, a, tx, res)
+		}
 		if err := tx.Commit(); err != nil {
 			s.c.log.Error("atomic commit failed", "err", err)
-			failed = true
-			for i := range recs {
-				if recs[i].ran && recs[i].code.Success() {
-					recs[i].code = syncml.StatusAtomicRollbackFailed
+			sts = group(syncml.StatusAtomicFailed, func(r rec) syncml.StatusCode {
+				if r.ran && r.code.Success() {
+					return syncml.StatusAtomicRollbackFailed
+				}
+				return r.code
+			})
+		}
+	} else {
+		rbCode := syncml.StatusAtomicRollbackOK
+		if err := tx.Rollback(); err != nil {
+			s.c.log.Error("atomic rollback failed", "err", err)
+			rbCode = syncml.StatusAtomicRollbackFailed
+		}
+		sts = group(syncml.StatusAtomicFailed, func(r rec) syncml.StatusCode {
+			if r.ran && r.code.Success() {
+				if _, isAlert := r.cmd.(*syncml.Alert); !isAlert {
+					return rbCode
 				}
 			}
-			s.reply(msgRef, a, syncml.StatusAtomicFailed)
-			for _, r := range recs {
-				s.reply(msgRef, r.cmd, r.code, r.items...)
-			}
-			return res
+			return r.code
+		})
+		if !s.fitsOneMessage(sts) {
+			return s.atomicTooLarge(msgRef, a, nil, res)
 		}
-		s.reply(msgRef, a, syncml.StatusOK)
-		for _, r := range recs {
-			s.reply(msgRef, r.cmd, r.code, r.items...)
+	}
+	s.replyGroup(msgRef, append([]syncml.Command{a}, a.Commands...), sts)
+	return res
+}
+
+// atomicTooLarge rolls tx back (when still open) and answers the Atomic 517.
+func (s *session) atomicTooLarge(msgRef string, a *syncml.Atomic, tx Tx, res outcome) outcome {
+	if tx != nil {
+		if err := tx.Rollback(); err != nil {
+			s.c.log.Error("atomic rollback failed", "err", err)
 		}
-		return res
 	}
-	rbCode := syncml.StatusAtomicRollbackOK
-	if err := tx.Rollback(); err != nil {
-		s.c.log.Error("atomic rollback failed", "err", err)
-		rbCode = syncml.StatusAtomicRollbackFailed
-	}
-	s.reply(msgRef, a, syncml.StatusAtomicFailed)
-	for _, r := range recs {
-		code := r.code
-		if r.ran && code.Success() {
-			if _, isAlert := r.cmd.(*syncml.Alert); !isAlert {
-				code = rbCode
-			}
-		}
-		s.reply(msgRef, r.cmd, code, r.items...)
-	}
+	s.c.log.Warn("Atomic statuses do not fit one message: rolled back", "cmd", a.CmdID, "limit", s.srvMaxMsg)
+	s.reply(msgRef, a, syncml.StatusAtomicResponseTooLarge)
 	return res
 }
 
@@ -505,6 +597,13 @@ func (s *session) execSequence(ctx context.Context, msgRef string, q *syncml.Seq
 		case *syncml.Atomic, *syncml.Sequence:
 			s.reply(msgRef, c, syncml.StatusCommandFailed)
 			continue
+		case *syncml.Add, *syncml.Replace:
+			// Like an Atomic, a Sequence must fit one message: a chunk of a
+			// large object inside it can never be completed (see execAtomic).
+			if s.itemHasMoreData(c) {
+				s.reply(msgRef, c, syncml.StatusBadRequest)
+				continue
+			}
 		}
 		o := s.execOne(ctx, msgRef, c)
 		if o != outDone {

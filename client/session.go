@@ -61,6 +61,12 @@ type session struct {
 	out       []syncml.Command
 	hdrStatus *syncml.Status
 	cont      map[*syncml.Results]bool // continuation chunks (no Meta Size)
+	// groups marks the first of several queued commands that must travel in
+	// one message (the statuses of an Atomic) with their number.
+	groups map[syncml.Command]int
+	// macNoNonce is set when an HMAC session got a SyncHdr Status without
+	// the NextNonce the next message must be signed with.
+	macNoNonce bool
 
 	inLO       *largeIn
 	serverOpen bool // the server's package is not complete
@@ -194,6 +200,10 @@ func (s *session) run(ctx context.Context) error {
 			s.abort()
 			return fmt.Errorf("%w: %v", ErrCancelled, ctx.Err())
 		}
+		if s.macNoNonce {
+			// Nothing can be signed any more: end silently.
+			return fmt.Errorf("%w: the server's SyncHdr Status carries no NextNonce for the next HMAC-signed message", ErrAuthFailed)
+		}
 		if s.res.MessagesSent >= s.c.cfg.MaxMessages {
 			return fmt.Errorf("%w (%d)", ErrTooManyMessages, s.c.cfg.MaxMessages)
 		}
@@ -318,10 +328,14 @@ func (s *session) build() (*Request, error) {
 		m.Body = append(m.Body[:head], s.out[:take]...)
 		m.Final = false
 		if take == len(s.out) {
-			if s.serverOpen {
-				m.Body = append(m.Body, &syncml.Alert{CmdID: next(), Data: syncml.AlertNextMessage})
-			} else {
+			switch {
+			case !s.serverOpen:
 				m.Final = true
+			case onlyStatuses(m.Body):
+				// The server's package goes on: ask for its next message
+				// unless other commands (Results, alerts) already answer
+				// this one (protocol.md §3; no Final before the server's).
+				m.Body = append(m.Body, &syncml.Alert{CmdID: next(), Data: syncml.AlertNextMessage})
 			}
 		}
 		for i, c := range m.Body {
@@ -334,7 +348,16 @@ func (s *session) build() (*Request, error) {
 		if limit == 0 || len(body) <= limit || take <= 1 {
 			break
 		}
-		take-- // the size estimate was short: keep the last command for the next message
+		// The size estimate was short: keep the last command (or the last
+		// group) for the next message.
+		cut := s.cutBefore(take - 1)
+		if cut == 0 {
+			break
+		}
+		take = cut
+	}
+	for _, c := range s.out[:take] {
+		delete(s.groups, c)
 	}
 	s.out = s.out[take:]
 	if s.hdrStatus != nil && s.pendingSrvNonce != nil {
@@ -360,6 +383,57 @@ func (s *session) build() (*Request, error) {
 	s.trace(Sent, m.Header.MsgID, req.ContentType, body, m)
 	s.res.MessagesSent++
 	return req, nil
+}
+
+// onlyStatuses reports whether body holds nothing but Status commands.
+func onlyStatuses(body []syncml.Command) bool {
+	for _, c := range body {
+		if _, ok := c.(*syncml.Status); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// groupLen is how many queued commands from s.out[i] must travel together.
+func (s *session) groupLen(i int) int {
+	if n := s.groups[s.out[i]]; n > 1 && i+n <= len(s.out) {
+		return n
+	}
+	return 1
+}
+
+// cutBefore returns the largest number of leading queued commands, at most
+// t, that does not split a group.
+func (s *session) cutBefore(t int) int {
+	for j := 0; j < t; {
+		n := s.groupLen(j)
+		if j+n > t {
+			return j
+		}
+		j += n
+	}
+	return t
+}
+
+// fitsOneMessage reports whether cmds fit, with our SyncHdr and its Status,
+// in one message under the server's MaxMsgSize.
+func (s *session) fitsOneMessage(cmds []*syncml.Status) bool {
+	limit := int(s.srvMaxMsg)
+	if limit <= 0 {
+		return true
+	}
+	m := &syncml.Message{Header: s.header(), Final: true}
+	if s.hdrStatus != nil {
+		m.Body = append(m.Body, s.hdrStatus)
+	}
+	for i, c := range cmds {
+		cp := *c
+		cp.CmdID = strconv.Itoa(i + 2)
+		m.Body = append(m.Body, &cp)
+	}
+	b, err := s.encode(m)
+	return err == nil && len(b)+sizeMargin <= limit
 }
 
 func setCmdID(c syncml.Command, id string) {
@@ -403,6 +477,24 @@ func (s *session) fit(m *syncml.Message, limit int, next func() string) (int, er
 	}
 	take := 0
 	for guard := 0; take < len(s.out) && guard < 100000; guard++ {
+		if n := s.groupLen(take); n > 1 {
+			total := 0
+			for _, c := range s.out[take : take+n] {
+				setCmdID(c, next())
+				sz, err := size(c)
+				if err != nil {
+					return 0, err
+				}
+				total += sz
+			}
+			if used+total <= limit || take == 0 {
+				// A group was checked to fit a message of its own.
+				used += total
+				take += n
+				continue
+			}
+			break
+		}
 		c := s.out[take]
 		setCmdID(c, next())
 		sz, err := size(c)
@@ -608,7 +700,22 @@ func (s *session) receive(ctx context.Context, resp *Response) (done bool, err e
 		return false, nil
 	}
 
-	// 3. Commands.
+	// 3. A session abort ends the session at once: the statuses in the
+	// message are recorded, its other commands are not run, and nothing is
+	// answered (protocol.md §7).
+	for _, c := range m.Body {
+		if a, ok := c.(*syncml.Alert); ok && a.Data == syncml.AlertSessionAbort {
+			for _, c := range m.Body {
+				if st, ok := c.(*syncml.Status); ok && st.CmdRef != "0" {
+					s.serverStatus(st)
+				}
+			}
+			s.out = nil
+			return false, ErrAborted
+		}
+	}
+
+	// 4. Commands.
 	nextMsg := false
 	for _, c := range m.Body {
 		switch c := c.(type) {
@@ -618,10 +725,6 @@ func (s *session) receive(ctx context.Context, resp *Response) (done bool, err e
 			}
 			continue
 		case *syncml.Alert:
-			if c.Data == syncml.AlertSessionAbort {
-				s.reply(m.Header.MsgID, c, syncml.StatusOK)
-				return false, ErrAborted
-			}
 			if c.Data == syncml.AlertNextMessage {
 				nextMsg = true
 			}
@@ -775,6 +878,15 @@ func (s *session) clientAuth(m *syncml.Message) (retry bool, err error) {
 		}
 	}
 	s.scheme = step.Scheme
+	// HMAC signs every message with the nonce of the previous answer, whose
+	// SyncHdr Status must be 200 with a NextNonce (security.md §5).
+	s.macNoNonce = false
+	if s.scheme == syncml.AuthMAC && s.secret != "" && step.Action != auth.ActionRetry {
+		if hs.Data != syncml.StatusOK {
+			return false, fmt.Errorf("%w: HMAC session answered with SyncHdr status %d instead of 200", ErrAuthFailed, int(hs.Data))
+		}
+		s.macNoNonce = step.Nonce == nil
+	}
 	switch step.Action {
 	case auth.ActionAuthenticated:
 		s.sendCred = false

@@ -20,10 +20,11 @@ type UIAlert struct {
 	Code    syncml.AlertCode
 	Text    string
 	Choices []string // 1103/1104: choice texts, numbered from 1
-	// MinDisplay (MINDT) is how long a 1100 message should stay visible.
+	// MinDisplay (MINDT) is how long a 1100 message should stay visible; the
+	// engine holds its answer until then, so a UI may return at once.
 	MinDisplay time.Duration
 	// MaxWait (MAXDT) is how long to wait for the user; the engine enforces it
-	// with the context deadline and answers 408 on expiry.
+	// by ending the Prompt context, then sends the default (DR) or 408.
 	MaxWait time.Duration
 	// Default (DR): 1101 "0"/"1", 1102 text, 1103 index, 1104 indexes like "2-3".
 	Default string
@@ -54,7 +55,8 @@ type UIReply struct {
 }
 
 // UI shows user-interaction alerts. Prompt blocks until the user answers or
-// ctx ends (MAXDT); returning ctx.Err() counts as a timeout.
+// ctx ends (MAXDT, measured with Config.Clock); returning ctx.Err() then
+// counts as a timeout.
 type UI interface {
 	Prompt(ctx context.Context, a *UIAlert) (*UIReply, error)
 }

@@ -89,3 +89,48 @@ func BenchmarkLoad100k(b *testing.B) {
 		t2.Close()
 	}
 }
+
+// BenchmarkGetCaseVariantCIS1k reads a leaf through a case variant of its
+// parent's name in a CaseSense CIS object with 1,000 instances: the exact
+// index misses and the parent's children are scanned.
+func BenchmarkGetCaseVariantCIS1k(b *testing.B) {
+	tr := dmtree.New(nil)
+	d, err := dmtree.ParseDDF(readFixture(b, "cis.ddf.xml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := tr.Install(".", d); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < 1000; i++ {
+		if err := tr.Add("", fmt.Sprintf("./Cis/Inst%d/Val", i), chr("v")); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		if _, err := tr.Get("srv", "./cis/INST999/val"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGetChildListerInterior reads an interior node of 100 stored
+// children whose plug-in adds 100 code-provided ones.
+func BenchmarkGetChildListerInterior(b *testing.B) {
+	tr := dmtree.New(nil)
+	names := make([]string, 100)
+	for i := range names {
+		names[i] = fmt.Sprintf("app%d", i)
+		if err := tr.Add("", fmt.Sprintf("./Apps/stored%d", i), chr("v")); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tr.Mount("./Apps", &apps{names: names}); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := tr.Get("srv", "./Apps"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -65,7 +65,8 @@ type DDFNode struct {
 	// Types is DFType: MIME types of a leaf, or the DDFName (MO id) of an interior node.
 	Types      []string
 	TypeIsDDF  bool
-	CaseInsens bool // CaseSense CIS
+	CaseInsens bool // CaseSense CIS: the name and the subtree below match case-insensitively
+	CaseSens   bool // CaseSense CS stated explicitly (ends a CIS subtree)
 	Title      string
 	Children   []*DDFNode
 }
@@ -187,7 +188,14 @@ func parseDDFNode(e *elem, top bool) (*DDFNode, error) {
 		}
 	}
 	if cs := p.child("CaseSense"); cs != nil && len(cs.children) == 1 {
-		n.CaseInsens = cs.children[0].name == "CIS"
+		switch cs.children[0].name {
+		case "CIS":
+			n.CaseInsens = true
+		case "CS":
+			n.CaseSens = true
+		default:
+			return nil, syncml.Errorf(syncml.StatusBadRequest, "DDF CaseSense %q unknown", cs.children[0].name)
+		}
 	}
 	for _, c := range e.children {
 		if c.name != "Node" {
@@ -321,6 +329,8 @@ func (n *DDFNode) marshal(w *xmlWriter, top bool) {
 	w.close("DFType")
 	if n.CaseInsens {
 		w.wrap("CaseSense", "CIS")
+	} else if n.CaseSens {
+		w.wrap("CaseSense", "CS")
 	}
 	w.close("DFProperties")
 	for _, c := range n.Children {

@@ -12,6 +12,10 @@ import (
 // contradict the DDF give an error (405/415) and the tree is left unchanged.
 func (t *Tree) Install(parentURI string, d *DDF) error {
 	return t.run(func() error {
+		if hasCaseInsens(d.Nodes) && !t.hasCIS {
+			t.hasCIS = true
+			t.undo = append(t.undo, func() { t.hasCIS = false })
+		}
 		for _, dn := range d.Nodes {
 			base := parentURI
 			if dn.Path != "" {

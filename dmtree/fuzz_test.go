@@ -48,6 +48,7 @@ func FuzzParseACL(f *testing.F) {
 func FuzzParseDDF(f *testing.F) {
 	f.Add(readFixture(f, "perm.ddf.xml"))
 	f.Add(readFixture(f, "perm_export.golden.xml"))
+	f.Add(readFixture(f, "cis.ddf.xml"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d, err := dmtree.ParseDDF(b)
 		if err != nil {
@@ -74,6 +75,28 @@ func FuzzParseTNDS(f *testing.F) {
 			after, _ := tr.TNDS("", ".", dmtree.PropAll)
 			if string(before) != string(after) {
 				t.Fatal("failed TNDS Add changed the tree")
+			}
+		}
+	})
+}
+
+// FuzzInboxAdd places arbitrary TNDS documents through ./Inbox: never a
+// panic, and a refused placement leaves the tree as it was.
+func FuzzInboxAdd(f *testing.F) {
+	f.Add(readFixture(f, "inbox.tnds.xml"))
+	f.Add(readFixture(f, "add.tnds.xml"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tr := dmtree.New(&dmtree.Options{MaxDepth: 20})
+		if err := tr.EnableInbox(); err != nil {
+			t.Fatal(err)
+		}
+		_ = tr.Place("urn:test:acc", "./Acc")
+		_ = tr.Place("urn:test:nap", "./Net/NAP")
+		before, _ := tr.TNDS("", ".", dmtree.PropAll)
+		if err := tr.Add("", "./Inbox", dmtree.Value{Type: syncml.TypeTNDSXML, Data: b}); err != nil {
+			after, _ := tr.TNDS("", ".", dmtree.PropAll)
+			if string(before) != string(after) {
+				t.Fatal("refused Inbox Add changed the tree")
 			}
 		}
 	})

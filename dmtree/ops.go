@@ -31,6 +31,9 @@ func (t *Tree) add(principal, uri string, v Value) error {
 	if err := notOnProps(u, "Add"); err != nil {
 		return err
 	}
+	if t.inInbox(u.Segments) {
+		return t.addInbox(principal, u, v)
+	}
 	if isTNDS(v.Type) {
 		return t.addTNDS(principal, u.Segments, v.Data)
 	}
@@ -317,6 +320,9 @@ func (t *Tree) copyNode(principal, target, source string) error {
 	if err := notOnProps(su, "Copy"); err != nil {
 		return err
 	}
+	if t.inInbox(tu.Segments) || t.inInbox(su.Segments) {
+		return syncml.Errorf(syncml.StatusCommandNotAllowed, "Copy to or from ./Inbox is not allowed")
+	}
 	src := t.find(su.Segments)
 	if src < 0 {
 		return syncml.Errorf(syncml.StatusNotFound, "copy source %s does not exist", displayURI(su.Segments))
@@ -382,7 +388,13 @@ func (t *Tree) get(principal, uri string) ([]Result, error) {
 	}
 	id := t.find(u.Segments)
 	if id < 0 {
-		return nil, syncml.Errorf(syncml.StatusNotFound, "%s does not exist", displayURI(u.Segments))
+		if t.inInbox(u.Segments) {
+			return nil, errInboxGet
+		}
+		return t.getVirtual(principal, u)
+	}
+	if t.inInbox(u.Segments) {
+		return nil, errInboxGet
 	}
 	if err := t.allowed(principal, CmdGet, id); err != nil {
 		return nil, err
@@ -399,7 +411,11 @@ func (t *Tree) get(principal, uri string) ([]Result, error) {
 	}
 	switch u.List {
 	case ListStruct, ListStructData:
-		return t.listStruct(principal, id, u.List == ListStructData)
+		var out []Result
+		if err := t.listStruct(principal, id, u.List == ListStructData, &out); err != nil {
+			return nil, err
+		}
+		return out, nil
 	case ListTNDS:
 		doc, err := t.tnds(principal, id, u.ListProps)
 		if err != nil {
@@ -424,6 +440,16 @@ func (t *Tree) nodeResult(id int32) (Result, error) {
 			}
 			b.WriteString(escapeSegment(t.nodes[c].name))
 		}
+		extra, err := t.virtualChildren(id)
+		if err != nil {
+			return Result{}, err
+		}
+		for _, name := range extra {
+			if b.Len() > 0 {
+				b.WriteByte('/')
+			}
+			b.WriteString(escapeSegment(name))
+		}
 		return Result{URI: t.uriOf(id), Format: FormatNode, Type: n.typ, Data: []byte(b.String())}, nil
 	}
 	v, err := t.leafData(id)
@@ -433,24 +459,64 @@ func (t *Tree) nodeResult(id int32) (Result, error) {
 	return Result{URI: t.uriOf(id), Format: v.Format, Type: v.Type, Data: v.Data}, nil
 }
 
-func (t *Tree) listStruct(principal string, id int32, data bool) ([]Result, error) {
-	var out []Result
-	for _, x := range t.subtree(id, nil) {
-		if t.allowed(principal, CmdGet, x) != nil || t.accessOK(principal, AccessGet, x) != nil {
-			continue
-		}
-		n := &t.nodes[x]
-		r := Result{URI: t.uriOf(x), Format: formats[n.format], Type: n.typ}
+// listStruct appends the ?list=Struct or StructData items of the subtree at id
+// in pre-order, stored children before code-provided ones. Meta Format and
+// Type are left empty when they are the defaults chr and text/plain (tree.md
+// §6); nodes principal may not Get, and the Inbox, are left out.
+func (t *Tree) listStruct(principal string, id int32, data bool, out *[]Result) error {
+	if id == t.inbox && id != rootID {
+		return nil
+	}
+	if t.allowed(principal, CmdGet, id) == nil && t.accessOK(principal, AccessGet, id) == nil {
+		n := &t.nodes[id]
+		r := Result{URI: t.uriOf(id), Format: formats[n.format], Type: n.typ}
 		if data && !n.interior() {
-			v, err := t.leafData(x)
+			v, err := t.leafData(id)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			r.Format, r.Type, r.Data = v.Format, v.Type, v.Data
 		}
-		out = append(out, r)
+		*out = append(*out, structDefaults(r))
 	}
-	return out, nil
+	for _, c := range t.nodes[id].children {
+		if err := t.listStruct(principal, c, data, out); err != nil {
+			return err
+		}
+	}
+	extra, err := t.virtualChildren(id)
+	if err != nil {
+		return err
+	}
+	for _, name := range extra {
+		if t.virtualAllowed(principal, id, name) != nil {
+			continue
+		}
+		r, err := t.virtualValue(id, name)
+		if err != nil {
+			if syncml.StatusOf(err) == syncml.StatusNotFound {
+				continue
+			}
+			return err
+		}
+		if !data {
+			r.Data = nil
+		}
+		*out = append(*out, structDefaults(r))
+	}
+	return nil
+}
+
+// structDefaults drops Meta Format chr and Type text/plain, the defaults a
+// ?list=Struct item omits (tree.md §6).
+func structDefaults(r Result) Result {
+	if r.Format == FormatChr {
+		r.Format = ""
+	}
+	if r.Type == "text/plain" {
+		r.Type = ""
+	}
+	return r
 }
 
 func (t *Tree) getProp(id int32, u URI) (Result, error) {
@@ -481,7 +547,9 @@ func (t *Tree) getProp(id int32, u URI) (Result, error) {
 	case "VerNo":
 		s = strconv.Itoa(int(n.verNo))
 	}
-	return Result{URI: t.uriOf(id) + "?prop=" + u.Prop, Format: FormatChr, Type: "text/plain", Data: []byte(s)}, nil
+	// Property values are UTF-8 strings carried without Meta (TND 1.2 §7.4:
+	// a Meta would always be chr, text/plain and is NOT RECOMMENDED).
+	return Result{URI: t.uriOf(id) + "?prop=" + u.Prop, Data: []byte(s)}, nil
 }
 
 // MaxTitleLen bounds the Title property (tree.md §3).
@@ -533,7 +601,7 @@ func (t *Tree) replaceProp(principal string, u URI, v Value) error {
 		if s == n.name {
 			return nil
 		}
-		if _, clash := t.index[childKey{n.parent, s}]; clash {
+		if c, clash := t.child(n.parent, s); clash && c != id {
 			return syncml.Errorf(syncml.StatusAlreadyExists, "a sibling named %q exists", s)
 		}
 		if n.def != nil && n.def.Name != "" {

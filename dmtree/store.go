@@ -42,12 +42,14 @@ type store struct {
 	jsize    int64
 	snapSize int64
 	noSync   bool
+	lock     *os.File // flock on dir/LOCK, held while open
 }
 
 // Open loads the tree persisted in dir (created when missing) and keeps it
 // durable: every change is journaled and fsynced before the call returns.
 // Options are as for New; the URI limits and root ACL of an existing tree
-// are those of opts. Open must not be used twice on one dir at the same time.
+// are those of opts. Open takes an advisory lock on dir, so a second Open of
+// the same dir (by this or another process) fails with ErrLocked until Close.
 func Open(dir string, opts *Options) (*Tree, error) {
 	t, err := newTree(opts)
 	if err != nil {
@@ -56,7 +58,19 @@ func Open(dir string, opts *Options) (*Tree, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	st := &store{dir: dir, noSync: t.opts.NoSync}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	t, err = t.open(dir, lock)
+	if err != nil && lock != nil {
+		lock.Close()
+	}
+	return t, err
+}
+
+func (t *Tree) open(dir string, lock *os.File) (*Tree, error) {
+	st := &store{dir: dir, noSync: t.opts.NoSync, lock: lock}
 	t.loading = true
 	if b, err := os.ReadFile(filepath.Join(dir, snapName)); err == nil {
 		if err := t.loadSnapshot(b, st); err != nil {
@@ -153,7 +167,15 @@ func (s *store) needCompact(ratio int, min int64) bool {
 	return s.jsize > min && s.jsize > int64(ratio)*s.snapSize
 }
 
-func (s *store) close() error { return s.j.Close() }
+func (s *store) close() error {
+	err := s.j.Close()
+	if s.lock != nil {
+		if e := s.lock.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
 
 // Compact folds the journal into a new snapshot now.
 func (t *Tree) Compact() error {

@@ -307,6 +307,9 @@ func (t *Tree) TNDS(principal, uri string, props PropSet) ([]byte, error) {
 	if id < 0 {
 		return nil, syncml.Errorf(syncml.StatusNotFound, "%s does not exist", displayURI(u.Segments))
 	}
+	if t.inInbox(u.Segments) {
+		return nil, errInboxGet
+	}
 	if err := t.allowed(principal, CmdGet, id); err != nil {
 		return nil, err
 	}
@@ -352,12 +355,15 @@ func (t *Tree) tndsNode(w *xmlWriter, principal string, id int32, props PropSet,
 	if binary {
 		format = FormatB64
 	}
-	if props&(PropAll&^PropValue) != 0 {
+	// RTProperties and its Type are mandatory in TNDS (tree.md §8) whatever
+	// the selection; Format also accompanies a b64 Value, which could not be
+	// read back without it.
+	{
 		w.open("RTProperties")
 		if props&PropACL != 0 {
 			w.leaf("ACL", n.acl.String())
 		}
-		if props&PropFormat != 0 {
+		if props&PropFormat != 0 || (binary && props&PropValue != 0) {
 			w.wrap("Format", format)
 		}
 		if props&PropName != 0 && id != rootID {
@@ -372,7 +378,7 @@ func (t *Tree) tndsNode(w *xmlWriter, principal string, id int32, props PropSet,
 		if props&PropTStamp != 0 && n.tstamp != 0 {
 			w.leaf("TStamp", formatTStamp(n.tstamp))
 		}
-		if props&PropType != 0 {
+		{
 			typ := n.typ
 			if !n.interior() {
 				typ = v.Type
@@ -392,12 +398,15 @@ func (t *Tree) tndsNode(w *xmlWriter, principal string, id int32, props PropSet,
 	}
 	if n.interior() {
 		for _, c := range n.children {
-			if t.allowed(principal, CmdGet, c) != nil || t.accessOK(principal, AccessGet, c) != nil {
+			if c == t.inbox || t.allowed(principal, CmdGet, c) != nil || t.accessOK(principal, AccessGet, c) != nil {
 				continue
 			}
 			if err := t.tndsNode(w, principal, c, props, false); err != nil {
 				return err
 			}
+		}
+		if err := t.tndsVirtual(w, principal, id, props); err != nil {
+			return err
 		}
 	} else if props&PropValue != 0 {
 		if binary {
@@ -407,5 +416,56 @@ func (t *Tree) tndsNode(w *xmlWriter, principal string, id int32, props PropSet,
 		}
 	}
 	w.close("Node")
+	return nil
+}
+
+// tndsVirtual writes the code-provided leaves of interior node id (ChildLister).
+func (t *Tree) tndsVirtual(w *xmlWriter, principal string, id int32, props PropSet) error {
+	extra, err := t.virtualChildren(id)
+	if err != nil {
+		return err
+	}
+	for _, name := range extra {
+		if t.virtualAllowed(principal, id, name) != nil {
+			continue
+		}
+		r, err := t.virtualValue(id, name)
+		if err != nil {
+			if syncml.StatusOf(err) == syncml.StatusNotFound {
+				continue
+			}
+			return err
+		}
+		binary := r.Format == FormatBin || r.Format == FormatB64
+		if binary {
+			r.Format = FormatB64
+		}
+		w.open("Node")
+		w.leaf("NodeName", name)
+		{
+			w.open("RTProperties")
+			if props&PropFormat != 0 || (binary && props&PropValue != 0) {
+				w.wrap("Format", r.Format)
+			}
+			if props&PropName != 0 {
+				w.leaf("Name", name)
+			}
+			if props&PropSize != 0 {
+				w.leaf("Size", strconv.Itoa(len(r.Data)))
+			}
+			w.open("Type")
+			w.leaf("MIME", r.Type)
+			w.close("Type")
+			w.close("RTProperties")
+		}
+		if props&PropValue != 0 {
+			if binary && r.Format == FormatB64 {
+				w.leaf("Value", base64.StdEncoding.EncodeToString(r.Data))
+			} else {
+				w.leaf("Value", string(r.Data))
+			}
+		}
+		w.close("Node")
+	}
 	return nil
 }

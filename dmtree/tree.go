@@ -62,6 +62,12 @@ type Tree struct {
 	now    func() time.Time
 	mounts map[int32]Plugin
 	count  int
+	// hasCIS is set once an installed DDF declares CaseSense CIS.
+	hasCIS bool
+	// inbox is the ./Inbox node when EnableInbox made it live (else 0), and
+	// places maps MO identifiers to the parent URI of their instances.
+	inbox  int32
+	places map[string]string
 
 	// Mutation bookkeeping: undo closures of the running operation or Tx, and
 	// the journal entries it produced.
@@ -161,7 +167,7 @@ func (t *Tree) parse(s string) (URI, error) { return ParseURI(s, &t.lim) }
 func (t *Tree) find(segs []string) int32 {
 	id := rootID
 	for _, s := range segs {
-		c, ok := t.index[childKey{id, s}]
+		c, ok := t.child(id, s)
 		if !ok {
 			return -1
 		}
@@ -174,7 +180,7 @@ func (t *Tree) find(segs []string) int32 {
 func (t *Tree) deepest(segs []string) (int32, int) {
 	id := rootID
 	for i, s := range segs {
-		c, ok := t.index[childKey{id, s}]
+		c, ok := t.child(id, s)
 		if !ok {
 			return id, i
 		}

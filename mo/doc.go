@@ -1,5 +1,7 @@
 // Package mo groups the standard OMA DM management objects. Each sub-package
 // owns one object: its DDF (embedded beside the code and the source of
 // validation), an Install function that creates the subtree with defaults on a
-// dmtree.Tree, and the typed helpers device and server code need.
+// dmtree.Tree (idempotent, called at every start, registering the object's
+// place for ./Inbox where it has run-time instances), and the typed helpers
+// device and server code need.
 package mo

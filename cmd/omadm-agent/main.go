@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/omadm/omadm/auth"
 	"github.com/omadm/omadm/client"
 	"github.com/omadm/omadm/dmtree"
 	"github.com/omadm/omadm/mo/devdetail"
@@ -54,6 +55,9 @@ type options struct {
 	ca, cert, key                      string
 	ui                                 string
 	maxMsgSize, maxObjSize             int
+	retries                            int
+	retryBackoff, timeout              time.Duration
+	bootSec, bootMAC, bootKey          string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -81,6 +85,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.ui, "ui", "auto", "user-interaction alerts: auto (accept defaults), terminal, or none (406)")
 	fs.IntVar(&o.maxMsgSize, "max-msg-size", 0, "largest message accepted (default 64 KiB)")
 	fs.IntVar(&o.maxObjSize, "max-obj-size", 0, "largest object accepted (default 4 MiB)")
+	fs.IntVar(&o.retries, "retries", 2, "re-sends of a message the server did not answer (0 = try once)")
+	fs.DurationVar(&o.retryBackoff, "retry-backoff", time.Second, "wait before the first re-send; doubles per re-send up to 30s")
+	fs.DurationVar(&o.timeout, "timeout", time.Minute, "bound of one request/response exchange")
+	fs.StringVar(&o.bootSec, "bootstrap-sec", "", "bootstrap security of a WBXML --bootstrap: NETWORKID, USERPIN or USERPIN_NETWORKID")
+	fs.StringVar(&o.bootMAC, "bootstrap-mac", "", "MAC of the --bootstrap file: 40 hex digits of HMAC-SHA1(key, file)")
+	fs.StringVar(&o.bootKey, "bootstrap-key", "", "key of --bootstrap-sec (network secret, PIN, or both as the mechanism defines)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -89,6 +99,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.state == "" {
 		return nil, errors.New("--state is required")
+	}
+	if o.retries < 0 || o.retryBackoff <= 0 || o.timeout <= 0 {
+		return nil, errors.New("--retries must be >= 0, --retry-backoff and --timeout > 0")
+	}
+	if (o.bootSec != "" || o.bootMAC != "" || o.bootKey != "") && (o.bootSec == "" || o.bootMAC == "" || o.bootKey == "" || o.bootstrap == "") {
+		return nil, errors.New("--bootstrap-sec, --bootstrap-mac and --bootstrap-key go together, with --bootstrap")
 	}
 	if !o.once && o.notifyListen == "" && o.poll == 0 {
 		return nil, errors.New("nothing to do: give --once, --notify-listen or --poll")
@@ -170,6 +186,7 @@ func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, s
 		Tree: client.DMTree(tree), Account: clientAccount(*acc), Nonces: treeNonces(tree),
 		DeviceID: deviceID, Transport: tp, Encoding: enc, Logger: log,
 		MaxMsgSize: o.maxMsgSize, MaxObjSize: o.maxObjSize,
+		Retry: client.RetryPolicy{Attempts: o.retries + 1, Backoff: o.retryBackoff, Timeout: o.timeout},
 	}
 	switch o.ui {
 	case "auto":
@@ -218,7 +235,7 @@ func setup(tree *dmtree.Tree, o *options) (string, error) {
 		return "", fmt.Errorf("installing DMAcc: %w", err)
 	}
 	if o.bootstrap != "" {
-		if err := bootstrap(tree, o.bootstrap); err != nil {
+		if err := bootstrap(tree, o); err != nil {
 			return "", fmt.Errorf("bootstrap %s: %w", o.bootstrap, err)
 		}
 	}
@@ -245,71 +262,41 @@ func setup(tree *dmtree.Tree, o *options) (string, error) {
 	return devID, nil
 }
 
-// bootstrap applies a TNDS document or a DM bootstrap message as the device.
-func bootstrap(tree *dmtree.Tree, file string) error {
-	b, err := os.ReadFile(file)
+// bootstrap applies a TNDS document, or a DM bootstrap message (XML or
+// WBXML, Add/Replace of a DMAcc by TNDS or plain items) processed like a
+// server message but never answered. With --bootstrap-sec the file must be
+// WBXML and carry the given MAC = hex(HMAC-SHA1(key, file)) (security.md §9).
+func bootstrap(tree *dmtree.Tree, o *options) error {
+	f, err := os.Open(o.bootstrap)
 	if err != nil {
 		return err
 	}
-	trimmed := strings.TrimSpace(string(b[:min(len(b), 512)]))
-	if strings.Contains(trimmed, "<MgmtTree") {
+	b, err := io.ReadAll(io.LimitReader(f, maxBootstrapFile+1))
+	f.Close()
+	if err != nil {
+		return err
+	}
+	if len(b) > maxBootstrapFile {
+		return fmt.Errorf("larger than %d bytes", maxBootstrapFile)
+	}
+	enc, _ := syncml.Detect("", b)
+	if o.bootSec != "" {
+		if enc != syncml.EncodingWBXML {
+			return errors.New("--bootstrap-sec applies to WBXML bootstrap messages only")
+		}
+		if err := auth.VerifyBootstrap(o.bootSec, []byte(o.bootKey), b, o.bootMAC); err != nil {
+			return err
+		}
+	}
+	if head := string(b[:min(len(b), 512)]); enc == syncml.EncodingXML && strings.Contains(head, "<MgmtTree") && !strings.Contains(head, "<SyncML") {
 		return tree.Add("", ".", dmtree.Value{Type: syncml.TypeTNDSXML, Data: b})
 	}
-	m, _, err := syncml.Decode(b, "", nil)
-	if err != nil {
-		return err
-	}
-	n := 0
-	for _, c := range m.Body {
-		var add bool
-		switch c.(type) {
-		case *syncml.Add:
-			add = true
-		case *syncml.Replace:
-		default:
-			continue
-		}
-		var cmdMeta *syncml.Meta
-		if a, ok := c.(*syncml.Add); ok {
-			cmdMeta = a.Meta
-		} else {
-			cmdMeta = c.(*syncml.Replace).Meta
-		}
-		for _, it := range syncml.ItemsOf(c) {
-			if it.Target == nil {
-				return errors.New("bootstrap item without Target")
-			}
-			v := dmtree.Value{}
-			if cmdMeta != nil {
-				v.Format, v.Type = cmdMeta.Format, cmdMeta.Type
-			}
-			if it.Meta != nil {
-				if it.Meta.Format != "" {
-					v.Format = it.Meta.Format
-				}
-				if it.Meta.Type != "" {
-					v.Type = it.Meta.Type
-				}
-			}
-			if it.Data != nil {
-				v.Data = it.Data.Value
-			}
-			if add {
-				err = tree.Add("", it.Target.LocURI, v)
-			} else {
-				err = tree.Replace("", it.Target.LocURI, v)
-			}
-			if err != nil {
-				return fmt.Errorf("%s %s: %w", c.CommandName(), it.Target.LocURI, err)
-			}
-			n++
-		}
-	}
-	if n == 0 {
-		return errors.New("no Add or Replace in the bootstrap message")
-	}
-	return nil
+	_, err = client.ApplyBootstrap(client.DMTree(tree), b, "")
+	return err
 }
+
+// maxBootstrapFile bounds the --bootstrap file.
+const maxBootstrapFile = 1 << 20
 
 // daemon waits for notifications and poll ticks until ctx ends.
 func daemon(ctx context.Context, o *options, c *client.Client, log *slog.Logger) error {

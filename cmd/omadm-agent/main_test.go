@@ -104,14 +104,16 @@ func TestAgent_OnceRunsOneSessionAndKeepsStateAcrossStarts(t *testing.T) {
 	}
 	srv.fail = true
 	errb = syncBuf{}
-	if code := run(context.Background(), []string{"--state", state, "--once"}, nil, &out, &errb); code != 1 ||
-		!strings.Contains(errb.String(), "503") {
+	args = []string{"--state", state, "--once", "--retries", "2", "--retry-backoff", "1ms", "--timeout", "5s"}
+	if code := run(context.Background(), args, nil, &out, &errb); code != 1 ||
+		!strings.Contains(errb.String(), "503") || !strings.Contains(errb.String(), "after 3 attempts") {
 		t.Fatalf("failing server: exit %d\n%s", code, errb.String())
 	}
 }
 
 func TestAgent_BadUsageExitsWith2(t *testing.T) {
-	for _, args := range [][]string{{}, {"--state", t.TempDir()}, {"--state", t.TempDir(), "--once", "extra"}} {
+	for _, args := range [][]string{{}, {"--state", t.TempDir()}, {"--state", t.TempDir(), "--once", "extra"},
+		{"--state", t.TempDir(), "--once", "--retries", "-1"}, {"--state", t.TempDir(), "--once", "--timeout", "0s"}} {
 		var e syncBuf
 		if code := run(context.Background(), args, nil, io.Discard, &e); code != 2 {
 			t.Fatalf("%v: exit %d", args, code)
@@ -194,5 +196,65 @@ func TestAgent_BootstrapFileSetsUpTheAccount(t *testing.T) {
 	}
 	if len(srv.alerts) != 1 {
 		t.Fatalf("server saw %v", srv.alerts)
+	}
+}
+
+func TestAgent_BootstrapMessageIsVerifiedByItsMAC(t *testing.T) {
+	srv := &dmServer{}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	tnds, err := os.ReadFile("testdata/bootstrap.tnds.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tnds = bytes.ReplaceAll(tnds, []byte("SERVER_URL"), []byte(ts.URL+"/dm"))
+	msg := &syncml.Message{
+		Header: syncml.Header{VerDTD: "1.2", VerProto: "DM/1.2", SessionID: "0", MsgID: "1",
+			Target: syncml.Location{LocURI: "IMEI:9"}, Source: syncml.Location{LocURI: "srv.test"}},
+		Body: []syncml.Command{&syncml.Add{CmdID: "1", Meta: &syncml.Meta{Type: syncml.TypeTNDSXML, Format: "xml"},
+			Items: []syncml.Item{{Target: &syncml.Location{LocURI: "."}, Data: &syncml.Data{Value: tnds}}}}},
+		Final: true,
+	}
+	wbxml, err := syncml.Encode(msg, syncml.EncodingWBXML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xml, _ := syncml.Encode(msg, syncml.EncodingXML)
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	wfile, xfile := write("boot.wbxml", wbxml), write("boot.xml", xml)
+	mac := auth.BootstrapMAC([]byte("1234"), wbxml)
+	tests := []struct {
+		name     string
+		file     string
+		sec      []string
+		wantCode int
+		wantErr  string
+	}{
+		{"valid USERPIN MAC", wfile, []string{"--bootstrap-sec", "USERPIN", "--bootstrap-mac", mac, "--bootstrap-key", "1234"}, 0, ""},
+		{"wrong key", wfile, []string{"--bootstrap-sec", "USERPIN", "--bootstrap-mac", mac, "--bootstrap-key", "9999"}, 1, "MAC does not verify"},
+		{"security on an XML message", xfile, []string{"--bootstrap-sec", "NETWORKID", "--bootstrap-mac", mac, "--bootstrap-key", "1234"}, 1, "WBXML"},
+		{"MAC without key", wfile, []string{"--bootstrap-mac", mac}, 2, "go together"},
+		{"unsecured WBXML message", wfile, nil, 0, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(srv.alerts)
+			var errb syncBuf
+			args := append([]string{"--state", t.TempDir(), "--device-id", "IMEI:9", "--bootstrap", tc.file, "--once"}, tc.sec...)
+			code := run(context.Background(), args, nil, io.Discard, &errb)
+			if code != tc.wantCode || !strings.Contains(errb.String(), tc.wantErr) {
+				t.Fatalf("exit %d, want %d with %q\n%s", code, tc.wantCode, tc.wantErr, errb.String())
+			}
+			if ran := len(srv.alerts) > before; ran != (tc.wantCode == 0) {
+				t.Fatalf("session ran = %v", ran)
+			}
+		})
 	}
 }

@@ -37,7 +37,7 @@ type Detail struct {
 
 // Install creates ./DevDetail with d's values and mounts a plug-in so that
 // URI/MaxDepth, MaxTotLen and MaxSegLen always report t.Limits(). Call it at
-// every start.
+// every start: values that did not change keep their TStamp and VerNo.
 func Install(t *dmtree.Tree, d Detail) error {
 	def, err := DDF()
 	if err != nil {
@@ -57,7 +57,7 @@ func Install(t *dmtree.Tree, d Detail) error {
 		if kv[0] == "LrgObj" {
 			f = dmtree.FormatBool
 		}
-		if err := t.Replace("", Root+"/"+kv[0], dmtree.Value{Format: f, Type: "text/plain", Data: []byte(kv[1])}); err != nil {
+		if _, err := t.Ensure(Root+"/"+kv[0], dmtree.Value{Format: f, Type: "text/plain", Data: []byte(kv[1])}); err != nil {
 			return err
 		}
 	}

@@ -37,7 +37,8 @@ type Info struct {
 }
 
 // Install creates ./DevInfo (or binds the DDF to an existing one) and writes
-// info's values as the device. Call it at every start.
+// info's values as the device. Call it at every start: values that did not
+// change keep their TStamp and VerNo.
 func Install(t *dmtree.Tree, info Info) error {
 	if info.DevID == "" {
 		return syncml.Errorf(syncml.StatusBadRequest, "DevInfo needs a DevId")
@@ -54,7 +55,7 @@ func Install(t *dmtree.Tree, info Info) error {
 		lang = "en-US"
 	}
 	for _, kv := range [][2]string{{"DevId", info.DevID}, {"Man", info.Man}, {"Mod", info.Mod}, {"DmV", info.DmV}, {"Lang", lang}} {
-		if err := t.Replace("", Root+"/"+kv[0], dmtree.Value{Format: dmtree.FormatChr, Type: "text/plain", Data: []byte(kv[1])}); err != nil {
+		if _, err := t.Ensure(Root+"/"+kv[0], dmtree.Value{Format: dmtree.FormatChr, Type: "text/plain", Data: []byte(kv[1])}); err != nil {
 			return err
 		}
 	}

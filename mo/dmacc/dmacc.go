@@ -61,14 +61,42 @@ type Account struct {
 	Server   Credential // AAuthLevel SRVCRED
 }
 
-// Install creates ./DMAcc (or binds the DDF to existing accounts). Call it at
-// every start.
+// Install creates ./DMAcc (or binds the DDF to existing accounts) and
+// registers ./DMAcc as the place of accounts a server adds to ./Inbox (under
+// both MOID and TypeW7). Call it at every start.
 func Install(t *dmtree.Tree) error {
 	d, err := DDF()
 	if err != nil {
 		return err
 	}
-	return t.Install(".", d)
+	if err := t.Install(".", d); err != nil {
+		return err
+	}
+	for _, id := range []string{MOID, TypeW7} {
+		if err := t.Place(id, Root); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeleteAccount removes the account of serverID and, in the same transaction,
+// strips serverID from every ACL of the tree (tree.md §5, deleting a
+// ServerID), so no right outlives the account. 404 when there is no account.
+func DeleteAccount(t *dmtree.Tree, serverID string) error {
+	a, err := FindByServerID(t, serverID)
+	if err != nil {
+		return err
+	}
+	tx := t.Begin()
+	defer tx.Rollback()
+	if err := tx.Delete("", Root+"/"+dmtree.EscapeSegment(a.ID)); err != nil {
+		return err
+	}
+	if _, err := tx.RemoveServerID(serverID); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // AddAccount creates ./DMAcc/<a.ID> as the device, all or nothing, and grants

@@ -2,6 +2,7 @@ package dmacc_test
 
 import (
 	"bytes"
+	"os"
 	"testing"
 
 	"github.com/omadm/omadm/dmtree"
@@ -112,5 +113,56 @@ func TestMO_InstallIsIdempotent(t *testing.T) {
 	after, _ := tr.TNDS("", ".", dmtree.PropAll&^dmtree.PropTStamp&^dmtree.PropVerNo)
 	if !bytes.Equal(before, after) {
 		t.Fatalf("second Install changed the tree")
+	}
+}
+
+func TestDeleteAccount_RemovesAccountAndEveryACLEntryOfTheServer(t *testing.T) {
+	tr := newTree(t)
+	if err := dmacc.AddAccount(tr, acct); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Add("", "./Vendor", dmtree.Value{Format: dmtree.FormatNode}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Replace("", "./Vendor?prop=ACL", dmtree.Value{Data: []byte("Get=dm.example.com+other&Replace=dm.example.com")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := dmacc.DeleteAccount(tr, acct.ServerID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dmacc.FindByServerID(tr, acct.ServerID); syncml.StatusOf(err) != syncml.StatusNotFound {
+		t.Fatalf("account still found: %v", err)
+	}
+	if info, _ := tr.Info("./Vendor"); info.ACL != "Get=other" {
+		t.Fatalf("./Vendor ACL %q, want Get=other", info.ACL)
+	}
+	if err := dmacc.DeleteAccount(tr, acct.ServerID); syncml.StatusOf(err) != syncml.StatusNotFound {
+		t.Fatalf("second delete: %v", err)
+	}
+}
+
+func TestInbox_PlacesBootstrapAccountUnderDMAcc(t *testing.T) {
+	tr := newTree(t)
+	if err := tr.EnableInbox(); err != nil {
+		t.Fatal(err)
+	}
+	boot, err := os.ReadFile("testdata/bootstrap.tnds.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A bootstrap is applied by the device itself: the DDF gives servers no
+	// Add on account leaves.
+	if err := tr.Add("boot.example.com", "./Inbox", dmtree.Value{Format: "xml", Type: syncml.TypeTNDSXML, Data: boot}); syncml.StatusOf(err) != syncml.StatusCommandNotAllowed {
+		t.Fatalf("server bootstrap through the Inbox: %v, want 405", err)
+	}
+	if err := tr.Add("", "./Inbox", dmtree.Value{Format: "xml", Type: syncml.TypeTNDSXML, Data: boot}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := dmacc.FindByServerID(tr, "boot.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.ID != "boot1" || a.Addr != "https://boot.example.com/dm" {
+		t.Fatalf("placed account %+v", a)
 	}
 }
