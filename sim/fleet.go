@@ -480,7 +480,7 @@ func (f *Fleet) Enrolment(d *Device) Enrolment {
 }
 
 // Enroll registers every device through en with at most workers requests in
-// flight (default: Concurrency), calling progress (if set) after each one.
+// flight (default: Concurrency), calling progress (if set, one call at a time) after each one.
 // It stops at the first error.
 func (f *Fleet) Enroll(ctx context.Context, en Enroller, workers int, progress func(done int)) error {
 	if workers <= 0 {
@@ -501,13 +501,14 @@ func (f *Fleet) Enroll(ctx context.Context, en Enroller, workers int, progress f
 					cancel(fmt.Errorf("sim: enrolling %s: %w", d.ID(), err))
 					return
 				}
+				// progress is called under the lock so callers need no
+				// synchronisation of their own.
 				mu.Lock()
 				done++
-				n := done
-				mu.Unlock()
 				if progress != nil {
-					progress(n)
+					progress(done)
 				}
+				mu.Unlock()
 			}
 		}()
 	}
