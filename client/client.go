@@ -77,6 +77,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{cfg: cfg, log: log, acct: cfg.Account}
 	c.acct.ClientNonce = append([]byte(nil), cfg.Account.ClientNonce...)
 	c.acct.ServerNonce = append([]byte(nil), cfg.Account.ServerNonce...)
+	c.acct.ServerNonceAlt = append([]byte(nil), cfg.Account.ServerNonceAlt...)
 	return c, nil
 }
 
@@ -124,7 +125,22 @@ func (c *Client) Account() Account {
 	a := c.acct
 	a.ClientNonce = append([]byte(nil), a.ClientNonce...)
 	a.ServerNonce = append([]byte(nil), a.ServerNonce...)
+	a.ServerNonceAlt = append([]byte(nil), a.ServerNonceAlt...)
 	return a
+}
+
+// setAltNonce records (and persists, when the store can) the alternate
+// server nonce; nil clears it.
+func (c *Client) setAltNonce(n []byte) {
+	c.mu.Lock()
+	c.acct.ServerNonceAlt = append([]byte(nil), n...)
+	id := c.acct.ServerID
+	c.mu.Unlock()
+	if as, ok := c.cfg.Nonces.(AltNonceStore); ok {
+		if err := as.SaveAltServerNonce(id, n); err != nil {
+			c.log.Error("persisting the alternate server nonce failed", "err", err)
+		}
+	}
 }
 
 // setNonce records (and persists) a nonce.

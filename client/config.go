@@ -62,8 +62,17 @@ type Account struct {
 	// secret means the server is not authenticated at DM level.
 	ServerName, ServerSecret string
 	// ServerNonce is the nonce we issued to the server (SRVCRED AAuthData); it
-	// is also the package 0 digest nonce.
+	// is also the package 0 digest nonce. A nonce we issue becomes current only
+	// once a server reply to the message carrying it arrived.
 	ServerNonce []byte
+	// ServerNonceAlt is the one other server nonce still accepted, in the next
+	// session only and only until the server authenticates: the nonce we
+	// issued last when its delivery was not confirmed (the server may have
+	// stored it before the connection broke), or else the nonce the current
+	// one replaced (the server may have crashed before storing the new one).
+	// It is device-private: persist it through AltNonceStore, never in a node
+	// servers can read.
+	ServerNonceAlt []byte
 }
 
 // NonceLevel says which credential a nonce belongs to.
@@ -79,6 +88,13 @@ const (
 // (DMAcc AppAuth AAuthData). Errors are logged and do not end the session.
 type NonceStore interface {
 	SaveNonce(serverID string, level NonceLevel, nonce []byte) error
+}
+
+// AltNonceStore is an optional ability of a NonceStore: persisting
+// Account.ServerNonceAlt (nil clears it) so the safety net survives a restart
+// of the agent. Without it the alternate nonce lives in memory only.
+type AltNonceStore interface {
+	SaveAltServerNonce(serverID string, nonce []byte) error
 }
 
 // NonceStoreFunc adapts a function to NonceStore.

@@ -2,8 +2,10 @@ package client
 
 import (
 	"context"
+	"strings"
 
 	"github.com/omadm/omadm/dmtree"
+	"github.com/omadm/omadm/mo/dmacc"
 	"github.com/omadm/omadm/syncml"
 )
 
@@ -22,7 +24,21 @@ func (d dmTree) Replace(p, uri string, v Value) error {
 	return d.t.Replace(p, uri, dmtree.Value(v))
 }
 
-func (d dmTree) Delete(p, uri string) error          { return d.t.Delete(p, uri) }
+// Delete removes uri; when that removes DMAcc accounts, their ServerIDs
+// are stripped from every ACL in the same transaction (tree.md §5), so no
+// right outlives the account.
+func (d dmTree) Delete(p, uri string) error {
+	if !strings.HasPrefix(strings.TrimPrefix(uri, "./"), strings.TrimPrefix(dmacc.Root, "./")) {
+		return d.t.Delete(p, uri)
+	}
+	tx := d.t.Begin()
+	defer tx.Rollback()
+	if err := deleteAccounts(tx, p, uri); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 func (d dmTree) Copy(p, target, source string) error { return d.t.Copy(p, target, source) }
 
 func (d dmTree) Get(p, uri string) ([]Result, error) {
@@ -47,7 +63,70 @@ type dmTx struct{ tx *dmtree.Tx }
 
 func (x dmTx) Add(p, uri string, v Value) error     { return x.tx.Add(p, uri, dmtree.Value(v)) }
 func (x dmTx) Replace(p, uri string, v Value) error { return x.tx.Replace(p, uri, dmtree.Value(v)) }
-func (x dmTx) Delete(p, uri string) error           { return x.tx.Delete(p, uri) }
+func (x dmTx) Delete(p, uri string) error           { return deleteAccounts(x.tx, p, uri) }
 func (x dmTx) Copy(p, target, source string) error  { return x.tx.Copy(p, target, source) }
 func (x dmTx) Commit() error                        { return x.tx.Commit() }
 func (x dmTx) Rollback() error                      { return x.tx.Rollback() }
+
+// deleteAccounts deletes uri as principal p inside tx. When uri is ./DMAcc or
+// one account under it, every ServerID that no remaining account names is
+// then removed from the ACLs (dmtree.Tx.RemoveServerID).
+func deleteAccounts(tx *dmtree.Tx, p, uri string) error {
+	doomed := accountServerIDs(tx, uri)
+	if err := tx.Delete(p, uri); err != nil {
+		return err
+	}
+	if len(doomed) == 0 {
+		return nil
+	}
+	left := map[string]bool{}
+	for _, id := range accountServerIDs(tx, dmacc.Root) {
+		left[id] = true
+	}
+	for _, id := range doomed {
+		if left[id] {
+			continue
+		}
+		if _, err := tx.RemoveServerID(id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// accountServerIDs returns the ServerIDs of the DMAcc accounts at or under
+// uri when uri is ./DMAcc or ./DMAcc/<x> (nil otherwise), read as the device.
+func accountServerIDs(tx *dmtree.Tx, uri string) []string {
+	u, err := dmtree.ParseURI(uri, nil)
+	root, _ := dmtree.ParseURI(dmacc.Root, nil)
+	if err != nil || u.Prop != "" || u.List != dmtree.ListNone || len(root.Segments) != 1 ||
+		len(u.Segments) < 1 || len(u.Segments) > 2 || u.Segments[0] != root.Segments[0] {
+		return nil
+	}
+	var accounts []string
+	if len(u.Segments) == 2 {
+		accounts = []string{u.Segments[1]}
+	} else {
+		rs, err := tx.Get("", dmacc.Root)
+		if err != nil || len(rs) != 1 || rs[0].Format != dmtree.FormatNode {
+			return nil
+		}
+		for _, name := range strings.Split(string(rs[0].Data), "/") {
+			if name != "" {
+				accounts = append(accounts, name)
+			}
+		}
+	}
+	var ids []string
+	for _, a := range accounts {
+		seg := a
+		if len(u.Segments) == 2 {
+			seg = dmtree.EscapeSegment(a)
+		}
+		rs, err := tx.Get("", dmacc.Root+"/"+seg+"/ServerID")
+		if err == nil && len(rs) == 1 && len(rs[0].Data) > 0 {
+			ids = append(ids, string(rs[0].Data))
+		}
+	}
+	return ids
+}

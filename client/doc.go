@@ -34,6 +34,23 @@
 //     that message runs and nothing is answered.
 //   - Under syncml:auth-MAC every server answer must be SyncHdr Status 200
 //     with a NextNonce for the next message, otherwise the session ends.
+//   - A server nonce we issue (Chal in our SyncHdr Status) becomes current
+//     only when a server reply to the message carrying it arrives; until
+//     then it is the alternate (Account.ServerNonceAlt), and once confirmed
+//     the nonce it replaced is. The alternate is accepted, for server
+//     credentials and package 0 digests, in the next session only and only
+//     until the server authenticates, so a lost message or a server that
+//     crashed before storing the nonce does not lock the server out. Any
+//     other failed server credential is answered 401 or 407 with a fresh Chal
+//     (security.md §4) and the session ends after auth.MaxChallenges.
+//   - When the server answers our SyncHdr with 401/407 its reply carries
+//     only statuses: its own missing credential is challenged but does not
+//     end the session, and a final rejection fails with ErrAuthFailed.
+//   - Get with ?list=Struct answers items without Data; ?list=StructData
+//     gives Data for leaves only (tree.md §6).
+//   - Deleting ./DMAcc/<x> (or ./DMAcc) through DMTree also strips the
+//     deleted accounts' ServerIDs from every ACL in the same transaction
+//     (tree.md §5), unless another account still names them.
 //   - ApplyBootstrap processes a DM bootstrap message as the device, all or
 //     nothing, and never answers it (security.md §9).
 package client

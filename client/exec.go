@@ -222,8 +222,15 @@ func (s *session) execGet(g *syncml.Get) (syncml.StatusCode, []syncml.Item) {
 		if err != nil {
 			return syncml.StatusOf(err), nil
 		}
+		list := listKind(uri)
 		for _, r := range rs {
-			out = append(out, s.resultItem(r))
+			it := s.resultItem(r)
+			// ?list=Struct items describe nodes without values, and
+			// StructData gives values of leaves only (tree.md §6).
+			if list == dmtree.ListStruct || list == dmtree.ListStructData && r.Format == dmtree.FormatNode {
+				it.Data = nil
+			}
+			out = append(out, it)
 		}
 	}
 	if max := s.srvMaxObj; max > 0 {
@@ -234,6 +241,19 @@ func (s *session) execGet(g *syncml.Get) (syncml.StatusCode, []syncml.Item) {
 		}
 	}
 	return syncml.StatusOK, out
+}
+
+// listKind is the ?list= form uri asks for (dmtree.ListNone when none or
+// when uri does not parse; the tree reports that error itself).
+func listKind(uri string) dmtree.ListKind {
+	if !strings.Contains(uri, "?") {
+		return dmtree.ListNone
+	}
+	u, err := dmtree.ParseURI(uri, nil)
+	if err != nil {
+		return dmtree.ListNone
+	}
+	return u.List
 }
 
 // resultItem builds a Results item; binary values travel as b64 in XML and as

@@ -31,6 +31,16 @@ func (c *Client) HandlePackage0(ctx context.Context, p *notification.Package0) (
 		return nil, fmt.Errorf("%w: package 0 with session id 0", ErrNotification)
 	}
 	nonce, ok := p.VerifyWithReset(acct.ServerSecret, acct.ServerNonce)
+	if !ok && len(acct.ServerNonceAlt) > 0 && p.Verify(acct.ServerSecret, acct.ServerNonceAlt) {
+		// The server holds the alternate nonce (Account.ServerNonceAlt): it
+		// stored the one we issued although our session broke off, or never
+		// stored it. Either way that nonce is now the current one.
+		c.log.Info("package 0 verified with the alternate server nonce", "server", acct.ServerID)
+		c.setNonce(LevelServer, acct.ServerNonceAlt)
+		c.setAltNonce(nil)
+		nonce, ok = acct.ServerNonceAlt, true
+		acct.ServerNonce = nonce
+	}
 	if !ok {
 		return nil, fmt.Errorf("%w: package 0 digest does not verify (tampered or wrong secret)", ErrNotification)
 	}

@@ -51,8 +51,10 @@ type session struct {
 	// server credentials
 	srvName, srvSecret string
 	srvNonce           []byte
+	srvNonceAlt        []byte // also accepted until the server authenticates
 	srvAuthed          bool
 	pendingSrvNonce    []byte // issued in the header Status not yet sent
+	sentSrvNonce       []byte // sent, awaiting a server reply to confirm it
 	srvChallenges      int
 
 	srvMaxMsg, srvMaxObj int64
@@ -87,6 +89,7 @@ func newSession(c *Client, t Trigger) *session {
 		srvName:     acct.ServerName,
 		srvSecret:   acct.ServerSecret,
 		srvNonce:    acct.ServerNonce,
+		srvNonceAlt: acct.ServerNonceAlt,
 		cont:        map[*syncml.Results]bool{},
 	}
 	if s.srvName == "" {
@@ -361,8 +364,11 @@ func (s *session) build() (*Request, error) {
 	}
 	s.out = s.out[take:]
 	if s.hdrStatus != nil && s.pendingSrvNonce != nil {
-		s.srvNonce = s.pendingSrvNonce
-		s.c.setNonce(LevelServer, s.pendingSrvNonce)
+		// Not current yet: only a server reply proves the server got it
+		// (see confirmSrvNonce). Until then it is the alternate, so a
+		// server that stored it before the reply was lost still gets in.
+		s.sentSrvNonce = s.pendingSrvNonce
+		s.c.setAltNonce(s.pendingSrvNonce)
 	}
 	s.pendingSrvNonce = nil
 	s.hdrStatus = nil
@@ -460,7 +466,7 @@ func (s *session) fit(m *syncml.Message, limit int, next func() string) (int, er
 	}
 	used := len(empty) + sizeMargin
 	if used > limit {
-		return 0, fmt.Errorf("client: server MaxMsgSize %d is too small for a message header (%d bytes)", limit, used)
+		return 0, fmt.Errorf("%w: server MaxMsgSize %d is too small for a message header (%d bytes)", ErrProtocol, limit, used)
 	}
 	probe := &syncml.Message{Header: m.Header}
 	bare, err := s.encode(probe)
@@ -570,7 +576,7 @@ func (s *session) chunk(r *syncml.Results, room int, size func(syncml.Command) (
 	n := room - base
 	for tries := 0; tries < 8; tries++ {
 		if n < 1 {
-			return fmt.Errorf("client: server MaxMsgSize leaves no room for a chunk of %s", r.CmdRef)
+			return fmt.Errorf("%w: server MaxMsgSize leaves no room for a chunk of %s", ErrProtocol, r.CmdRef)
 		}
 		h, t := mk(n)
 		h.CmdID = r.CmdID
@@ -589,7 +595,7 @@ func (s *session) chunk(r *syncml.Results, room int, size func(syncml.Command) (
 		}
 		return nil
 	}
-	return errors.New("client: could not cut a chunk that fits the server's MaxMsgSize")
+	return fmt.Errorf("%w: could not cut a chunk that fits the server's MaxMsgSize", ErrProtocol)
 }
 
 func (s *session) trace(d Direction, msgID, ct string, body []byte, m *syncml.Message) {
@@ -636,7 +642,8 @@ func (s *session) exchange(ctx context.Context, req *Request) (*Response, error)
 			wait = p.MaxBackoff
 		}
 	}
-	return nil, fmt.Errorf("%w: no answer from %s after %d attempts: %v", ErrTransport, req.URL, p.Attempts, last)
+	// last stays in the chain so callers can classify it (errors.As).
+	return nil, fmt.Errorf("%w: no answer from %s after %d attempts: %w", ErrTransport, req.URL, p.Attempts, last)
 }
 
 // receive decodes and processes one server message. done is true when the
@@ -656,6 +663,7 @@ func (s *session) receive(ctx context.Context, resp *Response) (done bool, err e
 	if err := s.checkHeader(m); err != nil {
 		return false, err
 	}
+	s.confirmSrvNonce()
 	if m.Header.RespURI != "" {
 		s.url = m.Header.RespURI
 	}
@@ -668,8 +676,11 @@ func (s *session) receive(ctx context.Context, resp *Response) (done bool, err e
 		}
 	}
 
-	// 1. Authenticate the server.
-	hs, srvOK, err := s.verifyServer(m, resp)
+	// 1. Authenticate the server. When it rejected our credentials its
+	// reply carries only statuses: a missing or wrong server credential is
+	// then challenged but does not end the session, whose outcome is our
+	// own authentication (clientAuth bounds the retries).
+	hs, srvOK, err := s.verifyServer(m, resp, s.ourCredsRejected(m))
 	if err != nil {
 		return false, err
 	}
@@ -781,7 +792,15 @@ func (s *session) checkHeader(m *syncml.Message) error {
 // verifyServer checks the server's credentials and builds our SyncHdr Status.
 // ok is false when the server is not authenticated (the status then carries
 // 401/407 and a challenge).
-func (s *session) verifyServer(m *syncml.Message, resp *Response) (*syncml.Status, bool, error) {
+//
+// A credential that fails with the current nonce is tried with the alternate
+// one (Account.ServerNonceAlt) while the server is not yet authenticated in
+// this session; when that verifies, the server holds the alternate nonce and
+// it becomes current. Otherwise the server is challenged with a fresh nonce
+// (security.md §4, "expect stale nonces") and the session ends only after
+// auth.MaxChallenges failures; rejectedUs turns that limit off because the
+// server's reply is then an authentication failure of our own.
+func (s *session) verifyServer(m *syncml.Message, resp *Response, rejectedUs bool) (*syncml.Status, bool, error) {
 	h := &m.Header
 	st := &syncml.Status{MsgRef: h.MsgID, CmdRef: "0", Cmd: "SyncHdr", Data: syncml.StatusOK}
 	if h.Target.LocURI != "" {
@@ -801,16 +820,40 @@ func (s *session) verifyServer(m *syncml.Message, resp *Response) (*syncml.Statu
 		return st, true, nil
 	}
 	received := auth.CredScheme(h.Cred)
-	verified := false
+	var hh auth.HMACHeader
+	hmacOK := false
 	if resp.HMAC != "" {
 		received = syncml.AuthMAC
-		if hh, err := auth.ParseHMACHeader(resp.HMAC); err == nil {
-			verified = hh.Username == s.srvName && auth.VerifyHMAC(hh, s.srvName, s.srvSecret, s.srvNonce, resp.Body)
-		}
-	} else if received != "" {
-		verified = auth.CheckCred(h.Cred, received, s.srvName, s.srvSecret, s.srvNonce) == nil
+		var err error
+		hh, err = auth.ParseHMACHeader(resp.HMAC)
+		hmacOK = err == nil && hh.Username == s.srvName
 	}
-	d := auth.Decide(auth.Check{Received: received, Expected: expected, Verified: verified, Challenges: s.srvChallenges})
+	check := func(nonce []byte) bool {
+		switch {
+		case resp.HMAC != "":
+			return hmacOK && auth.VerifyHMAC(hh, s.srvName, s.srvSecret, nonce, resp.Body)
+		case received != "":
+			return auth.CheckCred(h.Cred, received, s.srvName, s.srvSecret, nonce) == nil
+		}
+		return false
+	}
+	verified := check(s.srvNonce)
+	if !verified && !s.srvAuthed && len(s.srvNonceAlt) > 0 && check(s.srvNonceAlt) {
+		verified = true
+		s.c.log.Info("server authenticated with the alternate nonce", "session", s.id)
+		s.srvNonce = s.srvNonceAlt
+		s.c.setNonce(LevelServer, s.srvNonceAlt)
+	}
+	if verified && !s.srvAuthed && s.srvNonceAlt != nil {
+		// The server proved which nonce it holds: the other one is void.
+		s.srvNonceAlt = nil
+		s.c.setAltNonce(nil)
+	}
+	challenges := s.srvChallenges
+	if rejectedUs {
+		challenges = 0
+	}
+	d := auth.Decide(auth.Check{Received: received, Expected: expected, Verified: verified, Challenges: challenges})
 	if d.EndSession {
 		return nil, false, fmt.Errorf("%w: %s credentials from the server (status %d)", ErrServerAuth, orNone(received), d.Status)
 	}
@@ -826,12 +869,47 @@ func (s *session) verifyServer(m *syncml.Message, resp *Response) (*syncml.Statu
 		st.Chal = auth.MakeChal(expected, nonce)
 	}
 	if !d.Status.Success() {
-		s.srvChallenges++
+		if !rejectedUs {
+			s.srvChallenges++
+		}
 		s.c.log.Warn("server credentials rejected", "session", s.id, "status", int(d.Status), "scheme", orNone(received))
 		return st, false, nil
 	}
 	s.srvAuthed = true
 	return st, true, nil
+}
+
+// confirmSrvNonce makes the server nonce we sent current once a server
+// reply to the message carrying it arrived: the server demonstrably has it.
+// The nonce it replaces stays acceptable as the alternate, in case the
+// server crashes before storing the new one.
+func (s *session) confirmSrvNonce() {
+	if s.sentSrvNonce == nil {
+		return
+	}
+	old := s.srvNonce
+	s.srvNonce, s.sentSrvNonce = s.sentSrvNonce, nil
+	s.c.setNonce(LevelServer, s.srvNonce)
+	s.srvNonceAlt = old
+	s.c.setAltNonce(old)
+}
+
+// ourHeaderStatus is the server's Status for the SyncHdr of our last message.
+func (s *session) ourHeaderStatus(m *syncml.Message) *syncml.Status {
+	want := strconv.Itoa(s.msgID)
+	for _, c := range m.Body {
+		if st, ok := c.(*syncml.Status); ok && st.CmdRef == "0" && (st.MsgRef == want || st.MsgRef == "") {
+			return st
+		}
+	}
+	return nil
+}
+
+// ourCredsRejected reports whether the server answered our SyncHdr with 401
+// or 407.
+func (s *session) ourCredsRejected(m *syncml.Message) bool {
+	hs := s.ourHeaderStatus(m)
+	return hs != nil && (hs.Data == syncml.StatusInvalidCredentials || hs.Data == syncml.StatusMissingCredentials)
 }
 
 func orNone(s string) string {
@@ -844,16 +922,9 @@ func orNone(s string) string {
 // clientAuth applies the server's Status for our last SyncHdr. retry is true
 // when package 1 must be sent again with new credentials.
 func (s *session) clientAuth(m *syncml.Message) (retry bool, err error) {
-	var hs *syncml.Status
-	want := strconv.Itoa(s.msgID)
-	for _, c := range m.Body {
-		if st, ok := c.(*syncml.Status); ok && st.CmdRef == "0" && (st.MsgRef == want || st.MsgRef == "") {
-			hs = st
-			break
-		}
-	}
+	hs := s.ourHeaderStatus(m)
 	if hs == nil {
-		return false, fmt.Errorf("%w: the server did not answer our SyncHdr (no Status with CmdRef 0 for message %s)", ErrProtocol, want)
+		return false, fmt.Errorf("%w: the server did not answer our SyncHdr (no Status with CmdRef 0 for message %d)", ErrProtocol, s.msgID)
 	}
 	switch hs.Data {
 	case syncml.StatusOK, syncml.StatusAuthAccepted, syncml.StatusInvalidCredentials, syncml.StatusMissingCredentials:

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"encoding/hex"
 	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -94,7 +98,10 @@ func writeAccount(t *dmtree.Tree, spec accountSpec) error {
 	if old, err := dmacc.FindByServerID(t, spec.serverID); err == nil {
 		a.ID = old.ID
 		a.Client.Data, a.Server.Data = old.Client.Data, old.Server.Data
-		if err := t.Delete("", dmacc.Root+"/"+dmtree.EscapeSegment(old.ID)); err != nil {
+		// DeleteAccount also strips the ServerID from every ACL, so the
+		// replaced account's rights do not linger; AddAccount grants the
+		// new one its own.
+		if err := dmacc.DeleteAccount(t, spec.serverID); err != nil {
 			return err
 		}
 	}
@@ -119,11 +126,54 @@ func nodeName(id string) string {
 	return string(b)
 }
 
-// treeNonces persists nonces into the account's AAuthData leaves.
-func treeNonces(t *dmtree.Tree) client.NonceStore {
-	return client.NonceStoreFunc(func(serverID string, level client.NonceLevel, nonce []byte) error {
-		return dmacc.SetNonce(t, serverID, string(level), nonce)
-	})
+// nonceStore persists nonces into the account's AAuthData leaves and the
+// alternate server nonce (client.Account.ServerNonceAlt) into a file of the
+// state directory, where no DM server can read it.
+type nonceStore struct {
+	t   *dmtree.Tree
+	dir string
+}
+
+var _ client.AltNonceStore = nonceStore{}
+
+func treeNonces(t *dmtree.Tree, stateDir string) client.NonceStore {
+	return nonceStore{t: t, dir: stateDir}
+}
+
+// SaveNonce writes AAuthData of the credential at level.
+func (s nonceStore) SaveNonce(serverID string, level client.NonceLevel, nonce []byte) error {
+	return dmacc.SetNonce(s.t, serverID, string(level), nonce)
+}
+
+// altNoncePath is the file holding serverID's alternate nonce.
+func altNoncePath(dir, serverID string) string {
+	return filepath.Join(dir, "srvnonce-alt-"+hex.EncodeToString([]byte(serverID)))
+}
+
+// SaveAltServerNonce replaces the alternate nonce file atomically (nil
+// removes it).
+func (s nonceStore) SaveAltServerNonce(serverID string, nonce []byte) error {
+	path := altNoncePath(s.dir, serverID)
+	if nonce == nil {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, nonce, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// loadAltNonce reads the alternate nonce saved for serverID (nil when none).
+func loadAltNonce(dir, serverID string) []byte {
+	b, err := os.ReadFile(altNoncePath(dir, serverID))
+	if err != nil || len(b) == 0 || len(b) > 1024 {
+		return nil
+	}
+	return b
 }
 
 func get(t *dmtree.Tree, uri string) (string, bool) {

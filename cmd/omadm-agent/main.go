@@ -182,8 +182,10 @@ func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, s
 	default:
 		return fmt.Errorf("--encoding %q: want xml or wbxml", o.encoding)
 	}
+	acct := clientAccount(*acc)
+	acct.ServerNonceAlt = loadAltNonce(o.state, acct.ServerID)
 	cfg := client.Config{
-		Tree: client.DMTree(tree), Account: clientAccount(*acc), Nonces: treeNonces(tree),
+		Tree: client.DMTree(tree), Account: acct, Nonces: treeNonces(tree, o.state),
 		DeviceID: deviceID, Transport: tp, Encoding: enc, Logger: log,
 		MaxMsgSize: o.maxMsgSize, MaxObjSize: o.maxObjSize,
 		Retry: client.RetryPolicy{Attempts: o.retries + 1, Backoff: o.retryBackoff, Timeout: o.timeout},

@@ -67,6 +67,12 @@ type HTTPStatusError struct {
 
 func (e *HTTPStatusError) Error() string { return "dmhttp: server answered HTTP " + e.Status }
 
+// HTTPStatus returns the HTTP status code, so callers that see the error
+// wrapped by the engine (errors.As on an interface with this method) can tell
+// a server refusing the request (4xx) from one failing (5xx) without
+// importing this package.
+func (e *HTTPStatusError) HTTPStatus() int { return e.Code }
+
 // ErrResponseTooLarge is returned when a response exceeds MaxResponse.
 var ErrResponseTooLarge = errors.New("dmhttp: response larger than the limit")
 

@@ -99,6 +99,37 @@ func TestClientTransport_FailsOnNon2xxAndOversizedAnswers(t *testing.T) {
 	}
 }
 
+// httpStatuser is how a caller that does not import dmhttp (sim) classifies a
+// failed session.
+type httpStatuser interface{ HTTPStatus() int }
+
+func TestClientTransport_HTTPStatusSurvivesTheEngineWrapping(t *testing.T) {
+	tests := []struct {
+		name string
+		code int
+	}{
+		{"server refuses", http.StatusForbidden},
+		{"server fails", http.StatusServiceUnavailable},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Error(w, "no", tc.code)
+			}))
+			defer ts.Close()
+			tp, err := dmhttp.NewClientTransport(dmhttp.ClientOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = runOnce(t, tp, ts.URL)
+			var hs httpStatuser
+			if !errors.Is(err, client.ErrTransport) || !errors.As(err, &hs) || hs.HTTPStatus() != tc.code {
+				t.Fatalf("session error %v: HTTP status not reachable", err)
+			}
+		})
+	}
+}
+
 func TestClientTransport_FollowsRedirectWithTheBody(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/old", func(w http.ResponseWriter, r *http.Request) {
@@ -225,4 +256,23 @@ func TestClientTransport_CarriesAFullSessionFollowingRespURI(t *testing.T) {
 			t.Fatalf("%s: Get status %v %v", enc, st, ok)
 		}
 	}
+}
+
+// runOnce runs one client-initiated session of a minimal device against url
+// with a single attempt per message.
+func runOnce(t *testing.T, tp client.Transport, url string) (*client.SessionResult, error) {
+	t.Helper()
+	tr := dmtree.New(nil)
+	if err := tr.Add("", "./DevInfo/DevId", dmtree.Value{Format: "chr", Data: []byte("IMEI:1")}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(client.Config{
+		Tree: client.DMTree(tr), DeviceID: "IMEI:1", Transport: tp,
+		Account: client.Account{ServerID: "srv", ServerURL: url},
+		Retry:   client.RetryPolicy{Attempts: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Run(context.Background(), client.Trigger{})
 }
