@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -208,10 +207,17 @@ type exchange struct {
 	// effects applied after the session state is saved.
 	jobUpdates map[int64]*storage.Job
 	jobOrder   []int64
-	sent       []*storage.Job
+	sent       []sentCmd
+	added      int // commands (jobs, chunks) fill put in the reply
 	events     []*storage.Event
 	nodes      []storage.TreeNode
 	alerts1225 []syncml.Item
+}
+
+// sentCmd is a job whose command the reply carries.
+type sentCmd struct {
+	job *storage.Job
+	cmd syncml.Command
 }
 
 func (x *exchange) log() *slog.Logger {
@@ -387,82 +393,222 @@ func (x *exchange) isDuplicate(s *storage.Session) bool {
 	return x.msgID == st.InMsgID && bytes.Equal(sum[:], st.InHash) && st.LastReply != nil
 }
 
-// commit encodes the reply, saves the session state (optimistic version
-// check: a concurrent node handling the same session makes this fail before
-// anything else is stored) and then applies the other effects.
+// commit stores everything the message changed and returns the reply. All of
+// it happens in one storage batch (one transaction, one commit, when the store
+// is a storage.Batcher):
+//
+//  1. the jobs whose commands the reply carries are marked sent, each with the
+//     store's terminal guard, so a job cancelled after its command was built
+//     is taken out of the reply again instead of going out;
+//  2. the reply is encoded and the session state saved with its optimistic
+//     version check: a node that lost the race for this session gets
+//     ErrConflict and, with a Batcher, stores nothing at all (503, the device
+//     retries);
+//  3. the device record, finished jobs, tree cache, events and wire traces.
+//
+// Live updates are emitted only after the batch committed.
 func (x *exchange) commit(ctx context.Context) (*Outbound, error) {
 	e := x.e
 	for _, it := range x.alerts1225 {
 		x.cmdN++
 		x.reply.Body = append(x.reply.Body, &syncml.Alert{CmdID: strconv.Itoa(x.cmdN), Data: syncml.AlertNoEndOfData, Items: []syncml.Item{it}})
 	}
+	if x.newSess {
+		x.addEvent(&storage.Event{Kind: "session-start"})
+	}
+	var out *Outbound
+	var updates []Update
+	_, atomic := e.store.(storage.Batcher)
+	err := storage.InBatch(ctx, e.store, func(st storage.Store) error {
+		var err error
+		if err = x.checkSent(ctx, st, atomic, &updates); err != nil {
+			return err
+		}
+		if out, err = x.seal(); err != nil {
+			return err
+		}
+		if err := st.SaveSession(ctx, x.sess); err != nil {
+			x.log().Warn("saving session failed", "err", err)
+			return storageErr("saving session", err)
+		}
+		if !atomic {
+			if err := x.storeSent(ctx, st, &updates); err != nil {
+				return err
+			}
+		}
+		return x.storeEffects(ctx, st, out, &updates)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if x.newSess {
+		e.m.started.Inc()
+	}
+	if x.closing {
+		if x.failed {
+			e.m.failed.Inc()
+		} else {
+			e.m.completed.Inc()
+		}
+	}
+	for _, u := range updates {
+		e.emit(u)
+	}
+	return out, nil
+}
+
+// seal encodes the reply and folds it into the session state to be saved.
+func (x *exchange) seal() (*Outbound, error) {
 	body, err := syncml.Encode(x.reply, x.enc)
 	if err != nil {
 		return nil, &syncml.StatusError{Code: syncml.StatusCommandFailed, Msg: "encoding reply", Err: err}
 	}
 	out := &Outbound{Body: body, ContentType: x.enc.ContentType()}
 	if x.dev.AuthScheme == "hmac" && x.dev.ServerPassword != "" {
-		out.HMAC = macHeader(e.o.ServerID, x.dev.ServerPassword, x.dev.ClientNonce, body)
+		out.HMAC = macHeader(x.e.o.ServerID, x.dev.ServerPassword, x.dev.ClientNonce, body)
 	}
 	sum := sha256.Sum256(x.in.Body)
-	x.st.InMsgID = x.msgID
-	x.st.InHash = sum[:]
-	x.st.OutMsgID++
-	x.st.LastReply = body
-	x.st.LastHMAC = out.HMAC
-	x.st.Enc = x.enc
-	if x.closing {
-		x.sess.Closed = true
-	}
-	x.sess.State, err = json.Marshal(x.st)
-	if err != nil {
+	st := x.st
+	st.InMsgID = x.msgID
+	st.InHash = sum[:]
+	st.OutMsgID++
+	st.LastReply = body
+	st.LastHMAC = out.HMAC
+	st.Enc = x.enc
+	x.sess.Closed = x.closing
+	if x.sess.State, err = encodeState(st); err != nil {
 		return nil, storageErr("encoding session state", err)
 	}
-	if err := e.store.SaveSession(ctx, x.sess); err != nil {
-		x.log().Warn("saving session failed", "err", err)
-		return nil, storageErr("saving session", err)
+	return out, nil
+}
+
+// checkSent makes sure no job whose command the reply carries was cancelled
+// after fill read it (through the API, on any node): such a command is
+// withdrawn from the reply, with its pending entries and open large object,
+// and when nothing is left to send the session ends as if the queue had been
+// empty. In a batch (atomic) the jobs are marked sent right here with the
+// store's terminal guard, which makes check and mark one step; otherwise
+// their state is re-read now and storeSent marks them after the session save.
+func (x *exchange) checkSent(ctx context.Context, st storage.Store, atomic bool, updates *[]Update) error {
+	kept, removed := x.sent[:0], 0
+	for _, s := range x.sent {
+		j := s.job
+		var err error
+		if atomic {
+			err = st.UpdateJob(ctx, j)
+		} else {
+			var cur *storage.Job
+			if cur, err = st.GetJob(ctx, j.ID); err == nil && cur.State.Terminal() {
+				err = storage.ErrConflict
+			}
+		}
+		switch {
+		case errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound):
+			x.log().Info("job cancelled while being sent: command withdrawn", "job", j.ID)
+			x.withdraw(s)
+			removed++
+			continue
+		case err != nil:
+			return storageErr("marking job sent", err)
+		}
+		kept = append(kept, s)
+		if atomic {
+			*updates = append(*updates, Update{Kind: "job", DeviceID: j.DeviceID, SessionID: j.SessionID, JobID: j.ID, State: j.State})
+		}
 	}
-	if x.newSess {
-		e.m.started.Inc()
-		x.addEvent(&storage.Event{Kind: "session-start"})
+	x.sent = kept
+	if removed > 0 && removed == x.added && x.reply.Final && len(x.alerts1225) == 0 {
+		x.closing = true // only Statuses and Final are left: the session ends (protocol.md §2)
 	}
+	return nil
+}
+
+// storeSent marks the reply's jobs sent when the store has no batches. A job
+// cancelled in the short moment since checkSent stays cancelled (the store's
+// guard answers ErrConflict).
+func (x *exchange) storeSent(ctx context.Context, st storage.Store, updates *[]Update) error {
+	for _, s := range x.sent {
+		j := s.job
+		if err := st.UpdateJob(ctx, j); err != nil {
+			if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
+				x.log().Info("job cancelled while being sent", "job", j.ID)
+				continue
+			}
+			return storageErr("marking job sent", err)
+		}
+		*updates = append(*updates, Update{Kind: "job", DeviceID: j.DeviceID, SessionID: j.SessionID, JobID: j.ID, State: j.State})
+	}
+	return nil
+}
+
+// withdraw takes a sent job's command back out of the reply.
+func (x *exchange) withdraw(s sentCmd) {
+	for i, c := range x.reply.Body {
+		if c == s.cmd {
+			x.reply.Body = append(x.reply.Body[:i:i], x.reply.Body[i+1:]...)
+			break
+		}
+	}
+	x.dropJob(s.job.ID)
+	if x.st.OutLO != nil && x.st.OutLO.Job == s.job.ID {
+		x.st.OutLO = nil
+	}
+}
+
+// storeEffects stores what follows the session save: device, finished jobs,
+// tree cache, events and traces.
+func (x *exchange) storeEffects(ctx context.Context, st storage.Store, out *Outbound, updates *[]Update) error {
 	if x.closing {
 		kind := "session-end"
 		if x.failed {
-			e.m.failed.Inc()
 			kind = "session-abort"
-		} else {
-			e.m.completed.Inc()
 		}
 		x.addEvent(&storage.Event{Kind: kind})
 	}
 	if x.newSess || x.devDirty {
 		x.dev.LastSeen = x.now
-		if err := e.store.UpdateDevice(ctx, x.dev); err != nil {
-			return nil, storageErr("updating device", err)
+		if err := st.UpdateDevice(ctx, x.dev); err != nil {
+			return storageErr("updating device", err)
 		}
 	}
-	if err := x.applyJobs(ctx); err != nil {
-		return nil, err
+	for _, id := range x.jobOrder {
+		j := x.jobUpdates[id]
+		if err := st.UpdateJob(ctx, j); err != nil {
+			if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
+				x.log().Info("job changed meanwhile; result not stored", "job", j.ID, "err", err)
+				continue
+			}
+			return storageErr("updating job", err)
+		}
+		*updates = append(*updates, Update{Kind: "job", DeviceID: j.DeviceID, SessionID: j.SessionID, JobID: j.ID, State: j.State})
 	}
 	if len(x.nodes) > 0 {
-		if err := e.store.PutTreeNodes(ctx, x.nodes); err != nil {
-			return nil, storageErr("storing tree cache", err)
+		if err := st.PutTreeNodes(ctx, x.nodes); err != nil {
+			return storageErr("storing tree cache", err)
 		}
 	}
 	for _, ev := range x.events {
-		if err := e.store.AddEvent(ctx, ev); err != nil {
-			return nil, storageErr("storing event", err)
+		if err := st.AddEvent(ctx, ev); err != nil {
+			return storageErr("storing event", err)
 		}
 		kind := "event"
 		if ev.Kind == "session-start" || ev.Kind == "session-end" || ev.Kind == "session-abort" {
 			kind = "session"
 		}
-		e.emit(Update{Kind: kind, DeviceID: ev.DeviceID, SessionID: ev.SessionID, EventID: ev.ID, EventKind: ev.Kind})
+		*updates = append(*updates, Update{Kind: kind, DeviceID: ev.DeviceID, SessionID: ev.SessionID, EventID: ev.ID, EventKind: ev.Kind})
 	}
-	x.trace(ctx, "in", x.msg.Header.MsgID, x.in.ContentType, x.in.Body, x.msg)
-	x.trace(ctx, "out", x.reply.Header.MsgID, out.ContentType, body, x.reply)
-	return out, nil
+	for _, t := range []*storage.TraceEntry{
+		x.traceEntry("in", x.msg.Header.MsgID, x.in.ContentType, x.in.Body, x.msg),
+		x.traceEntry("out", x.reply.Header.MsgID, out.ContentType, out.Body, x.reply),
+	} {
+		if err := st.AddTrace(ctx, t); err != nil {
+			// A trace is a view, not state: losing one must not fail the message.
+			x.log().Warn("storing trace failed", "err", err)
+			continue
+		}
+		*updates = append(*updates, Update{Kind: "trace", DeviceID: t.DeviceID, SessionID: t.SessionID, TraceID: t.ID})
+	}
+	return nil
 }
 
 func (x *exchange) addEvent(ev *storage.Event) {
@@ -470,34 +616,6 @@ func (x *exchange) addEvent(ev *storage.Event) {
 	ev.SessionID = x.msg.Header.SessionID
 	ev.CreatedAt = x.now
 	x.events = append(x.events, ev)
-}
-
-// applyJobs stores finished jobs and marks sent ones. A job cancelled in the
-// meantime stays cancelled (storage answers ErrConflict, which is fine).
-func (x *exchange) applyJobs(ctx context.Context) error {
-	e := x.e
-	for _, id := range x.jobOrder {
-		j := x.jobUpdates[id]
-		if err := e.store.UpdateJob(ctx, j); err != nil {
-			if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
-				x.log().Info("job changed meanwhile; result not stored", "job", j.ID, "err", err)
-				continue
-			}
-			return storageErr("updating job", err)
-		}
-		e.emit(Update{Kind: "job", DeviceID: j.DeviceID, SessionID: j.SessionID, JobID: j.ID, State: j.State})
-	}
-	for _, j := range x.sent {
-		if err := e.store.UpdateJob(ctx, j); err != nil {
-			if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
-				x.log().Info("job cancelled while being sent", "job", j.ID)
-				continue
-			}
-			return storageErr("marking job sent", err)
-		}
-		e.emit(Update{Kind: "job", DeviceID: j.DeviceID, SessionID: j.SessionID, JobID: j.ID, State: j.State})
-	}
-	return nil
 }
 
 // finishJob records a job's final state, to be stored after the session.
@@ -511,18 +629,13 @@ func (x *exchange) finishJob(j *storage.Job) {
 	x.jobUpdates[j.ID] = j
 }
 
-func (x *exchange) trace(ctx context.Context, dir, msgID, ct string, body []byte, m *syncml.Message) {
+func (x *exchange) traceEntry(dir, msgID, ct string, body []byte, m *syncml.Message) *storage.TraceEntry {
 	decoded := string(body)
 	if b, err := syncml.EncodeXMLIndent(m); err == nil {
 		decoded = string(b)
 	}
-	t := &storage.TraceEntry{DeviceID: x.dev.ID, SessionID: x.msg.Header.SessionID, Direction: dir,
+	return &storage.TraceEntry{DeviceID: x.dev.ID, SessionID: x.msg.Header.SessionID, Direction: dir,
 		MsgID: msgID, ContentType: ct, Body: body, Decoded: decoded, CreatedAt: time.Now().UTC()}
-	if err := x.e.store.AddTrace(ctx, t); err != nil {
-		x.log().Warn("storing trace failed", "err", err)
-		return
-	}
-	x.e.emit(Update{Kind: "trace", DeviceID: t.DeviceID, SessionID: t.SessionID, TraceID: t.ID})
 }
 
 func (e *Engine) emit(u Update) {

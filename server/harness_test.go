@@ -88,6 +88,7 @@ func (h *harness) device(t testing.TB) *storage.Device {
 // device is a scripted DM client: it builds messages, posts them through
 // Engine.Handle and follows RespURI, the way a real device would.
 type device struct {
+	id        string // device id ("" = devID)
 	e         *server.Engine
 	sessionID string
 	msgID     int
@@ -109,7 +110,7 @@ func newDevice(e *server.Engine, scheme string) *device {
 func (d *device) header() syncml.Header {
 	d.msgID++
 	h := syncml.Header{VerDTD: "1.2", VerProto: "DM/1.2", SessionID: d.sessionID, MsgID: strconv.Itoa(d.msgID),
-		Target: syncml.Location{LocURI: "http://127.0.0.1/dm"}, Source: syncml.Location{LocURI: devID, LocName: devUser}}
+		Target: syncml.Location{LocURI: "http://127.0.0.1/dm"}, Source: syncml.Location{LocURI: orDev(d.id), LocName: devUser}}
 	switch d.scheme {
 	case "basic":
 		h.Cred = auth.MakeCred(syncml.AuthBasic, devUser, d.password, nil)
@@ -120,6 +121,13 @@ func (d *device) header() syncml.Header {
 		h.Meta = &syncml.Meta{MaxMsgSize: d.maxMsg}
 	}
 	return h
+}
+
+func orDev(id string) string {
+	if id == "" {
+		return devID
+	}
+	return id
 }
 
 // message builds the next message.

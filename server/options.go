@@ -19,9 +19,18 @@
 //     message (same MsgID, same bytes) gets the stored reply again (the device
 //     lost our answer); any other MsgID gets a header Status 400 and changes
 //     nothing.
-//   - The session state is saved (optimistic version check) before anything
-//     else is stored, so a node that loses a race stores nothing and answers
-//     503; the device retries.
+//   - Everything one message changes (session state, jobs, device, tree
+//     cache, events, traces) is stored in one storage batch: one transaction
+//     and one commit when the store is a storage.Batcher (both SQL backends).
+//     The session save carries an optimistic version check, so a node that
+//     loses a race stores nothing and answers 503; the device retries. On a
+//     store without batches the session is saved before anything else.
+//   - A job cancelled after its command was built but before it was stored
+//     as sent is taken out of the reply: it never goes out.
+//   - Statuses that alone exceed the device's MaxMsgSize are spread over
+//     several messages (no Final, no new command until all are out), and
+//     member Statuses of an Atomic/Sequence may follow the group's Status in
+//     a later message of the device's package.
 //   - A job is marked sent when its command goes out and done/failed only
 //     when its Status (and, for Get, the end of the device's package with its
 //     Results) arrived; anything unanswered stays sent and PendingJobs returns

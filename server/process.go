@@ -54,7 +54,7 @@ func (x *exchange) process(ctx context.Context) error {
 	}
 	keys := make([]string, 0, len(touched))
 	for k := range touched {
-		if p := x.st.Pending[k]; p != nil && (x.msg.Final || !p.Gets) {
+		if p := x.st.Pending[k]; p != nil && (x.msg.Final || !p.Gets && !p.awaitingMembers()) {
 			keys = append(keys, k)
 		}
 	}
@@ -75,6 +75,25 @@ func (x *exchange) process(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// awaitingMembers reports whether an Atomic/Sequence still lacks a member
+// Status: devices may send those after the group's own Status, even in a
+// later message of their package, so the job waits for them (or for the end
+// of the package) before it is finalised.
+func (p *pending) awaitingMembers() bool {
+	if p.Members == 0 {
+		return false
+	}
+	if len(p.ChildStatus) < p.Members {
+		return true
+	}
+	for _, c := range p.ChildStatus {
+		if c == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // lookup resolves a (MsgRef, CmdRef) pair to the pending key; devices may omit

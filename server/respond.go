@@ -76,12 +76,17 @@ func (x *exchange) finalize(ctx context.Context, k string) error {
 // package continues, the next part of our package, or the end of the session.
 func (x *exchange) respond(ctx context.Context) error {
 	x.reply.Header.Cred = x.serverCred()
-	switch {
-	case x.abort:
+	if x.abort {
 		x.log().Info("device aborted the session (Alert 1223)")
 		x.reply.Final, x.closing, x.failed = true, true, true
 		x.st.MidPackage = false
+		x.st.Deferred = nil
 		return nil
+	}
+	if spilled, err := x.spillStatuses(); err != nil || spilled {
+		return err
+	}
+	switch {
 	case x.st.InLO != nil || !x.msg.Final && !x.st.MidPackage:
 		x.cmdN++
 		x.reply.Body = append(x.reply.Body, &syncml.Alert{CmdID: strconv.Itoa(x.cmdN), Data: syncml.AlertNextMessage})
@@ -91,12 +96,73 @@ func (x *exchange) respond(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	x.added = added
 	x.st.MidPackage = more
 	x.reply.Final = !more
 	if added == 0 && !more && len(x.alerts1225) == 0 {
 		x.closing = true // only Statuses and Final: the session ends (protocol.md §2)
 	}
 	return nil
+}
+
+// spillStatuses puts the Statuses deferred from earlier messages right after
+// the SyncHdr Status and, when the Statuses alone exceed the device's
+// MaxMsgSize, keeps as many as fit and defers the rest to the next message
+// (protocol.md §3: a package may span messages; ours then has no Final and
+// no new commands until every Status is out). spilled reports that the reply
+// is complete as it is.
+func (x *exchange) spillStatuses() (spilled bool, err error) {
+	if len(x.st.Deferred) > 0 {
+		body := make([]syncml.Command, 0, len(x.reply.Body)+len(x.st.Deferred))
+		body = append(body, x.reply.Body[0])
+		for _, st := range x.st.Deferred {
+			x.cmdN++
+			st.CmdID = strconv.Itoa(x.cmdN)
+			body = append(body, st)
+		}
+		x.reply.Body = append(body, x.reply.Body[1:]...)
+		x.st.Deferred = nil
+	}
+	ok, err := x.fits()
+	if err != nil || ok {
+		return false, err
+	}
+	// Find the most Statuses that fit (the SyncHdr Status always stays).
+	all := x.reply.Body
+	lo, hi := 1, len(all)-1 // lo fits at least the header alone, or nothing does
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		x.reply.Body = all[:mid]
+		if ok, err := x.fits(); err != nil {
+			return false, err
+		} else if ok {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	x.reply.Body = all[:lo]
+	if lo <= 1 {
+		if ok, err := x.fits(); err != nil || !ok {
+			if err == nil {
+				x.reply.Body = all
+				err = &syncml.StatusError{Code: syncml.StatusCommandFailed,
+					Msg: fmt.Sprintf("device MaxMsgSize %d leaves no room for a single Status", x.st.DevMaxMsg)}
+			}
+			return false, err
+		}
+	}
+	for _, c := range all[lo:] {
+		x.st.Deferred = append(x.st.Deferred, c.(*syncml.Status))
+	}
+	x.log().Info("statuses exceed the device's MaxMsgSize: spread over several messages",
+		"sent", lo-1, "deferred", len(x.st.Deferred), "max", x.st.DevMaxMsg)
+	x.reply.Final = false
+	// After a complete device package our package goes on: the device's
+	// next message (Alert 1222) gets the rest. Otherwise the device is still
+	// sending its own package and its next message comes anyway.
+	x.st.MidPackage = x.st.MidPackage || x.msg.Final
+	return true, nil
 }
 
 // hasGet reports whether c is or contains a Get.
@@ -213,12 +279,14 @@ func (x *exchange) failJob(j *storage.Job, reason string) {
 	x.finishJob(j)
 }
 
-func (x *exchange) markSent(j *storage.Job) {
+// markSent records that cmd, in the reply, carries job j; commit stores the
+// job as sent (or withdraws cmd when the job was cancelled meanwhile).
+func (x *exchange) markSent(j *storage.Job, cmd syncml.Command) {
 	j.State = storage.JobSent
 	j.SessionID = x.msg.Header.SessionID
 	j.Attempts++
 	j.SentAt = x.now
-	x.sent = append(x.sent, j)
+	x.sent = append(x.sent, sentCmd{job: j, cmd: cmd})
 }
 
 // addJob appends the command of job j (cmdName overrides its command for set
@@ -268,7 +336,7 @@ func (x *exchange) addJob(j *storage.Job, cmdName string, isFallback bool, added
 	for _, m := range b.members {
 		x.st.Pending[pendKey(msgID, m.cmdID)] = &pending{Job: j.ID, Child: m.index}
 	}
-	x.markSent(j)
+	x.markSent(j, cmd)
 	return true, nil
 }
 
@@ -365,7 +433,7 @@ func (x *exchange) addChunk(j *storage.Job, lo *outLO, isFallback bool, added in
 		x.st.OutLO = nil
 	}
 	if first {
-		x.markSent(j)
+		x.markSent(j, cmd)
 	}
 	return true, nil
 }

@@ -44,7 +44,10 @@ type sessionState struct {
 	// commands (or chunks) of the package follow.
 	MidPackage bool   `json:"mid_package,omitempty"`
 	OutLO      *outLO `json:"out_lo,omitempty"` // large object being sent
-	InLO       *inLO  `json:"in_lo,omitempty"`  // large object being received
+	// Deferred are Statuses that did not fit the device's MaxMsgSize; they
+	// open our next message(s), before any new command (protocol.md §3).
+	Deferred []*syncml.Status `json:"deferred,omitempty"`
+	InLO     *inLO            `json:"in_lo,omitempty"` // large object being received
 }
 
 // pending is one command (or Atomic/Sequence member, or chunk) awaiting its Status.
@@ -106,3 +109,5 @@ func decodeState(b []byte) (*sessionState, error) {
 	}
 	return st, nil
 }
+
+func encodeState(st *sessionState) ([]byte, error) { return json.Marshal(st) }

@@ -243,3 +243,38 @@ type Store interface {
 	Ping(ctx context.Context) error
 	Close() error
 }
+
+// Batcher is an optional ability of a Store (found by type assertion): run
+// several operations as one atomic unit. The SQL backends implement it with one
+// database transaction, which is both what makes "nothing stored half-way"
+// hold for a whole DM message and what makes a message cost one commit instead
+// of one per write.
+//
+// Batch calls fn with a Store bound to the unit: reads through it see the
+// unit's own writes; when fn returns nil every write is committed together,
+// when it returns an error (or panics) none is, and Batch returns fn's error
+// unchanged (errors.Is works on it). A failed optimistic check inside the unit
+// (SaveSession's version, UpdateJob's terminal guard) reports ErrConflict as
+// usual and leaves the unit usable, so fn decides whether to go on.
+//
+// fn must do all its storage work through the Store it is given: on a backend
+// with a single writer (SQLite), writing through the outer Store from inside
+// fn waits for the unit to end, i.e. forever. Batch called on the inner Store
+// runs fn inside the same unit. Close on the inner Store is an error.
+type Batcher interface {
+	Batch(ctx context.Context, fn func(s Store) error) error
+}
+
+// InBatch runs fn as one atomic unit when s is a Batcher, and directly on s
+// (each write on its own) otherwise, so callers need one code path for both
+// kinds of store.
+func InBatch(ctx context.Context, s Store, fn func(s Store) error) error {
+	if b, ok := s.(Batcher); ok {
+		return b.Batch(ctx, fn)
+	}
+	return fn(s)
+}
+
+// ErrInBatch is returned by operations that make no sense on the Store a
+// Batcher hands to its function (Close).
+var ErrInBatch = errors.New("storage: not allowed inside a batch")

@@ -28,6 +28,16 @@ import (
 // Store is a storage.Store on a PostgreSQL database.
 type Store struct {
 	pool *pgxpool.Pool
+	db   querier // pool, or the transaction of a Batch
+	inTx bool
+}
+
+// querier is what both *pgxpool.Pool and pgx.Tx offer.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -44,7 +54,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{pool: pool}
+	s := &Store{pool: pool, db: pool}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -116,6 +126,9 @@ func (s *Store) Ping(ctx context.Context) error { return wrap(s.pool.Ping(ctx)) 
 
 // Close closes every pooled connection.
 func (s *Store) Close() error {
+	if s.inTx {
+		return storage.ErrInBatch
+	}
 	s.pool.Close()
 	return nil
 }

@@ -59,7 +59,7 @@ func (s *Store) CreateDevice(ctx context.Context, d *storage.Device) error {
 		created = now()
 	}
 	args = append(append([]any{d.ID}, args...), created, ts(norm(d.LastSeen)))
-	if _, err := s.pool.Exec(ctx, `INSERT INTO devices (`+deviceCols+`)
+	if _, err := s.db.Exec(ctx, `INSERT INTO devices (`+deviceCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, args...); err != nil {
 		return wrap(err)
 	}
@@ -80,7 +80,7 @@ func scanDevice(row pgx.Row) (*storage.Device, error) {
 
 // GetDevice returns the device or ErrNotFound.
 func (s *Store) GetDevice(ctx context.Context, id string) (*storage.Device, error) {
-	return scanDevice(s.pool.QueryRow(ctx, `SELECT `+deviceCols+` FROM devices WHERE id = $1`, id))
+	return scanDevice(s.db.QueryRow(ctx, `SELECT `+deviceCols+` FROM devices WHERE id = $1`, id))
 }
 
 // UpdateDevice overwrites every field but ID and CreatedAt.
@@ -90,27 +90,27 @@ func (s *Store) UpdateDevice(ctx context.Context, d *storage.Device) error {
 		return err
 	}
 	args = append(args, ts(norm(d.LastSeen)), d.ID)
-	return affected(s.pool.Exec(ctx, `UPDATE devices SET auth_scheme = $1, username = $2, password = $3,
+	return affected(s.db.Exec(ctx, `UPDATE devices SET auth_scheme = $1, username = $2, password = $3,
 		server_password = $4, server_nonce = $5, client_nonce = $6, notify_addr = $7, devinfo = $8, labels = $9,
 		last_seen = $10 WHERE id = $11`, args...))
 }
 
 // ListDevices pages through devices ordered by ID (bytewise, COLLATE "C").
 func (s *Store) ListDevices(ctx context.Context, afterID string, n int) ([]*storage.Device, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+deviceCols+` FROM devices WHERE id > $1 ORDER BY id LIMIT $2`, afterID, limit(n))
+	rows, err := s.db.Query(ctx, `SELECT `+deviceCols+` FROM devices WHERE id > $1 ORDER BY id LIMIT $2`, afterID, limit(n))
 	return collect(rows, err, scanDevice)
 }
 
 // DeleteDevice removes the device; foreign keys cascade to its jobs,
 // sessions, events, tree cache and traces in the same statement.
 func (s *Store) DeleteDevice(ctx context.Context, id string) error {
-	return affected(s.pool.Exec(ctx, `DELETE FROM devices WHERE id = $1`, id))
+	return affected(s.db.Exec(ctx, `DELETE FROM devices WHERE id = $1`, id))
 }
 
 // CountDevices counts enrolled devices.
 func (s *Store) CountDevices(ctx context.Context) (int, error) {
 	var n int
-	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM devices`).Scan(&n)
+	err := s.db.QueryRow(ctx, `SELECT count(*) FROM devices`).Scan(&n)
 	return n, wrap(err)
 }
 
@@ -150,7 +150,7 @@ func (s *Store) CreateJob(ctx context.Context, j *storage.Job) error {
 		created = now()
 	}
 	var id int64
-	err = s.pool.QueryRow(ctx, `INSERT INTO jobs (device_id, spec, state, status, results, child_status, error,
+	err = s.db.QueryRow(ctx, `INSERT INTO jobs (device_id, spec, state, status, results, child_status, error,
 		session_id, attempts, created_at, sent_at, done_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 		RETURNING id`, j.DeviceID, json.RawMessage(spec), string(j.State), j.Status, results, childStatus, j.Error,
 		j.SessionID, j.Attempts, created, ts(norm(j.SentAt)), ts(norm(j.DoneAt))).Scan(&id)
@@ -176,7 +176,7 @@ func scanJob(row pgx.Row) (*storage.Job, error) {
 
 // GetJob returns the job or ErrNotFound.
 func (s *Store) GetJob(ctx context.Context, id int64) (*storage.Job, error) {
-	return scanJob(s.pool.QueryRow(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = $1`, id))
+	return scanJob(s.db.QueryRow(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = $1`, id))
 }
 
 // ListJobs pages through jobs ordered by ID.
@@ -198,7 +198,7 @@ func (s *Store) ListJobs(ctx context.Context, f storage.JobFilter) ([]*storage.J
 		args = append(args, states)
 		where = append(where, fmt.Sprintf("state = ANY($%d)", len(args)))
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+jobCols+` FROM jobs WHERE `+strings.Join(where, " AND ")+
+	rows, err := s.db.Query(ctx, `SELECT `+jobCols+` FROM jobs WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY id LIMIT $2`, args...)
 	return collect(rows, err, scanJob)
 }
@@ -206,7 +206,7 @@ func (s *Store) ListJobs(ctx context.Context, f storage.JobFilter) ([]*storage.J
 // PendingJobs returns queued jobs and jobs sent in another session, ordered
 // by ID, at most 10000 (the next call returns the rest once these are done).
 func (s *Store) PendingJobs(ctx context.Context, deviceID, sessionID string) ([]*storage.Job, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+jobCols+` FROM jobs WHERE device_id = $1
+	rows, err := s.db.Query(ctx, `SELECT `+jobCols+` FROM jobs WHERE device_id = $1
 		AND state IN ('queued', 'sent') AND (state = 'queued' OR session_id <> $2) ORDER BY id LIMIT `+fmt.Sprint(maxLimit),
 		deviceID, sessionID)
 	return collect(rows, err, scanJob)
@@ -221,7 +221,7 @@ func (s *Store) UpdateJob(ctx context.Context, j *storage.Job) error {
 	if err != nil {
 		return err
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE jobs SET state = $1, status = $2, results = $3, child_status = $4,
+	tag, err := s.db.Exec(ctx, `UPDATE jobs SET state = $1, status = $2, results = $3, child_status = $4,
 		error = $5, session_id = $6, attempts = $7, sent_at = $8, done_at = $9
 		WHERE id = $10 AND state NOT IN `+terminal, string(j.State), j.Status, results, childStatus, j.Error,
 		j.SessionID, j.Attempts, ts(norm(j.SentAt)), ts(norm(j.DoneAt)), j.ID)
@@ -237,7 +237,7 @@ func (s *Store) UpdateJob(ctx context.Context, j *storage.Job) error {
 // missingOrConflict tells why a guarded job update changed nothing.
 func (s *Store) missingOrConflict(ctx context.Context, id int64) error {
 	var exists bool
-	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM jobs WHERE id = $1)`, id).Scan(&exists); err != nil {
+	if err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM jobs WHERE id = $1)`, id).Scan(&exists); err != nil {
 		return wrap(err)
 	}
 	if !exists {
@@ -248,7 +248,7 @@ func (s *Store) missingOrConflict(ctx context.Context, id int64) error {
 
 // CancelJob marks a queued or sent job cancelled and returns it.
 func (s *Store) CancelJob(ctx context.Context, id int64) (*storage.Job, error) {
-	j, err := scanJob(s.pool.QueryRow(ctx, `UPDATE jobs SET state = 'cancelled', done_at = $1
+	j, err := scanJob(s.db.QueryRow(ctx, `UPDATE jobs SET state = 'cancelled', done_at = $1
 		WHERE id = $2 AND state NOT IN `+terminal+` RETURNING `+jobCols, now(), id))
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, s.missingOrConflict(ctx, id)
@@ -261,9 +261,9 @@ func (s *Store) CountJobs(ctx context.Context, state storage.JobState) (int, err
 	var n int
 	var err error
 	if state == "" {
-		err = s.pool.QueryRow(ctx, `SELECT count(*) FROM jobs`).Scan(&n)
+		err = s.db.QueryRow(ctx, `SELECT count(*) FROM jobs`).Scan(&n)
 	} else {
-		err = s.pool.QueryRow(ctx, `SELECT count(*) FROM jobs WHERE state = $1`, string(state)).Scan(&n)
+		err = s.db.QueryRow(ctx, `SELECT count(*) FROM jobs WHERE state = $1`, string(state)).Scan(&n)
 	}
 	return n, wrap(err)
 }
@@ -289,28 +289,30 @@ func (s *Store) SaveSession(ctx context.Context, ss *storage.Session) error {
 		if created.IsZero() {
 			created = t
 		}
-		_, err := s.pool.Exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, 1, $5, $6, $7)`,
-			ss.DeviceID, ss.SessionID, ss.Token, state, ss.Closed, created, t)
+		// ON CONFLICT DO NOTHING rather than a unique-violation error, which
+		// would abort an enclosing batch transaction: a session created by
+		// another node first is ErrConflict, a token of another session ErrExists.
+		tag, err := s.db.Exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, 1, $5, $6, $7)
+			ON CONFLICT DO NOTHING`, ss.DeviceID, ss.SessionID, ss.Token, state, ss.Closed, created, t)
 		if err != nil {
-			// A uniqueness failure is either the session created by another
-			// node first (ErrConflict) or a token of another session (ErrExists).
-			if err = wrap(err); errors.Is(err, storage.ErrExists) {
-				var exists bool
-				if e := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE device_id = $1 AND session_id = $2)`,
-					ss.DeviceID, ss.SessionID).Scan(&exists); e != nil {
-					return wrap(e)
-				}
-				if exists {
-					return fmt.Errorf("%w: session %s/%s was created by another node", storage.ErrConflict, ss.DeviceID, ss.SessionID)
-				}
+			return wrap(err)
+		}
+		if tag.RowsAffected() == 0 {
+			var exists bool
+			if e := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE device_id = $1 AND session_id = $2)`,
+				ss.DeviceID, ss.SessionID).Scan(&exists); e != nil {
+				return wrap(e)
 			}
-			return err
+			if exists {
+				return fmt.Errorf("%w: session %s/%s was created by another node", storage.ErrConflict, ss.DeviceID, ss.SessionID)
+			}
+			return fmt.Errorf("%w: session token is taken by another session", storage.ErrExists)
 		}
 		ss.Version, ss.CreatedAt, ss.UpdatedAt = 1, created, t
 		return nil
 	}
 	var created time.Time
-	err := s.pool.QueryRow(ctx, `UPDATE sessions SET token = $1, state = $2, version = version + 1, closed = $3,
+	err := s.db.QueryRow(ctx, `UPDATE sessions SET token = $1, state = $2, version = version + 1, closed = $3,
 		updated_at = $4 WHERE device_id = $5 AND session_id = $6 AND version = $7 RETURNING created_at`,
 		ss.Token, state, ss.Closed, t, ss.DeviceID, ss.SessionID, ss.Version).Scan(&created)
 	if err != nil {
@@ -336,19 +338,19 @@ func scanSession(row pgx.Row) (*storage.Session, error) {
 
 // GetSession returns a session by device and SyncML SessionID.
 func (s *Store) GetSession(ctx context.Context, deviceID, sessionID string) (*storage.Session, error) {
-	return scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions
+	return scanSession(s.db.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions
 		WHERE device_id = $1 AND session_id = $2`, deviceID, sessionID))
 }
 
 // GetSessionByToken returns the session whose RespURI token is token.
 func (s *Store) GetSessionByToken(ctx context.Context, token string) (*storage.Session, error) {
-	return scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions
+	return scanSession(s.db.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions
 		WHERE token = $1 AND token <> ''`, token))
 }
 
 // DeleteSessionsBefore removes sessions last updated before t.
 func (s *Store) DeleteSessionsBefore(ctx context.Context, t time.Time) (int, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE updated_at < $1`, t)
+	tag, err := s.db.Exec(ctx, `DELETE FROM sessions WHERE updated_at < $1`, t)
 	if err != nil {
 		return 0, wrap(err)
 	}
@@ -370,7 +372,7 @@ func (s *Store) AddEvent(ctx context.Context, e *storage.Event) error {
 		created = now()
 	}
 	var id int64
-	err := s.pool.QueryRow(ctx, `INSERT INTO events (device_id, session_id, kind, type, source, target, format,
+	err := s.db.QueryRow(ctx, `INSERT INTO events (device_id, session_id, kind, type, source, target, format,
 		mark, data, correlator, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
 		e.DeviceID, e.SessionID, e.Kind, e.Type, e.Source, e.Target, e.Format, e.Mark, e.Data, e.Correlator,
 		created).Scan(&id)
@@ -397,10 +399,10 @@ func (s *Store) ListEvents(ctx context.Context, deviceID string, afterID int64, 
 	var rows pgx.Rows
 	var err error
 	if deviceID == "" {
-		rows, err = s.pool.Query(ctx, `SELECT `+eventCols+` FROM events WHERE id > $1 ORDER BY id LIMIT $2`,
+		rows, err = s.db.Query(ctx, `SELECT `+eventCols+` FROM events WHERE id > $1 ORDER BY id LIMIT $2`,
 			afterID, limit(n))
 	} else {
-		rows, err = s.pool.Query(ctx, `SELECT `+eventCols+` FROM events WHERE device_id = $1 AND id > $2
+		rows, err = s.db.Query(ctx, `SELECT `+eventCols+` FROM events WHERE device_id = $1 AND id > $2
 			ORDER BY id LIMIT $3`, deviceID, afterID, limit(n))
 	}
 	return collect(rows, err, scanEvent)
@@ -422,7 +424,7 @@ func (s *Store) PutTreeNodes(ctx context.Context, nodes []storage.TreeNode) erro
 		}
 	}
 	t := now()
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.Batch(ctx, func(in storage.Store) error {
 		var b pgx.Batch
 		for i := range nodes {
 			n := &nodes[i]
@@ -435,7 +437,7 @@ func (s *Store) PutTreeNodes(ctx context.Context, nodes []storage.TreeNode) erro
 				value = excluded.value, updated_at = excluded.updated_at`,
 				n.DeviceID, n.URI, n.Format, n.Type, n.Value, updated)
 		}
-		return tx.SendBatch(ctx, &b).Close()
+		return in.(*Store).db.SendBatch(ctx, &b).Close()
 	})
 	return wrap(err)
 }
@@ -456,10 +458,10 @@ func (s *Store) ListTreeNodes(ctx context.Context, deviceID, prefix string) ([]s
 	var rows pgx.Rows
 	var err error
 	if prefix == "" {
-		rows, err = s.pool.Query(ctx, `SELECT `+treeCols+` FROM tree_nodes WHERE device_id = $1 ORDER BY uri`, deviceID)
+		rows, err = s.db.Query(ctx, `SELECT `+treeCols+` FROM tree_nodes WHERE device_id = $1 ORDER BY uri`, deviceID)
 	} else {
 		p, lo, hi := prefixRange(prefix)
-		rows, err = s.pool.Query(ctx, `SELECT `+treeCols+` FROM tree_nodes WHERE device_id = $1
+		rows, err = s.db.Query(ctx, `SELECT `+treeCols+` FROM tree_nodes WHERE device_id = $1
 			AND (uri = $2 OR (uri >= $3 AND uri < $4)) ORDER BY uri`, deviceID, p, lo, hi)
 	}
 	ptrs, err := collect(rows, err, scanTree)
@@ -477,10 +479,10 @@ func (s *Store) ListTreeNodes(ctx context.Context, deviceID, prefix string) ([]s
 func (s *Store) DeleteTreeNodes(ctx context.Context, deviceID, prefix string) error {
 	var err error
 	if prefix == "" {
-		_, err = s.pool.Exec(ctx, `DELETE FROM tree_nodes WHERE device_id = $1`, deviceID)
+		_, err = s.db.Exec(ctx, `DELETE FROM tree_nodes WHERE device_id = $1`, deviceID)
 	} else {
 		p, lo, hi := prefixRange(prefix)
-		_, err = s.pool.Exec(ctx, `DELETE FROM tree_nodes WHERE device_id = $1
+		_, err = s.db.Exec(ctx, `DELETE FROM tree_nodes WHERE device_id = $1
 			AND (uri = $2 OR (uri >= $3 AND uri < $4))`, deviceID, p, lo, hi)
 	}
 	return wrap(err)
@@ -499,7 +501,7 @@ func (s *Store) AddTrace(ctx context.Context, t *storage.TraceEntry) error {
 		created = now()
 	}
 	var id int64
-	err := s.pool.QueryRow(ctx, `INSERT INTO traces (device_id, session_id, direction, msg_id, content_type, body,
+	err := s.db.QueryRow(ctx, `INSERT INTO traces (device_id, session_id, direction, msg_id, content_type, body,
 		decoded, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, t.DeviceID, t.SessionID,
 		t.Direction, t.MsgID, t.ContentType, blob(t.Body), t.Decoded, created).Scan(&id)
 	if err != nil {
@@ -525,10 +527,10 @@ func (s *Store) ListTraces(ctx context.Context, deviceID, sessionID string, n in
 	var rows pgx.Rows
 	var err error
 	if sessionID == "" {
-		rows, err = s.pool.Query(ctx, `SELECT `+traceCols+` FROM traces WHERE device_id = $1
+		rows, err = s.db.Query(ctx, `SELECT `+traceCols+` FROM traces WHERE device_id = $1
 			ORDER BY id DESC LIMIT $2`, deviceID, limit(n))
 	} else {
-		rows, err = s.pool.Query(ctx, `SELECT `+traceCols+` FROM traces WHERE device_id = $1 AND session_id = $2
+		rows, err = s.db.Query(ctx, `SELECT `+traceCols+` FROM traces WHERE device_id = $1 AND session_id = $2
 			ORDER BY id DESC LIMIT $3`, deviceID, sessionID, limit(n))
 	}
 	out, err := collect(rows, err, scanTrace)
@@ -541,7 +543,7 @@ func (s *Store) PruneTraces(ctx context.Context, keepPerDevice int) error {
 	if keepPerDevice < 0 {
 		return fmt.Errorf("storage: negative trace retention %d", keepPerDevice)
 	}
-	_, err := s.pool.Exec(ctx, `DELETE FROM traces WHERE id IN (SELECT id FROM (SELECT id,
+	_, err := s.db.Exec(ctx, `DELETE FROM traces WHERE id IN (SELECT id FROM (SELECT id,
 		row_number() OVER (PARTITION BY device_id ORDER BY id DESC) AS rn FROM traces) AS t WHERE rn > $1)`,
 		keepPerDevice)
 	return wrap(err)

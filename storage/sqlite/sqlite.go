@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,8 +33,10 @@ import (
 
 // Store is a storage.Store on one SQLite database file.
 type Store struct {
-	w, r *sql.DB // the single writer connection; the read-only pool
-	st   stmts
+	w, r  *sql.DB // the single writer connection; the read-only pool
+	st    stmts
+	group *groupState // batches waiting for the writer (group commit)
+	tx    *sql.Tx     // set on the Store a Batch hands to its function
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -41,9 +44,30 @@ var _ storage.Store = (*Store)(nil)
 // busyTimeout is how long a statement waits for another process's write lock.
 const busyTimeout = 10 * time.Second
 
+// Options tune Open; the zero value (or nil) is the default.
+type Options struct {
+	// Synchronous is SQLite's synchronous setting: "NORMAL" (default; in WAL
+	// mode a commit survives a crash of the process but the last commits may
+	// be lost if the machine loses power) or "FULL" (every commit is fsynced
+	// before it returns: durable across power loss, at the cost of one fsync
+	// per commit, i.e. per DM message).
+	Synchronous string
+}
+
 // Open opens (creating it and its parent directory when missing) the database
-// at path, applies pending migrations and prepares every statement.
-func Open(path string) (*Store, error) {
+// at path with default Options, applies pending migrations and prepares every
+// statement.
+func Open(path string) (*Store, error) { return OpenWith(path, nil) }
+
+// OpenWith is Open with Options (nil means the defaults).
+func OpenWith(path string, o *Options) (*Store, error) {
+	sync := "NORMAL"
+	if o != nil && o.Synchronous != "" {
+		sync = strings.ToUpper(o.Synchronous)
+		if sync != "NORMAL" && sync != "FULL" {
+			return nil, fmt.Errorf("sqlite: Synchronous %q: want NORMAL or FULL", o.Synchronous)
+		}
+	}
 	if path == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
@@ -53,7 +77,7 @@ func Open(path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: create directory: %w", err)
 	}
-	common := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=1&_synchronous=NORMAL", busyTimeout.Milliseconds())
+	common := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=1&_synchronous=%s", busyTimeout.Milliseconds(), sync)
 	w, err := sql.Open("sqlite", path+"?"+common+"&_journal_mode=WAL&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -62,7 +86,7 @@ func Open(path string) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w}
+	s := &Store{w: w, group: &groupState{}}
 	ctx := context.Background()
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
@@ -128,6 +152,26 @@ func (s *Store) apply(ctx context.Context, m migrations.Migration) error {
 	return tx.Commit()
 }
 
+// Synchronous reports the synchronous setting in effect on the writer
+// connection ("NORMAL" or "FULL"), as SQLite itself reports it.
+func (s *Store) Synchronous(ctx context.Context) (string, error) {
+	var v int
+	if err := s.w.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&v); err != nil {
+		return "", wrap(err)
+	}
+	switch v {
+	case 0:
+		return "OFF", nil
+	case 1:
+		return "NORMAL", nil
+	case 2:
+		return "FULL", nil
+	case 3:
+		return "EXTRA", nil
+	}
+	return strconv.Itoa(v), nil
+}
+
 // SchemaVersion reports the highest applied migration.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	var v sql.NullInt64
@@ -148,6 +192,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close releases the prepared statements and connections; WAL content is
 // checkpointed by SQLite when the last connection closes.
 func (s *Store) Close() error {
+	if s.tx != nil {
+		return storage.ErrInBatch
+	}
 	s.st.close()
 	var errs []error
 	if s.r != nil {

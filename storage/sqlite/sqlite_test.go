@@ -83,3 +83,42 @@ func BenchmarkCreateJob(b *testing.B)           { storagetest.BenchCreateJob(b, 
 func BenchmarkSaveSession(b *testing.B)         { storagetest.BenchSaveSession(b, newStore(b)) }
 func BenchmarkSaveSessionParallel(b *testing.B) { storagetest.BenchSaveSessionParallel(b, newStore(b)) }
 func BenchmarkPendingJobs(b *testing.B)         { storagetest.BenchPendingJobs(b, newStore(b)) }
+
+func TestOpenWith_SynchronousSetting(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		opts    *sqlite.Options
+		want    string
+		wantErr bool
+	}{
+		{name: "nil options default to NORMAL", opts: nil, want: "NORMAL"},
+		{name: "empty setting defaults to NORMAL", opts: &sqlite.Options{}, want: "NORMAL"},
+		{name: "FULL for power-loss durability", opts: &sqlite.Options{Synchronous: "FULL"}, want: "FULL"},
+		{name: "case does not matter", opts: &sqlite.Options{Synchronous: "full"}, want: "FULL"},
+		{name: "OFF is refused", opts: &sqlite.Options{Synchronous: "OFF"}, wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := sqlite.OpenWith(filepath.Join(t.TempDir(), "omadm.db"), tc.opts)
+			if tc.wantErr {
+				if err == nil {
+					s.Close()
+					t.Fatal("OpenWith succeeded, want an error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			got, err := s.Synchronous(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("synchronous = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}

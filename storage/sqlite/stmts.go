@@ -20,6 +20,9 @@ const (
 // connection, reads to the reader pool.
 type stmts struct {
 	all []*sql.Stmt
+	// twin maps each reader statement to the same statement prepared on the
+	// writer, which batches (transactions on the writer) use instead.
+	twin map[*sql.Stmt]*sql.Stmt
 
 	createDevice, getDevice, updateDevice, listDevices, deleteDevice, countDevices *sql.Stmt
 
@@ -36,13 +39,20 @@ type stmts struct {
 
 func (s *Store) prepare(ctx context.Context) error {
 	st := &s.st
+	st.twin = map[*sql.Stmt]*sql.Stmt{}
 	var err error
 	p := func(db *sql.DB, dst **sql.Stmt, q string) {
 		if err != nil {
 			return
 		}
-		var x *sql.Stmt
+		var x, w *sql.Stmt
 		x, err = db.PrepareContext(ctx, q)
+		if err == nil && db != s.w {
+			if w, err = s.w.PrepareContext(ctx, q); err == nil {
+				st.twin[x] = w
+				st.all = append(st.all, w)
+			}
+		}
 		if err != nil {
 			err = fmt.Errorf("sqlite: prepare %q: %w", q, err)
 			return

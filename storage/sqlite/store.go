@@ -48,7 +48,7 @@ func (s *Store) CreateDevice(ctx context.Context, d *storage.Device) error {
 		created = now()
 	}
 	args = append(append([]any{d.ID}, args...), created.UnixMicro(), micros(d.LastSeen))
-	if _, err := s.st.createDevice.ExecContext(ctx, args...); err != nil {
+	if _, err := s.use(ctx, s.st.createDevice).ExecContext(ctx, args...); err != nil {
 		return wrap(err)
 	}
 	d.CreatedAt, d.LastSeen = created, norm(d.LastSeen)
@@ -75,7 +75,7 @@ func scanDevice(sc scanner) (*storage.Device, error) {
 
 // GetDevice returns the device or ErrNotFound.
 func (s *Store) GetDevice(ctx context.Context, id string) (*storage.Device, error) {
-	return scanDevice(s.st.getDevice.QueryRowContext(ctx, id))
+	return scanDevice(s.use(ctx, s.st.getDevice).QueryRowContext(ctx, id))
 }
 
 // UpdateDevice overwrites every field but ID and CreatedAt.
@@ -85,25 +85,25 @@ func (s *Store) UpdateDevice(ctx context.Context, d *storage.Device) error {
 		return err
 	}
 	args = append(args, micros(d.LastSeen), d.ID)
-	return affected(s.st.updateDevice.ExecContext(ctx, args...))
+	return affected(s.use(ctx, s.st.updateDevice).ExecContext(ctx, args...))
 }
 
 // ListDevices pages through devices ordered by ID (bytewise).
 func (s *Store) ListDevices(ctx context.Context, afterID string, n int) ([]*storage.Device, error) {
-	rows, err := s.st.listDevices.QueryContext(ctx, afterID, limit(n))
+	rows, err := s.use(ctx, s.st.listDevices).QueryContext(ctx, afterID, limit(n))
 	return collect(rows, err, scanDevice)
 }
 
 // DeleteDevice removes the device; foreign keys cascade to its jobs,
 // sessions, events, tree cache and traces in the same statement.
 func (s *Store) DeleteDevice(ctx context.Context, id string) error {
-	return affected(s.st.deleteDevice.ExecContext(ctx, id))
+	return affected(s.use(ctx, s.st.deleteDevice).ExecContext(ctx, id))
 }
 
 // CountDevices counts enrolled devices.
 func (s *Store) CountDevices(ctx context.Context) (int, error) {
 	var n int
-	err := s.st.countDevices.QueryRowContext(ctx).Scan(&n)
+	err := s.use(ctx, s.st.countDevices).QueryRowContext(ctx).Scan(&n)
 	return n, wrap(err)
 }
 
@@ -143,7 +143,7 @@ func (s *Store) CreateJob(ctx context.Context, j *storage.Job) error {
 		created = now()
 	}
 	var id int64
-	err = s.st.createJob.QueryRowContext(ctx, j.DeviceID, string(spec), string(j.State), j.Status, results,
+	err = s.use(ctx, s.st.createJob).QueryRowContext(ctx, j.DeviceID, string(spec), string(j.State), j.Status, results,
 		childStatus, j.Error, j.SessionID, j.Attempts, created.UnixMicro(), micros(j.SentAt), micros(j.DoneAt)).Scan(&id)
 	if err != nil {
 		return wrap(err)
@@ -176,7 +176,7 @@ func scanJob(sc scanner) (*storage.Job, error) {
 
 // GetJob returns the job or ErrNotFound.
 func (s *Store) GetJob(ctx context.Context, id int64) (*storage.Job, error) {
-	return scanJob(s.st.getJob.QueryRowContext(ctx, id))
+	return scanJob(s.use(ctx, s.st.getJob).QueryRowContext(ctx, id))
 }
 
 // ListJobs pages through jobs ordered by ID.
@@ -200,14 +200,20 @@ func (s *Store) ListJobs(ctx context.Context, f storage.JobFilter) ([]*storage.J
 	where, args = append(where, "id > ?"), append(args, f.AfterID)
 	args = append(args, limit(f.Limit))
 	q := `SELECT ` + jobCols + ` FROM jobs WHERE ` + strings.Join(where, " AND ") + ` ORDER BY id LIMIT ?`
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	var rows *sql.Rows
+	var err error
+	if s.tx != nil {
+		rows, err = s.tx.QueryContext(ctx, q, args...)
+	} else {
+		rows, err = s.r.QueryContext(ctx, q, args...)
+	}
 	return collect(rows, err, scanJob)
 }
 
 // PendingJobs returns queued jobs and jobs sent in another session, ordered
 // by ID, at most 10000 (the next call returns the rest once these are done).
 func (s *Store) PendingJobs(ctx context.Context, deviceID, sessionID string) ([]*storage.Job, error) {
-	rows, err := s.st.pendingJobs.QueryContext(ctx, deviceID, sessionID)
+	rows, err := s.use(ctx, s.st.pendingJobs).QueryContext(ctx, deviceID, sessionID)
 	return collect(rows, err, scanJob)
 }
 
@@ -219,7 +225,7 @@ func (s *Store) UpdateJob(ctx context.Context, j *storage.Job) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.st.updateJob.ExecContext(ctx, string(j.State), j.Status, results, childStatus, j.Error,
+	res, err := s.use(ctx, s.st.updateJob).ExecContext(ctx, string(j.State), j.Status, results, childStatus, j.Error,
 		j.SessionID, j.Attempts, micros(j.SentAt), micros(j.DoneAt), j.ID)
 	if err := affected(res, err); !errors.Is(err, storage.ErrNotFound) {
 		if err == nil {
@@ -233,7 +239,7 @@ func (s *Store) UpdateJob(ctx context.Context, j *storage.Job) error {
 // missingOrConflict tells why a guarded job update changed nothing.
 func (s *Store) missingOrConflict(ctx context.Context, id int64) error {
 	var n int
-	if err := s.st.jobExists.QueryRowContext(ctx, id).Scan(&n); err != nil {
+	if err := s.use(ctx, s.st.jobExists).QueryRowContext(ctx, id).Scan(&n); err != nil {
 		return wrap(err)
 	}
 	if n == 0 {
@@ -244,7 +250,7 @@ func (s *Store) missingOrConflict(ctx context.Context, id int64) error {
 
 // CancelJob marks a queued or sent job cancelled and returns it.
 func (s *Store) CancelJob(ctx context.Context, id int64) (*storage.Job, error) {
-	j, err := scanJob(s.st.cancelJob.QueryRowContext(ctx, now().UnixMicro(), id))
+	j, err := scanJob(s.use(ctx, s.st.cancelJob).QueryRowContext(ctx, now().UnixMicro(), id))
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, s.missingOrConflict(ctx, id)
 	}
@@ -256,9 +262,9 @@ func (s *Store) CountJobs(ctx context.Context, state storage.JobState) (int, err
 	var n int
 	var err error
 	if state == "" {
-		err = s.st.countAllJobs.QueryRowContext(ctx).Scan(&n)
+		err = s.use(ctx, s.st.countAllJobs).QueryRowContext(ctx).Scan(&n)
 	} else {
-		err = s.st.countJobs.QueryRowContext(ctx, string(state)).Scan(&n)
+		err = s.use(ctx, s.st.countJobs).QueryRowContext(ctx, string(state)).Scan(&n)
 	}
 	return n, wrap(err)
 }
@@ -280,7 +286,7 @@ func (s *Store) SaveSession(ctx context.Context, ss *storage.Session) error {
 		if created.IsZero() {
 			created = t
 		}
-		_, err := s.st.insertSession.ExecContext(ctx, ss.DeviceID, ss.SessionID, ss.Token, blob(ss.State),
+		_, err := s.use(ctx, s.st.insertSession).ExecContext(ctx, ss.DeviceID, ss.SessionID, ss.Token, blob(ss.State),
 			boolInt(ss.Closed), created.UnixMicro(), t.UnixMicro())
 		if err != nil {
 			// A uniqueness failure is either the session created by another
@@ -288,7 +294,7 @@ func (s *Store) SaveSession(ctx context.Context, ss *storage.Session) error {
 			// (ErrExists); SQLite may report either index first, so look.
 			if err = wrap(err); errors.Is(err, storage.ErrExists) {
 				var n int
-				if e := s.st.sessionExists.QueryRowContext(ctx, ss.DeviceID, ss.SessionID).Scan(&n); e != nil {
+				if e := s.use(ctx, s.st.sessionExists).QueryRowContext(ctx, ss.DeviceID, ss.SessionID).Scan(&n); e != nil {
 					return wrap(e)
 				}
 				if n > 0 {
@@ -301,7 +307,7 @@ func (s *Store) SaveSession(ctx context.Context, ss *storage.Session) error {
 		return nil
 	}
 	var created int64
-	err := s.st.updateSession.QueryRowContext(ctx, ss.Token, blob(ss.State), boolInt(ss.Closed), t.UnixMicro(),
+	err := s.use(ctx, s.st.updateSession).QueryRowContext(ctx, ss.Token, blob(ss.State), boolInt(ss.Closed), t.UnixMicro(),
 		ss.DeviceID, ss.SessionID, ss.Version).Scan(&created)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
@@ -328,17 +334,17 @@ func scanSession(sc scanner) (*storage.Session, error) {
 
 // GetSession returns a session by device and SyncML SessionID.
 func (s *Store) GetSession(ctx context.Context, deviceID, sessionID string) (*storage.Session, error) {
-	return scanSession(s.st.getSession.QueryRowContext(ctx, deviceID, sessionID))
+	return scanSession(s.use(ctx, s.st.getSession).QueryRowContext(ctx, deviceID, sessionID))
 }
 
 // GetSessionByToken returns the session whose RespURI token is token.
 func (s *Store) GetSessionByToken(ctx context.Context, token string) (*storage.Session, error) {
-	return scanSession(s.st.getSessionByToken.QueryRowContext(ctx, token))
+	return scanSession(s.use(ctx, s.st.getSessionByToken).QueryRowContext(ctx, token))
 }
 
 // DeleteSessionsBefore removes sessions last updated before t.
 func (s *Store) DeleteSessionsBefore(ctx context.Context, t time.Time) (int, error) {
-	res, err := s.st.deleteSessions.ExecContext(ctx, t.UnixMicro())
+	res, err := s.use(ctx, s.st.deleteSessions).ExecContext(ctx, t.UnixMicro())
 	if err != nil {
 		return 0, wrap(err)
 	}
@@ -361,7 +367,7 @@ func (s *Store) AddEvent(ctx context.Context, e *storage.Event) error {
 		created = now()
 	}
 	var id int64
-	err := s.st.addEvent.QueryRowContext(ctx, e.DeviceID, e.SessionID, e.Kind, e.Type, e.Source, e.Target,
+	err := s.use(ctx, s.st.addEvent).QueryRowContext(ctx, e.DeviceID, e.SessionID, e.Kind, e.Type, e.Source, e.Target,
 		e.Format, e.Mark, e.Data, e.Correlator, created.UnixMicro()).Scan(&id)
 	if err != nil {
 		return wrap(err)
@@ -386,9 +392,9 @@ func (s *Store) ListEvents(ctx context.Context, deviceID string, afterID int64, 
 	var rows *sql.Rows
 	var err error
 	if deviceID == "" {
-		rows, err = s.st.listAllEvents.QueryContext(ctx, afterID, limit(n))
+		rows, err = s.use(ctx, s.st.listAllEvents).QueryContext(ctx, afterID, limit(n))
 	} else {
-		rows, err = s.st.listEvents.QueryContext(ctx, deviceID, afterID, limit(n))
+		rows, err = s.use(ctx, s.st.listEvents).QueryContext(ctx, deviceID, afterID, limit(n))
 	}
 	return collect(rows, err, scanEvent)
 }
@@ -407,24 +413,22 @@ func (s *Store) PutTreeNodes(ctx context.Context, nodes []storage.TreeNode) erro
 			return err
 		}
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return wrap(err)
-	}
-	defer tx.Rollback()
-	put := tx.StmtContext(ctx, s.st.putTree)
-	t := now()
-	for i := range nodes {
-		n := &nodes[i]
-		updated := norm(n.UpdatedAt)
-		if updated.IsZero() {
-			updated = t
+	return s.Batch(ctx, func(in storage.Store) error {
+		// in is bound to the transaction (s itself when already in a batch).
+		put := in.(*Store).tx.StmtContext(ctx, s.st.putTree)
+		t := now()
+		for i := range nodes {
+			n := &nodes[i]
+			updated := norm(n.UpdatedAt)
+			if updated.IsZero() {
+				updated = t
+			}
+			if _, err := put.ExecContext(ctx, n.DeviceID, n.URI, n.Format, n.Type, n.Value, updated.UnixMicro()); err != nil {
+				return wrap(err)
+			}
 		}
-		if _, err := put.ExecContext(ctx, n.DeviceID, n.URI, n.Format, n.Type, n.Value, updated.UnixMicro()); err != nil {
-			return wrap(err)
-		}
-	}
-	return wrap(tx.Commit())
+		return nil
+	})
 }
 
 func scanTree(sc scanner) (*storage.TreeNode, error) {
@@ -443,10 +447,10 @@ func (s *Store) ListTreeNodes(ctx context.Context, deviceID, prefix string) ([]s
 	var rows *sql.Rows
 	var err error
 	if prefix == "" {
-		rows, err = s.st.listTree.QueryContext(ctx, deviceID)
+		rows, err = s.use(ctx, s.st.listTree).QueryContext(ctx, deviceID)
 	} else {
 		p, lo, hi := prefixRange(prefix)
-		rows, err = s.st.listTreePrefix.QueryContext(ctx, deviceID, p, lo, hi)
+		rows, err = s.use(ctx, s.st.listTreePrefix).QueryContext(ctx, deviceID, p, lo, hi)
 	}
 	ptrs, err := collect(rows, err, scanTree)
 	if err != nil {
@@ -463,10 +467,10 @@ func (s *Store) ListTreeNodes(ctx context.Context, deviceID, prefix string) ([]s
 func (s *Store) DeleteTreeNodes(ctx context.Context, deviceID, prefix string) error {
 	var err error
 	if prefix == "" {
-		_, err = s.st.deleteTree.ExecContext(ctx, deviceID)
+		_, err = s.use(ctx, s.st.deleteTree).ExecContext(ctx, deviceID)
 	} else {
 		p, lo, hi := prefixRange(prefix)
-		_, err = s.st.deleteTreePrefix.ExecContext(ctx, deviceID, p, lo, hi)
+		_, err = s.use(ctx, s.st.deleteTreePrefix).ExecContext(ctx, deviceID, p, lo, hi)
 	}
 	return wrap(err)
 }
@@ -484,7 +488,7 @@ func (s *Store) AddTrace(ctx context.Context, t *storage.TraceEntry) error {
 		created = now()
 	}
 	var id int64
-	err := s.st.addTrace.QueryRowContext(ctx, t.DeviceID, t.SessionID, t.Direction, t.MsgID, t.ContentType,
+	err := s.use(ctx, s.st.addTrace).QueryRowContext(ctx, t.DeviceID, t.SessionID, t.Direction, t.MsgID, t.ContentType,
 		blob(t.Body), t.Decoded, created.UnixMicro()).Scan(&id)
 	if err != nil {
 		return wrap(err)
@@ -509,9 +513,9 @@ func (s *Store) ListTraces(ctx context.Context, deviceID, sessionID string, n in
 	var rows *sql.Rows
 	var err error
 	if sessionID == "" {
-		rows, err = s.st.listTraces.QueryContext(ctx, deviceID, limit(n))
+		rows, err = s.use(ctx, s.st.listTraces).QueryContext(ctx, deviceID, limit(n))
 	} else {
-		rows, err = s.st.listSessionTraces.QueryContext(ctx, deviceID, sessionID, limit(n))
+		rows, err = s.use(ctx, s.st.listSessionTraces).QueryContext(ctx, deviceID, sessionID, limit(n))
 	}
 	out, err := collect(rows, err, scanTrace)
 	slices.Reverse(out)
@@ -523,7 +527,7 @@ func (s *Store) PruneTraces(ctx context.Context, keepPerDevice int) error {
 	if keepPerDevice < 0 {
 		return fmt.Errorf("storage: negative trace retention %d", keepPerDevice)
 	}
-	_, err := s.st.pruneTraces.ExecContext(ctx, keepPerDevice)
+	_, err := s.use(ctx, s.st.pruneTraces).ExecContext(ctx, keepPerDevice)
 	return wrap(err)
 }
 

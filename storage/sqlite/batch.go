@@ -1,0 +1,186 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+
+	"github.com/omadm/omadm/storage"
+)
+
+var _ storage.Batcher = (*Store)(nil)
+
+// maxGroup bounds how many batches share one transaction (group commit).
+const maxGroup = 64
+
+// Batch runs fn as one atomic unit (see storage.Batcher) on the writer
+// connection. Reads through the Store fn receives go through the same
+// transaction, so they see its writes and, since the write lock is held from
+// the start, nothing another connection commits meanwhile. Called on a Store
+// already inside a batch it runs fn in the same unit.
+//
+// Group commit: SQLite has one writer, and most of a small transaction's cost
+// is its commit (writing the changed pages to the WAL). Batches that arrive
+// while another is running are queued; the goroutine that finds the writer
+// free becomes the leader, runs the queued batches one after another in one
+// transaction, each inside its own SAVEPOINT (an error or panic rolls back
+// only that batch's writes), and commits once for all. Batch returns only
+// after the commit that holds fn's writes, so each batch is exactly as
+// durable and as atomic as a transaction of its own.
+func (s *Store) Batch(ctx context.Context, fn func(storage.Store) error) error {
+	if s.tx != nil {
+		return fn(s)
+	}
+	b := &pendingBatch{ctx: ctx, fn: fn, done: make(chan struct{})}
+	g := s.group
+	g.mu.Lock()
+	g.queue = append(g.queue, b)
+	if g.leading {
+		g.mu.Unlock()
+		<-b.done
+	} else {
+		g.leading = true
+		g.mu.Unlock()
+		s.lead()
+	}
+	if b.panicked {
+		panic(b.panicVal)
+	}
+	return b.err
+}
+
+// groupState is the queue of batches waiting for the writer.
+type groupState struct {
+	mu      sync.Mutex
+	leading bool // a goroutine is running queued batches
+	queue   []*pendingBatch
+}
+
+type pendingBatch struct {
+	ctx      context.Context
+	fn       func(storage.Store) error
+	err      error
+	panicked bool
+	panicVal any
+	done     chan struct{}
+}
+
+// lead runs queued batches, a group per transaction, until the queue is empty.
+func (s *Store) lead() {
+	g := s.group
+	for {
+		g.mu.Lock()
+		n := min(len(g.queue), maxGroup)
+		if n == 0 {
+			g.leading = false
+			g.mu.Unlock()
+			return
+		}
+		group := g.queue[:n:n]
+		g.queue = g.queue[n:]
+		g.mu.Unlock()
+		s.runGroup(group)
+		for _, b := range group {
+			close(b.done)
+		}
+	}
+}
+
+// runGroup runs the batches of one transaction; every batch gets its error.
+func (s *Store) runGroup(group []*pendingBatch) {
+	tx, err := s.w.BeginTx(context.Background(), nil)
+	if err != nil {
+		for _, b := range group {
+			b.err = wrap(err)
+		}
+		return
+	}
+	in := &Store{w: s.w, r: s.r, st: s.st, group: s.group, tx: tx}
+	var ok []*pendingBatch
+	for _, b := range group {
+		if err := b.ctx.Err(); err != nil {
+			b.err = err
+			continue
+		}
+		var fatal error
+		if b.err, fatal = s.runOne(tx, in, b, len(group) == 1); fatal != nil {
+			// The savepoint could not be undone: the transaction may hold
+			// this batch's writes, so none of the group may commit.
+			tx.Rollback()
+			for _, o := range group {
+				if o.err == nil {
+					o.err = fatal
+				}
+			}
+			return
+		}
+		if b.err == nil && !b.panicked {
+			ok = append(ok, b)
+		}
+	}
+	if len(ok) == 0 {
+		tx.Rollback()
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		for _, b := range ok {
+			b.err = wrap(err)
+		}
+	}
+}
+
+// runOne runs one batch inside its savepoint, recovering a panic so that the
+// other batches of the group are unaffected (Batch re-raises it in the
+// batch's own goroutine). fatal reports that the savepoint could not be
+// undone, which dooms the whole transaction.
+func (s *Store) runOne(tx *sql.Tx, in *Store, b *pendingBatch, solo bool) (err, fatal error) {
+	if solo {
+		// Alone in its transaction: rolling the whole transaction back is
+		// the undo, no savepoint needed.
+		defer func() {
+			if v := recover(); v != nil {
+				b.panicked, b.panicVal = true, v
+			}
+		}()
+		return b.fn(in), nil
+	}
+	if _, err := tx.ExecContext(b.ctx, `SAVEPOINT batch`); err != nil {
+		return wrap(err), nil
+	}
+	undo := func() error {
+		if _, err := tx.Exec(`ROLLBACK TO batch`); err != nil {
+			return fmt.Errorf("sqlite: rolling back a batch: %w", err)
+		}
+		if _, err := tx.Exec(`RELEASE batch`); err != nil {
+			return fmt.Errorf("sqlite: rolling back a batch: %w", err)
+		}
+		return nil
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			b.panicked, b.panicVal = true, v
+			fatal = undo()
+		}
+	}()
+	if err := b.fn(in); err != nil {
+		return err, undo()
+	}
+	if _, err := tx.Exec(`RELEASE batch`); err != nil {
+		return wrap(err), undo()
+	}
+	return nil, nil
+}
+
+// use returns x bound to the batch transaction when s is inside a batch: the
+// writer-prepared twin of a reader statement, since a transaction can only
+// use statements of its own connection pool.
+func (s *Store) use(ctx context.Context, x *sql.Stmt) *sql.Stmt {
+	if s.tx == nil {
+		return x
+	}
+	if w, ok := s.st.twin[x]; ok {
+		x = w
+	}
+	return s.tx.StmtContext(ctx, x)
+}
