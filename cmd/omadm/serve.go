@@ -45,6 +45,9 @@ type serveConfig struct {
 	TLSKey     string
 	PublicURL  string // how devices reach us (RespURI base behind a proxy)
 	SMSWebhook string // SMS gateway URL for sms: notify addresses
+	// SQLiteSync is SQLite's synchronous mode: "normal" (default: survives a
+	// process crash) or "full" (fsync per commit: survives power loss).
+	SQLiteSync string
 	ServerID   string
 	// Token is the API token; empty = $OMADM_API_TOKEN, else <DataDir>/api-token
 	// (generated on first start).
@@ -117,6 +120,7 @@ in <data>/api-token, generated on first start.`,
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key file (PEM)")
 	f.StringVar(&cfg.PublicURL, "public-url", "", "URL devices reach this server at (behind a proxy), e.g. https://dm.example.com")
 	f.StringVar(&cfg.SMSWebhook, "sms-webhook", "", "SMS gateway URL used to send package 0 to sms:+number addresses")
+	f.StringVar(&cfg.SQLiteSync, "sqlite-sync", "normal", "SQLite durability: normal (survives a crash of the process) or full (fsync per commit, survives power loss)")
 	f.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&cfg.ServerID, "server-id", server.DefaultServerID, "our DM server identifier (ServerID)")
 	return cmd
@@ -186,7 +190,16 @@ func serveOpenStore(ctx context.Context, cfg *serveConfig) (storage.Store, strin
 	case cfg.DB != "":
 		return nil, "", fmt.Errorf("--db %q: want a postgres:// URL (omit --db for the embedded SQLite database)", cfg.DB)
 	}
-	st, err := sqlite.Open(filepath.Join(cfg.DataDir, "omadm.db"))
+	var opts sqlite.Options
+	switch strings.ToLower(cfg.SQLiteSync) {
+	case "", "normal":
+		opts.Synchronous = "NORMAL"
+	case "full":
+		opts.Synchronous = "FULL"
+	default:
+		return nil, "", fmt.Errorf("--sqlite-sync %q: want normal or full", cfg.SQLiteSync)
+	}
+	st, err := sqlite.OpenWith(filepath.Join(cfg.DataDir, "omadm.db"), &opts)
 	return st, "sqlite", err
 }
 
