@@ -348,11 +348,17 @@ func EventFrom(e *storage.Event) Event {
 	}
 }
 
-// TraceFrom converts a storage trace entry to its API view.
+// TraceFrom converts a storage trace entry to its API view. The decoded XML
+// view is made here from the raw body (DecodeTrace) unless the entry already
+// carries one.
 func TraceFrom(t *storage.TraceEntry) Trace {
+	decoded := t.Decoded
+	if decoded == "" {
+		decoded = DecodeTrace(t.Body, t.ContentType)
+	}
 	return Trace{
 		ID: t.ID, Device: t.DeviceID, Session: t.SessionID, Direction: t.Direction, MsgID: t.MsgID,
-		ContentType: t.ContentType, Body: t.Body, Decoded: t.Decoded, CreatedAt: t.CreatedAt,
+		ContentType: t.ContentType, Body: t.Body, Decoded: decoded, CreatedAt: t.CreatedAt,
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/omadm/omadm/api"
 	"github.com/omadm/omadm/auth"
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/syncml"
@@ -50,7 +51,7 @@ func TestEngine_BasicAuthAcceptsPackage1AndEndsEmptySession(t *testing.T) {
 		t.Errorf("events = %v", kinds)
 	}
 	tr, _ := h.store.ListTraces(context.Background(), devID, "1", 10)
-	if len(tr) != 2 || tr[0].Direction != "in" || tr[1].Direction != "out" || tr[1].Decoded == "" {
+	if len(tr) != 2 || tr[0].Direction != "in" || tr[1].Direction != "out" || len(tr[1].Body) == 0 || api.TraceFrom(tr[1]).Decoded == "" {
 		t.Errorf("traces = %d", len(tr))
 	}
 }

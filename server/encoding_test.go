@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"strings"
 	"testing"
 
+	"github.com/omadm/omadm/api"
 	"github.com/omadm/omadm/server"
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/syncml"
@@ -71,7 +73,7 @@ func TestEngine_AnswersInDeviceEncodingAndSendsBinaryPerEncoding(t *testing.T) {
 				t.Errorf("job %s %d", j.State, j.Status)
 			}
 			tr, _ := h.store.ListTraces(context.Background(), devID, "1", 1)
-			if len(tr) != 1 || !bytes.Contains([]byte(tr[0].Decoded), []byte("SyncHdr")) {
+			if len(tr) != 1 || !strings.Contains(api.TraceFrom(tr[0]).Decoded, "<SyncHdr>") {
 				t.Errorf("trace has no decoded XML view")
 			}
 		})

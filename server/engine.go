@@ -198,11 +198,15 @@ type exchange struct {
 	viaToken bool // the message came to the RespURI carrying this session's token
 	msgID    int
 
-	reply   *syncml.Message
-	cmdN    int // CmdID counter of the reply
-	abort   bool
-	closing bool
-	failed  bool // session ends abnormally
+	reply *syncml.Message
+	cmdN  int // CmdID counter of the reply
+	abort bool
+	// reauth: the device challenged our credentials in this message, so its
+	// 215 answers are resent at once; authGiveUp: it rejected them for good.
+	reauth     bool
+	authGiveUp bool
+	closing    bool
+	failed     bool // session ends abnormally
 
 	// effects applied after the session state is saved.
 	jobUpdates map[int64]*storage.Job
@@ -598,8 +602,8 @@ func (x *exchange) storeEffects(ctx context.Context, st storage.Store, out *Outb
 		*updates = append(*updates, Update{Kind: kind, DeviceID: ev.DeviceID, SessionID: ev.SessionID, EventID: ev.ID, EventKind: ev.Kind})
 	}
 	for _, t := range []*storage.TraceEntry{
-		x.traceEntry("in", x.msg.Header.MsgID, x.in.ContentType, x.in.Body, x.msg),
-		x.traceEntry("out", x.reply.Header.MsgID, out.ContentType, out.Body, x.reply),
+		x.traceEntry("in", x.msg.Header.MsgID, x.in.ContentType, x.in.Body),
+		x.traceEntry("out", x.reply.Header.MsgID, out.ContentType, out.Body),
 	} {
 		if err := st.AddTrace(ctx, t); err != nil {
 			// A trace is a view, not state: losing one must not fail the message.
@@ -629,13 +633,15 @@ func (x *exchange) finishJob(j *storage.Job) {
 	x.jobUpdates[j.ID] = j
 }
 
-func (x *exchange) traceEntry(dir, msgID, ct string, body []byte, m *syncml.Message) *storage.TraceEntry {
-	decoded := string(body)
-	if b, err := syncml.EncodeXMLIndent(m); err == nil {
-		decoded = string(b)
+// traceEntry records one message as it crossed the wire. Only the raw bytes
+// are stored: the decoded view is made when traces are read (api.TraceFrom),
+// which is rare, instead of on every message.
+func (x *exchange) traceEntry(dir, msgID, ct string, body []byte) *storage.TraceEntry {
+	if ct == "" {
+		ct = x.enc.ContentType()
 	}
 	return &storage.TraceEntry{DeviceID: x.dev.ID, SessionID: x.msg.Header.SessionID, Direction: dir,
-		MsgID: msgID, ContentType: ct, Body: body, Decoded: decoded, CreatedAt: time.Now().UTC()}
+		MsgID: msgID, ContentType: ct, Body: body, CreatedAt: x.now}
 }
 
 func (e *Engine) emit(u Update) {

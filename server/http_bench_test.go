@@ -279,4 +279,3 @@ func httpSession(ctx context.Context, c *http.Client, base string, store storage
 	}
 	return time.Since(t0), nil
 }
-

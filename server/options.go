@@ -35,6 +35,16 @@
 //     when its Status (and, for Get, the end of the device's package with its
 //     Results) arrived; anything unanswered stays sent and PendingJobs returns
 //     it in the next session.
+//   - A job whose command the device answered 215 (Not executed) is not
+//     finished: it goes back to queued (Attempts kept) and fails after
+//     maxAttempts sends. A 215 for an Atomic/Sequence member is part of the
+//     group's result. When the device answered our SyncHdr with 401/407 and
+//     a Chal (it rejected our credentials), the next message carries a Cred
+//     built from the new nonce and resends the not-executed commands in the
+//     same session; after auth.MaxChallenges such rejections, or one without
+//     a Chal, the session ends and the jobs wait for the next session.
+//   - Wire traces store the raw bytes only; api.TraceFrom decodes them when
+//     they are read.
 package server
 
 import (

@@ -170,6 +170,13 @@ func (x *exchange) childStatus(p *pending, code syncml.StatusCode) string {
 // onHeaderStatus handles the device's verdict on our credentials and the
 // nonce it gives us for the next ones (stored only because the device itself
 // authenticated in this session, security.md §4).
+//
+// A 401/407 with a Chal means the device did not run the commands of our
+// last message (it answered them 215): the server re-authenticates in the
+// same session, with a Cred built from the new nonce in its next message,
+// and resends those commands (security.md §3). A rejection without a Chal,
+// or more than auth.MaxChallenges of them in one session, ends the session;
+// the commands stay queued for the next one.
 func (x *exchange) onHeaderStatus(s *syncml.Status) {
 	if s.Chal != nil {
 		if n, err := auth.ChalNonce(s.Chal); err == nil && n != nil {
@@ -179,8 +186,19 @@ func (x *exchange) onHeaderStatus(s *syncml.Status) {
 	}
 	switch s.Data {
 	case syncml.StatusInvalidCredentials, syncml.StatusMissingCredentials:
-		x.log().Warn("device rejected our credentials", "status", int(s.Data))
+		x.st.DevChallenges++
+		if s.Chal == nil || x.st.DevChallenges > auth.MaxChallenges {
+			x.log().Warn("device rejected our credentials: giving up", "status", int(s.Data),
+				"challenged", s.Chal != nil, "rejections", x.st.DevChallenges)
+			x.authGiveUp = true
+			x.st.SendCred = false
+			return
+		}
+		x.log().Warn("device rejected our credentials: re-authenticating", "status", int(s.Data),
+			"rejections", x.st.DevChallenges)
 		x.st.SendCred = true
+		x.reauth = true
+		x.st.NotExec = nil
 	}
 }
 

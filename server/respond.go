@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"unicode/utf8"
 
@@ -14,6 +15,10 @@ import (
 // minChunk is the smallest large-object chunk worth starting in a message
 // that already holds other commands.
 const minChunk = 256
+
+// maxAttempts is how many times a job is sent before a 215 (Not executed)
+// answer fails it instead of queueing it again.
+const maxAttempts = 5
 
 // maxFitIterations bounds the encode-and-shrink loop that sizes a chunk.
 const maxFitIterations = 8
@@ -58,6 +63,10 @@ func (x *exchange) finalize(ctx context.Context, k string) error {
 		x.st.Fallbacks = append(x.st.Fallbacks, fallback{Job: j.ID, Cmd: other})
 		return nil
 	}
+	if code == syncml.StatusNotExecuted {
+		x.notExecuted(j)
+		return nil
+	}
 	j.Status = p.Status
 	j.ChildStatus = p.ChildStatus
 	j.Results = p.Results
@@ -71,6 +80,46 @@ func (x *exchange) finalize(ctx context.Context, k string) error {
 	return nil
 }
 
+// notExecuted handles a job whose own command the device answered 215 (Not
+// executed): the command did not run, so the job is not finished. It goes
+// back to the queue with its Attempts kept, and fails once it was sent
+// maxAttempts times. Without a challenge in this message it waits for the
+// next session (st.NotExec); after a challenge fill resends it at once.
+// (A 215 for an Atomic/Sequence member is part of the group's result and
+// never comes here.)
+func (x *exchange) notExecuted(j *storage.Job) {
+	j.Status = int(syncml.StatusNotExecuted)
+	j.ChildStatus, j.Results = nil, nil
+	if j.Attempts >= maxAttempts {
+		j.State, j.DoneAt = storage.JobFailed, x.now
+		j.Error = fmt.Sprintf("device did not execute the command (%s) in %d attempts", syncml.StatusNotExecuted, j.Attempts)
+		x.finishJob(j)
+		return
+	}
+	j.State = storage.JobQueued
+	j.Error = ""
+	x.log().Info("command not executed by the device: queued again", "job", j.ID, "attempts", j.Attempts, "resend_now", x.reauth)
+	if !x.reauth {
+		x.st.NotExec = append(x.st.NotExec, j.ID)
+	}
+	x.finishJob(j)
+}
+
+// unfinish forgets a recorded job update: the job is sent again in this
+// reply and markSent's update replaces it.
+func (x *exchange) unfinish(id int64) {
+	if _, ok := x.jobUpdates[id]; !ok {
+		return
+	}
+	delete(x.jobUpdates, id)
+	for i, o := range x.jobOrder {
+		if o == id {
+			x.jobOrder = append(x.jobOrder[:i:i], x.jobOrder[i+1:]...)
+			break
+		}
+	}
+}
+
 // respond decides what follows the Statuses in the reply (protocol.md §3):
 // the end of an aborted session, a "next message" request while the device's
 // package continues, the next part of our package, or the end of the session.
@@ -81,6 +130,16 @@ func (x *exchange) respond(ctx context.Context) error {
 		x.reply.Final, x.closing, x.failed = true, true, true
 		x.st.MidPackage = false
 		x.st.Deferred = nil
+		return nil
+	}
+	if x.authGiveUp {
+		// The device keeps rejecting our credentials: nothing we send would
+		// run. The session ends; not-executed jobs stay queued.
+		x.reply.Header.Cred = nil
+		x.reply.Final, x.closing, x.failed = true, true, true
+		x.st.MidPackage = false
+		x.st.OutLO = nil
+		x.st.Fallbacks = nil
 		return nil
 	}
 	if spilled, err := x.spillStatuses(); err != nil || spilled {
@@ -246,12 +305,16 @@ func (x *exchange) fill(ctx context.Context) (added int, more bool, err error) {
 	if err != nil {
 		return 0, false, storageErr("reading the job queue", err)
 	}
-	inFlight := map[int64]bool{}
+	jobs = x.withRequeued(jobs)
+	skip := map[int64]bool{}
 	for _, p := range x.st.Pending {
-		inFlight[p.Job] = true
+		skip[p.Job] = true
+	}
+	for _, id := range x.st.NotExec {
+		skip[id] = true
 	}
 	for _, j := range jobs {
-		if inFlight[j.ID] {
+		if skip[j.ID] {
 			continue
 		}
 		if added >= maxCmdsPerMsg {
@@ -272,6 +335,33 @@ func (x *exchange) fill(ctx context.Context) (added int, more bool, err error) {
 	return added, false, nil
 }
 
+// withRequeued merges into the queue read from the store the jobs this
+// message put back to queued (their update is stored only at commit), in
+// queue (ID) order.
+func (x *exchange) withRequeued(jobs []*storage.Job) []*storage.Job {
+	n := len(jobs)
+	for _, id := range x.jobOrder {
+		if j := x.jobUpdates[id]; j.State == storage.JobQueued {
+			jobs = append(jobs, j)
+		}
+	}
+	if len(jobs) == n {
+		return jobs
+	}
+	sort.SliceStable(jobs, func(a, b int) bool { return jobs[a].ID < jobs[b].ID })
+	out := jobs[:0]
+	for i, j := range jobs {
+		if i > 0 && j.ID == out[len(out)-1].ID {
+			if j.State == storage.JobQueued {
+				out[len(out)-1] = j
+			}
+			continue
+		}
+		out = append(out, j)
+	}
+	return out
+}
+
 // failJob marks a job failed without sending it.
 func (x *exchange) failJob(j *storage.Job, reason string) {
 	x.log().Warn("job cannot be sent", "job", j.ID, "reason", reason)
@@ -282,6 +372,7 @@ func (x *exchange) failJob(j *storage.Job, reason string) {
 // markSent records that cmd, in the reply, carries job j; commit stores the
 // job as sent (or withdraws cmd when the job was cancelled meanwhile).
 func (x *exchange) markSent(j *storage.Job, cmd syncml.Command) {
+	x.unfinish(j.ID)
 	j.State = storage.JobSent
 	j.SessionID = x.msg.Header.SessionID
 	j.Attempts++

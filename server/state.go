@@ -22,6 +22,15 @@ type sessionState struct {
 	// SendCred asks for our credentials in the next message (first reply, or
 	// the device challenged us).
 	SendCred bool `json:"send_cred,omitempty"`
+	// DevChallenges counts the device's 401/407 answers to our credentials
+	// in this session; after auth.MaxChallenges the server stops retrying.
+	DevChallenges int `json:"dev_challenges,omitempty"`
+	// NotExec are jobs the device answered 215 (Not executed) in this
+	// session without challenging us: they are queued again for the next
+	// session, not resent in this one (the device chose not to run them, e.g.
+	// after a cancelled confirmation). A challenge clears the list: then the
+	// 215s were caused by our credentials and the commands go out again.
+	NotExec []int64 `json:"not_exec,omitempty"`
 
 	InMsgID  int `json:"in_msgid"`  // last accepted inbound MsgID
 	OutMsgID int `json:"out_msgid"` // last MsgID we sent

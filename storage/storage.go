@@ -169,8 +169,11 @@ type TraceEntry struct {
 	MsgID       string
 	ContentType string
 	Body        []byte // exact bytes on the wire
-	Decoded     string // indented XML view (also for WBXML)
-	CreatedAt   time.Time
+	// Decoded is an optional indented XML view (also for WBXML). The engine
+	// leaves it empty to keep the hot path cheap; readers decode Body when
+	// they show it (api.TraceFrom).
+	Decoded   string
+	CreatedAt time.Time
 }
 
 // TreeNode is the server's last known view of one device node (from Results).

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/omadm/omadm/api"
 	"github.com/omadm/omadm/client"
 	"github.com/omadm/omadm/server"
 	"github.com/omadm/omadm/sim"
@@ -146,7 +147,7 @@ func dumpTraces(t *testing.T, store storage.Store, devID string) {
 	}
 	trs, _ := store.ListTraces(context.Background(), devID, "", 200)
 	for _, x := range trs {
-		d := x.Decoded
+		d := api.TraceFrom(x).Decoded
 		if len(d) > 3000 {
 			d = d[:1500] + "..." + d[len(d)-1500:]
 		}
