@@ -606,11 +606,11 @@ func ctlJob(o *ctlOptions) *cobra.Command {
 
 func ctlCancel(o *ctlOptions) *cobra.Command {
 	return &cobra.Command{
-		Use:   "cancel JOBID",
+		Use:   "cancel [DEVICE] JOBID",
 		Short: "Cancel a queued or sent job",
-		Args:  cobra.ExactArgs(1),
+		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := ctlJobID(args[0])
+			id, err := ctlJobID(args[len(args)-1])
 			if err != nil {
 				return err
 			}
@@ -620,6 +620,16 @@ func ctlCancel(o *ctlOptions) *cobra.Command {
 			}
 			ctx, cancel := o.ctx(cmd)
 			defer cancel()
+			if len(args) == 2 {
+				// Check ownership first so a mistyped id never cancels another device's job.
+				j, err := c.GetJob(ctx, id)
+				if err != nil {
+					return err
+				}
+				if j.Device != args[0] {
+					return fmt.Errorf("job %d belongs to device %q, not %q", id, j.Device, args[0])
+				}
+			}
 			j, err := c.CancelJob(ctx, id)
 			if err != nil {
 				return err

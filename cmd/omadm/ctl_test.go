@@ -201,9 +201,17 @@ func TestCtl_JobCommandsQueueListAndCancel(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "already cancelled") {
 		t.Fatalf("second cancel: %v", err)
 	}
+	_, _, err = runCtl(t, url, "cancel", "other-device", "4")
+	if err == nil || !strings.Contains(err.Error(), "belongs to device") {
+		t.Fatalf("cancel with the wrong device: %v", err)
+	}
+	out, _, err = runCtl(t, url, "cancel", "d1", "4")
+	if err != nil || !strings.Contains(out, `"state": "cancelled"`) {
+		t.Fatalf("cancel d1 4: %v\n%s", err, out)
+	}
 	out, _, err = runCtl(t, url, "jobs", "d1", "--state", "cancelled", "-o", "json")
 	var js []map[string]any
-	if err != nil || json.Unmarshal([]byte(out), &js) != nil || len(js) != 1 {
+	if err != nil || json.Unmarshal([]byte(out), &js) != nil || len(js) != 2 {
 		t.Fatalf("jobs --state: %v\n%s", err, out)
 	}
 	_, _, err = runCtl(t, url, "replace", "d1", "./A", "notanint", "--format", "int")
