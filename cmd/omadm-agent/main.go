@@ -109,7 +109,42 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if !o.once && o.notifyListen == "" && o.poll == 0 {
 		return nil, errors.New("nothing to do: give --once, --notify-listen or --poll")
 	}
+	if o.poll < 0 {
+		return nil, errors.New("--poll must be >= 0")
+	}
+	// Validated here, not where they are used, so a typo is refused even when
+	// the state directory already holds an account and --auth would be unused.
+	if _, err := parseAuth(o.authScheme); err != nil {
+		return nil, err
+	}
+	if _, err := parseLogLevel(o.logLevel); err != nil {
+		return nil, err
+	}
 	return o, nil
+}
+
+// parseAuth maps --auth to the SyncML authentication type ("" for none).
+func parseAuth(s string) (string, error) {
+	switch strings.ToLower(s) {
+	case "basic":
+		return syncml.AuthBasic, nil
+	case "md5", "digest":
+		return syncml.AuthMD5, nil
+	case "hmac":
+		return syncml.AuthMAC, nil
+	case "none", "":
+		return "", nil
+	}
+	return "", fmt.Errorf("--auth %q: want basic, md5, hmac or none", s)
+}
+
+// parseLogLevel maps --log-level to a slog level.
+func parseLogLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
 }
 
 func main() {
@@ -130,11 +165,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, "omadm-agent:", err)
 		return 2
 	}
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(o.logLevel)); err != nil {
-		fmt.Fprintln(stderr, "omadm-agent: --log-level:", err)
-		return 2
-	}
+	lvl, _ := parseLogLevel(o.logLevel) // validated by parseFlags
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 	if err := agent(ctx, o, log, stdin, stdout); err != nil {
 		fmt.Fprintln(stderr, "omadm-agent:", err)
@@ -242,17 +273,9 @@ func setup(tree *dmtree.Tree, o *options) (string, error) {
 		}
 	}
 	if o.server != "" {
-		scheme := ""
-		switch strings.ToLower(o.authScheme) {
-		case "basic":
-			scheme = syncml.AuthBasic
-		case "md5", "digest":
-			scheme = syncml.AuthMD5
-		case "hmac":
-			scheme = syncml.AuthMAC
-		case "none", "":
-		default:
-			return "", fmt.Errorf("--auth %q: want basic, md5, hmac or none", o.authScheme)
+		scheme, err := parseAuth(o.authScheme)
+		if err != nil {
+			return "", err
 		}
 		if err := writeAccount(tree, accountSpec{
 			serverURL: o.server, serverID: o.serverID, username: o.username, password: o.password,

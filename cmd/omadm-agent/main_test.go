@@ -258,3 +258,87 @@ func TestAgent_BootstrapMessageIsVerifiedByItsMAC(t *testing.T) {
 		})
 	}
 }
+
+func TestAgent_RefusesBadAuthAndLogLevelEvenWithAnExistingAccount(t *testing.T) {
+	srv := &dmServer{}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	state := t.TempDir()
+	var setup syncBuf
+	if code := run(context.Background(), []string{"--state", state, "--server", ts.URL + "/dm", "--server-id", "srv.test",
+		"--device-id", "IMEI:11", "--username", "dev", "--password", "pw", "--server-password", "srvpw", "--once"}, nil, io.Discard, &setup); code != 0 {
+		t.Fatalf("set-up session: exit %d\n%s", code, setup.String())
+	}
+	sessions := len(srv.alerts)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown auth with the account already in the state", []string{"--auth", "kerberos"}, `--auth "kerberos": want basic, md5, hmac or none`},
+		{"unknown auth with a new server", []string{"--auth", "sha1", "--server", ts.URL, "--server-id", "x"}, "want basic, md5, hmac or none"},
+		{"unknown log level", []string{"--log-level", "loud"}, `--log-level "loud": want debug, info, warn or error`},
+		{"negative poll", []string{"--poll", "-1s", "--once"}, "--poll"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var e syncBuf
+			args := append([]string{"--state", state, "--once"}, tc.args...)
+			if code := run(context.Background(), args, nil, io.Discard, &e); code != 2 {
+				t.Fatalf("exit %d, want 2\n%s", code, e.String())
+			}
+			if !strings.Contains(e.String(), tc.want) {
+				t.Fatalf("stderr %q does not say %q", e.String(), tc.want)
+			}
+			if len(srv.alerts) != sessions {
+				t.Fatal("a session ran despite the bad flag")
+			}
+		})
+	}
+}
+
+func TestAgent_PollChecksInRepeatedlyAndStopsCleanly(t *testing.T) {
+	srv := &dmServer{seen: make(chan syncml.AlertCode, 16)}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	var errb syncBuf
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--state", t.TempDir(), "--server", ts.URL + "/dm", "--server-id", "srv.test", "--device-id", "IMEI:8",
+			"--username", "dev", "--password", "pw", "--server-password", "srvpw", "--poll", "50ms"}, nil, io.Discard, &errb)
+	}()
+	deadline := time.After(10 * time.Second)
+	for n := 0; n < 2; {
+		select {
+		case a := <-srv.seen:
+			if a != syncml.AlertClientInitiatedMgmt {
+				t.Fatalf("poll session opened with alert %d, want 1201", a)
+			}
+			n++
+		case code := <-done:
+			t.Fatalf("agent exited %d before two sessions\n%s", code, errb.String())
+		case <-deadline:
+			t.Fatalf("fewer than 2 poll sessions in 10s\n%s", errb.String())
+		}
+	}
+	cancel()
+	// The server may still be answering a third session: keep draining so it
+	// never blocks while the agent stops.
+	for {
+		select {
+		case <-srv.seen:
+		case code := <-done:
+			if code != 0 {
+				t.Fatalf("exit %d\n%s", code, errb.String())
+			}
+			if !strings.Contains(errb.String(), "omadm-agent stopping") {
+				t.Fatalf("no stop line:\n%s", errb.String())
+			}
+			return
+		case <-time.After(5 * time.Second):
+			t.Fatal("agent did not stop within 5s")
+		}
+	}
+}

@@ -59,7 +59,7 @@ The API token comes from --token, else OMADM_API_TOKEN, else the file
 	pf.DurationVar(&o.timeout, "timeout", 30*time.Second, "timeout of each API request")
 
 	device := &cobra.Command{Use: "device", Short: "Enrol, list, show and remove devices"}
-	device.AddCommand(ctlDeviceAdd(o), ctlDeviceList(o), ctlDeviceShow(o), ctlDeviceRm(o))
+	device.AddCommand(ctlDeviceAdd(o), ctlDeviceSet(o), ctlDeviceList(o), ctlDeviceShow(o), ctlDeviceRm(o))
 	cmd.AddCommand(device,
 		ctlGet(o), ctlReplace(o), ctlAdd(o), ctlDelete(o), ctlExec(o),
 		ctlJobs(o), ctlJob(o), ctlCancel(o), ctlNotify(o), ctlTrace(o), ctlEvents(o), ctlTree(o))
@@ -263,6 +263,106 @@ it once: configure it on the device (it authenticates the server and package 0).
 	return cmd
 }
 
+// ctlParseLabels turns repeated --label k=v flags into a map (nil when none).
+func ctlParseLabels(labels []string) (map[string]string, error) {
+	var m map[string]string
+	for _, l := range labels {
+		k, v, ok := strings.Cut(l, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--label %q: want key=value", l)
+		}
+		if m == nil {
+			m = map[string]string{}
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+// ctlDeviceSet changes an enrolled device through PATCH /devices/{id}: only
+// the flags given are sent, so the rest of the record stays as it is. It is
+// how an operator gives a device its notify address after enrolment, or
+// rotates its credentials.
+func ctlDeviceSet(o *ctlOptions) *cobra.Command {
+	var u api.DeviceUpdate
+	var notifyAddr, username, password, serverPassword, authScheme string
+	var labels []string
+	cmd := &cobra.Command{
+		Use:   "set ID [--notify-addr A] [--label k=v …] [--username U --password P] [--server-password SP] [--auth basic|md5|hmac]",
+		Short: "Change a device's notify address, labels, credentials or auth scheme",
+		Long: `Change an enrolled device. Only the flags given change; --label replaces the
+device's whole label set with the labels given. --username and --password go
+together (a new client credential); --server-password changes the credential
+the server authenticates itself with (and signs package 0 with).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f := cmd.Flags()
+			if f.Changed("username") != f.Changed("password") {
+				return errors.New("--username and --password go together")
+			}
+			if f.Changed("auth") {
+				switch authScheme {
+				case "basic", "md5", "hmac":
+				default:
+					return fmt.Errorf("--auth %q: want basic, md5 or hmac", authScheme)
+				}
+			}
+			var err error
+			if u.Labels, err = ctlParseLabels(labels); err != nil {
+				return err
+			}
+			changed := u.Labels != nil
+			for _, fl := range []struct {
+				name string
+				val  *string
+				dst  **string
+			}{
+				{"notify-addr", &notifyAddr, &u.NotifyAddr}, {"username", &username, &u.Username},
+				{"password", &password, &u.Password}, {"server-password", &serverPassword, &u.ServerPassword},
+				{"auth", &authScheme, &u.Auth},
+			} {
+				if f.Changed(fl.name) {
+					*fl.dst, changed = fl.val, true
+				}
+			}
+			if !changed {
+				return errors.New("nothing to change: give --notify-addr, --label, --username/--password, --server-password or --auth")
+			}
+			c, err := o.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := o.ctx(cmd)
+			defer cancel()
+			d, err := c.UpdateDevice(ctx, args[0], u)
+			if err != nil {
+				return err
+			}
+			return ctlPrintDevices(cmd.OutOrStdout(), o.format("table"), []api.Device{*d})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&notifyAddr, "notify-addr", "", "where package 0 goes: udp://host:port or sms:+number")
+	f.StringArrayVar(&labels, "label", nil, "operator label key=value (repeatable; replaces all labels)")
+	f.StringVar(&username, "username", "", "new user name the device authenticates with (with --password)")
+	f.StringVar(&password, "password", "", "new password the device authenticates with (with --username)")
+	f.StringVar(&serverPassword, "server-password", "", "new password the server authenticates with")
+	f.StringVar(&authScheme, "auth", "", "auth scheme: basic, md5 or hmac")
+	return cmd
+}
+
+// ctlNotifyHint points an operator whose device has no notify address at the
+// ctl command that sets one, instead of the raw API route the server names.
+func ctlNotifyHint(err error, device string) error {
+	var e *client.Error
+	if !errors.As(err, &e) || !strings.Contains(e.Message, "notify_addr") || !strings.Contains(e.Message, "PATCH") {
+		return err
+	}
+	msg := strings.NewReplacer("PATCH /devices/{id}", "`omadm ctl device set "+device+" --notify-addr ADDR`",
+		"without notify", "without --notify").Replace(e.Message)
+	return &client.Error{StatusCode: e.StatusCode, Message: msg}
+}
+
 func ctlDeviceList(o *ctlOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:     "list",
@@ -374,7 +474,7 @@ func ctlSubmit(cmd *cobra.Command, o *ctlOptions, jf *ctlJobFlags, device string
 	defer cancel()
 	j, err := c.CreateJob(ctx, device, req)
 	if err != nil {
-		return err
+		return ctlNotifyHint(err, device)
 	}
 	if j.Warning != "" {
 		fmt.Fprintln(cmd.ErrOrStderr(), "warning:", j.Warning)
@@ -653,7 +753,7 @@ func ctlNotify(o *ctlOptions) *cobra.Command {
 			defer cancel()
 			r, err := c.Notify(ctx, args[0])
 			if err != nil {
-				return err
+				return ctlNotifyHint(err, args[0])
 			}
 			if o.format("table") == "json" {
 				return ctlPrintJSON(cmd.OutOrStdout(), r)

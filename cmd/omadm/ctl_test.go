@@ -313,3 +313,74 @@ func TestCtl_ReadsTokenFromEnvironmentOrDataDir(t *testing.T) {
 		t.Fatalf("token from %s: %v", tokenFileName, err)
 	}
 }
+
+func TestCtl_DeviceSetChangesOnlyTheFieldsGiven(t *testing.T) {
+	url, st := ctlServer(t)
+	if _, _, err := runCtl(t, url, "device", "add", "IMEI:5", "--username", "u", "--password", "p", "--server-password", "sp",
+		"--label", "site=lab"); err != nil {
+		t.Fatal(err)
+	}
+	show := func(t *testing.T) *storage.Device {
+		t.Helper()
+		d, err := st.GetDevice(context.Background(), "IMEI:5")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	out, _, err := runCtl(t, url, "device", "set", "IMEI:5", "--notify-addr", "udp://127.0.0.1:2948", "--label", "site=hq", "--label", "rack=4")
+	if err != nil || !strings.Contains(out, "udp://127.0.0.1:2948") || !strings.Contains(out, "rack=4,site=hq") {
+		t.Fatalf("set notify and labels: %v\n%s", err, out)
+	}
+	d := show(t)
+	if d.NotifyAddr != "udp://127.0.0.1:2948" || d.Username != "u" || d.Password != "p" || d.ServerPassword != "sp" || d.AuthScheme != "md5" {
+		t.Fatalf("after notify/labels: %+v", d)
+	}
+	if _, _, err := runCtl(t, url, "device", "set", "IMEI:5", "--username", "u2", "--password", "p2", "--server-password", "sp2", "--auth", "hmac"); err != nil {
+		t.Fatal(err)
+	}
+	d = show(t)
+	if d.Username != "u2" || d.Password != "p2" || d.ServerPassword != "sp2" || d.AuthScheme != "hmac" || d.NotifyAddr != "udp://127.0.0.1:2948" {
+		t.Fatalf("after credentials: %+v", d)
+	}
+	if out, _, err := runCtl(t, url, "-o", "json", "device", "set", "IMEI:5", "--auth", "basic"); err != nil || !strings.Contains(out, `"auth": "basic"`) {
+		t.Fatalf("json output: %v\n%s", err, out)
+	}
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"nothing to change", []string{"IMEI:5"}, "nothing to change"},
+		{"username without password", []string{"IMEI:5", "--username", "x"}, "go together"},
+		{"unknown auth", []string{"IMEI:5", "--auth", "plain"}, `--auth "plain"`},
+		{"label without value", []string{"IMEI:5", "--label", "site"}, "key=value"},
+		{"bad notify address", []string{"IMEI:5", "--notify-addr", "tcp://x"}, "notify"},
+		{"unknown device", []string{"IMEI:404", "--notify-addr", "udp://127.0.0.1:9"}, "not found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := show(t)
+			_, _, err := runCtl(t, url, append([]string{"device", "set"}, tc.args...)...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one mentioning %q", err, tc.want)
+			}
+			if after := show(t); after.NotifyAddr != before.NotifyAddr || after.AuthScheme != before.AuthScheme || after.Username != before.Username {
+				t.Fatalf("device changed by a refused set: %+v", after)
+			}
+		})
+	}
+}
+
+func TestCtl_NotifyWithoutAddressPointsAtDeviceSet(t *testing.T) {
+	url, _ := ctlServer(t)
+	if _, _, err := runCtl(t, url, "device", "add", "IMEI:6", "--username", "u", "--password", "p", "--server-password", "sp"); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"notify", "IMEI:6"}, {"get", "IMEI:6", "./DevInfo/Mod", "--notify"}} {
+		_, _, err := runCtl(t, url, args...)
+		if err == nil || !strings.Contains(err.Error(), "omadm ctl device set IMEI:6 --notify-addr") || strings.Contains(err.Error(), "PATCH") {
+			t.Fatalf("%v: error %v does not point at `omadm ctl device set`", args, err)
+		}
+	}
+}

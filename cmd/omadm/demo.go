@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -143,6 +144,7 @@ func runDemo(ctx context.Context, c demoConfig, stdout, stderr io.Writer) (err e
 	first := fleet.Devices()[0].ID()
 	fmt.Fprintf(stdout, `
 The server keeps running and the devices keep answering notifications.
+  Console:    %s/ui/
   API:        %s/api/v1   (OpenAPI: %s/api/v1/openapi.json)
   API token:  %s
   Device URL: %s/dm
@@ -151,7 +153,7 @@ Try, in another terminal:
   go run ./cmd/omadm ctl device list
   go run ./cmd/omadm ctl get %s ./DevDetail/FwV --notify --wait 10s
   go run ./cmd/omadm ctl replace %s %s 1800 --format int --notify --wait 10s
-`, rs.URL, rs.URL, rs.Token, rs.URL, rs.URL, rs.Token, first, first, sim.PollIntervalURI)
+`, rs.URL, rs.URL, rs.URL, rs.Token, rs.URL, rs.URL, rs.Token, first, first, sim.PollIntervalURI)
 	fmt.Fprintln(stdout, "omadm demo ready; press Ctrl-C to stop")
 	if c.noWait {
 		return nil
@@ -210,12 +212,15 @@ func (d *demo) scenario(ctx context.Context, dev *sim.Device) error {
 		return fmt.Errorf("the Atomic answered %d, children %v", j.Status, j.ChildStatuses)
 	}
 
-	// 4. A user-interaction alert, answered by the simulated user.
-	j, err = d.run(ctx, "User-interaction alert (auto-answered by the device)", id, api.JobRequest{Command: "Alert",
-		Alert: &api.UIAlert{Code: int(syncml.AlertConfirmOrReject), Text: "Install the security update tonight?", MaxDT: 30, Default: "1"}})
+	// 4. A user-interaction alert, answered by the simulated user: a single
+	// choice, so the answer (the chosen entry, in the Status item) is visible.
+	uia := &api.UIAlert{Code: int(syncml.AlertSingleChoice), Text: "When should the security update be installed?",
+		MaxDT: 30, Default: "2", Choices: []string{"Now", "Tonight", "Next week"}}
+	j, err = d.run(ctx, "User-interaction alert (answered by the device's simulated user)", id, api.JobRequest{Command: "Alert", Alert: uia})
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(d.out, "    device answered: %s\n", uiAnswer(j))
 	if j.Status != int(syncml.StatusOK) {
 		return fmt.Errorf("the UI alert answered %d", j.Status)
 	}
@@ -278,11 +283,63 @@ func printJob(w io.Writer, j *api.Job, indent string) {
 		fmt.Fprintf(w, "%s  alert %d %q\n", indent, j.Spec.Alert.Code, j.Spec.Alert.Text)
 	}
 	for _, r := range j.Results {
+		if j.Spec.Alert != nil {
+			break // a UI alert's items are its answer: uiAnswer words them
+		}
 		fmt.Fprintf(w, "%s  %-28s = %s\n", indent, r.URI, r.Data)
 	}
 	if j.Error != "" {
 		fmt.Fprintf(w, "%s  error: %s\n", indent, j.Error)
 	}
+}
+
+// uiAnswer says in words what the device answered to a UI alert job: the
+// status code carries yes/no/cancel/timeout and, for text input and choices,
+// the Status items (stored as the job's results) carry the answer itself.
+func uiAnswer(j *api.Job) string {
+	st := syncml.StatusCode(j.Status)
+	var a *api.UIAlert
+	if j.Spec.Alert != nil {
+		a = j.Spec.Alert
+	}
+	var data []string
+	for _, r := range j.Results {
+		data = append(data, r.Data)
+	}
+	switch {
+	case j.State != "done":
+		return fmt.Sprintf("nothing (%s, %s)", j.State, st)
+	case st == syncml.StatusNotModified && a != nil && a.Code == int(syncml.AlertConfirmOrReject):
+		return fmt.Sprintf("%s: the user said no", st)
+	case st == syncml.StatusCancelled:
+		return fmt.Sprintf("%s: the user cancelled", st)
+	case !st.Success():
+		return fmt.Sprintf("%s: no answer", st)
+	case a == nil:
+		return st.String()
+	}
+	switch syncml.AlertCode(a.Code) {
+	case syncml.AlertDisplay:
+		return fmt.Sprintf("%s: the message was shown", st)
+	case syncml.AlertConfirmOrReject:
+		return fmt.Sprintf("%s: the user said yes", st)
+	case syncml.AlertTextInput:
+		return fmt.Sprintf("%s: the user typed %q", st, strings.Join(data, ""))
+	}
+	var chosen []string
+	for _, d := range data {
+		for _, n := range strings.Split(d, "-") {
+			if i, err := strconv.Atoi(strings.TrimSpace(n)); err == nil && i >= 1 && i <= len(a.Choices) {
+				chosen = append(chosen, fmt.Sprintf("%d %q", i, a.Choices[i-1]))
+			} else if n != "" {
+				chosen = append(chosen, strconv.Quote(n))
+			}
+		}
+	}
+	if len(chosen) == 0 {
+		return fmt.Sprintf("%s: the user chose nothing", st)
+	}
+	return fmt.Sprintf("%s: the user chose %s", st, strings.Join(chosen, ", "))
 }
 
 func specText(r api.JobRequest) string {

@@ -4,17 +4,24 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/omadm/omadm/api"
-	"github.com/omadm/omadm/api/client"
+	apiclient "github.com/omadm/omadm/api/client"
+	"github.com/omadm/omadm/client"
+	"github.com/omadm/omadm/server"
+	"github.com/omadm/omadm/sim"
+	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/transport/dmhttp"
 )
 
 // startTestServer starts the full server on 127.0.0.1:0 in dir.
@@ -45,7 +52,7 @@ func TestServe_StartsZeroConfigAndReusesItsToken(t *testing.T) {
 	if !strings.Contains(logs.String(), "msg=ready") || !strings.Contains(logs.String(), rs.URL+"/dm") {
 		t.Fatalf("no ready line with URLs:\n%s", logs.String())
 	}
-	c := client.New(rs.URL, rs.Token)
+	c := apiclient.New(rs.URL, rs.Token)
 	ctx := context.Background()
 	if h, err := c.Health(ctx); err != nil || h.Status != "ok" {
 		t.Fatalf("health: %+v %v", h, err)
@@ -94,7 +101,7 @@ func TestServe_StartsZeroConfigAndReusesItsToken(t *testing.T) {
 	if rs2.Token != token {
 		t.Fatal("token changed across restarts")
 	}
-	jl, err := client.New(rs2.URL, token).ListJobs(ctx, "d1", client.JobQuery{})
+	jl, err := apiclient.New(rs2.URL, token).ListJobs(ctx, "d1", apiclient.JobQuery{})
 	if err != nil || len(jl.Jobs) != 1 || jl.Jobs[0].State != "queued" {
 		t.Fatalf("jobs after restart: %+v %v", jl, err)
 	}
@@ -111,7 +118,7 @@ func TestServe_TokenFromEnvironmentIsNotWritten(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, tokenFileName)); !os.IsNotExist(err) {
 		t.Fatalf("token file written: %v", err)
 	}
-	if _, err := client.New(rs.URL, "from-env").ListDevices(context.Background(), "", 0); err != nil {
+	if _, err := apiclient.New(rs.URL, "from-env").ListDevices(context.Background(), "", 0); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -170,3 +177,222 @@ func TestServe_RejectsBadConfiguration(t *testing.T) {
 		})
 	}
 }
+
+// shutdownDevice is a device whose HTTP transport sends every request to the
+// current server (whatever host the URL names), on a fresh connection each,
+// and can hold back one message so it only reaches the server after a
+// shutdown began.
+type shutdownDevice struct {
+	mu      sync.Mutex
+	host    string        // current server host:port
+	n       int           // POSTs so far
+	holdOn  int           // 1-based POST held back (0 = none)
+	held    chan struct{} // closed when that POST is ready but unsent
+	release chan struct{} // closing it sends it
+	tr      *http.Transport
+}
+
+func newShutdownDevice() *shutdownDevice {
+	return &shutdownDevice{held: make(chan struct{}), release: make(chan struct{}),
+		tr: &http.Transport{DisableKeepAlives: true}}
+}
+
+func (s *shutdownDevice) RoundTrip(r *http.Request) (*http.Response, error) {
+	s.mu.Lock()
+	s.n++
+	n, host := s.n, s.host
+	s.mu.Unlock()
+	r = r.Clone(r.Context())
+	r.URL.Host, r.Host = host, host
+	if n == s.holdOn {
+		close(s.held)
+		select {
+		case <-s.release:
+		case <-time.After(20 * time.Second):
+			return nil, errors.New("held message never released")
+		}
+	}
+	return s.tr.RoundTrip(r)
+}
+
+func (s *shutdownDevice) point(url string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.host = strings.TrimPrefix(url, "http://")
+}
+
+// waitFor fails the test unless ch delivers within d.
+func waitFor[T any](t *testing.T, ch <-chan T, d time.Duration, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(d):
+		t.Fatalf("timed out after %s waiting for %s", d, what)
+	}
+	var zero T
+	return zero
+}
+
+// TestServe_GracefulShutdownLosesNothingInFlight shuts the server down while a
+// device's session is under way, then reopens the same data directory: a
+// message being handled when the shutdown began is finished and answered with
+// all its effects stored; one that arrives after is refused whole; a job the
+// device never answered waits and is resent in the next session. Nothing is
+// stored half-way, nothing is lost, nothing is applied twice.
+func TestServe_GracefulShutdownLosesNothingInFlight(t *testing.T) {
+	t.Setenv("OMADM_API_TOKEN", "")
+	tests := []struct {
+		name string
+		// holdOn delays the device's n-th message until the shutdown began.
+		holdOn int
+		// blockOn holds the server's handler (inside the request, after the
+		// message's commit and before its reply) when it stores the job in
+		// this state, and starts the shutdown there.
+		blockOn storage.JobState
+		// afterRestart is the job's state on reopening the directory.
+		afterRestart storage.JobState
+		sessionOK    bool // the interrupted session still completes
+	}{
+		{name: "package 1 arriving after shutdown began is refused, the job waits", holdOn: 1,
+			afterRestart: storage.JobQueued},
+		{name: "package 1 in the handler is answered, the unanswered job is resent", blockOn: storage.JobSent,
+			afterRestart: storage.JobSent},
+		{name: "statuses in the handler are stored, the job is done", blockOn: storage.JobDone,
+			afterRestart: storage.JobDone, sessionOK: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			logs := &lockedBuffer{}
+			inHandler, unblock := make(chan struct{}), make(chan struct{})
+			var once sync.Once
+			rs, err := startServer(ctx, serveConfig{Listen: "127.0.0.1:0", DataDir: dir, ShutdownTimeout: 20 * time.Second,
+				Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+				Engine: server.Options{OnEvent: func(u server.Update) {
+					if tc.blockOn == "" || u.Kind != "job" || u.State != tc.blockOn {
+						return
+					}
+					once.Do(func() {
+						close(inHandler)
+						select {
+						case <-unblock:
+						case <-time.After(20 * time.Second):
+						}
+					})
+				}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			sd := newShutdownDevice()
+			sd.holdOn = tc.holdOn
+			sd.point(rs.URL)
+			tp, err := dmhttp.NewClientTransport(dmhttp.ClientOptions{HTTPClient: &http.Client{Transport: sd}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := sim.NewIdentity(7)
+			dev, err := sim.NewDevice(sim.DeviceOptions{Identity: id, Credentials: sim.DeriveCredentials("shutdown", id.DevID),
+				ServerURL: rs.URL + "/dm", ServerID: server.DefaultServerID, Transport: tp,
+				Retry: client.RetryPolicy{Attempts: 1, Timeout: 10 * time.Second}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := dev.Credentials()
+			if err := rs.Store.CreateDevice(ctx, &storage.Device{ID: dev.ID(), AuthScheme: dev.Auth(), Username: c.Username,
+				Password: c.Password, ServerPassword: c.ServerPassword}); err != nil {
+				t.Fatal(err)
+			}
+			job := &storage.Job{DeviceID: dev.ID(), Spec: storage.JobSpec{Command: "Replace",
+				Items: []storage.JobItem{{URI: sim.PollIntervalURI, Format: "int", Data: "77"}}}}
+			if err := rs.Store.CreateJob(ctx, job); err != nil {
+				t.Fatal(err)
+			}
+
+			sessionEnd := make(chan error, 1)
+			go func() {
+				sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				defer cancel()
+				_, err := dev.Run(sctx)
+				sessionEnd <- err
+			}()
+			if tc.holdOn > 0 {
+				waitFor(t, sd.held, 10*time.Second, "the device's message to be ready")
+			} else {
+				waitFor(t, inHandler, 10*time.Second, "the server to be handling the message")
+			}
+			shutdownStarted := make(chan struct{})
+			rs.srv.RegisterOnShutdown(func() { close(shutdownStarted) })
+			shutdownEnd := make(chan error, 1)
+			go func() { shutdownEnd <- rs.Shutdown(ctx) }()
+			waitFor(t, shutdownStarted, 10*time.Second, "the shutdown to start")
+			close(sd.release)
+			close(unblock)
+			if err := waitFor(t, shutdownEnd, 25*time.Second, "the shutdown to finish"); err != nil {
+				t.Fatalf("shutdown: %v\n%s", err, logs.String())
+			}
+			sessErr := waitFor(t, sessionEnd, 25*time.Second, "the session to end")
+			if (sessErr == nil) != tc.sessionOK {
+				t.Fatalf("session error %v, want success = %v\n%s", sessErr, tc.sessionOK, logs.String())
+			}
+			if strings.Contains(logs.String(), "graceful shutdown incomplete") {
+				t.Fatalf("a request was cut instead of drained:\n%s", logs.String())
+			}
+
+			rs2 := startTestServer(t, dir, io.Discard)
+			defer rs2.Shutdown(ctx)
+			j, err := rs2.Store.GetJob(ctx, job.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j.State != tc.afterRestart {
+				t.Fatalf("job after restart is %s/%d, want %s\n%s", j.State, j.Status, tc.afterRestart, logs.String())
+			}
+			if j.State != storage.JobDone {
+				if j.Status != 0 || len(j.Results) != 0 || !j.DoneAt.IsZero() {
+					t.Fatalf("%s job half-stored: status %d, %d results, done at %s", j.State, j.Status, len(j.Results), j.DoneAt)
+				}
+				// The next session, to the restarted server, sends it (again).
+				sd.point(rs2.URL)
+				sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				defer cancel()
+				if _, err := dev.Run(sctx); err != nil {
+					t.Fatalf("session after restart: %v", err)
+				}
+				if j, err = rs2.Store.GetJob(ctx, job.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if j.State != storage.JobDone || j.Status != 200 || j.DoneAt.IsZero() {
+				t.Fatalf("job ends %s/%d, want done/200", j.State, j.Status)
+			}
+			if v := dev.Value(sim.PollIntervalURI); v != "77" {
+				t.Fatalf("device value %q, want 77", v)
+			}
+			// Applied once: no other job, and no second session left a job behind.
+			jobs, err := rs2.Store.PendingJobs(ctx, dev.ID(), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(jobs) != 0 {
+				t.Fatalf("%d jobs still pending", len(jobs))
+			}
+		})
+	}
+}
+
+// lockedBuffer is a log sink safe for the server's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }

@@ -3,8 +3,10 @@ package e2e_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/omadm/omadm/auth"
@@ -61,10 +63,11 @@ func headerStatus(t *testing.T, m *syncml.Message) syncml.StatusCode {
 	return 0
 }
 
-func TestE2E_BadInputGetsTheRightStatusAndStoresNothing(t *testing.T) {
+func TestE2E_BadInputGetsTheRightStatusALogLineAndStoresNothing(t *testing.T) {
 	matrix(t, func(t *testing.T, b backend, enc syncml.Encoding) {
 		st := b.open(t)
-		n := startNode(t, st)
+		logs := &logBuffer{}
+		n := startNode(t, st, withLogs(logs))
 		a := newAgent(t, st, n.url, enc, withAuth(sim.AuthBasic))
 		c := a.Credentials()
 		d := rawDevice{id: a.ID(), user: c.Username, pw: c.Password, enc: enc}
@@ -88,28 +91,76 @@ func TestE2E_BadInputGetsTheRightStatusAndStoresNothing(t *testing.T) {
 			}
 		}
 
+		// logged asserts that since mark the node logged a line at level with
+		// every one of want in it: each rejection must leave a trace an
+		// operator can find.
+		logged := func(t *testing.T, mark int, level string, want ...string) {
+			t.Helper()
+			out := logs.since(mark)
+			for _, line := range strings.Split(out, "\n") {
+				ok := strings.Contains(line, "level="+level)
+				for _, w := range want {
+					ok = ok && strings.Contains(line, w)
+				}
+				if ok {
+					return
+				}
+			}
+			t.Errorf("no %s log line with %q; the node logged:\n%s", level, want, out)
+		}
 		t.Run("malformed message is HTTP 400", func(t *testing.T) {
+			mark := logs.mark()
 			code, _ := post(t, n.url, enc.ContentType(), good[:len(good)*2/3])
 			if code != http.StatusBadRequest {
 				t.Errorf("HTTP %d, want 400", code)
 			}
+			logged(t, mark, "WARN", `msg="dm message rejected: malformed"`, "err=", "offset ")
 			unchanged(t, storage.JobQueued)
 		})
 		t.Run("garbage in the other encoding is HTTP 400", func(t *testing.T) {
+			mark := logs.mark()
 			code, _ := post(t, n.url, enc.ContentType(), []byte("\x03\x01\x6a\x00\xff\xff\xff\xff\xff<SyncML"))
 			if code != http.StatusBadRequest {
 				t.Errorf("HTTP %d, want 400", code)
 			}
+			logged(t, mark, "WARN", `msg="dm message rejected: malformed"`, "err=")
 			unchanged(t, storage.JobQueued)
 		})
 		t.Run("oversized body is HTTP 413", func(t *testing.T) {
+			mark := logs.mark()
 			code, _ := post(t, n.url, enc.ContentType(), bytes.Repeat([]byte{'<'}, 5<<20))
 			if code != http.StatusRequestEntityTooLarge {
 				t.Errorf("HTTP %d, want 413", code)
 			}
+			logged(t, mark, "WARN", `msg="dm request rejected: body too large"`, "length=5242880")
+			unchanged(t, storage.JobQueued)
+		})
+		t.Run("oversized body without a length is HTTP 413", func(t *testing.T) {
+			mark := logs.mark()
+			// An unknown length (chunked): the limit applies while reading.
+			body := io.MultiReader(bytes.NewReader(bytes.Repeat([]byte{'<'}, 5<<20)))
+			resp, err := http.Post(n.url, enc.ContentType(), body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Errorf("HTTP %d, want 413", resp.StatusCode)
+			}
+			logged(t, mark, "WARN", `msg="dm request rejected: body too large"`, "max=")
+			unchanged(t, storage.JobQueued)
+		})
+		t.Run("wrong content type is HTTP 415", func(t *testing.T) {
+			mark := logs.mark()
+			code, _ := post(t, n.url, "application/json", good)
+			if code != http.StatusUnsupportedMediaType {
+				t.Errorf("HTTP %d, want 415", code)
+			}
+			logged(t, mark, "WARN", `msg="dm request rejected: content type"`, "content_type=application/json")
 			unchanged(t, storage.JobQueued)
 		})
 		t.Run("wrong credentials get 401 and no commands", func(t *testing.T) {
+			mark := logs.mark()
 			code, body := post(t, n.url, enc.ContentType(), d.pkg1(t, n.url, 1, "wrong-password", "1"))
 			if code != http.StatusOK {
 				t.Fatalf("HTTP %d", code)
@@ -123,9 +174,11 @@ func TestE2E_BadInputGetsTheRightStatusAndStoresNothing(t *testing.T) {
 					t.Errorf("unauthenticated device got %s", c.CommandName())
 				}
 			}
+			logged(t, mark, "WARN", `msg="dm authentication failed"`, "device="+a.ID(), "status=401")
 			unchanged(t, storage.JobQueued)
 		})
 		t.Run("unknown session token gets 404", func(t *testing.T) {
+			mark := logs.mark()
 			code, body := post(t, n.url+"?s=no-such-session", enc.ContentType(), d.pkg1(t, n.url, 2, c.Password, "1"))
 			if code != http.StatusOK {
 				t.Fatalf("HTTP %d", code)
@@ -133,6 +186,7 @@ func TestE2E_BadInputGetsTheRightStatusAndStoresNothing(t *testing.T) {
 			if s := headerStatus(t, decodeReply(t, body)); s != syncml.StatusNotFound {
 				t.Errorf("SyncHdr status %s, want 404", s)
 			}
+			logged(t, mark, "WARN", `msg="dm message rejected: unknown, expired or closed session token"`, "device="+a.ID())
 			unchanged(t, storage.JobQueued)
 		})
 		t.Run("replayed MsgID gets 400, an exact duplicate the same reply", func(t *testing.T) {
@@ -151,6 +205,7 @@ func TestE2E_BadInputGetsTheRightStatusAndStoresNothing(t *testing.T) {
 			if j := job(t, st, id); j.State != storage.JobSent {
 				t.Fatalf("job %s after package 2", j.State)
 			}
+			mark := logs.mark()
 			// Same MsgID, different content.
 			replay := d.message(t, n.url, "6B", 1, c.Password, &syncml.Alert{CmdID: "7", Data: syncml.AlertClientInitiatedMgmt})
 			code, body := post(t, r1.Header.RespURI, enc.ContentType(), replay)
@@ -160,12 +215,15 @@ func TestE2E_BadInputGetsTheRightStatusAndStoresNothing(t *testing.T) {
 			if s := headerStatus(t, decodeReply(t, body)); s != syncml.StatusBadRequest {
 				t.Errorf("replayed MsgID answered %s, want 400", s)
 			}
+			logged(t, mark, "WARN", `msg="dm message rejected: MsgID out of sequence"`, "device="+a.ID(), "session=6B", "msgid=1", "expected=2")
+			mark = logs.mark()
 			unchanged(t, storage.JobSent)
 			// Exact duplicate: the device lost our answer; it gets it again.
 			code, again := post(t, r1.Header.RespURI, enc.ContentType(), first)
 			if code != http.StatusOK || !bytes.Equal(again, reply1) {
 				t.Errorf("duplicate answered HTTP %d with a different reply", code)
 			}
+			logged(t, mark, "INFO", "exact duplicate", "device="+a.ID(), "msgid=1")
 			unchanged(t, storage.JobSent)
 		})
 	})

@@ -231,3 +231,34 @@ func post(t *testing.T, url, contentType string, body []byte) (int, []byte) {
 	}
 	return resp.StatusCode, b
 }
+
+// logBuffer collects a node's log lines so tests can assert the line a
+// rejection left. Safe for the server's goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.WriteString(string(p))
+}
+
+// mark is the current end of the log; since(mark) returns what came after.
+func (l *logBuffer) mark() int { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Len() }
+
+func (l *logBuffer) since(mark int) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()[mark:]
+}
+
+// withLogs sends the engine's and the HTTP handler's log lines (debug and
+// up) to w instead of discarding them.
+func withLogs(w io.Writer) nodeOption {
+	return func(so *server.Options, ho *dmhttp.HandlerOptions) {
+		l := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		so.Logger, ho.Logger = l, l
+	}
+}
