@@ -68,3 +68,9 @@ func BenchmarkSession_SQLiteXML(b *testing.B) { benchSessions(b, openSQLite(b), 
 func BenchmarkSession_SQLiteWBXML(b *testing.B) {
 	benchSessions(b, openSQLite(b), syncml.EncodingWBXML)
 }
+
+// BenchmarkSession_PostgresXML needs OMADM_TEST_POSTGRES; run serially, its
+// time per session is mostly database round trips.
+func BenchmarkSession_PostgresXML(b *testing.B) {
+	benchSessions(b, openPostgres(b), syncml.EncodingXML)
+}

@@ -11,8 +11,10 @@ import (
 	"log/slog"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/omadm/omadm/server/envelope"
 	"github.com/omadm/omadm/storage"
@@ -190,6 +192,8 @@ type exchange struct {
 	enc syncml.Encoding
 	now time.Time
 
+	rd       *storage.MessageRead   // device, session and queue as read first
+	jobs     map[int64]*storage.Job // jobs read for finalize (nil: read one by one)
 	dev      *storage.Device
 	devDirty bool
 	sess     *storage.Session
@@ -197,6 +201,7 @@ type exchange struct {
 	newSess  bool
 	viaToken bool // the message came to the RespURI carrying this session's token
 	msgID    int
+	outMsgID int // MsgID of the reply
 
 	reply *syncml.Message
 	cmdN  int // CmdID counter of the reply
@@ -244,7 +249,14 @@ func (x *exchange) run(ctx context.Context) (*Outbound, error) {
 	}
 	x.msgID = id
 
-	x.dev, err = e.store.GetDevice(ctx, devID)
+	// Device, session and (when that costs no extra round trip) the job
+	// queue in one read: one round trip on PostgreSQL.
+	_, oneTrip := e.store.(storage.MessageReader)
+	x.rd = &storage.MessageRead{DeviceID: devID, SessionID: h.SessionID, Token: tokenOf(x.in.RequestURL), Pending: oneTrip}
+	if err := storage.ReadMessage(ctx, e.store, x.rd); err != nil {
+		return nil, storageErr("reading device and session", err)
+	}
+	x.dev, err = x.rd.Device, x.rd.DeviceErr
 	if errors.Is(err, storage.ErrNotFound) {
 		e.m.authFailures.Inc()
 		e.m.rejected.WithLabelValues("unknown-device").Inc()
@@ -259,9 +271,10 @@ func (x *exchange) run(ctx context.Context) (*Outbound, error) {
 		return out, err
 	}
 
+	x.outMsgID = x.st.OutMsgID + 1
 	x.reply = &syncml.Message{Header: syncml.Header{
 		VerDTD: x.st.VerDTD, VerProto: x.st.VerProto, SessionID: h.SessionID,
-		MsgID:   strconv.Itoa(x.st.OutMsgID + 1),
+		MsgID:   strconv.Itoa(x.outMsgID),
 		Target:  syncml.Location{LocURI: devID},
 		Source:  syncml.Location{LocURI: x.st.ServerURI},
 		RespURI: respURI(x.in.RequestURL, x.sess.Token),
@@ -324,8 +337,8 @@ func (x *exchange) loadSession(ctx context.Context) (out *Outbound, err error, d
 	h := &x.msg.Header
 	devID := h.Source.LocURI
 	expired := func(s *storage.Session) bool { return x.now.Sub(s.UpdatedAt) > e.o.SessionTTL }
-	if tok := tokenOf(x.in.RequestURL); tok != "" {
-		s, err := e.store.GetSessionByToken(ctx, tok)
+	if tok := x.rd.Token; tok != "" {
+		s, err := x.rd.Session, x.rd.SessionErr
 		switch {
 		case errors.Is(err, storage.ErrNotFound) || err == nil && (s.DeviceID != devID || s.SessionID != h.SessionID || expired(s)):
 			e.m.rejected.WithLabelValues("unknown-session").Inc()
@@ -338,7 +351,7 @@ func (x *exchange) loadSession(ctx context.Context) (out *Outbound, err error, d
 		x.sess = s
 		x.viaToken = true
 	} else {
-		s, err := e.store.GetSession(ctx, devID, h.SessionID)
+		s, err := x.rd.Session, x.rd.SessionErr
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
 			x.sess = &storage.Session{DeviceID: devID, SessionID: h.SessionID}
@@ -420,30 +433,55 @@ func (x *exchange) commit(ctx context.Context) (*Outbound, error) {
 	if x.newSess {
 		x.addEvent(&storage.Event{Kind: "session-start"})
 	}
-	var out *Outbound
-	var updates []Update
-	_, atomic := e.store.(storage.Batcher)
-	err := storage.InBatch(ctx, e.store, func(st storage.Store) error {
-		var err error
-		if err = x.checkSent(ctx, st, atomic, &updates); err != nil {
-			return err
-		}
-		if out, err = x.seal(); err != nil {
-			return err
-		}
-		if err := st.SaveSession(ctx, x.sess); err != nil {
-			x.log().Warn("saving session failed", "err", err)
-			return storageErr("saving session", err)
-		}
-		if !atomic {
-			if err := x.storeSent(ctx, st, &updates); err != nil {
-				return err
-			}
-		}
-		return x.storeEffects(ctx, st, out, &updates)
-	})
+	// The reply is encoded before the batch, so that the batch (on SQLite
+	// the single writer's critical section) only runs statements; it is
+	// encoded again only when a job is withdrawn from it.
+	out, err := x.seal()
 	if err != nil {
 		return nil, err
+	}
+	var updates []Update
+	_, atomic := e.store.(storage.Batcher)
+	slow := !atomic
+	if atomic {
+		// Fast path: everything in one atomic WriteEffects (one pipelined
+		// round trip on PostgreSQL, one group-committed transaction on
+		// SQLite). Should a job of the reply have been cancelled meanwhile,
+		// nothing is stored and the careful path below withdraws it.
+		version := x.sess.Version
+		err = x.storeAll(ctx, e.store, out, &updates)
+		if errors.Is(err, storage.ErrGuard) {
+			x.sess.Version = version
+			slow, updates = true, nil
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	if slow {
+		err = storage.InBatch(ctx, e.store, func(st storage.Store) error {
+			withdrawn, err := x.checkSent(ctx, st, atomic, &updates)
+			if err != nil {
+				return err
+			}
+			if withdrawn {
+				if out, err = x.seal(); err != nil {
+					return err
+				}
+			}
+			if err := st.SaveSession(ctx, x.sess); err != nil {
+				x.log().Warn("saving session failed", "err", err)
+				return storageErr("saving session", err)
+			}
+			if !atomic {
+				if err := x.storeSent(ctx, st, &updates); err != nil {
+					return err
+				}
+			}
+			return x.storeEffects(ctx, st, out, &updates)
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	if x.newSess {
 		e.m.started.Inc()
@@ -475,7 +513,7 @@ func (x *exchange) seal() (*Outbound, error) {
 	st := x.st
 	st.InMsgID = x.msgID
 	st.InHash = sum[:]
-	st.OutMsgID++
+	st.OutMsgID = x.outMsgID
 	st.LastReply = body
 	st.LastHMAC = out.HMAC
 	st.Enc = x.enc
@@ -493,27 +531,41 @@ func (x *exchange) seal() (*Outbound, error) {
 // empty. In a batch (atomic) the jobs are marked sent right here with the
 // store's terminal guard, which makes check and mark one step; otherwise
 // their state is re-read now and storeSent marks them after the session save.
-func (x *exchange) checkSent(ctx context.Context, st storage.Store, atomic bool, updates *[]Update) error {
-	kept, removed := x.sent[:0], 0
-	for _, s := range x.sent {
-		j := s.job
-		var err error
-		if atomic {
-			err = st.UpdateJob(ctx, j)
-		} else {
-			var cur *storage.Job
-			if cur, err = st.GetJob(ctx, j.ID); err == nil && cur.State.Terminal() {
-				err = storage.ErrConflict
+func (x *exchange) checkSent(ctx context.Context, st storage.Store, atomic bool, updates *[]Update) (withdrawn bool, err error) {
+	if len(x.sent) == 0 {
+		return false, nil
+	}
+	errs := make([]error, len(x.sent))
+	if atomic {
+		eff := &storage.Effects{Jobs: make([]*storage.Job, len(x.sent))}
+		for i, s := range x.sent {
+			eff.Jobs[i] = s.job
+		}
+		if err := storage.WriteEffects(ctx, st, eff); err != nil {
+			return false, storageErr("marking jobs sent", err)
+		}
+		copy(errs, eff.JobErrs)
+	} else {
+		for i, s := range x.sent {
+			cur, err := st.GetJob(ctx, s.job.ID)
+			switch {
+			case err == nil && cur.State.Terminal():
+				errs[i] = storage.ErrConflict
+			case err != nil && !errors.Is(err, storage.ErrNotFound):
+				return false, storageErr("reading job", err)
+			default:
+				errs[i] = err
 			}
 		}
-		switch {
-		case errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound):
+	}
+	kept, removed := x.sent[:0], 0
+	for i, s := range x.sent {
+		j := s.job
+		if errs[i] != nil {
 			x.log().Info("job cancelled while being sent: command withdrawn", "job", j.ID)
 			x.withdraw(s)
 			removed++
 			continue
-		case err != nil:
-			return storageErr("marking job sent", err)
 		}
 		kept = append(kept, s)
 		if atomic {
@@ -524,7 +576,7 @@ func (x *exchange) checkSent(ctx context.Context, st storage.Store, atomic bool,
 	if removed > 0 && removed == x.added && x.reply.Final && len(x.alerts1225) == 0 {
 		x.closing = true // only Statuses and Final are left: the session ends (protocol.md §2)
 	}
-	return nil
+	return removed > 0, nil
 }
 
 // storeSent marks the reply's jobs sent when the store has no batches. A job
@@ -562,57 +614,89 @@ func (x *exchange) withdraw(s sentCmd) {
 // storeEffects stores what follows the session save: device, finished jobs,
 // tree cache, events and traces.
 func (x *exchange) storeEffects(ctx context.Context, st storage.Store, out *Outbound, updates *[]Update) error {
+	eff := x.effects(out)
+	if err := storage.WriteEffects(ctx, st, eff); err != nil {
+		return storageErr("storing the message's effects", err)
+	}
+	x.effectUpdates(eff, updates)
+	return nil
+}
+
+// storeAll is the fast path of commit: the session, the jobs the reply
+// carries (marked sent, guarded: a cancelled one fails the whole write with
+// storage.ErrGuard) and every other effect in one atomic WriteEffects.
+func (x *exchange) storeAll(ctx context.Context, st storage.Store, out *Outbound, updates *[]Update) error {
+	eff := x.effects(out)
+	eff.Session = x.sess
+	n := len(x.sent)
+	jobs := make([]*storage.Job, 0, n+len(eff.Jobs))
+	for _, s := range x.sent {
+		jobs = append(jobs, s.job)
+	}
+	eff.Jobs, eff.Guarded = append(jobs, eff.Jobs...), n
+	if err := storage.WriteEffects(ctx, st, eff); err != nil {
+		switch {
+		case errors.Is(err, storage.ErrGuard):
+			return err
+		case errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrExists):
+			x.log().Warn("saving session failed", "err", err)
+			return storageErr("saving session", err)
+		case errors.Is(err, storage.ErrNotFound):
+			return storageErr("updating device", err)
+		}
+		return storageErr("storing the message", err)
+	}
+	x.effectUpdates(eff, updates)
+	return nil
+}
+
+// effects is what the message stores besides its session and the jobs its
+// reply carries: the device record, finished jobs, tree cache, events
+// (with the session's end) and the two wire traces.
+func (x *exchange) effects(out *Outbound) *storage.Effects {
+	events := x.events[:len(x.events):len(x.events)]
 	if x.closing {
 		kind := "session-end"
 		if x.failed {
 			kind = "session-abort"
 		}
-		x.addEvent(&storage.Event{Kind: kind})
+		events = append(events, &storage.Event{Kind: kind, DeviceID: x.dev.ID, SessionID: x.msg.Header.SessionID, CreatedAt: x.now})
 	}
+	eff := &storage.Effects{Nodes: x.nodes, Events: events, Traces: []*storage.TraceEntry{
+		x.traceEntry("in", x.msg.Header.MsgID, x.in.ContentType, x.in.Body),
+		x.traceEntry("out", x.reply.Header.MsgID, out.ContentType, out.Body),
+	}}
 	if x.newSess || x.devDirty {
+		// LastSeen moves once per session (and with nonce changes), not
+		// with every message.
 		x.dev.LastSeen = x.now
-		if err := st.UpdateDevice(ctx, x.dev); err != nil {
-			return storageErr("updating device", err)
-		}
+		eff.Device = x.dev
 	}
 	for _, id := range x.jobOrder {
-		j := x.jobUpdates[id]
-		if err := st.UpdateJob(ctx, j); err != nil {
-			if errors.Is(err, storage.ErrConflict) || errors.Is(err, storage.ErrNotFound) {
-				x.log().Info("job changed meanwhile; result not stored", "job", j.ID, "err", err)
-				continue
-			}
-			return storageErr("updating job", err)
+		eff.Jobs = append(eff.Jobs, x.jobUpdates[id])
+	}
+	return eff
+}
+
+// effectUpdates lists the live updates of stored effects.
+func (x *exchange) effectUpdates(eff *storage.Effects, updates *[]Update) {
+	for i, j := range eff.Jobs {
+		if err := eff.JobErrs[i]; err != nil {
+			x.log().Info("job changed meanwhile; result not stored", "job", j.ID, "err", err)
+			continue
 		}
 		*updates = append(*updates, Update{Kind: "job", DeviceID: j.DeviceID, SessionID: j.SessionID, JobID: j.ID, State: j.State})
 	}
-	if len(x.nodes) > 0 {
-		if err := st.PutTreeNodes(ctx, x.nodes); err != nil {
-			return storageErr("storing tree cache", err)
-		}
-	}
-	for _, ev := range x.events {
-		if err := st.AddEvent(ctx, ev); err != nil {
-			return storageErr("storing event", err)
-		}
+	for _, ev := range eff.Events {
 		kind := "event"
 		if ev.Kind == "session-start" || ev.Kind == "session-end" || ev.Kind == "session-abort" {
 			kind = "session"
 		}
 		*updates = append(*updates, Update{Kind: kind, DeviceID: ev.DeviceID, SessionID: ev.SessionID, EventID: ev.ID, EventKind: ev.Kind})
 	}
-	for _, t := range []*storage.TraceEntry{
-		x.traceEntry("in", x.msg.Header.MsgID, x.in.ContentType, x.in.Body),
-		x.traceEntry("out", x.reply.Header.MsgID, out.ContentType, out.Body),
-	} {
-		if err := st.AddTrace(ctx, t); err != nil {
-			// A trace is a view, not state: losing one must not fail the message.
-			x.log().Warn("storing trace failed", "err", err)
-			continue
-		}
+	for _, t := range eff.Traces {
 		*updates = append(*updates, Update{Kind: "trace", DeviceID: t.DeviceID, SessionID: t.SessionID, TraceID: t.ID})
 	}
-	return nil
 }
 
 func (x *exchange) addEvent(ev *storage.Event) {
@@ -636,13 +720,27 @@ func (x *exchange) finishJob(j *storage.Job) {
 // traceEntry records one message as it crossed the wire. Only the raw bytes
 // are stored: the decoded view is made when traces are read (api.TraceFrom),
 // which is rare, instead of on every message.
+//
+// A trace is a view, not state: its text fields are made storable (valid
+// UTF-8, no NUL) so that it can never fail the message it belongs to.
 func (x *exchange) traceEntry(dir, msgID, ct string, body []byte) *storage.TraceEntry {
-	if ct == "" {
+	if ct == "" || !cleanText(ct) {
 		ct = x.enc.ContentType()
 	}
-	return &storage.TraceEntry{DeviceID: x.dev.ID, SessionID: x.msg.Header.SessionID, Direction: dir,
+	sid := x.msg.Header.SessionID
+	if !cleanText(sid) {
+		sid = strings.ToValidUTF8(strings.ReplaceAll(sid, "\x00", ""), "\uFFFD")
+	}
+	if !cleanText(msgID) {
+		msgID = strings.ToValidUTF8(strings.ReplaceAll(msgID, "\x00", ""), "\uFFFD")
+	}
+	return &storage.TraceEntry{DeviceID: x.dev.ID, SessionID: sid, Direction: dir,
 		MsgID: msgID, ContentType: ct, Body: body, CreatedAt: x.now}
 }
+
+// cleanText reports whether s is valid UTF-8 without NUL bytes (what every
+// backend stores as text).
+func cleanText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
 
 func (e *Engine) emit(u Update) {
 	if e.o.OnEvent == nil {

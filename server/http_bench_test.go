@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,6 +21,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/omadm/omadm/auth"
+	"github.com/omadm/omadm/client"
+	"github.com/omadm/omadm/sim"
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/storage/postgres"
 	"github.com/omadm/omadm/syncml"
@@ -36,10 +39,23 @@ const httpWorkers = 8
 // answering the same number of round trips with the same request and reply
 // bytes. Reported: sessions/s and p99 session latency of both, and their
 // ratio (the target is ratio ≥ 0.33 with p99 < 50 ms).
-func BenchmarkHTTPSessions_SQLite(b *testing.B) { benchHTTP(b, openSQLite(b)) }
+//
+// Sub-benchmarks pick the device driver of the server phase: "scripted"
+// (sim.ScriptedDevice, whose cost is close to the bare phase's replay, so
+// the ratio measures the server) and "codec" (every device message built
+// and every reply decoded with the syncml codec, as a device engine does).
+func BenchmarkHTTPSessions_SQLite(b *testing.B) {
+	for _, driver := range []string{"scripted", "codec"} {
+		b.Run(driver, func(b *testing.B) { benchHTTP(b, openSQLite(b), driver) })
+	}
+}
 
 // BenchmarkHTTPSessions_Postgres needs OMADM_TEST_POSTGRES (scripts/pg-throwaway.sh).
-func BenchmarkHTTPSessions_Postgres(b *testing.B) { benchHTTP(b, openPostgres(b)) }
+func BenchmarkHTTPSessions_Postgres(b *testing.B) {
+	for _, driver := range []string{"scripted", "codec"} {
+		b.Run(driver, func(b *testing.B) { benchHTTP(b, openPostgres(b), driver) })
+	}
+}
 
 func openPostgres(tb testing.TB) storage.Store {
 	tb.Helper()
@@ -99,27 +115,91 @@ type exchangeLog struct {
 	req, reply [2][]byte
 }
 
-func benchHTTP(b *testing.B, store storage.Store) {
+// httpTransport is the device side of the benchmarks: the same http.Client
+// the bare phase uses, so both phases pay the same for HTTP.
+type httpTransport struct {
+	c   *http.Client
+	rec *exchangeLog // when set, the exchanges are recorded
+	n   int
+}
+
+func (t *httpTransport) RoundTrip(ctx context.Context, r *client.Request) (*client.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(r.Body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", r.ContentType)
+	if r.HMAC != "" {
+		req.Header.Set(auth.HeaderHMAC, r.HMAC)
+	}
+	resp, err := t.c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	out, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP %s: %s", resp.Status, out)
+	}
+	if t.rec != nil && t.n < 2 {
+		t.rec.ct = r.ContentType
+		t.rec.req[t.n], t.rec.reply[t.n] = bytes.Clone(r.Body), out
+		t.n++
+	}
+	return &client.Response{ContentType: resp.Header.Get("Content-Type"), Body: out}, nil
+}
+
+// benchHTTP runs the bare phase and then the server phase with the given
+// device driver: "scripted" (sim.ScriptedDevice: message templates and a
+// byte scanner, about the cost of the bare phase's replay) or "codec" (a
+// scripted client that builds and decodes every message with the syncml
+// codec, as a real device engine does).
+func benchHTTP(b *testing.B, store storage.Store, driver string) {
 	ctx := context.Background()
 	h := newHarness(b, store)
 	h.e.Handle(ctx, nil) // warm the engine's lazy paths
 	base := serve(b, dmhttp.NewHandler(h.e, nil))
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: httpWorkers, MaxConnsPerHost: httpWorkers}}
-	b.Cleanup(client.CloseIdleConnections)
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: httpWorkers, MaxConnsPerHost: httpWorkers}}
+	b.Cleanup(hc.CloseIdleConnections)
 
-	devs := make([]*device, httpWorkers)
-	for i := range devs {
-		id := fmt.Sprintf("IMEI:bench%03d", i)
+	prefix := fmt.Sprintf("IMEI:%s%d", driver, time.Now().UnixNano()%1e6)
+	codecs := make([]*device, httpWorkers)
+	scripted := make([]*sim.ScriptedDevice, httpWorkers)
+	for i := range httpWorkers {
+		id := fmt.Sprintf("%s-%03d", prefix, i)
 		if err := store.CreateDevice(ctx, &storage.Device{ID: id, AuthScheme: "md5", Username: devUser, Password: devPass,
 			ServerPassword: srvPass, ServerNonce: []byte("first-nonce"), ClientNonce: []byte("client-nonce")}); err != nil {
 			b.Fatal(err)
 		}
 		d := newDevice(h.e, "md5")
 		d.id = id
-		devs[i] = d
+		codecs[i] = d
+		sd, err := sim.NewScriptedDevice(sim.ScriptedOptions{ServerURL: base + "/dm", DeviceID: id, Username: devUser,
+			Password: devPass, Nonce: []byte("first-nonce"), Transport: &httpTransport{c: hc}, GetValue: "1.0"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		scripted[i] = sd
+	}
+	// The bytes the bare handler replays: one session of a device of its own.
+	recID := prefix + "-rec"
+	if err := store.CreateDevice(ctx, &storage.Device{ID: recID, AuthScheme: "md5", Username: devUser, Password: devPass,
+		ServerPassword: srvPass, ServerNonce: []byte("first-nonce"), ClientNonce: []byte("client-nonce")}); err != nil {
+		b.Fatal(err)
 	}
 	var rec exchangeLog
-	if _, err := httpSession(ctx, client, base, store, devs[0], 0, &rec); err != nil {
+	rd, err := sim.NewScriptedDevice(sim.ScriptedOptions{ServerURL: base + "/dm", DeviceID: recID, Username: devUser,
+		Password: devPass, Nonce: []byte("first-nonce"), Transport: &httpTransport{c: hc, rec: &rec}, GetValue: "1.0"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := queueBenchJobs(ctx, store, recID); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := rd.Session(ctx, "1"); err != nil {
 		b.Fatal(err)
 	}
 
@@ -136,7 +216,7 @@ func benchHTTP(b *testing.B, store storage.Store) {
 	b.ResetTimer()
 	bareRate, bareP99, err := runLoad(b.N, func(worker, n int) error {
 		for i, q := range []string{"?m=1", "?m=2"} {
-			resp, err := client.Post(bare+"/dm"+q, rec.ct, bytes.NewReader(rec.req[i]))
+			resp, err := hc.Post(bare+"/dm"+q, rec.ct, bytes.NewReader(rec.req[i]))
 			if err != nil {
 				return err
 			}
@@ -152,7 +232,16 @@ func benchHTTP(b *testing.B, store storage.Store) {
 		b.Fatal(err)
 	}
 	rate, p99, err := runLoad(b.N, func(worker, n int) error {
-		_, err := httpSession(ctx, client, base, store, devs[worker], n+1, nil)
+		if err := queueBenchJobs(ctx, store, scripted[worker].ID()); err != nil {
+			return err
+		}
+		if driver == "codec" {
+			return httpSession(ctx, hc, base, codecs[worker], n+1)
+		}
+		res, err := scripted[worker].Session(ctx, strconv.FormatInt(int64(n+1), 16))
+		if err == nil && res.Commands != 2 {
+			err = fmt.Errorf("session answered %d commands, want 2", res.Commands)
+		}
 		return err
 	})
 	if err != nil {
@@ -164,6 +253,21 @@ func benchHTTP(b *testing.B, store storage.Store) {
 	b.ReportMetric(bareRate, "bare-sessions/s")
 	b.ReportMetric(float64(bareP99)/1e6, "bare-p99-ms")
 	b.ReportMetric(rate/bareRate, "ratio")
+}
+
+// queueBenchJobs queues the session's Get and Replace for the device.
+func queueBenchJobs(ctx context.Context, store storage.Store, id string) error {
+	return storage.InBatch(ctx, store, func(s storage.Store) error {
+		for _, spec := range []storage.JobSpec{
+			{Command: "Get", Items: []storage.JobItem{{URI: "./DevDetail/FwV"}}},
+			{Command: "Replace", Items: []storage.JobItem{{URI: "./Vendor/X", Data: "1"}}},
+		} {
+			if err := s.CreateJob(ctx, &storage.Job{DeviceID: id, Spec: spec}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // runLoad runs n sessions on httpWorkers closed-loop workers and returns
@@ -203,36 +307,23 @@ func runLoad(n int, session func(worker, n int) error) (float64, time.Duration, 
 	return float64(n) / elapsed.Seconds(), lat[min(n-1, n*99/100)], nil
 }
 
-// httpSession queues a Get and a Replace for d and runs one session over
-// HTTP, checking that both jobs end done. rec, when set, records the bytes.
-func httpSession(ctx context.Context, c *http.Client, base string, store storage.Store, d *device, n int, rec *exchangeLog) (time.Duration, error) {
-	jobs := []*storage.Job{
-		{DeviceID: d.id, Spec: storage.JobSpec{Command: "Get", Items: []storage.JobItem{{URI: "./DevDetail/FwV"}}}},
-		{DeviceID: d.id, Spec: storage.JobSpec{Command: "Replace", Items: []storage.JobItem{{URI: "./Vendor/X", Data: "1"}}}},
-	}
-	if err := storage.InBatch(ctx, store, func(s storage.Store) error {
-		for _, j := range jobs {
-			if err := s.CreateJob(ctx, j); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		return 0, err
-	}
-	t0 := time.Now()
+// httpSession runs one session of d over HTTP with the syncml codec on the
+// device side, checking that the reply shapes are right.
+func httpSession(ctx context.Context, c *http.Client, base string, d *device, n int) error {
 	d.sessionID = fmt.Sprintf("%x", n+1)
 	d.msgID = 0
 	d.url = base + "/dm"
-	if rec != nil {
-		rec.ct = d.enc.ContentType()
-	}
-	post := func(i int, m *syncml.Message) (*syncml.Message, error) {
+	post := func(m *syncml.Message) (*syncml.Message, error) {
 		body, err := syncml.Encode(m, d.enc)
 		if err != nil {
 			return nil, err
 		}
-		resp, err := c.Post(d.url, d.enc.ContentType(), bytes.NewReader(body))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url, bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", d.enc.ContentType())
+		resp, err := c.Do(req)
 		if err != nil {
 			return nil, err
 		}
@@ -243,9 +334,6 @@ func httpSession(ctx context.Context, c *http.Client, base string, store storage
 		}
 		if resp.StatusCode != http.StatusOK {
 			return nil, fmt.Errorf("HTTP %s: %s", resp.Status, out)
-		}
-		if rec != nil {
-			rec.req[i], rec.reply[i] = body, out
 		}
 		r, _, err := syncml.Decode(out, resp.Header.Get("Content-Type"), nil)
 		if err != nil {
@@ -263,19 +351,19 @@ func httpSession(ctx context.Context, c *http.Client, base string, store storage
 		}
 		return r, nil
 	}
-	r, err := post(0, d.message(true, d.pkg1(syncml.AlertClientInitiatedMgmt)...))
+	r, err := post(d.message(true, d.pkg1(syncml.AlertClientInitiatedMgmt)...))
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if got := len(commands(r)); got != 2 {
-		return 0, fmt.Errorf("package 2 has %d commands, want 2", got)
+		return fmt.Errorf("package 2 has %d commands, want 2", got)
 	}
-	r, err = post(1, d.message(true, d.answer(r, nil, fwResults)...))
+	r, err = post(d.message(true, d.answer(r, nil, fwResults)...))
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if !r.Final || len(commands(r)) != 0 {
-		return 0, fmt.Errorf("package 4 is not a bare Final: %v", names(commands(r)))
+		return fmt.Errorf("package 4 is not a bare Final: %v", names(commands(r)))
 	}
-	return time.Since(t0), nil
+	return nil
 }

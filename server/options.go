@@ -20,13 +20,19 @@
 //     lost our answer); any other MsgID gets a header Status 400 and changes
 //     nothing.
 //   - Everything one message changes (session state, jobs, device, tree
-//     cache, events, traces) is stored in one storage batch: one transaction
-//     and one commit when the store is a storage.Batcher (both SQL backends).
-//     The session save carries an optimistic version check, so a node that
+//     cache, events, traces) is stored as one atomic storage.Effects
+//     (storage.WriteEffects): one group-committed transaction on SQLite, one
+//     pipelined implicit transaction on PostgreSQL. What a message reads
+//     first (device, session, job queue) is one storage.ReadMessage. The
+//     session save carries an optimistic version check, so a node that
 //     loses a race stores nothing and answers 503; the device retries. On a
 //     store without batches the session is saved before anything else.
+//   - The reply is encoded before anything is written; the stored session
+//     state keeps it raw (not base64 in JSON) for duplicate detection.
 //   - A job cancelled after its command was built but before it was stored
-//     as sent is taken out of the reply: it never goes out.
+//     as sent is taken out of the reply: it never goes out. (The jobs of the
+//     reply are guarded in the atomic write; a refused guard stores nothing
+//     and the engine redoes the message's writes, withdrawing the command.)
 //   - Statuses that alone exceed the device's MaxMsgSize are spread over
 //     several messages (no Final, no new command until all are out), and
 //     member Statuses of an Atomic/Sequence may follow the group's Status in

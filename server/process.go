@@ -59,6 +59,21 @@ func (x *exchange) process(ctx context.Context) error {
 		}
 	}
 	sort.Slice(keys, func(i, j int) bool { return x.st.Pending[keys[i]].Job < x.st.Pending[keys[j]].Job })
+	if len(keys) > 1 {
+		// One read for all the jobs to finalise.
+		ids := make([]int64, 0, len(keys))
+		for _, k := range keys {
+			ids = append(ids, x.st.Pending[k].Job)
+		}
+		jobs, err := storage.GetJobs(ctx, x.e.store, ids)
+		if err != nil {
+			return storageErr("reading jobs", err)
+		}
+		x.jobs = make(map[int64]*storage.Job, len(jobs))
+		for _, j := range jobs {
+			x.jobs[j.ID] = j
+		}
+	}
 	for _, k := range keys {
 		if err := x.finalize(ctx, k); err != nil {
 			return err

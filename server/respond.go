@@ -42,7 +42,15 @@ func (x *exchange) finalize(ctx context.Context, k string) error {
 	if lo := x.st.InLO; lo != nil && lo.Cmd == "Results" && pendKey(orDefault(lo.MsgRef, strconv.Itoa(x.st.OutMsgID)), lo.CmdRef) == k {
 		return nil // its Results are still arriving in chunks
 	}
-	j, err := x.e.store.GetJob(ctx, p.Job)
+	var j *storage.Job
+	var err error
+	if x.jobs != nil {
+		if j = x.jobs[p.Job]; j == nil {
+			err = storage.ErrNotFound
+		}
+	} else {
+		j, err = x.e.store.GetJob(ctx, p.Job)
+	}
 	if errors.Is(err, storage.ErrNotFound) {
 		x.dropJob(p.Job)
 		return nil
@@ -301,7 +309,13 @@ func (x *exchange) fill(ctx context.Context) (added int, more bool, err error) {
 			return added, true, nil
 		}
 	}
-	jobs, err := x.e.store.PendingJobs(ctx, x.dev.ID, x.msg.Header.SessionID)
+	var jobs []*storage.Job
+	if x.rd != nil && x.rd.Pending {
+		jobs, err = x.rd.PendingJobs, x.rd.PendingErr
+		x.rd.Pending = false // used once
+	} else {
+		jobs, err = x.e.store.PendingJobs(ctx, x.dev.ID, x.msg.Header.SessionID)
+	}
 	if err != nil {
 		return 0, false, storageErr("reading the job queue", err)
 	}

@@ -1,15 +1,17 @@
 package server
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/syncml"
 )
 
 // sessionState is everything the engine remembers between two messages of a
-// session. It is stored as JSON in storage.Session.State so that any engine
-// instance can take the next message.
+// session. It is stored in storage.Session.State (see encodeState) so that
+// any engine instance can take the next message.
 type sessionState struct {
 	Enc      syncml.Encoding `json:"enc"`
 	VerDTD   string          `json:"verdtd,omitempty"`
@@ -106,9 +108,46 @@ type inLO struct {
 	Data       []byte `json:"data"`
 }
 
+// stateFormat2 starts a session state in the compact format: the bulky
+// byte fields (the last reply, kept for duplicate detection, and the hash
+// of the last message) stored raw, length-prefixed, before a JSON document
+// with everything else. JSON would carry the reply base64-encoded and parse
+// it on every message. A state starting with '{' is the older all-JSON
+// format, still read.
+const stateFormat2 = 0x02
+
+// maxStateBytes bounds a stored state field.
+const maxStateBytes = 64 << 20
+
 func decodeState(b []byte) (*sessionState, error) {
 	st := &sessionState{}
-	if len(b) > 0 {
+	if len(b) > 0 && b[0] == stateFormat2 {
+		rest := b[1:]
+		field := func() ([]byte, error) {
+			n, k := binary.Uvarint(rest)
+			if k <= 0 || n > maxStateBytes || n > uint64(len(rest)-k) {
+				return nil, errors.New("server: session state is truncated")
+			}
+			v := rest[k : k+int(n)]
+			rest = rest[k+int(n):]
+			if n == 0 {
+				return nil, nil
+			}
+			return v, nil
+		}
+		var err error
+		if st.InHash, err = field(); err != nil {
+			return nil, err
+		}
+		if st.LastReply, err = field(); err != nil {
+			return nil, err
+		}
+		hash, reply := st.InHash, st.LastReply
+		if err := json.Unmarshal(rest, st); err != nil {
+			return nil, err
+		}
+		st.InHash, st.LastReply = hash, reply
+	} else if len(b) > 0 {
 		if err := json.Unmarshal(b, st); err != nil {
 			return nil, err
 		}
@@ -119,4 +158,19 @@ func decodeState(b []byte) (*sessionState, error) {
 	return st, nil
 }
 
-func encodeState(st *sessionState) ([]byte, error) { return json.Marshal(st) }
+func encodeState(st *sessionState) ([]byte, error) {
+	hash, reply := st.InHash, st.LastReply
+	st.InHash, st.LastReply = nil, nil
+	j, err := json.Marshal(st)
+	st.InHash, st.LastReply = hash, reply
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, 1+2*binary.MaxVarintLen64+len(hash)+len(reply)+len(j))
+	b = append(b, stateFormat2)
+	b = binary.AppendUvarint(b, uint64(len(hash)))
+	b = append(b, hash...)
+	b = binary.AppendUvarint(b, uint64(len(reply)))
+	b = append(b, reply...)
+	return append(b, j...), nil
+}

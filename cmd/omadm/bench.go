@@ -48,11 +48,17 @@ func newBenchCmd() *cobra.Command {
 		Short: "Measure full management sessions against a bare net/http baseline, in one run",
 		Long: `bench runs, in this process and one run:
 
- 1. a bare net/http handler answering the same round trips with the same bytes
-    (messages captured from a real session, replayed);
- 2. the real server on SQLite (and on PostgreSQL with --db) under the same load
-    shape: full management sessions by simulated devices (authenticate, one
-    Get, one Replace, Status and Results stored).
+ 1. the real server on SQLite (and on PostgreSQL with --db) under two device
+    drivers, each doing full management sessions (authenticate, one Get, one
+    Replace, Status and Results stored):
+    - "scripted": lightweight scripted devices (sim.ScriptedDevice: message
+      templates filled per session, replies read with a byte scanner), whose
+      cost is about that of the bare phase's replay, so the ratio measures
+      the server;
+    - "engine": simulated devices running the real client engine and tree
+      (the fleet simulator), which compete with the server for the CPU;
+ 2. a bare net/http handler answering the same round trips with the same
+    bytes (one scripted session captured and replayed).
 
 It prints sessions/s, round trips/s, their ratio to the bare handler, p50/p99
 session latency and memory per active session. Each phase runs --duration
@@ -132,15 +138,15 @@ func runBench(ctx context.Context, c benchConfig, stdout, stderr io.Writer) erro
 	}
 	defer os.RemoveAll(dir)
 
-	backends := []struct{ name, db string }{{"server sqlite", ""}}
+	backends := []struct{ name, db string }{{"sqlite", ""}}
 	if c.db != "" {
-		backends = append(backends, struct{ name, db string }{"server postgres", c.db})
+		backends = append(backends, struct{ name, db string }{"postgres", c.db})
 	}
 	var captured []exchange
 	var serverPhases []benchPhase
 	for i, b := range backends {
 		logf("%s: starting", b.name)
-		ph, ex, err := benchServer(ctx, c, enc, b.name, serveConfig{
+		phs, ex, err := benchServer(ctx, c, enc, b.name, serveConfig{
 			Listen: "127.0.0.1:0", DataDir: dir, DB: b.db, Token: "bench", Logger: quiet, ShutdownTimeout: 10 * time.Second,
 		}, i == 0, logf)
 		if err != nil {
@@ -149,7 +155,7 @@ func runBench(ctx context.Context, c benchConfig, stdout, stderr io.Writer) erro
 		if i == 0 {
 			captured = ex
 		}
-		serverPhases = append(serverPhases, ph)
+		serverPhases = append(serverPhases, phs...)
 	}
 	rep.RoundTripsPerS = len(captured)
 	logf("bare net/http: replaying %d captured round trips per session", len(captured))
@@ -172,7 +178,7 @@ func runBench(ctx context.Context, c benchConfig, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "omadm bench: %d devices, %d sessions in flight, %s per phase, %s, %s auth; %d CPUs, %s\n",
 		c.devices, c.concurrency, c.duration, enc, c.auth, rep.CPUs, rep.GoVersion)
 	fmt.Fprintf(stdout, "session shape: %d round trips (authenticate + DevInfo, Get + Replace, Status + Results stored)\n\n", len(captured))
-	fmt.Fprintf(stdout, "%-16s %11s %14s %9s %9s %9s %14s %7s\n", "phase", "sessions/s", "round trips/s", "p50", "p99", "ratio", "mem/session", "errors")
+	fmt.Fprintf(stdout, "%-18s %11s %14s %9s %9s %9s %14s %7s\n", "phase", "sessions/s", "round trips/s", "p50", "p99", "ratio", "mem/session", "errors")
 	for _, ph := range rep.Phases {
 		ratio, mem := "1", "-"
 		if ph.Ratio > 0 {
@@ -185,9 +191,10 @@ func runBench(ctx context.Context, c benchConfig, stdout, stderr io.Writer) erro
 		for _, n := range ph.Errors {
 			errs += n
 		}
-		fmt.Fprintf(stdout, "%-16s %11.0f %14.0f %7.2fms %7.2fms %9s %14s %7d\n", ph.Name, ph.SessionsPS, ph.RoundTripPS, ph.P50ms, ph.P99ms, ratio, mem, errs)
+		fmt.Fprintf(stdout, "%-18s %11.0f %14.0f %7.2fms %7.2fms %9s %14s %7d\n", ph.Name, ph.SessionsPS, ph.RoundTripPS, ph.P50ms, ph.P99ms, ratio, mem, errs)
 	}
-	fmt.Fprintln(stdout, "\nratio = server sessions/s ÷ bare sessions/s (equal to the round-trip ratio: same shape).")
+	fmt.Fprintln(stdout, "\nscripted = lightweight scripted devices (cost ≈ the bare replay); engine = real client engine + tree per device.")
+	fmt.Fprintln(stdout, "ratio = server sessions/s ÷ bare sessions/s (equal to the round-trip ratio: same shape).")
 	fmt.Fprintln(stdout, "mem/session = (peak heap in use − idle heap) ÷ sessions in flight, device side included (one process).")
 	return nil
 }
@@ -198,36 +205,23 @@ func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
 // then measures full management sessions for the configured duration. With
 // capture it also records the messages of one session for the bare phase.
 func benchServer(ctx context.Context, c benchConfig, enc syncml.Encoding, name string, cfg serveConfig, capture bool,
-	logf func(string, ...any)) (benchPhase, []exchange, error) {
-	ph := benchPhase{Name: name}
+	logf func(string, ...any)) ([]benchPhase, []exchange, error) {
+	ph := benchPhase{Name: name + "/engine"}
 	rs, err := startServer(ctx, cfg)
 	if err != nil {
-		return ph, nil, err
+		return nil, nil, err
 	}
 	defer rs.Shutdown(context.Background())
 	store := rs.Store
 	hc := simHTTPClient(c.concurrency)
 	tp, err := dmhttp.NewClientTransport(dmhttp.ClientOptions{HTTPClient: hc, UserAgent: "omadm-bench"})
 	if err != nil {
-		return ph, nil, err
+		return nil, nil, err
 	}
-	var capMu sync.Mutex
-	var captured []exchange
-	var capturing atomic.Bool
-	recorder := client.TransportFunc(func(ctx context.Context, req *client.Request) (*client.Response, error) {
-		resp, err := tp.RoundTrip(ctx, req)
-		if err == nil && capturing.Load() {
-			capMu.Lock()
-			captured = append(captured, exchange{reqType: req.ContentType, respType: resp.ContentType,
-				req: bytes.Clone(req.Body), resp: bytes.Clone(resp.Body)})
-			capMu.Unlock()
-		}
-		return resp, err
-	})
 	fleet, err := sim.New(sim.Options{ServerURL: rs.URL + "/dm", Devices: c.devices, Auth: c.auth, Encoding: enc,
-		Transport: recorder, Concurrency: c.concurrency, Secret: "omadm-bench", Classify: classifyHTTP})
+		Transport: tp, Concurrency: c.concurrency, Secret: "omadm-bench", Classify: classifyHTTP})
 	if err != nil {
-		return ph, nil, err
+		return nil, nil, err
 	}
 	defer fleet.Close()
 	en := sim.EnrollerFunc(func(ctx context.Context, e sim.Enrolment) error {
@@ -242,7 +236,7 @@ func benchServer(ctx context.Context, c benchConfig, enc syncml.Encoding, name s
 		return err
 	})
 	if err := fleet.Enroll(ctx, en, 8, nil); err != nil {
-		return ph, nil, err
+		return nil, nil, err
 	}
 	if cfg.DB != "" {
 		defer func() {
@@ -251,12 +245,12 @@ func benchServer(ctx context.Context, c benchConfig, enc syncml.Encoding, name s
 			}
 		}()
 	}
-	queue := func(ctx context.Context, d *sim.Device, n int) error {
+	queue := func(ctx context.Context, id string, n int) error {
 		for _, spec := range []storage.JobSpec{
 			{Command: "Get", Items: []storage.JobItem{{URI: "./DevDetail/FwV"}}},
 			{Command: "Replace", Items: []storage.JobItem{{URI: sim.PollIntervalURI, Format: "int", Data: strconv.Itoa(60 + n%3600)}}},
 		} {
-			if err := store.CreateJob(ctx, &storage.Job{DeviceID: d.ID(), Spec: spec}); err != nil {
+			if err := store.CreateJob(ctx, &storage.Job{DeviceID: id, Spec: spec}); err != nil {
 				return err
 			}
 		}
@@ -268,19 +262,7 @@ func benchServer(ctx context.Context, c benchConfig, enc syncml.Encoding, name s
 		_, err := fleet.Session(ctx, d)
 		return err
 	}); err != nil {
-		return ph, nil, fmt.Errorf("warm-up: %w", err)
-	}
-	if capture {
-		d := fleet.Devices()[0]
-		if err := queue(ctx, d, 0); err != nil {
-			return ph, nil, err
-		}
-		capturing.Store(true)
-		_, err := fleet.Session(ctx, d)
-		capturing.Store(false)
-		if err != nil {
-			return ph, nil, fmt.Errorf("capturing a session: %w", err)
-		}
+		return nil, nil, fmt.Errorf("warm-up: %w", err)
 	}
 	fleet.ResetStats()
 	runtime.GC()
@@ -311,7 +293,7 @@ func benchServer(ctx context.Context, c benchConfig, enc syncml.Encoding, name s
 	start := time.Now()
 	mctx, cancel := context.WithTimeout(ctx, c.duration)
 	err = forDevices(mctx, fleet, c.concurrency, -1, func(_ context.Context, d *sim.Device, n int) error {
-		if err := queue(ctx, d, n); err != nil {
+		if err := queue(ctx, d.ID(), n); err != nil {
 			return err
 		}
 		_, _ = fleet.Session(ctx, d) // failures are counted by reason
@@ -322,7 +304,7 @@ func benchServer(ctx context.Context, c benchConfig, enc syncml.Encoding, name s
 	close(sampleStop)
 	<-sampled
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return ph, nil, err
+		return nil, nil, err
 	}
 	sn := fleet.Stats().Snapshot()
 	ph.Sessions, ph.RoundTrips, ph.Seconds = sn.Sessions, sn.RoundTrips, el.Seconds()
@@ -335,16 +317,151 @@ func benchServer(ctx context.Context, c benchConfig, enc syncml.Encoding, name s
 	if err == nil {
 		ph.JobsDone = done
 	}
-	logf("%s: %d sessions, %d jobs done in the store", name, sn.Sessions, done)
+	logf("%s: %d sessions, %d jobs done in the store", ph.Name, sn.Sessions, done)
+
+	// The same load with scripted devices, whose cost is about that of the
+	// bare phase's replay: this is the line that measures the server.
+	var scripted []*sim.ScriptedDevice
+	for _, d := range fleet.Devices() {
+		en := fleet.Enrolment(d)
+		sd, err := sim.NewScriptedDevice(sim.ScriptedOptions{ServerURL: rs.URL + "/dm", DeviceID: en.DeviceID,
+			Username: en.Username, Password: en.Password, Auth: en.Auth, Encoding: enc,
+			Transport: &plainTransport{hc: hc}, MaxMsgSize: 16 << 10})
+		if err != nil {
+			return nil, nil, err
+		}
+		scripted = append(scripted, sd)
+	}
+	sph, captured, err := benchScripted(ctx, c, name+"/scripted", scripted, queue, capture, hc, logf)
+	if err != nil {
+		return nil, nil, err
+	}
+	return []benchPhase{sph, ph}, captured, nil
+}
+
+// plainTransport posts DM messages with a plain http.Client, as the bare
+// phase does (no retries, no RespURI bookkeeping: the scripted device does
+// that).
+type plainTransport struct{ hc *http.Client }
+
+func (t *plainTransport) RoundTrip(ctx context.Context, r *client.Request) (*client.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(r.Body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", r.ContentType)
+	if r.HMAC != "" {
+		req.Header.Set("x-syncml-hmac", r.HMAC)
+	}
+	resp, err := t.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	return &client.Response{ContentType: resp.Header.Get("Content-Type"), HMAC: resp.Header.Get("x-syncml-hmac"), Body: body}, nil
+}
+
+// recordingTransport keeps the exchanges of one session for the bare phase.
+type recordingTransport struct {
+	next client.Transport
+	ex   []exchange
+}
+
+func (t *recordingTransport) RoundTrip(ctx context.Context, r *client.Request) (*client.Response, error) {
+	resp, err := t.next.RoundTrip(ctx, r)
+	if err == nil {
+		t.ex = append(t.ex, exchange{reqType: r.ContentType, respType: resp.ContentType,
+			req: bytes.Clone(r.Body), resp: bytes.Clone(resp.Body)})
+	}
+	return resp, err
+}
+
+// benchScripted measures full management sessions run by scripted devices
+// (sim.ScriptedDevice) for the configured duration, after one warm-up
+// session each (the first one answers an MD5 challenge). With capture it
+// first records one session's messages for the bare phase.
+func benchScripted(ctx context.Context, c benchConfig, name string, devs []*sim.ScriptedDevice,
+	queue func(context.Context, string, int) error, capture bool, hc *http.Client, logf func(string, ...any)) (benchPhase, []exchange, error) {
+	ph := benchPhase{Name: name, Errors: map[string]uint64{}}
+	var seq atomic.Int64
+	sid := func() string { return strconv.FormatInt(seq.Add(1), 16) }
+	logf("%s: warm-up session each", name)
+	if err := forEach(ctx, len(devs), c.concurrency, 0, func(ctx context.Context, i, _ int) error {
+		_, err := devs[i].Session(ctx, sid())
+		return err
+	}); err != nil {
+		return ph, nil, fmt.Errorf("warm-up: %w", err)
+	}
+	var captured []exchange
+	if capture {
+		d := devs[0]
+		rt := &recordingTransport{next: &plainTransport{hc: hc}}
+		if err := queue(ctx, d.ID(), 0); err != nil {
+			return ph, nil, err
+		}
+		d.SetTransport(rt)
+		_, err := d.Session(ctx, sid())
+		d.SetTransport(rt.next)
+		if err != nil {
+			return ph, nil, fmt.Errorf("capturing a session: %w", err)
+		}
+		captured = rt.ex
+	}
+	stats := sim.NewStats()
+	var sessions, trips, failed atomic.Uint64
+	logf("%s: measuring for %s", name, c.duration)
+	start := time.Now()
+	mctx, cancel := context.WithTimeout(ctx, c.duration)
+	err := forEach(mctx, len(devs), c.concurrency, -1, func(_ context.Context, i, n int) error {
+		if err := queue(ctx, devs[i].ID(), n); err != nil {
+			return err
+		}
+		t0 := time.Now()
+		res, err := devs[i].Session(ctx, sid())
+		trips.Add(uint64(res.RoundTrips))
+		if err != nil || res.Commands != 2 {
+			failed.Add(1)
+			return nil
+		}
+		stats.Latency.Record(time.Since(t0))
+		sessions.Add(1)
+		return nil
+	})
+	cancel()
+	el := time.Since(start)
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return ph, nil, err
+	}
+	ph.Sessions, ph.RoundTrips, ph.Seconds = sessions.Load()+failed.Load(), trips.Load(), el.Seconds()
+	ph.SessionsPS, ph.RoundTripPS = float64(sessions.Load())/el.Seconds(), float64(trips.Load())/el.Seconds()
+	sn := stats.Snapshot()
+	ph.P50ms, ph.P99ms = sn.P50ms, sn.P99ms
+	if n := failed.Load(); n > 0 {
+		ph.Errors["session"] = n
+	}
+	logf("%s: %d sessions", name, ph.Sessions)
 	return ph, captured, nil
 }
 
-// forDevices runs fn for devices round robin with workers goroutines:
-// rounds < 0 repeats until ctx ends, otherwise every device runs once per
-// round for rounds+1… rounds (0 = exactly once each).
+// forDevices runs fn for the fleet's devices round robin (see forEach).
 func forDevices(ctx context.Context, f *sim.Fleet, workers, rounds int, fn func(context.Context, *sim.Device, int) error) error {
 	devs := f.Devices()
-	total := int64(len(devs))
+	return forEach(ctx, len(devs), workers, rounds, func(ctx context.Context, i, n int) error { return fn(ctx, devs[i], n) })
+}
+
+// forEach runs fn for device indexes 0…count-1 round robin with workers
+// goroutines (n is the running session number): rounds < 0 repeats until
+// ctx ends, otherwise every device runs once per round for rounds rounds
+// (0 = exactly once each).
+func forEach(ctx context.Context, count, workers, rounds int, fn func(ctx context.Context, i, n int) error) error {
+	total := int64(count)
 	if rounds > 0 {
 		total *= int64(rounds)
 	}
@@ -361,7 +478,7 @@ func forDevices(ctx context.Context, f *sim.Fleet, workers, rounds int, fn func(
 				if rounds >= 0 && n >= total {
 					return
 				}
-				if err := fn(ctx, devs[n%int64(len(devs))], int(n)); err != nil {
+				if err := fn(ctx, int(n%int64(count)), int(n)); err != nil {
 					once.Do(func() { first = err })
 					return
 				}

@@ -77,7 +77,7 @@ func TestBench_ShortRunReportsEveryPhase(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	if len(rep.Phases) != 2 || rep.RoundTripsPerS < 2 {
+	if len(rep.Phases) != 3 || rep.RoundTripsPerS < 2 { // bare, sqlite/scripted, sqlite/engine
 		t.Fatalf("report %+v", rep)
 	}
 	for _, ph := range rep.Phases {

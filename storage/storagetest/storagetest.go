@@ -29,6 +29,8 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Traces", traceTests},
 		{"Store", miscTests},
 		{"Batch", batchTests},
+		{"Effects", effectsTests},
+		{"Reads", readTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

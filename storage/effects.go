@@ -1,0 +1,108 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Effects is everything one DM message changes: the session, the device
+// record, jobs, tree cache, events and wire traces. WriteEffects stores it
+// as one atomic unit, in as few statements and round trips as the backend
+// allows.
+type Effects struct {
+	// Session, when set, is saved first (SaveSession, with its version check).
+	Session *Session
+	Device  *Device // UpdateDevice when non-nil
+	// Jobs are updated in order (UpdateJob). The first Guarded of them must
+	// all change: if the terminal guard refuses one, WriteEffects stores
+	// nothing and returns ErrGuard.
+	Jobs    []*Job
+	Guarded int
+	Nodes   []TreeNode    // PutTreeNodes
+	Events  []*Event      // AddEvent of each, in order (IDs are assigned)
+	Traces  []*TraceEntry // AddTrace of each, in order (IDs are assigned)
+
+	// JobErrs is filled by WriteEffects: JobErrs[i] is what UpdateJob
+	// returned for Jobs[i] when that is ErrConflict or ErrNotFound (the
+	// job's guard refused the change; for i >= Guarded the rest is stored).
+	JobErrs []error
+}
+
+// ErrGuard reports that a guarded job of an Effects was already terminal
+// (cancelled meanwhile) or gone, so nothing was stored.
+var ErrGuard = errors.New("storage: a guarded job changed meanwhile")
+
+// EffectsWriter is an optional ability of a Store (found by type assertion):
+// store an Effects atomically in as few round trips as possible (PostgreSQL:
+// one pipelined implicit transaction, no BEGIN/COMMIT).
+//
+// The outcome equals SaveSession, UpdateDevice, UpdateJob of each job,
+// PutTreeNodes, AddEvent and AddTrace in that order, inside one batch. When
+// it returns an error nothing of e is stored (called inside a batch, the
+// batch must not commit) and the Session keeps its Version:
+// ErrConflict/ErrExists from the session, ErrNotFound
+// for a missing device, ErrGuard for a refused guarded job, or a database
+// error.
+type EffectsWriter interface {
+	WriteEffects(ctx context.Context, e *Effects) error
+}
+
+// WriteEffects stores e through s's EffectsWriter when it has one, and
+// otherwise with the individual methods inside one batch (atomic when s is
+// a Batcher, write by write when it is not).
+func WriteEffects(ctx context.Context, s Store, e *Effects) error {
+	if w, ok := s.(EffectsWriter); ok {
+		return w.WriteEffects(ctx, e)
+	}
+	var saved Session
+	if e.Session != nil {
+		saved = *e.Session
+	}
+	err := InBatch(ctx, s, func(s Store) error { return writeEach(ctx, s, e) })
+	if err != nil && e.Session != nil {
+		*e.Session = saved // nothing was stored: the version did not move
+	}
+	return err
+}
+
+func writeEach(ctx context.Context, s Store, e *Effects) error {
+	e.JobErrs = make([]error, len(e.Jobs))
+	if e.Session != nil {
+		if err := s.SaveSession(ctx, e.Session); err != nil {
+			return err
+		}
+	}
+	if e.Device != nil {
+		if err := s.UpdateDevice(ctx, e.Device); err != nil {
+			return err
+		}
+	}
+	for i, j := range e.Jobs {
+		if err := s.UpdateJob(ctx, j); err != nil {
+			if !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			if i < e.Guarded {
+				return fmt.Errorf("%w: job %d: %w", ErrGuard, j.ID, err)
+			}
+			e.JobErrs[i] = err
+		}
+	}
+	if len(e.Nodes) > 0 {
+		if err := s.PutTreeNodes(ctx, e.Nodes); err != nil {
+			return err
+		}
+	}
+	for _, ev := range e.Events {
+		if err := s.AddEvent(ctx, ev); err != nil {
+			return err
+		}
+	}
+	for _, t := range e.Traces {
+		if err := s.AddTrace(ctx, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}

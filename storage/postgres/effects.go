@@ -1,0 +1,291 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/omadm/omadm/storage"
+)
+
+var _ storage.EffectsWriter = (*Store)(nil)
+
+// SQLSTATEs raised through omadm_abort (migration 0003) by the guards of
+// WriteEffects.
+const (
+	codeSessionConflict = "OMC01" // the session's version moved
+	codeSessionExists   = "OMC02" // the session (or its token) exists already
+	codeDeviceMissing   = "OMN01" // the device is gone
+	codeGuard           = "OMG01" // a guarded job is terminal or gone
+)
+
+// SQL of WriteEffects. Guards turn "no row changed" into an error, so that
+// the implicit transaction of the pipeline rolls back as a whole.
+const (
+	effSessionInsert = `WITH i AS (INSERT INTO sessions (` + sessionCols + `) VALUES ($1, $2, $3, $4, 1, $5, $6, $7)
+		ON CONFLICT DO NOTHING RETURNING 1)
+		SELECT CASE WHEN count(*) = 1 THEN 1 ELSE omadm_abort('` + codeSessionExists + `', 'session exists') END FROM i`
+	effSessionUpdate = `WITH u AS (UPDATE sessions SET token = $1, state = $2, version = version + 1, closed = $3,
+		updated_at = $4 WHERE device_id = $5 AND session_id = $6 AND version = $7 RETURNING created_at)
+		SELECT CASE WHEN count(*) = 1 THEN max(created_at)
+		ELSE omadm_abort('` + codeSessionConflict + `', 'session version moved')::text::timestamptz END FROM u`
+	effDevice = `WITH u AS (UPDATE devices SET auth_scheme = $1, username = $2, password = $3,
+		server_password = $4, server_nonce = $5, client_nonce = $6, notify_addr = $7, devinfo = $8, labels = $9,
+		last_seen = $10 WHERE id = $11 RETURNING 1)
+		SELECT CASE WHEN count(*) = 1 THEN 1 ELSE omadm_abort('` + codeDeviceMissing + `', 'device not found') END FROM u`
+	effJobSet = `UPDATE jobs SET state = $1, status = $2, results = $3, child_status = $4,
+		error = $5, session_id = $6, attempts = $7, sent_at = $8, done_at = $9
+		WHERE id = $10 AND state NOT IN ` + terminal + ` RETURNING 1`
+	// effJob reports, in the same statement, whether a refused job exists
+	// at all (ErrConflict vs ErrNotFound).
+	effJob        = `WITH u AS (` + effJobSet + `) SELECT (SELECT count(*) FROM u), EXISTS (SELECT 1 FROM jobs WHERE id = $10)`
+	effJobGuarded = `WITH u AS (` + effJobSet + `)
+		SELECT CASE WHEN count(*) = 1 THEN 1 ELSE omadm_abort('` + codeGuard + `', 'job ' || $10::bigint || ' changed meanwhile') END FROM u`
+	effNode = `INSERT INTO tree_nodes (` + treeCols + `) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (device_id, uri) DO UPDATE SET format = excluded.format, type = excluded.type,
+		value = excluded.value, updated_at = excluded.updated_at`
+	effEvent = `INSERT INTO events (device_id, session_id, kind, type, source, target, format,
+		mark, data, correlator, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`
+	effTrace = `INSERT INTO traces (device_id, session_id, direction, msg_id, content_type, body,
+		decoded, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`
+)
+
+// WriteEffects stores e in one pipelined round trip (pgx.Batch): every
+// statement is queued, sent together and its result read back in order.
+// Outside a Batch the pipeline is one implicit transaction (no BEGIN or
+// COMMIT round trips); inside one it is part of the Batch's transaction.
+// Guards abort the pipeline through omadm_abort, so an error means nothing
+// was stored. (pgx sends a batch's statements followed by a single Sync,
+// which PostgreSQL runs as one implicit transaction; the conformance suite
+// checks that a refused guard outside a Batch leaves nothing behind.)
+func (s *Store) WriteEffects(ctx context.Context, e *storage.Effects) error {
+	var b pgx.Batch
+	e.JobErrs = make([]error, len(e.Jobs))
+	t := now()
+	if ss := e.Session; ss != nil {
+		if ss.DeviceID == "" || ss.SessionID == "" {
+			return errors.New("storage: session needs a device id and a session id")
+		}
+		if err := checkText("session device id", ss.DeviceID, "session id", ss.SessionID, "session token", ss.Token); err != nil {
+			return err
+		}
+		state := ss.State
+		if state == nil {
+			state = []byte{}
+		}
+		if ss.Version == 0 {
+			created := norm(ss.CreatedAt)
+			if created.IsZero() {
+				created = t
+			}
+			b.Queue(effSessionInsert, ss.DeviceID, ss.SessionID, ss.Token, state, ss.Closed, created, t)
+		} else {
+			b.Queue(effSessionUpdate, ss.Token, state, ss.Closed, t, ss.DeviceID, ss.SessionID, ss.Version)
+		}
+	}
+	if d := e.Device; d != nil {
+		args, err := deviceArgs(d)
+		if err != nil {
+			return err
+		}
+		b.Queue(effDevice, append(args, ts(norm(d.LastSeen)), d.ID)...)
+	}
+	for i, j := range e.Jobs {
+		results, childStatus, err := jobArgs(j)
+		if err != nil {
+			return err
+		}
+		q := effJob
+		if i < e.Guarded {
+			q = effJobGuarded
+		}
+		b.Queue(q, string(j.State), j.Status, results, childStatus, j.Error, j.SessionID, j.Attempts,
+			ts(norm(j.SentAt)), ts(norm(j.DoneAt)), j.ID)
+	}
+	for i := range e.Nodes {
+		n := &e.Nodes[i]
+		if err := checkText("node device id", n.DeviceID, "node uri", n.URI, "node format", n.Format,
+			"node type", n.Type, "node value", n.Value); err != nil {
+			return err
+		}
+		updated := norm(n.UpdatedAt)
+		if updated.IsZero() {
+			updated = t
+		}
+		b.Queue(effNode, n.DeviceID, n.URI, n.Format, n.Type, n.Value, updated)
+	}
+	for _, ev := range e.Events {
+		if err := checkText("event device id", ev.DeviceID, "event session id", ev.SessionID, "event kind", ev.Kind,
+			"event type", ev.Type, "event source", ev.Source, "event target", ev.Target, "event format", ev.Format,
+			"event mark", ev.Mark, "event data", ev.Data, "event correlator", ev.Correlator); err != nil {
+			return err
+		}
+		created := norm(ev.CreatedAt)
+		if created.IsZero() {
+			created = t
+		}
+		b.Queue(effEvent, ev.DeviceID, ev.SessionID, ev.Kind, ev.Type, ev.Source, ev.Target, ev.Format, ev.Mark,
+			ev.Data, ev.Correlator, created)
+	}
+	for _, tr := range e.Traces {
+		if err := checkText("trace device id", tr.DeviceID, "trace session id", tr.SessionID, "trace direction",
+			tr.Direction, "trace msg id", tr.MsgID, "trace content type", tr.ContentType, "trace decoded", tr.Decoded); err != nil {
+			return err
+		}
+		created := norm(tr.CreatedAt)
+		if created.IsZero() {
+			created = t
+		}
+		b.Queue(effTrace, tr.DeviceID, tr.SessionID, tr.Direction, tr.MsgID, tr.ContentType, blob(tr.Body),
+			tr.Decoded, created)
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	// Results are applied to e only once the whole pipeline succeeded.
+	var r effResults
+	br := s.db.SendBatch(ctx, &b)
+	err := r.read(br, e)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return s.effectsErr(ctx, e, err)
+	}
+	r.apply(e, t)
+	return nil
+}
+
+// effResults holds what the pipeline returned until it is known to have
+// committed.
+type effResults struct {
+	created time.Time // session created_at (update)
+	jobOK   []bool
+	jobErrs []error
+	ids     []int64 // events, then traces
+}
+
+func (r *effResults) read(br pgx.BatchResults, e *storage.Effects) error {
+	if ss := e.Session; ss != nil {
+		if ss.Version == 0 {
+			var one int
+			if err := br.QueryRow().Scan(&one); err != nil {
+				return err
+			}
+		} else if err := br.QueryRow().Scan(&r.created); err != nil {
+			return err
+		}
+	}
+	if e.Device != nil {
+		var one int
+		if err := br.QueryRow().Scan(&one); err != nil {
+			return err
+		}
+	}
+	r.jobOK = make([]bool, len(e.Jobs))
+	r.jobErrs = make([]error, len(e.Jobs))
+	for i, j := range e.Jobs {
+		if i < e.Guarded {
+			var one int
+			if err := br.QueryRow().Scan(&one); err != nil {
+				return err
+			}
+			r.jobOK[i] = true
+			continue
+		}
+		var n int64
+		var exists bool
+		if err := br.QueryRow().Scan(&n, &exists); err != nil {
+			return err
+		}
+		switch {
+		case n > 0:
+			r.jobOK[i] = true
+		case exists:
+			r.jobErrs[i] = fmt.Errorf("%w: job %d is already in a terminal state", storage.ErrConflict, j.ID)
+		default:
+			r.jobErrs[i] = fmt.Errorf("%w: job %d", storage.ErrNotFound, j.ID)
+		}
+	}
+	for range e.Nodes {
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+	}
+	r.ids = make([]int64, len(e.Events)+len(e.Traces))
+	for i := range r.ids {
+		if err := br.QueryRow().Scan(&r.ids[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *effResults) apply(e *storage.Effects, t time.Time) {
+	if ss := e.Session; ss != nil {
+		if ss.Version == 0 {
+			if ss.CreatedAt = norm(ss.CreatedAt); ss.CreatedAt.IsZero() {
+				ss.CreatedAt = t
+			}
+			ss.Version = 1
+		} else {
+			ss.Version++
+			ss.CreatedAt = r.created.UTC()
+		}
+		ss.UpdatedAt = t
+	}
+	for i, j := range e.Jobs {
+		if r.jobOK[i] {
+			j.SentAt, j.DoneAt = norm(j.SentAt), norm(j.DoneAt)
+		}
+		e.JobErrs[i] = r.jobErrs[i]
+	}
+	for i, ev := range e.Events {
+		ev.ID = r.ids[i]
+		if ev.CreatedAt = norm(ev.CreatedAt); ev.CreatedAt.IsZero() {
+			ev.CreatedAt = t
+		}
+	}
+	for i, tr := range e.Traces {
+		tr.ID = r.ids[len(e.Events)+i]
+		if tr.CreatedAt = norm(tr.CreatedAt); tr.CreatedAt.IsZero() {
+			tr.CreatedAt = t
+		}
+	}
+}
+
+// effectsErr maps a failed pipeline to the storage sentinels.
+func (s *Store) effectsErr(ctx context.Context, e *storage.Effects, err error) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return wrap(err)
+	}
+	switch pe.Code {
+	case codeSessionConflict:
+		ss := e.Session
+		return fmt.Errorf("%w: session %s/%s is not at version %d", storage.ErrConflict, ss.DeviceID, ss.SessionID, ss.Version)
+	case codeSessionExists:
+		// Tell a session created by another node from a taken token, as
+		// SaveSession does. (Inside a Batch the transaction is aborted; the
+		// pool answers.)
+		ss := e.Session
+		var exists bool
+		if qerr := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE device_id = $1 AND session_id = $2)`,
+			ss.DeviceID, ss.SessionID).Scan(&exists); qerr != nil {
+			return wrap(qerr)
+		}
+		if exists {
+			return fmt.Errorf("%w: session %s/%s was created by another node", storage.ErrConflict, ss.DeviceID, ss.SessionID)
+		}
+		return fmt.Errorf("%w: session token is taken by another session", storage.ErrExists)
+	case codeDeviceMissing:
+		return fmt.Errorf("%w: device %s", storage.ErrNotFound, e.Device.ID)
+	case codeGuard:
+		return fmt.Errorf("%w: %s", storage.ErrGuard, pe.Message)
+	}
+	return wrap(err)
+}
