@@ -35,10 +35,17 @@ type Engine struct {
 	log       *slog.Logger
 	m         *metrics
 	lastMaint atomic.Int64 // unix nanoseconds of the last trace/session pruning
+	lastSweep atomic.Int64 // unix nanoseconds of the last table-wide trace sweep
 }
 
-// maintEvery is how often Handle prunes traces and expired sessions.
+// maintEvery is how often Handle deletes expired sessions.
 const maintEvery = time.Minute
+
+// sweepEvery is how often Handle runs the table-wide PruneTraces. Each
+// session trims its own device's traces when it ends (Effects.TraceKeep),
+// so the sweep only catches devices whose last session never ended; it is
+// rare because its cost grows with every trace of every device (issue 6).
+const sweepEvery = time.Hour
 
 // maxCmdsPerMsg bounds the commands we put in one message when the device
 // gave no MaxMsgSize, so replies stay reasonably small.
@@ -56,6 +63,7 @@ func New(o Options) (*Engine, error) {
 	}
 	e := &Engine{o: opts, store: opts.Store, log: opts.Logger, m: newMetrics(opts.Store)}
 	e.lastMaint.Store(time.Now().UnixNano())
+	e.lastSweep.Store(time.Now().UnixNano())
 	return e, nil
 }
 
@@ -97,16 +105,19 @@ func (e *Engine) Handle(ctx context.Context, in *Inbound) (*Outbound, error) {
 	return out, nil
 }
 
-// maintain prunes traces and expired sessions at most once per maintEvery,
-// whichever engine instance gets there first.
+// maintain deletes expired sessions at most once per maintEvery and sweeps
+// traces at most once per sweepEvery, whichever engine instance gets there
+// first.
 func (e *Engine) maintain(ctx context.Context) {
 	last := e.lastMaint.Load()
 	now := time.Now()
 	if now.Sub(time.Unix(0, last)) < maintEvery || !e.lastMaint.CompareAndSwap(last, now.UnixNano()) {
 		return
 	}
-	if err := e.store.PruneTraces(ctx, e.o.TraceKeep); err != nil {
-		e.log.Warn("pruning traces failed", "err", err)
+	if sw := e.lastSweep.Load(); now.Sub(time.Unix(0, sw)) >= sweepEvery && e.lastSweep.CompareAndSwap(sw, now.UnixNano()) {
+		if err := e.store.PruneTraces(ctx, e.o.TraceKeep); err != nil {
+			e.log.Warn("pruning traces failed", "err", err)
+		}
 	}
 	if _, err := e.store.DeleteSessionsBefore(ctx, now.Add(-2*e.o.SessionTTL)); err != nil {
 		e.log.Warn("deleting expired sessions failed", "err", err)
@@ -666,6 +677,11 @@ func (x *exchange) effects(out *Outbound) *storage.Effects {
 		x.traceEntry("in", x.msg.Header.MsgID, x.in.ContentType, x.in.Body),
 		x.traceEntry("out", x.reply.Header.MsgID, out.ContentType, out.Body),
 	}}
+	if x.closing {
+		// The session's end trims its device's traces to the retention
+		// (one index read of this device, in the same write).
+		eff.TraceKeep = x.e.o.TraceKeep
+	}
 	if x.newSess || x.devDirty {
 		// LastSeen moves once per session (and with nonce changes), not
 		// with every message.

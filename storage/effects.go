@@ -22,6 +22,11 @@ type Effects struct {
 	Nodes   []TreeNode    // PutTreeNodes
 	Events  []*Event      // AddEvent of each, in order (IDs are assigned)
 	Traces  []*TraceEntry // AddTrace of each, in order (IDs are assigned)
+	// TraceKeep, when > 0, trims the traces of every device in Traces to the
+	// newest TraceKeep after they are added, in the same atomic unit
+	// (PruneDeviceTraces): retention kept per session at the cost of one
+	// index read of that device, instead of a sweep of the whole table.
+	TraceKeep int
 
 	// JobErrs is filled by WriteEffects: JobErrs[i] is what UpdateJob
 	// returned for Jobs[i] when that is ErrConflict or ErrNotFound (the
@@ -102,6 +107,13 @@ func writeEach(ctx context.Context, s Store, e *Effects) error {
 	for _, t := range e.Traces {
 		if err := s.AddTrace(ctx, t); err != nil {
 			return err
+		}
+	}
+	if e.TraceKeep > 0 {
+		for _, id := range TraceDevices(e) {
+			if _, err := PruneDeviceTraces(ctx, s, id, e.TraceKeep); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -143,6 +143,13 @@ func (s *Store) WriteEffects(ctx context.Context, e *storage.Effects) error {
 		b.Queue(effTrace, tr.DeviceID, tr.SessionID, tr.Direction, tr.MsgID, tr.ContentType, blob(tr.Body),
 			tr.Decoded, created)
 	}
+	var pruned []string
+	if e.TraceKeep > 0 {
+		pruned = storage.TraceDevices(e)
+		for _, id := range pruned {
+			b.Queue(pruneDeviceTraces, id, e.TraceKeep)
+		}
+	}
 	if b.Len() == 0 {
 		return nil
 	}
@@ -150,6 +157,12 @@ func (s *Store) WriteEffects(ctx context.Context, e *storage.Effects) error {
 	var r effResults
 	br := s.db.SendBatch(ctx, &b)
 	err := r.read(br, e)
+	for range pruned {
+		if err != nil {
+			break
+		}
+		_, err = br.Exec()
+	}
 	if cerr := br.Close(); err == nil && cerr != nil {
 		err = cerr
 	}

@@ -549,6 +549,27 @@ func (s *Store) PruneTraces(ctx context.Context, keepPerDevice int) error {
 	return wrap(err)
 }
 
+// pruneDeviceTraces deletes a device's traces older than its (keep+1)-th
+// newest, found by an index-only walk of traces_device backwards; nothing
+// when the device has at most keep traces (the subquery is NULL).
+const pruneDeviceTraces = `DELETE FROM traces WHERE device_id = $1 AND id <= (SELECT id FROM traces
+	WHERE device_id = $1 ORDER BY id DESC OFFSET $2 LIMIT 1)`
+
+// PruneDeviceTraces keeps the newest keep traces of one device
+// (storage.DeviceTracePruner); it reads only that device's index entries.
+func (s *Store) PruneDeviceTraces(ctx context.Context, deviceID string, keep int) (int, error) {
+	if keep < 0 {
+		return 0, fmt.Errorf("storage: negative trace retention %d", keep)
+	}
+	tag, err := s.db.Exec(ctx, pruneDeviceTraces, deviceID, keep)
+	if err != nil {
+		return 0, wrap(err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+var _ storage.DeviceTracePruner = (*Store)(nil)
+
 // ---- helpers ----
 
 // affected turns "no row changed" into ErrNotFound.

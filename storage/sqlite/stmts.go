@@ -34,7 +34,7 @@ type stmts struct {
 
 	putTree, listTree, listTreePrefix, deleteTree, deleteTreePrefix *sql.Stmt
 
-	addTrace, listTraces, listSessionTraces, pruneTraces *sql.Stmt
+	addTrace, listTraces, listSessionTraces, pruneTraces, pruneDeviceTraces *sql.Stmt
 }
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -112,6 +112,11 @@ func (s *Store) prepare(ctx context.Context) error {
 		ORDER BY id DESC LIMIT ?`)
 	p(w, &st.pruneTraces, `DELETE FROM traces WHERE id IN (SELECT id FROM (SELECT id,
 		row_number() OVER (PARTITION BY device_id ORDER BY id DESC) AS rn FROM traces) AS t WHERE rn > ?)`)
+	// One device: the cut is the (keep+1)-th newest ID, found by walking
+	// traces_device backwards; nothing is deleted while the device has at
+	// most keep traces (the subquery is NULL).
+	p(w, &st.pruneDeviceTraces, `DELETE FROM traces WHERE device_id = ?1 AND id <= (SELECT id FROM traces
+		WHERE device_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)`)
 	return err
 }
 

@@ -531,6 +531,22 @@ func (s *Store) PruneTraces(ctx context.Context, keepPerDevice int) error {
 	return wrap(err)
 }
 
+// PruneDeviceTraces keeps the newest keep traces of one device
+// (storage.DeviceTracePruner); it reads only that device's index entries.
+func (s *Store) PruneDeviceTraces(ctx context.Context, deviceID string, keep int) (int, error) {
+	if keep < 0 {
+		return 0, fmt.Errorf("storage: negative trace retention %d", keep)
+	}
+	res, err := s.use(ctx, s.st.pruneDeviceTraces).ExecContext(ctx, deviceID, keep)
+	if err != nil {
+		return 0, wrap(err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), wrap(err)
+}
+
+var _ storage.DeviceTracePruner = (*Store)(nil)
+
 // ---- helpers ----
 
 // affected turns "no row changed" into ErrNotFound.

@@ -27,6 +27,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Events", eventTests},
 		{"TreeCache", treeTests},
 		{"Traces", traceTests},
+		{"TraceRetention", pruneTests},
 		{"Store", miscTests},
 		{"Batch", batchTests},
 		{"Effects", effectsTests},
