@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/omadm/omadm/server/internal/memstore"
 	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/memstore"
 	"github.com/omadm/omadm/syncml"
 )
 

@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/omadm/omadm/server/internal/memstore"
 	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/memstore"
 	"github.com/omadm/omadm/storage/sqlite"
 	"github.com/omadm/omadm/syncml"
 )

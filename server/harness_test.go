@@ -9,8 +9,8 @@ import (
 
 	"github.com/omadm/omadm/auth"
 	"github.com/omadm/omadm/server"
-	"github.com/omadm/omadm/server/internal/memstore"
 	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/memstore"
 	"github.com/omadm/omadm/syncml"
 )
 

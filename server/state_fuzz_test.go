@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/omadm/omadm/server"
-	"github.com/omadm/omadm/server/internal/memstore"
 	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/memstore"
 	"github.com/omadm/omadm/syncml"
 )
 

@@ -3,8 +3,8 @@ package memstore_test
 import (
 	"testing"
 
-	"github.com/omadm/omadm/server/internal/memstore"
 	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/memstore"
 	"github.com/omadm/omadm/storage/storagetest"
 )
 

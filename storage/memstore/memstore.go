@@ -1,7 +1,9 @@
-// Package memstore is an in-memory storage.Store for the server engine's tests
-// and benchmarks. It follows the storage contract (sentinel errors, optimistic
-// session versions, terminal jobs immune to updates) so engine tests exercise
-// the same rules as the SQL backends, without a database.
+// Package memstore is an in-memory storage.Store for tests and benchmarks of
+// the packages above storage (server engine, REST API). It follows the storage
+// contract (sentinel errors, optimistic session versions, terminal jobs immune
+// to updates) and passes the same conformance suite as the SQL backends, so
+// tests that use it exercise the rules real storage keeps, without a database.
+// Nothing is persisted.
 package memstore
 
 import (
