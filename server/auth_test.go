@@ -42,6 +42,7 @@ func TestEngine_BasicAuthAcceptsPackage1AndEndsEmptySession(t *testing.T) {
 	if err != nil || !s.Closed {
 		t.Fatalf("session %+v, %v: want closed", s, err)
 	}
+	h.e.Flush(context.Background())
 	evs, _ := h.store.ListEvents(context.Background(), devID, 0, 10)
 	var kinds []string
 	for _, e := range evs {

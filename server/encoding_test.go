@@ -72,6 +72,7 @@ func TestEngine_AnswersInDeviceEncodingAndSendsBinaryPerEncoding(t *testing.T) {
 			if j := h.job(t, id); j.State != storage.JobDone {
 				t.Errorf("job %s %d", j.State, j.Status)
 			}
+			h.e.Flush(context.Background())
 			tr, _ := h.store.ListTraces(context.Background(), devID, "1", 1)
 			if len(tr) != 1 || !strings.Contains(api.TraceFrom(tr[0]).Decoded, "<SyncHdr>") {
 				t.Errorf("trace has no decoded XML view")

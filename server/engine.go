@@ -36,6 +36,7 @@ type Engine struct {
 	m         *metrics
 	lastMaint atomic.Int64 // unix nanoseconds of the last trace/session pruning
 	lastSweep atomic.Int64 // unix nanoseconds of the last table-wide trace sweep
+	behind    *behind      // nil when traces are written with each message
 }
 
 // maintEvery is how often Handle deletes expired sessions.
@@ -64,7 +65,29 @@ func New(o Options) (*Engine, error) {
 	e := &Engine{o: opts, store: opts.Store, log: opts.Logger, m: newMetrics(opts.Store)}
 	e.lastMaint.Store(time.Now().UnixNano())
 	e.lastSweep.Store(time.Now().UnixNano())
+	if opts.TraceFlush > 0 {
+		e.behind = newBehind(e, opts.TraceFlush)
+	}
 	return e, nil
+}
+
+// Flush writes the traces and session events still waiting behind the
+// sessions (see Options.TraceFlush), so that what a caller reads next
+// includes them.
+func (e *Engine) Flush(ctx context.Context) {
+	if e.behind != nil {
+		e.behind.flush(ctx)
+	}
+}
+
+// Close writes the traces and session events still waiting and stops the
+// engine's background writer. Call it after the last Handle returned (the
+// HTTP server shut down) and before closing the store. Handle may still be
+// called afterwards; what it traces is then written with each message.
+func (e *Engine) Close(ctx context.Context) {
+	if b := e.behind; b != nil {
+		b.close(ctx)
+	}
 }
 
 // Handle processes one inbound message and returns the reply. It returns an
@@ -228,8 +251,10 @@ type exchange struct {
 	jobUpdates map[int64]*storage.Job
 	jobOrder   []int64
 	sent       []sentCmd
-	added      int // commands (jobs, chunks) fill put in the reply
-	events     []*storage.Event
+	added      int              // commands (jobs, chunks) fill put in the reply
+	events     []*storage.Event // generic alerts: stored with the message
+	milestones []*storage.Event // session-start/-end/-abort
+	late       *storage.Effects // traces and milestones to write behind the message
 	nodes      []storage.TreeNode
 	alerts1225 []syncml.Item
 }
@@ -442,7 +467,8 @@ func (x *exchange) commit(ctx context.Context) (*Outbound, error) {
 		x.reply.Body = append(x.reply.Body, &syncml.Alert{CmdID: strconv.Itoa(x.cmdN), Data: syncml.AlertNoEndOfData, Items: []syncml.Item{it}})
 	}
 	if x.newSess {
-		x.addEvent(&storage.Event{Kind: "session-start"})
+		x.milestones = append(x.milestones, &storage.Event{Kind: "session-start", DeviceID: x.dev.ID,
+			SessionID: x.msg.Header.SessionID, CreatedAt: x.now})
 	}
 	// The reply is encoded before the batch, so that the batch (on SQLite
 	// the single writer's critical section) only runs statements; it is
@@ -506,6 +532,9 @@ func (x *exchange) commit(ctx context.Context) (*Outbound, error) {
 	}
 	for _, u := range updates {
 		e.emit(u)
+	}
+	if x.late != nil {
+		e.behind.add(x.late.Traces, x.late.Events)
 	}
 	return out, nil
 }
@@ -665,19 +694,26 @@ func (x *exchange) storeAll(ctx context.Context, st storage.Store, out *Outbound
 // reply carries: the device record, finished jobs, tree cache, events
 // (with the session's end) and the two wire traces.
 func (x *exchange) effects(out *Outbound) *storage.Effects {
-	events := x.events[:len(x.events):len(x.events)]
+	milestones := x.milestones[:len(x.milestones):len(x.milestones)]
 	if x.closing {
 		kind := "session-end"
 		if x.failed {
 			kind = "session-abort"
 		}
-		events = append(events, &storage.Event{Kind: kind, DeviceID: x.dev.ID, SessionID: x.msg.Header.SessionID, CreatedAt: x.now})
+		milestones = append(milestones, &storage.Event{Kind: kind, DeviceID: x.dev.ID, SessionID: x.msg.Header.SessionID, CreatedAt: x.now})
 	}
-	eff := &storage.Effects{Nodes: x.nodes, Events: events, Traces: []*storage.TraceEntry{
+	traces := []*storage.TraceEntry{
 		x.traceEntry("in", x.msg.Header.MsgID, x.in.ContentType, x.in.Body),
 		x.traceEntry("out", x.reply.Header.MsgID, out.ContentType, out.Body),
-	}}
-	if x.closing {
+	}
+	eff := &storage.Effects{Nodes: x.nodes, Events: x.events[:len(x.events):len(x.events)]}
+	if x.e.behind != nil {
+		// Written behind the message once it is stored (see behind.go).
+		x.late = &storage.Effects{Traces: traces, Events: milestones}
+	} else {
+		eff.Events, eff.Traces = append(eff.Events, milestones...), traces
+	}
+	if x.closing && eff.Traces != nil {
 		// The session's end trims its device's traces to the retention
 		// (one index read of this device, in the same write).
 		eff.TraceKeep = x.e.o.TraceKeep

@@ -4,7 +4,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/omadm/omadm/auth"
@@ -26,7 +28,16 @@ const (
 type harness struct {
 	store storage.Store
 	e     *server.Engine
+	mu    sync.Mutex // upd is appended to by the trace write-behind too
 	upd   []server.Update
+}
+
+// updates flushes the trace write-behind and returns the live updates so far.
+func (h *harness) updates() []server.Update {
+	h.e.Flush(context.Background())
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.upd)
 }
 
 func newHarness(t testing.TB, store storage.Store, mutate ...func(*server.Options)) *harness {
@@ -36,7 +47,7 @@ func newHarness(t testing.TB, store storage.Store, mutate ...func(*server.Option
 	h := &harness{store: store}
 	o := server.Options{Store: store, ServerID: serverID,
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		OnEvent: func(u server.Update) { h.upd = append(h.upd, u) }}
+		OnEvent: func(u server.Update) { h.mu.Lock(); h.upd = append(h.upd, u); h.mu.Unlock() }}
 	for _, m := range mutate {
 		m(&o)
 	}
@@ -45,6 +56,7 @@ func newHarness(t testing.TB, store storage.Store, mutate ...func(*server.Option
 		t.Fatal(err)
 	}
 	h.e = e
+	t.Cleanup(func() { e.Close(context.Background()) })
 	return h
 }
 

@@ -19,6 +19,8 @@ type metrics struct {
 	rejected                   *prometheus.CounterVec
 	latency                    prometheus.Histogram
 	queue                      prometheus.Collector
+	behind                     prometheus.Gauge
+	behindDropped              prometheus.Counter
 }
 
 func newMetrics(store storage.Store) *metrics {
@@ -41,6 +43,11 @@ func newMetrics(store storage.Store) *metrics {
 			Help:    "Time to handle one DM message, storage included.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
 		}),
+		behind: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "omadm", Subsystem: "server", Name: "trace_backlog",
+			Help: "Wire traces and session events waiting to be written behind the sessions.",
+		}),
+		behindDropped: c("trace_records_dropped_total", "Traces and session events the store refused (device deleted meanwhile, store errors)."),
 		queue: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: "omadm", Subsystem: "server", Name: "queued_jobs",
 			Help: "Jobs waiting to be sent (state queued), all devices.",
@@ -58,10 +65,11 @@ func newMetrics(store storage.Store) *metrics {
 
 // Collectors returns the engine's Prometheus collectors (sessions started,
 // completed and failed, messages in and out, rejections, authentication
-// failures, handle latency and the queued-jobs gauge) for the caller to
+// failures, handle latency, the queued-jobs gauge and the trace write-behind's
+// backlog and drops) for the caller to
 // register on its own registry.
 func (e *Engine) Collectors() []prometheus.Collector {
 	m := e.m
 	return []prometheus.Collector{m.started, m.completed, m.failed, m.msgsIn, m.msgsOut,
-		m.authFailures, m.rejected, m.latency, m.queue}
+		m.authFailures, m.rejected, m.latency, m.queue, m.behind, m.behindDropped}
 }

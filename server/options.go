@@ -50,7 +50,10 @@
 //     same session; after auth.MaxChallenges such rejections, or one without
 //     a Chal, the session ends and the jobs wait for the next session.
 //   - Wire traces store the raw bytes only; api.TraceFrom decodes them when
-//     they are read.
+//     they are read. Traces and the session-start/-end/-abort events are
+//     written behind the messages (Options.TraceFlush, default 50 ms), many
+//     sessions' worth per write; they describe the protocol's state but are
+//     not part of it, and Engine.Close writes what is left.
 package server
 
 import (
@@ -93,6 +96,13 @@ type Options struct {
 	SessionTTL time.Duration
 	// TraceKeep is how many wire traces are kept per device.
 	TraceKeep int
+	// TraceFlush is how long wire traces and session start/end events may
+	// wait to be written, many sessions' worth at a time, behind the
+	// messages they describe (zero: DefaultTraceFlush). Negative writes
+	// them inside each message's atomic write instead: nothing is lost
+	// when the process is killed, at about half the sessions per second
+	// on SQLite. Engine.Close (and Flush) writes the backlog.
+	TraceFlush time.Duration
 	// OnEvent, when set, is called for live updates (job changes, device
 	// events, session milestones, traces). It must not block.
 	OnEvent func(Update)
@@ -134,6 +144,9 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	if r.TraceKeep <= 0 {
 		r.TraceKeep = DefaultTraceKeep
+	}
+	if r.TraceFlush == 0 {
+		r.TraceFlush = DefaultTraceFlush
 	}
 	return r, nil
 }

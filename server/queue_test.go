@@ -86,7 +86,7 @@ func TestEngine_SendsQueueInOrderAndStoresStatusesAndResults(t *testing.T) {
 		t.Errorf("tree cache %+v", nodes)
 	}
 	var jobUpdates int
-	for _, u := range h.upd {
+	for _, u := range h.updates() {
 		if u.Kind == "job" {
 			jobUpdates++
 		}
@@ -212,6 +212,7 @@ func TestEngine_GenericAlertsAndClientEventsAreStoredAsEvents(t *testing.T) {
 			t.Errorf("status for %s = %+v, want %d", ref, s, want)
 		}
 	}
+	h.e.Flush(context.Background())
 	evs, _ := h.store.ListEvents(context.Background(), devID, 0, 10)
 	var got []storage.Event
 	for _, e := range evs {

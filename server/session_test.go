@@ -261,6 +261,7 @@ func TestEngine_ReassemblesChunkedGenericAlert(t *testing.T) {
 	if st := statusFor(r, "2"); st == nil || st.Data != syncml.StatusOK || !r.Final {
 		t.Fatalf("last chunk status %+v", st)
 	}
+	h.e.Flush(context.Background())
 	evs, _ := h.store.ListEvents(context.Background(), devID, 0, 10)
 	var data []string
 	for _, e := range evs {
@@ -293,6 +294,7 @@ func TestEngine_LostSessionRaceStoresNothingAndAsksForRetry(t *testing.T) {
 	if j := base.job(t, id); j.State != storage.JobQueued {
 		t.Errorf("job %s after a lost race", j.State)
 	}
+	h.e.Flush(context.Background())
 	if tr, _ := base.store.ListTraces(context.Background(), devID, "", 10); len(tr) != 0 {
 		t.Errorf("%d traces stored", len(tr))
 	}
@@ -319,6 +321,7 @@ func TestEngine_InterruptedIncomingObjectIsDroppedWithAlert1225(t *testing.T) {
 	if got == nil || len(got.Items) != 1 || got.Items[0].Source == nil || got.Items[0].Source.LocURI != "./R" {
 		t.Fatalf("reply %v: want Alert 1225 naming ./R", names(commands(r)))
 	}
+	h.e.Flush(context.Background())
 	evs, _ := h.store.ListEvents(context.Background(), devID, 0, 10)
 	for _, e := range evs {
 		if e.Kind == "generic-alert" {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,7 @@ type benchConfig struct {
 	encoding    string
 	auth        string
 	json        bool
+	cpuprofile  string
 }
 
 func newBenchCmd() *cobra.Command {
@@ -62,7 +64,9 @@ func newBenchCmd() *cobra.Command {
 
 It prints sessions/s, round trips/s, their ratio to the bare handler, p50/p99
 session latency and memory per active session. Each phase runs --duration
-with --concurrency sessions in flight.`,
+with --concurrency sessions in flight. Server phases run in rounds: every
+device gets its Get and Replace queued (untimed: queueing is the operator's
+side, not part of a session), then one session each (timed).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -78,6 +82,7 @@ with --concurrency sessions in flight.`,
 	f.StringVar(&c.encoding, "encoding", "xml", "message encoding: xml or wbxml")
 	f.StringVar(&c.auth, "auth", "md5", "device authentication: md5, hmac or basic")
 	f.BoolVar(&c.json, "json", false, "print the results as JSON")
+	f.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	return cmd
 }
 
@@ -128,6 +133,17 @@ func runBench(ctx context.Context, c benchConfig, stdout, stderr io.Writer) erro
 		return fmt.Errorf("--auth: %w", err)
 	}
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }
+	if c.cpuprofile != "" {
+		f, err := os.Create(c.cpuprofile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	rep := benchReport{Devices: c.devices, Concurrency: c.concurrency, DurationSec: c.duration.Seconds(),
 		Encoding: enc.String(), Auth: c.auth, CPUs: runtime.GOMAXPROCS(0), GoVersion: runtime.Version()}
 	quiet := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
@@ -245,16 +261,37 @@ func benchServer(ctx context.Context, c benchConfig, enc syncml.Encoding, name s
 			}
 		}()
 	}
-	queue := func(ctx context.Context, id string, n int) error {
-		for _, spec := range []storage.JobSpec{
-			{Command: "Get", Items: []storage.JobItem{{URI: "./DevDetail/FwV"}}},
-			{Command: "Replace", Items: []storage.JobItem{{URI: sim.PollIntervalURI, Format: "int", Data: strconv.Itoa(60 + n%3600)}}},
-		} {
-			if err := store.CreateJob(ctx, &storage.Job{DeviceID: id, Spec: spec}); err != nil {
-				return err
+	// The operator's side of a round: one Get and one Replace queued for
+	// every device, in batches of a few hundred devices, before the round's
+	// sessions start. Queueing is not part of a management session and is
+	// not timed (the storage benchmarks measure CreateJob).
+	round := 0
+	queueAll := func(ctx context.Context, ids []string) error {
+		round++
+		for lo := 0; lo < len(ids); lo += 256 {
+			chunk := ids[lo:min(lo+256, len(ids))]
+			err := storage.InBatch(ctx, store, func(st storage.Store) error {
+				for _, id := range chunk {
+					for _, spec := range []storage.JobSpec{
+						{Command: "Get", Items: []storage.JobItem{{URI: "./DevDetail/FwV"}}},
+						{Command: "Replace", Items: []storage.JobItem{{URI: sim.PollIntervalURI, Format: "int", Data: strconv.Itoa(60 + round%3600)}}},
+					} {
+						if err := st.CreateJob(ctx, &storage.Job{DeviceID: id, Spec: spec}); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("queueing jobs: %w", err)
 			}
 		}
 		return nil
+	}
+	var ids []string
+	for _, d := range fleet.Devices() {
+		ids = append(ids, d.ID())
 	}
 	// Warm-up: every device checks in once (nonces settle, connections open).
 	logf("%s: %d devices enrolled; warm-up session each", name, c.devices)
@@ -290,20 +327,16 @@ func benchServer(ctx context.Context, c benchConfig, enc syncml.Encoding, name s
 		}
 	}()
 	logf("%s: measuring for %s", name, c.duration)
-	start := time.Now()
-	mctx, cancel := context.WithTimeout(ctx, c.duration)
-	err = forDevices(mctx, fleet, c.concurrency, -1, func(_ context.Context, d *sim.Device, n int) error {
-		if err := queue(ctx, d.ID(), n); err != nil {
-			return err
-		}
-		_, _ = fleet.Session(ctx, d) // failures are counted by reason
-		return nil
-	})
-	cancel()
-	el := time.Since(start)
+	el, err := timedRounds(ctx, c.duration, func(ctx context.Context) error { return queueAll(ctx, ids) },
+		func(ctx context.Context) error {
+			return forDevices(ctx, fleet, c.concurrency, 0, func(ctx context.Context, d *sim.Device, _ int) error {
+				_, _ = fleet.Session(ctx, d) // failures are counted by reason
+				return nil
+			})
+		})
 	close(sampleStop)
 	<-sampled
-	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	if err != nil {
 		return nil, nil, err
 	}
 	sn := fleet.Stats().Snapshot()
@@ -332,7 +365,8 @@ func benchServer(ctx context.Context, c benchConfig, enc syncml.Encoding, name s
 		}
 		scripted = append(scripted, sd)
 	}
-	sph, captured, err := benchScripted(ctx, c, name+"/scripted", scripted, queue, capture, hc, logf)
+	sph, captured, err := benchScripted(ctx, c, name+"/scripted", scripted, func(ctx context.Context) error { return queueAll(ctx, ids) },
+		func(ctx context.Context) error { return queueAll(ctx, ids[:1]) }, capture, hc, logf)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -388,7 +422,7 @@ func (t *recordingTransport) RoundTrip(ctx context.Context, r *client.Request) (
 // session each (the first one answers an MD5 challenge). With capture it
 // first records one session's messages for the bare phase.
 func benchScripted(ctx context.Context, c benchConfig, name string, devs []*sim.ScriptedDevice,
-	queue func(context.Context, string, int) error, capture bool, hc *http.Client, logf func(string, ...any)) (benchPhase, []exchange, error) {
+	queueAll, queueFirst func(context.Context) error, capture bool, hc *http.Client, logf func(string, ...any)) (benchPhase, []exchange, error) {
 	ph := benchPhase{Name: name, Errors: map[string]uint64{}}
 	var seq atomic.Int64
 	sid := func() string { return strconv.FormatInt(seq.Add(1), 16) }
@@ -403,7 +437,7 @@ func benchScripted(ctx context.Context, c benchConfig, name string, devs []*sim.
 	if capture {
 		d := devs[0]
 		rt := &recordingTransport{next: &plainTransport{hc: hc}}
-		if err := queue(ctx, d.ID(), 0); err != nil {
+		if err := queueFirst(ctx); err != nil {
 			return ph, nil, err
 		}
 		d.SetTransport(rt)
@@ -417,26 +451,21 @@ func benchScripted(ctx context.Context, c benchConfig, name string, devs []*sim.
 	stats := sim.NewStats()
 	var sessions, trips, failed atomic.Uint64
 	logf("%s: measuring for %s", name, c.duration)
-	start := time.Now()
-	mctx, cancel := context.WithTimeout(ctx, c.duration)
-	err := forEach(mctx, len(devs), c.concurrency, -1, func(_ context.Context, i, n int) error {
-		if err := queue(ctx, devs[i].ID(), n); err != nil {
-			return err
-		}
-		t0 := time.Now()
-		res, err := devs[i].Session(ctx, sid())
-		trips.Add(uint64(res.RoundTrips))
-		if err != nil || res.Commands != 2 {
-			failed.Add(1)
+	el, err := timedRounds(ctx, c.duration, queueAll, func(ctx context.Context) error {
+		return forEach(ctx, len(devs), c.concurrency, 0, func(ctx context.Context, i, _ int) error {
+			t0 := time.Now()
+			res, err := devs[i].Session(ctx, sid())
+			trips.Add(uint64(res.RoundTrips))
+			if err != nil || res.Commands != 2 {
+				failed.Add(1)
+				return nil
+			}
+			stats.Latency.Record(time.Since(t0))
+			sessions.Add(1)
 			return nil
-		}
-		stats.Latency.Record(time.Since(t0))
-		sessions.Add(1)
-		return nil
+		})
 	})
-	cancel()
-	el := time.Since(start)
-	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	if err != nil {
 		return ph, nil, err
 	}
 	ph.Sessions, ph.RoundTrips, ph.Seconds = sessions.Load()+failed.Load(), trips.Load(), el.Seconds()
@@ -448,6 +477,27 @@ func benchScripted(ctx context.Context, c benchConfig, name string, devs []*sim.
 	}
 	logf("%s: %d sessions", name, ph.Sessions)
 	return ph, captured, nil
+}
+
+// timedRounds repeats rounds until their timed parts add up to at least d
+// (and at least one ran): queue (untimed) gives every device its jobs, then
+// run (timed) gives every device one session. It returns the timed total.
+func timedRounds(ctx context.Context, d time.Duration, queue, run func(context.Context) error) (time.Duration, error) {
+	var total time.Duration
+	for total < d {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		if err := queue(ctx); err != nil {
+			return total, err
+		}
+		start := time.Now()
+		if err := run(ctx); err != nil {
+			return total, err
+		}
+		total += time.Since(start)
+	}
+	return total, nil
 }
 
 // forDevices runs fn for the fleet's devices round robin (see forEach).

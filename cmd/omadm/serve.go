@@ -331,8 +331,8 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 }
 
 // Shutdown stops accepting requests, ends event streams, lets in-flight DM
-// messages finish (every reply they owe is stored before they return), then
-// closes the store. It is bounded by the configured shutdown timeout.
+// messages finish (every reply they owe is stored before they return), writes
+// the traces still waiting behind the sessions, then closes the store. It is bounded by the configured shutdown timeout.
 func (rs *runningServer) Shutdown(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, rs.timeout)
 	defer cancel()
@@ -348,6 +348,8 @@ func (rs *runningServer) Shutdown(ctx context.Context) error {
 			err = cerr
 		}
 	}
+	// Traces and session events still waiting behind the sessions.
+	rs.Engine.Close(context.WithoutCancel(ctx))
 	rs.relayCtl()
 	<-rs.relayEnd
 	if cerr := rs.Store.Close(); cerr != nil && err == nil {

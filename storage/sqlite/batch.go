@@ -172,15 +172,47 @@ func (s *Store) runOne(tx *sql.Tx, in *Store, b *pendingBatch, solo bool) (err, 
 	return nil, nil
 }
 
-// use returns x bound to the batch transaction when s is inside a batch: the
-// writer-prepared twin of a reader statement, since a transaction can only
-// use statements of its own connection pool.
-func (s *Store) use(ctx context.Context, x *sql.Stmt) *sql.Stmt {
+// use returns x ready to run with ctx: inside a batch, the writer-prepared
+// twin of a reader statement bound to the batch transaction (a transaction
+// can only use statements of its own connection pool).
+//
+// Inside a batch the statement runs without ctx's cancellation: the leader
+// checks each batch's context before running it, the statements of one
+// message are short, and the driver would otherwise start a watcher
+// goroutine for every statement on the single writer's critical path.
+func (s *Store) use(ctx context.Context, x *sql.Stmt) bound {
 	if s.tx == nil {
-		return x
+		return bound{x, ctx}
 	}
 	if w, ok := s.st.twin[x]; ok {
 		x = w
 	}
-	return s.tx.StmtContext(ctx, x)
+	ctx = context.WithoutCancel(ctx)
+	return bound{s.tx.StmtContext(ctx, x), ctx}
+}
+
+// bound is a statement with the context it runs with; the context passed to
+// its methods is ignored in favour of that one (see use).
+type bound struct {
+	x   *sql.Stmt
+	ctx context.Context
+}
+
+func (b bound) ExecContext(_ context.Context, args ...any) (sql.Result, error) {
+	return b.x.ExecContext(b.ctx, args...)
+}
+
+func (b bound) QueryContext(_ context.Context, args ...any) (*sql.Rows, error) {
+	return b.x.QueryContext(b.ctx, args...)
+}
+
+func (b bound) QueryRowContext(_ context.Context, args ...any) *sql.Row {
+	return b.x.QueryRowContext(b.ctx, args...)
+}
+
+// solo runs a write that is not inside a batch as a batch of its own, so
+// that it joins the group commit instead of committing alone (a job queued
+// through the API while devices are in session shares their transaction).
+func (s *Store) solo(ctx context.Context, fn func(in *Store) error) error {
+	return s.Batch(ctx, func(in storage.Store) error { return fn(in.(*Store)) })
 }

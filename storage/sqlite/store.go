@@ -36,6 +36,9 @@ func deviceArgs(d *storage.Device) ([]any, error) {
 
 // CreateDevice stores a new device; CreatedAt defaults to now.
 func (s *Store) CreateDevice(ctx context.Context, d *storage.Device) error {
+	if s.tx == nil {
+		return s.solo(ctx, func(in *Store) error { return in.CreateDevice(ctx, d) })
+	}
 	if d.ID == "" {
 		return errors.New("storage: device id is empty")
 	}
@@ -80,6 +83,9 @@ func (s *Store) GetDevice(ctx context.Context, id string) (*storage.Device, erro
 
 // UpdateDevice overwrites every field but ID and CreatedAt.
 func (s *Store) UpdateDevice(ctx context.Context, d *storage.Device) error {
+	if s.tx == nil {
+		return s.solo(ctx, func(in *Store) error { return in.UpdateDevice(ctx, d) })
+	}
 	args, err := deviceArgs(d)
 	if err != nil {
 		return err
@@ -127,6 +133,9 @@ func jobArgs(j *storage.Job) (results, childStatus any, err error) {
 
 // CreateJob queues a job for an existing device (ErrNotFound otherwise).
 func (s *Store) CreateJob(ctx context.Context, j *storage.Job) error {
+	if s.tx == nil {
+		return s.solo(ctx, func(in *Store) error { return in.CreateJob(ctx, j) })
+	}
 	if j.State == "" {
 		j.State = storage.JobQueued
 	}
@@ -221,6 +230,9 @@ func (s *Store) PendingJobs(ctx context.Context, deviceID, sessionID string) ([]
 // attempts and the sent/done times in one guarded statement; the spec, device
 // and creation time never change. A terminal stored job gives ErrConflict.
 func (s *Store) UpdateJob(ctx context.Context, j *storage.Job) error {
+	if s.tx == nil {
+		return s.solo(ctx, func(in *Store) error { return in.UpdateJob(ctx, j) })
+	}
 	results, childStatus, err := jobArgs(j)
 	if err != nil {
 		return err
@@ -274,6 +286,9 @@ func (s *Store) CountJobs(ctx context.Context, state storage.JobState) (int, err
 // SaveSession inserts (Version 0) or updates (stored version == s.Version) in
 // one statement, so of several nodes saving the same version exactly one wins.
 func (s *Store) SaveSession(ctx context.Context, ss *storage.Session) error {
+	if s.tx == nil {
+		return s.solo(ctx, func(in *Store) error { return in.SaveSession(ctx, ss) })
+	}
 	if ss.DeviceID == "" || ss.SessionID == "" {
 		return errors.New("storage: session needs a device id and a session id")
 	}
@@ -357,6 +372,9 @@ func (s *Store) DeleteSessionsBefore(ctx context.Context, t time.Time) (int, err
 // AddEvent stores an event for an existing device, assigning ID and, when
 // zero, CreatedAt.
 func (s *Store) AddEvent(ctx context.Context, e *storage.Event) error {
+	if s.tx == nil {
+		return s.solo(ctx, func(in *Store) error { return in.AddEvent(ctx, e) })
+	}
 	if err := checkText("event device id", e.DeviceID, "event session id", e.SessionID, "event kind", e.Kind,
 		"event type", e.Type, "event source", e.Source, "event target", e.Target, "event format", e.Format,
 		"event mark", e.Mark, "event data", e.Data, "event correlator", e.Correlator); err != nil {
@@ -415,7 +433,7 @@ func (s *Store) PutTreeNodes(ctx context.Context, nodes []storage.TreeNode) erro
 	}
 	return s.Batch(ctx, func(in storage.Store) error {
 		// in is bound to the transaction (s itself when already in a batch).
-		put := in.(*Store).tx.StmtContext(ctx, s.st.putTree)
+		put := in.(*Store).use(ctx, s.st.putTree)
 		t := now()
 		for i := range nodes {
 			n := &nodes[i]
@@ -479,6 +497,9 @@ func (s *Store) DeleteTreeNodes(ctx context.Context, deviceID, prefix string) er
 
 // AddTrace stores one wire message of an existing device.
 func (s *Store) AddTrace(ctx context.Context, t *storage.TraceEntry) error {
+	if s.tx == nil {
+		return s.solo(ctx, func(in *Store) error { return in.AddTrace(ctx, t) })
+	}
 	if err := checkText("trace device id", t.DeviceID, "trace session id", t.SessionID, "trace direction",
 		t.Direction, "trace msg id", t.MsgID, "trace content type", t.ContentType, "trace decoded", t.Decoded); err != nil {
 		return err
