@@ -99,14 +99,27 @@ func writeEach(ctx context.Context, s Store, e *Effects) error {
 			return err
 		}
 	}
-	for _, ev := range e.Events {
-		if err := s.AddEvent(ctx, ev); err != nil {
-			return err
+	if b, ok := s.(BulkAdder); ok {
+		if len(e.Events) > 0 {
+			if err := b.AddEvents(ctx, e.Events); err != nil {
+				return err
+			}
 		}
-	}
-	for _, t := range e.Traces {
-		if err := s.AddTrace(ctx, t); err != nil {
-			return err
+		if len(e.Traces) > 0 {
+			if err := b.AddTraces(ctx, e.Traces); err != nil {
+				return err
+			}
+		}
+	} else {
+		for _, ev := range e.Events {
+			if err := s.AddEvent(ctx, ev); err != nil {
+				return err
+			}
+		}
+		for _, t := range e.Traces {
+			if err := s.AddTrace(ctx, t); err != nil {
+				return err
+			}
 		}
 	}
 	if e.TraceKeep > 0 {
@@ -117,4 +130,13 @@ func writeEach(ctx context.Context, s Store, e *Effects) error {
 		}
 	}
 	return nil
+}
+
+// BulkAdder is an optional ability of a Store (found by type assertion):
+// add many traces or events with few statements. WriteEffects uses it for
+// the records of an Effects; the outcome equals AddTrace/AddEvent of each in
+// order (IDs ascending in that order, CreatedAt defaulted), all or nothing.
+type BulkAdder interface {
+	AddTraces(ctx context.Context, ts []*TraceEntry) error
+	AddEvents(ctx context.Context, evs []*Event) error
 }

@@ -96,7 +96,7 @@ func (s *Store) runGroup(group []*pendingBatch) {
 		}
 		return
 	}
-	in := &Store{w: s.w, r: s.r, st: s.st, group: s.group, tx: tx}
+	in := &Store{w: s.w, r: s.r, st: s.st, bulk: s.bulk, group: s.group, tx: tx}
 	var ok []*pendingBatch
 	for _, b := range group {
 		if err := b.ctx.Err(); err != nil {

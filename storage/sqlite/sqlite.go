@@ -35,6 +35,7 @@ import (
 type Store struct {
 	w, r  *sql.DB // the single writer connection; the read-only pool
 	st    stmts
+	bulk  *bulkStmts // multi-row inserts by row count (bulk.go)
 	group *groupState // batches waiting for the writer (group commit)
 	tx    *sql.Tx     // set on the Store a Batch hands to its function
 }
@@ -103,6 +104,10 @@ func OpenWith(path string, o *Options) (*Store, error) {
 	r.SetConnMaxIdleTime(5 * time.Minute)
 	s.r = r
 	if err := s.prepare(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if s.bulk, err = prepareBulk(ctx, w); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -195,6 +200,7 @@ func (s *Store) Close() error {
 	if s.tx != nil {
 		return storage.ErrInBatch
 	}
+	s.bulk.close()
 	s.st.close()
 	var errs []error
 	if s.r != nil {

@@ -32,6 +32,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Batch", batchTests},
 		{"Effects", effectsTests},
 		{"Reads", readTests},
+		{"Bulk", bulkTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
