@@ -145,14 +145,15 @@ func (s *Store) runOne(tx *sql.Tx, in *Store, b *pendingBatch, solo bool) (err, 
 		}()
 		return b.fn(in), nil
 	}
-	if _, err := tx.ExecContext(b.ctx, `SAVEPOINT batch`); err != nil {
+	bg := context.Background()
+	if _, err := tx.StmtContext(bg, s.st.savepoint).ExecContext(bg); err != nil {
 		return wrap(err), nil
 	}
 	undo := func() error {
-		if _, err := tx.Exec(`ROLLBACK TO batch`); err != nil {
+		if _, err := tx.StmtContext(bg, s.st.rollbackTo).ExecContext(bg); err != nil {
 			return fmt.Errorf("sqlite: rolling back a batch: %w", err)
 		}
-		if _, err := tx.Exec(`RELEASE batch`); err != nil {
+		if _, err := tx.StmtContext(bg, s.st.release).ExecContext(bg); err != nil {
 			return fmt.Errorf("sqlite: rolling back a batch: %w", err)
 		}
 		return nil
@@ -166,7 +167,7 @@ func (s *Store) runOne(tx *sql.Tx, in *Store, b *pendingBatch, solo bool) (err, 
 	if err := b.fn(in); err != nil {
 		return err, undo()
 	}
-	if _, err := tx.Exec(`RELEASE batch`); err != nil {
+	if _, err := tx.StmtContext(bg, s.st.release).ExecContext(bg); err != nil {
 		return wrap(err), undo()
 	}
 	return nil, nil

@@ -121,7 +121,9 @@ func (s *Store) AddTraces(ctx context.Context, ts []*storage.TraceEntry) error {
 			created[i] = c.UnixMicro()
 			return []any{t.DeviceID, t.SessionID, t.Direction, t.MsgID, t.ContentType, blob(t.Body), t.Decoded, created[i]}, nil
 		},
-		func(i int, id int64) { ts[i].ID, ts[i].CreatedAt = id, fromMicros(sql.NullInt64{Int64: created[i], Valid: true}) })
+		func(i int, id int64) {
+			ts[i].ID, ts[i].CreatedAt = id, fromMicros(sql.NullInt64{Int64: created[i], Valid: true})
+		})
 }
 
 // AddEvents stores events of existing devices with multi-row inserts (see
@@ -147,5 +149,7 @@ func (s *Store) AddEvents(ctx context.Context, evs []*storage.Event) error {
 			created[i] = c.UnixMicro()
 			return []any{e.DeviceID, e.SessionID, e.Kind, e.Type, e.Source, e.Target, e.Format, e.Mark, e.Data, e.Correlator, created[i]}, nil
 		},
-		func(i int, id int64) { evs[i].ID, evs[i].CreatedAt = id, fromMicros(sql.NullInt64{Int64: created[i], Valid: true}) })
+		func(i int, id int64) {
+			evs[i].ID, evs[i].CreatedAt = id, fromMicros(sql.NullInt64{Int64: created[i], Valid: true})
+		})
 }

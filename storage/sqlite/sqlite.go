@@ -35,7 +35,7 @@ import (
 type Store struct {
 	w, r  *sql.DB // the single writer connection; the read-only pool
 	st    stmts
-	bulk  *bulkStmts // multi-row inserts by row count (bulk.go)
+	bulk  *bulkStmts  // multi-row inserts by row count (bulk.go)
 	group *groupState // batches waiting for the writer (group commit)
 	tx    *sql.Tx     // set on the Store a Batch hands to its function
 }

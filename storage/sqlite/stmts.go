@@ -35,6 +35,10 @@ type stmts struct {
 	putTree, listTree, listTreePrefix, deleteTree, deleteTreePrefix *sql.Stmt
 
 	addTrace, listTraces, listSessionTraces, pruneTraces, pruneDeviceTraces *sql.Stmt
+
+	// The savepoint around each batch of a group commit (batch.go):
+	// prepared once instead of parsed twice per DM message.
+	savepoint, release, rollbackTo *sql.Stmt
 }
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -117,6 +121,9 @@ func (s *Store) prepare(ctx context.Context) error {
 	// most keep traces (the subquery is NULL).
 	p(w, &st.pruneDeviceTraces, `DELETE FROM traces WHERE device_id = ?1 AND id <= (SELECT id FROM traces
 		WHERE device_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)`)
+	p(w, &st.savepoint, `SAVEPOINT batch`)
+	p(w, &st.release, `RELEASE batch`)
+	p(w, &st.rollbackTo, `ROLLBACK TO batch`)
 	return err
 }
 
