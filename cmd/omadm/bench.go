@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime"
@@ -20,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
 	"github.com/omadm/omadm/client"
@@ -78,7 +82,7 @@ side, not part of a session), then one session each (timed).`,
 	f.IntVar(&c.devices, "devices", 1000, "simulated devices (sessions cycle through them)")
 	f.IntVar(&c.concurrency, "concurrency", 32, "sessions in flight")
 	f.DurationVar(&c.duration, "duration", 10*time.Second, "measured time per phase")
-	f.StringVar(&c.db, "db", "", "also measure PostgreSQL at this postgres:// URL (its devices are removed afterwards)")
+	f.StringVar(&c.db, "db", "", "also measure PostgreSQL at this postgres:// URL (in a schema of its own, dropped afterwards)")
 	f.StringVar(&c.encoding, "encoding", "xml", "message encoding: xml or wbxml")
 	f.StringVar(&c.auth, "auth", "md5", "device authentication: md5, hmac or basic")
 	f.BoolVar(&c.json, "json", false, "print the results as JSON")
@@ -162,6 +166,14 @@ func runBench(ctx context.Context, c benchConfig, stdout, stderr io.Writer) erro
 	var serverPhases []benchPhase
 	for i, b := range backends {
 		logf("%s: starting", b.name)
+		if b.db != "" {
+			dsn, drop, err := benchSchema(ctx, b.db)
+			if err != nil {
+				return fmt.Errorf("%s: %w", b.name, err)
+			}
+			defer drop()
+			b.db = dsn
+		}
 		phs, ex, err := benchServer(ctx, c, enc, b.name, serveConfig{
 			Listen: "127.0.0.1:0", DataDir: dir, DB: b.db, Token: "bench", Logger: quiet, ShutdownTimeout: 10 * time.Second,
 		}, i == 0, logf)
@@ -253,13 +265,6 @@ func benchServer(ctx context.Context, c benchConfig, enc syncml.Encoding, name s
 	})
 	if err := fleet.Enroll(ctx, en, 8, nil); err != nil {
 		return nil, nil, err
-	}
-	if cfg.DB != "" {
-		defer func() {
-			for _, d := range fleet.Devices() {
-				_ = store.DeleteDevice(context.Background(), d.ID())
-			}
-		}()
 	}
 	// The operator's side of a round: one Get and one Replace queued for
 	// every device, in batches of a few hundred devices, before the round's
@@ -498,6 +503,42 @@ func timedRounds(ctx context.Context, d time.Duration, queue, run func(context.C
 		total += time.Since(start)
 	}
 	return total, nil
+}
+
+// benchSchema creates a schema of its own for one PostgreSQL phase and
+// returns the DSN that uses it, and the function that drops it. Each run then
+// starts from empty tables: what an earlier run deleted (dead rows waiting
+// for autovacuum) cannot slow this one down, and nothing is left behind.
+func benchSchema(ctx context.Context, dsn string) (string, func(), error) {
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", nil, fmt.Errorf("--db: want a postgres:// URL")
+	}
+	rb := make([]byte, 6)
+	if _, err := rand.Read(rb); err != nil {
+		return "", nil, err
+	}
+	schema := "omadm_bench_" + hex.EncodeToString(rb)
+	admin, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return "", nil, fmt.Errorf("--db: %w", err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return "", nil, fmt.Errorf("--db: creating a schema for the benchmark (the role needs CREATE on the database): %w", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	drop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if c, err := pgx.Connect(ctx, dsn); err == nil {
+			_, _ = c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+			c.Close(ctx)
+		}
+	}
+	return u.String(), drop, nil
 }
 
 // forDevices runs fn for the fleet's devices round robin (see forEach).

@@ -123,6 +123,9 @@ in <data>/api-token, generated on first start.`,
 	f.StringVar(&cfg.SQLiteSync, "sqlite-sync", "normal", "SQLite durability: normal (survives a crash of the process) or full (fsync per commit, survives power loss)")
 	f.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&cfg.ServerID, "server-id", server.DefaultServerID, "our DM server identifier (ServerID)")
+	f.IntVar(&cfg.Engine.TraceKeep, "trace-keep", server.DefaultTraceKeep, "wire traces kept per device")
+	f.DurationVar(&cfg.Engine.TraceFlush, "trace-flush", server.DefaultTraceFlush,
+		"how long traces and session start/end events may wait to be written, many sessions' worth at a time; negative writes them with each message (nothing lost if the process is killed, fewer sessions/s)")
 	return cmd
 }
 
@@ -332,7 +335,8 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 
 // Shutdown stops accepting requests, ends event streams, lets in-flight DM
 // messages finish (every reply they owe is stored before they return), writes
-// the traces still waiting behind the sessions, then closes the store. It is bounded by the configured shutdown timeout.
+// the traces still waiting behind the sessions, then closes the store. It is
+// bounded by the configured shutdown timeout.
 func (rs *runningServer) Shutdown(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, rs.timeout)
 	defer cancel()
