@@ -119,16 +119,9 @@ func (b *behind) flush(ctx context.Context) {
 			"traces", len(ts), "events", len(evs))
 		b.oneByOne(ctx, eff)
 	}
-	b.e.m.behind.Set(0)
-	for _, ev := range evs {
-		if ev.ID != 0 {
-			e.emit(Update{Kind: "session", DeviceID: ev.DeviceID, SessionID: ev.SessionID, EventID: ev.ID, EventKind: ev.Kind})
-		}
-	}
-	for _, t := range ts {
-		if t.ID != 0 {
-			e.emit(Update{Kind: "trace", DeviceID: t.DeviceID, SessionID: t.SessionID, TraceID: t.ID})
-		}
+	e.m.behind.Set(0)
+	for _, u := range recordUpdates(nil, evs, ts) {
+		e.emit(u)
 	}
 }
 

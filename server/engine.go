@@ -739,16 +739,28 @@ func (x *exchange) effectUpdates(eff *storage.Effects, updates *[]Update) {
 		}
 		*updates = append(*updates, Update{Kind: "job", DeviceID: j.DeviceID, SessionID: j.SessionID, JobID: j.ID, State: j.State})
 	}
-	for _, ev := range eff.Events {
+	*updates = recordUpdates(*updates, eff.Events, eff.Traces)
+}
+
+// recordUpdates appends the live updates of stored events and traces (those
+// with an ID: a record the store refused has none).
+func recordUpdates(updates []Update, evs []*storage.Event, ts []*storage.TraceEntry) []Update {
+	for _, ev := range evs {
+		if ev.ID == 0 {
+			continue
+		}
 		kind := "event"
 		if ev.Kind == "session-start" || ev.Kind == "session-end" || ev.Kind == "session-abort" {
 			kind = "session"
 		}
-		*updates = append(*updates, Update{Kind: kind, DeviceID: ev.DeviceID, SessionID: ev.SessionID, EventID: ev.ID, EventKind: ev.Kind})
+		updates = append(updates, Update{Kind: kind, DeviceID: ev.DeviceID, SessionID: ev.SessionID, EventID: ev.ID, EventKind: ev.Kind})
 	}
-	for _, t := range eff.Traces {
-		*updates = append(*updates, Update{Kind: "trace", DeviceID: t.DeviceID, SessionID: t.SessionID, TraceID: t.ID})
+	for _, t := range ts {
+		if t.ID != 0 {
+			updates = append(updates, Update{Kind: "trace", DeviceID: t.DeviceID, SessionID: t.SessionID, TraceID: t.ID})
+		}
 	}
+	return updates
 }
 
 func (x *exchange) addEvent(ev *storage.Event) {

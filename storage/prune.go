@@ -37,15 +37,10 @@ func PruneDeviceTraces(ctx context.Context, s Store, deviceID string, keep int) 
 // trims. Backends with their own EffectsWriter use it.
 func TraceDevices(e *Effects) []string {
 	var ids []string
+	seen := map[string]bool{} // a write-behind batch holds thousands of traces
 	for _, t := range e.Traces {
-		seen := false
-		for _, id := range ids {
-			if id == t.DeviceID {
-				seen = true
-				break
-			}
-		}
-		if !seen {
+		if !seen[t.DeviceID] {
+			seen[t.DeviceID] = true
 			ids = append(ids, t.DeviceID)
 		}
 	}

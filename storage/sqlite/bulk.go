@@ -100,7 +100,8 @@ func (s *Store) bulkInsert(ctx context.Context, t *bulkTable, n int, args func(i
 }
 
 // AddTraces stores traces of existing devices with multi-row inserts (see
-// storage.BulkAdder); in a batch of its own unless already in one.
+// storage.BulkAdder), assigning IDs and, when zero, CreatedAt; in a batch of
+// its own unless already in one.
 func (s *Store) AddTraces(ctx context.Context, ts []*storage.TraceEntry) error {
 	if s.tx == nil {
 		return s.solo(ctx, func(in *Store) error { return in.AddTraces(ctx, ts) })

@@ -30,11 +30,11 @@ type stmts struct {
 
 	insertSession, sessionExists, updateSession, getSession, getSessionByToken, deleteSessions *sql.Stmt
 
-	addEvent, listEvents, listAllEvents *sql.Stmt
+	listEvents, listAllEvents *sql.Stmt
 
 	putTree, listTree, listTreePrefix, deleteTree, deleteTreePrefix *sql.Stmt
 
-	addTrace, listTraces, listSessionTraces, pruneTraces, pruneDeviceTraces *sql.Stmt
+	listTraces, listSessionTraces, pruneTraces, pruneDeviceTraces *sql.Stmt
 
 	// The savepoint around each batch of a group commit (batch.go):
 	// prepared once instead of parsed twice per DM message.
@@ -95,8 +95,6 @@ func (s *Store) prepare(ctx context.Context) error {
 	p(r, &st.getSessionByToken, `SELECT `+sessionCols+` FROM sessions WHERE token = ? AND token <> ''`)
 	p(w, &st.deleteSessions, `DELETE FROM sessions WHERE updated_at < ?`)
 
-	p(w, &st.addEvent, `INSERT INTO events (device_id, session_id, kind, type, source, target, format, mark, data,
-		correlator, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
 	p(r, &st.listEvents, `SELECT `+eventCols+` FROM events WHERE device_id = ? AND id > ? ORDER BY id LIMIT ?`)
 	p(r, &st.listAllEvents, `SELECT `+eventCols+` FROM events WHERE id > ? ORDER BY id LIMIT ?`)
 
@@ -109,8 +107,6 @@ func (s *Store) prepare(ctx context.Context) error {
 	p(w, &st.deleteTree, `DELETE FROM tree_nodes WHERE device_id = ?`)
 	p(w, &st.deleteTreePrefix, `DELETE FROM tree_nodes WHERE device_id = ? AND (uri = ? OR (uri >= ? AND uri < ?))`)
 
-	p(w, &st.addTrace, `INSERT INTO traces (device_id, session_id, direction, msg_id, content_type, body, decoded,
-		created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
 	p(r, &st.listTraces, `SELECT `+traceCols+` FROM traces WHERE device_id = ? ORDER BY id DESC LIMIT ?`)
 	p(r, &st.listSessionTraces, `SELECT `+traceCols+` FROM traces WHERE device_id = ? AND session_id = ?
 		ORDER BY id DESC LIMIT ?`)

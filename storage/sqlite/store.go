@@ -370,28 +370,9 @@ func (s *Store) DeleteSessionsBefore(ctx context.Context, t time.Time) (int, err
 // ---- events ----
 
 // AddEvent stores an event for an existing device, assigning ID and, when
-// zero, CreatedAt.
+// zero, CreatedAt: AddEvents of one.
 func (s *Store) AddEvent(ctx context.Context, e *storage.Event) error {
-	if s.tx == nil {
-		return s.solo(ctx, func(in *Store) error { return in.AddEvent(ctx, e) })
-	}
-	if err := checkText("event device id", e.DeviceID, "event session id", e.SessionID, "event kind", e.Kind,
-		"event type", e.Type, "event source", e.Source, "event target", e.Target, "event format", e.Format,
-		"event mark", e.Mark, "event data", e.Data, "event correlator", e.Correlator); err != nil {
-		return err
-	}
-	created := norm(e.CreatedAt)
-	if created.IsZero() {
-		created = now()
-	}
-	var id int64
-	err := s.use(ctx, s.st.addEvent).QueryRowContext(ctx, e.DeviceID, e.SessionID, e.Kind, e.Type, e.Source, e.Target,
-		e.Format, e.Mark, e.Data, e.Correlator, created.UnixMicro()).Scan(&id)
-	if err != nil {
-		return wrap(err)
-	}
-	e.ID, e.CreatedAt = id, created
-	return nil
+	return s.AddEvents(ctx, []*storage.Event{e})
 }
 
 func scanEvent(sc scanner) (*storage.Event, error) {
@@ -495,27 +476,9 @@ func (s *Store) DeleteTreeNodes(ctx context.Context, deviceID, prefix string) er
 
 // ---- traces ----
 
-// AddTrace stores one wire message of an existing device.
+// AddTrace stores one wire message of an existing device: AddTraces of one.
 func (s *Store) AddTrace(ctx context.Context, t *storage.TraceEntry) error {
-	if s.tx == nil {
-		return s.solo(ctx, func(in *Store) error { return in.AddTrace(ctx, t) })
-	}
-	if err := checkText("trace device id", t.DeviceID, "trace session id", t.SessionID, "trace direction",
-		t.Direction, "trace msg id", t.MsgID, "trace content type", t.ContentType, "trace decoded", t.Decoded); err != nil {
-		return err
-	}
-	created := norm(t.CreatedAt)
-	if created.IsZero() {
-		created = now()
-	}
-	var id int64
-	err := s.use(ctx, s.st.addTrace).QueryRowContext(ctx, t.DeviceID, t.SessionID, t.Direction, t.MsgID, t.ContentType,
-		blob(t.Body), t.Decoded, created.UnixMicro()).Scan(&id)
-	if err != nil {
-		return wrap(err)
-	}
-	t.ID, t.CreatedAt = id, created
-	return nil
+	return s.AddTraces(ctx, []*storage.TraceEntry{t})
 }
 
 func scanTrace(sc scanner) (*storage.TraceEntry, error) {
