@@ -84,6 +84,15 @@ func (s *Store) lead() {
 		for _, b := range group {
 			close(b.done)
 		}
+		if s.ckpt != nil {
+			s.ckpt.committed()
+			if s.ckpt.due() {
+				// See checkpoint.go: copy the last frames so that the
+				// next transaction rewinds the WAL. A failure leaves
+				// the frames to the next pass.
+				s.w.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`)
+			}
+		}
 	}
 }
 

@@ -37,6 +37,7 @@ type Store struct {
 	st    stmts
 	bulk  *bulkStmts  // multi-row inserts by row count (bulk.go)
 	group *groupState // batches waiting for the writer (group commit)
+	ckpt  *checkpointer // WAL checkpoints beside the writer (checkpoint.go)
 	tx    *sql.Tx     // set on the Store a Batch hands to its function
 }
 
@@ -79,7 +80,7 @@ func OpenWith(path string, o *Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: create directory: %w", err)
 	}
 	common := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=1&_synchronous=%s", busyTimeout.Milliseconds(), sync)
-	w, err := sql.Open("sqlite", path+"?"+common+"&_journal_mode=WAL&_txlock=immediate&_pragma=temp_store(MEMORY)")
+	w, err := sql.Open("sqlite", path+"?"+common+"&_journal_mode=WAL&_txlock=immediate&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(0)")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -103,6 +104,15 @@ func OpenWith(path string, o *Options) (*Store, error) {
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxIdleTime(5 * time.Minute)
 	s.r = r
+	c, err := sql.Open("sqlite", path+"?"+common)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	c.SetMaxOpenConns(1)
+	c.SetMaxIdleConns(1)
+	c.SetConnMaxIdleTime(0)
+	s.ckpt = startCheckpointer(c)
 	if err := s.prepare(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -203,6 +213,9 @@ func (s *Store) Close() error {
 	s.bulk.close()
 	s.st.close()
 	var errs []error
+	if s.ckpt != nil {
+		errs = append(errs, s.ckpt.close())
+	}
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}
