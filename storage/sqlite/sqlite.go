@@ -35,10 +35,10 @@ import (
 type Store struct {
 	w, r  *sql.DB // the single writer connection; the read-only pool
 	st    stmts
-	bulk  *bulkStmts  // multi-row inserts by row count (bulk.go)
-	group *groupState // batches waiting for the writer (group commit)
+	bulk  *bulkStmts    // multi-row inserts by row count (bulk.go)
+	group *groupState   // batches waiting for the writer (group commit)
 	ckpt  *checkpointer // WAL checkpoints beside the writer (checkpoint.go)
-	tx    *sql.Tx     // set on the Store a Batch hands to its function
+	tx    *sql.Tx       // set on the Store a Batch hands to its function
 }
 
 var _ storage.Store = (*Store)(nil)
