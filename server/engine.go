@@ -128,23 +128,55 @@ func (e *Engine) Handle(ctx context.Context, in *Inbound) (*Outbound, error) {
 	return out, nil
 }
 
-// maintain deletes expired sessions at most once per maintEvery and sweeps
-// traces at most once per sweepEvery, whichever engine instance gets there
-// first.
+// maintain deletes expired sessions at most once per maintEvery, and runs
+// the table-wide trace sweep and the event retention at most once per
+// sweepEvery, whichever goroutine gets there first.
 func (e *Engine) maintain(ctx context.Context) {
 	last := e.lastMaint.Load()
 	now := time.Now()
 	if now.Sub(time.Unix(0, last)) < maintEvery || !e.lastMaint.CompareAndSwap(last, now.UnixNano()) {
 		return
 	}
-	if sw := e.lastSweep.Load(); now.Sub(time.Unix(0, sw)) >= sweepEvery && e.lastSweep.CompareAndSwap(sw, now.UnixNano()) {
+	sw := e.lastSweep.Load()
+	full := now.Sub(time.Unix(0, sw)) >= sweepEvery && e.lastSweep.CompareAndSwap(sw, now.UnixNano())
+	e.sweep(ctx, now, full) // failures are logged; the next round retries
+}
+
+// Sweep runs the storage housekeeping now instead of waiting for Handle to
+// do it: it deletes sessions idle for twice the SessionTTL, trims every
+// device's traces to TraceKeep and deletes events older than EventKeep.
+// Handle does the first every minute and the others hourly by itself; Sweep
+// is for operators' tools and tests. The first failure is returned (and
+// every failure logged); the remaining steps still run.
+func (e *Engine) Sweep(ctx context.Context) error {
+	return e.sweep(ctx, time.Now(), true)
+}
+
+func (e *Engine) sweep(ctx context.Context, now time.Time, full bool) error {
+	var errs []error
+	fail := func(what string, err error) {
+		e.log.Warn(what+" failed", "err", err)
+		errs = append(errs, fmt.Errorf("server: %s: %w", what, err))
+	}
+	if full {
 		if err := e.store.PruneTraces(ctx, e.o.TraceKeep); err != nil {
-			e.log.Warn("pruning traces failed", "err", err)
+			fail("pruning traces", err)
+		}
+		if e.o.EventKeep > 0 {
+			if n, err := e.store.DeleteEventsBefore(ctx, now.Add(-e.o.EventKeep)); err != nil {
+				fail("deleting old events", err)
+			} else if n > 0 {
+				e.log.Info("deleted old events", "count", n, "older_than", e.o.EventKeep)
+			}
 		}
 	}
 	if _, err := e.store.DeleteSessionsBefore(ctx, now.Add(-2*e.o.SessionTTL)); err != nil {
-		e.log.Warn("deleting expired sessions failed", "err", err)
+		fail("deleting expired sessions", err)
 	}
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	return nil
 }
 
 // reject answers a message that cannot be processed with a header Status of

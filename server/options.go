@@ -72,6 +72,7 @@ const (
 	DefaultMaxObjSize = 4 << 20
 	DefaultSessionTTL = 10 * time.Minute
 	DefaultTraceKeep  = 200
+	DefaultEventKeep  = 30 * 24 * time.Hour
 )
 
 // Options configure an Engine. Only Store is required; nil or zero fields take
@@ -96,6 +97,10 @@ type Options struct {
 	SessionTTL time.Duration
 	// TraceKeep is how many wire traces are kept per device.
 	TraceKeep int
+	// EventKeep is how long events (generic alerts, session start and end)
+	// are kept; an hourly sweep deletes older ones (zero: DefaultEventKeep;
+	// negative: kept until their device is deleted).
+	EventKeep time.Duration
 	// TraceFlush is how long wire traces and session start/end events may
 	// wait to be written, many sessions' worth at a time, behind the
 	// messages they describe (zero: DefaultTraceFlush). Negative writes
@@ -144,6 +149,9 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	if r.TraceKeep <= 0 {
 		r.TraceKeep = DefaultTraceKeep
+	}
+	if r.EventKeep == 0 {
+		r.EventKeep = DefaultEventKeep
 	}
 	if r.TraceFlush == 0 {
 		r.TraceFlush = DefaultTraceFlush

@@ -228,6 +228,9 @@ type Store interface {
 	AddEvent(ctx context.Context, e *Event) error // assigns ID, CreatedAt if zero
 	// ListEvents returns events of a device ("" = all) with ID > afterID, ordered by ID.
 	ListEvents(ctx context.Context, deviceID string, afterID int64, limit int) ([]*Event, error)
+	// DeleteEventsBefore removes events created before t (retention);
+	// returns how many.
+	DeleteEventsBefore(ctx context.Context, t time.Time) (int, error)
 
 	// Tree cache.
 	PutTreeNodes(ctx context.Context, nodes []TreeNode) error // upsert by (DeviceID, URI)

@@ -124,10 +124,44 @@ in <data>/api-token, generated on first start.`,
 	f.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&cfg.ServerID, "server-id", server.DefaultServerID, "our DM server identifier (ServerID)")
 	f.IntVar(&cfg.Engine.TraceKeep, "trace-keep", server.DefaultTraceKeep, "wire traces kept per device")
+	f.Var(eventKeepFlag{&cfg.Engine.EventKeep}, "event-keep",
+		"how long events (generic alerts, session start/end) are kept before the hourly sweep deletes them; 0 keeps them forever")
 	f.DurationVar(&cfg.Engine.TraceFlush, "trace-flush", server.DefaultTraceFlush,
 		"how long traces and session start/end events may wait to be written, many sessions' worth at a time; negative writes them with each message (nothing lost if the process is killed, fewer sessions/s)")
 	return cmd
 }
+
+// eventKeepFlag is --event-keep: a duration where 0 means "keep forever"
+// (server.Options.EventKeep spells that as a negative value, its zero being
+// the default).
+type eventKeepFlag struct{ d *time.Duration }
+
+func (f eventKeepFlag) String() string {
+	if f.d == nil || *f.d == 0 {
+		return server.DefaultEventKeep.String()
+	}
+	if *f.d < 0 {
+		return "0s"
+	}
+	return f.d.String()
+}
+
+func (f eventKeepFlag) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("want a duration such as 720h (0 keeps events forever): %w", err)
+	}
+	if d < 0 {
+		return fmt.Errorf("negative duration %s (0 keeps events forever)", s)
+	}
+	if d == 0 {
+		d = -1
+	}
+	*f.d = d
+	return nil
+}
+
+func (eventKeepFlag) Type() string { return "duration" }
 
 // newServeLogger builds the default text logger at a named level.
 func newServeLogger(w io.Writer, level string) (*slog.Logger, error) {

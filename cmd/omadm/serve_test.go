@@ -396,3 +396,35 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+func TestServe_EventKeepFlag(t *testing.T) {
+	for _, tc := range []struct {
+		arg     string
+		want    time.Duration // server.Options.EventKeep
+		wantErr string
+	}{
+		{"720h", 720 * time.Hour, ""},
+		{"36h30m", 36*time.Hour + 30*time.Minute, ""},
+		{"0", -1, ""}, // keep forever
+		{"-1h", 0, "negative"},
+		{"week", 0, "720h"},
+	} {
+		t.Run(tc.arg, func(t *testing.T) {
+			var d time.Duration
+			err := eventKeepFlag{&d}.Set(tc.arg)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("Set(%q) = %v, want an error mentioning %q", tc.arg, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || d != tc.want {
+				t.Fatalf("Set(%q) = %v, %v; want %v", tc.arg, d, err, tc.want)
+			}
+		})
+	}
+	var d time.Duration
+	if s := (eventKeepFlag{&d}).String(); s != "720h0m0s" {
+		t.Errorf("default shows %q", s)
+	}
+}

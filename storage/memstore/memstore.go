@@ -448,6 +448,25 @@ func (s *Store) DeleteSessionsBefore(ctx context.Context, t time.Time) (int, err
 	return n, nil
 }
 
+// DeleteEventsBefore implements storage.Store.
+func (s *Store) DeleteEventsBefore(ctx context.Context, t time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	kept := s.events[:0]
+	for _, e := range s.events {
+		if !e.CreatedAt.Before(t) {
+			kept = append(kept, e)
+		}
+	}
+	n := len(s.events) - len(kept)
+	clear(s.events[len(kept):])
+	s.events = kept
+	return n, nil
+}
+
 // AddEvent implements storage.Store.
 func (s *Store) AddEvent(ctx context.Context, e *storage.Event) error {
 	s.mu.Lock()

@@ -359,6 +359,27 @@ func (s *Store) DeleteSessionsBefore(ctx context.Context, t time.Time) (int, err
 
 // ---- events ----
 
+// eventChunk bounds one DELETE of the event sweep, so that a large backlog
+// of old events is removed in short transactions.
+const eventChunk = 2000
+
+// DeleteEventsBefore removes events created before t, eventChunk at a time.
+func (s *Store) DeleteEventsBefore(ctx context.Context, t time.Time) (int, error) {
+	total := 0
+	for {
+		tag, err := s.db.Exec(ctx, `DELETE FROM events WHERE id IN
+			(SELECT id FROM events WHERE created_at < $1 ORDER BY created_at LIMIT $2)`, t, eventChunk)
+		if err != nil {
+			return total, wrap(err)
+		}
+		n := int(tag.RowsAffected())
+		total += n
+		if n < eventChunk {
+			return total, nil
+		}
+	}
+}
+
 // AddEvent stores an event for an existing device, assigning ID and, when
 // zero, CreatedAt.
 func (s *Store) AddEvent(ctx context.Context, e *storage.Event) error {

@@ -85,13 +85,7 @@ func (s *Store) lead() {
 			close(b.done)
 		}
 		if s.ckpt != nil {
-			s.ckpt.committed()
-			if s.ckpt.due() {
-				// See checkpoint.go: copy the last frames so that the
-				// next transaction rewinds the WAL. A failure leaves
-				// the frames to the next pass.
-				s.w.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`)
-			}
+			s.ckpt.finish(s.w)
 		}
 	}
 }

@@ -98,15 +98,24 @@ func (c *checkpointer) committed() {
 	}
 }
 
-// due reports whether the writer should complete a checkpoint now (the WAL
-// is a full cycle long); it resets the report so the writer does it once
-// per cycle.
-func (c *checkpointer) due() bool {
+// finish is called by the writer between groups, on its own connection: it
+// tells the checkpointer about the new frames and, once the WAL is a full
+// cycle long, copies what the checkpointer has not yet, so that the
+// writer's next transaction rewinds the WAL. When that checkpoint cannot
+// complete (the checkpointer is running, or a reader still needs old
+// frames) the writer tries again after its next group; a PASSIVE checkpoint
+// that cannot start returns at once.
+func (c *checkpointer) finish(w *sql.DB) {
+	c.committed()
 	if c.log.Load() < walCycle {
-		return false
+		return
 	}
-	c.log.Store(0)
-	return true
+	var busy, log, copied int64
+	err := w.QueryRowContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &copied)
+	if err != nil || busy != 0 || copied < log {
+		return
+	}
+	c.log.Store(0) // the checkpointer's next pass reports the rewound WAL
 }
 
 // close stops the goroutine and closes its connection.

@@ -23,7 +23,7 @@ func TestCheckpoint_WALStaysBoundedUnderSteadyWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const devices, workers, perWorker = 64, 8, 1000
+	const devices, workers, perWorker = 64, 8, 1500
 	for i := range devices {
 		if err := s.CreateDevice(ctx, &storage.Device{ID: fmt.Sprintf("dev-%02d", i), AuthScheme: "basic"}); err != nil {
 			t.Fatal(err)
@@ -53,15 +53,17 @@ func TestCheckpoint_WALStaysBoundedUnderSteadyWrites(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	// 8,000 commits of at least two 4 KiB pages each (the trace and its
-	// index entry) would leave over 60 MB of WAL had it never started over;
-	// recycled, it stays near walCycle pages plus the commits of the few
-	// milliseconds the checkpointer lags behind.
+	// 12,000 commits of at least two 4 KiB pages each (the trace and its
+	// index entry) would leave over 95 MB of WAL had it never started over.
+	// Recycled, it stays near walCycle pages plus what the writer appends
+	// while the checkpointer lags behind: 5-14 MB here, depending on how
+	// much CPU the other tests leave it.
 	fi, err := os.Stat(path + "-wal")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if limit := int64(16 << 20); fi.Size() > limit {
+	t.Logf("WAL file: %d bytes", fi.Size())
+	if limit := int64(32 << 20); fi.Size() > limit {
 		t.Errorf("WAL is %d bytes after steady writes, want it recycled (≤ %d)", fi.Size(), limit)
 	}
 	if err := s.Close(); err != nil {

@@ -30,7 +30,7 @@ type stmts struct {
 
 	insertSession, sessionExists, updateSession, getSession, getSessionByToken, deleteSessions *sql.Stmt
 
-	listEvents, listAllEvents *sql.Stmt
+	listEvents, listAllEvents, deleteEvents *sql.Stmt
 
 	putTree, listTree, listTreePrefix, deleteTree, deleteTreePrefix *sql.Stmt
 
@@ -97,6 +97,8 @@ func (s *Store) prepare(ctx context.Context) error {
 
 	p(r, &st.listEvents, `SELECT `+eventCols+` FROM events WHERE device_id = ? AND id > ? ORDER BY id LIMIT ?`)
 	p(r, &st.listAllEvents, `SELECT `+eventCols+` FROM events WHERE id > ? ORDER BY id LIMIT ?`)
+	p(w, &st.deleteEvents, `DELETE FROM events WHERE id IN
+		(SELECT id FROM events WHERE created_at < ? ORDER BY created_at LIMIT ?)`)
 
 	p(w, &st.putTree, `INSERT INTO tree_nodes (`+treeCols+`) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (device_id, uri) DO UPDATE SET format = excluded.format, type = excluded.type,

@@ -369,6 +369,34 @@ func (s *Store) DeleteSessionsBefore(ctx context.Context, t time.Time) (int, err
 
 // ---- events ----
 
+// eventChunk bounds one DELETE of the event sweep, so that the single
+// writer is never held for long by a large backlog of old events.
+const eventChunk = 2000
+
+// DeleteEventsBefore removes events created before t, eventChunk at a time
+// (each chunk its own write, joining the group commit).
+func (s *Store) DeleteEventsBefore(ctx context.Context, t time.Time) (int, error) {
+	total := 0
+	for {
+		var n int64
+		err := s.solo(ctx, func(in *Store) error {
+			res, err := in.use(ctx, in.st.deleteEvents).ExecContext(ctx, t.UnixMicro(), eventChunk)
+			if err != nil {
+				return wrap(err)
+			}
+			n, err = res.RowsAffected()
+			return wrap(err)
+		})
+		total += int(n)
+		if err != nil || n < eventChunk {
+			return total, err
+		}
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+	}
+}
+
 // AddEvent stores an event for an existing device, assigning ID and, when
 // zero, CreatedAt: AddEvents of one.
 func (s *Store) AddEvent(ctx context.Context, e *storage.Event) error {
