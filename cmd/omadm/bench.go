@@ -45,6 +45,20 @@ type benchConfig struct {
 	auth        string
 	json        bool
 	cpuprofile  string
+	profPhase   string // profile only this phase ("" = the whole run)
+	prof        *os.File
+}
+
+// profile starts the CPU profile of phase when --profile-phase names it and
+// returns what stops it (a no-op otherwise).
+func (c benchConfig) profile(phase string) func() {
+	if c.prof == nil || c.profPhase != phase {
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(c.prof); err != nil {
+		return func() {}
+	}
+	return pprof.StopCPUProfile
 }
 
 func newBenchCmd() *cobra.Command {
@@ -87,6 +101,7 @@ side, not part of a session), then one session each (timed).`,
 	f.StringVar(&c.auth, "auth", "md5", "device authentication: md5, hmac or basic")
 	f.BoolVar(&c.json, "json", false, "print the results as JSON")
 	f.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+	f.StringVar(&c.profPhase, "profile-phase", "", "with --cpuprofile: profile only this phase's measured rounds (and the untimed queueing between them), e.g. sqlite/scripted")
 	return cmd
 }
 
@@ -143,10 +158,16 @@ func runBench(ctx context.Context, c benchConfig, stdout, stderr io.Writer) erro
 			return fmt.Errorf("--cpuprofile: %w", err)
 		}
 		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("--cpuprofile: %w", err)
+		if c.profPhase != "" {
+			c.prof = f
+		} else {
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return fmt.Errorf("--cpuprofile: %w", err)
+			}
+			defer pprof.StopCPUProfile()
 		}
-		defer pprof.StopCPUProfile()
+	} else if c.profPhase != "" {
+		return errors.New("--profile-phase needs --cpuprofile")
 	}
 	rep := benchReport{Devices: c.devices, Concurrency: c.concurrency, DurationSec: c.duration.Seconds(),
 		Encoding: enc.String(), Auth: c.auth, CPUs: runtime.GOMAXPROCS(0), GoVersion: runtime.Version()}
@@ -332,6 +353,7 @@ func benchServer(ctx context.Context, c benchConfig, enc syncml.Encoding, name s
 		}
 	}()
 	logf("%s: measuring for %s", name, c.duration)
+	stopProf := c.profile(ph.Name)
 	el, err := timedRounds(ctx, c.duration, func(ctx context.Context) error { return queueAll(ctx, ids) },
 		func(ctx context.Context) error {
 			return forDevices(ctx, fleet, c.concurrency, 0, func(ctx context.Context, d *sim.Device, _ int) error {
@@ -339,6 +361,7 @@ func benchServer(ctx context.Context, c benchConfig, enc syncml.Encoding, name s
 				return nil
 			})
 		})
+	stopProf()
 	close(sampleStop)
 	<-sampled
 	if err != nil {
@@ -456,6 +479,7 @@ func benchScripted(ctx context.Context, c benchConfig, name string, devs []*sim.
 	stats := sim.NewStats()
 	var sessions, trips, failed atomic.Uint64
 	logf("%s: measuring for %s", name, c.duration)
+	stopProf := c.profile(name)
 	el, err := timedRounds(ctx, c.duration, queueAll, func(ctx context.Context) error {
 		return forEach(ctx, len(devs), c.concurrency, 0, func(ctx context.Context, i, _ int) error {
 			t0 := time.Now()
@@ -470,6 +494,7 @@ func benchScripted(ctx context.Context, c benchConfig, name string, devs []*sim.
 			return nil
 		})
 	})
+	stopProf()
 	if err != nil {
 		return ph, nil, err
 	}
@@ -641,6 +666,7 @@ func benchBare(ctx context.Context, c benchConfig, ex []exchange) (benchPhase, e
 	}
 	mctx, cancel := context.WithTimeout(ctx, c.duration)
 	defer cancel()
+	defer c.profile(ph.Name)()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range c.concurrency {

@@ -2,8 +2,9 @@
 // SQLite file (pure Go driver modernc.org/sqlite, no cgo) in WAL mode.
 //
 // One connection writes (SQLite serialises writers anyway; a single Go-side
-// writer avoids SQLITE_BUSY between our own goroutines) and a small pool reads
-// concurrently with it. Foreign keys are on, so deleting a device cascades to
+// writer avoids SQLITE_BUSY between our own goroutines), a small pool reads
+// concurrently with it, and one more connection copies WAL frames back into
+// the database file beside the writer (checkpoint.go). Foreign keys are on, so deleting a device cascades to
 // everything it owns. Several processes may open the same file; the busy
 // timeout makes them wait for each other instead of failing.
 //
