@@ -227,7 +227,8 @@ type JobQuery struct {
 	Limit  int
 }
 
-// ListJobs returns one page of a device's jobs.
+// ListJobs returns one page of a device's jobs, or of every device's when
+// deviceID is "".
 func (c *Client) ListJobs(ctx context.Context, deviceID string, jq JobQuery) (*api.JobList, error) {
 	q := url.Values{}
 	if len(jq.States) > 0 {
@@ -239,8 +240,12 @@ func (c *Client) ListJobs(ctx context.Context, deviceID string, jq JobQuery) (*a
 	if jq.Limit > 0 {
 		q.Set("limit", strconv.Itoa(jq.Limit))
 	}
+	path := api.Prefix + "/jobs"
+	if deviceID != "" {
+		path = devicePath(deviceID, "/jobs")
+	}
 	var out api.JobList
-	return &out, c.do(ctx, "GET", devicePath(deviceID, "/jobs"), q, nil, &out)
+	return &out, c.do(ctx, "GET", path, q, nil, &out)
 }
 
 // GetJob returns one job.

@@ -99,6 +99,7 @@ func New(o Options) (*Handler, error) {
 		{Method: "DELETE", Pattern: p + "/devices/{id}", h: h.deleteDevice},
 		{Method: "POST", Pattern: p + "/devices/{id}/jobs", h: h.createJob},
 		{Method: "GET", Pattern: p + "/devices/{id}/jobs", h: h.listJobs},
+		{Method: "GET", Pattern: p + "/jobs", h: h.allJobs},
 		{Method: "GET", Pattern: p + "/jobs/{jobid}", h: h.getJob},
 		{Method: "POST", Pattern: p + "/jobs/{jobid}/cancel", h: h.cancelJob},
 		{Method: "POST", Pattern: p + "/devices/{id}/notify", h: h.notify},

@@ -71,6 +71,17 @@ func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	h.jobPage(w, r, d.ID)
+}
+
+// allJobs is GET /jobs: the jobs of every device (an operator's "what
+// failed anywhere"), with the same filters and paging as a device's list.
+func (h *Handler) allJobs(w http.ResponseWriter, r *http.Request) {
+	h.jobPage(w, r, "")
+}
+
+// jobPage answers one page of jobs of deviceID ("" = every device).
+func (h *Handler) jobPage(w http.ResponseWriter, r *http.Request, deviceID string) {
 	limit, err := limitParam(r)
 	if err != nil {
 		h.fail(w, r, err)
@@ -81,7 +92,7 @@ func (h *Handler) listJobs(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	f := storage.JobFilter{DeviceID: d.ID, AfterID: after, Limit: limit + 1}
+	f := storage.JobFilter{DeviceID: deviceID, AfterID: after, Limit: limit + 1}
 	if s := r.URL.Query().Get("state"); s != "" {
 		for st := range strings.SplitSeq(s, ",") {
 			switch js := storage.JobState(strings.TrimSpace(st)); js {

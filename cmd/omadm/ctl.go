@@ -633,9 +633,14 @@ func ctlJobs(o *ctlOptions) *cobra.Command {
 	var after int64
 	var limit int
 	cmd := &cobra.Command{
-		Use:   "jobs ID",
-		Short: "List a device's jobs",
-		Args:  cobra.ExactArgs(1),
+		Use:   "jobs [ID]",
+		Short: "List a device's jobs, or every device's without ID",
+		Long: `List the jobs of device ID, or of every device when ID is left out,
+ordered by job id and paged. With --state the whole fleet is searched for
+jobs in those states, e.g. every failed job:
+
+  omadm ctl jobs --state failed`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := o.client()
 			if err != nil {
@@ -643,7 +648,13 @@ func ctlJobs(o *ctlOptions) *cobra.Command {
 			}
 			ctx, cancel := o.ctx(cmd)
 			defer cancel()
-			page, err := c.ListJobs(ctx, args[0], client.JobQuery{States: states, After: after, Limit: limit})
+			device := ""
+			if len(args) == 1 {
+				if device = args[0]; device == "" {
+					return errors.New("empty device ID (leave it out to list every device's jobs)")
+				}
+			}
+			page, err := c.ListJobs(ctx, device, client.JobQuery{States: states, After: after, Limit: limit})
 			if err != nil {
 				return err
 			}

@@ -384,3 +384,43 @@ func TestCtl_NotifyWithoutAddressPointsAtDeviceSet(t *testing.T) {
 		}
 	}
 }
+
+func TestCtl_JobsWithoutDeviceSearchesTheFleet(t *testing.T) {
+	url, st := ctlServer(t)
+	for _, d := range []string{"d1", "d2"} {
+		if _, _, err := runCtl(t, url, "device", "add", d, "--username", "u-"+d, "--password", "p"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []string{"d1", "d2", "d1"} {
+		if _, _, err := runCtl(t, url, "get", d, "./DevInfo/Mod"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	finishJob(t, st, 2, storage.JobFailed, 404)
+	finishJob(t, st, 3, storage.JobDone, 200)
+
+	out, _, err := runCtl(t, url, "jobs", "-o", "json")
+	var js []map[string]any
+	if err != nil || json.Unmarshal([]byte(out), &js) != nil || len(js) != 3 {
+		t.Fatalf("jobs (all devices): %v\n%s", err, out)
+	}
+	out, _, err = runCtl(t, url, "jobs", "--state", "failed", "-o", "json")
+	if err != nil || json.Unmarshal([]byte(out), &js) != nil || len(js) != 1 || js[0]["device"] != "d2" || js[0]["status"] != float64(404) {
+		t.Fatalf("jobs --state failed: %v\n%s", err, out)
+	}
+	out, errOut, err := runCtl(t, url, "jobs", "--limit", "2")
+	if err != nil || !strings.Contains(out, "d2") || !strings.Contains(errOut, "more: --after 2") {
+		t.Fatalf("jobs --limit 2: %v\n%s\n%s", err, out, errOut)
+	}
+	out, _, err = runCtl(t, url, "jobs", "--after", "2", "-o", "json")
+	if err != nil || json.Unmarshal([]byte(out), &js) != nil || len(js) != 1 || js[0]["id"] != float64(3) {
+		t.Fatalf("jobs --after 2: %v\n%s", err, out)
+	}
+	if _, _, err = runCtl(t, url, "jobs", "--state", "lost"); err == nil || !strings.Contains(err.Error(), "unknown state") {
+		t.Fatalf("unknown state: %v", err)
+	}
+	if _, _, err = runCtl(t, url, "jobs", ""); err == nil || !strings.Contains(err.Error(), "empty device ID") {
+		t.Fatalf("empty device ID: %v", err)
+	}
+}
