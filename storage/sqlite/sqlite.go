@@ -4,9 +4,10 @@
 // One connection writes (SQLite serialises writers anyway; a single Go-side
 // writer avoids SQLITE_BUSY between our own goroutines), a small pool reads
 // concurrently with it, and one more connection copies WAL frames back into
-// the database file beside the writer (checkpoint.go). Foreign keys are on, so deleting a device cascades to
-// everything it owns. Several processes may open the same file; the busy
-// timeout makes them wait for each other instead of failing.
+// the database file beside the writer (checkpoint.go). Foreign keys are on,
+// so deleting a device cascades to everything it owns. Several processes may
+// open the same file; the busy timeout makes them wait for each other
+// instead of failing.
 //
 // Times are stored as microseconds since the Unix epoch (the precision of the
 // PostgreSQL backend, so both backends return the same values) and come back

@@ -387,9 +387,12 @@ func (s *Store) DeleteEventsBefore(ctx context.Context, t time.Time) (int, error
 			n, err = res.RowsAffected()
 			return wrap(err)
 		})
-		total += int(n)
-		if err != nil || n < eventChunk {
+		if err != nil {
 			return total, err
+		}
+		total += int(n)
+		if n < eventChunk {
+			return total, nil
 		}
 		if err := ctx.Err(); err != nil {
 			return total, err
