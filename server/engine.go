@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -37,6 +38,14 @@ type Engine struct {
 	lastMaint atomic.Int64 // unix nanoseconds of the last trace/session pruning
 	lastSweep atomic.Int64 // unix nanoseconds of the last table-wide trace sweep
 	behind    *behind      // nil when traces are written with each message
+
+	// Housekeeping runs beside the sessions (see maintain); Close cancels
+	// and waits for it.
+	maintMu     sync.Mutex
+	maintClosed bool
+	maintWG     sync.WaitGroup
+	maintCtx    context.Context
+	maintCancel context.CancelFunc
 }
 
 // maintEvery is how often Handle deletes expired sessions.
@@ -63,6 +72,7 @@ func New(o Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{o: opts, store: opts.Store, log: opts.Logger, m: newMetrics(opts.Store)}
+	e.maintCtx, e.maintCancel = context.WithCancel(context.Background())
 	e.lastMaint.Store(time.Now().UnixNano())
 	e.lastSweep.Store(time.Now().UnixNano())
 	if opts.TraceFlush > 0 {
@@ -80,11 +90,18 @@ func (e *Engine) Flush(ctx context.Context) {
 	}
 }
 
-// Close writes the traces and session events still waiting and stops the
-// engine's background writer. Call it after the last Handle returned (the
-// HTTP server shut down) and before closing the store. Handle may still be
-// called afterwards; what it traces is then written with each message.
+// Close stops the housekeeping that may be running (an interrupted sweep
+// resumes at the next start), writes the traces and session events still
+// waiting and stops the engine's background writer. Call it after the last
+// Handle returned (the HTTP server shut down) and before closing the store.
+// Handle may still be called afterwards; what it traces is then written
+// with each message, and it no longer starts housekeeping.
 func (e *Engine) Close(ctx context.Context) {
+	e.maintMu.Lock()
+	e.maintClosed = true
+	e.maintMu.Unlock()
+	e.maintCancel()
+	e.maintWG.Wait()
 	if b := e.behind; b != nil {
 		b.close(ctx)
 	}
@@ -124,14 +141,17 @@ func (e *Engine) Handle(ctx context.Context, in *Inbound) (*Outbound, error) {
 		return nil, err
 	}
 	e.m.msgsOut.Inc()
-	e.maintain(ctx)
+	e.maintain()
 	return out, nil
 }
 
-// maintain deletes expired sessions at most once per maintEvery, and runs
-// the table-wide trace sweep and the event retention at most once per
-// sweepEvery, whichever goroutine gets there first.
-func (e *Engine) maintain(ctx context.Context) {
+// maintain starts the deletion of expired sessions at most once per
+// maintEvery, with the table-wide trace sweep and the event retention at
+// most once per sweepEvery, whichever message gets there first. It runs in
+// a goroutine of its own: a busy server's minute of expired sessions is
+// hundreds of thousands of rows, which the device whose message happened
+// to trigger the sweep must not wait for.
+func (e *Engine) maintain() {
 	last := e.lastMaint.Load()
 	now := time.Now()
 	if now.Sub(time.Unix(0, last)) < maintEvery || !e.lastMaint.CompareAndSwap(last, now.UnixNano()) {
@@ -139,7 +159,16 @@ func (e *Engine) maintain(ctx context.Context) {
 	}
 	sw := e.lastSweep.Load()
 	full := now.Sub(time.Unix(0, sw)) >= sweepEvery && e.lastSweep.CompareAndSwap(sw, now.UnixNano())
-	e.sweep(ctx, now, full) // failures are logged; the next round retries
+	e.maintMu.Lock()
+	defer e.maintMu.Unlock()
+	if e.maintClosed {
+		return
+	}
+	e.maintWG.Add(1)
+	go func() {
+		defer e.maintWG.Done()
+		e.sweep(e.maintCtx, now, full) // failures are logged; the next round retries
+	}()
 }
 
 // Sweep runs the storage housekeeping now instead of waiting for Handle to

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -29,9 +30,15 @@ import (
 	"github.com/omadm/omadm/transport/dmhttp"
 )
 
-// httpWorkers is how many devices run sessions at the same time in the HTTP
-// benchmarks (closed loop: each starts its next session when one ends).
+// httpWorkers is how many sessions run at the same time in the HTTP
+// benchmarks (closed loop: a worker starts the next session when one ends).
 const httpWorkers = 8
+
+// httpDevices is how many devices the server phase cycles through: in each
+// round every device gets its Get and Replace queued (untimed: queueing is
+// the operator's side, not part of a session), then one session (timed),
+// as `omadm bench` does.
+const httpDevices = 256
 
 // BenchmarkHTTPSessions_* measure full management sessions over real HTTP on
 // 127.0.0.1 (MD5 authentication, one Get, one Replace, Status and Results
@@ -166,9 +173,9 @@ func benchHTTP(b *testing.B, store storage.Store, driver string) {
 	b.Cleanup(hc.CloseIdleConnections)
 
 	prefix := fmt.Sprintf("IMEI:%s%d", driver, time.Now().UnixNano()%1e6)
-	codecs := make([]*device, httpWorkers)
-	scripted := make([]*sim.ScriptedDevice, httpWorkers)
-	for i := range httpWorkers {
+	codecs := make([]*device, httpDevices)
+	scripted := make([]*sim.ScriptedDevice, httpDevices)
+	for i := range httpDevices {
 		id := fmt.Sprintf("%s-%03d", prefix, i)
 		if err := store.CreateDevice(ctx, &storage.Device{ID: id, AuthScheme: "md5", Username: devUser, Password: devPass,
 			ServerPassword: srvPass, ServerNonce: []byte("first-nonce"), ClientNonce: []byte("client-nonce")}); err != nil {
@@ -231,14 +238,13 @@ func benchHTTP(b *testing.B, store storage.Store, driver string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rate, p99, err := runLoad(b.N, func(worker, n int) error {
-		if err := queueBenchJobs(ctx, store, scripted[worker].ID()); err != nil {
-			return err
-		}
+	rate, p99, err := runRounds(b.N, func(dev int) error {
+		return queueBenchJobs(ctx, store, scripted[dev].ID())
+	}, func(dev, round int) error {
 		if driver == "codec" {
-			return httpSession(ctx, hc, base, codecs[worker], n+1)
+			return httpSession(ctx, hc, base, codecs[dev], round+1)
 		}
-		res, err := scripted[worker].Session(ctx, strconv.FormatInt(int64(n+1), 16))
+		res, err := scripted[dev].Session(ctx, strconv.FormatInt(int64(round+1), 16))
 		if err == nil && res.Commands != 2 {
 			err = fmt.Errorf("session answered %d commands, want 2", res.Commands)
 		}
@@ -305,6 +311,55 @@ func runLoad(n int, session func(worker, n int) error) (float64, time.Duration, 
 	}
 	slices.Sort(lat)
 	return float64(n) / elapsed.Seconds(), lat[min(n-1, n*99/100)], nil
+}
+
+// runRounds runs n sessions in rounds of at most httpDevices: queue(dev)
+// for every device of the round, untimed and in that order, then one
+// session(dev, round) per device on httpWorkers workers, timed. It returns
+// sessions per second of the timed parts and the p99 session latency.
+func runRounds(n int, queue func(dev int) error, session func(dev, round int) error) (float64, time.Duration, error) {
+	var lat []time.Duration
+	var timed time.Duration
+	for round := 0; n > 0; round++ {
+		size := min(n, httpDevices)
+		n -= size
+		for dev := range size {
+			if err := queue(dev); err != nil {
+				return 0, 0, err
+			}
+		}
+		var next atomic.Int64
+		rl := make([]time.Duration, size)
+		errs := make([]error, httpWorkers)
+		var wg sync.WaitGroup
+		start := time.Now()
+		for w := range httpWorkers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					dev := int(next.Add(1)) - 1
+					if dev >= size {
+						return
+					}
+					t0 := time.Now()
+					if err := session(dev, round); err != nil {
+						errs[w] = err
+						return
+					}
+					rl[dev] = time.Since(t0)
+				}
+			}()
+		}
+		wg.Wait()
+		timed += time.Since(start)
+		if err := errors.Join(errs...); err != nil {
+			return 0, 0, err
+		}
+		lat = append(lat, rl...)
+	}
+	slices.Sort(lat)
+	return float64(len(lat)) / timed.Seconds(), lat[min(len(lat)-1, len(lat)*99/100)], nil
 }
 
 // httpSession runs one session of d over HTTP with the syncml codec on the

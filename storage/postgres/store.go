@@ -348,36 +348,40 @@ func (s *Store) GetSessionByToken(ctx context.Context, token string) (*storage.S
 		WHERE token = $1 AND token <> ''`, token))
 }
 
-// DeleteSessionsBefore removes sessions last updated before t.
+// DeleteSessionsBefore removes sessions last updated before t, sweepChunk
+// at a time, so that a busy server's expired sessions go in short
+// transactions.
 func (s *Store) DeleteSessionsBefore(ctx context.Context, t time.Time) (int, error) {
-	tag, err := s.db.Exec(ctx, `DELETE FROM sessions WHERE updated_at < $1`, t)
-	if err != nil {
-		return 0, wrap(err)
-	}
-	return int(tag.RowsAffected()), nil
+	return s.sweep(ctx, `DELETE FROM sessions WHERE ctid IN
+		(SELECT ctid FROM sessions WHERE updated_at < $1 ORDER BY updated_at LIMIT $2)`, t)
 }
 
-// ---- events ----
+// sweepChunk bounds one DELETE of a retention sweep (sessions, events).
+const sweepChunk = 2000
 
-// eventChunk bounds one DELETE of the event sweep, so that a large backlog
-// of old events is removed in short transactions.
-const eventChunk = 2000
-
-// DeleteEventsBefore removes events created before t, eventChunk at a time.
-func (s *Store) DeleteEventsBefore(ctx context.Context, t time.Time) (int, error) {
+// sweep runs del (a DELETE taking a cut-off time and a row limit) until it
+// deletes fewer than sweepChunk rows.
+func (s *Store) sweep(ctx context.Context, del string, t time.Time) (int, error) {
 	total := 0
 	for {
-		tag, err := s.db.Exec(ctx, `DELETE FROM events WHERE id IN
-			(SELECT id FROM events WHERE created_at < $1 ORDER BY created_at LIMIT $2)`, t, eventChunk)
+		tag, err := s.db.Exec(ctx, del, t, sweepChunk)
 		if err != nil {
 			return total, wrap(err)
 		}
 		n := int(tag.RowsAffected())
 		total += n
-		if n < eventChunk {
+		if n < sweepChunk {
 			return total, nil
 		}
 	}
+}
+
+// ---- events ----
+
+// DeleteEventsBefore removes events created before t, sweepChunk at a time.
+func (s *Store) DeleteEventsBefore(ctx context.Context, t time.Time) (int, error) {
+	return s.sweep(ctx, `DELETE FROM events WHERE id IN
+		(SELECT id FROM events WHERE created_at < $1 ORDER BY created_at LIMIT $2)`, t)
 }
 
 // AddEvent stores an event for an existing device, assigning ID and, when

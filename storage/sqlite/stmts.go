@@ -93,7 +93,8 @@ func (s *Store) prepare(ctx context.Context) error {
 		WHERE device_id = ? AND session_id = ? AND version = ? RETURNING created_at`)
 	p(r, &st.getSession, `SELECT `+sessionCols+` FROM sessions WHERE device_id = ? AND session_id = ?`)
 	p(r, &st.getSessionByToken, `SELECT `+sessionCols+` FROM sessions WHERE token = ? AND token <> ''`)
-	p(w, &st.deleteSessions, `DELETE FROM sessions WHERE updated_at < ?`)
+	p(w, &st.deleteSessions, `DELETE FROM sessions WHERE rowid IN
+		(SELECT rowid FROM sessions WHERE updated_at < ? ORDER BY updated_at LIMIT ?)`)
 
 	p(r, &st.listEvents, `SELECT `+eventCols+` FROM events WHERE device_id = ? AND id > ? ORDER BY id LIMIT ?`)
 	p(r, &st.listAllEvents, `SELECT `+eventCols+` FROM events WHERE id > ? ORDER BY id LIMIT ?`)

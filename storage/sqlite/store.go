@@ -357,30 +357,25 @@ func (s *Store) GetSessionByToken(ctx context.Context, token string) (*storage.S
 	return scanSession(s.use(ctx, s.st.getSessionByToken).QueryRowContext(ctx, token))
 }
 
-// DeleteSessionsBefore removes sessions last updated before t.
+// DeleteSessionsBefore removes sessions last updated before t, sweepChunk
+// at a time: each chunk is a write of its own that joins the group commit,
+// so a busy server's minute of expired sessions (hundreds of thousands of
+// rows) never holds the single writer for long.
 func (s *Store) DeleteSessionsBefore(ctx context.Context, t time.Time) (int, error) {
-	res, err := s.use(ctx, s.st.deleteSessions).ExecContext(ctx, t.UnixMicro())
-	if err != nil {
-		return 0, wrap(err)
-	}
-	n, err := res.RowsAffected()
-	return int(n), wrap(err)
+	return s.sweep(ctx, s.st.deleteSessions, t)
 }
 
-// ---- events ----
+// sweepChunk bounds one DELETE of a retention sweep (sessions, events).
+const sweepChunk = 2000
 
-// eventChunk bounds one DELETE of the event sweep, so that the single
-// writer is never held for long by a large backlog of old events.
-const eventChunk = 2000
-
-// DeleteEventsBefore removes events created before t, eventChunk at a time
-// (each chunk its own write, joining the group commit).
-func (s *Store) DeleteEventsBefore(ctx context.Context, t time.Time) (int, error) {
+// sweep runs del (a DELETE taking a cut-off time and a row limit) until it
+// deletes fewer than sweepChunk rows, each run its own write.
+func (s *Store) sweep(ctx context.Context, del *sql.Stmt, t time.Time) (int, error) {
 	total := 0
 	for {
 		var n int64
 		err := s.solo(ctx, func(in *Store) error {
-			res, err := in.use(ctx, in.st.deleteEvents).ExecContext(ctx, t.UnixMicro(), eventChunk)
+			res, err := in.use(ctx, del).ExecContext(ctx, t.UnixMicro(), sweepChunk)
 			if err != nil {
 				return wrap(err)
 			}
@@ -391,13 +386,21 @@ func (s *Store) DeleteEventsBefore(ctx context.Context, t time.Time) (int, error
 			return total, err
 		}
 		total += int(n)
-		if n < eventChunk {
+		if n < sweepChunk {
 			return total, nil
 		}
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
 	}
+}
+
+// ---- events ----
+
+// DeleteEventsBefore removes events created before t, sweepChunk at a time
+// (each chunk its own write, joining the group commit).
+func (s *Store) DeleteEventsBefore(ctx context.Context, t time.Time) (int, error) {
+	return s.sweep(ctx, s.st.deleteEvents, t)
 }
 
 // AddEvent stores an event for an existing device, assigning ID and, when

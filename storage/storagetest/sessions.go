@@ -145,6 +145,35 @@ var sessionTests = []test{
 		err := s.SaveSession(bg, &storage.Session{DeviceID: "nobody", SessionID: "1"})
 		wantErr(t, "SaveSession", err, storage.ErrNotFound)
 	}},
+	{"DeleteBeforeRemovesMoreThanOneChunk", func(t *testing.T, s storage.Store) {
+		// Backends delete expired sessions a few thousand at a time; every
+		// chunk must go, and the count must add up.
+		mustDevice(t, s, "dev")
+		const idle = 4500
+		check(t, "save idle sessions", storage.InBatch(bg, s, func(st storage.Store) error {
+			for i := range idle {
+				if err := st.SaveSession(bg, &storage.Session{DeviceID: "dev", SessionID: fmt.Sprint(i), Token: fmt.Sprint("t", i)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+		time.Sleep(5 * time.Millisecond)
+		cut := time.Now()
+		time.Sleep(5 * time.Millisecond)
+		check(t, "save fresh", s.SaveSession(bg, &storage.Session{DeviceID: "dev", SessionID: "fresh"}))
+		n, err := s.DeleteSessionsBefore(bg, cut)
+		check(t, "DeleteSessionsBefore", err)
+		if n != idle {
+			t.Errorf("deleted %d sessions, want %d", n, idle)
+		}
+		if _, err := s.GetSession(bg, "dev", "4499"); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("an idle session survived: %v", err)
+		}
+		if _, err := s.GetSession(bg, "dev", "fresh"); err != nil {
+			t.Errorf("fresh session: %v", err)
+		}
+	}},
 	{"DeleteBeforeRemovesOnlyIdleSessions", func(t *testing.T, s storage.Store) {
 		mustDevice(t, s, "dev")
 		old := &storage.Session{DeviceID: "dev", SessionID: "old", Token: "t-old"}
