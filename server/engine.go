@@ -51,10 +51,11 @@ type Engine struct {
 // maintEvery is how often Handle deletes expired sessions.
 const maintEvery = time.Minute
 
-// sweepEvery is how often Handle runs the table-wide PruneTraces. Each
-// session trims its own device's traces when it ends (Effects.TraceKeep),
-// so the sweep only catches devices whose last session never ended; it is
-// rare because its cost grows with every trace of every device (issue 6).
+// sweepEvery is how often Handle trims the traces of every device and
+// applies the event retention. Each session trims its own device's traces
+// when it ends (Effects.TraceKeep), so the trace sweep only catches devices
+// whose last session never ended; it is rare because its cost grows with
+// the number of devices (issue 6).
 const sweepEvery = time.Hour
 
 // maxCmdsPerMsg bounds the commands we put in one message when the device
@@ -188,7 +189,7 @@ func (e *Engine) sweep(ctx context.Context, now time.Time, full bool) error {
 		errs = append(errs, fmt.Errorf("server: %s: %w", what, err))
 	}
 	if full {
-		if err := e.store.PruneTraces(ctx, e.o.TraceKeep); err != nil {
+		if err := e.pruneAllTraces(ctx); err != nil {
 			fail("pruning traces", err)
 		}
 		if e.o.EventKeep > 0 {
@@ -206,6 +207,34 @@ func (e *Engine) sweep(ctx context.Context, now time.Time, full bool) error {
 		return errs[0]
 	}
 	return nil
+}
+
+// pruneAllTraces trims every device's traces to TraceKeep. With a
+// storage.DeviceTracePruner it goes device by device (an index read and a
+// small write each, joining the group commit), so that a table of millions
+// of traces never holds the single writer for seconds; otherwise it is the
+// store's table-wide PruneTraces.
+func (e *Engine) pruneAllTraces(ctx context.Context) error {
+	p, ok := e.store.(storage.DeviceTracePruner)
+	if !ok {
+		return e.store.PruneTraces(ctx, e.o.TraceKeep)
+	}
+	after := ""
+	for {
+		devs, err := e.store.ListDevices(ctx, after, 500)
+		if err != nil {
+			return err
+		}
+		for _, d := range devs {
+			if _, err := p.PruneDeviceTraces(ctx, d.ID, e.o.TraceKeep); err != nil {
+				return fmt.Errorf("device %s: %w", d.ID, err)
+			}
+		}
+		if len(devs) < 500 {
+			return nil
+		}
+		after = devs[len(devs)-1].ID
+	}
 }
 
 // reject answers a message that cannot be processed with a header Status of

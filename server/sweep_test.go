@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -52,6 +53,48 @@ func TestEngine_SweepAppliesEventRetention(t *testing.T) {
 			for _, w := range tc.wantLeft {
 				if !left[w] {
 					t.Errorf("event %q was deleted; want kept", w)
+				}
+			}
+		})
+	}
+}
+
+func TestEngine_SweepTrimsEveryDevicesTraces(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		store func(testing.TB) storage.Store
+	}{
+		{"memstore (table-wide PruneTraces)", func(testing.TB) storage.Store { return memstore.New() }},
+		{"sqlite (device by device, several pages of devices)", openSQLite},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := tc.store(t)
+			h := newHarness(t, st, func(o *server.Options) { o.TraceKeep = 2 })
+			ctx := context.Background()
+			const devices = 1100
+			var traces []*storage.TraceEntry
+			for i := range devices {
+				id := fmt.Sprintf("dev-%04d", i)
+				if err := st.CreateDevice(ctx, &storage.Device{ID: id, AuthScheme: "basic"}); err != nil {
+					t.Fatal(err)
+				}
+				for m := range 3 {
+					traces = append(traces, &storage.TraceEntry{DeviceID: id, SessionID: "1", Direction: "in", MsgID: fmt.Sprint(m + 1)})
+				}
+			}
+			if err := storage.WriteEffects(ctx, st, &storage.Effects{Traces: traces}); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.e.Sweep(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range []string{"dev-0000", "dev-0499", "dev-0500", "dev-1099"} {
+				ts, err := st.ListTraces(ctx, id, "", 10)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(ts) != 2 || ts[0].MsgID != "2" || ts[1].MsgID != "3" {
+					t.Errorf("%s: %d traces left, want the newest 2", id, len(ts))
 				}
 			}
 		})

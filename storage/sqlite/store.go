@@ -555,6 +555,14 @@ func (s *Store) PruneDeviceTraces(ctx context.Context, deviceID string, keep int
 	if keep < 0 {
 		return 0, fmt.Errorf("storage: negative trace retention %d", keep)
 	}
+	if s.tx == nil {
+		var n int
+		err := s.solo(ctx, func(in *Store) (err error) {
+			n, err = in.PruneDeviceTraces(ctx, deviceID, keep)
+			return err
+		})
+		return n, err
+	}
 	res, err := s.use(ctx, s.st.pruneDeviceTraces).ExecContext(ctx, deviceID, keep)
 	if err != nil {
 		return 0, wrap(err)
