@@ -30,6 +30,10 @@ type stmts struct {
 
 	insertSession, sessionExists, updateSession, getSession, getSessionByToken, deleteSessions *sql.Stmt
 
+	// One message's device and session in one statement (reads.go), and
+	// several jobs by ID.
+	readByID, readByToken, getJobs *sql.Stmt
+
 	listEvents, listAllEvents, deleteEvents *sql.Stmt
 
 	putTree, listTree, listTreePrefix, deleteTree, deleteTreePrefix *sql.Stmt
@@ -93,6 +97,11 @@ func (s *Store) prepare(ctx context.Context) error {
 		WHERE device_id = ? AND session_id = ? AND version = ? RETURNING created_at`)
 	p(r, &st.getSession, `SELECT `+sessionCols+` FROM sessions WHERE device_id = ? AND session_id = ?`)
 	p(r, &st.getSessionByToken, `SELECT `+sessionCols+` FROM sessions WHERE token = ? AND token <> ''`)
+	p(r, &st.readByID, `SELECT `+prefixed("d.", deviceCols)+`, `+prefixed("s.", sessionCols)+` FROM devices d
+		LEFT JOIN sessions s ON s.device_id = d.id AND s.session_id = ? WHERE d.id = ?`)
+	p(r, &st.readByToken, `SELECT `+prefixed("d.", deviceCols)+`, `+prefixed("s.", sessionCols)+` FROM devices d
+		LEFT JOIN sessions s ON s.token = ? AND s.token <> '' WHERE d.id = ?`)
+	p(r, &st.getJobs, `SELECT `+jobCols+` FROM jobs WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`)
 	p(w, &st.deleteSessions, `DELETE FROM sessions WHERE rowid IN
 		(SELECT rowid FROM sessions WHERE updated_at < ? ORDER BY updated_at LIMIT ?)`)
 

@@ -190,6 +190,16 @@ var readTests = []test{
 				if tc.wantSess && (r.SessionErr != nil || r.Session.Version != 1 || string(r.Session.State) != "\x01\x02") {
 					t.Errorf("session %+v, err %v", r.Session, r.SessionErr)
 				}
+				if tc.wantSess && r.SessionErr == nil {
+					one, err := s.GetSession(bg, "rm", "5")
+					check(t, "GetSession", err)
+					deepEqual(t, "session read with the message", r.Session, one)
+				}
+				if tc.wantDev && r.DeviceErr == nil {
+					one, err := s.GetDevice(bg, "rm")
+					check(t, "GetDevice", err)
+					deepEqual(t, "device read with the message", r.Device, one)
+				}
 				if tc.wantDev && tc.wantNF && !errors.Is(r.SessionErr, storage.ErrNotFound) {
 					t.Errorf("session err %v, want ErrNotFound", r.SessionErr)
 				}
