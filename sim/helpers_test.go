@@ -39,6 +39,7 @@ func newTestServer(t *testing.T) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { e.Close(context.Background()) }) // before the store closes (cleanups run last first)
 	hs := httptest.NewServer(dmhttp.NewHandler(e, &dmhttp.HandlerOptions{Logger: log}))
 	t.Cleanup(hs.Close)
 	return &testServer{store: st, engine: e, url: hs.URL + "/dm"}

@@ -107,6 +107,7 @@ func startNode(t *testing.T, st storage.Store, opts ...nodeOption) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { e.Close(context.Background()) }) // before the store closes (cleanups run last first)
 	hs := httptest.NewServer(dmhttp.NewHandler(e, &ho))
 	t.Cleanup(hs.Close)
 	return &node{store: st, engine: e, hs: hs, url: hs.URL + "/dm"}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -35,6 +36,10 @@ func (s *Store) Batch(ctx context.Context, fn func(storage.Store) error) error {
 	b := &pendingBatch{ctx: ctx, fn: fn, done: make(chan struct{})}
 	g := s.group
 	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return errClosed
+	}
 	g.queue = append(g.queue, b)
 	if g.leading {
 		g.mu.Unlock()
@@ -55,6 +60,22 @@ type groupState struct {
 	mu      sync.Mutex
 	leading bool // a goroutine is running queued batches
 	queue   []*pendingBatch
+	closed  bool       // Close began: no new batches
+	idle    *sync.Cond // on mu; signalled when the leader stops
+}
+
+// errClosed is what a batch started after Close gets.
+var errClosed = errors.New("sqlite: store is closed")
+
+// drain refuses new batches and waits until the queued ones are committed,
+// so that Close never pulls the statements from under a running group.
+func (g *groupState) drain() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closed = true
+	for g.leading {
+		g.idle.Wait()
+	}
 }
 
 type pendingBatch struct {
@@ -74,6 +95,7 @@ func (s *Store) lead() {
 		n := min(len(g.queue), maxGroup)
 		if n == 0 {
 			g.leading = false
+			g.idle.Broadcast()
 			g.mu.Unlock()
 			return
 		}
@@ -219,4 +241,10 @@ func (b bound) QueryRowContext(_ context.Context, args ...any) *sql.Row {
 // through the API while devices are in session shares their transaction).
 func (s *Store) solo(ctx context.Context, fn func(in *Store) error) error {
 	return s.Batch(ctx, func(in storage.Store) error { return fn(in.(*Store)) })
+}
+
+func newGroupState() *groupState {
+	g := &groupState{}
+	g.idle = sync.NewCond(&g.mu)
+	return g
 }

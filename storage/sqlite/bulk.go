@@ -69,6 +69,9 @@ func (b *bulkStmts) close() {
 // last insert ID gives them all; setID(i, id) records them.
 func (s *Store) bulkInsert(ctx context.Context, t *bulkTable, n int, args func(i int) ([]any, error),
 	setID func(i int, id int64)) error {
+	if len(t.byRows) == 0 {
+		return errClosed
+	}
 	for lo := 0; lo < n; {
 		k := len(t.byRows) - 1
 		for 1<<k > n-lo {

@@ -90,7 +90,7 @@ func OpenWith(path string, o *Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, group: &groupState{}}
+	s := &Store{w: w, group: newGroupState()}
 	ctx := context.Background()
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
@@ -212,6 +212,7 @@ func (s *Store) Close() error {
 	if s.tx != nil {
 		return storage.ErrInBatch
 	}
+	s.group.drain()
 	s.bulk.close()
 	s.st.close()
 	var errs []error

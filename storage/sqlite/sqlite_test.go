@@ -4,7 +4,9 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/storage/migrations"
@@ -120,5 +122,46 @@ func TestOpenWith_SynchronousSetting(t *testing.T) {
 				t.Errorf("synchronous = %s, want %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// Close waits for the batches already queued and refuses new ones with an
+// error (never a panic), as a background writer still flushing meets it.
+func TestClose_DrainsQueuedBatchesAndRefusesLaterOnes(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlite.Open(filepath.Join(t.TempDir(), "omadm.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateDevice(ctx, &storage.Device{ID: "dev", AuthScheme: "basic"}); err != nil {
+		t.Fatal(err)
+	}
+	started, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- s.Batch(ctx, func(st storage.Store) error {
+			close(started)
+			<-release
+			return st.AddTrace(ctx, &storage.TraceEntry{DeviceID: "dev", SessionID: "s", Direction: "in", MsgID: "1"})
+		})
+	}()
+	<-started
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a batch was running", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatalf("the running batch: %v", err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	err = s.AddTraces(ctx, []*storage.TraceEntry{{DeviceID: "dev", SessionID: "s", Direction: "in", MsgID: "2"}})
+	if err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Fatalf("AddTraces after Close = %v, want a store-closed error", err)
 	}
 }

@@ -42,6 +42,7 @@ func TestEngine_InteropWithClientEngineOverHTTP(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			t.Cleanup(func() { e.Close(context.Background()) }) // before the store closes (cleanups run last first)
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
