@@ -37,9 +37,9 @@ type checkpointer struct {
 	done chan struct{}
 	once sync.Once
 
-	// From the checkpointer's last pass: frames in the WAL and frames copied
-	// back. The writer reads them between groups.
-	log, copied atomic.Int64
+	// Frames in the WAL at the checkpointer's last pass; the writer reads it
+	// between groups.
+	log atomic.Int64
 }
 
 // walCycle is the WAL length (frames) at which the writer completes a
@@ -78,7 +78,7 @@ func (c *checkpointer) run() {
 	}
 }
 
-// pass runs one PASSIVE checkpoint and records how far it got. Errors are
+// pass runs one PASSIVE checkpoint and records how long the WAL is. Errors are
 // not fatal: the writer's own checkpoint (and SQLite's on close) still run.
 func (c *checkpointer) pass() {
 	var busy, log, copied int64
@@ -87,7 +87,6 @@ func (c *checkpointer) pass() {
 		return
 	}
 	c.log.Store(log)
-	c.copied.Store(copied)
 }
 
 // committed tells the checkpointer there are new frames to copy.
