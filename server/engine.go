@@ -174,7 +174,8 @@ func (e *Engine) maintain() {
 
 // Sweep runs the storage housekeeping now instead of waiting for Handle to
 // do it: it deletes sessions idle for twice the SessionTTL, trims every
-// device's traces to TraceKeep and deletes events older than EventKeep.
+// device's traces to TraceKeep, deletes events older than EventKeep and,
+// when JobKeep is set, finished jobs older than that.
 // Handle does the first every minute and the others hourly by itself; Sweep
 // is for operators' tools and tests. The first failure is returned (and
 // every failure logged); the remaining steps still run.
@@ -191,6 +192,13 @@ func (e *Engine) sweep(ctx context.Context, now time.Time, full bool) error {
 	if full {
 		if err := e.pruneAllTraces(ctx); err != nil {
 			fail("pruning traces", err)
+		}
+		if e.o.JobKeep > 0 {
+			if n, err := e.store.DeleteJobsBefore(ctx, now.Add(-e.o.JobKeep)); err != nil {
+				fail("deleting old jobs", err)
+			} else if n > 0 {
+				e.log.Info("deleted finished jobs", "count", n, "older_than", e.o.JobKeep)
+			}
 		}
 		if e.o.EventKeep > 0 {
 			if n, err := e.store.DeleteEventsBefore(ctx, now.Add(-e.o.EventKeep)); err != nil {

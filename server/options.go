@@ -101,6 +101,12 @@ type Options struct {
 	// are kept; an hourly sweep deletes older ones (zero: DefaultEventKeep;
 	// negative: kept until their device is deleted).
 	EventKeep time.Duration
+	// JobKeep is how long finished jobs (done, failed, cancelled; counted
+	// from their creation) are kept before the hourly sweep deletes them;
+	// zero or negative keeps them (the default: they are the operator's
+	// record of what was done to each device). Queued and sent jobs always
+	// stay.
+	JobKeep time.Duration
 	// TraceFlush is how long wire traces and session start/end events may
 	// wait to be written, many sessions' worth at a time, behind the
 	// messages they describe (zero: DefaultTraceFlush). Negative writes

@@ -100,3 +100,46 @@ func TestEngine_SweepTrimsEveryDevicesTraces(t *testing.T) {
 		})
 	}
 }
+
+func TestEngine_SweepAppliesJobRetentionOnlyWhenSet(t *testing.T) {
+	now := time.Now().UTC()
+	for _, tc := range []struct {
+		name string
+		keep time.Duration
+		want []string // URIs of the jobs left
+	}{
+		{"default keeps every job", 0, []string{"./old-done", "./old-queued", "./new-done"}},
+		{"one day", 24 * time.Hour, []string{"./old-queued", "./new-done"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := memstore.New()
+			h := newHarness(t, st, func(o *server.Options) { o.JobKeep = tc.keep })
+			h.addDevice(t, "basic")
+			ctx := context.Background()
+			for _, j := range []struct {
+				uri   string
+				state storage.JobState
+				age   time.Duration
+			}{{"./old-done", storage.JobDone, 48 * time.Hour}, {"./old-queued", storage.JobQueued, 48 * time.Hour}, {"./new-done", storage.JobDone, time.Hour}} {
+				if err := st.CreateJob(ctx, &storage.Job{DeviceID: devID, State: j.state, CreatedAt: now.Add(-j.age),
+					Spec: storage.JobSpec{Command: "Get", Items: []storage.JobItem{{URI: j.uri}}}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := h.e.Sweep(ctx); err != nil {
+				t.Fatal(err)
+			}
+			js, err := st.ListJobs(ctx, storage.JobFilter{DeviceID: devID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, j := range js {
+				got = append(got, j.Spec.Items[0].URI)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("jobs left %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -212,6 +212,12 @@ type Store interface {
 	UpdateJob(ctx context.Context, j *Job) error
 	// CancelJob marks a queued or sent job cancelled; ErrConflict if already terminal.
 	CancelJob(ctx context.Context, id int64) (*Job, error)
+	// DeleteJobsBefore removes finished jobs (done, failed, cancelled)
+	// created before t (retention); queued and sent jobs always stay.
+	// Returns how many. Backends may rely on job IDs growing with creation
+	// time: a job given an old CreatedAt after a newer job was created may
+	// stay until a later sweep's t passes that newer job.
+	DeleteJobsBefore(ctx context.Context, t time.Time) (int, error)
 	// CountJobs counts jobs in the given state (all devices).
 	CountJobs(ctx context.Context, state JobState) (int, error)
 

@@ -126,6 +126,8 @@ in <data>/api-token, generated on first start.`,
 	f.IntVar(&cfg.Engine.TraceKeep, "trace-keep", server.DefaultTraceKeep, "wire traces kept per device")
 	f.Var(eventKeepFlag{&cfg.Engine.EventKeep}, "event-keep",
 		"how long events (generic alerts, session start/end) are kept before the hourly sweep deletes them; 0 keeps them forever")
+	f.DurationVar(&cfg.Engine.JobKeep, "job-keep", 0,
+		"how long finished jobs (done, failed, cancelled) are kept before the hourly sweep deletes them; 0 keeps them forever")
 	f.DurationVar(&cfg.Engine.TraceFlush, "trace-flush", server.DefaultTraceFlush,
 		"how long traces and session start/end events may wait to be written, many sessions' worth at a time; negative writes them with each message (nothing lost if the process is killed, fewer sessions/s)")
 	return cmd

@@ -448,6 +448,26 @@ func (s *Store) DeleteSessionsBefore(ctx context.Context, t time.Time) (int, err
 	return n, nil
 }
 
+// DeleteJobsBefore implements storage.Store.
+func (s *Store) DeleteJobsBefore(ctx context.Context, t time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for id, j := range s.jobs {
+		switch j.State {
+		case storage.JobDone, storage.JobFailed, storage.JobCancelled:
+			if j.CreatedAt.Before(t) {
+				delete(s.jobs, id)
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
 // DeleteEventsBefore implements storage.Store.
 func (s *Store) DeleteEventsBefore(ctx context.Context, t time.Time) (int, error) {
 	s.mu.Lock()

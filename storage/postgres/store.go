@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -244,6 +245,34 @@ func (s *Store) missingOrConflict(ctx context.Context, id int64) error {
 		return fmt.Errorf("%w: job %d", storage.ErrNotFound, id)
 	}
 	return fmt.Errorf("%w: job %d is already in a terminal state", storage.ErrConflict, id)
+}
+
+// DeleteJobsBefore removes finished jobs created before t, sweepChunk at a
+// time. Job IDs grow with creation time, so the old jobs are a prefix of
+// the table: the first job created at or after t bounds the ID range each
+// chunk's DELETE walks (through the primary key) instead of the whole table.
+func (s *Store) DeleteJobsBefore(ctx context.Context, t time.Time) (int, error) {
+	var bound int64
+	err := s.db.QueryRow(ctx, `SELECT id FROM jobs WHERE created_at >= $1 ORDER BY id LIMIT 1`, t).Scan(&bound)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		bound = math.MaxInt64 // every job is older than t
+	case err != nil:
+		return 0, wrap(err)
+	}
+	total := 0
+	for {
+		tag, err := s.db.Exec(ctx, `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs
+			WHERE id < $1 AND created_at < $2 AND state IN `+terminal+` ORDER BY id LIMIT $3)`, bound, t, sweepChunk)
+		if err != nil {
+			return total, wrap(err)
+		}
+		n := int(tag.RowsAffected())
+		total += n
+		if n < sweepChunk {
+			return total, nil
+		}
+	}
 }
 
 // CancelJob marks a queued or sent job cancelled and returns it.

@@ -27,6 +27,7 @@ type stmts struct {
 	createDevice, getDevice, updateDevice, listDevices, deleteDevice, countDevices *sql.Stmt
 
 	createJob, getJob, pendingJobs, updateJob, cancelJob, jobExists, countJobs, countAllJobs *sql.Stmt
+	firstJobSince, deleteJobs                                                                *sql.Stmt
 
 	insertSession, sessionExists, updateSession, getSession, getSessionByToken, deleteSessions *sql.Stmt
 
@@ -89,6 +90,9 @@ func (s *Store) prepare(ctx context.Context) error {
 		` RETURNING `+jobCols)
 	p(w, &st.jobExists, `SELECT count(*) FROM jobs WHERE id = ?`)
 	p(r, &st.countJobs, `SELECT count(*) FROM jobs WHERE state = ?`)
+	p(r, &st.firstJobSince, `SELECT id FROM jobs WHERE created_at >= ? ORDER BY id LIMIT 1`)
+	p(w, &st.deleteJobs, `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs
+		WHERE id < ? AND created_at < ? AND state IN `+terminal+` ORDER BY id LIMIT ?)`)
 	p(r, &st.countAllJobs, `SELECT count(*) FROM jobs`)
 
 	p(w, &st.insertSession, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, 1, ?, ?, ?)`)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -279,6 +280,44 @@ func (s *Store) CountJobs(ctx context.Context, state storage.JobState) (int, err
 		err = s.use(ctx, s.st.countJobs).QueryRowContext(ctx, string(state)).Scan(&n)
 	}
 	return n, wrap(err)
+}
+
+// DeleteJobsBefore removes finished jobs created before t, sweepChunk at a
+// time. Job IDs grow with creation time, so the old jobs are a prefix of
+// the table: the first job created at or after t is found on a reader
+// (walking only the old prefix), and each chunk's DELETE walks IDs below it
+// on the writer instead of the whole table.
+func (s *Store) DeleteJobsBefore(ctx context.Context, t time.Time) (int, error) {
+	var bound int64
+	err := s.use(ctx, s.st.firstJobSince).QueryRowContext(ctx, t.UnixMicro()).Scan(&bound)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		bound = math.MaxInt64 // every job is older than t
+	case err != nil:
+		return 0, wrap(err)
+	}
+	total := 0
+	for {
+		var n int64
+		err := s.solo(ctx, func(in *Store) error {
+			res, err := in.use(ctx, in.st.deleteJobs).ExecContext(ctx, bound, t.UnixMicro(), sweepChunk)
+			if err != nil {
+				return wrap(err)
+			}
+			n, err = res.RowsAffected()
+			return wrap(err)
+		})
+		if err != nil {
+			return total, err
+		}
+		total += int(n)
+		if n < sweepChunk {
+			return total, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+	}
 }
 
 // ---- sessions ----

@@ -29,6 +29,75 @@ func richSpec() storage.JobSpec {
 }
 
 var jobTests = []test{
+	{"DeleteJobsBeforeRemovesOnlyOldFinishedJobs", func(t *testing.T, s storage.Store) {
+		mustDevice(t, s, "a")
+		mustDevice(t, s, "b")
+		cut := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+		type row struct {
+			dev   string
+			state storage.JobState
+			age   time.Duration // before cut; negative = after
+			kept  bool
+		}
+		rows := []row{
+			{"a", storage.JobDone, 48 * time.Hour, false},
+			{"b", storage.JobFailed, time.Hour, false},
+			{"a", storage.JobQueued, 72 * time.Hour, true}, // never delivered: stays
+			{"b", storage.JobCancelled, time.Microsecond, false},
+			{"a", storage.JobSent, 24 * time.Hour, true},
+			{"b", storage.JobDone, 0, true}, // created at the cut
+			{"a", storage.JobDone, -time.Hour, true},
+		}
+		var kept []int64
+		for _, r := range rows {
+			j := &storage.Job{DeviceID: r.dev, Spec: getSpec("./X"), State: r.state, CreatedAt: cut.Add(-r.age)}
+			if r.state != storage.JobQueued && r.state != storage.JobSent {
+				j.DoneAt = cut
+			}
+			check(t, "CreateJob", s.CreateJob(bg, j))
+			if r.kept {
+				kept = append(kept, j.ID)
+			}
+		}
+		n, err := s.DeleteJobsBefore(bg, cut)
+		check(t, "DeleteJobsBefore", err)
+		left, err := s.ListJobs(bg, storage.JobFilter{Limit: 1000})
+		check(t, "ListJobs", err)
+		ids := []int64{}
+		for _, j := range left {
+			ids = append(ids, j.ID)
+		}
+		deepEqual(t, "jobs left", ids, kept)
+		if n != len(rows)-len(kept) {
+			t.Errorf("deleted %d, want %d", n, len(rows)-len(kept))
+		}
+	}},
+	{"DeleteJobsBeforeRemovesMoreThanOneChunk", func(t *testing.T, s storage.Store) {
+		mustDevice(t, s, "a")
+		old := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+		const finished = 4500
+		check(t, "create", storage.InBatch(bg, s, func(st storage.Store) error {
+			for i := range finished {
+				j := &storage.Job{DeviceID: "a", Spec: getSpec("./X"), State: storage.JobDone, DoneAt: old,
+					CreatedAt: old.Add(time.Duration(i) * time.Second)}
+				if err := st.CreateJob(bg, j); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+		recent := mustJob(t, s, "a", getSpec("./Y"))
+		n, err := s.DeleteJobsBefore(bg, old.Add(30*24*time.Hour))
+		check(t, "DeleteJobsBefore", err)
+		if n != finished {
+			t.Errorf("deleted %d, want %d", n, finished)
+		}
+		left, err := s.ListJobs(bg, storage.JobFilter{DeviceID: "a"})
+		check(t, "ListJobs", err)
+		if len(left) != 1 || left[0].ID != recent.ID {
+			t.Errorf("left %d jobs, want only the recent one", len(left))
+		}
+	}},
 	{"CreateAssignsIncreasingIDsQueuedStateAndCreatedAt", func(t *testing.T, s storage.Store) {
 		mustDevice(t, s, "dev")
 		before := time.Now()
