@@ -59,3 +59,38 @@ func VerifyBootstrap(sec string, key, msg []byte, mac string) error {
 	}
 	return nil
 }
+
+// IMSIKey returns the NETWORKID bootstrap key of a GSM/UMTS device: its
+// IMSI in the semi-octet form of the 3GPP mobile identity (TS 24.008), the
+// form OMA provisioning bootstrap keys its network PIN with. The first
+// octet's low nibble is the type and parity (9: odd number of digits, 1:
+// even), each octet holds two digits low nibble first, and an even IMSI is
+// padded with 0xF; a 15-digit IMSI gives 8 bytes.
+func IMSIKey(imsi string) ([]byte, error) {
+	imsi = strings.TrimSpace(imsi)
+	if len(imsi) < 6 || len(imsi) > 15 {
+		return nil, fmt.Errorf("auth: IMSI %q: want 6 to 15 digits", imsi)
+	}
+	for _, c := range imsi {
+		if c < '0' || c > '9' {
+			return nil, fmt.Errorf("auth: IMSI %q: want digits only", imsi)
+		}
+	}
+	nibbles := make([]byte, 0, 16)
+	if len(imsi)%2 == 1 {
+		nibbles = append(nibbles, 9)
+	} else {
+		nibbles = append(nibbles, 1)
+	}
+	for i := 0; i < len(imsi); i++ {
+		nibbles = append(nibbles, imsi[i]-'0')
+	}
+	if len(nibbles)%2 == 1 {
+		nibbles = append(nibbles, 0xF)
+	}
+	key := make([]byte, len(nibbles)/2)
+	for i := range key {
+		key[i] = nibbles[2*i] | nibbles[2*i+1]<<4
+	}
+	return key, nil
+}

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"bufio"
+	"encoding/hex"
 	"errors"
 	"os"
 	"strings"
@@ -74,6 +75,35 @@ func TestVerifyBootstrap_RejectsTamperingAndBadParameters(t *testing.T) {
 			err := auth.VerifyBootstrap(tc.sec, []byte(tc.key), tc.msg, tc.mac)
 			if err == nil || errors.Is(err, auth.ErrBootstrapMAC) != tc.wantMAC {
 				t.Fatalf("err = %v, want MAC failure %v", err, tc.wantMAC)
+			}
+		})
+	}
+}
+
+func TestIMSIKey(t *testing.T) {
+	for _, tc := range []struct {
+		imsi, want, err string
+	}{
+		// 15 digits: type/parity nibble 9, no padding.
+		{imsi: "404020506708200", want: "4940205060072800"},
+		{imsi: "262011234567890", want: "2926102143658709"},
+		// 14 digits: nibble 1, padded with F.
+		{imsi: "21407650123456", want: "21417056103254f6"},
+		{imsi: " 001010123456789 ", want: "0910101032547698"},
+		{imsi: "12345", err: "6 to 15"},
+		{imsi: "1234567890123456", err: "6 to 15"},
+		{imsi: "26201123456789x", err: "digits only"},
+	} {
+		t.Run(tc.imsi, func(t *testing.T) {
+			got, err := auth.IMSIKey(tc.imsi)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("IMSIKey(%q) = %x, %v; want an error mentioning %q", tc.imsi, got, err, tc.err)
+				}
+				return
+			}
+			if err != nil || hex.EncodeToString(got) != tc.want {
+				t.Fatalf("IMSIKey(%q) = %x, %v; want %s", tc.imsi, got, err, tc.want)
 			}
 		})
 	}

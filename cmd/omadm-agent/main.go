@@ -57,7 +57,7 @@ type options struct {
 	maxMsgSize, maxObjSize             int
 	retries                            int
 	retryBackoff, timeout              time.Duration
-	bootSec, bootMAC, bootKey          string
+	bootSec, bootMAC, bootKey, bootIMSI string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -91,6 +91,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.bootSec, "bootstrap-sec", "", "bootstrap security of a WBXML --bootstrap: NETWORKID, USERPIN or USERPIN_NETWORKID")
 	fs.StringVar(&o.bootMAC, "bootstrap-mac", "", "MAC of the --bootstrap file: 40 hex digits of HMAC-SHA1(key, file)")
 	fs.StringVar(&o.bootKey, "bootstrap-key", "", "key of --bootstrap-sec (network secret, PIN, or both as the mechanism defines)")
+	fs.StringVar(&o.bootIMSI, "bootstrap-imsi", "", "with --bootstrap-sec NETWORKID instead of --bootstrap-key: the device's IMSI, keyed in its 3GPP semi-octet form")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -103,8 +104,22 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.retries < 0 || o.retryBackoff <= 0 || o.timeout <= 0 {
 		return nil, errors.New("--retries must be >= 0, --retry-backoff and --timeout > 0")
 	}
-	if (o.bootSec != "" || o.bootMAC != "" || o.bootKey != "") && (o.bootSec == "" || o.bootMAC == "" || o.bootKey == "" || o.bootstrap == "") {
-		return nil, errors.New("--bootstrap-sec, --bootstrap-mac and --bootstrap-key go together, with --bootstrap")
+	if o.bootKey != "" && o.bootIMSI != "" {
+		return nil, errors.New("give --bootstrap-key or --bootstrap-imsi, not both")
+	}
+	hasKey := o.bootKey != "" || o.bootIMSI != ""
+	if (o.bootSec != "" || o.bootMAC != "" || hasKey) && (o.bootSec == "" || o.bootMAC == "" || !hasKey || o.bootstrap == "") {
+		return nil, errors.New("--bootstrap-sec, --bootstrap-mac and --bootstrap-key (or --bootstrap-imsi) go together, with --bootstrap")
+	}
+	if o.bootIMSI != "" {
+		if !strings.EqualFold(o.bootSec, auth.BootstrapNetworkID) {
+			return nil, errors.New("--bootstrap-imsi is the key of --bootstrap-sec NETWORKID only")
+		}
+		k, err := auth.IMSIKey(o.bootIMSI)
+		if err != nil {
+			return nil, fmt.Errorf("--bootstrap-imsi: %w", err)
+		}
+		o.bootKey = string(k)
 	}
 	if !o.once && o.notifyListen == "" && o.poll == 0 {
 		return nil, errors.New("nothing to do: give --once, --notify-listen or --poll")

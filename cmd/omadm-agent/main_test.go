@@ -230,6 +230,11 @@ func TestAgent_BootstrapMessageIsVerifiedByItsMAC(t *testing.T) {
 	}
 	wfile, xfile := write("boot.wbxml", wbxml), write("boot.xml", xml)
 	mac := auth.BootstrapMAC([]byte("1234"), wbxml)
+	imsiKey, err := auth.IMSIKey("262011234567890")
+	if err != nil {
+		t.Fatal(err)
+	}
+	imsiMAC := auth.BootstrapMAC(imsiKey, wbxml)
 	tests := []struct {
 		name     string
 		file     string
@@ -242,6 +247,12 @@ func TestAgent_BootstrapMessageIsVerifiedByItsMAC(t *testing.T) {
 		{"security on an XML message", xfile, []string{"--bootstrap-sec", "NETWORKID", "--bootstrap-mac", mac, "--bootstrap-key", "1234"}, 1, "WBXML"},
 		{"MAC without key", wfile, []string{"--bootstrap-mac", mac}, 2, "go together"},
 		{"unsecured WBXML message", wfile, nil, 0, ""},
+		{"valid NETWORKID MAC keyed by the IMSI", wfile, []string{"--bootstrap-sec", "NETWORKID", "--bootstrap-mac", imsiMAC, "--bootstrap-imsi", "262011234567890"}, 0, ""},
+		{"NETWORKID MAC of another IMSI", wfile, []string{"--bootstrap-sec", "NETWORKID", "--bootstrap-mac", imsiMAC, "--bootstrap-imsi", "262011234567891"}, 1, "MAC does not verify"},
+		{"IMSI as the raw key does not verify", wfile, []string{"--bootstrap-sec", "NETWORKID", "--bootstrap-mac", imsiMAC, "--bootstrap-key", "262011234567890"}, 1, "MAC does not verify"},
+		{"IMSI with USERPIN", wfile, []string{"--bootstrap-sec", "USERPIN", "--bootstrap-mac", imsiMAC, "--bootstrap-imsi", "262011234567890"}, 2, "NETWORKID only"},
+		{"malformed IMSI", wfile, []string{"--bootstrap-sec", "NETWORKID", "--bootstrap-mac", imsiMAC, "--bootstrap-imsi", "26201abc"}, 2, "digits only"},
+		{"key and IMSI", wfile, []string{"--bootstrap-sec", "NETWORKID", "--bootstrap-mac", imsiMAC, "--bootstrap-key", "k", "--bootstrap-imsi", "262011234567890"}, 2, "not both"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
