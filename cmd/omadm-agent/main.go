@@ -42,21 +42,21 @@ import (
 const version = "omadm-agent/1.0"
 
 type options struct {
-	state                              string
-	server, serverID, deviceID         string
-	username, password, serverPassword string
-	authScheme, encoding               string
-	bootstrap                          string
-	once                               bool
-	notifyListen                       string
-	poll                               time.Duration
-	logLevel                           string
-	trace                              string
-	ca, cert, key                      string
-	ui                                 string
-	maxMsgSize, maxObjSize             int
-	retries                            int
-	retryBackoff, timeout              time.Duration
+	state                               string
+	server, serverID, deviceID          string
+	username, password, serverPassword  string
+	authScheme, encoding                string
+	bootstrap                           string
+	once                                bool
+	notifyListen                        string
+	poll                                time.Duration
+	logLevel                            string
+	trace                               string
+	ca, cert, key                       string
+	ui                                  string
+	maxMsgSize, maxObjSize              int
+	retries                             int
+	retryBackoff, timeout               time.Duration
 	bootSec, bootMAC, bootKey, bootIMSI string
 }
 
