@@ -43,6 +43,7 @@ type Engine struct {
 	// and waits for it.
 	maintMu     sync.Mutex
 	maintClosed bool
+	maintBusy   bool // a sweep is running: the next one waits its turn
 	maintWG     sync.WaitGroup
 	maintCtx    context.Context
 	maintCancel context.CancelFunc
@@ -162,13 +163,22 @@ func (e *Engine) maintain() {
 	full := now.Sub(time.Unix(0, sw)) >= sweepEvery && e.lastSweep.CompareAndSwap(sw, now.UnixNano())
 	e.maintMu.Lock()
 	defer e.maintMu.Unlock()
-	if e.maintClosed {
+	if e.maintClosed || e.maintBusy {
+		// A sweep longer than maintEvery is still running: no second one
+		// beside it (a skipped hourly part is tried again next minute).
+		if full {
+			e.lastSweep.Store(sw)
+		}
 		return
 	}
+	e.maintBusy = true
 	e.maintWG.Add(1)
 	go func() {
 		defer e.maintWG.Done()
 		e.sweep(e.maintCtx, now, full) // failures are logged; the next round retries
+		e.maintMu.Lock()
+		e.maintBusy = false
+		e.maintMu.Unlock()
 	}()
 }
 
@@ -186,7 +196,9 @@ func (e *Engine) Sweep(ctx context.Context) error {
 func (e *Engine) sweep(ctx context.Context, now time.Time, full bool) error {
 	var errs []error
 	fail := func(what string, err error) {
-		e.log.Warn(what+" failed", "err", err)
+		if ctx.Err() == nil { // not the sweep Close interrupted
+			e.log.Warn(what+" failed", "err", err)
+		}
 		errs = append(errs, fmt.Errorf("server: %s: %w", what, err))
 	}
 	if full {

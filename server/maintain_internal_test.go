@@ -43,6 +43,13 @@ func TestMaintain_RunsBesideTheMessageAndCloseStopsIt(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the sweep did not start")
 	}
+	e.lastMaint.Store(0) // another minute, the first sweep still running
+	e.maintain()
+	select {
+	case <-st.started:
+		t.Fatal("a second sweep started beside the running one")
+	case <-time.After(50 * time.Millisecond):
+	}
 	e.Close(context.Background())
 	select {
 	case err := <-st.ended:
