@@ -221,7 +221,7 @@ func benchHTTP(b *testing.B, store storage.Store, driver string) {
 	}))
 
 	b.ResetTimer()
-	bareRate, bareP99, err := runLoad(b.N, func(worker, n int) error {
+	bareRate, bareP99, err := runLoad(b.N, func(int) error {
 		for i, q := range []string{"?m=1", "?m=2"} {
 			resp, err := hc.Post(bare+"/dm"+q, rec.ct, bytes.NewReader(rec.req[i]))
 			if err != nil {
@@ -278,39 +278,12 @@ func queueBenchJobs(ctx context.Context, store storage.Store, id string) error {
 
 // runLoad runs n sessions on httpWorkers closed-loop workers and returns
 // sessions per second and the p99 session latency.
-func runLoad(n int, session func(worker, n int) error) (float64, time.Duration, error) {
-	var next atomic.Int64
-	lat := make([]time.Duration, n)
-	errs := make([]error, httpWorkers)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := range httpWorkers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				t0 := time.Now()
-				if err := session(w, i); err != nil {
-					errs[w] = err
-					return
-				}
-				lat[i] = time.Since(t0)
-			}
-		}()
+func runLoad(n int, session func(i int) error) (float64, time.Duration, error) {
+	elapsed, lat, err := runWorkers(n, session)
+	if err != nil {
+		return 0, 0, err
 	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	for _, err := range errs {
-		if err != nil {
-			return 0, 0, err
-		}
-	}
-	slices.Sort(lat)
-	return float64(n) / elapsed.Seconds(), lat[min(n-1, n*99/100)], nil
+	return rateAndP99(lat, elapsed)
 }
 
 // runRounds runs n sessions in rounds of at most httpDevices: queue(dev)
@@ -328,38 +301,54 @@ func runRounds(n int, queue func(dev int) error, session func(dev, round int) er
 				return 0, 0, err
 			}
 		}
-		var next atomic.Int64
-		rl := make([]time.Duration, size)
-		errs := make([]error, httpWorkers)
-		var wg sync.WaitGroup
-		start := time.Now()
-		for w := range httpWorkers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					dev := int(next.Add(1)) - 1
-					if dev >= size {
-						return
-					}
-					t0 := time.Now()
-					if err := session(dev, round); err != nil {
-						errs[w] = err
-						return
-					}
-					rl[dev] = time.Since(t0)
-				}
-			}()
-		}
-		wg.Wait()
-		timed += time.Since(start)
-		if err := errors.Join(errs...); err != nil {
+		elapsed, rl, err := runWorkers(size, func(dev int) error { return session(dev, round) })
+		if err != nil {
 			return 0, 0, err
 		}
+		timed += elapsed
 		lat = append(lat, rl...)
 	}
+	return rateAndP99(lat, timed)
+}
+
+// runWorkers calls one(i) for i in [0, n) on httpWorkers closed-loop
+// workers and returns the wall time and each call's latency.
+func runWorkers(n int, one func(i int) error) (time.Duration, []time.Duration, error) {
+	var next atomic.Int64
+	lat := make([]time.Duration, n)
+	errs := make([]error, httpWorkers)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range httpWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				t0 := time.Now()
+				if err := one(i); err != nil {
+					errs[w] = err
+					return
+				}
+				lat[i] = time.Since(t0)
+			}
+		}()
+	}
+	wg.Wait()
+	return time.Since(start), lat, errors.Join(errs...)
+}
+
+// rateAndP99 turns latencies measured over elapsed into calls per second
+// and the 99th percentile.
+func rateAndP99(lat []time.Duration, elapsed time.Duration) (float64, time.Duration, error) {
+	if len(lat) == 0 {
+		return 0, 0, errors.New("no sessions ran")
+	}
 	slices.Sort(lat)
-	return float64(len(lat)) / timed.Seconds(), lat[min(len(lat)-1, len(lat)*99/100)], nil
+	return float64(len(lat)) / elapsed.Seconds(), lat[min(len(lat)-1, len(lat)*99/100)], nil
 }
 
 // httpSession runs one session of d over HTTP with the syncml codec on the

@@ -260,19 +260,8 @@ func (s *Store) DeleteJobsBefore(ctx context.Context, t time.Time) (int, error) 
 	case err != nil:
 		return 0, wrap(err)
 	}
-	total := 0
-	for {
-		tag, err := s.db.Exec(ctx, `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs
-			WHERE id < $1 AND created_at < $2 AND state IN `+terminal+` ORDER BY id LIMIT $3)`, bound, t, sweepChunk)
-		if err != nil {
-			return total, wrap(err)
-		}
-		n := int(tag.RowsAffected())
-		total += n
-		if n < sweepChunk {
-			return total, nil
-		}
-	}
+	return s.sweep(ctx, `DELETE FROM jobs WHERE id IN (SELECT id FROM jobs
+		WHERE id < $1 AND created_at < $2 AND state IN `+terminal+` ORDER BY id LIMIT $3)`, bound, t)
 }
 
 // CancelJob marks a queued or sent job cancelled and returns it.
@@ -388,12 +377,13 @@ func (s *Store) DeleteSessionsBefore(ctx context.Context, t time.Time) (int, err
 // sweepChunk bounds one DELETE of a retention sweep (sessions, events).
 const sweepChunk = 2000
 
-// sweep runs del (a DELETE taking a cut-off time and a row limit) until it
+// sweep runs del (a DELETE taking args and then a row limit) until it
 // deletes fewer than sweepChunk rows.
-func (s *Store) sweep(ctx context.Context, del string, t time.Time) (int, error) {
+func (s *Store) sweep(ctx context.Context, del string, args ...any) (int, error) {
+	args = append(args, sweepChunk)
 	total := 0
 	for {
-		tag, err := s.db.Exec(ctx, del, t, sweepChunk)
+		tag, err := s.db.Exec(ctx, del, args...)
 		if err != nil {
 			return total, wrap(err)
 		}

@@ -296,28 +296,7 @@ func (s *Store) DeleteJobsBefore(ctx context.Context, t time.Time) (int, error) 
 	case err != nil:
 		return 0, wrap(err)
 	}
-	total := 0
-	for {
-		var n int64
-		err := s.solo(ctx, func(in *Store) error {
-			res, err := in.use(ctx, in.st.deleteJobs).ExecContext(ctx, bound, t.UnixMicro(), sweepChunk)
-			if err != nil {
-				return wrap(err)
-			}
-			n, err = res.RowsAffected()
-			return wrap(err)
-		})
-		if err != nil {
-			return total, err
-		}
-		total += int(n)
-		if n < sweepChunk {
-			return total, nil
-		}
-		if err := ctx.Err(); err != nil {
-			return total, err
-		}
-	}
+	return s.sweep(ctx, s.st.deleteJobs, bound, t.UnixMicro())
 }
 
 // ---- sessions ----
@@ -401,20 +380,21 @@ func (s *Store) GetSessionByToken(ctx context.Context, token string) (*storage.S
 // so a busy server's minute of expired sessions (hundreds of thousands of
 // rows) never holds the single writer for long.
 func (s *Store) DeleteSessionsBefore(ctx context.Context, t time.Time) (int, error) {
-	return s.sweep(ctx, s.st.deleteSessions, t)
+	return s.sweep(ctx, s.st.deleteSessions, t.UnixMicro())
 }
 
 // sweepChunk bounds one DELETE of a retention sweep (sessions, events).
 const sweepChunk = 2000
 
-// sweep runs del (a DELETE taking a cut-off time and a row limit) until it
+// sweep runs del (a DELETE taking args and then a row limit) until it
 // deletes fewer than sweepChunk rows, each run its own write.
-func (s *Store) sweep(ctx context.Context, del *sql.Stmt, t time.Time) (int, error) {
+func (s *Store) sweep(ctx context.Context, del *sql.Stmt, args ...any) (int, error) {
+	args = append(args, sweepChunk)
 	total := 0
 	for {
 		var n int64
 		err := s.solo(ctx, func(in *Store) error {
-			res, err := in.use(ctx, del).ExecContext(ctx, t.UnixMicro(), sweepChunk)
+			res, err := in.use(ctx, del).ExecContext(ctx, args...)
 			if err != nil {
 				return wrap(err)
 			}
@@ -439,7 +419,7 @@ func (s *Store) sweep(ctx context.Context, del *sql.Stmt, t time.Time) (int, err
 // DeleteEventsBefore removes events created before t, sweepChunk at a time
 // (each chunk its own write, joining the group commit).
 func (s *Store) DeleteEventsBefore(ctx context.Context, t time.Time) (int, error) {
-	return s.sweep(ctx, s.st.deleteEvents, t)
+	return s.sweep(ctx, s.st.deleteEvents, t.UnixMicro())
 }
 
 // AddEvent stores an event for an existing device, assigning ID and, when
