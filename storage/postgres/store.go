@@ -374,8 +374,6 @@ func (s *Store) DeleteSessionsBefore(ctx context.Context, t time.Time) (int, err
 		(SELECT ctid FROM sessions WHERE updated_at < $1 ORDER BY updated_at LIMIT $2)`, t)
 }
 
-// sweepChunk bounds one DELETE of a retention sweep (sessions, events).
-const sweepChunk = 2000
 
 // sweep runs del (a DELETE taking args and then a row limit) until it
 // deletes fewer than sweepChunk rows.

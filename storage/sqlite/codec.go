@@ -13,6 +13,7 @@ import (
 const (
 	defaultLimit = sqlcommon.DefaultLimit
 	maxLimit     = sqlcommon.MaxLimit
+	sweepChunk   = sqlcommon.SweepChunk
 )
 
 var (

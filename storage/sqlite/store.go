@@ -383,8 +383,6 @@ func (s *Store) DeleteSessionsBefore(ctx context.Context, t time.Time) (int, err
 	return s.sweep(ctx, s.st.deleteSessions, t.UnixMicro())
 }
 
-// sweepChunk bounds one DELETE of a retention sweep (sessions, events).
-const sweepChunk = 2000
 
 // sweep runs del (a DELETE taking args and then a row limit) until it
 // deletes fewer than sweepChunk rows, each run its own write.

@@ -19,6 +19,11 @@ const (
 	MaxLimit     = 10000
 )
 
+// SweepChunk bounds one DELETE of a retention sweep (jobs, sessions,
+// events): a backlog goes in many short writes, so none holds SQLite's
+// single writer (or a PostgreSQL transaction) for long.
+const SweepChunk = 2000
+
 // Limit applies DefaultLimit and MaxLimit to a requested page size.
 func Limit(n int) int {
 	if n <= 0 {
