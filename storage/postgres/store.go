@@ -374,7 +374,6 @@ func (s *Store) DeleteSessionsBefore(ctx context.Context, t time.Time) (int, err
 		(SELECT ctid FROM sessions WHERE updated_at < $1 ORDER BY updated_at LIMIT $2)`, t)
 }
 
-
 // sweep runs del (a DELETE taking args and then a row limit) until it
 // deletes fewer than sweepChunk rows.
 func (s *Store) sweep(ctx context.Context, del string, args ...any) (int, error) {

@@ -383,7 +383,6 @@ func (s *Store) DeleteSessionsBefore(ctx context.Context, t time.Time) (int, err
 	return s.sweep(ctx, s.st.deleteSessions, t.UnixMicro())
 }
 
-
 // sweep runs del (a DELETE taking args and then a row limit) until it
 // deletes fewer than sweepChunk rows, each run its own write.
 func (s *Store) sweep(ctx context.Context, del *sql.Stmt, args ...any) (int, error) {
