@@ -25,6 +25,7 @@ import (
 	"github.com/omadm/omadm/client"
 	"github.com/omadm/omadm/sim"
 	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/memstore"
 	"github.com/omadm/omadm/storage/postgres"
 	"github.com/omadm/omadm/syncml"
 	"github.com/omadm/omadm/transport/dmhttp"
@@ -410,4 +411,13 @@ func httpSession(ctx context.Context, c *http.Client, base string, d *device, n 
 		return fmt.Errorf("package 4 is not a bare Final: %v", names(commands(r)))
 	}
 	return nil
+}
+
+// BenchmarkHTTPSessions_Memory runs the same sessions on memstore, where
+// storing costs next to nothing: the ceiling the engine and HTTP allow, and
+// the yardstick for what the SQL backends' storage costs.
+func BenchmarkHTTPSessions_Memory(b *testing.B) {
+	for _, driver := range []string{"scripted", "codec"} {
+		b.Run(driver, func(b *testing.B) { benchHTTP(b, memstore.New(), driver) })
+	}
 }

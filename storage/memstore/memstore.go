@@ -8,7 +8,6 @@ package memstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -19,19 +18,21 @@ import (
 	"github.com/omadm/omadm/storage"
 )
 
-// Store keeps everything in maps behind one mutex. Values are deep-copied in
-// and out so callers cannot alias stored state, as with a real database.
+// Store keeps everything in maps behind one mutex, indexed by device where
+// the engine looks things up by device. Values are deep-copied in and out so
+// callers cannot alias stored state, as with a real database.
 type Store struct {
 	mu       sync.Mutex
 	devices  map[string]*storage.Device
 	jobs     map[int64]*storage.Job
+	devJobs  map[string][]int64 // device → its job IDs, ascending; may hold deleted IDs
 	nextJob  int64
 	sessions map[string]*storage.Session // key deviceID + "\x00" + sessionID
 	tokens   map[string]string           // token → sessions key
 	events   []*storage.Event
 	nextEv   int64
-	tree     map[string]storage.TreeNode // key deviceID + "\x00" + URI
-	traces   []*storage.TraceEntry
+	tree     map[string]storage.TreeNode      // key deviceID + "\x00" + URI
+	traces   map[string][]*storage.TraceEntry // device → its traces, oldest first
 	nextTr   int64
 }
 
@@ -42,6 +43,8 @@ func New() *Store {
 	return &Store{
 		devices:  map[string]*storage.Device{},
 		jobs:     map[int64]*storage.Job{},
+		devJobs:  map[string][]int64{},
+		traces:   map[string][]*storage.TraceEntry{},
 		sessions: map[string]*storage.Session{},
 		tokens:   map[string]string{},
 		tree:     map[string]storage.TreeNode{},
@@ -66,18 +69,6 @@ func validState(st storage.JobState) bool {
 	return false
 }
 
-func clone[T any](v *T) *T {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // only plain data types are stored
-	}
-	var out T
-	if err := json.Unmarshal(b, &out); err != nil {
-		panic(err)
-	}
-	return &out
-}
-
 // CreateDevice implements storage.Store.
 func (s *Store) CreateDevice(ctx context.Context, d *storage.Device) error {
 	s.mu.Lock()
@@ -97,7 +88,7 @@ func (s *Store) CreateDevice(ctx context.Context, d *storage.Device) error {
 	if d.CreatedAt.IsZero() {
 		d.CreatedAt = time.Now().UTC()
 	}
-	s.devices[d.ID] = clone(d)
+	s.devices[d.ID] = copyDevice(d)
 	return nil
 }
 
@@ -112,7 +103,7 @@ func (s *Store) GetDevice(ctx context.Context, id string) (*storage.Device, erro
 	if !ok {
 		return nil, storage.ErrNotFound
 	}
-	return clone(d), nil
+	return copyDevice(d), nil
 }
 
 // UpdateDevice implements storage.Store.
@@ -129,7 +120,7 @@ func (s *Store) UpdateDevice(ctx context.Context, d *storage.Device) error {
 	if err := storable(d.AuthScheme, d.Username, d.Password, d.ServerPassword, d.NotifyAddr); err != nil {
 		return err
 	}
-	c := clone(d)
+	c := copyDevice(d)
 	c.CreatedAt = old.CreatedAt
 	s.devices[d.ID] = c
 	return nil
@@ -148,7 +139,7 @@ func (s *Store) ListDevices(ctx context.Context, afterID string, limit int) ([]*
 	var out []*storage.Device
 	for id, d := range s.devices {
 		if id > afterID {
-			out = append(out, clone(d))
+			out = append(out, copyDevice(d))
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
@@ -169,11 +160,11 @@ func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 		return storage.ErrNotFound
 	}
 	delete(s.devices, id)
-	for k, j := range s.jobs {
-		if j.DeviceID == id {
-			delete(s.jobs, k)
-		}
+	for _, k := range s.devJobs[id] {
+		delete(s.jobs, k)
 	}
+	delete(s.devJobs, id)
+	delete(s.traces, id)
 	for k, v := range s.sessions {
 		if v.DeviceID == id {
 			delete(s.tokens, v.Token)
@@ -192,13 +183,6 @@ func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 		}
 	}
 	s.events = evs
-	var trs []*storage.TraceEntry
-	for _, t := range s.traces {
-		if t.DeviceID != id {
-			trs = append(trs, t)
-		}
-	}
-	s.traces = trs
 	return nil
 }
 
@@ -233,7 +217,8 @@ func (s *Store) CreateJob(ctx context.Context, j *storage.Job) error {
 	if j.CreatedAt.IsZero() {
 		j.CreatedAt = time.Now().UTC()
 	}
-	s.jobs[j.ID] = clone(j)
+	s.jobs[j.ID] = copyJob(j)
+	s.devJobs[j.DeviceID] = append(s.devJobs[j.DeviceID], j.ID)
 	return nil
 }
 
@@ -248,14 +233,39 @@ func (s *Store) GetJob(ctx context.Context, id int64) (*storage.Job, error) {
 	if !ok {
 		return nil, storage.ErrNotFound
 	}
-	return clone(j), nil
+	return copyJob(j), nil
+}
+
+// deviceJobs is sortedJobs for one device: only its own jobs are looked at,
+// which keeps PendingJobs cheap however many jobs other devices have. It
+// drops the IDs of deleted jobs from the device's list as it goes.
+func (s *Store) deviceJobs(deviceID string, keep func(*storage.Job) bool) []*storage.Job {
+	ids := s.devJobs[deviceID]
+	live := ids[:0]
+	var out []*storage.Job
+	for _, id := range ids {
+		j, ok := s.jobs[id]
+		if !ok {
+			continue
+		}
+		live = append(live, id)
+		if keep(j) {
+			out = append(out, copyJob(j))
+		}
+	}
+	if len(live) == 0 {
+		delete(s.devJobs, deviceID)
+	} else {
+		s.devJobs[deviceID] = live
+	}
+	return out
 }
 
 func (s *Store) sortedJobs(keep func(*storage.Job) bool) []*storage.Job {
 	var out []*storage.Job
 	for _, j := range s.jobs {
 		if keep(j) {
-			out = append(out, clone(j))
+			out = append(out, copyJob(j))
 		}
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
@@ -278,7 +288,11 @@ func (s *Store) ListJobs(ctx context.Context, f storage.JobFilter) ([]*storage.J
 	if limit <= 0 {
 		limit = 100
 	}
-	out := s.sortedJobs(func(j *storage.Job) bool {
+	pick := s.sortedJobs
+	if f.DeviceID != "" {
+		pick = func(keep func(*storage.Job) bool) []*storage.Job { return s.deviceJobs(f.DeviceID, keep) }
+	}
+	out := pick(func(j *storage.Job) bool {
 		if f.DeviceID != "" && j.DeviceID != f.DeviceID || j.ID <= f.AfterID {
 			return false
 		}
@@ -305,7 +319,7 @@ func (s *Store) PendingJobs(ctx context.Context, deviceID, sessionID string) ([]
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return s.sortedJobs(func(j *storage.Job) bool {
+	return s.deviceJobs(deviceID, func(j *storage.Job) bool {
 		return j.DeviceID == deviceID && (j.State == storage.JobQueued || j.State == storage.JobSent && j.SessionID != sessionID)
 	}), nil
 }
@@ -324,7 +338,7 @@ func (s *Store) UpdateJob(ctx context.Context, j *storage.Job) error {
 	if old.State.Terminal() {
 		return storage.ErrConflict
 	}
-	s.jobs[j.ID] = clone(j)
+	s.jobs[j.ID] = copyJob(j)
 	return nil
 }
 
@@ -344,7 +358,7 @@ func (s *Store) CancelJob(ctx context.Context, id int64) (*storage.Job, error) {
 	}
 	j.State = storage.JobCancelled
 	j.DoneAt = time.Now().UTC()
-	return clone(j), nil
+	return copyJob(j), nil
 }
 
 // CountJobs implements storage.Store.
@@ -399,7 +413,7 @@ func (s *Store) SaveSession(ctx context.Context, x *storage.Session) error {
 	}
 	x.UpdatedAt = now
 	x.Version++
-	s.sessions[key] = clone(x)
+	s.sessions[key] = copySession(x)
 	return nil
 }
 
@@ -414,7 +428,7 @@ func (s *Store) GetSession(ctx context.Context, deviceID, sessionID string) (*st
 	if !ok {
 		return nil, storage.ErrNotFound
 	}
-	return clone(x), nil
+	return copySession(x), nil
 }
 
 // GetSessionByToken implements storage.Store.
@@ -425,7 +439,7 @@ func (s *Store) GetSessionByToken(ctx context.Context, token string) (*storage.S
 		return nil, err
 	}
 	if x, ok := s.sessions[s.tokens[token]]; ok && token != "" {
-		return clone(x), nil
+		return copySession(x), nil
 	}
 	return nil, storage.ErrNotFound
 }
@@ -502,7 +516,7 @@ func (s *Store) AddEvent(ctx context.Context, e *storage.Event) error {
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = time.Now().UTC()
 	}
-	s.events = append(s.events, clone(e))
+	s.events = append(s.events, copyEvent(e))
 	return nil
 }
 
@@ -519,7 +533,7 @@ func (s *Store) ListEvents(ctx context.Context, deviceID string, afterID int64, 
 	var out []*storage.Event
 	for _, e := range s.events {
 		if (deviceID == "" || e.DeviceID == deviceID) && e.ID > afterID && len(out) < limit {
-			out = append(out, clone(e))
+			out = append(out, copyEvent(e))
 		}
 	}
 	return out, nil
@@ -601,7 +615,7 @@ func (s *Store) AddTrace(ctx context.Context, t *storage.TraceEntry) error {
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = time.Now().UTC()
 	}
-	s.traces = append(s.traces, clone(t))
+	s.traces[t.DeviceID] = append(s.traces[t.DeviceID], copyTrace(t))
 	return nil
 }
 
@@ -616,10 +630,11 @@ func (s *Store) ListTraces(ctx context.Context, deviceID, sessionID string, limi
 		limit = 100
 	}
 	var out []*storage.TraceEntry
-	for i := len(s.traces) - 1; i >= 0 && len(out) < limit; i-- {
-		t := s.traces[i]
-		if t.DeviceID == deviceID && (sessionID == "" || t.SessionID == sessionID) {
-			out = append(out, clone(t))
+	trs := s.traces[deviceID]
+	for i := len(trs) - 1; i >= 0 && len(out) < limit; i-- {
+		t := trs[i]
+		if sessionID == "" || t.SessionID == sessionID {
+			out = append(out, copyTrace(t))
 		}
 	}
 	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
@@ -638,20 +653,40 @@ func (s *Store) PruneTraces(ctx context.Context, keep int) error {
 	if keep < 0 {
 		return fmt.Errorf("memstore: negative trace count %d", keep)
 	}
-	count := map[string]int{}
-	var kept []*storage.TraceEntry
-	for i := len(s.traces) - 1; i >= 0; i-- {
-		t := s.traces[i]
-		if count[t.DeviceID] < keep {
-			count[t.DeviceID]++
-			kept = append(kept, t)
-		}
+	for dev := range s.traces {
+		s.trimTraces(dev, keep)
 	}
-	for i, j := 0, len(kept)-1; i < j; i, j = i+1, j-1 {
-		kept[i], kept[j] = kept[j], kept[i]
-	}
-	s.traces = kept
 	return nil
+}
+
+// PruneDeviceTraces implements storage.DeviceTracePruner.
+func (s *Store) PruneDeviceTraces(ctx context.Context, deviceID string, keep int) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if keep < 0 {
+		return 0, fmt.Errorf("memstore: negative trace count %d", keep)
+	}
+	return s.trimTraces(deviceID, keep), nil
+}
+
+var _ storage.DeviceTracePruner = (*Store)(nil)
+
+// trimTraces keeps the newest keep traces of dev and says how many went.
+func (s *Store) trimTraces(dev string, keep int) int {
+	trs := s.traces[dev]
+	n := len(trs) - keep
+	if n <= 0 {
+		return 0
+	}
+	if keep == 0 {
+		delete(s.traces, dev)
+		return n
+	}
+	s.traces[dev] = append(trs[:0:0], trs[n:]...)
+	return n
 }
 
 // Ping implements storage.Store.
