@@ -1,0 +1,596 @@
+package fumo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/omadm/omadm/dmtree"
+	"github.com/omadm/omadm/syncml"
+)
+
+// DefaultMaxSize bounds a downloaded package when Config.MaxSize is 0.
+const DefaultMaxSize = 512 << 20
+
+// Config is the device side of an update package node.
+type Config struct {
+	// Dir holds the package being downloaded or installed and the object's
+	// state, so that an operation interrupted by a restart is resumed
+	// (required; created when missing).
+	Dir string
+	// Report queues a 1226 alert for the device's next session (required).
+	// With the client engine: Client.QueueAlert, then start a session so
+	// that the server hears of it soon.
+	Report func(*syncml.Alert)
+	// Install installs the package file at path and says how it went. Nil
+	// makes Update fail with ResultNotImplemented.
+	Install func(ctx context.Context, path string) Result
+	// Resume says how an update ended when the device restarted during it
+	// (State was 60), for example by comparing the running firmware version
+	// with the package's. Nil reports ResultUpdateFailed.
+	Resume func(ctx context.Context, path string) Result
+	// Fetch downloads url into w. Nil fetches http and https URLs with
+	// HTTPClient (http.DefaultClient when nil). A fetch error maps to a
+	// Result by ResultOf.
+	Fetch      func(ctx context.Context, url string, w io.Writer) error
+	HTTPClient *http.Client
+	// MaxSize bounds a package (DefaultMaxSize when 0); a larger one fails
+	// with ResultDownloadOutOfMemory.
+	MaxSize int64
+	// Servers are granted Get, Replace and Exec on the package node (its
+	// ACL); empty leaves the ACL as inherited.
+	Servers []string
+	Log     *slog.Logger
+}
+
+// ResultError is a fetch or install error that names its Result.
+type ResultError struct {
+	Result Result
+	Err    error
+}
+
+func (e *ResultError) Error() string { return fmt.Sprintf("%s: %v", e.Result, e.Err) }
+func (e *ResultError) Unwrap() error { return e.Err }
+
+// ResultOf maps a download error to the result the alert carries: a
+// ResultError keeps its own; the rest is taken for a network failure.
+func ResultOf(err error) Result {
+	var re *ResultError
+	switch {
+	case err == nil:
+		return ResultSuccessful
+	case errors.As(err, &re):
+		return re.Result
+	case errors.Is(err, context.DeadlineExceeded):
+		return ResultDownloadTimeout
+	}
+	var ne interface{ Timeout() bool }
+	if errors.As(err, &ne) && ne.Timeout() {
+		return ResultDownloadTimeout
+	}
+	return ResultDownloadNetwork
+}
+
+// Object is one update package node with its plug-in mounted.
+type Object struct {
+	t   *dmtree.Tree
+	uri string
+	cfg Config
+	log *slog.Logger
+
+	mu      sync.Mutex
+	st      persisted
+	running bool
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// persisted is what Dir/state.json keeps across restarts.
+type persisted struct {
+	State      State  `json:"state"`
+	Op         Op     `json:"op,omitempty"`
+	Correlator string `json:"correlator,omitempty"`
+}
+
+const (
+	stateFile   = "state.json"
+	packageFile = "package.bin"
+	partFile    = "package.part"
+)
+
+var _ interface {
+	dmtree.Plugin
+	dmtree.ValueGetter
+	dmtree.ValueSetter
+	dmtree.Executor
+} = (*Object)(nil)
+
+// Install creates the update package node at uri (for example
+// ./FwUpdate/Default) with its operations, binds the FUMO DDF to it, mounts
+// the plug-in and resumes an operation a restart interrupted. Call it at
+// every start; Close stops the running operation (it resumes at the next
+// start).
+func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
+	if cfg.Dir == "" || cfg.Report == nil {
+		return nil, errors.New("fumo: Config.Dir and Config.Report are required")
+	}
+	if cfg.MaxSize <= 0 {
+		cfg.MaxSize = DefaultMaxSize
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	u, err := dmtree.ParseURI(uri, nil)
+	if err != nil {
+		return nil, fmt.Errorf("fumo: %w", err)
+	}
+	if len(u.Segments) == 0 || u.Prop != "" || u.List != dmtree.ListNone {
+		return nil, fmt.Errorf("fumo: %q is not a node for an update package, e.g. ./FwUpdate/Default", uri)
+	}
+	uri = "./" + u.Path()
+	parent, name := path.Dir(uri), path.Base(uri)
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("fumo: %w", err)
+	}
+	// The node and the optional children this device supports; the DDF
+	// then adds the required ones (State, the PkgURLs). PkgName, PkgVersion
+	// and PkgData allow no Add, so the device creates them empty for the
+	// server to Replace.
+	for _, n := range []struct {
+		uri string
+		v   dmtree.Value
+	}{
+		{uri, dmtree.Value{Format: dmtree.FormatNode, Type: MOID}},
+		{uri + "/PkgName", dmtree.Value{Format: dmtree.FormatChr, Type: "text/plain"}},
+		{uri + "/PkgVersion", dmtree.Value{Format: dmtree.FormatChr, Type: "text/plain"}},
+		{uri + "/Download", dmtree.Value{Format: dmtree.FormatNode}},
+		{uri + "/Update", dmtree.Value{Format: dmtree.FormatNode}},
+		{uri + "/Update/PkgData", dmtree.Value{Format: dmtree.FormatBin, Type: "application/octet-stream"}},
+		{uri + "/DownloadAndUpdate", dmtree.Value{Format: dmtree.FormatNode}},
+	} {
+		if err := t.Add("", n.uri, n.v); err != nil && syncml.StatusOf(err) != syncml.StatusAlreadyExists {
+			return nil, fmt.Errorf("fumo: create %s: %w", n.uri, err)
+		}
+	}
+	def, err := DDF(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Install(parent, def); err != nil {
+		return nil, fmt.Errorf("fumo: bind the DDF at %s: %w", uri, err)
+	}
+	if err := t.Place(MOID, parent); err != nil {
+		return nil, fmt.Errorf("fumo: %w", err)
+	}
+	if len(cfg.Servers) > 0 {
+		acl, err := dmtree.NewACL(map[dmtree.Cmd][]string{
+			dmtree.CmdGet: cfg.Servers, dmtree.CmdReplace: cfg.Servers, dmtree.CmdExec: cfg.Servers,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("fumo: %w", err)
+		}
+		if err := t.Replace("", uri+"?prop=ACL", dmtree.Value{Data: []byte(acl.String())}); err != nil {
+			return nil, fmt.Errorf("fumo: set the ACL of %s: %w", uri, err)
+		}
+	}
+	o := &Object{t: t, uri: uri, cfg: cfg, log: cfg.Log.With("fumo", uri), st: persisted{State: StateIdle}}
+	o.ctx, o.cancel = context.WithCancel(context.Background())
+	if err := o.load(); err != nil {
+		return nil, err
+	}
+	if err := t.Mount(uri, o); err != nil {
+		return nil, fmt.Errorf("fumo: %w", err)
+	}
+	o.resume()
+	return o, nil
+}
+
+// URI is the package node's canonical URI.
+func (o *Object) URI() string { return o.uri }
+
+// State is the current value of <x>/State.
+func (o *Object) State() State {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.st.State
+}
+
+// Wait blocks until no operation is running.
+func (o *Object) Wait() { o.wg.Wait() }
+
+// Close stops a running operation without reporting it and waits for it;
+// its state stays on disk and the next Install resumes it.
+func (o *Object) Close() {
+	o.cancel()
+	o.wg.Wait()
+}
+
+// Mounted implements dmtree.Plugin.
+func (o *Object) Mounted(string) error { return nil }
+
+// GetValue implements dmtree.ValueGetter: State is live.
+func (o *Object) GetValue(uri string) (dmtree.Value, error) {
+	if uri != o.uri+"/State" {
+		return dmtree.Value{}, dmtree.ErrUseStored
+	}
+	return dmtree.Value{Format: dmtree.FormatInt, Type: "text/plain", Data: []byte(strconv.Itoa(int(o.State())))}, nil
+}
+
+// SetValue implements dmtree.ValueSetter: a package pushed into
+// Update/PkgData is written to Dir and makes the object ready to update.
+// Empty data (the device clearing the leaf) changes nothing.
+func (o *Object) SetValue(uri string, v dmtree.Value) error {
+	if uri != o.uri+"/Update/PkgData" || len(v.Data) == 0 {
+		return nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.running {
+		return syncml.Errorf(syncml.StatusCommandNotAllowed, "%s is busy (%s)", o.uri, o.st.State)
+	}
+	if int64(len(v.Data)) > o.cfg.MaxSize {
+		return syncml.Errorf(syncml.StatusEntityTooLarge, "package of %d bytes exceeds %d", len(v.Data), o.cfg.MaxSize)
+	}
+	if err := writeFileSync(filepath.Join(o.cfg.Dir, packageFile), v.Data); err != nil {
+		return syncml.Errorf(syncml.StatusDeviceFull, "store the package: %v", err)
+	}
+	o.st = persisted{State: StateReadyToUpdate}
+	if err := o.save(); err != nil {
+		return syncml.Errorf(syncml.StatusCommandFailed, "%v", err)
+	}
+	return nil
+}
+
+// Exec implements dmtree.Executor: it checks that the operation may start in
+// the current state, answers 202 and runs it after the session.
+func (o *Object) Exec(_ context.Context, uri string, _ []byte, correlator string) (syncml.StatusCode, error) {
+	op, err := ParseOp(strings.TrimPrefix(uri, o.uri+"/"))
+	if err != nil || uri != o.uri+"/"+string(op) {
+		return 0, syncml.Errorf(syncml.StatusCommandNotAllowed, "%s cannot be executed (Exec %s/Download, Update or DownloadAndUpdate)", uri, o.uri)
+	}
+	// The tree is read without o.mu: a Replace holding the tree's lock may be
+	// waiting for o.mu in SetValue.
+	if o.busy() {
+		return 0, syncml.Errorf(syncml.StatusCommandNotAllowed, "%s is busy (%s)", o.uri, o.State())
+	}
+	var url string
+	if op != OpUpdate {
+		res, err := o.t.Get("", uri+"/PkgURL")
+		if err == nil && len(res) == 1 {
+			url = strings.TrimSpace(string(res[0].Data))
+		}
+		if url == "" {
+			return 0, syncml.Errorf(syncml.StatusIncompleteCommand, "%s/PkgURL is not set", uri)
+		}
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.running {
+		return 0, syncml.Errorf(syncml.StatusCommandNotAllowed, "%s is busy (%s)", o.uri, o.st.State)
+	}
+	next := StateDownloading
+	switch op {
+	case OpUpdate:
+		if !o.hasPackage() || (o.st.State != StateReadyToUpdate && o.st.State != StateUpdateFailedHaveData) {
+			return 0, syncml.Errorf(syncml.StatusCommandNotAllowed, "no package to install in state %d (%s)", o.st.State, o.st.State)
+		}
+		next = StateUpdating
+	default:
+		if o.st.State == StateDownloading || o.st.State == StateUpdating {
+			return 0, syncml.Errorf(syncml.StatusCommandNotAllowed, "%s is busy (%s)", o.uri, o.st.State)
+		}
+	}
+	prev := o.st
+	o.st = persisted{State: next, Op: op, Correlator: correlator}
+	if err := o.save(); err != nil {
+		o.st = prev
+		return 0, syncml.Errorf(syncml.StatusCommandFailed, "%v", err)
+	}
+	o.start(func(ctx context.Context) { o.run(ctx, op, url) })
+	return syncml.StatusAccepted, nil
+}
+
+func (o *Object) busy() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.running
+}
+
+// start runs fn in the background; o.mu is held.
+func (o *Object) start(fn func(context.Context)) {
+	o.running = true
+	o.wg.Add(1)
+	go func() {
+		defer o.wg.Done()
+		fn(o.ctx)
+		o.mu.Lock()
+		o.running = false
+		o.mu.Unlock()
+	}()
+}
+
+// run carries op through the state machine and reports its outcome.
+func (o *Object) run(ctx context.Context, op Op, url string) {
+	if op != OpUpdate {
+		if url == "" { // resumed: read it again
+			if res, err := o.t.Get("", o.uri+"/"+string(op)+"/PkgURL"); err == nil && len(res) == 1 {
+				url = strings.TrimSpace(string(res[0].Data))
+			}
+		}
+		r, err := o.download(ctx, url)
+		if ctx.Err() != nil {
+			return // stopped: resumed at the next start
+		}
+		if !r.Successful() {
+			o.log.Warn("firmware download failed", "url", url, "result", int(r), "err", err)
+			o.finish(op, StateDownloadFailed, r)
+			return
+		}
+		o.log.Info("firmware downloaded", "url", url)
+		if op == OpDownload {
+			o.set(StateDownloadComplete)
+			o.finish(op, StateReadyToUpdate, ResultSuccessful)
+			return
+		}
+		o.set(StateUpdating)
+	}
+	o.update(ctx, op, func(ctx context.Context, p string) Result {
+		if o.cfg.Install == nil {
+			return ResultNotImplemented
+		}
+		return o.cfg.Install(ctx, p)
+	})
+}
+
+// update installs the package and reports; the package is deleted after a
+// successful update and kept after a failed one, so that Update can be
+// retried.
+func (o *Object) update(ctx context.Context, op Op, install func(context.Context, string) Result) {
+	p := filepath.Join(o.cfg.Dir, packageFile)
+	r := install(ctx, p)
+	if ctx.Err() != nil {
+		return
+	}
+	if !r.Successful() {
+		o.log.Warn("firmware update failed", "result", int(r))
+		o.finish(op, StateUpdateFailedHaveData, r)
+		return
+	}
+	o.log.Info("firmware updated", "result", int(r))
+	o.set(StateUpdateSucceededData)
+	os.Remove(p)
+	o.clearPkgData()
+	o.finish(op, StateUpdateSucceededNoData, r)
+}
+
+// clearPkgData empties a package pushed through Update/PkgData once it is
+// installed, so that the tree does not keep it.
+func (o *Object) clearPkgData() {
+	err := o.t.Replace("", o.uri+"/Update/PkgData", dmtree.Value{Format: dmtree.FormatBin})
+	if err != nil && syncml.StatusOf(err) != syncml.StatusNotFound {
+		o.log.Warn("could not clear PkgData", "err", err)
+	}
+}
+
+// download fetches url into Dir/package.bin through a partial file.
+func (o *Object) download(ctx context.Context, url string) (Result, error) {
+	if url == "" {
+		return ResultBadURL, errors.New("no PkgURL")
+	}
+	part := filepath.Join(o.cfg.Dir, partFile)
+	f, err := os.OpenFile(part, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return ResultDownloadOutOfMemory, err
+	}
+	fetch := o.cfg.Fetch
+	if fetch == nil {
+		fetch = o.httpFetch
+	}
+	err = fetch(ctx, url, &limitWriter{w: f, left: o.cfg.MaxSize})
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(part, filepath.Join(o.cfg.Dir, packageFile))
+	}
+	if err != nil {
+		os.Remove(part)
+		return ResultOf(err), err
+	}
+	return ResultSuccessful, nil
+}
+
+// httpFetch is the default Fetch: GET over http or https.
+func (o *Object) httpFetch(ctx context.Context, url string, w io.Writer) error {
+	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+		return &ResultError{ResultBadURL, fmt.Errorf("unsupported URL %q (want http or https)", url)}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return &ResultError{ResultBadURL, err}
+	}
+	c := o.cfg.HTTPClient
+	if c == nil {
+		c = http.DefaultClient
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		var oe interface{ Timeout() bool }
+		if errors.As(err, &oe) && oe.Timeout() || errors.Is(err, context.DeadlineExceeded) {
+			return &ResultError{ResultDownloadTimeout, err}
+		}
+		return &ResultError{ResultServerUnavailable, err}
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusOK:
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden ||
+		resp.StatusCode == http.StatusProxyAuthRequired:
+		return &ResultError{ResultDownloadAuthFailed, fmt.Errorf("GET %s: %s", url, resp.Status)}
+	case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusGatewayTimeout:
+		return &ResultError{ResultDownloadTimeout, fmt.Errorf("GET %s: %s", url, resp.Status)}
+	case resp.StatusCode >= 500:
+		return &ResultError{ResultServerError, fmt.Errorf("GET %s: %s", url, resp.Status)}
+	default:
+		return &ResultError{ResultBadURL, fmt.Errorf("GET %s: %s", url, resp.Status)}
+	}
+	if resp.ContentLength > 0 {
+		if lw, ok := w.(*limitWriter); ok && resp.ContentLength > lw.left {
+			return &ResultError{ResultDownloadOutOfMemory, fmt.Errorf("package of %d bytes exceeds the limit", resp.ContentLength)}
+		}
+	}
+	n, err := io.Copy(w, resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.ContentLength >= 0 && n != resp.ContentLength {
+		return &ResultError{ResultDownloadNetwork, fmt.Errorf("GET %s: got %d of %d bytes", url, n, resp.ContentLength)}
+	}
+	return nil
+}
+
+// limitWriter fails a download that outgrows Config.MaxSize.
+type limitWriter struct {
+	w    io.Writer
+	left int64
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > l.left {
+		return 0, &ResultError{ResultDownloadOutOfMemory, errors.New("package exceeds the size limit")}
+	}
+	l.left -= int64(len(p))
+	return l.w.Write(p)
+}
+
+// finish records the final state of op and reports its result.
+func (o *Object) finish(op Op, s State, r Result) {
+	o.mu.Lock()
+	corr := o.st.Correlator
+	o.st = persisted{State: s}
+	if err := o.save(); err != nil {
+		o.log.Error("could not save the FUMO state", "err", err)
+	}
+	o.mu.Unlock()
+	mark := ""
+	if !r.Successful() {
+		mark = "critical"
+	}
+	o.cfg.Report(&syncml.Alert{Data: syncml.AlertGeneric, Correlator: corr, Items: []syncml.Item{{
+		Source: &syncml.Location{LocURI: o.uri},
+		Meta:   &syncml.Meta{Type: op.AlertType(), Format: "int", Mark: mark},
+		Data:   syncml.TextData(strconv.Itoa(int(r))),
+	}}})
+}
+
+// set moves to an intermediate state, keeping the operation.
+func (o *Object) set(s State) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.st.State = s
+	if err := o.save(); err != nil {
+		o.log.Error("could not save the FUMO state", "err", err)
+	}
+}
+
+// resume continues what a restart interrupted.
+func (o *Object) resume() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	st := o.st
+	switch st.State {
+	case StateDownloading:
+		o.log.Info("resuming the interrupted download", "op", st.Op)
+		o.start(func(ctx context.Context) { o.run(ctx, st.Op, "") })
+	case StateDownloadComplete:
+		if st.Op == OpDownloadAndUpdate {
+			o.st.State = StateUpdating
+			o.start(func(ctx context.Context) { o.run(ctx, OpUpdate, "") })
+			return
+		}
+		o.start(func(context.Context) { o.finish(OpDownload, StateReadyToUpdate, ResultSuccessful) })
+	case StateUpdating:
+		op := st.Op
+		if op == "" {
+			op = OpUpdate
+		}
+		o.log.Info("the device restarted during an update; asking how it ended")
+		o.start(func(ctx context.Context) {
+			o.update(ctx, op, func(ctx context.Context, p string) Result {
+				if o.cfg.Resume == nil {
+					return ResultUpdateFailed
+				}
+				return o.cfg.Resume(ctx, p)
+			})
+		})
+	}
+}
+
+func (o *Object) hasPackage() bool {
+	_, err := os.Stat(filepath.Join(o.cfg.Dir, packageFile))
+	return err == nil
+}
+
+func (o *Object) load() error {
+	b, err := os.ReadFile(filepath.Join(o.cfg.Dir, stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("fumo: %w", err)
+	}
+	var p persisted
+	if err := json.Unmarshal(b, &p); err != nil || stateNames[p.State] == "" {
+		return fmt.Errorf("fumo: %s is damaged (%q); remove it to start from idle", filepath.Join(o.cfg.Dir, stateFile), b)
+	}
+	o.st = p
+	return nil
+}
+
+// save writes the state; o.mu is held.
+func (o *Object) save() error {
+	b, _ := json.Marshal(o.st)
+	if err := writeFileSync(filepath.Join(o.cfg.Dir, stateFile), b); err != nil {
+		return fmt.Errorf("fumo: save state: %w", err)
+	}
+	return nil
+}
+
+// writeFileSync replaces name with data atomically (temporary file, fsync,
+// rename), so a crash leaves the old or the new content.
+func writeFileSync(name string, data []byte) error {
+	tmp := name + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
