@@ -58,6 +58,7 @@ type options struct {
 	retries                             int
 	retryBackoff, timeout               time.Duration
 	bootSec, bootMAC, bootKey, bootIMSI string
+	fumo, fumoInstall, fumoVerify       string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -92,6 +93,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.bootMAC, "bootstrap-mac", "", "MAC of the --bootstrap file: 40 hex digits of HMAC-SHA1(key, file)")
 	fs.StringVar(&o.bootKey, "bootstrap-key", "", "key of --bootstrap-sec (network secret, PIN, or both as the mechanism defines)")
 	fs.StringVar(&o.bootIMSI, "bootstrap-imsi", "", "with --bootstrap-sec NETWORKID instead of --bootstrap-key: the device's IMSI, keyed in its 3GPP semi-octet form")
+	fs.StringVar(&o.fumo, "fumo", "", "firmware update (FUMO) package node, e.g. ./FwUpdate/Default; packages are kept under <state>/fumo")
+	fs.StringVar(&o.fumoInstall, "fumo-install", "", "with --fumo: command that installs a firmware package, run by /bin/sh with the package path as $1; exit 0 = updated")
+	fs.StringVar(&o.fumoVerify, "fumo-verify", "", "with --fumo: command run after a restart during an update, package path as $1; exit 0 = the new firmware runs")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -126,6 +130,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.poll < 0 {
 		return nil, errors.New("--poll must be >= 0")
+	}
+	if o.fumo == "" && (o.fumoInstall != "" || o.fumoVerify != "") {
+		return nil, errors.New("--fumo-install and --fumo-verify need --fumo (the package node)")
 	}
 	// Validated here, not where they are used, so a typo is refused even when
 	// the state directory already holds an account and --auth would be unused.
@@ -254,13 +261,22 @@ func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, s
 	if err != nil {
 		return err
 	}
+	kick := make(chan struct{}, 1)
+	if o.fumo != "" {
+		fw, err := startFUMO(tree, o, acct.ServerID, c, kick, log)
+		if err != nil {
+			return err
+		}
+		defer fw.Close()
+		if o.once {
+			return onceWithFUMO(ctx, c, fw, stdout, log)
+		}
+	}
 	if o.once {
-		res, err := c.Run(ctx, client.Trigger{})
-		fmt.Fprintf(stdout, "session %s %s: %d sent, %d received, %d commands\n",
-			res.SessionID, res.State, res.MessagesSent, res.MessagesReceived, len(res.Commands))
+		_, err := session(ctx, c, stdout)
 		return err
 	}
-	return daemon(ctx, o, c, log)
+	return daemon(ctx, o, c, kick, log)
 }
 
 // setup installs the standard objects on first start, applies a bootstrap
@@ -338,8 +354,17 @@ func bootstrap(tree *dmtree.Tree, o *options) error {
 // maxBootstrapFile bounds the --bootstrap file.
 const maxBootstrapFile = 1 << 20
 
-// daemon waits for notifications and poll ticks until ctx ends.
-func daemon(ctx context.Context, o *options, c *client.Client, log *slog.Logger) error {
+// session runs one client-initiated session and prints its outcome.
+func session(ctx context.Context, c *client.Client, stdout io.Writer) (*client.SessionResult, error) {
+	res, err := c.Run(ctx, client.Trigger{})
+	fmt.Fprintf(stdout, "session %s %s: %d sent, %d received, %d commands\n",
+		res.SessionID, res.State, res.MessagesSent, res.MessagesReceived, len(res.Commands))
+	return res, err
+}
+
+// daemon waits for package 0, the poll interval and kick (an alert queued by
+// a management object, e.g. a FUMO result) and runs a session for each.
+func daemon(ctx context.Context, o *options, c *client.Client, kick <-chan struct{}, log *slog.Logger) error {
 	pkgs := make(chan *notification.Package0, 4)
 	errc := make(chan error, 1)
 	if o.notifyListen != "" {
@@ -386,6 +411,11 @@ func daemon(ctx context.Context, o *options, c *client.Client, log *slog.Logger)
 			}
 		case <-tick:
 			_, _ = c.Run(ctx, client.Trigger{})
+		case <-kick:
+			if c.PendingAlerts() > 0 {
+				log.Info("reporting queued alerts", "alerts", c.PendingAlerts())
+				_, _ = c.Run(ctx, client.Trigger{})
+			}
 		}
 	}
 }

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/omadm/omadm/client"
+	"github.com/omadm/omadm/dmtree"
+	"github.com/omadm/omadm/mo/fumo"
+	"github.com/omadm/omadm/syncml"
+)
+
+// maxFollowUps bounds the extra sessions --once runs to report what
+// management objects finished after the first one (each may be answered
+// with a new Exec).
+const maxFollowUps = 4
+
+// startFUMO installs the --fumo node. Its reports are queued on c and kick
+// tells the daemon to run a session, so the server hears of a finished
+// update without waiting for the next poll.
+func startFUMO(tree *dmtree.Tree, o *options, serverID string, c *client.Client, kick chan<- struct{}, log *slog.Logger) (*fumo.Object, error) {
+	cfg := fumo.Config{
+		Dir:     filepath.Join(o.state, "fumo"),
+		Servers: []string{serverID},
+		Log:     log,
+		Report: func(a *syncml.Alert) {
+			c.QueueAlert(a)
+			select {
+			case kick <- struct{}{}:
+			default:
+			}
+		},
+	}
+	if o.fumoInstall != "" {
+		cfg.Install = shellStep(o.fumoInstall, "install", log)
+	}
+	if o.fumoVerify != "" {
+		cfg.Resume = shellStep(o.fumoVerify, "verify", log)
+	}
+	fw, err := fumo.Install(tree, o.fumo, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("--fumo: %w", err)
+	}
+	log.Info("firmware update object ready", "node", fw.URI(), "state", int(fw.State()))
+	return fw, nil
+}
+
+// shellStep runs cmd with /bin/sh, the package path as $1: exit 0 is
+// ResultSuccessful, anything else ResultUpdateFailed (the output is logged).
+func shellStep(cmd, what string, log *slog.Logger) func(context.Context, string) fumo.Result {
+	return func(ctx context.Context, pkg string) fumo.Result {
+		var out bytes.Buffer
+		x := exec.CommandContext(ctx, "/bin/sh", "-c", cmd, "fumo-"+what, pkg)
+		x.Stdout, x.Stderr = &out, &out
+		err := x.Run()
+		tail := out.Bytes()
+		if len(tail) > 2048 {
+			tail = tail[len(tail)-2048:]
+		}
+		if err != nil {
+			log.Warn("firmware "+what+" command failed", "cmd", cmd, "package", pkg, "err", err, "output", string(tail))
+			return fumo.ResultUpdateFailed
+		}
+		log.Info("firmware "+what+" command succeeded", "cmd", cmd, "package", pkg, "output", string(tail))
+		return fumo.ResultSuccessful
+	}
+}
+
+// onceWithFUMO is --once with a FUMO node: the session, then, while a
+// firmware operation the server started is running or its report waits,
+// wait for it and report it in a follow-up session, so that the process
+// exits with the work done and told.
+func onceWithFUMO(ctx context.Context, c *client.Client, fw *fumo.Object, stdout io.Writer, log *slog.Logger) error {
+	if _, err := session(ctx, c, stdout); err != nil {
+		return err
+	}
+	for range maxFollowUps {
+		done := make(chan struct{})
+		go func() { fw.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if c.PendingAlerts() == 0 {
+			return nil
+		}
+		log.Info("reporting the firmware operation", "state", int(fw.State()))
+		if _, err := session(ctx, c, stdout); err != nil {
+			return err
+		}
+	}
+	return nil
+}
