@@ -67,11 +67,14 @@ It then keeps running, devices answering notifications, so you can try
 
 // demo is one run of the scenario.
 type demo struct {
-	out   io.Writer
-	api   *apiclient.Client
-	fleet *sim.Fleet
-	step  int
-	wait  time.Duration
+	dataDir     string   // the demo's data directory (FUMO packages of the device go below it)
+	firmwareURL string   // where the demo's firmware package is served
+	closers     []func() // run when the demo stops, last first
+	out         io.Writer
+	api         *apiclient.Client
+	fleet       *sim.Fleet
+	step        int
+	wait        time.Duration
 }
 
 func runDemo(ctx context.Context, c demoConfig, stdout, stderr io.Writer) (err error) {
@@ -120,7 +123,12 @@ func runDemo(ctx context.Context, c demoConfig, stdout, stderr io.Writer) (err e
 	if _, err := fleet.Listen(ctx); err != nil {
 		return err
 	}
-	d := &demo{out: stdout, api: apiclient.New(rs.URL, rs.Token), fleet: fleet, wait: c.stepTimeout}
+	d := &demo{dataDir: dataDir, out: stdout, api: apiclient.New(rs.URL, rs.Token), fleet: fleet, wait: c.stepTimeout}
+	defer func() {
+		for i := len(d.closers) - 1; i >= 0; i-- {
+			d.closers[i]()
+		}
+	}()
 	if err := fleet.Enroll(ctx, apiEnroller{d.api}, 4, nil); err != nil {
 		return err
 	}
@@ -153,7 +161,8 @@ Try, in another terminal:
   go run ./cmd/omadm ctl device list
   go run ./cmd/omadm ctl get %s ./DevDetail/FwV --notify --wait 10s
   go run ./cmd/omadm ctl replace %s %s 1800 --format int --notify --wait 10s
-`, rs.URL, rs.URL, rs.URL, rs.Token, rs.URL, rs.URL, rs.Token, first, first, sim.PollIntervalURI)
+  go run ./cmd/omadm ctl fumo %s %s --notify --wait 30s
+`, rs.URL, rs.URL, rs.URL, rs.Token, rs.URL, rs.URL, rs.Token, first, first, sim.PollIntervalURI, first, d.firmwareURL)
 	fmt.Fprintln(stdout, "omadm demo ready; press Ctrl-C to stop")
 	if c.noWait {
 		return nil
@@ -241,7 +250,9 @@ func (d *demo) scenario(ctx context.Context, dev *sim.Device) error {
 	}
 	fmt.Fprintf(d.out, "\n[%d] Generic alert from the device\n", d.next())
 	fmt.Fprintf(d.out, "    Alert 1226 type %s source %s correlator %s\n    data: %s\n", ev.Type, ev.Source, ev.Correlator, ev.Data)
-	return nil
+
+	// 6. A firmware update over FUMO.
+	return d.firmwareUpdate(ctx, dev)
 }
 
 func (d *demo) next() int { d.step++; return d.step }
