@@ -171,9 +171,6 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if err := t.Install(parent, def); err != nil {
 		return nil, fmt.Errorf("fumo: bind the DDF at %s: %w", uri, err)
 	}
-	if err := t.Place(MOID, parent); err != nil {
-		return nil, fmt.Errorf("fumo: %w", err)
-	}
 	if len(cfg.Servers) > 0 {
 		acl, err := dmtree.NewACL(map[dmtree.Cmd][]string{
 			dmtree.CmdGet: cfg.Servers, dmtree.CmdReplace: cfg.Servers, dmtree.CmdExec: cfg.Servers,

@@ -430,3 +430,20 @@ func TestParseAlert(t *testing.T) {
 		t.Error("ParseOp(reboot): no error")
 	}
 }
+
+// FuzzParseAlert: whatever a device sends as the type and data of a 1226
+// item, the server's reading of it neither panics nor accepts a result
+// outside 100..999.
+func FuzzParseAlert(f *testing.F) {
+	f.Add(fumo.AlertDownloadAndUpdate, "200")
+	f.Add("Reversed-Domain-Name: "+fumo.AlertUpdate, "410")
+	f.Add(fumo.AlertDeviceRequest, "")
+	f.Add("x: y z", "-1")
+	f.Fuzz(func(t *testing.T, typ, data string) {
+		o, ok, err := fumo.ParseAlert(typ, data)
+		if ok && err == nil && !o.Request && (o.Result < 100 || o.Result > 999 || o.Op.AlertType() == "") {
+			t.Fatalf("ParseAlert(%q, %q) = %+v", typ, data, o)
+		}
+		_ = o.Result.String()
+	})
+}
