@@ -14,13 +14,17 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/omadm/omadm/dmtree"
 	"github.com/omadm/omadm/syncml"
 )
 
-// DefaultMaxSize bounds a downloaded package when Config.MaxSize is 0.
-const DefaultMaxSize = 512 << 20
+// Defaults of Config.
+const (
+	DefaultMaxSize         = 512 << 20
+	DefaultDownloadTimeout = time.Hour
+)
 
 // Config is the device side of an update package node.
 type Config struct {
@@ -47,6 +51,9 @@ type Config struct {
 	// MaxSize bounds a package (DefaultMaxSize when 0); a larger one fails
 	// with ResultDownloadOutOfMemory.
 	MaxSize int64
+	// DownloadTimeout bounds one download (DefaultDownloadTimeout when 0);
+	// past it the download fails with ResultDownloadTimeout.
+	DownloadTimeout time.Duration
 	// Servers are granted Get, Replace and Exec on the package node (its
 	// ACL); empty leaves the ACL as inherited.
 	Servers []string
@@ -128,6 +135,9 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	}
 	if cfg.MaxSize <= 0 {
 		cfg.MaxSize = DefaultMaxSize
+	}
+	if cfg.DownloadTimeout <= 0 {
+		cfg.DownloadTimeout = DefaultDownloadTimeout
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -343,12 +353,15 @@ func (o *Object) run(ctx context.Context, op Op, url string) {
 		}
 		o.set(StateUpdating)
 	}
-	o.update(ctx, op, func(ctx context.Context, p string) Result {
-		if o.cfg.Install == nil {
-			return ResultNotImplemented
-		}
-		return o.cfg.Install(ctx, p)
-	})
+	o.update(ctx, op, o.install)
+}
+
+// install runs Config.Install.
+func (o *Object) install(ctx context.Context, p string) Result {
+	if o.cfg.Install == nil {
+		return ResultNotImplemented
+	}
+	return o.cfg.Install(ctx, p)
 }
 
 // update installs the package and reports; the package is deleted after a
@@ -395,7 +408,9 @@ func (o *Object) download(ctx context.Context, url string) (Result, error) {
 	if fetch == nil {
 		fetch = o.httpFetch
 	}
-	err = fetch(ctx, url, &limitWriter{w: f, left: o.cfg.MaxSize})
+	dctx, cancel := context.WithTimeout(ctx, o.cfg.DownloadTimeout)
+	err = fetch(dctx, url, &limitWriter{w: f, left: o.cfg.MaxSize})
+	cancel()
 	if err == nil {
 		err = f.Sync()
 	}
@@ -472,7 +487,12 @@ func (l *limitWriter) Write(p []byte) (int, error) {
 		return 0, &ResultError{ResultDownloadOutOfMemory, errors.New("package exceeds the size limit")}
 	}
 	l.left -= int64(len(p))
-	return l.w.Write(p)
+	n, err := l.w.Write(p)
+	if err != nil {
+		// The device's storage, not the network: full or failing.
+		err = &ResultError{ResultDownloadOutOfMemory, err}
+	}
+	return n, err
 }
 
 // finish records the final state of op and reports its result.
@@ -517,7 +537,10 @@ func (o *Object) resume() {
 	case StateDownloadComplete:
 		if st.Op == OpDownloadAndUpdate {
 			o.st.State = StateUpdating
-			o.start(func(ctx context.Context) { o.run(ctx, OpUpdate, "") })
+			if err := o.save(); err != nil {
+				o.log.Error("could not save the FUMO state", "err", err)
+			}
+			o.start(func(ctx context.Context) { o.update(ctx, OpDownloadAndUpdate, o.install) })
 			return
 		}
 		o.start(func(context.Context) { o.finish(OpDownload, StateReadyToUpdate, ResultSuccessful) })

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/omadm/omadm/dmtree"
 	"github.com/omadm/omadm/mo/fumo"
@@ -446,4 +447,51 @@ func FuzzParseAlert(f *testing.F) {
 		}
 		_ = o.Result.String()
 	})
+}
+
+func TestRestart_AfterACompleteDownloadFinishesTheOperation(t *testing.T) {
+	for _, tc := range []struct {
+		op        fumo.Op
+		typ       string
+		wantState string
+		installs  int
+	}{
+		{fumo.OpDownload, fumo.AlertDownload, "50", 0},
+		{fumo.OpDownloadAndUpdate, fumo.AlertDownloadAndUpdate, "100", 1},
+	} {
+		t.Run(string(tc.op), func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, "package.bin"), []byte("fw"), 0o600)
+			os.WriteFile(filepath.Join(dir, "state.json"), []byte(`{"state":40,"op":"`+string(tc.op)+`","correlator":"k"}`), 0o600)
+			d := newDevice(t, dir, nil)
+			checkAlert(t, d.lastAlert(), tc.typ, "k", fumo.ResultSuccessful)
+			if got := d.get(node + "/State"); got != tc.wantState {
+				t.Errorf("State %s, want %s", got, tc.wantState)
+			}
+			if len(d.installed) != tc.installs {
+				t.Errorf("%d installs, want %d", len(d.installed), tc.installs)
+			}
+		})
+	}
+}
+
+func TestDownload_HangingServerTimesOut(t *testing.T) {
+	release := make(chan struct{})
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000")
+		w.Write([]byte("partial"))
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer ts.Close()
+	defer close(release)
+	d := newDevice(t, t.TempDir(), func(c *fumo.Config) { c.DownloadTimeout = 200 * time.Millisecond })
+	d.replace(node+"/Download/PkgURL", ts.URL+"/fw.bin")
+	if code := d.exec(fumo.OpDownload, "t"); code != syncml.StatusAccepted {
+		t.Fatalf("Exec: %d", code)
+	}
+	checkAlert(t, d.lastAlert(), fumo.AlertDownload, "t", fumo.ResultDownloadTimeout)
 }
