@@ -411,3 +411,35 @@ func TestAgent_AsyncExecIsReportedByGenericAlertInPackageThree(t *testing.T) {
 		t.Fatalf("no 1226 with the Exec correlator was sent")
 	}
 }
+
+// A server package of statuses only ends the session (protocol.md §2): an
+// alert queued meanwhile (an asynchronous Exec that finished during the
+// session) is not sent after it, which the server would refuse as a message
+// of an ended session, but in package 1 of the next session.
+func TestAgent_AlertQueuedAfterTheLastCommandsWaitsForTheNextSession(t *testing.T) {
+	tr := newTree(t)
+	var c *client.Client
+	srv := &scripted{t: t}
+	srv.steps = []step{
+		func(t *testing.T, got *syncml.Message) *syncml.Message {
+			c.QueueAlert(client.GenericAlert("late", "./FUMO/1", "org.openmobilealliance.dm.firmwareupdate.update", "int", "", "200"))
+			return srv.reply(got, true, syncml.StatusOK)
+		},
+		func(t *testing.T, got *syncml.Message) *syncml.Message {
+			return srv.reply(got, true, syncml.StatusOK, &syncml.Status{MsgRef: got.Header.MsgID, CmdRef: "3", Cmd: "Alert", Data: 200})
+		},
+	}
+	c = newAgent(t, tr, srv, nil)
+	if _, err := c.Run(context.Background(), client.Trigger{}); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(srv.got) != 1 || c.PendingAlerts() != 1 {
+		t.Fatalf("first session sent %d messages, %d alerts pending; want 1 and 1", len(srv.got), c.PendingAlerts())
+	}
+	if _, err := c.Run(context.Background(), client.Trigger{}); err != nil {
+		t.Fatalf("second Run: %v", err)
+	}
+	if got := summary(srv.got[1]); got != "Alert 1201 | Replace | Alert 1226 | Final" || c.PendingAlerts() != 0 {
+		t.Fatalf("second session pkg1 = %q, pending %d", got, c.PendingAlerts())
+	}
+}

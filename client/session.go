@@ -759,15 +759,17 @@ func (s *session) receive(ctx context.Context, resp *Response) (done bool, err e
 	}
 	s.serverOpen = !m.Final && !nextMsg
 	if m.Final {
-		// Alerts queued meanwhile (for example by an Exec that finished
-		// asynchronously) go into our next package; with nothing to say the
-		// session is over (a bare SyncHdr Status is never sent).
+		// A server package of statuses only ends the session: no reply
+		// (a bare SyncHdr Status is never sent), and alerts queued
+		// meanwhile wait for the next session. When we do answer, alerts
+		// queued meanwhile (for example by an Exec that finished
+		// asynchronously) ride along in that package.
+		if len(s.out) == 0 {
+			return true, nil
+		}
 		for _, a := range s.c.takeQueued() {
 			s.alerts = append(s.alerts, &sentAlert{a: a, queued: true})
 			s.queue(a)
-		}
-		if len(s.out) == 0 {
-			return true, nil
 		}
 	}
 	return false, nil
