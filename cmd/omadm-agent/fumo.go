@@ -28,13 +28,7 @@ func startFUMO(tree *dmtree.Tree, o *options, serverID string, c *client.Client,
 		Dir:     filepath.Join(o.state, "fumo"),
 		Servers: []string{serverID},
 		Log:     log,
-		Report: func(a *syncml.Alert) {
-			c.QueueAlert(a)
-			select {
-			case kick <- struct{}{}:
-			default:
-			}
-		},
+		Report:  reporter(c, kick),
 	}
 	if o.fumoInstall != "" {
 		cfg.Install = shellStep(o.fumoInstall, "install", log)
@@ -71,17 +65,38 @@ func shellStep(cmd, what string, log *slog.Logger) func(context.Context, string)
 	}
 }
 
-// onceWithFUMO is --once with a FUMO node: the session, then, while a
-// firmware operation the server started is running or its report waits,
-// wait for it and report it in a follow-up session, so that the process
-// exits with the work done and told.
-func onceWithFUMO(ctx context.Context, c *client.Client, fw *fumo.Object, stdout io.Writer, log *slog.Logger) error {
+// reporter queues a management object's alert on c and kicks the daemon
+// into a session that carries it.
+func reporter(c *client.Client, kick chan<- struct{}) func(*syncml.Alert) {
+	return func(a *syncml.Alert) {
+		c.QueueAlert(a)
+		select {
+		case kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// waiter is a management object whose operations run after the session
+// that started them.
+type waiter interface{ Wait() }
+
+// once is --once: the session, then, while an operation a management object
+// started (a firmware update, a wipe) is running or its report waits, wait
+// for it and report it in a follow-up session, so that the process exits
+// with the work done and told.
+func once(ctx context.Context, c *client.Client, objs []waiter, stdout io.Writer, log *slog.Logger) error {
 	if _, err := session(ctx, c, stdout); err != nil {
 		return err
 	}
 	for range maxFollowUps {
 		done := make(chan struct{})
-		go func() { fw.Wait(); close(done) }()
+		go func() {
+			for _, o := range objs {
+				o.Wait()
+			}
+			close(done)
+		}()
 		select {
 		case <-done:
 		case <-ctx.Done():
@@ -90,7 +105,7 @@ func onceWithFUMO(ctx context.Context, c *client.Client, fw *fumo.Object, stdout
 		if c.PendingAlerts() == 0 {
 			return nil
 		}
-		log.Info("reporting the firmware operation", "state", int(fw.State()))
+		log.Info("reporting finished operations", "alerts", c.PendingAlerts())
 		if _, err := session(ctx, c, stdout); err != nil {
 			return err
 		}

@@ -59,6 +59,8 @@ type options struct {
 	retryBackoff, timeout               time.Duration
 	bootSec, bootMAC, bootKey, bootIMSI string
 	fumo, fumoInstall, fumoVerify       string
+	lawmo, lawmoLock, lawmoWipe         string
+	lawmoReset, lawmoWipeList           string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -96,6 +98,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.fumo, "fumo", "", "firmware update (FUMO) package node, e.g. ./FwUpdate/Default; packages are kept under <state>/fumo")
 	fs.StringVar(&o.fumoInstall, "fumo-install", "", "with --fumo: command that installs a firmware package, run by /bin/sh with the package path as $1; exit 0 = updated")
 	fs.StringVar(&o.fumoVerify, "fumo-verify", "", "with --fumo: command run after a restart during an update, package path as $1; exit 0 = the new firmware runs")
+	fs.StringVar(&o.lawmo, "lawmo", "", "lock and wipe (LAWMO) object node, e.g. ./LAWMO")
+	fs.StringVar(&o.lawmoLock, "lawmo-lock", "", "with --lawmo: command that applies a lock state, run by /bin/sh with $1 = fully-locked, partially-locked or unlocked; exit 0 = done")
+	fs.StringVar(&o.lawmoWipe, "lawmo-wipe", "", "with --lawmo: command that wipes user data, with the AvailableWipeList items to erase as $1…")
+	fs.StringVar(&o.lawmoReset, "lawmo-factory-reset", "", "with --lawmo: command that resets the device to factory state")
+	fs.StringVar(&o.lawmoWipeList, "lawmo-wipe-list", "", "with --lawmo: comma-separated items Wipe can erase (AvailableWipeList), e.g. 'SD card,Contacts'")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -133,6 +140,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.fumo == "" && (o.fumoInstall != "" || o.fumoVerify != "") {
 		return nil, errors.New("--fumo-install and --fumo-verify need --fumo (the package node)")
+	}
+	if o.lawmo == "" && (o.lawmoLock != "" || o.lawmoWipe != "" || o.lawmoReset != "" || o.lawmoWipeList != "") {
+		return nil, errors.New("--lawmo-lock, --lawmo-wipe, --lawmo-factory-reset and --lawmo-wipe-list need --lawmo (the object node)")
 	}
 	// Validated here, not where they are used, so a typo is refused even when
 	// the state directory already holds an account and --auth would be unused.
@@ -262,19 +272,25 @@ func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, s
 		return err
 	}
 	kick := make(chan struct{}, 1)
+	var running []waiter // objects whose operations run after a session
 	if o.fumo != "" {
 		fw, err := startFUMO(tree, o, acct.ServerID, c, kick, log)
 		if err != nil {
 			return err
 		}
 		defer fw.Close()
-		if o.once {
-			return onceWithFUMO(ctx, c, fw, stdout, log)
+		running = append(running, fw)
+	}
+	if o.lawmo != "" {
+		lw, err := startLAWMO(tree, o, acct.ServerID, c, kick, log)
+		if err != nil {
+			return err
 		}
+		defer lw.Close()
+		running = append(running, lw)
 	}
 	if o.once {
-		_, err := session(ctx, c, stdout)
-		return err
+		return once(ctx, c, running, stdout, log)
 	}
 	return daemon(ctx, o, c, kick, log)
 }

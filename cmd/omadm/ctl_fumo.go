@@ -17,8 +17,9 @@ import (
 	"github.com/omadm/omadm/mo/fumo"
 )
 
-// fumoPoll is how often `ctl fumo --wait` looks for the device's report.
-var fumoPoll = time.Second
+// reportPoll is how often `ctl fumo --wait` and `ctl lawmo --wait` look for
+// the device's report.
+var reportPoll = time.Second
 
 // fumoOutcome is what `ctl fumo --wait` prints.
 type fumoOutcome struct {
@@ -124,58 +125,87 @@ report did not come in time.`,
 	return cmd
 }
 
-// fumoWait waits for the Exec to be accepted and then for the 1226 report
-// with out.Correlator, filling out.
-func fumoWait(ctx context.Context, c *client.Client, wait time.Duration, out *fumoOutcome) error {
+// asyncReport is what an Exec answered with 202 reports later: the
+// result code, its meaning and whether it is a success.
+type asyncReport struct {
+	eventID    int64
+	result     int
+	meaning    string
+	successful bool
+}
+
+// waitReport waits for the Exec job to be accepted and then for the
+// device's 1226 event with correlator, read by parse (ok false: the event
+// is not the kind expected). execStatus is what the device answered the
+// Exec with.
+func waitReport(ctx context.Context, c *client.Client, wait time.Duration, device string, execJob int64, correlator string,
+	parse func(api.Event) (asyncReport, bool, error)) (rep asyncReport, execStatus int, err error) {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	j, err := c.WaitJob(ctx, out.ExecJob)
+	j, err := c.WaitJob(ctx, execJob)
 	if j != nil {
-		out.ExecStatus = j.Status
+		execStatus = j.Status
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		return &exitError{code: exitJobTimeout, err: fmt.Errorf("the device did not take the Exec (job %d) within %s", out.ExecJob, wait)}
+		return rep, execStatus, &exitError{code: exitJobTimeout, err: fmt.Errorf("the device did not take the Exec (job %d) within %s", execJob, wait)}
 	case err != nil:
-		return err
+		return rep, execStatus, err
 	case j.State != "done":
 		msg := fmt.Sprintf("the device refused the Exec: job %d %s (status %d)", j.ID, j.State, j.Status)
 		if j.Error != "" {
 			msg += ": " + j.Error
 		}
-		return &exitError{code: exitJobFailed, err: errors.New(msg)}
+		return rep, execStatus, &exitError{code: exitJobFailed, err: errors.New(msg)}
 	}
 	var after int64
 	for {
-		el, err := c.Events(ctx, out.Device, after, 1000)
+		el, err := c.Events(ctx, device, after, 1000)
 		if err == nil {
 			for _, e := range el.Events {
 				after = e.ID
-				if e.Correlator != out.Correlator {
+				if e.Correlator != correlator {
 					continue
 				}
-				res, ok, perr := fumo.ParseAlert(e.Type, e.Data)
+				rep, ok, perr := parse(e)
 				if !ok || perr != nil {
-					return fmt.Errorf("event %d carries the correlator but is not a FUMO result (type %q, data %q)", e.ID, e.Type, e.Data)
+					return rep, execStatus, fmt.Errorf("event %d carries the correlator but is not the expected result (type %q, data %q)", e.ID, e.Type, e.Data)
 				}
-				out.EventID, out.Result, out.Meaning, out.Successful = e.ID, int(res.Result), res.Result.String(), res.Result.Successful()
-				if !out.Successful {
-					return &exitError{code: exitJobFailed, err: fmt.Errorf("firmware %s failed: %d %s", strings.ToLower(out.Operation), out.Result, out.Meaning)}
-				}
-				return nil
+				rep.eventID = e.ID
+				return rep, execStatus, nil
 			}
 			if el.Next != "" {
 				continue
 			}
 		} else if !errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			return err
+			return rep, execStatus, err
 		}
 		select {
 		case <-ctx.Done():
-			return &exitError{code: exitJobTimeout, err: fmt.Errorf("no report with correlator %s within %s (the Exec was accepted with status %d)", out.Correlator, wait, out.ExecStatus)}
-		case <-time.After(fumoPoll):
+			return rep, execStatus, &exitError{code: exitJobTimeout, err: fmt.Errorf("no report with correlator %s within %s (the Exec was accepted with status %d)", correlator, wait, execStatus)}
+		case <-time.After(reportPoll):
 		}
 	}
+}
+
+// fumoWait fills out from the device's report of a FUMO Exec.
+func fumoWait(ctx context.Context, c *client.Client, wait time.Duration, out *fumoOutcome) error {
+	rep, st, err := waitReport(ctx, c, wait, out.Device, out.ExecJob, out.Correlator, func(e api.Event) (asyncReport, bool, error) {
+		o, ok, err := fumo.ParseAlert(e.Type, e.Data)
+		if o.Request {
+			ok = false
+		}
+		return asyncReport{result: int(o.Result), meaning: o.Result.String(), successful: o.Result.Successful()}, ok, err
+	})
+	out.ExecStatus = st
+	if err != nil {
+		return err
+	}
+	out.EventID, out.Result, out.Meaning, out.Successful = rep.eventID, rep.result, rep.meaning, rep.successful
+	if !out.Successful {
+		return &exitError{code: exitJobFailed, err: fmt.Errorf("firmware %s failed: %d %s", strings.ToLower(out.Operation), out.Result, out.Meaning)}
+	}
+	return nil
 }
 
 func printFUMO(w io.Writer, format string, out *fumoOutcome) error {

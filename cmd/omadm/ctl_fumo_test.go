@@ -46,7 +46,7 @@ func fakeFUMODevice(t *testing.T, st storage.Store, device string, execStatus in
 }
 
 func TestCtl_FUMOQueuesTheUpdateAndWaitsForTheReport(t *testing.T) {
-	fumoPoll = 20 * time.Millisecond
+	reportPoll = 20 * time.Millisecond
 	url, st := ctlServer(t)
 	for _, d := range []string{"ok", "bad", "refuses", "silent"} {
 		if _, _, err := runCtl(t, url, "device", "add", d, "--username", "u", "--password", "p"); err != nil {

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/omadm/omadm/mo/lawmo"
+	"github.com/omadm/omadm/storage"
+)
+
+// fakeLAWMODevice answers the queued jobs of device and reports result for
+// the Exec with its correlator.
+func fakeLAWMODevice(t *testing.T, st storage.Store, device string, result lawmo.Result) {
+	ctx := context.Background()
+	go func() {
+		for range 500 {
+			js, err := st.ListJobs(ctx, storage.JobFilter{DeviceID: device, States: []storage.JobState{storage.JobQueued}})
+			if err == nil && len(js) > 0 && js[len(js)-1].Spec.Command == "Exec" {
+				for _, j := range js {
+					if j.Spec.Command != "Exec" {
+						finishJob(t, st, j.ID, storage.JobDone, 200)
+						continue
+					}
+					finishJob(t, st, j.ID, storage.JobDone, 202)
+					st.AddEvent(ctx, &storage.Event{DeviceID: device, Kind: "generic-alert", Type: lawmo.AlertOperationComplete,
+						Source: j.Spec.Items[0].URI, Format: "int", Data: strconv.Itoa(int(result)), Correlator: j.Spec.Correlator})
+				}
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+}
+
+func TestCtl_LAWMOQueuesTheOperationAndWaitsForTheReport(t *testing.T) {
+	reportPoll = 20 * time.Millisecond
+	url, st := ctlServer(t)
+	for _, d := range []string{"a", "b"} {
+		if _, _, err := runCtl(t, url, "device", "add", d, "--username", "u", "--password", "p"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fakeLAWMODevice(t, st, "a", lawmo.ResultWipeListSuccessful)
+	out, _, err := runCtl(t, url, "lawmo", "a", "wipe", "--wipe-item", "2", "--notify-user", "--wait", "10s", "-o", "json")
+	if err != nil {
+		t.Fatalf("lawmo wipe: %v\n%s", err, out)
+	}
+	var got lawmoOutcome
+	if err := json.Unmarshal([]byte(out), &got); err != nil || got.Result != 1202 || !got.Successful || got.Operation != "Wipe" {
+		t.Fatalf("outcome %+v (%v)", got, err)
+	}
+	js, _ := st.ListJobs(context.Background(), storage.JobFilter{DeviceID: "a"})
+	if len(js) != 2 || len(js[0].Spec.Items) != 2 || js[0].Spec.Items[0].URI != "./LAWMO/LAWMOConfig/NotifyUser" ||
+		js[0].Spec.Items[1].URI != "./LAWMO/AvailableWipeList/2/ToBeWiped" || js[1].Spec.Items[0].URI != "./LAWMO/Operations/Wipe" {
+		t.Fatalf("queued %+v", js)
+	}
+
+	fakeLAWMODevice(t, st, "b", lawmo.ResultFullyLockFailed)
+	var ee *exitError
+	out, _, err = runCtl(t, url, "lawmo", "b", "lock", "--wait", "10s", "-o", "table")
+	if !errors.As(err, &ee) || ee.code != exitJobFailed || !strings.Contains(out, "1402 fully lock failed") {
+		t.Fatalf("failed lock: %v\n%s", err, out)
+	}
+	for _, bad := range [][]string{{"lawmo", "a", "reboot"}, {"lawmo", "a", "lock", "--wipe-item", "1"}, {"lawmo", "a", "lock", "--node", "LAWMO"}} {
+		if _, _, err := runCtl(t, url, bad...); err == nil {
+			t.Errorf("%v: no error", bad)
+		}
+	}
+}
