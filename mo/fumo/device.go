@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/omadm/omadm/dmtree"
+	"github.com/omadm/omadm/mo/internal/place"
 	"github.com/omadm/omadm/syncml"
 )
 
@@ -142,14 +143,10 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	u, err := dmtree.ParseURI(uri, nil)
+	uri, err := place.Node(uri)
 	if err != nil {
-		return nil, fmt.Errorf("fumo: %w", err)
+		return nil, fmt.Errorf("fumo: %w (want e.g. ./FwUpdate/Default)", err)
 	}
-	if len(u.Segments) == 0 || u.Prop != "" || u.List != dmtree.ListNone {
-		return nil, fmt.Errorf("fumo: %q is not a node for an update package, e.g. ./FwUpdate/Default", uri)
-	}
-	uri = "./" + u.Path()
 	parent, name := path.Dir(uri), path.Base(uri)
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("fumo: %w", err)
@@ -170,8 +167,8 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 		{uri + "/Update/PkgData", dmtree.Value{Format: dmtree.FormatBin, Type: "application/octet-stream"}},
 		{uri + "/DownloadAndUpdate", dmtree.Value{Format: dmtree.FormatNode}},
 	} {
-		if err := t.Add("", n.uri, n.v); err != nil && syncml.StatusOf(err) != syncml.StatusAlreadyExists {
-			return nil, fmt.Errorf("fumo: create %s: %w", n.uri, err)
+		if err := place.Add(t, n.uri, n.v); err != nil {
+			return nil, fmt.Errorf("fumo: %w", err)
 		}
 	}
 	def, err := DDF(name)
@@ -181,16 +178,8 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if err := t.Install(parent, def); err != nil {
 		return nil, fmt.Errorf("fumo: bind the DDF at %s: %w", uri, err)
 	}
-	if len(cfg.Servers) > 0 {
-		acl, err := dmtree.NewACL(map[dmtree.Cmd][]string{
-			dmtree.CmdGet: cfg.Servers, dmtree.CmdReplace: cfg.Servers, dmtree.CmdExec: cfg.Servers,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("fumo: %w", err)
-		}
-		if err := t.Replace("", uri+"?prop=ACL", dmtree.Value{Data: []byte(acl.String())}); err != nil {
-			return nil, fmt.Errorf("fumo: set the ACL of %s: %w", uri, err)
-		}
+	if err := place.Grant(t, uri, cfg.Servers); err != nil {
+		return nil, fmt.Errorf("fumo: %w", err)
 	}
 	o := &Object{t: t, uri: uri, cfg: cfg, log: cfg.Log.With("fumo", uri), st: persisted{State: StateIdle}}
 	o.ctx, o.cancel = context.WithCancel(context.Background())

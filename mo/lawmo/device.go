@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/omadm/omadm/dmtree"
+	"github.com/omadm/omadm/mo/internal/place"
 	"github.com/omadm/omadm/syncml"
 )
 
@@ -78,17 +79,13 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	u, err := dmtree.ParseURI(uri, nil)
+	uri, err := place.Node(uri)
 	if err != nil {
-		return nil, fmt.Errorf("lawmo: %w", err)
+		return nil, fmt.Errorf("lawmo: %w (want e.g. ./LAWMO)", err)
 	}
-	if len(u.Segments) == 0 || u.Prop != "" || u.List != dmtree.ListNone {
-		return nil, fmt.Errorf("lawmo: %q is not a node for the object, e.g. ./LAWMO", uri)
-	}
-	uri = "./" + u.Path()
 	add := func(n string, v dmtree.Value) error {
-		if err := t.Add("", n, v); err != nil && syncml.StatusOf(err) != syncml.StatusAlreadyExists {
-			return fmt.Errorf("lawmo: create %s: %w", n, err)
+		if err := place.Add(t, n, v); err != nil {
+			return fmt.Errorf("lawmo: %w", err)
 		}
 		return nil
 	}
@@ -138,16 +135,8 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if err := t.Install(path.Dir(uri), def); err != nil {
 		return nil, fmt.Errorf("lawmo: bind the DDF at %s: %w", uri, err)
 	}
-	if len(cfg.Servers) > 0 {
-		acl, err := dmtree.NewACL(map[dmtree.Cmd][]string{
-			dmtree.CmdGet: cfg.Servers, dmtree.CmdReplace: cfg.Servers, dmtree.CmdExec: cfg.Servers,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("lawmo: %w", err)
-		}
-		if err := t.Replace("", uri+"?prop=ACL", dmtree.Value{Data: []byte(acl.String())}); err != nil {
-			return nil, fmt.Errorf("lawmo: set the ACL of %s: %w", uri, err)
-		}
+	if err := place.Grant(t, uri, cfg.Servers); err != nil {
+		return nil, fmt.Errorf("lawmo: %w", err)
 	}
 	o := &Object{t: t, uri: uri, cfg: cfg, log: cfg.Log.With("lawmo", uri)}
 	o.ctx, o.cancel = context.WithCancel(context.Background())
