@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/omadm/omadm/client"
 	"github.com/omadm/omadm/dmtree"
@@ -44,25 +46,35 @@ func startFUMO(tree *dmtree.Tree, o *options, serverID string, c *client.Client,
 	return fw, nil
 }
 
-// shellStep runs cmd with /bin/sh, the package path as $1: exit 0 is
-// ResultSuccessful, anything else ResultUpdateFailed (the output is logged).
+// shellStep runs cmd as a hook with the package path as $1: exit 0 is
+// ResultSuccessful, anything else ResultUpdateFailed.
 func shellStep(cmd, what string, log *slog.Logger) func(context.Context, string) fumo.Result {
 	return func(ctx context.Context, pkg string) fumo.Result {
-		var out bytes.Buffer
-		x := exec.CommandContext(ctx, "/bin/sh", "-c", cmd, "fumo-"+what, pkg)
-		x.Stdout, x.Stderr = &out, &out
-		err := x.Run()
-		tail := out.Bytes()
-		if len(tail) > 2048 {
-			tail = tail[len(tail)-2048:]
-		}
-		if err != nil {
-			log.Warn("firmware "+what+" command failed", "cmd", cmd, "package", pkg, "err", err, "output", string(tail))
+		if runHook(ctx, log, "firmware "+what, cmd, nil, pkg) != nil {
 			return fumo.ResultUpdateFailed
 		}
-		log.Info("firmware "+what+" command succeeded", "cmd", cmd, "package", pkg, "output", string(tail))
 		return fumo.ResultSuccessful
 	}
+}
+
+// runHook runs cmd with /bin/sh, args as $1… and env added to the
+// environment, logging the tail of its output; the error is its failure.
+func runHook(ctx context.Context, log *slog.Logger, what, cmd string, env []string, args ...string) error {
+	var out bytes.Buffer
+	x := exec.CommandContext(ctx, "/bin/sh", append([]string{"-c", cmd, "omadm-" + strings.ReplaceAll(what, " ", "-")}, args...)...)
+	x.Env = append(os.Environ(), env...)
+	x.Stdout, x.Stderr = &out, &out
+	err := x.Run()
+	tail := out.String()
+	if len(tail) > 2048 {
+		tail = tail[len(tail)-2048:]
+	}
+	if err != nil {
+		log.Warn(what+" command failed", "cmd", cmd, "args", args, "err", err, "output", tail)
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	log.Info(what+" command succeeded", "cmd", cmd, "args", args, "output", tail)
+	return nil
 }
 
 // reporter queues a management object's alert on c and kicks the daemon

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/exec"
 	"strings"
 
 	"github.com/omadm/omadm/client"
@@ -30,17 +27,17 @@ func startLAWMO(tree *dmtree.Tree, o *options, serverID string, c *client.Client
 	}
 	if o.lawmoLock != "" {
 		cfg.Lock = func(ctx context.Context, s lawmo.State, notify bool) error {
-			return runHook(ctx, log, "lock", o.lawmoLock, notify, lockArg[s])
+			return runHook(ctx, log, "lock", o.lawmoLock, notifyEnv(notify), lockArg[s])
 		}
 	}
 	if o.lawmoWipe != "" {
 		cfg.Wipe = func(ctx context.Context, items []string, notify bool) error {
-			return runHook(ctx, log, "wipe", o.lawmoWipe, notify, items...)
+			return runHook(ctx, log, "wipe", o.lawmoWipe, notifyEnv(notify), items...)
 		}
 	}
 	if o.lawmoReset != "" {
 		cfg.FactoryReset = func(ctx context.Context, notify bool) error {
-			return runHook(ctx, log, "factory reset", o.lawmoReset, notify)
+			return runHook(ctx, log, "factory reset", o.lawmoReset, notifyEnv(notify))
 		}
 	}
 	lw, err := lawmo.Install(tree, o.lawmo, cfg)
@@ -51,22 +48,5 @@ func startLAWMO(tree *dmtree.Tree, o *options, serverID string, c *client.Client
 	return lw, nil
 }
 
-// runHook runs cmd with /bin/sh and args as $1…; LAWMO_NOTIFY_USER tells
-// it whether the server asked for the user to be told.
-func runHook(ctx context.Context, log *slog.Logger, what, cmd string, notify bool, args ...string) error {
-	var out bytes.Buffer
-	x := exec.CommandContext(ctx, "/bin/sh", append([]string{"-c", cmd, "lawmo-" + strings.ReplaceAll(what, " ", "-")}, args...)...)
-	x.Env = append(os.Environ(), fmt.Sprintf("LAWMO_NOTIFY_USER=%t", notify))
-	x.Stdout, x.Stderr = &out, &out
-	err := x.Run()
-	tail := out.String()
-	if len(tail) > 2048 {
-		tail = tail[len(tail)-2048:]
-	}
-	if err != nil {
-		log.Warn(what+" command failed", "cmd", cmd, "args", args, "err", err, "output", tail)
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	log.Info(what+" command succeeded", "cmd", cmd, "args", args, "output", tail)
-	return nil
-}
+// notifyEnv tells a hook whether the server asked for the user to be told.
+func notifyEnv(notify bool) []string { return []string{fmt.Sprintf("LAWMO_NOTIFY_USER=%t", notify)} }
