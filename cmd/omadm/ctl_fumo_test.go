@@ -60,7 +60,7 @@ func TestCtl_FUMOQueuesTheUpdateAndWaitsForTheReport(t *testing.T) {
 	if err != nil {
 		t.Fatalf("fumo: %v\n%s", err, out)
 	}
-	var got fumoOutcome
+	var got asyncOutcome
 	if err := json.Unmarshal([]byte(out), &got); err != nil || got.Result != 200 || !got.Successful ||
 		got.Correlator != "c-ok" || got.ExecStatus != 202 || got.Operation != "DownloadAndUpdate" {
 		t.Fatalf("outcome %+v (%v)\n%s", got, err, out)

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -13,20 +10,6 @@ import (
 	"github.com/omadm/omadm/api"
 	"github.com/omadm/omadm/mo/lawmo"
 )
-
-// lawmoOutcome is what `ctl lawmo --wait` prints.
-type lawmoOutcome struct {
-	Device     string `json:"device"`
-	Node       string `json:"node"`
-	Operation  string `json:"operation"`
-	Correlator string `json:"correlator"`
-	ExecJob    int64  `json:"exec_job"`
-	ExecStatus int    `json:"exec_status"`
-	Result     int    `json:"result,omitempty"`
-	Meaning    string `json:"meaning,omitempty"`
-	Successful bool   `json:"successful"`
-	EventID    int64  `json:"event,omitempty"`
-}
 
 // lawmoOps maps the command's operation words to the LAWMO nodes.
 var lawmoOps = map[string]lawmo.Op{
@@ -62,23 +45,12 @@ come in time.`,
 			if len(wipe) > 0 && op != lawmo.OpWipe {
 				return fmt.Errorf("--wipe-item applies to wipe, not %s", args[1])
 			}
-			node = strings.TrimSuffix(node, "/")
-			if !strings.HasPrefix(node, "./") {
-				return fmt.Errorf("--node %q: want an absolute URI such as ./LAWMO", node)
-			}
-			if correlator == "" {
-				b := make([]byte, 6)
-				rand.Read(b)
-				correlator = "lawmo-" + hex.EncodeToString(b)
-			}
-			c, err := o.client()
+			node, err := ctlNode(node, "./LAWMO")
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
-			defer cancel()
-			device := args[0]
-			var jobs []api.Job
+			a := asyncExec{device: args[0], node: node, operation: string(op), execURI: node + "/Operations/" + string(op),
+				correlator: correlator, prefix: "lawmo-", notify: notify, wait: wait, what: args[1], parse: parseLAWMO}
 			var pre []api.JobItem
 			if cmd.Flags().Changed("notify-user") {
 				pre = append(pre, api.JobItem{URI: node + "/LAWMOConfig/NotifyUser", Format: "bool", Data: fmt.Sprint(notifyUser)})
@@ -87,41 +59,9 @@ come in time.`,
 				pre = append(pre, api.JobItem{URI: node + "/AvailableWipeList/" + n + "/ToBeWiped", Format: "bool", Data: "true"})
 			}
 			if len(pre) > 0 {
-				j, err := c.CreateJob(ctx, device, api.JobRequest{Command: "Replace", Items: pre})
-				if err != nil {
-					return ctlNotifyHint(err, device)
-				}
-				jobs = append(jobs, *j)
+				a.pre = &api.JobRequest{Command: "Replace", Items: pre}
 			}
-			exec, err := c.CreateJob(ctx, device, api.JobRequest{Command: "Exec", Correlator: correlator, Notify: notify,
-				Items: []api.JobItem{{URI: node + "/Operations/" + string(op)}}})
-			if err != nil {
-				return ctlNotifyHint(err, device)
-			}
-			if exec.Warning != "" {
-				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", exec.Warning)
-			}
-			jobs = append(jobs, *exec)
-			if wait <= 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "queued; the device reports with correlator %s (omadm ctl events %s)\n", correlator, device)
-				return ctlPrintJobs(cmd.OutOrStdout(), o.format("json"), jobs)
-			}
-			out := lawmoOutcome{Device: device, Node: node, Operation: string(op), Correlator: correlator, ExecJob: exec.ID}
-			rep, st, err := waitReport(cmd.Context(), c, wait, device, exec.ID, correlator, func(e api.Event) (asyncReport, bool, error) {
-				lo, ok, err := lawmo.ParseAlert(e.Type, e.Source, e.Data)
-				return asyncReport{result: int(lo.Result), meaning: lo.Result.String(), successful: lo.Result.Successful()}, ok, err
-			})
-			out.ExecStatus = st
-			if err == nil {
-				out.EventID, out.Result, out.Meaning, out.Successful = rep.eventID, rep.result, rep.meaning, rep.successful
-				if !out.Successful {
-					err = &exitError{code: exitJobFailed, err: fmt.Errorf("%s failed: %d %s", args[1], out.Result, out.Meaning)}
-				}
-			}
-			if perr := printLAWMO(cmd.OutOrStdout(), o.format("json"), &out); perr != nil {
-				return perr
-			}
-			return err
+			return runAsyncExec(cmd, o, a)
 		},
 	}
 	f := cmd.Flags()
@@ -134,14 +74,8 @@ come in time.`,
 	return cmd
 }
 
-func printLAWMO(w io.Writer, format string, out *lawmoOutcome) error {
-	if format == "json" {
-		return ctlPrintJSON(w, out)
-	}
-	result := "-"
-	if out.Result != 0 {
-		result = fmt.Sprintf("%d %s", out.Result, out.Meaning)
-	}
-	return ctlTable(w, []string{"DEVICE", "OPERATION", "CORRELATOR", "EXEC", "RESULT"},
-		[][]string{{out.Device, out.Operation, out.Correlator, fmt.Sprint(out.ExecStatus), result}})
+// parseLAWMO reads the device's report of a LAWMO Exec.
+func parseLAWMO(e api.Event) (asyncReport, bool, error) {
+	lo, ok, err := lawmo.ParseAlert(e.Type, e.Source, e.Data)
+	return asyncReport{result: int(lo.Result), meaning: lo.Result.String(), successful: lo.Result.Successful()}, ok, err
 }

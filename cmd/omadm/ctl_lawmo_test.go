@@ -50,7 +50,7 @@ func TestCtl_LAWMOQueuesTheOperationAndWaitsForTheReport(t *testing.T) {
 	if err != nil {
 		t.Fatalf("lawmo wipe: %v\n%s", err, out)
 	}
-	var got lawmoOutcome
+	var got asyncOutcome
 	if err := json.Unmarshal([]byte(out), &got); err != nil || got.Result != 1202 || !got.Successful || got.Operation != "Wipe" {
 		t.Fatalf("outcome %+v (%v)", got, err)
 	}
