@@ -99,6 +99,7 @@ type Object struct {
 	mu      sync.Mutex
 	st      persisted
 	running bool
+	gen     int // counts start calls: an old run must not clear a newer one's running
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -304,15 +305,22 @@ func (o *Object) busy() bool {
 	return o.running
 }
 
-// start runs fn in the background; o.mu is held.
+// start runs fn in the background; o.mu is held. finish marks the object
+// idle before it reports, so that an Exec in the session the report starts
+// finds it free; this run's own end clears running only if no newer run
+// started meanwhile.
 func (o *Object) start(fn func(context.Context)) {
 	o.running = true
+	o.gen++
+	gen := o.gen
 	o.wg.Add(1)
 	go func() {
 		defer o.wg.Done()
 		fn(o.ctx)
 		o.mu.Lock()
-		o.running = false
+		if o.gen == gen {
+			o.running = false
+		}
 		o.mu.Unlock()
 	}()
 }
@@ -492,6 +500,7 @@ func (o *Object) finish(op Op, s State, r Result) {
 	if err := o.save(); err != nil {
 		o.log.Error("could not save the FUMO state", "err", err)
 	}
+	o.running = false
 	o.mu.Unlock()
 	mark := ""
 	if !r.Successful() {

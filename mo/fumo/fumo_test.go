@@ -495,3 +495,28 @@ func TestDownload_HangingServerTimesOut(t *testing.T) {
 	}
 	checkAlert(t, d.lastAlert(), fumo.AlertDownload, "t", fumo.ResultDownloadTimeout)
 }
+
+// The report starts a session at once (omadm-agent), and that session may
+// carry the server's next Exec: the object must already be free for it.
+func TestReport_AnExecInTheReportingSessionIsAccepted(t *testing.T) {
+	url := firmware(t, []byte("fw"))
+	var d *device
+	var again syncml.StatusCode
+	d = newDevice(t, t.TempDir(), func(c *fumo.Config) {
+		inner := c.Report
+		c.Report = func(a *syncml.Alert) {
+			inner(a)
+			if a.Correlator == "first" {
+				again, _ = d.tree.Exec(context.Background(), srv, node+"/Download", nil, "second")
+			}
+		}
+	})
+	d.replace(node+"/Download/PkgURL", url+"/fw.bin")
+	if code := d.exec(fumo.OpDownload, "first"); code != syncml.StatusAccepted {
+		t.Fatalf("Exec: %d", code)
+	}
+	checkAlert(t, d.lastAlert(), fumo.AlertDownload, "second", fumo.ResultSuccessful)
+	if again != syncml.StatusAccepted {
+		t.Errorf("Exec from the reporting session: %d, want 202", again)
+	}
+}
