@@ -137,11 +137,10 @@ func TestInstall_CreatesTheObjectUnlockedWithItsWipeList(t *testing.T) {
 		t.Errorf("AvailableWipeList after a restart with one item %q", got)
 	}
 	d2.obj.Close()
-	d3 := newDevice(t, tree, func(c *lawmo.Config) { c.WipeList = nil })
+	newDevice(t, tree, func(c *lawmo.Config) { c.WipeList = nil })
 	if _, err := tree.Get(srv, node+"/AvailableWipeList"); syncml.StatusOf(err) != syncml.StatusNotFound {
 		t.Errorf("AvailableWipeList without items: %v, want gone", err)
 	}
-	_ = d3
 }
 
 func TestLockOperations_ChangeStateAndReport(t *testing.T) {
