@@ -8,6 +8,7 @@
 # message and nothing else is retried (up to twice); anything else fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.27.3}
 FUZZTIME=${FUZZTIME:-8s}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
