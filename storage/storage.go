@@ -31,6 +31,17 @@ type Device struct {
 	Password   string // client→server password (verified by the server)
 	// ServerPassword authenticates the server to the device (server Cred, pkg0 digest).
 	ServerPassword string
+	// ServerAuthScheme is the scheme of the server's own credentials toward
+	// the device (SRVCRED: "basic", "md5" or "hmac"); "" means the same as
+	// AuthScheme. OMA-TS-DM_Security-V1_2 §5.3: each direction has its own.
+	ServerAuthScheme string
+	// CertSHA256 is the lower-case hex SHA-256 of the DER TLS client
+	// certificate bound to this device ("" = none), and TransportAuth the
+	// account's policy for it: "" (DM-level credentials always required),
+	// "cert" (a message over TLS with the bound certificate needs no DM-level
+	// credentials) or "cert+dm" (both are required).
+	CertSHA256    string
+	TransportAuth string
 	// ServerNonce is the nonce the server issued to the device (the device hashes
 	// its next credentials with it). ClientNonce is the nonce the device issued
 	// to the server (for the server's credentials and the pkg0 digest).

@@ -13,6 +13,10 @@ type Inbound struct {
 	// (the session token of a RespURI travels in its "s" parameter).
 	RequestURL string
 	RemoteAddr string
+	// ClientCertSHA256 is the lower-case hex SHA-256 of the DER leaf
+	// certificate the peer presented and the TLS layer verified ("" when the
+	// message did not come over TLS with a client certificate).
+	ClientCertSHA256 string
 }
 
 // Outbound is the engine's answer, to be sent back by the transport.
