@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -381,7 +380,6 @@ func session(ctx context.Context, c *client.Client, stdout io.Writer) (*client.S
 // daemon waits for package 0, the poll interval and kick (an alert queued by
 // a management object, e.g. a FUMO result) and runs a session for each.
 func daemon(ctx context.Context, o *options, c *client.Client, kick <-chan struct{}, log *slog.Logger) error {
-	pkgs := make(chan *notification.Package0, 4)
 	errc := make(chan error, 1)
 	if o.notifyListen != "" {
 		l, err := notification.Listen(o.notifyListen)
@@ -389,20 +387,17 @@ func daemon(ctx context.Context, o *options, c *client.Client, kick <-chan struc
 			return fmt.Errorf("--notify-listen: %w", err)
 		}
 		defer l.Close()
-		l.OnError = func(from net.Addr, err error) {
-			log.Debug("ignored datagram", "from", from.String(), "err", err)
-		}
+		// Every datagram is authenticated before anything is queued or
+		// logged; drops are counted in one summary line per interval.
+		in := c.NewInbox(client.InboxOptions{})
 		log.Info("listening for package 0", "addr", l.Addr().String())
 		go func() {
-			errc <- l.Serve(ctx, func(p *notification.Package0, _ []byte) {
-				cp := *p
-				select {
-				case pkgs <- &cp:
-				default:
-					log.Warn("package 0 dropped: a session is already waiting")
-				}
-			})
+			errc <- l.ServeRaw(ctx, func(b []byte) { in.Offer(b) })
 		}()
+		runCtx, cancel := context.WithCancel(ctx)
+		ran := make(chan struct{})
+		go func() { in.Run(runCtx); close(ran) }()
+		defer func() { cancel(); <-ran }()
 	}
 	var tick <-chan time.Time
 	if o.poll > 0 {
@@ -421,10 +416,6 @@ func daemon(ctx context.Context, o *options, c *client.Client, kick <-chan struc
 				return fmt.Errorf("notification listener: %w", err)
 			}
 			errc = nil
-		case p := <-pkgs:
-			if _, err := c.HandlePackage0(ctx, p); err != nil && errors.Is(err, client.ErrNotification) {
-				log.Warn("package 0 ignored", "err", err)
-			}
 		case <-tick:
 			_, _ = c.Run(ctx, client.Trigger{})
 		case <-kick:
