@@ -32,6 +32,7 @@ import (
 	"github.com/omadm/omadm/mo/devdetail"
 	"github.com/omadm/omadm/mo/devinfo"
 	"github.com/omadm/omadm/mo/dmacc"
+	"github.com/omadm/omadm/mo/fumo"
 	"github.com/omadm/omadm/notification"
 	"github.com/omadm/omadm/syncml"
 	"github.com/omadm/omadm/transport/dmhttp"
@@ -60,6 +61,7 @@ type options struct {
 	fumo, fumoInstall, fumoVerify       string
 	lawmo, lawmoLock, lawmoWipe         string
 	lawmoReset, lawmoWipeList           string
+	dlConnect, dlStall                  time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -97,6 +99,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.fumo, "fumo", "", "firmware update (FUMO) package node, e.g. ./FwUpdate/Default; packages are kept under <state>/fumo")
 	fs.StringVar(&o.fumoInstall, "fumo-install", "", "with --fumo: command that installs a firmware package, run by /bin/sh with the package path as $1; exit 0 = updated")
 	fs.StringVar(&o.fumoVerify, "fumo-verify", "", "with --fumo: command run after a restart during an update, package path as $1; exit 0 = the new firmware runs")
+	fs.DurationVar(&o.dlConnect, "download-connect-timeout", fumo.DefaultConnectTimeout, "bound of connecting (TLS handshake included) to a package server (FUMO PkgURL)")
+	fs.DurationVar(&o.dlStall, "download-stall-timeout", fumo.DefaultStallTimeout, "a package download fails (FUMO 407) when no response arrives within this, or less than 4 KiB arrives in any such period")
 	fs.StringVar(&o.lawmo, "lawmo", "", "lock and wipe (LAWMO) object node, e.g. ./LAWMO")
 	fs.StringVar(&o.lawmoLock, "lawmo-lock", "", "with --lawmo: command that applies a lock state, run by /bin/sh with $1 = fully-locked, partially-locked or unlocked; exit 0 = done")
 	fs.StringVar(&o.lawmoWipe, "lawmo-wipe", "", "with --lawmo: command that wipes user data, with the AvailableWipeList items to erase as $1…")
@@ -113,6 +117,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.retries < 0 || o.retryBackoff <= 0 || o.timeout <= 0 {
 		return nil, errors.New("--retries must be >= 0, --retry-backoff and --timeout > 0")
+	}
+	if o.dlConnect <= 0 || o.dlStall <= 0 {
+		return nil, errors.New("--download-connect-timeout and --download-stall-timeout must be > 0")
 	}
 	if o.bootKey != "" && o.bootIMSI != "" {
 		return nil, errors.New("give --bootstrap-key or --bootstrap-imsi, not both")
