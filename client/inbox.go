@@ -44,6 +44,20 @@ type InboxOptions struct {
 	SummaryInterval time.Duration
 	// Now is the time source (default: Config.Clock).
 	Now func() time.Time
+	// Served restores the memory of served packages saved by an earlier
+	// run (oldest first), so that a restart does not reopen the door to
+	// replays; Save, when set, is called with the whole memory (oldest
+	// first) each time it changes, at most once per session.
+	Served []ServedPackage
+	Save   func([]ServedPackage)
+}
+
+// ServedPackage is one package 0 an Inbox remembers as served.
+type ServedPackage struct {
+	SessionID uint16
+	Digest    [notification.DigestSize]byte
+	At        time.Time // when its session ended
+	Reset     bool      // made with a reset nonce: refused while remembered
 }
 
 // Verdict is what an Inbox did with a datagram.
@@ -124,12 +138,13 @@ type servedEntry struct {
 // failed is not remembered, so a re-send after a failure is served. Session
 // ids must differ between sessions (§6.2.2.10), so a new session is never
 // mistaken for a replay unless a server reuses a session id without any
-// nonce change within the window. The memory is not persisted: after a
-// restart one replay of each remembered package can start a session.
+// nonce change within the window. InboxOptions.Served and Save keep the
+// memory across restarts.
 type Inbox struct {
 	c *Client
 	o InboxOptions
 
+	saveMu  sync.Mutex // orders calls of o.Save
 	mu      sync.Mutex
 	ver     *notification.Verifier
 	pending *Notification
@@ -160,7 +175,12 @@ func (c *Client) NewInbox(o InboxOptions) *Inbox {
 	if o.Now == nil {
 		o.Now = c.cfg.Clock.Now
 	}
-	return &Inbox{c: c, o: o, ready: make(chan struct{}, 1), index: make(map[replayKey]int)}
+	in := &Inbox{c: c, o: o, ready: make(chan struct{}, 1), index: make(map[replayKey]int)}
+	for _, sp := range o.Served {
+		in.remember(replayKey{sid: sp.SessionID, digest: sp.Digest}, sp.At, sp.Reset)
+	}
+	in.o.Served = nil
+	return in
 }
 
 // Offer takes one datagram (raw package 0, WSP push PDU or SM user data)
@@ -253,18 +273,45 @@ func (in *Inbox) Take() *Notification {
 // declined it, its packages (coalesced ones included) are remembered as
 // served.
 func (in *Inbox) Done(n *Notification, err error) {
+	in.saveMu.Lock()
+	defer in.saveMu.Unlock()
 	in.mu.Lock()
-	defer in.mu.Unlock()
 	if in.running == n {
 		in.running = nil
 	}
 	if err != nil && !errors.Is(err, ErrDeclined) {
+		in.mu.Unlock()
 		return
 	}
 	now := in.o.Now()
 	for i, k := range n.keys {
 		in.remember(k, now, n.resets&(1<<i) != 0)
 	}
+	var snap []ServedPackage
+	if in.o.Save != nil {
+		snap = in.servedLocked()
+	}
+	in.mu.Unlock()
+	if snap != nil {
+		in.o.Save(snap)
+	}
+}
+
+// Served returns the memory of served packages, oldest first.
+func (in *Inbox) Served() []ServedPackage {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.servedLocked()
+}
+
+func (in *Inbox) servedLocked() []ServedPackage {
+	out := make([]ServedPackage, 0, len(in.served))
+	for i := range in.served {
+		// Once the ring is full, in.next is its oldest entry.
+		e := in.served[(in.next+i)%len(in.served)]
+		out = append(out, ServedPackage{SessionID: e.key.sid, Digest: e.key.digest, At: e.at, Reset: e.reset})
+	}
+	return out
 }
 
 // remember adds k to the ring of served packages; in.mu is held.

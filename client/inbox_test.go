@@ -471,3 +471,68 @@ func TestInbox_DropsWhatDoesNotAuthenticate(t *testing.T) {
 		})
 	}
 }
+
+// The memory of served packages survives a restart through Save and
+// Served: a reset-nonce package replayed to the restarted agent is still
+// refused (it would otherwise verify for ever).
+func TestInbox_ServedPackagesSurviveARestart(t *testing.T) {
+	peer := &dmPeer{started: make(chan string, 4), count: map[string]int{}}
+	c := newAgent(t, newTree(t), peer, func(c *client.Config) {
+		c.Account.ServerSecret, c.Account.ServerNonce = "srvpw", []byte("srvnonce")
+	})
+	peer.c.Store(c)
+	var saved []client.ServedPackage
+	in := c.NewInbox(client.InboxOptions{ReplayEntries: 2, Save: func(s []client.ServedPackage) { saved = s }})
+	reset := pkg0(t, testServerID, "srvpw", notification.ResetNonce, 0x51)
+	for _, raw := range [][]byte{pkg0(t, testServerID, "srvpw", []byte("srvnonce"), 0x50), reset} {
+		if v := in.Offer(raw); v != client.VerdictQueued {
+			t.Fatalf("offer: %s", v)
+		}
+		n := in.Take()
+		_, err := c.RunNotification(context.Background(), n)
+		in.Done(n, err)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(saved) != 2 || saved[0].SessionID != 0x50 || saved[1].SessionID != 0x51 || saved[0].Reset || !saved[1].Reset {
+		t.Fatalf("saved %+v, want 0x50 then the reset-nonce 0x51", saved)
+	}
+	restarted := c.NewInbox(client.InboxOptions{ReplayEntries: 2, Served: saved})
+	if v := restarted.Offer(reset); v != client.VerdictReplayed {
+		t.Fatalf("replay after the restart: %s", v)
+	}
+	if got := restarted.Served(); len(got) != 2 || got[1] != saved[1] {
+		t.Fatalf("restored %+v", got)
+	}
+}
+
+// ReplayEntries bounds the memory: the oldest served package is forgotten
+// first.
+func TestInbox_ForgetsTheOldestServedPackageFirst(t *testing.T) {
+	peer := &dmPeer{started: make(chan string, 8), count: map[string]int{}}
+	c := newAgent(t, newTree(t), peer, func(c *client.Config) {
+		c.Account.ServerSecret, c.Account.ServerNonce = "srvpw", []byte("srvnonce")
+	})
+	peer.c.Store(c)
+	in := c.NewInbox(client.InboxOptions{ReplayEntries: 2})
+	var raws [][]byte
+	for sid := uint16(1); sid <= 3; sid++ {
+		raw := pkg0(t, testServerID, "srvpw", notification.ResetNonce, sid)
+		raws = append(raws, raw)
+		if v := in.Offer(raw); v != client.VerdictQueued {
+			t.Fatalf("offer %d: %s", sid, v)
+		}
+		n := in.Take()
+		_, err := c.RunNotification(context.Background(), n)
+		in.Done(n, err)
+	}
+	if got := in.Served(); len(got) != 2 || got[0].SessionID != 2 || got[1].SessionID != 3 {
+		t.Fatalf("served %+v, want sessions 2 and 3", got)
+	}
+	for i, want := range []client.Verdict{client.VerdictQueued, client.VerdictReplayed, client.VerdictReplayed} {
+		if v := in.Offer(raws[i]); v != want {
+			t.Fatalf("session %d again: %s, want %s", i+1, v, want)
+		}
+	}
+}

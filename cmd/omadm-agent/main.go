@@ -396,7 +396,7 @@ func daemon(ctx context.Context, o *options, c *client.Client, kick <-chan struc
 		defer l.Close()
 		// Every datagram is authenticated before anything is queued or
 		// logged; drops are counted in one summary line per interval.
-		in := c.NewInbox(client.InboxOptions{})
+		in := c.NewInbox(client.InboxOptions{Served: loadServed(o.state, log), Save: saveServed(o.state, log)})
 		log.Info("listening for package 0", "addr", l.Addr().String())
 		go func() {
 			errc <- l.ServeRaw(ctx, func(b []byte) { in.Offer(b) })
