@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path"
@@ -15,10 +14,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/omadm/omadm/dmtree"
+	"github.com/omadm/omadm/mo/internal/download"
 	"github.com/omadm/omadm/mo/internal/place"
 	"github.com/omadm/omadm/syncml"
 )
@@ -27,9 +26,9 @@ import (
 const (
 	DefaultMaxSize         = 512 << 20
 	DefaultDownloadTimeout = time.Hour
-	DefaultConnectTimeout  = 30 * time.Second
-	DefaultStallTimeout    = 60 * time.Second
-	DefaultStallBytes      = 4096
+	DefaultConnectTimeout  = download.DefaultConnectTimeout
+	DefaultStallTimeout    = download.DefaultStallTimeout
+	DefaultStallBytes      = download.DefaultStallBytes
 )
 
 // Config is the device side of an update package node.
@@ -111,6 +110,7 @@ type Object struct {
 	uri string
 	cfg Config
 	log *slog.Logger
+	get *download.Getter
 
 	mu      sync.Mutex
 	st      persisted
@@ -157,16 +157,7 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if cfg.DownloadTimeout <= 0 {
 		cfg.DownloadTimeout = DefaultDownloadTimeout
 	}
-	if cfg.ConnectTimeout <= 0 {
-		cfg.ConnectTimeout = DefaultConnectTimeout
-	}
-	if cfg.StallTimeout <= 0 {
-		cfg.StallTimeout = DefaultStallTimeout
-	}
-	if cfg.StallBytes <= 0 {
-		cfg.StallBytes = DefaultStallBytes
-	}
-	cfg.HTTPClient = withTimeouts(cfg.HTTPClient, cfg.ConnectTimeout, cfg.StallTimeout)
+
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -208,7 +199,9 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if err := place.Grant(t, uri, cfg.Servers); err != nil {
 		return nil, fmt.Errorf("fumo: %w", err)
 	}
-	o := &Object{t: t, uri: uri, cfg: cfg, log: cfg.Log.With("fumo", uri), st: persisted{State: StateIdle}}
+	o := &Object{t: t, uri: uri, cfg: cfg, log: cfg.Log.With("fumo", uri), st: persisted{State: StateIdle},
+		get: download.New(download.Options{Client: cfg.HTTPClient, ConnectTimeout: cfg.ConnectTimeout,
+			StallTimeout: cfg.StallTimeout, StallBytes: cfg.StallBytes, MaxSize: cfg.MaxSize})}
 	o.ctx, o.cancel = context.WithCancel(context.Background())
 	if err := o.load(); err != nil {
 		return nil, err
@@ -450,167 +443,28 @@ func (o *Object) download(ctx context.Context, url string) (Result, error) {
 	return ResultSuccessful, nil
 }
 
-// withTimeouts returns c (http.DefaultClient when nil) with its transport
-// copied and given the connect bound (dial and TLS handshake) and the
-// response header bound, where the transport leaves them unset. A
-// transport that is not an *http.Transport is kept as it is: the header
-// watchdog of httpFetch still bounds it.
-func withTimeouts(c *http.Client, connect, stall time.Duration) *http.Client {
-	if c == nil {
-		c = http.DefaultClient
-	}
-	rt := c.Transport
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
-	t, ok := rt.(*http.Transport)
-	if !ok {
-		return c
-	}
-	t = t.Clone()
-	dial := t.DialContext
-	if dial == nil {
-		dial = (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext
-	}
-	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		dctx, cancel := context.WithTimeout(ctx, connect)
-		defer cancel()
-		conn, err := dial(dctx, network, addr)
-		var ne net.Error
-		if err != nil && ctx.Err() == nil && (dctx.Err() != nil || errors.As(err, &ne) && ne.Timeout()) {
-			// The dialer's own deadline may fire just before the context's.
-			err = &ResultError{ResultDownloadTimeout, fmt.Errorf("connecting to %s: no connection within %s: %w", addr, connect, err)}
-		}
-		return conn, err
-	}
-	if t.TLSHandshakeTimeout <= 0 || t.TLSHandshakeTimeout > connect {
-		t.TLSHandshakeTimeout = connect
-	}
-	if t.ResponseHeaderTimeout <= 0 || t.ResponseHeaderTimeout > stall {
-		t.ResponseHeaderTimeout = stall
-	}
-	cc := *c
-	cc.Transport = t
-	return &cc
-}
-
-// httpFetch is the default Fetch: GET over http or https, bounded by the
-// connect timeout, the response header timeout and the stall watchdog.
+// httpFetch is the default Fetch: GET over http or https with the
+// connect, response header and stall bounds of Config.
 func (o *Object) httpFetch(ctx context.Context, url string, w io.Writer) error {
-	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
-		return &ResultError{ResultBadURL, fmt.Errorf("unsupported URL %q (want http or https)", url)}
+	err := o.get.Get(ctx, url, w)
+	if err == nil {
+		return nil
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return &ResultError{ResultBadURL, err}
-	}
-	// Backstop for transports withTimeouts could not configure: connect
-	// and response header within ConnectTimeout+StallTimeout.
-	bound := o.cfg.ConnectTimeout + o.cfg.StallTimeout
-	header := time.AfterFunc(bound, func() {
-		cancel(&ResultError{ResultDownloadTimeout, fmt.Errorf("GET %s: no response within %s", url, bound)})
-	})
-	resp, err := o.cfg.HTTPClient.Do(req)
-	header.Stop()
-	if err != nil {
-		var re *ResultError
-		if errors.As(err, &re) {
-			return err
-		}
-		if cause := context.Cause(ctx); errors.As(cause, &re) {
-			return cause
-		}
-		var oe interface{ Timeout() bool }
-		if errors.As(err, &oe) && oe.Timeout() || errors.Is(err, context.DeadlineExceeded) {
-			return &ResultError{ResultDownloadTimeout, err}
-		}
-		return &ResultError{ResultServerUnavailable, err}
-	}
-	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusOK:
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden ||
-		resp.StatusCode == http.StatusProxyAuthRequired:
-		return &ResultError{ResultDownloadAuthFailed, fmt.Errorf("GET %s: %s", url, resp.Status)}
-	case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusGatewayTimeout:
-		return &ResultError{ResultDownloadTimeout, fmt.Errorf("GET %s: %s", url, resp.Status)}
-	case resp.StatusCode >= 500:
-		return &ResultError{ResultServerError, fmt.Errorf("GET %s: %s", url, resp.Status)}
-	default:
-		return &ResultError{ResultBadURL, fmt.Errorf("GET %s: %s", url, resp.Status)}
-	}
-	if resp.ContentLength > 0 {
-		if lw, ok := w.(*limitWriter); ok && resp.ContentLength > lw.left {
-			return &ResultError{ResultDownloadOutOfMemory, fmt.Errorf("package of %d bytes exceeds the limit", resp.ContentLength)}
-		}
-	}
-	body := &countingReader{r: resp.Body}
-	stop := watchProgress(&body.n, o.cfg.StallTimeout, o.cfg.StallBytes, func(got int64) {
-		cancel(&ResultError{ResultDownloadTimeout, fmt.Errorf("GET %s: download stalled: %d bytes in %s, want at least %d",
-			url, got, o.cfg.StallTimeout, o.cfg.StallBytes)})
-	})
-	n, err := io.Copy(w, body)
-	stop()
-	if err != nil {
-		var re *ResultError
-		if cause := context.Cause(ctx); ctx.Err() != nil && errors.As(cause, &re) {
-			return cause
-		}
-		return err
-	}
-	if resp.ContentLength >= 0 && n != resp.ContentLength {
-		return &ResultError{ResultDownloadNetwork, fmt.Errorf("GET %s: got %d of %d bytes", url, n, resp.ContentLength)}
-	}
-	return nil
+	return &ResultError{resultOfKind[download.KindOf(err)], err}
 }
 
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n atomic.Int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-// watchProgress calls stalled once, with the bytes counted in the period,
-// when a period of length every passes with fewer than least bytes added
-// to n; stop ends the watch.
-func watchProgress(n *atomic.Int64, every time.Duration, least int64, stalled func(got int64)) (stop func()) {
-	var (
-		mu      sync.Mutex
-		stopped bool
-		last    int64
-		t       *time.Timer
-	)
-	mu.Lock()
-	defer mu.Unlock()
-	t = time.AfterFunc(every, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if stopped {
-			return
-		}
-		cur := n.Load()
-		if cur-last < least {
-			stopped = true
-			stalled(cur - last)
-			return
-		}
-		last = cur
-		t.Reset(every)
-	})
-	return func() {
-		mu.Lock()
-		stopped = true
-		mu.Unlock()
-		t.Stop()
-	}
+// resultOfKind maps a failed download to its FUMO result code
+// (OMA-TS-DM-FUMO-V1_0 §10.2 result codes): every timeout, a stalled or
+// trickling server included, is 407 "Alternate Download Request Time-Out".
+var resultOfKind = map[download.Kind]Result{
+	download.KindNetwork:     ResultDownloadNetwork,
+	download.KindTimeout:     ResultDownloadTimeout,
+	download.KindBadURL:      ResultBadURL,
+	download.KindAuth:        ResultDownloadAuthFailed,
+	download.KindUnavailable: ResultServerUnavailable,
+	download.KindServer:      ResultServerError,
+	download.KindTooLarge:    ResultDownloadOutOfMemory,
+	download.KindStorage:     ResultDownloadOutOfMemory,
 }
 
 // limitWriter fails a download that outgrows Config.MaxSize.
