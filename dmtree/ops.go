@@ -344,10 +344,19 @@ func (t *Tree) copyNode(principal, target, source string) error {
 		v.Format = FormatBin
 	}
 	if dst := t.find(tu.Segments); dst >= 0 {
+		// A Copy onto an existing node that may not be overwritten (an
+		// interior node, a node whose AccessType lacks Replace, a permanent
+		// node whose Format or Type would change) is refused with 403
+		// Forbidden, not 405 (OMA-TS-DM_RepPro-V1_2 Copy; SyncML RepPro §10
+		// 403). Missing ACL rights stay 425.
 		if t.nodes[dst].interior() {
-			return syncml.Errorf(syncml.StatusCommandNotAllowed, "copy target %s is interior", t.uriOf(dst))
+			return syncml.Errorf(syncml.StatusForbidden, "copy target %s is interior and may not be overwritten", t.uriOf(dst))
 		}
-		return t.replaceNode(principal, dst, v)
+		err := t.replaceNode(principal, dst, v)
+		if syncml.StatusOf(err) == syncml.StatusCommandNotAllowed {
+			return &syncml.StatusError{Code: syncml.StatusForbidden, Msg: "copy target " + t.uriOf(dst) + " may not be overwritten", Err: err}
+		}
+		return err
 	}
 	_, err = t.addNode(principal, tu.Segments, v, nil)
 	return err
