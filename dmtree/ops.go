@@ -254,6 +254,9 @@ func (t *Tree) replaceNode(principal string, id int32, v Value) error {
 	if perm && (code != n.format || typ != n.typ) {
 		return syncml.Errorf(syncml.StatusCommandNotAllowed, "format and type of permanent node %s cannot change", t.uriOf(id))
 	}
+	if err := t.fits(len(data) - len(n.value)); err != nil {
+		return err
+	}
 	if p := t.pluginFor(id); p != nil {
 		if s, ok := p.(ValueSetter); ok {
 			if err := s.SetValue(t.uriOf(id), Value{Format: formats[code], Type: typ, Data: data}); err != nil {
