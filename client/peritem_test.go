@@ -1,12 +1,14 @@
 package client_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/omadm/omadm/client"
+	"github.com/omadm/omadm/dmtree"
 	"github.com/omadm/omadm/syncml"
 )
 
@@ -145,5 +147,54 @@ func TestAgent_AtomicMemberWithSeveralItemsStaysAllOrNothing(t *testing.T) {
 	}
 	if v := value(t, tr, "./Vendor/Name"); v != "acme" {
 		t.Fatalf("Atomic was not rolled back: %q", v)
+	}
+}
+
+// codes.md §1 (413 Request entity too large, 420 Device full): a large object
+// the tree's budget can never hold is refused on its first chunk, before
+// the device buffers the rest.
+func TestAgent_LargeObjectOverTheTreeBudgetIsRefusedOnTheFirstChunk(t *testing.T) {
+	tests := []struct {
+		name string
+		opts dmtree.Options
+		add  bool
+		want string
+	}{
+		{"Add larger than the room left is 420", dmtree.Options{MaxTotalBytes: 2000}, true, "Status 2 Add 420"},
+		{"Replace larger than MaxValueSize is 413", dmtree.Options{MaxValueSize: 2000}, false, "Status 2 Replace 413"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := tc.opts
+			opts.RootACL = "Add=*&Get=*&Replace=*&Delete=*"
+			tr := dmtree.New(&opts)
+			for _, kv := range [][2]string{{"DevId", testDeviceID}, {"Man", "omadm"}, {"Mod", "test"}, {"DmV", "1.2"}, {"Lang", "en-US"}} {
+				mustAdd(t, tr, "./DevInfo/"+kv[0], kv[1])
+			}
+			mustAdd(t, tr, "./Vendor/Name", "acme")
+			parts := chunks("./Vendor/Name", "chr", bytes.Repeat([]byte("a"), 3000), 1000)
+			var cmd syncml.Command = parts[0][0]
+			if tc.add {
+				r := parts[0][0].(*syncml.Replace)
+				r.Items[0].Target.LocURI = "./Vendor/Big"
+				cmd = &syncml.Add{Items: r.Items}
+			}
+			srv := &scripted{t: t}
+			srv.steps = []step{
+				func(t *testing.T, got *syncml.Message) *syncml.Message { return srv.reply(got, false, 0, cmd) },
+				func(t *testing.T, got *syncml.Message) *syncml.Message {
+					if s := summary(got); s != "Status 0 SyncHdr 200 | "+tc.want+" | Alert 1222" {
+						t.Fatalf("answer to the first chunk = %q", s)
+					}
+					return srv.reply(got, true, syncml.StatusOK)
+				},
+				func(t *testing.T, got *syncml.Message) *syncml.Message { return srv.reply(got, true, syncml.StatusOK) },
+			}
+			c := newAgent(t, tr, srv, nil)
+			_, err := c.Run(context.Background(), client.Trigger{})
+			if len(srv.got) < 2 {
+				t.Fatalf("agent stopped after %d messages: %v", len(srv.got), err)
+			}
+		})
 	}
 }
