@@ -123,6 +123,12 @@ func (t *Tree) addNode(principal string, segs []string, v Value, props *tndsProp
 			n.acl = (&ACL{}).With(principal, CmdAdd, CmdDelete, CmdReplace)
 		}
 		if props != nil && last {
+			// An ACL carried in a TNDS object obeys the rules of a Replace
+			// of ?prop=ACL on the new node (tree.md §5, §8), so a server
+			// cannot grant itself rights it does not hold.
+			if props.acl != nil && !t.mayChangeACL(principal, p, n.interior(), n.acl) {
+				return fail(syncml.Errorf(syncml.StatusPermissionDenied, "setting the ACL of %s needs Replace on its parent", displayURI(here)))
+			}
 			if err := props.apply(&n); err != nil {
 				return fail(err)
 			}
@@ -567,6 +573,26 @@ func (t *Tree) getProp(id int32, u URI) (Result, error) {
 // MaxTitleLen bounds the Title property (tree.md §3).
 const MaxTitleLen = 255
 
+// mayChangeACL reports whether principal may set the ACL of a node under
+// parent whose own ACL is own (nil = inherits): Replace in the parent's
+// effective ACL, or for an interior node Replace in its own effective ACL
+// (tree.md §5). The device ("") always may.
+func (t *Tree) mayChangeACL(principal string, parent int32, interior bool, own *ACL) bool {
+	if principal == "" {
+		return true
+	}
+	if t.effACL(parent).Allows(CmdReplace, principal) {
+		return true
+	}
+	if !interior {
+		return false
+	}
+	if own.Empty() {
+		own = t.effACL(parent)
+	}
+	return own.Allows(CmdReplace, principal)
+}
+
 func (t *Tree) replaceProp(principal string, u URI, v Value) error {
 	id := t.find(u.Segments)
 	if id < 0 {
@@ -576,12 +602,14 @@ func (t *Tree) replaceProp(principal string, u URI, v Value) error {
 	s := string(v.Data)
 	switch u.Prop {
 	case "ACL":
-		if principal != "" {
-			parentOK := id != rootID && t.effACL(n.parent).Allows(CmdReplace, principal)
-			ownOK := n.interior() && t.effACL(id).Allows(CmdReplace, principal)
-			if !parentOK && !ownOK {
-				return syncml.Errorf(syncml.StatusPermissionDenied, "changing the ACL of %s needs Replace on its parent", t.uriOf(id))
-			}
+		ok := principal == ""
+		if !ok && id == rootID {
+			ok = t.effACL(id).Allows(CmdReplace, principal)
+		} else if !ok {
+			ok = t.mayChangeACL(principal, n.parent, n.interior(), n.acl)
+		}
+		if !ok {
+			return syncml.Errorf(syncml.StatusPermissionDenied, "changing the ACL of %s needs Replace on its parent", t.uriOf(id))
 		}
 		acl, err := ParseACL(s)
 		if err != nil {
