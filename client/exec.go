@@ -299,9 +299,9 @@ func (s *session) execGet(msgRef string, g *syncml.Get) {
 	outs := make([]itemOutcome, len(g.Items))
 	var found []syncml.Item
 	for i := range g.Items {
-		items, code := s.getItem(&g.Items[i])
+		var code syncml.StatusCode
+		found, code = s.getItem(found, &g.Items[i])
 		outs[i] = itemOutcome{it: &g.Items[i], code: code}
-		found = append(found, items...)
 	}
 	s.replyItems(msgRef, g, outs)
 	if len(found) > 0 {
@@ -309,18 +309,19 @@ func (s *session) execGet(msgRef string, g *syncml.Get) {
 	}
 }
 
-// getItem reads one Get item and returns its Results items or the failure.
-func (s *session) getItem(gi *syncml.Item) ([]syncml.Item, syncml.StatusCode) {
+// getItem reads one Get item and appends its Results items to out; on
+// failure out is returned as it was, with the failure code.
+func (s *session) getItem(out []syncml.Item, gi *syncml.Item) ([]syncml.Item, syncml.StatusCode) {
 	uri, err := itemTarget(gi)
 	if err != nil {
-		return nil, syncml.StatusOf(err)
+		return out, syncml.StatusOf(err)
 	}
 	rs, err := s.c.cfg.Tree.Get(s.principal(), uri)
 	if err != nil {
-		return nil, syncml.StatusOf(err)
+		return out, syncml.StatusOf(err)
 	}
 	list := listKind(uri)
-	out := make([]syncml.Item, 0, len(rs))
+	mark := len(out)
 	for _, r := range rs {
 		it := s.resultItem(r)
 		// ?list=Struct items describe nodes without values, and
@@ -329,7 +330,7 @@ func (s *session) getItem(gi *syncml.Item) ([]syncml.Item, syncml.StatusCode) {
 			it.Data = nil
 		}
 		if max := s.srvMaxObj; max > 0 && it.Data != nil && int64(len(it.Data.Value)) > max {
-			return nil, syncml.StatusEntityTooLarge
+			return out[:mark], syncml.StatusEntityTooLarge
 		}
 		out = append(out, it)
 	}
