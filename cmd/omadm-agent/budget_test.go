@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -34,7 +35,7 @@ func TestAgent_TreeBudgetBoundsStateAgainstRepeatedCopies(t *testing.T) {
 		{Command: "Replace", Items: []storage.JobItem{{URI: "./Vendor?prop=ACL", Data: "Add=srv.test&Delete=srv.test&Get=srv.test&Replace=srv.test"}}},
 	}
 	for i := range copies {
-		specs = append(specs, storage.JobSpec{Command: "Copy", Items: []storage.JobItem{{URI: "./Vendor/C" + itoa(i), Source: "./Vendor/Big"}}})
+		specs = append(specs, storage.JobSpec{Command: "Copy", Items: []storage.JobItem{{URI: "./Vendor/C" + strconv.Itoa(i), Source: "./Vendor/Big"}}})
 	}
 	var jobs []*storage.Job
 	for _, s := range specs {
@@ -95,12 +96,4 @@ func TestAgent_TreeBudgetBoundsStateAgainstRepeatedCopies(t *testing.T) {
 	if ms.Sys >= 400<<20 {
 		t.Errorf("process took %d bytes from the OS, want < 400 MiB", ms.Sys)
 	}
-}
-
-func itoa(i int) string {
-	const digits = "0123456789"
-	if i < 10 {
-		return digits[i : i+1]
-	}
-	return itoa(i/10) + digits[i%10:i%10+1]
 }
