@@ -126,10 +126,11 @@ type servedEntry struct {
 //
 // Replays: the digest of a package 0 depends only on the credentials, the
 // nonce and the trigger, and the nonce changes only when a session hands
-// the server a new one; the reset-nonce digest (§6.2, nonce 0x00000000)
-// never changes. So a captured package verifies again until the nonce moves
-// on (after a rotation the old nonce stays acceptable as the alternate), and
-// a reset-nonce one verifies forever. The Inbox remembers the (session id,
+// the server a new one; the reset-nonce digest (§6.1 "Nonce
+// Resynchronisation", nonce 0x00000000) never changes. So a captured
+// package verifies again until the nonce moves on (after a rotation the old
+// nonce stays acceptable as the alternate), and a reset-nonce one verifies
+// forever. The Inbox remembers the (session id,
 // digest) of every package whose session ran to its end or was declined by
 // the user: it refuses the same package for ReplayWindow, and a reset-nonce
 // one for as long as it is remembered (ReplayEntries, oldest forgotten

@@ -297,9 +297,9 @@ func TestInbox_GenuineNotificationsAreServedDuringAFloodOfForgedOnes(t *testing.
 }
 
 // OMA-TS-DM_Notification-V1_2 §6.2.2.10: a client that receives the same
-// session id several times need start only one session; and §6.2: a
-// reset-nonce package verifies for ever, so its replays must be refused
-// too. Ten copies of one package 0 over UDP, the first served before the
+// session id several times need start only one session; and §6.1 (nonce
+// resynchronisation): a reset-nonce package verifies for ever, so its
+// replays must be refused too. Ten copies of one package 0 over UDP, the first served before the
 // others arrive, start one session.
 func TestInbox_TenReplaysOfOnePackage0StartOneSession(t *testing.T) {
 	for _, tc := range []struct {

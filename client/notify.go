@@ -67,7 +67,7 @@ func (c *Client) HandlePackage0(ctx context.Context, p *notification.Package0) (
 // checkPackage0 authenticates p against the account without changing
 // anything: it must name our server and a nonzero session, and its digest
 // must verify with the stored server nonce, then the reset nonce
-// (OMA-TS-DM_Notification-V1_2 §6.2 "Nonce Resynchronisation", both
+// (OMA-TS-DM_Notification-V1_2 §6.1 "Nonce Resynchronisation", both
 // readings of 0x00000000), then the alternate nonce. v caches the digest
 // key between calls (nil: none). On failure the Notification is nil and the
 // Verdict says why; nothing is allocated for a failing package, so that a

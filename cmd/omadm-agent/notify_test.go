@@ -154,10 +154,11 @@ func waitID(t *testing.T, ids <-chan string) string {
 	return ""
 }
 
-// OMA-TS-DM_Notification-V1_2 §6.2 and §6.2.2.10: a package 0 verified with
-// the reset nonce verifies for ever, so the agent remembers it in its state
-// directory; replayed to the restarted agent it starts no session and is
-// counted in the summary line, not logged on its own.
+// OMA-TS-DM_Notification-V1_2 §6.1 (nonce resynchronisation) and §6.2.2.10:
+// a package 0 verified with the reset nonce verifies for ever, so the agent
+// remembers it in its state directory; replayed to the restarted agent it
+// starts no session and is counted in the summary line, not logged on its
+// own.
 func TestAgent_ReplayedPackage0AfterARestartStartsNoSession(t *testing.T) {
 	srv := &sessionIDs{ids: make(chan string, 8)}
 	ts := httptest.NewServer(srv)
