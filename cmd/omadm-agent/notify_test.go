@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -199,4 +200,30 @@ func TestAgent_ReplayedPackage0AfterARestartStartsNoSession(t *testing.T) {
 		t.Fatalf("extra session %q", id)
 	default:
 	}
+}
+
+// FuzzLoadServed: any replay memory file loads or is ignored, never
+// panics, and what loads saves back to the same memory.
+func FuzzLoadServed(f *testing.F) {
+	f.Add([]byte(`[{"sid":42,"digest":"000102030405060708090a0b0c0d0e0f","at":"2026-01-02T03:04:05Z","reset":true}]`))
+	f.Add([]byte(`[{"sid":1,"digest":"zz"}]`))
+	f.Add([]byte(`{}`))
+	log := slog.New(slog.DiscardHandler)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, servedFile), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got := loadServed(dir, log)
+		saveServed(dir, log)(got)
+		again := loadServed(dir, log)
+		if len(again) != len(got) {
+			t.Fatalf("%d entries load back as %d", len(got), len(again))
+		}
+		for i := range got {
+			if got[i].SessionID != again[i].SessionID || got[i].Digest != again[i].Digest || got[i].Reset != again[i].Reset || !got[i].At.Equal(again[i].At) {
+				t.Fatalf("entry %d: %+v loads back as %+v", i, got[i], again[i])
+			}
+		}
+	})
 }
