@@ -116,7 +116,9 @@ func TestServer_CertificateAccountChecksEveryMessage(t *testing.T) {
 	if st := hdrStatus(t, r); st.Data != syncml.StatusAuthAccepted {
 		t.Fatalf("first message: %d", st.Data)
 	}
-	answer := d.answer(r, nil, func(*syncml.Get) []syncml.Item { return []syncml.Item{{Source: &syncml.Location{LocURI: "./DevInfo/Mod"}, Data: syncml.TextData("m")}} })
+	answer := d.answer(r, nil, func(*syncml.Get) []syncml.Item {
+		return []syncml.Item{{Source: &syncml.Location{LocURI: "./DevInfo/Mod"}, Data: syncml.TextData("m")}}
+	})
 	forged := d.postCert(t, d.message(true, answer...), otherCert)
 	if st := hdrStatus(t, forged); st.Data != syncml.StatusInvalidCredentials {
 		t.Fatalf("message with another certificate: %d, want 401", st.Data)
