@@ -80,6 +80,14 @@ func (ca *CA) Client(t testing.TB, cn string) *Leaf {
 	return ca.issue(t, cn, x509.ExtKeyUsageClientAuth, nil)
 }
 
+// ExpiredClient issues a client certificate that expired an hour ago.
+func (ca *CA) ExpiredClient(t testing.TB, cn string) *Leaf {
+	t.Helper()
+	return ca.issue(t, cn, x509.ExtKeyUsageClientAuth, func(c *x509.Certificate) {
+		c.NotBefore, c.NotAfter = time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour)
+	})
+}
+
 func (ca *CA) issue(t testing.TB, cn string, usage x509.ExtKeyUsage, edit func(*x509.Certificate)) *Leaf {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

@@ -157,9 +157,9 @@ type ServerTLSOptions struct {
 	// ClientCAFile is a PEM bundle of CAs that issue device certificates.
 	// When set, a presented certificate must chain to one of them or the
 	// handshake fails. When empty, a presented certificate is not
-	// chain-checked: the handshake still proves the device holds its key,
-	// and only a device whose account is bound to that exact certificate
-	// (its SHA-256) is authenticated by it.
+	// chain-checked (only its validity period is): the handshake still
+	// proves the device holds its key, and only a device whose account is
+	// bound to that exact certificate (its SHA-256) is authenticated by it.
 	ClientCAFile string
 	// ClientAuth is none, request (default) or require.
 	ClientAuth string
@@ -190,6 +190,21 @@ func ServerTLSConfig(o ServerTLSOptions) (*tls.Config, error) {
 		tc.ClientCAs = pool
 	}
 	verify := tc.ClientCAs != nil
+	if !verify {
+		// Pinning mode: the chain is not checked, but a certificate outside
+		// its validity period is still refused.
+		tc.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return nil
+			}
+			now, leaf := time.Now(), cs.PeerCertificates[0]
+			if now.Before(leaf.NotBefore) || now.After(leaf.NotAfter) {
+				return fmt.Errorf("client certificate %q is not valid now (valid %s to %s)", leaf.Subject.CommonName,
+					leaf.NotBefore.Format(time.RFC3339), leaf.NotAfter.Format(time.RFC3339))
+			}
+			return nil
+		}
+	}
 	switch o.ClientAuth {
 	case ClientAuthRequest, "":
 		tc.ClientAuth = tls.RequestClientCert

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/omadm/omadm/client"
 	"github.com/omadm/omadm/internal/testpki"
@@ -72,6 +73,7 @@ func TestServerTLS_PassesTheClientCertificateDigestToTheEngine(t *testing.T) {
 	srv := ca.Server(t)
 	dev := devCA.Client(t, "IMEI:1")
 	stranger := otherCA.Client(t, "IMEI:2")
+	expired, expiredDev := otherCA.ExpiredClient(t, "IMEI:3"), devCA.ExpiredClient(t, "IMEI:4")
 	tests := []struct {
 		name     string
 		auth, ca string
@@ -88,6 +90,8 @@ func TestServerTLS_PassesTheClientCertificateDigestToTheEngine(t *testing.T) {
 		{"require with CA, no cert", dmhttp.ClientAuthRequire, devCA.CertFile, nil, "refused"},
 		{"default (request) without CA, any cert is pinned by digest", "", "", stranger, stranger.SHA256},
 		{"require without CA, no cert", dmhttp.ClientAuthRequire, "", nil, "refused"},
+		{"default (request) without CA, expired cert", "", "", expired, "refused"},
+		{"request with CA, expired cert", dmhttp.ClientAuthRequest, devCA.CertFile, expiredDev, "refused"},
 		{"none, cert not asked for", dmhttp.ClientAuthNone, "", dev, ""},
 	}
 	for _, tc := range tests {
@@ -202,4 +206,24 @@ func TestServerTLS_RefusesAForcedCertificateOfAnotherCA(t *testing.T) {
 	if err := roundTrip(t, dmhttp.ClientOptions{HTTPClient: hc}, url); err == nil {
 		t.Fatalf("handshake accepted; engine saw %q", eng.last())
 	}
+}
+
+// A client that opens a TLS connection and never starts the handshake is
+// cut by the header timeout too.
+func TestServerTLS_SilentConnectionIsCutBeforeTheHandshake(t *testing.T) {
+	ca := testpki.NewCA(t, "server CA")
+	srv := ca.Server(t)
+	tc, err := dmhttp.ServerTLSConfig(dmhttp.ServerTLSOptions{CertFile: srv.CertFile, KeyFile: srv.KeyFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	limits := dmhttp.ServerLimits{ReadHeaderTimeout: 50 * time.Millisecond}
+	ln, err := dmhttp.Listen("127.0.0.1:0", limits, tc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := dmhttp.NewServer(dmhttp.NewHandler(&certEngine{}, &dmhttp.HandlerOptions{Logger: quiet()}), limits, quiet())
+	go func() { _ = hs.Serve(ln) }()
+	t.Cleanup(func() { _ = hs.Close() })
+	waitClosed(t, dial(t, ln.Addr().String()))
 }
