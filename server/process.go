@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -140,10 +141,21 @@ func (x *exchange) onStatus(s *syncml.Status) string {
 		if code == syncml.StatusChunkAccepted {
 			return ""
 		}
-		// The device refused a chunk: the object is abandoned and the job fails.
+		// OMA-TS-DM_Protocol-V1_2 §8 (large objects): every chunk but the
+		// last is answered 213. Anything else (a device without large-object
+		// support answers 200 and keeps only the first piece) means the
+		// object was not delivered: it is abandoned and the job fails,
+		// whatever the code.
 		x.st.OutLO = nil
 		p.Chunk, p.Status = false, int(code)
+		p.Reason = fmt.Sprintf("device answered a non-last large-object chunk with %s instead of %s: it does not take large objects (or refused this one); the object was not delivered",
+			code, syncml.StatusChunkAccepted)
 		x.st.Pending[k] = p
+		return k
+	case p.LastChunk && code == syncml.StatusSizeMismatch:
+		// §8: the receiver compares the reassembled object with Meta Size.
+		p.Status = int(code)
+		p.Reason = fmt.Sprintf("device reports %s: the reassembled large object differs from its declared Meta Size; the object was not stored", code)
 		return k
 	case p.Child > 0:
 		p.Status = int(code)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/omadm/omadm/storage"
@@ -71,7 +72,7 @@ func (x *exchange) finalize(ctx context.Context, k string) error {
 		x.st.Fallbacks = append(x.st.Fallbacks, fallback{Job: j.ID, Cmd: other})
 		return nil
 	}
-	if code == syncml.StatusNotExecuted {
+	if code == syncml.StatusNotExecuted && p.Reason == "" {
 		x.notExecuted(j)
 		return nil
 	}
@@ -79,7 +80,9 @@ func (x *exchange) finalize(ctx context.Context, k string) error {
 	j.ChildStatus = p.ChildStatus
 	j.Results = p.Results
 	j.DoneAt = x.now
-	if code.Success() || j.Spec.Command == "Alert" && code == syncml.StatusNotModified {
+	if p.Reason != "" {
+		j.State, j.Error = storage.JobFailed, p.Reason
+	} else if code.Success() || j.Spec.Command == "Alert" && code == syncml.StatusNotModified {
 		j.State, j.Error = storage.JobDone, ""
 	} else {
 		j.State, j.Error = storage.JobFailed, errText(code)
@@ -293,7 +296,7 @@ func (x *exchange) fill(ctx context.Context) (added int, more bool, err error) {
 		fb := x.st.Fallbacks[0]
 		j, err := x.e.store.GetJob(ctx, fb.Job)
 		if err == nil && !j.State.Terminal() {
-			ok, err := x.addJob(j, fb.Cmd, true, added)
+			ok, err := x.addJob(ctx, j, fb.Cmd, true, added)
 			if err != nil {
 				return 0, false, err
 			}
@@ -334,7 +337,7 @@ func (x *exchange) fill(ctx context.Context) (added int, more bool, err error) {
 		if added >= maxCmdsPerMsg {
 			return added, true, nil
 		}
-		ok, err := x.addJob(j, "", false, added)
+		ok, err := x.addJob(ctx, j, "", false, added)
 		if err != nil {
 			return 0, false, err
 		}
@@ -398,7 +401,7 @@ func (x *exchange) markSent(j *storage.Job, cmd syncml.Command) {
 // fallbacks). It reports false when the command does not fit this message and
 // must wait for the next one; jobs that can never be sent are failed and
 // count as handled.
-func (x *exchange) addJob(j *storage.Job, cmdName string, isFallback bool, added int) (bool, error) {
+func (x *exchange) addJob(ctx context.Context, j *storage.Job, cmdName string, isFallback bool, added int) (bool, error) {
 	mark, markN := len(x.reply.Body), x.cmdN
 	b := &builder{enc: x.enc, nextID: &x.cmdN}
 	cmd, err := b.command(j.Spec, cmdName, 0)
@@ -426,6 +429,16 @@ func (x *exchange) addJob(j *storage.Job, cmdName string, isFallback bool, added
 		items := syncml.ItemsOf(cmd)
 		name := cmd.CommandName()
 		if (name == "Add" || name == "Replace") && len(items) == 1 && items[0].Data != nil {
+			if no, err := x.noLargeObjects(ctx); err != nil {
+				return false, err
+			} else if no {
+				// OMA-TS-DM_Protocol-V1_2 §8: large-object support is
+				// advertised by ./DevDetail/LrgObj; a device that says false
+				// cannot reassemble chunks.
+				x.failJob(j, fmt.Sprintf("%s of %d bytes does not fit the device's MaxMsgSize %d and the device does not support large objects (./DevDetail/LrgObj is false)",
+					name, len(items[0].Data.Value), x.st.DevMaxMsg))
+				return true, nil
+			}
 			lo := &outLO{Job: j.ID, Cmd: name}
 			return x.addChunk(j, lo, isFallback, added)
 		}
@@ -534,11 +547,28 @@ func (x *exchange) addChunk(j *storage.Job, lo *outLO, isFallback bool, added in
 		x.st.Pending[key] = &pending{Job: j.ID, Cmd: lo.Cmd, Chunk: true, Fallback: isFallback}
 		x.st.OutLO = lo
 	} else {
-		x.st.Pending[key] = &pending{Job: j.ID, Cmd: lo.Cmd, Fallback: isFallback}
+		x.st.Pending[key] = &pending{Job: j.ID, Cmd: lo.Cmd, Fallback: isFallback, LastChunk: !first}
 		x.st.OutLO = nil
 	}
 	if first {
 		x.markSent(j, cmd)
 	}
 	return true, nil
+}
+
+// noLargeObjects reports whether the server's view of the device's tree says
+// it does not support large objects (./DevDetail/LrgObj false). Unknown
+// counts as supported: servers MUST and clients SHOULD support them.
+func (x *exchange) noLargeObjects(ctx context.Context) (bool, error) {
+	const uri = "./DevDetail/LrgObj"
+	nodes, err := x.e.store.ListTreeNodes(ctx, x.dev.ID, uri)
+	if err != nil {
+		return false, storageErr("reading the device's tree", err)
+	}
+	for _, n := range nodes {
+		if n.URI == uri {
+			return strings.EqualFold(strings.TrimSpace(n.Value), "false"), nil
+		}
+	}
+	return false, nil
 }
