@@ -123,3 +123,31 @@ func TestEngine_RefusesObjectsTheDeviceCannotTake(t *testing.T) {
 		})
 	}
 }
+
+// TestEngine_SequenceJobFailsWhenAMemberFails: OMA-TS-DM_Protocol-V1_2 §6
+// (Sequence): the Sequence itself is answered 200 once started; members
+// skipped after a failure are 215. The job is the whole group: it fails,
+// naming the member that failed and that the rest did not run.
+func TestEngine_SequenceJobFailsWhenAMemberFails(t *testing.T) {
+	h := newHarness(t, nil)
+	h.addDevice(t, "basic")
+	id := h.addJob(t, storage.JobSpec{Command: "Sequence", Children: []storage.JobSpec{
+		{Command: "Replace", Items: []storage.JobItem{{URI: "./LAWMO/AvailableWipeList/9/ToBeWiped", Format: "bool", Data: "true", HasData: true}}},
+		{Command: "Exec", Correlator: "c1", Items: []storage.JobItem{{URI: "./LAWMO/Operations/Wipe"}}},
+	}})
+	d := newDevice(h.e, "basic")
+	r := d.post(t, d.message(true, d.pkg1(syncml.AlertClientInitiatedMgmt)...))
+	d.post(t, d.message(true, d.answer(r, func(c syncml.Command) syncml.StatusCode {
+		switch c.CommandName() {
+		case "Replace":
+			return syncml.StatusNotFound
+		case "Exec":
+			return syncml.StatusNotExecuted
+		}
+		return syncml.StatusOK
+	}, nil)...))
+	j := h.job(t, id)
+	if j.State != storage.JobFailed || !strings.Contains(j.Error, "member 1 (Replace) answered 404") || !strings.Contains(j.Error, "not executed") {
+		t.Fatalf("job %s %q %v", j.State, j.Error, j.ChildStatus)
+	}
+}

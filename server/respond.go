@@ -80,6 +80,9 @@ func (x *exchange) finalize(ctx context.Context, k string) error {
 	j.ChildStatus = p.ChildStatus
 	j.Results = p.Results
 	j.DoneAt = x.now
+	if p.Reason == "" && code.Success() && j.Spec.Command == "Sequence" {
+		p.Reason = sequenceFailure(j.Spec, p.ChildStatus)
+	}
 	if p.Reason != "" {
 		j.State, j.Error = storage.JobFailed, p.Reason
 	} else if code.Success() || j.Spec.Command == "Alert" && code == syncml.StatusNotModified {
@@ -571,4 +574,39 @@ func (x *exchange) noLargeObjects(ctx context.Context) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// sequenceFailure names the first member of a Sequence that did not succeed
+// ("" when every member did). OMA-TS-DM_Protocol-V1_2 §6: a Sequence is
+// answered 200 once started, whatever its members did; the job is the
+// whole group, so one failed member fails it (and the device answered the
+// members after it 215, Not executed).
+func sequenceFailure(spec storage.JobSpec, child []int) string {
+	for i, c := range child {
+		code := syncml.StatusCode(c)
+		if code.Success() {
+			continue
+		}
+		name := "member"
+		if i < len(spec.Children) {
+			name = spec.Children[i].Command
+		}
+		msg := fmt.Sprintf("Sequence member %d (%s) answered %s", i+1, name, code)
+		if c == 0 {
+			msg = fmt.Sprintf("Sequence member %d (%s) got no status", i+1, name)
+		}
+		skipped := 0
+		for _, r := range child[i+1:] {
+			if syncml.StatusCode(r) == syncml.StatusNotExecuted {
+				skipped++
+			}
+		}
+		if skipped > 0 {
+			msg += fmt.Sprintf("; the %d member(s) after it were not executed", skipped)
+		} else if i+1 < len(child) {
+			msg += "; the device went on with the members after it"
+		}
+		return msg
+	}
+	return ""
 }
