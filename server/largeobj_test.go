@@ -69,7 +69,7 @@ func TestEngine_LargeObjectJobFailsUnlessEveryChunkIsAccepted(t *testing.T) {
 				code := tc.answer(i, last)
 				ans := d.answer(r, func(syncml.Command) syncml.StatusCode { return code }, nil)
 				if last {
-					r = d.post(t, d.message(true, ans...))
+					d.post(t, d.message(true, ans...))
 					break
 				}
 				r = d.post(t, d.message(false, append(ans, &syncml.Alert{CmdID: "9", Data: syncml.AlertNextMessage})...))
