@@ -405,6 +405,12 @@ func (x *exchange) markSent(j *storage.Job, cmd syncml.Command) {
 // must wait for the next one; jobs that can never be sent are failed and
 // count as handled.
 func (x *exchange) addJob(ctx context.Context, j *storage.Job, cmdName string, isFallback bool, added int) (bool, error) {
+	// The API's rules (one set, storage.ValidateJobSpec): a job stored by
+	// other means that breaks them fails here instead of going out.
+	if err := storage.ValidateJobSpec(j.Spec); err != nil {
+		x.failJob(j, "invalid job: "+err.Error())
+		return true, nil
+	}
 	mark, markN := len(x.reply.Body), x.cmdN
 	b := &builder{enc: x.enc, nextID: &x.cmdN}
 	cmd, err := b.command(j.Spec, cmdName, 0)
