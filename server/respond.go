@@ -156,11 +156,18 @@ func (x *exchange) respond(ctx context.Context) error {
 		x.st.Fallbacks = nil
 		return nil
 	}
+	// Sized as final: the <Final/> element counts against the device's
+	// MaxMsgSize, and most messages carry it.
+	x.reply.Final = true
 	if spilled, err := x.spillStatuses(); err != nil || spilled {
 		return err
 	}
 	switch {
 	case x.st.InLO != nil || !x.msg.Final && !x.st.MidPackage:
+		// OMA-TS-DM_Protocol-V1_2 §8 (multiple messages per package): while
+		// the device's package goes on, the reply is a "next message"
+		// request: Statuses and Alert 1222, no Final, no new command.
+		x.reply.Final = false
 		x.cmdN++
 		x.reply.Body = append(x.reply.Body, &syncml.Alert{CmdID: strconv.Itoa(x.cmdN), Data: syncml.AlertNextMessage})
 		return nil
@@ -267,7 +274,12 @@ func (x *exchange) fits() (bool, error) {
 
 // fill adds commands to the reply: the rest of a large object being sent,
 // then set fallbacks, then the device's pending jobs in queue order, as many
-// as fit. more reports that the package continues in another message.
+// as fit. more reports that the package continues in another message, which
+// only a large object does: OMA-TS-DM_Protocol-V1_2 §8 (multiple messages
+// per package) has the server put Final in every message except
+// large-object chunks and "next message" replies, and send no new command
+// before it has the statuses of the previous ones. Jobs that do not fit
+// wait for our next package, after the device answered this one.
 func (x *exchange) fill(ctx context.Context) (added int, more bool, err error) {
 	if ok, err := x.fits(); err != nil || !ok {
 		if err == nil {
@@ -304,7 +316,7 @@ func (x *exchange) fill(ctx context.Context) (added int, more bool, err error) {
 				return 0, false, err
 			}
 			if !ok {
-				return added, true, nil
+				return added, false, nil // the rest goes in our next package
 			}
 			added++
 		} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
@@ -338,14 +350,14 @@ func (x *exchange) fill(ctx context.Context) (added int, more bool, err error) {
 			continue
 		}
 		if added >= maxCmdsPerMsg {
-			return added, true, nil
+			return added, false, nil
 		}
 		ok, err := x.addJob(ctx, j, "", false, added)
 		if err != nil {
 			return 0, false, err
 		}
 		if !ok {
-			return added, true, nil
+			return added, false, nil
 		}
 		added++
 		if x.st.OutLO != nil {
@@ -437,6 +449,11 @@ func (x *exchange) addJob(ctx context.Context, j *storage.Job, cmdName string, i
 		x.reply.Body, x.cmdN = x.reply.Body[:mark], markN
 		items := syncml.ItemsOf(cmd)
 		name := cmd.CommandName()
+		if added > 0 {
+			// Our next package has the room: an object is chunked only
+			// when it cannot go whole in a message of its own.
+			return false, nil
+		}
 		if (name == "Add" || name == "Replace") && len(items) == 1 && items[0].Data != nil {
 			if no, err := x.noLargeObjects(ctx); err != nil {
 				return false, err
@@ -451,11 +468,8 @@ func (x *exchange) addJob(ctx context.Context, j *storage.Job, cmdName string, i
 			lo := &outLO{Job: j.ID, Cmd: name}
 			return x.addChunk(j, lo, isFallback, added)
 		}
-		if added == 0 {
-			x.failJob(j, fmt.Sprintf("%s does not fit the device's MaxMsgSize %d", name, x.st.DevMaxMsg))
-			return true, nil
-		}
-		return false, nil
+		x.failJob(j, fmt.Sprintf("%s does not fit the device's MaxMsgSize %d", name, x.st.DevMaxMsg))
+		return true, nil
 	}
 	msgID := x.reply.Header.MsgID
 	x.st.Pending[pendKey(msgID, cmd.ID())] = &pending{Job: j.ID, Cmd: cmd.CommandName(), Fallback: isFallback,
