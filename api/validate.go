@@ -56,8 +56,8 @@ func ValidateDeviceID(id string) error {
 		return invalid("id", "must not be empty")
 	case len(id) > MaxIDLen:
 		return invalid("id", "longer than %d bytes", MaxIDLen)
-	case !printable(id):
-		return invalid("id", "must be printable UTF-8 without control characters")
+	case !storage.ValidIdentifier(id):
+		return invalid("id", "%q must be UTF-8 without control or format characters (bidi overrides, zero-width characters)", id)
 	}
 	return nil
 }
@@ -74,7 +74,7 @@ func ValidateDeviceCreate(d *DeviceCreate) error {
 	if !ValidAuth(d.Auth) {
 		return invalid("auth", "unknown scheme %q (want basic, md5 or hmac)", d.Auth)
 	}
-	if err := validateSecret("username", d.Username, true); err != nil {
+	if err := validateUsername(d.Username); err != nil {
 		return err
 	}
 	if err := validateSecret("password", d.Password, true); err != nil {
@@ -95,7 +95,7 @@ func ValidateDeviceUpdate(u *DeviceUpdate) error {
 		return invalid("auth", "unknown scheme %q (want basic, md5 or hmac)", *u.Auth)
 	}
 	if u.Username != nil {
-		if err := validateSecret("username", *u.Username, true); err != nil {
+		if err := validateUsername(*u.Username); err != nil {
 			return err
 		}
 	}
@@ -152,16 +152,28 @@ func validateSecret(field, v string, required bool) error {
 	return nil
 }
 
+// validateUsername checks a device's username: an identifier an operator
+// reads and types, so no control or format characters.
+func validateUsername(v string) error {
+	if err := validateSecret("username", v, true); err != nil {
+		return err
+	}
+	if !storage.ValidIdentifier(v) {
+		return invalid("username", "%q must be UTF-8 without control or format characters (bidi overrides, zero-width characters)", v)
+	}
+	return nil
+}
+
 func validateLabels(l map[string]string) error {
 	if len(l) > MaxLabels {
 		return invalid("labels", "more than %d labels", MaxLabels)
 	}
 	for k, v := range l {
-		if k == "" || len(k) > MaxLabelKeyLen || !printable(k) {
-			return invalid("labels", "key %q must be 1..%d printable bytes", k, MaxLabelKeyLen)
+		if k == "" || len(k) > MaxLabelKeyLen || !storage.ValidIdentifier(k) {
+			return invalid("labels", "key %q must be 1..%d bytes without control or format characters", k, MaxLabelKeyLen)
 		}
-		if len(v) > MaxLabelValLen || !printable(v) {
-			return invalid("labels", "value of %q must be at most %d printable bytes", k, MaxLabelValLen)
+		if len(v) > MaxLabelValLen || !storage.ValidIdentifier(v) {
+			return invalid("labels", "value of %q must be at most %d bytes without control or format characters", k, MaxLabelValLen)
 		}
 	}
 	return nil

@@ -419,18 +419,36 @@ func (x *exchange) checkInterrupted(cmd, cmdRef string, alert syncml.AlertCode) 
 	x.st.InLO = nil
 }
 
+// Caps on what a device's own Replace (DevInfo, DevDetail in package 1)
+// stores per device: keys in the device record's DevInfo map, and the size
+// of one value. Excess is dropped, with one warning per message.
+const (
+	MaxDeviceKeys     = 100
+	MaxDeviceValueLen = 1024
+)
+
 // onReplace stores the device's DevInfo (package 1) in the device record and
-// the tree cache.
+// the tree cache, within MaxDeviceKeys and MaxDeviceValueLen.
 func (x *exchange) onReplace(r *syncml.Replace) syncml.StatusCode {
 	x.checkInterrupted("Replace", "", 0)
+	dropped := 0
 	for _, it := range r.Items {
 		ri := resultItem(it, r.Meta)
 		if ri.URI == "" {
 			return syncml.StatusIncompleteCommand
 		}
+		if len(ri.Data) > MaxDeviceValueLen || len(ri.URI) > storage.MaxURILen || x.replaced >= MaxDeviceKeys {
+			dropped++
+			continue
+		}
+		x.replaced++
 		if strings.HasPrefix(ri.URI, "./DevInfo/") {
 			if x.dev.DevInfo == nil {
 				x.dev.DevInfo = map[string]string{}
+			}
+			if _, ok := x.dev.DevInfo[ri.URI]; !ok && len(x.dev.DevInfo) >= MaxDeviceKeys {
+				dropped++
+				continue
 			}
 			if x.dev.DevInfo[ri.URI] != ri.Data {
 				x.dev.DevInfo[ri.URI] = ri.Data
@@ -439,6 +457,14 @@ func (x *exchange) onReplace(r *syncml.Replace) syncml.StatusCode {
 		}
 		x.nodes = append(x.nodes, storage.TreeNode{DeviceID: x.dev.ID, URI: ri.URI, Format: ri.Format,
 			Type: ri.Type, Value: ri.Data, UpdatedAt: x.now})
+	}
+	if dropped > 0 {
+		x.e.m.devInfoDropped.Add(float64(dropped))
+		if !x.capWarned {
+			x.capWarned = true
+			x.log().Warn("device values over the caps dropped", "dropped", dropped,
+				"max_keys", MaxDeviceKeys, "max_value_bytes", MaxDeviceValueLen)
+		}
 	}
 	return syncml.StatusOK
 }

@@ -223,13 +223,11 @@ func (x *exchange) spillStatuses() (spilled bool, err error) {
 	}
 	x.reply.Body = all[:lo]
 	if lo <= 1 {
-		if ok, err := x.fits(); err != nil || !ok {
-			if err == nil {
-				x.reply.Body = all
-				err = &syncml.StatusError{Code: syncml.StatusCommandFailed,
-					Msg: fmt.Sprintf("device MaxMsgSize %d leaves no room for a single Status", x.st.DevMaxMsg)}
-			}
+		if ok, err := x.fits(); err != nil {
 			return false, err
+		} else if !ok {
+			x.tooSmall(all[0])
+			return true, nil
 		}
 	}
 	for _, c := range all[lo:] {
@@ -243,6 +241,31 @@ func (x *exchange) spillStatuses() (spilled bool, err error) {
 	// sending its own package and its next message comes anyway.
 	x.st.MidPackage = x.st.MidPackage || x.msg.Final
 	return true, nil
+}
+
+// tooSmall ends the session when the device's MaxMsgSize leaves no room
+// even for the SyncHdr Status: the reply is that Status, Alert 1223 (session
+// abort) and Final — the smallest message that ends the session cleanly
+// (OMA-TS-DM_Protocol-V1_2 §10, session abort: either side, any time, with
+// Final). It is larger than the device asked for, but nothing smaller is a
+// DM message. Queued jobs stay queued.
+func (x *exchange) tooSmall(hdr syncml.Command) {
+	x.e.m.rejected.WithLabelValues("max-msg-size").Inc()
+	x.log().Warn("device MaxMsgSize is too small for any reply: session ended", "max", x.st.DevMaxMsg)
+	x.cmdN = 1
+	x.reply.Body = []syncml.Command{hdr, &syncml.Alert{CmdID: "2", Data: syncml.AlertSessionAbort}}
+	x.reply.Final, x.closing, x.failed = true, true, true
+	x.st.MidPackage = false
+	x.st.Deferred = nil
+	x.st.OutLO = nil
+	x.st.Fallbacks = nil
+	x.alerts1225 = nil
+	// Whatever we sent is not answered now; the jobs go out next session.
+	for _, p := range x.st.Pending {
+		if p.Status == 0 {
+			x.dropJob(p.Job)
+		}
+	}
 }
 
 // hasGet reports whether c is or contains a Get.

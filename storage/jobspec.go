@@ -118,8 +118,8 @@ func validateSpec(s JobSpec, parent string) error {
 	if s.Set && cmd != "Add" && cmd != "Replace" {
 		return specErr("set", "only applies to Add and Replace")
 	}
-	if len(s.Correlator) > MaxCorrelatorLen || !Printable(s.Correlator) {
-		return specErr("correlator", "must be at most %d printable bytes", MaxCorrelatorLen)
+	if len(s.Correlator) > MaxCorrelatorLen || !ValidIdentifier(s.Correlator) {
+		return specErr("correlator", "must be at most %d bytes without control or format characters", MaxCorrelatorLen)
 	}
 	if s.Correlator != "" && cmd != "Exec" {
 		return specErr("correlator", "only applies to Exec")

@@ -73,3 +73,30 @@ func TestOperations_QueueTheParametersAndTheExecAsOneSequence(t *testing.T) {
 	st, b := e.do(t, "POST", "/api/v1/devices/nope/lawmo", `{"operation":"lock"}`)
 	wantError(t, st, b, 404, "unknown device")
 }
+
+// TestDevices_RefuseIdentifiersWithControlOrFormatCharacters: device ids,
+// usernames, label keys and values and correlators are identifiers an
+// operator reads in logs and the console; control and format characters
+// (bidi overrides, zero-width characters) would let two different ones look
+// alike, so the API refuses them with a 400 naming the field.
+func TestDevices_RefuseIdentifiersWithControlOrFormatCharacters(t *testing.T) {
+	e := newEnv(t)
+	e.addDevice(t, "d1")
+	tests := []struct{ name, method, path, body, field string }{
+		{"id with rtl override", "POST", "/api/v1/devices", `{"id":"IMEI:1\u202e23","username":"u","password":"p"}`, "id"},
+		{"id with zero-width space", "POST", "/api/v1/devices", `{"id":"IMEI:1\u200b23","username":"u","password":"p"}`, "id"},
+		{"id with bom", "POST", "/api/v1/devices", `{"id":"\ufeffIMEI:123","username":"u","password":"p"}`, "id"},
+		{"username with isolate", "POST", "/api/v1/devices", `{"id":"IMEI:9","username":"u\u2067x","password":"p"}`, "username"},
+		{"label key with zero-width joiner", "POST", "/api/v1/devices", `{"id":"IMEI:9","username":"u","password":"p","labels":{"a\u200db":"x"}}`, "labels"},
+		{"label value with override", "PATCH", "/api/v1/devices/d1", `{"labels":{"site":"x\u202dy"}}`, "labels"},
+		{"username update with control", "PATCH", "/api/v1/devices/d1", `{"username":"u\u0007"}`, "username"},
+		{"correlator with override", "POST", "/api/v1/devices/d1/jobs", `{"command":"Exec","correlator":"c\u202e1","items":[{"uri":"./X"}]}`, "correlator"},
+		{"operation correlator", "POST", "/api/v1/devices/d1/lawmo", `{"operation":"lock","correlator":"\u200bc"}`, "correlator"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st, b := e.do(t, tc.method, tc.path, tc.body)
+			wantError(t, st, b, 400, tc.field)
+		})
+	}
+}
