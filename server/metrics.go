@@ -48,7 +48,7 @@ func newMetrics(store storage.Store) *metrics {
 			Namespace: "omadm", Subsystem: "server", Name: "trace_backlog",
 			Help: "Wire traces and session events waiting to be written behind the sessions.",
 		}),
-		behindDropped: c("trace_records_dropped_total", "Traces and session events the store refused (device deleted meanwhile, store errors)."),
+		behindDropped:  c("trace_records_dropped_total", "Traces and session events the store refused (device deleted meanwhile, store errors)."),
 		devInfoDropped: c("device_values_dropped_total", "DevInfo/DevDetail (device-sent Replace) keys and values dropped over the per-device caps."),
 		queue: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: "omadm", Subsystem: "server", Name: "queued_jobs",
