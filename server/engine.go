@@ -367,6 +367,8 @@ type exchange struct {
 	late       *storage.Effects // traces and milestones to write behind the message
 	nodes      []storage.TreeNode
 	alerts1225 []syncml.Item
+	replaced   int  // items of device Replaces stored in this message
+	capWarned  bool // the caps warning was logged for this message
 }
 
 // sentCmd is a job whose command the reply carries.
@@ -394,6 +396,14 @@ func (x *exchange) run(ctx context.Context) (*Outbound, error) {
 		return e.reject(x.msg, x.enc, 0, syncml.StatusBadRequest)
 	}
 	x.msgID = id
+	if !storage.ValidIdentifier(devID) {
+		// A device id with control or format characters (bidi overrides,
+		// zero-width characters) could pass for another in logs and the
+		// console: refused before any lookup.
+		e.m.rejected.WithLabelValues("bad-device-id").Inc()
+		x.log().Warn("dm message rejected: device id has control or format characters", "device_id", strconv.Quote(devID))
+		return e.reject(x.msg, x.enc, 0, syncml.StatusBadRequest)
+	}
 
 	// Device, session and (when that costs no extra round trip) the job
 	// queue in one read: one round trip on PostgreSQL.

@@ -21,6 +21,7 @@ type metrics struct {
 	queue                      prometheus.Collector
 	behind                     prometheus.Gauge
 	behindDropped              prometheus.Counter
+	devInfoDropped             prometheus.Counter
 }
 
 func newMetrics(store storage.Store) *metrics {
@@ -47,7 +48,8 @@ func newMetrics(store storage.Store) *metrics {
 			Namespace: "omadm", Subsystem: "server", Name: "trace_backlog",
 			Help: "Wire traces and session events waiting to be written behind the sessions.",
 		}),
-		behindDropped: c("trace_records_dropped_total", "Traces and session events the store refused (device deleted meanwhile, store errors)."),
+		behindDropped:  c("trace_records_dropped_total", "Traces and session events the store refused (device deleted meanwhile, store errors)."),
+		devInfoDropped: c("device_values_dropped_total", "DevInfo/DevDetail (device-sent Replace) keys and values dropped over the per-device caps."),
 		queue: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: "omadm", Subsystem: "server", Name: "queued_jobs",
 			Help: "Jobs waiting to be sent (state queued), all devices.",
@@ -65,11 +67,11 @@ func newMetrics(store storage.Store) *metrics {
 
 // Collectors returns the engine's Prometheus collectors (sessions started,
 // completed and failed, messages in and out, rejections, authentication
-// failures, handle latency, the queued-jobs gauge and the trace write-behind's
-// backlog and drops) for the caller to
+// failures, handle latency, the queued-jobs gauge, the trace write-behind's
+// backlog and drops, and the device values dropped over the caps) for the caller to
 // register on its own registry.
 func (e *Engine) Collectors() []prometheus.Collector {
 	m := e.m
 	return []prometheus.Collector{m.started, m.completed, m.failed, m.msgsIn, m.msgsOut,
-		m.authFailures, m.rejected, m.latency, m.queue, m.behind, m.behindDropped}
+		m.authFailures, m.rejected, m.latency, m.queue, m.behind, m.behindDropped, m.devInfoDropped}
 }

@@ -76,6 +76,12 @@ type pending struct {
 	// Gets marks a job whose Results may follow its Status in later messages
 	// of the device's package: it is finalised when that package ends.
 	Gets bool `json:"gets,omitempty"`
+	// LastChunk marks the last chunk of a large object (its Status is the
+	// object's).
+	LastChunk bool `json:"last_chunk,omitempty"`
+	// Reason, when set, fails the job with this text whatever the status
+	// code (a refused large-object chunk answered 200).
+	Reason string `json:"reason,omitempty"`
 }
 
 type fallback struct {
