@@ -55,6 +55,7 @@ type options struct {
 	ca, cert, key                       string
 	ui                                  string
 	maxMsgSize, maxObjSize              int
+	tree                                dmtree.Options
 	retries                             int
 	retryBackoff, timeout               time.Duration
 	bootSec, bootMAC, bootKey, bootIMSI string
@@ -89,6 +90,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.ui, "ui", "auto", "user-interaction alerts: auto (accept defaults), terminal, or none (406)")
 	fs.IntVar(&o.maxMsgSize, "max-msg-size", 0, "largest message accepted (default 64 KiB)")
 	fs.IntVar(&o.maxObjSize, "max-obj-size", 0, "largest object accepted (default 4 MiB)")
+	fs.IntVar(&o.tree.MaxNodes, "tree-max-nodes", 20000, "most nodes the management tree holds (0 = unlimited; more → 420 Device full)")
+	fs.IntVar(&o.tree.MaxValueSize, "tree-max-value", 8<<20, "largest leaf value in bytes (more → 413 Request entity too large)")
+	fs.Int64Var(&o.tree.MaxTotalBytes, "tree-max-bytes", 32<<20, "most bytes of leaf values the tree holds (0 = unlimited; more → 420 Device full)")
 	fs.IntVar(&o.retries, "retries", 2, "re-sends of a message the server did not answer (0 = try once)")
 	fs.DurationVar(&o.retryBackoff, "retry-backoff", time.Second, "wait before the first re-send; doubles per re-send up to 30s")
 	fs.DurationVar(&o.timeout, "timeout", time.Minute, "bound of one request/response exchange")
@@ -112,6 +116,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.state == "" {
 		return nil, errors.New("--state is required")
+	}
+	if o.tree.MaxNodes < 0 || o.tree.MaxValueSize <= 0 || o.tree.MaxTotalBytes < 0 {
+		return nil, errors.New("--tree-max-nodes and --tree-max-bytes must be >= 0, --tree-max-value > 0")
 	}
 	if o.retries < 0 || o.retryBackoff <= 0 || o.timeout <= 0 {
 		return nil, errors.New("--retries must be >= 0, --retry-backoff and --timeout > 0")
@@ -214,7 +221,7 @@ func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, s
 	if err := os.MkdirAll(o.state, 0o700); err != nil {
 		return err
 	}
-	tree, err := dmtree.Open(o.state, nil)
+	tree, err := dmtree.Open(o.state, &o.tree)
 	if err != nil {
 		return fmt.Errorf("opening state: %w", err)
 	}
