@@ -180,7 +180,11 @@ func hostOf(remote string) string {
 // names the one that was empty ("" when neither was).
 func (f *authFailures) limited(devID, remote string, now time.Time) string {
 	dev := f.byDevice.take(devID, now)
-	addr := f.byAddr.take(hostOf(remote), now)
+	addr := true
+	if h := hostOf(remote); h != "" {
+		// A transport that names no peer shares no bucket between them.
+		addr = f.byAddr.take(h, now)
+	}
 	switch {
 	case !dev:
 		return "device"
