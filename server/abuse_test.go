@@ -5,11 +5,14 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/omadm/omadm/auth"
 	"github.com/omadm/omadm/server"
 	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/memstore"
 	"github.com/omadm/omadm/syncml"
 )
 
@@ -164,5 +167,34 @@ func TestEngine_RateLimitedFailureGets503AndValidCredentialsPass(t *testing.T) {
 	d.sessionID = "9"
 	if st := hdrStatus(t, d.post(t, d.message(true, d.pkg1(syncml.AlertClientInitiatedMgmt)...))); st.Data != syncml.StatusOK {
 		t.Fatalf("valid credentials while limited: %d, want 200", st.Data)
+	}
+}
+
+// The failures an open event window counted are not lost at shutdown:
+// Close writes them in a last auth-failure event.
+func TestEngine_CloseWritesTheFailuresStillCounted(t *testing.T) {
+	store := memstore.New()
+	h := newHarness(t, store, func(o *server.Options) {
+		o.AuthLimits = server.AuthLimits{EventEvery: time.Hour, LogEvery: time.Hour}
+	})
+	h.addDevice(t, "md5")
+	bad := newDevice(h.e, "md5")
+	bad.password = "guess"
+	for range 5 {
+		bad.post(t, bad.message(true, bad.pkg1(syncml.AlertClientInitiatedMgmt)...))
+	}
+	h.e.Close(context.Background())
+	evs, err := store.ListEvents(context.Background(), devID, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data []string
+	for _, ev := range evs {
+		if ev.Kind == "auth-failure" {
+			data = append(data, ev.Data)
+		}
+	}
+	if len(data) != 2 || !strings.HasPrefix(data[1], "4 more failed authentications") {
+		t.Fatalf("auth-failure events %q, want the first failure and a summary of 4 more", data)
 	}
 }

@@ -285,3 +285,25 @@ func (e *Engine) storeEvent(ev *storage.Event) {
 	}
 	e.emit(Update{Kind: "event", DeviceID: ev.DeviceID, EventID: ev.ID, EventKind: ev.Kind})
 }
+
+// drain returns the auth-failure events still owed (failures counted in
+// open windows) and logs the failures not yet summed up; Engine.Close
+// calls it so that the counts are not lost.
+func (f *authFailures) drain(l *slog.Logger, now time.Time) []*storage.Event {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.suppressed > 0 {
+		l.Warn("dm authentication failed", "failures", f.suppressed, "device_ids", len(f.ids), "summary", "at shutdown")
+	}
+	f.suppressed, f.ids = 0, map[string]struct{}{}
+	var evs []*storage.Event
+	for id, a := range f.agg {
+		if a.count > 0 {
+			evs = append(evs, &storage.Event{Kind: "auth-failure", DeviceID: id, CreatedAt: now,
+				Data: fmt.Sprintf("%d more failed authentications since %s (%s) from %s", a.count,
+					a.since.Format(time.RFC3339), codeSummary(a.codes), strings.Join(a.addrs, ", "))})
+		}
+		delete(f.agg, id)
+	}
+	return evs
+}

@@ -107,6 +107,9 @@ func (e *Engine) Close(ctx context.Context) {
 	e.maintMu.Unlock()
 	e.maintCancel()
 	e.maintWG.Wait()
+	for _, ev := range e.fails.drain(e.log, time.Now().UTC()) {
+		e.storeEvent(ev)
+	}
 	if b := e.behind; b != nil {
 		b.close(ctx)
 	}
