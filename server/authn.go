@@ -122,6 +122,10 @@ func (x *exchange) verifyNonce(check func(nonce []byte) bool) bool {
 // Failures: no credentials → 407, wrong ones → 401, both with a Chal
 // carrying the device's current nonce (challengeNonce).
 func (x *exchange) authenticate() (syncml.StatusCode, *syncml.Chal) {
+	// Transport-level (TLS client certificate) authentication: see transport.go.
+	if code, done := x.transportAuth(); done {
+		return code, nil
+	}
 	d := x.dev
 	h := &x.msg.Header
 	typ := schemeType(d.AuthScheme)
