@@ -30,10 +30,13 @@ func macHeader(user, password string, nonce, body []byte) string {
 // so that DM-level credentials are checked once per session (212) and the
 // later messages prove they belong to it by the RespURI token: TLS (the
 // request came to an https URL, directly or through a proxy the HTTP binding
-// was told about). OMA-TS-DM_Security-V1_2 §5.3: "If the transport layer is
+// was told about, or with a TLS client certificate). OMA-TS-DM_Security-V1_2 §5.3: "If the transport layer is
 // not able to provide session authentication, however, each request and
 // response MUST be authenticated."
 func (x *exchange) sessionTransport() bool {
+	if x.in.ClientCertSHA256 != "" {
+		return true // a client certificate only comes over TLS
+	}
 	u, err := url.Parse(x.in.RequestURL)
 	return err == nil && u.Scheme == "https"
 }
@@ -122,17 +125,19 @@ func (x *exchange) verifyNonce(check func(nonce []byte) bool) bool {
 // Failures: no credentials → 407, wrong ones → 401, both with a Chal
 // carrying the device's current nonce (challengeNonce).
 func (x *exchange) authenticate() (syncml.StatusCode, *syncml.Chal) {
-	// Transport-level (TLS client certificate) authentication: see transport.go.
-	if code, done := x.transportAuth(); done {
-		return code, nil
-	}
 	d := x.dev
 	h := &x.msg.Header
 	typ := schemeType(d.AuthScheme)
-	// Transport-level client authentication (a TLS client certificate bound
-	// to the account: Device.CertSHA256 against Inbound.ClientCertSHA256,
-	// with Device.TransportAuth "cert" or "cert+dm") is decided here, before
-	// the DM-level credentials.
+	// Transport-level (TLS client certificate) authentication: see
+	// transport.go. A refusal still carries a Chal (OMA-TS-DM_Protocol-V1_2
+	// §9.1: a 401 always does), in the account's DM scheme with its current
+	// nonce, so that it looks like any other failure.
+	if code, done := x.transportAuth(); done {
+		if !code.Success() {
+			return code, x.challenge(typ)
+		}
+		return code, nil
+	}
 	if typ == syncml.AuthMAC {
 		if x.in.HMAC == "" {
 			return syncml.StatusMissingCredentials, x.challenge(typ)
