@@ -221,8 +221,22 @@ func (x *exchange) onHeaderStatus(s *syncml.Status) {
 			x.st.SendCred = false
 			return
 		}
+		if s.Chal.Meta != nil {
+			// Answered in exactly the scheme asked for (OMA-TS-DM_Security-V1_2
+			// §5.4.1); one we cannot make ends the session.
+			switch t := s.Chal.Meta.Type; t {
+			case syncml.AuthBasic, syncml.AuthMD5, syncml.AuthMAC:
+				x.st.SrvScheme = t
+			case "":
+			default:
+				x.log().Warn("device asked for server credentials we cannot make: giving up", "scheme", t)
+				x.authGiveUp = true
+				x.st.SendCred = false
+				return
+			}
+		}
 		x.log().Warn("device rejected our credentials: re-authenticating", "status", int(s.Data),
-			"rejections", x.st.DevChallenges)
+			"rejections", x.st.DevChallenges, "scheme", x.serverScheme())
 		x.st.SendCred = true
 		x.reauth = true
 		x.st.NotExec = nil

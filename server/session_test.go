@@ -19,7 +19,7 @@ func TestEngine_ExactDuplicateGetsStoredReplyOtherReplaysAreRejected(t *testing.
 	h.addDevice(t, "basic")
 	h.addJob(t, storage.JobSpec{Command: "Get", Items: []storage.JobItem{{URI: "./X"}}})
 	d := newDevice(h.e, "")
-	d.post(t, d.message(true, d.pkg1(syncml.AlertClientInitiatedMgmt)...)) // 407: session stays open
+	d.post(t, d.message(true, d.pkg1(syncml.AlertClientInitiatedMgmt)...)) // 407: nothing stored
 	d.scheme = "basic"
 	body, _ := syncml.Encode(d.message(true, d.pkg1(syncml.AlertClientInitiatedMgmt)...), d.enc)
 	d.postRaw(t, body)
@@ -36,7 +36,7 @@ func TestEngine_ExactDuplicateGetsStoredReplyOtherReplaysAreRejected(t *testing.
 	tests := []struct {
 		name  string
 		msgID int
-	}{{"replayed MsgID with other content", 2}, {"old MsgID", 1}, {"MsgID gap", 5}}
+	}{{"replayed MsgID with other content", 2}, {"old MsgID", 1}, {"MsgID gap beyond the rejected attempts", 9}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			m := d.message(true, &syncml.Alert{CmdID: "1", Data: syncml.AlertNextMessage})

@@ -19,8 +19,12 @@ type sessionState struct {
 	// ServerURI is the Target LocURI the device addressed (our Source back).
 	ServerURI string `json:"server_uri,omitempty"`
 
-	Authed    bool `json:"authed,omitempty"`
-	AuthFails int  `json:"auth_fails,omitempty"`
+	// Authed is set once the device authenticated in this session (a
+	// failed attempt stores no session at all).
+	Authed bool `json:"authed,omitempty"`
+	// SrvScheme is the scheme the device asked for in its last challenge of
+	// our credentials ("" = the account's SRVCRED scheme).
+	SrvScheme string `json:"srv_scheme,omitempty"`
 	// SendCred asks for our credentials in the next message (first reply, or
 	// the device challenged us).
 	SendCred bool `json:"send_cred,omitempty"`
