@@ -71,18 +71,19 @@ func (d *demo) firmwareUpdate(ctx context.Context, dev *sim.Device) error {
 	}
 	d.closers = append(d.closers, obj.Close)
 	before := dev.Value("./DevDetail/FwV")
-	url := d.firmwareURL
-	if _, err := d.run(ctx, "Firmware update (FUMO): set the package URL", dev.ID(), api.JobRequest{Command: "Replace",
-		Items: []api.JobItem{{URI: "./FwUpdate/Default/DownloadAndUpdate/PkgURL", Format: "chr", Data: url}}}); err != nil {
-		return err
-	}
-	j, err := d.run(ctx, "Firmware update (FUMO): Exec DownloadAndUpdate (accepted now, reported later)", dev.ID(),
-		api.JobRequest{Command: "Exec", Correlator: "fw-1", Items: []api.JobItem{{URI: "./FwUpdate/Default/DownloadAndUpdate"}}})
+	fmt.Fprintf(d.out, "\n[%d] Firmware update (FUMO): PkgURL and Exec DownloadAndUpdate as one Sequence (accepted now, reported later)\n", d.next())
+	j, err := d.api.FUMO(ctx, dev.ID(), api.FUMORequest{Node: "./FwUpdate/Default", PkgURL: d.firmwareURL, Correlator: "fw-1", Notify: true})
 	if err != nil {
 		return err
 	}
-	if j.Status != int(syncml.StatusAccepted) {
-		return fmt.Errorf("the FUMO Exec answered %d", j.Status)
+	wctx, cancel := context.WithTimeout(ctx, d.wait)
+	defer cancel()
+	if j, err = d.api.WaitJob(wctx, j.ID); err != nil {
+		return fmt.Errorf("firmware update job %d: %w", j.ID, err)
+	}
+	printJob(d.out, j, "    ")
+	if n := len(j.ChildStatuses); n == 0 || j.ChildStatuses[n-1] != int(syncml.StatusAccepted) {
+		return fmt.Errorf("the FUMO Exec was not accepted: job %s %d %v (%s)", j.State, j.Status, j.ChildStatuses, j.Error)
 	}
 	obj.Wait() // the device downloads and installs after the session
 	ev, err := d.genericAlert(ctx, dev, "fw-1")
