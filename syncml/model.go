@@ -143,7 +143,8 @@ type Item struct {
 
 // Command is one element of SyncBody (or of an Atomic/Sequence).
 // The concrete types are *Add, *Alert, *Atomic, *Copy, *Delete, *Exec, *Get,
-// *Replace, *Results, *Sequence and *Status.
+// *Replace, *Results, *Sequence and *Status, and *Unknown for an element
+// OMA DM does not define.
 type Command interface {
 	// CommandName is the element name ("Add", "Status", …).
 	CommandName() string
@@ -260,6 +261,24 @@ type Status struct {
 	Items      []Item
 }
 
+// Unknown stands for an element of SyncBody (or of an Atomic or Sequence)
+// that OMA DM does not define: a SyncML DS command such as Sync, Map or Put,
+// or an element no SyncML DTD has. The decoders keep it in its place so the
+// rest of the message can still be processed and the element answered with
+// a Status of its own (OMA-TS-DM_Protocol-V1_2 §8.3: every command gets a
+// Status); its content is skipped. The encoders write nothing for it.
+type Unknown struct {
+	// Name is the element name as written, without a namespace prefix.
+	Name string
+	// CmdID is the element's CmdID child when it has one ("" otherwise).
+	CmdID string
+	// DS is true for the SyncML DS commands (Sync, Map, Put, Search, Move…).
+	DS bool
+	// Code is the status an engine answers it with:
+	// StatusOptionalNotSupported (406).
+	Code StatusCode
+}
+
 func (*Add) CommandName() string      { return "Add" }
 func (*Replace) CommandName() string  { return "Replace" }
 func (*Delete) CommandName() string   { return "Delete" }
@@ -271,6 +290,7 @@ func (*Atomic) CommandName() string   { return "Atomic" }
 func (*Sequence) CommandName() string { return "Sequence" }
 func (*Results) CommandName() string  { return "Results" }
 func (*Status) CommandName() string   { return "Status" }
+func (c *Unknown) CommandName() string { return c.Name }
 
 func (c *Add) ID() string      { return c.CmdID }
 func (c *Replace) ID() string  { return c.CmdID }
@@ -283,6 +303,7 @@ func (c *Atomic) ID() string   { return c.CmdID }
 func (c *Sequence) ID() string { return c.CmdID }
 func (c *Results) ID() string  { return c.CmdID }
 func (c *Status) ID() string   { return c.CmdID }
+func (c *Unknown) ID() string  { return c.CmdID }
 
 // ItemsOf returns the items of commands that carry items (nil for Atomic/Sequence).
 func ItemsOf(c Command) []Item {
@@ -321,4 +342,5 @@ var (
 	_ Command = (*Sequence)(nil)
 	_ Command = (*Results)(nil)
 	_ Command = (*Status)(nil)
+	_ Command = (*Unknown)(nil)
 )

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
@@ -58,7 +59,14 @@ func DecodeWBXML(b []byte, lim *Limits) (*Message, error) {
 	// One string copy of the input backs every single-token text value, so
 	// decoding costs one allocation for all strings instead of one each.
 	d.in = string(b)
-	return d.message()
+	m, err := d.message()
+	if err == nil && d.firstDS != nil {
+		err = refuseDS(m, d.firstDS, d.firstDSOff)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 var wbxDecoders = sync.Pool{New: func() any { return new(wbxDecoder) }}
@@ -75,6 +83,9 @@ type wbxDecoder struct {
 	locs  []Location
 	metas []Meta
 	datas []Data
+
+	firstDS    *Unknown // the first DS command of the message, if any
+	firstDSOff int
 }
 
 // release returns d to the pool without references into the last message.
@@ -749,7 +760,39 @@ func (d *wbxDecoder) command(t wbxml.Token, nest int) (Command, error) {
 		c := &Sequence{}
 		return c, d.container(t, nest, &c.CmdID, &c.NoResp, &c.Meta, &c.Commands)
 	}
-	return nil, d.fail(t.Offset, wbxTagName(t), "unsupported command <"+wbxTagName(t)+">")
+	return d.unknownCommand(t)
+}
+
+// unknownCommand skips an element of SyncBody, Atomic or Sequence that OMA DM
+// does not define (a DS command such as Sync or Map, or an unknown tag) and
+// returns it as an *Unknown with its CmdID, so that only this command fails.
+func (d *wbxDecoder) unknownCommand(start wbxml.Token) (Command, error) {
+	name := wbxTagName(start)
+	u := &Unknown{Name: name, Code: StatusOptionalNotSupported}
+	if start.Page == wbxPageSyncML && start.Tag != 0 {
+		switch wbxKey(start.Page, start.Tag) {
+		case wbxPageSyncML<<8 | uint16(wbxml.SyncMLSync), wbxPageSyncML<<8 | uint16(wbxml.SyncMLMap),
+			wbxPageSyncML<<8 | uint16(wbxml.SyncMLPut), wbxPageSyncML<<8 | uint16(wbxml.SyncMLSearch),
+			wbxPageSyncML<<8 | uint16(wbxml.SyncMLMove):
+			u.DS = true
+		}
+	}
+	if d.firstDS == nil && u.DS {
+		d.firstDS, d.firstDSOff = u, start.Offset
+	}
+	if !start.Content {
+		_, err := d.next(name) // the pending End
+		return u, err
+	}
+	err := d.children(name, func(t wbxml.Token) error {
+		if u.CmdID == "" && wbxKey(t.Page, t.Tag) == wkCmdID && t.Tag != 0 {
+			var err error
+			u.CmdID, err = d.text(t)
+			return err
+		}
+		return d.skip(t)
+	})
+	return u, err
 }
 
 // itemCmd decodes the children common to commands: CmdID, NoResp, Cred, Meta,
@@ -786,6 +829,7 @@ func (d *wbxDecoder) itemCmd(start wbxml.Token, id *string, noResp *bool, cred *
 	if err != nil {
 		return err
 	}
+	wbxOpaqueText(*items, *meta)
 	// A TNDS/DevInf document that arrived embedded makes its Meta Type read
 	// as the XML form, which is what Data now holds.
 	if *meta != nil && wbxIsWBXMLDocType((*meta).Type) {
@@ -862,8 +906,10 @@ func (d *wbxDecoder) data(start wbxml.Token) (*Data, error) {
 	var (
 		buf       []byte // the value once it is not a single input slice
 		first     wbxml.Token
+		opaque    wbxml.Token // the last OPAQUE chunk
 		chunks    int
 		opaques   int
+		nonSpace  bool // a string chunk that is not whitespace
 		inlineXML bool
 	)
 	for {
@@ -884,6 +930,12 @@ func (d *wbxDecoder) data(start wbxml.Token) (*Data, error) {
 				return d.newData(DataXML, buf), nil
 			case chunks == 0:
 				return d.newData(DataText, []byte{}), nil
+			case opaques == 1 && !nonSpace:
+				// One OPAQUE with whitespace around it (xml2wbxml -k keeps
+				// the indentation of pretty-printed XML as strings): the
+				// whitespace is layout, the OPAQUE is the value.
+				chunks, first = 1, opaque
+				fallthrough
 			case chunks == 1 && first.Kind != wbxml.KindEntity:
 				if first.Kind == wbxml.KindOpaque {
 					if x, ok := d.embedded(first.Data); ok {
@@ -909,8 +961,14 @@ func (d *wbxDecoder) data(start wbxml.Token) (*Data, error) {
 				}
 				continue
 			}
-			if t.Kind == wbxml.KindOpaque {
+			switch {
+			case t.Kind == wbxml.KindOpaque:
 				opaques++
+				opaque = t
+			case t.Kind == wbxml.KindEntity:
+				nonSpace = nonSpace || !unicode.IsSpace(t.Rune)
+			default:
+				nonSpace = nonSpace || !wbxIsSpace(t.Data)
 			}
 			chunks++
 			if chunks == 1 {
@@ -923,8 +981,7 @@ func (d *wbxDecoder) data(start wbxml.Token) (*Data, error) {
 			buf = appendChunk(buf, t)
 		case wbxml.KindStart:
 			if chunks > 0 {
-				pending := appendChunk(append([]byte(nil), buf...), first)
-				if chunks > 1 || !wbxIsSpace(pending) || opaques > 0 {
+				if nonSpace || opaques > 0 {
 					return nil, d.fail(t.Offset, "Data", "character data mixed with element <"+wbxTagName(t)+">")
 				}
 			}
@@ -943,6 +1000,38 @@ func (d *wbxDecoder) data(start wbxml.Token) (*Data, error) {
 		}
 		if len(buf) > d.lim.MaxStringLen {
 			return nil, d.fail(t.Offset, "Data", "data longer than "+strconv.Itoa(d.lim.MaxStringLen)+" bytes")
+		}
+	}
+}
+
+// wbxOpaqueText gives Data that arrived as OPAQUE the kind its Meta Format
+// says. OPAQUE is a transport form (WBXML 1.3 §5.8.4.6: opaque data, whose
+// meaning the document type defines; OMA-TS-DM_RepPro-V1_2 §8 binds DM to
+// WBXML without making OPAQUE a data type): Format chr, b64, xml, int, bool,
+// node, null… values are character data whichever token carried them, and
+// only Format bin is binary. The Format is the Item's, else the command's (an
+// Item's Meta overrides its command's: OMA-TS-SyncML_RepPro-V1_2 §5.1.11,
+// Meta). With no Format the MetInf default is chr (OMA-TS-SyncML_MetInf-V1_2
+// §5.1.4, Format), so the value is text when it is valid UTF-8; bytes that
+// are not cannot be character data and stay binary.
+func wbxOpaqueText(items []Item, cmd *Meta) {
+	for i := range items {
+		d := items[i].Data
+		if d == nil || d.Kind != DataOpaque {
+			continue
+		}
+		f := ""
+		if m := items[i].Meta; m != nil {
+			f = m.Format
+		}
+		if f == "" && cmd != nil {
+			f = cmd.Format
+		}
+		switch {
+		case strings.EqualFold(f, "bin"):
+		case f == "" && !utf8.Valid(d.Value):
+		default:
+			d.Kind = DataText
 		}
 	}
 }

@@ -35,6 +35,9 @@ func DecodeXML(b []byte, lim *Limits) (*Message, error) {
 	d := decoderPool.Get().(*decoder)
 	d.reset(string(b), l)
 	m, err := d.document()
+	if err == nil && d.firstDS != nil {
+		err = refuseDS(m, d.firstDS, d.firstDSOff)
+	}
 	d.release()
 	decoderPool.Put(d)
 	if err != nil {
@@ -149,7 +152,65 @@ func (d *decoder) document() (*Message, error) {
 
 // unexpected reports a known element in the wrong place.
 func (d *decoder) unexpected(c, parent *tag) error {
+	switch c.id {
+	case elUnknown:
+		return d.errAt(c.off, parent.name, "unknown element <%s> in <%s>", c.name, parent.name)
+	case elNotDM, elDSCmd:
+		return d.errAt(c.off, parent.name, "element <%s> in <%s> is SyncML DS, not used by OMA DM", c.name, parent.name)
+	}
 	return d.errAt(c.off, parent.name, "unexpected element <%s> in <%s>", c.name, parent.name)
+}
+
+// unknownCommand skips an element of SyncBody, Atomic or Sequence that OMA DM
+// does not define (a DS command or an unknown element) and returns it as an
+// *Unknown carrying its CmdID, so that only this command fails.
+func (d *decoder) unknownCommand(c *tag) (Command, error) {
+	r, err := d.text(c, true)
+	if err != nil {
+		return nil, err
+	}
+	u := &Unknown{Name: localName(c.name), DS: c.id == elDSCmd, Code: StatusOptionalNotSupported}
+	if r.nested {
+		u.CmdID = firstCmdID(r.raw)
+	}
+	if d.firstDS == nil && u.DS {
+		d.firstDS, d.firstDSOff = u, c.off
+	}
+	return u, nil
+}
+
+func localName(qname string) string {
+	if i := strings.IndexByte(qname, ':'); i >= 0 {
+		return qname[i+1:]
+	}
+	return qname
+}
+
+// firstCmdID returns the text of the first CmdID element in raw XML content
+// (a skipped command's own CmdID comes before its nested commands'), or "".
+func firstCmdID(raw string) string {
+	for i := 0; ; {
+		j := strings.IndexByte(raw[i:], '<')
+		if j < 0 {
+			return ""
+		}
+		i += j + 1
+		if i >= len(raw) || raw[i] == '/' || raw[i] == '!' || raw[i] == '?' {
+			continue
+		}
+		k := i
+		for k < len(raw) && !nameStop[raw[k]] {
+			k++
+		}
+		if localName(raw[i:k]) != "CmdID" || k >= len(raw) || raw[k] != '>' {
+			continue
+		}
+		end := strings.IndexByte(raw[k+1:], '<')
+		if end < 0 {
+			return ""
+		}
+		return strings.Trim(raw[k+1:k+1+end], " \t\r\n")
+	}
 }
 
 func (d *decoder) message(t *tag) (*Message, error) {
@@ -525,7 +586,12 @@ func (d *decoder) body(t *tag, m *Message) error {
 			m.Final = true
 			continue
 		}
-		cmd, err := d.command(&c, t, true)
+		var cmd Command
+		if c.id == elDSCmd || c.id == elUnknown {
+			cmd, err = d.unknownCommand(&c)
+		} else {
+			cmd, err = d.command(&c, t, true)
+		}
 		if err != nil {
 			return err
 		}
@@ -722,7 +788,11 @@ func (d *decoder) container(t *tag) (Command, error) {
 			meta, err = d.meta(&c)
 		default:
 			var cmd Command
-			cmd, err = d.command(&c, t, false)
+			if c.id == elDSCmd || c.id == elUnknown {
+				cmd, err = d.unknownCommand(&c)
+			} else {
+				cmd, err = d.command(&c, t, false)
+			}
 			if err == nil {
 				d.cmds = append(d.cmds, cmd)
 			}
