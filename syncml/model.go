@@ -279,17 +279,17 @@ type Unknown struct {
 	Code StatusCode
 }
 
-func (*Add) CommandName() string      { return "Add" }
-func (*Replace) CommandName() string  { return "Replace" }
-func (*Delete) CommandName() string   { return "Delete" }
-func (*Get) CommandName() string      { return "Get" }
-func (*Copy) CommandName() string     { return "Copy" }
-func (*Exec) CommandName() string     { return "Exec" }
-func (*Alert) CommandName() string    { return "Alert" }
-func (*Atomic) CommandName() string   { return "Atomic" }
-func (*Sequence) CommandName() string { return "Sequence" }
-func (*Results) CommandName() string  { return "Results" }
-func (*Status) CommandName() string   { return "Status" }
+func (*Add) CommandName() string       { return "Add" }
+func (*Replace) CommandName() string   { return "Replace" }
+func (*Delete) CommandName() string    { return "Delete" }
+func (*Get) CommandName() string       { return "Get" }
+func (*Copy) CommandName() string      { return "Copy" }
+func (*Exec) CommandName() string      { return "Exec" }
+func (*Alert) CommandName() string     { return "Alert" }
+func (*Atomic) CommandName() string    { return "Atomic" }
+func (*Sequence) CommandName() string  { return "Sequence" }
+func (*Results) CommandName() string   { return "Results" }
+func (*Status) CommandName() string    { return "Status" }
 func (c *Unknown) CommandName() string { return c.Name }
 
 func (c *Add) ID() string      { return c.CmdID }
