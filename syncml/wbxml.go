@@ -829,7 +829,7 @@ func (d *wbxDecoder) itemCmd(start wbxml.Token, id *string, noResp *bool, cred *
 	if err != nil {
 		return err
 	}
-	wbxOpaqueText(*items, *meta)
+	wbxDataKinds(*items, *meta)
 	// A TNDS/DevInf document that arrived embedded makes its Meta Type read
 	// as the XML form, which is what Data now holds.
 	if *meta != nil && wbxIsWBXMLDocType((*meta).Type) {
@@ -1004,20 +1004,20 @@ func (d *wbxDecoder) data(start wbxml.Token) (*Data, error) {
 	}
 }
 
-// wbxOpaqueText gives Data that arrived as OPAQUE the kind its Meta Format
-// says. OPAQUE is a transport form (WBXML 1.3 §5.8.4.6: opaque data, whose
-// meaning the document type defines; OMA-TS-DM_RepPro-V1_2 §8 binds DM to
-// WBXML without making OPAQUE a data type): Format chr, b64, xml, int, bool,
-// node, null… values are character data whichever token carried them, and
-// only Format bin is binary. The Format is the Item's, else the command's (an
-// Item's Meta overrides its command's: OMA-TS-SyncML_RepPro-V1_2 §5.1.11,
-// Meta). With no Format the MetInf default is chr (OMA-TS-SyncML_MetInf-V1_2
-// §5.1.4, Format), so the value is text when it is valid UTF-8; bytes that
-// are not cannot be character data and stay binary.
-func wbxOpaqueText(items []Item, cmd *Meta) {
+// wbxDataKinds gives Data the kind its Meta Format says. OPAQUE is a
+// transport form, not a data type (WBXML 1.3 §5.8.4.6: opaque data whose
+// meaning the document type defines; OMA-TS-DM_RepPro-V1_2, WBXML binding):
+// Format chr, b64, xml, int, bool, date, time, float, node, null values are
+// character data whichever token carried them, and only Format bin is binary,
+// even when a peer sent it as STR_I. The Format is the Item's, else the
+// command's (an Item's Meta overrides its command's: OMA-TS-SyncML_RepPro-V1_2,
+// Meta element type). With no Format the MetInf default is chr
+// (OMA-TS-SyncML_MetInf-V1_2, Format), so the value is text when it is valid
+// UTF-8; bytes that are not cannot be character data and stay binary.
+func wbxDataKinds(items []Item, cmd *Meta) {
 	for i := range items {
 		d := items[i].Data
-		if d == nil || d.Kind != DataOpaque {
+		if d == nil || d.Kind == DataXML {
 			continue
 		}
 		f := ""
@@ -1029,6 +1029,8 @@ func wbxOpaqueText(items []Item, cmd *Meta) {
 		}
 		switch {
 		case strings.EqualFold(f, "bin"):
+			d.Kind = DataOpaque
+		case d.Kind != DataOpaque:
 		case f == "" && !utf8.Valid(d.Value):
 		default:
 			d.Kind = DataText

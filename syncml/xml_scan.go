@@ -626,6 +626,9 @@ func (d *decoder) resolve(t *tag, in string) error {
 	}
 	switch kind {
 	case nsOther:
+		if d.depth == 1 && id != elSyncML {
+			return d.errAt(t.off, in, "root element is <%s> in namespace %q, want <SyncML>: not a DM message", t.name, uri)
+		}
 		return d.errAt(t.off, in, "element <%s> in unexpected namespace %q", t.name, uri)
 	case nsMetInf:
 		if id < elFirstMetInf {
