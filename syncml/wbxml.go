@@ -54,7 +54,11 @@ func DecodeWBXML(b []byte, lim *Limits) (*Message, error) {
 	h := d.r.Header()
 	if lang := h.Language(); lang != nil && lang != wbxml.SyncML12 && lang != wbxml.SyncML11 &&
 		lang != wbxml.MetInf12 && lang != wbxml.MetInf11 {
-		return nil, &DecodeError{Offset: 1, Msg: "WBXML document is " + lang.Name + ", not SyncML"}
+		msg := "WBXML document is " + lang.Name
+		if lang.Root != "" {
+			msg += " (root element <" + lang.Root + ">)"
+		}
+		return nil, &DecodeError{Offset: 1, Msg: msg + ", not SyncML: not a DM message"}
 	}
 	// One string copy of the input backs every single-token text value, so
 	// decoding costs one allocation for all strings instead of one each.
