@@ -532,6 +532,8 @@ func (s *session) execAtomic(ctx context.Context, msgRef string, a *syncml.Atomi
 					res = outCancelled
 				}
 			}
+		case *syncml.Unknown:
+			code = c.Code // a command OMA DM does not define fails the Atomic
 		default:
 			code = syncml.StatusCommandFailed
 		}
@@ -669,6 +671,11 @@ func (s *session) execOne(ctx context.Context, msgRef string, c syncml.Command) 
 	case *syncml.Results:
 		// Results from a server are not expected; answer only non-200 statuses.
 		s.reply(msgRef, c, syncml.StatusCommandNotAllowed)
+	case *syncml.Unknown:
+		// A DS command or an element DM does not define: it alone fails,
+		// with the status the decoder chose (406 Optional feature not
+		// supported; OMA-TS-SyncML_RepPro-V1_2, Status codes).
+		s.reply(msgRef, c, c.Code)
 	default:
 		s.reply(msgRef, c, syncml.StatusNotImplemented)
 	}

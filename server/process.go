@@ -38,6 +38,10 @@ func (x *exchange) process(ctx context.Context) error {
 			code = x.onAlert(c)
 		case *syncml.Replace:
 			code = x.onReplace(c)
+		case *syncml.Unknown:
+			// A DS command or an element DM does not define: only it fails,
+			// with the decoder's status (406 Optional feature not supported).
+			code = c.Code
 		default:
 			// Devices send only Status, Results, Alert and Replace (messages.md §4).
 			code = syncml.StatusCommandNotAllowed
