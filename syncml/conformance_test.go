@@ -410,3 +410,141 @@ func TestEncode_UnknownCommandRoundTripsWithItsNameAndCmdID(t *testing.T) {
 		t.Error("EncodeXML wrote an Unknown whose name is not an XML name")
 	}
 }
+
+// carried returns m without the *Unknown commands enc does not write (a DM
+// command that failed to decode; in WBXML also unknown elements without a
+// token), for comparing a decoded message with its re-encoding.
+func carried(m *syncml.Message, enc syncml.Encoding) *syncml.Message {
+	body, changed := carriedCmds(m.Body, enc)
+	if !changed {
+		return m
+	}
+	c := *m
+	c.Body = body
+	return &c
+}
+
+func carriedCmds(cmds []syncml.Command, enc syncml.Encoding) ([]syncml.Command, bool) {
+	var out []syncml.Command
+	changed := false
+	for _, c := range cmds {
+		switch x := c.(type) {
+		case *syncml.Unknown:
+			if x.Reason != "" || (enc == syncml.EncodingWBXML && !x.DS) {
+				changed = true
+				continue
+			}
+		case *syncml.Atomic:
+			if sub, ch := carriedCmds(x.Commands, enc); ch {
+				y := *x
+				y.Commands, c, changed = sub, &y, true
+			}
+		case *syncml.Sequence:
+			if sub, ch := carriedCmds(x.Commands, enc); ch {
+				y := *x
+				y.Commands, c, changed = sub, &y, true
+			}
+		}
+		out = append(out, c)
+	}
+	if !changed {
+		return cmds, false
+	}
+	return out, true
+}
+
+// OMA-TS-SyncML_RepPro-V1_2, Status element type and codes 400/406: a DM
+// command holding an element DM does not define (a DS-only NoResults or
+// Field: 406 Optional feature not supported; an element no DTD has: 400 Bad
+// request) fails alone; the commands around it decode.
+func TestDecode_ForeignElementInsideACommandFailsOnlyThatCommand(t *testing.T) {
+	xmlIn := []byte(msgXML(`<Get><CmdID>4</CmdID><Item><Target><LocURI>./a</LocURI></Target><Meta><Frob>1</Frob></Meta></Item></Get>` +
+		`<Get><CmdID>5</CmdID><NoResults/><Item><Target><LocURI>./b</LocURI></Target></Item></Get>` +
+		`<Atomic><CmdID>6</CmdID><Replace><CmdID>7</CmdID><Item><Target><LocURI>./c</LocURI></Target><Field><x/></Field><Data>1</Data></Item></Replace>` +
+		`<Delete><CmdID>8</CmdID><Item><Target><LocURI>./d</LocURI></Target></Item></Delete></Atomic>` +
+		`<Replace><CmdID>9</CmdID><Item><Target><LocURI>./e</LocURI></Target><Data>ok</Data></Item></Replace>`))
+	xm, err := syncml.DecodeXML(xmlIn, nil)
+	if err != nil {
+		t.Fatalf("DecodeXML: %v", err)
+	}
+	d := newWBXDoc("", []byte("Frob\x00"))
+	d.header()
+	d.open(0, wbxml.SyncMLGet)
+	d.leaf(0, wbxml.SyncMLCmdID, "4")
+	d.open(0, wbxml.SyncMLItem)
+	d.open(0, wbxml.SyncMLMeta)
+	d.w.StartLiteral(0, true)
+	d.w.String("1")
+	d.close()
+	d.close()
+	d.close()
+	d.close()
+	d.open(0, wbxml.SyncMLGet)
+	d.leaf(0, wbxml.SyncMLCmdID, "5")
+	d.w.StartElement(0, wbxml.SyncMLNoResults, false)
+	d.close()
+	d.open(0, wbxml.SyncMLAtomic)
+	d.leaf(0, wbxml.SyncMLCmdID, "6")
+	d.open(0, wbxml.SyncMLReplace)
+	d.leaf(0, wbxml.SyncMLCmdID, "7")
+	d.open(0, wbxml.SyncMLItem)
+	d.leaf(0, wbxml.SyncMLField, "x")
+	d.close()
+	d.close()
+	d.open(0, wbxml.SyncMLDelete)
+	d.leaf(0, wbxml.SyncMLCmdID, "8")
+	d.close()
+	d.close()
+	d.open(0, wbxml.SyncMLReplace)
+	d.leaf(0, wbxml.SyncMLCmdID, "9")
+	d.open(0, wbxml.SyncMLItem)
+	d.leaf(0, wbxml.SyncMLData, "ok")
+	d.close()
+	d.close()
+	wm, err := syncml.DecodeWBXML(d.end(), nil)
+	if err != nil {
+		t.Fatalf("DecodeWBXML: %v", err)
+	}
+	for _, tc := range []struct {
+		enc string
+		m   *syncml.Message
+	}{{"xml", xm}, {"wbxml", wm}} {
+		t.Run(tc.enc, func(t *testing.T) {
+			b := tc.m.Body
+			if len(b) != 4 {
+				t.Fatalf("%d commands, want 4", len(b))
+			}
+			checkFailed(t, b[0], "Get", "4", syncml.StatusBadRequest, "Frob")
+			checkFailed(t, b[1], "Get", "5", syncml.StatusOptionalNotSupported, "NoResults")
+			at, ok := b[2].(*syncml.Atomic)
+			if !ok || len(at.Commands) != 2 {
+				t.Fatalf("command 3 is %#v, want the Atomic with both members", b[2])
+			}
+			checkFailed(t, at.Commands[0], "Replace", "7", syncml.StatusOptionalNotSupported, "Field")
+			if _, ok := at.Commands[1].(*syncml.Delete); !ok {
+				t.Errorf("Atomic member 2 is %T, want the Delete", at.Commands[1])
+			}
+			if r, ok := b[3].(*syncml.Replace); !ok || r.Items[0].Data.String() != "ok" {
+				t.Errorf("last command %#v, want the Replace", b[3])
+			}
+		})
+	}
+}
+
+func checkFailed(t *testing.T, c syncml.Command, name, id string, code syncml.StatusCode, elem string) {
+	t.Helper()
+	u, ok := c.(*syncml.Unknown)
+	if !ok {
+		t.Errorf("%s %s: got %T, want *syncml.Unknown", name, id, c)
+		return
+	}
+	if u.Name != name || u.CmdID != id || u.Code != code || u.DS || !strings.Contains(u.Reason, "<"+elem+">") {
+		t.Errorf("got %+v, want %s %s failing with %d over <%s>", u, name, id, code, elem)
+	}
+}
+
+func msgXML(body string) string {
+	return `<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><VerDTD>1.2</VerDTD><VerProto>DM/1.2</VerProto>` +
+		`<SessionID>1</SessionID><MsgID>1</MsgID><Target><LocURI>t</LocURI></Target>` +
+		`<Source><LocURI>s</LocURI></Source></SyncHdr><SyncBody>` + body + `<Final/></SyncBody></SyncML>`
+}

@@ -261,22 +261,30 @@ type Status struct {
 	Items      []Item
 }
 
-// Unknown stands for an element of SyncBody (or of an Atomic or Sequence)
-// that OMA DM does not define: a SyncML DS command such as Sync, Map or Put,
-// or an element no SyncML DTD has. The decoders keep it in its place so the
-// rest of the message can still be processed and the element answered with
-// a Status of its own (OMA-TS-DM_Protocol-V1_2 §8.3: every command gets a
-// Status); its content is skipped. The encoders write nothing for it.
+// Unknown stands for a command the decoders could not take into the model:
+// an element of SyncBody (or of an Atomic or Sequence) that OMA DM does not
+// define (a SyncML DS command such as Sync, Map or Put, or an element no
+// SyncML DTD has), or a DM command holding such an element somewhere inside
+// it. The decoders keep it in its place, with its content skipped, so the
+// rest of the message is still processed and this command alone is
+// answered, with a Status of its own (OMA-TS-SyncML_RepPro-V1_2, Status:
+// every command is answered). The encoders write only the name and CmdID of
+// an unknown element (WBXML only for the DS commands, which have tokens) and
+// nothing for a DM command that failed to decode (Reason set).
 type Unknown struct {
-	// Name is the element name as written, without a namespace prefix.
+	// Name is the element name as written, without a namespace prefix
+	// ("Sync", or "Get" for a Get holding a DS-only element).
 	Name string
 	// CmdID is the element's CmdID child when it has one ("" otherwise).
 	CmdID string
-	// DS is true for the SyncML DS commands (Sync, Map, Put, Search, Move…).
+	// DS is true for the SyncML DS commands (Sync, Map, Put, Search, Move).
 	DS bool
-	// Code is the status an engine answers it with:
-	// StatusOptionalNotSupported (406).
+	// Code is the status an engine answers it with: 406 Optional feature
+	// not supported for a DS command or DS-only element, 400 Bad request for
+	// a DM command holding an element no DTD defines.
 	Code StatusCode
+	// Reason says what was wrong, for logs ("" for a whole unknown element).
+	Reason string
 }
 
 func (*Add) CommandName() string       { return "Add" }

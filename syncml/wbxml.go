@@ -90,6 +90,7 @@ type wbxDecoder struct {
 
 	firstDS    *Unknown // the first DS command of the message, if any
 	firstDSOff int
+	inCmd      int // reader depth inside the command being decoded (0: none)
 }
 
 // release returns d to the pool without references into the last message.
@@ -498,7 +499,7 @@ func (d *wbxDecoder) header(start wbxml.Token, h *Header) error {
 		case wkMeta:
 			h.Meta, err = d.meta(t)
 		default:
-			err = d.skip(t)
+			err = d.other(t)
 		}
 		return err
 	})
@@ -514,7 +515,7 @@ func (d *wbxDecoder) location(start wbxml.Token, l *Location) error {
 		case wkLocName:
 			l.LocName, err = d.text(t)
 		default:
-			err = d.skip(t)
+			err = d.other(t)
 		}
 		return err
 	})
@@ -535,7 +536,7 @@ func (d *wbxDecoder) cred(start wbxml.Token) (*Cred, error) {
 		case wkData:
 			c.Data, err = d.text(t)
 		default:
-			err = d.skip(t)
+			err = d.other(t)
 		}
 		return err
 	})
@@ -549,7 +550,7 @@ func (d *wbxDecoder) chal(start wbxml.Token) (*Chal, error) {
 			c.Meta, err = d.meta(t)
 			return err
 		}
-		return d.skip(t)
+		return d.other(t)
 	})
 }
 
@@ -598,7 +599,7 @@ func (d *wbxDecoder) metaInto(start wbxml.Token, m *Meta) error {
 				case wkNext:
 					a.Next, err = d.text(t)
 				default:
-					err = d.skip(t)
+					err = d.other(t)
 				}
 				return err
 			})
@@ -616,14 +617,14 @@ func (d *wbxDecoder) metaInto(start wbxml.Token, m *Meta) error {
 				case wkFreeID:
 					mem.FreeID, err = d.text(t)
 				default:
-					err = d.skip(t)
+					err = d.other(t)
 				}
 				return err
 			})
 		case wkMetInf:
 			err = d.metaInto(t, m)
 		default:
-			err = d.skip(t)
+			err = d.other(t)
 		}
 		return err
 	})
@@ -644,8 +645,81 @@ func (d *wbxDecoder) body(start wbxml.Token, m *Message) error {
 	})
 }
 
+// other consumes a child element the caller has no use for. Inside a
+// command, an element OMA DM does not define (a DS-only tag, an unassigned
+// token, a LITERAL) makes the command fail; elsewhere it is skipped.
+func (d *wbxDecoder) other(t wbxml.Token) error {
+	if d.inCmd > 0 {
+		if code, ok := wbxForeign(t); ok {
+			name := wbxTagName(t)
+			msg := "unknown element <" + name + ">"
+			if code == StatusOptionalNotSupported {
+				msg = "element <" + name + "> is SyncML DS, not used by OMA DM"
+			}
+			return &cmdFail{err: &DecodeError{Offset: int64(t.Offset), Msg: "wbxml: " + msg}, code: code}
+		}
+	}
+	return d.skip(t)
+}
+
+// wbxForeign reports whether a tag is not part of OMA DM: a SyncML DS tag
+// (406) or a tag no SyncML/MetInf page assigns (400).
+func wbxForeign(t wbxml.Token) (StatusCode, bool) {
+	if t.Tag == 0 {
+		return StatusBadRequest, true
+	}
+	switch t.Page {
+	case wbxPageSyncML:
+		switch t.Tag {
+		case wbxml.SyncMLMap, wbxml.SyncMLMapItem, wbxml.SyncMLNoResults, wbxml.SyncMLPut, wbxml.SyncMLSearch,
+			wbxml.SyncMLSync, wbxml.SyncMLNumberOfChanges, wbxml.SyncMLField, wbxml.SyncMLFilter,
+			wbxml.SyncMLRecord, wbxml.SyncMLFilterType, wbxml.SyncMLMove:
+			return StatusOptionalNotSupported, true
+		}
+		if wbxml.SyncML12Page.Name(t.Tag) == "" {
+			return StatusBadRequest, true
+		}
+	case wbxPageMetInf:
+		if wbxml.MetInf12Page.Name(t.Tag) == "" {
+			return StatusBadRequest, true
+		}
+	default:
+		return StatusBadRequest, true
+	}
+	return 0, false
+}
+
 // command decodes one command element; nest counts enclosing Atomic/Sequence.
+// A command holding an element OMA DM does not define is skipped and
+// becomes an *Unknown: only it fails.
 func (d *wbxDecoder) command(t wbxml.Token, nest int) (Command, error) {
+	outer, depth := d.inCmd, d.r.Depth()
+	if t.Content {
+		d.inCmd = depth
+	}
+	c, err := d.command1(t, nest)
+	d.inCmd = outer
+	f, ok := err.(*cmdFail)
+	if !ok {
+		return c, err
+	}
+	for d.r.Depth() >= depth {
+		tok, err := d.r.Next()
+		if err != nil {
+			return nil, d.wrap(err, wbxTagName(t))
+		}
+		if tok.Kind == wbxml.KindEOF {
+			return nil, d.fail(tok.Offset, wbxTagName(t), "unexpected end of document")
+		}
+	}
+	u := &Unknown{Name: wbxTagName(t), Code: f.code, Reason: f.err.Msg}
+	if c != nil {
+		u.CmdID = c.ID()
+	}
+	return u, nil
+}
+
+func (d *wbxDecoder) command1(t wbxml.Token, nest int) (Command, error) {
 	switch wbxKey(t.Page, t.Tag) {
 	case wkAdd:
 		c := &Add{}
@@ -826,7 +900,7 @@ func (d *wbxDecoder) itemCmd(start wbxml.Token, id *string, noResp *bool, cred *
 			*items = append(*items, Item{})
 			err = d.item(t, &(*items)[len(*items)-1])
 		default:
-			err = d.skip(t)
+			err = d.other(t)
 		}
 		return err
 	})
@@ -897,7 +971,7 @@ func (d *wbxDecoder) item(start wbxml.Token, it *Item) error {
 			it.MoreData = true
 			err = d.flag(t)
 		default:
-			err = d.skip(t)
+			err = d.other(t)
 		}
 		return err
 	})

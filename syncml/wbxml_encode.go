@@ -282,9 +282,9 @@ func (e *wbxEncoder) command(c Command) {
 		e.end()
 	case *Unknown:
 		// A DS command is written with its token and CmdID, so it decodes to
-		// the same *Unknown; other unknown elements have no token and are
-		// left out.
-		if tag, ok := wbxDSCommandTag(c.Name); ok {
+		// the same *Unknown; other unknown elements have no token, and a DM
+		// command that failed to decode kept no content: both are left out.
+		if tag, ok := wbxDSCommandTag(c.Name); ok && c.Reason == "" {
 			if c.CmdID == "" {
 				e.empty(wbxPageSyncML, tag)
 				return

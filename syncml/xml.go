@@ -154,11 +154,132 @@ func (d *decoder) document() (*Message, error) {
 func (d *decoder) unexpected(c, parent *tag) error {
 	switch c.id {
 	case elUnknown:
-		return d.errAt(c.off, parent.name, "unknown element <%s> in <%s>", c.name, parent.name)
+		err := d.errAt(c.off, parent.name, "unknown element <%s> in <%s>", c.name, parent.name)
+		if d.inCmd > 0 {
+			return &cmdFail{err: err, code: StatusBadRequest}
+		}
+		return err
 	case elNotDM, elDSCmd:
-		return d.errAt(c.off, parent.name, "element <%s> in <%s> is SyncML DS, not used by OMA DM", c.name, parent.name)
+		err := d.errAt(c.off, parent.name, "element <%s> in <%s> is SyncML DS, not used by OMA DM", c.name, parent.name)
+		if d.inCmd > 0 {
+			return &cmdFail{err: err, code: StatusOptionalNotSupported}
+		}
+		return err
 	}
 	return d.errAt(c.off, parent.name, "unexpected element <%s> in <%s>", c.name, parent.name)
+}
+
+// cmdFail is returned, inside a command, for an element OMA DM does not
+// define: the command is skipped and becomes an *Unknown, the rest of the
+// message decodes. It never leaves the decoder.
+type cmdFail struct {
+	err  *DecodeError
+	code StatusCode
+}
+
+func (e *cmdFail) Error() string { return e.err.Error() }
+
+// failedCommand skips the rest of command c after an element OMA DM does not
+// define was found somewhere inside it, and returns the *Unknown that stands
+// for it. depth is d.depth just inside c's start tag.
+func (d *decoder) failedCommand(c *tag, depth int, cmdID string, f *cmdFail) (Command, error) {
+	if err := d.skipToDepth(c, depth); err != nil {
+		return nil, err
+	}
+	return &Unknown{Name: localName(c.name), CmdID: cmdID, Code: f.code, Reason: f.err.Msg}, nil
+}
+
+// skipToDepth consumes input until the element c, opened at depth, is
+// closed. The elements opened between c and d.pos were opened by the
+// structural decoder; those opened while skipping are checked for balance.
+func (d *decoder) skipToDepth(c *tag, depth int) error {
+	base := len(d.names)
+	defer func() { d.names = d.names[:base] }()
+	for {
+		in := c.name
+		if len(d.names) > base {
+			in = d.names[len(d.names)-1]
+		}
+		i, err := d.scanPlain(d.pos, in)
+		if err != nil {
+			return err
+		}
+		if i >= len(d.s) {
+			return d.eof(in)
+		}
+		d.pos = i
+		switch d.s[i] {
+		case '&':
+			var scratch [4]byte
+			out := scratch[:0]
+			_, size, err := d.entity(d.s[i:], i, in, &out)
+			if err != nil {
+				return err
+			}
+			d.pos += size
+			continue
+		case '\r':
+			d.pos++
+			continue
+		}
+		rest := d.s[i:]
+		switch {
+		case strings.HasPrefix(rest, "</"):
+			off := d.pos
+			d.pos += 2
+			name, err := d.scanName(in)
+			if err != nil {
+				return err
+			}
+			d.skipSpace()
+			if d.pos >= len(d.s) {
+				return d.eof(in)
+			}
+			if d.s[d.pos] != '>' {
+				return d.errAt(d.pos, in, "expected '>' in end tag </%s>", name)
+			}
+			d.pos++
+			if len(d.names) > base {
+				if name != in {
+					return d.errAt(off, in, "end tag </%s> does not match <%s>", name, in)
+				}
+				d.names = d.names[:len(d.names)-1]
+				d.depth--
+				continue
+			}
+			if d.depth == depth && name != c.name {
+				return d.errAt(off, c.name, "end tag </%s> does not match <%s>", name, c.name)
+			}
+			d.popLevel()
+			if d.depth < depth {
+				return nil
+			}
+		case strings.HasPrefix(rest, "<![CDATA["):
+			end := strings.Index(rest, "]]>")
+			if end < 0 {
+				return d.errAt(i, in, "unterminated CDATA section")
+			}
+			d.pos = i + end + 3
+		case strings.HasPrefix(rest, "<!--"):
+			if err := d.skipComment(in); err != nil {
+				return err
+			}
+		case strings.HasPrefix(rest, "<?"):
+			if err := d.skipPI(in); err != nil {
+				return err
+			}
+		case strings.HasPrefix(rest, "<!"):
+			return d.errAt(i, in, "unexpected markup declaration in <%s>", in)
+		default:
+			nt, err := d.startTag(in, false)
+			if err != nil {
+				return err
+			}
+			if !nt.empty {
+				d.names = append(d.names, nt.name)
+			}
+		}
+	}
 }
 
 // unknownCommand skips an element of SyncBody, Atomic or Sequence that OMA DM
@@ -625,7 +746,17 @@ type common struct {
 func (d *decoder) command(c, parent *tag, topLevel bool) (Command, error) {
 	switch c.id {
 	case elAtomic, elSequence:
-		return d.container(c)
+		outer, depth, base, cbase := d.inCmd, d.depth, len(d.items), len(d.cmds)
+		if !c.empty {
+			d.inCmd = depth
+		}
+		cmd, err := d.container(c)
+		d.inCmd = outer
+		if f, ok := err.(*cmdFail); ok {
+			d.items, d.cmds = d.items[:base], d.cmds[:cbase]
+			return d.failedCommand(c, depth, "", f)
+		}
+		return cmd, err
 	case elStatus, elResults:
 		if !topLevel {
 			return nil, d.errAt(c.off, parent.name, "<%s> is not allowed inside <%s>", c.name, parent.name)
@@ -636,18 +767,28 @@ func (d *decoder) command(c, parent *tag, topLevel bool) (Command, error) {
 	}
 	base := len(d.items)
 	var k common
+	outer, depth := d.inCmd, d.depth
+	if !c.empty {
+		d.inCmd = depth
+	}
 	for {
 		ch, end, err := d.next(c)
+		if err == nil && !end {
+			err = d.commandChild(c, &ch, &k)
+		}
 		if err != nil {
+			d.inCmd = outer
+			if f, ok := err.(*cmdFail); ok {
+				d.items = d.items[:base]
+				return d.failedCommand(c, depth, k.cmdID, f)
+			}
 			return nil, err
 		}
 		if end {
 			break
 		}
-		if err := d.commandChild(c, &ch, &k); err != nil {
-			return nil, err
-		}
 	}
+	d.inCmd = outer
 	items := d.takeItems(base)
 	switch c.id {
 	case elAdd:

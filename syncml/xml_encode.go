@@ -526,6 +526,11 @@ func (w *xmlWriter) command(c Command, topLevel bool) {
 		return
 	}
 	if u, ok := c.(*Unknown); ok && u != nil {
+		if u.Reason != "" {
+			// A DM command that failed to decode: its content was not
+			// kept, so there is nothing to write.
+			return
+		}
 		// Only its name and CmdID were kept: written as such, it decodes
 		// to the same *Unknown again.
 		if !validXMLName(u.Name) {

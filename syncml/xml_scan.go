@@ -220,6 +220,7 @@ type decoder struct {
 
 	firstDS    *Unknown // the first DS command of the message, if any
 	firstDSOff int
+	inCmd      int // depth just inside the command being decoded (0: none)
 
 	items []Item    // items of open commands (stack discipline)
 	cmds  []Command // commands of open containers (stack discipline)
@@ -256,7 +257,7 @@ func (s *slab[T]) new() *T {
 
 func (d *decoder) reset(s string, lim Limits) {
 	d.s, d.pos, d.lim, d.depth, d.elems = s, 0, lim, 0, 0
-	d.firstDS, d.firstDSOff = nil, 0
+	d.firstDS, d.firstDSOff, d.inCmd = nil, 0, 0
 	d.ns = d.ns[:0]
 	d.names = d.names[:0]
 	d.buf = d.buf[:0]
