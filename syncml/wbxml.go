@@ -712,11 +712,7 @@ func (d *wbxDecoder) command(t wbxml.Token, nest int) (Command, error) {
 			return nil, d.fail(tok.Offset, wbxTagName(t), "unexpected end of document")
 		}
 	}
-	u := &Unknown{Name: wbxTagName(t), Code: f.code, Reason: f.err.Msg}
-	if c != nil {
-		u.CmdID = c.ID()
-	}
-	return u, nil
+	return &Unknown{Name: wbxTagName(t), CmdID: c.ID(), Code: f.code, Reason: f.err.Msg}, nil
 }
 
 func (d *wbxDecoder) command1(t wbxml.Token, nest int) (Command, error) {
