@@ -28,6 +28,10 @@ func macHeader(user, password string, nonce, body []byte) string {
 //
 // After maxAuthFails attempts it stops challenging (401 without Chal).
 func (x *exchange) authenticate() (syncml.StatusCode, *syncml.Chal) {
+	// Transport-level (TLS client certificate) authentication: see transport.go.
+	if code, done := x.transportAuth(); done {
+		return code, nil
+	}
 	d := x.dev
 	h := &x.msg.Header
 	typ := schemeType(d.AuthScheme)

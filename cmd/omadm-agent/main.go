@@ -53,8 +53,10 @@ type options struct {
 	logLevel                            string
 	trace                               string
 	ca, cert, key                       string
+	tlsCA, tlsServerSHA256              string
 	ui                                  string
 	maxMsgSize, maxObjSize              int
+	tree                                dmtree.Options
 	retries                             int
 	retryBackoff, timeout               time.Duration
 	bootSec, bootMAC, bootKey, bootIMSI string
@@ -82,12 +84,19 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.poll, "poll", 0, "periodic client-initiated session interval in daemon mode (0 = never)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&o.trace, "trace", "", "directory to write every message sent and received (WBXML also decoded to XML)")
-	fs.StringVar(&o.ca, "ca", "", "PEM file of CA certificates trusted for the server")
-	fs.StringVar(&o.cert, "cert", "", "PEM client certificate for TLS client authentication")
-	fs.StringVar(&o.key, "key", "", "PEM key of --cert")
+	fs.StringVar(&o.ca, "ca", "", "PEM file of CA certificates trusted for the server, besides the system roots")
+	fs.StringVar(&o.tlsCA, "tls-ca", "", "PEM file of the only CAs trusted for the server (the system roots are not)")
+	fs.StringVar(&o.tlsServerSHA256, "tls-server-sha256", "", "pin the server's TLS certificate: SHA-256 of its DER form in hex, comma-separated for several; alone it replaces CA checks (self-signed servers)")
+	fs.StringVar(&o.cert, "tls-cert", "", "PEM client certificate for TLS client authentication")
+	fs.StringVar(&o.key, "tls-key", "", "PEM key of --tls-cert")
+	fs.StringVar(&o.cert, "cert", "", "same as --tls-cert")
+	fs.StringVar(&o.key, "key", "", "same as --tls-key")
 	fs.StringVar(&o.ui, "ui", "auto", "user-interaction alerts: auto (accept defaults), terminal, or none (406)")
 	fs.IntVar(&o.maxMsgSize, "max-msg-size", 0, "largest message accepted (default 64 KiB)")
 	fs.IntVar(&o.maxObjSize, "max-obj-size", 0, "largest object accepted (default 4 MiB)")
+	fs.IntVar(&o.tree.MaxNodes, "tree-max-nodes", 20000, "most nodes the management tree holds (0 = unlimited; more → 420 Device full)")
+	fs.IntVar(&o.tree.MaxValueSize, "tree-max-value", 8<<20, "largest leaf value in bytes (more → 413 Request entity too large)")
+	fs.Int64Var(&o.tree.MaxTotalBytes, "tree-max-bytes", 32<<20, "most bytes of leaf values the tree holds (0 = unlimited; more → 420 Device full)")
 	fs.IntVar(&o.retries, "retries", 2, "re-sends of a message the server did not answer (0 = try once)")
 	fs.DurationVar(&o.retryBackoff, "retry-backoff", time.Second, "wait before the first re-send; doubles per re-send up to 30s")
 	fs.DurationVar(&o.timeout, "timeout", time.Minute, "bound of one request/response exchange")
@@ -112,8 +121,22 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.state == "" {
 		return nil, errors.New("--state is required")
 	}
+	if o.tree.MaxNodes < 0 || o.tree.MaxValueSize <= 0 || o.tree.MaxTotalBytes < 0 {
+		return nil, errors.New("--tree-max-nodes and --tree-max-bytes must be >= 0, --tree-max-value > 0")
+	}
 	if o.retries < 0 || o.retryBackoff <= 0 || o.timeout <= 0 {
 		return nil, errors.New("--retries must be >= 0, --retry-backoff and --timeout > 0")
+	}
+	if o.ca != "" && o.tlsCA != "" {
+		return nil, errors.New("give --ca (added to the system roots) or --tls-ca (the only roots), not both")
+	}
+	if (o.cert == "") != (o.key == "") {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	for _, p := range serverPins(o.tlsServerSHA256) {
+		if _, err := dmhttp.ParseCertSHA256(p); err != nil {
+			return nil, fmt.Errorf("--tls-server-sha256: %w", err)
+		}
 	}
 	if o.bootKey != "" && o.bootIMSI != "" {
 		return nil, errors.New("give --bootstrap-key or --bootstrap-imsi, not both")
@@ -153,6 +176,17 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, err
 	}
 	return o, nil
+}
+
+// serverPins splits --tls-server-sha256.
+func serverPins(s string) []string {
+	var out []string
+	for p := range strings.SplitSeq(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // parseAuth maps --auth to the SyncML authentication type ("" for none).
@@ -210,7 +244,7 @@ func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, s
 	if err := os.MkdirAll(o.state, 0o700); err != nil {
 		return err
 	}
-	tree, err := dmtree.Open(o.state, nil)
+	tree, err := dmtree.Open(o.state, &o.tree)
 	if err != nil {
 		return fmt.Errorf("opening state: %w", err)
 	}
@@ -233,7 +267,8 @@ func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, s
 	if acc == nil {
 		return errors.New("no DM account: give --server and --server-id, or --bootstrap")
 	}
-	tp, err := dmhttp.NewClientTransport(dmhttp.ClientOptions{CAFile: o.ca, CertFile: o.cert, KeyFile: o.key, UserAgent: version})
+	tp, err := dmhttp.NewClientTransport(dmhttp.ClientOptions{CAFile: o.ca, PinnedCAFile: o.tlsCA,
+		ServerCertSHA256: serverPins(o.tlsServerSHA256), CertFile: o.cert, KeyFile: o.key, UserAgent: version})
 	if err != nil {
 		return err
 	}
