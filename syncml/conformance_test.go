@@ -548,3 +548,32 @@ func msgXML(body string) string {
 		`<SessionID>1</SessionID><MsgID>1</MsgID><Target><LocURI>t</LocURI></Target>` +
 		`<Source><LocURI>s</LocURI></Source></SyncHdr><SyncBody>` + body + `<Final/></SyncBody></SyncML>`
 }
+
+// What our encoder writes (WBXML 1.3 §5.8.4.1 strings, §5.8.4.6 opaque data;
+// OMA-TS-DM_RepPro-V1_2, WBXML binding): character data as inline strings,
+// whatever its Format, and only binary data (Format bin) as OPAQUE. libwbxml
+// writes every Add/Replace Data as OPAQUE; both read back as the same tree,
+// which TestCorpus_DMDocumentsRoundTripThroughLibwbxml checks with wbxml2xml.
+func TestEncodeWBXML_WritesTextAsStringsAndOnlyBinaryAsOpaque(t *testing.T) {
+	m := wireMsg(&syncml.Replace{CmdID: "1", Items: []syncml.Item{
+		{Target: &syncml.Location{LocURI: "./a"}, Meta: &syncml.Meta{Format: "chr"}, Data: syncml.TextData("text")},
+		{Target: &syncml.Location{LocURI: "./b"}, Meta: &syncml.Meta{Format: "b64"}, Data: syncml.TextData("YWJj")},
+		{Target: &syncml.Location{LocURI: "./c"}, Meta: &syncml.Meta{Format: "bin"}, Data: &syncml.Data{Kind: syncml.DataOpaque, Value: []byte{0, 0xff}}},
+	}})
+	b, err := syncml.EncodeWBXML(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range [][]byte{
+		append(append([]byte{0x4f, wbxml.TokStrI}, "text"...), 0, wbxml.TokEnd),
+		append(append([]byte{0x4f, wbxml.TokStrI}, "YWJj"...), 0, wbxml.TokEnd),
+		{0x4f, wbxml.TokOpaque, 2, 0, 0xff, wbxml.TokEnd},
+	} {
+		if !bytes.Contains(b, want) {
+			t.Errorf("encoding lacks Data % x:\n% x", want, b)
+		}
+	}
+	if n := bytes.Count(b, []byte{0x4f, wbxml.TokOpaque}); n != 1 {
+		t.Errorf("%d Data elements written as OPAQUE, want only the bin one", n)
+	}
+}

@@ -4,9 +4,9 @@ import "strings"
 
 // Versions and dialects: which SyncML documents the decoders take as DM.
 
-// IsDMProto reports whether a VerProto names OMA DM ("DM/1.2", "DM/1.1").
+// isDMProto reports whether a VerProto names OMA DM ("DM/1.2", "DM/1.1").
 // SyncML DS messages carry "SyncML/1.x" there instead.
-func IsDMProto(verProto string) bool {
+func isDMProto(verProto string) bool {
 	return len(verProto) > 3 && strings.EqualFold(verProto[:3], "DM/")
 }
 
@@ -16,7 +16,7 @@ func IsDMProto(verProto string) bool {
 // command DM lacks, so it is refused as a whole, naming the element. In a DM
 // message the DS command stays an *Unknown that only fails itself.
 func refuseDS(m *Message, first *Unknown, off int) error {
-	if IsDMProto(m.Header.VerProto) {
+	if isDMProto(m.Header.VerProto) {
 		return nil
 	}
 	return &DecodeError{Offset: int64(off), Element: "SyncBody",
