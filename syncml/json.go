@@ -143,8 +143,8 @@ type jsonCmd struct {
 	Correlator string     `json:"correlator,omitempty"`
 	Items      []jsonItem `json:"items,omitempty"`
 	Commands   []any      `json:"commands,omitempty"`
-	// NotDM says why a command is an *Unknown: "SyncML DS command" or
-	// "unknown element".
+	// NotDM says why a command is an *Unknown: "SyncML DS command",
+	// "unknown element", or what made a DM command fail to decode.
 	NotDM string `json:"notDM,omitempty"`
 }
 
@@ -271,9 +271,13 @@ func jsonCommand(c Command) (*jsonCmd, error) {
 			j.Chal = &jsonChal{Meta: jsonMetaOf(c.Chal.Meta)}
 		}
 	case *Unknown:
-		j.NotDM = "unknown element"
-		if c.DS {
+		switch {
+		case c.Reason != "":
+			j.NotDM = c.Reason
+		case c.DS:
 			j.NotDM = "SyncML DS command"
+		default:
+			j.NotDM = "unknown element"
 		}
 	}
 	return j, nil

@@ -40,6 +40,14 @@ const (
 // may be any mix of STR_I, STR_T, ENTITY and OPAQUE. Data may hold an embedded
 // WBXML TNDS/DevInf document in OPAQUE or inline DDF tags (SWITCH_PAGE 2);
 // both become DataXML, with a "+wbxml" Meta Type turned back to "+xml".
+// Other Data takes its kind from its Meta Format (the Item's, else the
+// command's), not from the token: text unless the Format is bin, so OPAQUE
+// chr data is text. Whitespace strings between elements and around an
+// OPAQUE value are layout. A command OMA DM does not define (a DS Sync, Map,
+// Put…, an unknown tag) or a DM command holding such an element decodes to
+// an *Unknown so only it fails; a message whose VerProto is not DM/x and
+// that holds a DS command is refused as a SyncML DS message, and a document
+// of another WBXML language (DevInf, DM DDF) is refused naming its root.
 // Malformed input or input over lim returns a *DecodeError carrying the byte
 // offset and the element.
 func DecodeWBXML(b []byte, lim *Limits) (*Message, error) {

@@ -20,7 +20,12 @@ var decoderPool = sync.Pool{New: func() any { return new(decoder) }}
 // namespace prefixes and default namespaces (SYNCML:SYNCML1.2,
 // SYNCML:SYNCML1.1, syncml:metinf, or none). Data holding elements becomes
 // DataXML with the inner XML kept verbatim; Data holding a CDATA section
-// becomes DataCDATA. lim bounds size, nesting, element count and string
+// becomes DataCDATA. A command OMA DM does not define (a DS Sync, Map,
+// Put…, an unknown element) or a DM command holding such an element decodes
+// to an *Unknown so only it fails; a message whose VerProto is not DM/x and
+// that holds a DS command is refused as a SyncML DS message, and a root other
+// than SyncML (DevInf, MgmtTree) is refused naming it. lim bounds size,
+// nesting, element count and string
 // length (nil means the defaults). Errors are *DecodeError with the byte
 // offset and innermost element.
 //
