@@ -25,9 +25,8 @@ var decoderPool = sync.Pool{New: func() any { return new(decoder) }}
 // to an *Unknown so only it fails; a message whose VerProto is not DM/x and
 // that holds a DS command is refused as a SyncML DS message, and a root other
 // than SyncML (DevInf, MgmtTree) is refused naming it. lim bounds size,
-// nesting, element count and string
-// length (nil means the defaults). Errors are *DecodeError with the byte
-// offset and innermost element.
+// nesting, element count and string length (nil means the defaults). Errors
+// are *DecodeError with the byte offset and innermost element.
 //
 // Strings in the returned message share one private copy of the input, so
 // the caller may reuse b.
