@@ -734,6 +734,9 @@ func (s *session) execSequence(ctx context.Context, msgRef string, q *syncml.Seq
 
 // execOne executes one top-level (or Sequence member) management command.
 func (s *session) execOne(ctx context.Context, msgRef string, c syncml.Command) outcome {
+	if u, ok := c.(*syncml.Unknown); ok && u.Name == "Status" {
+		return outDone // a Status that did not decode: a Status is never answered
+	}
 	if c.ID() == "" {
 		s.reply(msgRef, c, syncml.StatusBadRequest)
 		return outDone
@@ -762,7 +765,8 @@ func (s *session) execOne(ctx context.Context, msgRef string, c syncml.Command) 
 	case *syncml.Unknown:
 		// A DS command or an element DM does not define: it alone fails,
 		// with the status the decoder chose (406 Optional feature not
-		// supported; OMA-TS-SyncML_RepPro-V1_2, Status codes).
+		// supported, 400 for a DM command holding an unknown element;
+		// OMA-TS-SyncML_RepPro-V1_2, Status codes).
 		s.reply(msgRef, c, c.Code)
 	default:
 		s.reply(msgRef, c, syncml.StatusNotImplemented)

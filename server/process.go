@@ -45,6 +45,9 @@ func (x *exchange) process(ctx context.Context) error {
 			code = c.Code
 			x.log().Info("device sent a command OMA DM does not define", "cmd", c.Name, "cmdid", c.CmdID,
 				"status", int(code), "reason", c.Reason)
+			if c.Name == "Status" {
+				continue // a Status is never answered, even one that did not decode
+			}
 		default:
 			// Devices send only Status, Results, Alert and Replace (messages.md §4).
 			code = syncml.StatusCommandNotAllowed

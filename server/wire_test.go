@@ -193,3 +193,38 @@ func TestEngine_StoresOpaqueChrResultAsText(t *testing.T) {
 		t.Errorf("tree cache %+v, want Model 1 / chr", nodes)
 	}
 }
+
+// OMA-TS-SyncML_RepPro-V1_2, Status element type: a Status is never
+// answered, also when it held an element DM does not define and did not
+// decode; a DM command holding an unknown element gets 400 on its own.
+func TestEngine_FailedCommandsGet400AndAFailedStatusNoAnswer(t *testing.T) {
+	h := newHarness(t, nil)
+	h.addDevice(t, "md5")
+	d := newDevice(h.e, "md5")
+	m := d.message(true, &syncml.Alert{CmdID: "1", Data: syncml.AlertClientInitiatedMgmt},
+		&syncml.Replace{CmdID: "2", Items: []syncml.Item{{Source: &syncml.Location{LocURI: "./DevInfo/Man"}, Data: syncml.TextData("Acme")}}},
+		&syncml.Status{CmdID: "3", MsgRef: "1", CmdRef: "7", Cmd: "Get", Data: syncml.StatusOK})
+	body, err := syncml.EncodeXML(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An element no DTD defines, inside the Replace's Item and inside the Status.
+	body = bytes.Replace(body, []byte("<Data>Acme</Data>"), []byte("<Frob/><Data>Acme</Data>"), 1)
+	body = bytes.Replace(body, []byte("<Cmd>Get</Cmd>"), []byte("<Cmd>Get</Cmd><Frob/>"), 1)
+	if bytes.Count(body, []byte("<Frob/>")) != 2 {
+		t.Fatalf("test message not built: %s", body)
+	}
+	r := d.postRaw(t, body)
+	if st := hdrStatus(t, r); !st.Data.Success() {
+		t.Fatalf("SyncHdr status %d", st.Data)
+	}
+	if s := statusFor(r, "2"); s == nil || s.Data != syncml.StatusBadRequest || s.Cmd != "Replace" {
+		t.Errorf("Replace holding <Frob>: status %+v, want 400", s)
+	}
+	if s := statusFor(r, "3"); s != nil {
+		t.Errorf("the Status that did not decode was answered: %+v", s)
+	}
+	if s := statusFor(r, "1"); s == nil || s.Data != syncml.StatusOK {
+		t.Errorf("Alert: %+v, want 200", s)
+	}
+}
