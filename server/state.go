@@ -19,8 +19,12 @@ type sessionState struct {
 	// ServerURI is the Target LocURI the device addressed (our Source back).
 	ServerURI string `json:"server_uri,omitempty"`
 
-	Authed    bool `json:"authed,omitempty"`
-	AuthFails int  `json:"auth_fails,omitempty"`
+	// Authed is set once the device authenticated in this session (a
+	// failed attempt stores no session at all).
+	Authed bool `json:"authed,omitempty"`
+	// SrvScheme is the scheme the device asked for in its last challenge of
+	// our credentials ("" = the account's SRVCRED scheme).
+	SrvScheme string `json:"srv_scheme,omitempty"`
 	// SendCred asks for our credentials in the next message (first reply, or
 	// the device challenged us).
 	SendCred bool `json:"send_cred,omitempty"`
@@ -76,6 +80,27 @@ type pending struct {
 	// Gets marks a job whose Results may follow its Status in later messages
 	// of the device's package: it is finalised when that package ends.
 	Gets bool `json:"gets,omitempty"`
+	// LastChunk marks the last chunk of a large object (its Status is the
+	// object's).
+	LastChunk bool `json:"last_chunk,omitempty"`
+	// Reason, when set, fails the job with this text whatever the status
+	// code (a refused large-object chunk answered 200).
+	Reason string `json:"reason,omitempty"`
+	// Items holds every Status the device sent for the job's own command.
+	// A device answers a command of several Items with one Status per Item
+	// (or per group of Items with the same outcome) when the outcomes
+	// differ, each naming its Items in TargetRef/SourceRef.
+	Items []itemStatus `json:"items,omitempty"`
+	// Multi marks a command of several Items: its Statuses may be spread
+	// over the messages of the device's package, so the job is finalised
+	// when that package ends.
+	Multi bool `json:"multi,omitempty"`
+}
+
+// itemStatus is one Status for (some of) the Items of a job's command.
+type itemStatus struct {
+	Refs []string `json:"refs,omitempty"`
+	Code int      `json:"code"`
 }
 
 type fallback struct {

@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -33,6 +32,7 @@ import (
 	"github.com/omadm/omadm/mo/devdetail"
 	"github.com/omadm/omadm/mo/devinfo"
 	"github.com/omadm/omadm/mo/dmacc"
+	"github.com/omadm/omadm/mo/fumo"
 	"github.com/omadm/omadm/notification"
 	"github.com/omadm/omadm/syncml"
 	"github.com/omadm/omadm/transport/dmhttp"
@@ -45,7 +45,7 @@ type options struct {
 	state                               string
 	server, serverID, deviceID          string
 	username, password, serverPassword  string
-	authScheme, encoding                string
+	authScheme, serverAuth, encoding    string
 	bootstrap                           string
 	once                                bool
 	notifyListen                        string
@@ -63,6 +63,7 @@ type options struct {
 	fumo, fumoInstall, fumoVerify       string
 	lawmo, lawmoLock, lawmoWipe         string
 	lawmoReset, lawmoWipeList           string
+	dlConnect, dlStall                  time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -77,6 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.password, "password", "", "client credential secret (CLCRED AAuthSecret)")
 	fs.StringVar(&o.serverPassword, "server-password", "", "server credential secret (SRVCRED AAuthSecret; also the package 0 secret)")
 	fs.StringVar(&o.authScheme, "auth", "md5", "client authentication: basic, md5, hmac or none")
+	fs.StringVar(&o.serverAuth, "server-auth", "", "scheme the server's credentials must use (SRVCRED AAuthType): basic, md5 or hmac (default: as --auth)")
 	fs.StringVar(&o.encoding, "encoding", "xml", "message encoding: xml or wbxml")
 	fs.StringVar(&o.bootstrap, "bootstrap", "", "bootstrap file: TNDS XML, or a DM message (XML or WBXML) adding a DMAcc")
 	fs.BoolVar(&o.once, "once", false, "run one client-initiated session and exit (0 on success)")
@@ -107,6 +109,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.fumo, "fumo", "", "firmware update (FUMO) package node, e.g. ./FwUpdate/Default; packages are kept under <state>/fumo")
 	fs.StringVar(&o.fumoInstall, "fumo-install", "", "with --fumo: command that installs a firmware package, run by /bin/sh with the package path as $1; exit 0 = updated")
 	fs.StringVar(&o.fumoVerify, "fumo-verify", "", "with --fumo: command run after a restart during an update, package path as $1; exit 0 = the new firmware runs")
+	fs.DurationVar(&o.dlConnect, "download-connect-timeout", fumo.DefaultConnectTimeout, "bound of connecting (TLS handshake included) to a package server (FUMO PkgURL)")
+	fs.DurationVar(&o.dlStall, "download-stall-timeout", fumo.DefaultStallTimeout, "a package download fails (FUMO 407) when no response arrives within this, or less than 4 KiB arrives in any such period")
 	fs.StringVar(&o.lawmo, "lawmo", "", "lock and wipe (LAWMO) object node, e.g. ./LAWMO")
 	fs.StringVar(&o.lawmoLock, "lawmo-lock", "", "with --lawmo: command that applies a lock state, run by /bin/sh with $1 = fully-locked, partially-locked or unlocked; exit 0 = done")
 	fs.StringVar(&o.lawmoWipe, "lawmo-wipe", "", "with --lawmo: command that wipes user data, with the AvailableWipeList items to erase as $1…")
@@ -126,6 +130,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.retries < 0 || o.retryBackoff <= 0 || o.timeout <= 0 {
 		return nil, errors.New("--retries must be >= 0, --retry-backoff and --timeout > 0")
+	}
+	if o.dlConnect <= 0 || o.dlStall <= 0 {
+		return nil, errors.New("--download-connect-timeout and --download-stall-timeout must be > 0")
 	}
 	if o.ca != "" && o.tlsCA != "" {
 		return nil, errors.New("give --ca (added to the system roots) or --tls-ca (the only roots), not both")
@@ -171,6 +178,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	// the state directory already holds an account and --auth would be unused.
 	if _, err := parseAuth(o.authScheme); err != nil {
 		return nil, err
+	}
+	if sa, err := parseAuth(o.serverAuth); err != nil || sa == "" && o.serverAuth != "" {
+		return nil, fmt.Errorf("--server-auth %q: want basic, md5 or hmac", o.serverAuth)
 	}
 	if _, err := parseLogLevel(o.logLevel); err != nil {
 		return nil, err
@@ -359,9 +369,10 @@ func setup(tree *dmtree.Tree, o *options) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		srvScheme, _ := parseAuth(o.serverAuth)
 		if err := writeAccount(tree, accountSpec{
 			serverURL: o.server, serverID: o.serverID, username: o.username, password: o.password,
-			srvPassword: o.serverPassword, scheme: scheme,
+			srvPassword: o.serverPassword, scheme: scheme, srvScheme: srvScheme,
 		}); err != nil {
 			return "", err
 		}
@@ -416,7 +427,6 @@ func session(ctx context.Context, c *client.Client, stdout io.Writer) (*client.S
 // daemon waits for package 0, the poll interval and kick (an alert queued by
 // a management object, e.g. a FUMO result) and runs a session for each.
 func daemon(ctx context.Context, o *options, c *client.Client, kick <-chan struct{}, log *slog.Logger) error {
-	pkgs := make(chan *notification.Package0, 4)
 	errc := make(chan error, 1)
 	if o.notifyListen != "" {
 		l, err := notification.Listen(o.notifyListen)
@@ -424,20 +434,17 @@ func daemon(ctx context.Context, o *options, c *client.Client, kick <-chan struc
 			return fmt.Errorf("--notify-listen: %w", err)
 		}
 		defer l.Close()
-		l.OnError = func(from net.Addr, err error) {
-			log.Debug("ignored datagram", "from", from.String(), "err", err)
-		}
+		// Every datagram is authenticated before anything is queued or
+		// logged; drops are counted in one summary line per interval.
+		in := c.NewInbox(client.InboxOptions{Served: loadServed(o.state, log), Save: saveServed(o.state, log)})
 		log.Info("listening for package 0", "addr", l.Addr().String())
 		go func() {
-			errc <- l.Serve(ctx, func(p *notification.Package0, _ []byte) {
-				cp := *p
-				select {
-				case pkgs <- &cp:
-				default:
-					log.Warn("package 0 dropped: a session is already waiting")
-				}
-			})
+			errc <- l.ServeRaw(ctx, func(b []byte) { in.Offer(b) })
 		}()
+		runCtx, cancel := context.WithCancel(ctx)
+		ran := make(chan struct{})
+		go func() { in.Run(runCtx); close(ran) }()
+		defer func() { cancel(); <-ran }()
 	}
 	var tick <-chan time.Time
 	if o.poll > 0 {
@@ -456,10 +463,6 @@ func daemon(ctx context.Context, o *options, c *client.Client, kick <-chan struc
 				return fmt.Errorf("notification listener: %w", err)
 			}
 			errc = nil
-		case p := <-pkgs:
-			if _, err := c.HandlePackage0(ctx, p); err != nil && errors.Is(err, client.ErrNotification) {
-				log.Warn("package 0 ignored", "err", err)
-			}
 		case <-tick:
 			_, _ = c.Run(ctx, client.Trigger{})
 		case <-kick:
