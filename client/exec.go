@@ -626,6 +626,8 @@ func (s *session) execAtomic(ctx context.Context, msgRef string, a *syncml.Atomi
 					res = outCancelled
 				}
 			}
+		case *syncml.Unknown:
+			code = c.Code // a command OMA DM does not define fails the Atomic
 		default:
 			code = syncml.StatusCommandFailed
 		}
@@ -745,6 +747,9 @@ func (s *session) execSequence(ctx context.Context, msgRef string, q *syncml.Seq
 
 // execOne executes one top-level (or Sequence member) management command.
 func (s *session) execOne(ctx context.Context, msgRef string, c syncml.Command) outcome {
+	if u, ok := c.(*syncml.Unknown); ok && u.Name == "Status" {
+		return outDone // a Status that did not decode: a Status is never answered
+	}
 	if c.ID() == "" {
 		s.reply(msgRef, c, syncml.StatusBadRequest)
 		return outDone
@@ -770,6 +775,12 @@ func (s *session) execOne(ctx context.Context, msgRef string, c syncml.Command) 
 	case *syncml.Results:
 		// Results from a server are not expected; answer only non-200 statuses.
 		s.reply(msgRef, c, syncml.StatusCommandNotAllowed)
+	case *syncml.Unknown:
+		// A DS command or an element DM does not define: it alone fails,
+		// with the status the decoder chose (406 Optional feature not
+		// supported, 400 for a DM command holding an unknown element;
+		// OMA-TS-SyncML_RepPro-V1_2, Status codes).
+		s.reply(msgRef, c, c.Code)
 	default:
 		s.reply(msgRef, c, syncml.StatusNotImplemented)
 	}

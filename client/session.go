@@ -781,11 +781,15 @@ func (s *session) receive(ctx context.Context, resp *Response) (done bool, err e
 // checkHeader rejects messages that are not for this session.
 func (s *session) checkHeader(m *syncml.Message) error {
 	h := &m.Header
+	// OMA-TS-DM_RepPro-V1_2, SyncHdr: VerDTD and VerProto name the SyncML
+	// and DM versions of the message; this agent reads DM 1.2 and 1.1.
 	switch {
 	case h.VerDTD != syncml.VerDTD12 && h.VerDTD != syncml.VerDTD11:
-		return fmt.Errorf("%w: unsupported VerDTD %q", ErrProtocol, h.VerDTD)
+		return fmt.Errorf("%w: server message in SyncML DTD version %q (VerDTD), not supported: this agent reads %s and %s",
+			ErrProtocol, h.VerDTD, syncml.VerDTD12, syncml.VerDTD11)
 	case h.VerProto != syncml.VerProto12 && h.VerProto != syncml.VerProto11:
-		return fmt.Errorf("%w: unsupported VerProto %q", ErrProtocol, h.VerProto)
+		return fmt.Errorf("%w: server message in protocol version %q (VerProto), not supported: this agent speaks %s and %s",
+			ErrProtocol, h.VerProto, syncml.VerProto12, syncml.VerProto11)
 	case h.SessionID != s.id:
 		return fmt.Errorf("%w: SessionID %q does not match ours %q", ErrProtocol, h.SessionID, s.id)
 	case h.MsgID == "":

@@ -269,21 +269,25 @@ func (e *Engine) pruneAllTraces(ctx context.Context) error {
 
 // reject answers a message that cannot be processed with a header Status of
 // code and the same code for every command, without storing anything.
-func (e *Engine) reject(m *syncml.Message, enc syncml.Encoding, outMsgID int, code syncml.StatusCode) (*Outbound, error) {
-	return e.rejectWith(m, enc, outMsgID, code, nil, "")
+// hdrItems ride on the header Status (the supported versions of a 505/513).
+func (e *Engine) reject(m *syncml.Message, enc syncml.Encoding, outMsgID int, code syncml.StatusCode, hdrItems ...syncml.Item) (*Outbound, error) {
+	return e.rejectWith(m, enc, outMsgID, code, nil, "", hdrItems...)
 }
 
 // rejectWith is reject with a challenge in the SyncHdr Status and a RespURI.
-func (e *Engine) rejectWith(m *syncml.Message, enc syncml.Encoding, outMsgID int, code syncml.StatusCode, chal *syncml.Chal, resp string) (*Outbound, error) {
+func (e *Engine) rejectWith(m *syncml.Message, enc syncml.Encoding, outMsgID int, code syncml.StatusCode, chal *syncml.Chal, resp string, hdrItems ...syncml.Item) (*Outbound, error) {
 	h := m.Header
+	dtd, proto := replyVersions(&h)
 	r := &syncml.Message{Header: syncml.Header{
-		VerDTD: orDefault(h.VerDTD, syncml.VerDTD12), VerProto: orDefault(h.VerProto, syncml.VerProto12),
+		VerDTD: dtd, VerProto: proto,
 		SessionID: h.SessionID, MsgID: strconv.Itoa(outMsgID + 1),
 		Target: syncml.Location{LocURI: h.Source.LocURI}, Source: syncml.Location{LocURI: orDefault(h.Target.LocURI, e.o.ServerID)},
 		RespURI: resp,
 	}, Final: true}
 	n := 0
-	r.Body = append(r.Body, hdrStatus(&n, &h, code, chal))
+	hs := hdrStatus(&n, &h, code, chal)
+	hs.Items = hdrItems
+	r.Body = append(r.Body, hs)
 	for _, c := range m.Body {
 		if _, ok := c.(*syncml.Status); ok {
 			continue
@@ -295,6 +299,44 @@ func (e *Engine) rejectWith(m *syncml.Message, enc syncml.Encoding, outMsgID int
 		return nil, &syncml.StatusError{Code: syncml.StatusCommandFailed, Msg: "encoding reply", Err: err}
 	}
 	return &Outbound{Body: body, ContentType: enc.ContentType()}, nil
+}
+
+// checkVersions checks the SyncHdr's VerDTD and VerProto: this server speaks
+// OMA DM 1.2 and, for DM 1.1 devices, 1.1 (VerDTD "1.1", VerProto "DM/1.1"),
+// each answered in its own dialect. Anything else gets 505 DTD version not
+// supported (VerDTD checked first: it is the outer document's version) or
+// 513 Protocol version not supported, whose Status carries the versions we
+// support as Items (OMA-TS-SyncML_RepPro-V1_2, Response status codes 505 and
+// 513: the recipient lists the versions it does support in Item). A SyncML
+// DS message ("SyncML/1.x") gets 513.
+func checkVersions(h *syncml.Header) (syncml.StatusCode, []syncml.Item) {
+	switch {
+	case h.VerDTD != syncml.VerDTD12 && h.VerDTD != syncml.VerDTD11:
+		return syncml.StatusDTDNotSupported, []syncml.Item{
+			{Data: syncml.TextData(syncml.VerDTD12)}, {Data: syncml.TextData(syncml.VerDTD11)}}
+	case h.VerProto != syncml.VerProto12 && h.VerProto != syncml.VerProto11:
+		return syncml.StatusProtocolNotSupported, []syncml.Item{
+			{Data: syncml.TextData(syncml.VerProto12)}, {Data: syncml.TextData(syncml.VerProto11)}}
+	}
+	return 0, nil
+}
+
+// replyVersions returns the VerDTD and VerProto of a reply to h: the
+// device's own when we speak them, else the DM 1.1 pair for a SyncML 1.1
+// document and the DM 1.2 pair otherwise, so that even a refusal is written
+// in a dialect the device may read.
+func replyVersions(h *syncml.Header) (dtd, proto string) {
+	dtd, proto = h.VerDTD, h.VerProto
+	if dtd != syncml.VerDTD11 && dtd != syncml.VerDTD12 {
+		dtd = syncml.VerDTD12
+	}
+	if proto != syncml.VerProto11 && proto != syncml.VerProto12 {
+		proto = syncml.VerProto12
+		if dtd == syncml.VerDTD11 {
+			proto = syncml.VerProto11
+		}
+	}
+	return dtd, proto
 }
 
 func orDefault(s, d string) string {
@@ -418,6 +460,11 @@ func (x *exchange) run(ctx context.Context) (*Outbound, error) {
 		e.m.rejected.WithLabelValues("bad-device-id").Inc()
 		x.log().Warn("dm message rejected: device id has control or format characters", "device_id", strconv.Quote(devID))
 		return e.reject(x.msg, x.enc, 0, syncml.StatusBadRequest)
+	}
+	if code, items := checkVersions(h); code != 0 {
+		e.m.rejected.WithLabelValues("version").Inc()
+		x.log().Warn("dm message rejected: unsupported version", "verdtd", h.VerDTD, "verproto", h.VerProto, "status", int(code))
+		return e.reject(x.msg, x.enc, 0, code, items...)
 	}
 
 	// Device, session and (when that costs no extra round trip) the job

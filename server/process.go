@@ -39,6 +39,16 @@ func (x *exchange) process(ctx context.Context) error {
 			code = x.onAlert(ctx, c)
 		case *syncml.Replace:
 			code = x.onReplace(c)
+		case *syncml.Unknown:
+			// A DS command or an element DM does not define: only it fails,
+			// with the decoder's status (406 Optional feature not supported,
+			// 400 for a DM command holding an unknown element).
+			code = c.Code
+			x.log().Info("device sent a command OMA DM does not define", "cmd", c.Name, "cmdid", c.CmdID,
+				"status", int(code), "reason", c.Reason)
+			if c.Name == "Status" {
+				continue // a Status is never answered, even one that did not decode
+			}
 		default:
 			// Devices send only Status, Results, Alert and Replace (messages.md §4).
 			code = syncml.StatusCommandNotAllowed

@@ -143,6 +143,9 @@ type jsonCmd struct {
 	Correlator string     `json:"correlator,omitempty"`
 	Items      []jsonItem `json:"items,omitempty"`
 	Commands   []any      `json:"commands,omitempty"`
+	// NotDM says why a command is an *Unknown: "SyncML DS command",
+	// "unknown element", or what made a DM command fail to decode.
+	NotDM string `json:"notDM,omitempty"`
 }
 
 type jsonChal struct {
@@ -266,6 +269,15 @@ func jsonCommand(c Command) (*jsonCmd, error) {
 		j.Cred, j.Data, j.DataName = jsonCredOf(c.Cred), &code, c.Data.Name()
 		if c.Chal != nil {
 			j.Chal = &jsonChal{Meta: jsonMetaOf(c.Chal.Meta)}
+		}
+	case *Unknown:
+		switch {
+		case c.Reason != "":
+			j.NotDM = c.Reason
+		case c.DS:
+			j.NotDM = "SyncML DS command"
+		default:
+			j.NotDM = "unknown element"
 		}
 	}
 	return j, nil

@@ -143,7 +143,8 @@ type Item struct {
 
 // Command is one element of SyncBody (or of an Atomic/Sequence).
 // The concrete types are *Add, *Alert, *Atomic, *Copy, *Delete, *Exec, *Get,
-// *Replace, *Results, *Sequence and *Status.
+// *Replace, *Results, *Sequence and *Status, and *Unknown for an element
+// OMA DM does not define.
 type Command interface {
 	// CommandName is the element name ("Add", "Status", …).
 	CommandName() string
@@ -260,17 +261,44 @@ type Status struct {
 	Items      []Item
 }
 
-func (*Add) CommandName() string      { return "Add" }
-func (*Replace) CommandName() string  { return "Replace" }
-func (*Delete) CommandName() string   { return "Delete" }
-func (*Get) CommandName() string      { return "Get" }
-func (*Copy) CommandName() string     { return "Copy" }
-func (*Exec) CommandName() string     { return "Exec" }
-func (*Alert) CommandName() string    { return "Alert" }
-func (*Atomic) CommandName() string   { return "Atomic" }
-func (*Sequence) CommandName() string { return "Sequence" }
-func (*Results) CommandName() string  { return "Results" }
-func (*Status) CommandName() string   { return "Status" }
+// Unknown stands for a command the decoders could not take into the model:
+// an element of SyncBody (or of an Atomic or Sequence) that OMA DM does not
+// define (a SyncML DS command such as Sync, Map or Put, or an element no
+// SyncML DTD has), or a DM command holding such an element somewhere inside
+// it. The decoders keep it in its place, with its content skipped, so the
+// rest of the message is still processed and this command alone is
+// answered, with a Status of its own (OMA-TS-SyncML_RepPro-V1_2, Status:
+// every command is answered). The encoders write only the name and CmdID of
+// an unknown element (WBXML only for the DS commands, which have tokens) and
+// nothing for a DM command that failed to decode (Reason set).
+type Unknown struct {
+	// Name is the element name as written, without a namespace prefix
+	// ("Sync", or "Get" for a Get holding a DS-only element).
+	Name string
+	// CmdID is the element's CmdID child when it has one ("" otherwise).
+	CmdID string
+	// DS is true for the SyncML DS commands (Sync, Map, Put, Search, Move).
+	DS bool
+	// Code is the status an engine answers it with: 406 Optional feature
+	// not supported for a DS command or DS-only element, 400 Bad request for
+	// a DM command holding an element no DTD defines.
+	Code StatusCode
+	// Reason says what was wrong, for logs ("" for a whole unknown element).
+	Reason string
+}
+
+func (*Add) CommandName() string       { return "Add" }
+func (*Replace) CommandName() string   { return "Replace" }
+func (*Delete) CommandName() string    { return "Delete" }
+func (*Get) CommandName() string       { return "Get" }
+func (*Copy) CommandName() string      { return "Copy" }
+func (*Exec) CommandName() string      { return "Exec" }
+func (*Alert) CommandName() string     { return "Alert" }
+func (*Atomic) CommandName() string    { return "Atomic" }
+func (*Sequence) CommandName() string  { return "Sequence" }
+func (*Results) CommandName() string   { return "Results" }
+func (*Status) CommandName() string    { return "Status" }
+func (c *Unknown) CommandName() string { return c.Name }
 
 func (c *Add) ID() string      { return c.CmdID }
 func (c *Replace) ID() string  { return c.CmdID }
@@ -283,6 +311,7 @@ func (c *Atomic) ID() string   { return c.CmdID }
 func (c *Sequence) ID() string { return c.CmdID }
 func (c *Results) ID() string  { return c.CmdID }
 func (c *Status) ID() string   { return c.CmdID }
+func (c *Unknown) ID() string  { return c.CmdID }
 
 // ItemsOf returns the items of commands that carry items (nil for Atomic/Sequence).
 func ItemsOf(c Command) []Item {
@@ -321,4 +350,5 @@ var (
 	_ Command = (*Sequence)(nil)
 	_ Command = (*Results)(nil)
 	_ Command = (*Status)(nil)
+	_ Command = (*Unknown)(nil)
 )

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
@@ -39,6 +40,14 @@ const (
 // may be any mix of STR_I, STR_T, ENTITY and OPAQUE. Data may hold an embedded
 // WBXML TNDS/DevInf document in OPAQUE or inline DDF tags (SWITCH_PAGE 2);
 // both become DataXML, with a "+wbxml" Meta Type turned back to "+xml".
+// Other Data takes its kind from its Meta Format (the Item's, else the
+// command's), not from the token: text unless the Format is bin, so OPAQUE
+// chr data is text. Whitespace strings between elements and around an
+// OPAQUE value are layout. A command OMA DM does not define (a DS Sync, Map,
+// Put…, an unknown tag) or a DM command holding such an element decodes to
+// an *Unknown so only it fails; a message whose VerProto is not DM/x and
+// that holds a DS command is refused as a SyncML DS message, and a document
+// of another WBXML language (DevInf, DM DDF) is refused naming its root.
 // Malformed input or input over lim returns a *DecodeError carrying the byte
 // offset and the element.
 func DecodeWBXML(b []byte, lim *Limits) (*Message, error) {
@@ -53,12 +62,23 @@ func DecodeWBXML(b []byte, lim *Limits) (*Message, error) {
 	h := d.r.Header()
 	if lang := h.Language(); lang != nil && lang != wbxml.SyncML12 && lang != wbxml.SyncML11 &&
 		lang != wbxml.MetInf12 && lang != wbxml.MetInf11 {
-		return nil, &DecodeError{Offset: 1, Msg: "WBXML document is " + lang.Name + ", not SyncML"}
+		msg := "WBXML document is " + lang.Name
+		if lang.Root != "" {
+			msg += " (root element <" + lang.Root + ">)"
+		}
+		return nil, &DecodeError{Offset: 1, Msg: msg + ", not SyncML: not a DM message"}
 	}
 	// One string copy of the input backs every single-token text value, so
 	// decoding costs one allocation for all strings instead of one each.
 	d.in = string(b)
-	return d.message()
+	m, err := d.message()
+	if err == nil && d.firstDS != nil {
+		err = refuseDS(m, d.firstDS, d.firstDSOff)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 var wbxDecoders = sync.Pool{New: func() any { return new(wbxDecoder) }}
@@ -75,6 +95,10 @@ type wbxDecoder struct {
 	locs  []Location
 	metas []Meta
 	datas []Data
+
+	firstDS    *Unknown // the first DS command of the message, if any
+	firstDSOff int
+	inCmd      int // reader depth inside the command being decoded (0: none)
 }
 
 // release returns d to the pool without references into the last message.
@@ -483,7 +507,7 @@ func (d *wbxDecoder) header(start wbxml.Token, h *Header) error {
 		case wkMeta:
 			h.Meta, err = d.meta(t)
 		default:
-			err = d.skip(t)
+			err = d.other(t)
 		}
 		return err
 	})
@@ -499,7 +523,7 @@ func (d *wbxDecoder) location(start wbxml.Token, l *Location) error {
 		case wkLocName:
 			l.LocName, err = d.text(t)
 		default:
-			err = d.skip(t)
+			err = d.other(t)
 		}
 		return err
 	})
@@ -520,7 +544,7 @@ func (d *wbxDecoder) cred(start wbxml.Token) (*Cred, error) {
 		case wkData:
 			c.Data, err = d.text(t)
 		default:
-			err = d.skip(t)
+			err = d.other(t)
 		}
 		return err
 	})
@@ -534,7 +558,7 @@ func (d *wbxDecoder) chal(start wbxml.Token) (*Chal, error) {
 			c.Meta, err = d.meta(t)
 			return err
 		}
-		return d.skip(t)
+		return d.other(t)
 	})
 }
 
@@ -583,7 +607,7 @@ func (d *wbxDecoder) metaInto(start wbxml.Token, m *Meta) error {
 				case wkNext:
 					a.Next, err = d.text(t)
 				default:
-					err = d.skip(t)
+					err = d.other(t)
 				}
 				return err
 			})
@@ -601,14 +625,14 @@ func (d *wbxDecoder) metaInto(start wbxml.Token, m *Meta) error {
 				case wkFreeID:
 					mem.FreeID, err = d.text(t)
 				default:
-					err = d.skip(t)
+					err = d.other(t)
 				}
 				return err
 			})
 		case wkMetInf:
 			err = d.metaInto(t, m)
 		default:
-			err = d.skip(t)
+			err = d.other(t)
 		}
 		return err
 	})
@@ -629,8 +653,77 @@ func (d *wbxDecoder) body(start wbxml.Token, m *Message) error {
 	})
 }
 
+// other consumes a child element the caller has no use for. Inside a
+// command, an element OMA DM does not define (a DS-only tag, an unassigned
+// token, a LITERAL) makes the command fail; elsewhere it is skipped.
+func (d *wbxDecoder) other(t wbxml.Token) error {
+	if d.inCmd > 0 {
+		if code, ok := wbxForeign(t); ok {
+			name := wbxTagName(t)
+			msg := "unknown element <" + name + ">"
+			if code == StatusOptionalNotSupported {
+				msg = "element <" + name + "> is SyncML DS, not used by OMA DM"
+			}
+			return &cmdFail{err: &DecodeError{Offset: int64(t.Offset), Msg: "wbxml: " + msg}, code: code}
+		}
+	}
+	return d.skip(t)
+}
+
+// wbxForeign reports whether a tag is not part of OMA DM: a SyncML DS tag
+// (406) or a tag no SyncML/MetInf page assigns (400).
+func wbxForeign(t wbxml.Token) (StatusCode, bool) {
+	if t.Tag == 0 {
+		return StatusBadRequest, true
+	}
+	switch t.Page {
+	case wbxPageSyncML:
+		switch t.Tag {
+		case wbxml.SyncMLMap, wbxml.SyncMLMapItem, wbxml.SyncMLNoResults, wbxml.SyncMLPut, wbxml.SyncMLSearch,
+			wbxml.SyncMLSync, wbxml.SyncMLNumberOfChanges, wbxml.SyncMLField, wbxml.SyncMLFilter,
+			wbxml.SyncMLRecord, wbxml.SyncMLFilterType, wbxml.SyncMLMove:
+			return StatusOptionalNotSupported, true
+		}
+		if wbxml.SyncML12Page.Name(t.Tag) == "" {
+			return StatusBadRequest, true
+		}
+	case wbxPageMetInf:
+		if wbxml.MetInf12Page.Name(t.Tag) == "" {
+			return StatusBadRequest, true
+		}
+	default:
+		return StatusBadRequest, true
+	}
+	return 0, false
+}
+
 // command decodes one command element; nest counts enclosing Atomic/Sequence.
+// A command holding an element OMA DM does not define is skipped and
+// becomes an *Unknown: only it fails.
 func (d *wbxDecoder) command(t wbxml.Token, nest int) (Command, error) {
+	outer, depth := d.inCmd, d.r.Depth()
+	if t.Content {
+		d.inCmd = depth
+	}
+	c, err := d.command1(t, nest)
+	d.inCmd = outer
+	f, ok := err.(*cmdFail)
+	if !ok {
+		return c, err
+	}
+	for d.r.Depth() >= depth {
+		tok, err := d.r.Next()
+		if err != nil {
+			return nil, d.wrap(err, wbxTagName(t))
+		}
+		if tok.Kind == wbxml.KindEOF {
+			return nil, d.fail(tok.Offset, wbxTagName(t), "unexpected end of document")
+		}
+	}
+	return &Unknown{Name: wbxTagName(t), CmdID: c.ID(), Code: f.code, Reason: f.err.Msg}, nil
+}
+
+func (d *wbxDecoder) command1(t wbxml.Token, nest int) (Command, error) {
 	switch wbxKey(t.Page, t.Tag) {
 	case wkAdd:
 		c := &Add{}
@@ -749,7 +842,39 @@ func (d *wbxDecoder) command(t wbxml.Token, nest int) (Command, error) {
 		c := &Sequence{}
 		return c, d.container(t, nest, &c.CmdID, &c.NoResp, &c.Meta, &c.Commands)
 	}
-	return nil, d.fail(t.Offset, wbxTagName(t), "unsupported command <"+wbxTagName(t)+">")
+	return d.unknownCommand(t)
+}
+
+// unknownCommand skips an element of SyncBody, Atomic or Sequence that OMA DM
+// does not define (a DS command such as Sync or Map, or an unknown tag) and
+// returns it as an *Unknown with its CmdID, so that only this command fails.
+func (d *wbxDecoder) unknownCommand(start wbxml.Token) (Command, error) {
+	name := wbxTagName(start)
+	u := &Unknown{Name: name, Code: StatusOptionalNotSupported}
+	if start.Page == wbxPageSyncML && start.Tag != 0 {
+		switch wbxKey(start.Page, start.Tag) {
+		case wbxPageSyncML<<8 | uint16(wbxml.SyncMLSync), wbxPageSyncML<<8 | uint16(wbxml.SyncMLMap),
+			wbxPageSyncML<<8 | uint16(wbxml.SyncMLPut), wbxPageSyncML<<8 | uint16(wbxml.SyncMLSearch),
+			wbxPageSyncML<<8 | uint16(wbxml.SyncMLMove):
+			u.DS = true
+		}
+	}
+	if d.firstDS == nil && u.DS {
+		d.firstDS, d.firstDSOff = u, start.Offset
+	}
+	if !start.Content {
+		_, err := d.next(name) // the pending End
+		return u, err
+	}
+	err := d.children(name, func(t wbxml.Token) error {
+		if u.CmdID == "" && wbxKey(t.Page, t.Tag) == wkCmdID && t.Tag != 0 {
+			var err error
+			u.CmdID, err = d.text(t)
+			return err
+		}
+		return d.skip(t)
+	})
+	return u, err
 }
 
 // itemCmd decodes the children common to commands: CmdID, NoResp, Cred, Meta,
@@ -779,13 +904,14 @@ func (d *wbxDecoder) itemCmd(start wbxml.Token, id *string, noResp *bool, cred *
 			*items = append(*items, Item{})
 			err = d.item(t, &(*items)[len(*items)-1])
 		default:
-			err = d.skip(t)
+			err = d.other(t)
 		}
 		return err
 	})
 	if err != nil {
 		return err
 	}
+	wbxDataKinds(*items, *meta)
 	// A TNDS/DevInf document that arrived embedded makes its Meta Type read
 	// as the XML form, which is what Data now holds.
 	if *meta != nil && wbxIsWBXMLDocType((*meta).Type) {
@@ -849,7 +975,7 @@ func (d *wbxDecoder) item(start wbxml.Token, it *Item) error {
 			it.MoreData = true
 			err = d.flag(t)
 		default:
-			err = d.skip(t)
+			err = d.other(t)
 		}
 		return err
 	})
@@ -862,8 +988,10 @@ func (d *wbxDecoder) data(start wbxml.Token) (*Data, error) {
 	var (
 		buf       []byte // the value once it is not a single input slice
 		first     wbxml.Token
+		opaque    wbxml.Token // the last OPAQUE chunk
 		chunks    int
 		opaques   int
+		nonSpace  bool // a string chunk that is not whitespace
 		inlineXML bool
 	)
 	for {
@@ -884,6 +1012,12 @@ func (d *wbxDecoder) data(start wbxml.Token) (*Data, error) {
 				return d.newData(DataXML, buf), nil
 			case chunks == 0:
 				return d.newData(DataText, []byte{}), nil
+			case opaques == 1 && !nonSpace:
+				// One OPAQUE with whitespace around it (xml2wbxml -k keeps
+				// the indentation of pretty-printed XML as strings): the
+				// whitespace is layout, the OPAQUE is the value.
+				chunks, first = 1, opaque
+				fallthrough
 			case chunks == 1 && first.Kind != wbxml.KindEntity:
 				if first.Kind == wbxml.KindOpaque {
 					if x, ok := d.embedded(first.Data); ok {
@@ -909,8 +1043,14 @@ func (d *wbxDecoder) data(start wbxml.Token) (*Data, error) {
 				}
 				continue
 			}
-			if t.Kind == wbxml.KindOpaque {
+			switch {
+			case t.Kind == wbxml.KindOpaque:
 				opaques++
+				opaque = t
+			case t.Kind == wbxml.KindEntity:
+				nonSpace = nonSpace || !unicode.IsSpace(t.Rune)
+			default:
+				nonSpace = nonSpace || !wbxIsSpace(t.Data)
 			}
 			chunks++
 			if chunks == 1 {
@@ -923,8 +1063,7 @@ func (d *wbxDecoder) data(start wbxml.Token) (*Data, error) {
 			buf = appendChunk(buf, t)
 		case wbxml.KindStart:
 			if chunks > 0 {
-				pending := appendChunk(append([]byte(nil), buf...), first)
-				if chunks > 1 || !wbxIsSpace(pending) || opaques > 0 {
+				if nonSpace || opaques > 0 {
 					return nil, d.fail(t.Offset, "Data", "character data mixed with element <"+wbxTagName(t)+">")
 				}
 			}
@@ -943,6 +1082,40 @@ func (d *wbxDecoder) data(start wbxml.Token) (*Data, error) {
 		}
 		if len(buf) > d.lim.MaxStringLen {
 			return nil, d.fail(t.Offset, "Data", "data longer than "+strconv.Itoa(d.lim.MaxStringLen)+" bytes")
+		}
+	}
+}
+
+// wbxDataKinds gives Data the kind its Meta Format says. OPAQUE is a
+// transport form, not a data type (WBXML 1.3 §5.8.4.6: opaque data whose
+// meaning the document type defines; OMA-TS-DM_RepPro-V1_2, WBXML binding):
+// Format chr, b64, xml, int, bool, date, time, float, node, null values are
+// character data whichever token carried them, and only Format bin is binary,
+// even when a peer sent it as STR_I. The Format is the Item's, else the
+// command's (an Item's Meta overrides its command's: OMA-TS-SyncML_RepPro-V1_2,
+// Meta element type). With no Format the MetInf default is chr
+// (OMA-TS-SyncML_MetInf-V1_2, Format), so the value is text when it is valid
+// UTF-8; bytes that are not cannot be character data and stay binary.
+func wbxDataKinds(items []Item, cmd *Meta) {
+	for i := range items {
+		d := items[i].Data
+		if d == nil || d.Kind == DataXML {
+			continue
+		}
+		f := ""
+		if m := items[i].Meta; m != nil {
+			f = m.Format
+		}
+		if f == "" && cmd != nil {
+			f = cmd.Format
+		}
+		switch {
+		case strings.EqualFold(f, "bin"):
+			d.Kind = DataOpaque
+		case d.Kind != DataOpaque:
+		case f == "" && !utf8.Valid(d.Value):
+		default:
+			d.Kind = DataText
 		}
 	}
 }

@@ -121,11 +121,19 @@ func dumpItem(it syncml.Item, loose bool) any {
 	m := map[string]any{"Item": it}
 	if it.Data != nil {
 		kind, val := it.Data.Kind, it.Data.Value
-		if kind == syncml.DataXML {
-			val = []byte(canonXML(val))
-		} else if loose || kind == syncml.DataCDATA {
+		if kind != syncml.DataXML && (loose || kind == syncml.DataCDATA) {
 			// WBXML has no CDATA: text and CDATA are one thing on the wire.
 			kind = syncml.DataText
+		}
+		if kind == syncml.DataText && loose && bytes.HasPrefix(bytes.TrimSpace(val), []byte("<")) && !strings.HasPrefix(canonXML(val), "invalid XML") {
+			// Markup as text and nested XML are one tree once through
+			// WBXML: libwbxml writes nested elements inline, and inline
+			// elements of a page other than DDF (a DS Anchor in a
+			// Status) reach the model as their XML text.
+			kind = syncml.DataXML
+		}
+		if kind == syncml.DataXML {
+			val = []byte(canonXML(val))
 		}
 		m["DataKind"] = kind
 		m["DataValue"] = string(val)

@@ -280,7 +280,36 @@ func (e *wbxEncoder) command(c Command) {
 		e.integer(wbxPageSyncML, wbxml.SyncMLData, int64(c.Data))
 		e.items(c.Items)
 		e.end()
+	case *Unknown:
+		// A DS command is written with its token and CmdID, so it decodes to
+		// the same *Unknown; other unknown elements have no token, and a DM
+		// command that failed to decode kept no content: both are left out.
+		if tag, ok := wbxDSCommandTag(c.Name); ok && c.Reason == "" {
+			if c.CmdID == "" {
+				e.empty(wbxPageSyncML, tag)
+				return
+			}
+			e.start(tag)
+			e.textAlways(wbxPageSyncML, wbxml.SyncMLCmdID, c.CmdID)
+			e.end()
+		}
 	}
+}
+
+func wbxDSCommandTag(name string) (byte, bool) {
+	switch name {
+	case "Sync":
+		return wbxml.SyncMLSync, true
+	case "Map":
+		return wbxml.SyncMLMap, true
+	case "Put":
+		return wbxml.SyncMLPut, true
+	case "Search":
+		return wbxml.SyncMLSearch, true
+	case "Move":
+		return wbxml.SyncMLMove, true
+	}
+	return 0, false
 }
 
 func (e *wbxEncoder) itemCmd(tag byte, id string, noResp bool, cred *Cred, meta *Meta, items []Item, extra func()) {

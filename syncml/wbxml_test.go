@@ -79,7 +79,7 @@ func TestDecodeWBXML_RejectsBadInputWithOffsetAndElement(t *testing.T) {
 		{name: "over depth limit", in: good, lim: &syncml.Limits{MaxDepth: 3}, element: "Target", msg: "nested deeper"},
 		{name: "over element limit", in: good, lim: &syncml.Limits{MaxElements: 5}, element: "SyncHdr", msg: "more than 5 elements"},
 		{name: "over string limit", in: good, lim: &syncml.Limits{MaxStringLen: 4}, element: "VerProto", msg: "longer than"},
-		{name: "unknown command", in: bytes.Replace(good, []byte{0x46, 0x4b}, []byte{0x6a, 0x4b}, 1), element: "Sync", msg: "unsupported command"},
+		{name: "DS command in a DS message", in: bytes.Replace(bytes.Replace(good, []byte{0x46, 0x4b}, []byte{0x6a, 0x4b}, 1), []byte("DM/1.2"), []byte("SyncML/1.2"), 1), element: "SyncBody", msg: "element <Sync> is a SyncML DS command"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,9 +20,13 @@ var decoderPool = sync.Pool{New: func() any { return new(decoder) }}
 // namespace prefixes and default namespaces (SYNCML:SYNCML1.2,
 // SYNCML:SYNCML1.1, syncml:metinf, or none). Data holding elements becomes
 // DataXML with the inner XML kept verbatim; Data holding a CDATA section
-// becomes DataCDATA. lim bounds size, nesting, element count and string
-// length (nil means the defaults). Errors are *DecodeError with the byte
-// offset and innermost element.
+// becomes DataCDATA. A command OMA DM does not define (a DS Sync, Map,
+// Put…, an unknown element) or a DM command holding such an element decodes
+// to an *Unknown so only it fails; a message whose VerProto is not DM/x and
+// that holds a DS command is refused as a SyncML DS message, and a root other
+// than SyncML (DevInf, MgmtTree) is refused naming it. lim bounds size,
+// nesting, element count and string length (nil means the defaults). Errors
+// are *DecodeError with the byte offset and innermost element.
 //
 // Strings in the returned message share one private copy of the input, so
 // the caller may reuse b.
@@ -35,6 +39,9 @@ func DecodeXML(b []byte, lim *Limits) (*Message, error) {
 	d := decoderPool.Get().(*decoder)
 	d.reset(string(b), l)
 	m, err := d.document()
+	if err == nil && d.firstDS != nil {
+		err = refuseDS(m, d.firstDS, d.firstDSOff)
+	}
 	d.release()
 	decoderPool.Put(d)
 	if err != nil {
@@ -149,7 +156,186 @@ func (d *decoder) document() (*Message, error) {
 
 // unexpected reports a known element in the wrong place.
 func (d *decoder) unexpected(c, parent *tag) error {
+	switch c.id {
+	case elUnknown:
+		err := d.errAt(c.off, parent.name, "unknown element <%s> in <%s>", c.name, parent.name)
+		if d.inCmd > 0 {
+			return &cmdFail{err: err, code: StatusBadRequest}
+		}
+		return err
+	case elNotDM, elDSCmd:
+		err := d.errAt(c.off, parent.name, "element <%s> in <%s> is SyncML DS, not used by OMA DM", c.name, parent.name)
+		if d.inCmd > 0 {
+			return &cmdFail{err: err, code: StatusOptionalNotSupported}
+		}
+		return err
+	}
 	return d.errAt(c.off, parent.name, "unexpected element <%s> in <%s>", c.name, parent.name)
+}
+
+// cmdFail is returned, inside a command, for an element OMA DM does not
+// define: the command is skipped and becomes an *Unknown, the rest of the
+// message decodes. It never leaves the decoder.
+type cmdFail struct {
+	err  *DecodeError
+	code StatusCode
+}
+
+func (e *cmdFail) Error() string { return e.err.Error() }
+
+// failedCommand skips the rest of command c after an element OMA DM does not
+// define was found somewhere inside it, and returns the *Unknown that stands
+// for it. depth is d.depth just inside c's start tag.
+func (d *decoder) failedCommand(c *tag, depth int, cmdID string, f *cmdFail) (Command, error) {
+	if err := d.skipToDepth(c, depth); err != nil {
+		return nil, err
+	}
+	return &Unknown{Name: localName(c.name), CmdID: cmdID, Code: f.code, Reason: f.err.Msg}, nil
+}
+
+// skipToDepth consumes input until the element c, opened at depth, is
+// closed. The elements opened between c and d.pos were opened by the
+// structural decoder; those opened while skipping are checked for balance.
+func (d *decoder) skipToDepth(c *tag, depth int) error {
+	base := len(d.names)
+	defer func() { d.names = d.names[:base] }()
+	for {
+		in := c.name
+		if len(d.names) > base {
+			in = d.names[len(d.names)-1]
+		}
+		i, err := d.scanPlain(d.pos, in)
+		if err != nil {
+			return err
+		}
+		if i >= len(d.s) {
+			return d.eof(in)
+		}
+		d.pos = i
+		switch d.s[i] {
+		case '&':
+			var scratch [4]byte
+			out := scratch[:0]
+			_, size, err := d.entity(d.s[i:], i, in, &out)
+			if err != nil {
+				return err
+			}
+			d.pos += size
+			continue
+		case '\r':
+			d.pos++
+			continue
+		}
+		rest := d.s[i:]
+		switch {
+		case strings.HasPrefix(rest, "</"):
+			off := d.pos
+			d.pos += 2
+			name, err := d.scanName(in)
+			if err != nil {
+				return err
+			}
+			d.skipSpace()
+			if d.pos >= len(d.s) {
+				return d.eof(in)
+			}
+			if d.s[d.pos] != '>' {
+				return d.errAt(d.pos, in, "expected '>' in end tag </%s>", name)
+			}
+			d.pos++
+			if len(d.names) > base {
+				if name != in {
+					return d.errAt(off, in, "end tag </%s> does not match <%s>", name, in)
+				}
+				d.names = d.names[:len(d.names)-1]
+				d.depth--
+				continue
+			}
+			if d.depth == depth && name != c.name {
+				return d.errAt(off, c.name, "end tag </%s> does not match <%s>", name, c.name)
+			}
+			d.popLevel()
+			if d.depth < depth {
+				return nil
+			}
+		case strings.HasPrefix(rest, "<![CDATA["):
+			end := strings.Index(rest, "]]>")
+			if end < 0 {
+				return d.errAt(i, in, "unterminated CDATA section")
+			}
+			d.pos = i + end + 3
+		case strings.HasPrefix(rest, "<!--"):
+			if err := d.skipComment(in); err != nil {
+				return err
+			}
+		case strings.HasPrefix(rest, "<?"):
+			if err := d.skipPI(in); err != nil {
+				return err
+			}
+		case strings.HasPrefix(rest, "<!"):
+			return d.errAt(i, in, "unexpected markup declaration in <%s>", in)
+		default:
+			nt, err := d.startTag(in, false)
+			if err != nil {
+				return err
+			}
+			if !nt.empty {
+				d.names = append(d.names, nt.name)
+			}
+		}
+	}
+}
+
+// unknownCommand skips an element of SyncBody, Atomic or Sequence that OMA DM
+// does not define (a DS command or an unknown element) and returns it as an
+// *Unknown carrying its CmdID, so that only this command fails.
+func (d *decoder) unknownCommand(c *tag) (Command, error) {
+	r, err := d.text(c, true)
+	if err != nil {
+		return nil, err
+	}
+	u := &Unknown{Name: localName(c.name), DS: c.id == elDSCmd, Code: StatusOptionalNotSupported}
+	if r.nested {
+		u.CmdID = firstCmdID(r.raw)
+	}
+	if d.firstDS == nil && u.DS {
+		d.firstDS, d.firstDSOff = u, c.off
+	}
+	return u, nil
+}
+
+func localName(qname string) string {
+	if i := strings.IndexByte(qname, ':'); i >= 0 {
+		return qname[i+1:]
+	}
+	return qname
+}
+
+// firstCmdID returns the text of the first CmdID element in raw XML content
+// (a skipped command's own CmdID comes before its nested commands'), or "".
+func firstCmdID(raw string) string {
+	for i := 0; ; {
+		j := strings.IndexByte(raw[i:], '<')
+		if j < 0 {
+			return ""
+		}
+		i += j + 1
+		if i >= len(raw) || raw[i] == '/' || raw[i] == '!' || raw[i] == '?' {
+			continue
+		}
+		k := i
+		for k < len(raw) && !nameStop[raw[k]] {
+			k++
+		}
+		if localName(raw[i:k]) != "CmdID" || k >= len(raw) || raw[k] != '>' {
+			continue
+		}
+		end := strings.IndexByte(raw[k+1:], '<')
+		if end < 0 {
+			return ""
+		}
+		return strings.Trim(raw[k+1:k+1+end], " \t\r\n")
+	}
 }
 
 func (d *decoder) message(t *tag) (*Message, error) {
@@ -525,7 +711,12 @@ func (d *decoder) body(t *tag, m *Message) error {
 			m.Final = true
 			continue
 		}
-		cmd, err := d.command(&c, t, true)
+		var cmd Command
+		if c.id == elDSCmd || c.id == elUnknown {
+			cmd, err = d.unknownCommand(&c)
+		} else {
+			cmd, err = d.command(&c, t, true)
+		}
 		if err != nil {
 			return err
 		}
@@ -559,7 +750,17 @@ type common struct {
 func (d *decoder) command(c, parent *tag, topLevel bool) (Command, error) {
 	switch c.id {
 	case elAtomic, elSequence:
-		return d.container(c)
+		outer, depth, base, cbase := d.inCmd, d.depth, len(d.items), len(d.cmds)
+		if !c.empty {
+			d.inCmd = depth
+		}
+		cmd, err := d.container(c)
+		d.inCmd = outer
+		if f, ok := err.(*cmdFail); ok {
+			d.items, d.cmds = d.items[:base], d.cmds[:cbase]
+			return d.failedCommand(c, depth, "", f)
+		}
+		return cmd, err
 	case elStatus, elResults:
 		if !topLevel {
 			return nil, d.errAt(c.off, parent.name, "<%s> is not allowed inside <%s>", c.name, parent.name)
@@ -570,18 +771,28 @@ func (d *decoder) command(c, parent *tag, topLevel bool) (Command, error) {
 	}
 	base := len(d.items)
 	var k common
+	outer, depth := d.inCmd, d.depth
+	if !c.empty {
+		d.inCmd = depth
+	}
 	for {
 		ch, end, err := d.next(c)
+		if err == nil && !end {
+			err = d.commandChild(c, &ch, &k)
+		}
 		if err != nil {
+			d.inCmd = outer
+			if f, ok := err.(*cmdFail); ok {
+				d.items = d.items[:base]
+				return d.failedCommand(c, depth, k.cmdID, f)
+			}
 			return nil, err
 		}
 		if end {
 			break
 		}
-		if err := d.commandChild(c, &ch, &k); err != nil {
-			return nil, err
-		}
 	}
+	d.inCmd = outer
 	items := d.takeItems(base)
 	switch c.id {
 	case elAdd:
@@ -722,7 +933,11 @@ func (d *decoder) container(t *tag) (Command, error) {
 			meta, err = d.meta(&c)
 		default:
 			var cmd Command
-			cmd, err = d.command(&c, t, false)
+			if c.id == elDSCmd || c.id == elUnknown {
+				cmd, err = d.unknownCommand(&c)
+			} else {
+				cmd, err = d.command(&c, t, false)
+			}
 			if err == nil {
 				d.cmds = append(d.cmds, cmd)
 			}

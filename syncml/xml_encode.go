@@ -525,7 +525,49 @@ func (w *xmlWriter) command(c Command, topLevel bool) {
 		w.close("Status")
 		return
 	}
+	if u, ok := c.(*Unknown); ok && u != nil {
+		if u.Reason != "" {
+			// A DM command that failed to decode: its content was not
+			// kept, so there is nothing to write.
+			return
+		}
+		// Only its name and CmdID were kept: written as such, it decodes
+		// to the same *Unknown again.
+		if !validXMLName(u.Name) {
+			w.fail("unknown command name %q is not an XML name", u.Name)
+			return
+		}
+		if u.CmdID == "" {
+			w.empty(u.Name)
+			return
+		}
+		w.open(u.Name)
+		w.leaf("CmdID", u.CmdID)
+		w.close(u.Name)
+		return
+	}
 	w.fail("unsupported or nil command %T", c)
+}
+
+// validXMLName reports whether s can be written as an element name (ASCII
+// letters, digits, '_', '-', '.', not starting with a digit, '-' or '.').
+func validXMLName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_':
+		case (c >= '0' && c <= '9') || c == '-' || c == '.':
+			if i == 0 {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // needsEscape marks bytes text escaping must look at.

@@ -59,7 +59,9 @@ const (
 	elResults
 	elSequence
 	elStatus
-	elNotDM // a SyncML DS element that OMA DM does not use (Sync, Map, Put, …)
+	elNotDM   // a SyncML DS element that OMA DM does not use (Field, Filter, …)
+	elDSCmd   // a SyncML DS command that OMA DM does not use (Sync, Map, Put, …)
+	elUnknown // an element no SyncML DTD defines
 	// MetInf code page 1.
 	elFirstMetInf // marker: every element after it is MetInf
 	elAnchor
@@ -94,8 +96,8 @@ var elemNames = map[string]elem{
 	"Add": elAdd, "Alert": elAlert, "Atomic": elAtomic, "Copy": elCopy, "Delete": elDelete,
 	"Exec": elExec, "Get": elGet, "Replace": elReplace, "Results": elResults,
 	"Sequence": elSequence, "Status": elStatus,
-	"Map": elNotDM, "MapItem": elNotDM, "Put": elNotDM, "Search": elNotDM, "Sync": elNotDM,
-	"Move": elNotDM, "NoResults": elNotDM, "NumberOfChanges": elNotDM, "Field": elNotDM,
+	"Map": elDSCmd, "MapItem": elNotDM, "Put": elDSCmd, "Search": elDSCmd, "Sync": elDSCmd,
+	"Move": elDSCmd, "NoResults": elNotDM, "NumberOfChanges": elNotDM, "Field": elNotDM,
 	"Filter": elNotDM, "Record": elNotDM, "FilterType": elNotDM,
 	"Anchor": elAnchor, "EMI": elEMI, "Format": elFormat, "FreeID": elFreeID,
 	"FreeMem": elFreeMem, "Last": elLast, "Mark": elMark, "MaxMsgSize": elMaxMsgSize,
@@ -216,6 +218,10 @@ type decoder struct {
 	names []string // open element names while skipping nested XML
 	buf   []byte   // scratch for text that needs decoding
 
+	firstDS    *Unknown // the first DS command of the message, if any
+	firstDSOff int
+	inCmd      int // depth just inside the command being decoded (0: none)
+
 	items []Item    // items of open commands (stack discipline)
 	cmds  []Command // commands of open containers (stack discipline)
 
@@ -251,6 +257,7 @@ func (s *slab[T]) new() *T {
 
 func (d *decoder) reset(s string, lim Limits) {
 	d.s, d.pos, d.lim, d.depth, d.elems = s, 0, lim, 0, 0
+	d.firstDS, d.firstDSOff, d.inCmd = nil, 0, 0
 	d.ns = d.ns[:0]
 	d.names = d.names[:0]
 	d.buf = d.buf[:0]
@@ -616,13 +623,13 @@ func (d *decoder) resolve(t *tag, in string) error {
 	}
 	id, ok := lookupElem(local)
 	if !ok {
-		return d.errAt(t.off, in, "unknown element <%s>", t.name)
-	}
-	if id == elNotDM {
-		return d.errAt(t.off, in, "element <%s> is not used by OMA DM", t.name)
+		id = elUnknown
 	}
 	switch kind {
 	case nsOther:
+		if d.depth == 1 && id != elSyncML {
+			return d.errAt(t.off, in, "root element is <%s> in namespace %q, want <SyncML>: not a DM message", t.name, uri)
+		}
 		return d.errAt(t.off, in, "element <%s> in unexpected namespace %q", t.name, uri)
 	case nsMetInf:
 		if id < elFirstMetInf {

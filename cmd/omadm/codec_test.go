@@ -120,3 +120,74 @@ func TestCodecCmds_RejectBadInputNamingOffsetAndElement(t *testing.T) {
 		})
 	}
 }
+
+// corpusFile returns a file of the interop corpus beside the checkout, or
+// skips when the corpus is absent.
+func corpusFile(t *testing.T, rel string) string {
+	t.Helper()
+	dir := os.Getenv("OMADM_INTEROP_CORPUS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", "shared", "interop-corpus")
+	}
+	p := filepath.Join(dir, rel)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("interop corpus file %s not found (set OMADM_INTEROP_CORPUS or put shared/ beside the checkout): %v", rel, err)
+	}
+	return p
+}
+
+// WBXML 1.3 §5.8.4.6: OPAQUE is a transport form. libdmclient sends every
+// Data as OPAQUE with Meta Format chr; decode shows the values as text, in
+// XML and in the JSON view, not as base64.
+func TestDecodeCmd_ShowsOpaqueChrDataAsText(t *testing.T) {
+	file := corpusFile(t, filepath.Join("captures", "libdmclient-pkg1-opaque-chr.wbxml"))
+	out, err := runCodec(t, newDecodeCmd(), nil, file)
+	if err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	m, err := syncml.DecodeXML(out, nil)
+	if err != nil {
+		t.Fatalf("printed XML: %v", err)
+	}
+	var man *syncml.Item
+	for _, c := range m.Body {
+		for i, it := range syncml.ItemsOf(c) {
+			if it.Source != nil && it.Source.LocURI == "./DevInfo/Man" {
+				man = &syncml.ItemsOf(c)[i]
+			}
+		}
+	}
+	if man == nil || man.Data == nil || man.Data.Kind != syncml.DataText || man.Meta == nil || man.Meta.Format != "chr" {
+		t.Fatalf("./DevInfo/Man printed as %+v, want chr text", man)
+	}
+	js, err := runCodec(t, newDecodeCmd(), nil, file, "--json")
+	if err != nil {
+		t.Fatalf("decode --json: %v", err)
+	}
+	if bytes.Contains(js, []byte(`"kind":"opaque"`)) || bytes.Contains(js, []byte(`"kind": "opaque"`)) {
+		t.Errorf("JSON view still shows opaque data:\n%s", js)
+	}
+	if !bytes.Contains(js, []byte(man.Data.String())) {
+		t.Errorf("JSON view lacks the text %q", man.Data.String())
+	}
+}
+
+// OMA-TS-DM_RepPro-V1_2 §5: a DM message is a SyncML element with VerProto
+// DM/1.x. decode refuses a DS message, a bare DevInf and a bare DDF with an
+// error naming the element.
+func TestDecodeCmd_RefusesNonDMDocumentsNamingTheElement(t *testing.T) {
+	for rel, want := range map[string]string{
+		"libwbxml/syncml-005.xml": "<Sync>",
+		"libwbxml/syncml-007.xml": "<Map>",
+		"libwbxml/syncml-011.xml": "<DevInf>",
+		"libwbxml/ddf-001.ddf":    "<MgmtTree>",
+	} {
+		t.Run(rel, func(t *testing.T) {
+			file := corpusFile(t, rel)
+			_, err := runCodec(t, newDecodeCmd(), nil, file)
+			if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), file) {
+				t.Errorf("decode %s: %v; want an error naming the file and %s", rel, err, want)
+			}
+		})
+	}
+}
