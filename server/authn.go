@@ -27,6 +27,9 @@ func macHeader(user, password string, nonce, body []byte) string {
 //   - hmac: every message; 200 + Chal with the nonce for the next message.
 //
 // After maxAuthFails attempts it stops challenging (401 without Chal).
+//
+// Stores keep only d.PasswordHash = B64(H(user:password)) (storage.Device),
+// which every scheme verifies against.
 func (x *exchange) authenticate() (syncml.StatusCode, *syncml.Chal) {
 	d := x.dev
 	h := &x.msg.Header
@@ -47,7 +50,7 @@ func (x *exchange) authenticate() (syncml.StatusCode, *syncml.Chal) {
 			return syncml.StatusMissingCredentials, fresh()
 		}
 		hh, err := auth.ParseHMACHeader(x.in.HMAC)
-		if err != nil || !auth.VerifyHMAC(hh, d.Username, d.Password, d.ServerNonce, x.in.Body) {
+		if err != nil || !auth.VerifyHMACHash(hh, d.Username, d.PasswordHash, d.ServerNonce, x.in.Body) {
 			return syncml.StatusInvalidCredentials, fresh()
 		}
 		x.st.Authed = true
@@ -64,7 +67,7 @@ func (x *exchange) authenticate() (syncml.StatusCode, *syncml.Chal) {
 	if x.st.Authed {
 		// Same session id but not sent to our RespURI: the message must carry
 		// valid credentials again (with the nonce last handed over).
-		if err := auth.CheckCred(h.Cred, typ, d.Username, d.Password, d.ServerNonce); err != nil {
+		if err := auth.CheckCredHash(h.Cred, typ, d.Username, d.PasswordHash, d.ServerNonce); err != nil {
 			return syncml.StatusOf(err), fresh()
 		}
 		return syncml.StatusOK, nil
@@ -72,7 +75,7 @@ func (x *exchange) authenticate() (syncml.StatusCode, *syncml.Chal) {
 	if h.Source.LocName != "" && h.Source.LocName != d.Username {
 		return syncml.StatusInvalidCredentials, fresh()
 	}
-	if err := auth.CheckCred(h.Cred, typ, d.Username, d.Password, d.ServerNonce); err != nil {
+	if err := auth.CheckCredHash(h.Cred, typ, d.Username, d.PasswordHash, d.ServerNonce); err != nil {
 		return syncml.StatusOf(err), fresh()
 	}
 	x.st.Authed = true
