@@ -105,26 +105,38 @@ func Load(path string) (*Key, error) {
 	return k, nil
 }
 
-// Create writes a new random key to path (mode 0600, failing if the file
-// exists) and returns it. The parent directory is created 0700 when missing.
+// Create writes a new random key to path (mode 0600, failing with
+// fs.ErrExist if the file exists) and returns it. The parent directory is
+// created 0700 when missing. The file appears complete or not at all (it is
+// written beside and linked into place), so a concurrent Load never reads
+// half a key.
 func Create(path string) (*Key, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("secret key file: %w", err)
 	}
 	k, raw, err := NewKey()
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.CreateTemp(dir, ".secret-key-*")
 	if err != nil {
 		return nil, fmt.Errorf("secret key file: %w", err)
 	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
 	_, werr := f.WriteString(base64.StdEncoding.EncodeToString(raw) + "\n")
-	cerr := f.Chmod(0o600)
-	serr := f.Sync()
-	if err := errors.Join(werr, cerr, serr, f.Close()); err != nil {
-		os.Remove(path)
+	if err := errors.Join(werr, f.Chmod(0o600), f.Sync(), f.Close()); err != nil {
 		return nil, fmt.Errorf("secret key file %s: %w", path, err)
+	}
+	if err := os.Link(tmp, path); err != nil {
+		return nil, fmt.Errorf("secret key file: %w", err)
+	}
+	// The directory entry too: a key lost in a crash after data was sealed
+	// with it would make that data unreadable.
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
 	}
 	return k, nil
 }

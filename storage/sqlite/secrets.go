@@ -54,11 +54,6 @@ func chmodCompanions(path string) error {
 // IMMEDIATE transaction: two processes opening the file at once convert
 // once, and a crash leaves either every row converted or none.
 func (s *Store) setupSecrets(ctx context.Context, path string, o *Options) error {
-	// Rows rewritten below leave no plaintext behind in freed space.
-	if _, err := s.w.ExecContext(ctx, `PRAGMA secure_delete = ON`); err != nil {
-		return fmt.Errorf("sqlite: secrets: %w", err)
-	}
-	defer s.w.ExecContext(ctx, `PRAGMA secure_delete = OFF`)
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: secrets: %w", err)
@@ -106,6 +101,9 @@ func (s *Store) setupSecrets(ctx context.Context, path string, o *Options) error
 	}
 	s.converted = n
 	if n > 0 {
+		if _, err := s.w.ExecContext(ctx, `PRAGMA secure_delete = OFF`); err != nil {
+			return fmt.Errorf("sqlite: secrets: %w", err)
+		}
 		// The old rows' pages were zeroed (secure_delete) in the database
 		// image; copy it into the file and empty the WAL, which held them.
 		if _, err := s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
@@ -119,6 +117,15 @@ func (s *Store) setupSecrets(ctx context.Context, path string, o *Options) error
 // password_hash and server_password_sealed and empties the plaintext
 // columns; it returns how many devices it converted.
 func (s *Store) convertLegacy(ctx context.Context, tx *sql.Tx) (int, error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM devices WHERE password <> '' OR server_password <> ''`).Scan(&n); err != nil || n == 0 {
+		return 0, err
+	}
+	// The rows rewritten below leave no plaintext behind in freed space
+	// (a setting of the writer's connection: setupSecrets resets it).
+	if _, err := tx.ExecContext(ctx, `PRAGMA secure_delete = ON`); err != nil {
+		return 0, err
+	}
 	rows, err := tx.QueryContext(ctx, `SELECT id, username, password, server_password, password_hash,
 		server_password_sealed FROM devices WHERE password <> '' OR server_password <> ''`)
 	if err != nil {
