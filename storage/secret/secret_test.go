@@ -30,7 +30,7 @@ func TestKey_SealOpenRoundTripsAndBindsTheDevice(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if bytes.Contains(s, []byte(p)) {
+		if len(p) >= 8 && bytes.Contains(s, []byte(p)) { // shorter ones may occur by chance
 			t.Fatalf("sealed value contains the plaintext %q", p)
 		}
 		got, err := k.OpenFor("dev-1", s)
