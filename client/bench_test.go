@@ -2,10 +2,13 @@ package client_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
 	"github.com/omadm/omadm/client"
+	"github.com/omadm/omadm/dmtree"
+	"github.com/omadm/omadm/notification"
 	"github.com/omadm/omadm/syncml"
 )
 
@@ -54,6 +57,33 @@ func BenchmarkAgent_Session(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(len(pkg2)+len(pkg4)), "server-bytes/session")
+		})
+	}
+}
+
+// BenchmarkInboxOfferForged is the cost of one forged package 0 datagram
+// (right server id, wrong digest): decode, digest check, count.
+func BenchmarkInboxOfferForged(b *testing.B) {
+	forged, err := (&notification.Package0{SessionID: 3, ServerID: testServerID}).Encode("guess", []byte("n"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := client.New(client.Config{Tree: client.DMTree(dmtree.New(nil)), DeviceID: testDeviceID,
+		Account:   client.Account{ServerID: testServerID, ServerURL: testServerURL, ServerSecret: "srvpw", ServerNonce: []byte("n"), ServerNonceAlt: []byte("m")},
+		Transport: client.TransportFunc(func(context.Context, *client.Request) (*client.Response, error) { return nil, errors.New("unused") })})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := c.NewInbox(client.InboxOptions{})
+	for _, tc := range []struct {
+		name string
+		d    []byte
+	}{{"raw", forged}, {"wsp", notification.EncodePush(1, forged)}, {"garbage", []byte("GET / HTTP/1.1\r\n\r\n")}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				in.Offer(tc.d)
+			}
 		})
 	}
 }

@@ -35,6 +35,16 @@ type Tree interface {
 	Begin() Tx
 }
 
+// TreeRoom is an optional ability of a Tree: the room it has for values.
+// With it the engine refuses a large object on its first chunk when the
+// declared size can never be stored (413 above MaxValue, 420 above Free),
+// instead of buffering chunks the tree will refuse. DMTree implements it.
+type TreeRoom interface {
+	// Room returns the largest value the tree stores (0 = no bound) and
+	// the bytes left for values (negative = no bound).
+	Room() (maxValue int, free int64)
+}
+
 // Tx is an Atomic transaction on the tree.
 type Tx interface {
 	Add(principal, uri string, v Value) error

@@ -14,7 +14,19 @@ func DMTree(t *dmtree.Tree) Tree { return dmTree{t} }
 
 type dmTree struct{ t *dmtree.Tree }
 
-var _ Tree = dmTree{}
+var (
+	_ Tree     = dmTree{}
+	_ TreeRoom = dmTree{}
+)
+
+// Room reports the tree's budget (dmtree.Options MaxValueSize, MaxTotalBytes).
+func (d dmTree) Room() (int, int64) {
+	u := d.t.Usage()
+	if u.MaxBytes <= 0 {
+		return u.MaxValue, -1
+	}
+	return u.MaxValue, max(u.MaxBytes-u.Bytes, 0)
+}
 
 func (d dmTree) Add(p, uri string, v Value) error {
 	return d.t.Add(p, uri, dmtree.Value(v))

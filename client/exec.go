@@ -144,103 +144,197 @@ func itemTarget(it *syncml.Item) (string, error) {
 	return it.Target.LocURI, nil
 }
 
-// execItems runs Add/Replace/Delete/Copy items on ex; the first failure wins.
-// When an implicitly created ancestor failed, failed names it (the Status then
-// carries it as Item/Target/LocURI).
+// cmdMeta is the command-level Meta of an Add or Replace (nil otherwise).
+func cmdMeta(c syncml.Command) *syncml.Meta {
+	switch c := c.(type) {
+	case *syncml.Add:
+		return c.Meta
+	case *syncml.Replace:
+		return c.Meta
+	}
+	return nil
+}
+
+// execItems runs Add/Replace/Delete/Copy items on ex; the first failure wins
+// and the rest are not run. It serves Atomic members and bootstrap messages,
+// which are all or nothing. When an implicitly created ancestor failed,
+// failed names it (the Status then carries it as Item/Target/LocURI).
 func (s *session) execItems(ex executor, c syncml.Command) (code syncml.StatusCode, failed string) {
 	items := syncml.ItemsOf(c)
 	if len(items) == 0 {
 		return syncml.StatusBadRequest, ""
 	}
-	var meta *syncml.Meta
-	switch c := c.(type) {
-	case *syncml.Add:
-		meta = c.Meta
-	case *syncml.Replace:
-		meta = c.Meta
-	}
-	p := s.principal()
+	meta := cmdMeta(c)
 	for i := range items {
-		it := &items[i]
-		uri, err := itemTarget(it)
-		if err == nil {
-			switch c.(type) {
-			case *syncml.Add, *syncml.Replace:
-				format, typ := itemMeta(it, meta)
-				var data []byte
-				if it.Data != nil {
-					data = it.Data.Value
-				}
-				if it.Meta != nil && it.Meta.Size > 0 && int64(len(data)) != it.Meta.Size {
-					return syncml.StatusSizeMismatch, ""
-				}
-				if s.c.cfg.MaxObjSize > 0 && len(data) > s.c.cfg.MaxObjSize {
-					return syncml.StatusEntityTooLarge, ""
-				}
-				var v Value
-				v, err = itemValue(format, typ, data)
-				if err == nil {
-					if _, ok := c.(*syncml.Add); ok {
-						err = ex.Add(p, uri, v)
-					} else {
-						err = ex.Replace(p, uri, v)
-					}
-				}
-			case *syncml.Delete:
-				err = ex.Delete(p, uri)
-			case *syncml.Copy:
-				if it.Source == nil || it.Source.LocURI == "" {
-					err = syncml.Errorf(syncml.StatusBadRequest, "Copy item without Source LocURI")
-				} else {
-					err = ex.Copy(p, uri, it.Source.LocURI)
-				}
-			}
-		}
-		if err != nil {
-			code := syncml.StatusOf(err)
-			if code == syncml.StatusCommandFailed {
-				s.c.log.Warn("command failed", "cmd", c.CommandName(), "uri", uri, "err", err)
-			}
-			return code, dmtree.FailedURI(err)
+		if code, failed := s.execItem(ex, c, meta, &items[i]); !code.Success() {
+			return code, failed
 		}
 	}
 	return syncml.StatusOK, ""
 }
 
-// execGet reads every item and returns the Results items or the failure code.
-func (s *session) execGet(g *syncml.Get) (syncml.StatusCode, []syncml.Item) {
+// itemOutcome is the result of one item of a command run item by item.
+type itemOutcome struct {
+	it     *syncml.Item
+	code   syncml.StatusCode
+	failed string // ancestor whose implicit Add failed
+}
+
+// execEach runs every item of a top-level Add/Replace/Delete/Copy on ex as
+// its own operation: one item failing does not stop or undo the others
+// (OMA-TS-SyncML_RepPro-V1_2 Status: SourceRef/TargetRef name the items a
+// status applies to). replyItems turns the outcomes into Status commands.
+func (s *session) execEach(ex executor, c syncml.Command) []itemOutcome {
+	items := syncml.ItemsOf(c)
+	meta := cmdMeta(c)
+	out := make([]itemOutcome, len(items))
+	for i := range items {
+		code, failed := s.execItem(ex, c, meta, &items[i])
+		out[i] = itemOutcome{it: &items[i], code: code, failed: failed}
+	}
+	return out
+}
+
+// execItem runs one item of an Add/Replace/Delete/Copy.
+func (s *session) execItem(ex executor, c syncml.Command, meta *syncml.Meta, it *syncml.Item) (syncml.StatusCode, string) {
+	p := s.principal()
+	uri, err := itemTarget(it)
+	if err == nil {
+		switch c.(type) {
+		case *syncml.Add, *syncml.Replace:
+			format, typ := itemMeta(it, meta)
+			var data []byte
+			if it.Data != nil {
+				data = it.Data.Value
+			}
+			if it.Meta != nil && it.Meta.Size > 0 && int64(len(data)) != it.Meta.Size {
+				return syncml.StatusSizeMismatch, ""
+			}
+			if s.c.cfg.MaxObjSize > 0 && len(data) > s.c.cfg.MaxObjSize {
+				return syncml.StatusEntityTooLarge, ""
+			}
+			var v Value
+			v, err = itemValue(format, typ, data)
+			if err == nil {
+				if _, ok := c.(*syncml.Add); ok {
+					err = ex.Add(p, uri, v)
+				} else {
+					err = ex.Replace(p, uri, v)
+				}
+			}
+		case *syncml.Delete:
+			err = ex.Delete(p, uri)
+		case *syncml.Copy:
+			if it.Source == nil || it.Source.LocURI == "" {
+				err = syncml.Errorf(syncml.StatusBadRequest, "Copy item without Source LocURI")
+			} else {
+				err = ex.Copy(p, uri, it.Source.LocURI)
+			}
+		}
+	}
+	if err != nil {
+		code := syncml.StatusOf(err)
+		if code == syncml.StatusCommandFailed {
+			s.c.log.Warn("command failed", "cmd", c.CommandName(), "uri", uri, "err", err)
+		}
+		return code, dmtree.FailedURI(err)
+	}
+	return syncml.StatusOK, ""
+}
+
+// replyItems answers a command run item by item. When every item has the
+// same outcome one Status answers the command (as for a single item);
+// otherwise each item gets its own Status naming it in TargetRef (and, for
+// Copy, SourceRef), so the server sees which items failed
+// (OMA-TS-SyncML_RepPro-V1_2 §5.1 Status/TargetRef: the status code applies
+// to the TargetRef elements listed). A command without items is 400.
+func (s *session) replyItems(msgRef string, c syncml.Command, outs []itemOutcome) {
+	if len(outs) == 0 {
+		s.reply(msgRef, c, syncml.StatusBadRequest)
+		return
+	}
+	same := true
+	for _, o := range outs[1:] {
+		if o.code != outs[0].code || o.failed != "" {
+			same = false
+			break
+		}
+	}
+	if same && (len(outs) == 1 || outs[0].failed == "") {
+		s.reply(msgRef, c, outs[0].code, failedItem(outs[0].failed)...)
+		return
+	}
+	for _, o := range outs {
+		s.replyItem(msgRef, c, o.it, o.code, failedItem(o.failed)...)
+	}
+}
+
+// replyItem queues the Status of one item of c and records it.
+func (s *session) replyItem(msgRef string, c syncml.Command, it *syncml.Item, code syncml.StatusCode, items ...syncml.Item) {
+	st := &syncml.Status{MsgRef: msgRef, CmdRef: c.ID(), Cmd: c.CommandName(), Data: code, Items: items}
+	var tgts []string
+	if it.Target != nil && it.Target.LocURI != "" {
+		st.TargetRefs = []string{it.Target.LocURI}
+		tgts = st.TargetRefs
+	}
+	if _, ok := c.(*syncml.Copy); ok && it.Source != nil && it.Source.LocURI != "" {
+		st.SourceRefs = []string{it.Source.LocURI}
+	} else if tgts == nil && it.Source != nil && it.Source.LocURI != "" {
+		tgts = []string{it.Source.LocURI}
+	}
+	s.queue(st)
+	s.res.Commands = append(s.res.Commands, CommandRecord{
+		MsgID: msgRef, CmdID: c.ID(), Name: c.CommandName(), Targets: tgts, Status: code,
+	})
+}
+
+// execGet reads every item on its own: the found ones go into one Results,
+// each item that fails gets its own Status (see replyItems), so a Get of
+// several URIs with some absent still returns the others.
+func (s *session) execGet(msgRef string, g *syncml.Get) {
 	if len(g.Items) == 0 {
-		return syncml.StatusBadRequest, nil
+		s.reply(msgRef, g, syncml.StatusBadRequest)
+		return
 	}
-	var out []syncml.Item
+	outs := make([]itemOutcome, len(g.Items))
+	var found []syncml.Item
 	for i := range g.Items {
-		uri, err := itemTarget(&g.Items[i])
-		if err != nil {
-			return syncml.StatusOf(err), nil
-		}
-		rs, err := s.c.cfg.Tree.Get(s.principal(), uri)
-		if err != nil {
-			return syncml.StatusOf(err), nil
-		}
-		list := listKind(uri)
-		for _, r := range rs {
-			it := s.resultItem(r)
-			// ?list=Struct items describe nodes without values, and
-			// StructData gives values of leaves only (tree.md §6).
-			if list == dmtree.ListStruct || list == dmtree.ListStructData && r.Format == dmtree.FormatNode {
-				it.Data = nil
-			}
-			out = append(out, it)
-		}
+		var code syncml.StatusCode
+		found, code = s.getItem(found, &g.Items[i])
+		outs[i] = itemOutcome{it: &g.Items[i], code: code}
 	}
-	if max := s.srvMaxObj; max > 0 {
-		for _, it := range out {
-			if it.Data != nil && int64(len(it.Data.Value)) > max {
-				return syncml.StatusEntityTooLarge, nil
-			}
-		}
+	s.replyItems(msgRef, g, outs)
+	if len(found) > 0 {
+		s.queue(&syncml.Results{MsgRef: msgRef, CmdRef: g.CmdID, Items: found})
 	}
-	return syncml.StatusOK, out
+}
+
+// getItem reads one Get item and appends its Results items to out; on
+// failure out is returned as it was, with the failure code.
+func (s *session) getItem(out []syncml.Item, gi *syncml.Item) ([]syncml.Item, syncml.StatusCode) {
+	uri, err := itemTarget(gi)
+	if err != nil {
+		return out, syncml.StatusOf(err)
+	}
+	rs, err := s.c.cfg.Tree.Get(s.principal(), uri)
+	if err != nil {
+		return out, syncml.StatusOf(err)
+	}
+	list := listKind(uri)
+	mark := len(out)
+	for _, r := range rs {
+		it := s.resultItem(r)
+		// ?list=Struct items describe nodes without values, and
+		// StructData gives values of leaves only (tree.md §6).
+		if list == dmtree.ListStruct || list == dmtree.ListStructData && r.Format == dmtree.FormatNode {
+			it.Data = nil
+		}
+		if max := s.srvMaxObj; max > 0 && it.Data != nil && int64(len(it.Data.Value)) > max {
+			return out[:mark], syncml.StatusEntityTooLarge
+		}
+		out = append(out, it)
+	}
+	return out, syncml.StatusOK
 }
 
 // listKind is the ?list= form uri asks for (dmtree.ListNone when none or
@@ -647,17 +741,11 @@ func (s *session) execOne(ctx context.Context, msgRef string, c syncml.Command) 
 		if s.handleChunk(msgRef, c) {
 			return outDone
 		}
-		code, f := s.execItems(s.c.cfg.Tree, c)
-		s.reply(msgRef, c, code, failedItem(f)...)
+		s.replyItems(msgRef, c, s.execEach(s.c.cfg.Tree, c))
 	case *syncml.Delete, *syncml.Copy:
-		code, f := s.execItems(s.c.cfg.Tree, c)
-		s.reply(msgRef, c, code, failedItem(f)...)
+		s.replyItems(msgRef, c, s.execEach(s.c.cfg.Tree, c))
 	case *syncml.Get:
-		code, items := s.execGet(c)
-		s.reply(msgRef, c, code)
-		if code == syncml.StatusOK {
-			s.queue(&syncml.Results{MsgRef: msgRef, CmdRef: c.CmdID, Items: items})
-		}
+		s.execGet(msgRef, c)
 	case *syncml.Exec:
 		s.reply(msgRef, c, s.execExec(ctx, c))
 	case *syncml.Alert:

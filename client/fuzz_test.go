@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/omadm/omadm/client"
+	"github.com/omadm/omadm/notification"
 	"github.com/omadm/omadm/syncml"
 )
 
@@ -46,6 +47,37 @@ func FuzzAgent_ServerMessage(f *testing.F) {
 		if err != nil && !errors.Is(err, client.ErrProtocol) && !errors.Is(err, client.ErrTooManyMessages) &&
 			!errors.Is(err, client.ErrAborted) && !errors.Is(err, client.ErrAuthFailed) && !errors.Is(err, client.ErrTransport) && !errors.Is(err, client.ErrServerAuth) {
 			t.Fatalf("unexpected error class: %v", err)
+		}
+	})
+}
+
+// FuzzInboxOffer: any datagram gets a verdict, and only a package 0 whose
+// digest verifies is ever queued.
+func FuzzInboxOffer(f *testing.F) {
+	good, err := (&notification.Package0{SessionID: 3, ServerID: testServerID}).Encode("srvpw", []byte("n"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range [][]byte{good, notification.EncodePush(1, good), {}, {0x06, 0x05, 0x04}, good[:20]} {
+		f.Add(s)
+	}
+	tp := client.TransportFunc(func(context.Context, *client.Request) (*client.Response, error) {
+		return nil, errors.New("no sessions in this test")
+	})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c := newAgent(t, newTree(t), tp, func(c *client.Config) {
+			c.Account.ServerSecret, c.Account.ServerNonce = "srvpw", []byte("n")
+		})
+		in := c.NewInbox(client.InboxOptions{})
+		v := in.Offer(b)
+		if v < client.VerdictQueued || v > client.VerdictForged {
+			t.Fatalf("verdict %d", v)
+		}
+		if v == client.VerdictQueued {
+			p, err := notification.DecodeAny(b)
+			if err != nil || !p.Verify("srvpw", []byte("n")) && !p.Verify("srvpw", notification.ResetNonce) && !p.Verify("srvpw", notification.ResetNonceZeros) {
+				t.Fatalf("queued a package that does not verify: %x", b)
+			}
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"strings"
 	"unicode/utf8"
 
 	"github.com/omadm/omadm/syncml"
@@ -83,6 +84,8 @@ func (s *session) handleChunk(msgRef string, c syncml.Command) bool {
 		}
 		if max := int64(s.c.cfg.MaxObjSize); lo.size > max {
 			lo.refused = syncml.StatusEntityTooLarge
+		} else if lo.size > 0 {
+			lo.refused = s.roomFor(lo.name, lo.format, lo.size)
 		}
 		s.inLO = lo
 	}
@@ -130,6 +133,29 @@ func (s *session) handleChunk(msgRef string, c syncml.Command) bool {
 	}
 	s.reply(msgRef, c, syncml.StatusOf(err))
 	return true
+}
+
+// roomFor checks a declared object size against the tree's budget when the
+// tree reports it (TreeRoom): 413 when no value that large is stored, 420
+// when an Add finds no room left for it (codes.md §1), else 0. A Replace
+// frees the old value, so only the tree itself can judge its room. A size
+// sent as b64 text is compared by its decoded length.
+func (s *session) roomFor(cmd, format string, size int64) syncml.StatusCode {
+	r, ok := s.c.cfg.Tree.(TreeRoom)
+	if !ok {
+		return 0
+	}
+	if strings.EqualFold(format, "b64") {
+		size = size / 4 * 3
+	}
+	maxValue, free := r.Room()
+	switch {
+	case maxValue > 0 && size > int64(maxValue):
+		return syncml.StatusEntityTooLarge
+	case cmd == "Add" && free >= 0 && size > free:
+		return syncml.StatusDeviceFull
+	}
+	return 0
 }
 
 // splitData cuts at most n bytes from the front of d without splitting a

@@ -7,12 +7,37 @@ import (
 	"github.com/omadm/omadm/notification"
 )
 
+// nonceKind says which server nonce verified a package 0.
+type nonceKind uint8
+
+const (
+	nonceStored nonceKind = iota // Account.ServerNonce
+	nonceReset                   // the reset nonce (either reading)
+	nonceAlt                     // Account.ServerNonceAlt
+)
+
+// Notification is a package 0 whose digest verified against the account; it
+// is what Inbox queues and RunNotification runs.
+type Notification struct {
+	// Package is the decoded package 0.
+	Package *notification.Package0
+	nonce   []byte
+	kind    nonceKind
+	keys    []replayKey // this package's and those coalesced into it, newest first
+	resets  uint32      // bit i: keys[i] was made with a reset nonce
+}
+
+// Reset reports whether the package verified only with the reset nonce
+// (a nonce resynchronisation).
+func (n *Notification) Reset() bool { return n.kind == nonceReset }
+
 // HandleNotification decodes a package 0 (raw, WSP push or WDP datagram),
 // checks that it names our server and that its digest verifies with the
 // server's secret and nonce (the reset nonce is tried next, as the spec asks),
 // then runs the server-initiated session it asks for. A package that is
 // malformed, for another server or tampered is ignored: no session runs and
-// the error wraps ErrNotification.
+// the error wraps ErrNotification. A device that listens for notifications
+// should use an Inbox, which also drops replays and coalesces.
 func (c *Client) HandleNotification(ctx context.Context, raw []byte) (*SessionResult, error) {
 	p, err := notification.DecodeAny(raw)
 	if err != nil {
@@ -23,33 +48,107 @@ func (c *Client) HandleNotification(ctx context.Context, raw []byte) (*SessionRe
 
 // HandlePackage0 is HandleNotification for an already decoded package.
 func (c *Client) HandlePackage0(ctx context.Context, p *notification.Package0) (*SessionResult, error) {
-	acct := c.Account()
-	if p.ServerID != acct.ServerID {
-		return nil, fmt.Errorf("%w: package 0 for server %q, our account is %q", ErrNotification, p.ServerID, acct.ServerID)
+	n, v := c.checkPackage0(p, nil)
+	if n == nil {
+		switch v {
+		case VerdictForeign:
+			if id := c.Account().ServerID; p.ServerID != id {
+				return nil, fmt.Errorf("%w: package 0 for server %q, our account is %q", ErrNotification, p.ServerID, id)
+			}
+			return nil, fmt.Errorf("%w: package 0 with session id 0", ErrNotification)
+		case VerdictMalformed:
+			return nil, fmt.Errorf("%w: package 0 fields cannot be encoded", ErrNotification)
+		}
+		return nil, fmt.Errorf("%w: package 0 digest does not verify (tampered or wrong secret)", ErrNotification)
 	}
-	if p.SessionID == 0 {
-		return nil, fmt.Errorf("%w: package 0 with session id 0", ErrNotification)
+	return c.RunNotification(ctx, n)
+}
+
+// checkPackage0 authenticates p against the account without changing
+// anything: it must name our server and a nonzero session, and its digest
+// must verify with the stored server nonce, then the reset nonce
+// (OMA-TS-DM_Notification-V1_2 §6.1 "Nonce Resynchronisation", both
+// readings of 0x00000000), then the alternate nonce. v caches the digest
+// key between calls (nil: none). On failure the Notification is nil and the
+// Verdict says why; nothing is allocated for a failing package, so that a
+// flood of them stays cheap.
+func (c *Client) checkPackage0(p *notification.Package0, v **notification.Verifier) (*Notification, Verdict) {
+	c.mu.Lock()
+	// The nonce slices are replaced, never written in place, so they may be
+	// read after the lock is released.
+	id, secret, stored, alt := c.acct.ServerID, c.acct.ServerSecret, c.acct.ServerNonce, c.acct.ServerNonceAlt
+	c.mu.Unlock()
+	if p.ServerID != id || p.SessionID == 0 {
+		return nil, VerdictForeign
 	}
-	nonce, ok := p.VerifyWithReset(acct.ServerSecret, acct.ServerNonce)
-	if !ok && len(acct.ServerNonceAlt) > 0 && p.Verify(acct.ServerSecret, acct.ServerNonceAlt) {
+	var local *notification.Verifier
+	if v == nil {
+		v = &local
+	}
+	if !(*v).For(id, secret) {
+		*v = notification.NewVerifier(id, secret)
+	}
+	trigger := p.Trigger
+	if trigger == nil { // built by hand: the digest covers its encoding
+		q := *p
+		b, err := q.Encode("", nil)
+		if err != nil {
+			return nil, VerdictMalformed
+		}
+		trigger = b[notification.DigestSize:]
+	}
+	var i int
+	if len(alt) > 0 {
+		i = (*v).Match(&p.Digest, trigger, stored, notification.ResetNonce, notification.ResetNonceZeros, alt)
+	} else {
+		i = (*v).Match(&p.Digest, trigger, stored, notification.ResetNonce, notification.ResetNonceZeros)
+	}
+	if i < 0 {
+		return nil, VerdictForged
+	}
+	n := &Notification{Package: p}
+	switch i {
+	case 0:
+		n.nonce, n.kind = stored, nonceStored
+	case 1:
+		n.nonce, n.kind = notification.ResetNonce, nonceReset
+	case 2:
+		n.nonce, n.kind = notification.ResetNonceZeros, nonceReset
+	case 3:
+		n.nonce, n.kind = alt, nonceAlt
+	default:
+		return nil, VerdictForged
+	}
+	n.keys = []replayKey{{sid: p.SessionID, digest: p.Digest}}
+	if n.kind == nonceReset || isReset(n.nonce) {
+		// After a resync the stored nonce may be the reset one itself.
+		n.resets = 1
+	}
+	return n, VerdictQueued
+}
+
+// RunNotification runs the server-initiated session an authenticated
+// package 0 asks for. It is not verified again: the server nonce may have
+// changed since (a session that ran meanwhile rotates it). A package that
+// verified with the reset or the alternate nonce makes that nonce current
+// first; with ui-mode user-interaction the user is asked (Config.UI).
+func (c *Client) RunNotification(ctx context.Context, n *Notification) (*SessionResult, error) {
+	p := n.Package
+	id := c.Account().ServerID
+	switch n.kind {
+	case nonceAlt:
 		// The server holds the alternate nonce (Account.ServerNonceAlt): it
 		// stored the one we issued although our session broke off, or never
 		// stored it. Either way that nonce is now the current one.
-		c.log.Info("package 0 verified with the alternate server nonce", "server", acct.ServerID)
-		c.setNonce(LevelServer, acct.ServerNonceAlt)
+		c.log.Info("package 0 verified with the alternate server nonce", "server", id)
+		c.setNonce(LevelServer, n.nonce)
 		c.setAltNonce(nil)
-		nonce, ok = acct.ServerNonceAlt, true
-		acct.ServerNonce = nonce
-	}
-	if !ok {
-		return nil, fmt.Errorf("%w: package 0 digest does not verify (tampered or wrong secret)", ErrNotification)
-	}
-	if string(nonce) != string(acct.ServerNonce) {
+	case nonceReset:
 		// A reset-nonce resync: the server verifies our next credentials with
 		// the reset nonce too, so start from it on both sides.
-		c.log.Info("package 0 verified with the reset nonce", "server", acct.ServerID)
-		c.setNonce(LevelServer, nonce)
-		c.setNonce(LevelClient, nonce)
+		c.log.Info("package 0 verified with the reset nonce", "server", id)
+		c.setNonce(LevelServer, n.nonce)
+		c.setNonce(LevelClient, n.nonce)
 	}
 	if p.UIMode == notification.UIInteractive && c.cfg.UI != nil {
 		// The server asks for the user's consent before the session.
@@ -62,4 +161,8 @@ func (c *Client) HandlePackage0(ctx context.Context, p *notification.Package0) (
 		}
 	}
 	return c.Run(ctx, Trigger{Initiator: ServerInitiated, SessionID: p.SessionID})
+}
+
+func isReset(nonce []byte) bool {
+	return string(nonce) == string(notification.ResetNonce) || string(nonce) == string(notification.ResetNonceZeros)
 }

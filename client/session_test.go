@@ -259,7 +259,6 @@ func TestAgent_UIAlertsAreAnsweredThroughTheUI(t *testing.T) {
 		{"single choice", client.AutoAnswer{Chosen: []int{2}}, uiAlert(syncml.AlertSingleChoice, "", "Pick", "a", "b", "c"), "Status 2 Alert 200 [2]"},
 		{"multiple choice default", client.AutoAnswer{}, uiAlert(syncml.AlertMultipleChoice, "DR=2-3", "Pick", "a", "b", "c"), "Status 2 Alert 200 [2] [3]"},
 		{"no answer within MAXDT", slow, uiAlert(syncml.AlertConfirmOrReject, "MAXDT=1", "Ok?"), "Status 2 Alert 408"},
-		{"bad options", client.AutoAnswer{}, uiAlert(syncml.AlertTextInput, "MAXDT=soon", "x"), "Status 2 Alert 412"},
 		{"missing text item", client.AutoAnswer{}, &syncml.Alert{Data: syncml.AlertDisplay}, "Status 2 Alert 412"},
 	}
 	for _, tc := range tests {
@@ -271,6 +270,42 @@ func TestAgent_UIAlertsAreAnsweredThroughTheUI(t *testing.T) {
 				func(t *testing.T, got *syncml.Message) *syncml.Message { return srv.reply(got, true, syncml.StatusOK) },
 			}
 			c := newAgent(t, tr, srv, func(c *client.Config) { c.UI = tc.ui })
+			if _, err := c.Run(context.Background(), client.Trigger{}); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			want := "Status 0 SyncHdr 200 | " + tc.want + " | Final"
+			if got := summary(srv.got[1]); got != want {
+				t.Fatalf("pkg3 = %q\nwant   %q", got, want)
+			}
+		})
+	}
+}
+
+// OMA-TS-DM_Protocol-V1_2 §10.3 (DMDOC 2.5.3): the client MUST skip, without
+// an error message, every optional parameter it cannot process; the alert is
+// still shown and answered. Only a structurally incomplete alert is 412.
+func TestAgent_UIAlertSkipsOptionsItCannotProcess(t *testing.T) {
+	tests := []struct {
+		name  string
+		ui    client.UI
+		alert *syncml.Alert
+		want  string
+	}{
+		{"non-numeric MAXDT", client.AutoAnswer{Text: "abc"}, uiAlert(syncml.AlertTextInput, "MAXDT=soon", "x"), "Status 2 Alert 200 [abc]"},
+		{"unknown IT and ET, bad MAXLEN", client.AutoAnswer{Text: "abc"}, uiAlert(syncml.AlertTextInput, "IT=Q&ET=X&MAXLEN=many", "x"), "Status 2 Alert 200 [abc]"},
+		{"negative MINDT", client.AutoAnswer{}, uiAlert(syncml.AlertDisplay, "MINDT=-3", "Hello"), "Status 2 Alert 200"},
+		{"malformed escape and unknown name", client.AutoAnswer{}, uiAlert(syncml.AlertConfirmOrReject, "%zz=1&FOO=bar&MAXDT=", "Ok?"), "Status 2 Alert 200"},
+		{"good option next to a bad one still applies", client.AutoAnswer{Text: "abc"}, uiAlert(syncml.AlertTextInput, "MAXDT=x&IT=N", "PIN?"), "Status 2 Alert 214"},
+		{"choice alert without choices is incomplete", client.AutoAnswer{}, uiAlert(syncml.AlertSingleChoice, "", "Pick"), "Status 2 Alert 412"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := &scripted{t: t}
+			srv.steps = []step{
+				func(t *testing.T, got *syncml.Message) *syncml.Message { return srv.reply(got, true, 0, tc.alert) },
+				func(t *testing.T, got *syncml.Message) *syncml.Message { return srv.reply(got, true, syncml.StatusOK) },
+			}
+			c := newAgent(t, newTree(t), srv, func(c *client.Config) { c.UI = tc.ui })
 			if _, err := c.Run(context.Background(), client.Trigger{}); err != nil {
 				t.Fatalf("Run: %v", err)
 			}

@@ -225,49 +225,50 @@ func parseUIAlert(al *syncml.Alert) (*UIAlert, error) {
 	if opts == "" {
 		return u, nil
 	}
-	// Options are URL-encoded name=value pairs; '+' decodes to a space.
-	vals, err := url.ParseQuery(opts)
-	if err != nil {
-		return nil, fmt.Errorf("UI alert options %q: %v", opts, err)
-	}
-	secs := func(name string) (time.Duration, error) {
-		v := vals.Get(name)
-		if v == "" {
-			return 0, nil
+	// Options are URL-encoded name=value pairs; '+' decodes to a space. The
+	// client MUST skip, without an error, every option it cannot process
+	// (OMA-TS-DM_Protocol-V1_2 §10.3, DMDOC 2.5.3): a malformed pair, an
+	// unknown name or a value out of range leaves that option at its default
+	// and the alert is shown. Only a missing text or choice item is an error.
+	vals := parseOptions(opts)
+	secs := func(name string) time.Duration {
+		n, err := strconv.Atoi(vals[name])
+		if err != nil || n <= 0 || n > 86400*7 {
+			return 0
 		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 86400*7 {
-			return 0, fmt.Errorf("UI alert option %s=%q is not a number of seconds", name, v)
-		}
-		return time.Duration(n) * time.Second, nil
+		return time.Duration(n) * time.Second
 	}
-	if u.MinDisplay, err = secs("MINDT"); err != nil {
-		return nil, err
-	}
-	if u.MaxWait, err = secs("MAXDT"); err != nil {
-		return nil, err
-	}
-	u.Default = vals.Get("DR")
-	if v := vals.Get("MAXLEN"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return nil, fmt.Errorf("UI alert option MAXLEN=%q is not a number", v)
-		}
+	u.MinDisplay = secs("MINDT")
+	u.MaxWait = secs("MAXDT")
+	u.Default = vals["DR"]
+	if n, err := strconv.Atoi(vals["MAXLEN"]); err == nil && n > 0 {
 		u.MaxLen = n
 	}
-	if v := vals.Get("IT"); v != "" {
-		if len(v) != 1 || !strings.Contains("ANDTPI", v) {
-			return nil, fmt.Errorf("UI alert option IT=%q is unknown", v)
-		}
+	if v := vals["IT"]; len(v) == 1 && strings.Contains("ANDTPI", v) {
 		u.InputType = v[0]
 	}
-	if v := vals.Get("ET"); v != "" {
-		if v != "T" && v != "P" {
-			return nil, fmt.Errorf("UI alert option ET=%q is unknown", v)
-		}
+	if v := vals["ET"]; v == "T" || v == "P" {
 		u.Echo = v[0]
 	}
 	return u, nil
+}
+
+// parseOptions decodes the name=value pairs of a UI options string, keeping
+// the first value of each name and dropping pairs that do not decode.
+func parseOptions(s string) map[string]string {
+	out := make(map[string]string, 4)
+	for _, pair := range strings.Split(s, "&") {
+		k, v, _ := strings.Cut(pair, "=")
+		k, err1 := url.QueryUnescape(k)
+		v, err2 := url.QueryUnescape(v)
+		if err1 != nil || err2 != nil || k == "" {
+			continue
+		}
+		if _, dup := out[k]; !dup {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // parseChoiceDefault reads a DR value such as "2" or "2-3" into choice numbers.

@@ -23,9 +23,13 @@ func (t *Tree) touch(n *node) {
 
 // create links a new node under parent and returns its id.
 func (t *Tree) create(parent int32, name string, n node) (int32, error) {
-	if t.opts.MaxNodes > 0 && t.count >= t.opts.MaxNodes {
+	if !t.loading && t.opts.MaxNodes > 0 && t.count >= t.opts.MaxNodes {
 		return -1, syncml.Errorf(syncml.StatusDeviceFull, "tree holds the maximum of %d nodes", t.opts.MaxNodes)
 	}
+	if err := t.fits(len(n.value)); err != nil {
+		return -1, err
+	}
+	size := int64(len(n.value))
 	n.name = t.internStr(name)
 	n.parent = parent
 	n.flags |= flagLive
@@ -44,7 +48,9 @@ func (t *Tree) create(parent int32, name string, n node) (int32, error) {
 	p.children = append(p.children, id)
 	t.index[childKey{parent, n.name}] = id
 	t.count++
+	t.bytes += size
 	t.undo = append(t.undo, func() {
+		t.bytes -= size
 		delete(t.index, childKey{parent, n.name})
 		p := &t.nodes[parent]
 		p.children = p.children[:len(p.children)-1]
@@ -64,7 +70,9 @@ func (t *Tree) create(parent int32, name string, n node) (int32, error) {
 func (t *Tree) update(id int32, f func(n *node)) {
 	old := t.nodes[id]
 	f(&t.nodes[id])
-	t.undo = append(t.undo, func() { t.nodes[id] = old })
+	delta := int64(len(t.nodes[id].value) - len(old.value))
+	t.bytes += delta
+	t.undo = append(t.undo, func() { t.nodes[id] = old; t.bytes -= delta })
 	t.journalPut(id)
 }
 
@@ -95,8 +103,10 @@ func (t *Tree) remove(id int32) {
 	}
 	ids := t.subtree(id, nil)
 	saved := make([]node, len(ids))
+	var size int64
 	for i, x := range ids {
 		saved[i] = t.nodes[x]
+		size += int64(len(saved[i].value))
 	}
 	parent := t.nodes[id].parent
 	oldChildren := t.nodes[parent].children
@@ -123,7 +133,9 @@ func (t *Tree) remove(id int32) {
 		t.free = append(t.free, x)
 	}
 	t.count -= len(ids)
+	t.bytes -= size
 	t.undo = append(t.undo, func() {
+		t.bytes += size
 		for i, x := range ids {
 			t.nodes[x] = saved[i]
 			t.index[childKey{saved[i].parent, saved[i].name}] = x

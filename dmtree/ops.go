@@ -123,6 +123,12 @@ func (t *Tree) addNode(principal string, segs []string, v Value, props *tndsProp
 			n.acl = (&ACL{}).With(principal, CmdAdd, CmdDelete, CmdReplace)
 		}
 		if props != nil && last {
+			// An ACL carried in a TNDS object obeys the rules of a Replace
+			// of ?prop=ACL on the new node (tree.md §5, §8), so a server
+			// cannot grant itself rights it does not hold.
+			if props.acl != nil && !t.mayChangeACL(principal, p, n.interior(), n.acl) {
+				return fail(syncml.Errorf(syncml.StatusPermissionDenied, "setting the ACL of %s needs Replace on its parent", displayURI(here)))
+			}
 			if err := props.apply(&n); err != nil {
 				return fail(err)
 			}
@@ -254,6 +260,9 @@ func (t *Tree) replaceNode(principal string, id int32, v Value) error {
 	if perm && (code != n.format || typ != n.typ) {
 		return syncml.Errorf(syncml.StatusCommandNotAllowed, "format and type of permanent node %s cannot change", t.uriOf(id))
 	}
+	if err := t.fits(len(data) - len(n.value)); err != nil {
+		return err
+	}
 	if p := t.pluginFor(id); p != nil {
 		if s, ok := p.(ValueSetter); ok {
 			if err := s.SetValue(t.uriOf(id), Value{Format: formats[code], Type: typ, Data: data}); err != nil {
@@ -344,10 +353,19 @@ func (t *Tree) copyNode(principal, target, source string) error {
 		v.Format = FormatBin
 	}
 	if dst := t.find(tu.Segments); dst >= 0 {
+		// A Copy onto an existing node that may not be overwritten (an
+		// interior node, a node whose AccessType lacks Replace, a permanent
+		// node whose Format or Type would change) is refused with 403
+		// Forbidden, not 405 (OMA-TS-DM_RepPro-V1_2 Copy; SyncML RepPro §10
+		// 403). Missing ACL rights stay 425.
 		if t.nodes[dst].interior() {
-			return syncml.Errorf(syncml.StatusCommandNotAllowed, "copy target %s is interior", t.uriOf(dst))
+			return syncml.Errorf(syncml.StatusForbidden, "copy target %s is interior and may not be overwritten", t.uriOf(dst))
 		}
-		return t.replaceNode(principal, dst, v)
+		err := t.replaceNode(principal, dst, v)
+		if syncml.StatusOf(err) == syncml.StatusCommandNotAllowed {
+			return &syncml.StatusError{Code: syncml.StatusForbidden, Msg: "copy target " + t.uriOf(dst) + " may not be overwritten", Err: err}
+		}
+		return err
 	}
 	_, err = t.addNode(principal, tu.Segments, v, nil)
 	return err
@@ -555,6 +573,26 @@ func (t *Tree) getProp(id int32, u URI) (Result, error) {
 // MaxTitleLen bounds the Title property (tree.md §3).
 const MaxTitleLen = 255
 
+// mayChangeACL reports whether principal may set the ACL of a node under
+// parent whose own ACL is own (nil = inherits): Replace in the parent's
+// effective ACL, or for an interior node Replace in its own effective ACL
+// (tree.md §5). The device ("") always may.
+func (t *Tree) mayChangeACL(principal string, parent int32, interior bool, own *ACL) bool {
+	if principal == "" {
+		return true
+	}
+	if t.effACL(parent).Allows(CmdReplace, principal) {
+		return true
+	}
+	if !interior {
+		return false
+	}
+	if own.Empty() {
+		own = t.effACL(parent)
+	}
+	return own.Allows(CmdReplace, principal)
+}
+
 func (t *Tree) replaceProp(principal string, u URI, v Value) error {
 	id := t.find(u.Segments)
 	if id < 0 {
@@ -564,12 +602,14 @@ func (t *Tree) replaceProp(principal string, u URI, v Value) error {
 	s := string(v.Data)
 	switch u.Prop {
 	case "ACL":
-		if principal != "" {
-			parentOK := id != rootID && t.effACL(n.parent).Allows(CmdReplace, principal)
-			ownOK := n.interior() && t.effACL(id).Allows(CmdReplace, principal)
-			if !parentOK && !ownOK {
-				return syncml.Errorf(syncml.StatusPermissionDenied, "changing the ACL of %s needs Replace on its parent", t.uriOf(id))
-			}
+		ok := principal == ""
+		if !ok && id == rootID {
+			ok = t.effACL(id).Allows(CmdReplace, principal)
+		} else if !ok {
+			ok = t.mayChangeACL(principal, n.parent, n.interior(), n.acl)
+		}
+		if !ok {
+			return syncml.Errorf(syncml.StatusPermissionDenied, "changing the ACL of %s needs Replace on its parent", t.uriOf(id))
 		}
 		acl, err := ParseACL(s)
 		if err != nil {

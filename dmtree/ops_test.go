@@ -92,7 +92,8 @@ func TestOperations_ReturnSpecStatus(t *testing.T) {
 		{"copy missing source", "S1", "copy", "./A/C", "./A/Nope", dmtree.Value{}, 404},
 		{"copy interior source", "S1", "copy", "./A/C", "./A/I", dmtree.Value{}, 405},
 		{"copy without Get on source", "S2", "copy", "./C", "./A/L", dmtree.Value{}, 425},
-		{"copy onto interior", "S1", "copy", "./A/I", "./A/L", dmtree.Value{}, 405},
+		// OMA-TS-DM_RepPro-V1_2 Copy: a target that may not be overwritten is 403.
+		{"copy onto interior is forbidden", "S1", "copy", "./A/I", "./A/L", dmtree.Value{}, 403},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,6 +119,32 @@ func TestOperations_ReturnSpecStatus(t *testing.T) {
 				t.Fatalf("error %T is not a *syncml.StatusError", err)
 			}
 		})
+	}
+}
+
+// OMA-TS-DM_RepPro-V1_2 Copy: when the target exists and may not be
+// overwritten the device answers 403 Forbidden; an ACL refusal stays 425.
+func TestCopy_OntoTargetThatMayNotBeOverwrittenIsForbidden(t *testing.T) {
+	tr := fixture(t)
+	// S2 holds the ACL right on ./P/RO, but its DDF AccessType has no Replace.
+	must(t, tr.Replace("", "./P/RO?prop=ACL", dmtree.Value{Data: []byte("Get=*&Replace=S2")}))
+	tests := []struct {
+		name, principal, target, source string
+		want                            syncml.StatusCode
+	}{
+		{"interior target", "S1", "./A/I", "./A/L", syncml.StatusForbidden},
+		{"AccessType without Replace", "S2", "./P/RO", "./A/G", syncml.StatusForbidden},
+		{"no ACL right on the target", "S2", "./A/L", "./A/G", syncml.StatusPermissionDenied},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := code(tr.Copy(tc.principal, tc.target, tc.source)); got != tc.want {
+				t.Fatalf("Copy %s -> %s as %q: %d, want %d", tc.source, tc.target, tc.principal, got, tc.want)
+			}
+		})
+	}
+	if v, _ := tr.Get("", "./P/RO"); string(v[0].Data) != "fixed" {
+		t.Fatalf("./P/RO was overwritten: %q", v[0].Data)
 	}
 }
 

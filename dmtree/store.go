@@ -405,6 +405,7 @@ func (t *Tree) loadSnapshot(b []byte, st *store) error {
 			return errCorrupt
 		}
 		t.nodes = append(t.nodes, n)
+		t.bytes += int64(len(n.value))
 	}
 	if len(r.b) != 0 {
 		return errCorrupt

@@ -95,6 +95,7 @@ func parseTNDSNode(e *elem, top bool) (*TNDSNode, error) {
 	if top {
 		n.Path = e.childText("Path")
 	}
+	ddfName := false // Type given as DDFName: the node is interior (tree.md §8)
 	if rt := e.child("RTProperties"); rt != nil {
 		for _, p := range rt.children {
 			switch p.name {
@@ -122,6 +123,7 @@ func parseTNDSNode(e *elem, top bool) (*TNDSNode, error) {
 				for _, c := range p.children {
 					if c.name == "MIME" || c.name == "DDFName" {
 						n.Props.typ = c.text
+						ddfName = c.name == "DDFName"
 					}
 				}
 			case "VerNo":
@@ -151,12 +153,22 @@ func parseTNDSNode(e *elem, top bool) (*TNDSNode, error) {
 		}
 		n.Children = append(n.Children, cn)
 	}
-	n.Interior = n.Props.format == FormatNode || (n.Props.format == "" && n.Value == nil && len(n.Children) > 0)
+	// A node without Format and Value is interior when it continues the
+	// path to children or when its Type is a DDFName (an MO identifier,
+	// which only interior nodes have): an empty interior node serialised
+	// without its Format, or one whose children the reader may not see,
+	// stays interior (TNDS syntax, DMDOC 9.2 and tree.md §7-8: Type is a
+	// MIME type for leaves, a DDFName for interior nodes).
+	n.Interior = n.Props.format == FormatNode || (n.Props.format == "" && n.Value == nil && (len(n.Children) > 0 || ddfName))
 	if n.Interior && n.Value != nil {
 		return nil, syncml.Errorf(syncml.StatusUnsupportedMediaType, "interior TNDS Node %q has a Value", n.Name)
 	}
 	return n, nil
 }
+
+// Type returns the node's Type property (a MIME type for a leaf, a DDFName
+// for an interior node; "" when the document gives none).
+func (n *TNDSNode) Type() string { return n.Props.typ }
 
 // value returns the node's Value for Add/Replace.
 func (n *TNDSNode) value() Value {
@@ -219,9 +231,20 @@ func (t *Tree) addTNDS(principal string, base []string, data []byte) error {
 }
 
 func (t *Tree) addTNDSNode(principal string, segs []string, n *TNDSNode) error {
-	if id := t.find(segs); id >= 0 && n.Name == "" && t.nodes[id].interior() {
+	id := t.find(segs)
+	switch {
+	case id >= 0 && n.Name == "" && t.nodes[id].interior():
 		// The node is the command target itself: add below it.
-	} else {
+	case id >= 0 && n.Interior && t.nodes[id].interior() && len(n.Children) > 0:
+		// A continuation node: an existing interior node the document
+		// names on the way to new children. It stays as it is, interior;
+		// an ACL it carries is set under the rules of Replace ?prop=ACL.
+		if n.Props.acl != nil && *n.Props.acl != t.nodes[id].acl.String() {
+			if err := t.replaceProp(principal, URI{Segments: segs, Prop: "ACL"}, Value{Data: []byte(*n.Props.acl)}); err != nil {
+				return atNode(err, displayURI(segs))
+			}
+		}
+	default:
 		if _, err := t.addNode(principal, segs, n.value(), &n.Props); err != nil {
 			if FailedURI(err) == "" {
 				err = atNode(err, displayURI(segs))
@@ -379,15 +402,13 @@ func (t *Tree) tndsNode(w *xmlWriter, principal string, id int32, props PropSet,
 			w.leaf("TStamp", formatTStamp(n.tstamp))
 		}
 		{
-			typ := n.typ
-			if !n.interior() {
-				typ = v.Type
-			}
+			// Every leaf states its MIME type; one stored without a type
+			// has the MetInf default text/plain (messages.md §3).
 			w.open("Type")
 			if n.interior() {
-				w.leaf("DDFName", typ)
+				w.leaf("DDFName", n.typ)
 			} else {
-				w.leaf("MIME", typ)
+				w.leaf("MIME", leafMIME(v.Type))
 			}
 			w.close("Type")
 		}
@@ -454,7 +475,7 @@ func (t *Tree) tndsVirtual(w *xmlWriter, principal string, id int32, props PropS
 				w.leaf("Size", strconv.Itoa(len(r.Data)))
 			}
 			w.open("Type")
-			w.leaf("MIME", r.Type)
+			w.leaf("MIME", leafMIME(r.Type))
 			w.close("Type")
 			w.close("RTProperties")
 		}
@@ -468,4 +489,13 @@ func (t *Tree) tndsVirtual(w *xmlWriter, principal string, id int32, props PropS
 		w.close("Node")
 	}
 	return nil
+}
+
+// leafMIME is the MIME type a TNDS document states for a leaf: its Type, or
+// the MetInf default text/plain when none is stored.
+func leafMIME(typ string) string {
+	if typ == "" {
+		return "text/plain"
+	}
+	return typ
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/omadm/omadm/dmtree"
@@ -145,5 +146,112 @@ func TestDDF_ParseExportRoundTrip(t *testing.T) {
 	golden(t, "perm_export.golden.xml", exp)
 	if _, err := dmtree.ParseDDF([]byte("<MgmtTree><Node><NodeName>x</NodeName></Node></MgmtTree>")); code(err) != 400 {
 		t.Fatalf("DDF without DFProperties: %v", err)
+	}
+}
+
+// TNDS syntax (DMDOC 9.2, tree.md §7-8): Type is a DDFName for interior nodes
+// and a MIME type for leaves. A node that only continues the path to its
+// children, or an interior node written without Format (?list=TNDS-Format),
+// reads back as interior; an existing interior node named on the way to new
+// children in an Add stays as it is.
+func TestTNDS_ContinuationNodesStayInterior(t *testing.T) {
+	tr := dmtree.New(&dmtree.Options{Now: fixedNow})
+	must(t, tr.Add("", "./T/Empty", interior))
+	must(t, tr.Add("", "./T/Leaf", chr("v")))
+	rs, err := tr.Get("", "./T?list=TNDS-Format")
+	must(t, err)
+	doc := bytes.Replace(rs[0].Data, []byte("<Path>.</Path>"), []byte("<Path>./U</Path>"), 1)
+	must(t, tr.Add("", "./U", interior))
+	must(t, tr.Add("", ".", tndsValue(doc)))
+	for uri, want := range map[string]bool{"./U/T": true, "./U/T/Empty": true, "./U/T/Leaf": false} {
+		info, err := tr.Info(uri)
+		must(t, err)
+		if info.Interior != want {
+			t.Errorf("%s interior = %v, want %v", uri, info.Interior, want)
+		}
+	}
+
+	// Add naming the existing ./T on the way to a new child: ./T stays.
+	must(t, tr.Replace("", "./T?prop=ACL", chr("Get=*&Add=S1")))
+	before, err := tr.Info("./T")
+	must(t, err)
+	cont := []byte(`<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>T</NodeName><Path>.</Path>
+	<Node><NodeName>New</NodeName><RTProperties><Format><chr/></Format><Type><MIME>text/plain</MIME></Type></RTProperties><Value>n</Value></Node>
+	</Node></MgmtTree>`)
+	must(t, tr.Add("S1", ".", tndsValue(cont)))
+	after, err := tr.Info("./T")
+	must(t, err)
+	if !after.Interior || after.ACL != before.ACL || after.VerNo != before.VerNo || len(after.Children) != 3 {
+		t.Fatalf("continuation node changed: %+v -> %+v", before, after)
+	}
+	// A node named again without new children is still an Add of an existing node.
+	if err := tr.Add("S1", ".", tndsValue([]byte(`<MgmtTree><Node><NodeName>T</NodeName><Path>.</Path><RTProperties><Format><node/></Format></RTProperties></Node></MgmtTree>`))); code(err) != 418 {
+		t.Fatalf("Add of the existing ./T alone: %v, want 418", err)
+	}
+}
+
+// tree.md §5: an ACL carried inside a TNDS object is set under the rules of
+// Replace ?prop=ACL: Replace on the parent, or for an interior node Replace
+// in its own ACL. A server cannot grant itself rights it does not hold, and
+// the refused Add leaves the tree unchanged.
+func TestTNDS_ACLInsideFollowsTheRulesOfReplaceACL(t *testing.T) {
+	leafWithACL := func(acl string) dmtree.Value {
+		return tndsValue([]byte(`<MgmtTree><VerDTD>1.2</VerDTD><Node><NodeName>L</NodeName><Path>./P</Path>
+		<RTProperties><ACL>` + strings.ReplaceAll(acl, "&", "&amp;") + `</ACL><Format><chr/></Format><Type><MIME>text/plain</MIME></Type></RTProperties><Value>v</Value></Node></MgmtTree>`))
+	}
+	tests := []struct {
+		name      string
+		parentACL string
+		principal string
+		doc       dmtree.Value
+		want      syncml.StatusCode
+	}{
+		{"leaf ACL without Replace on the parent", "Add=S1", "S1", leafWithACL("Get=S1&Replace=S1"), syncml.StatusPermissionDenied},
+		{"leaf ACL with Replace on the parent", "Add=S1&Replace=S1", "S1", leafWithACL("Get=S1"), 200},
+		{"the device sets any ACL", "Add=S1", "", leafWithACL("Get=S9"), 200},
+		{"continuation node ACL without rights", "Add=S1&Get=*", "S1", tndsValue([]byte(`<MgmtTree><Node><NodeName>P</NodeName><Path>.</Path>
+			<RTProperties><ACL>Add=S1&amp;Get=S1&amp;Replace=S1</ACL><Format><node/></Format></RTProperties>
+			<Node><NodeName>N</NodeName><Value>x</Value></Node></Node></MgmtTree>`)), syncml.StatusPermissionDenied},
+		{"new interior node: the creator rule gives Replace on it", "Add=S1", "S1", tndsValue([]byte(`<MgmtTree><Node><NodeName>I</NodeName><Path>./P</Path>
+			<RTProperties><ACL>Add=S1&amp;Get=S1&amp;Replace=S1</ACL><Format><node/></Format></RTProperties></Node></MgmtTree>`)), 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := dmtree.New(&dmtree.Options{Now: fixedNow, RootACL: "Add=*&Get=*"})
+			must(t, tr.Add("", "./P", interior))
+			must(t, tr.Replace("", "./P?prop=ACL", chr(tc.parentACL)))
+			before, err := tr.TNDS("", ".", dmtree.PropAll)
+			must(t, err)
+			if got := code(tr.Add(tc.principal, ".", tc.doc)); got != tc.want {
+				t.Fatalf("status %d, want %d", got, tc.want)
+			}
+			if tc.want.Success() {
+				return
+			}
+			if after, _ := tr.TNDS("", ".", dmtree.PropAll); !bytes.Equal(before, after) {
+				t.Fatalf("refused TNDS changed the tree:\n%s", after)
+			}
+		})
+	}
+}
+
+// TNDS syntax (DMDOC 9.2, tree.md §8): Type is mandatory; every leaf the
+// encoder writes states its MIME type, text/plain when none was stored.
+func TestTNDS_EncoderWritesTheMIMETypeOfEveryLeaf(t *testing.T) {
+	tr := dmtree.New(&dmtree.Options{Now: fixedNow})
+	must(t, tr.Add("", "./T/Plain", dmtree.Value{Data: []byte("p")}))
+	must(t, tr.Add("", "./T/Typed", dmtree.Value{Format: "bin", Type: "application/x-test", Data: []byte{1}}))
+	for _, sel := range []string{"TNDS", "TNDS+Value", "TNDS-Type"} {
+		rs, err := tr.Get("", "./T?list="+sel)
+		must(t, err)
+		doc, err := dmtree.ParseTNDS(rs[0].Data)
+		must(t, err)
+		types := map[string]string{}
+		for _, n := range doc.Nodes[0].Children {
+			types[n.Name] = n.Type()
+		}
+		if types["Plain"] != "text/plain" || types["Typed"] != "application/x-test" {
+			t.Errorf("?list=%s: leaf types %v\n%s", sel, types, rs[0].Data)
+		}
 	}
 }

@@ -19,8 +19,14 @@ type Options struct {
 	RootACL string
 	// MaxValueSize bounds one leaf value in bytes (default 16 MiB; larger → 413).
 	MaxValueSize int
-	// MaxNodes bounds the number of nodes (0 = unlimited; more → 420 Device full).
+	// MaxNodes bounds the number of nodes, the root included (0 = unlimited;
+	// an Add, Copy or TNDS that would exceed it → 420 Device full).
 	MaxNodes int
+	// MaxTotalBytes bounds the sum of all stored leaf values in bytes
+	// (0 = unlimited; an Add, Replace, Copy or TNDS that would exceed it →
+	// 420 Device full). With the default compaction the files of an Open tree
+	// stay below about 3 × MaxTotalBytes plus node overhead.
+	MaxTotalBytes int64
 	// Now returns the current time for TStamp (default time.Now).
 	Now func() time.Time
 	// NoSync skips fsync on the journal and snapshot: faster, not crash safe.
@@ -62,6 +68,7 @@ type Tree struct {
 	now    func() time.Time
 	mounts map[int32]Plugin
 	count  int
+	bytes  int64 // sum of the live leaf values
 	// hasCIS is set once an installed DDF declares CaseSense CIS.
 	hasCIS bool
 	// inbox is the ./Inbox node when EnableInbox made it live (else 0), and
@@ -138,6 +145,30 @@ func (t *Tree) Close() error {
 		return t.st.close()
 	}
 	return nil
+}
+
+// Usage is how much of its budget a tree holds.
+type Usage struct {
+	Nodes, MaxNodes int   // live nodes (root included) and the bound (0 = none)
+	Bytes, MaxBytes int64 // stored leaf value bytes and the bound (0 = none)
+	MaxValue        int   // bound of one leaf value in bytes
+}
+
+// Usage reports the tree's size against its budget (Options MaxNodes,
+// MaxTotalBytes, MaxValueSize).
+func (t *Tree) Usage() Usage {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return Usage{Nodes: t.count, MaxNodes: t.opts.MaxNodes, Bytes: t.bytes, MaxBytes: t.opts.MaxTotalBytes, MaxValue: t.opts.MaxValueSize}
+}
+
+// fits checks that growing the stored values by delta bytes stays within
+// MaxTotalBytes (420 Device full otherwise). Loading from disk is never refused.
+func (t *Tree) fits(delta int) error {
+	if t.loading || t.opts.MaxTotalBytes <= 0 || delta <= 0 || t.bytes+int64(delta) <= t.opts.MaxTotalBytes {
+		return nil
+	}
+	return syncml.Errorf(syncml.StatusDeviceFull, "tree values would take %d bytes, more than the %d allowed", t.bytes+int64(delta), t.opts.MaxTotalBytes)
 }
 
 // Len returns the number of live nodes, the root included.

@@ -1,6 +1,7 @@
 package notification
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 )
@@ -81,29 +82,65 @@ func Unwrap(bearer Bearer, data ...[]byte) (*Envelope, error) {
 		return unwrapSMS(data)
 	}
 	b := data[0]
+	// The SMS and WSP readings are tried in full only when their cheap
+	// necessary conditions hold; otherwise their errors are worked out
+	// only if no reading succeeds. A raw package (and a forged one) then
+	// costs no error formatting.
 	var errSMS, errWSP error
-	if s, err := ParseSMS(b); err == nil && s.PortBits == 16 && s.DstPort == PushPort {
-		e, err := unwrapSMS(data)
-		if err == nil {
+	smsTried, wspTried := maybeSMS(b), maybeWSP(b)
+	if smsTried {
+		if e, err := trySMS(data); err == nil {
 			return e, nil
+		} else {
+			errSMS = err
 		}
-		errSMS = err
-	} else if err != nil {
-		errSMS = err
-	} else {
-		errSMS = fmt.Errorf("not addressed to port %d", PushPort)
 	}
-	if e, err := unwrapWSP(b); err == nil {
-		return e, nil
-	} else {
-		errWSP = err
+	if wspTried {
+		if e, err := unwrapWSP(b); err == nil {
+			return e, nil
+		} else {
+			errWSP = err
+		}
 	}
 	p, errRaw := Decode(b)
 	if errRaw == nil {
 		return &Envelope{Bearer: BearerRaw, Package: p}, nil
 	}
+	if !smsTried {
+		_, errSMS = trySMS(data)
+	}
+	if !wspTried {
+		_, errWSP = unwrapWSP(b)
+	}
 	return nil, fmt.Errorf("not a package 0 as raw bytes (%v), as a WSP push PDU (%v) or as SMS user data (%v)", errRaw, errWSP, errSMS)
 }
+
+// trySMS reads one datum as SM user data addressed to the push port.
+func trySMS(data [][]byte) (*Envelope, error) {
+	s, err := ParseSMS(data[0])
+	switch {
+	case err != nil:
+		return nil, err
+	case s.PortBits != 16 || s.DstPort != PushPort:
+		return nil, fmt.Errorf("not addressed to port %d", PushPort)
+	}
+	return unwrapSMS(data)
+}
+
+// maybeSMS is a necessary condition for trySMS to succeed: SM-sized user
+// data whose UDH holds the 16-bit port element for destination 2948.
+func maybeSMS(b []byte) bool {
+	if len(b) == 0 || len(b) > SMSUserDataSize {
+		return false
+	}
+	udhl := int(b[0])
+	return udhl > 0 && udhl < len(b) &&
+		bytes.Contains(b[1:1+udhl], []byte{ieiPort16, 4, byte(PushPort >> 8), byte(PushPort & 0xFF)})
+}
+
+// maybeWSP is a necessary condition for DecodePush to succeed: a TID and
+// the Push PDU type.
+func maybeWSP(b []byte) bool { return len(b) >= 3 && b[1] == wspPDUPush }
 
 func unwrapWSP(b []byte) (*Envelope, error) {
 	push, err := DecodePush(b)

@@ -59,6 +59,29 @@ func FuzzParseSMS(f *testing.F) {
 func FuzzDecodeAny(f *testing.F) {
 	seedAll(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = notification.DecodeAny(b)
+		// Auto detection keeps its order (SMS, then WSP push, then raw)
+		// whichever readings it skips as impossible.
+		e, err := notification.Unwrap(notification.BearerAuto, b)
+		_, errSMS := notification.Unwrap(notification.BearerSMS, b)
+		_, errWSP := notification.Unwrap(notification.BearerWSP, b)
+		_, errRaw := notification.Unwrap(notification.BearerRaw, b)
+		want := notification.BearerAuto
+		switch {
+		case errSMS == nil:
+			want = notification.BearerSMS
+		case errWSP == nil:
+			want = notification.BearerWSP
+		case errRaw == nil:
+			want = notification.BearerRaw
+		}
+		if err != nil {
+			if want != notification.BearerAuto {
+				t.Fatalf("auto failed (%v) but %s decodes", err, want)
+			}
+			return
+		}
+		if e.Bearer != want {
+			t.Fatalf("auto read %s, want %s", e.Bearer, want)
+		}
 	})
 }

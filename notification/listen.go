@@ -32,6 +32,9 @@ func Listen(addr string) (*Listener, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A larger socket buffer absorbs bursts (floods included) while the
+	// reader is busy; the kernel may cap it, which is not an error.
+	_ = c.SetReadBuffer(readBuffer)
 	return &Listener{conn: c}, nil
 }
 
@@ -65,6 +68,33 @@ func (l *Listener) Serve(ctx context.Context, handle func(*Package0, []byte)) er
 			continue
 		}
 		handle(p, buf[:n])
+	}
+}
+
+// readBuffer is the socket receive buffer Listen asks for.
+const readBuffer = 1 << 20
+
+// ServeRaw reads datagrams until ctx is done or the listener is closed and
+// calls handle with each one, undecoded (handle must not keep the slice).
+// It allocates nothing per datagram and logs nothing: the handler decides,
+// and a device handler must authenticate a package before it queues or logs
+// anything about it, so that forged datagrams cost no more than a read and a
+// digest. The one read buffer holds the largest UDP payload, so the handler
+// sees every datagram whole and its size check can refuse long ones.
+// ServeRaw returns nil on cancellation or Close.
+func (l *Listener) ServeRaw(ctx context.Context, handle func(datagram []byte)) error {
+	stop := context.AfterFunc(ctx, func() { _ = l.conn.SetReadDeadline(time.Now()) })
+	defer stop()
+	buf := make([]byte, MaxPackageSize+1024)
+	for {
+		n, err := l.conn.Read(buf)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		handle(buf[:n])
 	}
 }
 

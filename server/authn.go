@@ -31,6 +31,10 @@ func macHeader(user, password string, nonce, body []byte) string {
 // Stores keep only d.PasswordHash = B64(H(user:password)) (storage.Device),
 // which every scheme verifies against.
 func (x *exchange) authenticate() (syncml.StatusCode, *syncml.Chal) {
+	// Transport-level (TLS client certificate) authentication: see transport.go.
+	if code, done := x.transportAuth(); done {
+		return code, nil
+	}
 	d := x.dev
 	h := &x.msg.Header
 	typ := schemeType(d.AuthScheme)

@@ -35,7 +35,7 @@ func (x *exchange) process(ctx context.Context) error {
 				continue // Results get a Status only when it is not 200 (messages.md §5)
 			}
 		case *syncml.Alert:
-			code = x.onAlert(c)
+			code = x.onAlert(ctx, c)
 		case *syncml.Replace:
 			code = x.onReplace(c)
 		default:
@@ -343,7 +343,7 @@ func (x *exchange) sameObject(cmd, cmdRef string, alert syncml.AlertCode) bool {
 }
 
 // onAlert handles device alerts.
-func (x *exchange) onAlert(a *syncml.Alert) syncml.StatusCode {
+func (x *exchange) onAlert(ctx context.Context, a *syncml.Alert) syncml.StatusCode {
 	x.checkInterrupted("Alert", "", a.Data)
 	switch a.Data {
 	case syncml.AlertServerInitiatedMgmt, syncml.AlertClientInitiatedMgmt, syncml.AlertNextMessage:
@@ -381,6 +381,9 @@ func (x *exchange) onAlert(a *syncml.Alert) syncml.StatusCode {
 			}
 			x.addEvent(&storage.Event{Kind: kind, Type: ri.Type, Source: ri.URI, Target: target,
 				Format: ri.Format, Mark: mark, Data: ri.Data, Correlator: a.Correlator})
+			if a.Data == syncml.AlertGeneric && isFUMORequest(ri.Type) && code == syncml.StatusOK {
+				code = x.fumoRequestStatus(ctx, ri.URI) // 200 or 202: see fumoreq.go
+			}
 		}
 		return code
 	}

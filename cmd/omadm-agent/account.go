@@ -83,8 +83,14 @@ type accountSpec struct {
 	scheme                          string
 }
 
-// writeAccount creates the DMAcc account of spec, replacing one with the
-// same ServerID but keeping the nonces it negotiated.
+// writeAccount creates the DMAcc account of spec, or, when an account of the
+// same ServerID exists, updates it in place: only the leaves the flags
+// describe (address, authentication preference, credential types, names and
+// secrets) are rewritten, and only when they differ. The account node, its
+// nonces and every ACL stay as they are, so restarting the agent with the
+// same flags changes nothing and changed flags never strip rights the
+// server holds: a ServerID leaves the ACLs only when its account is deleted
+// (OMA-TS-DM_TND-V1_2 ACL rules, tree.md §5).
 func writeAccount(t *dmtree.Tree, spec accountSpec) error {
 	if spec.serverID == "" || spec.serverURL == "" {
 		return errors.New("--server and --server-id are required to set up an account")
@@ -95,17 +101,71 @@ func writeAccount(t *dmtree.Tree, spec accountSpec) error {
 		Client: dmacc.Credential{Level: dmacc.LevelClient, Type: orDefault(typ, "DIGEST"), Name: spec.username, Secret: spec.password},
 		Server: dmacc.Credential{Level: dmacc.LevelServer, Type: orDefault(typ, "DIGEST"), Name: spec.serverID, Secret: spec.srvPassword},
 	}
-	if old, err := dmacc.FindByServerID(t, spec.serverID); err == nil {
-		a.ID = old.ID
-		a.Client.Data, a.Server.Data = old.Client.Data, old.Server.Data
-		// DeleteAccount also strips the ServerID from every ACL, so the
-		// replaced account's rights do not linger; AddAccount grants the
-		// new one its own.
-		if err := dmacc.DeleteAccount(t, spec.serverID); err != nil {
+	old, err := dmacc.FindByServerID(t, spec.serverID)
+	if syncml.StatusOf(err) == syncml.StatusNotFound {
+		return dmacc.AddAccount(t, a)
+	}
+	if err != nil {
+		return err
+	}
+	return updateAccount(t, old.ID, a)
+}
+
+// updateAccount rewrites, as the device and all or nothing, the leaves of
+// account id that differ from a; missing leaves (a credential a bootstrap
+// did not give) are added.
+func updateAccount(t *dmtree.Tree, id string, a dmacc.Account) error {
+	base := dmacc.Root + "/" + dmtree.EscapeSegment(id)
+	addr := base + "/AppAddr/1"
+	if info, err := t.Info(base + "/AppAddr"); err == nil && len(info.Children) > 0 {
+		addr = base + "/AppAddr/" + dmtree.EscapeSegment(info.Children[0])
+	}
+	creds := map[string]string{}
+	if info, err := t.Info(base + "/AppAuth"); err == nil {
+		for _, x := range info.Children {
+			cb := base + "/AppAuth/" + dmtree.EscapeSegment(x)
+			if lvl, ok := get(t, cb+"/AAuthLevel"); ok {
+				creds[lvl] = cb
+			}
+		}
+	}
+	tx := t.Begin()
+	defer tx.Rollback()
+	set := func(uri, v string) error {
+		rs, err := tx.Get("", uri)
+		switch {
+		case err == nil && len(rs) == 1 && string(rs[0].Data) == v:
+			return nil
+		case syncml.StatusOf(err) == syncml.StatusNotFound:
+			return tx.Add("", uri, dmtree.Value{Format: dmtree.FormatChr, Type: "text/plain", Data: []byte(v)})
+		case err != nil:
+			return err
+		}
+		return tx.Replace("", uri, dmtree.Value{Format: dmtree.FormatChr, Type: "text/plain", Data: []byte(v)})
+	}
+	if err := set(addr+"/Addr", a.Addr); err != nil {
+		return err
+	}
+	if a.AuthPref != "" {
+		if err := set(base+"/AAuthPref", a.AuthPref); err != nil {
 			return err
 		}
 	}
-	return dmacc.AddAccount(t, a)
+	for _, c := range []dmacc.Credential{a.Client, a.Server} {
+		cb, ok := creds[c.Level]
+		if !ok {
+			cb = base + "/AppAuth/" + dmtree.EscapeSegment(c.Level)
+			if err := tx.Add("", cb, dmtree.Value{Format: dmtree.FormatNode}); err != nil {
+				return err
+			}
+		}
+		for _, kv := range [][2]string{{"AAuthLevel", c.Level}, {"AAuthType", c.Type}, {"AAuthName", c.Name}, {"AAuthSecret", c.Secret}} {
+			if err := set(cb+"/"+kv[0], kv[1]); err != nil {
+				return err
+			}
+		}
+	}
+	return tx.Commit()
 }
 
 func orDefault(s, d string) string {

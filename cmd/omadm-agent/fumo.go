@@ -31,6 +31,9 @@ func startFUMO(tree *dmtree.Tree, o *options, serverID string, c *client.Client,
 		Servers: []string{serverID},
 		Log:     log,
 		Report:  reporter(c, kick),
+		// Stall detection bounds a download long before DownloadTimeout.
+		ConnectTimeout: o.dlConnect,
+		StallTimeout:   o.dlStall,
 	}
 	if o.fumoInstall != "" {
 		cfg.Install = shellStep(o.fumoInstall, "install", log)

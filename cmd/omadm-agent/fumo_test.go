@@ -123,3 +123,51 @@ func TestAgent_FUMOFlagsNeedTheNode(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
 	}
 }
+
+// OMA-TS-DM-FUMO-V1_0 §10.2 (result codes, 407 Alternate Download Request
+// Time-Out): a package server on 127.0.0.1 that sends its headers and a few
+// bytes, then nothing, is reported to the DM server as 407 from the stall
+// bound (--download-stall-timeout), not after the 1 h download timeout.
+func TestAgent_StalledPackageServerIsReportedAs407(t *testing.T) {
+	fwsrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000000")
+		w.Write([]byte("first bytes"))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer fwsrv.Close()
+	st, url := realServer(t)
+	ctx := context.Background()
+	for _, j := range []storage.JobSpec{
+		{Command: "Replace", Items: []storage.JobItem{{URI: "./FwUpdate/Main/DownloadAndUpdate/PkgURL", Data: fwsrv.URL + "/v2"}}},
+		{Command: "Exec", Correlator: "fw-stall", Items: []storage.JobItem{{URI: "./FwUpdate/Main/DownloadAndUpdate"}}},
+	} {
+		if err := st.CreateJob(ctx, &storage.Job{DeviceID: "IMEI:42", Spec: j}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var stdout, stderr syncBuf
+	args := []string{"--state", t.TempDir(), "--server", url, "--server-id", "srv.test", "--device-id", "IMEI:42",
+		"--username", "dev", "--password", "pw", "--server-password", "srvpw", "--auth", "md5",
+		"--fumo", "./FwUpdate/Main", "--fumo-install", "true", "--download-stall-timeout", "200ms", "--once"}
+	if code := run(ctx, args, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	evs, err := st.ListEvents(ctx, "IMEI:42", 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		if e.Correlator != "fw-stall" {
+			continue
+		}
+		if o, ok, err := fumo.ParseAlert(e.Type, e.Data); !ok || err != nil || o.Result != fumo.ResultDownloadTimeout {
+			t.Fatalf("report %s %s reads as %+v, want result 407", e.Type, e.Data, o)
+		}
+		if !strings.Contains(stderr.String(), "download stalled") {
+			t.Errorf("the log does not say the download stalled:\n%s", stderr.String())
+		}
+		return
+	}
+	t.Fatalf("no report among %d events\n%s", len(evs), stderr.String())
+}

@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -33,6 +32,7 @@ import (
 	"github.com/omadm/omadm/mo/devdetail"
 	"github.com/omadm/omadm/mo/devinfo"
 	"github.com/omadm/omadm/mo/dmacc"
+	"github.com/omadm/omadm/mo/fumo"
 	"github.com/omadm/omadm/notification"
 	"github.com/omadm/omadm/syncml"
 	"github.com/omadm/omadm/transport/dmhttp"
@@ -53,14 +53,17 @@ type options struct {
 	logLevel                            string
 	trace                               string
 	ca, cert, key                       string
+	tlsCA, tlsServerSHA256              string
 	ui                                  string
 	maxMsgSize, maxObjSize              int
+	tree                                dmtree.Options
 	retries                             int
 	retryBackoff, timeout               time.Duration
 	bootSec, bootMAC, bootKey, bootIMSI string
 	fumo, fumoInstall, fumoVerify       string
 	lawmo, lawmoLock, lawmoWipe         string
 	lawmoReset, lawmoWipeList           string
+	dlConnect, dlStall                  time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -82,12 +85,19 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.poll, "poll", 0, "periodic client-initiated session interval in daemon mode (0 = never)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&o.trace, "trace", "", "directory to write every message sent and received (WBXML also decoded to XML)")
-	fs.StringVar(&o.ca, "ca", "", "PEM file of CA certificates trusted for the server")
-	fs.StringVar(&o.cert, "cert", "", "PEM client certificate for TLS client authentication")
-	fs.StringVar(&o.key, "key", "", "PEM key of --cert")
+	fs.StringVar(&o.ca, "ca", "", "PEM file of CA certificates trusted for the server, besides the system roots")
+	fs.StringVar(&o.tlsCA, "tls-ca", "", "PEM file of the only CAs trusted for the server (the system roots are not)")
+	fs.StringVar(&o.tlsServerSHA256, "tls-server-sha256", "", "pin the server's TLS certificate: SHA-256 of its DER form in hex, comma-separated for several; alone it replaces CA checks (self-signed servers)")
+	fs.StringVar(&o.cert, "tls-cert", "", "PEM client certificate for TLS client authentication")
+	fs.StringVar(&o.key, "tls-key", "", "PEM key of --tls-cert")
+	fs.StringVar(&o.cert, "cert", "", "same as --tls-cert")
+	fs.StringVar(&o.key, "key", "", "same as --tls-key")
 	fs.StringVar(&o.ui, "ui", "auto", "user-interaction alerts: auto (accept defaults), terminal, or none (406)")
 	fs.IntVar(&o.maxMsgSize, "max-msg-size", 0, "largest message accepted (default 64 KiB)")
 	fs.IntVar(&o.maxObjSize, "max-obj-size", 0, "largest object accepted (default 4 MiB)")
+	fs.IntVar(&o.tree.MaxNodes, "tree-max-nodes", 20000, "most nodes the management tree holds (0 = unlimited; more → 420 Device full)")
+	fs.IntVar(&o.tree.MaxValueSize, "tree-max-value", 8<<20, "largest leaf value in bytes (more → 413 Request entity too large)")
+	fs.Int64Var(&o.tree.MaxTotalBytes, "tree-max-bytes", 32<<20, "most bytes of leaf values the tree holds (0 = unlimited; more → 420 Device full)")
 	fs.IntVar(&o.retries, "retries", 2, "re-sends of a message the server did not answer (0 = try once)")
 	fs.DurationVar(&o.retryBackoff, "retry-backoff", time.Second, "wait before the first re-send; doubles per re-send up to 30s")
 	fs.DurationVar(&o.timeout, "timeout", time.Minute, "bound of one request/response exchange")
@@ -98,6 +108,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.fumo, "fumo", "", "firmware update (FUMO) package node, e.g. ./FwUpdate/Default; packages are kept under <state>/fumo")
 	fs.StringVar(&o.fumoInstall, "fumo-install", "", "with --fumo: command that installs a firmware package, run by /bin/sh with the package path as $1; exit 0 = updated")
 	fs.StringVar(&o.fumoVerify, "fumo-verify", "", "with --fumo: command run after a restart during an update, package path as $1; exit 0 = the new firmware runs")
+	fs.DurationVar(&o.dlConnect, "download-connect-timeout", fumo.DefaultConnectTimeout, "bound of connecting (TLS handshake included) to a package server (FUMO PkgURL)")
+	fs.DurationVar(&o.dlStall, "download-stall-timeout", fumo.DefaultStallTimeout, "a package download fails (FUMO 407) when no response arrives within this, or less than 4 KiB arrives in any such period")
 	fs.StringVar(&o.lawmo, "lawmo", "", "lock and wipe (LAWMO) object node, e.g. ./LAWMO")
 	fs.StringVar(&o.lawmoLock, "lawmo-lock", "", "with --lawmo: command that applies a lock state, run by /bin/sh with $1 = fully-locked, partially-locked or unlocked; exit 0 = done")
 	fs.StringVar(&o.lawmoWipe, "lawmo-wipe", "", "with --lawmo: command that wipes user data, with the AvailableWipeList items to erase as $1…")
@@ -112,8 +124,25 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.state == "" {
 		return nil, errors.New("--state is required")
 	}
+	if o.tree.MaxNodes < 0 || o.tree.MaxValueSize <= 0 || o.tree.MaxTotalBytes < 0 {
+		return nil, errors.New("--tree-max-nodes and --tree-max-bytes must be >= 0, --tree-max-value > 0")
+	}
 	if o.retries < 0 || o.retryBackoff <= 0 || o.timeout <= 0 {
 		return nil, errors.New("--retries must be >= 0, --retry-backoff and --timeout > 0")
+	}
+	if o.dlConnect <= 0 || o.dlStall <= 0 {
+		return nil, errors.New("--download-connect-timeout and --download-stall-timeout must be > 0")
+	}
+	if o.ca != "" && o.tlsCA != "" {
+		return nil, errors.New("give --ca (added to the system roots) or --tls-ca (the only roots), not both")
+	}
+	if (o.cert == "") != (o.key == "") {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	for _, p := range serverPins(o.tlsServerSHA256) {
+		if _, err := dmhttp.ParseCertSHA256(p); err != nil {
+			return nil, fmt.Errorf("--tls-server-sha256: %w", err)
+		}
 	}
 	if o.bootKey != "" && o.bootIMSI != "" {
 		return nil, errors.New("give --bootstrap-key or --bootstrap-imsi, not both")
@@ -153,6 +182,17 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, err
 	}
 	return o, nil
+}
+
+// serverPins splits --tls-server-sha256.
+func serverPins(s string) []string {
+	var out []string
+	for p := range strings.SplitSeq(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // parseAuth maps --auth to the SyncML authentication type ("" for none).
@@ -210,7 +250,7 @@ func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, s
 	if err := os.MkdirAll(o.state, 0o700); err != nil {
 		return err
 	}
-	tree, err := dmtree.Open(o.state, nil)
+	tree, err := dmtree.Open(o.state, &o.tree)
 	if err != nil {
 		return fmt.Errorf("opening state: %w", err)
 	}
@@ -233,7 +273,8 @@ func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, s
 	if acc == nil {
 		return errors.New("no DM account: give --server and --server-id, or --bootstrap")
 	}
-	tp, err := dmhttp.NewClientTransport(dmhttp.ClientOptions{CAFile: o.ca, CertFile: o.cert, KeyFile: o.key, UserAgent: version})
+	tp, err := dmhttp.NewClientTransport(dmhttp.ClientOptions{CAFile: o.ca, PinnedCAFile: o.tlsCA,
+		ServerCertSHA256: serverPins(o.tlsServerSHA256), CertFile: o.cert, KeyFile: o.key, UserAgent: version})
 	if err != nil {
 		return err
 	}
@@ -381,7 +422,6 @@ func session(ctx context.Context, c *client.Client, stdout io.Writer) (*client.S
 // daemon waits for package 0, the poll interval and kick (an alert queued by
 // a management object, e.g. a FUMO result) and runs a session for each.
 func daemon(ctx context.Context, o *options, c *client.Client, kick <-chan struct{}, log *slog.Logger) error {
-	pkgs := make(chan *notification.Package0, 4)
 	errc := make(chan error, 1)
 	if o.notifyListen != "" {
 		l, err := notification.Listen(o.notifyListen)
@@ -389,20 +429,17 @@ func daemon(ctx context.Context, o *options, c *client.Client, kick <-chan struc
 			return fmt.Errorf("--notify-listen: %w", err)
 		}
 		defer l.Close()
-		l.OnError = func(from net.Addr, err error) {
-			log.Debug("ignored datagram", "from", from.String(), "err", err)
-		}
+		// Every datagram is authenticated before anything is queued or
+		// logged; drops are counted in one summary line per interval.
+		in := c.NewInbox(client.InboxOptions{Served: loadServed(o.state, log), Save: saveServed(o.state, log)})
 		log.Info("listening for package 0", "addr", l.Addr().String())
 		go func() {
-			errc <- l.Serve(ctx, func(p *notification.Package0, _ []byte) {
-				cp := *p
-				select {
-				case pkgs <- &cp:
-				default:
-					log.Warn("package 0 dropped: a session is already waiting")
-				}
-			})
+			errc <- l.ServeRaw(ctx, func(b []byte) { in.Offer(b) })
 		}()
+		runCtx, cancel := context.WithCancel(ctx)
+		ran := make(chan struct{})
+		go func() { in.Run(runCtx); close(ran) }()
+		defer func() { cancel(); <-ran }()
 	}
 	var tick <-chan time.Time
 	if o.poll > 0 {
@@ -421,10 +458,6 @@ func daemon(ctx context.Context, o *options, c *client.Client, kick <-chan struc
 				return fmt.Errorf("notification listener: %w", err)
 			}
 			errc = nil
-		case p := <-pkgs:
-			if _, err := c.HandlePackage0(ctx, p); err != nil && errors.Is(err, client.ErrNotification) {
-				log.Warn("package 0 ignored", "err", err)
-			}
 		case <-tick:
 			_, _ = c.Run(ctx, client.Trigger{})
 		case <-kick:

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -113,7 +112,8 @@ func TestAgent_OnceRunsOneSessionAndKeepsStateAcrossStarts(t *testing.T) {
 
 func TestAgent_BadUsageExitsWith2(t *testing.T) {
 	for _, args := range [][]string{{}, {"--state", t.TempDir()}, {"--state", t.TempDir(), "--once", "extra"},
-		{"--state", t.TempDir(), "--once", "--retries", "-1"}, {"--state", t.TempDir(), "--once", "--timeout", "0s"}} {
+		{"--state", t.TempDir(), "--once", "--retries", "-1"}, {"--state", t.TempDir(), "--once", "--timeout", "0s"},
+		{"--state", t.TempDir(), "--once", "--download-stall-timeout", "0s"}, {"--state", t.TempDir(), "--once", "--download-connect-timeout", "-1s"}} {
 		var e syncBuf
 		if code := run(context.Background(), args, nil, io.Discard, &e); code != 2 {
 			t.Fatalf("%v: exit %d", args, code)
@@ -125,56 +125,23 @@ func TestAgent_DaemonStartsASessionOnPackage0AndStopsCleanly(t *testing.T) {
 	srv := &dmServer{seen: make(chan syncml.AlertCode, 4)}
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
-	var errb syncBuf
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"--state", t.TempDir(), "--server", ts.URL, "--server-id", "srv.test", "--device-id", "IMEI:7",
-			"--username", "dev", "--password", "pw", "--server-password", "srvpw", "--notify-listen", "udp://127.0.0.1:0"}, nil, io.Discard, &errb)
-	}()
-	re := regexp.MustCompile(`listening for package 0" addr=(127\.0\.0\.1:\d+)`)
-	var addr string
-	for i := 0; i < 200 && addr == ""; i++ {
-		if m := re.FindStringSubmatch(errb.String()); m != nil {
-			addr = m[1]
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if addr == "" {
-		cancel()
-		t.Fatalf("listener never started:\n%s", errb.String())
-	}
+	d := startDaemon(t, t.TempDir(), ts.URL)
 	p := &notification.Package0{Initiator: notification.InitiatorServer, SessionID: 0x2a, ServerID: "srv.test"}
 	raw, err := p.Encode("srvpw", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	push, _ := notification.Wrap(notification.BearerWSP, raw, 1, nil)
-	conn, err := net.Dial("udp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.Write(push[0]); err != nil {
-		t.Fatal(err)
-	}
+	d.send(push[0])
 	select {
 	case a := <-srv.seen:
 		if a != syncml.AlertServerInitiatedMgmt {
 			t.Fatalf("first alert %d", a)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatalf("no session after package 0:\n%s", errb.String())
+	case <-time.After(5 * time.Second): // bounds a hang only
+		t.Fatalf("no session after package 0:\n%s", d.stderr.String())
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("exit %d\n%s", code, errb.String())
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("agent did not stop")
-	}
+	d.stop()
 }
 
 func TestAgent_BootstrapFileSetsUpTheAccount(t *testing.T) {

@@ -41,11 +41,20 @@ import (
 // serveConfig is everything `omadm serve` can be told. `omadm demo` and
 // `omadm bench` fill it directly to start the same server in process.
 type serveConfig struct {
-	Listen     string // host:port; port 0 picks a free one
-	DataDir    string // token file and default SQLite database (default ./omadm-data)
-	DB         string // postgres://… DSN; empty = SQLite at <DataDir>/omadm.db
-	TLSCert    string
-	TLSKey     string
+	Listen  string // host:port; port 0 picks a free one
+	DataDir string // token file and default SQLite database (default ./omadm-data)
+	DB      string // postgres://… DSN; empty = SQLite at <DataDir>/omadm.db
+	TLSCert string
+	TLSKey  string
+	// TLSClientCA is a PEM bundle of the CAs that issue device certificates
+	// (empty: a device certificate is trusted only through the SHA-256 bound
+	// to its account); TLSClientAuth is none, request (default with TLS) or
+	// require.
+	TLSClientCA   string
+	TLSClientAuth string
+	// HTTP bounds connections: timeouts and how many are served at once
+	// (zero fields: dmhttp defaults).
+	HTTP       dmhttp.ServerLimits
 	PublicURL  string // how devices reach us (RespURI base behind a proxy)
 	SMSWebhook string // SMS gateway URL for sms: notify addresses
 	// SQLiteSync is SQLite's synchronous mode: "normal" (default: survives a
@@ -134,6 +143,13 @@ start: back it up, and give every node sharing a PostgreSQL database the same).`
 	f.StringVar(&cfg.SecretKeyFile, "secret-key-file", "", "key file encrypting the server's credentials toward devices (default <data>/secret.key, created 0600 on first start)")
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key serves HTTPS")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key file (PEM)")
+	f.StringVar(&cfg.TLSClientCA, "tls-client-ca", "", "PEM file of the CAs that issue device (client) certificates; without it a device certificate counts only when its SHA-256 is bound to the device")
+	f.StringVar(&cfg.TLSClientAuth, "tls-client-auth", "", "TLS client certificates: none, request (the default with TLS) or require")
+	f.DurationVar(&cfg.HTTP.ReadHeaderTimeout, "read-header-timeout", dmhttp.DefaultReadHeaderTimeout, "time a connection has to send its request headers")
+	f.DurationVar(&cfg.HTTP.ReadTimeout, "read-timeout", dmhttp.DefaultReadTimeout, "time a connection has to send a whole request, body included")
+	f.DurationVar(&cfg.HTTP.WriteTimeout, "write-timeout", dmhttp.DefaultWriteTimeout, "time to write a response (event streams extend their own)")
+	f.DurationVar(&cfg.HTTP.IdleTimeout, "idle-timeout", dmhttp.DefaultIdleTimeout, "how long a kept-alive connection may stay idle")
+	f.IntVar(&cfg.HTTP.MaxConns, "max-conns", dmhttp.DefaultMaxConns, "connections served at once; more wait until one closes (-1 = no limit)")
 	f.StringVar(&cfg.PublicURL, "public-url", "", "URL devices reach this server at (behind a proxy), e.g. https://dm.example.com")
 	f.StringVar(&cfg.SMSWebhook, "sms-webhook", "", "SMS gateway URL used to send package 0 to sms:+number addresses")
 	f.StringVar(&cfg.SQLiteSync, "sqlite-sync", "normal", "SQLite durability: normal (survives a crash of the process) or full (fsync per commit, survives power loss)")
@@ -370,11 +386,12 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 	}
 	var tlsCfg *tls.Config
 	if cfg.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-		if err != nil {
-			return nil, fmt.Errorf("loading TLS certificate: %w", err)
+		if tlsCfg, err = dmhttp.ServerTLSConfig(dmhttp.ServerTLSOptions{CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey,
+			ClientCAFile: cfg.TLSClientCA, ClientAuth: cfg.TLSClientAuth}); err != nil {
+			return nil, fmt.Errorf("--tls-*: %w", err)
 		}
-		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	} else if cfg.TLSClientCA != "" || cfg.TLSClientAuth != "" {
+		return nil, errors.New("--tls-client-ca and --tls-client-auth need TLS: give --tls-cert and --tls-key")
 	}
 	if err := servePrepareDataDir(cfg.DataDir, log); err != nil {
 		return nil, err
@@ -439,14 +456,13 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 	mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}))
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, err := dmhttp.Listen(cfg.Listen, cfg.HTTP, tlsCfg)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	scheme := "http"
 	if tlsCfg != nil {
 		scheme = "https"
-		ln = tls.NewListener(ln, tlsCfg)
 	}
 	rs := &runningServer{
 		URL: scheme + "://" + serveDisplayAddr(ln.Addr()), Addr: ln.Addr(), Token: token.Token, TokenFile: token.File,
@@ -454,15 +470,9 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 		Store:          store, Engine: engine, API: apiH, Log: log, served: make(chan error, 1), relayEnd: make(chan struct{}),
 		timeout: cfg.ShutdownTimeout,
 	}
-	rs.srv = &http.Server{
-		Handler:           serveAccessLog(log, mux),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second, // event streams extend their own deadline
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	// Timeouts cut slow-loris connections; the listener bounds how many are
+	// served at once. Event streams extend their own write deadline.
+	rs.srv = dmhttp.NewServer(serveAccessLog(log, mux), cfg.HTTP, log)
 	relayCtx, relayStop := context.WithCancel(context.WithoutCancel(ctx))
 	rs.relayCtl = relayStop
 	go func() { defer close(rs.relayEnd); relay.Run(relayCtx) }()
@@ -476,7 +486,7 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 		dmURL = strings.TrimRight(cfg.PublicURL, "/") + "/dm"
 	}
 	log.Info("ready", "dm", dmURL, "api", rs.URL+"/api/v1", "metrics", rs.URL+"/metrics", "healthz", rs.URL+"/healthz", "console", rs.URL+"/ui/",
-		"storage", backend, "server_id", eo.ServerID, "tls", tlsCfg != nil)
+		"storage", backend, "server_id", eo.ServerID, "tls", tlsCfg != nil, "tls_client_auth", serveClientAuth(tlsCfg, cfg.TLSClientAuth))
 	return rs, nil
 }
 
@@ -508,6 +518,14 @@ func (rs *runningServer) Shutdown(ctx context.Context) error {
 	}
 	rs.Log.Info("stopped")
 	return err
+}
+
+// serveClientAuth names the client-certificate policy for the ready line.
+func serveClientAuth(tc *tls.Config, flag string) string {
+	if tc == nil {
+		return "none"
+	}
+	return cmp.Or(flag, dmhttp.ClientAuthRequest)
 }
 
 // serveDisplayAddr makes a wildcard listen address usable in URLs printed for the

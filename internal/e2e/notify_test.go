@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -77,4 +78,124 @@ func TestE2E_Package0OverUDPWakesTheListeningAgent(t *testing.T) {
 // serverNotify asks for a background session, as an operator's job would.
 func serverNotify() server.NotifyOptions {
 	return server.NotifyOptions{UIMode: notification.UIBackground}
+}
+
+// The agent's notification intake (client.Inbox) against the real server:
+// each trigger the server sends starts one session with its session id, and
+// the first trigger's datagram replayed over UDP afterwards starts none
+// (OMA-TS-DM_Notification-V1_2 §6.2.2.10).
+func TestE2E_Package0ThroughTheInboxStartsOneSessionPerTrigger(t *testing.T) {
+	matrix(t, func(t *testing.T, b backend, enc syncml.Encoding) {
+		st := b.open(t)
+		n := startNode(t, st)
+		a := newAgent(t, st, n.url, enc)
+		c := a.Client()
+		in := c.NewInbox(client.InboxOptions{})
+		l, err := notification.Listen("127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		type offered struct {
+			v client.Verdict
+			b []byte
+		}
+		verdicts := make(chan offered, 16)
+		served := make(chan error, 1)
+		go func() {
+			served <- l.ServeRaw(ctx, func(b []byte) {
+				verdicts <- offered{in.Offer(b), append([]byte(nil), b...)}
+			})
+		}()
+		type outcome struct {
+			res *client.SessionResult
+			err error
+		}
+		sessions := make(chan outcome, 4)
+		ran := make(chan struct{})
+		go func() {
+			defer close(ran)
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-in.Ready():
+				}
+				for nt := in.Take(); nt != nil; nt = in.Take() {
+					res, err := c.RunNotification(ctx, nt)
+					in.Done(nt, err)
+					sessions <- outcome{res, err}
+				}
+			}
+		}()
+		defer func() {
+			cancel()
+			l.Close()
+			<-served
+			<-ran
+		}()
+		d, err := st.GetDevice(ctx, a.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.NotifyAddr = "udp://" + l.Addr().String()
+		if err := st.UpdateDevice(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		wait := func() offered {
+			t.Helper()
+			select {
+			case o := <-verdicts:
+				return o
+			case <-time.After(15 * time.Second): // bounds a hang only
+				t.Fatal("no datagram reached the agent")
+			}
+			return offered{}
+		}
+		session := func(want string) {
+			t.Helper()
+			select {
+			case o := <-sessions:
+				if o.err != nil || o.res.SessionID != want || o.res.Initiator != client.ServerInitiated {
+					t.Fatalf("session %s by %s (%v), want server-initiated %s", o.res.SessionID, o.res.Initiator, o.err, want)
+				}
+			case <-time.After(15 * time.Second): // bounds a hang only
+				t.Fatal("the package 0 started no session")
+			}
+		}
+		sid, err := n.engine.NotifyWith(ctx, a.ID(), serverNotify())
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := wait()
+		if first.v != client.VerdictQueued {
+			t.Fatalf("first trigger: %s", first.v)
+		}
+		session(sid)
+
+		conn, err := net.Dial("udp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := conn.Write(first.b); err != nil {
+			t.Fatal(err)
+		}
+		if o := wait(); o.v != client.VerdictReplayed {
+			t.Fatalf("replayed trigger: %s", o.v)
+		}
+
+		sid2, err := n.engine.NotifyWith(ctx, a.ID(), serverNotify())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o := wait(); o.v != client.VerdictQueued {
+			t.Fatalf("second trigger: %s", o.v)
+		}
+		session(sid2)
+		if st := in.Stats(); st.Count(client.VerdictQueued) != 2 || st.Count(client.VerdictReplayed) != 1 {
+			t.Fatalf("stats %v", st)
+		}
+	})
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/omadm/omadm/dmtree"
+	"github.com/omadm/omadm/mo/internal/download"
 	"github.com/omadm/omadm/mo/internal/place"
 	"github.com/omadm/omadm/syncml"
 )
@@ -25,6 +26,9 @@ import (
 const (
 	DefaultMaxSize         = 512 << 20
 	DefaultDownloadTimeout = time.Hour
+	DefaultConnectTimeout  = download.DefaultConnectTimeout
+	DefaultStallTimeout    = download.DefaultStallTimeout
+	DefaultStallBytes      = download.DefaultStallBytes
 )
 
 // Config is the device side of an update package node.
@@ -55,6 +59,17 @@ type Config struct {
 	// DownloadTimeout bounds one download (DefaultDownloadTimeout when 0);
 	// past it the download fails with ResultDownloadTimeout.
 	DownloadTimeout time.Duration
+	// ConnectTimeout bounds connecting to the package server, TLS handshake
+	// included (DefaultConnectTimeout when 0). It applies to the default
+	// fetch, over HTTPClient's transport when that is an *http.Transport.
+	ConnectTimeout time.Duration
+	// StallTimeout and StallBytes detect a package server that stalls or
+	// trickles (DefaultStallTimeout and DefaultStallBytes when 0): the
+	// default fetch fails with ResultDownloadTimeout when no response
+	// header arrives within StallTimeout of sending the request, or when
+	// fewer than StallBytes of the body arrive in any StallTimeout period.
+	StallTimeout time.Duration
+	StallBytes   int64
 	// Servers are granted Get, Replace and Exec on the package node (its
 	// ACL); empty leaves the ACL as inherited.
 	Servers []string
@@ -95,6 +110,7 @@ type Object struct {
 	uri string
 	cfg Config
 	log *slog.Logger
+	get *download.Getter
 
 	mu      sync.Mutex
 	st      persisted
@@ -141,6 +157,7 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if cfg.DownloadTimeout <= 0 {
 		cfg.DownloadTimeout = DefaultDownloadTimeout
 	}
+
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -182,7 +199,9 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if err := place.Grant(t, uri, cfg.Servers); err != nil {
 		return nil, fmt.Errorf("fumo: %w", err)
 	}
-	o := &Object{t: t, uri: uri, cfg: cfg, log: cfg.Log.With("fumo", uri), st: persisted{State: StateIdle}}
+	o := &Object{t: t, uri: uri, cfg: cfg, log: cfg.Log.With("fumo", uri), st: persisted{State: StateIdle},
+		get: download.New(download.Options{Client: cfg.HTTPClient, ConnectTimeout: cfg.ConnectTimeout,
+			StallTimeout: cfg.StallTimeout, StallBytes: cfg.StallBytes, MaxSize: cfg.MaxSize})}
 	o.ctx, o.cancel = context.WithCancel(context.Background())
 	if err := o.load(); err != nil {
 		return nil, err
@@ -424,53 +443,28 @@ func (o *Object) download(ctx context.Context, url string) (Result, error) {
 	return ResultSuccessful, nil
 }
 
-// httpFetch is the default Fetch: GET over http or https.
+// httpFetch is the default Fetch: GET over http or https with the
+// connect, response header and stall bounds of Config.
 func (o *Object) httpFetch(ctx context.Context, url string, w io.Writer) error {
-	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
-		return &ResultError{ResultBadURL, fmt.Errorf("unsupported URL %q (want http or https)", url)}
+	err := o.get.Get(ctx, url, w)
+	if err == nil {
+		return nil
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return &ResultError{ResultBadURL, err}
-	}
-	c := o.cfg.HTTPClient
-	if c == nil {
-		c = http.DefaultClient
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		var oe interface{ Timeout() bool }
-		if errors.As(err, &oe) && oe.Timeout() || errors.Is(err, context.DeadlineExceeded) {
-			return &ResultError{ResultDownloadTimeout, err}
-		}
-		return &ResultError{ResultServerUnavailable, err}
-	}
-	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusOK:
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden ||
-		resp.StatusCode == http.StatusProxyAuthRequired:
-		return &ResultError{ResultDownloadAuthFailed, fmt.Errorf("GET %s: %s", url, resp.Status)}
-	case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusGatewayTimeout:
-		return &ResultError{ResultDownloadTimeout, fmt.Errorf("GET %s: %s", url, resp.Status)}
-	case resp.StatusCode >= 500:
-		return &ResultError{ResultServerError, fmt.Errorf("GET %s: %s", url, resp.Status)}
-	default:
-		return &ResultError{ResultBadURL, fmt.Errorf("GET %s: %s", url, resp.Status)}
-	}
-	if resp.ContentLength > 0 {
-		if lw, ok := w.(*limitWriter); ok && resp.ContentLength > lw.left {
-			return &ResultError{ResultDownloadOutOfMemory, fmt.Errorf("package of %d bytes exceeds the limit", resp.ContentLength)}
-		}
-	}
-	n, err := io.Copy(w, resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.ContentLength >= 0 && n != resp.ContentLength {
-		return &ResultError{ResultDownloadNetwork, fmt.Errorf("GET %s: got %d of %d bytes", url, n, resp.ContentLength)}
-	}
-	return nil
+	return &ResultError{resultOfKind[download.KindOf(err)], err}
+}
+
+// resultOfKind maps a failed download to its FUMO result code
+// (OMA-TS-DM-FUMO-V1_0 §10.2 result codes): every timeout, a stalled or
+// trickling server included, is 407 "Alternate Download Request Time-Out".
+var resultOfKind = map[download.Kind]Result{
+	download.KindNetwork:     ResultDownloadNetwork,
+	download.KindTimeout:     ResultDownloadTimeout,
+	download.KindBadURL:      ResultBadURL,
+	download.KindAuth:        ResultDownloadAuthFailed,
+	download.KindUnavailable: ResultServerUnavailable,
+	download.KindServer:      ResultServerError,
+	download.KindTooLarge:    ResultDownloadOutOfMemory,
+	download.KindStorage:     ResultDownloadOutOfMemory,
 }
 
 // limitWriter fails a download that outgrows Config.MaxSize.

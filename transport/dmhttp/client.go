@@ -3,13 +3,16 @@ package dmhttp
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/omadm/omadm/auth"
@@ -23,8 +26,17 @@ const DefaultMaxResponse = 8 << 20
 // ClientOptions configures the device side HTTP transport. Zero values are
 // sensible defaults.
 type ClientOptions struct {
-	// CAFile is a PEM bundle of extra root certificates (a private DM CA).
+	// CAFile is a PEM bundle of extra root certificates (a private DM CA),
+	// trusted beside the system roots.
 	CAFile string
+	// PinnedCAFile is a PEM bundle of the only CAs trusted for the server:
+	// the system roots are not (precedence over CAFile, after RootCAs).
+	PinnedCAFile string
+	// ServerCertSHA256 pins the server: the SHA-256 of its DER leaf
+	// certificate must be one of these (hex, colons allowed, any case). With
+	// no CA option the pin alone is the trust (self-signed servers): the
+	// chain and host name are not checked; with one, both must hold.
+	ServerCertSHA256 []string
 	// RootCAs replaces the system roots when set (takes precedence over CAFile).
 	RootCAs *x509.CertPool
 	// CertFile and KeyFile are the PEM client certificate and key for TLS
@@ -96,6 +108,16 @@ func NewClientTransport(o ClientOptions) (*ClientTransport, error) {
 	switch {
 	case o.RootCAs != nil:
 		tc.RootCAs = o.RootCAs
+	case o.PinnedCAFile != "":
+		pem, err := os.ReadFile(o.PinnedCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("dmhttp: reading pinned CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("dmhttp: no PEM certificates in %s", o.PinnedCAFile)
+		}
+		tc.RootCAs = pool
 	case o.CAFile != "":
 		pem, err := os.ReadFile(o.CAFile)
 		if err != nil {
@@ -110,6 +132,30 @@ func NewClientTransport(o ClientOptions) (*ClientTransport, error) {
 		}
 		tc.RootCAs = pool
 	}
+	if len(o.ServerCertSHA256) > 0 {
+		pins := make(map[string]bool, len(o.ServerCertSHA256))
+		for _, p := range o.ServerCertSHA256 {
+			h, err := ParseCertSHA256(p)
+			if err != nil {
+				return nil, fmt.Errorf("dmhttp: server certificate pin: %w", err)
+			}
+			pins[h] = true
+		}
+		if o.RootCAs == nil && o.PinnedCAFile == "" && o.CAFile == "" {
+			// The pin replaces chain verification; VerifyConnection still runs.
+			tc.InsecureSkipVerify = true
+		}
+		tc.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("dmhttp: server sent no certificate")
+			}
+			sum := sha256.Sum256(cs.PeerCertificates[0].Raw)
+			if got := hex.EncodeToString(sum[:]); !pins[got] {
+				return fmt.Errorf("dmhttp: server certificate SHA-256 %s is not pinned", got)
+			}
+			return nil
+		}
+	}
 	tc.Certificates = append(tc.Certificates, o.Certificates...)
 	if o.CertFile != "" || o.KeyFile != "" {
 		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
@@ -121,6 +167,7 @@ func NewClientTransport(o ClientOptions) (*ClientTransport, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tc
 	tr.MaxIdleConnsPerHost = 2
+	tr.MaxResponseHeaderBytes = 64 << 10 // a hostile server's headers are bounded too
 	maxRedir := o.MaxRedirects
 	if maxRedir == 0 {
 		maxRedir = 5
@@ -136,6 +183,17 @@ func NewClientTransport(o ClientOptions) (*ClientTransport, error) {
 		},
 	}
 	return t, nil
+}
+
+// ParseCertSHA256 normalises a certificate SHA-256 given as hex (colons and
+// spaces allowed, any case, as `openssl x509 -fingerprint -sha256` prints
+// it) to 64 lower-case hex digits.
+func ParseCertSHA256(s string) (string, error) {
+	h := strings.ToLower(strings.NewReplacer(":", "", " ", "").Replace(strings.TrimSpace(s)))
+	if b, err := hex.DecodeString(h); err != nil || len(b) != sha256.Size {
+		return "", fmt.Errorf("%q is not a SHA-256 in hex (64 digits)", s)
+	}
+	return h, nil
 }
 
 // RoundTrip posts one DM message and returns the server's message. Redirects

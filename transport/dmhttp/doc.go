@@ -3,7 +3,16 @@
 // the device agent posts its messages with (client*.go).
 //
 // Every DM message is one POST; the server's message is the response body.
-// Content types are application/vnd.syncml.dm+xml and +wbxml, the HMAC proof
-// travels in the x-syncml-hmac header, and session continuity comes from the
-// SyncHdr (SessionID, MsgID, RespURI), never from HTTP cookies.
+// Content types are application/vnd.syncml.dm+xml and +wbxml (the DS types
+// application/vnd.syncml+xml and +wbxml, which several device libraries
+// send, are accepted too and answered in kind), the HMAC proof travels in the
+// x-syncml-hmac header, and session continuity comes from the SyncHdr
+// (SessionID, MsgID, RespURI), never from HTTP cookies.
+//
+// Both sides bound what a peer can make them hold: the server reads a body
+// only as it arrives and no further than the engine's message limit, and
+// cuts slow or idle connections (ServerLimits, Listen); the client reads
+// answers up to ClientOptions.MaxResponse. TLS (ServerTLSConfig) requests or
+// requires device certificates and hands the engine the SHA-256 of the one
+// presented, which a device account can be bound to.
 package dmhttp

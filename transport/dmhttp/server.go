@@ -3,11 +3,11 @@ package dmhttp
 import (
 	"bytes"
 	"context"
-	"io"
+	"errors"
 	"log/slog"
-	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/omadm/omadm/auth"
@@ -21,12 +21,20 @@ type Engine interface {
 	Handle(ctx context.Context, in *envelope.Inbound) (*envelope.Outbound, error)
 }
 
-// DefaultMaxBodySize is the request body limit when HandlerOptions gives none.
+// DefaultMaxBodySize is the request body limit when HandlerOptions gives none
+// and the engine does not tell its own (MessageLimiter).
 const DefaultMaxBodySize = 4 << 20
+
+// MessageLimiter is an optional ability of an Engine: the largest message it
+// accepts. The handler reads no more body than that (*server.Engine has it).
+type MessageLimiter interface {
+	MaxMessageSize() int
+}
 
 // HandlerOptions configure NewHandler. The zero value (or nil) is usable.
 type HandlerOptions struct {
-	// MaxBodySize bounds request bodies (413 beyond it). 0 = DefaultMaxBodySize.
+	// MaxBodySize bounds request bodies (413 beyond it). 0 = the engine's
+	// MaxMessageSize when it is a MessageLimiter, else DefaultMaxBodySize.
 	MaxBodySize int64
 	// ExternalURL, when set (e.g. "https://dm.example.com"), is the scheme and
 	// host devices reach us at behind a proxy; RespURIs are built from it
@@ -45,9 +53,13 @@ type handler struct {
 
 // NewHandler returns the device endpoint: POST of one DM message (XML or
 // WBXML), answered with the engine's reply in the same encoding. Mount it at
-// /dm. Errors: 405 for other methods, 415 for other content types, 413 for
-// oversized bodies, 400 for malformed messages, 503 when a concurrent node
-// changed the session first, 500 (logged) for anything else, panics included.
+// /dm. Requests may use the DM media types or the DS ones
+// (ContentTypeDSXML, ContentTypeDSWBXML); the reply uses the family of the
+// request. Errors: 405 for other methods, 415 for other content types, 413
+// for oversized bodies (refused on their Content-Length before reading),
+// 400 for malformed messages, 503 when a concurrent node changed the session
+// first, 500 (logged) for anything else, panics included. Over TLS, the
+// client certificate's SHA-256 is passed to the engine (ClientCertSHA256).
 // An ExternalURL that is not absolute is logged and ignored.
 func NewHandler(e Engine, opts *HandlerOptions) http.Handler {
 	var o HandlerOptions
@@ -55,6 +67,9 @@ func NewHandler(e Engine, opts *HandlerOptions) http.Handler {
 		o = *opts
 	}
 	h := &handler{e: e, max: o.MaxBodySize, log: o.Logger}
+	if l, ok := e.(MessageLimiter); ok && h.max <= 0 {
+		h.max = int64(l.MaxMessageSize())
+	}
 	if h.max <= 0 {
 		h.max = DefaultMaxBodySize
 	}
@@ -70,19 +85,6 @@ func NewHandler(e Engine, opts *HandlerOptions) http.Handler {
 		}
 	}
 	return h
-}
-
-// isDMType reports whether a request Content-Type names a DM message.
-func isDMType(ct string) bool {
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return false
-	}
-	switch mt {
-	case syncml.ContentTypeXML, syncml.ContentTypeWBXML:
-		return true
-	}
-	return false
 }
 
 func (h *handler) requestURL(r *http.Request) string {
@@ -112,34 +114,38 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "DM messages are POSTed", http.StatusMethodNotAllowed)
 		return
 	}
-	if !isDMType(r.Header.Get("Content-Type")) {
-		h.log.Warn("dm request rejected: content type", "remote", r.RemoteAddr, "content_type", r.Header.Get("Content-Type"))
-		http.Error(w, "content type must be "+syncml.ContentTypeXML+" or "+syncml.ContentTypeWBXML, http.StatusUnsupportedMediaType)
+	ct := r.Header.Get("Content-Type")
+	family, ok := parseMediaType(ct)
+	if !ok {
+		h.log.Warn("dm request rejected: content type", "remote", r.RemoteAddr, "content_type", ct)
+		http.Error(w, "unsupported content type "+strconv.Quote(ct)+"; DM messages are "+acceptedTypes, http.StatusUnsupportedMediaType)
 		return
 	}
 	if r.ContentLength > h.max {
-		h.log.Warn("dm request rejected: body too large", "remote", r.RemoteAddr, "length", r.ContentLength)
+		// Refused on the announcement, before a byte of the body is read;
+		// the connection is not reused (the body was not drained).
+		h.log.Warn("dm request rejected: body too large", "remote", r.RemoteAddr, "length", r.ContentLength, "max", h.max)
+		w.Header().Set("Connection", "close")
 		http.Error(w, "message too large", http.StatusRequestEntityTooLarge)
 		return
 	}
+	// The buffer grows with the bytes that actually arrive: a Content-Length
+	// is only a claim, and preallocating it lets idle connections pin memory.
 	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
-	}
-	n, err := buf.ReadFrom(io.LimitReader(r.Body, h.max+1))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.max))
 	if err != nil {
+		if _, tooBig := errors.AsType[*http.MaxBytesError](err); tooBig {
+			h.log.Warn("dm request rejected: body too large", "remote", r.RemoteAddr, "max", h.max)
+			http.Error(w, "message too large", http.StatusRequestEntityTooLarge)
+			return
+		}
 		h.log.Warn("dm request body read failed", "remote", r.RemoteAddr, "err", err)
 		http.Error(w, "cannot read body", http.StatusBadRequest)
 		return
 	}
-	if n > h.max {
-		h.log.Warn("dm request rejected: body too large", "remote", r.RemoteAddr, "max", h.max)
-		http.Error(w, "message too large", http.StatusRequestEntityTooLarge)
-		return
-	}
 	out, err := h.e.Handle(r.Context(), &envelope.Inbound{
-		Body: buf.Bytes(), ContentType: r.Header.Get("Content-Type"), HMAC: r.Header.Get(auth.HeaderHMAC),
-		RequestURL: h.requestURL(r), RemoteAddr: r.RemoteAddr,
+		Body: buf.Bytes(), ContentType: ct, HMAC: r.Header.Get(auth.HeaderHMAC),
+		RequestURL: h.requestURL(r), RemoteAddr: r.RemoteAddr, ClientCertSHA256: ClientCertSHA256(r.TLS),
 	})
 	if err != nil {
 		code := httpStatus(err)
@@ -150,7 +156,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hd := w.Header()
-	hd.Set("Content-Type", out.ContentType)
+	hd.Set("Content-Type", family.reply(out.ContentType))
 	hd.Set("Cache-Control", "private")
 	if out.HMAC != "" {
 		hd.Set(auth.HeaderHMAC, out.HMAC)

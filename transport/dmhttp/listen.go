@@ -1,0 +1,228 @@
+package dmhttp
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+)
+
+// Defaults of ServerLimits.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 60 * time.Second
+	DefaultWriteTimeout      = 60 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultMaxConns          = 1024
+	DefaultMaxHeaderBytes    = 64 << 10
+)
+
+// ServerLimits bound what one connection, and all of them together, can hold
+// of a server. Zero fields take the defaults above.
+type ServerLimits struct {
+	// ReadHeaderTimeout cuts a connection whose request headers do not arrive
+	// in time (slow-loris).
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, body included.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds writing the response (long-lived streams extend
+	// their own deadline).
+	WriteTimeout time.Duration
+	// IdleTimeout closes a kept-alive connection that sends nothing.
+	IdleTimeout time.Duration
+	// MaxConns is how many connections are served at once; further ones wait
+	// in the listen backlog until one closes. Negative = no limit.
+	MaxConns int
+	// MaxHeaderBytes bounds request headers.
+	MaxHeaderBytes int
+}
+
+func (l ServerLimits) withDefaults() ServerLimits {
+	or := func(d *time.Duration, def time.Duration) {
+		if *d <= 0 {
+			*d = def
+		}
+	}
+	or(&l.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	or(&l.ReadTimeout, DefaultReadTimeout)
+	or(&l.WriteTimeout, DefaultWriteTimeout)
+	or(&l.IdleTimeout, DefaultIdleTimeout)
+	if l.MaxConns == 0 {
+		l.MaxConns = DefaultMaxConns
+	}
+	if l.MaxHeaderBytes <= 0 {
+		l.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	return l
+}
+
+// NewServer returns an http.Server for h with the limits' timeouts (zero
+// fields: defaults). Serve it on Listen's listener, which applies MaxConns.
+func NewServer(h http.Handler, l ServerLimits, log *slog.Logger) *http.Server {
+	l = l.withDefaults()
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: l.ReadHeaderTimeout,
+		ReadTimeout:       l.ReadTimeout,
+		WriteTimeout:      l.WriteTimeout,
+		IdleTimeout:       l.IdleTimeout,
+		MaxHeaderBytes:    l.MaxHeaderBytes,
+	}
+	if log != nil {
+		srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	}
+	return srv
+}
+
+// Listen opens a TCP listener on addr that serves at most l.MaxConns
+// connections at once and, with tc, speaks TLS (the connection limit counts
+// connections before their handshake, so handshakes cannot exceed it).
+func Listen(addr string, l ServerLimits, tc *tls.Config) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if n := l.withDefaults().MaxConns; n > 0 {
+		ln = LimitListener(ln, n)
+	}
+	if tc != nil {
+		ln = tls.NewListener(ln, tc)
+	}
+	return ln, nil
+}
+
+// LimitListener returns a listener that holds at most n accepted connections
+// open at once: Accept waits for one of them to close before taking the
+// next, so excess connections wait in the kernel's backlog instead of
+// holding server memory.
+func LimitListener(ln net.Listener, n int) net.Listener {
+	return &limitListener{Listener: ln, sem: make(chan struct{}, n), done: make(chan struct{})}
+}
+
+type limitListener struct {
+	net.Listener
+	sem       chan struct{}
+	closeOnce sync.Once
+	done      chan struct{}
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	select {
+	case l.sem <- struct{}{}:
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.sem
+		return nil, err
+	}
+	return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
+}
+
+func (l *limitListener) Close() error {
+	err := l.Listener.Close()
+	l.closeOnce.Do(func() { close(l.done) })
+	return err
+}
+
+type limitConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}
+
+// Client certificate policies of ServerTLSConfig.
+const (
+	ClientAuthNone    = "none"    // no certificate is asked for
+	ClientAuthRequest = "request" // asked for; a device may connect without
+	ClientAuthRequire = "require" // the handshake fails without one
+)
+
+// ServerTLSOptions configure ServerTLSConfig.
+type ServerTLSOptions struct {
+	CertFile, KeyFile string // PEM server certificate chain and key (required)
+	// ClientCAFile is a PEM bundle of CAs that issue device certificates.
+	// When set, a presented certificate must chain to one of them or the
+	// handshake fails. When empty, a presented certificate is not
+	// chain-checked (only its validity period is): the handshake still
+	// proves the device holds its key, and only a device whose account is
+	// bound to that exact certificate (its SHA-256) is authenticated by it.
+	ClientCAFile string
+	// ClientAuth is none, request (default) or require.
+	ClientAuth string
+}
+
+// ServerTLSConfig builds the server's TLS configuration: TLS 1.2 or later
+// and the client-certificate policy. OMA-TS-DM_Security-V1_2 §5.1.3:
+// servers MUST support transport-level client authentication and MUST
+// request it when the client uses TLS, hence the "request" default.
+func ServerTLSConfig(o ServerTLSOptions) (*tls.Config, error) {
+	if o.CertFile == "" || o.KeyFile == "" {
+		return nil, errors.New("TLS needs a certificate and its key")
+	}
+	cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("loading TLS certificate: %w", err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if o.ClientCAFile != "" {
+		pem, err := os.ReadFile(o.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading client CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("no PEM certificates in client CA file %s", o.ClientCAFile)
+		}
+		tc.ClientCAs = pool
+	}
+	verify := tc.ClientCAs != nil
+	if !verify {
+		// Pinning mode: the chain is not checked, but a certificate outside
+		// its validity period is still refused.
+		tc.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return nil
+			}
+			now, leaf := time.Now(), cs.PeerCertificates[0]
+			if now.Before(leaf.NotBefore) || now.After(leaf.NotAfter) {
+				return fmt.Errorf("client certificate %q is not valid now (valid %s to %s)", leaf.Subject.CommonName,
+					leaf.NotBefore.Format(time.RFC3339), leaf.NotAfter.Format(time.RFC3339))
+			}
+			return nil
+		}
+	}
+	switch o.ClientAuth {
+	case ClientAuthRequest, "":
+		tc.ClientAuth = tls.RequestClientCert
+		if verify {
+			tc.ClientAuth = tls.VerifyClientCertIfGiven
+		}
+	case ClientAuthRequire:
+		tc.ClientAuth = tls.RequireAnyClientCert
+		if verify {
+			tc.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+	case ClientAuthNone:
+		if verify {
+			return nil, errors.New("a client CA file with client auth \"none\" would never be used: give request or require")
+		}
+		tc.ClientAuth = tls.NoClientCert
+	default:
+		return nil, fmt.Errorf("client auth %q: want none, request or require", o.ClientAuth)
+	}
+	return tc, nil
+}
