@@ -148,3 +148,19 @@ func TestLoad_RejectsMalformedKeyFiles(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSealOpen is what a DM message adds to storage: one Open when the
+// device is read and one Seal when it is written back.
+func BenchmarkSealOpen(b *testing.B) {
+	k, _, _ := secret.NewKey()
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := k.SealFor("IMEI:493005100592800", "a server password of 24c")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := k.OpenFor("IMEI:493005100592800", s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
