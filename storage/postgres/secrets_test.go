@@ -2,9 +2,11 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -127,5 +129,40 @@ func TestStore_WithoutKeyRefusesToStoreAServerPassword(t *testing.T) {
 	err = s.CreateDevice(context.Background(), &storage.Device{ID: "d", AuthScheme: "md5", Username: "u", Password: "p", ServerPassword: "sp"})
 	if !errors.Is(err, secret.ErrNoKey) {
 		t.Errorf("CreateDevice with a server password and no key: %v, want ErrNoKey", err)
+	}
+}
+
+func TestStore_RowsHoldNoPlaintextCredentials(t *testing.T) {
+	dsn := freshSchema(t)
+	s, err := postgres.OpenWith(context.Background(), dsn, &postgres.Options{SecretKey: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	d := &storage.Device{ID: "d", AuthScheme: "basic", Username: "u", Password: "device-Secret-9", ServerPassword: "server-Secret-9"}
+	if err := s.CreateDevice(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	d.Password, d.ServerPassword = "device-Secret-10", "server-Secret-10"
+	if err := s.UpdateDevice(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	var row string
+	if err := c.QueryRow(ctx, `SELECT devices::text FROM devices WHERE id = 'd'`).Scan(&row); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"device-Secret-10", "server-Secret-10", hex.EncodeToString([]byte("server-Secret-10"))} {
+		if strings.Contains(row, p) {
+			t.Errorf("the stored row holds %q: %s", p, row)
+		}
+	}
+	if !strings.Contains(row, auth.UserHash("u", "device-Secret-10")) {
+		t.Errorf("the stored row lacks the password hash: %s", row)
 	}
 }
