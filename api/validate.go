@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/base64"
 	"fmt"
 	"net"
 	"strconv"
@@ -16,17 +15,17 @@ import (
 // and match what a DM device can take anyway.
 const (
 	MaxIDLen       = 256
-	MaxURILen      = 1024
+	MaxURILen      = storage.MaxURILen
 	MaxSecretLen   = 256
 	MaxLabels      = 64
 	MaxLabelKeyLen = 64
 	MaxLabelValLen = 256
-	MaxItems       = 256
-	MaxChildren    = 64
-	MaxDataLen     = 4 << 20 // one item's data (the server splits it into large-object chunks)
-	MaxTypeLen     = 256
-	MaxAlertText   = 4096
-	MaxChoices     = 64
+	MaxItems       = storage.MaxItems
+	MaxChildren    = storage.MaxChildren
+	MaxDataLen     = storage.MaxDataLen // one item's data (the server splits it into large-object chunks)
+	MaxTypeLen     = storage.MaxTypeLen
+	MaxAlertText   = storage.MaxAlertText
+	MaxChoices     = storage.MaxChoices
 )
 
 // ValidationError reports a request the API refuses (HTTP 400/422), naming
@@ -57,8 +56,8 @@ func ValidateDeviceID(id string) error {
 		return invalid("id", "must not be empty")
 	case len(id) > MaxIDLen:
 		return invalid("id", "longer than %d bytes", MaxIDLen)
-	case !printable(id):
-		return invalid("id", "must be printable UTF-8 without control characters")
+	case !storage.ValidIdentifier(id):
+		return invalid("id", "%q must be UTF-8 without control or format characters (bidi overrides, zero-width characters)", id)
 	}
 	return nil
 }
@@ -75,7 +74,7 @@ func ValidateDeviceCreate(d *DeviceCreate) error {
 	if !ValidAuth(d.Auth) {
 		return invalid("auth", "unknown scheme %q (want basic, md5 or hmac)", d.Auth)
 	}
-	if err := validateSecret("username", d.Username, true); err != nil {
+	if err := validateUsername(d.Username); err != nil {
 		return err
 	}
 	if err := validateSecret("password", d.Password, true); err != nil {
@@ -96,7 +95,7 @@ func ValidateDeviceUpdate(u *DeviceUpdate) error {
 		return invalid("auth", "unknown scheme %q (want basic, md5 or hmac)", *u.Auth)
 	}
 	if u.Username != nil {
-		if err := validateSecret("username", *u.Username, true); err != nil {
+		if err := validateUsername(*u.Username); err != nil {
 			return err
 		}
 	}
@@ -153,16 +152,28 @@ func validateSecret(field, v string, required bool) error {
 	return nil
 }
 
+// validateUsername checks a device's username: an identifier an operator
+// reads and types, so no control or format characters.
+func validateUsername(v string) error {
+	if err := validateSecret("username", v, true); err != nil {
+		return err
+	}
+	if !storage.ValidIdentifier(v) {
+		return invalid("username", "%q must be UTF-8 without control or format characters (bidi overrides, zero-width characters)", v)
+	}
+	return nil
+}
+
 func validateLabels(l map[string]string) error {
 	if len(l) > MaxLabels {
 		return invalid("labels", "more than %d labels", MaxLabels)
 	}
 	for k, v := range l {
-		if k == "" || len(k) > MaxLabelKeyLen || !printable(k) {
-			return invalid("labels", "key %q must be 1..%d printable bytes", k, MaxLabelKeyLen)
+		if k == "" || len(k) > MaxLabelKeyLen || !storage.ValidIdentifier(k) {
+			return invalid("labels", "key %q must be 1..%d bytes without control or format characters", k, MaxLabelKeyLen)
 		}
-		if len(v) > MaxLabelValLen || !printable(v) {
-			return invalid("labels", "value of %q must be at most %d printable bytes", k, MaxLabelValLen)
+		if len(v) > MaxLabelValLen || !storage.ValidIdentifier(v) {
+			return invalid("labels", "value of %q must be at most %d bytes without control or format characters", k, MaxLabelValLen)
 		}
 	}
 	return nil
@@ -194,211 +205,69 @@ func ValidateNotifyAddr(a string) error {
 	return invalid("notify_addr", "%q: unsupported scheme (want udp://host:port or sms:+number)", a)
 }
 
-// Commands a job can carry, and which of them may appear inside a group
-// (OMA DM 1.2 RepPro: Atomic holds Add, Alert, Copy, Delete, Replace;
-// Sequence holds Add, Replace, Delete, Copy, Get, Exec, Alert).
-var (
-	commands = map[string]bool{"Get": true, "Replace": true, "Add": true, "Delete": true, "Exec": true,
-		"Copy": true, "Atomic": true, "Sequence": true, "Alert": true}
-	inAtomic   = map[string]bool{"Add": true, "Alert": true, "Copy": true, "Delete": true, "Replace": true}
-	inSequence = map[string]bool{"Add": true, "Replace": true, "Delete": true, "Copy": true, "Get": true,
-		"Exec": true, "Alert": true}
-	formats = map[string]bool{"chr": true, "int": true, "bool": true, "b64": true, "bin": true, "node": true,
-		"null": true, "xml": true, "date": true, "time": true, "float": true}
-	properties = map[string]bool{"ACL": true, "Format": true, "Name": true, "Size": true, "Title": true,
-		"TStamp": true, "Type": true, "VerNo": true}
-)
-
 // CanonicalCommand maps a case-insensitive command name ("replace") to its
 // SyncML spelling ("Replace"); ok is false for unknown names.
-func CanonicalCommand(name string) (string, bool) {
-	for c := range commands {
-		if strings.EqualFold(c, name) {
-			return c, true
-		}
-	}
-	return "", false
-}
+func CanonicalCommand(name string) (string, bool) { return storage.CanonicalCommand(name) }
 
 // ValidateJobRequest checks a job request and converts it to the spec the
-// engine queues. Command names are accepted in any case.
+// engine queues. Command names are accepted in any case. The rules are
+// storage.ValidateJobSpec, the ones the engine checks before sending.
 func ValidateJobRequest(r *JobRequest) (storage.JobSpec, error) {
-	return validateSpec(r, "", 0)
-}
-
-func validateSpec(r *JobRequest, parent string, depth int) (storage.JobSpec, error) {
-	var spec storage.JobSpec
-	cmd, ok := CanonicalCommand(r.Command)
-	if !ok {
-		return spec, invalid("command", "unknown command %q (want Get, Replace, Add, Delete, Exec, Copy, Atomic, Sequence or Alert)", r.Command)
+	spec, err := requestSpec(r)
+	if err != nil {
+		return spec, err
 	}
-	switch parent {
-	case "Atomic":
-		if !inAtomic[cmd] {
-			return spec, invalid("children", "%s is not allowed inside Atomic (allowed: Add, Alert, Copy, Delete, Replace)", cmd)
-		}
-	case "Sequence":
-		if !inSequence[cmd] {
-			return spec, invalid("children", "%s is not allowed inside Sequence (allowed: Add, Replace, Delete, Copy, Get, Exec, Alert)", cmd)
-		}
-	}
-	spec.Command = cmd
-	spec.Set = r.Set
-	if r.Set && cmd != "Add" && cmd != "Replace" {
-		return spec, invalid("set", "only applies to Add and Replace")
-	}
-	if len(r.Correlator) > MaxIDLen || !printable(r.Correlator) {
-		return spec, invalid("correlator", "must be at most %d printable bytes", MaxIDLen)
-	}
-	if r.Correlator != "" && cmd != "Exec" {
-		return spec, invalid("correlator", "only applies to Exec")
-	}
-	spec.Correlator = r.Correlator
-
-	switch cmd {
-	case "Atomic", "Sequence":
-		if len(r.Items) > 0 || r.Alert != nil {
-			return spec, invalid("items", "%s takes children, not items or an alert", cmd)
-		}
-		if len(r.Children) == 0 {
-			return spec, invalid("children", "%s needs at least one child command", cmd)
-		}
-		if len(r.Children) > MaxChildren {
-			return spec, invalid("children", "more than %d children", MaxChildren)
-		}
-		if depth > 0 && cmd == "Atomic" && parent == "Atomic" {
-			return spec, invalid("children", "nested Atomic is not allowed")
-		}
-		for i := range r.Children {
-			c, err := validateSpec(&r.Children[i], cmd, depth+1)
-			if err != nil {
-				if ve, ok := err.(*ValidationError); ok {
-					ve.Field = fmt.Sprintf("children[%d].%s", i, ve.Field)
-				}
-				return spec, err
-			}
-			spec.Children = append(spec.Children, c)
-		}
-		return spec, nil
-	case "Alert":
-		if len(r.Items) > 0 || len(r.Children) > 0 {
-			return spec, invalid("alert", "an Alert job takes only the alert object")
-		}
-		a, err := validateAlert(r.Alert)
-		if err != nil {
-			return spec, err
-		}
-		spec.Alert = a
-		return spec, nil
-	}
-	if len(r.Children) > 0 || r.Alert != nil {
-		return spec, invalid("items", "%s takes items, not children or an alert", cmd)
-	}
-	if len(r.Items) == 0 {
-		return spec, invalid("items", "%s needs at least one item", cmd)
-	}
-	if len(r.Items) > MaxItems {
-		return spec, invalid("items", "more than %d items", MaxItems)
-	}
-	if cmd == "Exec" && len(r.Items) != 1 {
-		return spec, invalid("items", "Exec takes exactly one item")
-	}
-	for i, it := range r.Items {
-		si, err := validateItem(cmd, it)
-		if err != nil {
-			if ve, ok := err.(*ValidationError); ok {
-				ve.Field = fmt.Sprintf("items[%d].%s", i, ve.Field)
-			}
-			return spec, err
-		}
-		spec.Items = append(spec.Items, si)
+	if err := storage.ValidateJobSpec(spec); err != nil {
+		return spec, fromSpecError(err)
 	}
 	return spec, nil
 }
 
-func validateItem(cmd string, it JobItem) (storage.JobItem, error) {
-	out := storage.JobItem{URI: it.URI, Source: it.Source, Format: it.Format, Type: it.Type, Data: it.Data}
-	if err := ValidateURI(it.URI, cmd == "Get"); err != nil {
-		return out, err
+// fromSpecError turns a storage.SpecError into the API's ValidationError.
+func fromSpecError(err error) error {
+	if se, ok := err.(*storage.SpecError); ok {
+		return &ValidationError{Field: se.Field, Msg: se.Msg}
 	}
-	if cmd == "Copy" {
-		if it.Source == "" {
-			return out, invalid("source", "Copy needs a source URI")
-		}
-		if err := ValidateURI(it.Source, false); err != nil {
-			ve := err.(*ValidationError)
-			ve.Field = "source"
-			return out, ve
-		}
-	} else if it.Source != "" {
-		return out, invalid("source", "only applies to Copy")
-	}
-	if it.Format != "" && !formats[it.Format] {
-		return out, invalid("format", "unknown format %q (want chr, int, bool, b64, bin, node, null, xml, date, time or float)", it.Format)
-	}
-	if len(it.Type) > MaxTypeLen || !printable(it.Type) || strings.ContainsAny(it.Type, " \t") {
-		return out, invalid("type", "must be a MIME type of at most %d bytes without spaces", MaxTypeLen)
-	}
-	if len(it.Data) > MaxDataLen {
-		return out, invalid("data", "longer than %d bytes", MaxDataLen)
-	}
-	switch cmd {
-	case "Get", "Delete", "Copy":
-		if it.Data != "" || it.Format != "" || it.Type != "" {
-			return out, invalid("data", "%s takes no data, format or type", cmd)
-		}
-		return out, nil
-	case "Exec":
-		out.HasData = it.Data != ""
-		return out, nil
-	}
-	// Add and Replace.
-	if strings.Contains(it.URI, "?list=") {
-		return out, invalid("uri", "?list= only applies to Get")
-	}
-	if strings.Contains(it.URI, "?prop=") && cmd == "Add" {
-		return out, invalid("uri", "properties cannot be added (Add ?prop= is never allowed)")
-	}
-	if err := validateData(it.Format, it.Data); err != nil {
-		return out, err
-	}
-	if it.Format == "node" {
-		if cmd == "Replace" {
-			return out, invalid("format", "Replace cannot set an interior node (format node)")
-		}
-		return out, nil
-	}
-	out.HasData = true // an empty leaf value is still a value: send <Data/>
-	return out, nil
+	return err
 }
 
-// validateData checks a value matches its declared format, so a typo is
-// reported to the operator now rather than as a 4xx status from the device
-// later.
-func validateData(format, data string) error {
-	switch format {
-	case "int":
-		if _, err := strconv.ParseInt(data, 10, 32); err != nil {
-			return invalid("data", "%q is not a 32-bit signed integer", data)
-		}
-	case "bool":
-		if data != "true" && data != "false" {
-			return invalid("data", "%q is not true or false", data)
-		}
-	case "b64", "bin":
-		if _, err := base64.StdEncoding.DecodeString(data); err != nil {
-			return invalid("data", "not valid base64: %v", err)
-		}
-	case "float":
-		if _, err := strconv.ParseFloat(data, 32); err != nil {
-			return invalid("data", "%q is not a float", data)
-		}
-	case "node", "null":
-		if data != "" {
-			return invalid("data", "format %s takes no data", format)
-		}
+// requestSpec converts a request to a spec: canonical command names,
+// HasData where a value is sent (an empty leaf value is still a value:
+// <Data/>). Everything else is checked by storage.ValidateJobSpec.
+func requestSpec(r *JobRequest) (storage.JobSpec, error) {
+	cmd, ok := CanonicalCommand(r.Command)
+	if !ok {
+		return storage.JobSpec{}, invalid("command", "unknown command %q (want Get, Replace, Add, Delete, Exec, Copy, Atomic, Sequence or Alert)", r.Command)
 	}
-	return nil
+	spec := storage.JobSpec{Command: cmd, Set: r.Set, Correlator: r.Correlator}
+	if len(r.Children) > MaxChildren {
+		return spec, invalid("children", "more than %d children", MaxChildren)
+	}
+	for i := range r.Children {
+		c, err := requestSpec(&r.Children[i])
+		if err != nil {
+			if ve, ok := err.(*ValidationError); ok {
+				ve.Field = fmt.Sprintf("children[%d].%s", i, ve.Field)
+			}
+			return spec, err
+		}
+		spec.Children = append(spec.Children, c)
+	}
+	for _, it := range r.Items {
+		si := storage.JobItem{URI: it.URI, Source: it.Source, Format: it.Format, Type: it.Type, Data: it.Data}
+		switch cmd {
+		case "Exec":
+			si.HasData = it.Data != ""
+		case "Add", "Replace":
+			si.HasData = it.Format != "node"
+		}
+		spec.Items = append(spec.Items, si)
+	}
+	if r.Alert != nil {
+		a := storage.UIAlert(*r.Alert)
+		spec.Alert = &a
+	}
+	return spec, nil
 }
 
 // ValidateURI checks a device URI the server will send: "." or a relative URI
@@ -406,113 +275,7 @@ func validateData(format, data string) error {
 // (OMA DM 1.2 TND §6). allowQuery permits one ?prop=<Name> or ?list=<Struct…>
 // suffix (Get only).
 func ValidateURI(uri string, allowQuery bool) error {
-	if uri == "" {
-		return invalid("uri", "must not be empty")
-	}
-	if len(uri) > MaxURILen {
-		return invalid("uri", "longer than %d bytes", MaxURILen)
-	}
-	if !printable(uri) {
-		return invalid("uri", "%q must be printable UTF-8 without control characters", uri)
-	}
-	path, query, hasQuery := strings.Cut(uri, "?")
-	if hasQuery {
-		if !allowQuery && !strings.HasPrefix(query, "prop=") {
-			return invalid("uri", "%q: query suffix not allowed here", uri)
-		}
-		if err := validateQuery(uri, query); err != nil {
-			return err
-		}
-	}
-	if path == "." {
-		return nil
-	}
-	if strings.HasPrefix(path, "/") {
-		return invalid("uri", "%q must be relative (./A/B or A/B), not absolute", uri)
-	}
-	path = strings.TrimPrefix(path, "./")
-	if path == "" {
-		return invalid("uri", "%q: the root is \".\", never \"./\"", uri)
-	}
-	for seg := range strings.SplitSeq(path, "/") {
-		switch seg {
-		case "":
-			return invalid("uri", "%q has an empty segment or a trailing /", uri)
-		case ".", "..":
-			return invalid("uri", "%q: %q segments are not allowed", uri, seg)
-		case "*":
-			return invalid("uri", "%q: a bare * is not a node name", uri)
-		}
-	}
-	return nil
-}
-
-func validateQuery(uri, q string) error {
-	name, val, _ := strings.Cut(q, "=")
-	switch name {
-	case "prop":
-		if !properties[val] {
-			return invalid("uri", "%q: unknown property %q", uri, val)
-		}
-	case "list":
-		if val == "" || strings.Trim(val, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+") != "" {
-			return invalid("uri", "%q: bad ?list= value", uri)
-		}
-	default:
-		return invalid("uri", "%q: unknown query %q (want ?prop= or ?list=)", uri, name)
-	}
-	return nil
-}
-
-func validateAlert(a *UIAlert) (*storage.UIAlert, error) {
-	if a == nil {
-		return nil, invalid("alert", "an Alert job needs an alert object")
-	}
-	if a.Code < 1100 || a.Code > 1104 {
-		return nil, invalid("alert.code", "%d is not a UI alert code (1100 display, 1101 confirm, 1102 text input, 1103 single choice, 1104 multiple choice)", a.Code)
-	}
-	if a.Text == "" || len(a.Text) > MaxAlertText {
-		return nil, invalid("alert.text", "must be 1..%d bytes", MaxAlertText)
-	}
-	if a.MinDT < 0 || a.MaxDT < 0 || a.MaxLen < 0 {
-		return nil, invalid("alert", "mindt, maxdt and maxlen must not be negative")
-	}
-	if a.MaxDT > 0 && a.MinDT > a.MaxDT {
-		return nil, invalid("alert.mindt", "greater than maxdt")
-	}
-	switch a.InputType {
-	case "", "A", "N", "D", "T", "P", "I":
-	default:
-		return nil, invalid("alert.input_type", "%q (want A, N, D, T, P or I)", a.InputType)
-	}
-	switch a.EchoType {
-	case "", "T", "P":
-	default:
-		return nil, invalid("alert.echo_type", "%q (want T or P)", a.EchoType)
-	}
-	if (a.InputType != "" || a.EchoType != "" || a.MaxLen != 0) && a.Code != 1102 {
-		return nil, invalid("alert", "input_type, echo_type and maxlen only apply to text input (1102)")
-	}
-	choice := a.Code == 1103 || a.Code == 1104
-	if choice && len(a.Choices) == 0 {
-		return nil, invalid("alert.choices", "a choice alert needs at least one choice")
-	}
-	if !choice && len(a.Choices) > 0 {
-		return nil, invalid("alert.choices", "only apply to choice alerts (1103, 1104)")
-	}
-	if len(a.Choices) > MaxChoices {
-		return nil, invalid("alert.choices", "more than %d choices", MaxChoices)
-	}
-	for i, c := range a.Choices {
-		if c == "" || len(c) > MaxAlertText {
-			return nil, invalid(fmt.Sprintf("alert.choices[%d]", i), "must be 1..%d bytes", MaxAlertText)
-		}
-	}
-	if a.Code == 1101 && a.Default != "" && a.Default != "0" && a.Default != "1" {
-		return nil, invalid("alert.default", "a confirm default is 0 (reject) or 1 (accept)")
-	}
-	s := storage.UIAlert(*a)
-	return &s, nil
+	return fromSpecError(storage.ValidateURI(uri, allowQuery))
 }
 
 // printable reports whether s is valid UTF-8 without control characters.

@@ -34,12 +34,13 @@ func TestAgent_ChunkedItemInsideAtomicOrSequenceIsRefused(t *testing.T) {
 			want: "Status 2 Atomic 507 | Status 3 Replace 216 | Status 4 Add 400 | Status 5 Replace 215",
 		},
 		{
-			name: "Sequence refuses the chunk and goes on",
+			// A failed member stops the Sequence: the rest are 215.
+			name: "Sequence refuses the chunk and stops",
 			cmd: &syncml.Sequence{Commands: []syncml.Command{
 				&syncml.Add{CmdID: "3", Items: []syncml.Item{chunk("./Vendor/Big", "abc", 100)}},
 				&syncml.Replace{CmdID: "4", Items: []syncml.Item{item("./Vendor/Color", "red")}},
 			}},
-			want: "Status 2 Sequence 200 | Status 3 Add 400 | Status 4 Replace 200",
+			want: "Status 2 Sequence 200 | Status 3 Add 400 | Status 4 Replace 215",
 		},
 	}
 	for _, tc := range tests {

@@ -203,6 +203,7 @@ func TestAgent_AcceptsServerCredentialWith212AndNextNonce(t *testing.T) {
 	}
 	nl := &nonceLog{}
 	c := newAgent(t, tr, srv, func(c *client.Config) {
+		c.Account.ServerURL = testTLSURL // TLS authenticates the session: 212 (OMA-TS-DM_Security-V1_2 §5.3)
 		c.Account.AuthScheme = syncml.AuthMD5
 		c.Account.ClientName, c.Account.ClientSecret = "dev", "devpw"
 		c.Account.ServerSecret = "srvpw"

@@ -38,10 +38,12 @@ func New(cfg Config) (*Client, error) {
 	case cfg.Account.ServerID == "":
 		return nil, errors.New("client: Config.Account.ServerID is required")
 	}
-	switch cfg.Account.AuthScheme {
-	case "", syncml.AuthBasic, syncml.AuthMD5, syncml.AuthMAC:
-	default:
-		return nil, fmt.Errorf("client: unsupported auth scheme %q", cfg.Account.AuthScheme)
+	for _, sc := range []string{cfg.Account.AuthScheme, cfg.Account.ServerAuthScheme} {
+		switch sc {
+		case "", syncml.AuthBasic, syncml.AuthMD5, syncml.AuthMAC:
+		default:
+			return nil, fmt.Errorf("client: unsupported auth scheme %q", sc)
+		}
 	}
 	if cfg.Encoding != syncml.EncodingXML && cfg.Encoding != syncml.EncodingWBXML {
 		return nil, fmt.Errorf("client: unknown encoding %d", cfg.Encoding)

@@ -71,6 +71,11 @@ type Account struct {
 	// ServerName and ServerSecret are the SRVCRED name and password; an empty
 	// secret means the server is not authenticated at DM level.
 	ServerName, ServerSecret string
+	// ServerAuthScheme is the scheme the server's credentials must use
+	// (SRVCRED AAuthType): syncml.AuthBasic, syncml.AuthMD5 or
+	// syncml.AuthMAC; "" means AuthScheme, or md5 when that is empty too.
+	// Each direction has its own (OMA-TS-DM_Security-V1_2 §5.1).
+	ServerAuthScheme string
 	// ServerNonce is the nonce we issued to the server (SRVCRED AAuthData); it
 	// is also the package 0 digest nonce. A nonce we issue becomes current only
 	// once a server reply to the message carrying it arrived.

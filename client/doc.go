@@ -22,7 +22,9 @@
 //   - A command, Atomic and Sequence included, must fit one message and only
 //     top-level Add/Replace data is chunked (DMDOC 2.1.1, 2.2): a MoreData
 //     item inside an Atomic or Sequence is refused with 400 (the Atomic then
-//     rolls back: 507, executed members 216).
+//     rolls back: 507, executed members 216; the Sequence stops).
+//   - A Sequence runs its members in order and stops at the first one that
+//     fails (or a cancelled/rejected UI alert): the rest are answered 215.
 //   - The statuses of an Atomic travel together in one message; when they
 //     cannot fit one under the server's MaxMsgSize the Atomic is rolled back
 //     and answered 517 alone.

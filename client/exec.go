@@ -692,8 +692,13 @@ func (s *session) atomicTooLarge(msgRef string, a *syncml.Atomic, tx Tx, res out
 	return res
 }
 
-// execSequence runs members in order: Sequence 200 once started; after a UI
-// cancel or a rejected confirmation the rest are 215.
+// execSequence runs members in order: Sequence 200 once started; after a
+// failed member, a UI cancel or a rejected confirmation the rest are 215
+// (Not executed). OMA-TS-DM_Protocol-V1_2 §6 (Sequence): the commands run in
+// the order given, and the server relies on that order to make a command
+// depend on the one before it (an Exec after the Replace of its
+// parameters): once one fails, running the rest would act on a state the
+// server did not ask for.
 func (s *session) execSequence(ctx context.Context, msgRef string, q *syncml.Sequence) outcome {
 	if len(q.Commands) == 0 {
 		s.reply(msgRef, q, syncml.StatusBadRequest)
@@ -710,20 +715,28 @@ func (s *session) execSequence(ctx context.Context, msgRef string, q *syncml.Seq
 		switch c.(type) {
 		case *syncml.Atomic, *syncml.Sequence:
 			s.reply(msgRef, c, syncml.StatusCommandFailed)
+			stop = true
 			continue
 		case *syncml.Add, *syncml.Replace:
 			// Like an Atomic, a Sequence must fit one message: a chunk of a
 			// large object inside it can never be completed (see execAtomic).
 			if s.itemHasMoreData(c) {
 				s.reply(msgRef, c, syncml.StatusBadRequest)
+				stop = true
 				continue
 			}
 		}
+		mark := len(s.res.Commands)
 		o := s.execOne(ctx, msgRef, c)
 		if o != outDone {
 			stop = true
 			if o == outCancelled {
 				res = outCancelled
+			}
+		}
+		for _, r := range s.res.Commands[mark:] {
+			if r.MsgID == msgRef && r.CmdID == c.ID() && !r.Status.Success() {
+				stop = true
 			}
 		}
 	}

@@ -20,6 +20,9 @@ var oldNonce = []byte("server-nonce-old")
 func md5Agent(t *testing.T, tr *dmtree.Tree, srv client.Transport, nl *nonceLog) *client.Client {
 	t.Helper()
 	return newAgent(t, tr, srv, func(c *client.Config) {
+		// Over TLS the session is authenticated once (OMA-TS-DM_Security-V1_2
+		// §5.3): these sessions model the nonce hand-over of a 212.
+		c.Account.ServerURL = testTLSURL
 		c.Account.AuthScheme = syncml.AuthMD5
 		c.Account.ClientName, c.Account.ClientSecret = "dev", "devpw"
 		c.Account.ServerSecret = "srvpw"

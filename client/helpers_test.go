@@ -17,6 +17,7 @@ import (
 const (
 	testServerID  = "test.dm.server"
 	testServerURL = "http://127.0.0.1/dm"
+	testTLSURL    = "https://127.0.0.1/dm"
 	testDeviceID  = "IMEI:493005100592800"
 )
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/omadm/omadm/auth"
@@ -50,6 +51,7 @@ type session struct {
 
 	// server credentials
 	srvName, srvSecret string
+	srvScheme          string // the scheme we require of the server
 	srvNonce           []byte
 	srvNonceAlt        []byte // also accepted until the server authenticates
 	srvAuthed          bool
@@ -88,6 +90,7 @@ func newSession(c *Client, t Trigger) *session {
 		clientNonce: acct.ClientNonce,
 		srvName:     acct.ServerName,
 		srvSecret:   acct.ServerSecret,
+		srvScheme:   acct.ServerAuthScheme,
 		srvNonce:    acct.ServerNonce,
 		srvNonceAlt: acct.ServerNonceAlt,
 		cont:        map[*syncml.Results]bool{},
@@ -813,12 +816,18 @@ func (s *session) verifyServer(m *syncml.Message, resp *Response, rejectedUs boo
 	}
 	expected := ""
 	if s.srvSecret != "" {
-		expected = s.scheme
+		expected = s.srvScheme
+		if expected == "" {
+			expected = s.scheme
+		}
 		if expected == "" {
 			expected = syncml.AuthMD5
 		}
 	}
-	if expected == "" || (s.srvAuthed && expected != syncml.AuthMAC) {
+	// OMA-TS-DM_Security-V1_2 §5.3: unless the transport authenticates the
+	// session (TLS), every response is authenticated, not just the first.
+	perMessage := !s.tlsSession()
+	if expected == "" || (s.srvAuthed && expected != syncml.AuthMAC && !perMessage) {
 		return st, true, nil
 	}
 	received := auth.CredScheme(h.Cred)
@@ -855,7 +864,7 @@ func (s *session) verifyServer(m *syncml.Message, resp *Response, rejectedUs boo
 	if rejectedUs {
 		challenges = 0
 	}
-	d := auth.Decide(auth.Check{Received: received, Expected: expected, Verified: verified, Challenges: challenges})
+	d := auth.Decide(auth.Check{Received: received, Expected: expected, Verified: verified, Challenges: challenges, PerMessage: perMessage})
 	if d.EndSession {
 		return nil, false, fmt.Errorf("%w: %s credentials from the server (status %d)", ErrServerAuth, orNone(received), d.Status)
 	}
@@ -879,6 +888,13 @@ func (s *session) verifyServer(m *syncml.Message, resp *Response, rejectedUs boo
 	}
 	s.srvAuthed = true
 	return st, true, nil
+}
+
+// tlsSession reports whether the session runs over TLS, which
+// authenticates it as a whole: then the server's credentials are checked
+// once per session (212), otherwise in every message (200).
+func (s *session) tlsSession() bool {
+	return strings.HasPrefix(strings.ToLower(s.url), "https:")
 }
 
 // confirmSrvNonce makes the server nonce we sent current once a server

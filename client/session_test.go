@@ -238,6 +238,37 @@ func TestAgent_SequenceStopsAfterRejectedConfirmation(t *testing.T) {
 	}
 }
 
+// TestAgent_SequenceStopsAfterAFailedMember: OMA-TS-DM_Protocol-V1_2 §6
+// (Sequence): members run in order, members skipped are answered 215. Once a
+// member fails, the ones after it (an Exec that depends on the Replace of its
+// parameters) are not executed.
+func TestAgent_SequenceStopsAfterAFailedMember(t *testing.T) {
+	tr := newTree(t)
+	srv := &scripted{t: t}
+	srv.steps = []step{
+		func(t *testing.T, got *syncml.Message) *syncml.Message {
+			return srv.reply(got, true, 0, &syncml.Sequence{Commands: []syncml.Command{
+				&syncml.Replace{CmdID: "9", Items: []syncml.Item{item("./Vendor/Color", "red")}},
+				&syncml.Replace{CmdID: "10", Items: []syncml.Item{item("./Vendor/NoSuchNode", "x")}},
+				&syncml.Replace{CmdID: "11", Items: []syncml.Item{item("./Vendor/Name", "changed")}},
+				&syncml.Exec{CmdID: "12", Items: []syncml.Item{{Target: &syncml.Location{LocURI: "./Vendor/Run"}}}},
+			}})
+		},
+		func(t *testing.T, got *syncml.Message) *syncml.Message { return srv.reply(got, true, syncml.StatusOK) },
+	}
+	c := newAgent(t, tr, srv, nil)
+	if _, err := c.Run(context.Background(), client.Trigger{}); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	want := "Status 0 SyncHdr 200 | Status 2 Sequence 200 | Status 9 Replace 200 | Status 10 Replace 404 | Status 11 Replace 215 | Status 12 Exec 215 | Final"
+	if got := summary(srv.got[1]); got != want {
+		t.Fatalf("pkg3 = %q\nwant   %q", got, want)
+	}
+	if v := value(t, tr, "./Vendor/Name"); v != "acme" {
+		t.Fatalf("a member after the failed one ran: %q", v)
+	}
+}
+
 func TestAgent_UIAlertsAreAnsweredThroughTheUI(t *testing.T) {
 	slow := client.UIFunc(func(ctx context.Context, a *client.UIAlert) (*client.UIReply, error) {
 		<-ctx.Done()

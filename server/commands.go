@@ -11,12 +11,10 @@ import (
 	"github.com/omadm/omadm/syncml"
 )
 
-// maxGroupDepth bounds Atomic/Sequence nesting in a job spec.
-const maxGroupDepth = 3
-
 // builder turns job specs into SyncML commands with CmdIDs from a message's
 // counter, and remembers which CmdIDs belong to which member so that their
-// Status can be matched back.
+// Status can be matched back. It checks no rule of its own: a spec is
+// checked with storage.ValidateJobSpec (the API's rules) before it is built.
 type builder struct {
 	enc    syncml.Encoding
 	nextID *int
@@ -60,9 +58,6 @@ func itemMeta(format, typ string) *syncml.Meta {
 }
 
 func (b *builder) item(it storage.JobItem, withData bool) (syncml.Item, error) {
-	if it.URI == "" {
-		return syncml.Item{}, fmt.Errorf("item without uri")
-	}
 	out := syncml.Item{Target: &syncml.Location{LocURI: it.URI}}
 	if it.Source != "" {
 		out.Source = &syncml.Location{LocURI: it.Source}
@@ -79,9 +74,6 @@ func (b *builder) item(it storage.JobItem, withData bool) (syncml.Item, error) {
 }
 
 func (b *builder) items(spec storage.JobSpec, withData bool) ([]syncml.Item, error) {
-	if len(spec.Items) == 0 {
-		return nil, fmt.Errorf("%s without items", spec.Command)
-	}
 	out := make([]syncml.Item, 0, len(spec.Items))
 	for _, it := range spec.Items {
 		x, err := b.item(it, withData)
@@ -121,33 +113,16 @@ func (b *builder) command(spec storage.JobSpec, cmdName string, depth int) (sync
 	case "Copy":
 		c := &syncml.Copy{CmdID: id}
 		c.Items, err = b.items(spec, false)
-		for _, it := range spec.Items {
-			if it.Source == "" {
-				return nil, fmt.Errorf("copy item %s without source", it.URI)
-			}
-		}
 		return c, err
 	case "Exec":
-		if len(spec.Items) != 1 {
-			return nil, fmt.Errorf("exec needs exactly one item, got %d", len(spec.Items))
-		}
 		c := &syncml.Exec{CmdID: id, Correlator: spec.Correlator}
 		c.Items, err = b.items(spec, true)
 		return c, err
 	case "Alert":
 		return b.uiAlert(id, spec)
 	case "Atomic", "Sequence":
-		if depth >= maxGroupDepth {
-			return nil, fmt.Errorf("%s nested deeper than %d", cmdName, maxGroupDepth)
-		}
-		if len(spec.Children) == 0 {
-			return nil, fmt.Errorf("%s without children", cmdName)
-		}
 		cmds := make([]syncml.Command, 0, len(spec.Children))
 		for i, ch := range spec.Children {
-			if cmdName == "Atomic" && (ch.Command == "Get" || ch.Command == "Exec" || ch.Command == "Atomic") {
-				return nil, fmt.Errorf("%s is not allowed inside Atomic", ch.Command)
-			}
 			c, err := b.command(ch, "", depth+1)
 			if err != nil {
 				return nil, fmt.Errorf("%s member %d: %w", cmdName, i+1, err)
@@ -173,12 +148,6 @@ func (b *builder) uiAlert(id string, spec storage.JobSpec) (syncml.Command, erro
 		return nil, fmt.Errorf("alert job without alert")
 	}
 	code := syncml.AlertCode(a.Code)
-	if !code.IsUI() {
-		return nil, fmt.Errorf("alert code %d is not a user-interaction alert (1100-1104)", a.Code)
-	}
-	if (code == syncml.AlertSingleChoice || code == syncml.AlertMultipleChoice) && len(a.Choices) == 0 {
-		return nil, fmt.Errorf("choice alert without choices")
-	}
 	var opts []string
 	add := func(name, v string) {
 		if v != "" {

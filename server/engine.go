@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/omadm/omadm/auth"
 	"github.com/omadm/omadm/server/envelope"
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/syncml"
@@ -38,6 +39,8 @@ type Engine struct {
 	lastMaint atomic.Int64 // unix nanoseconds of the last trace/session pruning
 	lastSweep atomic.Int64 // unix nanoseconds of the last table-wide trace sweep
 	behind    *behind      // nil when traces are written with each message
+	fails     *authFailures
+	probeKey  []byte // keys the challenge nonces of unknown device ids
 
 	// Housekeeping runs beside the sessions (see maintain); Close cancels
 	// and waits for it.
@@ -63,17 +66,17 @@ const sweepEvery = time.Hour
 // gave no MaxMsgSize, so replies stay reasonably small.
 const maxCmdsPerMsg = 100
 
-// maxAuthFails is how many failed authentication attempts a session allows
-// before the server stops challenging and ends it.
-const maxAuthFails = 3
-
 // New returns an engine for o. Options.Store is required.
 func New(o Options) (*Engine, error) {
 	opts, err := o.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{o: opts, store: opts.Store, log: opts.Logger, m: newMetrics(opts.Store)}
+	e := &Engine{o: opts, store: opts.Store, log: opts.Logger, m: newMetrics(opts.Store),
+		fails: newAuthFailures(opts.AuthLimits), probeKey: make([]byte, 32)}
+	if _, err := rand.Read(e.probeKey); err != nil {
+		return nil, fmt.Errorf("server: random key: %w", err)
+	}
 	e.maintCtx, e.maintCancel = context.WithCancel(context.Background())
 	e.lastMaint.Store(time.Now().UnixNano())
 	e.lastSweep.Store(time.Now().UnixNano())
@@ -104,6 +107,9 @@ func (e *Engine) Close(ctx context.Context) {
 	e.maintMu.Unlock()
 	e.maintCancel()
 	e.maintWG.Wait()
+	for _, ev := range e.fails.drain(e.log, time.Now().UTC()) {
+		e.storeEvent(ev)
+	}
 	if b := e.behind; b != nil {
 		b.close(ctx)
 	}
@@ -132,7 +138,11 @@ func (e *Engine) Handle(ctx context.Context, in *Inbound) (*Outbound, error) {
 		e.log.Warn("dm message rejected: malformed", "remote", in.RemoteAddr, "err", err)
 		if msg != nil && msg.Header.Source.LocURI != "" && msg.Header.MsgID != "" {
 			// The header was readable: answer in SyncML so the device learns why.
-			return e.reject(msg, enc, 0, syncml.StatusBadRequest)
+			out, err := e.reject(msg, enc, 0, syncml.StatusBadRequest)
+			if err == nil {
+				e.m.msgsOut.Inc()
+			}
+			return out, err
 		}
 		return nil, &syncml.StatusError{Code: syncml.StatusBadRequest, Msg: "malformed DM message", Err: err}
 	}
@@ -260,14 +270,20 @@ func (e *Engine) pruneAllTraces(ctx context.Context) error {
 // reject answers a message that cannot be processed with a header Status of
 // code and the same code for every command, without storing anything.
 func (e *Engine) reject(m *syncml.Message, enc syncml.Encoding, outMsgID int, code syncml.StatusCode) (*Outbound, error) {
+	return e.rejectWith(m, enc, outMsgID, code, nil, "")
+}
+
+// rejectWith is reject with a challenge in the SyncHdr Status and a RespURI.
+func (e *Engine) rejectWith(m *syncml.Message, enc syncml.Encoding, outMsgID int, code syncml.StatusCode, chal *syncml.Chal, resp string) (*Outbound, error) {
 	h := m.Header
 	r := &syncml.Message{Header: syncml.Header{
 		VerDTD: orDefault(h.VerDTD, syncml.VerDTD12), VerProto: orDefault(h.VerProto, syncml.VerProto12),
 		SessionID: h.SessionID, MsgID: strconv.Itoa(outMsgID + 1),
 		Target: syncml.Location{LocURI: h.Source.LocURI}, Source: syncml.Location{LocURI: orDefault(h.Target.LocURI, e.o.ServerID)},
+		RespURI: resp,
 	}, Final: true}
 	n := 0
-	r.Body = append(r.Body, hdrStatus(&n, &h, code, nil))
+	r.Body = append(r.Body, hdrStatus(&n, &h, code, chal))
 	for _, c := range m.Body {
 		if _, ok := c.(*syncml.Status); ok {
 			continue
@@ -278,7 +294,6 @@ func (e *Engine) reject(m *syncml.Message, enc syncml.Encoding, outMsgID int, co
 	if err != nil {
 		return nil, &syncml.StatusError{Code: syncml.StatusCommandFailed, Msg: "encoding reply", Err: err}
 	}
-	e.m.msgsOut.Inc()
 	return &Outbound{Body: body, ContentType: enc.ContentType()}, nil
 }
 
@@ -367,6 +382,8 @@ type exchange struct {
 	late       *storage.Effects // traces and milestones to write behind the message
 	nodes      []storage.TreeNode
 	alerts1225 []syncml.Item
+	replaced   int  // items of device Replaces stored in this message
+	capWarned  bool // the caps warning was logged for this message
 }
 
 // sentCmd is a job whose command the reply carries.
@@ -394,6 +411,14 @@ func (x *exchange) run(ctx context.Context) (*Outbound, error) {
 		return e.reject(x.msg, x.enc, 0, syncml.StatusBadRequest)
 	}
 	x.msgID = id
+	if !storage.ValidIdentifier(devID) {
+		// A device id with control or format characters (bidi overrides,
+		// zero-width characters) could pass for another in logs and the
+		// console: refused before any lookup.
+		e.m.rejected.WithLabelValues("bad-device-id").Inc()
+		x.log().Warn("dm message rejected: device id has control or format characters", "device_id", strconv.Quote(devID))
+		return e.reject(x.msg, x.enc, 0, syncml.StatusBadRequest)
+	}
 
 	// Device, session and (when that costs no extra round trip) the job
 	// queue in one read: one round trip on PostgreSQL.
@@ -404,10 +429,7 @@ func (x *exchange) run(ctx context.Context) (*Outbound, error) {
 	}
 	x.dev, err = x.rd.Device, x.rd.DeviceErr
 	if errors.Is(err, storage.ErrNotFound) {
-		e.m.authFailures.Inc()
-		e.m.rejected.WithLabelValues("unknown-device").Inc()
-		x.log().Warn("dm message rejected: unknown device")
-		return e.reject(x.msg, x.enc, 0, syncml.StatusInvalidCredentials)
+		return x.unknownDevice()
 	}
 	if err != nil {
 		return nil, storageErr("reading device", err)
@@ -436,22 +458,12 @@ func (x *exchange) run(ctx context.Context) (*Outbound, error) {
 	}
 
 	code, chal := x.authenticate()
-	x.reply.Body = append(x.reply.Body, hdrStatus(&x.cmdN, h, code, chal))
 	if !code.Success() {
-		x.st.AuthFails++
-		e.m.authFailures.Inc()
-		x.log().Warn("dm authentication failed", "status", int(code), "attempt", x.st.AuthFails)
-		for _, c := range x.msg.Body {
-			if _, ok := c.(*syncml.Status); !ok {
-				x.reply.Body = append(x.reply.Body, cmdStatus(&x.cmdN, h.MsgID, c, code))
-			}
-		}
-		x.reply.Final = true
-		if x.st.AuthFails >= maxAuthFails {
-			x.closing, x.failed = true, true
-		}
-		return x.commit(ctx)
+		// Only Statuses, one per command (OMA-TS-DM_Protocol-V1_2 §9.1),
+		// and nothing stored: a forged message changes no state.
+		return x.authFailed(code, chal)
 	}
+	x.reply.Body = append(x.reply.Body, hdrStatus(&x.cmdN, h, code, chal))
 
 	if err := x.process(ctx); err != nil {
 		return nil, err
@@ -537,7 +549,10 @@ func (x *exchange) loadSession(ctx context.Context) (out *Outbound, err error, d
 		out, err := e.reject(x.msg, x.enc, x.st.OutMsgID, syncml.StatusNotFound)
 		return out, err, true
 	}
-	if x.msgID != x.st.InMsgID+1 {
+	// The next MsgID is the last accepted one plus one, or a little more:
+	// messages rejected for their credentials are not stored, so after
+	// auth.MaxChallenges of them the device's MsgID is ahead by as many.
+	if x.msgID <= x.st.InMsgID || x.msgID > x.st.InMsgID+1+auth.MaxChallenges {
 		e.m.rejected.WithLabelValues("msgid").Inc()
 		x.log().Warn("dm message rejected: MsgID out of sequence", "expected", x.st.InMsgID+1)
 		out, err := e.reject(x.msg, x.enc, x.st.OutMsgID, syncml.StatusBadRequest)
@@ -656,7 +671,7 @@ func (x *exchange) seal() (*Outbound, error) {
 		return nil, &syncml.StatusError{Code: syncml.StatusCommandFailed, Msg: "encoding reply", Err: err}
 	}
 	out := &Outbound{Body: body, ContentType: x.enc.ContentType()}
-	if x.dev.AuthScheme == "hmac" && x.dev.ServerPassword != "" {
+	if x.dev.ServerPassword != "" && x.serverScheme() == syncml.AuthMAC {
 		out.HMAC = macHeader(x.e.o.ServerID, x.dev.ServerPassword, x.dev.ClientNonce, body)
 	}
 	sum := sha256.Sum256(x.in.Body)

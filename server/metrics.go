@@ -16,11 +16,13 @@ type metrics struct {
 	started, completed, failed prometheus.Counter
 	msgsIn, msgsOut            prometheus.Counter
 	authFailures               prometheus.Counter
+	authLimited                *prometheus.CounterVec
 	rejected                   *prometheus.CounterVec
 	latency                    prometheus.Histogram
 	queue                      prometheus.Collector
 	behind                     prometheus.Gauge
 	behindDropped              prometheus.Counter
+	devInfoDropped             prometheus.Counter
 }
 
 func newMetrics(store storage.Store) *metrics {
@@ -34,6 +36,10 @@ func newMetrics(store storage.Store) *metrics {
 		msgsIn:       c("messages_in_total", "DM messages received from devices."),
 		msgsOut:      c("messages_out_total", "DM messages sent to devices."),
 		authFailures: c("auth_failures_total", "Messages rejected for missing, wrong or unknown credentials."),
+		authLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "omadm", Subsystem: "server", Name: "auth_rate_limited_total",
+			Help: "Failed authentications answered 503 because the device id's or the source address's failure bucket was empty, by bucket.",
+		}, []string{"by"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "omadm", Subsystem: "server", Name: "messages_rejected_total",
 			Help: "Messages rejected before processing, by reason.",
@@ -47,7 +53,8 @@ func newMetrics(store storage.Store) *metrics {
 			Namespace: "omadm", Subsystem: "server", Name: "trace_backlog",
 			Help: "Wire traces and session events waiting to be written behind the sessions.",
 		}),
-		behindDropped: c("trace_records_dropped_total", "Traces and session events the store refused (device deleted meanwhile, store errors)."),
+		behindDropped:  c("trace_records_dropped_total", "Traces and session events the store refused (device deleted meanwhile, store errors)."),
+		devInfoDropped: c("device_values_dropped_total", "DevInfo/DevDetail (device-sent Replace) keys and values dropped over the per-device caps."),
 		queue: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: "omadm", Subsystem: "server", Name: "queued_jobs",
 			Help: "Jobs waiting to be sent (state queued), all devices.",
@@ -65,11 +72,12 @@ func newMetrics(store storage.Store) *metrics {
 
 // Collectors returns the engine's Prometheus collectors (sessions started,
 // completed and failed, messages in and out, rejections, authentication
-// failures, handle latency, the queued-jobs gauge and the trace write-behind's
-// backlog and drops) for the caller to
+// failures and their rate limiting, handle latency, the queued-jobs gauge, the
+// trace write-behind's backlog and drops, and the device values dropped over
+// the caps) for the caller to
 // register on its own registry.
 func (e *Engine) Collectors() []prometheus.Collector {
 	m := e.m
 	return []prometheus.Collector{m.started, m.completed, m.failed, m.msgsIn, m.msgsOut,
-		m.authFailures, m.rejected, m.latency, m.queue, m.behind, m.behindDropped}
+		m.authFailures, m.authLimited, m.rejected, m.latency, m.queue, m.behind, m.behindDropped, m.devInfoDropped}
 }

@@ -15,7 +15,18 @@
 //     gets a header Status 404 and changes nothing. A message of an
 //     authenticated basic/MD5 session that arrives without the token must
 //     carry valid credentials again.
-//   - MsgID must be the previous one plus one. An exact duplicate of the last
+//   - A message that fails authentication (or comes from an unknown device
+//     id) stores nothing: no session, no nonce rotation, no MsgID advance,
+//     no device change. It is answered 407/401 with a Chal carrying the
+//     device's current nonce (an unknown id gets the same shape), or 503
+//     when its device's or address's failure bucket is empty (AuthLimits);
+//     failures are logged at a bounded rate and summed up in auth-failure
+//     events.
+//   - Over plain HTTP every message and every reply is authenticated
+//     (basic/md5: 200, md5 with the next nonce; hmac always); over TLS
+//     basic/md5 authenticate once per session (212).
+//   - MsgID must be the previous one plus one (up to auth.MaxChallenges
+//     more, since messages rejected for their credentials are not stored). An exact duplicate of the last
 //     message (same MsgID, same bytes) gets the stored reply again (the device
 //     lost our answer); any other MsgID gets a header Status 400 and changes
 //     nothing.
@@ -114,6 +125,9 @@ type Options struct {
 	// when the process is killed, at about half the sessions per second
 	// on SQLite. Engine.Close (and Flush) writes the backlog.
 	TraceFlush time.Duration
+	// AuthLimits bound the answers, log lines and events of failed
+	// authentications (zero: the defaults of AuthLimits).
+	AuthLimits AuthLimits
 	// OnEvent, when set, is called for live updates (job changes, device
 	// events, session milestones, traces). It must not block.
 	OnEvent func(Update)

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -140,10 +141,21 @@ func (x *exchange) onStatus(s *syncml.Status) string {
 		if code == syncml.StatusChunkAccepted {
 			return ""
 		}
-		// The device refused a chunk: the object is abandoned and the job fails.
+		// OMA-TS-DM_Protocol-V1_2 §8 (large objects): every chunk but the
+		// last is answered 213. Anything else (a device without large-object
+		// support answers 200 and keeps only the first piece) means the
+		// object was not delivered: it is abandoned and the job fails,
+		// whatever the code.
 		x.st.OutLO = nil
 		p.Chunk, p.Status = false, int(code)
+		p.Reason = fmt.Sprintf("device answered a non-last large-object chunk with %s instead of %s: it does not take large objects (or refused this one); the object was not delivered",
+			code, syncml.StatusChunkAccepted)
 		x.st.Pending[k] = p
+		return k
+	case p.LastChunk && code == syncml.StatusSizeMismatch:
+		// §8: the receiver compares the reassembled object with Meta Size.
+		p.Status = int(code)
+		p.Reason = fmt.Sprintf("device reports %s: the reassembled large object differs from its declared Meta Size; the object was not stored", code)
 		return k
 	case p.Child > 0:
 		p.Status = int(code)
@@ -209,8 +221,22 @@ func (x *exchange) onHeaderStatus(s *syncml.Status) {
 			x.st.SendCred = false
 			return
 		}
+		if s.Chal.Meta != nil {
+			// Answered in exactly the scheme asked for (OMA-TS-DM_Security-V1_2
+			// §5.4.1); one we cannot make ends the session.
+			switch t := s.Chal.Meta.Type; t {
+			case syncml.AuthBasic, syncml.AuthMD5, syncml.AuthMAC:
+				x.st.SrvScheme = t
+			case "":
+			default:
+				x.log().Warn("device asked for server credentials we cannot make: giving up", "scheme", t)
+				x.authGiveUp = true
+				x.st.SendCred = false
+				return
+			}
+		}
 		x.log().Warn("device rejected our credentials: re-authenticating", "status", int(s.Data),
-			"rejections", x.st.DevChallenges)
+			"rejections", x.st.DevChallenges, "scheme", x.serverScheme())
 		x.st.SendCred = true
 		x.reauth = true
 		x.st.NotExec = nil
@@ -410,18 +436,36 @@ func (x *exchange) checkInterrupted(cmd, cmdRef string, alert syncml.AlertCode) 
 	x.st.InLO = nil
 }
 
+// Caps on what a device's own Replace (DevInfo, DevDetail in package 1)
+// stores per device: keys in the device record's DevInfo map, and the size
+// of one value. Excess is dropped, with one warning per message.
+const (
+	MaxDeviceKeys     = 100
+	MaxDeviceValueLen = 1024
+)
+
 // onReplace stores the device's DevInfo (package 1) in the device record and
-// the tree cache.
+// the tree cache, within MaxDeviceKeys and MaxDeviceValueLen.
 func (x *exchange) onReplace(r *syncml.Replace) syncml.StatusCode {
 	x.checkInterrupted("Replace", "", 0)
+	dropped := 0
 	for _, it := range r.Items {
 		ri := resultItem(it, r.Meta)
 		if ri.URI == "" {
 			return syncml.StatusIncompleteCommand
 		}
+		if len(ri.Data) > MaxDeviceValueLen || len(ri.URI) > storage.MaxURILen || x.replaced >= MaxDeviceKeys {
+			dropped++
+			continue
+		}
+		x.replaced++
 		if strings.HasPrefix(ri.URI, "./DevInfo/") {
 			if x.dev.DevInfo == nil {
 				x.dev.DevInfo = map[string]string{}
+			}
+			if _, ok := x.dev.DevInfo[ri.URI]; !ok && len(x.dev.DevInfo) >= MaxDeviceKeys {
+				dropped++
+				continue
 			}
 			if x.dev.DevInfo[ri.URI] != ri.Data {
 				x.dev.DevInfo[ri.URI] = ri.Data
@@ -430,6 +474,14 @@ func (x *exchange) onReplace(r *syncml.Replace) syncml.StatusCode {
 		}
 		x.nodes = append(x.nodes, storage.TreeNode{DeviceID: x.dev.ID, URI: ri.URI, Format: ri.Format,
 			Type: ri.Type, Value: ri.Data, UpdatedAt: x.now})
+	}
+	if dropped > 0 {
+		x.e.m.devInfoDropped.Add(float64(dropped))
+		if !x.capWarned {
+			x.capWarned = true
+			x.log().Warn("device values over the caps dropped", "dropped", dropped,
+				"max_keys", MaxDeviceKeys, "max_value_bytes", MaxDeviceValueLen)
+		}
 	}
 	return syncml.StatusOK
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/omadm/omadm/storage"
@@ -71,7 +72,7 @@ func (x *exchange) finalize(ctx context.Context, k string) error {
 		x.st.Fallbacks = append(x.st.Fallbacks, fallback{Job: j.ID, Cmd: other})
 		return nil
 	}
-	if code == syncml.StatusNotExecuted {
+	if code == syncml.StatusNotExecuted && p.Reason == "" {
 		x.notExecuted(j)
 		return nil
 	}
@@ -79,7 +80,12 @@ func (x *exchange) finalize(ctx context.Context, k string) error {
 	j.ChildStatus = p.ChildStatus
 	j.Results = p.Results
 	j.DoneAt = x.now
-	if code.Success() || j.Spec.Command == "Alert" && code == syncml.StatusNotModified {
+	if p.Reason == "" && code.Success() && j.Spec.Command == "Sequence" {
+		p.Reason = sequenceFailure(j.Spec, p.ChildStatus)
+	}
+	if p.Reason != "" {
+		j.State, j.Error = storage.JobFailed, p.Reason
+	} else if code.Success() || j.Spec.Command == "Alert" && code == syncml.StatusNotModified {
 		j.State, j.Error = storage.JobDone, ""
 	} else {
 		j.State, j.Error = storage.JobFailed, errText(code)
@@ -150,11 +156,18 @@ func (x *exchange) respond(ctx context.Context) error {
 		x.st.Fallbacks = nil
 		return nil
 	}
+	// Sized as final: the <Final/> element counts against the device's
+	// MaxMsgSize, and most messages carry it.
+	x.reply.Final = true
 	if spilled, err := x.spillStatuses(); err != nil || spilled {
 		return err
 	}
 	switch {
 	case x.st.InLO != nil || !x.msg.Final && !x.st.MidPackage:
+		// OMA-TS-DM_Protocol-V1_2 §8 (multiple messages per package): while
+		// the device's package goes on, the reply is a "next message"
+		// request: Statuses and Alert 1222, no Final, no new command.
+		x.reply.Final = false
 		x.cmdN++
 		x.reply.Body = append(x.reply.Body, &syncml.Alert{CmdID: strconv.Itoa(x.cmdN), Data: syncml.AlertNextMessage})
 		return nil
@@ -210,13 +223,11 @@ func (x *exchange) spillStatuses() (spilled bool, err error) {
 	}
 	x.reply.Body = all[:lo]
 	if lo <= 1 {
-		if ok, err := x.fits(); err != nil || !ok {
-			if err == nil {
-				x.reply.Body = all
-				err = &syncml.StatusError{Code: syncml.StatusCommandFailed,
-					Msg: fmt.Sprintf("device MaxMsgSize %d leaves no room for a single Status", x.st.DevMaxMsg)}
-			}
+		if ok, err := x.fits(); err != nil {
 			return false, err
+		} else if !ok {
+			x.tooSmall(all[0])
+			return true, nil
 		}
 	}
 	for _, c := range all[lo:] {
@@ -230,6 +241,31 @@ func (x *exchange) spillStatuses() (spilled bool, err error) {
 	// sending its own package and its next message comes anyway.
 	x.st.MidPackage = x.st.MidPackage || x.msg.Final
 	return true, nil
+}
+
+// tooSmall ends the session when the device's MaxMsgSize leaves no room
+// even for the SyncHdr Status: the reply is that Status, Alert 1223 (session
+// abort) and Final — the smallest message that ends the session cleanly
+// (OMA-TS-DM_Protocol-V1_2 §10, session abort: either side, any time, with
+// Final). It is larger than the device asked for, but nothing smaller is a
+// DM message. Queued jobs stay queued.
+func (x *exchange) tooSmall(hdr syncml.Command) {
+	x.e.m.rejected.WithLabelValues("max-msg-size").Inc()
+	x.log().Warn("device MaxMsgSize is too small for any reply: session ended", "max", x.st.DevMaxMsg)
+	x.cmdN = 1
+	x.reply.Body = []syncml.Command{hdr, &syncml.Alert{CmdID: "2", Data: syncml.AlertSessionAbort}}
+	x.reply.Final, x.closing, x.failed = true, true, true
+	x.st.MidPackage = false
+	x.st.Deferred = nil
+	x.st.OutLO = nil
+	x.st.Fallbacks = nil
+	x.alerts1225 = nil
+	// Whatever we sent is not answered now; the jobs go out next session.
+	for _, p := range x.st.Pending {
+		if p.Status == 0 {
+			x.dropJob(p.Job)
+		}
+	}
 }
 
 // hasGet reports whether c is or contains a Get.
@@ -261,7 +297,12 @@ func (x *exchange) fits() (bool, error) {
 
 // fill adds commands to the reply: the rest of a large object being sent,
 // then set fallbacks, then the device's pending jobs in queue order, as many
-// as fit. more reports that the package continues in another message.
+// as fit. more reports that the package continues in another message, which
+// only a large object does: OMA-TS-DM_Protocol-V1_2 §8 (multiple messages
+// per package) has the server put Final in every message except
+// large-object chunks and "next message" replies, and send no new command
+// before it has the statuses of the previous ones. Jobs that do not fit
+// wait for our next package, after the device answered this one.
 func (x *exchange) fill(ctx context.Context) (added int, more bool, err error) {
 	if ok, err := x.fits(); err != nil || !ok {
 		if err == nil {
@@ -293,12 +334,12 @@ func (x *exchange) fill(ctx context.Context) (added int, more bool, err error) {
 		fb := x.st.Fallbacks[0]
 		j, err := x.e.store.GetJob(ctx, fb.Job)
 		if err == nil && !j.State.Terminal() {
-			ok, err := x.addJob(j, fb.Cmd, true, added)
+			ok, err := x.addJob(ctx, j, fb.Cmd, true, added)
 			if err != nil {
 				return 0, false, err
 			}
 			if !ok {
-				return added, true, nil
+				return added, false, nil // the rest goes in our next package
 			}
 			added++
 		} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
@@ -332,14 +373,14 @@ func (x *exchange) fill(ctx context.Context) (added int, more bool, err error) {
 			continue
 		}
 		if added >= maxCmdsPerMsg {
-			return added, true, nil
+			return added, false, nil
 		}
-		ok, err := x.addJob(j, "", false, added)
+		ok, err := x.addJob(ctx, j, "", false, added)
 		if err != nil {
 			return 0, false, err
 		}
 		if !ok {
-			return added, true, nil
+			return added, false, nil
 		}
 		added++
 		if x.st.OutLO != nil {
@@ -398,7 +439,13 @@ func (x *exchange) markSent(j *storage.Job, cmd syncml.Command) {
 // fallbacks). It reports false when the command does not fit this message and
 // must wait for the next one; jobs that can never be sent are failed and
 // count as handled.
-func (x *exchange) addJob(j *storage.Job, cmdName string, isFallback bool, added int) (bool, error) {
+func (x *exchange) addJob(ctx context.Context, j *storage.Job, cmdName string, isFallback bool, added int) (bool, error) {
+	// The API's rules (one set, storage.ValidateJobSpec): a job stored by
+	// other means that breaks them fails here instead of going out.
+	if err := storage.ValidateJobSpec(j.Spec); err != nil {
+		x.failJob(j, "invalid job: "+err.Error())
+		return true, nil
+	}
 	mark, markN := len(x.reply.Body), x.cmdN
 	b := &builder{enc: x.enc, nextID: &x.cmdN}
 	cmd, err := b.command(j.Spec, cmdName, 0)
@@ -425,15 +472,27 @@ func (x *exchange) addJob(j *storage.Job, cmdName string, isFallback bool, added
 		x.reply.Body, x.cmdN = x.reply.Body[:mark], markN
 		items := syncml.ItemsOf(cmd)
 		name := cmd.CommandName()
+		if added > 0 {
+			// Our next package has the room: an object is chunked only
+			// when it cannot go whole in a message of its own.
+			return false, nil
+		}
 		if (name == "Add" || name == "Replace") && len(items) == 1 && items[0].Data != nil {
+			if no, err := x.noLargeObjects(ctx); err != nil {
+				return false, err
+			} else if no {
+				// OMA-TS-DM_Protocol-V1_2 §8: large-object support is
+				// advertised by ./DevDetail/LrgObj; a device that says false
+				// cannot reassemble chunks.
+				x.failJob(j, fmt.Sprintf("%s of %d bytes does not fit the device's MaxMsgSize %d and the device does not support large objects (./DevDetail/LrgObj is false)",
+					name, len(items[0].Data.Value), x.st.DevMaxMsg))
+				return true, nil
+			}
 			lo := &outLO{Job: j.ID, Cmd: name}
 			return x.addChunk(j, lo, isFallback, added)
 		}
-		if added == 0 {
-			x.failJob(j, fmt.Sprintf("%s does not fit the device's MaxMsgSize %d", name, x.st.DevMaxMsg))
-			return true, nil
-		}
-		return false, nil
+		x.failJob(j, fmt.Sprintf("%s does not fit the device's MaxMsgSize %d", name, x.st.DevMaxMsg))
+		return true, nil
 	}
 	msgID := x.reply.Header.MsgID
 	x.st.Pending[pendKey(msgID, cmd.ID())] = &pending{Job: j.ID, Cmd: cmd.CommandName(), Fallback: isFallback,
@@ -534,11 +593,63 @@ func (x *exchange) addChunk(j *storage.Job, lo *outLO, isFallback bool, added in
 		x.st.Pending[key] = &pending{Job: j.ID, Cmd: lo.Cmd, Chunk: true, Fallback: isFallback}
 		x.st.OutLO = lo
 	} else {
-		x.st.Pending[key] = &pending{Job: j.ID, Cmd: lo.Cmd, Fallback: isFallback}
+		x.st.Pending[key] = &pending{Job: j.ID, Cmd: lo.Cmd, Fallback: isFallback, LastChunk: !first}
 		x.st.OutLO = nil
 	}
 	if first {
 		x.markSent(j, cmd)
 	}
 	return true, nil
+}
+
+// noLargeObjects reports whether the server's view of the device's tree says
+// it does not support large objects (./DevDetail/LrgObj false). Unknown
+// counts as supported: servers MUST and clients SHOULD support them.
+func (x *exchange) noLargeObjects(ctx context.Context) (bool, error) {
+	const uri = "./DevDetail/LrgObj"
+	nodes, err := x.e.store.ListTreeNodes(ctx, x.dev.ID, uri)
+	if err != nil {
+		return false, storageErr("reading the device's tree", err)
+	}
+	for _, n := range nodes {
+		if n.URI == uri {
+			return strings.EqualFold(strings.TrimSpace(n.Value), "false"), nil
+		}
+	}
+	return false, nil
+}
+
+// sequenceFailure names the first member of a Sequence that did not succeed
+// ("" when every member did). OMA-TS-DM_Protocol-V1_2 §6: a Sequence is
+// answered 200 once started, whatever its members did; the job is the
+// whole group, so one failed member fails it (and the device answered the
+// members after it 215, Not executed).
+func sequenceFailure(spec storage.JobSpec, child []int) string {
+	for i, c := range child {
+		code := syncml.StatusCode(c)
+		if code.Success() {
+			continue
+		}
+		name := "member"
+		if i < len(spec.Children) {
+			name = spec.Children[i].Command
+		}
+		msg := fmt.Sprintf("Sequence member %d (%s) answered %s", i+1, name, code)
+		if c == 0 {
+			msg = fmt.Sprintf("Sequence member %d (%s) got no status", i+1, name)
+		}
+		skipped := 0
+		for _, r := range child[i+1:] {
+			if syncml.StatusCode(r) == syncml.StatusNotExecuted {
+				skipped++
+			}
+		}
+		if skipped > 0 {
+			msg += fmt.Sprintf("; the %d member(s) after it were not executed", skipped)
+		} else if i+1 < len(child) {
+			msg += "; the device went on with the members after it"
+		}
+		return msg
+	}
+	return ""
 }

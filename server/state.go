@@ -19,8 +19,12 @@ type sessionState struct {
 	// ServerURI is the Target LocURI the device addressed (our Source back).
 	ServerURI string `json:"server_uri,omitempty"`
 
-	Authed    bool `json:"authed,omitempty"`
-	AuthFails int  `json:"auth_fails,omitempty"`
+	// Authed is set once the device authenticated in this session (a
+	// failed attempt stores no session at all).
+	Authed bool `json:"authed,omitempty"`
+	// SrvScheme is the scheme the device asked for in its last challenge of
+	// our credentials ("" = the account's SRVCRED scheme).
+	SrvScheme string `json:"srv_scheme,omitempty"`
 	// SendCred asks for our credentials in the next message (first reply, or
 	// the device challenged us).
 	SendCred bool `json:"send_cred,omitempty"`
@@ -76,6 +80,12 @@ type pending struct {
 	// Gets marks a job whose Results may follow its Status in later messages
 	// of the device's package: it is finalised when that package ends.
 	Gets bool `json:"gets,omitempty"`
+	// LastChunk marks the last chunk of a large object (its Status is the
+	// object's).
+	LastChunk bool `json:"last_chunk,omitempty"`
+	// Reason, when set, fails the job with this text whatever the status
+	// code (a refused large-object chunk answered 200).
+	Reason string `json:"reason,omitempty"`
 }
 
 type fallback struct {

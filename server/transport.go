@@ -32,9 +32,9 @@ func (e *Engine) MaxMessageSize() int { return e.o.MaxMsgSize }
 //
 // done reports that code is the final SyncHdr status; otherwise DM-level
 // authentication decides. A missing or different certificate on a
-// certificate account is refused like bad credentials: 401, no challenge (a
-// DM-level challenge cannot fix a certificate), and nothing of the device
-// changes (no nonce is rotated).
+// certificate account is refused like bad credentials: 401 (authenticate
+// adds the Chal every 401 carries), and nothing of the device changes (no
+// nonce is rotated, nothing is stored).
 func (x *exchange) transportAuth() (code syncml.StatusCode, done bool) {
 	d := x.dev
 	switch d.TransportAuth {
@@ -57,7 +57,6 @@ func (x *exchange) transportAuth() (code syncml.StatusCode, done bool) {
 		return syncml.StatusOK, true
 	}
 	x.st.Authed = true
-	x.st.AuthFails = 0
 	return syncml.StatusAuthAccepted, true
 }
 

@@ -65,6 +65,9 @@ type DeviceOptions struct {
 	ServerURL, ServerID string
 	// Auth is "basic", "md5" (default) or "hmac".
 	Auth string
+	// ServerAuth is the scheme the server's credentials must use (SRVCRED
+	// AAuthType): "basic", "md5" or "hmac"; "" means the same as Auth.
+	ServerAuth string
 	// Encoding of the device's messages (default XML).
 	Encoding syncml.Encoding
 	// Transport carries messages; transport/dmhttp provides the HTTP one
@@ -117,12 +120,18 @@ func NewDevice(o DeviceOptions) (*Device, error) {
 	if err != nil {
 		return nil, err
 	}
+	srvScheme := scheme
+	if o.ServerAuth != "" {
+		if srvScheme, err = SchemeOf(o.ServerAuth); err != nil {
+			return nil, err
+		}
+	}
 	topts := o.TreeOptions
 	if topts == nil {
 		topts = &dmtree.Options{MaxDepth: 16, MaxTotLen: 512, MaxSegLen: 64}
 	}
 	d := &Device{id: o.Identity, creds: o.Credentials, auth: o.Auth, tree: dmtree.New(topts)}
-	if err := d.install(o, scheme); err != nil {
+	if err := d.install(o, scheme, srvScheme); err != nil {
 		return nil, fmt.Errorf("sim: building tree of %s: %w", o.Identity.DevID, err)
 	}
 	ui := o.UI
@@ -136,7 +145,7 @@ func NewDevice(o DeviceOptions) (*Device, error) {
 	c, err := client.New(client.Config{
 		Tree: client.DMTree(d.tree),
 		Account: client.Account{
-			ServerID: acct.ServerID, ServerURL: acct.Addr, AuthScheme: scheme,
+			ServerID: acct.ServerID, ServerURL: acct.Addr, AuthScheme: scheme, ServerAuthScheme: srvScheme,
 			ClientName: acct.Client.Name, ClientSecret: acct.Client.Secret, ClientNonce: acct.Client.Data,
 			ServerName: acct.Server.Name, ServerSecret: acct.Server.Secret, ServerNonce: acct.Server.Data,
 		},
@@ -164,7 +173,7 @@ func aauthType(scheme string) string {
 }
 
 // install creates the standard objects, the account and the settings subtree.
-func (d *Device) install(o DeviceOptions, scheme string) error {
+func (d *Device) install(o DeviceOptions, scheme, srvScheme string) error {
 	id := o.Identity
 	if err := devinfo.Install(d.tree, devinfo.Info{DevID: id.DevID, Man: id.Man, Mod: id.Mod, DmV: id.DmV, Lang: id.Lang}); err != nil {
 		return err
@@ -179,7 +188,7 @@ func (d *Device) install(o DeviceOptions, scheme string) error {
 	if err := dmacc.AddAccount(d.tree, dmacc.Account{
 		ID: "DMServer", ServerID: o.ServerID, Name: o.ServerID, Addr: o.ServerURL, AuthPref: typ,
 		Client: dmacc.Credential{Level: dmacc.LevelClient, Type: typ, Name: o.Credentials.Username, Secret: o.Credentials.Password},
-		Server: dmacc.Credential{Level: dmacc.LevelServer, Type: typ, Name: o.ServerID, Secret: o.Credentials.ServerPassword},
+		Server: dmacc.Credential{Level: dmacc.LevelServer, Type: aauthType(srvScheme), Name: o.ServerID, Secret: o.Credentials.ServerPassword},
 	}); err != nil {
 		return err
 	}

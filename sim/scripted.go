@@ -255,15 +255,19 @@ func (d *ScriptedDevice) pkg1(sessionID string, msgID int) ([]byte, error) {
 		}
 		d.tmpls["pkg1"] = t
 	}
-	cred := ""
+	d.buf = t.fill(d.buf[:0], map[string]string{phSession: sessionID, phMsg: strconv.Itoa(msgID), phCred: d.cred()})
+	return d.buf, nil
+}
+
+// cred is the Cred Data of the next message, built with the latest nonce.
+func (d *ScriptedDevice) cred() string {
 	switch d.scheme {
 	case syncml.AuthMD5:
-		cred = auth.MD5Credential(d.o.Username, d.o.Password, d.nonce)
+		return auth.MD5Credential(d.o.Username, d.o.Password, d.nonce)
 	case syncml.AuthBasic:
-		cred = auth.BasicCredential(d.o.Username, d.o.Password)
+		return auth.BasicCredential(d.o.Username, d.o.Password)
 	}
-	d.buf = t.fill(d.buf[:0], map[string]string{phSession: sessionID, phMsg: strconv.Itoa(msgID), phCred: cred})
-	return d.buf, nil
+	return ""
 }
 
 // answer builds the message answering the commands of r: a SyncHdr Status,
@@ -280,7 +284,7 @@ func (d *ScriptedDevice) answer(sessionID string, msgID int, r *reply) ([]byte, 
 	}
 	t := d.tmpls[key.String()]
 	if t == nil {
-		phs := []string{phSession, phMsg, phRef}
+		phs := []string{phSession, phMsg, phRef, phCred}
 		for i, c := range r.cmds {
 			phs = append(phs, phCmd(i))
 			if c.name == "Get" {
@@ -289,7 +293,9 @@ func (d *ScriptedDevice) answer(sessionID string, msgID int, r *reply) ([]byte, 
 		}
 		var err error
 		t, err = d.build(func(v func(string) string) *syncml.Message {
-			m := &syncml.Message{Header: d.header(v, false), Final: true}
+			// Credentials in every message: over plain HTTP the server
+			// authenticates each one (OMA-TS-DM_Security-V1_2 §5.3).
+			m := &syncml.Message{Header: d.header(v, true), Final: true}
 			n := 0
 			id := func() string { n++; return strconv.Itoa(n) }
 			m.Body = append(m.Body, &syncml.Status{CmdID: id(), MsgRef: v(phRef), CmdRef: "0", Cmd: "SyncHdr", Data: syncml.StatusOK})
@@ -308,7 +314,7 @@ func (d *ScriptedDevice) answer(sessionID string, msgID int, r *reply) ([]byte, 
 		}
 		d.tmpls[key.String()] = t
 	}
-	vals := map[string]string{phSession: sessionID, phMsg: strconv.Itoa(msgID), phRef: r.msgID}
+	vals := map[string]string{phSession: sessionID, phMsg: strconv.Itoa(msgID), phRef: r.msgID, phCred: d.cred()}
 	for i, c := range r.cmds {
 		vals[phCmd(i)] = c.id
 		if c.name == "Get" {

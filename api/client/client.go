@@ -220,6 +220,21 @@ func (c *Client) CreateJob(ctx context.Context, deviceID string, r api.JobReques
 	return &out, c.do(ctx, "POST", devicePath(deviceID, "/jobs"), nil, r, &out)
 }
 
+// FUMO queues a firmware update (POST /devices/{id}/fumo): one job, a
+// Sequence of the PkgURL Replace and the Exec. The returned job's Spec
+// carries the correlator the device's report will have.
+func (c *Client) FUMO(ctx context.Context, deviceID string, r api.FUMORequest) (*api.Job, error) {
+	var out api.Job
+	return &out, c.do(ctx, "POST", devicePath(deviceID, "/fumo"), nil, r, &out)
+}
+
+// LAWMO queues a lock, unlock, wipe or reset (POST /devices/{id}/lawmo): one
+// job, a Sequence of the parameter Replaces and the Exec.
+func (c *Client) LAWMO(ctx context.Context, deviceID string, r api.LAWMORequest) (*api.Job, error) {
+	var out api.Job
+	return &out, c.do(ctx, "POST", devicePath(deviceID, "/lawmo"), nil, r, &out)
+}
+
 // JobQuery selects jobs in ListJobs.
 type JobQuery struct {
 	States []string // empty: all

@@ -115,6 +115,8 @@ func New(o Options) (*Handler, error) {
 		{Method: "DELETE", Pattern: p + "/devices/{id}", h: h.deleteDevice},
 		{Method: "POST", Pattern: p + "/devices/{id}/jobs", h: h.createJob},
 		{Method: "GET", Pattern: p + "/devices/{id}/jobs", h: h.listJobs},
+		{Method: "POST", Pattern: p + "/devices/{id}/fumo", h: h.createFUMO},
+		{Method: "POST", Pattern: p + "/devices/{id}/lawmo", h: h.createLAWMO},
 		{Method: "GET", Pattern: p + "/jobs", h: h.allJobs},
 		{Method: "GET", Pattern: p + "/jobs/{jobid}", h: h.getJob},
 		{Method: "POST", Pattern: p + "/jobs/{jobid}/cancel", h: h.cancelJob},

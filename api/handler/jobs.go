@@ -27,11 +27,49 @@ func (h *Handler) createJob(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.queueJob(w, r, spec, req.Notify)
+}
+
+// createFUMO is POST /devices/{id}/fumo: a firmware update queued as one
+// job (a Sequence of the PkgURL Replace and the Exec).
+func (h *Handler) createFUMO(w http.ResponseWriter, r *http.Request) {
+	var req api.FUMORequest
+	if err := h.decode(w, r, &req); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	spec, err := api.ValidateFUMO(&req)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.queueJob(w, r, spec, req.Notify)
+}
+
+// createLAWMO is POST /devices/{id}/lawmo: a lock, unlock, wipe or reset
+// queued as one job (a Sequence of the parameter Replaces and the Exec).
+func (h *Handler) createLAWMO(w http.ResponseWriter, r *http.Request) {
+	var req api.LAWMORequest
+	if err := h.decode(w, r, &req); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	spec, err := api.ValidateLAWMO(&req)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.queueJob(w, r, spec, req.Notify)
+}
+
+// queueJob stores spec as a job of the request's device, sends package 0
+// when notify asks for it and answers 201 with the job.
+func (h *Handler) queueJob(w http.ResponseWriter, r *http.Request, spec storage.JobSpec, notify bool) {
 	d, ok := h.device(w, r)
 	if !ok {
 		return
 	}
-	if req.Notify && d.NotifyAddr == "" {
+	if notify && d.NotifyAddr == "" {
 		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("device %q has no notify_addr: set one with PATCH /devices/{id} or queue the job without notify", d.ID))
 		return
 	}
@@ -43,7 +81,7 @@ func (h *Handler) createJob(w http.ResponseWriter, r *http.Request) {
 	out := api.JobFrom(j)
 	h.o.Hub.Publish(api.Update{Kind: api.UpdateJob, Device: d.ID, Job: &out})
 	h.o.Logger.Info("job queued", "device", d.ID, "job", j.ID, "command", spec.Command, "uri", out.URI)
-	if req.Notify {
+	if notify {
 		if err := h.sendNotify(r.Context(), d.ID); err != nil {
 			out.Warning = "job queued, but the notification failed: " + err.Error()
 		}

@@ -52,6 +52,9 @@ func clientAccount(a dmacc.Account) client.Account {
 		ServerName:   a.Server.Name,
 		ServerSecret: a.Server.Secret,
 		ServerNonce:  a.Server.Data,
+		// Each direction has its own type (OMA-TS-DM_Security-V1_2 §5.1):
+		// the SRVCRED AAuthType is what the server's credentials must use.
+		ServerAuthScheme: schemeOf(a.Server.Type),
 	}
 	if s := schemeOf(a.AuthPref); s != "" {
 		ca.AuthScheme = s
@@ -81,6 +84,7 @@ type accountSpec struct {
 	serverURL, serverID             string
 	username, password, srvPassword string
 	scheme                          string
+	srvScheme                       string // "" = scheme
 }
 
 // writeAccount creates the DMAcc account of spec, or, when an account of the
@@ -99,7 +103,7 @@ func writeAccount(t *dmtree.Tree, spec accountSpec) error {
 	a := dmacc.Account{
 		ID: nodeName(spec.serverID), ServerID: spec.serverID, Name: spec.serverID, Addr: spec.serverURL, AuthPref: typ,
 		Client: dmacc.Credential{Level: dmacc.LevelClient, Type: orDefault(typ, "DIGEST"), Name: spec.username, Secret: spec.password},
-		Server: dmacc.Credential{Level: dmacc.LevelServer, Type: orDefault(typ, "DIGEST"), Name: spec.serverID, Secret: spec.srvPassword},
+		Server: dmacc.Credential{Level: dmacc.LevelServer, Type: orDefault(aauthTypeOf(spec.srvScheme), orDefault(typ, "DIGEST")), Name: spec.serverID, Secret: spec.srvPassword},
 	}
 	old, err := dmacc.FindByServerID(t, spec.serverID)
 	if syncml.StatusOf(err) == syncml.StatusNotFound {

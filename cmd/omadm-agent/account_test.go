@@ -11,6 +11,7 @@ import (
 	"github.com/omadm/omadm/dmtree"
 	"github.com/omadm/omadm/mo/dmacc"
 	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/syncml"
 )
 
 func TestAltServerNonce_SurvivesARestartOutsideTheTree(t *testing.T) {
@@ -183,5 +184,33 @@ func TestAgent_RestartWithServerFlagsKeepsTheAccountAndEveryACL(t *testing.T) {
 	after, addr := snapshot()
 	if addr != url+"2" || after != before {
 		t.Fatalf("account address %q; ACLs\n%s\nwant\n%s", addr, after, before)
+	}
+}
+
+// OMA-TS-DM_Security-V1_2 §5.1: each direction has its own credential type:
+// --server-auth sets the SRVCRED AAuthType, which the engine requires of the
+// server's credentials; without it the server uses the client's type.
+func TestWriteAccount_ServerAuthSetsTheServerCredentialType(t *testing.T) {
+	for _, tc := range []struct {
+		srvScheme, want string
+	}{{syncml.AuthBasic, syncml.AuthBasic}, {syncml.AuthMAC, syncml.AuthMAC}, {"", syncml.AuthMD5}} {
+		t.Run(tc.want, func(t *testing.T) {
+			tr := dmtree.New(nil)
+			if err := dmacc.Install(tr); err != nil {
+				t.Fatal(err)
+			}
+			spec := accountSpec{serverURL: "http://127.0.0.1/dm", serverID: "srv", username: "u", password: "p",
+				srvPassword: "s", scheme: syncml.AuthMD5, srvScheme: tc.srvScheme}
+			if err := writeAccount(tr, spec); err != nil {
+				t.Fatal(err)
+			}
+			a, err := dmacc.FindByServerID(tr, "srv")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ca := clientAccount(a); ca.AuthScheme != syncml.AuthMD5 || ca.ServerAuthScheme != tc.want {
+				t.Fatalf("client %q server %q, want md5 and %q", ca.AuthScheme, ca.ServerAuthScheme, tc.want)
+			}
+		})
 	}
 }

@@ -45,7 +45,7 @@ type options struct {
 	state                               string
 	server, serverID, deviceID          string
 	username, password, serverPassword  string
-	authScheme, encoding                string
+	authScheme, serverAuth, encoding    string
 	bootstrap                           string
 	once                                bool
 	notifyListen                        string
@@ -78,6 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.password, "password", "", "client credential secret (CLCRED AAuthSecret)")
 	fs.StringVar(&o.serverPassword, "server-password", "", "server credential secret (SRVCRED AAuthSecret; also the package 0 secret)")
 	fs.StringVar(&o.authScheme, "auth", "md5", "client authentication: basic, md5, hmac or none")
+	fs.StringVar(&o.serverAuth, "server-auth", "", "scheme the server's credentials must use (SRVCRED AAuthType): basic, md5 or hmac (default: as --auth)")
 	fs.StringVar(&o.encoding, "encoding", "xml", "message encoding: xml or wbxml")
 	fs.StringVar(&o.bootstrap, "bootstrap", "", "bootstrap file: TNDS XML, or a DM message (XML or WBXML) adding a DMAcc")
 	fs.BoolVar(&o.once, "once", false, "run one client-initiated session and exit (0 on success)")
@@ -177,6 +178,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	// the state directory already holds an account and --auth would be unused.
 	if _, err := parseAuth(o.authScheme); err != nil {
 		return nil, err
+	}
+	if sa, err := parseAuth(o.serverAuth); err != nil || sa == "" && o.serverAuth != "" {
+		return nil, fmt.Errorf("--server-auth %q: want basic, md5 or hmac", o.serverAuth)
 	}
 	if _, err := parseLogLevel(o.logLevel); err != nil {
 		return nil, err
@@ -365,9 +369,10 @@ func setup(tree *dmtree.Tree, o *options) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		srvScheme, _ := parseAuth(o.serverAuth)
 		if err := writeAccount(tree, accountSpec{
 			serverURL: o.server, serverID: o.serverID, username: o.username, password: o.password,
-			srvPassword: o.serverPassword, scheme: scheme,
+			srvPassword: o.serverPassword, scheme: scheme, srvScheme: srvScheme,
 		}); err != nil {
 			return "", err
 		}

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,66 +32,40 @@ type asyncOutcome struct {
 	EventID    int64  `json:"event,omitempty"`
 }
 
-// asyncExec is one such operation: optional jobs queued first (its
-// parameters), then the Exec of execURI.
+// asyncExec is one such operation: queue sends the request that makes the
+// server queue its job (the Exec, or a Sequence of its parameters' Replaces
+// and the Exec).
 type asyncExec struct {
 	device, node, operation string
-	execURI                 string
-	pre                     *api.JobRequest
-	correlator              string // "" generates one starting with prefix
-	prefix                  string
-	notify                  bool
+	queue                   func(context.Context, *client.Client) (*api.Job, error)
 	wait                    time.Duration
 	what                    string // names the operation in a failure
 	parse                   func(api.Event) (asyncReport, bool, error)
 }
 
-// ctlNode checks a --node flag: an absolute URI, without a trailing slash.
-func ctlNode(node, example string) (string, error) {
-	node = strings.TrimSuffix(node, "/")
-	if !strings.HasPrefix(node, "./") {
-		return "", fmt.Errorf("--node %q: want an absolute URI such as %s", node, example)
-	}
-	return node, nil
-}
-
-// runAsyncExec queues a's jobs and, with a wait, waits for the report and
-// prints the outcome; without, it prints the jobs.
+// runAsyncExec queues a's job and, with a wait, waits for the report and
+// prints the outcome; without, it prints the job.
 func runAsyncExec(cmd *cobra.Command, o *ctlOptions, a asyncExec) error {
-	if a.correlator == "" {
-		b := make([]byte, 6)
-		rand.Read(b)
-		a.correlator = a.prefix + hex.EncodeToString(b)
-	}
 	c, err := o.client()
 	if err != nil {
 		return err
 	}
 	ctx, cancel := o.ctx(cmd)
 	defer cancel()
-	var jobs []api.Job
-	if a.pre != nil {
-		j, err := c.CreateJob(ctx, a.device, *a.pre)
-		if err != nil {
-			return ctlNotifyHint(err, a.device)
-		}
-		jobs = append(jobs, *j)
-	}
-	exec, err := c.CreateJob(ctx, a.device, api.JobRequest{Command: "Exec", Correlator: a.correlator, Notify: a.notify,
-		Items: []api.JobItem{{URI: a.execURI}}})
+	j, err := a.queue(ctx, c)
 	if err != nil {
 		return ctlNotifyHint(err, a.device)
 	}
-	if exec.Warning != "" {
-		fmt.Fprintln(cmd.ErrOrStderr(), "warning:", exec.Warning)
+	if j.Warning != "" {
+		fmt.Fprintln(cmd.ErrOrStderr(), "warning:", j.Warning)
 	}
-	jobs = append(jobs, *exec)
+	correlator := execCorrelator(j)
 	if a.wait <= 0 {
-		fmt.Fprintf(cmd.ErrOrStderr(), "queued; the device reports with correlator %s (omadm ctl events %s)\n", a.correlator, a.device)
-		return ctlPrintJobs(cmd.OutOrStdout(), o.format("json"), jobs)
+		fmt.Fprintf(cmd.ErrOrStderr(), "queued; the device reports with correlator %s (omadm ctl events %s)\n", correlator, a.device)
+		return ctlPrintJobs(cmd.OutOrStdout(), o.format("json"), []api.Job{*j})
 	}
-	out := asyncOutcome{Device: a.device, Node: a.node, Operation: a.operation, Correlator: a.correlator, ExecJob: exec.ID}
-	rep, st, err := waitReport(cmd.Context(), c, a.wait, a.device, exec.ID, a.correlator, a.parse)
+	out := asyncOutcome{Device: a.device, Node: a.node, Operation: a.operation, Correlator: correlator, ExecJob: j.ID}
+	rep, st, err := waitReport(cmd.Context(), c, a.wait, a.device, j.ID, correlator, a.parse)
 	out.ExecStatus = st
 	if err == nil {
 		out.EventID, out.Result, out.Meaning, out.Successful = rep.eventID, rep.result, rep.meaning, rep.successful
@@ -106,6 +77,15 @@ func runAsyncExec(cmd *cobra.Command, o *ctlOptions, a asyncExec) error {
 		return perr
 	}
 	return err
+}
+
+// execCorrelator is the correlator of the job's Exec (the job itself, or the
+// last member of its Sequence).
+func execCorrelator(j *api.Job) string {
+	if n := len(j.Spec.Children); n > 0 {
+		return j.Spec.Children[n-1].Correlator
+	}
+	return j.Spec.Correlator
 }
 
 func printAsync(cmd *cobra.Command, format string, out *asyncOutcome) error {
@@ -140,7 +120,7 @@ func waitReport(ctx context.Context, c *client.Client, wait time.Duration, devic
 	defer cancel()
 	j, err := c.WaitJob(ctx, execJob)
 	if j != nil {
-		execStatus = j.Status
+		execStatus = api.ExecStatus(j)
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
@@ -148,7 +128,11 @@ func waitReport(ctx context.Context, c *client.Client, wait time.Duration, devic
 	case err != nil:
 		return rep, execStatus, err
 	case j.State != "done":
-		msg := fmt.Sprintf("the device refused the Exec: job %d %s (status %d)", j.ID, j.State, j.Status)
+		msg := fmt.Sprintf("the device refused the Exec: job %d %s (status %d)", j.ID, j.State, execStatus)
+		if j.Command == "Sequence" && (execStatus == 0 || execStatus == 215 || execStatus < 300) {
+			// A parameter's Replace failed: the Exec did not run.
+			msg = fmt.Sprintf("the device refused the operation's parameters, the Exec did not run: job %d %s (statuses %v)", j.ID, j.State, j.ChildStatuses)
+		}
 		if j.Error != "" {
 			msg += ": " + j.Error
 		}

@@ -1,14 +1,14 @@
 package main
 
 import (
-	"errors"
-	"fmt"
+	"context"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/omadm/omadm/api"
+	"github.com/omadm/omadm/api/client"
 	"github.com/omadm/omadm/mo/fumo"
 )
 
@@ -19,10 +19,11 @@ func ctlFUMO(o *ctlOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "fumo ID [URL]",
 		Short: "Update a device's firmware (FUMO): set the package URL, Exec the operation, optionally wait for the device's report",
-		Long: `fumo queues what a firmware update over FUMO takes: a Replace of
+		Long: `fumo queues what a firmware update over FUMO takes, as one job
+(POST /api/v1/devices/{id}/fumo): a Sequence of the Replace of
 <node>/<Operation>/PkgURL with URL (not for --op update, which installs a
-package the device already holds) and an Exec of <node>/<Operation> with a
-correlator. The device accepts the Exec (202), downloads and installs after
+package the device already holds) and the Exec of <node>/<Operation> with a
+correlator, so the Exec never runs when the Replace failed. The device accepts the Exec (202), downloads and installs after
 the session, and reports in a later session with a generic alert (1226)
 carrying the correlator; it is stored as an event (omadm ctl events ID).
 
@@ -33,31 +34,19 @@ report did not come in time.`,
   omadm ctl fumo IMEI:490154203237518 --op update --node ./FwUpdate/Main`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			op, err := fumo.ParseOp(opName)
-			if err != nil {
-				return fmt.Errorf("--op: %w", err)
+			req := api.FUMORequest{Node: node, Operation: opName, Correlator: correlator, Notify: notify}
+			if len(args) == 2 {
+				req.PkgURL = args[1]
 			}
-			node, err := ctlNode(node, "./FwUpdate/Default")
-			if err != nil {
+			// Checked here too so that a mistake is reported before any
+			// request; the server checks the same (api.ValidateFUMO).
+			if _, err := api.ValidateFUMO(&req); err != nil {
 				return err
 			}
-			var url string
-			if len(args) == 2 {
-				url = args[1]
-			}
-			switch {
-			case op == fumo.OpUpdate && url != "":
-				return errors.New("--op update installs the package the device holds: give no URL")
-			case op != fumo.OpUpdate && url == "":
-				return fmt.Errorf("--op %s needs the package URL", op)
-			}
-			a := asyncExec{device: args[0], node: node, operation: string(op), execURI: node + "/" + string(op),
-				correlator: correlator, prefix: "fumo-", notify: notify, wait: wait,
-				what: "firmware " + strings.ToLower(string(op)), parse: parseFUMO}
-			if url != "" {
-				a.pre = &api.JobRequest{Command: "Replace",
-					Items: []api.JobItem{{URI: node + "/" + string(op) + "/PkgURL", Format: "chr", Data: url}}}
-			}
+			req.Correlator = correlator // the server generates one when none was given
+			a := asyncExec{device: args[0], node: req.Node, operation: req.Operation, wait: wait,
+				what: "firmware " + strings.ToLower(req.Operation), parse: parseFUMO,
+				queue: func(ctx context.Context, c *client.Client) (*api.Job, error) { return c.FUMO(ctx, args[0], req) }}
 			return runAsyncExec(cmd, o, a)
 		},
 	}

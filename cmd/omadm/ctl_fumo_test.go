@@ -13,36 +13,52 @@ import (
 	"github.com/omadm/omadm/storage"
 )
 
-// fakeFUMODevice plays the device for `ctl fumo`: it answers the Replace
-// and the Exec (execStatus) and, unless result is 0, reports the result
-// with the Exec's correlator.
+// fakeFUMODevice plays the device for `ctl fumo`: it answers the job's
+// Replace 200 and its Exec execStatus and, unless result is 0, reports the
+// result with the Exec's correlator.
 func fakeFUMODevice(t *testing.T, st storage.Store, device string, execStatus int, result fumo.Result) {
 	ctx := context.Background()
 	go func() {
 		for range 500 {
 			js, err := st.ListJobs(ctx, storage.JobFilter{DeviceID: device, States: []storage.JobState{storage.JobQueued}})
-			if err == nil && len(js) > 0 && js[len(js)-1].Spec.Command == "Exec" {
-				for _, j := range js {
-					switch j.Spec.Command {
-					case "Replace":
-						finishJob(t, st, j.ID, storage.JobDone, 200)
-					case "Exec":
-						if execStatus >= 300 {
-							finishJob(t, st, j.ID, storage.JobFailed, execStatus)
-							return
-						}
-						finishJob(t, st, j.ID, storage.JobDone, execStatus)
-						if result != 0 {
-							st.AddEvent(ctx, &storage.Event{DeviceID: device, Kind: "generic-alert", Type: fumo.AlertDownloadAndUpdate,
-								Source: "./FwUpdate/Default", Format: "int", Data: strconv.Itoa(int(result)), Correlator: j.Spec.Correlator})
-						}
-					}
+			if err == nil && len(js) > 0 {
+				exec := answerOperation(t, st, js[len(js)-1], execStatus)
+				if execStatus < 300 && result != 0 {
+					st.AddEvent(ctx, &storage.Event{DeviceID: device, Kind: "generic-alert", Type: fumo.AlertDownloadAndUpdate,
+						Source: "./FwUpdate/Default", Format: "int", Data: strconv.Itoa(int(result)), Correlator: exec.Correlator})
 				}
 				return
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
 	}()
+}
+
+// answerOperation finishes an operation job (a lone Exec, or a Sequence
+// whose parameters the device accepts) as the engine would, with
+// execStatus for the Exec, and returns the Exec's spec.
+func answerOperation(t *testing.T, st storage.Store, j *storage.Job, execStatus int) storage.JobSpec {
+	t.Helper()
+	exec := j.Spec
+	state := storage.JobDone
+	if execStatus >= 300 {
+		state = storage.JobFailed
+	}
+	if n := len(j.Spec.Children); n > 0 {
+		exec = j.Spec.Children[n-1]
+		child := make([]int, n)
+		for i := range child {
+			child[i] = 200
+		}
+		child[n-1] = execStatus
+		j.State, j.Status, j.ChildStatus, j.DoneAt = state, 200, child, time.Now()
+		if err := st.UpdateJob(context.Background(), j); err != nil {
+			t.Error(err)
+		}
+		return exec
+	}
+	finishJob(t, st, j.ID, state, execStatus)
+	return exec
 }
 
 func TestCtl_FUMOQueuesTheUpdateAndWaitsForTheReport(t *testing.T) {
@@ -65,11 +81,15 @@ func TestCtl_FUMOQueuesTheUpdateAndWaitsForTheReport(t *testing.T) {
 		got.Correlator != "c-ok" || got.ExecStatus != 202 || got.Operation != "DownloadAndUpdate" {
 		t.Fatalf("outcome %+v (%v)\n%s", got, err, out)
 	}
+	// One job: the PkgURL Replace and the Exec in a Sequence.
 	js, _ := st.ListJobs(context.Background(), storage.JobFilter{DeviceID: "ok"})
-	if len(js) != 2 || js[0].Spec.Items[0].URI != "./FwUpdate/Default/DownloadAndUpdate/PkgURL" ||
-		js[0].Spec.Items[0].Data != "http://fw.example/v2.bin" || js[1].Spec.Items[0].URI != "./FwUpdate/Default/DownloadAndUpdate" ||
-		js[1].Spec.Correlator != "c-ok" {
+	if len(js) != 1 || js[0].Spec.Command != "Sequence" || len(js[0].Spec.Children) != 2 {
 		t.Fatalf("queued jobs %+v", js)
+	}
+	rep, exec := js[0].Spec.Children[0], js[0].Spec.Children[1]
+	if rep.Command != "Replace" || rep.Items[0].URI != "./FwUpdate/Default/DownloadAndUpdate/PkgURL" || rep.Items[0].Data != "http://fw.example/v2.bin" ||
+		exec.Command != "Exec" || exec.Items[0].URI != "./FwUpdate/Default/DownloadAndUpdate" || exec.Correlator != "c-ok" {
+		t.Fatalf("queued job %+v", js[0].Spec)
 	}
 
 	fakeFUMODevice(t, st, "bad", 202, fumo.ResultUpdateFailed)

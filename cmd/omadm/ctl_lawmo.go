@@ -1,21 +1,15 @@
 package main
 
 import (
-	"fmt"
-	"strings"
+	"context"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/omadm/omadm/api"
+	"github.com/omadm/omadm/api/client"
 	"github.com/omadm/omadm/mo/lawmo"
 )
-
-// lawmoOps maps the command's operation words to the LAWMO nodes.
-var lawmoOps = map[string]lawmo.Op{
-	"lock": lawmo.OpFullyLock, "partial-lock": lawmo.OpPartiallyLock, "unlock": lawmo.OpUnLock,
-	"wipe": lawmo.OpWipe, "factory-reset": lawmo.OpFactoryReset,
-}
 
 func ctlLAWMO(o *ctlOptions) *cobra.Command {
 	var node, correlator string
@@ -26,8 +20,11 @@ func ctlLAWMO(o *ctlOptions) *cobra.Command {
 		Use:   "lawmo ID lock|partial-lock|unlock|wipe|factory-reset",
 		Short: "Lock, unlock, wipe or reset a device (LAWMO), optionally waiting for its report",
 		Long: `lawmo queues an Exec of <node>/Operations/<Operation> with a correlator
-(before it, with --wipe-item N…, Replaces that mark AvailableWipeList/N/ToBeWiped,
-and with --notify-user, a Replace of LAWMOConfig/NotifyUser). The device accepts
+(POST /api/v1/devices/{id}/lawmo). With --wipe-item N… (Replaces that mark
+AvailableWipeList/N/ToBeWiped) or --notify-user (a Replace of
+LAWMOConfig/NotifyUser) the Replaces and the Exec go out as one Sequence: when
+the device refuses a Replace (an item it does not have) the Exec does not run
+and the command fails. The device accepts
 (202), does the work after the session and reports with a generic alert (1226,
 urn:oma:at:lawmo:1.0:OperationComplete) carrying the correlator.
 
@@ -38,29 +35,18 @@ come in time.`,
   omadm ctl lawmo IMEI:490154203237518 wipe --wipe-item 1 --wipe-item 2 --notify --wait 10m`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			op, ok := lawmoOps[strings.ToLower(args[1])]
-			if !ok {
-				return fmt.Errorf("unknown operation %q (want lock, partial-lock, unlock, wipe or factory-reset)", args[1])
+			req := api.LAWMORequest{Node: node, Operation: args[1], WipeItems: wipe, Correlator: correlator, Notify: notify}
+			if cmd.Flags().Changed("notify-user") {
+				req.NotifyUser = &notifyUser
 			}
-			if len(wipe) > 0 && op != lawmo.OpWipe {
-				return fmt.Errorf("--wipe-item applies to wipe, not %s", args[1])
-			}
-			node, err := ctlNode(node, "./LAWMO")
-			if err != nil {
+			// Checked here too so that a mistake is reported before any
+			// request; the server checks the same (api.ValidateLAWMO).
+			if _, err := api.ValidateLAWMO(&req); err != nil {
 				return err
 			}
-			a := asyncExec{device: args[0], node: node, operation: string(op), execURI: node + "/Operations/" + string(op),
-				correlator: correlator, prefix: "lawmo-", notify: notify, wait: wait, what: args[1], parse: parseLAWMO}
-			var pre []api.JobItem
-			if cmd.Flags().Changed("notify-user") {
-				pre = append(pre, api.JobItem{URI: node + "/LAWMOConfig/NotifyUser", Format: "bool", Data: fmt.Sprint(notifyUser)})
-			}
-			for _, n := range wipe {
-				pre = append(pre, api.JobItem{URI: node + "/AvailableWipeList/" + n + "/ToBeWiped", Format: "bool", Data: "true"})
-			}
-			if len(pre) > 0 {
-				a.pre = &api.JobRequest{Command: "Replace", Items: pre}
-			}
+			req.Correlator = correlator // the server generates one when none was given
+			a := asyncExec{device: args[0], node: req.Node, operation: req.Operation, wait: wait, what: args[1], parse: parseLAWMO,
+				queue: func(ctx context.Context, c *client.Client) (*api.Job, error) { return c.LAWMO(ctx, args[0], req) }}
 			return runAsyncExec(cmd, o, a)
 		},
 	}

@@ -13,23 +13,17 @@ import (
 	"github.com/omadm/omadm/storage"
 )
 
-// fakeLAWMODevice answers the queued jobs of device and reports result for
-// the Exec with its correlator.
+// fakeLAWMODevice answers the queued operation job of device and reports
+// result for the Exec with its correlator.
 func fakeLAWMODevice(t *testing.T, st storage.Store, device string, result lawmo.Result) {
 	ctx := context.Background()
 	go func() {
 		for range 500 {
 			js, err := st.ListJobs(ctx, storage.JobFilter{DeviceID: device, States: []storage.JobState{storage.JobQueued}})
-			if err == nil && len(js) > 0 && js[len(js)-1].Spec.Command == "Exec" {
-				for _, j := range js {
-					if j.Spec.Command != "Exec" {
-						finishJob(t, st, j.ID, storage.JobDone, 200)
-						continue
-					}
-					finishJob(t, st, j.ID, storage.JobDone, 202)
-					st.AddEvent(ctx, &storage.Event{DeviceID: device, Kind: "generic-alert", Type: lawmo.AlertOperationComplete,
-						Source: j.Spec.Items[0].URI, Format: "int", Data: strconv.Itoa(int(result)), Correlator: j.Spec.Correlator})
-				}
+			if err == nil && len(js) > 0 {
+				exec := answerOperation(t, st, js[len(js)-1], 202)
+				st.AddEvent(ctx, &storage.Event{DeviceID: device, Kind: "generic-alert", Type: lawmo.AlertOperationComplete,
+					Source: exec.Items[0].URI, Format: "int", Data: strconv.Itoa(int(result)), Correlator: exec.Correlator})
 				return
 			}
 			time.Sleep(10 * time.Millisecond)
@@ -54,10 +48,15 @@ func TestCtl_LAWMOQueuesTheOperationAndWaitsForTheReport(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil || got.Result != 1202 || !got.Successful || got.Operation != "Wipe" {
 		t.Fatalf("outcome %+v (%v)", got, err)
 	}
+	// One job: the parameter Replace and the Exec in a Sequence.
 	js, _ := st.ListJobs(context.Background(), storage.JobFilter{DeviceID: "a"})
-	if len(js) != 2 || len(js[0].Spec.Items) != 2 || js[0].Spec.Items[0].URI != "./LAWMO/LAWMOConfig/NotifyUser" ||
-		js[0].Spec.Items[1].URI != "./LAWMO/AvailableWipeList/2/ToBeWiped" || js[1].Spec.Items[0].URI != "./LAWMO/Operations/Wipe" {
+	if len(js) != 1 || js[0].Spec.Command != "Sequence" || len(js[0].Spec.Children) != 2 {
 		t.Fatalf("queued %+v", js)
+	}
+	rep, exec := js[0].Spec.Children[0], js[0].Spec.Children[1]
+	if len(rep.Items) != 2 || rep.Items[0].URI != "./LAWMO/LAWMOConfig/NotifyUser" ||
+		rep.Items[1].URI != "./LAWMO/AvailableWipeList/2/ToBeWiped" || exec.Items[0].URI != "./LAWMO/Operations/Wipe" {
+		t.Fatalf("queued %+v", js[0].Spec)
 	}
 
 	fakeLAWMODevice(t, st, "b", lawmo.ResultFullyLockFailed)

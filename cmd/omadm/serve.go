@@ -162,7 +162,21 @@ start: back it up, and give every node sharing a PostgreSQL database the same).`
 		"how long finished jobs (done, failed, cancelled) are kept before the hourly sweep deletes them; 0 keeps them forever")
 	f.DurationVar(&cfg.Engine.TraceFlush, "trace-flush", server.DefaultTraceFlush,
 		"how long traces and session start/end events may wait to be written, many sessions' worth at a time; negative writes them with each message (nothing lost if the process is killed, fewer sessions/s)")
+	authLimitFlags(cmd, &cfg.Engine.AuthLimits)
 	return cmd
+}
+
+// authLimitFlags are the limits on failed authentications (server.AuthLimits).
+func authLimitFlags(cmd *cobra.Command, l *server.AuthLimits) {
+	f := cmd.Flags()
+	f.Float64Var(&l.DeviceRate, "auth-fail-rate", server.DefaultAuthFailDeviceRate,
+		"failed authentications per second per device id before further failures are answered 503 (negative: no limit)")
+	f.IntVar(&l.DeviceBurst, "auth-fail-burst", server.DefaultAuthFailDeviceBurst, "failed authentications a device id may cause at once")
+	f.Float64Var(&l.AddrRate, "auth-fail-addr-rate", server.DefaultAuthFailAddrRate,
+		"failed authentications per second per source address before further failures are answered 503 (negative: no limit)")
+	f.IntVar(&l.AddrBurst, "auth-fail-addr-burst", server.DefaultAuthFailAddrBurst, "failed authentications a source address may cause at once")
+	f.DurationVar(&l.LogEvery, "auth-fail-log-every", server.DefaultAuthFailLogEvery, "least time between two log lines about failed authentications (the next one sums up the failures between)")
+	f.DurationVar(&l.EventEvery, "auth-fail-event-every", server.DefaultAuthFailEventEvery, "least time between two auth-failure events of one device")
 }
 
 // eventKeepFlag is --event-keep: a duration where 0 means "keep forever"

@@ -22,6 +22,7 @@ import (
 	"github.com/omadm/omadm/sim"
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/transport/dmhttp"
+	"github.com/spf13/cobra"
 )
 
 // startTestServer starts the full server on 127.0.0.1:0 in dir.
@@ -426,5 +427,20 @@ func TestServe_EventKeepFlag(t *testing.T) {
 	var d time.Duration
 	if s := (eventKeepFlag{&d}).String(); s != "720h0m0s" {
 		t.Errorf("default shows %q", s)
+	}
+}
+
+func TestServe_AuthFailureLimitFlags(t *testing.T) {
+	var l server.AuthLimits
+	cmd := &cobra.Command{Use: "x"}
+	authLimitFlags(cmd, &l)
+	if l.DeviceRate != server.DefaultAuthFailDeviceRate || l.AddrBurst != server.DefaultAuthFailAddrBurst {
+		t.Fatalf("defaults %+v", l)
+	}
+	err := cmd.ParseFlags([]string{"--auth-fail-rate=0.5", "--auth-fail-burst=3", "--auth-fail-addr-rate=-1",
+		"--auth-fail-addr-burst=7", "--auth-fail-log-every=1m", "--auth-fail-event-every=5m"})
+	want := server.AuthLimits{DeviceRate: 0.5, DeviceBurst: 3, AddrRate: -1, AddrBurst: 7, LogEvery: time.Minute, EventEvery: 5 * time.Minute}
+	if err != nil || l != want {
+		t.Fatalf("parsed %+v, %v; want %+v", l, err, want)
 	}
 }

@@ -132,14 +132,18 @@ type router struct {
 	tp     *dmhttp.ClientTransport
 	n      int                                      // messages posted
 	target func(n int, url string) string           // rewrites the URL of message n (1-based)
+	seen   func(n int, req *client.Request)         // sees message n before it is sent
 	after  func(n int, resp *client.Response) error // runs after message n was answered
 }
 
 func (r *router) RoundTrip(ctx context.Context, req *client.Request) (*client.Response, error) {
 	r.mu.Lock()
 	r.n++
-	n, target, after := r.n, r.target, r.after
+	n, target, after, seen := r.n, r.target, r.after, r.seen
 	r.mu.Unlock()
+	if seen != nil {
+		seen(n, req)
+	}
 	cp := *req
 	if target != nil {
 		cp.URL = target(n, req.URL)

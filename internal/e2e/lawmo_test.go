@@ -2,9 +2,11 @@ package e2e_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/omadm/omadm/api"
 	"github.com/omadm/omadm/mo/lawmo"
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/syncml"
@@ -86,6 +88,65 @@ func TestE2E_LockAndWipeAreAcceptedThenReported(t *testing.T) {
 		defer mu.Unlock()
 		if len(wiped) != 1 || wiped[0] != "SD card" || locked != lawmo.StateFullyLocked || obj.State() != lawmo.StateFullyLocked {
 			t.Errorf("device wiped %q, locked %d, State %d", wiped, locked, obj.State())
+		}
+	})
+}
+
+// TestE2E_WipeWithAnItemTheDeviceLacksDoesNotWipe: the API queues a LAWMO
+// wipe as one Sequence of the ToBeWiped Replaces and the Exec
+// (OMA-TS-DM_Protocol-V1_2 §6: Sequence members run in order, the ones
+// after a failed member are answered 215). An item the device does not
+// have fails its Replace, so the Exec does not run: nothing is wiped, no
+// report comes, and the job fails naming the refused Replace.
+func TestE2E_WipeWithAnItemTheDeviceLacksDoesNotWipe(t *testing.T) {
+	matrix(t, func(t *testing.T, b backend, enc syncml.Encoding) {
+		st := b.open(t)
+		n := startNode(t, st)
+		a := newAgent(t, st, n.url, enc)
+		var mu sync.Mutex
+		wipes := 0
+		obj, err := lawmo.Install(a.Tree(), "./LAWMO", lawmo.Config{
+			Servers:  []string{serverID},
+			WipeList: []string{"SD card", "Contacts"},
+			Report:   a.Client().QueueAlert,
+			Wipe: func(context.Context, []string, bool) error {
+				mu.Lock()
+				wipes++
+				mu.Unlock()
+				return nil
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(obj.Close)
+		req := api.LAWMORequest{Operation: "wipe", WipeItems: []string{"1", "7"}, Correlator: "wipe-bad"}
+		spec, err := api.ValidateLAWMO(&req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := queue(t, st, a.ID(), spec)
+		a.session(t)
+		obj.Wait()
+		j := job(t, st, id)
+		if j.State != storage.JobFailed || len(j.ChildStatus) != 2 || j.ChildStatus[1] != int(syncml.StatusNotExecuted) ||
+			!strings.Contains(j.Error, "member 1 (Replace)") {
+			t.Fatalf("job %s %v %q: want failed, Replace refused, Exec 215", j.State, j.ChildStatus, j.Error)
+		}
+		a.session(t) // a report, had there been one, would come now
+		mu.Lock()
+		defer mu.Unlock()
+		if wipes != 0 {
+			t.Fatalf("the device wiped %d times after the wipe list was refused", wipes)
+		}
+		evs, err := st.ListEvents(t.Context(), a.ID(), 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			if e.Correlator == "wipe-bad" {
+				t.Fatalf("a report came for a wipe that must not run: %+v", e)
+			}
 		}
 	})
 }

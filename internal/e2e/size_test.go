@@ -6,8 +6,10 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/omadm/omadm/client"
 	"github.com/omadm/omadm/dmtree"
 	"github.com/omadm/omadm/server"
 	"github.com/omadm/omadm/sim"
@@ -22,6 +24,40 @@ func TestE2E_MultiMessagePackagesInBothDirections(t *testing.T) {
 		// The server accepts 6 KiB messages; the device 3 KiB.
 		n := startNode(t, st, func(o *server.Options, _ *dmhttp.HandlerOptions) { o.MaxMsgSize = 6 << 10 })
 		a := newAgent(t, st, n.url, enc, withMaxMsgSize(3<<10))
+		var mu sync.Mutex
+		nextMsgReplies := 0
+		var wrong []string
+		a.route.after = func(n int, resp *client.Response) error {
+			m, _, err := syncml.Decode(resp.Body, resp.ContentType, nil)
+			if err != nil {
+				return err
+			}
+			next, cmds := false, 0
+			for _, c := range m.Body {
+				switch c := c.(type) {
+				case *syncml.Status:
+				case *syncml.Alert:
+					if c.Data == syncml.AlertNextMessage {
+						next = true
+					} else {
+						cmds++
+					}
+				default:
+					cmds++
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case next && (cmds > 0 || m.Final):
+				wrong = append(wrong, fmt.Sprintf("message %d: next-message reply with %d commands, Final %v", n, cmds, m.Final))
+			case next:
+				nextMsgReplies++
+			case !m.Final:
+				wrong = append(wrong, fmt.Sprintf("message %d: not Final, %d commands", n, cmds))
+			}
+			return nil
+		}
 		value := strings.Repeat("v", 400)
 		var adds, gets []int64
 		for i := range 30 {
@@ -46,12 +82,25 @@ func TestE2E_MultiMessagePackagesInBothDirections(t *testing.T) {
 				t.Errorf("Get %d: %s %d, %d results", i, j.State, j.Status, len(j.Results))
 			}
 		}
+		// OMA-TS-DM_Protocol-V1_2 §8 (multiple messages per package): the
+		// device's package of Results spans messages and the server asks
+		// for each next one with Alert 1222 (no Final, no command); every
+		// other server message is Final, so the device never needs to ask.
+		// (This test used to expect the device's 1222: the server then
+		// spread its commands over non-final messages.)
+		mu.Lock()
+		defer mu.Unlock()
+		if nextMsgReplies == 0 {
+			t.Error("the server never asked for the device's next message (Alert 1222)")
+		}
+		if len(wrong) > 0 {
+			t.Errorf("server messages breaking the Final rule: %v", wrong)
+		}
 		for _, c := range res.AlertsSent {
 			if c == syncml.AlertNextMessage {
-				return
+				t.Error("the device asked for the next message: a server message with commands was not Final")
 			}
 		}
-		t.Error("the device never asked for the next message (Alert 1222)")
 	})
 }
 
