@@ -149,6 +149,10 @@ type ResultItem struct {
 	Format string `json:"format"`
 	Type   string `json:"type"`
 	Data   string `json:"data"`
+	// Status is the item's own SyncML status when the device answered the
+	// items of one command differently and this one failed (a Get's absent
+	// URI: 404); omitted otherwise.
+	Status int `json:"status,omitempty"`
 }
 
 // Job is a queued command and everything known about its outcome. Status is

@@ -55,7 +55,7 @@ func (x *exchange) process(ctx context.Context) error {
 	}
 	keys := make([]string, 0, len(touched))
 	for k := range touched {
-		if p := x.st.Pending[k]; p != nil && (x.msg.Final || !p.Gets && !p.awaitingMembers()) {
+		if p := x.st.Pending[k]; p != nil && (x.msg.Final || !p.Gets && !p.Multi && !p.awaitingMembers()) {
 			keys = append(keys, k)
 		}
 	}
@@ -161,11 +161,32 @@ func (x *exchange) onStatus(s *syncml.Status) string {
 		p.Status = int(code)
 		return x.childStatus(p, code)
 	}
-	p.Status = int(code)
+	p.Items = append(p.Items, itemStatus{Refs: statusRefs(s), Code: int(code)})
+	p.Status = int(combinedStatus(p.Items))
 	for _, it := range s.Items {
 		p.Results = append(p.Results, resultItem(it, nil))
 	}
 	return k
+}
+
+// statusRefs names the Items a Status is about: its TargetRefs, or its
+// SourceRefs when it has none (a Copy's origin, a Get answered per URI).
+func statusRefs(s *syncml.Status) []string {
+	if len(s.TargetRefs) > 0 {
+		return s.TargetRefs
+	}
+	return s.SourceRefs
+}
+
+// combinedStatus is the job's status from the Statuses of its command's
+// Items: the first failure if any Item failed, else the first code.
+func combinedStatus(items []itemStatus) syncml.StatusCode {
+	for _, it := range items {
+		if !syncml.StatusCode(it.Code).Success() {
+			return syncml.StatusCode(it.Code)
+		}
+	}
+	return syncml.StatusCode(items[0].Code)
 }
 
 // jobPending returns the job-level pending entry of job.

@@ -80,6 +80,9 @@ func (x *exchange) finalize(ctx context.Context, k string) error {
 	j.ChildStatus = p.ChildStatus
 	j.Results = p.Results
 	j.DoneAt = x.now
+	if p.Reason == "" && len(p.Items) > 1 {
+		p.Reason = x.itemOutcomes(j, p.Items)
+	}
 	if p.Reason == "" && code.Success() && j.Spec.Command == "Sequence" {
 		p.Reason = sequenceFailure(j.Spec, p.ChildStatus)
 	}
@@ -92,6 +95,44 @@ func (x *exchange) finalize(ctx context.Context, k string) error {
 	}
 	x.finishJob(j)
 	return nil
+}
+
+// itemOutcomes records on j the Items the device answered with a failure
+// when it answered the Items of one command with different Statuses
+// (OMA-TS-DM_Protocol-V1_2 §6.1.1, SyncML RepPro Status: a Status names the
+// Items it is about in TargetRef/SourceRef): each failed Item becomes a
+// result entry with its own status and the job fails with a reason naming
+// them. The values the device did return (a Get's found nodes) stay in the
+// results. It returns "" when no Item failed.
+func (x *exchange) itemOutcomes(j *storage.Job, items []itemStatus) string {
+	var failed []string
+	n := 0
+	for _, it := range items {
+		code := syncml.StatusCode(it.Code)
+		if code.Success() {
+			continue
+		}
+		refs := it.Refs
+		if len(refs) == 0 {
+			refs = []string{"(unnamed item)"}
+		}
+		for _, r := range refs {
+			n++
+			j.Results = append(j.Results, storage.ResultItem{URI: r, Status: it.Code})
+			failed = append(failed, fmt.Sprintf("%s: %s", r, code))
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	const show = 10
+	more := ""
+	if len(failed) > show {
+		more = fmt.Sprintf("; and %d more", len(failed)-show)
+		failed = failed[:show]
+	}
+	return fmt.Sprintf("device answered %d of the command's %d item(s) with a failure: %s%s",
+		n, len(j.Spec.Items), strings.Join(failed, "; "), more)
 }
 
 // notExecuted handles a job whose own command the device answered 215 (Not
@@ -496,7 +537,7 @@ func (x *exchange) addJob(ctx context.Context, j *storage.Job, cmdName string, i
 	}
 	msgID := x.reply.Header.MsgID
 	x.st.Pending[pendKey(msgID, cmd.ID())] = &pending{Job: j.ID, Cmd: cmd.CommandName(), Fallback: isFallback,
-		Members: len(b.members), Gets: hasGet(cmd)}
+		Members: len(b.members), Gets: hasGet(cmd), Multi: len(j.Spec.Items) > 1}
 	for _, m := range b.members {
 		x.st.Pending[pendKey(msgID, m.cmdID)] = &pending{Job: j.ID, Child: m.index}
 	}

@@ -86,6 +86,21 @@ type pending struct {
 	// Reason, when set, fails the job with this text whatever the status
 	// code (a refused large-object chunk answered 200).
 	Reason string `json:"reason,omitempty"`
+	// Items holds every Status the device sent for the job's own command.
+	// A device answers a command of several Items with one Status per Item
+	// (or per group of Items with the same outcome) when the outcomes
+	// differ, each naming its Items in TargetRef/SourceRef.
+	Items []itemStatus `json:"items,omitempty"`
+	// Multi marks a command of several Items: its Statuses may be spread
+	// over the messages of the device's package, so the job is finalised
+	// when that package ends.
+	Multi bool `json:"multi,omitempty"`
+}
+
+// itemStatus is one Status for (some of) the Items of a job's command.
+type itemStatus struct {
+	Refs []string `json:"refs,omitempty"`
+	Code int      `json:"code"`
 }
 
 type fallback struct {

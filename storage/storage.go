@@ -125,6 +125,10 @@ type ResultItem struct {
 	Format string `json:"format,omitempty"`
 	Type   string `json:"type,omitempty"`
 	Data   string `json:"data"` // base64 text when Format is b64 or bin
+	// Status is the Item's own SyncML status when the device answered the
+	// Items of one command with different statuses and this one failed (a
+	// Get's absent URI: 404); 0 otherwise.
+	Status int `json:"status,omitempty"`
 }
 
 // Job is one queued command for one device.
