@@ -43,6 +43,24 @@ type DeviceCreate struct {
 	Auth           string            `json:"auth,omitempty"` // basic, md5 (default) or hmac
 	NotifyAddr     string            `json:"notify_addr,omitempty"`
 	Labels         map[string]string `json:"labels,omitempty"`
+	AccountFields
+}
+
+// AccountFields are the device account settings beyond the credentials:
+// the scheme of each direction and the TLS client certificate bound to the
+// device (see storage.Device). They appear in create, update and the
+// device view alike.
+type AccountFields struct {
+	// ServerAuth is the scheme of the server's own credentials toward the
+	// device: basic, md5 or hmac; "" = the same as Auth.
+	ServerAuth string `json:"server_auth,omitempty"`
+	// CertSHA256 is the SHA-256 of the DER TLS client certificate bound to
+	// the device: 64 hex digits (colons allowed on input), "" = none.
+	CertSHA256 string `json:"cert_sha256,omitempty"`
+	// TransportAuth is "" (DM credentials always required), "cert" (a
+	// message over TLS with the bound certificate needs none) or "cert+dm"
+	// (both required).
+	TransportAuth string `json:"transport_auth,omitempty"`
 }
 
 // DeviceUpdate is the body of PATCH /devices/{id}. Only the fields present in
@@ -55,6 +73,9 @@ type DeviceUpdate struct {
 	Auth           *string           `json:"auth,omitempty"`
 	NotifyAddr     *string           `json:"notify_addr,omitempty"`
 	Labels         map[string]string `json:"labels,omitempty"` // replaces all labels when present
+	ServerAuth     *string           `json:"server_auth,omitempty"`
+	CertSHA256     *string           `json:"cert_sha256,omitempty"`
+	TransportAuth  *string           `json:"transport_auth,omitempty"`
 }
 
 // Device is a device as the API shows it: everything an operator needs to
@@ -68,6 +89,7 @@ type Device struct {
 	DevInfo    map[string]string `json:"devinfo,omitempty"`
 	CreatedAt  time.Time         `json:"created_at"`
 	LastSeen   *time.Time        `json:"last_seen"` // null until the first session
+	AccountFields
 }
 
 // DeviceCreated answers POST /devices. ServerPassword is set only when the
@@ -272,6 +294,8 @@ func DeviceFrom(d *storage.Device) Device {
 		Labels:     d.Labels,
 		DevInfo:    d.DevInfo,
 		CreatedAt:  d.CreatedAt,
+		AccountFields: AccountFields{ServerAuth: d.ServerAuthScheme, CertSHA256: d.CertSHA256,
+			TransportAuth: d.TransportAuth},
 	}
 	if !d.LastSeen.IsZero() {
 		t := d.LastSeen

@@ -67,7 +67,7 @@ func (x *exchange) challengeNonce() []byte {
 	if len(x.dev.ServerNonce) > 0 {
 		return x.dev.ServerNonce
 	}
-	return initialNonce(x.dev.ID, x.dev.Password)
+	return initialNonce(x.dev.ID, x.dev.PasswordHash)
 }
 
 func initialNonce(id, secret string) []byte {
@@ -104,7 +104,7 @@ func (x *exchange) verifyNonce(check func(nonce []byte) bool) bool {
 	if len(d.ServerNonce) > 0 {
 		return check(d.ServerNonce)
 	}
-	return check(nil) || check(initialNonce(d.ID, d.Password))
+	return check(nil) || check(initialNonce(d.ID, d.PasswordHash))
 }
 
 // authenticate checks the device's credentials for this message and returns
@@ -124,6 +124,9 @@ func (x *exchange) verifyNonce(check func(nonce []byte) bool) bool {
 //
 // Failures: no credentials → 407, wrong ones → 401, both with a Chal
 // carrying the device's current nonce (challengeNonce).
+//
+// Stores keep only d.PasswordHash = B64(H(user:password)) (storage.Device),
+// which every scheme verifies against.
 func (x *exchange) authenticate() (syncml.StatusCode, *syncml.Chal) {
 	d := x.dev
 	h := &x.msg.Header
@@ -143,7 +146,7 @@ func (x *exchange) authenticate() (syncml.StatusCode, *syncml.Chal) {
 			return syncml.StatusMissingCredentials, x.challenge(typ)
 		}
 		hh, err := auth.ParseHMACHeader(x.in.HMAC)
-		if err != nil || !x.verifyNonce(func(n []byte) bool { return auth.VerifyHMAC(hh, d.Username, d.Password, n, x.in.Body) }) {
+		if err != nil || !x.verifyNonce(func(n []byte) bool { return auth.VerifyHMACHash(hh, d.Username, d.PasswordHash, n, x.in.Body) }) {
 			return syncml.StatusInvalidCredentials, x.challenge(typ)
 		}
 		x.st.Authed = true
@@ -163,7 +166,7 @@ func (x *exchange) authenticate() (syncml.StatusCode, *syncml.Chal) {
 	}
 	var cerr error
 	if !x.verifyNonce(func(n []byte) bool {
-		cerr = auth.CheckCred(h.Cred, typ, d.Username, d.Password, n)
+		cerr = auth.CheckCredHash(h.Cred, typ, d.Username, d.PasswordHash, n)
 		return cerr == nil
 	}) {
 		return syncml.StatusOf(cerr), x.challenge(typ)

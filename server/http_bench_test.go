@@ -27,6 +27,7 @@ import (
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/storage/memstore"
 	"github.com/omadm/omadm/storage/postgres"
+	"github.com/omadm/omadm/storage/secret"
 	"github.com/omadm/omadm/syncml"
 	"github.com/omadm/omadm/transport/dmhttp"
 )
@@ -96,7 +97,11 @@ func openPostgres(tb testing.TB) storage.Store {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	s, err := postgres.Open(ctx, u.String())
+	key, _, err := secret.NewKey()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s, err := postgres.OpenWith(ctx, u.String(), &postgres.Options{SecretKey: key})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -28,8 +28,20 @@ type Device struct {
 	// AuthScheme is the scheme the device must use: "basic", "md5" or "hmac".
 	AuthScheme string
 	Username   string // client→server user name (Source/LocName, HMAC username)
-	Password   string // client→server password (verified by the server)
-	// ServerPassword authenticates the server to the device (server Cred, pkg0 digest).
+	// Password is the client→server password, an input only: stores never
+	// keep it. CreateDevice and UpdateDevice store PasswordHash computed from
+	// it when it is set (and the PasswordHash given otherwise); reads return
+	// Password empty.
+	Password string
+	// PasswordHash is what stores keep of the client→server password:
+	// auth.UserHash(Username, Password) = B64(MD5(username ":" password)),
+	// which verifies basic, md5 and hmac credentials alike (see
+	// HashPassword), so the device may change scheme without a new password.
+	// It depends on Username: a new user name needs the password again.
+	PasswordHash string
+	// ServerPassword authenticates the server to the device (server Cred,
+	// pkg0 digest). It must be recoverable, so SQL stores seal it with a
+	// secret key (storage/secret) and open it on read.
 	ServerPassword string
 	// ServerAuthScheme is the scheme of the server's own credentials toward
 	// the device (SRVCRED: "basic", "md5" or "hmac"); "" means the same as

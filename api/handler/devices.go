@@ -77,6 +77,10 @@ func (h *Handler) createDevice(w http.ResponseWriter, r *http.Request) {
 		ID: req.ID, AuthScheme: req.Auth, Username: req.Username, Password: req.Password,
 		ServerPassword: req.ServerPassword, NotifyAddr: req.NotifyAddr, Labels: req.Labels,
 	}
+	if err := api.ApplyAccountCreate(d, req.AccountFields); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	if err := h.o.Store.CreateDevice(r.Context(), d); err != nil {
 		if errors.Is(err, storage.ErrExists) {
 			writeError(w, http.StatusConflict, fmt.Sprintf("device %q already exists", req.ID))
@@ -151,6 +155,10 @@ func (h *Handler) updateDevice(w http.ResponseWriter, r *http.Request) {
 	}
 	d, ok := h.device(w, r)
 	if !ok {
+		return
+	}
+	if err := api.ApplyAccountUpdate(d, &u); err != nil {
+		h.fail(w, r, err)
 		return
 	}
 	api.ApplyDeviceUpdate(d, &u)

@@ -28,14 +28,19 @@ type Notifier interface {
 	Notify(ctx context.Context, deviceID string) error
 }
 
-// Options configures the API handler. Store and Token are required; nil or
-// zero values of the others get sensible defaults.
+// Options configures the API handler. Store and Token (or TokenSHA256) are
+// required; nil or zero values of the others get sensible defaults.
 type Options struct {
 	Store storage.Store
 	// Notifier sends package 0; nil makes notify requests fail with 503.
 	Notifier Notifier
 	// Token is the bearer token every request must carry.
 	Token string
+	// TokenSHA256 is the SHA-256 of the token, for a server that keeps
+	// only the hash (set one of Token and TokenSHA256). The handler itself
+	// never holds more than the hash: it compares the hash of each
+	// request's token, in constant time.
+	TokenSHA256 []byte
 	// Hub carries live updates to /events/stream; nil creates a private one
 	// (see Handler.Hub), which only sees what is published to it.
 	Hub    *Hub
@@ -72,7 +77,18 @@ func New(o Options) (*Handler, error) {
 	if o.Store == nil {
 		return nil, errors.New("api handler: Options.Store is required")
 	}
-	if o.Token == "" {
+	var tokenHash [sha256.Size]byte
+	switch {
+	case o.Token != "" && o.TokenSHA256 != nil:
+		return nil, errors.New("api handler: set Options.Token or Options.TokenSHA256, not both")
+	case o.Token != "":
+		tokenHash = sha256.Sum256([]byte(o.Token))
+		o.Token = ""
+	case len(o.TokenSHA256) == sha256.Size:
+		copy(tokenHash[:], o.TokenSHA256)
+	case o.TokenSHA256 != nil:
+		return nil, fmt.Errorf("api handler: Options.TokenSHA256 is %d bytes, want %d", len(o.TokenSHA256), sha256.Size)
+	default:
 		return nil, errors.New("api handler: Options.Token is required")
 	}
 	if o.Hub == nil {
@@ -87,7 +103,7 @@ func New(o Options) (*Handler, error) {
 	if o.Heartbeat <= 0 {
 		o.Heartbeat = 15 * time.Second
 	}
-	h := &Handler{o: o, mux: http.NewServeMux(), tokenHash: sha256.Sum256([]byte(o.Token))}
+	h := &Handler{o: o, mux: http.NewServeMux(), tokenHash: tokenHash}
 	p := api.Prefix
 	h.routes = []Route{
 		{Method: "GET", Pattern: "/healthz", Public: true, h: h.health},

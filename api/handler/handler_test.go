@@ -17,6 +17,7 @@ import (
 
 	"github.com/omadm/omadm/api"
 	"github.com/omadm/omadm/api/handler"
+	"github.com/omadm/omadm/auth"
 	"github.com/omadm/omadm/storage"
 )
 
@@ -250,7 +251,7 @@ func TestDevices_PatchChangesOnlyGivenFieldsAndDeleteRemoves(t *testing.T) {
 		t.Fatalf("%d %s", st, b)
 	}
 	d, _ := e.store.GetDevice(context.Background(), "d1")
-	if d.Password != "new" || d.Labels["a"] != "b" || d.NotifyAddr != "udp://127.0.0.1:9" || d.Username != "u" {
+	if d.PasswordHash != auth.UserHash("u", "new") || d.Labels["a"] != "b" || d.NotifyAddr != "udp://127.0.0.1:9" || d.Username != "u" {
 		t.Fatalf("after patch: %+v", d)
 	}
 	st, b = e.do(t, "PATCH", "/api/v1/devices/d1", `{"notify_addr":""}`)

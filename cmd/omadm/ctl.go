@@ -210,13 +210,21 @@ func ctlPrintJob(w io.Writer, format string, j *api.Job) error {
 func ctlDeviceAdd(o *ctlOptions) *cobra.Command {
 	var req api.DeviceCreate
 	var labels []string
+	var acct ctlAccountFlags
 	cmd := &cobra.Command{
-		Use:   "add ID --username U --password P",
+		Use:   "add ID --username U --password P [--server-auth S] [--cert FILE | --cert-sha256 HEX] [--transport-auth cert|cert+dm]",
 		Short: "Enrol a device with its credentials",
 		Long: `Enrol a device. Without --server-password the server generates one and shows
-it once: configure it on the device (it authenticates the server and package 0).`,
+it once: configure it on the device (it authenticates the server and package 0).
+--cert (or --cert-sha256) binds the device's TLS client certificate;
+--transport-auth says whether that certificate replaces (cert) or adds to
+(cert+dm) the DM-level credentials.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if req.AccountFields, _, err = acct.fields(cmd); err != nil {
+				return err
+			}
 			c, err := o.client()
 			if err != nil {
 				return err
@@ -258,6 +266,7 @@ it once: configure it on the device (it authenticates the server and package 0).
 	f.StringVar(&req.Auth, "auth", "md5", "auth scheme: basic, md5 or hmac")
 	f.StringVar(&req.NotifyAddr, "notify-addr", "", "where package 0 goes: udp://host:port or sms:+number")
 	f.StringArrayVar(&labels, "label", nil, "operator label key=value (repeatable)")
+	acct.register(cmd)
 	_ = cmd.MarkFlagRequired("username")
 	_ = cmd.MarkFlagRequired("password")
 	return cmd
@@ -287,13 +296,18 @@ func ctlDeviceSet(o *ctlOptions) *cobra.Command {
 	var u api.DeviceUpdate
 	var notifyAddr, username, password, serverPassword, authScheme string
 	var labels []string
+	var acct ctlAccountFlags
 	cmd := &cobra.Command{
-		Use:   "set ID [--notify-addr A] [--label k=v …] [--username U --password P] [--server-password SP] [--auth basic|md5|hmac]",
+		Use:   "set ID [--notify-addr A] [--label k=v …] [--username U --password P] [--server-password SP] [--auth basic|md5|hmac] [--server-auth S] [--cert FILE | --cert-sha256 HEX] [--transport-auth P]",
 		Short: "Change a device's notify address, labels, credentials or auth scheme",
 		Long: `Change an enrolled device. Only the flags given change; --label replaces the
 device's whole label set with the labels given. --username and --password go
 together (a new client credential); --server-password changes the credential
-the server authenticates itself with (and signs package 0 with).`,
+the server authenticates itself with (and signs package 0 with). --auth alone
+is enough to change the scheme: the server keeps a hash of username:password
+that verifies basic, md5 and hmac alike. --server-auth, --cert/--cert-sha256
+and --transport-auth change the account as in "device add" (an empty value
+clears one).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f := cmd.Flags()
@@ -311,7 +325,20 @@ the server authenticates itself with (and signs package 0 with).`,
 			if u.Labels, err = ctlParseLabels(labels); err != nil {
 				return err
 			}
-			changed := u.Labels != nil
+			acctFields, acctSet, err := acct.fields(cmd)
+			if err != nil {
+				return err
+			}
+			if acctSet["server_auth"] {
+				u.ServerAuth = &acctFields.ServerAuth
+			}
+			if acctSet["cert_sha256"] {
+				u.CertSHA256 = &acctFields.CertSHA256
+			}
+			if acctSet["transport_auth"] {
+				u.TransportAuth = &acctFields.TransportAuth
+			}
+			changed := u.Labels != nil || len(acctSet) > 0
 			for _, fl := range []struct {
 				name string
 				val  *string
@@ -326,7 +353,7 @@ the server authenticates itself with (and signs package 0 with).`,
 				}
 			}
 			if !changed {
-				return errors.New("nothing to change: give --notify-addr, --label, --username/--password, --server-password or --auth")
+				return errors.New("nothing to change: give --notify-addr, --label, --username/--password, --server-password, --auth, --server-auth, --cert/--cert-sha256 or --transport-auth")
 			}
 			c, err := o.client()
 			if err != nil {
@@ -348,6 +375,7 @@ the server authenticates itself with (and signs package 0 with).`,
 	f.StringVar(&password, "password", "", "new password the device authenticates with (with --username)")
 	f.StringVar(&serverPassword, "server-password", "", "new password the server authenticates with")
 	f.StringVar(&authScheme, "auth", "", "auth scheme: basic, md5 or hmac")
+	acct.register(cmd)
 	return cmd
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/omadm/omadm/api/handler"
+	"github.com/omadm/omadm/auth"
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/storage/sqlite"
 )
@@ -333,14 +334,14 @@ func TestCtl_DeviceSetChangesOnlyTheFieldsGiven(t *testing.T) {
 		t.Fatalf("set notify and labels: %v\n%s", err, out)
 	}
 	d := show(t)
-	if d.NotifyAddr != "udp://127.0.0.1:2948" || d.Username != "u" || d.Password != "p" || d.ServerPassword != "sp" || d.AuthScheme != "md5" {
+	if d.NotifyAddr != "udp://127.0.0.1:2948" || d.Username != "u" || d.PasswordHash != auth.UserHash("u", "p") || d.ServerPassword != "sp" || d.AuthScheme != "md5" {
 		t.Fatalf("after notify/labels: %+v", d)
 	}
 	if _, _, err := runCtl(t, url, "device", "set", "IMEI:5", "--username", "u2", "--password", "p2", "--server-password", "sp2", "--auth", "hmac"); err != nil {
 		t.Fatal(err)
 	}
 	d = show(t)
-	if d.Username != "u2" || d.Password != "p2" || d.ServerPassword != "sp2" || d.AuthScheme != "hmac" || d.NotifyAddr != "udp://127.0.0.1:2948" {
+	if d.Username != "u2" || d.PasswordHash != auth.UserHash("u2", "p2") || d.ServerPassword != "sp2" || d.AuthScheme != "hmac" || d.NotifyAddr != "udp://127.0.0.1:2948" {
 		t.Fatalf("after credentials: %+v", d)
 	}
 	if out, _, err := runCtl(t, url, "-o", "json", "device", "set", "IMEI:5", "--auth", "basic"); err != nil || !strings.Contains(out, `"auth": "basic"`) {

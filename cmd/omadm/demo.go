@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -105,6 +106,10 @@ func runDemo(ctx context.Context, c demoConfig, stdout, stderr io.Writer) (err e
 			err = serr
 		}
 	}()
+	if rs.Token == "" {
+		return fmt.Errorf("the API token of %s is not known here (the server keeps only its hash and %s was deleted): set OMADM_API_TOKEN",
+			dataDir, filepath.Join(dataDir, tokenFileName))
+	}
 	fmt.Fprintf(stdout, "omadm demo: DM server at %s/dm, storage SQLite in %s\n", rs.URL, dataDir)
 
 	hc := simHTTPClient(8)

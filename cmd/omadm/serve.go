@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +32,7 @@ import (
 	"github.com/omadm/omadm/server"
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/storage/postgres"
+	"github.com/omadm/omadm/storage/secret"
 	"github.com/omadm/omadm/storage/sqlite"
 	"github.com/omadm/omadm/transport/dmhttp"
 	"github.com/omadm/omadm/web"
@@ -58,9 +61,14 @@ type serveConfig struct {
 	// process crash) or "full" (fsync per commit: survives power loss).
 	SQLiteSync string
 	ServerID   string
-	// Token is the API token; empty = $OMADM_API_TOKEN, else <DataDir>/api-token
-	// (generated on first start).
+	// Token is the API token; empty = $OMADM_API_TOKEN, else the one whose
+	// SHA-256 is in <DataDir>/api-token.sha256 (generated on first start,
+	// the plaintext then written once to <DataDir>/api-token).
 	Token string
+	// SecretKeyFile seals the server's credentials toward devices in the
+	// database (AES-256-GCM); "" = <DataDir>/secret.key, created 0600 on
+	// first start.
+	SecretKeyFile string
 	// Logger receives structured logs; nil = text logs on stderr at LogLevel.
 	Logger   *slog.Logger
 	LogLevel string // debug, info (default), warn, error
@@ -75,12 +83,14 @@ type serveConfig struct {
 type runningServer struct {
 	URL       string // base URL, e.g. http://127.0.0.1:8080
 	Addr      net.Addr
-	Token     string
+	Token     string // API token when this process knows it (see serveToken); the server keeps its SHA-256
 	TokenFile string // "" when the token came from the config or environment
 	Store     storage.Store
 	Engine    *server.Engine
 	API       *handler.Handler
 	Log       *slog.Logger
+	// TokenGenerated is true when this start generated the token.
+	TokenGenerated bool
 
 	srv      *http.Server
 	relayCtl context.CancelFunc
@@ -97,8 +107,12 @@ func newServeCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "Run the DM server: device endpoint /dm, REST API /api/v1, console /ui/, /metrics, /healthz",
 		Long: `serve runs the OMA DM server. With no flags it listens on 127.0.0.1:8080 and keeps
-its data in ./omadm-data (SQLite). The API token is $OMADM_API_TOKEN, or the one
-in <data>/api-token, generated on first start.`,
+its data in ./omadm-data (SQLite). The API token is $OMADM_API_TOKEN, or one
+generated on first start: the server keeps its SHA-256 (<data>/api-token.sha256)
+and writes the token once to <data>/api-token for the operator. Device passwords
+are stored as hashes; the server's own passwords toward devices are encrypted
+with the key in --secret-key-file (default <data>/secret.key, created on first
+start: back it up, and give every node sharing a PostgreSQL database the same).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -107,8 +121,9 @@ in <data>/api-token, generated on first start.`,
 			if err != nil {
 				return err
 			}
-			if rs.TokenFile != "" {
-				fmt.Fprintf(cmd.OutOrStdout(), "API token: %s (stored in %s)\n", rs.Token, rs.TokenFile)
+			if rs.TokenGenerated {
+				fmt.Fprintf(cmd.OutOrStdout(), "API token: %s (shown once; a copy for the operator is in %s, 0600, and may be deleted: the server keeps only its SHA-256)\n",
+					rs.Token, rs.TokenFile)
 			}
 			select {
 			case <-ctx.Done():
@@ -125,6 +140,7 @@ in <data>/api-token, generated on first start.`,
 	f.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "address to listen on")
 	f.StringVar(&cfg.DataDir, "data", defaultDataDir, "data directory (API token, SQLite database)")
 	f.StringVar(&cfg.DB, "db", "", "PostgreSQL URL (postgres://…) instead of the embedded SQLite database")
+	f.StringVar(&cfg.SecretKeyFile, "secret-key-file", "", "key file encrypting the server's credentials toward devices (default <data>/secret.key, created 0600 on first start)")
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key serves HTTPS")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key file (PEM)")
 	f.StringVar(&cfg.TLSClientCA, "tls-client-ca", "", "PEM file of the CAs that issue device (client) certificates; without it a device certificate counts only when its SHA-256 is bound to the device")
@@ -204,62 +220,141 @@ func newServeLogger(w io.Writer, level string) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
-// serveAPIToken returns the configured token, or the one in the data directory,
-// creating it (0600) on first start.
-func serveAPIToken(cfg *serveConfig) (token, file string, err error) {
+// tokenHashFileName is the file in the data directory holding the hex
+// SHA-256 of the API token: all the server keeps of a token it generated.
+const tokenHashFileName = tokenFileName + ".sha256"
+
+// serveToken is the API token as the server knows it.
+type serveToken struct {
+	Hash [sha256.Size]byte
+	// Token is the plaintext when this process knows it: from the config or
+	// the environment, generated now, or read back from the operator's copy
+	// (File) for in-process clients (demo). "" otherwise.
+	Token string
+	// File is the operator's plaintext copy in the data directory ("" when
+	// the token came from the config or the environment).
+	File      string
+	HashFile  string
+	Generated bool // created by this start: shown once
+}
+
+// serveAPIToken returns the configured token, or the one whose hash is in
+// the data directory, generating it on first start. Only the hash is what
+// the server verifies against. At first start the plaintext goes to
+// <data>/api-token as well (0600), for the operator and `omadm ctl` run
+// beside the data directory; deleting that copy changes nothing for the
+// server. A data directory of an older omadm, with api-token only, gets its
+// hash file on first start.
+func serveAPIToken(cfg *serveConfig) (serveToken, error) {
 	if cfg.Token != "" {
-		return cfg.Token, "", nil
+		return serveToken{Hash: sha256.Sum256([]byte(cfg.Token)), Token: cfg.Token}, nil
 	}
 	if t := strings.TrimSpace(os.Getenv("OMADM_API_TOKEN")); t != "" {
-		return t, "", nil
+		return serveToken{Hash: sha256.Sum256([]byte(t)), Token: t}, nil
 	}
-	file = filepath.Join(cfg.DataDir, tokenFileName)
-	b, err := os.ReadFile(file)
-	if err == nil {
-		if t := strings.TrimSpace(string(b)); t != "" {
-			return t, file, nil
+	st := serveToken{File: filepath.Join(cfg.DataDir, tokenFileName), HashFile: filepath.Join(cfg.DataDir, tokenHashFileName)}
+	plain := func() string { // the operator's copy, if present
+		b, err := os.ReadFile(st.File)
+		if err != nil {
+			return ""
 		}
-		return "", "", fmt.Errorf("API token file %s is empty: delete it to generate a new token", file)
+		return strings.TrimSpace(string(b))
 	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return "", "", fmt.Errorf("reading API token: %w", err)
+	b, err := os.ReadFile(st.HashFile)
+	switch {
+	case err == nil:
+		h, herr := hex.DecodeString(strings.TrimSpace(string(b)))
+		if herr != nil || len(h) != sha256.Size {
+			return st, fmt.Errorf("API token hash file %s is not a hex SHA-256: delete it (and %s) to generate a new token", st.HashFile, st.File)
+		}
+		copy(st.Hash[:], h)
+		if t := plain(); t != "" && sha256.Sum256([]byte(t)) == st.Hash {
+			st.Token = t
+		}
+		return st, nil
+	case !errors.Is(err, os.ErrNotExist):
+		return st, fmt.Errorf("reading API token hash: %w", err)
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return "", "", fmt.Errorf("creating data directory: %w", err)
+	if t := plain(); t != "" {
+		// An older data directory: keep its token, store its hash.
+		st.Token, st.Hash = t, sha256.Sum256([]byte(t))
+		if err := writePrivateFile(st.HashFile, hex.EncodeToString(st.Hash[:])+"\n"); err != nil && !errors.Is(err, os.ErrExist) {
+			return st, fmt.Errorf("writing API token hash: %w", err)
+		}
+		return serveAPIToken(cfg)
+	} else if _, err := os.Stat(st.File); err == nil {
+		return st, fmt.Errorf("API token file %s is empty: delete it to generate a new token", st.File)
 	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
-		return "", "", err
+		return st, err
 	}
-	token = base64.RawURLEncoding.EncodeToString(raw)
-	// O_EXCL: two servers starting together on one directory agree on one token.
-	fh, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
+	token := base64.RawURLEncoding.EncodeToString(raw)
+	hash := sha256.Sum256([]byte(token))
+	// O_EXCL: two servers starting together on one directory agree on one
+	// token (the loser reads the winner's hash).
+	if err := writePrivateFile(st.HashFile, hex.EncodeToString(hash[:])+"\n"); errors.Is(err, os.ErrExist) {
 		return serveAPIToken(cfg)
+	} else if err != nil {
+		return st, fmt.Errorf("writing API token hash: %w", err)
 	}
+	if err := writePrivateFile(st.File, token+"\n"); err != nil {
+		os.Remove(st.HashFile)
+		return st, fmt.Errorf("writing API token: %w", err)
+	}
+	st.Token, st.Hash, st.Generated = token, hash, true
+	return st, nil
+}
+
+// writePrivateFile creates path with mode 0600 (chmod after create: the
+// umask cannot change it), failing with os.ErrExist when it exists.
+func writePrivateFile(path, content string) error {
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return "", "", fmt.Errorf("writing API token: %w", err)
+		return err
 	}
-	if _, err := fh.WriteString(token + "\n"); err != nil {
-		fh.Close()
-		return "", "", fmt.Errorf("writing API token: %w", err)
+	_, werr := fh.WriteString(content)
+	if err := errors.Join(werr, fh.Chmod(0o600), fh.Sync(), fh.Close()); err != nil {
+		os.Remove(path)
+		return err
 	}
-	if err := fh.Close(); err != nil {
-		return "", "", fmt.Errorf("writing API token: %w", err)
+	return nil
+}
+
+// servePrepareDataDir creates the data directory with mode 0700 (chmod after
+// create, whatever the umask) and warns when an existing one is open to
+// other users.
+func servePrepareDataDir(dir string, log *slog.Logger) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("creating data directory: %w", err)
+		}
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("creating data directory: %w", err)
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("data directory: %w", err)
+	case !fi.IsDir():
+		return fmt.Errorf("data directory %s is not a directory", dir)
+	case fi.Mode().Perm()&0o077 != 0:
+		log.Warn("data directory is accessible to other users; chmod 700 it", "dir", dir, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()))
 	}
-	return token, file, nil
+	return nil
 }
 
 // serveOpenStore opens PostgreSQL when a DSN is given, else SQLite in the data directory.
 func serveOpenStore(ctx context.Context, cfg *serveConfig) (storage.Store, string, error) {
 	switch {
 	case strings.HasPrefix(cfg.DB, "postgres://"), strings.HasPrefix(cfg.DB, "postgresql://"):
-		st, err := postgres.Open(ctx, cfg.DB)
+		st, err := postgres.OpenWith(ctx, cfg.DB, &postgres.Options{SecretKeyFile: serveSecretKeyFile(cfg)})
 		return st, "postgres", err
 	case cfg.DB != "":
 		return nil, "", fmt.Errorf("--db %q: want a postgres:// URL (omit --db for the embedded SQLite database)", cfg.DB)
 	}
-	var opts sqlite.Options
+	opts := sqlite.Options{SecretKeyFile: serveSecretKeyFile(cfg)}
 	switch strings.ToLower(cfg.SQLiteSync) {
 	case "", "normal":
 		opts.Synchronous = "NORMAL"
@@ -270,6 +365,15 @@ func serveOpenStore(ctx context.Context, cfg *serveConfig) (storage.Store, strin
 	}
 	st, err := sqlite.OpenWith(filepath.Join(cfg.DataDir, "omadm.db"), &opts)
 	return st, "sqlite", err
+}
+
+// serveSecretKeyFile is the key file sealing the server's credentials
+// toward devices: --secret-key-file, default <data>/secret.key.
+func serveSecretKeyFile(cfg *serveConfig) string {
+	if cfg.SecretKeyFile != "" {
+		return cfg.SecretKeyFile
+	}
+	return filepath.Join(cfg.DataDir, secret.FileName)
 }
 
 // startServer assembles and starts the server: store, engine, device
@@ -303,13 +407,19 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 	} else if cfg.TLSClientCA != "" || cfg.TLSClientAuth != "" {
 		return nil, errors.New("--tls-client-ca and --tls-client-auth need TLS: give --tls-cert and --tls-key")
 	}
-	token, tokenFile, err := serveAPIToken(&cfg)
+	if err := servePrepareDataDir(cfg.DataDir, log); err != nil {
+		return nil, err
+	}
+	token, err := serveAPIToken(&cfg)
 	if err != nil {
 		return nil, err
 	}
 	store, backend, err := serveOpenStore(ctx, &cfg)
 	if err != nil {
 		return nil, fmt.Errorf("opening storage: %w", err)
+	}
+	if c, ok := store.(interface{ Converted() int }); ok && c.Converted() > 0 {
+		log.Info("stored credentials converted to protected form", "devices", c.Converted(), "secret_key_file", serveSecretKeyFile(&cfg))
 	}
 	defer func() {
 		if err != nil {
@@ -340,7 +450,7 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 	if err != nil {
 		return nil, err
 	}
-	apiH, err := handler.New(handler.Options{Store: store, Notifier: engine, Token: token, Hub: hub, Logger: log, Version: serveVersion})
+	apiH, err := handler.New(handler.Options{Store: store, Notifier: engine, TokenSHA256: token.Hash[:], Hub: hub, Logger: log, Version: serveVersion})
 	if err != nil {
 		return nil, err
 	}
@@ -369,8 +479,9 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 		scheme = "https"
 	}
 	rs := &runningServer{
-		URL: scheme + "://" + serveDisplayAddr(ln.Addr()), Addr: ln.Addr(), Token: token, TokenFile: tokenFile,
-		Store: store, Engine: engine, API: apiH, Log: log, served: make(chan error, 1), relayEnd: make(chan struct{}),
+		URL: scheme + "://" + serveDisplayAddr(ln.Addr()), Addr: ln.Addr(), Token: token.Token, TokenFile: token.File,
+		TokenGenerated: token.Generated,
+		Store:          store, Engine: engine, API: apiH, Log: log, served: make(chan error, 1), relayEnd: make(chan struct{}),
 		timeout: cfg.ShutdownTimeout,
 	}
 	// Timeouts cut slow-loris connections; the listener bounds how many are

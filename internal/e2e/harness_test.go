@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"github.com/omadm/omadm/sim"
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/storage/postgres"
+	"github.com/omadm/omadm/storage/secret"
 	"github.com/omadm/omadm/storage/sqlite"
 	"github.com/omadm/omadm/syncml"
 	"github.com/omadm/omadm/transport/dmhttp"
@@ -61,7 +63,9 @@ func backends(t *testing.T) []backend {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			st, err := postgres.Open(ctx, dsn)
+			// A fixed key: every run shares the database, and the key
+			// must open what earlier runs sealed.
+			st, err := postgres.OpenWith(ctx, dsn, &postgres.Options{SecretKey: testKey(t)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -266,4 +270,13 @@ func withLogs(w io.Writer) nodeOption {
 		l := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		so.Logger, ho.Logger = l, l
 	}
+}
+
+// testKey is the fixed secret key of the end-to-end databases.
+func testKey(t *testing.T) *secret.Key {
+	k, err := secret.FromBytes(bytes.Repeat([]byte{0x5e}, secret.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

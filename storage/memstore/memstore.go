@@ -3,7 +3,9 @@
 // contract (sentinel errors, optimistic session versions, terminal jobs immune
 // to updates) and passes the same conformance suite as the SQL backends, so
 // tests that use it exercise the rules real storage keeps, without a database.
-// Nothing is persisted.
+// Nothing is persisted. Like the SQL backends it keeps only the hash of a
+// device's password (storage.Device.PasswordHash); the server's own password
+// stays readable in memory, where there is no rest to protect it at.
 package memstore
 
 import (
@@ -79,7 +81,8 @@ func (s *Store) CreateDevice(ctx context.Context, d *storage.Device) error {
 	if d.ID == "" {
 		return fmt.Errorf("memstore: device without id")
 	}
-	if err := storable(d.ID, d.AuthScheme, d.Username, d.Password, d.ServerPassword, d.NotifyAddr); err != nil {
+	if err := storable(d.ID, d.AuthScheme, d.Username, d.Password, d.ServerPassword, d.NotifyAddr,
+		d.ServerAuthScheme, d.CertSHA256, d.TransportAuth); err != nil {
 		return err
 	}
 	if _, ok := s.devices[d.ID]; ok {
@@ -88,7 +91,10 @@ func (s *Store) CreateDevice(ctx context.Context, d *storage.Device) error {
 	if d.CreatedAt.IsZero() {
 		d.CreatedAt = time.Now().UTC()
 	}
-	s.devices[d.ID] = copyDevice(d)
+	d.PasswordHash = storage.HashPassword(d)
+	c := copyDevice(d)
+	c.Password = ""
+	s.devices[d.ID] = c
 	return nil
 }
 
@@ -117,10 +123,13 @@ func (s *Store) UpdateDevice(ctx context.Context, d *storage.Device) error {
 	if !ok {
 		return storage.ErrNotFound
 	}
-	if err := storable(d.AuthScheme, d.Username, d.Password, d.ServerPassword, d.NotifyAddr); err != nil {
+	if err := storable(d.AuthScheme, d.Username, d.Password, d.ServerPassword, d.NotifyAddr,
+		d.ServerAuthScheme, d.CertSHA256, d.TransportAuth); err != nil {
 		return err
 	}
+	d.PasswordHash = storage.HashPassword(d)
 	c := copyDevice(d)
+	c.Password = ""
 	c.CreatedAt = old.CreatedAt
 	s.devices[d.ID] = c
 	return nil

@@ -33,7 +33,7 @@ func (s *Store) Batch(ctx context.Context, fn func(storage.Store) error) error {
 			tx.Rollback(context.WithoutCancel(ctx)) // fn panicked: undo, then let the panic go on
 		}
 	}()
-	if err := fn(&Store{pool: s.pool, db: tx, inTx: true}); err != nil {
+	if err := fn(&Store{pool: s.pool, db: tx, key: s.key, inTx: true}); err != nil {
 		done = true
 		tx.Rollback(context.WithoutCancel(ctx))
 		return err

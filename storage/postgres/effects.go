@@ -33,9 +33,7 @@ const (
 		updated_at = $4 WHERE device_id = $5 AND session_id = $6 AND version = $7 RETURNING created_at)
 		SELECT CASE WHEN count(*) = 1 THEN max(created_at)
 		ELSE omadm_abort('` + codeSessionConflict + `', 'session version moved')::text::timestamptz END FROM u`
-	effDevice = `WITH u AS (UPDATE devices SET auth_scheme = $1, username = $2, password = $3,
-		server_password = $4, server_nonce = $5, client_nonce = $6, notify_addr = $7, devinfo = $8, labels = $9,
-		last_seen = $10 WHERE id = $11 RETURNING 1)
+	effDevice = `WITH u AS (` + updateDevice + ` RETURNING 1)
 		SELECT CASE WHEN count(*) = 1 THEN 1 ELSE omadm_abort('` + codeDeviceMissing + `', 'device not found') END FROM u`
 	effJobSet = `UPDATE jobs SET state = $1, status = $2, results = $3, child_status = $4,
 		error = $5, session_id = $6, attempts = $7, sent_at = $8, done_at = $9
@@ -88,7 +86,7 @@ func (s *Store) WriteEffects(ctx context.Context, e *storage.Effects) error {
 		}
 	}
 	if d := e.Device; d != nil {
-		args, err := deviceArgs(d)
+		args, err := s.deviceArgs(d)
 		if err != nil {
 			return err
 		}

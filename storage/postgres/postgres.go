@@ -23,13 +23,32 @@ import (
 
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/storage/migrations"
+	"github.com/omadm/omadm/storage/secret"
 )
 
 // Store is a storage.Store on a PostgreSQL database.
 type Store struct {
 	pool *pgxpool.Pool
-	db   querier // pool, or the transaction of a Batch
+	db   querier     // pool, or the transaction of a Batch
+	key  *secret.Key // seals server passwords (secrets.go); nil = none configured
 	inTx bool
+	// converted is how many devices Open moved from plaintext credentials
+	// to the protected form.
+	converted int
+}
+
+// Options tune OpenWith; the zero value (or nil) is the default.
+type Options struct {
+	// SecretKey seals the server passwords stored in the database
+	// (storage/secret). When it is nil and SecretKeyFile is "", the store
+	// has no key: opening a database that holds sealed server passwords
+	// fails with secret.ErrKeyRequired and storing a device with a server
+	// password fails with secret.ErrNoKey.
+	SecretKey *secret.Key
+	// SecretKeyFile is the key file read when SecretKey is nil. It is
+	// created (mode 0600) when missing and the database holds no sealed
+	// secret yet; every node sharing the database needs the same file.
+	SecretKeyFile string
 }
 
 // querier is what both *pgxpool.Pool and pgx.Tx offer.
@@ -45,7 +64,16 @@ var _ storage.Store = (*Store)(nil)
 // Open connects to dsn (a postgres:// URL or key=value string; pool settings
 // such as pool_max_conns are honoured) and applies pending migrations. Tables
 // are created in the first schema of the connection's search_path.
-func Open(ctx context.Context, dsn string) (*Store, error) {
+func Open(ctx context.Context, dsn string) (*Store, error) { return OpenWith(ctx, dsn, nil) }
+
+// OpenWith is Open with Options (nil means the defaults). Credentials are
+// stored in protected form (storage.Device.PasswordHash, the server password
+// sealed with the secret key); a database written before that is converted
+// here, in the migration transaction.
+func OpenWith(ctx context.Context, dsn string, o *Options) (*Store, error) {
+	if o == nil {
+		o = &Options{}
+	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -55,7 +83,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	s := &Store{pool: pool, db: pool}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, o); err != nil {
 		pool.Close()
 		return nil, err
 	}
@@ -65,7 +93,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 // migrate applies pending migrations in one transaction under an advisory
 // lock keyed by the schema, so nodes starting together migrate exactly once
 // and wait for each other, and a failed migration leaves nothing behind.
-func (s *Store) migrate(ctx context.Context) error {
+func (s *Store) migrate(ctx context.Context, o *Options) error {
 	ms, err := migrations.List(migrations.Postgres)
 	if err != nil {
 		return err
@@ -101,13 +129,17 @@ func (s *Store) migrate(ctx context.Context) error {
 				return err
 			}
 		}
-		return nil
+		return s.setupSecrets(ctx, tx, o)
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
 	return nil
 }
+
+// Converted reports how many devices Open moved from plaintext credentials
+// to the protected form (0 once a database has been converted).
+func (s *Store) Converted() int { return s.converted }
 
 // SchemaVersion reports the highest applied migration.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {

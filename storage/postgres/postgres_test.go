@@ -15,6 +15,7 @@ import (
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/storage/migrations"
 	"github.com/omadm/omadm/storage/postgres"
+	"github.com/omadm/omadm/storage/secret"
 	"github.com/omadm/omadm/storage/storagetest"
 )
 
@@ -69,9 +70,18 @@ func withParam(t testing.TB, dsn, k, v string) string {
 	return dsn + " " + k + "=" + v
 }
 
+// testKey seals the server passwords of the test stores.
+var testKey = func() *secret.Key {
+	k, _, err := secret.NewKey()
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
+
 func newStore(t testing.TB) *postgres.Store {
 	t.Helper()
-	s, err := postgres.Open(context.Background(), freshSchema(t))
+	s, err := postgres.OpenWith(context.Background(), freshSchema(t), &postgres.Options{SecretKey: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}

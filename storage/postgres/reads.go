@@ -27,7 +27,7 @@ func (s *Store) ReadMessage(ctx context.Context, r *storage.MessageRead) error {
 			r.DeviceID, r.SessionID)
 	}
 	br := s.db.SendBatch(ctx, &b)
-	r.Device, r.DeviceErr = scanDevice(br.QueryRow())
+	r.Device, r.DeviceErr = s.scanDevice(br.QueryRow())
 	r.Session, r.SessionErr = scanSession(br.QueryRow())
 	if r.Pending {
 		rows, err := br.Query()

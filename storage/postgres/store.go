@@ -18,7 +18,7 @@ import (
 )
 
 const (
-	deviceCols  = `id, auth_scheme, username, password, server_password, server_nonce, client_nonce, notify_addr, devinfo, labels, created_at, last_seen`
+	deviceCols  = `id, auth_scheme, username, password_hash, server_password_sealed, server_auth_scheme, cert_sha256, transport_auth, server_nonce, client_nonce, notify_addr, devinfo, labels, created_at, last_seen`
 	jobCols     = `id, device_id, spec, state, status, results, child_status, error, session_id, attempts, created_at, sent_at, done_at`
 	sessionCols = `device_id, session_id, token, state, version, closed, created_at, updated_at`
 	eventCols   = `id, device_id, session_id, kind, type, source, target, format, mark, data, correlator, created_at`
@@ -29,9 +29,13 @@ const (
 
 // ---- devices ----
 
-func deviceArgs(d *storage.Device) ([]any, error) {
+// deviceArgs returns the values of the mutable device columns, in the order
+// of the update statements: credentials in their stored form (the password
+// hash, the sealed server password).
+func (s *Store) deviceArgs(d *storage.Device) ([]any, error) {
 	if err := checkText("device id", d.ID, "auth scheme", d.AuthScheme, "username", d.Username,
-		"password", d.Password, "server password", d.ServerPassword, "notify address", d.NotifyAddr); err != nil {
+		"password", d.Password, "server password", d.ServerPassword, "notify address", d.NotifyAddr,
+		"server auth scheme", d.ServerAuthScheme, "certificate hash", d.CertSHA256, "transport auth", d.TransportAuth); err != nil {
 		return nil, err
 	}
 	devinfo, err := jsonOrNull(d.DevInfo)
@@ -42,16 +46,27 @@ func deviceArgs(d *storage.Device) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []any{d.AuthScheme, d.Username, d.Password, d.ServerPassword, d.ServerNonce, d.ClientNonce,
-		d.NotifyAddr, devinfo, labels}, nil
+	sealed, err := s.key.SealFor(d.ID, d.ServerPassword)
+	if err != nil {
+		return nil, err
+	}
+	return []any{d.AuthScheme, d.Username, storage.HashPassword(d), sealed, d.ServerAuthScheme, d.CertSHA256,
+		d.TransportAuth, d.ServerNonce, d.ClientNonce, d.NotifyAddr, devinfo, labels}, nil
 }
+
+// updateDevice is the UPDATE of every mutable column; the legacy plaintext
+// columns password and server_password stay empty.
+const updateDevice = `UPDATE devices SET auth_scheme = $1, username = $2, password_hash = $3,
+		server_password_sealed = $4, server_auth_scheme = $5, cert_sha256 = $6, transport_auth = $7,
+		server_nonce = $8, client_nonce = $9, notify_addr = $10, devinfo = $11, labels = $12,
+		last_seen = $13, password = '', server_password = '' WHERE id = $14`
 
 // CreateDevice stores a new device; CreatedAt defaults to now.
 func (s *Store) CreateDevice(ctx context.Context, d *storage.Device) error {
 	if d.ID == "" {
 		return errors.New("storage: device id is empty")
 	}
-	args, err := deviceArgs(d)
+	args, err := s.deviceArgs(d)
 	if err != nil {
 		return err
 	}
@@ -59,21 +74,31 @@ func (s *Store) CreateDevice(ctx context.Context, d *storage.Device) error {
 	if created.IsZero() {
 		created = now()
 	}
+	hash := args[2].(string)
 	args = append(append([]any{d.ID}, args...), created, ts(norm(d.LastSeen)))
-	if _, err := s.db.Exec(ctx, `INSERT INTO devices (`+deviceCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, args...); err != nil {
+	if _, err := s.db.Exec(ctx, `INSERT INTO devices (`+deviceCols+`, password, server_password)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, '', '')`, args...); err != nil {
 		return wrap(err)
 	}
+	d.PasswordHash = hash
 	d.CreatedAt, d.LastSeen = created, norm(d.LastSeen)
 	return nil
 }
 
-func scanDevice(row pgx.Row) (*storage.Device, error) {
+// scanDevice reads the columns of deviceCols and opens the sealed server
+// password.
+func (s *Store) scanDevice(row pgx.Row) (*storage.Device, error) {
 	var d storage.Device
 	var created, seen pgtype.Timestamptz
-	if err := row.Scan(&d.ID, &d.AuthScheme, &d.Username, &d.Password, &d.ServerPassword, &d.ServerNonce,
-		&d.ClientNonce, &d.NotifyAddr, &d.DevInfo, &d.Labels, &created, &seen); err != nil {
+	var sealed []byte
+	if err := row.Scan(&d.ID, &d.AuthScheme, &d.Username, &d.PasswordHash, &sealed, &d.ServerAuthScheme,
+		&d.CertSHA256, &d.TransportAuth, &d.ServerNonce, &d.ClientNonce, &d.NotifyAddr, &d.DevInfo, &d.Labels,
+		&created, &seen); err != nil {
 		return nil, wrap(err)
+	}
+	var err error
+	if d.ServerPassword, err = s.key.OpenFor(d.ID, sealed); err != nil {
+		return nil, err
 	}
 	d.CreatedAt, d.LastSeen = fromTS(created), fromTS(seen)
 	return &d, nil
@@ -81,25 +106,28 @@ func scanDevice(row pgx.Row) (*storage.Device, error) {
 
 // GetDevice returns the device or ErrNotFound.
 func (s *Store) GetDevice(ctx context.Context, id string) (*storage.Device, error) {
-	return scanDevice(s.db.QueryRow(ctx, `SELECT `+deviceCols+` FROM devices WHERE id = $1`, id))
+	return s.scanDevice(s.db.QueryRow(ctx, `SELECT `+deviceCols+` FROM devices WHERE id = $1`, id))
 }
 
 // UpdateDevice overwrites every field but ID and CreatedAt.
 func (s *Store) UpdateDevice(ctx context.Context, d *storage.Device) error {
-	args, err := deviceArgs(d)
+	args, err := s.deviceArgs(d)
 	if err != nil {
 		return err
 	}
+	hash := args[2].(string)
 	args = append(args, ts(norm(d.LastSeen)), d.ID)
-	return affected(s.db.Exec(ctx, `UPDATE devices SET auth_scheme = $1, username = $2, password = $3,
-		server_password = $4, server_nonce = $5, client_nonce = $6, notify_addr = $7, devinfo = $8, labels = $9,
-		last_seen = $10 WHERE id = $11`, args...))
+	if err := affected(s.db.Exec(ctx, updateDevice, args...)); err != nil {
+		return err
+	}
+	d.PasswordHash = hash
+	return nil
 }
 
 // ListDevices pages through devices ordered by ID (bytewise, COLLATE "C").
 func (s *Store) ListDevices(ctx context.Context, afterID string, n int) ([]*storage.Device, error) {
 	rows, err := s.db.Query(ctx, `SELECT `+deviceCols+` FROM devices WHERE id > $1 ORDER BY id LIMIT $2`, afterID, limit(n))
-	return collect(rows, err, scanDevice)
+	return collect(rows, err, s.scanDevice)
 }
 
 // DeleteDevice removes the device; foreign keys cascade to its jobs,

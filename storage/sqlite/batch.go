@@ -121,7 +121,7 @@ func (s *Store) runGroup(group []*pendingBatch) {
 		}
 		return
 	}
-	in := &Store{w: s.w, r: s.r, st: s.st, bulk: s.bulk, group: s.group, tx: tx}
+	in := &Store{w: s.w, r: s.r, st: s.st, bulk: s.bulk, group: s.group, key: s.key, tx: tx}
 	var ok []*pendingBatch
 	for _, b := range group {
 		if err := b.ctx.Err(); err != nil {

@@ -24,7 +24,7 @@ func (s *Store) ReadMessage(ctx context.Context, r *storage.MessageRead) error {
 		row = s.use(ctx, s.st.readByID).QueryRowContext(ctx, r.SessionID, r.DeviceID)
 	}
 	var ss nullSession
-	r.Device, r.DeviceErr = scanDevice(withExtra{row, ss.dests()})
+	r.Device, r.DeviceErr = s.scanDevice(withExtra{row, ss.dests()})
 	switch {
 	case r.DeviceErr == nil:
 		r.Session, r.SessionErr = ss.session()

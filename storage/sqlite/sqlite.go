@@ -31,6 +31,7 @@ import (
 
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/storage/migrations"
+	"github.com/omadm/omadm/storage/secret"
 )
 
 // Store is a storage.Store on one SQLite database file.
@@ -40,7 +41,11 @@ type Store struct {
 	bulk  *bulkStmts    // multi-row inserts by row count (bulk.go)
 	group *groupState   // batches waiting for the writer (group commit)
 	ckpt  *checkpointer // WAL checkpoints beside the writer (checkpoint.go)
+	key   *secret.Key   // seals server passwords (secrets.go)
 	tx    *sql.Tx       // set on the Store a Batch hands to its function
+	// converted is how many devices Open moved from plaintext credentials
+	// to the protected form.
+	converted int
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -56,6 +61,15 @@ type Options struct {
 	// before it returns: durable across power loss, at the cost of one fsync
 	// per commit, i.e. per DM message).
 	Synchronous string
+	// SecretKey seals the server passwords stored in the database
+	// (storage/secret); nil means the key in SecretKeyFile.
+	SecretKey *secret.Key
+	// SecretKeyFile is the key file read when SecretKey is nil: "" means
+	// secret.key in the database's directory. It is created (mode 0600) on
+	// first open when the database holds no sealed secret yet; when it does,
+	// a missing or different key fails Open with secret.ErrKeyRequired or
+	// secret.ErrWrongKey.
+	SecretKeyFile string
 }
 
 // Open opens (creating it and its parent directory when missing) the database
@@ -64,9 +78,17 @@ type Options struct {
 func Open(path string) (*Store, error) { return OpenWith(path, nil) }
 
 // OpenWith is Open with Options (nil means the defaults).
+//
+// The database file and its -wal and -shm companions are created with mode
+// 0600 and a missing directory with mode 0700. Credentials are stored in
+// protected form (storage.Device.PasswordHash, the server password sealed
+// with the secret key); a database written before that is converted here.
 func OpenWith(path string, o *Options) (*Store, error) {
+	if o == nil {
+		o = &Options{}
+	}
 	sync := "NORMAL"
-	if o != nil && o.Synchronous != "" {
+	if o.Synchronous != "" {
 		sync = strings.ToUpper(o.Synchronous)
 		if sync != "NORMAL" && sync != "FULL" {
 			return nil, fmt.Errorf("sqlite: Synchronous %q: want NORMAL or FULL", o.Synchronous)
@@ -80,6 +102,9 @@ func OpenWith(path string, o *Options) (*Store, error) {
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: create directory: %w", err)
+	}
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("sqlite: create %s: %w", path, err)
 	}
 	common := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=1&_synchronous=%s", busyTimeout.Milliseconds(), sync)
 	w, err := sql.Open("sqlite", path+"?"+common+"&_journal_mode=WAL&_txlock=immediate&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(0)")
@@ -95,6 +120,14 @@ func OpenWith(path string, o *Options) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
+	}
+	if err := s.setupSecrets(ctx, path, o); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := chmodCompanions(path); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	r, err := sql.Open("sqlite", path+"?"+common+"&_query_only=1")
 	if err != nil {
@@ -188,6 +221,10 @@ func (s *Store) Synchronous(ctx context.Context) (string, error) {
 	}
 	return strconv.Itoa(v), nil
 }
+
+// Converted reports how many devices Open moved from plaintext credentials
+// to the protected form (0 once a database has been converted).
+func (s *Store) Converted() int { return s.converted }
 
 // SchemaVersion reports the highest applied migration.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {

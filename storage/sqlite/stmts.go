@@ -7,7 +7,7 @@ import (
 )
 
 const (
-	deviceCols  = `id, auth_scheme, username, password, server_password, server_nonce, client_nonce, notify_addr, devinfo, labels, created_at, last_seen`
+	deviceCols  = `id, auth_scheme, username, password_hash, server_password_sealed, server_auth_scheme, cert_sha256, transport_auth, server_nonce, client_nonce, notify_addr, devinfo, labels, created_at, last_seen`
 	jobCols     = `id, device_id, spec, state, status, results, child_status, error, session_id, attempts, created_at, sent_at, done_at`
 	sessionCols = `device_id, session_id, token, state, version, closed, created_at, updated_at`
 	eventCols   = `id, device_id, session_id, kind, type, source, target, format, mark, data, correlator, created_at`
@@ -71,10 +71,14 @@ func (s *Store) prepare(ctx context.Context) error {
 	}
 	w, r := s.w, s.r
 
-	p(w, &st.createDevice, `INSERT INTO devices (`+deviceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	// The legacy plaintext columns password and server_password stay empty.
+	p(w, &st.createDevice, `INSERT INTO devices (`+deviceCols+`, password, server_password)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '')`)
 	p(r, &st.getDevice, `SELECT `+deviceCols+` FROM devices WHERE id = ?`)
-	p(w, &st.updateDevice, `UPDATE devices SET auth_scheme = ?, username = ?, password = ?, server_password = ?,
-		server_nonce = ?, client_nonce = ?, notify_addr = ?, devinfo = ?, labels = ?, last_seen = ? WHERE id = ?`)
+	p(w, &st.updateDevice, `UPDATE devices SET auth_scheme = ?, username = ?, password_hash = ?,
+		server_password_sealed = ?, server_auth_scheme = ?, cert_sha256 = ?, transport_auth = ?,
+		server_nonce = ?, client_nonce = ?, notify_addr = ?, devinfo = ?, labels = ?, last_seen = ?,
+		password = '', server_password = '' WHERE id = ?`)
 	p(r, &st.listDevices, `SELECT `+deviceCols+` FROM devices WHERE id > ? ORDER BY id LIMIT ?`)
 	p(w, &st.deleteDevice, `DELETE FROM devices WHERE id = ?`)
 	p(r, &st.countDevices, `SELECT count(*) FROM devices`)

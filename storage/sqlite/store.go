@@ -18,9 +18,13 @@ type scanner interface{ Scan(dest ...any) error }
 
 // ---- devices ----
 
-func deviceArgs(d *storage.Device) ([]any, error) {
+// deviceArgs returns the values of the mutable device columns, in the order
+// of the update statement: credentials in their stored form (the password
+// hash, the sealed server password).
+func (s *Store) deviceArgs(d *storage.Device) ([]any, error) {
 	if err := checkText("device id", d.ID, "auth scheme", d.AuthScheme, "username", d.Username,
-		"password", d.Password, "server password", d.ServerPassword, "notify address", d.NotifyAddr); err != nil {
+		"password", d.Password, "server password", d.ServerPassword, "notify address", d.NotifyAddr,
+		"server auth scheme", d.ServerAuthScheme, "certificate hash", d.CertSHA256, "transport auth", d.TransportAuth); err != nil {
 		return nil, err
 	}
 	devinfo, err := jsonOrNull(d.DevInfo)
@@ -31,8 +35,13 @@ func deviceArgs(d *storage.Device) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []any{d.AuthScheme, d.Username, d.Password, d.ServerPassword, d.ServerNonce, d.ClientNonce,
-		d.NotifyAddr, devinfo, labels}, nil
+	hash := storage.HashPassword(d)
+	sealed, err := s.key.SealFor(d.ID, d.ServerPassword)
+	if err != nil {
+		return nil, err
+	}
+	return []any{d.AuthScheme, d.Username, hash, sealed, d.ServerAuthScheme, d.CertSHA256, d.TransportAuth,
+		d.ServerNonce, d.ClientNonce, d.NotifyAddr, devinfo, labels}, nil
 }
 
 // CreateDevice stores a new device; CreatedAt defaults to now.
@@ -43,7 +52,7 @@ func (s *Store) CreateDevice(ctx context.Context, d *storage.Device) error {
 	if d.ID == "" {
 		return errors.New("storage: device id is empty")
 	}
-	args, err := deviceArgs(d)
+	args, err := s.deviceArgs(d)
 	if err != nil {
 		return err
 	}
@@ -55,17 +64,26 @@ func (s *Store) CreateDevice(ctx context.Context, d *storage.Device) error {
 	if _, err := s.use(ctx, s.st.createDevice).ExecContext(ctx, args...); err != nil {
 		return wrap(err)
 	}
+	d.PasswordHash = args[3].(string)
 	d.CreatedAt, d.LastSeen = created, norm(d.LastSeen)
 	return nil
 }
 
-func scanDevice(sc scanner) (*storage.Device, error) {
+// scanDevice reads the columns of deviceCols and opens the sealed server
+// password.
+func (s *Store) scanDevice(sc scanner) (*storage.Device, error) {
 	var d storage.Device
 	var devinfo, labels sql.NullString
 	var created, seen sql.NullInt64
-	if err := sc.Scan(&d.ID, &d.AuthScheme, &d.Username, &d.Password, &d.ServerPassword, &d.ServerNonce,
-		&d.ClientNonce, &d.NotifyAddr, &devinfo, &labels, &created, &seen); err != nil {
+	var sealed []byte
+	if err := sc.Scan(&d.ID, &d.AuthScheme, &d.Username, &d.PasswordHash, &sealed, &d.ServerAuthScheme,
+		&d.CertSHA256, &d.TransportAuth, &d.ServerNonce, &d.ClientNonce, &d.NotifyAddr, &devinfo, &labels,
+		&created, &seen); err != nil {
 		return nil, wrap(err)
+	}
+	var err error
+	if d.ServerPassword, err = s.key.OpenFor(d.ID, sealed); err != nil {
+		return nil, err
 	}
 	if err := unjson(devinfo, &d.DevInfo, "devinfo"); err != nil {
 		return nil, err
@@ -79,7 +97,7 @@ func scanDevice(sc scanner) (*storage.Device, error) {
 
 // GetDevice returns the device or ErrNotFound.
 func (s *Store) GetDevice(ctx context.Context, id string) (*storage.Device, error) {
-	return scanDevice(s.use(ctx, s.st.getDevice).QueryRowContext(ctx, id))
+	return s.scanDevice(s.use(ctx, s.st.getDevice).QueryRowContext(ctx, id))
 }
 
 // UpdateDevice overwrites every field but ID and CreatedAt.
@@ -87,18 +105,22 @@ func (s *Store) UpdateDevice(ctx context.Context, d *storage.Device) error {
 	if s.tx == nil {
 		return s.solo(ctx, func(in *Store) error { return in.UpdateDevice(ctx, d) })
 	}
-	args, err := deviceArgs(d)
+	args, err := s.deviceArgs(d)
 	if err != nil {
 		return err
 	}
 	args = append(args, micros(d.LastSeen), d.ID)
-	return affected(s.use(ctx, s.st.updateDevice).ExecContext(ctx, args...))
+	if err := affected(s.use(ctx, s.st.updateDevice).ExecContext(ctx, args...)); err != nil {
+		return err
+	}
+	d.PasswordHash = args[2].(string)
+	return nil
 }
 
 // ListDevices pages through devices ordered by ID (bytewise).
 func (s *Store) ListDevices(ctx context.Context, afterID string, n int) ([]*storage.Device, error) {
 	rows, err := s.use(ctx, s.st.listDevices).QueryContext(ctx, afterID, limit(n))
-	return collect(rows, err, scanDevice)
+	return collect(rows, err, s.scanDevice)
 }
 
 // DeleteDevice removes the device; foreign keys cascade to its jobs,

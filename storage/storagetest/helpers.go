@@ -30,6 +30,10 @@ func newDevice(id string) *storage.Device {
 		DevInfo:        map[string]string{"./DevInfo/Man": "Acme", "./DevInfo/Lang": "fr-FR", "./DevInfo/Ext/ü": "∑"},
 		Labels:         map[string]string{"fleet": "north", "empty": ""},
 		CreatedAt:      time.Date(2024, 2, 29, 23, 59, 58, 123456000, time.UTC),
+		// Server→device scheme and the bound TLS client certificate.
+		ServerAuthScheme: "basic",
+		CertSHA256:       "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+		TransportAuth:    "cert+dm",
 	}
 }
 
@@ -106,6 +110,11 @@ func deepEqual(t *testing.T, what string, got, want any) {
 func checkDevice(t *testing.T, got, want *storage.Device) {
 	t.Helper()
 	g, w := *got, *want
+	if g.Password != "" {
+		t.Errorf("device %s: read back with Password %q: stores keep only its hash", w.ID, g.Password)
+	}
+	// What a store keeps of the password is its hash (storage.HashPassword).
+	w.PasswordHash, w.Password = storage.HashPassword(&w), ""
 	checkTime(t, "CreatedAt", g.CreatedAt, w.CreatedAt)
 	checkTime(t, "LastSeen", g.LastSeen, w.LastSeen)
 	g.CreatedAt, w.CreatedAt, g.LastSeen, w.LastSeen = time.Time{}, time.Time{}, time.Time{}, time.Time{}

@@ -22,6 +22,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		tests []test
 	}{
 		{"Devices", deviceTests},
+		{"Credentials", credentialTests},
 		{"Jobs", jobTests},
 		{"Sessions", sessionTests},
 		{"Events", eventTests},
