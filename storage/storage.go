@@ -278,6 +278,9 @@ type Store interface {
 	// PruneTraces keeps only the newest keepPerDevice traces per device.
 	PruneTraces(ctx context.Context, keepPerDevice int) error
 
+	// Operations (MO actions with their job, correlator and report).
+	OperationStore
+
 	// Ping checks the database is reachable.
 	Ping(ctx context.Context) error
 	Close() error

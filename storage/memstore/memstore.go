@@ -36,6 +36,9 @@ type Store struct {
 	tree     map[string]storage.TreeNode      // key deviceID + "\x00" + URI
 	traces   map[string][]*storage.TraceEntry // device → its traces, oldest first
 	nextTr   int64
+	ops      map[int64]*storage.Operation
+	opCorr   map[string]int64 // deviceID + "\x00" + correlator → operation ID
+	nextOp   int64
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -192,6 +195,12 @@ func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 		}
 	}
 	s.events = evs
+	for k, o := range s.ops {
+		if o.DeviceID == id {
+			delete(s.opCorr, corrKey(o.DeviceID, o.Correlator))
+			delete(s.ops, k)
+		}
+	}
 	return nil
 }
 

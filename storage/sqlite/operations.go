@@ -1,0 +1,148 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/internal/sqlcommon"
+)
+
+// Operations are written on the writer (inside the caller's batch, or one
+// of their own) and read from the reader pool; their statements are the
+// shared ones of sqlcommon.
+
+var _ storage.OperationStore = (*Store)(nil)
+
+type dbtx interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+}
+
+// reader is the transaction of a batch, or the reader pool.
+func (s *Store) reader() dbtx {
+	if s.tx != nil {
+		return s.tx
+	}
+	return s.r
+}
+
+func q(query string) string { return sqlcommon.Dialect(query, true) }
+
+func scanOp(sc scanner) (*storage.Operation, error) {
+	var o storage.Operation
+	var params sql.NullString
+	var state string
+	var deadline, created, updated, done sql.NullInt64
+	if err := sc.Scan(&o.ID, &o.DeviceID, &o.MO, &o.Name, &o.Node, &params, &o.Correlator, &o.JobID, &state,
+		&o.ExecStatus, &o.Result, &o.ResultData, &o.EventID, &o.Error, &deadline, &created, &updated, &done); err != nil {
+		return nil, wrap(err)
+	}
+	o.State = storage.OpState(state)
+	if err := unjson(params, &o.Params, "operation parameters"); err != nil {
+		return nil, err
+	}
+	o.Deadline, o.CreatedAt, o.UpdatedAt, o.DoneAt = fromMicros(deadline), fromMicros(created), fromMicros(updated), fromMicros(done)
+	return &o, nil
+}
+
+// CreateOperation implements storage.OperationStore.
+func (s *Store) CreateOperation(ctx context.Context, op *storage.Operation) error {
+	if s.tx == nil {
+		return s.solo(ctx, func(in *Store) error { return in.CreateOperation(ctx, op) })
+	}
+	if err := sqlcommon.CheckOp(op); err != nil {
+		return err
+	}
+	params, err := jsonOrNull(op.Params)
+	if err != nil {
+		return err
+	}
+	state := op.State
+	if state == "" {
+		state = storage.OpQueued
+	}
+	t := now()
+	var id int64
+	err = s.tx.QueryRowContext(context.WithoutCancel(ctx), q(sqlcommon.InsertOp), op.DeviceID, op.MO, op.Name, op.Node, params,
+		op.Correlator, op.JobID, string(state), op.ExecStatus, op.Result, op.ResultData, op.EventID, op.Error,
+		micros(op.Deadline), t.UnixMicro(), t.UnixMicro(), micros(op.DoneAt)).Scan(&id)
+	if err != nil {
+		return wrap(err)
+	}
+	op.ID, op.State, op.CreatedAt, op.UpdatedAt = id, state, t, t
+	op.Deadline, op.DoneAt = norm(op.Deadline), norm(op.DoneAt)
+	return nil
+}
+
+func (s *Store) oneOp(ctx context.Context, query string, args ...any) (*storage.Operation, error) {
+	return scanOp(s.reader().QueryRowContext(ctx, q(query), args...))
+}
+
+// GetOperation implements storage.OperationStore.
+func (s *Store) GetOperation(ctx context.Context, id int64) (*storage.Operation, error) {
+	return s.oneOp(ctx, sqlcommon.GetOp, id)
+}
+
+// OperationByCorrelator implements storage.OperationStore.
+func (s *Store) OperationByCorrelator(ctx context.Context, deviceID, correlator string) (*storage.Operation, error) {
+	return s.oneOp(ctx, sqlcommon.OpByCorr, deviceID, correlator)
+}
+
+// OperationByJob implements storage.OperationStore.
+func (s *Store) OperationByJob(ctx context.Context, jobID int64) (*storage.Operation, error) {
+	return s.oneOp(ctx, sqlcommon.OpByJob, jobID)
+}
+
+// ListOperations implements storage.OperationStore.
+func (s *Store) ListOperations(ctx context.Context, f storage.OperationFilter) ([]*storage.Operation, error) {
+	query, args := sqlcommon.ListOps(f, true)
+	rows, err := s.reader().QueryContext(ctx, query, args...)
+	return collect(rows, err, scanOp)
+}
+
+// ExpiredOperations implements storage.OperationStore.
+func (s *Store) ExpiredOperations(ctx context.Context, t time.Time, n int) ([]*storage.Operation, error) {
+	rows, err := s.reader().QueryContext(ctx, q(sqlcommon.ExpiredOps), t.UnixMicro(), limit(n))
+	return collect(rows, err, scanOp)
+}
+
+// TransitionOperation implements storage.OperationStore.
+func (s *Store) TransitionOperation(ctx context.Context, op *storage.Operation, from ...storage.OpState) error {
+	if s.tx == nil {
+		return s.solo(ctx, func(in *Store) error { return in.TransitionOperation(ctx, op, from...) })
+	}
+	if err := sqlcommon.CheckOp(op); err != nil {
+		return err
+	}
+	t := now()
+	query, fromArgs := sqlcommon.TransitionOp(from, true)
+	args := append([]any{string(op.State), op.ExecStatus, op.Result, op.ResultData, op.EventID, op.Error,
+		micros(op.DoneAt), t.UnixMicro(), op.ID}, fromArgs...)
+	ctx = context.WithoutCancel(ctx)
+	err := affected(s.tx.ExecContext(ctx, query, args...))
+	if errors.Is(err, storage.ErrNotFound) {
+		var n int
+		if err := s.tx.QueryRowContext(ctx, q(sqlcommon.OpExists), op.ID).Scan(&n); err != nil {
+			return wrap(err)
+		}
+		if n == 0 {
+			return fmt.Errorf("%w: operation %d", storage.ErrNotFound, op.ID)
+		}
+		return fmt.Errorf("%w: operation %d is not in state %v", storage.ErrConflict, op.ID, from)
+	}
+	if err == nil {
+		op.UpdatedAt, op.DoneAt = t, norm(op.DoneAt)
+	}
+	return err
+}
+
+// EventsByCorrelator implements storage.OperationStore.
+func (s *Store) EventsByCorrelator(ctx context.Context, deviceID, correlator string) ([]*storage.Event, error) {
+	rows, err := s.reader().QueryContext(ctx, q(fmt.Sprintf(sqlcommon.EventsByCorr, eventCols)), deviceID, correlator)
+	return collect(rows, err, scanEvent)
+}
