@@ -1,165 +1,153 @@
 package api
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
-	"strings"
+	"time"
 
-	"github.com/omadm/omadm/mo/fumo"
-	"github.com/omadm/omadm/mo/lawmo"
 	"github.com/omadm/omadm/storage"
 )
 
+// OperationRequest is the body of POST /devices/{id}/operations: a named MO
+// action on the device. The server queues one job (a Sequence of the
+// parameters' Replaces and the Exec, or the Exec alone) with a correlator,
+// follows its state and attaches the device's report (the 1226 generic
+// alert carrying the correlator) to the operation and its job.
+type OperationRequest struct {
+	// MO is "fumo", "lawmo" or "exec" (a generic Exec of Node).
+	MO string `json:"mo"`
+	// Operation is the MO's operation: FUMO DownloadAndUpdate (default),
+	// Download, Update; LAWMO lock, partial-lock, unlock, wipe,
+	// factory-reset (or FullyLock, PartiallyLock, UnLock, Wipe,
+	// FactoryReset). Ignored for exec.
+	Operation string `json:"operation,omitempty"`
+	// Params by name: FUMO pkg_url; LAWMO notify_user (bool) and, for
+	// wipe, wipe_items (a list of AvailableWipeList node names); exec data.
+	Params map[string]any `json:"params,omitempty"`
+	// Node is the MO instance (default ./FwUpdate/Default, ./LAWMO); for
+	// exec the node to execute (required).
+	Node       string `json:"node,omitempty"`
+	Correlator string `json:"correlator,omitempty"`
+	// Timeout overrides the MO's default (FUMO 24h, LAWMO 1h, exec 1h): a
+	// Go duration such as "90s" or "2h".
+	Timeout string `json:"timeout,omitempty"`
+	Notify  bool   `json:"notify,omitempty"`
+}
+
+// Operation is an operation's view: its job, state and the device's report.
+type Operation struct {
+	ID         int64             `json:"id"`
+	Device     string            `json:"device"`
+	MO         string            `json:"mo"`
+	Operation  string            `json:"operation"`
+	Node       string            `json:"node"`
+	Params     map[string]string `json:"params,omitempty"`
+	Correlator string            `json:"correlator"`
+	Job        int64             `json:"job"`
+	// State: queued, sent, accepted, succeeded, failed, timed_out, cancelled.
+	State string `json:"state"`
+	// ExecStatus is the device's status for the Exec (202: accepted, the
+	// result follows in a report).
+	ExecStatus int `json:"exec_status,omitempty"`
+	// Result and ResultData are the report's result code and data; Event
+	// is the report's event.
+	Result     int        `json:"result,omitempty"`
+	ResultData string     `json:"result_data,omitempty"`
+	Event      int64      `json:"event,omitempty"`
+	Error      string     `json:"error,omitempty"`
+	Deadline   *time.Time `json:"deadline,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	DoneAt     *time.Time `json:"done_at,omitempty"`
+	// Warning reports a non-fatal problem (a notification that failed).
+	Warning string `json:"warning,omitempty"`
+}
+
+// Terminal reports whether the operation ended.
+func (o *Operation) Terminal() bool { return storage.OpState(o.State).Terminal() }
+
+// OperationList is one page of operations; Next is the ?after= cursor.
+type OperationList struct {
+	Operations []Operation `json:"operations"`
+	Next       string      `json:"next,omitempty"`
+}
+
+// JobOperation is, on a job, the operation it carries: its state and the
+// device's report.
+type JobOperation struct {
+	ID         int64  `json:"id"`
+	State      string `json:"state"`
+	Result     int    `json:"result,omitempty"`
+	ResultData string `json:"result_data,omitempty"`
+	Event      int64  `json:"event,omitempty"`
+}
+
+// OperationFrom converts a storage record to its API view.
+func OperationFrom(o *storage.Operation) Operation {
+	out := Operation{ID: o.ID, Device: o.DeviceID, MO: o.MO, Operation: o.Name, Node: o.Node, Params: o.Params,
+		Correlator: o.Correlator, Job: o.JobID, State: string(o.State), ExecStatus: o.ExecStatus, Result: o.Result,
+		ResultData: o.ResultData, Event: o.EventID, Error: o.Error, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+	if !o.Deadline.IsZero() {
+		t := o.Deadline
+		out.Deadline = &t
+	}
+	if !o.DoneAt.IsZero() {
+		t := o.DoneAt
+		out.DoneAt = &t
+	}
+	return out
+}
+
+// JobOperationFrom is the summary of an operation shown on its job.
+func JobOperationFrom(o *storage.Operation) *JobOperation {
+	return &JobOperation{ID: o.ID, State: string(o.State), Result: o.Result, ResultData: o.ResultData, Event: o.EventID}
+}
+
 // FUMORequest is the body of POST /devices/{id}/fumo: a firmware update over
-// FUMO. The server queues one job: a Sequence of the Replace of
-// <node>/<operation>/PkgURL and the Exec of <node>/<operation> (the Exec
-// alone for Update, which installs the package the device holds). In a
-// Sequence the device runs the Exec only when the Replace succeeded
-// (OMA-TS-DM_Protocol-V1_2 §6); Atomic is not an option: it may not hold an
-// Exec (OMA-TS-DM_RepPro-V1_2 Atomic).
+// FUMO, the same as an OperationRequest with mo "fumo" (see ToOperation).
 type FUMORequest struct {
 	Node       string `json:"node,omitempty"`      // the device's FUMO node; default ./FwUpdate/Default
 	Operation  string `json:"operation,omitempty"` // DownloadAndUpdate (default), Download or Update
 	PkgURL     string `json:"pkg_url,omitempty"`   // required except for Update
 	Correlator string `json:"correlator,omitempty"`
+	Timeout    string `json:"timeout,omitempty"`
 	Notify     bool   `json:"notify,omitempty"`
 }
 
+// ToOperation is the operation request r stands for.
+func (r *FUMORequest) ToOperation() OperationRequest {
+	o := OperationRequest{MO: "fumo", Operation: r.Operation, Node: r.Node, Correlator: r.Correlator, Timeout: r.Timeout, Notify: r.Notify}
+	if r.PkgURL != "" {
+		o.Params = map[string]any{"pkg_url": r.PkgURL}
+	}
+	return o
+}
+
 // LAWMORequest is the body of POST /devices/{id}/lawmo: lock, unlock, wipe or
-// reset a device over LAWMO. The server queues one job: a Sequence of the
-// Replaces of its parameters (LAWMOConfig/NotifyUser,
-// AvailableWipeList/<n>/ToBeWiped) and the Exec of
-// <node>/Operations/<operation>, so that an item the device does not have
-// stops the wipe instead of wiping without it.
+// reset a device over LAWMO, the same as an OperationRequest with mo
+// "lawmo" (see ToOperation).
 type LAWMORequest struct {
 	Node       string   `json:"node,omitempty"`       // the device's LAWMO node; default ./LAWMO
 	Operation  string   `json:"operation"`            // FullyLock, PartiallyLock, UnLock, FactoryReset, Wipe (any case)
 	WipeItems  []string `json:"wipe_items,omitempty"` // Wipe only: AvailableWipeList node names to erase
 	NotifyUser *bool    `json:"notify_user,omitempty"`
 	Correlator string   `json:"correlator,omitempty"`
+	Timeout    string   `json:"timeout,omitempty"`
 	Notify     bool     `json:"notify,omitempty"`
 }
 
-// Default MO nodes of the operation requests.
-const (
-	DefaultFUMONode  = "./FwUpdate/Default"
-	DefaultLAWMONode = "./LAWMO"
-)
-
-// maxWipeItems bounds a LAWMO request's item list.
-const maxWipeItems = 64
-
-// newCorrelator makes a correlator for an Exec the request gave none for.
-func newCorrelator(prefix string) string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return prefix + hex.EncodeToString(b)
-}
-
-func validateNode(node, def string) (string, error) {
-	if node == "" {
-		return def, nil
-	}
-	node = strings.TrimSuffix(node, "/")
-	if !strings.HasPrefix(node, "./") {
-		return "", invalid("node", "%q: want an absolute URI such as %s", node, def)
-	}
-	if err := ValidateURI(node, false); err != nil {
-		ve := err.(*ValidationError)
-		ve.Field = "node"
-		return "", ve
-	}
-	return node, nil
-}
-
-// execJob wraps the Exec of uri, preceded by pre (Replaces of its
-// parameters), in a Sequence job when there are parameters.
-func execJob(uri, correlator string, pre []JobItem) JobRequest {
-	exec := JobRequest{Command: "Exec", Correlator: correlator, Items: []JobItem{{URI: uri}}}
-	if len(pre) == 0 {
-		return exec
-	}
-	return JobRequest{Command: "Sequence", Children: []JobRequest{{Command: "Replace", Items: pre}, exec}}
-}
-
-// ValidateFUMO checks r, fills its defaults (node, operation, correlator) and
-// returns the job to queue.
-func ValidateFUMO(r *FUMORequest) (storage.JobSpec, error) {
-	node, err := validateNode(r.Node, DefaultFUMONode)
-	if err != nil {
-		return storage.JobSpec{}, err
-	}
-	r.Node = node
-	if r.Operation == "" {
-		r.Operation = string(fumo.OpDownloadAndUpdate)
-	}
-	op, err := fumo.ParseOp(r.Operation)
-	if err != nil {
-		return storage.JobSpec{}, invalid("operation", "%q: want DownloadAndUpdate, Download or Update", r.Operation)
-	}
-	r.Operation = string(op)
-	switch {
-	case op == fumo.OpUpdate && r.PkgURL != "":
-		return storage.JobSpec{}, invalid("pkg_url", "Update installs the package the device holds: give no pkg_url")
-	case op != fumo.OpUpdate && r.PkgURL == "":
-		return storage.JobSpec{}, invalid("pkg_url", "%s needs the package URL", op)
-	case len(r.PkgURL) > MaxURILen || !printable(r.PkgURL):
-		return storage.JobSpec{}, invalid("pkg_url", "must be at most %d printable bytes", MaxURILen)
-	}
-	if r.Correlator == "" {
-		r.Correlator = newCorrelator("fumo-")
-	}
-	var pre []JobItem
-	if r.PkgURL != "" {
-		pre = []JobItem{{URI: node + "/" + string(op) + "/PkgURL", Format: "chr", Data: r.PkgURL}}
-	}
-	jr := execJob(node+"/"+string(op), r.Correlator, pre)
-	return ValidateJobRequest(&jr)
-}
-
-// lawmoWords are the short operation names `omadm ctl lawmo` takes.
-var lawmoWords = map[string]lawmo.Op{
-	"lock": lawmo.OpFullyLock, "partial-lock": lawmo.OpPartiallyLock, "unlock": lawmo.OpUnLock,
-	"wipe": lawmo.OpWipe, "factory-reset": lawmo.OpFactoryReset,
-}
-
-// ValidateLAWMO checks r, fills its defaults (node, canonical operation,
-// correlator) and returns the job to queue.
-func ValidateLAWMO(r *LAWMORequest) (storage.JobSpec, error) {
-	node, err := validateNode(r.Node, DefaultLAWMONode)
-	if err != nil {
-		return storage.JobSpec{}, err
-	}
-	r.Node = node
-	op, ok := lawmoWords[strings.ToLower(r.Operation)]
-	if !ok {
-		if op, err = lawmo.ParseOp(r.Operation); err != nil {
-			return storage.JobSpec{}, invalid("operation", "%q: want lock, partial-lock, unlock, wipe, factory-reset (or FullyLock, PartiallyLock, UnLock, Wipe, FactoryReset)", r.Operation)
-		}
-	}
-	r.Operation = string(op)
-	if len(r.WipeItems) > 0 && op != lawmo.OpWipe {
-		return storage.JobSpec{}, invalid("wipe_items", "apply to Wipe, not %s", op)
-	}
-	if len(r.WipeItems) > maxWipeItems {
-		return storage.JobSpec{}, invalid("wipe_items", "more than %d items", maxWipeItems)
-	}
-	if r.Correlator == "" {
-		r.Correlator = newCorrelator("lawmo-")
-	}
-	var pre []JobItem
+// ToOperation is the operation request r stands for.
+func (r *LAWMORequest) ToOperation() OperationRequest {
+	o := OperationRequest{MO: "lawmo", Operation: r.Operation, Node: r.Node, Correlator: r.Correlator, Timeout: r.Timeout, Notify: r.Notify}
+	p := map[string]any{}
 	if r.NotifyUser != nil {
-		pre = append(pre, JobItem{URI: node + "/LAWMOConfig/NotifyUser", Format: "bool", Data: fmt.Sprint(*r.NotifyUser)})
+		p["notify_user"] = *r.NotifyUser
 	}
-	for i, n := range r.WipeItems {
-		if n == "" || strings.ContainsAny(n, "/?") || !printable(n) || len(n) > MaxIDLen {
-			return storage.JobSpec{}, invalid(fmt.Sprintf("wipe_items[%d]", i), "%q is not a node name", n)
-		}
-		pre = append(pre, JobItem{URI: node + "/AvailableWipeList/" + n + "/ToBeWiped", Format: "bool", Data: "true"})
+	if r.WipeItems != nil {
+		p["wipe_items"] = r.WipeItems
 	}
-	jr := execJob(node+"/Operations/"+string(op), r.Correlator, pre)
-	return ValidateJobRequest(&jr)
+	if len(p) > 0 {
+		o.Params = p
+	}
+	return o
 }
 
 // ExecStatus is what the device answered the Exec of an operation job (a

@@ -173,6 +173,11 @@ type Job struct {
 	SentAt        *time.Time   `json:"sent_at"`
 	DoneAt        *time.Time   `json:"done_at"`
 	Spec          JobRequest   `json:"spec"`
+	// Operation is the operation the job carries (POST
+	// /devices/{id}/operations, /fumo, /lawmo), with the device's report
+	// once it came; shown on single jobs and on the answers of /fumo and
+	// /lawmo.
+	Operation *JobOperation `json:"operation,omitempty"`
 	// Warning reports a non-fatal problem with the request, such as a
 	// requested notification that could not be sent (the job is still queued).
 	Warning string `json:"warning,omitempty"`
@@ -261,6 +266,8 @@ const (
 	UpdateEvent   = "event"
 	UpdateSession = "session"
 	UpdateTrace   = "trace"
+	// UpdateOperation: an operation changed state (Update.Operation).
+	UpdateOperation = "operation"
 )
 
 // Session is a session milestone in the live stream.
@@ -281,6 +288,8 @@ type Update struct {
 	Event   *Event    `json:"event,omitempty"`
 	Session *Session  `json:"session,omitempty"`
 	Trace   *Trace    `json:"trace,omitempty"`
+	// Operation is set for kind "operation": an operation's new state.
+	Operation *Operation `json:"operation,omitempty"`
 }
 
 // DeviceFrom converts a storage record to its API view, leaving out every

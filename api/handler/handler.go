@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/omadm/omadm/api"
+	"github.com/omadm/omadm/fleet"
 	"github.com/omadm/omadm/storage"
 )
 
@@ -52,6 +53,11 @@ type Options struct {
 	Heartbeat time.Duration
 	// Version is reported by /healthz.
 	Version string
+	// Operations creates and follows operations (POST
+	// /devices/{id}/operations, /fumo, /lawmo); nil makes one on Store
+	// whose changes go to Hub (it then sees only what this handler does:
+	// `omadm serve` passes the one its scheduler and engine feed).
+	Operations *fleet.Manager
 }
 
 // Handler is the /api/v1 HTTP handler.
@@ -104,6 +110,13 @@ func New(o Options) (*Handler, error) {
 		o.Heartbeat = 15 * time.Second
 	}
 	h := &Handler{o: o, mux: http.NewServeMux(), tokenHash: tokenHash}
+	if h.o.Operations == nil {
+		m, err := fleet.New(fleet.Options{Store: o.Store, Logger: o.Logger, OnChange: h.publishOperation})
+		if err != nil {
+			return nil, err
+		}
+		h.o.Operations = m
+	}
 	p := api.Prefix
 	h.routes = []Route{
 		{Method: "GET", Pattern: "/healthz", Public: true, h: h.health},
@@ -117,6 +130,10 @@ func New(o Options) (*Handler, error) {
 		{Method: "GET", Pattern: p + "/devices/{id}/jobs", h: h.listJobs},
 		{Method: "POST", Pattern: p + "/devices/{id}/fumo", h: h.createFUMO},
 		{Method: "POST", Pattern: p + "/devices/{id}/lawmo", h: h.createLAWMO},
+		{Method: "POST", Pattern: p + "/devices/{id}/operations", h: h.createOperation},
+		{Method: "GET", Pattern: p + "/devices/{id}/operations", h: h.listOperations},
+		{Method: "GET", Pattern: p + "/operations/{opid}", h: h.getOperation},
+		{Method: "POST", Pattern: p + "/operations/{opid}/cancel", h: h.cancelOperation},
 		{Method: "GET", Pattern: p + "/jobs", h: h.allJobs},
 		{Method: "GET", Pattern: p + "/jobs/{jobid}", h: h.getJob},
 		{Method: "POST", Pattern: p + "/jobs/{jobid}/cancel", h: h.cancelJob},

@@ -30,38 +30,6 @@ func (h *Handler) createJob(w http.ResponseWriter, r *http.Request) {
 	h.queueJob(w, r, spec, req.Notify)
 }
 
-// createFUMO is POST /devices/{id}/fumo: a firmware update queued as one
-// job (a Sequence of the PkgURL Replace and the Exec).
-func (h *Handler) createFUMO(w http.ResponseWriter, r *http.Request) {
-	var req api.FUMORequest
-	if err := h.decode(w, r, &req); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	spec, err := api.ValidateFUMO(&req)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.queueJob(w, r, spec, req.Notify)
-}
-
-// createLAWMO is POST /devices/{id}/lawmo: a lock, unlock, wipe or reset
-// queued as one job (a Sequence of the parameter Replaces and the Exec).
-func (h *Handler) createLAWMO(w http.ResponseWriter, r *http.Request) {
-	var req api.LAWMORequest
-	if err := h.decode(w, r, &req); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	spec, err := api.ValidateLAWMO(&req)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.queueJob(w, r, spec, req.Notify)
-}
-
 // queueJob stores spec as a job of the request's device, sends package 0
 // when notify asks for it and answers 201 with the job.
 func (h *Handler) queueJob(w http.ResponseWriter, r *http.Request, spec storage.JobSpec, notify bool) {
@@ -182,7 +150,11 @@ func (h *Handler) getJob(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, api.JobFrom(j))
+	out := api.JobFrom(j)
+	if op, err := h.o.Operations.OperationByJob(r.Context(), j.ID); err == nil {
+		out.Operation = api.JobOperationFrom(op)
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (h *Handler) cancelJob(w http.ResponseWriter, r *http.Request) {
@@ -210,6 +182,9 @@ func (h *Handler) cancelJob(w http.ResponseWriter, r *http.Request) {
 	out := api.JobFrom(j)
 	h.o.Hub.Publish(api.Update{Kind: api.UpdateJob, Device: j.DeviceID, Job: &out})
 	h.o.Logger.Info("job cancelled", "device", j.DeviceID, "job", j.ID)
+	if err := h.o.Operations.JobChanged(r.Context(), j.ID); err != nil {
+		h.o.Logger.Warn("cancelling a job's operation", "job", j.ID, "err", err)
+	}
 	writeJSON(w, http.StatusOK, out)
 }
 

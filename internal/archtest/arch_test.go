@@ -1,5 +1,5 @@
 // Package archtest checks that packages import only along the design's arrow:
-// cmd → api/web/transport → server/client/sim → mo → dmtree/auth/notification/storage → syncml → wbxml.
+// cmd → api/web/transport → fleet → server/client/sim → mo → dmtree/auth/notification/storage → syncml → wbxml.
 package archtest
 
 import (
@@ -32,10 +32,12 @@ func layer(pkg string) (int, bool) {
 		return 3, true
 	case first == "server", first == "client", first == "sim":
 		return 4, true
+	case first == "fleet":
+		return 5, true // operations (and later groups, campaigns) over the server's queue
 	case first == "api", first == "web", first == "transport":
-		return 5, true
-	case first == "cmd":
 		return 6, true
+	case first == "cmd":
+		return 7, true
 	}
 	return 0, false
 }
@@ -49,6 +51,7 @@ var forbidden = map[string][]string{
 	"web":       {"server", "storage"},
 	"mo":        {"server", "client", "storage"},
 	"transport": {"storage"},
+	"fleet":     {"api", "web", "transport", "client", "sim", "storage/"},
 	"cmd/omadm-agent": {"github.com/spf13/cobra", "modernc.org/sqlite", "github.com/jackc/pgx", "database/sql",
 		module + "/storage", module + "/server", module + "/api", module + "/web"},
 }

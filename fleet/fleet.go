@@ -1,0 +1,519 @@
+// Package fleet is the server's operations layer: an operation is a named
+// MO action on one device (a FUMO update, a LAWMO wipe, a generic Exec) that
+// owns its job (one Sequence of the parameters' Replaces and the Exec), the
+// Exec's correlator, a state machine and the device's final report.
+//
+//	queued → sent → accepted (Exec answered 202) → succeeded | failed | timed_out
+//	any open state → cancelled;  a 200 to the Exec → succeeded;  a failed Replace or Exec → failed
+//
+// MOs plug in through their descriptors (mo.Descriptor): the operations, the
+// nodes they Replace and Exec, the report's success codes and the default
+// timeout. The Manager creates, reads and cancels operations and follows the
+// engine's live updates (its job changes and the 1226 reports, found by
+// correlator); the Scheduler, owned by `omadm serve`, applies those updates
+// and the timeouts in the background. Every state change is a conditional
+// update of the stored operation, so any number of server processes sharing
+// one database may run a Manager and a Scheduler: each transition happens
+// exactly once, and nothing lives only in memory (a report or job change
+// missed by a crash is found again from storage).
+package fleet
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/omadm/omadm/mo"
+	"github.com/omadm/omadm/mo/fumo"
+	"github.com/omadm/omadm/mo/lawmo"
+	"github.com/omadm/omadm/storage"
+)
+
+// Limits on a request.
+const (
+	MaxTimeout  = 30 * 24 * time.Hour
+	maxListItem = 64
+	maxParamLen = storage.MaxURILen
+)
+
+// ExecMO names the generic Exec: any node, a correlator, a report of any type.
+const ExecMO = "exec"
+
+// DefaultExecTimeout is how long a generic Exec waits for its report.
+const DefaultExecTimeout = time.Hour
+
+// ErrFinished is returned when cancelling an operation that already ended.
+var ErrFinished = errors.New("fleet: operation already finished")
+
+// FieldError is a request that breaks a rule; Field names the offending
+// request field ("params.pkg_url"). The API answers it with 400.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+func invalid(field, format string, args ...any) *FieldError {
+	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Request asks for an operation on one device.
+type Request struct {
+	DeviceID string
+	// MO is the object's descriptor name ("fumo", "lawmo") or "exec".
+	MO string
+	// Operation is the descriptor's operation name or alias; for "exec" it
+	// is ignored (the operation is "Exec").
+	Operation string
+	// Node is the MO instance (default: the descriptor's); for "exec", the
+	// absolute URI of the node to execute (required).
+	Node string
+	// Params are the operation's parameters by name: a string, a bool, a
+	// number or, for a list parameter, a list of strings. "exec" takes
+	// "data" (the Exec item's Data).
+	Params map[string]any
+	// Correlator of the Exec; "" makes one.
+	Correlator string
+	// Timeout overrides the descriptor's default (0 = default).
+	Timeout time.Duration
+}
+
+// Options configure a Manager. Only Store is required.
+type Options struct {
+	Store storage.Store
+	// MOs are the objects operations may use (nil: FUMO and LAWMO).
+	MOs []*mo.Descriptor
+	// ExecTimeout is the generic Exec's default timeout (0: DefaultExecTimeout).
+	ExecTimeout time.Duration
+	// Now is the clock (nil: time.Now), injected by tests.
+	Now func() time.Time
+	// OnChange, when set, is called after every stored state change of an
+	// operation (creation included) with the operation as stored. It must
+	// not block.
+	OnChange func(*storage.Operation)
+	Logger   *slog.Logger
+}
+
+// Manager creates, reads, cancels and advances operations.
+type Manager struct {
+	o     Options
+	queue chan change
+}
+
+// change is a live update the Manager follows: a job's new state or a
+// stored event.
+type change struct {
+	jobID    int64
+	deviceID string
+	eventID  int64
+}
+
+// New returns a Manager.
+func New(o Options) (*Manager, error) {
+	if o.Store == nil {
+		return nil, errors.New("fleet: Options.Store is required")
+	}
+	if o.MOs == nil {
+		o.MOs = []*mo.Descriptor{fumo.Descriptor, lawmo.Descriptor}
+	}
+	if o.ExecTimeout <= 0 {
+		o.ExecTimeout = DefaultExecTimeout
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Manager{o: o, queue: make(chan change, 4096)}, nil
+}
+
+// Descriptor returns the descriptor of an MO by name.
+func (m *Manager) Descriptor(name string) (*mo.Descriptor, bool) {
+	for _, d := range m.o.MOs {
+		if strings.EqualFold(d.Name, name) {
+			return d, true
+		}
+	}
+	return nil, false
+}
+
+// MONames lists the MO names a request may use.
+func (m *Manager) MONames() []string {
+	var out []string
+	for _, d := range m.o.MOs {
+		out = append(out, d.Name)
+	}
+	return append(out, ExecMO)
+}
+
+// Plan checks r and returns the operation and the job spec it would store,
+// without storing anything; r's defaults (node, correlator) are filled.
+func (m *Manager) Plan(r *Request) (*storage.Operation, storage.JobSpec, error) {
+	if r.Timeout < 0 || r.Timeout > MaxTimeout {
+		return nil, storage.JobSpec{}, invalid("timeout", "%s: want a positive duration of at most %s", r.Timeout, MaxTimeout)
+	}
+	if r.Correlator != "" && (len(r.Correlator) > storage.MaxCorrelatorLen || !storage.ValidIdentifier(r.Correlator) || !storage.Printable(r.Correlator)) {
+		return nil, storage.JobSpec{}, invalid("correlator", "must be at most %d printable characters without format characters", storage.MaxCorrelatorLen)
+	}
+	if strings.EqualFold(r.MO, ExecMO) {
+		return m.planExec(r)
+	}
+	d, ok := m.Descriptor(r.MO)
+	if !ok {
+		return nil, storage.JobSpec{}, invalid("mo", "%q: want one of %s", r.MO, strings.Join(m.MONames(), ", "))
+	}
+	node, err := validNode(r.Node, d.DefaultNode)
+	if err != nil {
+		return nil, storage.JobSpec{}, err
+	}
+	if r.Operation == "" {
+		if d.DefaultOperation == "" {
+			return nil, storage.JobSpec{}, invalid("operation", "required: want %s", strings.Join(d.Names(), ", "))
+		}
+		r.Operation = d.DefaultOperation
+	}
+	def, ok := d.Op(r.Operation)
+	if !ok {
+		return nil, storage.JobSpec{}, invalid("operation", "%q: want %s", r.Operation, strings.Join(d.Names(), ", "))
+	}
+	known := map[string]bool{}
+	var pre []storage.JobItem
+	stored := map[string]string{}
+	for _, p := range def.Params {
+		known[p.Name] = true
+		v, given := r.Params[p.Name]
+		if !given {
+			if p.Required {
+				return nil, storage.JobSpec{}, invalid("params."+p.Name, "%s needs %s", def.Name, p.Name)
+			}
+			continue
+		}
+		items, text, err := paramItems(node, p, v)
+		if err != nil {
+			return nil, storage.JobSpec{}, err
+		}
+		pre = append(pre, items...)
+		stored[p.Name] = text
+	}
+	for k := range r.Params {
+		if !known[k] {
+			return nil, storage.JobSpec{}, invalid("params."+k, "%s takes no parameter %s (it takes: %s)", def.Name, k, paramNames(def))
+		}
+	}
+	r.Node, r.Operation = node, def.Name
+	if r.Correlator == "" {
+		r.Correlator = newCorrelator(d.Name + "-")
+	}
+	timeout := cmpDur(r.Timeout, d.Timeout)
+	spec := execJob(node+"/"+def.ExecNode(), r.Correlator, pre, "")
+	if err := storage.ValidateJobSpec(spec); err != nil {
+		return nil, storage.JobSpec{}, specError(err)
+	}
+	op := &storage.Operation{DeviceID: r.DeviceID, MO: d.Name, Name: def.Name, Node: node, Params: nilIfEmpty(stored),
+		Correlator: r.Correlator, State: storage.OpQueued, Deadline: m.o.Now().Add(timeout)}
+	return op, spec, nil
+}
+
+func (m *Manager) planExec(r *Request) (*storage.Operation, storage.JobSpec, error) {
+	if r.Node == "" {
+		return nil, storage.JobSpec{}, invalid("node", "an exec operation needs the node to execute")
+	}
+	node, err := validNode(r.Node, "")
+	if err != nil {
+		return nil, storage.JobSpec{}, err
+	}
+	var data string
+	stored := map[string]string{}
+	for k, v := range r.Params {
+		if k != "data" {
+			return nil, storage.JobSpec{}, invalid("params."+k, "exec takes no parameter %s (it takes: data)", k)
+		}
+		s, ok := v.(string)
+		if !ok {
+			return nil, storage.JobSpec{}, invalid("params.data", "want a string")
+		}
+		data, stored["data"] = s, s
+	}
+	r.Node, r.Operation, r.MO = node, "Exec", ExecMO
+	if r.Correlator == "" {
+		r.Correlator = newCorrelator("exec-")
+	}
+	spec := execJob(node, r.Correlator, nil, data)
+	if err := storage.ValidateJobSpec(spec); err != nil {
+		return nil, storage.JobSpec{}, specError(err)
+	}
+	op := &storage.Operation{DeviceID: r.DeviceID, MO: ExecMO, Name: "Exec", Node: node, Params: nilIfEmpty(stored),
+		Correlator: r.Correlator, State: storage.OpQueued, Deadline: m.o.Now().Add(cmpDur(r.Timeout, m.o.ExecTimeout))}
+	return op, spec, nil
+}
+
+// Validate checks r against the default MOs (FUMO, LAWMO, exec) without a
+// store: what Manager.Plan would refuse. Clients call it to report a
+// mistake before sending a request.
+func Validate(r Request) error {
+	m := &Manager{o: Options{MOs: []*mo.Descriptor{fumo.Descriptor, lawmo.Descriptor}, ExecTimeout: DefaultExecTimeout, Now: time.Now}}
+	_, _, err := m.Plan(&r)
+	return err
+}
+
+// Create stores the operation r asks for and its job, in one atomic unit.
+// The errors: *FieldError (a bad request), storage.ErrNotFound (unknown
+// device), storage.ErrExists (the device has an operation with that
+// correlator), or a storage error.
+func (m *Manager) Create(ctx context.Context, r *Request) (*storage.Operation, *storage.Job, error) {
+	op, spec, err := m.Plan(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	j := &storage.Job{DeviceID: r.DeviceID, Spec: spec, State: storage.JobQueued}
+	err = storage.InBatch(ctx, m.o.Store, func(s storage.Store) error {
+		if err := s.CreateJob(ctx, j); err != nil {
+			return err
+		}
+		op.JobID = j.ID
+		return s.CreateOperation(ctx, op)
+	})
+	if err != nil {
+		if errors.Is(err, storage.ErrExists) {
+			return nil, nil, fmt.Errorf("%w: device %q already has an operation with correlator %q", err, r.DeviceID, r.Correlator)
+		}
+		return nil, nil, err
+	}
+	m.changed(op)
+	return op, j, nil
+}
+
+// Get returns an operation.
+func (m *Manager) Get(ctx context.Context, id int64) (*storage.Operation, error) {
+	return m.o.Store.GetOperation(ctx, id)
+}
+
+// List returns operations ordered by ID.
+func (m *Manager) List(ctx context.Context, f storage.OperationFilter) ([]*storage.Operation, error) {
+	return m.o.Store.ListOperations(ctx, f)
+}
+
+// Cancel cancels an open operation. A queued or sent one has its job
+// cancelled too (a command not yet out never goes out); an accepted one is
+// only marked cancelled: the device already runs it and may still report,
+// which is then kept as an event but changes nothing. ErrFinished when the
+// operation already ended.
+func (m *Manager) Cancel(ctx context.Context, id int64) (*storage.Operation, error) {
+	for range 4 {
+		op, err := m.o.Store.GetOperation(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if op.State.Terminal() {
+			return op, ErrFinished
+		}
+		if op.State == storage.OpQueued || op.State == storage.OpSent {
+			if _, err := m.o.Store.CancelJob(ctx, op.JobID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+				if !errors.Is(err, storage.ErrConflict) {
+					return nil, err
+				}
+				// The job ended meanwhile: its outcome decides.
+				if err := m.Advance(ctx, op); err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
+		from := op.State
+		op.State, op.Error, op.DoneAt = storage.OpCancelled, "cancelled by the operator", m.o.Now()
+		if err := m.o.Store.TransitionOperation(ctx, op, from); err != nil {
+			if errors.Is(err, storage.ErrConflict) {
+				continue
+			}
+			return nil, err
+		}
+		m.changed(op)
+		return op, nil
+	}
+	return nil, fmt.Errorf("%w: operation %d keeps changing", storage.ErrConflict, id)
+}
+
+func (m *Manager) changed(op *storage.Operation) {
+	if m.o.OnChange != nil {
+		c := *op
+		m.o.OnChange(&c)
+	}
+}
+
+// ---- helpers ----
+
+func cmpDur(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+func nilIfEmpty(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+func paramNames(op *mo.Operation) string {
+	if len(op.Params) == 0 {
+		return "none"
+	}
+	var n []string
+	for _, p := range op.Params {
+		n = append(n, p.Name)
+	}
+	return strings.Join(n, ", ")
+}
+
+func newCorrelator(prefix string) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// validNode checks an MO instance node (absolute: "./…").
+func validNode(node, def string) (string, error) {
+	if node == "" {
+		return def, nil
+	}
+	node = strings.TrimSuffix(node, "/")
+	if !strings.HasPrefix(node, "./") {
+		return "", invalid("node", "%q: want an absolute URI such as %s", node, cmpStr(def, "./Vendor/Reboot"))
+	}
+	if err := storage.ValidateURI(node, false); err != nil {
+		var se *storage.SpecError
+		if errors.As(err, &se) {
+			return "", invalid("node", "%s", se.Msg)
+		}
+		return "", invalid("node", "%v", err)
+	}
+	return node, nil
+}
+
+func cmpStr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func specError(err error) error {
+	var se *storage.SpecError
+	if errors.As(err, &se) {
+		return &FieldError{Field: "params", Msg: se.Error()}
+	}
+	return err
+}
+
+// paramItems turns a parameter's value into the Replace items it writes and
+// the text stored with the operation.
+func paramItems(node string, p mo.Param, v any) ([]storage.JobItem, string, error) {
+	field := "params." + p.Name
+	if p.List {
+		var list []string
+		switch x := v.(type) {
+		case []string:
+			list = x
+		case []any:
+			for _, e := range x {
+				s, ok := e.(string)
+				if !ok {
+					return nil, "", invalid(field, "want a list of node names")
+				}
+				list = append(list, s)
+			}
+		default:
+			return nil, "", invalid(field, "want a list of node names")
+		}
+		max := cmpInt(p.MaxItems, maxListItem)
+		if len(list) > max {
+			return nil, "", invalid(field, "more than %d items", max)
+		}
+		items := make([]storage.JobItem, 0, len(list))
+		for i, n := range list {
+			if n == "" || strings.ContainsAny(n, "/?,") || !storage.Printable(n) || len(n) > 256 {
+				return nil, "", invalid(fmt.Sprintf("%s[%d]", field, i), "%q is not a node name", n)
+			}
+			items = append(items, storage.JobItem{URI: node + "/" + strings.ReplaceAll(p.Node, "{}", n), Format: p.Format, Data: p.Value})
+		}
+		return items, strings.Join(list, ","), nil
+	}
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = x
+	case bool:
+		s = strconv.FormatBool(x)
+	case float64:
+		s = strconv.FormatFloat(x, 'f', -1, 64)
+	case int:
+		s = strconv.Itoa(x)
+	default:
+		return nil, "", invalid(field, "want a %s value", p.Format)
+	}
+	switch p.Format {
+	case "bool":
+		if s != "true" && s != "false" {
+			return nil, "", invalid(field, "%q: want true or false", s)
+		}
+	case "int":
+		if _, err := strconv.Atoi(s); err != nil {
+			return nil, "", invalid(field, "%q: want an integer", s)
+		}
+	}
+	if len(s) > maxParamLen || !storage.Printable(s) {
+		return nil, "", invalid(field, "must be at most %d printable bytes", maxParamLen)
+	}
+	if p.Required && s == "" {
+		return nil, "", invalid(field, "must not be empty")
+	}
+	return []storage.JobItem{{URI: node + "/" + p.Node, Format: p.Format, Data: s}}, s, nil
+}
+
+func cmpInt(a, b int) int {
+	if a > 0 {
+		return a
+	}
+	return b
+}
+
+// execJob wraps the Exec of uri, preceded by pre (Replaces of its
+// parameters), in a Sequence job when there are parameters: in a Sequence
+// the device runs the Exec only when the Replaces succeeded
+// (OMA-TS-DM_Protocol-V1_2 §6: Sequence members run in order); Atomic may not
+// hold an Exec (OMA-TS-DM_RepPro-V1_2, Atomic content model).
+func execJob(uri, correlator string, pre []storage.JobItem, data string) storage.JobSpec {
+	exec := storage.JobSpec{Command: "Exec", Correlator: correlator, Items: []storage.JobItem{{URI: uri, Data: data}}}
+	if len(pre) == 0 {
+		return exec
+	}
+	return storage.JobSpec{Command: "Sequence", Children: []storage.JobSpec{{Command: "Replace", Items: pre}, exec}}
+}
+
+// ExecStatus is the device's status for a job's Exec (the job itself, or
+// the last member of its Sequence); 0 while unknown.
+func ExecStatus(j *storage.Job) int {
+	if j.Spec.Command != "Sequence" {
+		return j.Status
+	}
+	if n := len(j.ChildStatus); n > 0 && n == len(j.Spec.Children) {
+		return j.ChildStatus[n-1]
+	}
+	return 0
+}
+
+// OperationByJob returns the operation that owns a job (storage.ErrNotFound
+// for a job of no operation).
+func (m *Manager) OperationByJob(ctx context.Context, jobID int64) (*storage.Operation, error) {
+	return m.o.Store.OperationByJob(ctx, jobID)
+}

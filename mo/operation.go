@@ -1,0 +1,118 @@
+package mo
+
+import (
+	"strings"
+	"time"
+)
+
+// Descriptor declares, as data, the operations a management object offers a
+// server: what each one Replaces and Execs under the object's node, which
+// result codes of the device's report (the 1226 generic alert that carries
+// the Exec's correlator) mean success, and how long to wait for it. The
+// server's operations layer and the REST API are built from it; an MO needs
+// no code of its own in either.
+type Descriptor struct {
+	// Name is how requests name the object ("fumo", "lawmo").
+	Name string
+	// MOID is the object's DDF name (urn:oma:mo:…).
+	MOID string
+	// DefaultNode is the object instance used when a request gives none.
+	DefaultNode string
+	// Operations are the object's operations.
+	Operations []Operation
+	// DefaultOperation is used when a request names none ("": a request
+	// must name one).
+	DefaultOperation string
+	// Timeout is how long an operation waits for its report by default.
+	Timeout time.Duration
+	// Success lists the inclusive ranges of report result codes that mean
+	// success ([2]int{200, 299}).
+	Success [][2]int
+	// Report reads a report event's Meta Type, Source and Data: ok false when
+	// the event is not this object's report; code is its result code and
+	// meaning names it. An error means it is the object's report but its Data
+	// is not a result code.
+	Report func(typ, source, data string) (code int, meaning string, ok bool, err error)
+}
+
+// Operation is one operation of an object.
+type Operation struct {
+	// Name is the canonical name (the node name under the object, e.g.
+	// DownloadAndUpdate, Wipe).
+	Name string
+	// Aliases are other names requests may use (any letter case), e.g. "lock".
+	Aliases []string
+	// Exec is the node executed, relative to the object instance; "" means
+	// Name itself.
+	Exec string
+	// Params are what the operation Replaces before its Exec, in order.
+	Params []Param
+}
+
+// Param is one parameter of an operation: a value the request gives and the
+// node it is written to (a Replace in the operation's Sequence, before the
+// Exec).
+type Param struct {
+	// Name is the request's key, e.g. "pkg_url".
+	Name string
+	// Node is the target relative to the object instance; in a List
+	// parameter "{}" stands for each element.
+	Node string
+	// Format is the node's format: chr, bool or int.
+	Format string
+	// Required parameters must be given.
+	Required bool
+	// List takes a list of node names and writes Value to Node once per
+	// element (e.g. the wipe list's ToBeWiped flags).
+	List bool
+	// Value is what a List parameter writes.
+	Value string
+	// MaxItems bounds a List parameter (0 = 64).
+	MaxItems int
+}
+
+// Op finds an operation by its name or an alias, in any letter case.
+func (d *Descriptor) Op(name string) (*Operation, bool) {
+	for i := range d.Operations {
+		op := &d.Operations[i]
+		if strings.EqualFold(op.Name, name) {
+			return op, true
+		}
+		for _, a := range op.Aliases {
+			if strings.EqualFold(a, name) {
+				return op, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// Names lists the operations' canonical names and aliases, for messages.
+func (d *Descriptor) Names() []string {
+	var out []string
+	for _, op := range d.Operations {
+		out = append(out, op.Aliases...)
+	}
+	for _, op := range d.Operations {
+		out = append(out, op.Name)
+	}
+	return out
+}
+
+// Successful reports whether a report's result code means success.
+func (d *Descriptor) Successful(code int) bool {
+	for _, r := range d.Success {
+		if code >= r[0] && code <= r[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// ExecNode is the node an operation executes, relative to the instance.
+func (op *Operation) ExecNode() string {
+	if op.Exec != "" {
+		return op.Exec
+	}
+	return op.Name
+}
