@@ -3,6 +3,10 @@ package api
 import (
 	"time"
 
+	"github.com/omadm/omadm/mo"
+	"github.com/omadm/omadm/mo/fumo"
+	"github.com/omadm/omadm/mo/lawmo"
+
 	"github.com/omadm/omadm/storage"
 )
 
@@ -49,14 +53,16 @@ type Operation struct {
 	ExecStatus int `json:"exec_status,omitempty"`
 	// Result and ResultData are the report's result code and data; Event
 	// is the report's event.
-	Result     int        `json:"result,omitempty"`
-	ResultData string     `json:"result_data,omitempty"`
-	Event      int64      `json:"event,omitempty"`
-	Error      string     `json:"error,omitempty"`
-	Deadline   *time.Time `json:"deadline,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
-	UpdatedAt  time.Time  `json:"updated_at"`
-	DoneAt     *time.Time `json:"done_at,omitempty"`
+	Result     int    `json:"result,omitempty"`
+	ResultData string `json:"result_data,omitempty"`
+	// Meaning names the result code (from the MO's descriptor).
+	Meaning   string     `json:"meaning,omitempty"`
+	Event     int64      `json:"event,omitempty"`
+	Error     string     `json:"error,omitempty"`
+	Deadline  *time.Time `json:"deadline,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	DoneAt    *time.Time `json:"done_at,omitempty"`
 	// Warning reports a non-fatal problem (a notification that failed).
 	Warning string `json:"warning,omitempty"`
 }
@@ -85,6 +91,13 @@ func OperationFrom(o *storage.Operation) Operation {
 	out := Operation{ID: o.ID, Device: o.DeviceID, MO: o.MO, Operation: o.Name, Node: o.Node, Params: o.Params,
 		Correlator: o.Correlator, Job: o.JobID, State: string(o.State), ExecStatus: o.ExecStatus, Result: o.Result,
 		ResultData: o.ResultData, Event: o.EventID, Error: o.Error, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+	if o.EventID != 0 {
+		for _, d := range []*mo.Descriptor{fumo.Descriptor, lawmo.Descriptor} {
+			if d.Name == o.MO && d.Meaning != nil {
+				out.Meaning = d.Meaning(o.Result)
+			}
+		}
+	}
 	if !o.Deadline.IsZero() {
 		t := o.Deadline
 		out.Deadline = &t

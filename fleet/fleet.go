@@ -517,3 +517,18 @@ func ExecStatus(j *storage.Job) int {
 func (m *Manager) OperationByJob(ctx context.Context, jobID int64) (*storage.Operation, error) {
 	return m.o.Store.OperationByJob(ctx, jobID)
 }
+
+// Refresh returns an operation brought up to date with storage: an open
+// one is advanced first (its job's state, a report already stored), so a
+// reader never sees an operation behind what the store holds, even when
+// the live update that should have moved it was lost.
+func (m *Manager) Refresh(ctx context.Context, id int64) (*storage.Operation, error) {
+	op, err := m.o.Store.GetOperation(ctx, id)
+	if err != nil || op.State.Terminal() {
+		return op, err
+	}
+	if err := m.Advance(ctx, op); err != nil {
+		m.o.Logger.Warn("operations: advancing an operation on read", "operation", id, "err", err)
+	}
+	return op, nil
+}

@@ -33,6 +33,8 @@ type Descriptor struct {
 	// meaning names it. An error means it is the object's report but its Data
 	// is not a result code.
 	Report func(typ, source, data string) (code int, meaning string, ok bool, err error)
+	// Meaning names a result code ("firmware update failed").
+	Meaning func(code int) string
 }
 
 // Operation is one operation of an object.

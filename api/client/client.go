@@ -450,3 +450,95 @@ func (c *Client) WaitJob(ctx context.Context, id int64) (*api.Job, error) {
 		delay = min(delay*2, 2*time.Second)
 	}
 }
+
+// CreateOperation starts an operation (POST /devices/{id}/operations).
+func (c *Client) CreateOperation(ctx context.Context, deviceID string, r api.OperationRequest) (*api.Operation, error) {
+	var out api.Operation
+	return &out, c.do(ctx, "POST", devicePath(deviceID, "/operations"), nil, r, &out)
+}
+
+// GetOperation returns an operation (GET /operations/{id}).
+func (c *Client) GetOperation(ctx context.Context, id int64) (*api.Operation, error) {
+	var out api.Operation
+	return &out, c.do(ctx, "GET", api.Prefix+"/operations/"+strconv.FormatInt(id, 10), nil, nil, &out)
+}
+
+// CancelOperation cancels an open operation (POST /operations/{id}/cancel).
+func (c *Client) CancelOperation(ctx context.Context, id int64) (*api.Operation, error) {
+	var out api.Operation
+	return &out, c.do(ctx, "POST", api.Prefix+"/operations/"+strconv.FormatInt(id, 10)+"/cancel", nil, nil, &out)
+}
+
+// OperationQuery filters ListOperations.
+type OperationQuery struct {
+	States []string
+	After  int64
+	Limit  int
+}
+
+// ListOperations returns one page of a device's operations.
+func (c *Client) ListOperations(ctx context.Context, deviceID string, oq OperationQuery) (*api.OperationList, error) {
+	q := url.Values{}
+	if len(oq.States) > 0 {
+		q.Set("state", strings.Join(oq.States, ","))
+	}
+	if oq.After > 0 {
+		q.Set("after", strconv.FormatInt(oq.After, 10))
+	}
+	if oq.Limit > 0 {
+		q.Set("limit", strconv.Itoa(oq.Limit))
+	}
+	var out api.OperationList
+	return &out, c.do(ctx, "GET", devicePath(deviceID, "/operations"), q, nil, &out)
+}
+
+// WaitOperation waits until an operation ends and returns it. It follows
+// the event stream for the operation's changes and reads the operation
+// again (which brings it up to date with storage) when the stream says it
+// changed, or after a back-off from 50 ms up to maxPoll (0: 5 s) when the
+// stream is silent or unavailable. When ctx ends first it returns the last
+// state read together with ctx.Err().
+func (c *Client) WaitOperation(ctx context.Context, id int64, deviceID string, maxPoll time.Duration) (*api.Operation, error) {
+	if maxPoll <= 0 {
+		maxPoll = 5 * time.Second
+	}
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	changed := make(chan struct{}, 1)
+	go func() {
+		_ = c.Stream(sctx, StreamOptions{Device: deviceID, Kinds: []string{api.UpdateOperation}}, func(u api.Update) error {
+			if u.Operation != nil && u.Operation.ID == id {
+				select {
+				case changed <- struct{}{}:
+				default:
+				}
+			}
+			return nil
+		})
+	}()
+	delay := 50 * time.Millisecond
+	t := time.NewTimer(0)
+	defer t.Stop()
+	var last *api.Operation
+	for {
+		select {
+		case <-ctx.Done():
+			return last, ctx.Err()
+		case <-t.C:
+			delay = min(delay*2, maxPoll)
+		case <-changed:
+		}
+		op, err := c.GetOperation(ctx, id)
+		if err != nil {
+			if ctx.Err() != nil {
+				return last, ctx.Err()
+			}
+			return last, err
+		}
+		last = op
+		if op.Terminal() {
+			return op, nil
+		}
+		t.Reset(delay)
+	}
+}

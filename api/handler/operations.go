@@ -125,7 +125,7 @@ func (h *Handler) getOperation(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	op, err := h.o.Operations.Get(r.Context(), id)
+	op, err := h.o.Operations.Refresh(r.Context(), id)
 	if errors.Is(err, storage.ErrNotFound) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown operation %d", id))
 		return

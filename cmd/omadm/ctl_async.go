@@ -4,19 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/omadm/omadm/api"
 	"github.com/omadm/omadm/api/client"
+	"github.com/omadm/omadm/fleet"
 )
 
 // Operations a device accepts now (202) and reports on later with a
-// generic alert carrying the Exec's correlator: `ctl fumo`, `ctl lawmo`.
+// generic alert carrying the Exec's correlator (`ctl fumo`, `ctl lawmo`):
+// the server keeps them as operations, follows their job and attaches the
+// report; these commands create one and, with --wait, wait for it to end.
 
-// reportPoll is how often a --wait looks for the device's report.
-var reportPoll = time.Second
+// reportPoll bounds the back-off between reads of an operation a --wait
+// follows (the event stream wakes it earlier).
+var reportPoll = 5 * time.Second
 
 // asyncOutcome is what such a command prints when it waited.
 type asyncOutcome struct {
@@ -24,27 +29,28 @@ type asyncOutcome struct {
 	Node       string `json:"node"`
 	Operation  string `json:"operation"`
 	Correlator string `json:"correlator"`
+	OpID       int64  `json:"operation_id"`
+	State      string `json:"state"`
 	ExecJob    int64  `json:"exec_job"`
 	ExecStatus int    `json:"exec_status"`
 	Result     int    `json:"result,omitempty"`
 	Meaning    string `json:"meaning,omitempty"`
 	Successful bool   `json:"successful"`
 	EventID    int64  `json:"event,omitempty"`
+	Error      string `json:"error,omitempty"`
 }
 
 // asyncExec is one such operation: queue sends the request that makes the
-// server queue its job (the Exec, or a Sequence of its parameters' Replaces
-// and the Exec).
+// server create the operation and answers with its job.
 type asyncExec struct {
-	device, node, operation string
-	queue                   func(context.Context, *client.Client) (*api.Job, error)
-	wait                    time.Duration
-	what                    string // names the operation in a failure
-	parse                   func(api.Event) (asyncReport, bool, error)
+	device string
+	queue  func(context.Context, *client.Client) (*api.Job, error)
+	wait   time.Duration
+	what   string // names the operation in a failure
 }
 
-// runAsyncExec queues a's job and, with a wait, waits for the report and
-// prints the outcome; without, it prints the job.
+// runAsyncExec creates a's operation and, with a wait, waits for it to end
+// and prints the outcome; without, it prints the job.
 func runAsyncExec(cmd *cobra.Command, o *ctlOptions, a asyncExec) error {
 	c, err := o.client()
 	if err != nil {
@@ -60,23 +66,59 @@ func runAsyncExec(cmd *cobra.Command, o *ctlOptions, a asyncExec) error {
 		fmt.Fprintln(cmd.ErrOrStderr(), "warning:", j.Warning)
 	}
 	correlator := execCorrelator(j)
-	if a.wait <= 0 {
+	if a.wait <= 0 || j.Operation == nil {
 		fmt.Fprintf(cmd.ErrOrStderr(), "queued; the device reports with correlator %s (omadm ctl events %s)\n", correlator, a.device)
 		return ctlPrintJobs(cmd.OutOrStdout(), o.format("json"), []api.Job{*j})
 	}
-	out := asyncOutcome{Device: a.device, Node: a.node, Operation: a.operation, Correlator: correlator, ExecJob: j.ID}
-	rep, st, err := waitReport(cmd.Context(), c, a.wait, a.device, j.ID, correlator, a.parse)
-	out.ExecStatus = st
-	if err == nil {
-		out.EventID, out.Result, out.Meaning, out.Successful = rep.eventID, rep.result, rep.meaning, rep.successful
-		if !out.Successful {
-			err = &exitError{code: exitJobFailed, err: fmt.Errorf("%s failed: %d %s", a.what, out.Result, out.Meaning)}
+	wctx, wcancel := context.WithTimeout(cmd.Context(), a.wait)
+	defer wcancel()
+	op, err := c.WaitOperation(wctx, j.Operation.ID, a.device, reportPoll)
+	if op == nil {
+		if err == nil || errors.Is(err, context.DeadlineExceeded) {
+			err = &exitError{code: exitJobTimeout, err: fmt.Errorf("operation %d: no answer within %s", j.Operation.ID, a.wait)}
 		}
+		return err
+	}
+	out := outcomeOf(op, j.ID)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		if op.State == "accepted" {
+			err = &exitError{code: exitJobTimeout, err: fmt.Errorf("no report with correlator %s within %s (the Exec was accepted with status %d)", op.Correlator, a.wait, op.ExecStatus)}
+		} else {
+			err = &exitError{code: exitJobTimeout, err: fmt.Errorf("the device did not take the Exec (job %d) within %s", j.ID, a.wait)}
+		}
+	case err != nil:
+	default:
+		err = operationExit(op, a.what)
 	}
 	if perr := printAsync(cmd, o.format("json"), &out); perr != nil {
 		return perr
 	}
 	return err
+}
+
+// operationExit is the exit of a finished operation: nil when it
+// succeeded, exitJobFailed when it failed or was cancelled, exitJobTimeout
+// when the server timed it out.
+func operationExit(op *api.Operation, what string) error {
+	switch op.State {
+	case "succeeded":
+		return nil
+	case "timed_out":
+		return &exitError{code: exitJobTimeout, err: fmt.Errorf("%s timed out on the server: %s", what, op.Error)}
+	case "failed":
+		if op.Event != 0 {
+			return &exitError{code: exitJobFailed, err: fmt.Errorf("%s failed: %d %s", what, op.Result, op.Meaning)}
+		}
+		return &exitError{code: exitJobFailed, err: fmt.Errorf("%s failed: %s", what, op.Error)}
+	}
+	return &exitError{code: exitJobFailed, err: fmt.Errorf("%s %s: %s", what, op.State, op.Error)}
+}
+
+func outcomeOf(op *api.Operation, job int64) asyncOutcome {
+	return asyncOutcome{Device: op.Device, Node: op.Node, Operation: op.Operation, Correlator: op.Correlator, OpID: op.ID,
+		State: op.State, ExecJob: job, ExecStatus: op.ExecStatus, Result: op.Result, Meaning: op.Meaning,
+		Successful: op.State == "succeeded", EventID: op.Event, Error: op.Error}
 }
 
 // execCorrelator is the correlator of the job's Exec (the job itself, or the
@@ -97,73 +139,105 @@ func printAsync(cmd *cobra.Command, format string, out *asyncOutcome) error {
 	if out.Result != 0 {
 		result = fmt.Sprintf("%d %s", out.Result, out.Meaning)
 	}
-	return ctlTable(w, []string{"DEVICE", "OPERATION", "CORRELATOR", "EXEC", "RESULT"},
-		[][]string{{out.Device, out.Operation, out.Correlator, fmt.Sprint(out.ExecStatus), result}})
+	return ctlTable(w, []string{"DEVICE", "OPERATION", "CORRELATOR", "STATE", "EXEC", "RESULT"},
+		[][]string{{out.Device, out.Operation, out.Correlator, out.State, fmt.Sprint(out.ExecStatus), result}})
 }
 
-// asyncReport is what an Exec answered with 202 reports later: the
-// result code, its meaning and whether it is a success.
-type asyncReport struct {
-	eventID    int64
-	result     int
-	meaning    string
-	successful bool
-}
-
-// waitReport waits for the Exec job to be accepted and then for the
-// device's 1226 event with correlator, read by parse (ok false: the event
-// is not the kind expected). execStatus is what the device answered the
-// Exec with.
-func waitReport(ctx context.Context, c *client.Client, wait time.Duration, device string, execJob int64, correlator string,
-	parse func(api.Event) (asyncReport, bool, error)) (rep asyncReport, execStatus int, err error) {
-	ctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	j, err := c.WaitJob(ctx, execJob)
-	if j != nil {
-		execStatus = api.ExecStatus(j)
+// ctlOp is `omadm ctl op get|list|cancel`.
+func ctlOp(o *ctlOptions) *cobra.Command {
+	cmd := &cobra.Command{Use: "op", Short: "Show, list and cancel operations (FUMO, LAWMO, Exec with a report)"}
+	get := &cobra.Command{
+		Use: "get OPID", Short: "Show an operation: its state, job and the device's report", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return ctlOpCall(cmd, o, args[0], func(ctx context.Context, c *client.Client, id int64) (*api.Operation, error) {
+				return c.GetOperation(ctx, id)
+			})
+		},
 	}
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return rep, execStatus, &exitError{code: exitJobTimeout, err: fmt.Errorf("the device did not take the Exec (job %d) within %s", execJob, wait)}
-	case err != nil:
-		return rep, execStatus, err
-	case j.State != "done":
-		msg := fmt.Sprintf("the device refused the Exec: job %d %s (status %d)", j.ID, j.State, execStatus)
-		if j.Command == "Sequence" && (execStatus == 0 || execStatus == 215 || execStatus < 300) {
-			// A parameter's Replace failed: the Exec did not run.
-			msg = fmt.Sprintf("the device refused the operation's parameters, the Exec did not run: job %d %s (statuses %v)", j.ID, j.State, j.ChildStatuses)
-		}
-		if j.Error != "" {
-			msg += ": " + j.Error
-		}
-		return rep, execStatus, &exitError{code: exitJobFailed, err: errors.New(msg)}
+	cancelCmd := &cobra.Command{
+		Use: "cancel OPID", Short: "Cancel an open operation", Args: cobra.ExactArgs(1),
+		Long: `cancel ends an open operation. A queued or sent one has its job cancelled
+(a command not yet out never goes out). An accepted one (the device answered
+its Exec 202 and is running it) is only marked cancelled: the device may still
+report, which is kept as an event but changes nothing. An operation that
+already ended is an error (HTTP 409).`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return ctlOpCall(cmd, o, args[0], func(ctx context.Context, c *client.Client, id int64) (*api.Operation, error) {
+				return c.CancelOperation(ctx, id)
+			})
+		},
 	}
+	var states []string
 	var after int64
-	for {
-		el, err := c.Events(ctx, device, after, 1000)
-		if err == nil {
-			for _, e := range el.Events {
-				after = e.ID
-				if e.Correlator != correlator {
-					continue
-				}
-				rep, ok, perr := parse(e)
-				if !ok || perr != nil {
-					return rep, execStatus, fmt.Errorf("event %d carries the correlator but is not the expected result (type %q, data %q)", e.ID, e.Type, e.Data)
-				}
-				rep.eventID = e.ID
-				return rep, execStatus, nil
+	var limit int
+	list := &cobra.Command{
+		Use: "list ID", Short: "List a device's operations", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := o.client()
+			if err != nil {
+				return err
 			}
-			if el.Next != "" {
-				continue
+			ctx, cancel := o.ctx(cmd)
+			defer cancel()
+			page, err := c.ListOperations(ctx, args[0], client.OperationQuery{States: states, After: after, Limit: limit})
+			if err != nil {
+				return err
 			}
-		} else if !errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			return rep, execStatus, err
-		}
-		select {
-		case <-ctx.Done():
-			return rep, execStatus, &exitError{code: exitJobTimeout, err: fmt.Errorf("no report with correlator %s within %s (the Exec was accepted with status %d)", correlator, wait, execStatus)}
-		case <-time.After(reportPoll):
-		}
+			if err := ctlPrintOps(cmd, o.format("table"), page.Operations); err != nil {
+				return err
+			}
+			if page.Next != "" && o.format("table") == "table" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "more: --after %s\n", page.Next)
+			}
+			return nil
+		},
 	}
+	list.Flags().StringSliceVar(&states, "state", nil, "only these states: queued, sent, accepted, succeeded, failed, timed_out, cancelled")
+	list.Flags().Int64Var(&after, "after", 0, "paging cursor: operations with a greater id")
+	list.Flags().IntVar(&limit, "limit", 0, "page size (default 100)")
+	cmd.AddCommand(get, list, cancelCmd)
+	return cmd
+}
+
+func ctlOpCall(cmd *cobra.Command, o *ctlOptions, arg string, call func(context.Context, *client.Client, int64) (*api.Operation, error)) error {
+	var id int64
+	if _, err := fmt.Sscan(arg, &id); err != nil || id <= 0 || fmt.Sprint(id) != arg {
+		return fmt.Errorf("%q is not an operation id", arg)
+	}
+	c, err := o.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := o.ctx(cmd)
+	defer cancel()
+	op, err := call(ctx, c, id)
+	if err != nil {
+		return err
+	}
+	return ctlPrintOps(cmd, o.format("json"), []api.Operation{*op})
+}
+
+func ctlPrintOps(cmd *cobra.Command, format string, ops []api.Operation) error {
+	w := cmd.OutOrStdout()
+	if format == "json" {
+		if len(ops) == 1 {
+			return ctlPrintJSON(w, ops[0])
+		}
+		return ctlPrintJSON(w, ops)
+	}
+	rows := make([][]string, 0, len(ops))
+	for _, op := range ops {
+		result := "-"
+		if op.Event != 0 {
+			result = strings.TrimSpace(fmt.Sprintf("%d %s", op.Result, op.Meaning))
+		}
+		rows = append(rows, []string{fmt.Sprint(op.ID), op.Device, op.MO, op.Operation, op.State, fmt.Sprint(op.ExecStatus), result, op.Correlator})
+	}
+	return ctlTable(w, []string{"ID", "DEVICE", "MO", "OPERATION", "STATE", "EXEC", "RESULT", "CORRELATOR"}, rows)
+}
+
+// opRequest is the fleet request an API operation request stands for, for
+// checking it before it is sent (the timeout is checked by the server).
+func opRequest(device string, r api.OperationRequest) fleet.Request {
+	return fleet.Request{DeviceID: device, MO: r.MO, Operation: r.Operation, Node: r.Node, Params: r.Params, Correlator: r.Correlator}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/omadm/omadm/api"
 	"github.com/omadm/omadm/api/client"
+	"github.com/omadm/omadm/fleet"
 	"github.com/omadm/omadm/mo/fumo"
 )
 
@@ -39,13 +40,11 @@ report did not come in time.`,
 				req.PkgURL = args[1]
 			}
 			// Checked here too so that a mistake is reported before any
-			// request; the server checks the same (api.ValidateFUMO).
-			if _, err := api.ValidateFUMO(&req); err != nil {
+			// request; the server checks the same (fleet.Validate).
+			if err := fleet.Validate(opRequest(args[0], req.ToOperation())); err != nil {
 				return err
 			}
-			req.Correlator = correlator // the server generates one when none was given
-			a := asyncExec{device: args[0], node: req.Node, operation: req.Operation, wait: wait,
-				what: "firmware " + strings.ToLower(req.Operation), parse: parseFUMO,
+			a := asyncExec{device: args[0], wait: wait, what: "firmware " + strings.ToLower(opName),
 				queue: func(ctx context.Context, c *client.Client) (*api.Job, error) { return c.FUMO(ctx, args[0], req) }}
 			return runAsyncExec(cmd, o, a)
 		},
@@ -57,14 +56,4 @@ report did not come in time.`,
 	f.DurationVar(&wait, "wait", 0, "wait up to this long for the device's report")
 	f.BoolVar(&notify, "notify", false, "send package 0 so the device connects now")
 	return cmd
-}
-
-// parseFUMO reads the device's report of a FUMO Exec (a device request
-// for an update is not one).
-func parseFUMO(e api.Event) (asyncReport, bool, error) {
-	o, ok, err := fumo.ParseAlert(e.Type, e.Data)
-	if o.Request {
-		ok = false
-	}
-	return asyncReport{result: int(o.Result), meaning: o.Result.String(), successful: o.Result.Successful()}, ok, err
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/omadm/omadm/api"
 	"github.com/omadm/omadm/api/client"
-	"github.com/omadm/omadm/mo/lawmo"
+	"github.com/omadm/omadm/fleet"
 )
 
 func ctlLAWMO(o *ctlOptions) *cobra.Command {
@@ -40,12 +40,11 @@ come in time.`,
 				req.NotifyUser = &notifyUser
 			}
 			// Checked here too so that a mistake is reported before any
-			// request; the server checks the same (api.ValidateLAWMO).
-			if _, err := api.ValidateLAWMO(&req); err != nil {
+			// request; the server checks the same (fleet.Validate).
+			if err := fleet.Validate(opRequest(args[0], req.ToOperation())); err != nil {
 				return err
 			}
-			req.Correlator = correlator // the server generates one when none was given
-			a := asyncExec{device: args[0], node: req.Node, operation: req.Operation, wait: wait, what: args[1], parse: parseLAWMO,
+			a := asyncExec{device: args[0], wait: wait, what: args[1],
 				queue: func(ctx context.Context, c *client.Client) (*api.Job, error) { return c.LAWMO(ctx, args[0], req) }}
 			return runAsyncExec(cmd, o, a)
 		},
@@ -58,10 +57,4 @@ come in time.`,
 	f.DurationVar(&wait, "wait", 0, "wait up to this long for the device's report")
 	f.BoolVar(&notify, "notify", false, "send package 0 so the device connects now")
 	return cmd
-}
-
-// parseLAWMO reads the device's report of a LAWMO Exec.
-func parseLAWMO(e api.Event) (asyncReport, bool, error) {
-	lo, ok, err := lawmo.ParseAlert(e.Type, e.Source, e.Data)
-	return asyncReport{result: int(lo.Result), meaning: lo.Result.String(), successful: lo.Result.Successful()}, ok, err
 }

@@ -26,7 +26,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
+	"github.com/omadm/omadm/api"
 	"github.com/omadm/omadm/api/handler"
+	"github.com/omadm/omadm/fleet"
 	"github.com/omadm/omadm/notification"
 	"github.com/omadm/omadm/notification/smsgw"
 	"github.com/omadm/omadm/server"
@@ -77,6 +79,13 @@ type serveConfig struct {
 	// Engine tunes the DM engine; Store, ServerID, Logger, Senders and OnEvent
 	// are set by startServer.
 	Engine server.Options
+	// OpSweep is how often the operations scheduler times out operations
+	// past their deadline (default fleet.DefaultInterval).
+	OpSweep time.Duration
+	// OpTick, when set, replaces OpSweep's ticker (tests run one sweep
+	// per value sent); OpNow replaces the operations' clock.
+	OpTick <-chan time.Time
+	OpNow  func() time.Time
 }
 
 // runningServer is a started omadm server.
@@ -88,6 +97,9 @@ type runningServer struct {
 	Store     storage.Store
 	Engine    *server.Engine
 	API       *handler.Handler
+	// Ops is the operations layer and Scheduler its background loop.
+	Ops       *fleet.Manager
+	Scheduler *fleet.Scheduler
 	Log       *slog.Logger
 	// TokenGenerated is true when this start generated the token.
 	TokenGenerated bool
@@ -155,6 +167,7 @@ start: back it up, and give every node sharing a PostgreSQL database the same).`
 	f.StringVar(&cfg.SQLiteSync, "sqlite-sync", "normal", "SQLite durability: normal (survives a crash of the process) or full (fsync per commit, survives power loss)")
 	f.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&cfg.ServerID, "server-id", server.DefaultServerID, "our DM server identifier (ServerID)")
+	f.DurationVar(&cfg.OpSweep, "op-sweep", fleet.DefaultInterval, "how often operations past their timeout are marked timed_out (every node may run it; each operation times out once)")
 	f.IntVar(&cfg.Engine.TraceKeep, "trace-keep", server.DefaultTraceKeep, "wire traces kept per device")
 	f.Var(eventKeepFlag{&cfg.Engine.EventKeep}, "event-keep",
 		"how long events (generic alerts, session start/end) are kept before the hourly sweep deletes them; 0 keeps them forever")
@@ -438,8 +451,16 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 			eo.Senders["sms"] = &smsgw.WebhookSender{URL: cfg.SMSWebhook}
 		}
 	}
+	ops, err := fleet.New(fleet.Options{Store: store, Logger: log, Now: cfg.OpNow, OnChange: func(op *storage.Operation) {
+		v := api.OperationFrom(op)
+		hub.Publish(api.Update{Kind: api.UpdateOperation, Device: op.DeviceID, Operation: &v})
+	}})
+	if err != nil {
+		return nil, err
+	}
 	prev := eo.OnEvent
 	eo.OnEvent = func(u server.Update) {
+		ops.Observe(u)
 		relay.Push(handler.Change{Kind: u.Kind, DeviceID: u.DeviceID, SessionID: u.SessionID, JobID: u.JobID,
 			EventID: u.EventID, EventKind: u.EventKind, TraceID: u.TraceID, Time: u.Time})
 		if prev != nil {
@@ -450,7 +471,8 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 	if err != nil {
 		return nil, err
 	}
-	apiH, err := handler.New(handler.Options{Store: store, Notifier: engine, TokenSHA256: token.Hash[:], Hub: hub, Logger: log, Version: serveVersion})
+	apiH, err := handler.New(handler.Options{Store: store, Notifier: engine, TokenSHA256: token.Hash[:], Hub: hub, Logger: log, Version: serveVersion,
+		Operations: ops})
 	if err != nil {
 		return nil, err
 	}
@@ -482,6 +504,7 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 		URL: scheme + "://" + serveDisplayAddr(ln.Addr()), Addr: ln.Addr(), Token: token.Token, TokenFile: token.File,
 		TokenGenerated: token.Generated,
 		Store:          store, Engine: engine, API: apiH, Log: log, served: make(chan error, 1), relayEnd: make(chan struct{}),
+		Ops: ops, Scheduler: fleet.NewScheduler(ops, fleet.SchedulerOptions{Interval: cfg.OpSweep, Tick: cfg.OpTick}),
 		timeout: cfg.ShutdownTimeout,
 	}
 	// Timeouts cut slow-loris connections; the listener bounds how many are
@@ -490,6 +513,7 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 	relayCtx, relayStop := context.WithCancel(context.WithoutCancel(ctx))
 	rs.relayCtl = relayStop
 	go func() { defer close(rs.relayEnd); relay.Run(relayCtx) }()
+	rs.Scheduler.Start()
 	go func() {
 		if err := rs.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			rs.served <- err
@@ -525,6 +549,7 @@ func (rs *runningServer) Shutdown(ctx context.Context) error {
 	}
 	// Traces and session events still waiting behind the sessions.
 	rs.Engine.Close(context.WithoutCancel(ctx))
+	rs.Scheduler.Close()
 	rs.relayCtl()
 	<-rs.relayEnd
 	if cerr := rs.Store.Close(); cerr != nil && err == nil {

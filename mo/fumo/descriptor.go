@@ -27,6 +27,7 @@ var Descriptor = &mo.Descriptor{
 			Params: []mo.Param{{Name: "pkg_url", Node: string(OpDownload) + "/PkgURL", Format: "chr", Required: true}}},
 		{Name: string(OpUpdate), Aliases: []string{"update"}},
 	},
+	Meaning: func(code int) string { return Result(code).String() },
 	Report: func(typ, _, data string) (int, string, bool, error) {
 		o, ok, err := ParseAlert(typ, data)
 		if !ok || o.Request {

@@ -30,6 +30,7 @@ var Descriptor = &mo.Descriptor{
 		{Name: string(OpWipe), Aliases: []string{"wipe"}, Exec: "Operations/" + string(OpWipe), Params: []mo.Param{notifyUser,
 			{Name: "wipe_items", Node: "AvailableWipeList/{}/ToBeWiped", Format: "bool", List: true, Value: "true"}}},
 	},
+	Meaning: func(code int) string { return Result(code).String() },
 	Report: func(typ, source, data string) (int, string, bool, error) {
 		o, ok, err := ParseAlert(typ, source, data)
 		if !ok {
