@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/omadm/omadm/api"
+	"github.com/omadm/omadm/fleet"
 	"github.com/omadm/omadm/mo/lawmo"
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/syncml"
@@ -120,8 +120,12 @@ func TestE2E_WipeWithAnItemTheDeviceLacksDoesNotWipe(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(obj.Close)
-		req := api.LAWMORequest{Operation: "wipe", WipeItems: []string{"1", "7"}, Correlator: "wipe-bad"}
-		spec, err := api.ValidateLAWMO(&req)
+		plan, err := fleet.New(fleet.Options{Store: st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, spec, err := plan.Plan(&fleet.Request{DeviceID: a.ID(), MO: "lawmo", Operation: "wipe",
+			Params: map[string]any{"wipe_items": []string{"1", "7"}}, Correlator: "wipe-bad"})
 		if err != nil {
 			t.Fatal(err)
 		}
