@@ -101,11 +101,8 @@ func (m *Manager) Advance(ctx context.Context, op *storage.Operation) error {
 func (m *Manager) next(ctx context.Context, op *storage.Operation) (*storage.Operation, error) {
 	n := *op
 	j, err := m.o.Store.GetJob(ctx, op.JobID)
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		n.State, n.Error, n.DoneAt = storage.OpFailed, fmt.Sprintf("its job %d was deleted", op.JobID), m.o.Now()
-		return &n, nil
-	case err != nil:
+	gone := errors.Is(err, storage.ErrNotFound)
+	if err != nil && !gone {
 		return nil, err
 	}
 	// The report first: a device may report before its Exec's status is
@@ -113,13 +110,22 @@ func (m *Manager) next(ctx context.Context, op *storage.Operation) (*storage.Ope
 	if rep, ok, err := m.report(ctx, op); err != nil {
 		return nil, err
 	} else if ok {
-		n.ExecStatus = max(n.ExecStatus, ExecStatus(j))
+		if !gone {
+			n.ExecStatus = max(n.ExecStatus, ExecStatus(j))
+		}
 		n.Result, n.ResultData, n.EventID, n.DoneAt = rep.code, rep.data, rep.eventID, m.o.Now()
 		if rep.success {
 			n.State, n.Error = storage.OpSucceeded, ""
 		} else {
 			n.State, n.Error = storage.OpFailed, rep.err
 		}
+		return &n, nil
+	}
+	if gone {
+		if op.State == storage.OpAccepted {
+			return nil, nil // its finished job was pruned (job retention); the report may still come
+		}
+		n.State, n.Error, n.DoneAt = storage.OpFailed, fmt.Sprintf("its job %d was deleted", op.JobID), m.o.Now()
 		return &n, nil
 	}
 	switch j.State {
