@@ -1,9 +1,14 @@
 package handler_test
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/omadm/omadm/api"
 )
@@ -99,4 +104,116 @@ func TestDevices_RefuseIdentifiersWithControlOrFormatCharacters(t *testing.T) {
 			wantError(t, st, b, 400, tc.field)
 		})
 	}
+}
+
+// TestOperations_RESTLifecycle: POST /devices/{id}/operations answers 201
+// with the operation and its Location; GET and the device's list show it;
+// its job carries it; cancel ends it (its queued job cancelled) and a second
+// cancel is a 409; the event stream carries each state change.
+func TestOperations_RESTLifecycle(t *testing.T) {
+	e := newEnv(t)
+	e.addDevice(t, "d1")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/api/v1/events/stream?device=d1&kinds=operation", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := bufio.NewReader(resp.Body)
+	if line, _ := r.ReadString('\n'); !strings.HasPrefix(line, ":") {
+		t.Fatalf("first line %q", line)
+	}
+
+	st, b := e.do(t, "POST", "/api/v1/devices/d1/operations",
+		`{"mo":"lawmo","operation":"wipe","params":{"wipe_items":["1"],"notify_user":false},"timeout":"10m","correlator":"w1"}`)
+	if st != http.StatusCreated {
+		t.Fatalf("%d %s", st, b)
+	}
+	op := decodeInto[api.Operation](t, b)
+	if op.ID == 0 || op.State != "queued" || op.Operation != "Wipe" || op.MO != "lawmo" || op.Correlator != "w1" ||
+		op.Params["wipe_items"] != "1" || op.Deadline == nil || op.Deadline.Sub(op.CreatedAt) < 9*time.Minute {
+		t.Fatalf("created %s", b)
+	}
+	ev, data := readEvent(t, r)
+	if u := decodeInto[api.Update](t, []byte(data)); ev != "operation" || u.Operation == nil || u.Operation.ID != op.ID || u.Operation.State != "queued" {
+		t.Fatalf("stream %q %s", ev, data)
+	}
+	path := "/api/v1/operations/" + strconv.FormatInt(op.ID, 10)
+	st, b = e.do(t, "GET", path, "")
+	if got := decodeInto[api.Operation](t, b); st != 200 || got.ID != op.ID || got.Job != op.Job {
+		t.Fatalf("GET %d %s", st, b)
+	}
+	st, b = e.do(t, "GET", "/api/v1/jobs/"+strconv.FormatInt(op.Job, 10), "")
+	if j := decodeInto[api.Job](t, b); st != 200 || j.Operation == nil || j.Operation.ID != op.ID || j.Command != "Sequence" {
+		t.Fatalf("GET job %d %s", st, b)
+	}
+	st, b = e.do(t, "GET", "/api/v1/devices/d1/operations?state=queued,accepted", "")
+	if l := decodeInto[api.OperationList](t, b); st != 200 || len(l.Operations) != 1 || l.Operations[0].ID != op.ID {
+		t.Fatalf("list %d %s", st, b)
+	}
+
+	st, b = e.do(t, "POST", path+"/cancel", "")
+	if got := decodeInto[api.Operation](t, b); st != 200 || got.State != "cancelled" {
+		t.Fatalf("cancel %d %s", st, b)
+	}
+	if ev, data := readEvent(t, r); !strings.Contains(data, `"state":"cancelled"`) || ev != "operation" {
+		t.Fatalf("stream %q %s", ev, data)
+	}
+	st, b = e.do(t, "GET", "/api/v1/jobs/"+strconv.FormatInt(op.Job, 10), "")
+	if j := decodeInto[api.Job](t, b); j.State != "cancelled" {
+		t.Fatalf("job after cancel %d %s", st, b)
+	}
+	st, b = e.do(t, "POST", path+"/cancel", "")
+	wantError(t, st, b, 409, "already cancelled")
+	st, b = e.do(t, "GET", "/api/v1/devices/d1/operations?state=queued", "")
+	if l := decodeInto[api.OperationList](t, b); len(l.Operations) != 0 {
+		t.Fatalf("queued after cancel: %s", b)
+	}
+}
+
+// TestOperations_RefuseBadRequests: 400 naming the field, 404 for an
+// unknown device or operation, 409 for a correlator already used.
+func TestOperations_RefuseBadRequests(t *testing.T) {
+	e := newEnv(t)
+	e.addDevice(t, "d1")
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		msg                      string
+	}{
+		{"no mo", "POST", "/api/v1/devices/d1/operations", `{}`, 400, "mo"},
+		{"unknown mo", "POST", "/api/v1/devices/d1/operations", `{"mo":"scomo"}`, 400, "mo"},
+		{"unknown operation", "POST", "/api/v1/devices/d1/operations", `{"mo":"lawmo","operation":"reboot"}`, 400, "operation"},
+		{"missing parameter", "POST", "/api/v1/devices/d1/operations", `{"mo":"fumo"}`, 400, "params.pkg_url"},
+		{"unknown parameter", "POST", "/api/v1/devices/d1/operations", `{"mo":"lawmo","operation":"lock","params":{"x":1}}`, 400, "params.x"},
+		{"bad timeout", "POST", "/api/v1/devices/d1/operations", `{"mo":"lawmo","operation":"lock","timeout":"soon"}`, 400, "timeout"},
+		{"negative timeout", "POST", "/api/v1/devices/d1/operations", `{"mo":"lawmo","operation":"lock","timeout":"-1s"}`, 400, "timeout"},
+		{"exec without node", "POST", "/api/v1/devices/d1/operations", `{"mo":"exec"}`, 400, "node"},
+		{"unknown field", "POST", "/api/v1/devices/d1/operations", `{"mo":"exec","node":"./X","colour":"red"}`, 400, "colour"},
+		{"unknown device", "POST", "/api/v1/devices/nope/operations", `{"mo":"lawmo","operation":"lock"}`, 404, "unknown device"},
+		{"unknown device list", "GET", "/api/v1/devices/nope/operations", ``, 404, "unknown device"},
+		{"bad state filter", "GET", "/api/v1/devices/d1/operations?state=done", ``, 400, "state"},
+		{"unknown operation id", "GET", "/api/v1/operations/999", ``, 404, "unknown operation"},
+		{"bad operation id", "GET", "/api/v1/operations/x", ``, 400, "opid"},
+		{"cancel unknown", "POST", "/api/v1/operations/999/cancel", ``, 404, "unknown operation"},
+		{"notify without address", "POST", "/api/v1/devices/bare/operations", `{"mo":"lawmo","operation":"lock","notify":true}`, 422, "notify_addr"},
+	}
+	st, b := e.do(t, "POST", "/api/v1/devices", `{"id":"bare","username":"u","password":"p"}`)
+	if st != 201 {
+		t.Fatalf("%d %s", st, b)
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st, b := e.do(t, tc.method, tc.path, tc.body)
+			wantError(t, st, b, tc.status, tc.msg)
+		})
+	}
+	if st, b := e.do(t, "POST", "/api/v1/devices/d1/operations", `{"mo":"exec","node":"./Vendor/Reboot","correlator":"c1"}`); st != 201 {
+		t.Fatalf("%d %s", st, b)
+	}
+	st, b = e.do(t, "POST", "/api/v1/devices/d1/operations", `{"mo":"exec","node":"./Vendor/Reboot","correlator":"c1"}`)
+	wantError(t, st, b, 409, "correlator")
 }
