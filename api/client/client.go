@@ -332,6 +332,9 @@ func (c *Client) OpenAPI(ctx context.Context) (json.RawMessage, error) {
 type StreamOptions struct {
 	Device string   // "" = all devices
 	Kinds  []string // empty = all kinds
+	// OnOpen, when set, is called once the server answered the stream
+	// request: from then on no update is missed.
+	OnOpen func()
 }
 
 // ErrLagged ends a stream that fell behind on the server; resynchronise
@@ -362,6 +365,9 @@ func (c *Client) Stream(ctx context.Context, o StreamOptions, fn func(api.Update
 		return err
 	}
 	defer resp.Body.Close()
+	if o.OnOpen != nil {
+		o.OnOpen()
+	}
 	err = ReadEvents(resp.Body, fn)
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -492,12 +498,12 @@ func (c *Client) ListOperations(ctx context.Context, deviceID string, oq Operati
 	return &out, c.do(ctx, "GET", devicePath(deviceID, "/operations"), q, nil, &out)
 }
 
-// WaitOperation waits until an operation ends and returns it. It follows
-// the event stream for the operation's changes and reads the operation
-// again (which brings it up to date with storage) when the stream says it
-// changed, or after a back-off from 50 ms up to maxPoll (0: 5 s) when the
-// stream is silent or unavailable. When ctx ends first it returns the last
-// state read together with ctx.Err().
+// WaitOperation waits until an operation ends and returns it. It opens the
+// event stream first, then reads the operation (which brings it up to date
+// with storage), and reads it again whenever the stream says it changed:
+// no change is missed. Should the stream be unavailable it reads the
+// operation after a back-off from 50 ms up to maxPoll (0: 5 s). When ctx
+// ends first it returns the last state read together with ctx.Err().
 func (c *Client) WaitOperation(ctx context.Context, id int64, deviceID string, maxPoll time.Duration) (*api.Operation, error) {
 	if maxPoll <= 0 {
 		maxPoll = 5 * time.Second
@@ -505,17 +511,26 @@ func (c *Client) WaitOperation(ctx context.Context, id int64, deviceID string, m
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	changed := make(chan struct{}, 1)
+	opened, ended := make(chan struct{}), make(chan struct{})
 	go func() {
-		_ = c.Stream(sctx, StreamOptions{Device: deviceID, Kinds: []string{api.UpdateOperation}}, func(u api.Update) error {
-			if u.Operation != nil && u.Operation.ID == id {
-				select {
-				case changed <- struct{}{}:
-				default:
+		defer close(ended)
+		_ = c.Stream(sctx, StreamOptions{Device: deviceID, Kinds: []string{api.UpdateOperation}, OnOpen: func() { close(opened) }},
+			func(u api.Update) error {
+				if u.Operation != nil && u.Operation.ID == id {
+					select {
+					case changed <- struct{}{}:
+					default:
+					}
 				}
-			}
-			return nil
-		})
+				return nil
+			})
 	}()
+	select { // the stream is open (or failed: then the back-off reads alone)
+	case <-opened:
+	case <-ended:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	delay := 50 * time.Millisecond
 	t := time.NewTimer(0)
 	defer t.Stop()
