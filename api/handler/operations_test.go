@@ -169,7 +169,7 @@ func TestOperations_RESTLifecycle(t *testing.T) {
 	st, b = e.do(t, "POST", path+"/cancel", "")
 	wantError(t, st, b, 409, "already cancelled")
 	st, b = e.do(t, "GET", "/api/v1/devices/d1/operations?state=queued", "")
-	if l := decodeInto[api.OperationList](t, b); len(l.Operations) != 0 {
+	if l := decodeInto[api.OperationList](t, b); st != 200 || len(l.Operations) != 0 {
 		t.Fatalf("queued after cancel: %s", b)
 	}
 }
