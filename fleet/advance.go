@@ -100,16 +100,20 @@ func (m *Manager) Advance(ctx context.Context, op *storage.Operation) error {
 // next is the state op should move to, nil when it stays.
 func (m *Manager) next(ctx context.Context, op *storage.Operation) (*storage.Operation, error) {
 	n := *op
+	// The report is read before the job, so the job read is at least as
+	// recent as the report (a device reports after it answered the Exec).
+	rep, reported, err := m.report(ctx, op)
+	if err != nil {
+		return nil, err
+	}
 	j, err := m.o.Store.GetJob(ctx, op.JobID)
 	gone := errors.Is(err, storage.ErrNotFound)
 	if err != nil && !gone {
 		return nil, err
 	}
-	// The report first: a device may report before its Exec's status is
-	// stored (a late message), and the report is the final word.
-	if rep, ok, err := m.report(ctx, op); err != nil {
-		return nil, err
-	} else if ok {
+	// The report is the final word, even when the Exec's status is not
+	// stored yet (it may come in a later message than the report).
+	if reported {
 		if !gone {
 			n.ExecStatus = max(n.ExecStatus, ExecStatus(j))
 		}
