@@ -279,6 +279,27 @@ func (m *Manager) Expire(ctx context.Context) (int, error) {
 	}
 }
 
+// ReconcileSome advances up to limit open operations with IDs above after
+// and returns the cursor for the next call (0 when it reached the end): the
+// Scheduler walks all open operations this way, a bounded slice per sweep,
+// so a live update lost with a crashed node is made up for while every
+// other node keeps running.
+func (m *Manager) ReconcileSome(ctx context.Context, after int64, limit int) (int64, error) {
+	ops, err := m.o.Store.ListOperations(ctx, storage.OperationFilter{States: storage.OpOpen, AfterID: after, Limit: limit})
+	if err != nil {
+		return after, err
+	}
+	for _, op := range ops {
+		if err := m.Advance(ctx, op); err != nil {
+			return op.ID - 1, err
+		}
+	}
+	if len(ops) < limit {
+		return 0, nil
+	}
+	return ops[len(ops)-1].ID, nil
+}
+
 // Reconcile advances every open operation from storage (the Scheduler runs
 // it when it starts, for what happened while no node was following).
 func (m *Manager) Reconcile(ctx context.Context) error {

@@ -375,3 +375,22 @@ func TestAdvance_AcceptedOperationSurvivesItsJobsRetention(t *testing.T) {
 		t.Fatalf("after the report: %+v", got)
 	}
 }
+
+// A report whose live update was lost (the node that stored it crashed)
+// is picked up by a running scheduler's sweep.
+func TestScheduler_SweepPicksUpAReportWhoseUpdateWasLost(t *testing.T) {
+	e := newEnv(t)
+	tick := make(chan time.Time)
+	s := fleet.NewScheduler(e.m, fleet.SchedulerOptions{Tick: tick})
+	s.Start()
+	defer s.Close()
+	<-s.Swept()
+	op, j := e.create(t, fleet.Request{MO: "lawmo", Operation: "unlock"})
+	finish(t, e.st, j, storage.JobDone, 202)
+	report(t, e.st, op, lawmo.AlertOperationComplete, "1200") // no Observe: the update is lost
+	tick <- time.Now()
+	<-s.Swept()
+	if got, _ := e.m.Get(bg, op.ID); got.State != storage.OpSucceeded || got.Result != 1200 {
+		t.Fatalf("after a sweep: %+v", got)
+	}
+}

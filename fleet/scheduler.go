@@ -20,7 +20,9 @@ type SchedulerOptions struct {
 
 // Scheduler is the background loop `omadm serve` owns: it applies the job
 // changes and reports the Manager observed, reconciles the open operations
-// when it starts, and times out those past their deadline. Several nodes may
+// when it starts (and, a bounded slice per sweep, all the time, in case a
+// node crashed between storing a report and moving its operation), and
+// times out those past their deadline. Several nodes may
 // each run one on a shared database (see Manager.Expire).
 type Scheduler struct {
 	m      *Manager
@@ -30,7 +32,12 @@ type Scheduler struct {
 	once   sync.Once
 	// swept receives after each timeout sweep (tests wait on it).
 	swept chan struct{}
+	// cursor is where the next sweep's slice of open operations starts.
+	cursor int64
 }
+
+// reconcilePerSweep bounds the open operations one sweep re-reads.
+const reconcilePerSweep = 200
 
 // NewScheduler returns a Scheduler for m; Start runs it.
 func NewScheduler(m *Manager, o SchedulerOptions) *Scheduler {
@@ -80,6 +87,11 @@ func (s *Scheduler) Start() {
 }
 
 func (s *Scheduler) sweep(ctx context.Context) {
+	cursor, err := s.m.ReconcileSome(ctx, s.cursor, reconcilePerSweep)
+	if err != nil && ctx.Err() == nil {
+		s.m.o.Logger.Warn("operations: reconciling open operations", "err", err)
+	}
+	s.cursor = cursor
 	n, err := s.m.Expire(ctx)
 	if err != nil && ctx.Err() == nil {
 		s.m.o.Logger.Warn("operations: timing out operations", "err", err)

@@ -336,3 +336,37 @@ func TestE2E_TwoSchedulersOnOneStoreTimeOutAnOperationOnce(t *testing.T) {
 		}
 	})
 }
+
+// Nothing about an operation lives only in a node's memory: a report stored
+// by a node without the operations layer (as after a crash between storing
+// the report and moving the operation) is attached when a node with it
+// starts on the same database.
+func TestE2E_ReportStoredWhileNoSchedulerRanIsAttachedAfterARestart(t *testing.T) {
+	matrix(t, func(t *testing.T, b backend, enc syncml.Encoding) {
+		clk := newClock()
+		first := startOpsNode(t, b.open(t), clk)
+		plain := startNode(t, b.open(t)) // a node that does not follow operations
+		a := newAgent(t, first.store, first.url, enc)
+		obj, err := lawmo.Install(a.Tree(), "./LAWMO", lawmo.Config{Servers: []string{serverID}, Report: a.Client().QueueAlert,
+			Lock: func(context.Context, lawmo.State, bool) error { return nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(obj.Close)
+		op, _ := first.create(t, fleet.Request{DeviceID: a.ID(), MO: "lawmo", Operation: "lock"})
+		a.session(t)
+		first.waitState(t, op.ID, storage.OpAccepted)
+		first.sched.Close() // the node's operations layer is gone
+		obj.Wait()
+		a.route.target = func(_ int, url string) string { return rehost(url, first.node, plain) }
+		a.session(t) // the report reaches a node that does not follow operations
+		if cur, _ := first.m.Get(t.Context(), op.ID); cur.State != storage.OpAccepted {
+			t.Fatalf("moved without a scheduler: %+v", cur)
+		}
+		restarted := startOpsNode(t, b.open(t), clk)
+		got, err := restarted.m.Get(t.Context(), op.ID)
+		if err != nil || got.State != storage.OpSucceeded || got.Result != int(lawmo.ResultSuccessful) || got.EventID == 0 {
+			t.Fatalf("after the restart: %+v %v", got, err)
+		}
+	})
+}
