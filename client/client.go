@@ -57,6 +57,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxMessages <= 0 {
 		cfg.MaxMessages = defaultMaxMessages
 	}
+	if cfg.MaxSessionTime == 0 {
+		cfg.MaxSessionTime = defaultMaxSession
+	}
 	if cfg.Retry.Attempts <= 0 {
 		cfg.Retry.Attempts = 3
 	}

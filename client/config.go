@@ -232,10 +232,18 @@ type Config struct {
 	// MaxMessages bounds the messages of one session (default 1000), so a
 	// looping server cannot keep the device busy forever.
 	MaxMessages int
+	// MaxSessionTime bounds one session from its first message to its end
+	// (default 30 minutes; negative = no bound), so a server that holds
+	// the device (slow answers, UI alerts with long MINDT/MAXDT, endless
+	// packages) cannot keep it from its next session or notification. A
+	// session that runs out sends Alert 1223 and ends with
+	// ErrSessionTimeout.
+	MaxSessionTime time.Duration
 }
 
 const (
 	defaultMaxMsgSize  = 64 << 10
 	defaultMaxObjSize  = 4 << 20
 	defaultMaxMessages = 1000
+	defaultMaxSession  = 30 * time.Minute
 )

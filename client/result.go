@@ -129,6 +129,9 @@ var (
 	ErrTransport = errors.New("client: transport failed")
 	// ErrTooManyMessages: the session exceeded Config.MaxMessages.
 	ErrTooManyMessages = errors.New("client: too many messages in one session")
+	// ErrSessionTimeout: the session outlasted Config.MaxSessionTime (Alert
+	// 1223 sent).
+	ErrSessionTimeout = errors.New("client: session took too long")
 	// ErrCancelled: the caller's context ended the session (Alert 1223 sent).
 	ErrCancelled = errors.New("client: session cancelled")
 	// ErrDeclined: the user refused an interactive (UI mode 11) notification.

@@ -1,0 +1,148 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/omadm/omadm/auth"
+	"github.com/omadm/omadm/client"
+	"github.com/omadm/omadm/syncml"
+)
+
+// The agent against a hostile or compromised DM server: each test names the
+// attack and what the agent must do instead of obeying it.
+
+// A RespURI moves the rest of the session (transports.md §1). A hostile
+// server must not move it off http(s), nor from TLS to clear text, where
+// the credentials of the next messages would travel unprotected
+// (OMA-TS-DM_Security-V1_2 §5.3: TLS authenticates the session as a whole).
+func TestAgent_RespURIThatLeavesTLSOrHTTPEndsTheSession(t *testing.T) {
+	tests := []struct {
+		name     string
+		appAddr  string
+		respURI  string
+		wantNext string // URL of the second request; "" = the session ends with ErrProtocol
+	}{
+		{"https to http is a downgrade", testTLSURL, "http://127.0.0.1/dm?s=1", ""},
+		{"https to HTTP in capitals too", testTLSURL, "HTTP://127.0.0.1/dm?s=1", ""},
+		{"file scheme", testServerURL, "file:///etc/passwd", ""},
+		{"other scheme", testServerURL, "ftp://127.0.0.1/dm", ""},
+		{"relative URI", testServerURL, "/dm?s=1", ""},
+		{"not a URL", testServerURL, "http://[::1", ""},
+		{"https to https elsewhere is followed", testTLSURL, "https://127.0.0.2/dm?s=1", "https://127.0.0.2/dm?s=1"},
+		{"http to https is followed", testServerURL, "https://127.0.0.1/dm?s=1", "https://127.0.0.1/dm?s=1"},
+		{"http to http is followed", testServerURL, "http://127.0.0.1/dm?s=1", "http://127.0.0.1/dm?s=1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := newTree(t)
+			srv := &scripted{t: t}
+			srv.steps = []step{
+				func(t *testing.T, got *syncml.Message) *syncml.Message {
+					m := srv.reply(got, true, 0, &syncml.Get{Items: []syncml.Item{target("./Vendor/Name")}})
+					m.Header.RespURI = tc.respURI
+					return m
+				},
+				func(t *testing.T, got *syncml.Message) *syncml.Message { return srv.reply(got, true, syncml.StatusOK) },
+			}
+			c := newAgent(t, tr, srv, func(c *client.Config) { c.Account.ServerURL = tc.appAddr })
+			_, err := c.Run(context.Background(), client.Trigger{})
+			if tc.wantNext == "" {
+				if !errors.Is(err, client.ErrProtocol) {
+					t.Fatalf("err = %v, want ErrProtocol", err)
+				}
+				if len(srv.reqs) != 1 {
+					t.Fatalf("agent sent %d messages; the second went to %q", len(srv.reqs), srv.reqs[len(srv.reqs)-1].URL)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if got := srv.reqs[1].URL; got != tc.wantNext {
+				t.Fatalf("second message went to %q, want %q", got, tc.wantNext)
+			}
+		})
+	}
+}
+
+// A message whose server credentials fail could come from anyone on the
+// path; it gets 401 and a challenge (OMA-TS-DM_Security-V1_2 §5.3) and must
+// not redirect the session to an address of its choosing.
+func TestAgent_UnauthenticatedMessageCannotMoveTheSession(t *testing.T) {
+	tr := newTree(t)
+	srv := &scripted{t: t}
+	srv.steps = []step{
+		func(t *testing.T, got *syncml.Message) *syncml.Message {
+			m := srv.reply(got, true, 0, &syncml.Get{Items: []syncml.Item{target("./Vendor/Name")}})
+			m.Header.Cred = auth.MakeCred(syncml.AuthMD5, testServerID, "not-the-secret", []byte("srvnonce"))
+			m.Header.RespURI = "http://127.0.0.9/steal"
+			return m
+		},
+		func(t *testing.T, got *syncml.Message) *syncml.Message { return srv.reply(got, true, syncml.StatusOK) },
+	}
+	c := newAgent(t, tr, srv, func(c *client.Config) {
+		c.Account.AuthScheme = syncml.AuthMD5
+		c.Account.ClientName, c.Account.ClientSecret = "dev", "devpw"
+		c.Account.ServerSecret = "srvpw"
+		c.Account.ServerNonce = []byte("srvnonce")
+	})
+	_, _ = c.Run(context.Background(), client.Trigger{})
+	if len(srv.reqs) < 2 {
+		t.Fatalf("agent sent %d messages, want its 401 answer", len(srv.reqs))
+	}
+	if got := summary(srv.got[1]); got != "Status 0 SyncHdr 401 | Status 2 Get 215 | Final" {
+		t.Fatalf("answer = %q", got)
+	}
+	if got := srv.reqs[1].URL; got != testServerURL {
+		t.Fatalf("answer to an unauthenticated message went to its RespURI %q, want %q", got, testServerURL)
+	}
+}
+
+// A server can hold the device inside one session: a 1100 display whose
+// MINDT is a week, or a slow answer to every one of MaxMessages messages.
+// Config.MaxSessionTime bounds the whole session; the agent then tells the
+// server it stops (Alert 1223, OMA-TS-DM_Protocol-V1_2 §8.4 session abort).
+func TestAgent_SessionTimeBoundsAServerThatHoldsTheDevice(t *testing.T) {
+	tests := []struct {
+		name  string
+		limit time.Duration // Config.MaxSessionTime (0 = default)
+		want  time.Duration
+	}{
+		{"default bound", 0, 30 * time.Minute},
+		{"configured bound", 2 * time.Minute, 2 * time.Minute},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				tr := newTree(t)
+				srv := &scripted{t: t}
+				week := uiAlert(syncml.AlertDisplay, "MINDT=604800", "Please wait")
+				srv.steps = []step{
+					func(t *testing.T, got *syncml.Message) *syncml.Message { return srv.reply(got, true, 0, week) },
+					func(t *testing.T, got *syncml.Message) *syncml.Message { return srv.reply(got, true, syncml.StatusOK) },
+				}
+				c := newAgent(t, tr, srv, func(c *client.Config) {
+					c.UI = client.AutoAnswer{}
+					c.Clock = nil // the system clock, faked by synctest
+					c.MaxSessionTime = tc.limit
+				})
+				start := time.Now()
+				res, err := c.Run(context.Background(), client.Trigger{})
+				if !errors.Is(err, client.ErrSessionTimeout) || res.State != client.StateAborted {
+					t.Fatalf("err = %v, state %s; want ErrSessionTimeout, aborted", err, res.State)
+				}
+				if took := time.Since(start); took != tc.want {
+					t.Fatalf("session held the device %v, want %v", took, tc.want)
+				}
+				last := srv.got[len(srv.got)-1]
+				if got := summary(last); got != "Status 0 SyncHdr 200 | Status 2 Alert 200 | Alert 1223 | Final" {
+					t.Fatalf("last message = %q, want the display's status and Alert 1223", got)
+				}
+			})
+		})
+	}
+}
