@@ -59,6 +59,8 @@ type options struct {
 	tree                                dmtree.Options
 	retries                             int
 	retryBackoff, timeout               time.Duration
+	sessionTimeout                      time.Duration
+	maxMessages                         int
 	bootSec, bootMAC, bootKey, bootIMSI string
 	fumo, fumoInstall, fumoVerify       string
 	lawmo, lawmoLock, lawmoWipe         string
@@ -102,6 +104,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.retries, "retries", 2, "re-sends of a message the server did not answer (0 = try once)")
 	fs.DurationVar(&o.retryBackoff, "retry-backoff", time.Second, "wait before the first re-send; doubles per re-send up to 30s")
 	fs.DurationVar(&o.timeout, "timeout", time.Minute, "bound of one request/response exchange")
+	fs.DurationVar(&o.sessionTimeout, "session-timeout", 30*time.Minute, "bound of one whole DM session; then Alert 1223 ends it")
+	fs.IntVar(&o.maxMessages, "max-messages", 1000, "most messages the agent sends in one DM session")
 	fs.StringVar(&o.bootSec, "bootstrap-sec", "", "bootstrap security of a WBXML --bootstrap: NETWORKID, USERPIN or USERPIN_NETWORKID")
 	fs.StringVar(&o.bootMAC, "bootstrap-mac", "", "MAC of the --bootstrap file: 40 hex digits of HMAC-SHA1(key, file)")
 	fs.StringVar(&o.bootKey, "bootstrap-key", "", "key of --bootstrap-sec (network secret, PIN, or both as the mechanism defines)")
@@ -130,6 +134,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.retries < 0 || o.retryBackoff <= 0 || o.timeout <= 0 {
 		return nil, errors.New("--retries must be >= 0, --retry-backoff and --timeout > 0")
+	}
+	if o.sessionTimeout <= 0 || o.maxMessages <= 0 {
+		return nil, errors.New("--session-timeout and --max-messages must be > 0")
 	}
 	if o.dlConnect <= 0 || o.dlStall <= 0 {
 		return nil, errors.New("--download-connect-timeout and --download-stall-timeout must be > 0")
@@ -296,7 +303,8 @@ func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, s
 		Tree: client.DMTree(tree), Account: acct, Nonces: treeNonces(tree, o.state),
 		DeviceID: deviceID, Transport: tp, Encoding: enc, Logger: log,
 		MaxMsgSize: o.maxMsgSize, MaxObjSize: o.maxObjSize,
-		Retry: client.RetryPolicy{Attempts: o.retries + 1, Backoff: o.retryBackoff, Timeout: o.timeout},
+		Retry:          client.RetryPolicy{Attempts: o.retries + 1, Backoff: o.retryBackoff, Timeout: o.timeout},
+		MaxSessionTime: o.sessionTimeout, MaxMessages: o.maxMessages,
 	}
 	switch o.ui {
 	case "auto":
