@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -143,6 +144,82 @@ func TestAgent_SessionTimeBoundsAServerThatHoldsTheDevice(t *testing.T) {
 					t.Fatalf("last message = %q, want the display's status and Alert 1223", got)
 				}
 			})
+		})
+	}
+}
+
+// A server that may read one large value can ask for it many times in one
+// package (or in one Get of many items): each copy would wait in memory for
+// its turn under the server's MaxMsgSize. Past Config.MaxPendingResults the
+// agent answers 417 Retry later (SyncML RepPro 1.2 §10) for the items it does
+// not read, so memory holds a bounded number of copies.
+func TestAgent_RepeatedGetsOfALargeValueAreBoundedBy417(t *testing.T) {
+	const mib = 1 << 20
+	big := strings.Repeat("x", mib)
+	get := func(n int) []syncml.Command {
+		var cmds []syncml.Command
+		for i := 0; i < n; i++ {
+			cmds = append(cmds, &syncml.Get{Items: []syncml.Item{target("./Vendor/Big")}})
+		}
+		return cmds
+	}
+	manyItems := &syncml.Get{}
+	for i := 0; i < 6; i++ {
+		manyItems.Items = append(manyItems.Items, target("./Vendor/Big"))
+	}
+	tests := []struct {
+		name  string
+		cmds  []syncml.Command
+		want  []syncml.StatusCode // statuses of the Get items, in order
+		nRead int                 // values read (Results items)
+	}{
+		{"six Gets", get(6), []syncml.StatusCode{200, 200, 200, 417, 417, 417}, 3},
+		{"one Get of six items", []syncml.Command{manyItems}, []syncml.StatusCode{200, 200, 200, 417, 417, 417}, 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := newTree(t)
+			mustAdd(t, tr, "./Vendor/Big", big)
+			srv := &scripted{t: t}
+			srv.steps = []step{
+				func(t *testing.T, got *syncml.Message) *syncml.Message { return srv.reply(got, true, 0, tc.cmds...) },
+			}
+			for i := 0; i < 8; i++ {
+				srv.steps = append(srv.steps, func(t *testing.T, got *syncml.Message) *syncml.Message {
+					return srv.reply(got, false, syncml.StatusOK, &syncml.Alert{Data: syncml.AlertNextMessage})
+				})
+			}
+			srv.steps = append(srv.steps, func(t *testing.T, got *syncml.Message) *syncml.Message { return srv.reply(got, true, syncml.StatusOK) })
+			c := newAgent(t, tr, srv, func(c *client.Config) {
+				c.MaxPendingResults = 3 * mib
+				c.MaxMsgSize = 8 * mib
+			})
+			_, _ = c.Run(context.Background(), client.Trigger{})
+			var codes []syncml.StatusCode
+			read := 0
+			for _, m := range srv.got[1:] {
+				for _, cmd := range m.Body {
+					switch cmd := cmd.(type) {
+					case *syncml.Status:
+						if cmd.Cmd == "Get" {
+							codes = append(codes, cmd.Data) // one Status per item
+						}
+					case *syncml.Results:
+						read += len(cmd.Items)
+					}
+				}
+			}
+			if read != tc.nRead {
+				t.Fatalf("agent read the value %d times, want %d (statuses %v)", read, tc.nRead, codes)
+			}
+			if len(codes) != len(tc.want) {
+				t.Fatalf("Get statuses %v, want %v", codes, tc.want)
+			}
+			for i := range codes {
+				if codes[i] != tc.want[i] {
+					t.Fatalf("Get statuses %v, want %v", codes, tc.want)
+				}
+			}
 		})
 	}
 }

@@ -57,6 +57,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxMessages <= 0 {
 		cfg.MaxMessages = defaultMaxMessages
 	}
+	if cfg.MaxPendingResults <= 0 {
+		cfg.MaxPendingResults = 2 * int64(cfg.MaxObjSize)
+	}
 	if cfg.MaxSessionTime == 0 {
 		cfg.MaxSessionTime = defaultMaxSession
 	}

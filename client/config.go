@@ -239,6 +239,14 @@ type Config struct {
 	// session that runs out sends Alert 1223 and ends with
 	// ErrSessionTimeout.
 	MaxSessionTime time.Duration
+	// MaxPendingResults bounds the bytes of Get results waiting to be sent
+	// (default 2 × MaxObjSize). A Get item whose value would go beyond it,
+	// while other results still wait, is answered 417 Retry later instead
+	// of being copied into memory: a server cannot make the device hold
+	// many copies of a large value by getting it many times in one
+	// package. A value larger than the bound is still sent when it is the
+	// only one waiting.
+	MaxPendingResults int64
 }
 
 const (

@@ -77,6 +77,9 @@ type session struct {
 	serverOpen bool // the server's package is not complete
 	cancelled  bool // a UI alert was cancelled: the rest of the package is 215
 	aborted    bool // Alert 1223 was sent
+	// pendingResults is the bytes of Results data queued and not yet sent
+	// (bounded by Config.MaxPendingResults).
+	pendingResults int64
 
 	alerts []*sentAlert
 }
@@ -386,6 +389,16 @@ func (s *session) build() (*Request, error) {
 		delete(s.groups, c)
 	}
 	s.out = s.out[take:]
+	s.pendingResults = 0
+	for _, c := range s.out {
+		if r, ok := c.(*syncml.Results); ok {
+			for _, it := range r.Items {
+				if it.Data != nil {
+					s.pendingResults += int64(len(it.Data.Value))
+				}
+			}
+		}
+	}
 	if s.hdrStatus != nil && s.pendingSrvNonce != nil {
 		// Not current yet: only a server reply proves the server got it
 		// (see confirmSrvNonce). Until then it is the alternate, so a
