@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -219,6 +220,63 @@ func TestAgent_RepeatedGetsOfALargeValueAreBoundedBy417(t *testing.T) {
 				if codes[i] != tc.want[i] {
 					t.Fatalf("Get statuses %v, want %v", codes, tc.want)
 				}
+			}
+		})
+	}
+}
+
+// A server that keeps a session going with message after message full of
+// commands (or of statuses) would grow what the engine records of the
+// session without bound. Config.MaxCommands bounds them: past it the agent
+// stops with Alert 1223 (OMA-TS-DM_Protocol-V1_2 §8.4 session abort) and
+// runs nothing more.
+func TestAgent_EndlessCommandsStopAtMaxCommands(t *testing.T) {
+	get := func() syncml.Command { return &syncml.Get{Items: []syncml.Item{target("./Vendor/Name")}} }
+	tests := []struct {
+		name string
+		per  int // commands and statuses per server message, its SyncHdr Status included
+		cmds func() []syncml.Command
+	}{
+		{"Gets", 5, func() []syncml.Command { return []syncml.Command{get(), get(), get(), get()} }},
+		{"an Atomic of Replaces", 6, func() []syncml.Command {
+			a := &syncml.Atomic{}
+			for i := 0; i < 4; i++ {
+				a.Commands = append(a.Commands, &syncml.Replace{CmdID: strconv.Itoa(10 + i), Items: []syncml.Item{item("./Vendor/Color", "red")}})
+			}
+			return []syncml.Command{a}
+		}},
+		{"statuses", 5, func() []syncml.Command {
+			var out []syncml.Command
+			for i := 0; i < 4; i++ {
+				out = append(out, &syncml.Status{MsgRef: "1", CmdRef: "1", Cmd: "Alert", Data: syncml.StatusOK})
+			}
+			return out
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := newTree(t)
+			srv := &scripted{t: t}
+			for i := 0; i < 50; i++ {
+				srv.steps = append(srv.steps, func(t *testing.T, got *syncml.Message) *syncml.Message {
+					return srv.reply(got, false, syncml.StatusOK, tc.cmds()...)
+				})
+			}
+			srv.steps[0] = func(t *testing.T, got *syncml.Message) *syncml.Message { return srv.reply(got, false, 0, tc.cmds()...) }
+			c := newAgent(t, tr, srv, func(c *client.Config) { c.MaxCommands = 20 })
+			res, err := c.Run(context.Background(), client.Trigger{})
+			if !errors.Is(err, client.ErrTooManyCommands) || res.State != client.StateAborted {
+				t.Fatalf("err = %v, state %s; want ErrTooManyCommands, aborted", err, res.State)
+			}
+			// Server message k crosses 20 and is not run: the agent sent
+			// package 1, k-1 answers and its abort.
+			k := 20/tc.per + 1
+			if len(srv.got) != k+1 {
+				t.Fatalf("agent sent %d messages, want %d (the last one its abort)", len(srv.got), k+1)
+			}
+			last := srv.got[len(srv.got)-1]
+			if s := summary(last); !strings.Contains(s, "Alert 1223") || strings.Contains(s, "Results") || strings.Contains(s, "Replace") {
+				t.Fatalf("abort message = %q: commands of the refused message ran", s)
 			}
 		})
 	}

@@ -247,6 +247,12 @@ type Config struct {
 	// package. A value larger than the bound is still sent when it is the
 	// only one waiting.
 	MaxPendingResults int64
+	// MaxCommands bounds the commands and statuses one session takes from
+	// the server (default 100000; members of Atomic and Sequence count),
+	// so that what the engine records of a session (SessionResult) stays
+	// bounded. Past it the agent sends Alert 1223 and the session ends with
+	// ErrTooManyCommands.
+	MaxCommands int
 }
 
 const (
@@ -254,4 +260,5 @@ const (
 	defaultMaxObjSize  = 4 << 20
 	defaultMaxMessages = 1000
 	defaultMaxSession  = 30 * time.Minute
+	defaultMaxCommands = 100000
 )

@@ -80,6 +80,7 @@ type session struct {
 	// pendingResults is the bytes of Results data queued and not yet sent
 	// (bounded by Config.MaxPendingResults).
 	pendingResults int64
+	received       int // server commands and statuses, nested ones included
 
 	alerts []*sentAlert
 }
@@ -279,7 +280,7 @@ func (s *session) finish(err error) {
 	switch {
 	case err == nil:
 		r.State = StateCompleted
-	case errors.Is(err, ErrAborted), errors.Is(err, ErrCancelled), errors.Is(err, ErrSessionTimeout):
+	case errors.Is(err, ErrAborted), errors.Is(err, ErrCancelled), errors.Is(err, ErrSessionTimeout), errors.Is(err, ErrTooManyCommands):
 		r.State = StateAborted
 	default:
 		r.State = StateFailed
@@ -699,6 +700,10 @@ func (s *session) receive(ctx context.Context, resp *Response) (done bool, err e
 	if err := s.checkHeader(m); err != nil {
 		return false, err
 	}
+	if s.received += countCommands(m.Body); s.received > s.c.cfg.MaxCommands {
+		s.abort()
+		return false, fmt.Errorf("%w: the server sent %d, more than %d", ErrTooManyCommands, s.received, s.c.cfg.MaxCommands)
+	}
 	s.confirmSrvNonce()
 	if hm := m.Header.Meta; hm != nil {
 		if hm.MaxMsgSize > 0 {
@@ -838,6 +843,20 @@ func checkRespURI(cur, next string) error {
 		return fmt.Errorf("%w: RespURI %q: scheme %q is not http or https", ErrProtocol, next, u.Scheme)
 	}
 	return nil
+}
+
+// countCommands counts cmds and the members of Atomic and Sequence.
+func countCommands(cmds []syncml.Command) int {
+	n := len(cmds)
+	for _, c := range cmds {
+		switch c := c.(type) {
+		case *syncml.Atomic:
+			n += countCommands(c.Commands)
+		case *syncml.Sequence:
+			n += countCommands(c.Commands)
+		}
+	}
+	return n
 }
 
 // checkHeader rejects messages that are not for this session.
