@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/omadm/omadm/auth"
+	"github.com/omadm/omadm/syncml"
+)
+
+// hostileServer is a DM server that authenticates properly and then abuses
+// the session: shape builds each reply from the agent's message.
+type hostileServer struct {
+	posts atomic.Int32
+	shape func(in *syncml.Message, out *syncml.Message)
+	nonce []byte // the server nonce the agent issued last (requests are serial)
+}
+
+func (h *hostileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := h.posts.Add(1)
+	b, _ := io.ReadAll(r.Body)
+	m, enc, err := syncml.Decode(b, r.Header.Get("Content-Type"), nil)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	for _, c := range m.Body {
+		if st, ok := c.(*syncml.Status); ok && st.CmdRef == "0" && st.Chal != nil {
+			if nn, err := auth.ChalNonce(st.Chal); err == nil {
+				h.nonce = nn
+			}
+		}
+	}
+	out := &syncml.Message{
+		Header: syncml.Header{VerDTD: "1.2", VerProto: "DM/1.2", SessionID: m.Header.SessionID, MsgID: strconv.Itoa(int(n)),
+			Target: m.Header.Source, Source: m.Header.Target,
+			Cred: auth.MakeCred(syncml.AuthMD5, "srv.test", "srvpw", h.nonce)},
+		Body:  []syncml.Command{&syncml.Status{CmdID: "1", MsgRef: m.Header.MsgID, CmdRef: "0", Cmd: "SyncHdr", Data: 212}},
+		Final: true,
+	}
+	h.shape(m, out)
+	body, _ := syncml.Encode(out, enc)
+	w.Header().Set("Content-Type", enc.ContentType())
+	_, _ = w.Write(body)
+}
+
+// countingServer answers anything and counts what reached it.
+func countingServer(t *testing.T) (*httptest.Server, *atomic.Int32) {
+	var hits atomic.Int32
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.Error(w, "stolen", http.StatusTeapot)
+	}))
+	t.Cleanup(ts.Close)
+	return ts, &hits
+}
+
+func agentArgs(t *testing.T, url string, extra ...string) []string {
+	return append([]string{"--state", t.TempDir(), "--server", url + "/dm", "--server-id", "srv.test", "--device-id", "IMEI:42",
+		"--username", "dev", "--password", "pw", "--server-password", "srvpw", "--auth", "md5", "--once",
+		"--retries", "0", "--timeout", "20s"}, extra...)
+}
+
+// A server that never ends its package keeps asking for more: the session
+// stops at --max-messages and the agent exits 1 naming why.
+func TestAgent_EndlessServerPackageStopsAtMaxMessages(t *testing.T) {
+	h := &hostileServer{shape: func(in, out *syncml.Message) {
+		out.Final = false
+		out.Body = append(out.Body, &syncml.Get{CmdID: "2", Items: []syncml.Item{{Target: &syncml.Location{LocURI: "./DevInfo/DevId"}}}})
+	}}
+	ts := httptest.NewServer(h)
+	defer ts.Close()
+	var errb syncBuf
+	if code := run(context.Background(), agentArgs(t, ts.URL, "--max-messages", "4"), nil, io.Discard, &errb); code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, errb.String())
+	}
+	if n := h.posts.Load(); n != 4 {
+		t.Fatalf("server got %d messages, want 4", n)
+	}
+	if !strings.Contains(errb.String(), "too many messages") {
+		t.Fatalf("no reason given:\n%s", errb.String())
+	}
+}
+
+// Over TLS, neither a RespURI (OMA-TS-DM_Security-V1_2 §5.3) nor an HTTP
+// redirect may move the session, with its credentials, to plain http.
+func TestAgent_TLSSessionIsNeverMovedToPlainHTTP(t *testing.T) {
+	plain, hits := countingServer(t)
+	tests := []struct {
+		name string
+		h    http.Handler
+		want string
+	}{
+		{"RespURI to http", &hostileServer{shape: func(in, out *syncml.Message) {
+			out.Header.RespURI = plain.URL + "/steal"
+			out.Final = false
+			out.Body = append(out.Body, &syncml.Get{CmdID: "2", Items: []syncml.Item{{Target: &syncml.Location{LocURI: "./DevInfo/DevId"}}}})
+		}}, "RespURI"},
+		{"HTTP 307 to http", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, plain.URL+"/steal", http.StatusTemporaryRedirect)
+		}), "leaves TLS"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := httptest.NewTLSServer(tc.h)
+			defer ts.Close()
+			sum := sha256.Sum256(ts.Certificate().Raw)
+			var errb syncBuf
+			args := agentArgs(t, ts.URL, "--tls-server-sha256", hex.EncodeToString(sum[:]))
+			if code := run(context.Background(), args, nil, io.Discard, &errb); code != 1 {
+				t.Fatalf("exit %d, want 1\n%s", code, errb.String())
+			}
+			if n := hits.Load(); n != 0 {
+				t.Fatalf("the plain http server got %d requests", n)
+			}
+			if !strings.Contains(errb.String(), tc.want) {
+				t.Fatalf("reason does not name %q:\n%s", tc.want, errb.String())
+			}
+		})
+	}
+}
