@@ -5,8 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -125,5 +128,92 @@ func TestAgent_TLSSessionIsNeverMovedToPlainHTTP(t *testing.T) {
 				t.Fatalf("reason does not name %q:\n%s", tc.want, errb.String())
 			}
 		})
+	}
+}
+
+// State files damaged by a crash or tampered with: an alternate nonce that
+// cannot be one and leftover temporary files are ignored; a torn journal
+// tail is dropped; a tree snapshot that fails its checksum stops the agent
+// with a message naming the file, never a panic or a silently empty tree.
+func TestAgent_DamagedStateFilesGiveAClearOutcome(t *testing.T) {
+	tests := []struct {
+		name   string
+		damage func(t *testing.T, dir string)
+		code   int
+		want   string // in stderr
+	}{
+		{"alternate nonce oversized", func(t *testing.T, dir string) {
+			writeState(t, dir, filepath.Base(altNoncePath(dir, "srv.test")), make([]byte, 4096))
+		}, 0, "DM session completed"},
+		{"leftover temporary files", func(t *testing.T, dir string) {
+			writeState(t, dir, servedFile+".tmp", []byte("garbage"))
+			writeState(t, dir, filepath.Base(altNoncePath(dir, "srv.test"))+".tmp", []byte("garbage"))
+		}, 0, "DM session completed"},
+		{"journal with a torn tail", func(t *testing.T, dir string) {
+			js, _ := filepath.Glob(filepath.Join(dir, "journal.*"))
+			if len(js) != 1 {
+				t.Fatalf("journals %v", js)
+			}
+			f, err := os.OpenFile(js[0], os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = f.Write([]byte{0xff, 0xff, 0, 0, 1, 2, 3})
+			f.Close()
+		}, 0, "DM session completed"},
+		{"tree snapshot corrupted", func(t *testing.T, dir string) {
+			writeState(t, dir, "tree.snap", append([]byte("OMADMTS1"), make([]byte, 64)...))
+		}, 1, "tree.snap"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := &dmServer{}
+			ts := httptest.NewServer(srv)
+			defer ts.Close()
+			dir := t.TempDir()
+			var errb syncBuf
+			args := []string{"--state", dir, "--server", ts.URL + "/dm", "--server-id", "srv.test", "--device-id", "IMEI:42",
+				"--username", "dev", "--password", "pw", "--server-password", "srvpw", "--auth", "md5", "--once"}
+			if code := run(context.Background(), args, nil, io.Discard, &errb); code != 0 {
+				t.Fatalf("first start: exit %d\n%s", code, errb.String())
+			}
+			tc.damage(t, dir)
+			errb = syncBuf{}
+			code := run(context.Background(), []string{"--state", dir, "--once"}, nil, io.Discard, &errb)
+			if code != tc.code || !strings.Contains(errb.String(), tc.want) {
+				t.Fatalf("exit %d, want %d with %q in:\n%s", code, tc.code, tc.want, errb.String())
+			}
+		})
+	}
+}
+
+// The package 0 replay memory (daemon mode) when damaged: ignored with a
+// warning naming the file, never a panic.
+func TestAgent_DamagedReplayMemoryIsIgnoredWithAWarning(t *testing.T) {
+	for _, tc := range []struct{ name, content string }{
+		{"truncated", `[{"sid":1,"digest":"00`},
+		{"bad digest", `[{"sid":1,"digest":"zz","at":"2026-01-01T00:00:00Z"}]`},
+		{"oversized", "[" + strings.Repeat(" ", maxServedFile) + "]"},
+		{"not a list", `{"sid":1}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeState(t, dir, servedFile, []byte(tc.content))
+			var errb syncBuf
+			log := slog.New(slog.NewTextHandler(&errb, nil))
+			if got := loadServed(dir, log); len(got) != 0 {
+				t.Fatalf("loaded %d packages from a damaged file", len(got))
+			}
+			if !strings.Contains(errb.String(), "package 0 replay memory ignored") || !strings.Contains(errb.String(), servedFile) {
+				t.Fatalf("no warning naming the file:\n%s", errb.String())
+			}
+		})
+	}
+}
+
+func writeState(t *testing.T, dir, name string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
