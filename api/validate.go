@@ -215,7 +215,6 @@ func ValidateJobRequest(r *JobRequest) (storage.JobSpec, error) {
 	return spec, nil
 }
 
-
 // requestSpec converts a request to a spec: canonical command names,
 // HasData where a value is sent (an empty leaf value is still a value:
 // <Data/>). Everything else is checked by storage.ValidateJobSpec.
