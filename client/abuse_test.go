@@ -281,3 +281,32 @@ func TestAgent_EndlessCommandsStopAtMaxCommands(t *testing.T) {
 		})
 	}
 }
+
+// UI alert texts and choices come from the server and go to the user's
+// terminal (OMA-TS-DM_Protocol-V1_2 §10.3 user interaction): escape
+// sequences in them must not reach it, or a server could clear the screen,
+// rewrite the prompt or retitle the window; bidirectional overrides must not
+// make a choice read as something else.
+func TestTerminal_ServerTextCannotDriveTheTerminal(t *testing.T) {
+	var out strings.Builder
+	term := &client.Terminal{In: strings.NewReader("1\n"), Out: &out}
+	_, err := term.Prompt(context.Background(), &client.UIAlert{
+		Code:    syncml.AlertSingleChoice,
+		Text:    "Update\x1b[2J\x1b]0;pwned\x07 now?\r\nline two\tend\x9b31m",
+		Choices: []string{"yes\u202Eon", "no\x00\x08\x08\x08yes", "ok\xff"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, bad := range []string{"\x1b", "\x07", "\r", "\x00", "\x08", "\u009b", "\u202E", "\xff"} {
+		if strings.Contains(got, bad) {
+			t.Errorf("terminal output carries %q:\n%q", bad, got)
+		}
+	}
+	for _, kept := range []string{"Update", "now?", "\nline two\tend", "yes", "on"} {
+		if !strings.Contains(got, kept) {
+			t.Errorf("terminal output lost %q:\n%q", kept, got)
+		}
+	}
+}
