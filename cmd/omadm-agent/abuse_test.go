@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -215,5 +217,36 @@ func writeState(t *testing.T, dir, name string, b []byte) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// What the agent prints on failure may carry server text (an HTTP reason
+// phrase, for one): control characters in it must not reach the operator's
+// terminal.
+func TestAgent_FailureMessageCarriesNoTerminalControls(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				_, _ = http.ReadRequest(bufio.NewReader(c))
+				_, _ = io.WriteString(c, "HTTP/1.1 503 Busy\x1b]0;pwned\x07\x1b[2J\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+			}(c)
+		}
+	}()
+	var errb syncBuf
+	if code := run(context.Background(), agentArgs(t, "http://"+ln.Addr().String()), nil, io.Discard, &errb); code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, errb.String())
+	}
+	if out := errb.String(); strings.ContainsAny(out, "\x1b\x07") || !strings.Contains(out, "503") {
+		t.Fatalf("stderr carries terminal controls or lost the status:\n%q", out)
 	}
 }

@@ -25,6 +25,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/omadm/omadm/auth"
 	"github.com/omadm/omadm/client"
@@ -251,10 +253,23 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	lvl, _ := parseLogLevel(o.logLevel) // validated by parseFlags
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 	if err := agent(ctx, o, log, stdin, stdout); err != nil {
-		fmt.Fprintln(stderr, "omadm-agent:", err)
+		fmt.Fprintln(stderr, "omadm-agent:", terminalSafe(err.Error()))
 		return 1
 	}
 	return 0
+}
+
+// terminalSafe replaces control characters (escape sequences a server may
+// have put in an HTTP reason phrase or a message) and bidirectional
+// overrides by U+FFFD, so that an error printed to the operator's terminal
+// cannot drive it.
+func terminalSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069 {
+			return utf8.RuneError
+		}
+		return r
+	}, s)
 }
 
 func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, stdout io.Writer) error {
