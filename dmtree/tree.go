@@ -152,7 +152,7 @@ func (t *Tree) Close() error {
 // Usage is how much of its budget a tree holds.
 type Usage struct {
 	Nodes, MaxNodes int   // live nodes (root included) and the bound (0 = none)
-	Bytes, MaxBytes int64 // stored leaf value bytes and the bound (0 = none)
+	Bytes, MaxBytes int64 // bytes of leaf values and node metadata (names, types, titles, ACLs) and the bound (0 = none)
 	MaxValue        int   // bound of one leaf value in bytes
 }
 
