@@ -38,6 +38,7 @@ type Store struct {
 	nextTr   int64
 	ops      map[int64]*storage.Operation
 	opCorr   map[string]int64 // deviceID + "\x00" + correlator → operation ID
+	opJob    map[int64]int64  // job ID → its operation's ID
 	nextOp   int64
 }
 
@@ -198,6 +199,9 @@ func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 	for k, o := range s.ops {
 		if o.DeviceID == id {
 			delete(s.opCorr, corrKey(o.DeviceID, o.Correlator))
+			if s.opJob[o.JobID] == k {
+				delete(s.opJob, o.JobID)
+			}
 			delete(s.ops, k)
 		}
 	}

@@ -38,7 +38,7 @@ func (s *Store) CreateOperation(ctx context.Context, op *storage.Operation) erro
 		return storage.ErrNotFound
 	}
 	if s.ops == nil {
-		s.ops, s.opCorr = map[int64]*storage.Operation{}, map[string]int64{}
+		s.ops, s.opCorr, s.opJob = map[int64]*storage.Operation{}, map[string]int64{}, map[int64]int64{}
 	}
 	if _, ok := s.opCorr[corrKey(op.DeviceID, op.Correlator)]; ok {
 		return storage.ErrExists
@@ -55,6 +55,9 @@ func (s *Store) CreateOperation(ctx context.Context, op *storage.Operation) erro
 	op.UpdatedAt = op.CreatedAt
 	s.ops[op.ID] = copyOp(op)
 	s.opCorr[corrKey(op.DeviceID, op.Correlator)] = op.ID
+	if _, taken := s.opJob[op.JobID]; !taken && op.JobID != 0 {
+		s.opJob[op.JobID] = op.ID // the first operation of a job, as the SQL stores answer
+	}
 	return nil
 }
 
@@ -87,14 +90,7 @@ func (s *Store) OperationByCorrelator(ctx context.Context, deviceID, correlator 
 
 // OperationByJob implements storage.OperationStore.
 func (s *Store) OperationByJob(ctx context.Context, jobID int64) (*storage.Operation, error) {
-	return s.getOp(ctx, func() (int64, bool) {
-		for id, o := range s.ops {
-			if o.JobID == jobID && jobID != 0 {
-				return id, true
-			}
-		}
-		return 0, false
-	})
+	return s.getOp(ctx, func() (int64, bool) { id, ok := s.opJob[jobID]; return id, ok })
 }
 
 func (s *Store) sortedOps(keep func(*storage.Operation) bool) []*storage.Operation {
