@@ -13,3 +13,5 @@ import (
 func TestStore_Conformance(t *testing.T) {
 	storagetest.Run(t, func(t *testing.T) storage.Store { return memstore.New() })
 }
+
+func BenchmarkReportLookup(b *testing.B) { storagetest.BenchReportLookup(b, memstore.New()) }

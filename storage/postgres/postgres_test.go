@@ -133,3 +133,4 @@ func BenchmarkCreateJob(b *testing.B)           { storagetest.BenchCreateJob(b, 
 func BenchmarkSaveSession(b *testing.B)         { storagetest.BenchSaveSession(b, newStore(b)) }
 func BenchmarkSaveSessionParallel(b *testing.B) { storagetest.BenchSaveSessionParallel(b, newStore(b)) }
 func BenchmarkPendingJobs(b *testing.B)         { storagetest.BenchPendingJobs(b, newStore(b)) }
+func BenchmarkReportLookup(b *testing.B)        { storagetest.BenchReportLookup(b, newStore(b)) }

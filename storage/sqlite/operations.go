@@ -68,7 +68,7 @@ func (s *Store) CreateOperation(ctx context.Context, op *storage.Operation) erro
 	}
 	t := now()
 	var id int64
-	err = s.tx.QueryRowContext(context.WithoutCancel(ctx), q(sqlcommon.InsertOp), op.DeviceID, op.MO, op.Name, op.Node, params,
+	err = s.use(ctx, s.st.insertOp).QueryRowContext(ctx, op.DeviceID, op.MO, op.Name, op.Node, params,
 		op.Correlator, op.JobID, string(state), op.ExecStatus, op.Result, op.ResultData, op.EventID, op.Error,
 		micros(op.Deadline), t.UnixMicro(), t.UnixMicro(), micros(op.DoneAt)).Scan(&id)
 	if err != nil {
@@ -79,23 +79,23 @@ func (s *Store) CreateOperation(ctx context.Context, op *storage.Operation) erro
 	return nil
 }
 
-func (s *Store) oneOp(ctx context.Context, query string, args ...any) (*storage.Operation, error) {
-	return scanOp(s.reader().QueryRowContext(ctx, q(query), args...))
+func (s *Store) oneOp(ctx context.Context, x *sql.Stmt, args ...any) (*storage.Operation, error) {
+	return scanOp(s.use(ctx, x).QueryRowContext(ctx, args...))
 }
 
 // GetOperation implements storage.OperationStore.
 func (s *Store) GetOperation(ctx context.Context, id int64) (*storage.Operation, error) {
-	return s.oneOp(ctx, sqlcommon.GetOp, id)
+	return s.oneOp(ctx, s.st.getOp, id)
 }
 
 // OperationByCorrelator implements storage.OperationStore.
 func (s *Store) OperationByCorrelator(ctx context.Context, deviceID, correlator string) (*storage.Operation, error) {
-	return s.oneOp(ctx, sqlcommon.OpByCorr, deviceID, correlator)
+	return s.oneOp(ctx, s.st.opByCorr, deviceID, correlator)
 }
 
 // OperationByJob implements storage.OperationStore.
 func (s *Store) OperationByJob(ctx context.Context, jobID int64) (*storage.Operation, error) {
-	return s.oneOp(ctx, sqlcommon.OpByJob, jobID)
+	return s.oneOp(ctx, s.st.opByJob, jobID)
 }
 
 // ListOperations implements storage.OperationStore.
@@ -107,7 +107,7 @@ func (s *Store) ListOperations(ctx context.Context, f storage.OperationFilter) (
 
 // ExpiredOperations implements storage.OperationStore.
 func (s *Store) ExpiredOperations(ctx context.Context, t time.Time, n int) ([]*storage.Operation, error) {
-	rows, err := s.reader().QueryContext(ctx, q(sqlcommon.ExpiredOps), t.UnixMicro(), limit(n))
+	rows, err := s.use(ctx, s.st.expiredOps).QueryContext(ctx, t.UnixMicro(), limit(n))
 	return collect(rows, err, scanOp)
 }
 
@@ -123,11 +123,15 @@ func (s *Store) TransitionOperation(ctx context.Context, op *storage.Operation, 
 	query, fromArgs := sqlcommon.TransitionOp(from, true)
 	args := append([]any{string(op.State), op.ExecStatus, op.Result, op.ResultData, op.EventID, op.Error,
 		micros(op.DoneAt), t.UnixMicro(), op.ID}, fromArgs...)
-	ctx = context.WithoutCancel(ctx)
-	err := affected(s.tx.ExecContext(ctx, query, args...))
+	var err error
+	if x, ok := s.st.transitionOp[sqlcommon.TransitionKey(from)]; ok {
+		err = affected(s.use(ctx, x).ExecContext(ctx, args...))
+	} else {
+		err = affected(s.tx.ExecContext(context.WithoutCancel(ctx), query, args...))
+	}
 	if errors.Is(err, storage.ErrNotFound) {
 		var n int
-		if err := s.tx.QueryRowContext(ctx, q(sqlcommon.OpExists), op.ID).Scan(&n); err != nil {
+		if err := s.use(ctx, s.st.opExists).QueryRowContext(ctx, op.ID).Scan(&n); err != nil {
 			return wrap(err)
 		}
 		if n == 0 {
@@ -143,6 +147,6 @@ func (s *Store) TransitionOperation(ctx context.Context, op *storage.Operation, 
 
 // EventsByCorrelator implements storage.OperationStore.
 func (s *Store) EventsByCorrelator(ctx context.Context, deviceID, correlator string) ([]*storage.Event, error) {
-	rows, err := s.reader().QueryContext(ctx, q(fmt.Sprintf(sqlcommon.EventsByCorr, eventCols)), deviceID, correlator)
+	rows, err := s.use(ctx, s.st.eventsByCorr).QueryContext(ctx, deviceID, correlator)
 	return collect(rows, err, scanEvent)
 }

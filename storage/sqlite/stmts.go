@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/omadm/omadm/storage/internal/sqlcommon"
 )
 
 const (
@@ -40,6 +42,12 @@ type stmts struct {
 	putTree, listTree, listTreePrefix, deleteTree, deleteTreePrefix *sql.Stmt
 
 	listTraces, listSessionTraces, pruneTraces, pruneDeviceTraces *sql.Stmt
+
+	// Operations (the statements shared with PostgreSQL, sqlcommon).
+	insertOp, getOp, opByCorr, opByJob, opExists, expiredOps, eventsByCorr *sql.Stmt
+	// transitionOp holds the conditional updates from the usual sets of
+	// states (sqlcommon.TransitionKey); read-only once prepared.
+	transitionOp map[string]*sql.Stmt
 
 	// The savepoint around each batch of a group commit (batch.go):
 	// prepared once instead of parsed twice per DM message.
@@ -137,6 +145,20 @@ func (s *Store) prepare(ctx context.Context) error {
 	// most keep traces (the subquery is NULL).
 	p(w, &st.pruneDeviceTraces, `DELETE FROM traces WHERE device_id = ?1 AND id <= (SELECT id FROM traces
 		WHERE device_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)`)
+	p(w, &st.insertOp, q(sqlcommon.InsertOp))
+	p(r, &st.getOp, q(sqlcommon.GetOp))
+	p(r, &st.opByCorr, q(sqlcommon.OpByCorr))
+	p(r, &st.opByJob, q(sqlcommon.OpByJob))
+	p(w, &st.opExists, q(sqlcommon.OpExists))
+	p(r, &st.expiredOps, q(sqlcommon.ExpiredOps))
+	p(r, &st.eventsByCorr, q(fmt.Sprintf(sqlcommon.EventsByCorr, eventCols)))
+	st.transitionOp = map[string]*sql.Stmt{}
+	for _, from := range sqlcommon.UsualTransitions {
+		var x *sql.Stmt
+		query, _ := sqlcommon.TransitionOp(from, true)
+		p(w, &x, query)
+		st.transitionOp[sqlcommon.TransitionKey(from)] = x
+	}
 	p(w, &st.savepoint, `SAVEPOINT batch`)
 	p(w, &st.release, `RELEASE batch`)
 	p(w, &st.rollbackTo, `ROLLBACK TO batch`)

@@ -91,3 +91,58 @@ func benchDevice(b *testing.B, s storage.Store, id string) {
 		b.Fatal(err)
 	}
 }
+
+// BenchReportLookup measures what the operations layer reads when a report
+// arrives: the operation by (device, correlator) and the device's events
+// carrying that correlator, among 50,000 events and 5,000 operations of 100
+// devices (both through indexes, so the cost does not grow with the tables).
+func BenchReportLookup(b *testing.B, s storage.Store) {
+	const devices, events, ops = 100, 50000, 5000
+	err := storage.InBatch(bg, s, func(s storage.Store) error {
+		for i := range devices {
+			if err := s.CreateDevice(bg, newDevice(fmt.Sprint("dev-", i))); err != nil {
+				return err
+			}
+		}
+		evs := make([]*storage.Event, 0, events)
+		for i := range events {
+			evs = append(evs, &storage.Event{DeviceID: fmt.Sprint("dev-", i%devices), Kind: "generic-alert", Data: "200",
+				Correlator: fmt.Sprint("c-", i%(events/2))})
+		}
+		if ba, ok := s.(storage.BulkAdder); ok {
+			if err := ba.AddEvents(bg, evs); err != nil {
+				return err
+			}
+		} else {
+			for _, e := range evs {
+				if err := s.AddEvent(bg, e); err != nil {
+					return err
+				}
+			}
+		}
+		for i := range ops {
+			op := &storage.Operation{DeviceID: fmt.Sprint("dev-", i%devices), MO: "fumo", Name: "Update", Correlator: fmt.Sprint("c-", i), JobID: int64(i + 1)}
+			if err := s.CreateOperation(bg, op); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		n := i % ops
+		i++
+		dev, corr := fmt.Sprint("dev-", n%devices), fmt.Sprint("c-", n)
+		if _, err := s.OperationByCorrelator(bg, dev, corr); err != nil {
+			b.Fatal(err)
+		}
+		evs, err := s.EventsByCorrelator(bg, dev, corr)
+		if err != nil || len(evs) == 0 {
+			b.Fatalf("EventsByCorrelator: %d events, %v", len(evs), err)
+		}
+	}
+}

@@ -52,6 +52,22 @@ func TransitionOp(from []storage.OpState, sqlite bool) (string, []any) {
 	return Dialect(fmt.Sprintf(transitionOp, strings.Join(ph, ", ")), sqlite), args
 }
 
+// UsualTransitions are the sets of states operations are moved from (a
+// backend may prepare their statements once).
+var UsualTransitions = [][]storage.OpState{
+	storage.OpOpen, {storage.OpQueued}, {storage.OpSent}, {storage.OpAccepted},
+}
+
+// TransitionKey names a set of from-states.
+func TransitionKey(from []storage.OpState) string {
+	var b strings.Builder
+	for _, s := range from {
+		b.WriteString(string(s))
+		b.WriteByte(',')
+	}
+	return b.String()
+}
+
 // ListOps builds ListOperations' query and arguments.
 func ListOps(f storage.OperationFilter, sqlite bool) (string, []any) {
 	q := listOpsPrefix
