@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,12 +52,15 @@ func TestCtl_FUMOWaitFollowsTheServersOperationToTheDevicesReport(t *testing.T) 
 		Password: c.Password, ServerPassword: c.ServerPassword}); err != nil {
 		t.Fatal(err)
 	}
+	release := make(chan struct{}) // the install ends after the first session: its report goes in the second
+	installed := sync.OnceFunc(func() { close(release) })
 	obj, err := fumo.Install(dev.Tree(), "./FwUpdate/Default", fumo.Config{Dir: t.TempDir(), Servers: []string{server.DefaultServerID},
-		Report: dev.Client().QueueAlert, Install: func(context.Context, string) fumo.Result { return fumo.ResultSuccessful }})
+		Report: dev.Client().QueueAlert, Install: func(context.Context, string) fumo.Result { <-release; return fumo.ResultSuccessful }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer obj.Close()
+	defer installed() // runs before obj.Close
 
 	updates, _, cancel := rs.API.Hub().Subscribe()
 	defer cancel()
@@ -94,6 +98,7 @@ func TestCtl_FUMOWaitFollowsTheServersOperationToTheDevicesReport(t *testing.T) 
 	}
 	session()
 	waitOp("accepted")
+	installed()
 	obj.Wait()
 	session() // carries the report
 	var r result

@@ -135,14 +135,17 @@ func TestE2E_FirmwareOperationIsAcceptedThenSucceedsWithTheReportAttached(t *tes
 		st := b.open(t)
 		n := startOpsNode(t, st, newClock())
 		a := newAgent(t, st, n.url, enc)
+		release := make(chan struct{}) // the install ends after the first session: its report goes in the second
+		installed := sync.OnceFunc(func() { close(release) })
 		obj, err := fumo.Install(a.Tree(), "./FwUpdate/Default", fumo.Config{
 			Dir: t.TempDir(), Servers: []string{serverID}, Report: a.Client().QueueAlert,
-			Install: func(context.Context, string) fumo.Result { return fumo.ResultSuccessful },
+			Install: func(context.Context, string) fumo.Result { <-release; return fumo.ResultSuccessful },
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(obj.Close)
+		t.Cleanup(installed) // runs before obj.Close
 
 		op, j := n.create(t, fleet.Request{DeviceID: a.ID(), MO: "fumo", Params: map[string]any{"pkg_url": fw.URL + "/v3.bin"}})
 		if op.State != storage.OpQueued || op.Name != "DownloadAndUpdate" || !strings.HasPrefix(op.Correlator, "fumo-") ||
@@ -154,6 +157,7 @@ func TestE2E_FirmwareOperationIsAcceptedThenSucceedsWithTheReportAttached(t *tes
 		if acc.ExecStatus != int(syncml.StatusAccepted) {
 			t.Fatalf("accepted with Exec status %d", acc.ExecStatus)
 		}
+		installed()
 		obj.Wait()
 		a.session(t) // carries the report
 		done := n.waitState(t, op.ID, storage.OpSucceeded)
@@ -347,16 +351,20 @@ func TestE2E_ReportStoredWhileNoSchedulerRanIsAttachedAfterARestart(t *testing.T
 		first := startOpsNode(t, b.open(t), clk)
 		plain := startNode(t, b.open(t)) // a node that does not follow operations
 		a := newAgent(t, first.store, first.url, enc)
+		release := make(chan struct{}) // the lock ends after the first session: its report goes in the second
+		done := sync.OnceFunc(func() { close(release) })
 		obj, err := lawmo.Install(a.Tree(), "./LAWMO", lawmo.Config{Servers: []string{serverID}, Report: a.Client().QueueAlert,
-			Lock: func(context.Context, lawmo.State, bool) error { return nil }})
+			Lock: func(context.Context, lawmo.State, bool) error { <-release; return nil }})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(obj.Close)
+		t.Cleanup(done) // runs before obj.Close
 		op, _ := first.create(t, fleet.Request{DeviceID: a.ID(), MO: "lawmo", Operation: "lock"})
 		a.session(t)
 		first.waitState(t, op.ID, storage.OpAccepted)
 		first.sched.Close() // the node's operations layer is gone
+		done()
 		obj.Wait()
 		a.route.target = func(_ int, url string) string { return rehost(url, first.node, plain) }
 		a.session(t) // the report reaches a node that does not follow operations
