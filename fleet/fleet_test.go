@@ -384,13 +384,23 @@ func TestScheduler_SweepPicksUpAReportWhoseUpdateWasLost(t *testing.T) {
 	s := fleet.NewScheduler(e.m, fleet.SchedulerOptions{Tick: tick})
 	s.Start()
 	defer s.Close()
-	<-s.Swept()
+	swept(t, s)
 	op, j := e.create(t, fleet.Request{MO: "lawmo", Operation: "unlock"})
 	finish(t, e.st, j, storage.JobDone, 202)
 	report(t, e.st, op, lawmo.AlertOperationComplete, "1200") // no Observe: the update is lost
 	tick <- time.Now()
-	<-s.Swept()
+	swept(t, s)
 	if got, _ := e.m.Get(bg, op.ID); got.State != storage.OpSucceeded || got.Result != 1200 {
 		t.Fatalf("after a sweep: %+v", got)
+	}
+}
+
+// swept waits for the scheduler's next finished sweep.
+func swept(t *testing.T, s *fleet.Scheduler) {
+	t.Helper()
+	select {
+	case <-s.Swept():
+	case <-time.After(10 * time.Second): // bounds a hang only
+		t.Fatal("no sweep")
 	}
 }
