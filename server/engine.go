@@ -875,8 +875,8 @@ func (x *exchange) effects(out *Outbound) *storage.Effects {
 		milestones = append(milestones, &storage.Event{Kind: kind, DeviceID: x.dev.ID, SessionID: x.msg.Header.SessionID, CreatedAt: x.now})
 	}
 	traces := []*storage.TraceEntry{
-		x.traceEntry("in", x.msg.Header.MsgID, x.in.ContentType, x.in.Body),
-		x.traceEntry("out", x.reply.Header.MsgID, out.ContentType, out.Body),
+		x.traceEntry("in", x.msg.Header.MsgID, x.in.ContentType, redactCred(x.in.Body, x.msg, x.enc)),
+		x.traceEntry("out", x.reply.Header.MsgID, out.ContentType, redactCred(out.Body, x.reply, x.enc)),
 	}
 	eff := &storage.Effects{Nodes: x.nodes, Events: x.events[:len(x.events):len(x.events)]}
 	if x.e.behind != nil {
