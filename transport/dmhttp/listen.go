@@ -36,8 +36,10 @@ type ServerLimits struct {
 	WriteTimeout time.Duration
 	// IdleTimeout closes a kept-alive connection that sends nothing.
 	IdleTimeout time.Duration
-	// MaxConns is how many connections are served at once; further ones wait
-	// in the listen backlog until one closes. Negative = no limit.
+	// MaxConns is how many connections are served at once. When all are
+	// open, a new connection takes the place of the one idle the longest
+	// (kept alive between requests, or without a request yet); when all
+	// are busy with requests it waits until one closes. Negative = no limit.
 	MaxConns int
 	// MaxHeaderBytes bounds request headers.
 	MaxHeaderBytes int
@@ -73,6 +75,7 @@ func NewServer(h http.Handler, l ServerLimits, log *slog.Logger) *http.Server {
 		WriteTimeout:      l.WriteTimeout,
 		IdleTimeout:       l.IdleTimeout,
 		MaxHeaderBytes:    l.MaxHeaderBytes,
+		ConnState:         trackConnState,
 	}
 	if log != nil {
 		srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
@@ -98,11 +101,17 @@ func Listen(addr string, l ServerLimits, tc *tls.Config) (net.Listener, error) {
 }
 
 // LimitListener returns a listener that holds at most n accepted connections
-// open at once: Accept waits for one of them to close before taking the
-// next, so excess connections wait in the kernel's backlog instead of
-// holding server memory.
+// open at once. When all n are open and another connection is waiting, a
+// connection that is doing nothing for the server that serves it (kept
+// alive between requests, or opened without a request yet; see NewServer)
+// is closed to make room, the one that has waited longest first; only
+// when every open connection is busy with a request does the new one wait
+// for one to close. So a peer cannot lock everyone out by holding the
+// slots with idle connections; one at a time waits accepted, the rest in
+// the kernel's backlog, holding no server memory.
 func LimitListener(ln net.Listener, n int) net.Listener {
-	return &limitListener{Listener: ln, sem: make(chan struct{}, n), done: make(chan struct{})}
+	return &limitListener{Listener: ln, sem: make(chan struct{}, n), done: make(chan struct{}),
+		wake: make(chan struct{}, 1), idle: make(map[*limitConn]uint64)}
 }
 
 type limitListener struct {
@@ -110,20 +119,74 @@ type limitListener struct {
 	sem       chan struct{}
 	closeOnce sync.Once
 	done      chan struct{}
+
+	wake chan struct{} // a connection became idle
+	mu   sync.Mutex
+	seq  uint64
+	idle map[*limitConn]uint64 // idle connections, by when they became idle
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
-	select {
-	case l.sem <- struct{}{}:
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
 	c, err := l.Listener.Accept()
 	if err != nil {
-		<-l.sem
 		return nil, err
 	}
-	return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
+	for {
+		select {
+		case l.sem <- struct{}{}:
+			return &limitConn{Conn: c, l: l}, nil
+		default:
+		}
+		if l.evict() {
+			continue
+		}
+		select {
+		case l.sem <- struct{}{}:
+			return &limitConn{Conn: c, l: l}, nil
+		case <-l.wake:
+		case <-l.done:
+			c.Close()
+			return nil, net.ErrClosed
+		}
+	}
+}
+
+// evict closes the connection idle the longest, if any; its slot frees
+// when its server finishes with it.
+func (l *limitListener) evict() bool {
+	l.mu.Lock()
+	var oldest *limitConn
+	for c, at := range l.idle {
+		if oldest == nil || at < l.idle[oldest] {
+			oldest = c
+		}
+	}
+	if oldest != nil {
+		delete(l.idle, oldest)
+	}
+	l.mu.Unlock()
+	if oldest == nil {
+		return false
+	}
+	_ = oldest.Close()
+	return true
+}
+
+func (l *limitListener) setIdle(c *limitConn, idle bool) {
+	l.mu.Lock()
+	if idle {
+		l.seq++
+		l.idle[c] = l.seq
+	} else {
+		delete(l.idle, c)
+	}
+	l.mu.Unlock()
+	if idle {
+		select {
+		case l.wake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func (l *limitListener) Close() error {
@@ -134,14 +197,34 @@ func (l *limitListener) Close() error {
 
 type limitConn struct {
 	net.Conn
-	once    sync.Once
-	release func()
+	l    *limitListener
+	once sync.Once
 }
 
 func (c *limitConn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(c.release)
+	c.once.Do(func() {
+		c.l.setIdle(c, false)
+		<-c.l.sem
+	})
 	return err
+}
+
+// trackConnState tells a LimitListener (under any wrapping, TLS included)
+// which of its connections are idle: new (no request read yet) or kept
+// alive between requests.
+func trackConnState(c net.Conn, s http.ConnState) {
+	for {
+		if lc, ok := c.(*limitConn); ok {
+			lc.l.setIdle(lc, s == http.StateNew || s == http.StateIdle)
+			return
+		}
+		u, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			return
+		}
+		c = u.NetConn()
+	}
 }
 
 // Client certificate policies of ServerTLSConfig.
