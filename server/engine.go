@@ -420,12 +420,15 @@ type exchange struct {
 	sent       []sentCmd
 	added      int              // commands (jobs, chunks) fill put in the reply
 	events     []*storage.Event // generic alerts: stored with the message
-	milestones []*storage.Event // session-start/-end/-abort
-	late       *storage.Effects // traces and milestones to write behind the message
-	nodes      []storage.TreeNode
-	alerts1225 []syncml.Item
-	replaced   int  // items of device Replaces stored in this message
-	capWarned  bool // the caps warning was logged for this message
+	// seqAfterAuth: the session was found without its token, so the
+	// MsgID sequence is checked after authentication (loadSession).
+	seqAfterAuth bool
+	milestones   []*storage.Event // session-start/-end/-abort
+	late         *storage.Effects // traces and milestones to write behind the message
+	nodes        []storage.TreeNode
+	alerts1225   []syncml.Item
+	replaced     int  // items of device Replaces stored in this message
+	capWarned    bool // the caps warning was logged for this message
 }
 
 // sentCmd is a job whose command the reply carries.
@@ -510,6 +513,11 @@ func (x *exchange) run(ctx context.Context) (*Outbound, error) {
 		// and nothing stored: a forged message changes no state.
 		return x.authFailed(code, chal)
 	}
+	if x.seqAfterAuth {
+		if out, err := x.checkSequence(); out != nil || err != nil {
+			return out, err
+		}
+	}
 	x.reply.Body = append(x.reply.Body, hdrStatus(&x.cmdN, h, code, chal))
 
 	if err := x.process(ctx); err != nil {
@@ -590,11 +598,25 @@ func (x *exchange) loadSession(ctx context.Context) (out *Outbound, err error, d
 		x.log().Info("dm message is an exact duplicate: resending the stored reply")
 		return &Outbound{Body: x.st.LastReply, ContentType: x.st.Enc.ContentType(), HMAC: x.st.LastHMAC}, nil, true
 	}
+	if x.viaToken {
+		out, err := x.checkSequence()
+		return out, err, out != nil || err != nil
+	}
+	// Without the session's token the sender is not known to own the
+	// session: its answer must not tell that the session exists (nor its
+	// counters), so the sequence is checked once it has authenticated.
+	x.seqAfterAuth = true
+	return nil, nil, false
+}
+
+// checkSequence refuses a message of an ended session and a MsgID out of
+// sequence; nil, nil lets the message through.
+func (x *exchange) checkSequence() (*Outbound, error) {
+	e := x.e
 	if x.sess.Closed {
 		e.m.rejected.WithLabelValues("closed-session").Inc()
 		x.log().Warn("dm message rejected: session already ended")
-		out, err := e.reject(x.msg, x.enc, x.st.OutMsgID, syncml.StatusNotFound)
-		return out, err, true
+		return e.reject(x.msg, x.enc, x.st.OutMsgID, syncml.StatusNotFound)
 	}
 	// The next MsgID is the last accepted one plus one, or a little more:
 	// messages rejected for their credentials are not stored, so after
@@ -602,10 +624,9 @@ func (x *exchange) loadSession(ctx context.Context) (out *Outbound, err error, d
 	if x.msgID <= x.st.InMsgID || x.msgID > x.st.InMsgID+1+auth.MaxChallenges {
 		e.m.rejected.WithLabelValues("msgid").Inc()
 		x.log().Warn("dm message rejected: MsgID out of sequence", "expected", x.st.InMsgID+1)
-		out, err := e.reject(x.msg, x.enc, x.st.OutMsgID, syncml.StatusBadRequest)
-		return out, err, true
+		return e.reject(x.msg, x.enc, x.st.OutMsgID, syncml.StatusBadRequest)
 	}
-	return nil, nil, false
+	return nil, nil
 }
 
 // isDuplicate reports whether the message repeats the last one accepted in s.

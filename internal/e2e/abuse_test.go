@@ -487,3 +487,54 @@ func TestE2E_UnknownAndKnownDeviceIDsGetTheSameAnswer(t *testing.T) {
 		}
 	})
 }
+
+// A device's live session is not revealed to a sender without its RespURI
+// token and without valid credentials: whatever MsgID it tries, a message
+// on that SessionID is answered like one on a SessionID the device never
+// used, and like one for an unknown id (a failed authentication: no
+// sequence check, no server MsgID of the session). The session runs on.
+func TestE2E_LiveSessionIsNotRevealedWithoutCredentials(t *testing.T) {
+	matrix(t, func(t *testing.T, b backend, enc syncml.Encoding) {
+		st := b.open(t)
+		n := startNode(t, st)
+		a := newAgent(t, st, n.url, enc, withAuth(sim.AuthMD5))
+		get := queue(t, st, a.ID(), storage.JobSpec{Command: "Get", Items: item("./DevDetail/FwV")})
+		shape := func(id, sid string, msgID int) string {
+			body, err := forger{id: id, user: "someone", enc: enc}.message(sid, msgID, auth.MakeCred(syncml.AuthMD5, "someone", "guess", []byte("n")),
+				&syncml.Status{CmdID: "1", MsgRef: "1", CmdRef: "0", Cmd: "SyncHdr", Data: syncml.StatusOK})
+			if err != nil {
+				return err.Error()
+			}
+			r, err := send(http.DefaultClient, n.url, enc, body, "")
+			if err != nil {
+				return err.Error()
+			}
+			return fmt.Sprintf("HTTP %d status %d chal %v msgid %s statuses %d respuri %q",
+				r.httpStatus, r.hdr.Data, r.hdr.Chal != nil, r.msg.Header.MsgID, len(r.msg.Body), r.msg.Header.RespURI)
+		}
+		var sid string
+		var got []string
+		a.route.seen = func(i int, req *client.Request) {
+			if m, _, err := syncml.Decode(req.Body, req.ContentType, nil); err == nil && i == 1 {
+				sid = m.Header.SessionID
+			}
+		}
+		a.route.after = func(i int, _ *client.Response) error {
+			if i == 1 {
+				for _, msgID := range []int{1, 2, 9} {
+					got = append(got, shape(a.ID(), sid, msgID), shape(a.ID(), sid+"9", msgID), shape("IMEI:000000000000042", sid, msgID))
+				}
+			}
+			return nil
+		}
+		a.session(t)
+		for i := 0; i < len(got); i += 3 {
+			if got[i] != got[i+1] || got[i] != got[i+2] {
+				t.Errorf("answers differ:\n live session  %s\n other session %s\n unknown id    %s", got[i], got[i+1], got[i+2])
+			}
+		}
+		if j := job(t, st, get); j.State != storage.JobDone {
+			t.Errorf("the real session's job: %s", j.State)
+		}
+	})
+}
