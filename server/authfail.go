@@ -38,7 +38,10 @@ type AuthLimits struct {
 	AddrBurst int
 	// LogEvery is the least time between two log lines about failed
 	// authentications: the first failure after a quiet spell is logged at
-	// once, later ones are counted and summed up in the next line.
+	// once, later ones are counted and summed up in the next line. It
+	// bounds the lines about refused messages the same way, per kind
+	// (malformed, too large, bad header, unknown session token, …); the
+	// omadm_server_rejected_total counter counts every one.
 	LogEvery time.Duration
 	// EventEvery is the least time between two "auth-failure" events of one
 	// device: the first failure writes one, the failures that follow within

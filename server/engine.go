@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/omadm/omadm/auth"
+	"github.com/omadm/omadm/internal/lograte"
 	"github.com/omadm/omadm/server/envelope"
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/syncml"
@@ -40,7 +41,8 @@ type Engine struct {
 	lastSweep atomic.Int64 // unix nanoseconds of the last table-wide trace sweep
 	behind    *behind      // nil when traces are written with each message
 	fails     *authFailures
-	probeKey  []byte // keys the challenge nonces of unknown device ids
+	rejects   *lograte.Limiter // lines about rejected messages: one per kind per AuthLimits.LogEvery
+	probeKey  []byte           // keys the challenge nonces of unknown device ids
 
 	// Housekeeping runs beside the sessions (see maintain); Close cancels
 	// and waits for it.
@@ -73,7 +75,8 @@ func New(o Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{o: opts, store: opts.Store, log: opts.Logger, m: newMetrics(opts.Store),
-		fails: newAuthFailures(opts.AuthLimits), probeKey: make([]byte, 32)}
+		fails:   newAuthFailures(opts.AuthLimits),
+		rejects: lograte.New(opts.AuthLimits.withDefaults().LogEvery), probeKey: make([]byte, 32)}
 	if _, err := rand.Read(e.probeKey); err != nil {
 		return nil, fmt.Errorf("server: random key: %w", err)
 	}
@@ -128,14 +131,14 @@ func (e *Engine) Handle(ctx context.Context, in *Inbound) (*Outbound, error) {
 	}
 	if len(in.Body) > e.o.MaxMsgSize {
 		e.m.rejected.WithLabelValues("too-large").Inc()
-		e.log.Warn("dm message rejected: too large", "remote", in.RemoteAddr, "size", len(in.Body), "max", e.o.MaxMsgSize)
+		e.rejects.Warn(e.log, "dm message rejected: too large", "remote", in.RemoteAddr, "size", len(in.Body), "max", e.o.MaxMsgSize)
 		return nil, syncml.Errorf(syncml.StatusEntityTooLarge, "message of %d bytes exceeds %d", len(in.Body), e.o.MaxMsgSize)
 	}
 	lim := &syncml.Limits{MaxMessageSize: e.o.MaxMsgSize, MaxStringLen: e.o.MaxMsgSize}
 	msg, enc, err := syncml.Decode(in.Body, in.ContentType, lim)
 	if err != nil {
 		e.m.rejected.WithLabelValues("malformed").Inc()
-		e.log.Warn("dm message rejected: malformed", "remote", in.RemoteAddr, "err", err)
+		e.rejects.Warn(e.log, "dm message rejected: malformed", "remote", in.RemoteAddr, "err", err)
 		if msg != nil && msg.Header.Source.LocURI != "" && msg.Header.MsgID != "" {
 			// The header was readable: answer in SyncML so the device learns why.
 			out, err := e.reject(msg, enc, 0, syncml.StatusBadRequest)
@@ -449,7 +452,7 @@ func (x *exchange) run(ctx context.Context) (*Outbound, error) {
 	id, err := strconv.Atoi(h.MsgID)
 	if devID == "" || h.SessionID == "" || err != nil || id <= 0 {
 		e.m.rejected.WithLabelValues("bad-header").Inc()
-		x.log().Warn("dm message rejected: header lacks device id, SessionID or a positive MsgID")
+		x.e.rejects.Warn(x.log(), "dm message rejected: header lacks device id, SessionID or a positive MsgID")
 		if devID == "" {
 			return nil, syncml.Errorf(syncml.StatusBadRequest, "SyncHdr has no Source LocURI")
 		}
@@ -461,12 +464,12 @@ func (x *exchange) run(ctx context.Context) (*Outbound, error) {
 		// zero-width characters) could pass for another in logs and the
 		// console: refused before any lookup.
 		e.m.rejected.WithLabelValues("bad-device-id").Inc()
-		x.log().Warn("dm message rejected: device id has control or format characters", "device_id", strconv.Quote(devID))
+		x.e.rejects.Warn(x.log(), "dm message rejected: device id has control or format characters", "device_id", strconv.Quote(devID))
 		return e.reject(x.msg, x.enc, 0, syncml.StatusBadRequest)
 	}
 	if code, items := checkVersions(h); code != 0 {
 		e.m.rejected.WithLabelValues("version").Inc()
-		x.log().Warn("dm message rejected: unsupported version", "verdtd", h.VerDTD, "verproto", h.VerProto, "status", int(code))
+		x.e.rejects.Warn(x.log(), "dm message rejected: unsupported version", "verdtd", h.VerDTD, "verproto", h.VerProto, "status", int(code))
 		return e.reject(x.msg, x.enc, 0, code, items...)
 	}
 
@@ -555,7 +558,7 @@ func (x *exchange) loadSession(ctx context.Context) (out *Outbound, err error, d
 		switch {
 		case errors.Is(err, storage.ErrNotFound) || err == nil && (s.DeviceID != devID || s.SessionID != h.SessionID || expired(s)):
 			e.m.rejected.WithLabelValues("unknown-session").Inc()
-			x.log().Warn("dm message rejected: unknown, expired or closed session token")
+			x.e.rejects.Warn(x.log(), "dm message rejected: unknown, expired or closed session token")
 			out, err := e.reject(x.msg, x.enc, 0, syncml.StatusNotFound)
 			return out, err, true
 		case err != nil:
@@ -615,7 +618,7 @@ func (x *exchange) checkSequence() (*Outbound, error) {
 	e := x.e
 	if x.sess.Closed {
 		e.m.rejected.WithLabelValues("closed-session").Inc()
-		x.log().Warn("dm message rejected: session already ended")
+		x.e.rejects.Warn(x.log(), "dm message rejected: session already ended")
 		return e.reject(x.msg, x.enc, x.st.OutMsgID, syncml.StatusNotFound)
 	}
 	// The next MsgID is the last accepted one plus one, or a little more:
@@ -623,7 +626,7 @@ func (x *exchange) checkSequence() (*Outbound, error) {
 	// auth.MaxChallenges of them the device's MsgID is ahead by as many.
 	if x.msgID <= x.st.InMsgID || x.msgID > x.st.InMsgID+1+auth.MaxChallenges {
 		e.m.rejected.WithLabelValues("msgid").Inc()
-		x.log().Warn("dm message rejected: MsgID out of sequence", "expected", x.st.InMsgID+1)
+		x.e.rejects.Warn(x.log(), "dm message rejected: MsgID out of sequence", "expected", x.st.InMsgID+1)
 		return e.reject(x.msg, x.enc, x.st.OutMsgID, syncml.StatusBadRequest)
 	}
 	return nil, nil

@@ -175,7 +175,7 @@ func authLimitFlags(cmd *cobra.Command, l *server.AuthLimits) {
 	f.Float64Var(&l.AddrRate, "auth-fail-addr-rate", server.DefaultAuthFailAddrRate,
 		"failed authentications per second per source address before further failures are answered 503 (negative: no limit)")
 	f.IntVar(&l.AddrBurst, "auth-fail-addr-burst", server.DefaultAuthFailAddrBurst, "failed authentications a source address may cause at once")
-	f.DurationVar(&l.LogEvery, "auth-fail-log-every", server.DefaultAuthFailLogEvery, "least time between two log lines about failed authentications (the next one sums up the failures between)")
+	f.DurationVar(&l.LogEvery, "auth-fail-log-every", server.DefaultAuthFailLogEvery, "least time between two log lines about failed authentications, and about refused messages of one kind (malformed, too large, unknown session token…); the next line sums up those between")
 	f.DurationVar(&l.EventEvery, "auth-fail-event-every", server.DefaultAuthFailEventEvery, "least time between two auth-failure events of one device")
 }
 
@@ -463,7 +463,7 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 		}
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/dm", dmhttp.NewHandler(engine, &dmhttp.HandlerOptions{ExternalURL: cfg.PublicURL, Logger: log}))
+	mux.Handle("/dm", dmhttp.NewHandler(engine, &dmhttp.HandlerOptions{ExternalURL: cfg.PublicURL, Logger: log, LogEvery: cfg.Engine.AuthLimits.LogEvery}))
 	mux.Handle("/api/", apiH)
 	mux.Handle("GET /healthz", apiH)
 	mux.Handle("GET /ui/", web.Handler("/ui/"))

@@ -7,10 +7,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/omadm/omadm/auth"
+	"github.com/omadm/omadm/server"
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/syncml"
+	"github.com/omadm/omadm/transport/dmhttp"
 )
 
 // TestE2E_HostileHeadersGetASyncMLAnswerNeverA5xx: over real HTTP, a device
@@ -70,6 +73,63 @@ func TestE2E_HostileHeadersGetASyncMLAnswerNeverA5xx(t *testing.T) {
 		})
 		if out := logs.since(0); strings.Contains(out, "level=ERROR") {
 			t.Errorf("ERROR logged:\n%s", out)
+		}
+	})
+}
+
+// Refused messages are logged at most once per kind per interval (the
+// engine's AuthLimits.LogEvery, the handler's LogEvery): a peer cannot fill
+// the disk with log lines by repeating a bad message. Each is still
+// answered and counted.
+func TestE2E_RefusedMessagesLogOneLinePerKind(t *testing.T) {
+	matrix(t, func(t *testing.T, b backend, enc syncml.Encoding) {
+		st := b.open(t)
+		logs := &logBuffer{}
+		n := startNode(t, st, withLogs(logs), func(so *server.Options, ho *dmhttp.HandlerOptions) {
+			so.AuthLimits.LogEvery, ho.LogEvery = time.Hour, time.Hour // nothing is due again within the test
+		})
+		id := "IMEI:" + strconv.Itoa(100000+rand.IntN(900000)) + "22222222"
+		if err := st.CreateDevice(context.Background(), &storage.Device{ID: id, AuthScheme: "basic", Username: "h", Password: "h-secret"}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.DeleteDevice(context.Background(), id) })
+		msg := func(devID, msgID string) []byte {
+			body, err := forger{id: devID, user: "h", enc: enc}.message("4", 1, auth.MakeCred(syncml.AuthBasic, "h", "h-secret", nil),
+				&syncml.Alert{CmdID: "1", Data: syncml.AlertClientInitiatedMgmt})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msgID != "1" {
+				m, _, _ := syncml.Decode(body, enc.ContentType(), nil)
+				m.Header.MsgID = msgID
+				body, _ = syncml.Encode(m, enc)
+			}
+			return body
+		}
+		kinds := []struct {
+			line, url, ct string
+			body          []byte
+		}{
+			{"dm message rejected: malformed", n.url, enc.ContentType(), []byte("<SyncML><SyncHdr>")},
+			{"dm request rejected: content type", n.url, "text/plain", msg(id, "1")},
+			{"dm request rejected: body too large", n.url, enc.ContentType(), make([]byte, server.DefaultMaxMsgSize+1)},
+			{"dm message rejected: header lacks device id", n.url, enc.ContentType(), msg(id, "x")},
+			{"dm message rejected: device id has control", n.url, enc.ContentType(), msg(id+"\u200b", "1")},
+			{"dm message rejected: unknown, expired or closed session token", n.url + "?s=00112233445566778899aabbccddeeff", enc.ContentType(), msg(id, "1")},
+		}
+		for _, k := range kinds {
+			for range 20 {
+				post(t, k.url, k.ct, k.body)
+			}
+		}
+		out := logs.since(0)
+		for _, k := range kinds {
+			if c := strings.Count(out, k.line); c != 1 {
+				t.Errorf("%q logged %d times for 20 messages, want once", k.line, c)
+			}
+		}
+		if t.Failed() {
+			t.Logf("log:\n%s", out)
 		}
 	})
 }
