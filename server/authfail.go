@@ -41,7 +41,7 @@ type AuthLimits struct {
 	// once, later ones are counted and summed up in the next line. It
 	// bounds the lines about refused messages the same way, per kind
 	// (malformed, too large, bad header, unknown session token, …); the
-	// omadm_server_rejected_total counter counts every one.
+	// omadm_server_messages_rejected_total counter counts every one.
 	LogEvery time.Duration
 	// EventEvery is the least time between two "auth-failure" events of one
 	// device: the first failure writes one, the failures that follow within
