@@ -106,8 +106,12 @@ func newBuckets(rate float64, burst int) *buckets {
 }
 
 // take spends one token of key's bucket and reports whether there was one.
-func (b *buckets) take(key string, now time.Time) bool {
-	if b == nil {
+func (b *buckets) take(key string, now time.Time) bool { return b.takeN(key, 1, now) }
+
+// takeN spends n tokens of key's bucket when it holds as many and reports
+// whether it did (all or nothing).
+func (b *buckets) takeN(key string, n int, now time.Time) bool {
+	if b == nil || n <= 0 {
 		return true
 	}
 	b.mu.Lock()
@@ -122,10 +126,10 @@ func (b *buckets) take(key string, now time.Time) bool {
 	}
 	k.tokens = min(b.burst, k.tokens+now.Sub(k.at).Seconds()*b.rate)
 	k.at = now
-	if k.tokens < 1 {
+	if k.tokens < float64(n) {
 		return false
 	}
-	k.tokens--
+	k.tokens -= float64(n)
 	return true
 }
 

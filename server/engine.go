@@ -41,6 +41,7 @@ type Engine struct {
 	lastSweep atomic.Int64 // unix nanoseconds of the last table-wide trace sweep
 	behind    *behind      // nil when traces are written with each message
 	fails     *authFailures
+	events    *buckets         // each device's event budget (Options.DeviceEventRate)
 	rejects   *lograte.Limiter // lines about rejected messages: one per kind per AuthLimits.LogEvery
 	probeKey  []byte           // keys the challenge nonces of unknown device ids
 
@@ -76,6 +77,7 @@ func New(o Options) (*Engine, error) {
 	}
 	e := &Engine{o: opts, store: opts.Store, log: opts.Logger, m: newMetrics(opts.Store),
 		fails:   newAuthFailures(opts.AuthLimits),
+		events:  newBuckets(opts.DeviceEventRate, opts.DeviceEventBurst),
 		rejects: lograte.New(opts.AuthLimits.withDefaults().LogEvery), probeKey: make([]byte, 32)}
 	if _, err := rand.Read(e.probeKey); err != nil {
 		return nil, fmt.Errorf("server: random key: %w", err)
@@ -897,6 +899,10 @@ func (x *exchange) effects(out *Outbound) *storage.Effects {
 			kind = "session-abort"
 		}
 		milestones = append(milestones, &storage.Event{Kind: kind, DeviceID: x.dev.ID, SessionID: x.msg.Header.SessionID, CreatedAt: x.now})
+	}
+	if len(milestones) > 0 && !x.e.events.takeN(x.dev.ID, len(milestones), x.now) {
+		x.e.m.eventsRefused.Add(float64(len(milestones)))
+		milestones = nil
 	}
 	traces := []*storage.TraceEntry{
 		x.traceEntry("in", x.msg.Header.MsgID, x.in.ContentType, redactCred(x.in.Body, x.msg, x.enc)),

@@ -416,6 +416,15 @@ func (x *exchange) onAlert(ctx context.Context, a *syncml.Alert) syncml.StatusCo
 		if len(a.Items) == 0 {
 			return syncml.StatusIncompleteCommand
 		}
+		if n := newEvents(a.Items); !x.e.events.takeN(x.dev.ID, n, x.now) {
+			// Over the device's event budget (Options.DeviceEventRate):
+			// nothing of the Alert is stored. OMA-TS-DM_RepPro-V1_2 §10:
+			// 503, the recipient cannot handle the request for now.
+			x.e.m.eventsRefused.Add(float64(n))
+			x.e.rejects.Warn(x.log(), "generic alerts refused: over the device's event budget", "items", n)
+			x.st.InLO = nil
+			return syncml.StatusServiceUnavailable
+		}
 		code := syncml.StatusOK
 		for _, it := range a.Items {
 			mark := ""
@@ -446,6 +455,18 @@ func (x *exchange) onAlert(ctx context.Context, a *syncml.Alert) syncml.StatusCo
 	}
 	// UI alerts go server → device only; other codes are unassigned in DM.
 	return syncml.StatusOptionalNotSupported
+}
+
+// newEvents is how many events the Items of a generic alert add: one per
+// Item, except chunks that only continue or open a large object.
+func newEvents(items []syncml.Item) int {
+	n := 0
+	for _, it := range items {
+		if !it.MoreData {
+			n++
+		}
+	}
+	return n
 }
 
 // checkInterrupted drops an open inbound large object when the device sends

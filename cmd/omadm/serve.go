@@ -162,6 +162,9 @@ start: back it up, and give every node sharing a PostgreSQL database the same).`
 		"how long finished jobs (done, failed, cancelled) are kept before the hourly sweep deletes them; 0 keeps them forever")
 	f.DurationVar(&cfg.Engine.TraceFlush, "trace-flush", server.DefaultTraceFlush,
 		"how long traces and session start/end events may wait to be written, many sessions' worth at a time; negative writes them with each message (nothing lost if the process is killed, fewer sessions/s)")
+	f.Float64Var(&cfg.Engine.DeviceEventRate, "device-event-rate", server.DefaultDeviceEventRate,
+		"events (generic alerts, session start/end) per second one device may add, sustained; a generic alert over the budget is answered 503 and not stored (negative: no limit)")
+	f.IntVar(&cfg.Engine.DeviceEventBurst, "device-event-burst", server.DefaultDeviceEventBurst, "events one device may add at once (its budget's size)")
 	authLimitFlags(cmd, &cfg.Engine.AuthLimits)
 	return cmd
 }

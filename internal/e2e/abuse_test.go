@@ -538,3 +538,64 @@ func TestE2E_LiveSessionIsNotRevealedWithoutCredentials(t *testing.T) {
 		}
 	})
 }
+
+// An authenticated device cannot flood the event store: its generic alerts
+// (and session start/end events) draw on a per-device budget
+// (Options.DeviceEventRate/DeviceEventBurst). An Alert whose Items exceed
+// what is left is stored not at all and answered 503
+// (OMA-TS-DM_RepPro-V1_2 §10: the recipient cannot handle it for now);
+// another device keeps its own budget.
+func TestE2E_GenericAlertFloodIsBoundedPerDevice(t *testing.T) {
+	matrix(t, func(t *testing.T, b backend, enc syncml.Encoding) {
+		st := b.open(t)
+		n := startNode(t, st, func(so *server.Options, _ *dmhttp.HandlerOptions) {
+			so.DeviceEventRate, so.DeviceEventBurst = 1e-9, 100 // no refill within the test
+		})
+		alert := func(a *agent, sid string, items int) syncml.StatusCode {
+			t.Helper()
+			c := a.Credentials()
+			ga := &syncml.Alert{CmdID: "2", Data: syncml.AlertGeneric}
+			for i := range items {
+				ga.Items = append(ga.Items, syncml.Item{Source: &syncml.Location{LocURI: "./x"},
+					Meta: &syncml.Meta{Type: "org.example.flood"}, Data: syncml.TextData(strconv.Itoa(i))})
+			}
+			body, err := forger{id: a.ID(), user: c.Username, enc: enc}.message(sid, 1, auth.MakeCred(syncml.AuthBasic, c.Username, c.Password, nil),
+				&syncml.Alert{CmdID: "1", Data: syncml.AlertClientInitiatedMgmt}, ga)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := mustSend(t, n.url, enc, body, "")
+			if r.hdr.Data != syncml.StatusOK {
+				t.Fatalf("SyncHdr status %d", r.hdr.Data)
+			}
+			for _, cmd := range r.msg.Body {
+				if s, ok := cmd.(*syncml.Status); ok && s.CmdRef == "2" {
+					return s.Data
+				}
+			}
+			t.Fatal("no Status for the generic alert")
+			return 0
+		}
+		a := newAgent(t, st, n.url, enc, withAuth(sim.AuthBasic))
+		other := newAgent(t, st, n.url, enc, withAuth(sim.AuthBasic))
+		before := counter(t, n.engine, "omadm_server_device_events_refused_total", "")
+		if s := alert(a, "1", 60); s != syncml.StatusOK {
+			t.Fatalf("first 60 alerts: %d, want 200", s)
+		}
+		if s := alert(a, "2", 60); s != syncml.StatusServiceUnavailable {
+			t.Fatalf("60 more alerts over a budget of 100: %d, want 503", s)
+		}
+		if s := alert(other, "1", 60); s != syncml.StatusOK {
+			t.Fatalf("another device's 60 alerts: %d, want 200", s)
+		}
+		if got := events(t, n, a.ID())["generic-alert"]; got != 60 {
+			t.Errorf("%d generic-alert events stored, want the first 60 only", got)
+		}
+		if got := events(t, n, other.ID())["generic-alert"]; got != 60 {
+			t.Errorf("other device: %d generic-alert events, want 60", got)
+		}
+		if d := counter(t, n.engine, "omadm_server_device_events_refused_total", "") - before; d < 60 {
+			t.Errorf("refused events counted %v, want at least 60", d)
+		}
+	})
+}
