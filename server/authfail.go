@@ -42,6 +42,7 @@ type AuthLimits struct {
 	// bounds the lines about refused messages the same way, per kind
 	// (malformed, too large, bad header, unknown session token, …); the
 	// omadm_server_messages_rejected_total counter counts every one.
+	// Negative: every line is written.
 	LogEvery time.Duration
 	// EventEvery is the least time between two "auth-failure" events of one
 	// device: the first failure writes one, the failures that follow within
@@ -72,7 +73,7 @@ func (l AuthLimits) withDefaults() AuthLimits {
 	if l.AddrBurst <= 0 {
 		l.AddrBurst = DefaultAuthFailAddrBurst
 	}
-	if l.LogEvery <= 0 {
+	if l.LogEvery == 0 {
 		l.LogEvery = DefaultAuthFailLogEvery
 	}
 	if l.EventEvery <= 0 {
