@@ -461,12 +461,14 @@ func (x *exchange) run(ctx context.Context) (*Outbound, error) {
 		return e.reject(x.msg, x.enc, 0, syncml.StatusBadRequest)
 	}
 	x.msgID = id
-	if !storage.ValidIdentifier(devID) {
+	if !storage.ValidIdentifier(devID) || !storage.ValidIdentifier(h.SessionID) {
 		// A device id with control or format characters (bidi overrides,
 		// zero-width characters) could pass for another in logs and the
-		// console: refused before any lookup.
+		// console: refused before any lookup. The SessionID is a storage
+		// key too (WBXML strings are not checked for UTF-8 by the codec).
 		e.m.rejected.WithLabelValues("bad-device-id").Inc()
-		x.e.rejects.Warn(x.log(), "dm message rejected: device id has control or format characters", "device_id", strconv.Quote(devID))
+		x.e.rejects.Warn(x.log(), "dm message rejected: device id or SessionID is not valid UTF-8 or has control or format characters",
+			"device_id", strconv.Quote(devID), "session_id", strconv.Quote(h.SessionID))
 		return e.reject(x.msg, x.enc, 0, syncml.StatusBadRequest)
 	}
 	if code, items := checkVersions(h); code != 0 {
@@ -993,20 +995,22 @@ func (x *exchange) traceEntry(dir, msgID, ct string, body []byte) *storage.Trace
 	if ct == "" || !cleanText(ct) {
 		ct = x.enc.ContentType()
 	}
-	sid := x.msg.Header.SessionID
-	if !cleanText(sid) {
-		sid = strings.ToValidUTF8(strings.ReplaceAll(sid, "\x00", ""), "\uFFFD")
-	}
-	if !cleanText(msgID) {
-		msgID = strings.ToValidUTF8(strings.ReplaceAll(msgID, "\x00", ""), "\uFFFD")
-	}
-	return &storage.TraceEntry{DeviceID: x.dev.ID, SessionID: sid, Direction: dir,
-		MsgID: msgID, ContentType: ct, Body: body, CreatedAt: x.now}
+	return &storage.TraceEntry{DeviceID: x.dev.ID, SessionID: storableText(x.msg.Header.SessionID), Direction: dir,
+		MsgID: storableText(msgID), ContentType: ct, Body: body, CreatedAt: x.now}
 }
 
 // cleanText reports whether s is valid UTF-8 without NUL bytes (what every
 // backend stores as text).
 func cleanText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+
+// storableText is s, or, when it is not clean text, s without NUL bytes and
+// with invalid UTF-8 replaced by U+FFFD.
+func storableText(s string) string {
+	if cleanText(s) {
+		return s
+	}
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
+}
 
 func (e *Engine) emit(u Update) {
 	if e.o.OnEvent == nil {

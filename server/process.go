@@ -1,12 +1,14 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/omadm/omadm/auth"
 	"github.com/omadm/omadm/storage"
@@ -291,14 +293,19 @@ func resultItem(it syncml.Item, m *syncml.Meta) storage.ResultItem {
 			}
 		}
 	}
+	// What the device sent is stored as text (results, tree cache,
+	// events): names are made storable, and a value that is not valid
+	// UTF-8 without NUL (an OPAQUE under Format chr, say) is kept whole as
+	// binary, like an OPAQUE value.
+	r.URI, r.Format, r.Type = storableText(r.URI), storableText(r.Format), storableText(r.Type)
 	if it.Data != nil {
-		if it.Data.Kind == syncml.DataOpaque {
-			r.Data = base64.StdEncoding.EncodeToString(it.Data.Value)
-			if r.Format != "b64" {
+		if v := it.Data.Value; it.Data.Kind == syncml.DataOpaque || !utf8.Valid(v) || bytes.IndexByte(v, 0) >= 0 {
+			r.Data = base64.StdEncoding.EncodeToString(v)
+			if it.Data.Kind != syncml.DataOpaque || r.Format != "b64" {
 				r.Format = "bin"
 			}
 		} else {
-			r.Data = string(it.Data.Value)
+			r.Data = string(v)
 		}
 	}
 	return r
@@ -445,8 +452,8 @@ func (x *exchange) onAlert(ctx context.Context, a *syncml.Alert) syncml.StatusCo
 				code = c
 				continue
 			}
-			x.addEvent(&storage.Event{Kind: kind, Type: ri.Type, Source: ri.URI, Target: target,
-				Format: ri.Format, Mark: mark, Data: ri.Data, Correlator: a.Correlator})
+			x.addEvent(&storage.Event{Kind: kind, Type: ri.Type, Source: ri.URI, Target: storableText(target),
+				Format: ri.Format, Mark: storableText(mark), Data: ri.Data, Correlator: storableText(a.Correlator)})
 			if a.Data == syncml.AlertGeneric && isFUMORequest(ri.Type) && code == syncml.StatusOK {
 				code = x.fumoRequestStatus(ctx, ri.URI) // 200 or 202: see fumoreq.go
 			}
