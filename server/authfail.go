@@ -40,8 +40,10 @@ type AuthLimits struct {
 	// authentications: the first failure after a quiet spell is logged at
 	// once, later ones are counted and summed up in the next line. It
 	// bounds the lines about refused messages the same way, per kind
-	// (malformed, too large, bad header, unknown session token, …); the
-	// omadm_server_messages_rejected_total counter counts every one.
+	// (malformed, too large, bad header, unknown session token, …; the
+	// omadm_server_messages_rejected_total counter counts every one), and
+	// those about a device's misbehaviour (large objects that overflow or
+	// are interrupted, values over the caps, commands DM does not define).
 	// Negative: every line is written.
 	LogEvery time.Duration
 	// EventEvery is the least time between two "auth-failure" events of one

@@ -42,7 +42,7 @@ type Engine struct {
 	behind    *behind      // nil when traces are written with each message
 	fails     *authFailures
 	events    *buckets         // each device's event budget (Options.DeviceEventRate)
-	rejects   *lograte.Limiter // lines about rejected messages: one per kind per AuthLimits.LogEvery
+	rejects   *lograte.Limiter // lines peers cause (refused messages, device misbehaviour): one per kind per AuthLimits.LogEvery
 	probeKey  []byte           // keys the challenge nonces of unknown device ids
 
 	// Housekeeping runs beside the sessions (see maintain); Close cancels

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,7 +47,7 @@ func (x *exchange) process(ctx context.Context) error {
 			// with the decoder's status (406 Optional feature not supported,
 			// 400 for a DM command holding an unknown element).
 			code = c.Code
-			x.log().Info("device sent a command OMA DM does not define", "cmd", c.Name, "cmdid", c.CmdID,
+			x.e.rejects.Log(context.Background(), x.log(), slog.LevelInfo, "device sent a command OMA DM does not define", "cmd", c.Name, "cmdid", c.CmdID,
 				"status", int(code), "reason", c.Reason)
 			if c.Name == "Status" {
 				continue // a Status is never answered, even one that did not decode
@@ -97,7 +98,7 @@ func (x *exchange) process(ctx context.Context) error {
 		// sent and is resent in the next session.
 		for k, p := range x.st.Pending {
 			if p.Status == 0 && p.Child == 0 {
-				x.log().Warn("no status received for a sent command", "job", p.Job, "ref", k)
+				x.e.rejects.Warn(x.log(), "no status received for a sent command", "job", p.Job, "ref", k)
 				x.dropJob(p.Job)
 			}
 		}
@@ -379,7 +380,7 @@ func (x *exchange) chunkedItem(cmd, msgRef, cmdRef string, alert syncml.AlertCod
 	}
 	if len(lo.Data) > x.e.o.MaxObjSize || lo.Size > int64(x.e.o.MaxObjSize) {
 		x.st.InLO = nil
-		x.log().Warn("large object from device exceeds MaxObjSize", "size", lo.Size, "max", x.e.o.MaxObjSize)
+		x.e.rejects.Warn(x.log(), "large object from device exceeds MaxObjSize", "size", lo.Size, "max", x.e.o.MaxObjSize)
 		return nil, syncml.StatusEntityTooLarge
 	}
 	if it.MoreData {
@@ -387,7 +388,7 @@ func (x *exchange) chunkedItem(cmd, msgRef, cmdRef string, alert syncml.AlertCod
 	}
 	x.st.InLO = nil
 	if lo.Size > 0 && int64(len(lo.Data)) != lo.Size {
-		x.log().Warn("large object size mismatch", "declared", lo.Size, "received", len(lo.Data))
+		x.e.rejects.Warn(x.log(), "large object size mismatch", "declared", lo.Size, "received", len(lo.Data))
 		return nil, syncml.StatusSizeMismatch
 	}
 	kind := syncml.DataText
@@ -483,7 +484,7 @@ func (x *exchange) checkInterrupted(cmd, cmdRef string, alert syncml.AlertCode) 
 	if lo == nil || x.sameObject(cmd, cmdRef, alert) {
 		return
 	}
-	x.log().Warn("large object interrupted by a new command", "object", lo.Cmd)
+	x.e.rejects.Warn(x.log(), "large object interrupted by a new command", "object", lo.Cmd)
 	it := syncml.Item{}
 	if lo.Source != "" {
 		it.Source = &syncml.Location{LocURI: lo.Source}
@@ -538,7 +539,7 @@ func (x *exchange) onReplace(r *syncml.Replace) syncml.StatusCode {
 		x.e.m.devInfoDropped.Add(float64(dropped))
 		if !x.capWarned {
 			x.capWarned = true
-			x.log().Warn("device values over the caps dropped", "dropped", dropped,
+			x.e.rejects.Warn(x.log(), "device values over the caps dropped", "dropped", dropped,
 				"max_keys", MaxDeviceKeys, "max_value_bytes", MaxDeviceValueLen)
 		}
 	}
