@@ -323,6 +323,7 @@ func (x *exchange) onResults(r *syncml.Results) (syncml.StatusCode, string) {
 		k, p = x.jobPending(p.Job)
 	}
 	code := syncml.StatusOK
+	size := -1 // bytes of p.Results, counted when first needed
 	for _, it := range r.Items {
 		ri, c := x.chunkedItem("Results", r.MsgRef, r.CmdRef, 0, "", it, r.Meta)
 		if c != syncml.StatusOK {
@@ -335,16 +336,45 @@ func (x *exchange) onResults(r *syncml.Results) (syncml.StatusCode, string) {
 		if ri == nil {
 			continue
 		}
+		if p == nil {
+			// Results answer a Get (OMA-TS-DM_RepPro-V1_2, the Results
+			// command): these answer none of ours, and nothing would bound
+			// what a device stores by sending them, so they are not kept.
+			continue
+		}
+		if size < 0 {
+			size = resultsSize(p.Results)
+		}
+		size += len(ri.URI) + len(ri.Data)
+		if len(p.Results) >= MaxResultItems || size > x.maxResultBytes() {
+			code = syncml.StatusEntityTooLarge
+			p.Status = int(code)
+			p.Reason = fmt.Sprintf("device returned more than %d result items or %d bytes; the rest were not stored", MaxResultItems, x.maxResultBytes())
+			continue
+		}
 		x.nodes = append(x.nodes, storage.TreeNode{DeviceID: x.dev.ID, URI: ri.URI, Format: ri.Format,
 			Type: ri.Type, Value: ri.Data, UpdatedAt: x.now})
-		if p != nil {
-			p.Results = append(p.Results, *ri)
-		}
+		p.Results = append(p.Results, *ri)
 	}
 	if p == nil {
 		return code, ""
 	}
 	return code, k
+}
+
+// MaxResultItems bounds the result items one command collects; with
+// maxResultBytes (four times MaxObjSize) it bounds what a device's Results
+// can make the session state and the tree cache hold for one Get.
+const MaxResultItems = 10000
+
+func (x *exchange) maxResultBytes() int { return 4 * x.e.o.MaxObjSize }
+
+func resultsSize(rs []storage.ResultItem) int {
+	n := 0
+	for _, r := range rs {
+		n += len(r.URI) + len(r.Data)
+	}
+	return n
 }
 
 // chunkedItem handles one item that may be part of a large object

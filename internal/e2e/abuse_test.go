@@ -599,3 +599,74 @@ func TestE2E_GenericAlertFloodIsBoundedPerDevice(t *testing.T) {
 		}
 	})
 }
+
+// What a device's Results can make the server keep is bounded: Results that
+// answer no Get of ours are not stored (nothing would bound them), and the
+// results of one Get stop at server.MaxResultItems items or four times
+// MaxObjSize bytes; the job fails naming the limit.
+func TestE2E_ResultsFloodIsBounded(t *testing.T) {
+	matrix(t, func(t *testing.T, b backend, enc syncml.Encoding) {
+		st := b.open(t)
+		const maxObj = 1024 // results of one Get: at most 4 KiB
+		n := startNode(t, st, func(so *server.Options, _ *dmhttp.HandlerOptions) { so.MaxObjSize = maxObj })
+		a := newAgent(t, st, n.url, enc, withAuth(sim.AuthBasic))
+		c := a.Credentials()
+		f := forger{id: a.ID(), user: c.Username, enc: enc}
+		cred := auth.MakeCred(syncml.AuthBasic, c.Username, c.Password, nil)
+		get := queue(t, st, a.ID(), storage.JobSpec{Command: "Get", Items: item("./Big")})
+		results := func(msgRef, cmdRef, prefix string, count int) *syncml.Results {
+			r := &syncml.Results{CmdID: "3", MsgRef: msgRef, CmdRef: cmdRef}
+			for i := range count {
+				r.Items = append(r.Items, syncml.Item{Source: &syncml.Location{LocURI: prefix + strconv.Itoa(i)},
+					Data: syncml.TextData(strings.Repeat("v", 500))})
+			}
+			return r
+		}
+
+		body, err := f.message("1", 1, cred, &syncml.Alert{CmdID: "1", Data: syncml.AlertClientInitiatedMgmt},
+			results("1", "77", "./Unsolicited/", 5))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := mustSend(t, n.url, enc, body, "")
+		var g *syncml.Get
+		for _, cmd := range r.msg.Body {
+			if x, ok := cmd.(*syncml.Get); ok {
+				g = x
+			}
+		}
+		if r.hdr.Data != syncml.StatusOK || g == nil {
+			t.Fatalf("package 1: status %d, Get %v", r.hdr.Data, g != nil)
+		}
+		body, err = f.message("1", 2, cred,
+			&syncml.Status{CmdID: "1", MsgRef: r.msg.Header.MsgID, CmdRef: "0", Cmd: "SyncHdr", Data: syncml.StatusOK},
+			&syncml.Status{CmdID: "2", MsgRef: r.msg.Header.MsgID, CmdRef: g.CmdID, Cmd: "Get", Data: syncml.StatusOK},
+			results(r.msg.Header.MsgID, g.CmdID, "./Big/", 20))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := mustSend(t, n.url, enc, body, ""); r.hdr.Data != syncml.StatusOK {
+			t.Fatalf("package 3: status %d", r.hdr.Data)
+		}
+		j := job(t, st, get)
+		if j.State != storage.JobFailed || !strings.Contains(j.Error, "result items or") || len(j.Results) > 4*maxObj/500 {
+			t.Errorf("job %s (%q) with %d results; want failed naming the limit, at most %d results", j.State, j.Error, len(j.Results), 4*maxObj/500)
+		}
+		nodes, err := st.ListTreeNodes(context.Background(), a.ID(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		size := 0
+		for _, nd := range nodes {
+			if strings.HasPrefix(nd.URI, "./Unsolicited/") {
+				t.Errorf("unsolicited result cached: %s", nd.URI)
+			}
+			if strings.HasPrefix(nd.URI, "./Big/") {
+				size += len(nd.URI) + len(nd.Value)
+			}
+		}
+		if size > 4*maxObj {
+			t.Errorf("tree cache holds %d bytes of the Get's results, want at most %d", size, 4*maxObj)
+		}
+	})
+}
