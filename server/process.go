@@ -174,6 +174,15 @@ func (x *exchange) onStatus(s *syncml.Status) string {
 		p.Status = int(code)
 		return x.childStatus(p, code)
 	}
+	if len(p.Items) >= MaxResultItems || len(p.Results)+len(s.Items) > MaxResultItems {
+		// A device repeating Statuses (with Items) for one command, message
+		// after message, would grow the session state without end.
+		p.Reason = fmt.Sprintf("device sent more than %d statuses or status items for the command; the rest were not stored", MaxResultItems)
+		if p.Status == 0 {
+			p.Status = int(code)
+		}
+		return k
+	}
 	p.Items = append(p.Items, itemStatus{Refs: statusRefs(s), Code: int(code)})
 	p.Status = int(combinedStatus(p.Items))
 	for _, it := range s.Items {

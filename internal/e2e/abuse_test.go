@@ -670,3 +670,47 @@ func TestE2E_ResultsFloodIsBounded(t *testing.T) {
 		}
 	})
 }
+
+// Statuses a device repeats for one command (with Items) are bounded like
+// Results: past server.MaxResultItems nothing more is kept and the job
+// fails naming the limit.
+func TestE2E_StatusItemFloodIsBounded(t *testing.T) {
+	matrix(t, func(t *testing.T, b backend, enc syncml.Encoding) {
+		st := b.open(t)
+		n := startNode(t, st, func(so *server.Options, _ *dmhttp.HandlerOptions) { so.MaxMsgSize = 4 << 20 })
+		a := newAgent(t, st, n.url, enc, withAuth(sim.AuthBasic))
+		c := a.Credentials()
+		f := forger{id: a.ID(), user: c.Username, enc: enc}
+		cred := auth.MakeCred(syncml.AuthBasic, c.Username, c.Password, nil)
+		id := queue(t, st, a.ID(), storage.JobSpec{Command: "Exec", Items: item("./Op")})
+		body, err := f.message("1", 1, cred, &syncml.Alert{CmdID: "1", Data: syncml.AlertClientInitiatedMgmt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := mustSend(t, n.url, enc, body, "")
+		var ex *syncml.Exec
+		for _, cmd := range r.msg.Body {
+			if x, ok := cmd.(*syncml.Exec); ok {
+				ex = x
+			}
+		}
+		if ex == nil {
+			t.Fatal("no Exec in package 2")
+		}
+		s := &syncml.Status{CmdID: "2", MsgRef: r.msg.Header.MsgID, CmdRef: ex.CmdID, Cmd: "Exec", Data: syncml.StatusOK}
+		for range server.MaxResultItems + 1 {
+			s.Items = append(s.Items, syncml.Item{Data: syncml.TextData("x")})
+		}
+		body, err = f.message("1", 2, cred,
+			&syncml.Status{CmdID: "1", MsgRef: r.msg.Header.MsgID, CmdRef: "0", Cmd: "SyncHdr", Data: syncml.StatusOK}, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := mustSend(t, n.url, enc, body, ""); r.hdr.Data != syncml.StatusOK {
+			t.Fatalf("package 3: status %d", r.hdr.Data)
+		}
+		if j := job(t, st, id); j.State != storage.JobFailed || !strings.Contains(j.Error, "status items") || len(j.Results) > server.MaxResultItems {
+			t.Errorf("job %s (%q) with %d results; want failed naming the limit", j.State, j.Error, len(j.Results))
+		}
+	})
+}
