@@ -324,3 +324,52 @@ func TestServer_IdleConnectionsGiveUpTheirSlotsToNewOnes(t *testing.T) {
 		resp.Body.Close()
 	}
 }
+
+// One address cannot take every slot: beyond MaxConnsPerAddr its new
+// connections are closed at once (here every client is 127.0.0.1), and a
+// slot it gives back serves it again.
+func TestServer_OneAddressHoldsAtMostItsShareOfConnections(t *testing.T) {
+	started := make(chan struct{}, 2)
+	h := dmhttp.NewHandler(&echoEngine{}, &dmhttp.HandlerOptions{Logger: quiet()})
+	l := dmhttp.ServerLimits{MaxConns: 10, MaxConnsPerAddr: 2}
+	ln, err := dmhttp.Listen("127.0.0.1:0", l, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := dmhttp.NewServer(readStarted(h, started), l, quiet())
+	closed := make(chan struct{}, 10)
+	track := srv.ConnState
+	srv.ConnState = func(c net.Conn, s http.ConnState) {
+		track(c, s) // the server has closed c (and freed its slot) before StateClosed
+		if s == http.StateClosed {
+			closed <- struct{}{}
+		}
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	addr := ln.Addr().String()
+
+	var held []net.Conn
+	for range 2 {
+		c := dial(t, addr)
+		fmt.Fprintf(c, "POST /dm HTTP/1.1\r\nHost: dm\r\nContent-Type: %s\r\nContent-Length: 100\r\n\r\n", syncml.ContentTypeXML)
+		held = append(held, c)
+		<-started // busy in the handler: not evictable
+	}
+	extra := dial(t, addr)
+	_ = extra.SetReadDeadline(time.Now().Add(30 * time.Second)) // bounds a hang only
+	if n, err := extra.Read(make([]byte, 1)); err == nil {
+		t.Fatalf("a third connection from the address was served (%d bytes)", n)
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("a third connection from the address was held open, not closed")
+	}
+	held[0].Close()
+	<-closed
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/dm", strings.NewReader("<SyncML/>"))
+	req.Header.Set("Content-Type", syncml.ContentTypeXML)
+	resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 20 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("the address was not served again after one of its connections closed: %v", err)
+	}
+	resp.Body.Close()
+}

@@ -21,6 +21,7 @@ const (
 	DefaultIdleTimeout       = 120 * time.Second
 	DefaultMaxConns          = 1024
 	DefaultMaxHeaderBytes    = 64 << 10
+	DefaultMaxConnsPerAddr   = 256
 )
 
 // ServerLimits bound what one connection, and all of them together, can hold
@@ -41,6 +42,11 @@ type ServerLimits struct {
 	// (kept alive between requests, or without a request yet); when all
 	// are busy with requests it waits until one closes. Negative = no limit.
 	MaxConns int
+	// MaxConnsPerAddr is how many of the MaxConns one remote address (IP)
+	// may hold; a connection beyond it is closed at once, so that one host
+	// trickling requests cannot take every slot (zero: the default;
+	// negative: no per-address limit; only with MaxConns).
+	MaxConnsPerAddr int
 	// MaxHeaderBytes bounds request headers.
 	MaxHeaderBytes int
 }
@@ -60,6 +66,9 @@ func (l ServerLimits) withDefaults() ServerLimits {
 	}
 	if l.MaxHeaderBytes <= 0 {
 		l.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if l.MaxConnsPerAddr == 0 {
+		l.MaxConnsPerAddr = DefaultMaxConnsPerAddr
 	}
 	return l
 }
@@ -84,15 +93,16 @@ func NewServer(h http.Handler, l ServerLimits, log *slog.Logger) *http.Server {
 }
 
 // Listen opens a TCP listener on addr that serves at most l.MaxConns
-// connections at once and, with tc, speaks TLS (the connection limit counts
-// connections before their handshake, so handshakes cannot exceed it).
+// connections at once, at most l.MaxConnsPerAddr of them from one remote
+// address, and, with tc, speaks TLS (the connection limits count
+// connections before their handshake, so handshakes cannot exceed them).
 func Listen(addr string, l ServerLimits, tc *tls.Config) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	if n := l.withDefaults().MaxConns; n > 0 {
-		ln = LimitListener(ln, n)
+	if l = l.withDefaults(); l.MaxConns > 0 {
+		ln = newLimitListener(ln, l.MaxConns, l.MaxConnsPerAddr)
 	}
 	if tc != nil {
 		ln = tls.NewListener(ln, tc)
@@ -109,9 +119,14 @@ func Listen(addr string, l ServerLimits, tc *tls.Config) (net.Listener, error) {
 // for one to close. So a peer cannot lock everyone out by holding the
 // slots with idle connections; one at a time waits accepted, the rest in
 // the kernel's backlog, holding no server memory.
-func LimitListener(ln net.Listener, n int) net.Listener {
+func LimitListener(ln net.Listener, n int) net.Listener { return newLimitListener(ln, n, 0) }
+
+// newLimitListener is LimitListener that also closes, at once, a new
+// connection from an address (IP) that already holds perAddr of them
+// (perAddr <= 0: no such limit).
+func newLimitListener(ln net.Listener, n, perAddr int) *limitListener {
 	return &limitListener{Listener: ln, sem: make(chan struct{}, n), done: make(chan struct{}),
-		wake: make(chan struct{}, 1), idle: make(map[*limitConn]uint64)}
+		wake: make(chan struct{}, 1), idle: make(map[*limitConn]uint64), perAddr: perAddr, byAddr: map[string]int{}}
 }
 
 type limitListener struct {
@@ -120,21 +135,33 @@ type limitListener struct {
 	closeOnce sync.Once
 	done      chan struct{}
 
-	wake chan struct{} // a connection became idle
-	mu   sync.Mutex
-	seq  uint64
-	idle map[*limitConn]uint64 // idle connections, by when they became idle
+	wake    chan struct{} // a connection became idle
+	perAddr int
+	mu      sync.Mutex
+	seq     uint64
+	idle    map[*limitConn]uint64 // idle connections, by when they became idle
+	byAddr  map[string]int        // open connections per remote IP (with perAddr)
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+	var c net.Conn
+	var host string
+	for {
+		var err error
+		c, err = l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if host = remoteHost(c); l.takeAddr(host) {
+			break
+		}
+		c.Close() // this address holds its share of the connections already
 	}
+	lc := &limitConn{Conn: c, l: l, host: host}
 	for {
 		select {
 		case l.sem <- struct{}{}:
-			return &limitConn{Conn: c, l: l}, nil
+			return lc, nil
 		default:
 		}
 		if l.evict() {
@@ -142,12 +169,49 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		select {
 		case l.sem <- struct{}{}:
-			return &limitConn{Conn: c, l: l}, nil
+			return lc, nil
 		case <-l.wake:
 		case <-l.done:
+			l.dropAddr(host)
 			c.Close()
 			return nil, net.ErrClosed
 		}
+	}
+}
+
+func remoteHost(c net.Conn) string {
+	a := c.RemoteAddr()
+	if a == nil {
+		return ""
+	}
+	if h, _, err := net.SplitHostPort(a.String()); err == nil {
+		return h
+	}
+	return a.String()
+}
+
+// takeAddr counts a connection of host, unless host holds perAddr already.
+func (l *limitListener) takeAddr(host string) bool {
+	if l.perAddr <= 0 || host == "" {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.byAddr[host] >= l.perAddr {
+		return false
+	}
+	l.byAddr[host]++
+	return true
+}
+
+func (l *limitListener) dropAddr(host string) {
+	if l.perAddr <= 0 || host == "" {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.byAddr[host]--; l.byAddr[host] <= 0 {
+		delete(l.byAddr, host)
 	}
 }
 
@@ -198,6 +262,7 @@ func (l *limitListener) Close() error {
 type limitConn struct {
 	net.Conn
 	l    *limitListener
+	host string
 	once sync.Once
 }
 
@@ -205,6 +270,7 @@ func (c *limitConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(func() {
 		c.l.setIdle(c, false)
+		c.l.dropAddr(c.host)
 		<-c.l.sem
 	})
 	return err
