@@ -20,6 +20,7 @@ import (
 
 	"github.com/omadm/omadm/api"
 	"github.com/omadm/omadm/fleet"
+	"github.com/omadm/omadm/internal/lograte"
 	"github.com/omadm/omadm/storage"
 )
 
@@ -66,6 +67,7 @@ type Handler struct {
 	mux       *http.ServeMux
 	tokenHash [32]byte
 	routes    []Route
+	healthLog *lograte.Limiter
 }
 
 // Route is one method and path pattern the API serves, exposed so tests and
@@ -109,7 +111,7 @@ func New(o Options) (*Handler, error) {
 	if o.Heartbeat <= 0 {
 		o.Heartbeat = 15 * time.Second
 	}
-	h := &Handler{o: o, mux: http.NewServeMux(), tokenHash: tokenHash}
+	h := &Handler{o: o, mux: http.NewServeMux(), tokenHash: tokenHash, healthLog: lograte.New(10 * time.Second)}
 	if h.o.Operations == nil {
 		m, err := fleet.New(fleet.Options{Store: o.Store, Logger: o.Logger, OnChange: h.publishOperation})
 		if err != nil {
@@ -216,7 +218,10 @@ func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
 	if err := h.o.Store.Ping(ctx); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, api.Health{Status: "unavailable", Error: "storage: " + err.Error(), Version: h.o.Version})
+		// The check is public: the storage error (addresses, user and
+		// database names) goes to the log only, at most once per interval.
+		h.healthLog.Warn(h.o.Logger, "health check: storage unavailable", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, api.Health{Status: "unavailable", Error: "storage unavailable", Version: h.o.Version})
 		return
 	}
 	writeJSON(w, http.StatusOK, api.Health{Status: "ok", Version: h.o.Version})
