@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/omadm/omadm/api"
+	apiclient "github.com/omadm/omadm/api/client"
 	"github.com/omadm/omadm/client"
 	"github.com/omadm/omadm/mo/fumo"
 	"github.com/omadm/omadm/server"
@@ -151,5 +152,51 @@ func TestCtl_OpGetListCancel(t *testing.T) {
 	var ee *exitError
 	if _, _, err := runCtl(t, url, "op", "get", "999"); err == nil || errors.As(err, &ee) {
 		t.Fatalf("unknown operation: %v", err)
+	}
+}
+
+// `omadm serve` runs the operations scheduler: an operation whose device
+// never connects is timed out at its deadline (an injected clock and tick
+// stand for --op-sweep), and its queued job is cancelled with it.
+func TestServe_SchedulerTimesOutAnOperation(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	now := time.Now()
+	tick := make(chan time.Time)
+	rs, err := startServer(ctx, serveConfig{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Token: ctlTestToken,
+		Logger: slog.New(slog.DiscardHandler), OpTick: tick,
+		OpNow: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Shutdown(ctx)
+	if _, _, err := runCtl(t, rs.URL, "device", "add", "d1", "--username", "u", "--password", "p"); err != nil {
+		t.Fatal(err)
+	}
+	updates, _, cancel := rs.API.Hub().Subscribe()
+	defer cancel()
+	op, err := apiclient.New(rs.URL, ctlTestToken).CreateOperation(ctx, "d1", api.OperationRequest{MO: "lawmo", Operation: "lock", Timeout: "2m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(3 * time.Minute)
+	mu.Unlock()
+	tick <- time.Now()
+	timeout := time.After(30 * time.Second) // bounds a hang only
+	for {
+		select {
+		case u := <-updates:
+			if u.Kind != api.UpdateOperation || u.Operation.ID != op.ID || u.Operation.State != "timed_out" {
+				continue
+			}
+			out, _, err := runCtl(t, rs.URL, "jobs", "d1", "-o", "json")
+			if err != nil || !strings.Contains(out, `"state": "cancelled"`) {
+				t.Fatalf("the timed-out operation's job: %v\n%s", err, out)
+			}
+			return
+		case <-timeout:
+			t.Fatal("the operation did not time out")
+		}
 	}
 }
