@@ -332,6 +332,9 @@ func (c *Client) OpenAPI(ctx context.Context) (json.RawMessage, error) {
 type StreamOptions struct {
 	Device string   // "" = all devices
 	Kinds  []string // empty = all kinds
+	// LastEventID, when positive, asks for every stored event after it
+	// first (the EventID of the last update seen), then the live updates.
+	LastEventID int64
 }
 
 // ErrLagged ends a stream that fell behind on the server; resynchronise
@@ -357,6 +360,9 @@ func (c *Client) Stream(ctx context.Context, o StreamOptions, fn func(api.Update
 		return err
 	}
 	req.Header.Set("Accept", "text/event-stream")
+	if o.LastEventID > 0 {
+		req.Header.Set("Last-Event-ID", strconv.FormatInt(o.LastEventID, 10))
+	}
 	resp, err := c.send(req)
 	if err != nil {
 		return err

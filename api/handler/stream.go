@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -55,6 +56,18 @@ func (h *Hub) Publish(u api.Update) {
 			close(s.ch)
 			delete(h.subs, s)
 		}
+	}
+}
+
+// LagAll ends every open stream as lagged (its client is told to
+// resynchronise), for when updates could not be relayed.
+func (h *Hub) LagAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		s.lagged = true
+		close(s.ch)
+		delete(h.subs, s)
 	}
 }
 
@@ -110,9 +123,17 @@ func (h *Hub) Subscribers() int {
 	return len(h.subs)
 }
 
+// replayPage is how many stored events one store read of a replay fetches.
+const replayPage = 500
+
 // stream serves GET /events/stream as server-sent events. Optional filters:
 // ?device=ID and ?kinds=job,event,session,trace. It sends a heartbeat comment
 // every Heartbeat and ends when the client disconnects.
+//
+// Updates that report a stored event carry its ID as the SSE id. A request
+// with a Last-Event-ID header first gets every stored event after that ID
+// (filters applied), in ID order, then the live updates; an event that
+// arrives both ways is sent once.
 func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
@@ -133,6 +154,18 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	var lastID int64
+	if v := r.Header.Get("Last-Event-ID"); v != "" {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n < 0 {
+			h.fail(w, r, &api.ValidationError{Field: "Last-Event-ID", Msg: fmt.Sprintf("%q is not an event id (a non-negative integer from an earlier stream's id: field)", v)})
+			return
+		}
+		lastID = n
+	}
+	// Subscribe before reading the replay: an event stored after the read
+	// then arrives live, one stored before it is in the replay, and one in
+	// both is sent once (replayed holds the last ID sent by the replay).
 	updates, lagged, cancel := h.o.Hub.Subscribe()
 	defer cancel()
 	if h.o.Hub.isClosed() {
@@ -152,6 +185,51 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Now().Add(writeGrace + 2*h.o.Heartbeat))
+	send := func(u api.Update) bool {
+		if device != "" && u.Device != device || kinds != nil && !kinds[u.Kind] {
+			return true
+		}
+		b, err := json.Marshal(u)
+		if err != nil {
+			h.o.Logger.Error("encoding stream update", "err", err)
+			return true
+		}
+		_ = rc.SetWriteDeadline(time.Now().Add(writeGrace + 2*h.o.Heartbeat))
+		// Only stored events get an SSE id: a message without one leaves
+		// the client's last event ID where it was.
+		if u.EventID > 0 {
+			_, err = fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", u.EventID, u.Kind, b)
+		} else {
+			_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", u.Kind, b)
+		}
+		if err != nil {
+			return false
+		}
+		fl.Flush()
+		return true
+	}
+	replayed := int64(-1)
+	if r.Header.Get("Last-Event-ID") != "" {
+		replayed = lastID
+		for {
+			es, err := h.o.Store.ListEvents(r.Context(), device, replayed, replayPage)
+			if err != nil {
+				h.o.Logger.Warn("replaying events to a stream", "after", replayed, "err", err)
+				fmt.Fprint(w, "event: lagged\ndata: {\"error\":\"could not replay stored events; resynchronise through the REST API and reconnect\"}\n\n")
+				fl.Flush()
+				return
+			}
+			for _, ev := range es {
+				replayed = ev.ID
+				if !send(EventUpdate(ev)) {
+					return
+				}
+			}
+			if len(es) < replayPage {
+				break
+			}
+		}
+	}
 	tick := time.NewTicker(h.o.Heartbeat)
 	defer tick.Stop()
 	for {
@@ -172,19 +250,12 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 				}
 				return
 			}
-			if device != "" && u.Device != device || kinds != nil && !kinds[u.Kind] {
-				continue
+			if u.EventID > 0 && u.EventID <= replayed {
+				continue // sent by the replay already
 			}
-			b, err := json.Marshal(u)
-			if err != nil {
-				h.o.Logger.Error("encoding stream update", "err", err)
-				continue
-			}
-			_ = rc.SetWriteDeadline(time.Now().Add(writeGrace + 2*h.o.Heartbeat))
-			if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", u.Seq, u.Kind, b); err != nil {
+			if !send(u) {
 				return
 			}
-			fl.Flush()
 		}
 	}
 }
