@@ -34,6 +34,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Effects", effectsTests},
 		{"Reads", readTests},
 		{"Bulk", bulkTests},
+		{"Chunks", chunkTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
