@@ -18,7 +18,7 @@ type Effects struct {
 	// without the ChunkStore ability fails a write that has either.
 	DropChunks []SessionRef
 	Chunks     []*Chunk
-	Device  *Device // UpdateDevice when non-nil
+	Device     *Device // UpdateDevice when non-nil
 	// Jobs are updated in order (UpdateJob). The first Guarded of them must
 	// all change: if the terminal guard refuses one, WriteEffects stores
 	// nothing and returns ErrGuard.
