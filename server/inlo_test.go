@@ -114,7 +114,7 @@ func randomBytes(n int, seed byte) []byte {
 }
 
 // TestEngine_InboundLargeObjectIsStoredChunkByChunk: OMA-TS-DM_Protocol-V1_2
-// §6.2 (Large Object Handling): every non-last chunk is answered 213 and
+// §8.2 (Large Object Handling): every non-last chunk is answered 213 and
 // the object is committed, whole, with the last one. The partial object is
 // not kept inside the session state (which would be rewritten whole with
 // every message): the state stays the same small size however much has
@@ -162,7 +162,7 @@ func TestEngine_InboundLargeObjectIsStoredChunkByChunk(t *testing.T) {
 	}
 }
 
-// TestEngine_InboundLargeObjectRefusals: OMA-TS-DM_Protocol-V1_2 §6.2: the
+// TestEngine_InboundLargeObjectRefusals: OMA-TS-DM_Protocol-V1_2 §8.2: the
 // reassembled size must equal the Meta Size of the first chunk, else 424 and
 // nothing is committed; Meta Size MUST be on the first chunk (and only
 // there), so a chunk that opens no object without one (a first chunk that

@@ -370,7 +370,7 @@ func (x *exchange) chunkedItem(ctx context.Context, cmd, msgRef, cmdRef string, 
 			lo.Size = m.Size
 		}
 		if lo.Size <= 0 {
-			// OMA-TS-DM_Protocol-V1_2 §6.2 (Large Object Handling): the
+			// OMA-TS-DM_Protocol-V1_2 §8.2 (Large Object Handling): the
 			// first chunk of an object MUST carry Meta Size, and only the
 			// first. A chunk without one while no object is open starts
 			// nothing this session knows (say, the rest of an object
@@ -391,6 +391,11 @@ func (x *exchange) chunkedItem(ctx context.Context, cmd, msgRef, cmdRef string, 
 	var data []byte
 	if it.Data != nil {
 		data = it.Data.Value
+	}
+	if !lo.Stored {
+		// Data holds everything so far (also in a state written before
+		// Got existed).
+		lo.Got = int64(len(lo.Data))
 	}
 	lo.Got += int64(len(data))
 	if lo.Got > int64(x.e.o.MaxObjSize) || lo.Size > int64(x.e.o.MaxObjSize) {

@@ -17,7 +17,7 @@ import (
 )
 
 // TestE2E_LargeGetResultIsReassembledByteExact: OMA-TS-DM_Protocol-V1_2
-// §6.2 (Large Object Handling): a value larger than the server's
+// §8.2 (Large Object Handling): a value larger than the server's
 // MaxMsgSize comes back in chunks (MoreData on all but the last, Meta Size
 // on the first); the server reassembles them and commits the object only
 // with the last one. A 1 MiB binary value, in chunks of a few KiB, arrives
@@ -58,7 +58,7 @@ func TestE2E_LargeGetResultIsReassembledByteExact(t *testing.T) {
 // same atomic write, so a server that dies between two chunks loses
 // nothing: the device's retry of the message, taken by another node sharing
 // the store, continues the object where it was (OMA-TS-DM_Protocol-V1_2
-// §6.2: chunks in contiguous messages, committed with the last one).
+// §8.2: chunks in contiguous messages, committed with the last one).
 func TestE2E_ServerKilledMidLargeObjectTheRetryCompletesIt(t *testing.T) {
 	for _, tc := range []struct {
 		name string
