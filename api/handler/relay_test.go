@@ -60,3 +60,21 @@ func TestRelay_PublishesTheRecordsEngineChangesName(t *testing.T) {
 		t.Fatalf("updates = %+v", got)
 	}
 }
+
+func TestRelay_FullQueueEndsStreamsAsLaggedInsteadOfDroppingSilently(t *testing.T) {
+	hub := handler.NewHub()
+	r := handler.NewRelay(newMemStore(), hub, nil, 1) // Run is not started: the queue fills
+	updates, lagged, unsub := hub.Subscribe()
+	defer unsub()
+	r.Push(server.Update{Kind: api.UpdateJob, DeviceID: "d1", JobID: 1})
+	if lagged() {
+		t.Fatal("lagged with room in the queue")
+	}
+	r.Push(server.Update{Kind: api.UpdateJob, DeviceID: "d1", JobID: 2})
+	if _, open := <-updates; open || !lagged() {
+		t.Fatalf("stream open=%v lagged=%v after an update could not be queued", open, lagged())
+	}
+	if n := hub.Subscribers(); n != 0 {
+		t.Errorf("%d subscribers left", n)
+	}
+}
