@@ -229,3 +229,24 @@ func TestStream_RejectsMalformedLastEventID(t *testing.T) {
 		})
 	}
 }
+
+func TestStream_SSEIDIsTheHighestEventIDSentSoFar(t *testing.T) {
+	// Concurrent sessions may emit their events slightly out of ID order; a
+	// client resuming from the id of the last message would get the higher
+	// one again, so the id never goes down.
+	e := newEnv(t)
+	le := &liveEnv{srv: e.srv}
+	s := le.openStream(t, "")
+	for _, id := range []int64{11, 10, 12} {
+		e.h.Hub().Publish(api.Update{Kind: api.UpdateEvent, Device: "d1", EventID: id, Event: &api.Event{ID: id, Kind: "x"}})
+	}
+	var ids []string
+	var events []int64
+	for range 3 {
+		m := s.next(t, api.UpdateEvent)
+		ids, events = append(ids, m.id), append(events, m.u.EventID)
+	}
+	if fmt.Sprint(ids) != "[11 11 12]" || fmt.Sprint(events) != "[11 10 12]" {
+		t.Fatalf("ids %v for events %v, want [11 11 12] for [11 10 12]", ids, events)
+	}
+}

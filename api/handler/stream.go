@@ -123,17 +123,23 @@ func (h *Hub) Subscribers() int {
 	return len(h.subs)
 }
 
-// replayPage is how many stored events one store read of a replay fetches.
-const replayPage = 500
+// replayPage is how many stored events one store read of a replay fetches;
+// maxReplay bounds the events one connection replays.
+const (
+	replayPage = 500
+	maxReplay  = 10_000
+)
 
 // stream serves GET /events/stream as server-sent events. Optional filters:
 // ?device=ID and ?kinds=job,event,session,trace. It sends a heartbeat comment
 // every Heartbeat and ends when the client disconnects.
 //
-// Updates that report a stored event carry its ID as the SSE id. A request
-// with a Last-Event-ID header first gets every stored event after that ID
-// (filters applied), in ID order, then the live updates; an event that
-// arrives both ways is sent once.
+// Updates that report a stored event carry an SSE id: the highest event ID
+// the stream has sent. A request with a Last-Event-ID header first gets the
+// stored events after that ID (filters applied, in ID order, at most
+// maxReplay, then the stream ends for the client to reconnect from where it
+// got to), then the live updates; an event that arrives both ways is sent
+// once.
 func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
@@ -165,7 +171,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 	}
 	// Subscribe before reading the replay: an event stored after the read
 	// then arrives live, one stored before it is in the replay, and one in
-	// both is sent once (replayed holds the last ID sent by the replay).
+	// both is sent once.
 	updates, lagged, cancel := h.o.Hub.Subscribe()
 	defer cancel()
 	if h.o.Hub.isClosed() {
@@ -185,6 +191,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Now().Add(writeGrace + 2*h.o.Heartbeat))
+	cursor := lastID
 	send := func(u api.Update) bool {
 		if device != "" && u.Device != device || kinds != nil && !kinds[u.Kind] {
 			return true
@@ -196,9 +203,14 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 		}
 		_ = rc.SetWriteDeadline(time.Now().Add(writeGrace + 2*h.o.Heartbeat))
 		// Only stored events get an SSE id: a message without one leaves
-		// the client's last event ID where it was.
+		// the client's last event ID where it was. The id is the highest
+		// event ID this stream has sent, not always this event's own:
+		// concurrent sessions can emit their events a little out of ID
+		// order, and a client resuming from a lower ID than one it already
+		// has would get that one twice.
 		if u.EventID > 0 {
-			_, err = fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", u.EventID, u.Kind, b)
+			cursor = max(cursor, u.EventID)
+			_, err = fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", cursor, u.Kind, b)
 		} else {
 			_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", u.Kind, b)
 		}
@@ -208,25 +220,34 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 		fl.Flush()
 		return true
 	}
-	replayed := int64(-1)
+	// The replay: stored events after Last-Event-ID, at most maxReplay of
+	// them per connection (then the stream ends and the client reconnects
+	// from the last id it got). replayed holds their IDs, so that one of
+	// them that also arrives live is not sent twice.
+	var replayed map[int64]struct{}
 	if r.Header.Get("Last-Event-ID") != "" {
-		replayed = lastID
+		replayed = map[int64]struct{}{}
+		after := lastID
 		for {
-			es, err := h.o.Store.ListEvents(r.Context(), device, replayed, replayPage)
+			es, err := h.o.Store.ListEvents(r.Context(), device, after, replayPage)
 			if err != nil {
-				h.o.Logger.Warn("replaying events to a stream", "after", replayed, "err", err)
+				h.o.Logger.Warn("replaying events to a stream", "after", after, "err", err)
 				fmt.Fprint(w, "event: lagged\ndata: {\"error\":\"could not replay stored events; resynchronise through the REST API and reconnect\"}\n\n")
 				fl.Flush()
 				return
 			}
 			for _, ev := range es {
-				replayed = ev.ID
+				after = ev.ID
+				replayed[ev.ID] = struct{}{}
 				if !send(EventUpdate(ev)) {
 					return
 				}
 			}
 			if len(es) < replayPage {
 				break
+			}
+			if len(replayed) >= maxReplay {
+				return
 			}
 		}
 	}
@@ -250,7 +271,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 				}
 				return
 			}
-			if u.EventID > 0 && u.EventID <= replayed {
+			if _, dup := replayed[u.EventID]; dup && u.EventID > 0 {
 				continue // sent by the replay already
 			}
 			if !send(u) {
