@@ -29,18 +29,10 @@ const (
 )
 
 // ValidationError reports a request the API refuses (HTTP 400/422), naming
-// the offending field so an operator can fix it without guessing.
-type ValidationError struct {
-	Field string
-	Msg   string
-}
-
-func (e *ValidationError) Error() string {
-	if e.Field == "" {
-		return e.Msg
-	}
-	return e.Field + ": " + e.Msg
-}
+// the offending field so an operator can fix it without guessing. It is the
+// rule set's own error type (storage.SpecError), so a refusal by the shared
+// job rules reaches the client as it is.
+type ValidationError = storage.SpecError
 
 func invalid(field, format string, args ...any) *ValidationError {
 	return &ValidationError{Field: field, Msg: fmt.Sprintf(format, args...)}
@@ -218,17 +210,9 @@ func ValidateJobRequest(r *JobRequest) (storage.JobSpec, error) {
 		return spec, err
 	}
 	if err := storage.ValidateJobSpec(spec); err != nil {
-		return spec, fromSpecError(err)
+		return spec, err
 	}
 	return spec, nil
-}
-
-// fromSpecError turns a storage.SpecError into the API's ValidationError.
-func fromSpecError(err error) error {
-	if se, ok := err.(*storage.SpecError); ok {
-		return &ValidationError{Field: se.Field, Msg: se.Msg}
-	}
-	return err
 }
 
 // requestSpec converts a request to a spec: canonical command names,
@@ -275,7 +259,7 @@ func requestSpec(r *JobRequest) (storage.JobSpec, error) {
 // (OMA DM 1.2 TND §6). allowQuery permits one ?prop=<Name> or ?list=<Struct…>
 // suffix (Get only).
 func ValidateURI(uri string, allowQuery bool) error {
-	return fromSpecError(storage.ValidateURI(uri, allowQuery))
+	return storage.ValidateURI(uri, allowQuery)
 }
 
 // printable reports whether s is valid UTF-8 without control characters.

@@ -57,6 +57,15 @@ func New(cfg Config) (*Client, error) {
 	if cfg.MaxMessages <= 0 {
 		cfg.MaxMessages = defaultMaxMessages
 	}
+	if cfg.MaxCommands <= 0 {
+		cfg.MaxCommands = defaultMaxCommands
+	}
+	if cfg.MaxPendingResults <= 0 {
+		cfg.MaxPendingResults = 2 * int64(cfg.MaxObjSize)
+	}
+	if cfg.MaxSessionTime == 0 {
+		cfg.MaxSessionTime = defaultMaxSession
+	}
 	if cfg.Retry.Attempts <= 0 {
 		cfg.Retry.Attempts = 3
 	}

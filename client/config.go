@@ -232,10 +232,33 @@ type Config struct {
 	// MaxMessages bounds the messages of one session (default 1000), so a
 	// looping server cannot keep the device busy forever.
 	MaxMessages int
+	// MaxSessionTime bounds one session from its first message to its end
+	// (default 30 minutes; negative = no bound), so a server that holds
+	// the device (slow answers, UI alerts with long MINDT/MAXDT, endless
+	// packages) cannot keep it from its next session or notification. A
+	// session that runs out sends Alert 1223 and ends with
+	// ErrSessionTimeout.
+	MaxSessionTime time.Duration
+	// MaxPendingResults bounds the bytes of Get results waiting to be sent
+	// (default 2 × MaxObjSize). A Get item whose value would go beyond it,
+	// while other results still wait, is answered 417 Retry later instead
+	// of being copied into memory: a server cannot make the device hold
+	// many copies of a large value by getting it many times in one
+	// package. A value larger than the bound is still sent when it is the
+	// only one waiting.
+	MaxPendingResults int64
+	// MaxCommands bounds the commands and statuses one session takes from
+	// the server (default 100000; members of Atomic and Sequence count),
+	// so that what the engine records of a session (SessionResult) stays
+	// bounded. Past it the agent sends Alert 1223 and the session ends with
+	// ErrTooManyCommands.
+	MaxCommands int
 }
 
 const (
 	defaultMaxMsgSize  = 64 << 10
 	defaultMaxObjSize  = 4 << 20
 	defaultMaxMessages = 1000
+	defaultMaxSession  = 30 * time.Minute
+	defaultMaxCommands = 100000
 )

@@ -334,6 +334,18 @@ func (s *session) getItem(out []syncml.Item, gi *syncml.Item) ([]syncml.Item, sy
 		}
 		out = append(out, it)
 	}
+	var n int64
+	for _, it := range out[mark:] {
+		if it.Data != nil {
+			n += int64(len(it.Data.Value))
+		}
+	}
+	// SyncML RepPro 1.2 §10, 417 Retry later: the values read so far must
+	// leave first; the server may Get this one again later.
+	if s.pendingResults > 0 && s.pendingResults+n > s.c.cfg.MaxPendingResults {
+		return out[:mark], syncml.StatusRetryLater
+	}
+	s.pendingResults += n
 	return out, syncml.StatusOK
 }
 

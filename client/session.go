@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -75,6 +76,11 @@ type session struct {
 	inLO       *largeIn
 	serverOpen bool // the server's package is not complete
 	cancelled  bool // a UI alert was cancelled: the rest of the package is 215
+	aborted    bool // Alert 1223 was sent
+	// pendingResults is the bytes of Results data queued and not yet sent
+	// (bounded by Config.MaxPendingResults).
+	pendingResults int64
+	received       int // server commands and statuses, nested ones included
 
 	alerts []*sentAlert
 }
@@ -195,7 +201,24 @@ func splitChildren(s string) []string {
 	return out
 }
 
+// errSessionTime is the cause of a session context ended by MaxSessionTime.
+var errSessionTime = errors.New("client: MaxSessionTime expired")
+
 func (s *session) run(ctx context.Context) error {
+	if d := s.c.cfg.MaxSessionTime; d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, d, errSessionTime)
+		defer cancel()
+	}
+	err := s.steps(ctx)
+	if err != nil && errors.Is(context.Cause(ctx), errSessionTime) {
+		s.abort()
+		return fmt.Errorf("%w: stopped after %s (%d messages sent)", ErrSessionTimeout, s.c.cfg.MaxSessionTime, s.res.MessagesSent)
+	}
+	return err
+}
+
+func (s *session) steps(ctx context.Context) error {
 	var err error
 	if s.pkg1, err = s.pkg1Commands(); err != nil {
 		return err
@@ -231,9 +254,10 @@ func (s *session) run(ctx context.Context) error {
 // abort tells the server we stop (Alert 1223 with the statuses of work done
 // and Final), best effort with a short deadline; the answer is ignored.
 func (s *session) abort() {
-	if s.msgID == 0 {
+	if s.msgID == 0 || s.aborted {
 		return
 	}
+	s.aborted = true
 	s.serverOpen = false
 	s.srvMaxMsg = 0
 	s.queue(&syncml.Alert{Data: syncml.AlertSessionAbort})
@@ -256,7 +280,7 @@ func (s *session) finish(err error) {
 	switch {
 	case err == nil:
 		r.State = StateCompleted
-	case errors.Is(err, ErrAborted), errors.Is(err, ErrCancelled):
+	case errors.Is(err, ErrAborted), errors.Is(err, ErrCancelled), errors.Is(err, ErrSessionTimeout), errors.Is(err, ErrTooManyCommands):
 		r.State = StateAborted
 	default:
 		r.State = StateFailed
@@ -366,6 +390,16 @@ func (s *session) build() (*Request, error) {
 		delete(s.groups, c)
 	}
 	s.out = s.out[take:]
+	s.pendingResults = 0
+	for _, c := range s.out {
+		if r, ok := c.(*syncml.Results); ok {
+			for _, it := range r.Items {
+				if it.Data != nil {
+					s.pendingResults += int64(len(it.Data.Value))
+				}
+			}
+		}
+	}
 	if s.hdrStatus != nil && s.pendingSrvNonce != nil {
 		// Not current yet: only a server reply proves the server got it
 		// (see confirmSrvNonce). Until then it is the alternate, so a
@@ -666,10 +700,11 @@ func (s *session) receive(ctx context.Context, resp *Response) (done bool, err e
 	if err := s.checkHeader(m); err != nil {
 		return false, err
 	}
-	s.confirmSrvNonce()
-	if m.Header.RespURI != "" {
-		s.url = m.Header.RespURI
+	if s.received += countCommands(m.Body); s.received > s.c.cfg.MaxCommands {
+		s.abort()
+		return false, fmt.Errorf("%w: the server sent %d, more than %d", ErrTooManyCommands, s.received, s.c.cfg.MaxCommands)
 	}
+	s.confirmSrvNonce()
 	if hm := m.Header.Meta; hm != nil {
 		if hm.MaxMsgSize > 0 {
 			s.srvMaxMsg = hm.MaxMsgSize
@@ -688,6 +723,14 @@ func (s *session) receive(ctx context.Context, resp *Response) (done bool, err e
 		return false, err
 	}
 	s.hdrStatus = hs
+	if m.Header.RespURI != "" && srvOK {
+		// Only an authenticated server may move the session: a message
+		// whose credentials failed could come from anyone on the path.
+		if err := checkRespURI(s.url, m.Header.RespURI); err != nil {
+			return false, err
+		}
+		s.url = m.Header.RespURI
+	}
 
 	// 2. Our own authentication outcome.
 	retry, err := s.clientAuth(m)
@@ -776,6 +819,44 @@ func (s *session) receive(ctx context.Context, resp *Response) (done bool, err e
 		}
 	}
 	return false, nil
+}
+
+// checkRespURI refuses a RespURI the session must not follow: one that is
+// not an absolute http or https URL, or a plain http one while the session
+// runs over TLS. Following the latter would carry the rest of the session,
+// credentials included, in clear text on a session the device authenticated
+// as a whole by TLS (OMA-TS-DM_Security-V1_2 §5.3, see tlsSession): whether
+// the transport is secured is the account's choice (AppAddr), not one
+// message's.
+func checkRespURI(cur, next string) error {
+	u, err := url.Parse(next)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%w: RespURI %q is not an absolute URL", ErrProtocol, next)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+	case "http":
+		if c, err := url.Parse(cur); err == nil && strings.EqualFold(c.Scheme, "https") {
+			return fmt.Errorf("%w: RespURI %q would move the session from https to plain http", ErrProtocol, next)
+		}
+	default:
+		return fmt.Errorf("%w: RespURI %q: scheme %q is not http or https", ErrProtocol, next, u.Scheme)
+	}
+	return nil
+}
+
+// countCommands counts cmds and the members of Atomic and Sequence.
+func countCommands(cmds []syncml.Command) int {
+	n := len(cmds)
+	for _, c := range cmds {
+		switch c := c.(type) {
+		case *syncml.Atomic:
+			n += countCommands(c.Commands)
+		case *syncml.Sequence:
+			n += countCommands(c.Commands)
+		}
+	}
+	return n
 }
 
 // checkHeader rejects messages that are not for this session.

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/omadm/omadm/syncml"
 )
@@ -142,6 +144,42 @@ func (t *Terminal) readLines() {
 	}
 }
 
+// printable makes server text safe to write to a terminal: control
+// characters (escape sequences that could move the cursor, rewrite the
+// prompt, retitle the window or worse), bidirectional overrides (text that
+// reads differently from what it is) and invalid UTF-8 become U+FFFD; line
+// breaks and tabs stay.
+func printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if unsafeRune(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if unsafeRune(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, s)
+}
+
+func unsafeRune(r rune) bool {
+	switch {
+	case r == '\n' || r == '\t':
+		return false
+	case r == utf8.RuneError, unicode.IsControl(r):
+		return true
+	case r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
+}
+
 // Prompt writes the alert to Out and reads one answer line from In. Lines are
 // read in a goroutine so ctx (MAXDT) can end the wait.
 func (t *Terminal) Prompt(ctx context.Context, a *UIAlert) (*UIReply, error) {
@@ -149,9 +187,9 @@ func (t *Terminal) Prompt(ctx context.Context, a *UIAlert) (*UIReply, error) {
 		t.lines = make(chan termLine, 1)
 		go t.readLines()
 	})
-	fmt.Fprintf(t.Out, "\n[DM server] %s\n", a.Text)
+	fmt.Fprintf(t.Out, "\n[DM server] %s\n", printable(a.Text))
 	for i, c := range a.Choices {
-		fmt.Fprintf(t.Out, "  %d) %s\n", i+1, c)
+		fmt.Fprintf(t.Out, "  %d) %s\n", i+1, printable(c))
 	}
 	switch a.Code {
 	case syncml.AlertDisplay:

@@ -47,8 +47,9 @@ func TestTree_BudgetsRefuseWhatDoesNotFit(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			// 5 KiB of values at most, 4 KiB per value, 6 nodes.
-			tr := dmtree.New(&dmtree.Options{RootACL: "Add=*&Get=*&Replace=*&Delete=*", MaxValueSize: 4 << 10, MaxTotalBytes: 5 << 10, MaxNodes: 6})
+			// 5 KiB of values at most (and 64 bytes for node names, types
+			// and ACLs, which count too), 4 KiB per value, 6 nodes.
+			tr := dmtree.New(&dmtree.Options{RootACL: "Add=*&Get=*&Replace=*&Delete=*", MaxValueSize: 4 << 10, MaxTotalBytes: 5<<10 + 64, MaxNodes: 6})
 			must(t, tr.Add("", "./L1", kb(2)))
 			must(t, tr.Add("", "./L2", kb(2)))
 			before := tr.Usage()

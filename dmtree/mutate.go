@@ -26,10 +26,11 @@ func (t *Tree) create(parent int32, name string, n node) (int32, error) {
 	if !t.loading && t.opts.MaxNodes > 0 && t.count >= t.opts.MaxNodes {
 		return -1, syncml.Errorf(syncml.StatusDeviceFull, "tree holds the maximum of %d nodes", t.opts.MaxNodes)
 	}
-	if err := t.fits(len(n.value)); err != nil {
+	n.name = name
+	size := n.cost()
+	if err := t.fits(size); err != nil {
 		return -1, err
 	}
-	size := int64(len(n.value))
 	n.name = t.internStr(name)
 	n.parent = parent
 	n.flags |= flagLive
@@ -70,7 +71,7 @@ func (t *Tree) create(parent int32, name string, n node) (int32, error) {
 func (t *Tree) update(id int32, f func(n *node)) {
 	old := t.nodes[id]
 	f(&t.nodes[id])
-	delta := int64(len(t.nodes[id].value) - len(old.value))
+	delta := t.nodes[id].cost() - old.cost()
 	t.bytes += delta
 	t.undo = append(t.undo, func() { t.nodes[id] = old; t.bytes -= delta })
 	t.journalPut(id)
@@ -88,7 +89,10 @@ func (t *Tree) rename(id int32, name string) {
 	delete(t.index, childKey{parent, oldName})
 	n.name = t.internStr(name)
 	t.index[childKey{parent, n.name}] = id
+	delta := int64(len(name) - len(oldName))
+	t.bytes += delta
 	t.undo = append(t.undo, func() {
+		t.bytes -= delta
 		delete(t.index, childKey{parent, t.nodes[id].name})
 		t.nodes[id].name = oldName
 		t.index[childKey{parent, oldName}] = id
@@ -106,7 +110,7 @@ func (t *Tree) remove(id int32) {
 	var size int64
 	for i, x := range ids {
 		saved[i] = t.nodes[x]
-		size += int64(len(saved[i].value))
+		size += saved[i].cost()
 	}
 	parent := t.nodes[id].parent
 	oldChildren := t.nodes[parent].children

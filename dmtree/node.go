@@ -21,6 +21,22 @@ type node struct {
 	def      *DDFNode
 }
 
+// cost is what node n counts against Options.MaxTotalBytes: its value and
+// the metadata a server can make large (name, type, title, ACL), so that a
+// tree of MaxNodes nodes cannot grow without bound through long names,
+// types or ACLs.
+func (n *node) cost() int64 {
+	return int64(len(n.value)+len(n.name)+len(n.typ)+len(n.title)) + aclCost(n.acl)
+}
+
+// aclCost is the bytes an ACL takes against Options.MaxTotalBytes.
+func aclCost(a *ACL) int64 {
+	if a == nil {
+		return 0
+	}
+	return int64(len(a.raw))
+}
+
 const (
 	flagLive uint8 = 1 << iota
 	flagInterior

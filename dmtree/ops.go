@@ -236,6 +236,9 @@ func (t *Tree) replaceNode(principal string, id int32, v Value) error {
 		if perm || id == rootID {
 			return syncml.Errorf(syncml.StatusCommandNotAllowed, "type of permanent node %s cannot change", t.uriOf(id))
 		}
+		if err := t.fits(int64(len(v.Type) - len(n.typ))); err != nil {
+			return err
+		}
 		typ := t.internStr(v.Type)
 		t.update(id, func(n *node) { n.typ = typ; t.touch(n) })
 		return nil
@@ -260,7 +263,7 @@ func (t *Tree) replaceNode(principal string, id int32, v Value) error {
 	if perm && (code != n.format || typ != n.typ) {
 		return syncml.Errorf(syncml.StatusCommandNotAllowed, "format and type of permanent node %s cannot change", t.uriOf(id))
 	}
-	if err := t.fits(len(data) - len(n.value)); err != nil {
+	if err := t.fits(int64(len(data) - len(n.value) + len(typ) - len(n.typ))); err != nil {
 		return err
 	}
 	if p := t.pluginFor(id); p != nil {
@@ -621,6 +624,9 @@ func (t *Tree) replaceProp(principal string, u URI, v Value) error {
 		if acl.Empty() {
 			acl = nil
 		}
+		if err := t.fits(aclCost(acl) - aclCost(n.acl)); err != nil {
+			return err
+		}
 		t.update(id, func(n *node) { n.acl = acl; t.touch(n) })
 	case "Name":
 		if err := t.allowed(principal, CmdReplace, id); err != nil {
@@ -647,6 +653,9 @@ func (t *Tree) replaceProp(principal string, u URI, v Value) error {
 		if n.def != nil && n.def.Name != "" {
 			return syncml.Errorf(syncml.StatusCommandNotAllowed, "%s has a fixed name in its DDF", t.uriOf(id))
 		}
+		if err := t.fits(int64(len(s) - len(n.name))); err != nil {
+			return err
+		}
 		t.rename(id, s)
 		t.update(id, func(n *node) { t.touch(n) })
 	case "Title":
@@ -658,6 +667,9 @@ func (t *Tree) replaceProp(principal string, u URI, v Value) error {
 		}
 		if len(s) > MaxTitleLen {
 			return syncml.Errorf(syncml.StatusEntityTooLarge, "Title longer than %d bytes", MaxTitleLen)
+		}
+		if err := t.fits(int64(len(s) - len(n.title))); err != nil {
+			return err
 		}
 		t.update(id, func(n *node) { n.title = s; t.touch(n) })
 	default:

@@ -371,6 +371,7 @@ func (t *Tree) loadSnapshot(b []byte, st *store) error {
 	}
 	t.nodes = make([]node, 0, count)
 	t.index = make(map[childKey]int32, count)
+	t.bytes = 0
 	for i := uint64(0); i < count; i++ {
 		var n node
 		parent := int32(-1)
@@ -405,7 +406,7 @@ func (t *Tree) loadSnapshot(b []byte, st *store) error {
 			return errCorrupt
 		}
 		t.nodes = append(t.nodes, n)
-		t.bytes += int64(len(n.value))
+		t.bytes += n.cost()
 	}
 	if len(r.b) != 0 {
 		return errCorrupt

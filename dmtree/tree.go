@@ -22,8 +22,9 @@ type Options struct {
 	// MaxNodes bounds the number of nodes, the root included (0 = unlimited;
 	// an Add, Copy or TNDS that would exceed it → 420 Device full).
 	MaxNodes int
-	// MaxTotalBytes bounds the sum of all stored leaf values in bytes
-	// (0 = unlimited; an Add, Replace, Copy or TNDS that would exceed it →
+	// MaxTotalBytes bounds the sum of all stored leaf values and node
+	// metadata (names, types, titles, ACLs) in bytes (0 = unlimited; an
+	// Add, Replace, Copy, property Replace or TNDS that would exceed it →
 	// 420 Device full). With the default compaction the files of an Open tree
 	// stay below about 3 × MaxTotalBytes plus node overhead.
 	MaxTotalBytes int64
@@ -127,6 +128,7 @@ func newTree(opts *Options) (*Tree, error) {
 	}
 	t.nodes = append(t.nodes, node{name: ".", parent: -1, flags: flagLive | flagInterior | flagPermanent, format: fmtNode, acl: acl})
 	t.count = 1
+	t.bytes = t.nodes[0].cost()
 	return t, nil
 }
 
@@ -150,7 +152,7 @@ func (t *Tree) Close() error {
 // Usage is how much of its budget a tree holds.
 type Usage struct {
 	Nodes, MaxNodes int   // live nodes (root included) and the bound (0 = none)
-	Bytes, MaxBytes int64 // stored leaf value bytes and the bound (0 = none)
+	Bytes, MaxBytes int64 // bytes of leaf values and node metadata (names, types, titles, ACLs) and the bound (0 = none)
 	MaxValue        int   // bound of one leaf value in bytes
 }
 
@@ -164,11 +166,11 @@ func (t *Tree) Usage() Usage {
 
 // fits checks that growing the stored values by delta bytes stays within
 // MaxTotalBytes (420 Device full otherwise). Loading from disk is never refused.
-func (t *Tree) fits(delta int) error {
-	if t.loading || t.opts.MaxTotalBytes <= 0 || delta <= 0 || t.bytes+int64(delta) <= t.opts.MaxTotalBytes {
+func (t *Tree) fits(delta int64) error {
+	if t.loading || t.opts.MaxTotalBytes <= 0 || delta <= 0 || t.bytes+delta <= t.opts.MaxTotalBytes {
 		return nil
 	}
-	return syncml.Errorf(syncml.StatusDeviceFull, "tree values would take %d bytes, more than the %d allowed", t.bytes+int64(delta), t.opts.MaxTotalBytes)
+	return syncml.Errorf(syncml.StatusDeviceFull, "tree values and node metadata would take %d bytes, more than the %d allowed", t.bytes+delta, t.opts.MaxTotalBytes)
 }
 
 // Len returns the number of live nodes, the root included.

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/hex"
 	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -219,16 +218,9 @@ func altNoncePath(dir, serverID string) string {
 func (s nonceStore) SaveAltServerNonce(serverID string, nonce []byte) error {
 	path := altNoncePath(s.dir, serverID)
 	if nonce == nil {
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-		return nil
+		return removeDurable(path)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, nonce, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return writeFileDurable(path, nonce)
 }
 
 // loadAltNonce reads the alternate nonce saved for serverID (nil when none).

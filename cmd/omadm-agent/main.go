@@ -25,6 +25,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/omadm/omadm/auth"
 	"github.com/omadm/omadm/client"
@@ -59,6 +61,8 @@ type options struct {
 	tree                                dmtree.Options
 	retries                             int
 	retryBackoff, timeout               time.Duration
+	sessionTimeout                      time.Duration
+	maxMessages                         int
 	bootSec, bootMAC, bootKey, bootIMSI string
 	fumo, fumoInstall, fumoVerify       string
 	lawmo, lawmoLock, lawmoWipe         string
@@ -98,10 +102,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.maxObjSize, "max-obj-size", 0, "largest object accepted (default 4 MiB)")
 	fs.IntVar(&o.tree.MaxNodes, "tree-max-nodes", 20000, "most nodes the management tree holds (0 = unlimited; more → 420 Device full)")
 	fs.IntVar(&o.tree.MaxValueSize, "tree-max-value", 8<<20, "largest leaf value in bytes (more → 413 Request entity too large)")
-	fs.Int64Var(&o.tree.MaxTotalBytes, "tree-max-bytes", 32<<20, "most bytes of leaf values the tree holds (0 = unlimited; more → 420 Device full)")
+	fs.Int64Var(&o.tree.MaxTotalBytes, "tree-max-bytes", 32<<20, "most bytes of leaf values and node metadata (names, types, titles, ACLs) the tree holds (0 = unlimited; more → 420 Device full)")
 	fs.IntVar(&o.retries, "retries", 2, "re-sends of a message the server did not answer (0 = try once)")
 	fs.DurationVar(&o.retryBackoff, "retry-backoff", time.Second, "wait before the first re-send; doubles per re-send up to 30s")
 	fs.DurationVar(&o.timeout, "timeout", time.Minute, "bound of one request/response exchange")
+	fs.DurationVar(&o.sessionTimeout, "session-timeout", 30*time.Minute, "bound of one whole DM session; then Alert 1223 ends it")
+	fs.IntVar(&o.maxMessages, "max-messages", 1000, "most messages the agent sends in one DM session")
 	fs.StringVar(&o.bootSec, "bootstrap-sec", "", "bootstrap security of a WBXML --bootstrap: NETWORKID, USERPIN or USERPIN_NETWORKID")
 	fs.StringVar(&o.bootMAC, "bootstrap-mac", "", "MAC of the --bootstrap file: 40 hex digits of HMAC-SHA1(key, file)")
 	fs.StringVar(&o.bootKey, "bootstrap-key", "", "key of --bootstrap-sec (network secret, PIN, or both as the mechanism defines)")
@@ -130,6 +136,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.retries < 0 || o.retryBackoff <= 0 || o.timeout <= 0 {
 		return nil, errors.New("--retries must be >= 0, --retry-backoff and --timeout > 0")
+	}
+	if o.sessionTimeout <= 0 || o.maxMessages <= 0 {
+		return nil, errors.New("--session-timeout and --max-messages must be > 0")
 	}
 	if o.dlConnect <= 0 || o.dlStall <= 0 {
 		return nil, errors.New("--download-connect-timeout and --download-stall-timeout must be > 0")
@@ -244,10 +253,23 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	lvl, _ := parseLogLevel(o.logLevel) // validated by parseFlags
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 	if err := agent(ctx, o, log, stdin, stdout); err != nil {
-		fmt.Fprintln(stderr, "omadm-agent:", err)
+		fmt.Fprintln(stderr, "omadm-agent:", terminalSafe(err.Error()))
 		return 1
 	}
 	return 0
+}
+
+// terminalSafe replaces control characters (escape sequences a server may
+// have put in an HTTP reason phrase or a message) and bidirectional
+// overrides by U+FFFD, so that an error printed to the operator's terminal
+// cannot drive it.
+func terminalSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069 {
+			return utf8.RuneError
+		}
+		return r
+	}, s)
 }
 
 func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, stdout io.Writer) error {
@@ -296,7 +318,8 @@ func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, s
 		Tree: client.DMTree(tree), Account: acct, Nonces: treeNonces(tree, o.state),
 		DeviceID: deviceID, Transport: tp, Encoding: enc, Logger: log,
 		MaxMsgSize: o.maxMsgSize, MaxObjSize: o.maxObjSize,
-		Retry: client.RetryPolicy{Attempts: o.retries + 1, Backoff: o.retryBackoff, Timeout: o.timeout},
+		Retry:          client.RetryPolicy{Attempts: o.retries + 1, Backoff: o.retryBackoff, Timeout: o.timeout},
+		MaxSessionTime: o.sessionTimeout, MaxMessages: o.maxMessages,
 	}
 	switch o.ui {
 	case "auto":

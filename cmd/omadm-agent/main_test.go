@@ -113,7 +113,8 @@ func TestAgent_OnceRunsOneSessionAndKeepsStateAcrossStarts(t *testing.T) {
 func TestAgent_BadUsageExitsWith2(t *testing.T) {
 	for _, args := range [][]string{{}, {"--state", t.TempDir()}, {"--state", t.TempDir(), "--once", "extra"},
 		{"--state", t.TempDir(), "--once", "--retries", "-1"}, {"--state", t.TempDir(), "--once", "--timeout", "0s"},
-		{"--state", t.TempDir(), "--once", "--download-stall-timeout", "0s"}, {"--state", t.TempDir(), "--once", "--download-connect-timeout", "-1s"}} {
+		{"--state", t.TempDir(), "--once", "--download-stall-timeout", "0s"}, {"--state", t.TempDir(), "--once", "--download-connect-timeout", "-1s"},
+		{"--state", t.TempDir(), "--once", "--session-timeout", "0s"}, {"--state", t.TempDir(), "--once", "--max-messages", "0"}} {
 		var e syncBuf
 		if code := run(context.Background(), args, nil, io.Discard, &e); code != 2 {
 			t.Fatalf("%v: exit %d", args, code)

@@ -69,13 +69,7 @@ func saveServed(dir string, log *slog.Logger) func([]client.ServedPackage) {
 		}
 		b, _ := json.Marshal(out)
 		name := filepath.Join(dir, servedFile)
-		tmp := name + ".tmp"
-		err := os.WriteFile(tmp, b, 0o600)
-		if err == nil {
-			err = os.Rename(tmp, name)
-		}
-		if err != nil {
-			os.Remove(tmp)
+		if err := writeFileDurable(name, b); err != nil {
 			log.Error("saving the package 0 replay memory failed", "file", name, "err", err)
 		}
 	}

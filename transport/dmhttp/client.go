@@ -179,6 +179,12 @@ func NewClientTransport(o ClientOptions) (*ClientTransport, error) {
 			if maxRedir < 0 || len(via) > maxRedir {
 				return fmt.Errorf("dmhttp: stopped after %d redirects", len(via))
 			}
+			// A redirect re-posts the DM message, credentials included: it
+			// never leaves TLS for clear text (OMA-TS-DM_Security-V1_2
+			// §5.3: TLS authenticates the session as a whole).
+			if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+				return fmt.Errorf("dmhttp: refused redirect from %s to %s: it leaves TLS", via[0].URL.Redacted(), req.URL.Redacted())
+			}
 			return nil
 		},
 	}

@@ -148,7 +148,26 @@ func withTimeouts(c *http.Client, connect, stall time.Duration) *http.Client {
 	}
 	cc := *c
 	cc.Transport = t
+	if cc.CheckRedirect == nil {
+		cc.CheckRedirect = checkRedirect
+	}
 	return &cc
+}
+
+// maxRedirects bounds the redirects a download follows (as net/http does).
+const maxRedirects = 10
+
+// checkRedirect refuses a redirect that leaves TLS: a package asked for
+// over https must not arrive in clear text, where anyone on the path could
+// replace it.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return fail(KindBadURL, "GET %s: stopped after %d redirects", via[0].URL.Redacted(), len(via))
+	}
+	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+		return fail(KindBadURL, "GET %s: refused redirect to %s: it leaves TLS", via[0].URL.Redacted(), req.URL.Redacted())
+	}
+	return nil
 }
 
 // Get fetches url into w. Every error is an *Error.
