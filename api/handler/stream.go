@@ -225,7 +225,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 	// from the last id it got). replayed holds their IDs, so that one of
 	// them that also arrives live is not sent twice.
 	var replayed map[int64]struct{}
-	if r.Header.Get("Last-Event-ID") != "" {
+	if r.Header.Get("Last-Event-ID") != "" && (kinds == nil || kinds[api.UpdateEvent] || kinds[api.UpdateSession]) {
 		replayed = map[int64]struct{}{}
 		after := lastID
 		for {
