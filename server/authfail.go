@@ -38,7 +38,13 @@ type AuthLimits struct {
 	AddrBurst int
 	// LogEvery is the least time between two log lines about failed
 	// authentications: the first failure after a quiet spell is logged at
-	// once, later ones are counted and summed up in the next line.
+	// once, later ones are counted and summed up in the next line. It
+	// bounds the lines about refused messages the same way, per kind
+	// (malformed, too large, bad header, unknown session token, …; the
+	// omadm_server_messages_rejected_total counter counts every one), and
+	// those about a device's misbehaviour (large objects that overflow or
+	// are interrupted, values over the caps, commands DM does not define).
+	// Negative: every line is written.
 	LogEvery time.Duration
 	// EventEvery is the least time between two "auth-failure" events of one
 	// device: the first failure writes one, the failures that follow within
@@ -69,7 +75,7 @@ func (l AuthLimits) withDefaults() AuthLimits {
 	if l.AddrBurst <= 0 {
 		l.AddrBurst = DefaultAuthFailAddrBurst
 	}
-	if l.LogEvery <= 0 {
+	if l.LogEvery == 0 {
 		l.LogEvery = DefaultAuthFailLogEvery
 	}
 	if l.EventEvery <= 0 {
@@ -103,8 +109,12 @@ func newBuckets(rate float64, burst int) *buckets {
 }
 
 // take spends one token of key's bucket and reports whether there was one.
-func (b *buckets) take(key string, now time.Time) bool {
-	if b == nil {
+func (b *buckets) take(key string, now time.Time) bool { return b.takeN(key, 1, now) }
+
+// takeN spends n tokens of key's bucket when it holds as many and reports
+// whether it did (all or nothing).
+func (b *buckets) takeN(key string, n int, now time.Time) bool {
+	if b == nil || n <= 0 {
 		return true
 	}
 	b.mu.Lock()
@@ -119,10 +129,10 @@ func (b *buckets) take(key string, now time.Time) bool {
 	}
 	k.tokens = min(b.burst, k.tokens+now.Sub(k.at).Seconds()*b.rate)
 	k.at = now
-	if k.tokens < 1 {
+	if k.tokens < float64(n) {
 		return false
 	}
-	k.tokens--
+	k.tokens -= float64(n)
 	return true
 }
 

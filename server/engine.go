@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/omadm/omadm/auth"
+	"github.com/omadm/omadm/internal/lograte"
 	"github.com/omadm/omadm/server/envelope"
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/syncml"
@@ -40,7 +41,9 @@ type Engine struct {
 	lastSweep atomic.Int64 // unix nanoseconds of the last table-wide trace sweep
 	behind    *behind      // nil when traces are written with each message
 	fails     *authFailures
-	probeKey  []byte // keys the challenge nonces of unknown device ids
+	events    *buckets         // each device's event budget (Options.DeviceEventRate)
+	rejects   *lograte.Limiter // lines peers cause (refused messages, device misbehaviour): one per kind per AuthLimits.LogEvery
+	probeKey  []byte           // keys the challenge nonces of unknown device ids
 
 	// Housekeeping runs beside the sessions (see maintain); Close cancels
 	// and waits for it.
@@ -73,7 +76,9 @@ func New(o Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{o: opts, store: opts.Store, log: opts.Logger, m: newMetrics(opts.Store),
-		fails: newAuthFailures(opts.AuthLimits), probeKey: make([]byte, 32)}
+		fails:   newAuthFailures(opts.AuthLimits),
+		events:  newBuckets(opts.DeviceEventRate, opts.DeviceEventBurst),
+		rejects: lograte.New(opts.AuthLimits.withDefaults().LogEvery), probeKey: make([]byte, 32)}
 	if _, err := rand.Read(e.probeKey); err != nil {
 		return nil, fmt.Errorf("server: random key: %w", err)
 	}
@@ -128,14 +133,14 @@ func (e *Engine) Handle(ctx context.Context, in *Inbound) (*Outbound, error) {
 	}
 	if len(in.Body) > e.o.MaxMsgSize {
 		e.m.rejected.WithLabelValues("too-large").Inc()
-		e.log.Warn("dm message rejected: too large", "remote", in.RemoteAddr, "size", len(in.Body), "max", e.o.MaxMsgSize)
+		e.rejects.Warn(e.log, "dm message rejected: too large", "remote", in.RemoteAddr, "size", len(in.Body), "max", e.o.MaxMsgSize)
 		return nil, syncml.Errorf(syncml.StatusEntityTooLarge, "message of %d bytes exceeds %d", len(in.Body), e.o.MaxMsgSize)
 	}
 	lim := &syncml.Limits{MaxMessageSize: e.o.MaxMsgSize, MaxStringLen: e.o.MaxMsgSize}
 	msg, enc, err := syncml.Decode(in.Body, in.ContentType, lim)
 	if err != nil {
 		e.m.rejected.WithLabelValues("malformed").Inc()
-		e.log.Warn("dm message rejected: malformed", "remote", in.RemoteAddr, "err", err)
+		e.rejects.Warn(e.log, "dm message rejected: malformed", "remote", in.RemoteAddr, "err", err)
 		if msg != nil && msg.Header.Source.LocURI != "" && msg.Header.MsgID != "" {
 			// The header was readable: answer in SyncML so the device learns why.
 			out, err := e.reject(msg, enc, 0, syncml.StatusBadRequest)
@@ -420,10 +425,13 @@ type exchange struct {
 	sent       []sentCmd
 	added      int              // commands (jobs, chunks) fill put in the reply
 	events     []*storage.Event // generic alerts: stored with the message
-	milestones []*storage.Event // session-start/-end/-abort
-	late       *storage.Effects // traces and milestones to write behind the message
-	nodes      []storage.TreeNode
-	alerts1225 []syncml.Item
+	// seqAfterAuth: the session was found without its token, so the
+	// MsgID sequence is checked after authentication (loadSession).
+	seqAfterAuth bool
+	milestones   []*storage.Event // session-start/-end/-abort
+	late         *storage.Effects // traces and milestones to write behind the message
+	nodes        []storage.TreeNode
+	alerts1225   []syncml.Item
 	// chunks of the inbound large object received in this message, to be
 	// appended to the store (storage.ChunkStore); dropChunks deletes the
 	// session's stored chunks first (object finished, abandoned or new);
@@ -453,24 +461,26 @@ func (x *exchange) run(ctx context.Context) (*Outbound, error) {
 	id, err := strconv.Atoi(h.MsgID)
 	if devID == "" || h.SessionID == "" || err != nil || id <= 0 {
 		e.m.rejected.WithLabelValues("bad-header").Inc()
-		x.log().Warn("dm message rejected: header lacks device id, SessionID or a positive MsgID")
+		x.e.rejects.Warn(x.log(), "dm message rejected: header lacks device id, SessionID or a positive MsgID")
 		if devID == "" {
 			return nil, syncml.Errorf(syncml.StatusBadRequest, "SyncHdr has no Source LocURI")
 		}
 		return e.reject(x.msg, x.enc, 0, syncml.StatusBadRequest)
 	}
 	x.msgID = id
-	if !storage.ValidIdentifier(devID) {
+	if !storage.ValidIdentifier(devID) || !storage.ValidIdentifier(h.SessionID) {
 		// A device id with control or format characters (bidi overrides,
 		// zero-width characters) could pass for another in logs and the
-		// console: refused before any lookup.
+		// console: refused before any lookup. The SessionID is a storage
+		// key too (WBXML strings are not checked for UTF-8 by the codec).
 		e.m.rejected.WithLabelValues("bad-device-id").Inc()
-		x.log().Warn("dm message rejected: device id has control or format characters", "device_id", strconv.Quote(devID))
+		x.e.rejects.Warn(x.log(), "dm message rejected: device id or SessionID is not valid UTF-8 or has control or format characters",
+			"device_id", strconv.Quote(devID), "session_id", strconv.Quote(h.SessionID))
 		return e.reject(x.msg, x.enc, 0, syncml.StatusBadRequest)
 	}
 	if code, items := checkVersions(h); code != 0 {
 		e.m.rejected.WithLabelValues("version").Inc()
-		x.log().Warn("dm message rejected: unsupported version", "verdtd", h.VerDTD, "verproto", h.VerProto, "status", int(code))
+		x.e.rejects.Warn(x.log(), "dm message rejected: unsupported version", "verdtd", h.VerDTD, "verproto", h.VerProto, "status", int(code))
 		return e.reject(x.msg, x.enc, 0, code, items...)
 	}
 
@@ -517,6 +527,11 @@ func (x *exchange) run(ctx context.Context) (*Outbound, error) {
 		// and nothing stored: a forged message changes no state.
 		return x.authFailed(code, chal)
 	}
+	if x.seqAfterAuth {
+		if out, err := x.checkSequence(); out != nil || err != nil {
+			return out, err
+		}
+	}
 	x.reply.Body = append(x.reply.Body, hdrStatus(&x.cmdN, h, code, chal))
 
 	if err := x.process(ctx); err != nil {
@@ -554,7 +569,7 @@ func (x *exchange) loadSession(ctx context.Context) (out *Outbound, err error, d
 		switch {
 		case errors.Is(err, storage.ErrNotFound) || err == nil && (s.DeviceID != devID || s.SessionID != h.SessionID || expired(s)):
 			e.m.rejected.WithLabelValues("unknown-session").Inc()
-			x.log().Warn("dm message rejected: unknown, expired or closed session token")
+			x.e.rejects.Warn(x.log(), "dm message rejected: unknown, expired or closed session token")
 			out, err := e.reject(x.msg, x.enc, 0, syncml.StatusNotFound)
 			return out, err, true
 		case err != nil:
@@ -597,22 +612,35 @@ func (x *exchange) loadSession(ctx context.Context) (out *Outbound, err error, d
 		x.log().Info("dm message is an exact duplicate: resending the stored reply")
 		return &Outbound{Body: x.st.LastReply, ContentType: x.st.Enc.ContentType(), HMAC: x.st.LastHMAC}, nil, true
 	}
+	if x.viaToken {
+		out, err := x.checkSequence()
+		return out, err, out != nil || err != nil
+	}
+	// Without the session's token the sender is not known to own the
+	// session: its answer must not tell that the session exists (nor its
+	// counters), so the sequence is checked once it has authenticated.
+	x.seqAfterAuth = true
+	return nil, nil, false
+}
+
+// checkSequence refuses a message of an ended session and a MsgID out of
+// sequence; nil, nil lets the message through.
+func (x *exchange) checkSequence() (*Outbound, error) {
+	e := x.e
 	if x.sess.Closed {
 		e.m.rejected.WithLabelValues("closed-session").Inc()
-		x.log().Warn("dm message rejected: session already ended")
-		out, err := e.reject(x.msg, x.enc, x.st.OutMsgID, syncml.StatusNotFound)
-		return out, err, true
+		x.e.rejects.Warn(x.log(), "dm message rejected: session already ended")
+		return e.reject(x.msg, x.enc, x.st.OutMsgID, syncml.StatusNotFound)
 	}
 	// The next MsgID is the last accepted one plus one, or a little more:
 	// messages rejected for their credentials are not stored, so after
 	// auth.MaxChallenges of them the device's MsgID is ahead by as many.
 	if x.msgID <= x.st.InMsgID || x.msgID > x.st.InMsgID+1+auth.MaxChallenges {
 		e.m.rejected.WithLabelValues("msgid").Inc()
-		x.log().Warn("dm message rejected: MsgID out of sequence", "expected", x.st.InMsgID+1)
-		out, err := e.reject(x.msg, x.enc, x.st.OutMsgID, syncml.StatusBadRequest)
-		return out, err, true
+		x.e.rejects.Warn(x.log(), "dm message rejected: MsgID out of sequence", "expected", x.st.InMsgID+1)
+		return e.reject(x.msg, x.enc, x.st.OutMsgID, syncml.StatusBadRequest)
 	}
-	return nil, nil, false
+	return nil, nil
 }
 
 // isDuplicate reports whether the message repeats the last one accepted in s.
@@ -881,9 +909,13 @@ func (x *exchange) effects(out *Outbound) *storage.Effects {
 		}
 		milestones = append(milestones, &storage.Event{Kind: kind, DeviceID: x.dev.ID, SessionID: x.msg.Header.SessionID, CreatedAt: x.now})
 	}
+	if len(milestones) > 0 && !x.e.events.takeN(x.dev.ID, len(milestones), x.now) {
+		x.e.m.eventsRefused.Add(float64(len(milestones)))
+		milestones = nil
+	}
 	traces := []*storage.TraceEntry{
-		x.traceEntry("in", x.msg.Header.MsgID, x.in.ContentType, x.in.Body),
-		x.traceEntry("out", x.reply.Header.MsgID, out.ContentType, out.Body),
+		x.traceEntry("in", x.msg.Header.MsgID, x.in.ContentType, redactCred(x.in.Body, x.msg, x.enc)),
+		x.traceEntry("out", x.reply.Header.MsgID, out.ContentType, redactCred(out.Body, x.reply, x.enc)),
 	}
 	eff := &storage.Effects{Nodes: x.nodes, Events: x.events[:len(x.events):len(x.events)]}
 	if x.closing && x.st.InLO != nil && x.st.InLO.Stored {
@@ -977,20 +1009,22 @@ func (x *exchange) traceEntry(dir, msgID, ct string, body []byte) *storage.Trace
 	if ct == "" || !cleanText(ct) {
 		ct = x.enc.ContentType()
 	}
-	sid := x.msg.Header.SessionID
-	if !cleanText(sid) {
-		sid = strings.ToValidUTF8(strings.ReplaceAll(sid, "\x00", ""), "\uFFFD")
-	}
-	if !cleanText(msgID) {
-		msgID = strings.ToValidUTF8(strings.ReplaceAll(msgID, "\x00", ""), "\uFFFD")
-	}
-	return &storage.TraceEntry{DeviceID: x.dev.ID, SessionID: sid, Direction: dir,
-		MsgID: msgID, ContentType: ct, Body: body, CreatedAt: x.now}
+	return &storage.TraceEntry{DeviceID: x.dev.ID, SessionID: storableText(x.msg.Header.SessionID), Direction: dir,
+		MsgID: storableText(msgID), ContentType: ct, Body: body, CreatedAt: x.now}
 }
 
 // cleanText reports whether s is valid UTF-8 without NUL bytes (what every
 // backend stores as text).
 func cleanText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+
+// storableText is s, or, when it is not clean text, s without NUL bytes and
+// with invalid UTF-8 replaced by U+FFFD.
+func storableText(s string) string {
+	if cleanText(s) {
+		return s
+	}
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
+}
 
 func (e *Engine) emit(u Update) {
 	if e.o.OnEvent == nil {

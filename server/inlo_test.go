@@ -31,6 +31,7 @@ type objectRun struct {
 	job    int64
 	get    *syncml.Get
 	getMsg string
+	ref    string          // CmdRef of the Results ("" = the Get's)
 	last   *syncml.Message // the server's last reply
 }
 
@@ -61,7 +62,11 @@ func (o *objectRun) chunk(tb testing.TB, first bool, data []byte, more bool, dec
 	if first {
 		cmds = append(cmds, &syncml.Status{CmdID: "2", MsgRef: o.getMsg, CmdRef: o.get.CmdID, Cmd: "Get", Data: 200})
 	}
-	cmds = append(cmds, &syncml.Results{CmdID: "3", MsgRef: o.getMsg, CmdRef: o.get.CmdID, Items: []syncml.Item{it}})
+	ref := o.ref
+	if ref == "" {
+		ref = o.get.CmdID
+	}
+	cmds = append(cmds, &syncml.Results{CmdID: "3", MsgRef: o.getMsg, CmdRef: ref, Items: []syncml.Item{it}})
 	o.last = o.d.post(tb, o.d.message(!more, cmds...))
 	if st := statusFor(o.last, "3"); st != nil {
 		return st.Data
@@ -167,42 +172,46 @@ func TestEngine_InboundLargeObjectIsStoredChunkByChunk(t *testing.T) {
 // nothing is committed; Meta Size MUST be on the first chunk (and only
 // there), so a chunk that opens no object without one (a first chunk that
 // lacks it, or the rest of an object this session does not know) is refused
-// with 411 (Size required) and nothing is buffered.
+// with 411 (Size required). Chunks of Results that answer no command of ours
+// are refused (404) instead of being buffered. A refused chunk leaves
+// nothing in storage.
 func TestEngine_InboundLargeObjectRefusals(t *testing.T) {
 	data := randomBytes(40<<10, 2)
 	tests := []struct {
 		name     string
 		declared int64
-		want     syncml.StatusCode // status of the last chunk
+		ref      string            // Results CmdRef ("" = the Get's)
 		first    syncml.StatusCode // status of the first chunk
+		middle   syncml.StatusCode // status of the other non-last chunks
+		last     syncml.StatusCode // status of the last chunk (200: none sent)
+		failed   bool              // the Get's job ends failed
 	}{
-		{"size mismatch", int64(len(data)) + 1, syncml.StatusSizeMismatch, syncml.StatusChunkAccepted},
-		{"no Meta Size: unknown object", 0, syncml.StatusOK, syncml.StatusSizeRequired},
+		{"size mismatch", int64(len(data)) + 1, "", syncml.StatusChunkAccepted, syncml.StatusChunkAccepted, syncml.StatusSizeMismatch, true},
+		{"no Meta Size: unknown object", 0, "", syncml.StatusSizeRequired, syncml.StatusSizeRequired, syncml.StatusOK, true},
+		{"chunks answering no Get of ours", int64(len(data)), "99", syncml.StatusNotFound, syncml.StatusNotFound, syncml.StatusOK, false},
 	}
 	for _, s := range stores {
 		for _, tc := range tests {
 			t.Run(s.name+"/"+tc.name, func(t *testing.T) {
 				o := startObject(t, s.open(t))
+				o.ref = tc.ref
 				codes := o.send(t, data, 4<<10, tc.declared)
 				if codes[0] != tc.first {
 					t.Errorf("first chunk: %d, want %d", codes[0], tc.first)
 				}
-				if tc.first == syncml.StatusSizeRequired {
-					// Every further non-last chunk opens nothing either;
-					// the last, without MoreData, is an ordinary item.
-					for i, c := range codes[1 : len(codes)-1] {
-						if c != syncml.StatusSizeRequired {
-							t.Errorf("chunk %d: %d, want 411", i+1, c)
-						}
+				for i, c := range codes[1 : len(codes)-1] {
+					if c != tc.middle {
+						t.Errorf("chunk %d: %d, want %d", i+1, c, tc.middle)
 					}
-				} else if last := codes[len(codes)-1]; last != tc.want {
-					t.Errorf("last chunk: %d, want %d", last, tc.want)
+				}
+				if c := codes[len(codes)-1]; c != tc.last {
+					t.Errorf("last chunk: %d, want %d", c, tc.last)
 				}
 				if n := o.chunksLeft(t); n != 0 {
 					t.Errorf("%d chunks left in storage", n)
 				}
 				j := o.h.job(t, o.job)
-				if j.State != storage.JobFailed {
+				if tc.failed && j.State != storage.JobFailed {
 					t.Errorf("job %s %d %q, want failed", j.State, j.Status, j.Error)
 				}
 				for _, r := range j.Results {

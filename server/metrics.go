@@ -23,6 +23,7 @@ type metrics struct {
 	behind                     prometheus.Gauge
 	behindDropped              prometheus.Counter
 	devInfoDropped             prometheus.Counter
+	eventsRefused              prometheus.Counter
 }
 
 func newMetrics(store storage.Store) *metrics {
@@ -55,6 +56,7 @@ func newMetrics(store storage.Store) *metrics {
 		}),
 		behindDropped:  c("trace_records_dropped_total", "Traces and session events the store refused (device deleted meanwhile, store errors)."),
 		devInfoDropped: c("device_values_dropped_total", "DevInfo/DevDetail (device-sent Replace) keys and values dropped over the per-device caps."),
+		eventsRefused:  c("device_events_refused_total", "Generic alerts (answered 503) and session start/end events not stored over a device's event budget (Options.DeviceEventRate)."),
 		queue: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: "omadm", Subsystem: "server", Name: "queued_jobs",
 			Help: "Jobs waiting to be sent (state queued), all devices.",
@@ -74,10 +76,10 @@ func newMetrics(store storage.Store) *metrics {
 // completed and failed, messages in and out, rejections, authentication
 // failures and their rate limiting, handle latency, the queued-jobs gauge, the
 // trace write-behind's backlog and drops, and the device values dropped over
-// the caps) for the caller to
+// the caps, events refused over a device's budget) for the caller to
 // register on its own registry.
 func (e *Engine) Collectors() []prometheus.Collector {
 	m := e.m
 	return []prometheus.Collector{m.started, m.completed, m.failed, m.msgsIn, m.msgsOut,
-		m.authFailures, m.authLimited, m.rejected, m.latency, m.queue, m.behind, m.behindDropped, m.devInfoDropped}
+		m.authFailures, m.authLimited, m.rejected, m.latency, m.queue, m.behind, m.behindDropped, m.devInfoDropped, m.eventsRefused}
 }

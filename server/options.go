@@ -84,6 +84,9 @@ const (
 	DefaultSessionTTL = 10 * time.Minute
 	DefaultTraceKeep  = 200
 	DefaultEventKeep  = 30 * 24 * time.Hour
+
+	DefaultDeviceEventRate  = 1.0
+	DefaultDeviceEventBurst = 1000
 )
 
 // Options configure an Engine. Only Store is required; nil or zero fields take
@@ -112,6 +115,18 @@ type Options struct {
 	// are kept; an hourly sweep deletes older ones (zero: DefaultEventKeep;
 	// negative: kept until their device is deleted).
 	EventKeep time.Duration
+	// DeviceEventRate and DeviceEventBurst are a device's event budget: the
+	// events (generic alerts, session start and end) per second one device
+	// may add, sustained, and how many at once (a token bucket per device,
+	// per engine). Events are kept for EventKeep, so without a budget an
+	// authenticated device could add millions a minute. A generic Alert
+	// whose Items exceed what is left is stored not at all and answered
+	// 503 (the device may send it again later); session start/end events
+	// over the budget are not stored. Both are counted in
+	// omadm_server_device_events_refused_total. Zero: the defaults;
+	// a negative rate: no budget.
+	DeviceEventRate  float64
+	DeviceEventBurst int
 	// JobKeep is how long finished jobs (done, failed, cancelled; counted
 	// from their creation) are kept before the hourly sweep deletes them;
 	// zero or negative keeps them (the default: they are the operator's
@@ -175,6 +190,12 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	if r.EventKeep == 0 {
 		r.EventKeep = DefaultEventKeep
+	}
+	if r.DeviceEventRate == 0 {
+		r.DeviceEventRate = DefaultDeviceEventRate
+	}
+	if r.DeviceEventBurst <= 0 {
+		r.DeviceEventBurst = DefaultDeviceEventBurst
 	}
 	if r.TraceFlush == 0 {
 		r.TraceFlush = DefaultTraceFlush

@@ -1,12 +1,15 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/omadm/omadm/auth"
 	"github.com/omadm/omadm/storage"
@@ -44,7 +47,7 @@ func (x *exchange) process(ctx context.Context) error {
 			// with the decoder's status (406 Optional feature not supported,
 			// 400 for a DM command holding an unknown element).
 			code = c.Code
-			x.log().Info("device sent a command OMA DM does not define", "cmd", c.Name, "cmdid", c.CmdID,
+			x.e.rejects.Log(context.Background(), x.log(), slog.LevelInfo, "device sent a command OMA DM does not define", "cmd", c.Name, "cmdid", c.CmdID,
 				"status", int(code), "reason", c.Reason)
 			if c.Name == "Status" {
 				continue // a Status is never answered, even one that did not decode
@@ -98,7 +101,7 @@ func (x *exchange) process(ctx context.Context) error {
 		// sent and is resent in the next session.
 		for k, p := range x.st.Pending {
 			if p.Status == 0 && p.Child == 0 {
-				x.log().Warn("no status received for a sent command", "job", p.Job, "ref", k)
+				x.e.rejects.Warn(x.log(), "no status received for a sent command", "job", p.Job, "ref", k)
 				x.dropJob(p.Job)
 			}
 		}
@@ -173,6 +176,15 @@ func (x *exchange) onStatus(s *syncml.Status) string {
 	case p.Child > 0:
 		p.Status = int(code)
 		return x.childStatus(p, code)
+	}
+	if len(p.Items) >= MaxResultItems || len(p.Results)+len(s.Items) > MaxResultItems {
+		// A device repeating Statuses (with Items) for one command, message
+		// after message, would grow the session state without end.
+		p.Reason = fmt.Sprintf("device sent more than %d statuses or status items for the command; the rest were not stored", MaxResultItems)
+		if p.Status == 0 {
+			p.Status = int(code)
+		}
+		return k
 	}
 	p.Items = append(p.Items, itemStatus{Refs: statusRefs(s), Code: int(code)})
 	p.Status = int(combinedStatus(p.Items))
@@ -294,14 +306,19 @@ func resultItem(it syncml.Item, m *syncml.Meta) storage.ResultItem {
 			}
 		}
 	}
+	// What the device sent is stored as text (results, tree cache,
+	// events): names are made storable, and a value that is not valid
+	// UTF-8 without NUL (an OPAQUE under Format chr, say) is kept whole as
+	// binary, like an OPAQUE value.
+	r.URI, r.Format, r.Type = storableText(r.URI), storableText(r.Format), storableText(r.Type)
 	if it.Data != nil {
-		if it.Data.Kind == syncml.DataOpaque {
-			r.Data = base64.StdEncoding.EncodeToString(it.Data.Value)
-			if r.Format != "b64" {
+		if v := it.Data.Value; it.Data.Kind == syncml.DataOpaque || !utf8.Valid(v) || bytes.IndexByte(v, 0) >= 0 {
+			r.Data = base64.StdEncoding.EncodeToString(v)
+			if it.Data.Kind != syncml.DataOpaque || r.Format != "b64" {
 				r.Format = "bin"
 			}
 		} else {
-			r.Data = string(it.Data.Value)
+			r.Data = string(v)
 		}
 	}
 	return r
@@ -318,7 +335,18 @@ func (x *exchange) onResults(ctx context.Context, r *syncml.Results) (syncml.Sta
 		k, p = x.jobPending(p.Job)
 	}
 	code := syncml.StatusOK
+	size := -1 // bytes of p.Results, counted when first needed
 	for _, it := range r.Items {
+		if p == nil && x.st.InLO == nil && it.MoreData {
+			// The first chunk of an object that answers no Get of ours:
+			// it would be buffered only to be dropped (results of no
+			// command are not kept), so it is refused at once and the
+			// device stops sending the rest (the Results name no command
+			// of ours: 404).
+			x.e.rejects.Warn(x.log(), "large object chunk answering no command of ours: refused", "msgref", r.MsgRef, "cmdref", r.CmdRef)
+			code = syncml.StatusNotFound
+			continue
+		}
 		ri, c := x.chunkedItem(ctx, "Results", r.MsgRef, r.CmdRef, 0, "", it, r.Meta)
 		if c != syncml.StatusOK {
 			code = c
@@ -330,16 +358,45 @@ func (x *exchange) onResults(ctx context.Context, r *syncml.Results) (syncml.Sta
 		if ri == nil {
 			continue
 		}
+		if p == nil {
+			// Results answer a Get (OMA-TS-DM_RepPro-V1_2, the Results
+			// command): these answer none of ours, and nothing would bound
+			// what a device stores by sending them, so they are not kept.
+			continue
+		}
+		if size < 0 {
+			size = resultsSize(p.Results)
+		}
+		size += len(ri.URI) + len(ri.Data)
+		if len(p.Results) >= MaxResultItems || size > x.maxResultBytes() {
+			code = syncml.StatusEntityTooLarge
+			p.Status = int(code)
+			p.Reason = fmt.Sprintf("device returned more than %d result items or %d bytes; the rest were not stored", MaxResultItems, x.maxResultBytes())
+			continue
+		}
 		x.nodes = append(x.nodes, storage.TreeNode{DeviceID: x.dev.ID, URI: ri.URI, Format: ri.Format,
 			Type: ri.Type, Value: ri.Data, UpdatedAt: x.now})
-		if p != nil {
-			p.Results = append(p.Results, *ri)
-		}
+		p.Results = append(p.Results, *ri)
 	}
 	if p == nil {
 		return code, ""
 	}
 	return code, k
+}
+
+// MaxResultItems bounds the result items one command collects; with
+// maxResultBytes (four times MaxObjSize) it bounds what a device's Results
+// can make the session state and the tree cache hold for one Get.
+const MaxResultItems = 10000
+
+func (x *exchange) maxResultBytes() int { return 4 * x.e.o.MaxObjSize }
+
+func resultsSize(rs []storage.ResultItem) int {
+	n := 0
+	for _, r := range rs {
+		n += len(r.URI) + len(r.Data)
+	}
+	return n
 }
 
 // chunkedItem handles one item that may be part of a large object
@@ -375,7 +432,7 @@ func (x *exchange) chunkedItem(ctx context.Context, cmd, msgRef, cmdRef string, 
 			// first. A chunk without one while no object is open starts
 			// nothing this session knows (say, the rest of an object
 			// dropped with Alert 1225): it is refused, not buffered.
-			x.log().Warn("large object chunk without Meta Size and no object open: refused", "cmd", cmd, "source", lo.Source)
+			x.e.rejects.Warn(x.log(), "large object chunk without Meta Size and no object open: refused", "cmd", cmd, "source", lo.Source)
 			return nil, syncml.StatusSizeRequired
 		}
 		if it.Data != nil {
@@ -400,7 +457,7 @@ func (x *exchange) chunkedItem(ctx context.Context, cmd, msgRef, cmdRef string, 
 	lo.Got += int64(len(data))
 	if lo.Got > int64(x.e.o.MaxObjSize) || lo.Size > int64(x.e.o.MaxObjSize) {
 		x.dropInLO()
-		x.log().Warn("large object from device exceeds MaxObjSize", "size", lo.Size, "max", x.e.o.MaxObjSize)
+		x.e.rejects.Warn(x.log(), "large object from device exceeds MaxObjSize", "size", lo.Size, "max", x.e.o.MaxObjSize)
 		return nil, syncml.StatusEntityTooLarge
 	}
 	switch {
@@ -415,7 +472,7 @@ func (x *exchange) chunkedItem(ctx context.Context, cmd, msgRef, cmdRef string, 
 	}
 	here := x.dropInLO()
 	if lo.Size > 0 && lo.Got != lo.Size {
-		x.log().Warn("large object size mismatch", "declared", lo.Size, "received", lo.Got)
+		x.e.rejects.Warn(x.log(), "large object size mismatch", "declared", lo.Size, "received", lo.Got)
 		return nil, syncml.StatusSizeMismatch
 	}
 	full := lo.Data
@@ -495,6 +552,15 @@ func (x *exchange) onAlert(ctx context.Context, a *syncml.Alert) syncml.StatusCo
 		if len(a.Items) == 0 {
 			return syncml.StatusIncompleteCommand
 		}
+		if n := newEvents(a.Items); !x.e.events.takeN(x.dev.ID, n, x.now) {
+			// Over the device's event budget (Options.DeviceEventRate):
+			// nothing of the Alert is stored. OMA-TS-DM_RepPro-V1_2 §10:
+			// 503, the recipient cannot handle the request for now.
+			x.e.m.eventsRefused.Add(float64(n))
+			x.e.rejects.Warn(x.log(), "generic alerts refused: over the device's event budget", "items", n)
+			x.st.InLO = nil
+			return syncml.StatusServiceUnavailable
+		}
 		code := syncml.StatusOK
 		for _, it := range a.Items {
 			mark := ""
@@ -515,8 +581,8 @@ func (x *exchange) onAlert(ctx context.Context, a *syncml.Alert) syncml.StatusCo
 				code = c
 				continue
 			}
-			x.addEvent(&storage.Event{Kind: kind, Type: ri.Type, Source: ri.URI, Target: target,
-				Format: ri.Format, Mark: mark, Data: ri.Data, Correlator: a.Correlator})
+			x.addEvent(&storage.Event{Kind: kind, Type: ri.Type, Source: ri.URI, Target: storableText(target),
+				Format: ri.Format, Mark: storableText(mark), Data: ri.Data, Correlator: storableText(a.Correlator)})
 			if a.Data == syncml.AlertGeneric && isFUMORequest(ri.Type) && code == syncml.StatusOK {
 				code = x.fumoRequestStatus(ctx, ri.URI) // 200 or 202: see fumoreq.go
 			}
@@ -527,6 +593,18 @@ func (x *exchange) onAlert(ctx context.Context, a *syncml.Alert) syncml.StatusCo
 	return syncml.StatusOptionalNotSupported
 }
 
+// newEvents is how many events the Items of a generic alert add: one per
+// Item, except chunks that only continue or open a large object.
+func newEvents(items []syncml.Item) int {
+	n := 0
+	for _, it := range items {
+		if !it.MoreData {
+			n++
+		}
+	}
+	return n
+}
+
 // checkInterrupted drops an open inbound large object when the device sends
 // something else before its last chunk, answering Alert 1225 (protocol.md §5.6).
 func (x *exchange) checkInterrupted(cmd, cmdRef string, alert syncml.AlertCode) {
@@ -534,7 +612,7 @@ func (x *exchange) checkInterrupted(cmd, cmdRef string, alert syncml.AlertCode) 
 	if lo == nil || x.sameObject(cmd, cmdRef, alert) {
 		return
 	}
-	x.log().Warn("large object interrupted by a new command", "object", lo.Cmd)
+	x.e.rejects.Warn(x.log(), "large object interrupted by a new command", "object", lo.Cmd)
 	it := syncml.Item{}
 	if lo.Source != "" {
 		it.Source = &syncml.Location{LocURI: lo.Source}
@@ -589,7 +667,7 @@ func (x *exchange) onReplace(r *syncml.Replace) syncml.StatusCode {
 		x.e.m.devInfoDropped.Add(float64(dropped))
 		if !x.capWarned {
 			x.capWarned = true
-			x.log().Warn("device values over the caps dropped", "dropped", dropped,
+			x.e.rejects.Warn(x.log(), "device values over the caps dropped", "dropped", dropped,
 				"max_keys", MaxDeviceKeys, "max_value_bytes", MaxDeviceValueLen)
 		}
 	}

@@ -292,7 +292,7 @@ func (x *exchange) spillStatuses() (spilled bool, err error) {
 // DM message. Queued jobs stay queued.
 func (x *exchange) tooSmall(hdr syncml.Command) {
 	x.e.m.rejected.WithLabelValues("max-msg-size").Inc()
-	x.log().Warn("device MaxMsgSize is too small for any reply: session ended", "max", x.st.DevMaxMsg)
+	x.e.rejects.Warn(x.log(), "device MaxMsgSize is too small for any reply: session ended", "max", x.st.DevMaxMsg)
 	x.cmdN = 1
 	x.reply.Body = []syncml.Command{hdr, &syncml.Alert{CmdID: "2", Data: syncml.AlertSessionAbort}}
 	x.reply.Final, x.closing, x.failed = true, true, true
@@ -347,7 +347,7 @@ func (x *exchange) fits() (bool, error) {
 func (x *exchange) fill(ctx context.Context) (added int, more bool, err error) {
 	if ok, err := x.fits(); err != nil || !ok {
 		if err == nil {
-			x.log().Warn("statuses alone exceed the device's MaxMsgSize", "max", x.st.DevMaxMsg)
+			x.e.rejects.Warn(x.log(), "statuses alone exceed the device's MaxMsgSize", "max", x.st.DevMaxMsg)
 		}
 		return 0, false, err
 	}

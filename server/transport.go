@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"crypto/subtle"
+	"log/slog"
 	"strings"
 
 	"github.com/omadm/omadm/syncml"
@@ -42,11 +44,11 @@ func (x *exchange) transportAuth() (code syncml.StatusCode, done bool) {
 		return 0, false
 	case TransportAuthCert, TransportAuthCertDM:
 	default:
-		x.log().Error("dm authentication refused: unknown transport auth mode on the device", "transport_auth", d.TransportAuth)
+		x.e.rejects.Log(context.Background(), x.log(), slog.LevelError, "dm authentication refused: unknown transport auth mode on the device", "transport_auth", d.TransportAuth)
 		return syncml.StatusInvalidCredentials, true
 	}
 	if !sameCert(d.CertSHA256, x.in.ClientCertSHA256) {
-		x.log().Warn("dm authentication failed: TLS client certificate is not the one bound to the device",
+		x.e.rejects.Warn(x.log(), "dm authentication failed: TLS client certificate is not the one bound to the device",
 			"transport_auth", d.TransportAuth, "presented", x.in.ClientCertSHA256 != "")
 		return syncml.StatusInvalidCredentials, true
 	}

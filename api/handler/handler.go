@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/omadm/omadm/api"
+	"github.com/omadm/omadm/internal/lograte"
 	"github.com/omadm/omadm/storage"
 )
 
@@ -61,6 +62,7 @@ type Handler struct {
 	mux       *http.ServeMux
 	tokenHash [32]byte
 	routes    []Route
+	healthLog *lograte.Limiter
 }
 
 // Route is one method and path pattern the API serves, exposed so tests and
@@ -104,7 +106,7 @@ func New(o Options) (*Handler, error) {
 	if o.Heartbeat <= 0 {
 		o.Heartbeat = 15 * time.Second
 	}
-	h := &Handler{o: o, mux: http.NewServeMux(), tokenHash: tokenHash}
+	h := &Handler{o: o, mux: http.NewServeMux(), tokenHash: tokenHash, healthLog: lograte.New(10 * time.Second)}
 	p := api.Prefix
 	h.routes = []Route{
 		{Method: "GET", Pattern: "/healthz", Public: true, h: h.health},
@@ -200,7 +202,10 @@ func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
 	if err := h.o.Store.Ping(ctx); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, api.Health{Status: "unavailable", Error: "storage: " + err.Error(), Version: h.o.Version})
+		// The check is public: the storage error (addresses, user and
+		// database names) goes to the log only, at most once per interval.
+		h.healthLog.Warn(h.o.Logger, "health check: storage unavailable", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, api.Health{Status: "unavailable", Error: "storage unavailable", Version: h.o.Version})
 		return
 	}
 	writeJSON(w, http.StatusOK, api.Health{Status: "ok", Version: h.o.Version})

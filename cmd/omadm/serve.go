@@ -149,7 +149,8 @@ start: back it up, and give every node sharing a PostgreSQL database the same).`
 	f.DurationVar(&cfg.HTTP.ReadTimeout, "read-timeout", dmhttp.DefaultReadTimeout, "time a connection has to send a whole request, body included")
 	f.DurationVar(&cfg.HTTP.WriteTimeout, "write-timeout", dmhttp.DefaultWriteTimeout, "time to write a response (event streams extend their own)")
 	f.DurationVar(&cfg.HTTP.IdleTimeout, "idle-timeout", dmhttp.DefaultIdleTimeout, "how long a kept-alive connection may stay idle")
-	f.IntVar(&cfg.HTTP.MaxConns, "max-conns", dmhttp.DefaultMaxConns, "connections served at once; more wait until one closes (-1 = no limit)")
+	f.IntVar(&cfg.HTTP.MaxConns, "max-conns", dmhttp.DefaultMaxConns, "connections served at once; at the limit a new one replaces the one idle the longest, or waits until one closes (-1 = no limit)")
+	f.IntVar(&cfg.HTTP.MaxConnsPerAddr, "max-conns-per-addr", dmhttp.DefaultMaxConnsPerAddr, "connections one remote IP may hold of --max-conns; more are closed at once (-1 = no per-address limit)")
 	f.StringVar(&cfg.PublicURL, "public-url", "", "URL devices reach this server at (behind a proxy), e.g. https://dm.example.com")
 	f.StringVar(&cfg.SMSWebhook, "sms-webhook", "", "SMS gateway URL used to send package 0 to sms:+number addresses")
 	f.StringVar(&cfg.SQLiteSync, "sqlite-sync", "normal", "SQLite durability: normal (survives a crash of the process) or full (fsync per commit, survives power loss)")
@@ -162,6 +163,9 @@ start: back it up, and give every node sharing a PostgreSQL database the same).`
 		"how long finished jobs (done, failed, cancelled) are kept before the hourly sweep deletes them; 0 keeps them forever")
 	f.DurationVar(&cfg.Engine.TraceFlush, "trace-flush", server.DefaultTraceFlush,
 		"how long traces and session start/end events may wait to be written, many sessions' worth at a time; negative writes them with each message (nothing lost if the process is killed, fewer sessions/s)")
+	f.Float64Var(&cfg.Engine.DeviceEventRate, "device-event-rate", server.DefaultDeviceEventRate,
+		"events (generic alerts, session start/end) per second one device may add, sustained; a generic alert over the budget is answered 503 and not stored (negative: no limit)")
+	f.IntVar(&cfg.Engine.DeviceEventBurst, "device-event-burst", server.DefaultDeviceEventBurst, "events one device may add at once (its budget's size)")
 	authLimitFlags(cmd, &cfg.Engine.AuthLimits)
 	return cmd
 }
@@ -175,7 +179,7 @@ func authLimitFlags(cmd *cobra.Command, l *server.AuthLimits) {
 	f.Float64Var(&l.AddrRate, "auth-fail-addr-rate", server.DefaultAuthFailAddrRate,
 		"failed authentications per second per source address before further failures are answered 503 (negative: no limit)")
 	f.IntVar(&l.AddrBurst, "auth-fail-addr-burst", server.DefaultAuthFailAddrBurst, "failed authentications a source address may cause at once")
-	f.DurationVar(&l.LogEvery, "auth-fail-log-every", server.DefaultAuthFailLogEvery, "least time between two log lines about failed authentications (the next one sums up the failures between)")
+	f.DurationVar(&l.LogEvery, "auth-fail-log-every", server.DefaultAuthFailLogEvery, "least time between two log lines about failed authentications, and about refused messages of one kind (malformed, too large, unknown session token…); the next line sums up those between")
 	f.DurationVar(&l.EventEvery, "auth-fail-event-every", server.DefaultAuthFailEventEvery, "least time between two auth-failure events of one device")
 }
 
@@ -462,7 +466,7 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 		}
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/dm", dmhttp.NewHandler(engine, &dmhttp.HandlerOptions{ExternalURL: cfg.PublicURL, Logger: log}))
+	mux.Handle("/dm", dmhttp.NewHandler(engine, &dmhttp.HandlerOptions{ExternalURL: cfg.PublicURL, Logger: log, LogEvery: cfg.Engine.AuthLimits.LogEvery}))
 	mux.Handle("/api/", apiH)
 	mux.Handle("GET /healthz", apiH)
 	mux.Handle("GET /ui/", web.Handler("/ui/"))

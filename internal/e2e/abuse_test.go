@@ -487,3 +487,230 @@ func TestE2E_UnknownAndKnownDeviceIDsGetTheSameAnswer(t *testing.T) {
 		}
 	})
 }
+
+// A device's live session is not revealed to a sender without its RespURI
+// token and without valid credentials: whatever MsgID it tries, a message
+// on that SessionID is answered like one on a SessionID the device never
+// used, and like one for an unknown id (a failed authentication: no
+// sequence check, no server MsgID of the session). The session runs on.
+func TestE2E_LiveSessionIsNotRevealedWithoutCredentials(t *testing.T) {
+	matrix(t, func(t *testing.T, b backend, enc syncml.Encoding) {
+		st := b.open(t)
+		n := startNode(t, st)
+		a := newAgent(t, st, n.url, enc, withAuth(sim.AuthMD5))
+		get := queue(t, st, a.ID(), storage.JobSpec{Command: "Get", Items: item("./DevDetail/FwV")})
+		shape := func(id, sid string, msgID int) string {
+			body, err := forger{id: id, user: "someone", enc: enc}.message(sid, msgID, auth.MakeCred(syncml.AuthMD5, "someone", "guess", []byte("n")),
+				&syncml.Status{CmdID: "1", MsgRef: "1", CmdRef: "0", Cmd: "SyncHdr", Data: syncml.StatusOK})
+			if err != nil {
+				return err.Error()
+			}
+			r, err := send(http.DefaultClient, n.url, enc, body, "")
+			if err != nil {
+				return err.Error()
+			}
+			return fmt.Sprintf("HTTP %d status %d chal %v msgid %s statuses %d respuri %q",
+				r.httpStatus, r.hdr.Data, r.hdr.Chal != nil, r.msg.Header.MsgID, len(r.msg.Body), r.msg.Header.RespURI)
+		}
+		var sid string
+		var got []string
+		a.route.seen = func(i int, req *client.Request) {
+			if m, _, err := syncml.Decode(req.Body, req.ContentType, nil); err == nil && i == 1 {
+				sid = m.Header.SessionID
+			}
+		}
+		a.route.after = func(i int, _ *client.Response) error {
+			if i == 1 {
+				for _, msgID := range []int{1, 2, 9} {
+					got = append(got, shape(a.ID(), sid, msgID), shape(a.ID(), sid+"9", msgID), shape("IMEI:000000000000042", sid, msgID))
+				}
+			}
+			return nil
+		}
+		a.session(t)
+		for i := 0; i < len(got); i += 3 {
+			if got[i] != got[i+1] || got[i] != got[i+2] {
+				t.Errorf("answers differ:\n live session  %s\n other session %s\n unknown id    %s", got[i], got[i+1], got[i+2])
+			}
+		}
+		if j := job(t, st, get); j.State != storage.JobDone {
+			t.Errorf("the real session's job: %s", j.State)
+		}
+	})
+}
+
+// An authenticated device cannot flood the event store: its generic alerts
+// (and session start/end events) draw on a per-device budget
+// (Options.DeviceEventRate/DeviceEventBurst). An Alert whose Items exceed
+// what is left is stored not at all and answered 503
+// (OMA-TS-DM_RepPro-V1_2 §10: the recipient cannot handle it for now);
+// another device keeps its own budget.
+func TestE2E_GenericAlertFloodIsBoundedPerDevice(t *testing.T) {
+	matrix(t, func(t *testing.T, b backend, enc syncml.Encoding) {
+		st := b.open(t)
+		n := startNode(t, st, func(so *server.Options, _ *dmhttp.HandlerOptions) {
+			so.DeviceEventRate, so.DeviceEventBurst = 1e-9, 100 // no refill within the test
+		})
+		alert := func(a *agent, sid string, items int) syncml.StatusCode {
+			t.Helper()
+			c := a.Credentials()
+			ga := &syncml.Alert{CmdID: "2", Data: syncml.AlertGeneric}
+			for i := range items {
+				ga.Items = append(ga.Items, syncml.Item{Source: &syncml.Location{LocURI: "./x"},
+					Meta: &syncml.Meta{Type: "org.example.flood"}, Data: syncml.TextData(strconv.Itoa(i))})
+			}
+			body, err := forger{id: a.ID(), user: c.Username, enc: enc}.message(sid, 1, auth.MakeCred(syncml.AuthBasic, c.Username, c.Password, nil),
+				&syncml.Alert{CmdID: "1", Data: syncml.AlertClientInitiatedMgmt}, ga)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := mustSend(t, n.url, enc, body, "")
+			if r.hdr.Data != syncml.StatusOK {
+				t.Fatalf("SyncHdr status %d", r.hdr.Data)
+			}
+			for _, cmd := range r.msg.Body {
+				if s, ok := cmd.(*syncml.Status); ok && s.CmdRef == "2" {
+					return s.Data
+				}
+			}
+			t.Fatal("no Status for the generic alert")
+			return 0
+		}
+		a := newAgent(t, st, n.url, enc, withAuth(sim.AuthBasic))
+		other := newAgent(t, st, n.url, enc, withAuth(sim.AuthBasic))
+		before := counter(t, n.engine, "omadm_server_device_events_refused_total", "")
+		if s := alert(a, "1", 60); s != syncml.StatusOK {
+			t.Fatalf("first 60 alerts: %d, want 200", s)
+		}
+		if s := alert(a, "2", 60); s != syncml.StatusServiceUnavailable {
+			t.Fatalf("60 more alerts over a budget of 100: %d, want 503", s)
+		}
+		if s := alert(other, "1", 60); s != syncml.StatusOK {
+			t.Fatalf("another device's 60 alerts: %d, want 200", s)
+		}
+		if got := events(t, n, a.ID())["generic-alert"]; got != 60 {
+			t.Errorf("%d generic-alert events stored, want the first 60 only", got)
+		}
+		if got := events(t, n, other.ID())["generic-alert"]; got != 60 {
+			t.Errorf("other device: %d generic-alert events, want 60", got)
+		}
+		if d := counter(t, n.engine, "omadm_server_device_events_refused_total", "") - before; d < 60 {
+			t.Errorf("refused events counted %v, want at least 60", d)
+		}
+	})
+}
+
+// What a device's Results can make the server keep is bounded: Results that
+// answer no Get of ours are not stored (nothing would bound them), and the
+// results of one Get stop at server.MaxResultItems items or four times
+// MaxObjSize bytes; the job fails naming the limit.
+func TestE2E_ResultsFloodIsBounded(t *testing.T) {
+	matrix(t, func(t *testing.T, b backend, enc syncml.Encoding) {
+		st := b.open(t)
+		const maxObj = 1024 // results of one Get: at most 4 KiB
+		n := startNode(t, st, func(so *server.Options, _ *dmhttp.HandlerOptions) { so.MaxObjSize = maxObj })
+		a := newAgent(t, st, n.url, enc, withAuth(sim.AuthBasic))
+		c := a.Credentials()
+		f := forger{id: a.ID(), user: c.Username, enc: enc}
+		cred := auth.MakeCred(syncml.AuthBasic, c.Username, c.Password, nil)
+		get := queue(t, st, a.ID(), storage.JobSpec{Command: "Get", Items: item("./Big")})
+		results := func(msgRef, cmdRef, prefix string, count int) *syncml.Results {
+			r := &syncml.Results{CmdID: "3", MsgRef: msgRef, CmdRef: cmdRef}
+			for i := range count {
+				r.Items = append(r.Items, syncml.Item{Source: &syncml.Location{LocURI: prefix + strconv.Itoa(i)},
+					Data: syncml.TextData(strings.Repeat("v", 500))})
+			}
+			return r
+		}
+
+		body, err := f.message("1", 1, cred, &syncml.Alert{CmdID: "1", Data: syncml.AlertClientInitiatedMgmt},
+			results("1", "77", "./Unsolicited/", 5))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := mustSend(t, n.url, enc, body, "")
+		var g *syncml.Get
+		for _, cmd := range r.msg.Body {
+			if x, ok := cmd.(*syncml.Get); ok {
+				g = x
+			}
+		}
+		if r.hdr.Data != syncml.StatusOK || g == nil {
+			t.Fatalf("package 1: status %d, Get %v", r.hdr.Data, g != nil)
+		}
+		body, err = f.message("1", 2, cred,
+			&syncml.Status{CmdID: "1", MsgRef: r.msg.Header.MsgID, CmdRef: "0", Cmd: "SyncHdr", Data: syncml.StatusOK},
+			&syncml.Status{CmdID: "2", MsgRef: r.msg.Header.MsgID, CmdRef: g.CmdID, Cmd: "Get", Data: syncml.StatusOK},
+			results(r.msg.Header.MsgID, g.CmdID, "./Big/", 20))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := mustSend(t, n.url, enc, body, ""); r.hdr.Data != syncml.StatusOK {
+			t.Fatalf("package 3: status %d", r.hdr.Data)
+		}
+		j := job(t, st, get)
+		if j.State != storage.JobFailed || !strings.Contains(j.Error, "result items or") || len(j.Results) > 4*maxObj/500 {
+			t.Errorf("job %s (%q) with %d results; want failed naming the limit, at most %d results", j.State, j.Error, len(j.Results), 4*maxObj/500)
+		}
+		nodes, err := st.ListTreeNodes(context.Background(), a.ID(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		size := 0
+		for _, nd := range nodes {
+			if strings.HasPrefix(nd.URI, "./Unsolicited/") {
+				t.Errorf("unsolicited result cached: %s", nd.URI)
+			}
+			if strings.HasPrefix(nd.URI, "./Big/") {
+				size += len(nd.URI) + len(nd.Value)
+			}
+		}
+		if size > 4*maxObj {
+			t.Errorf("tree cache holds %d bytes of the Get's results, want at most %d", size, 4*maxObj)
+		}
+	})
+}
+
+// Statuses a device repeats for one command (with Items) are bounded like
+// Results: past server.MaxResultItems nothing more is kept and the job
+// fails naming the limit.
+func TestE2E_StatusItemFloodIsBounded(t *testing.T) {
+	matrix(t, func(t *testing.T, b backend, enc syncml.Encoding) {
+		st := b.open(t)
+		n := startNode(t, st, func(so *server.Options, _ *dmhttp.HandlerOptions) { so.MaxMsgSize = 4 << 20 })
+		a := newAgent(t, st, n.url, enc, withAuth(sim.AuthBasic))
+		c := a.Credentials()
+		f := forger{id: a.ID(), user: c.Username, enc: enc}
+		cred := auth.MakeCred(syncml.AuthBasic, c.Username, c.Password, nil)
+		id := queue(t, st, a.ID(), storage.JobSpec{Command: "Exec", Items: item("./Op")})
+		body, err := f.message("1", 1, cred, &syncml.Alert{CmdID: "1", Data: syncml.AlertClientInitiatedMgmt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := mustSend(t, n.url, enc, body, "")
+		var ex *syncml.Exec
+		for _, cmd := range r.msg.Body {
+			if x, ok := cmd.(*syncml.Exec); ok {
+				ex = x
+			}
+		}
+		if ex == nil {
+			t.Fatal("no Exec in package 2")
+		}
+		s := &syncml.Status{CmdID: "2", MsgRef: r.msg.Header.MsgID, CmdRef: ex.CmdID, Cmd: "Exec", Data: syncml.StatusOK}
+		for range server.MaxResultItems + 1 {
+			s.Items = append(s.Items, syncml.Item{Data: syncml.TextData("x")})
+		}
+		body, err = f.message("1", 2, cred,
+			&syncml.Status{CmdID: "1", MsgRef: r.msg.Header.MsgID, CmdRef: "0", Cmd: "SyncHdr", Data: syncml.StatusOK}, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := mustSend(t, n.url, enc, body, ""); r.hdr.Data != syncml.StatusOK {
+			t.Fatalf("package 3: status %d", r.hdr.Data)
+		}
+		if j := job(t, st, id); j.State != storage.JobFailed || !strings.Contains(j.Error, "status items") || len(j.Results) > server.MaxResultItems {
+			t.Errorf("job %s (%q) with %d results; want failed naming the limit", j.State, j.Error, len(j.Results))
+		}
+	})
+}

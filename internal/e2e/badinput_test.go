@@ -10,9 +10,11 @@ import (
 	"testing"
 
 	"github.com/omadm/omadm/auth"
+	"github.com/omadm/omadm/server"
 	"github.com/omadm/omadm/sim"
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/syncml"
+	"github.com/omadm/omadm/transport/dmhttp"
 )
 
 // rawDevice builds exact messages for lock-step tests (basic auth, so the
@@ -67,7 +69,9 @@ func TestE2E_BadInputGetsTheRightStatusALogLineAndStoresNothing(t *testing.T) {
 	matrix(t, func(t *testing.T, b backend, enc syncml.Encoding) {
 		st := b.open(t)
 		logs := &logBuffer{}
-		n := startNode(t, st, withLogs(logs))
+		n := startNode(t, st, withLogs(logs), func(so *server.Options, ho *dmhttp.HandlerOptions) {
+			so.AuthLimits.LogEvery, ho.LogEvery = -1, -1 // every refusal logged, to check each line
+		})
 		a := newAgent(t, st, n.url, enc, withAuth(sim.AuthBasic))
 		c := a.Credentials()
 		d := rawDevice{id: a.ID(), user: c.Username, pw: c.Password, enc: enc}

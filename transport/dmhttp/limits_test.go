@@ -289,3 +289,87 @@ func TestHandler_BodyLimitIsTheEngineMessageLimit(t *testing.T) {
 		t.Fatalf("status %d for a body one byte over the engine's MaxMsgSize, want 413", resp.StatusCode)
 	}
 }
+
+// A peer that holds every connection slot with connections doing nothing
+// (kept alive after a request, or opened without sending one) does not lock
+// others out: a new connection takes the place of the one idle the longest.
+func TestServer_IdleConnectionsGiveUpTheirSlotsToNewOnes(t *testing.T) {
+	h := dmhttp.NewHandler(&echoEngine{}, &dmhttp.HandlerOptions{Logger: quiet()})
+	const slots = 3
+	// Timeouts far beyond the test: only eviction can free a slot.
+	addr := startLimited(t, h, dmhttp.ServerLimits{MaxConns: slots, ReadHeaderTimeout: time.Hour, IdleTimeout: time.Hour})
+	for i := range slots {
+		c := dial(t, addr)
+		if i%2 == 1 {
+			continue // opened, nothing sent
+		}
+		fmt.Fprintf(c, "POST /dm HTTP/1.1\r\nHost: dm\r\nContent-Type: %s\r\nContent-Length: 9\r\n\r\n<SyncML/>", syncml.ContentTypeXML)
+		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second)) // bounds a hang only
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close() // the connection stays open, kept alive
+	}
+	// More new clients than slots, one after the other, each on a new
+	// connection, each bounded by a timeout that only cuts a hang.
+	cl := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 20 * time.Second}
+	for i := range 2 * slots {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/dm", strings.NewReader("<SyncML/>"))
+		req.Header.Set("Content-Type", syncml.ContentTypeXML)
+		resp, err := cl.Do(req)
+		if err != nil {
+			t.Fatalf("client %d while idle connections held every slot: %v", i, err)
+		}
+		resp.Body.Close()
+	}
+}
+
+// One address cannot take every slot: beyond MaxConnsPerAddr its new
+// connections are closed at once (here every client is 127.0.0.1), and a
+// slot it gives back serves it again.
+func TestServer_OneAddressHoldsAtMostItsShareOfConnections(t *testing.T) {
+	started := make(chan struct{}, 2)
+	h := dmhttp.NewHandler(&echoEngine{}, &dmhttp.HandlerOptions{Logger: quiet()})
+	l := dmhttp.ServerLimits{MaxConns: 10, MaxConnsPerAddr: 2}
+	ln, err := dmhttp.Listen("127.0.0.1:0", l, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := dmhttp.NewServer(readStarted(h, started), l, quiet())
+	closed := make(chan struct{}, 10)
+	track := srv.ConnState
+	srv.ConnState = func(c net.Conn, s http.ConnState) {
+		track(c, s) // the server has closed c (and freed its slot) before StateClosed
+		if s == http.StateClosed {
+			closed <- struct{}{}
+		}
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	addr := ln.Addr().String()
+
+	var held []net.Conn
+	for range 2 {
+		c := dial(t, addr)
+		fmt.Fprintf(c, "POST /dm HTTP/1.1\r\nHost: dm\r\nContent-Type: %s\r\nContent-Length: 100\r\n\r\n", syncml.ContentTypeXML)
+		held = append(held, c)
+		<-started // busy in the handler: not evictable
+	}
+	extra := dial(t, addr)
+	_ = extra.SetReadDeadline(time.Now().Add(30 * time.Second)) // bounds a hang only
+	if n, err := extra.Read(make([]byte, 1)); err == nil {
+		t.Fatalf("a third connection from the address was served (%d bytes)", n)
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("a third connection from the address was held open, not closed")
+	}
+	held[0].Close()
+	<-closed
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/dm", strings.NewReader("<SyncML/>"))
+	req.Header.Set("Content-Type", syncml.ContentTypeXML)
+	resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 20 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("the address was not served again after one of its connections closed: %v", err)
+	}
+	resp.Body.Close()
+}

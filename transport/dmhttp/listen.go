@@ -21,6 +21,7 @@ const (
 	DefaultIdleTimeout       = 120 * time.Second
 	DefaultMaxConns          = 1024
 	DefaultMaxHeaderBytes    = 64 << 10
+	DefaultMaxConnsPerAddr   = 256
 )
 
 // ServerLimits bound what one connection, and all of them together, can hold
@@ -36,9 +37,16 @@ type ServerLimits struct {
 	WriteTimeout time.Duration
 	// IdleTimeout closes a kept-alive connection that sends nothing.
 	IdleTimeout time.Duration
-	// MaxConns is how many connections are served at once; further ones wait
-	// in the listen backlog until one closes. Negative = no limit.
+	// MaxConns is how many connections are served at once. When all are
+	// open, a new connection takes the place of the one idle the longest
+	// (kept alive between requests, or without a request yet); when all
+	// are busy with requests it waits until one closes. Negative = no limit.
 	MaxConns int
+	// MaxConnsPerAddr is how many of the MaxConns one remote address (IP)
+	// may hold; a connection beyond it is closed at once, so that one host
+	// trickling requests cannot take every slot (zero: the default;
+	// negative: no per-address limit; only with MaxConns).
+	MaxConnsPerAddr int
 	// MaxHeaderBytes bounds request headers.
 	MaxHeaderBytes int
 }
@@ -59,6 +67,9 @@ func (l ServerLimits) withDefaults() ServerLimits {
 	if l.MaxHeaderBytes <= 0 {
 		l.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
+	if l.MaxConnsPerAddr == 0 {
+		l.MaxConnsPerAddr = DefaultMaxConnsPerAddr
+	}
 	return l
 }
 
@@ -73,6 +84,7 @@ func NewServer(h http.Handler, l ServerLimits, log *slog.Logger) *http.Server {
 		WriteTimeout:      l.WriteTimeout,
 		IdleTimeout:       l.IdleTimeout,
 		MaxHeaderBytes:    l.MaxHeaderBytes,
+		ConnState:         trackConnState,
 	}
 	if log != nil {
 		srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
@@ -81,15 +93,16 @@ func NewServer(h http.Handler, l ServerLimits, log *slog.Logger) *http.Server {
 }
 
 // Listen opens a TCP listener on addr that serves at most l.MaxConns
-// connections at once and, with tc, speaks TLS (the connection limit counts
-// connections before their handshake, so handshakes cannot exceed it).
+// connections at once, at most l.MaxConnsPerAddr of them from one remote
+// address, and, with tc, speaks TLS (the connection limits count
+// connections before their handshake, so handshakes cannot exceed them).
 func Listen(addr string, l ServerLimits, tc *tls.Config) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	if n := l.withDefaults().MaxConns; n > 0 {
-		ln = LimitListener(ln, n)
+	if l = l.withDefaults(); l.MaxConns > 0 {
+		ln = newLimitListener(ln, l.MaxConns, l.MaxConnsPerAddr)
 	}
 	if tc != nil {
 		ln = tls.NewListener(ln, tc)
@@ -98,11 +111,22 @@ func Listen(addr string, l ServerLimits, tc *tls.Config) (net.Listener, error) {
 }
 
 // LimitListener returns a listener that holds at most n accepted connections
-// open at once: Accept waits for one of them to close before taking the
-// next, so excess connections wait in the kernel's backlog instead of
-// holding server memory.
-func LimitListener(ln net.Listener, n int) net.Listener {
-	return &limitListener{Listener: ln, sem: make(chan struct{}, n), done: make(chan struct{})}
+// open at once. When all n are open and another connection is waiting, a
+// connection that is doing nothing for the server that serves it (kept
+// alive between requests, or opened without a request yet; see NewServer)
+// is closed to make room, the one that has waited longest first; only
+// when every open connection is busy with a request does the new one wait
+// for one to close. So a peer cannot lock everyone out by holding the
+// slots with idle connections; one at a time waits accepted, the rest in
+// the kernel's backlog, holding no server memory.
+func LimitListener(ln net.Listener, n int) net.Listener { return newLimitListener(ln, n, 0) }
+
+// newLimitListener is LimitListener that also closes, at once, a new
+// connection from an address (IP) that already holds perAddr of them
+// (perAddr <= 0: no such limit).
+func newLimitListener(ln net.Listener, n, perAddr int) *limitListener {
+	return &limitListener{Listener: ln, sem: make(chan struct{}, n), done: make(chan struct{}),
+		wake: make(chan struct{}, 1), idle: make(map[*limitConn]uint64), perAddr: perAddr, byAddr: map[string]int{}}
 }
 
 type limitListener struct {
@@ -110,20 +134,123 @@ type limitListener struct {
 	sem       chan struct{}
 	closeOnce sync.Once
 	done      chan struct{}
+
+	wake    chan struct{} // a connection became idle
+	perAddr int
+	mu      sync.Mutex
+	seq     uint64
+	idle    map[*limitConn]uint64 // idle connections, by when they became idle
+	byAddr  map[string]int        // open connections per remote IP (with perAddr)
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
-	select {
-	case l.sem <- struct{}{}:
-	case <-l.done:
-		return nil, net.ErrClosed
+	var c net.Conn
+	var host string
+	for {
+		var err error
+		c, err = l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if host = remoteHost(c); l.takeAddr(host) {
+			break
+		}
+		c.Close() // this address holds its share of the connections already
 	}
-	c, err := l.Listener.Accept()
-	if err != nil {
-		<-l.sem
-		return nil, err
+	lc := &limitConn{Conn: c, l: l, host: host}
+	for {
+		select {
+		case l.sem <- struct{}{}:
+			return lc, nil
+		default:
+		}
+		if l.evict() {
+			continue
+		}
+		select {
+		case l.sem <- struct{}{}:
+			return lc, nil
+		case <-l.wake:
+		case <-l.done:
+			l.dropAddr(host)
+			c.Close()
+			return nil, net.ErrClosed
+		}
 	}
-	return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
+}
+
+func remoteHost(c net.Conn) string {
+	a := c.RemoteAddr()
+	if a == nil {
+		return ""
+	}
+	if h, _, err := net.SplitHostPort(a.String()); err == nil {
+		return h
+	}
+	return a.String()
+}
+
+// takeAddr counts a connection of host, unless host holds perAddr already.
+func (l *limitListener) takeAddr(host string) bool {
+	if l.perAddr <= 0 || host == "" {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.byAddr[host] >= l.perAddr {
+		return false
+	}
+	l.byAddr[host]++
+	return true
+}
+
+func (l *limitListener) dropAddr(host string) {
+	if l.perAddr <= 0 || host == "" {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.byAddr[host]--; l.byAddr[host] <= 0 {
+		delete(l.byAddr, host)
+	}
+}
+
+// evict closes the connection idle the longest, if any; its slot frees
+// when its server finishes with it.
+func (l *limitListener) evict() bool {
+	l.mu.Lock()
+	var oldest *limitConn
+	for c, at := range l.idle {
+		if oldest == nil || at < l.idle[oldest] {
+			oldest = c
+		}
+	}
+	if oldest != nil {
+		delete(l.idle, oldest)
+	}
+	l.mu.Unlock()
+	if oldest == nil {
+		return false
+	}
+	_ = oldest.Close()
+	return true
+}
+
+func (l *limitListener) setIdle(c *limitConn, idle bool) {
+	l.mu.Lock()
+	if idle {
+		l.seq++
+		l.idle[c] = l.seq
+	} else {
+		delete(l.idle, c)
+	}
+	l.mu.Unlock()
+	if idle {
+		select {
+		case l.wake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func (l *limitListener) Close() error {
@@ -134,14 +261,36 @@ func (l *limitListener) Close() error {
 
 type limitConn struct {
 	net.Conn
-	once    sync.Once
-	release func()
+	l    *limitListener
+	host string
+	once sync.Once
 }
 
 func (c *limitConn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(c.release)
+	c.once.Do(func() {
+		c.l.setIdle(c, false)
+		c.l.dropAddr(c.host)
+		<-c.l.sem
+	})
 	return err
+}
+
+// trackConnState tells a LimitListener (under any wrapping, TLS included)
+// which of its connections are idle: new (no request read yet) or kept
+// alive between requests.
+func trackConnState(c net.Conn, s http.ConnState) {
+	for {
+		if lc, ok := c.(*limitConn); ok {
+			lc.l.setIdle(lc, s == http.StateNew || s == http.StateIdle)
+			return
+		}
+		u, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			return
+		}
+		c = u.NetConn()
+	}
 }
 
 // Client certificate policies of ServerTLSConfig.

@@ -9,8 +9,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/omadm/omadm/auth"
+	"github.com/omadm/omadm/internal/lograte"
 	"github.com/omadm/omadm/server/envelope"
 	"github.com/omadm/omadm/syncml"
 )
@@ -40,15 +42,24 @@ type HandlerOptions struct {
 	// host devices reach us at behind a proxy; RespURIs are built from it
 	// instead of the request's own Host.
 	ExternalURL string
-	// Logger receives one line per failed request (nil: slog.Default()).
+	// Logger receives the lines about failed requests (nil: slog.Default()).
 	Logger *slog.Logger
+	// LogEvery is the least time between two lines about refused requests
+	// of one kind (content type, body too large, unreadable body): peers
+	// cause them, so the next line sums up those left out (zero:
+	// DefaultLogEvery; negative: every one is logged).
+	LogEvery time.Duration
 }
+
+// DefaultLogEvery is HandlerOptions.LogEvery when it is zero.
+const DefaultLogEvery = 10 * time.Second
 
 type handler struct {
 	e    Engine
 	max  int64
 	base *url.URL
 	log  *slog.Logger
+	lim  *lograte.Limiter
 }
 
 // NewHandler returns the device endpoint: POST of one DM message (XML or
@@ -66,7 +77,10 @@ func NewHandler(e Engine, opts *HandlerOptions) http.Handler {
 	if opts != nil {
 		o = *opts
 	}
-	h := &handler{e: e, max: o.MaxBodySize, log: o.Logger}
+	if o.LogEvery == 0 {
+		o.LogEvery = DefaultLogEvery
+	}
+	h := &handler{e: e, max: o.MaxBodySize, log: o.Logger, lim: lograte.New(o.LogEvery)}
 	if l, ok := e.(MessageLimiter); ok && h.max <= 0 {
 		h.max = int64(l.MaxMessageSize())
 	}
@@ -117,14 +131,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ct := r.Header.Get("Content-Type")
 	family, ok := parseMediaType(ct)
 	if !ok {
-		h.log.Warn("dm request rejected: content type", "remote", r.RemoteAddr, "content_type", ct)
+		h.lim.Warn(h.log, "dm request rejected: content type", "remote", r.RemoteAddr, "content_type", ct)
 		http.Error(w, "unsupported content type "+strconv.Quote(ct)+"; DM messages are "+acceptedTypes, http.StatusUnsupportedMediaType)
 		return
 	}
 	if r.ContentLength > h.max {
 		// Refused on the announcement, before a byte of the body is read;
 		// the connection is not reused (the body was not drained).
-		h.log.Warn("dm request rejected: body too large", "remote", r.RemoteAddr, "length", r.ContentLength, "max", h.max)
+		h.lim.Warn(h.log, "dm request rejected: body too large", "remote", r.RemoteAddr, "length", r.ContentLength, "max", h.max)
 		w.Header().Set("Connection", "close")
 		http.Error(w, "message too large", http.StatusRequestEntityTooLarge)
 		return
@@ -135,11 +149,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.max))
 	if err != nil {
 		if _, tooBig := errors.AsType[*http.MaxBytesError](err); tooBig {
-			h.log.Warn("dm request rejected: body too large", "remote", r.RemoteAddr, "max", h.max)
+			h.lim.Warn(h.log, "dm request rejected: body too large", "remote", r.RemoteAddr, "max", h.max)
 			http.Error(w, "message too large", http.StatusRequestEntityTooLarge)
 			return
 		}
-		h.log.Warn("dm request body read failed", "remote", r.RemoteAddr, "err", err)
+		h.lim.Warn(h.log, "dm request body read failed", "remote", r.RemoteAddr, "err", err)
 		http.Error(w, "cannot read body", http.StatusBadRequest)
 		return
 	}
