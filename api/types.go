@@ -279,8 +279,17 @@ type Session struct {
 // Update is one message of GET /events/stream (server-sent events). Exactly
 // one of Job, Event, Session and Trace is set, matching Kind; the SSE "event:"
 // field carries Kind too so browsers can subscribe per kind.
+//
+// EventID is set on updates that report a stored event (Kind event, and Kind
+// session: session milestones are stored events). Their SSE messages carry
+// an "id:", the highest event ID the stream has sent, so a client
+// reconnecting with Last-Event-ID gets the stored events after it replayed.
+// Job and trace updates carry no SSE id and are not replayed: a reconnecting
+// client re-reads jobs and traces through the REST API. Seq numbers the live
+// messages of one server process (0 on replayed ones).
 type Update struct {
 	Seq     uint64    `json:"seq"`
+	EventID int64     `json:"event_id,omitempty"`
 	Kind    string    `json:"kind"`
 	Device  string    `json:"device,omitempty"`
 	Time    time.Time `json:"time"`

@@ -432,8 +432,15 @@ type exchange struct {
 	late         *storage.Effects // traces and milestones to write behind the message
 	nodes        []storage.TreeNode
 	alerts1225   []syncml.Item
-	replaced     int  // items of device Replaces stored in this message
-	capWarned    bool // the caps warning was logged for this message
+	// chunks of the inbound large object received in this message, to be
+	// appended to the store (storage.ChunkStore); dropChunks deletes the
+	// session's stored chunks first (object finished, abandoned or new);
+	// loErr is a storage error reading them back, which fails the message.
+	chunks     []*storage.Chunk
+	dropChunks bool
+	loErr      error
+	replaced   int  // items of device Replaces stored in this message
+	capWarned  bool // the caps warning was logged for this message
 }
 
 // sentCmd is a job whose command the reply carries.
@@ -911,6 +918,13 @@ func (x *exchange) effects(out *Outbound) *storage.Effects {
 		x.traceEntry("out", x.reply.Header.MsgID, out.ContentType, redactCred(out.Body, x.reply, x.enc)),
 	}
 	eff := &storage.Effects{Nodes: x.nodes, Events: x.events[:len(x.events):len(x.events)]}
+	if x.closing && x.st.InLO != nil && x.st.InLO.Stored {
+		x.dropChunks, x.chunks = true, nil // the session ends with the object incomplete
+	}
+	if x.dropChunks {
+		eff.DropChunks = []storage.SessionRef{{DeviceID: x.sess.DeviceID, SessionID: x.sess.SessionID}}
+	}
+	eff.Chunks = x.chunks
 	if x.e.behind != nil {
 		// Written behind the message once it is stored (see behind.go).
 		x.late = &storage.Effects{Traces: traces, Events: milestones}

@@ -62,8 +62,13 @@ func (e *Engine) NotifyWith(ctx context.Context, deviceID string, o NotifyOption
 		e.log.Warn("package 0 not delivered", "device", deviceID, "addr", d.NotifyAddr, "err", err)
 		return "", fmt.Errorf("notify %s: %w", deviceID, err)
 	}
-	if err := e.store.AddEvent(ctx, &storage.Event{DeviceID: deviceID, SessionID: p.SessionIDString(), Kind: "notification", Target: d.NotifyAddr}); err == nil {
-		e.emit(Update{Kind: "event", DeviceID: deviceID, SessionID: p.SessionIDString(), EventKind: "notification"})
+	ev := &storage.Event{DeviceID: deviceID, SessionID: p.SessionIDString(), Kind: "notification", Target: d.NotifyAddr}
+	if err := e.store.AddEvent(ctx, ev); err != nil {
+		// The package left: the notification happened, only its record is
+		// missing, so the caller is not told it failed.
+		e.log.Warn("notification sent but not recorded", "device", deviceID, "err", err)
+	} else {
+		e.emit(Update{Kind: "event", DeviceID: deviceID, SessionID: ev.SessionID, EventID: ev.ID, EventKind: ev.Kind, Time: ev.CreatedAt})
 	}
 	return p.SessionIDString(), nil
 }

@@ -149,7 +149,10 @@ type Options struct {
 }
 
 // Update is a live notification about something the engine stored; it is
-// what the API's server-sent event stream relays.
+// the one live-update type from the engine to the API's server-sent event
+// stream (api/handler.Relay takes it as is). An update of Kind "event" or
+// "session" always names its stored event by EventID (the stream's resume
+// cursor); "job" and "trace" updates name their record by JobID / TraceID.
 type Update struct {
 	Kind      string // "job", "event", "session" or "trace"
 	DeviceID  string

@@ -31,7 +31,7 @@ func (x *exchange) process(ctx context.Context) error {
 			continue
 		case *syncml.Results:
 			var k string
-			code, k = x.onResults(c)
+			code, k = x.onResults(ctx, c)
 			if k != "" {
 				touched[k] = true
 			}
@@ -57,6 +57,9 @@ func (x *exchange) process(ctx context.Context) error {
 			code = syncml.StatusCommandNotAllowed
 		}
 		x.reply.Body = append(x.reply.Body, cmdStatus(&x.cmdN, h.MsgID, c, code))
+	}
+	if x.loErr != nil {
+		return storageErr("reading the chunks of a large object", x.loErr)
 	}
 	if x.msg.Final && x.st.InLO == nil {
 		// The device's package is complete: every answered job can be finalised.
@@ -324,7 +327,7 @@ func resultItem(it syncml.Item, m *syncml.Meta) storage.ResultItem {
 // onResults stores Results items on the pending Get (and in the tree cache),
 // reassembling chunked items. It returns the Status code for the Results and
 // the pending key it touched.
-func (x *exchange) onResults(r *syncml.Results) (syncml.StatusCode, string) {
+func (x *exchange) onResults(ctx context.Context, r *syncml.Results) (syncml.StatusCode, string) {
 	x.checkInterrupted("Results", r.CmdRef, 0)
 	k, p := x.lookup(r.MsgRef, r.CmdRef)
 	if p != nil && p.Child > 0 {
@@ -334,7 +337,17 @@ func (x *exchange) onResults(r *syncml.Results) (syncml.StatusCode, string) {
 	code := syncml.StatusOK
 	size := -1 // bytes of p.Results, counted when first needed
 	for _, it := range r.Items {
-		ri, c := x.chunkedItem("Results", r.MsgRef, r.CmdRef, 0, "", it, r.Meta)
+		if p == nil && x.st.InLO == nil && it.MoreData {
+			// The first chunk of an object that answers no Get of ours:
+			// it would be buffered only to be dropped (results of no
+			// command are not kept), so it is refused at once and the
+			// device stops sending the rest (the Results name no command
+			// of ours: 404).
+			x.e.rejects.Warn(x.log(), "large object chunk answering no command of ours: refused", "msgref", r.MsgRef, "cmdref", r.CmdRef)
+			code = syncml.StatusNotFound
+			continue
+		}
+		ri, c := x.chunkedItem(ctx, "Results", r.MsgRef, r.CmdRef, 0, "", it, r.Meta)
 		if c != syncml.StatusOK {
 			code = c
 			if c != syncml.StatusChunkAccepted && p != nil {
@@ -389,8 +402,12 @@ func resultsSize(rs []storage.ResultItem) int {
 // chunkedItem handles one item that may be part of a large object
 // (protocol.md §5). It returns the complete item when one is available,
 // 213 for an accepted non-last chunk, 424 on a size mismatch, 413 when the
-// object exceeds our MaxObjSize.
-func (x *exchange) chunkedItem(cmd, msgRef, cmdRef string, alert syncml.AlertCode, corr string, it syncml.Item, m *syncml.Meta) (*storage.ResultItem, syncml.StatusCode) {
+// object exceeds our MaxObjSize, 411 for a chunk that starts no object.
+//
+// Each chunk is stored once (appended to the store with the message that
+// carried it, see inLO), so receiving an object costs writes linear in its
+// size; the chunks are read back once, with the last one.
+func (x *exchange) chunkedItem(ctx context.Context, cmd, msgRef, cmdRef string, alert syncml.AlertCode, corr string, it syncml.Item, m *syncml.Meta) (*storage.ResultItem, syncml.StatusCode) {
 	lo := x.st.InLO
 	if lo == nil && !it.MoreData {
 		ri := resultItem(it, m)
@@ -409,35 +426,107 @@ func (x *exchange) chunkedItem(cmd, msgRef, cmdRef string, alert syncml.AlertCod
 		if lo.Size == 0 && m != nil {
 			lo.Size = m.Size
 		}
+		if lo.Size <= 0 {
+			// OMA-TS-DM_Protocol-V1_2 §8.2 (Large Object Handling): the
+			// first chunk of an object MUST carry Meta Size, and only the
+			// first. A chunk without one while no object is open starts
+			// nothing this session knows (say, the rest of an object
+			// dropped with Alert 1225): it is refused, not buffered.
+			x.e.rejects.Warn(x.log(), "large object chunk without Meta Size and no object open: refused", "cmd", cmd, "source", lo.Source)
+			return nil, syncml.StatusSizeRequired
+		}
 		if it.Data != nil {
 			lo.Opaque = it.Data.Kind == syncml.DataOpaque
 		}
+		if _, ok := x.e.store.(storage.ChunkStore); ok {
+			// Chunks left behind by an earlier object of a session with
+			// the same ID go first.
+			lo.Stored, x.dropChunks = true, true
+		}
 		x.st.InLO = lo
 	}
+	var data []byte
 	if it.Data != nil {
-		lo.Data = append(lo.Data, it.Data.Value...)
+		data = it.Data.Value
 	}
-	if len(lo.Data) > x.e.o.MaxObjSize || lo.Size > int64(x.e.o.MaxObjSize) {
-		x.st.InLO = nil
+	if !lo.Stored {
+		// Data holds everything so far (also in a state written before
+		// Got existed).
+		lo.Got = int64(len(lo.Data))
+	}
+	lo.Got += int64(len(data))
+	if lo.Got > int64(x.e.o.MaxObjSize) || lo.Size > int64(x.e.o.MaxObjSize) {
+		x.dropInLO()
 		x.e.rejects.Warn(x.log(), "large object from device exceeds MaxObjSize", "size", lo.Size, "max", x.e.o.MaxObjSize)
 		return nil, syncml.StatusEntityTooLarge
+	}
+	switch {
+	case !lo.Stored:
+		lo.Data = append(lo.Data, data...)
+	case len(data) > 0:
+		x.chunks = append(x.chunks, &storage.Chunk{DeviceID: x.sess.DeviceID, SessionID: x.sess.SessionID, Seq: lo.Chunks, Data: data})
+		lo.Chunks++
 	}
 	if it.MoreData {
 		return nil, syncml.StatusChunkAccepted
 	}
-	x.st.InLO = nil
-	if lo.Size > 0 && int64(len(lo.Data)) != lo.Size {
-		x.e.rejects.Warn(x.log(), "large object size mismatch", "declared", lo.Size, "received", len(lo.Data))
+	here := x.dropInLO()
+	if lo.Size > 0 && lo.Got != lo.Size {
+		x.e.rejects.Warn(x.log(), "large object size mismatch", "declared", lo.Size, "received", lo.Got)
 		return nil, syncml.StatusSizeMismatch
+	}
+	full := lo.Data
+	if lo.Stored {
+		var code syncml.StatusCode
+		if full, code = x.assemble(ctx, lo, here); code != syncml.StatusOK {
+			return nil, code
+		}
 	}
 	kind := syncml.DataText
 	if lo.Opaque {
 		kind = syncml.DataOpaque
 	}
-	full := syncml.Item{Source: &syncml.Location{LocURI: lo.Source}, Meta: &syncml.Meta{Format: lo.Format, Type: lo.Type},
-		Data: &syncml.Data{Kind: kind, Value: lo.Data}}
-	ri := resultItem(full, nil)
+	item := syncml.Item{Source: &syncml.Location{LocURI: lo.Source}, Meta: &syncml.Meta{Format: lo.Format, Type: lo.Type},
+		Data: &syncml.Data{Kind: kind, Value: full}}
+	ri := resultItem(item, nil)
 	return &ri, syncml.StatusOK
+}
+
+// assemble reads back the stored chunks of a completed object and appends
+// those of this message. A storage error fails the whole message (nothing is
+// stored, the device's retry finds the object as it was); chunks missing
+// from storage abandon the object with 500.
+func (x *exchange) assemble(ctx context.Context, lo *inLO, here []*storage.Chunk) ([]byte, syncml.StatusCode) {
+	cs := x.e.store.(storage.ChunkStore)
+	full, n, err := cs.ReadChunks(ctx, x.sess.DeviceID, x.sess.SessionID)
+	if err != nil {
+		x.loErr = err
+		return nil, syncml.StatusCommandFailed
+	}
+	if n != lo.Chunks-len(here) {
+		x.log().Error("large object chunks missing from storage: object dropped", "stored", n, "want", lo.Chunks-len(here))
+		return nil, syncml.StatusCommandFailed
+	}
+	for _, c := range here {
+		full = append(full, c.Data...)
+	}
+	if int64(len(full)) != lo.Got {
+		x.log().Error("large object chunks in storage do not add up: object dropped", "bytes", len(full), "want", lo.Got)
+		return nil, syncml.StatusCommandFailed
+	}
+	return full, syncml.StatusOK
+}
+
+// dropInLO closes the open inbound object (completed or abandoned): its
+// stored chunks are deleted with this message, and the chunks this message
+// carried for it are returned instead of being stored.
+func (x *exchange) dropInLO() (here []*storage.Chunk) {
+	if lo := x.st.InLO; lo != nil && lo.Stored {
+		x.dropChunks = true
+	}
+	here, x.chunks = x.chunks, nil
+	x.st.InLO = nil
+	return here
 }
 
 // sameObject reports whether a chunk continues the open inbound object.
@@ -487,7 +576,7 @@ func (x *exchange) onAlert(ctx context.Context, a *syncml.Alert) syncml.StatusCo
 			} else if x.st.InLO != nil {
 				target = x.st.InLO.Target
 			}
-			ri, c := x.chunkedItem("Alert", "", "", a.Data, a.Correlator, it, nil)
+			ri, c := x.chunkedItem(ctx, "Alert", "", "", a.Data, a.Correlator, it, nil)
 			if c != syncml.StatusOK {
 				code = c
 				continue
@@ -532,7 +621,7 @@ func (x *exchange) checkInterrupted(cmd, cmdRef string, alert syncml.AlertCode) 
 		it.Target = &syncml.Location{LocURI: lo.Target}
 	}
 	x.alerts1225 = append(x.alerts1225, it)
-	x.st.InLO = nil
+	x.dropInLO()
 }
 
 // Caps on what a device's own Replace (DevInfo, DevDetail in package 1)

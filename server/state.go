@@ -116,7 +116,12 @@ type outLO struct {
 	Off int    `json:"off"`
 }
 
-// inLO accumulates a large object the device sends in chunks (Results or an Alert item).
+// inLO is a large object the device sends in chunks (Results or an Alert
+// item). With a store that keeps chunks (storage.ChunkStore) the data is not
+// here: each chunk is appended to the store with the message that carried
+// it, in the same atomic write as this state, and read back once when the
+// last chunk arrives; Chunks and Got say what the store must hold. Otherwise
+// Data accumulates here (the whole object rewritten with every message).
 type inLO struct {
 	Cmd        string `json:"cmd"` // "Results" or "Alert"
 	MsgRef     string `json:"msg_ref,omitempty"`
@@ -130,7 +135,10 @@ type inLO struct {
 	Mark       string `json:"mark,omitempty"`
 	Size       int64  `json:"size"`
 	Opaque     bool   `json:"opaque,omitempty"`
-	Data       []byte `json:"data"`
+	Got        int64  `json:"got,omitempty"`    // bytes received so far
+	Stored     bool   `json:"stored,omitempty"` // chunks are in the store, not in Data
+	Chunks     int    `json:"chunks,omitempty"` // chunks stored (the next one's Seq)
+	Data       []byte `json:"data,omitempty"`
 }
 
 // stateFormat2 starts a session state in the compact format: the bulky

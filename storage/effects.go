@@ -13,7 +13,12 @@ import (
 type Effects struct {
 	// Session, when set, is saved first (SaveSession, with its version check).
 	Session *Session
-	Device  *Device // UpdateDevice when non-nil
+	// DropChunks are sessions whose large-object chunks are deleted, then
+	// Chunks are appended (ChunkStore, after the session is saved). A store
+	// without the ChunkStore ability fails a write that has either.
+	DropChunks []SessionRef
+	Chunks     []*Chunk
+	Device     *Device // UpdateDevice when non-nil
 	// Jobs are updated in order (UpdateJob). The first Guarded of them must
 	// all change: if the terminal guard refuses one, WriteEffects stores
 	// nothing and returns ErrGuard.
@@ -42,8 +47,9 @@ var ErrGuard = errors.New("storage: a guarded job changed meanwhile")
 // store an Effects atomically in as few round trips as possible (PostgreSQL:
 // one pipelined implicit transaction, no BEGIN/COMMIT).
 //
-// The outcome equals SaveSession, UpdateDevice, UpdateJob of each job,
-// PutTreeNodes, AddEvent and AddTrace in that order, inside one batch. When
+// The outcome equals SaveSession, DeleteChunks and AppendChunks,
+// UpdateDevice, UpdateJob of each job, PutTreeNodes, AddEvent and AddTrace in
+// that order, inside one batch. When
 // it returns an error nothing of e is stored (called inside a batch, the
 // batch must not commit) and the Session keeps its Version:
 // ErrConflict/ErrExists from the session, ErrNotFound
@@ -76,6 +82,22 @@ func writeEach(ctx context.Context, s Store, e *Effects) error {
 	if e.Session != nil {
 		if err := s.SaveSession(ctx, e.Session); err != nil {
 			return err
+		}
+	}
+	if len(e.DropChunks) > 0 || len(e.Chunks) > 0 {
+		cs, ok := s.(ChunkStore)
+		if !ok {
+			return errors.New("storage: this store cannot keep large-object chunks")
+		}
+		for _, r := range e.DropChunks {
+			if err := cs.DeleteChunks(ctx, r.DeviceID, r.SessionID); err != nil {
+				return err
+			}
+		}
+		if len(e.Chunks) > 0 {
+			if err := cs.AppendChunks(ctx, e.Chunks); err != nil {
+				return err
+			}
 		}
 	}
 	if e.Device != nil {

@@ -335,6 +335,9 @@ type StreamOptions struct {
 	// OnOpen, when set, is called once the server answered the stream
 	// request: from then on no update is missed.
 	OnOpen func()
+	// LastEventID, when positive, asks for every stored event after it
+	// first (the EventID of the last update seen), then the live updates.
+	LastEventID int64
 }
 
 // ErrLagged ends a stream that fell behind on the server; resynchronise
@@ -360,6 +363,9 @@ func (c *Client) Stream(ctx context.Context, o StreamOptions, fn func(api.Update
 		return err
 	}
 	req.Header.Set("Accept", "text/event-stream")
+	if o.LastEventID > 0 {
+		req.Header.Set("Last-Event-ID", strconv.FormatInt(o.LastEventID, 10))
+	}
 	resp, err := c.send(req)
 	if err != nil {
 		return err

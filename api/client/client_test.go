@@ -160,3 +160,31 @@ func TestClient_StreamDeliversUpdates(t *testing.T) {
 		t.Fatalf("stream ended with %v", err)
 	}
 }
+
+func TestClient_StreamResumesAfterLastEventID(t *testing.T) {
+	c, st, _ := newServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.CreateDevice(ctx, api.DeviceCreate{ID: "d", Username: "u", Password: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, data := range []string{"1", "2", "3"} {
+		ev := &storage.Event{DeviceID: "d", Kind: "generic-alert", Data: data}
+		if err := st.AddEvent(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, ev.ID)
+	}
+	var got []int64
+	err := c.Stream(ctx, client.StreamOptions{LastEventID: ids[0]}, func(u api.Update) error {
+		got = append(got, u.EventID)
+		if len(got) == 2 {
+			return errors.New("stop")
+		}
+		return nil
+	})
+	if err == nil || err.Error() != "stop" || len(got) != 2 || got[0] != ids[1] || got[1] != ids[2] {
+		t.Fatalf("replayed %v (%v), want %v", got, err, ids[1:])
+	}
+}

@@ -1,8 +1,9 @@
 // Package handler serves the omadm operator REST API (/api/v1): devices, the
 // per-device job queue, notifications, the tree cache, events, wire traces, a
 // server-sent-events stream of live updates and the OpenAPI document. It
-// works on storage.Store and a small Notifier interface only, so it can be
-// tested without the engine and mounted next to any DM endpoint.
+// works on storage.Store and a small Notifier interface, so it can be tested
+// without a running engine and mounted next to any DM endpoint; the Relay
+// takes the engine's live updates (server.Update) as they are.
 package handler
 
 import (

@@ -7,6 +7,7 @@ import (
 
 	"github.com/omadm/omadm/api"
 	"github.com/omadm/omadm/api/handler"
+	"github.com/omadm/omadm/server"
 	"github.com/omadm/omadm/storage"
 )
 
@@ -19,21 +20,24 @@ func TestRelay_PublishesTheRecordsEngineChangesName(t *testing.T) {
 	_ = st.CreateJob(ctx, j)
 	ev := &storage.Event{DeviceID: "d1", Kind: "generic-alert", Data: "1200"}
 	_ = st.AddEvent(ctx, ev)
+	end := &storage.Event{DeviceID: "d1", SessionID: "5", Kind: "session-end"}
+	_ = st.AddEvent(ctx, end)
 	tr := &storage.TraceEntry{DeviceID: "d1", SessionID: "5", Direction: "in", Decoded: "<SyncML/>"}
 	_ = st.AddTrace(ctx, tr)
 
 	hub := handler.NewHub()
 	r := handler.NewRelay(st, hub, nil, 16)
-	r.Push(handler.Change{Kind: api.UpdateJob, DeviceID: "d1", JobID: j.ID}) // nobody listens: ignored
+	r.Push(server.Update{Kind: api.UpdateJob, DeviceID: "d1", JobID: j.ID}) // nobody listens: ignored
 	updates, _, unsub := hub.Subscribe()
 	defer unsub()
 	go r.Run(ctx)
 
-	changes := []handler.Change{
+	changes := []server.Update{
 		{Kind: api.UpdateJob, DeviceID: "d1", JobID: j.ID},
 		{Kind: api.UpdateJob, DeviceID: "d1", JobID: 999}, // gone: skipped
 		{Kind: api.UpdateEvent, DeviceID: "d1", EventID: ev.ID},
-		{Kind: api.UpdateSession, DeviceID: "d1", SessionID: "5", EventKind: "session-end"},
+		{Kind: api.UpdateEvent, DeviceID: "d1", EventKind: "notification"}, // no event id: names nothing
+		{Kind: api.UpdateSession, DeviceID: "d1", SessionID: "5", EventID: end.ID, EventKind: "session-end"},
 		{Kind: api.UpdateTrace, DeviceID: "d1", SessionID: "5", TraceID: tr.ID},
 	}
 	for _, c := range changes {
@@ -50,9 +54,27 @@ func TestRelay_PublishesTheRecordsEngineChangesName(t *testing.T) {
 		}
 	}
 	if got[0].Job == nil || got[0].Job.URI != "./A" ||
-		got[1].Event == nil || got[1].Event.Data != "1200" ||
-		got[2].Session == nil || got[2].Session.State != "ended" ||
+		got[1].Event == nil || got[1].Event.Data != "1200" || got[1].EventID != ev.ID ||
+		got[2].Session == nil || got[2].Session.State != "ended" || got[2].EventID != end.ID ||
 		got[3].Trace == nil || got[3].Trace.Decoded != "<SyncML/>" {
 		t.Fatalf("updates = %+v", got)
+	}
+}
+
+func TestRelay_FullQueueEndsStreamsAsLaggedInsteadOfDroppingSilently(t *testing.T) {
+	hub := handler.NewHub()
+	r := handler.NewRelay(newMemStore(), hub, nil, 1) // Run is not started: the queue fills
+	updates, lagged, unsub := hub.Subscribe()
+	defer unsub()
+	r.Push(server.Update{Kind: api.UpdateJob, DeviceID: "d1", JobID: 1})
+	if lagged() {
+		t.Fatal("lagged with room in the queue")
+	}
+	r.Push(server.Update{Kind: api.UpdateJob, DeviceID: "d1", JobID: 2})
+	if _, open := <-updates; open || !lagged() {
+		t.Fatalf("stream open=%v lagged=%v after an update could not be queued", open, lagged())
+	}
+	if n := hub.Subscribers(); n != 0 {
+		t.Errorf("%d subscribers left", n)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -55,6 +56,18 @@ func (h *Hub) Publish(u api.Update) {
 			close(s.ch)
 			delete(h.subs, s)
 		}
+	}
+}
+
+// LagAll ends every open stream as lagged (its client is told to
+// resynchronise), for when updates could not be relayed.
+func (h *Hub) LagAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		s.lagged = true
+		close(s.ch)
+		delete(h.subs, s)
 	}
 }
 
@@ -110,9 +123,23 @@ func (h *Hub) Subscribers() int {
 	return len(h.subs)
 }
 
+// replayPage is how many stored events one store read of a replay fetches;
+// maxReplay bounds the events one connection replays.
+const (
+	replayPage = 500
+	maxReplay  = 10_000
+)
+
 // stream serves GET /events/stream as server-sent events. Optional filters:
-// ?device=ID and ?kinds=job,event,session,trace. It sends a heartbeat comment
+// ?device=ID and ?kinds=job,event,session,trace,operation. It sends a heartbeat comment
 // every Heartbeat and ends when the client disconnects.
+//
+// Updates that report a stored event carry an SSE id: the highest event ID
+// the stream has sent. A request with a Last-Event-ID header first gets the
+// stored events after that ID (filters applied, in ID order, at most
+// maxReplay, then the stream ends for the client to reconnect from where it
+// got to), then the live updates; an event that arrives both ways is sent
+// once.
 func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
@@ -133,6 +160,18 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	var lastID int64
+	if v := r.Header.Get("Last-Event-ID"); v != "" {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n < 0 {
+			h.fail(w, r, &api.ValidationError{Field: "Last-Event-ID", Msg: fmt.Sprintf("%q is not an event id (a non-negative integer from an earlier stream's id: field)", v)})
+			return
+		}
+		lastID = n
+	}
+	// Subscribe before reading the replay: an event stored after the read
+	// then arrives live, one stored before it is in the replay, and one in
+	// both is sent once.
 	updates, lagged, cancel := h.o.Hub.Subscribe()
 	defer cancel()
 	if h.o.Hub.isClosed() {
@@ -152,6 +191,66 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Now().Add(writeGrace + 2*h.o.Heartbeat))
+	cursor := lastID
+	send := func(u api.Update) bool {
+		if device != "" && u.Device != device || kinds != nil && !kinds[u.Kind] {
+			return true
+		}
+		b, err := json.Marshal(u)
+		if err != nil {
+			h.o.Logger.Error("encoding stream update", "err", err)
+			return true
+		}
+		_ = rc.SetWriteDeadline(time.Now().Add(writeGrace + 2*h.o.Heartbeat))
+		// Only stored events get an SSE id: a message without one leaves
+		// the client's last event ID where it was. The id is the highest
+		// event ID this stream has sent, not always this event's own:
+		// concurrent sessions can emit their events a little out of ID
+		// order, and a client resuming from a lower ID than one it already
+		// has would get that one twice.
+		if u.EventID > 0 {
+			cursor = max(cursor, u.EventID)
+			_, err = fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", cursor, u.Kind, b)
+		} else {
+			_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", u.Kind, b)
+		}
+		if err != nil {
+			return false
+		}
+		fl.Flush()
+		return true
+	}
+	// The replay: stored events after Last-Event-ID, at most maxReplay of
+	// them per connection (then the stream ends and the client reconnects
+	// from the last id it got). replayed holds their IDs, so that one of
+	// them that also arrives live is not sent twice.
+	var replayed map[int64]struct{}
+	if r.Header.Get("Last-Event-ID") != "" && (kinds == nil || kinds[api.UpdateEvent] || kinds[api.UpdateSession]) {
+		replayed = map[int64]struct{}{}
+		after := lastID
+		for {
+			es, err := h.o.Store.ListEvents(r.Context(), device, after, replayPage)
+			if err != nil {
+				h.o.Logger.Warn("replaying events to a stream", "after", after, "err", err)
+				fmt.Fprint(w, "event: lagged\ndata: {\"error\":\"could not replay stored events; resynchronise through the REST API and reconnect\"}\n\n")
+				fl.Flush()
+				return
+			}
+			for _, ev := range es {
+				after = ev.ID
+				replayed[ev.ID] = struct{}{}
+				if !send(EventUpdate(ev)) {
+					return
+				}
+			}
+			if len(es) < replayPage {
+				break
+			}
+			if len(replayed) >= maxReplay {
+				return
+			}
+		}
+	}
 	tick := time.NewTicker(h.o.Heartbeat)
 	defer tick.Stop()
 	for {
@@ -172,19 +271,12 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 				}
 				return
 			}
-			if device != "" && u.Device != device || kinds != nil && !kinds[u.Kind] {
-				continue
+			if _, dup := replayed[u.EventID]; dup && u.EventID > 0 {
+				continue // sent by the replay already
 			}
-			b, err := json.Marshal(u)
-			if err != nil {
-				h.o.Logger.Error("encoding stream update", "err", err)
-				continue
-			}
-			_ = rc.SetWriteDeadline(time.Now().Add(writeGrace + 2*h.o.Heartbeat))
-			if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", u.Seq, u.Kind, b); err != nil {
+			if !send(u) {
 				return
 			}
-			fl.Flush()
 		}
 	}
 }

@@ -465,8 +465,7 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 	prev := eo.OnEvent
 	eo.OnEvent = func(u server.Update) {
 		ops.Observe(u)
-		relay.Push(handler.Change{Kind: u.Kind, DeviceID: u.DeviceID, SessionID: u.SessionID, JobID: u.JobID,
-			EventID: u.EventID, EventKind: u.EventKind, TraceID: u.TraceID, Time: u.Time})
+		relay.Push(u)
 		if prev != nil {
 			prev(u)
 		}

@@ -31,6 +31,7 @@ type Store struct {
 	nextJob  int64
 	sessions map[string]*storage.Session // key deviceID + "\x00" + sessionID
 	tokens   map[string]string           // token → sessions key
+	chunks   map[string][][]byte         // sessions key → its large-object chunks by Seq
 	events   []*storage.Event
 	nextEv   int64
 	tree     map[string]storage.TreeNode      // key deviceID + "\x00" + URI
@@ -42,7 +43,10 @@ type Store struct {
 	nextOp   int64
 }
 
-var _ storage.Store = (*Store)(nil)
+var (
+	_ storage.Store      = (*Store)(nil)
+	_ storage.ChunkStore = (*Store)(nil)
+)
 
 // New returns an empty store.
 func New() *Store {
@@ -53,6 +57,7 @@ func New() *Store {
 		traces:   map[string][]*storage.TraceEntry{},
 		sessions: map[string]*storage.Session{},
 		tokens:   map[string]string{},
+		chunks:   map[string][][]byte{},
 		tree:     map[string]storage.TreeNode{},
 	}
 }
@@ -182,6 +187,7 @@ func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 		if v.DeviceID == id {
 			delete(s.tokens, v.Token)
 			delete(s.sessions, k)
+			delete(s.chunks, k)
 		}
 	}
 	for k, v := range s.tree {
@@ -478,6 +484,7 @@ func (s *Store) DeleteSessionsBefore(ctx context.Context, t time.Time) (int, err
 		if x.UpdatedAt.Before(t) {
 			delete(s.tokens, x.Token)
 			delete(s.sessions, k)
+			delete(s.chunks, k)
 			n++
 		}
 	}
@@ -716,3 +723,60 @@ func (s *Store) Ping(ctx context.Context) error { return ctx.Err() }
 
 // Close implements storage.Store.
 func (s *Store) Close() error { return nil }
+
+// AppendChunks implements storage.ChunkStore.
+func (s *Store) AppendChunks(ctx context.Context, cs []*storage.Chunk) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, c := range cs {
+		key := c.DeviceID + "\x00" + c.SessionID
+		if _, ok := s.sessions[key]; !ok {
+			return fmt.Errorf("%w: session %s/%s", storage.ErrNotFound, c.DeviceID, c.SessionID)
+		}
+		if c.Seq < 0 {
+			return fmt.Errorf("memstore: chunk seq %d is negative", c.Seq)
+		}
+		have := s.chunks[key]
+		if c.Seq < len(have) && have[c.Seq] != nil {
+			return fmt.Errorf("%w: chunk %d of session %s/%s", storage.ErrExists, c.Seq, c.DeviceID, c.SessionID)
+		}
+		for len(have) <= c.Seq {
+			have = append(have, nil)
+		}
+		have[c.Seq] = append([]byte{}, c.Data...) // non-nil even when empty: the seq is taken
+		s.chunks[key] = have
+	}
+	return nil
+}
+
+// ReadChunks implements storage.ChunkStore.
+func (s *Store) ReadChunks(ctx context.Context, deviceID, sessionID string) ([]byte, int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	var out []byte
+	n := 0
+	for _, c := range s.chunks[deviceID+"\x00"+sessionID] {
+		if c != nil {
+			out = append(out, c...)
+			n++
+		}
+	}
+	return out, n, nil
+}
+
+// DeleteChunks implements storage.ChunkStore.
+func (s *Store) DeleteChunks(ctx context.Context, deviceID, sessionID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	delete(s.chunks, deviceID+"\x00"+sessionID)
+	return nil
+}

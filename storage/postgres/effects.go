@@ -85,6 +85,18 @@ func (s *Store) WriteEffects(ctx context.Context, e *storage.Effects) error {
 			b.Queue(effSessionUpdate, ss.Token, state, ss.Closed, t, ss.DeviceID, ss.SessionID, ss.Version)
 		}
 	}
+	for _, r := range e.DropChunks {
+		b.Queue(deleteChunks, r.DeviceID, r.SessionID)
+	}
+	for _, c := range e.Chunks {
+		if c.Seq < 0 {
+			return fmt.Errorf("postgres: chunk seq %d is negative", c.Seq)
+		}
+		if err := checkText("chunk device id", c.DeviceID, "chunk session id", c.SessionID); err != nil {
+			return err
+		}
+		b.Queue(appendChunk, c.DeviceID, c.SessionID, c.Seq, blob(c.Data))
+	}
 	if d := e.Device; d != nil {
 		args, err := s.deviceArgs(d)
 		if err != nil {
@@ -188,6 +200,11 @@ func (r *effResults) read(br pgx.BatchResults, e *storage.Effects) error {
 				return err
 			}
 		} else if err := br.QueryRow().Scan(&r.created); err != nil {
+			return err
+		}
+	}
+	for range len(e.DropChunks) + len(e.Chunks) {
+		if _, err := br.Exec(); err != nil {
 			return err
 		}
 	}

@@ -39,6 +39,8 @@ type stmts struct {
 
 	listEvents, listAllEvents, deleteEvents *sql.Stmt
 
+	appendChunk, readChunks, deleteChunks *sql.Stmt
+
 	putTree, listTree, listTreePrefix, deleteTree, deleteTreePrefix *sql.Stmt
 
 	listTraces, listSessionTraces, pruneTraces, pruneDeviceTraces *sql.Stmt
@@ -120,6 +122,10 @@ func (s *Store) prepare(ctx context.Context) error {
 	p(r, &st.getJobs, `SELECT `+jobCols+` FROM jobs WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`)
 	p(w, &st.deleteSessions, `DELETE FROM sessions WHERE rowid IN
 		(SELECT rowid FROM sessions WHERE updated_at < ? ORDER BY updated_at LIMIT ?)`)
+
+	p(w, &st.appendChunk, `INSERT INTO session_chunks (device_id, session_id, seq, data) VALUES (?, ?, ?, ?)`)
+	p(r, &st.readChunks, `SELECT data FROM session_chunks WHERE device_id = ? AND session_id = ? ORDER BY seq`)
+	p(w, &st.deleteChunks, `DELETE FROM session_chunks WHERE device_id = ? AND session_id = ?`)
 
 	p(r, &st.listEvents, `SELECT `+eventCols+` FROM events WHERE device_id = ? AND id > ? ORDER BY id LIMIT ?`)
 	p(r, &st.listAllEvents, `SELECT `+eventCols+` FROM events WHERE id > ? ORDER BY id LIMIT ?`)

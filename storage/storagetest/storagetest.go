@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Reads", readTests},
 		{"Bulk", bulkTests},
 		{"Operations", operationTests},
+		{"Chunks", chunkTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

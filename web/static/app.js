@@ -141,9 +141,12 @@ async function stream() {
   if (streamAbort) streamAbort.abort();
   streamAbort = new AbortController();
   const signal = streamAbort.signal;
+  let lastEventId = "";
   for (let attempt = 0; attempt < 1000 && !signal.aborted; attempt++) {
     try {
-      const resp = await fetch("/api/v1/events/stream", { headers: { Authorization: "Bearer " + token }, signal });
+      const headers = { Authorization: "Bearer " + token };
+      if (lastEventId) headers["Last-Event-ID"] = lastEventId; // stored events missed meanwhile are replayed
+      const resp = await fetch("/api/v1/events/stream", { headers, signal });
       if (!resp.ok) throw new Error("stream: HTTP " + resp.status);
       const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
       let buf = "";
@@ -158,6 +161,8 @@ async function stream() {
           const data = block.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n");
           if (!data) continue;
           if (block.includes("event: lagged")) { loadDevices(); loadTab(); continue; }
+          const idLine = block.split("\n").find((l) => l.startsWith("id:"));
+          if (idLine) lastEventId = idLine.slice(3).trim();
           live(JSON.parse(data));
         }
       }

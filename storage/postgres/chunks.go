@@ -1,0 +1,63 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/omadm/omadm/storage"
+)
+
+var _ storage.ChunkStore = (*Store)(nil)
+
+const (
+	appendChunk  = `INSERT INTO session_chunks (device_id, session_id, seq, data) VALUES ($1, $2, $3, $4)`
+	deleteChunks = `DELETE FROM session_chunks WHERE device_id = $1 AND session_id = $2`
+)
+
+// AppendChunks inserts the chunks in one pipelined implicit transaction: all
+// or none.
+func (s *Store) AppendChunks(ctx context.Context, cs []*storage.Chunk) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	var b pgx.Batch
+	for _, c := range cs {
+		if c.Seq < 0 {
+			return fmt.Errorf("postgres: chunk seq %d is negative", c.Seq)
+		}
+		if err := checkText("chunk device id", c.DeviceID, "chunk session id", c.SessionID); err != nil {
+			return err
+		}
+		b.Queue(appendChunk, c.DeviceID, c.SessionID, c.Seq, blob(c.Data))
+	}
+	return wrap(s.db.SendBatch(ctx, &b).Close())
+}
+
+// ReadChunks returns a session's chunks concatenated in order.
+func (s *Store) ReadChunks(ctx context.Context, deviceID, sessionID string) ([]byte, int, error) {
+	rows, err := s.db.Query(ctx, `SELECT data FROM session_chunks WHERE device_id = $1 AND session_id = $2 ORDER BY seq`,
+		deviceID, sessionID)
+	if err != nil {
+		return nil, 0, wrap(err)
+	}
+	defer rows.Close()
+	var out []byte
+	n := 0
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, 0, wrap(err)
+		}
+		out = append(out, b...)
+		n++
+	}
+	return out, n, wrap(rows.Err())
+}
+
+// DeleteChunks removes a session's chunks.
+func (s *Store) DeleteChunks(ctx context.Context, deviceID, sessionID string) error {
+	_, err := s.db.Exec(ctx, deleteChunks, deviceID, sessionID)
+	return wrap(err)
+}
