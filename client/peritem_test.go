@@ -133,7 +133,7 @@ func TestAgent_ManagementCommandsReportPerItem(t *testing.T) {
 	}
 }
 
-// OMA-TS-SyncML_RepPro-V1_2 Atomic (messages.md §4): a member with several Items is
+// OMA-TS-SyncML_RepPro-V1_2, Atomic: a member with several Items is
 // still all or nothing: one failing Item rolls back the whole Atomic.
 func TestAgent_AtomicMemberWithSeveralItemsStaysAllOrNothing(t *testing.T) {
 	tr := newTree(t)

@@ -403,7 +403,7 @@ func (t *Tree) tndsNode(w *xmlWriter, principal string, id int32, props PropSet,
 		}
 		{
 			// Every leaf states its MIME type; one stored without a type
-			// has the MetInf default text/plain (messages.md §3).
+			// has the MetInf default text/plain (OMA-TS-SyncML_MetaInfo-V1_2, Type).
 			w.open("Type")
 			if n.interior() {
 				w.leaf("DDFName", n.typ)
