@@ -533,7 +533,7 @@ func (w *xmlWriter) command(c Command, topLevel bool) {
 		}
 		// Only its name and CmdID were kept: written as such, it decodes
 		// to the same *Unknown again.
-		if !validXMLName(u.Name) {
+		if !validNCName(u.Name) {
 			w.fail("unknown command name %q is not an XML name", u.Name)
 			return
 		}
@@ -547,27 +547,6 @@ func (w *xmlWriter) command(c Command, topLevel bool) {
 		return
 	}
 	w.fail("unsupported or nil command %T", c)
-}
-
-// validXMLName reports whether s can be written as an element name (ASCII
-// letters, digits, '_', '-', '.', not starting with a digit, '-' or '.').
-func validXMLName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_':
-		case (c >= '0' && c <= '9') || c == '-' || c == '.':
-			if i == 0 {
-				return false
-			}
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // needsEscape marks bytes text escaping must look at.

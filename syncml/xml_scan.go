@@ -360,7 +360,8 @@ func (d *decoder) skipSpace() {
 	}
 }
 
-// scanName reads an XML name at d.pos.
+// scanName reads an XML name at d.pos: an NCName, or two joined by one
+// colon (prefix:local), as the Namespaces in XML recommendation requires.
 func (d *decoder) scanName(in string) (string, error) {
 	i := d.pos
 	for i < len(d.s) && !nameStop[d.s[i]] {
@@ -373,11 +374,48 @@ func (d *decoder) scanName(in string) (string, error) {
 		return "", d.errAt(i, in, "expected a name, found %q", d.s[i])
 	}
 	name := d.s[d.pos:i]
-	if c := name[0]; c == '-' || c == '.' || c == ':' || (c >= '0' && c <= '9') {
-		return "", d.errAt(d.pos, in, "invalid element name %q", name)
+	valid := validNCName(name)
+	if prefix, local, qualified := strings.Cut(name, ":"); qualified {
+		valid = validNCName(prefix) && validNCName(local)
+	}
+	if !valid {
+		return "", d.errAt(d.pos, in, "invalid name %q", name)
 	}
 	d.pos = i
 	return name, nil
+}
+
+// nameClass classifies the bytes of an XML name (XML 1.0 §2.3): 2 may start
+// a name, 1 may only follow. Every non-ASCII byte counts as part of a letter;
+// validNCName then requires the name to be valid UTF-8.
+var nameClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_', c >= 0x80:
+			t[c] = 2
+		case c >= '0' && c <= '9', c == '-', c == '.':
+			t[c] = 1
+		}
+	}
+	return t
+}()
+
+// validNCName reports whether s is an XML name without a colon. The decoder
+// and the encoder use it both, so a name one accepts the other writes.
+func validNCName(s string) bool {
+	if s == "" || nameClass[s[0]] != 2 {
+		return false
+	}
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		switch nameClass[s[i]] {
+		case 0:
+			return false
+		case 2:
+			ascii = ascii && s[i] < 0x80
+		}
+	}
+	return ascii || utf8.ValidString(s)
 }
 
 // skipComment skips "<!--...-->" at d.pos.

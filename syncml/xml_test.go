@@ -89,6 +89,12 @@ func TestDecodeXML_RejectsMalformedInputWithOffsetAndElement(t *testing.T) {
 		{name: "too many elements", in: msg(strings.Repeat(`<Alert><CmdID>1</CmdID><Data>1201</Data></Alert>`, 100)), lim: &syncml.Limits{MaxElements: 200}, wantMsg: "more than 200 elements", wantOff: -1},
 		{name: "message too large", in: valid, lim: &syncml.Limits{MaxMessageSize: 100}, wantMsg: "exceeds the limit of 100", wantOff: 100},
 		{name: "too many attributes", in: `<SyncML` + strings.Repeat(` a="1"`, 20) + `/>`, wantMsg: "more than 16 attributes", wantOff: -1},
+		// Fuzz crasher: an element name that is not an XML name decoded
+		// as an unknown command that EncodeXML then could not write.
+		{name: "element name with a character names cannot hold", in: msg(`<#00/><Final/>`), wantMsg: `invalid name "#00"`, wantIn: "SyncBody", wantOff: -1},
+		{name: "prefixed name with an invalid local part", in: msg(`<x:1a xmlns:x="SYNCML:SYNCML1.2"/>`), wantMsg: `invalid name "x:1a"`, wantOff: -1},
+		{name: "name with two colons", in: msg(`<a:b:c/>`), wantMsg: `invalid name "a:b:c"`, wantOff: -1},
+		{name: "name of invalid UTF-8", in: msg("<A\xff/>"), wantMsg: "invalid name", wantOff: -1},
 		{name: "entity defined in DOCTYPE is not expanded", in: `<!DOCTYPE SyncML [<!ENTITY lol "lol">]>` + msg(`<Alert><CmdID>&lol;</CmdID><Data>1201</Data></Alert>`), wantMsg: "undefined entity &lol;", wantOff: -1},
 	}
 	for _, tc := range tests {
