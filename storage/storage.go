@@ -280,6 +280,8 @@ type Store interface {
 
 	// Operations (MO actions with their job, correlator and report).
 	OperationStore
+	// Retention in bounded, set-based steps (traces, closed sessions).
+	Housekeeper
 
 	// Ping checks the database is reachable.
 	Ping(ctx context.Context) error

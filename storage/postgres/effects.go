@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/internal/tracez"
 )
 
 var _ storage.EffectsWriter = (*Store)(nil)
@@ -49,7 +50,7 @@ const (
 	effEvent = `INSERT INTO events (device_id, session_id, kind, type, source, target, format,
 		mark, data, correlator, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`
 	effTrace = `INSERT INTO traces (device_id, session_id, direction, msg_id, content_type, body,
-		decoded, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`
+		decoded, created_at, codec) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`
 )
 
 // WriteEffects stores e in one pipelined round trip (pgx.Batch): every
@@ -150,8 +151,9 @@ func (s *Store) WriteEffects(ctx context.Context, e *storage.Effects) error {
 		if created.IsZero() {
 			created = t
 		}
-		b.Queue(effTrace, tr.DeviceID, tr.SessionID, tr.Direction, tr.MsgID, tr.ContentType, blob(tr.Body),
-			tr.Decoded, created)
+		codec, ct, body := tracez.Pack(tr.ContentType, tr.Body)
+		b.Queue(effTrace, tr.DeviceID, tr.SessionID, tr.Direction, tr.MsgID, ct, blob(body),
+			tr.Decoded, created, codec)
 	}
 	var pruned []string
 	if e.TraceKeep > 0 {
