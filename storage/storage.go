@@ -283,6 +283,10 @@ type Store interface {
 	// Retention in bounded, set-based steps (traces, closed sessions).
 	Housekeeper
 
+	// Fleet inventory: device search, labels, import; groups.
+	Inventory
+	GroupStore
+
 	// Ping checks the database is reachable.
 	Ping(ctx context.Context) error
 	Close() error
