@@ -44,11 +44,11 @@ type Engine struct {
 	// first one after start looks at all). traceMu makes passes take turns.
 	traceMu     sync.Mutex
 	traceCursor int64
-	behind    *behind      // nil when traces are written with each message
-	fails     *authFailures
-	events    *buckets         // each device's event budget (Options.DeviceEventRate)
-	rejects   *lograte.Limiter // lines peers cause (refused messages, device misbehaviour): one per kind per AuthLimits.LogEvery
-	probeKey  []byte           // keys the challenge nonces of unknown device ids
+	behind      *behind // nil when traces are written with each message
+	fails       *authFailures
+	events      *buckets         // each device's event budget (Options.DeviceEventRate)
+	rejects     *lograte.Limiter // lines peers cause (refused messages, device misbehaviour): one per kind per AuthLimits.LogEvery
+	probeKey    []byte           // keys the challenge nonces of unknown device ids
 
 	// Housekeeping runs beside the sessions (see maintain); Close cancels
 	// and waits for it.

@@ -29,6 +29,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"TreeCache", treeTests},
 		{"Traces", traceTests},
 		{"TraceRetention", pruneTests},
+		{"Housekeeping", housekeepingTests},
 		{"Store", miscTests},
 		{"Batch", batchTests},
 		{"Effects", effectsTests},
