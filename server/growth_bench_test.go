@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -91,4 +92,119 @@ func BenchmarkStorageGrowth_SQLite(b *testing.B) {
 	b.ReportMetric(se, "sessions-B/session")
 	b.ReportMetric(ev, "events-B/session")
 	b.ReportMetric(tr+se+ev, "durable-B/session")
+}
+
+// BenchmarkTraceSweep_* time the hourly trace retention pass over a store
+// of sweepDevices devices with four traces each (one in a hundred over
+// the retention of 4 traces): "per-device" is the pass as it was (every
+// device listed, then one PruneDeviceTraces write per device), "ranges"
+// the engine's pass now (storage.Housekeeper: trace ID ranges read, one
+// write per range that has devices over the retention). One op is one
+// whole pass. OMADM_SWEEP_DEVICES sets the number of devices (default
+// 100,000).
+func BenchmarkTraceSweep_SQLite(b *testing.B) { benchTraceSweep(b, openSQLite(b)) }
+
+// BenchmarkTraceSweep_Postgres needs OMADM_TEST_POSTGRES.
+func BenchmarkTraceSweep_Postgres(b *testing.B) { benchTraceSweep(b, openPostgres(b)) }
+
+func benchTraceSweep(b *testing.B, store storage.Store) {
+	ctx := context.Background()
+	n := 100_000
+	if v, err := strconv.Atoi(os.Getenv("OMADM_SWEEP_DEVICES")); err == nil && v > 0 {
+		n = v
+	}
+	const keep, per = 4, 4
+	for lo := 0; lo < n; lo += 1000 {
+		if err := storage.InBatch(ctx, store, func(s storage.Store) error {
+			for i := lo; i < min(n, lo+1000); i++ {
+				if err := s.CreateDevice(ctx, &storage.Device{ID: fmt.Sprintf("IMEI:%015d", i), AuthScheme: "md5",
+					Username: devUser, Password: devPass}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// fill gives every device its traces afresh.
+	fill := func() {
+		if err := store.PruneTraces(ctx, 0); err != nil {
+			b.Fatal(err)
+		}
+		for lo := 0; lo < n; lo += 1000 {
+			var traces []*storage.TraceEntry
+			err := func() error {
+				for i := lo; i < min(n, lo+1000); i++ {
+					id := fmt.Sprintf("IMEI:%015d", i)
+					k := per
+					if i%100 == 0 {
+						k = per + 2 // a session that never ended: over the retention
+					}
+					for m := range k {
+						traces = append(traces, &storage.TraceEntry{DeviceID: id, SessionID: "1", Direction: "in",
+							MsgID: strconv.Itoa(m + 1), ContentType: "application/vnd.syncml.dm+xml", Body: []byte("<SyncML/>")})
+					}
+				}
+				return nil
+			}()
+			if err == nil {
+				err = storage.WriteEffects(ctx, store, &storage.Effects{Traces: traces})
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for _, mode := range []string{"per-device", "ranges"} {
+		b.Run(mode, func(b *testing.B) {
+			var writes int
+			for b.Loop() {
+				b.StopTimer()
+				fill()
+				b.StartTimer()
+				writes = 0
+				switch mode {
+				case "per-device":
+					after := ""
+					for {
+						devs, err := store.ListDevices(ctx, after, 500)
+						if err != nil {
+							b.Fatal(err)
+						}
+						for _, d := range devs {
+							if _, err := storage.PruneDeviceTraces(ctx, store, d.ID, keep); err != nil {
+								b.Fatal(err)
+							}
+							writes++
+						}
+						if len(devs) < 500 {
+							break
+						}
+						after = devs[len(devs)-1].ID
+					}
+				case "ranges":
+					var cursor int64
+					for {
+						cuts, last, err := store.TraceCuts(ctx, cursor, 2000, keep)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if last == 0 {
+							break
+						}
+						if len(cuts) > 0 {
+							if _, err := store.DeleteTraceCuts(ctx, cuts); err != nil {
+								b.Fatal(err)
+							}
+							writes++
+						}
+						cursor = last
+					}
+				}
+			}
+			b.ReportMetric(float64(writes), "writes/pass")
+			b.ReportMetric(float64(n), "devices")
+		})
+	}
 }
