@@ -14,18 +14,27 @@ import (
 	"github.com/omadm/omadm/sim"
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/storage/sqlite"
+	"github.com/omadm/omadm/syncml"
 	"github.com/omadm/omadm/transport/dmhttp"
 )
 
 // BenchmarkStorageGrowth_SQLite measures what routine sessions leave on
-// disk: b.N enrolled devices run one session each over HTTP (MD5, XML, the
-// benchmark shape: one Get and one Replace, two round trips), the trace
-// write-behind is flushed and the housekeeping sweep runs (as it will a
+// disk: b.N enrolled devices run one session each over HTTP (MD5, XML or
+// WBXML, the benchmark shape: one Get and one Replace, two round trips),
+// the trace write-behind is flushed and the housekeeping sweep runs (as it will a
 // minute later, when it deletes the ended sessions); then SQLite's
 // dbstat reports the pages of each table with its indexes. Reported per
 // session: traces, sessions, events and their sum ("durable-B/session":
 // what the server adds by itself, without the operator's jobs).
 func BenchmarkStorageGrowth_SQLite(b *testing.B) {
+	for _, enc := range []syncml.Encoding{syncml.EncodingXML, syncml.EncodingWBXML} {
+		b.Run(map[syncml.Encoding]string{syncml.EncodingXML: "xml", syncml.EncodingWBXML: "wbxml"}[enc], func(b *testing.B) {
+			benchGrowth(b, enc)
+		})
+	}
+}
+
+func benchGrowth(b *testing.B, enc syncml.Encoding) {
 	ctx := context.Background()
 	path := filepath.Join(b.TempDir(), "omadm.db")
 	store, err := sqlite.Open(path)
@@ -48,7 +57,7 @@ func BenchmarkStorageGrowth_SQLite(b *testing.B) {
 			b.Fatal(err)
 		}
 		sd, err := sim.NewScriptedDevice(sim.ScriptedOptions{ServerURL: base + "/dm", DeviceID: id, Username: devUser,
-			Password: devPass, Nonce: []byte("first-nonce"), Transport: &httpTransport{c: hc}, GetValue: "1.0"})
+			Password: devPass, Nonce: []byte("first-nonce"), Transport: &httpTransport{c: hc}, GetValue: "1.0", Encoding: enc})
 		if err != nil {
 			b.Fatal(err)
 		}
