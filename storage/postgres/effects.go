@@ -66,11 +66,13 @@ const (
 // group.go): one implicit transaction, one commit, for several messages.
 func (s *Store) WriteEffects(ctx context.Context, e *storage.Effects) error {
 	if !s.inTx && s.group != nil && groupable(e) {
-		return s.group.write(ctx, s, e)
+		// Trace bodies are compressed here, by the caller, not by the
+		// leader of the shared pipeline.
+		return s.group.write(ctx, s, e, packTraces(e.Traces))
 	}
 	var b pgx.Batch
 	t := now()
-	pruned, err := s.queueEffects(&b, e, t)
+	pruned, err := s.queueEffects(&b, e, t, nil)
 	if err != nil || b.Len() == 0 {
 		return err
 	}
@@ -89,7 +91,9 @@ func (s *Store) WriteEffects(ctx context.Context, e *storage.Effects) error {
 
 // queueEffects checks e and queues its statements on b (nothing when it
 // fails); pruned are the devices whose trace trims follow the records.
-func (s *Store) queueEffects(b *pgx.Batch, e *storage.Effects, t time.Time) (pruned []string, err error) {
+// packs holds trace bodies already compressed (the others are compressed
+// here).
+func (s *Store) queueEffects(b *pgx.Batch, e *storage.Effects, t time.Time, packs map[*storage.TraceEntry]packedTrace) (pruned []string, err error) {
 	e.JobErrs = make([]error, len(e.Jobs))
 	n := b.Len()
 	defer func() {
@@ -183,9 +187,12 @@ func (s *Store) queueEffects(b *pgx.Batch, e *storage.Effects, t time.Time) (pru
 		if created.IsZero() {
 			created = t
 		}
-		codec, ct, body := tracez.Pack(tr.ContentType, tr.Body)
-		b.Queue(effTrace, tr.DeviceID, tr.SessionID, tr.Direction, tr.MsgID, ct, blob(body),
-			tr.Decoded, created, codec)
+		p, ok := packs[tr]
+		if !ok {
+			p = packTrace(tr)
+		}
+		b.Queue(effTrace, tr.DeviceID, tr.SessionID, tr.Direction, tr.MsgID, p.ct, blob(p.data),
+			tr.Decoded, created, p.codec)
 	}
 	if e.TraceKeep > 0 {
 		pruned = storage.TraceDevices(e)
@@ -209,6 +216,29 @@ func readEffects(br pgx.BatchResults, e *storage.Effects, pruned []string) (*eff
 		}
 	}
 	return &r, nil
+}
+
+// packedTrace is a trace body in its stored form (storage/internal/tracez).
+type packedTrace struct {
+	codec int
+	ct    string
+	data  []byte
+}
+
+func packTrace(t *storage.TraceEntry) packedTrace {
+	n, ct, data := tracez.Pack(t.ContentType, t.Body)
+	return packedTrace{n, ct, data}
+}
+
+func packTraces(ts []*storage.TraceEntry) map[*storage.TraceEntry]packedTrace {
+	if len(ts) == 0 {
+		return nil
+	}
+	m := make(map[*storage.TraceEntry]packedTrace, len(ts))
+	for _, t := range ts {
+		m[t] = packTrace(t)
+	}
+	return m
 }
 
 // effResults holds what the pipeline returned until it is known to have

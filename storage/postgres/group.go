@@ -44,10 +44,11 @@ const (
 )
 
 type pendingEffects struct {
-	ctx  context.Context
-	e    *storage.Effects
-	err  error
-	wake chan bool // true: done (err is set); false: lead
+	ctx   context.Context
+	e     *storage.Effects
+	packs map[*storage.TraceEntry]packedTrace
+	err   error
+	wake  chan bool // true: done (err is set); false: lead
 }
 
 // groupable reports whether e may share a pipeline with other messages.
@@ -56,8 +57,8 @@ func groupable(e *storage.Effects) bool {
 }
 
 // write stores e in a shared pipeline and returns its outcome.
-func (g *effectsGroup) write(ctx context.Context, s *Store, e *storage.Effects) error {
-	p := &pendingEffects{ctx: ctx, e: e, wake: make(chan bool, 1)}
+func (g *effectsGroup) write(ctx context.Context, s *Store, e *storage.Effects, packs map[*storage.TraceEntry]packedTrace) error {
+	p := &pendingEffects{ctx: ctx, e: e, packs: packs, wake: make(chan bool, 1)}
 	g.mu.Lock()
 	g.queue = append(g.queue, p)
 	lead := g.leaders < maxGroupLeaders
@@ -149,7 +150,7 @@ func (s *Store) runEffects(group []*pendingEffects) (retry []*pendingEffects) {
 			continue
 		}
 		before := b.Len()
-		pruned, err := s.queueEffects(&b, p.e, t)
+		pruned, err := s.queueEffects(&b, p.e, t, p.packs)
 		if err != nil {
 			p.finish(err)
 			continue
