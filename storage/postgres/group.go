@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -41,6 +42,9 @@ const (
 	// write-behind batch of thousands of traces runs alone rather than
 	// delay the messages it would be grouped with.
 	maxGroupRecords = 64
+	// pipelineTimeout bounds one shared pipeline (a lost connection must
+	// not hold every message of the group forever).
+	pipelineTimeout = time.Minute
 )
 
 type pendingEffects struct {
@@ -170,8 +174,9 @@ func (s *Store) runEffects(group []*pendingEffects) (retry []*pendingEffects) {
 	}
 	// The pipeline belongs to no caller: a caller that gives up must not
 	// abort the others' transaction half-way (each one's context was
-	// checked above).
-	ctx := context.WithoutCancel(ms[0].p.ctx)
+	// checked above). pipelineTimeout bounds it instead.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ms[0].p.ctx), pipelineTimeout)
+	defer cancel()
 	br := s.pool.SendBatch(ctx, &b)
 	results := make([]*effResults, len(ms))
 	failed, ferr := -1, error(nil)
