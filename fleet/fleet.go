@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/omadm/omadm/mo"
+	"github.com/omadm/omadm/mo/diagmon"
 	"github.com/omadm/omadm/mo/fumo"
 	"github.com/omadm/omadm/mo/lawmo"
 	"github.com/omadm/omadm/storage"
@@ -41,6 +42,19 @@ const (
 	maxListItem = 64
 	maxParamLen = storage.MaxURILen
 )
+
+// DefaultMOs are the objects a Manager offers when Options.MOs is nil.
+var DefaultMOs = []*mo.Descriptor{fumo.Descriptor, lawmo.Descriptor, diagmon.Descriptor}
+
+// DescriptorOf returns the default descriptor named name (any letter case).
+func DescriptorOf(name string) (*mo.Descriptor, bool) {
+	for _, d := range DefaultMOs {
+		if strings.EqualFold(d.Name, name) {
+			return d, true
+		}
+	}
+	return nil, false
+}
 
 // ExecMO names the generic Exec: any node, a correlator, a report of any type.
 const ExecMO = "exec"
@@ -88,7 +102,7 @@ type Request struct {
 // Options configure a Manager. Only Store is required.
 type Options struct {
 	Store storage.Store
-	// MOs are the objects operations may use (nil: FUMO and LAWMO).
+	// MOs are the objects operations may use (nil: DefaultMOs).
 	MOs []*mo.Descriptor
 	// ExecTimeout is the generic Exec's default timeout (0: DefaultExecTimeout).
 	ExecTimeout time.Duration
@@ -121,7 +135,7 @@ func New(o Options) (*Manager, error) {
 		return nil, errors.New("fleet: Options.Store is required")
 	}
 	if o.MOs == nil {
-		o.MOs = []*mo.Descriptor{fumo.Descriptor, lawmo.Descriptor}
+		o.MOs = DefaultMOs
 	}
 	if o.ExecTimeout <= 0 {
 		o.ExecTimeout = DefaultExecTimeout
@@ -255,11 +269,11 @@ func (m *Manager) planExec(r *Request) (*storage.Operation, storage.JobSpec, err
 	return op, spec, nil
 }
 
-// Validate checks r against the default MOs (FUMO, LAWMO, exec) without a
+// Validate checks r against the default MOs (DefaultMOs, exec) without a
 // store: what Manager.Plan would refuse. Clients call it to report a
 // mistake before sending a request.
 func Validate(r Request) error {
-	m := &Manager{o: Options{MOs: []*mo.Descriptor{fumo.Descriptor, lawmo.Descriptor}, ExecTimeout: DefaultExecTimeout, Now: time.Now}}
+	m := &Manager{o: Options{MOs: DefaultMOs, ExecTimeout: DefaultExecTimeout, Now: time.Now}}
 	_, _, err := m.Plan(&r)
 	return err
 }
