@@ -143,6 +143,8 @@ func New(o Options) (*Handler, error) {
 		{Method: "POST", Pattern: p + "/devices/{id}/notify", h: h.notify},
 		{Method: "GET", Pattern: p + "/devices/{id}/tree", h: h.tree},
 		{Method: "GET", Pattern: p + "/devices/{id}/events", h: h.deviceEvents},
+		{Method: "GET", Pattern: p + "/devices/{id}/diagnostics", h: h.listDiagnostics},
+		{Method: "GET", Pattern: p + "/devices/{id}/diagnostics/{event}", h: h.getDiagnostic},
 		{Method: "GET", Pattern: p + "/events", h: h.allEvents},
 		{Method: "GET", Pattern: p + "/devices/{id}/traces", h: h.traces},
 		{Method: "GET", Pattern: p + "/events/stream", h: h.stream},
