@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 
 	"github.com/omadm/omadm/client"
 	"github.com/omadm/omadm/dmtree"
@@ -23,7 +24,7 @@ func startDiagMon(ctx context.Context, tree *dmtree.Tree, o *options, serverID s
 	if o.diagmonLog != "" {
 		fns = append(fns, diagmon.LogTail(o.diagmonLog, o.diagmonLogBytes))
 	}
-	dm, err := diagmon.Install(tree, o.diagmon, diagmon.Config{Servers: []string{serverID}, Functions: fns, Report: reporter(c, kick), Log: log})
+	dm, err := diagmon.Install(tree, o.diagmon, diagmon.Config{Servers: []string{serverID}, Functions: fns, Dir: filepath.Join(o.state, "diagmon"), Report: reporter(c, kick), Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("--diagmon: %w", err)
 	}

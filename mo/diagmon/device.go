@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/omadm/omadm/dmtree"
-	"github.com/omadm/omadm/mo/internal/place"
+	"github.com/omadm/omadm/mo/moframe"
 	"github.com/omadm/omadm/syncml"
 )
 
@@ -26,6 +25,9 @@ type Config struct {
 	// Servers are granted Get, Replace and Exec on the object (its ACL);
 	// empty leaves the ACL as inherited.
 	Servers []string
+	// Dir keeps the function run in progress (moframe.StateFile) so that a
+	// restart runs it again and reports it once; "" keeps it in memory.
+	Dir string
 	// RunTimeout bounds one run of a function (0: 30s).
 	RunTimeout time.Duration
 	Log        *slog.Logger
@@ -41,12 +43,12 @@ type Object struct {
 	cfg Config
 	log *slog.Logger
 	fns map[string]*Function
+	run *moframe.Runner
 
 	interval chan int // a Replace of Policy/Interval, for Run
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
 	trapMu sync.Mutex
 }
 
@@ -59,9 +61,10 @@ var _ interface {
 
 // Install creates the object at uri (for example ./DiagMon) or binds it
 // again, lists cfg.Functions under Functions (removing those no longer
-// configured) and mounts the plug-in. Call it at every start; the trap
-// policies set by servers are kept. Close stops running functions (their
-// reports are then not sent).
+// configured), mounts the plug-in and runs again a function a restart cut
+// short (with Config.Dir). Call it at every start; the trap policies set by
+// servers are kept. Close stops a running function (it is then not
+// reported until the next start).
 func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if cfg.Report == nil {
 		return nil, errors.New("diagmon: Config.Report is required")
@@ -72,11 +75,8 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if cfg.RunTimeout <= 0 {
 		cfg.RunTimeout = 30 * time.Second
 	}
-	uri, err := place.Node(uri)
-	if err != nil {
-		return nil, fmt.Errorf("diagmon: %w (want e.g. ./DiagMon)", err)
-	}
 	fns := map[string]*Function{}
+	rel := []string{"Policy", "Policy/Interval", "Functions"}
 	for i := range cfg.Functions {
 		f := &cfg.Functions[i]
 		if err := dmtree.CheckName(f.Name); err != nil || f.Run == nil {
@@ -86,60 +86,21 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 			return nil, fmt.Errorf("diagmon: function %s given twice", f.Name)
 		}
 		fns[f.Name] = f
-	}
-	add := func(n string, v dmtree.Value) error {
-		if err := place.Add(t, n, v); err != nil {
-			return fmt.Errorf("diagmon: %w", err)
+		fu := "Functions/" + f.Name
+		rel = append(rel, fu, fu+"/Name", fu+"/Report", fu+"/Result", fu+"/Operations", fu+"/Operations/Start")
+		if f.Metric != "" {
+			rel = append(rel, fu+"/Trap", fu+"/Trap/Metric", fu+"/Trap/Direction", fu+"/Trap/Enabled", fu+"/Trap/Threshold", fu+"/Trap/Active")
 		}
-		return nil
+	}
+	uri, err := Model.Place(t, uri, rel...)
+	if err != nil {
+		return nil, fmt.Errorf("diagmon: %w (want e.g. ./DiagMon)", err)
 	}
 	set := func(n, format, v string) error {
 		if _, err := t.Ensure(n, dmtree.Value{Format: format, Type: "text/plain", Data: []byte(v)}); err != nil {
 			return fmt.Errorf("diagmon: %w", err)
 		}
 		return nil
-	}
-	node := dmtree.Value{Format: dmtree.FormatNode}
-	steps := []struct {
-		uri string
-		v   dmtree.Value
-	}{
-		{uri, dmtree.Value{Format: dmtree.FormatNode, Type: MOID}},
-		{uri + "/Policy", node},
-		{uri + "/Policy/Interval", dmtree.Value{Format: dmtree.FormatInt, Type: "text/plain", Data: []byte("0")}},
-		{uri + "/Functions", node},
-	}
-	for _, f := range cfg.Functions {
-		fu := uri + "/Functions/" + f.Name
-		steps = append(steps, []struct {
-			uri string
-			v   dmtree.Value
-		}{
-			{fu, node},
-			{fu + "/Name", dmtree.Value{Format: dmtree.FormatChr, Type: "text/plain"}},
-			{fu + "/Report", dmtree.Value{Format: dmtree.FormatChr, Type: "text/plain"}},
-			{fu + "/Result", dmtree.Value{Format: dmtree.FormatInt, Type: "text/plain", Data: []byte("0")}},
-			{fu + "/Operations", node},
-			{fu + "/Operations/Start", node},
-		}...)
-		if f.Metric != "" {
-			steps = append(steps, []struct {
-				uri string
-				v   dmtree.Value
-			}{
-				{fu + "/Trap", node},
-				{fu + "/Trap/Metric", dmtree.Value{Format: dmtree.FormatChr, Type: "text/plain"}},
-				{fu + "/Trap/Direction", dmtree.Value{Format: dmtree.FormatChr, Type: "text/plain"}},
-				{fu + "/Trap/Enabled", dmtree.Value{Format: dmtree.FormatBool, Type: "text/plain", Data: []byte("false")}},
-				{fu + "/Trap/Threshold", dmtree.Value{Format: dmtree.FormatChr, Type: "text/plain", Data: []byte("0")}},
-				{fu + "/Trap/Active", dmtree.Value{Format: dmtree.FormatBool, Type: "text/plain", Data: []byte("false")}},
-			}...)
-		}
-	}
-	for _, s := range steps {
-		if err := add(s.uri, s.v); err != nil {
-			return nil, err
-		}
 	}
 	for _, f := range cfg.Functions {
 		fu := uri + "/Functions/" + f.Name
@@ -173,21 +134,30 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 			}
 		}
 	}
-	def, err := DDF(path.Base(uri))
+	if err := Model.BindAt(t, uri); err != nil {
+		return nil, fmt.Errorf("diagmon: %w", err)
+	}
+	if err := moframe.Grant(t, uri, cfg.Servers); err != nil {
+		return nil, fmt.Errorf("diagmon: %w", err)
+	}
+	run, err := moframe.NewRunner(moframe.RunnerConfig{Name: "diagmon", Dir: cfg.Dir, Report: cfg.Report, Log: cfg.Log})
 	if err != nil {
 		return nil, err
 	}
-	if err := t.Install(path.Dir(uri), def); err != nil {
-		return nil, fmt.Errorf("diagmon: bind the DDF at %s: %w", uri, err)
-	}
-	if err := place.Grant(t, uri, cfg.Servers); err != nil {
-		return nil, fmt.Errorf("diagmon: %w", err)
-	}
-	o := &Object{t: t, uri: uri, cfg: cfg, log: cfg.Log.With("diagmon", uri), fns: fns, interval: make(chan int, 1)}
+	o := &Object{t: t, uri: uri, cfg: cfg, log: cfg.Log.With("diagmon", uri), fns: fns, run: run, interval: make(chan int, 1)}
 	o.ctx, o.cancel = context.WithCancel(context.Background())
 	if err := t.Mount(uri, o); err != nil {
 		return nil, fmt.Errorf("diagmon: %w", err)
 	}
+	// A function a restart cut short runs again and is reported once.
+	run.Resume(func(rec moframe.Record) (moframe.Record, moframe.Work) {
+		f := fns[rec.Op]
+		if f == nil {
+			return rec, nil
+		}
+		o.log.Info("running again a function a restart interrupted", "function", f.Name)
+		return rec, o.work(f)
+	})
 	return o, nil
 }
 
@@ -263,33 +233,29 @@ func (o *Object) SetValue(uri string, v dmtree.Value) error {
 
 // Exec implements dmtree.Executor: Exec of <f>/Operations/Start answers 202;
 // the function runs after the session and its outcome goes out as a 1226
-// OperationComplete report with the Exec's correlator.
+// OperationComplete report with the Exec's correlator (one run at a time:
+// 405 while another runs).
 func (o *Object) Exec(_ context.Context, uri string, _ []byte, correlator string) (syncml.StatusCode, error) {
 	f, rest := o.function(uri)
 	if f == nil || rest != "Operations/Start" {
 		return 0, syncml.Errorf(syncml.StatusCommandNotAllowed, "%s cannot be executed (Exec %s/Functions/<function>/Operations/Start)", uri, o.uri)
 	}
-	if o.ctx.Err() != nil {
-		return 0, syncml.Errorf(syncml.StatusServiceUnavailable, "the DiagMon object is stopping")
+	if err := o.run.Begin(nil, moframe.Record{Op: f.Name, Correlator: correlator, Target: uri}, o.work(f)); err != nil {
+		return 0, err
 	}
-	o.wg.Add(1)
-	go func() {
-		defer o.wg.Done()
-		rep := o.run(f)
-		if o.ctx.Err() != nil {
-			return // stopped by Close
-		}
-		mark := ""
-		if !rep.ResultCode.Successful() {
-			mark = "critical"
-		}
-		o.cfg.Report(&syncml.Alert{Data: syncml.AlertGeneric, Correlator: correlator, Items: []syncml.Item{{
-			Source: &syncml.Location{LocURI: uri},
-			Meta:   &syncml.Meta{Type: AlertOperationComplete, Format: "xml", Mark: mark},
-			Data:   syncml.TextData(string(rep.Marshal())),
-		}}})
-	}()
 	return syncml.StatusAccepted, nil
+}
+
+// work is a function's run as the Runner's background work.
+func (o *Object) work(f *Function) moframe.Work {
+	return func(ctx context.Context) *moframe.Outcome {
+		rep := o.runIn(ctx, f)
+		if ctx.Err() != nil {
+			return nil // stopped: run again at the next start
+		}
+		return &moframe.Outcome{Report: &moframe.Report{Type: AlertOperationComplete, Source: o.uri + "/Functions/" + f.Name + "/Operations/Start",
+			Format: "xml", Data: string(rep.Marshal()), Failed: !rep.ResultCode.Successful()}}
+	}
 }
 
 // RunFunction runs the function named name now and records its result, as
@@ -299,11 +265,11 @@ func (o *Object) RunFunction(name string) (*Report, error) {
 	if f == nil {
 		return nil, fmt.Errorf("diagmon: no function %q", name)
 	}
-	return o.run(f), nil
+	return o.runIn(o.ctx, f), nil
 }
 
-func (o *Object) run(f *Function) *Report {
-	ctx, cancel := context.WithTimeout(o.ctx, o.cfg.RunTimeout)
+func (o *Object) runIn(parent context.Context, f *Function) *Report {
+	ctx, cancel := context.WithTimeout(parent, o.cfg.RunTimeout)
 	defer cancel()
 	rep := &Report{Kind: "report", Identifier: f.Name, ResultCode: ResultSuccessful}
 	rs, err := f.Run(ctx)
@@ -416,10 +382,11 @@ func stop(t *time.Timer) {
 }
 
 // Wait blocks until no function started by an Exec is running.
-func (o *Object) Wait() { o.wg.Wait() }
+func (o *Object) Wait() { o.run.Wait() }
 
-// Close stops running functions without reporting them and waits for them.
+// Close stops a running function without reporting it (with Config.Dir the
+// next start runs it again) and waits for it, and stops Run.
 func (o *Object) Close() {
 	o.cancel()
-	o.wg.Wait()
+	o.run.Close()
 }

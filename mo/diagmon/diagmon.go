@@ -26,7 +26,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/omadm/omadm/dmtree"
+	"github.com/omadm/omadm/mo/moframe"
 )
 
 // MOID is the management object identifier.
@@ -201,13 +201,10 @@ func ParseAlert(typ, data string) (r *Report, ok bool, err error) {
 //go:embed diagmon.ddf.xml
 var ddfXML []byte
 
+// Model is the DiagMon DDF (diagmon.ddf.xml): the object's node is run-time
+// named, the device chooses its place.
+var Model = moframe.MustModel(ddfXML)
+
 // DDFXML returns the DDF with the object's root node named name (for
 // example "DiagMon" for ./DiagMon).
-func DDFXML(name string) []byte {
-	var esc bytes.Buffer
-	_ = xml.EscapeText(&esc, []byte(name))
-	return bytes.Replace(ddfXML, []byte("<NodeName>DiagMon</NodeName>"), []byte("<NodeName>"+esc.String()+"</NodeName>"), 1)
-}
-
-// DDF parses DDFXML(name).
-func DDF(name string) (*dmtree.DDF, error) { return dmtree.ParseDDF(DDFXML(name)) }
+func DDFXML(name string) []byte { return Model.Bind(name).Marshal() }

@@ -254,3 +254,64 @@ func TestParseAlert_RefusesBadData(t *testing.T) {
 		t.Fatal("another MO's alert read as DiagMon's")
 	}
 }
+
+// A function the agent's restart cut short runs again at the next start and
+// is reported once, with the Exec's correlator (moframe.Runner state file).
+func TestDiagMon_RestartRunsAnInterruptedFunctionAgainAndReportsOnce(t *testing.T) {
+	dir := t.TempDir()
+	tree := dmtree.New(nil)
+	started := make(chan struct{})
+	blocking := diagmon.Function{Name: "Load", Run: func(ctx context.Context) (diagmon.Readings, error) {
+		close(started)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}}
+	var first []*syncml.Alert
+	var mu sync.Mutex
+	o, err := diagmon.Install(tree, node, diagmon.Config{Dir: dir, Functions: []diagmon.Function{blocking}, Report: func(a *syncml.Alert) {
+		mu.Lock()
+		first = append(first, a)
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := tree.Exec(context.Background(), "", node+"/Functions/Load/Operations/Start", nil, "corr-r"); err != nil || st != syncml.StatusAccepted {
+		t.Fatalf("Exec = %d, %v", st, err)
+	}
+	<-started
+	o.Close() // the agent stops mid-run
+	if len(first) != 0 {
+		t.Fatalf("a stopped run was reported: %+v", first)
+	}
+	d := newDeviceDir(t, tree, dir, machine.Load())
+	d.obj.Wait()
+	d.mu.Lock()
+	n := len(d.alerts)
+	d.mu.Unlock()
+	if n != 1 || d.alerts[0].Correlator != "corr-r" || d.last().ResultCode != diagmon.ResultSuccessful {
+		t.Fatalf("after restart %d alerts (%+v), want one successful report with correlator corr-r", n, d.alerts)
+	}
+	d.obj.Close()
+	d2 := newDeviceDir(t, tree, dir, machine.Load())
+	d2.obj.Wait()
+	if len(d2.alerts) != 0 {
+		t.Fatalf("the report was sent again after a second restart")
+	}
+}
+
+func newDeviceDir(t *testing.T, tree *dmtree.Tree, dir string, fns ...diagmon.Function) *device {
+	t.Helper()
+	d := &device{t: t, tree: tree}
+	o, err := diagmon.Install(tree, node, diagmon.Config{Dir: dir, Servers: []string{srv}, Functions: fns, Report: func(a *syncml.Alert) {
+		d.mu.Lock()
+		d.alerts = append(d.alerts, a)
+		d.mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.obj = o
+	t.Cleanup(o.Close)
+	return d
+}
