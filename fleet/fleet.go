@@ -81,7 +81,8 @@ func invalid(field, format string, args ...any) *FieldError {
 // Request asks for an operation on one device.
 type Request struct {
 	DeviceID string
-	// MO is the object's descriptor name ("fumo", "lawmo") or "exec".
+	// MO is the object's descriptor name ("fumo", "lawmo", "diagmon"), "connmo" (a
+	// connectivity profile applied as one Atomic) or "exec".
 	MO string
 	// Operation is the descriptor's operation name or alias; for "exec" it
 	// is ignored (the operation is "Exec").
@@ -165,12 +166,16 @@ func (m *Manager) MONames() []string {
 	for _, d := range m.o.MOs {
 		out = append(out, d.Name)
 	}
-	return append(out, ExecMO)
+	return append(out, ConnMO, ExecMO)
 }
 
 // Plan checks r and returns the operation and the job spec it would store,
 // without storing anything; r's defaults (node, correlator) are filled.
 func (m *Manager) Plan(r *Request) (*storage.Operation, storage.JobSpec, error) {
+	return m.plan(context.Background(), r)
+}
+
+func (m *Manager) plan(ctx context.Context, r *Request) (*storage.Operation, storage.JobSpec, error) {
 	if r.Timeout < 0 || r.Timeout > MaxTimeout {
 		return nil, storage.JobSpec{}, invalid("timeout", "%s: want a positive duration of at most %s", r.Timeout, MaxTimeout)
 	}
@@ -179,6 +184,9 @@ func (m *Manager) Plan(r *Request) (*storage.Operation, storage.JobSpec, error) 
 	}
 	if strings.EqualFold(r.MO, ExecMO) {
 		return m.planExec(r)
+	}
+	if strings.EqualFold(r.MO, ConnMO) {
+		return m.planConnMO(ctx, r)
 	}
 	d, ok := m.Descriptor(r.MO)
 	if !ok {
@@ -283,7 +291,7 @@ func Validate(r Request) error {
 // device), storage.ErrExists (the device has an operation with that
 // correlator), or a storage error.
 func (m *Manager) Create(ctx context.Context, r *Request) (*storage.Operation, *storage.Job, error) {
-	op, spec, err := m.Plan(r)
+	op, spec, err := m.plan(ctx, r)
 	if err != nil {
 		return nil, nil, err
 	}

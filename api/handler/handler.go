@@ -145,6 +145,11 @@ func New(o Options) (*Handler, error) {
 		{Method: "GET", Pattern: p + "/devices/{id}/events", h: h.deviceEvents},
 		{Method: "GET", Pattern: p + "/devices/{id}/diagnostics", h: h.listDiagnostics},
 		{Method: "GET", Pattern: p + "/devices/{id}/diagnostics/{event}", h: h.getDiagnostic},
+		{Method: "POST", Pattern: p + "/profiles", h: h.createProfile},
+		{Method: "GET", Pattern: p + "/profiles", h: h.listProfiles},
+		{Method: "GET", Pattern: p + "/profiles/{name}", h: h.getProfile},
+		{Method: "PUT", Pattern: p + "/profiles/{name}", h: h.updateProfile},
+		{Method: "DELETE", Pattern: p + "/profiles/{name}", h: h.deleteProfile},
 		{Method: "GET", Pattern: p + "/events", h: h.allEvents},
 		{Method: "GET", Pattern: p + "/devices/{id}/traces", h: h.traces},
 		{Method: "GET", Pattern: p + "/events/stream", h: h.stream},
@@ -180,7 +185,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	if _, pat := h.mux.Handler(r); pat == "" {
 		var allow []string
-		for _, m := range []string{"GET", "POST", "PATCH", "DELETE"} {
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
 			probe := r.Clone(r.Context())
 			probe.Method = m
 			if _, p := h.mux.Handler(probe); p != "" {
