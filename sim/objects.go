@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"strconv"
 
+	"github.com/omadm/omadm/mo/connmo"
 	"github.com/omadm/omadm/mo/diagmon"
 )
 
@@ -54,3 +55,11 @@ func pct(part, whole int64) string {
 // DiagMon is the device's DiagMon object (its trap policies are checked by
 // CheckTraps, which a fleet or test calls).
 func (d *Device) DiagMon() *diagmon.Object { return d.diagmon }
+
+// ConnMOURI is where every simulated device carries its connectivity
+// profiles (mo/connmo).
+const ConnMOURI = "./ConnMO"
+
+// ConnMO is the device's connectivity container; Sync on it records (and
+// reports) a configuration a server changed.
+func (d *Device) ConnMO() *connmo.Object { return d.connmo }
