@@ -71,6 +71,7 @@ type options struct {
 	dlConnect, dlStall                  time.Duration
 	diagmon, diagmonStorage, diagmonLog string
 	diagmonLogBytes                     int
+	connmo, connmoApply                 string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -129,6 +130,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.diagmonStorage, "diagmon-storage", "/", "with --diagmon: path whose file system the Storage function reads")
 	fs.StringVar(&o.diagmonLog, "diagmon-log", "", "with --diagmon: file whose end the LogTail function uploads (no LogTail function without it)")
 	fs.IntVar(&o.diagmonLogBytes, "diagmon-log-bytes", 16<<10, "with --diagmon-log: most bytes LogTail uploads (at most 64 KiB)")
+	fs.StringVar(&o.connmo, "connmo", "", "connectivity (ConnMO) container node, e.g. ./ConnMO: access points and proxies servers provision")
+	fs.StringVar(&o.connmoApply, "connmo-apply", "", "with --connmo: command run by /bin/sh when a server changed the container; it reads every leaf as NAP/<name>/Addr=value lines on stdin; exit 0 = in force (else retried)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -192,6 +195,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.diagmon == "" && (o.diagmonLog != "" || o.diagmonStorage != "/") {
 		return nil, errors.New("--diagmon-storage and --diagmon-log need --diagmon (the object node)")
+	}
+	if o.connmo == "" && o.connmoApply != "" {
+		return nil, errors.New("--connmo-apply needs --connmo (the container node)")
 	}
 	if o.diagmonLogBytes <= 0 || o.diagmonLogBytes > diagmon.MaxLogTail {
 		return nil, fmt.Errorf("--diagmon-log-bytes must be from 1 to %d", diagmon.MaxLogTail)
@@ -379,6 +385,19 @@ func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, s
 		}
 		defer func() { stopDM(); dm.Close() }()
 		running = append(running, dm)
+	}
+	if o.connmo != "" {
+		cm, err := startConnMO(tree, o, acct.ServerID, log)
+		if err != nil {
+			return err
+		}
+		if o.once {
+			defer func() { _, _ = cm.Sync(ctx) }()
+		} else {
+			wctx, stopW := context.WithCancel(ctx)
+			defer stopW()
+			go watchConnMO(wctx, cm)
+		}
 	}
 	if o.once {
 		return once(ctx, c, running, stdout, log)
