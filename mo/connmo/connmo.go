@@ -211,7 +211,9 @@ func Apply(node, name, kind string, s map[string]string, replace bool) (*Plan, e
 			p.Delete = append(p.Delete, node+"/Proxy/"+name)
 		}
 	}
-	add := func(uri, format, data string) { p.Add = append(p.Add, Item{URI: uri, Format: format, Type: "text/plain", Data: data}) }
+	add := func(uri, format, data string) {
+		p.Add = append(p.Add, Item{URI: uri, Format: format, Type: "text/plain", Data: data})
+	}
 	inner := func(uri, typ string) { p.Add = append(p.Add, Item{URI: uri, Format: "node", Type: typ}) }
 	display := s["display_name"]
 	if display == "" {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/omadm/omadm/dmtree"
 	"github.com/omadm/omadm/mo/diagmon"
@@ -314,4 +316,49 @@ func newDeviceDir(t *testing.T, tree *dmtree.Tree, dir string, fns ...diagmon.Fu
 	d.obj = o
 	t.Cleanup(o.Close)
 	return d
+}
+
+// The trap policies are collected every Policy/Interval seconds once a
+// server sets one (virtual time: testing/synctest).
+func TestDiagMon_RunCollectsEveryIntervalOnceSet(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fn := diagmon.Function{Name: "Load", Metric: "load1", Above: true, Run: func(context.Context) (diagmon.Readings, error) {
+			return diagmon.Readings{{Name: "load1", Value: "9.5"}}, nil
+		}}
+		d := newDevice(t, dmtree.New(nil), fn)
+		for _, kv := range [][2]string{{"/Functions/Load/Trap/Threshold", "4"}, {"/Functions/Load/Trap/Enabled", "true"}} {
+			if err := d.tree.Replace(srv, node+kv[0], dmtree.Value{Data: []byte(kv[1])}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go d.obj.Run(ctx)
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		if d.count() != 0 {
+			t.Fatalf("collected with Interval 0: %d alerts", len(d.alerts))
+		}
+		if err := d.tree.Replace(srv, node+"/Policy/Interval", dmtree.Value{Format: "int", Data: []byte("60")}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(59 * time.Second)
+		synctest.Wait()
+		if d.count() != 0 {
+			t.Fatal("collected before the interval passed")
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if n := d.count(); n != 1 || d.last().Kind != "trap" {
+			t.Fatalf("%d alerts after one interval, want the trap", d.count())
+		}
+		cancel()
+		d.obj.Close()
+	})
+}
+
+func (d *device) count() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.alerts)
 }
