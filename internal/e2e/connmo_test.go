@@ -85,7 +85,7 @@ func TestE2E_ConnectivityProfileAppliedAndReadBack(t *testing.T) {
 		if done.ExecStatus != 200 {
 			t.Fatalf("done %+v", done)
 		}
-		if got := a.Value(nap+"/AuthInfo/AuthSecret"); got != "s3cret" {
+		if got := a.Value(nap + "/AuthInfo/AuthSecret"); got != "s3cret" {
 			t.Fatalf("device AuthSecret %q", got)
 		}
 		if applied, err := a.ConnMO().Sync(context.Background()); !applied || err != nil {
@@ -94,12 +94,12 @@ func TestE2E_ConnectivityProfileAppliedAndReadBack(t *testing.T) {
 
 		// Read back through the server.
 		get := queue(t, st, a.ID(), storage.JobSpec{Command: "Get", Items: []storage.JobItem{
-			{URI: nap+"/Addr"}, {URI: nap+"/AddrType"}, {URI: px+"/Ports/1/PortNbr"},
-			{URI: px+"/ConRefs/1/ConRef"}}})
+			{URI: nap + "/Addr"}, {URI: nap + "/AddrType"}, {URI: px + "/Ports/1/PortNbr"},
+			{URI: px + "/ConRefs/1/ConRef"}}})
 		a.session(t)
 		gj := job(t, st, get)
-		want := map[string]string{nap+"/Addr": "corp.example", nap+"/AddrType": "APN",
-			px+"/Ports/1/PortNbr": "3128", px+"/ConRefs/1/ConRef": nap}
+		want := map[string]string{nap + "/Addr": "corp.example", nap + "/AddrType": "APN",
+			px + "/Ports/1/PortNbr": "3128", px + "/ConRefs/1/ConRef": nap}
 		if gj.State != storage.JobDone || len(gj.Results) != len(want) {
 			t.Fatalf("Get job %s %+v", gj.State, gj.Results)
 		}
@@ -120,7 +120,7 @@ func TestE2E_ConnectivityProfileAppliedAndReadBack(t *testing.T) {
 		if !strings.Contains(failed.Error, "Atomic") {
 			t.Fatalf("failed %+v", failed)
 		}
-		if got := a.Value(nap+"/Addr"); got != "corp.example" {
+		if got := a.Value(nap + "/Addr"); got != "corp.example" {
 			t.Fatalf("a failed change set changed the device: Addr %q", got)
 		}
 		repl := apply(map[string]any{"profile": name, "replace": true})
