@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/fnv"
 	"strconv"
+	"time"
 
 	"github.com/omadm/omadm/mo/connmo"
 	"github.com/omadm/omadm/mo/diagmon"
@@ -63,3 +64,33 @@ const ConnMOURI = "./ConnMO"
 // ConnMO is the device's connectivity container; Sync on it records (and
 // reports) a configuration a server changed.
 func (d *Device) ConnMO() *connmo.Object { return d.connmo }
+
+// collectTraps runs the DiagMon trap collection of every device whose
+// server set a Policy/Interval, each at its own interval, with one
+// goroutine for the whole fleet; a trap's alert goes out in the device's
+// next session. It returns when ctx ends.
+func (f *Fleet) collectTraps(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	last := make(map[*Device]time.Time, len(f.devices))
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			for _, d := range f.devices {
+				iv := d.diagmon.Interval()
+				if iv <= 0 {
+					continue
+				}
+				if prev, ok := last[d]; ok && now.Sub(prev) < time.Duration(iv)*time.Second {
+					continue
+				}
+				if _, ok := last[d]; ok {
+					d.diagmon.CheckTraps()
+				}
+				last[d] = now
+			}
+		}
+	}
+}
