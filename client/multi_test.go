@@ -443,3 +443,40 @@ func TestAgent_AlertQueuedAfterTheLastCommandsWaitsForTheNextSession(t *testing.
 		t.Fatalf("second session pkg1 = %q, pending %d", got, c.PendingAlerts())
 	}
 }
+
+func TestAgent_AsksForTheNextMessageOnlyWhenItHasNothingElseToSend(t *testing.T) {
+	tr := newTree(t)
+	srv := &scripted{t: t}
+	srv.steps = []step{
+		func(t *testing.T, got *syncml.Message) *syncml.Message {
+			return srv.reply(got, false, 0, &syncml.Get{Items: []syncml.Item{target("./Vendor/Name")}})
+		},
+		func(t *testing.T, got *syncml.Message) *syncml.Message {
+			return srv.reply(got, false, syncml.StatusOK, &syncml.Replace{Items: []syncml.Item{item("./Vendor/Color", "red")}})
+		},
+		func(t *testing.T, got *syncml.Message) *syncml.Message { return srv.reply(got, true, syncml.StatusOK) },
+		func(t *testing.T, got *syncml.Message) *syncml.Message { return srv.reply(got, true, syncml.StatusOK) },
+	}
+	c := newAgent(t, tr, srv, nil)
+	if _, err := c.Run(context.Background(), client.Trigger{}); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	want := []string{
+		"Alert 1201 | Replace | Final",
+		// Results answer the message: no Alert 1222, and no Final while the
+		// server's package is open.
+		"Status 0 SyncHdr 200 | Status 2 Get 200 | Results 2",
+		// Only statuses: ask for more.
+		"Status 0 SyncHdr 200 | Status 2 Replace 200 | Alert 1222",
+		// The server closed its package with statuses only: the session ends
+		// without a bare SyncHdr Status.
+	}
+	if len(srv.got) != len(want) {
+		t.Fatalf("agent sent %d messages, want %d", len(srv.got), len(want))
+	}
+	for i, w := range want {
+		if got := summary(srv.got[i]); got != w {
+			t.Fatalf("message %d = %q\nwant        %q", i+1, got, w)
+		}
+	}
+}

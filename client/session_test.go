@@ -403,3 +403,27 @@ func TestAgent_CancelledContextSendsAbort(t *testing.T) {
 		t.Fatalf("abort message = %q\nwant            %q", got, want)
 	}
 }
+
+func TestAgent_ServerAbortRunsNothingElseInItsMessage(t *testing.T) {
+	tr := newTree(t)
+	srv := &scripted{t: t}
+	srv.steps = []step{
+		func(t *testing.T, got *syncml.Message) *syncml.Message {
+			return srv.reply(got, true, 0,
+				&syncml.Status{MsgRef: "1", CmdRef: "1", Cmd: "Alert", Data: syncml.StatusOK},
+				&syncml.Replace{Items: []syncml.Item{item("./Vendor/Name", "changed")}},
+				&syncml.Alert{Data: syncml.AlertSessionAbort})
+		},
+	}
+	c := newAgent(t, tr, srv, nil)
+	res, err := c.Run(context.Background(), client.Trigger{})
+	if !errors.Is(err, client.ErrAborted) || res.State != client.StateAborted || len(srv.got) != 1 {
+		t.Fatalf("err = %v, state = %s, messages = %d", err, res.State, len(srv.got))
+	}
+	if v := value(t, tr, "./Vendor/Name"); v != "acme" {
+		t.Fatalf("command beside the abort ran: %q", v)
+	}
+	if len(res.ServerStatuses) != 1 || len(res.Commands) != 0 {
+		t.Fatalf("statuses %d, commands %d", len(res.ServerStatuses), len(res.Commands))
+	}
+}
