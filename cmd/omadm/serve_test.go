@@ -134,15 +134,19 @@ func TestServe_ShutdownEndsEventStreamsPromptly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	if _, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil {
+	br := bufio.NewReader(resp.Body)
+	if _, err := br.ReadString('\n'); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
+	// Shutdown ends the open stream itself instead of waiting for the
+	// client: the stream's handler returns and the response ends cleanly. A
+	// stream left open would be cut when the shutdown timeout runs out,
+	// which the client sees as an unexpected EOF, not a clean end.
 	if err := rs.Shutdown(context.Background()); err != nil {
-		t.Fatalf("shutdown: %v", err)
+		t.Fatalf("shutdown with an open stream: %v", err)
 	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Fatalf("shutdown took %s with an open stream", d)
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		t.Fatalf("stream did not end cleanly: %v", err)
 	}
 }
 
