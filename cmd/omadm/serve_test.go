@@ -58,6 +58,9 @@ func TestServe_StartsZeroConfigAndReusesItsToken(t *testing.T) {
 	if h, err := c.Health(ctx); err != nil || h.Status != "ok" {
 		t.Fatalf("health: %+v %v", h, err)
 	}
+	if h, err := c.Ready(ctx); err != nil || h.Status != "ok" {
+		t.Fatalf("ready on a migrated database: %+v %v", h, err)
+	}
 	if _, err := c.CreateDevice(ctx, api.DeviceCreate{ID: "d1", Username: "u", Password: "p"}); err != nil {
 		t.Fatal(err)
 	}
@@ -161,6 +164,7 @@ func TestServe_RejectsBadConfiguration(t *testing.T) {
 		{"missing cert files", serveConfig{TLSCert: "nope.pem", TLSKey: "nope.key"}, "TLS certificate"},
 		{"unknown db", serveConfig{DB: "mysql://x"}, "postgres://"},
 		{"bad log level", serveConfig{LogLevel: "loud"}, "log-level"},
+		{"bad log format", serveConfig{LogFormat: "xml"}, "log-format"},
 		{"busy port", serveConfig{Listen: "256.0.0.1:1"}, "listen"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -168,7 +172,7 @@ func TestServe_RejectsBadConfiguration(t *testing.T) {
 			if tc.cfg.Listen == "" {
 				tc.cfg.Listen = "127.0.0.1:0"
 			}
-			if tc.cfg.LogLevel == "" {
+			if tc.cfg.LogLevel == "" && tc.cfg.LogFormat == "" {
 				tc.cfg.Logger = slog.New(slog.DiscardHandler)
 			}
 			rs, err := startServer(context.Background(), tc.cfg)
