@@ -29,6 +29,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/omadm/omadm/mo"
 	"github.com/omadm/omadm/mo/fumo"
 	"github.com/omadm/omadm/mo/lawmo"
@@ -105,6 +107,7 @@ type Options struct {
 type Manager struct {
 	o     Options
 	queue chan change
+	ops   *prometheus.CounterVec // see metrics.go
 }
 
 // change is a live update the Manager follows: a job's new state or a
@@ -132,7 +135,7 @@ func New(o Options) (*Manager, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{o: o, queue: make(chan change, 4096)}, nil
+	return &Manager{o: o, queue: make(chan change, 4096), ops: newOperationsCounter()}, nil
 }
 
 // Descriptor returns the descriptor of an MO by name.
@@ -342,6 +345,7 @@ func (m *Manager) Cancel(ctx context.Context, id int64) (*storage.Operation, err
 }
 
 func (m *Manager) changed(op *storage.Operation) {
+	m.count(op)
 	if m.o.OnChange != nil {
 		c := *op
 		m.o.OnChange(&c)

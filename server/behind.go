@@ -113,12 +113,14 @@ func (b *behind) flush(ctx context.Context) {
 	}
 	e := b.e
 	eff := &storage.Effects{Traces: ts, Events: evs, TraceKeep: e.o.TraceKeep}
+	start := time.Now()
 	err := storage.WriteEffects(ctx, e.store, eff)
 	if err != nil {
 		e.log.Warn("writing traces and session events failed; writing them one by one", "err", err,
 			"traces", len(ts), "events", len(evs))
 		b.oneByOne(ctx, eff)
 	}
+	since(e.m.storeBehind, start)
 	e.m.behind.Set(0)
 	for _, u := range recordUpdates(nil, evs, ts) {
 		e.emit(u)

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/omadm/omadm/storage"
@@ -396,7 +397,9 @@ func (x *exchange) fill(ctx context.Context) (added int, more bool, err error) {
 		jobs, err = x.rd.PendingJobs, x.rd.PendingErr
 		x.rd.Pending = false // used once
 	} else {
+		start := time.Now()
 		jobs, err = x.e.store.PendingJobs(ctx, x.dev.ID, x.msg.Header.SessionID)
+		since(x.e.m.storeQueue, start)
 	}
 	if err != nil {
 		return 0, false, storageErr("reading the job queue", err)

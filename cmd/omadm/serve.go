@@ -497,7 +497,7 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	for _, c := range engine.Collectors() {
+	for _, c := range append(engine.Collectors(), ops.Collectors()...) {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering metrics: %w", err)
 		}

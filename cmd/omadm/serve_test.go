@@ -77,6 +77,14 @@ func TestServe_StartsZeroConfigAndReusesItsToken(t *testing.T) {
 	if resp.StatusCode != 200 || !bytes.Contains(body, []byte("go_goroutines")) || !bytes.Contains(body, []byte("omadm_")) {
 		t.Fatalf("metrics: %d\n%.2000s", resp.StatusCode, body)
 	}
+	// The labelled series: jobs by state (the job above is queued),
+	// sessions by result and storage time by kind, at 0 before any session.
+	for _, want := range []string{`omadm_server_jobs{state="queued"} 1`, `omadm_server_sessions_ended_total{result="completed"} 0`,
+		`omadm_server_store_seconds_count{op="read_message"} 0`} {
+		if !bytes.Contains(body, []byte(want)) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 	// The device endpoint is mounted: it refuses a GET.
 	resp, err = http.Get(rs.URL + "/dm")
 	if err != nil {
