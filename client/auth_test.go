@@ -241,7 +241,7 @@ func TestAgent_VerifiesServerHMACOnEveryMessage(t *testing.T) {
 		}
 		nonce, _ = auth.ChalNonce(hs.Chal)
 	}
-	// Each answer gives the agent the nonce for its next HMAC (security.md §5).
+	// Each answer gives the agent the nonce for its next HMAC (OMA-TS-DM_Security-V1_2 §5.4).
 	next := func(m *syncml.Message) *syncml.Message {
 		m.Body[0].(*syncml.Status).Chal = auth.MakeChal(syncml.AuthMAC, []byte("cli-nonce-"+m.Header.MsgID))
 		return m

@@ -412,7 +412,7 @@ func TestAgent_AsyncExecIsReportedByGenericAlertInPackageThree(t *testing.T) {
 	}
 }
 
-// A server package of statuses only ends the session (protocol.md §2): an
+// A server package of statuses only ends the session (OMA-TS-DM_Protocol-V1_2 §8): an
 // alert queued meanwhile (an asynchronous Exec that finished during the
 // session) is not sent after it, which the server would refuse as a message
 // of an ended session, but in package 1 of the next session.

@@ -238,7 +238,7 @@ func TestAgent_SequenceStopsAfterRejectedConfirmation(t *testing.T) {
 	}
 }
 
-// TestAgent_SequenceStopsAfterAFailedMember: OMA-TS-DM_Protocol-V1_2 §6
+// TestAgent_SequenceStopsAfterAFailedMember: OMA-TS-DM_RepPro-V1_2
 // (Sequence): members run in order, members skipped are answered 215. Once a
 // member fails, the ones after it (an Exec that depends on the Replace of its
 // parameters) are not executed.
@@ -312,7 +312,7 @@ func TestAgent_UIAlertsAreAnsweredThroughTheUI(t *testing.T) {
 	}
 }
 
-// OMA-TS-DM_Protocol-V1_2 §10.3 (DMDOC 2.5.3): the client MUST skip, without
+// OMA-TS-DM_Protocol-V1_2 §10.3: the client MUST skip, without
 // an error message, every optional parameter it cannot process; the alert is
 // still shown and answered. Only a structurally incomplete alert is 412.
 func TestAgent_UIAlertSkipsOptionsItCannotProcess(t *testing.T) {

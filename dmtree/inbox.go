@@ -6,7 +6,7 @@ import (
 	"github.com/omadm/omadm/syncml"
 )
 
-// The Inbox (objects.md §4) is an optional permanent interior node ./Inbox
+// The Inbox (OMA-TS-DM_StdObj-V1_2, Inbox) is an optional permanent interior node ./Inbox
 // whose only use is Add: a server adds a management object there without
 // knowing where the device keeps objects of that kind, and the device places
 // it by its MO identifier. The tree knows the places from a registry that the

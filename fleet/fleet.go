@@ -494,7 +494,7 @@ func cmpInt(a, b int) int {
 // execJob wraps the Exec of uri, preceded by pre (Replaces of its
 // parameters), in a Sequence job when there are parameters: in a Sequence
 // the device runs the Exec only when the Replaces succeeded
-// (OMA-TS-DM_Protocol-V1_2 §6: Sequence members run in order); Atomic may not
+// (OMA-TS-DM_RepPro-V1_2, Sequence: members run in order); Atomic may not
 // hold an Exec (OMA-TS-DM_RepPro-V1_2, Atomic content model).
 func execJob(uri, correlator string, pre []storage.JobItem, data string) storage.JobSpec {
 	exec := storage.JobSpec{Command: "Exec", Correlator: correlator, Items: []storage.JobItem{{URI: uri, Data: data}}}

@@ -62,7 +62,7 @@ const maintEvery = time.Minute
 // applies the event retention. Each session trims its own device's traces
 // when it ends (Effects.TraceKeep), so the trace sweep only catches devices
 // whose last session never ended; it is rare because its cost grows with
-// the number of devices (issue 6).
+// the number of devices.
 const sweepEvery = time.Hour
 
 // maxCmdsPerMsg bounds the commands we put in one message when the device
@@ -839,7 +839,7 @@ func (x *exchange) checkSent(ctx context.Context, st storage.Store, atomic bool,
 	}
 	x.sent = kept
 	if removed > 0 && removed == x.added && x.reply.Final && len(x.alerts1225) == 0 {
-		x.closing = true // only Statuses and Final are left: the session ends (protocol.md §2)
+		x.closing = true // only Statuses and Final are left: the session ends (OMA-TS-DM_Protocol-V1_2 §8)
 	}
 	return removed > 0, nil
 }

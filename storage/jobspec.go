@@ -53,7 +53,7 @@ func under(parent string, err error) error {
 }
 
 // Commands a job can carry, and which may appear inside a group.
-// OMA-TS-DM_Protocol-V1_2 §6.6 (DM usage of the RepPro commands): Atomic
+// OMA-TS-DM_RepPro-V1_2 (DM usage of the RepPro commands): Atomic
 // holds Add, Alert, Copy, Delete, Replace (no Get, no Exec, no nested
 // Atomic); Sequence holds Add, Replace, Delete, Copy, Get, Exec, Alert. DM
 // lists no group inside a group.
