@@ -135,7 +135,7 @@ func TestServe_TokenFromEnvironmentIsNotWritten(t *testing.T) {
 	}
 }
 
-func TestServe_ShutdownEndsEventStreamsPromptly(t *testing.T) {
+func TestServe_ShutdownEndsOpenEventStreamsCleanly(t *testing.T) {
 	t.Setenv("OMADM_API_TOKEN", "")
 	rs := startTestServer(t, t.TempDir(), io.Discard)
 	req, _ := http.NewRequest("GET", rs.URL+"/api/v1/events/stream", nil)
