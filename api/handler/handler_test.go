@@ -54,7 +54,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e.h = h
-	e.served = make(chan string, 16)
+	e.served = make(chan string, 64)
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { // binds 127.0.0.1:0
 		h.ServeHTTP(w, r)
 		select {
