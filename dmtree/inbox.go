@@ -84,13 +84,6 @@ func (t *Tree) Place(moID, parentURI string) error {
 	return nil
 }
 
-// Placement returns the parent URI registered for moID, or "".
-func (t *Tree) Placement(moID string) string {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return t.places[moID]
-}
-
 // inInbox reports whether segs is ./Inbox or below while the Inbox is enabled.
 func (t *Tree) inInbox(segs []string) bool {
 	if t.inbox == rootID || len(segs) == 0 {

@@ -79,21 +79,6 @@ func CanonicalCommand(name string) (string, bool) {
 	return "", false
 }
 
-// AllowedIn reports whether command may be a member of group ("Atomic" or
-// "Sequence"); any command is allowed at the top level (group "").
-func AllowedIn(group, command string) bool {
-	switch group {
-	case "":
-		_, ok := CanonicalCommand(command)
-		return ok
-	case "Atomic":
-		return inAtomic[command]
-	case "Sequence":
-		return inSequence[command]
-	}
-	return false
-}
-
 // ValidateJobSpec checks every rule a job must follow to be sent. Command
 // names must be spelled canonically (CanonicalCommand).
 func ValidateJobSpec(s JobSpec) error {

@@ -21,14 +21,10 @@ func serveSchemaCheck(store storage.Store, dialect string) (func(context.Context
 	if !ok {
 		return nil, nil
 	}
-	ms, err := migrations.List(dialect)
-	if err != nil {
-		return nil, err
+	want := migrations.Latest(dialect)
+	if want == 0 {
+		return nil, fmt.Errorf("readiness: no schema migrations for %q", dialect)
 	}
-	if len(ms) == 0 {
-		return nil, nil
-	}
-	want := ms[len(ms)-1].Version
 	return func(ctx context.Context) error {
 		v, err := sv.SchemaVersion(ctx)
 		if err != nil {
