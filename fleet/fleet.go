@@ -29,6 +29,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/omadm/omadm/mo"
 	"github.com/omadm/omadm/mo/diagmon"
 	"github.com/omadm/omadm/mo/fumo"
@@ -120,6 +122,7 @@ type Options struct {
 type Manager struct {
 	o     Options
 	queue chan change
+	ops   *prometheus.CounterVec // see metrics.go
 }
 
 // change is a live update the Manager follows: a job's new state or a
@@ -147,7 +150,7 @@ func New(o Options) (*Manager, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{o: o, queue: make(chan change, 4096)}, nil
+	return &Manager{o: o, queue: make(chan change, 4096), ops: newOperationsCounter()}, nil
 }
 
 // Descriptor returns the descriptor of an MO by name.
@@ -364,6 +367,7 @@ func (m *Manager) Cancel(ctx context.Context, id int64) (*storage.Operation, err
 }
 
 func (m *Manager) changed(op *storage.Operation) {
+	m.count(op)
 	if m.o.OnChange != nil {
 		c := *op
 		m.o.OnChange(&c)
@@ -512,7 +516,7 @@ func cmpInt(a, b int) int {
 // execJob wraps the Exec of uri, preceded by pre (Replaces of its
 // parameters), in a Sequence job when there are parameters: in a Sequence
 // the device runs the Exec only when the Replaces succeeded
-// (OMA-TS-DM_Protocol-V1_2 §6: Sequence members run in order); Atomic may not
+// (OMA-TS-DM_RepPro-V1_2, Sequence: members run in order); Atomic may not
 // hold an Exec (OMA-TS-DM_RepPro-V1_2, Atomic content model).
 func execJob(uri, correlator string, pre []storage.JobItem, data string) storage.JobSpec {
 	exec := storage.JobSpec{Command: "Exec", Correlator: correlator, Items: []storage.JobItem{{URI: uri, Data: data}}}

@@ -448,7 +448,8 @@ func setup(tree *dmtree.Tree, o *options) (string, error) {
 // bootstrap applies a TNDS document, or a DM bootstrap message (XML or
 // WBXML, Add/Replace of a DMAcc by TNDS or plain items) processed like a
 // server message but never answered. With --bootstrap-sec the file must be
-// WBXML and carry the given MAC = hex(HMAC-SHA1(key, file)) (security.md §9).
+// WBXML and carry the given MAC = hex(HMAC-SHA1(key, file))
+// (OMA-TS-DM_Bootstrap-V1_2, bootstrap security).
 func bootstrap(tree *dmtree.Tree, o *options) error {
 	f, err := os.Open(o.bootstrap)
 	if err != nil {
