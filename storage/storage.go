@@ -283,6 +283,9 @@ type Store interface {
 	// Retention in bounded, set-based steps (traces, closed sessions).
 	Housekeeper
 
+	// Connectivity profiles.
+	ProfileStore
+
 	// Fleet inventory: device search, labels, import; groups.
 	Inventory
 	GroupStore

@@ -1,3 +1,3 @@
--- Reserved for the campaigns branch (its migration 0009); the integrator
--- replaces this placeholder with it at merge.
+-- Reserved: this number belongs to another change; this file keeps the
+-- numbering without gaps until it arrives.
 SELECT 1;
