@@ -381,11 +381,12 @@ const maxGroupDepth = 8
 
 // Resolve makes q ready for storage: a Group that names a dynamic group is
 // replaced by that group's selector (parsed now, merged into q; a selector
-// may itself name a group, up to 8 levels, a cycle being an error), and a
-// static group stays as the storage filter. A group that does not exist is
-// an error wrapping ErrUnknownGroup and storage.ErrNotFound. Merging two
-// conditions on one field (q says label.env=prod, the group's selector
-// label.env=dev) is an error naming the group.
+// may itself name a group, up to 8 levels), and a static group stays as the
+// storage filter. A group that does not exist is an error wrapping
+// ErrUnknownGroup and storage.ErrNotFound. A cycle of dynamic groups, a
+// saved selector that no longer parses, or two conditions on one field (q
+// says label.env=prod, the group's selector label.env=dev) is a
+// *SelectorError naming the group term.
 func Resolve(ctx context.Context, s storage.GroupStore, q storage.DeviceQuery) (storage.DeviceQuery, error) {
 	return resolve(ctx, s, q, time.Now(), nil)
 }
@@ -394,13 +395,16 @@ func resolve(ctx context.Context, s storage.GroupStore, q storage.DeviceQuery, n
 	if q.Group == "" {
 		return q, nil
 	}
+	bad := func(format string, args ...any) error {
+		return &SelectorError{Term: "group=" + q.Group, Msg: fmt.Sprintf(format, args...)}
+	}
 	for _, p := range path {
 		if p == q.Group {
-			return q, fmt.Errorf("group %s: its selector refers back to itself (%s)", q.Group, strings.Join(append(path, q.Group), " → "))
+			return q, bad("the group's selector refers back to itself (%s)", strings.Join(append(path, q.Group), " → "))
 		}
 	}
 	if len(path) >= maxGroupDepth {
-		return q, fmt.Errorf("group %s: dynamic groups nested more than %d deep", q.Group, maxGroupDepth)
+		return q, bad("dynamic groups nested more than %d deep", maxGroupDepth)
 	}
 	g, err := s.GetGroup(ctx, q.Group)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -414,7 +418,7 @@ func resolve(ctx context.Context, s storage.GroupStore, q storage.DeviceQuery, n
 	}
 	inner, err := ParseSelectorAt(g.Selector, now)
 	if err != nil {
-		return q, fmt.Errorf("group %s: saved %w", g.Name, err)
+		return q, bad("its saved %v", err)
 	}
 	if inner, err = resolve(ctx, s, inner, now, append(path, g.Name)); err != nil {
 		return q, err
@@ -422,7 +426,7 @@ func resolve(ctx context.Context, s storage.GroupStore, q storage.DeviceQuery, n
 	q.Group = ""
 	merged, err := Merge(q, inner)
 	if err != nil {
-		return q, fmt.Errorf("group %s: %w", g.Name, err)
+		return q, bad("%v", err)
 	}
 	return merged, nil
 }

@@ -199,7 +199,7 @@ func TestResolve_Errors(t *testing.T) {
 	}{
 		{"group=nope", `unknown group "nope"`},
 		{"group=loop-a", "refers back to itself"},
-		{"group=broken", `group broken: saved selector term "colour=red"`},
+		{"group=broken", `selector term "group=broken": its saved selector term "colour=red"`},
 		{"group=prod,label.env=dev", "label.env=dev and label.env=prod exclude each other"},
 	} {
 		_, err := selectIDs(t, s, tc.sel)

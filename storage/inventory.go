@@ -10,7 +10,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-		"strings"
+	"strings"
 	"time"
 	"unicode/utf8"
 )

@@ -51,6 +51,9 @@ type Options struct {
 	// MaxBody bounds request bodies (default 8 MiB: a job may carry a 4 MiB
 	// large object as base64).
 	MaxBody int64
+	// MaxImportBody bounds the body of POST /devices/import (default 1 GiB;
+	// the records are stored as they arrive, in batches).
+	MaxImportBody int64
 	// Heartbeat is the interval of SSE keep-alive comments (default 15 s).
 	Heartbeat time.Duration
 	// Version is reported by /healthz.
@@ -109,6 +112,9 @@ func New(o Options) (*Handler, error) {
 	if o.MaxBody <= 0 {
 		o.MaxBody = 8 << 20
 	}
+	if o.MaxImportBody <= 0 {
+		o.MaxImportBody = 1 << 30
+	}
 	if o.Heartbeat <= 0 {
 		o.Heartbeat = 15 * time.Second
 	}
@@ -125,7 +131,6 @@ func New(o Options) (*Handler, error) {
 		{Method: "GET", Pattern: "/healthz", Public: true, h: h.health},
 		{Method: "GET", Pattern: p + "/openapi.json", Public: true, h: h.openapi},
 		{Method: "POST", Pattern: p + "/devices", h: h.createDevice},
-		{Method: "GET", Pattern: p + "/devices", h: h.listDevices},
 		{Method: "GET", Pattern: p + "/devices/{id}", h: h.getDevice},
 		{Method: "PATCH", Pattern: p + "/devices/{id}", h: h.updateDevice},
 		{Method: "DELETE", Pattern: p + "/devices/{id}", h: h.deleteDevice},
@@ -147,8 +152,12 @@ func New(o Options) (*Handler, error) {
 		{Method: "GET", Pattern: p + "/devices/{id}/traces", h: h.traces},
 		{Method: "GET", Pattern: p + "/events/stream", h: h.stream},
 	}
+	h.routes = append(h.routes, h.inventoryRoutes()...)
 	for _, rt := range h.routes {
-		hf := rt.h
+		hf, err := knownQuery(rt, rt.h)
+		if err != nil {
+			return nil, err
+		}
 		if !rt.Public {
 			hf = h.authenticated(hf)
 		}
