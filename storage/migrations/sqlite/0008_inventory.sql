@@ -4,46 +4,51 @@
 -- device search (last seen, created) with the ID as tie-break.
 --
 -- devices.labels and devices.devinfo stay the record of truth (they
--- round-trip through the device calls); triggers keep the row copies in step
--- with every write path, and skip the work when the JSON did not change (a DM
--- session rewrites the device row but rarely its labels or DevInfo).
+-- round-trip through the device calls). A new device's rows are inserted by
+-- the store with the device, many devices per statement in an import: a
+-- trigger on INSERT, or a foreign key on these tables, would give every
+-- insert a statement journal (a copy of each page it touches), the largest
+-- cost of a bulk import. On UPDATE triggers keep the rows in step, and skip
+-- the work when the JSON did not change (a DM session rewrites the device
+-- row but rarely its labels or DevInfo); on DELETE a trigger removes them.
+--
+-- Each table is one b-tree keyed for the search, (key, value, device): the
+-- rows of one device are found again from the JSON they were made from
+-- (OLD.labels), so no second index by device is kept.
 CREATE TABLE device_labels (
-    device_id TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
     key       TEXT NOT NULL,
     value     TEXT NOT NULL,
-    PRIMARY KEY (device_id, key)
+    device_id TEXT NOT NULL,
+    PRIMARY KEY (key, value, device_id)
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX device_labels_kv ON device_labels (key, value, device_id);
 
 CREATE TABLE device_devinfo (
-    device_id TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
     uri       TEXT NOT NULL,
     value     TEXT NOT NULL,
-    PRIMARY KEY (device_id, uri)
+    device_id TEXT NOT NULL,
+    PRIMARY KEY (uri, value, device_id)
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX device_devinfo_uv ON device_devinfo (uri, value, device_id);
 
 INSERT INTO device_labels (device_id, key, value)
     SELECT d.id, j.key, j.value FROM devices d, json_each(d.labels) j WHERE d.labels IS NOT NULL;
 INSERT INTO device_devinfo (device_id, uri, value)
     SELECT d.id, j.key, j.value FROM devices d, json_each(d.devinfo) j WHERE d.devinfo IS NOT NULL;
 
-CREATE TRIGGER devices_inventory_insert AFTER INSERT ON devices
-WHEN NEW.labels IS NOT NULL OR NEW.devinfo IS NOT NULL
+CREATE TRIGGER devices_inventory_delete AFTER DELETE ON devices
 BEGIN
-    INSERT INTO device_labels (device_id, key, value) SELECT NEW.id, key, value FROM json_each(NEW.labels);
-    INSERT INTO device_devinfo (device_id, uri, value) SELECT NEW.id, key, value FROM json_each(NEW.devinfo);
+    DELETE FROM device_labels WHERE (key, value, device_id) IN (SELECT key, value, OLD.id FROM json_each(OLD.labels));
+    DELETE FROM device_devinfo WHERE (uri, value, device_id) IN (SELECT key, value, OLD.id FROM json_each(OLD.devinfo));
 END;
 CREATE TRIGGER devices_labels_update AFTER UPDATE OF labels ON devices
 WHEN OLD.labels IS NOT NEW.labels
 BEGIN
-    DELETE FROM device_labels WHERE device_id = NEW.id;
+    DELETE FROM device_labels WHERE (key, value, device_id) IN (SELECT key, value, OLD.id FROM json_each(OLD.labels));
     INSERT INTO device_labels (device_id, key, value) SELECT NEW.id, key, value FROM json_each(NEW.labels);
 END;
 CREATE TRIGGER devices_devinfo_update AFTER UPDATE OF devinfo ON devices
 WHEN OLD.devinfo IS NOT NEW.devinfo
 BEGIN
-    DELETE FROM device_devinfo WHERE device_id = NEW.id;
+    DELETE FROM device_devinfo WHERE (uri, value, device_id) IN (SELECT key, value, OLD.id FROM json_each(OLD.devinfo));
     INSERT INTO device_devinfo (device_id, uri, value) SELECT NEW.id, key, value FROM json_each(NEW.devinfo);
 END;
 
