@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -117,23 +116,16 @@ func (s *Store) indexNewDevice(ctx context.Context, d *storage.Device) error {
 	return nil
 }
 
-var dialect = sqlcommon.QueryDialect{
-	Param:   func(int) string { return "?" },
-	SeenKey: "ifnull(last_seen, 0)",
-	Time:    func(k int64) any { return k },
-	IDList: func(p string, ids []string) (string, any) {
-		b, _ := json.Marshal(ids)
-		return "id IN (SELECT value FROM json_each(" + p + "))", string(b)
-	},
-}
-
 // QueryDevices returns one page of the devices q selects (storage.DeviceQuerier).
 func (s *Store) QueryDevices(ctx context.Context, q storage.DeviceQuery) ([]*storage.Device, string, error) {
 	after, err := q.Prepare()
 	if err != nil {
 		return nil, "", err
 	}
-	query, args := sqlcommon.DeviceQuery(dialect, deviceCols, &q, after)
+	query, args, err := s.planQuery(ctx, &q, after)
+	if err != nil {
+		return nil, "", err
+	}
 	var rows *sql.Rows
 	if s.tx != nil {
 		rows, err = s.tx.QueryContext(ctx, query, args...)
