@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/omadm/omadm/api"
 	"github.com/omadm/omadm/fleet"
@@ -441,7 +442,20 @@ func (h *Handler) groupMembers(w http.ResponseWriter, r *http.Request) {
 // importBatch is how many records go to storage in one unit.
 const importBatch = 2000
 
+// importIdle is how long an import may go without storing a batch (reading
+// its records, or storing them) before the connection's deadlines cut it.
+const importIdle = time.Minute
+
 func (h *Handler) importDevices(w http.ResponseWriter, r *http.Request) {
+	// A large import outlasts the server's read and write timeouts, which
+	// bound an ordinary request: each stored batch moves both deadlines on,
+	// so only an import that stops making progress is cut.
+	rc := http.NewResponseController(w)
+	progress := func() {
+		_ = rc.SetReadDeadline(time.Now().Add(importIdle))
+		_ = rc.SetWriteDeadline(time.Now().Add(2 * importIdle))
+	}
+	progress()
 	body := http.MaxBytesReader(w, r.Body, h.o.MaxImportBody)
 	lr := &lineReader{r: bufio.NewReaderSize(body, 256<<10)}
 	next, err := importRecords(lr)
@@ -478,6 +492,7 @@ func (h *Handler) importDevices(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		batch, where = batch[:0], where[:0]
+		progress()
 		return nil
 	}
 	for rec := 1; ; rec++ {
