@@ -23,7 +23,7 @@ type invStmts struct {
 	getLabels, setLabels, importDevice                                    *sql.Stmt
 	insertGroup, getGroup, listGroups, deleteGroup, groupKind, deviceSeen *sql.Stmt
 	addMember, removeMember                                               *sql.Stmt
-	insertLabel, insertDevInfo                                            *sql.Stmt
+	insertLabel, insertDevInfo, addCount                                  *sql.Stmt
 	// Multi-row inserts of an import: byRows[k] inserts 1<<k rows.
 	importDevices, importLabels, importDevInfo []*sql.Stmt
 }
@@ -52,6 +52,8 @@ func (s *Store) prepareInventory(p func(db *sql.DB, dst **sql.Stmt, q string)) {
 	p(w, &st.removeMember, `DELETE FROM group_members WHERE group_name = ? AND device_id = ?`)
 	p(w, &st.insertLabel, `INSERT INTO device_labels (device_id, key, value) VALUES (?, ?, ?)`)
 	p(w, &st.insertDevInfo, `INSERT INTO device_devinfo (device_id, uri, value) VALUES (?, ?, ?)`)
+	p(w, &st.addCount, `INSERT INTO inventory_counts (kind, key, value, n) VALUES (?, ?, ?, ?)
+		ON CONFLICT (kind, key, value) DO UPDATE SET n = n + excluded.n`)
 	// OR IGNORE: no row of an import can abort its statement, so SQLite
 	// keeps no statement journal for it; a taken device ID is told by the
 	// IDs RETURNING gives back.
@@ -110,6 +112,36 @@ func (s *Store) indexNewDevice(ctx context.Context, d *storage.Device) error {
 	}
 	for k, v := range d.DevInfo {
 		if _, err := s.use(ctx, s.st.inv.insertDevInfo).ExecContext(ctx, d.ID, k, v); err != nil {
+			return wrap(err)
+		}
+	}
+	return s.addCounts(ctx, countsOf([]*storage.Device{d}))
+}
+
+type countKey struct{ kind, key, value string }
+
+// countsOf tallies the label and DevInfo values of new devices.
+func countsOf(ds []*storage.Device) map[countKey]int {
+	c := map[countKey]int{}
+	for _, d := range ds {
+		for k, v := range d.Labels {
+			c[countKey{"l", k, v}]++
+		}
+		for k, v := range d.DevInfo {
+			c[countKey{"d", k, v}]++
+		}
+	}
+	return c
+}
+
+// addCounts adds new devices' values to inventory_counts.
+func (s *Store) addCounts(ctx context.Context, c map[countKey]int) error {
+	if len(c) == 0 {
+		return nil
+	}
+	b := s.use(ctx, s.st.inv.addCount)
+	for k, n := range c {
+		if _, err := b.ExecContext(ctx, k.kind, k.key, k.value, n); err != nil {
 			return wrap(err)
 		}
 	}
@@ -264,12 +296,14 @@ func (s *Store) ImportDevices(ctx context.Context, ds []*storage.Device) ([]erro
 		return nil, err
 	}
 	var labels, devinfo []any
+	var stored []*storage.Device
 	for _, c := range cands {
 		d := ds[c.i]
 		if !inserted[d.ID] {
 			errs[c.i] = fmt.Errorf("%w: device %s", storage.ErrExists, d.ID)
 			continue
 		}
+		stored = append(stored, d)
 		for k, v := range d.Labels {
 			labels = append(labels, d.ID, k, v)
 		}
@@ -283,6 +317,9 @@ func (s *Store) ImportDevices(ctx context.Context, ds []*storage.Device) ([]erro
 		return nil, err
 	}
 	if err := s.insertRows(ctx, s.st.inv.importDevInfo, devinfo); err != nil {
+		return nil, err
+	}
+	if err := s.addCounts(ctx, countsOf(stored)); err != nil {
 		return nil, err
 	}
 	return errs, nil

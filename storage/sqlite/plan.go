@@ -16,21 +16,21 @@ import (
 // statistics, treats every `id IN (SELECT device_id FROM …)` as selective
 // and materialises each list in full before sorting: at a million devices a
 // label that a third of the fleet carries costs a third of a million rows
-// for a page of 100. Instead the store counts, up to planCap, the devices
-// each indexed filter matches (one cheap bounded index walk each), then:
+// for a page of 100. Instead the store reads how many devices each filter
+// matches (inventory_counts for labels and DevInfo values, a count bounded
+// by planCap for a group, the list's length for IDs) and the fleet's size,
+// estimates the rows each plan touches (filters taken as independent), and
+// takes the cheapest of:
 //
-//   - order by ID: walk the smallest filter's index, which is ordered by
-//     device ID, from the cursor on, testing the other filters row by row;
-//   - order by last seen / created, when some filter matches fewer than
-//     planCap devices: take that filter's devices and sort them;
-//   - otherwise (every filter matches many devices): walk the order's index
-//     from the cursor on, testing the filters row by row; with filters that
-//     each match at least planCap devices, a page needs at most about
-//     Limit×N/planCap rows per filter.
+//   - walk a filter's index in device ID order (order by ID only) from the
+//     cursor on, testing the other filters row by row: about
+//     Limit / (product of the other filters' shares) rows;
+//   - take one filter's devices and sort them: its count;
+//   - walk the order's own index from the cursor on, testing every filter
+//     row by row: Limit / (product of all shares).
 //
-// Every filter that does not drive the walk is an EXISTS on its index (or,
-// for "label present", a look at the device's JSON), never a materialised
-// list.
+// A filter that does not drive the walk is an EXISTS on its index (or, for
+// "label present", a look at the device's JSON), never a materialised list.
 const planCap = 10000
 
 // source is one indexed filter: the rows of table matching cond give the
@@ -39,15 +39,22 @@ type source struct {
 	table, cond string
 	args        []any
 	ordered     bool
-	known       int // matched devices when known without counting (-1 = count)
+	known       int    // matched devices when known without counting (-1 = count)
+	stat        string // SQL of its count (one value), when not known
+	statArgs    []any
+	test        string // row test when it does not drive ("" = EXISTS on its index)
+	testArgs    []any
 }
 
 func (src source) selectIDs() string {
 	return "SELECT device_id FROM " + src.table + " WHERE " + src.cond
 }
 
-func (src source) exists() string {
-	return "EXISTS (SELECT 1 FROM " + src.table + " WHERE " + src.cond + " AND device_id = devices.id)"
+func (src source) exists() (string, []any) {
+	if src.test != "" {
+		return src.test, src.testArgs
+	}
+	return "EXISTS (SELECT 1 FROM " + src.table + " WHERE " + src.cond + " AND device_id = devices.id)", src.args
 }
 
 // planQuery builds the SELECT of one page of q (see above).
@@ -55,23 +62,29 @@ func (s *Store) planQuery(ctx context.Context, q *storage.DeviceQuery, after *st
 	var srcs []source
 	var where []string // filters on the devices row itself
 	var wargs []any
+	const counted = "(SELECT ifnull(sum(n), 0) FROM inventory_counts WHERE kind = ? AND key = ?"
 	for _, k := range slices.Sorted(maps.Keys(q.Labels)) {
 		if v := q.Labels[k]; v != "" {
-			srcs = append(srcs, source{table: "device_labels", cond: "key = ? AND value = ?", args: []any{k, v}, ordered: true, known: -1})
-		} else if !strings.ContainsAny(k, `"\`) {
-			// Presence: the index has no (key, device) order; the JSON does.
-			where = append(where, "json_type(devices.labels, ?) IS NOT NULL")
-			wargs = append(wargs, `$."`+k+`"`)
-		} else {
-			where = append(where, "EXISTS (SELECT 1 FROM device_labels WHERE key = ? AND device_id = devices.id)")
-			wargs = append(wargs, k)
+			srcs = append(srcs, source{table: "device_labels", cond: "key = ? AND value = ?", args: []any{k, v}, ordered: true,
+				known: -1, stat: counted + " AND value = ?)", statArgs: []any{"l", k, v}})
+			continue
 		}
+		// Presence: the index has no (key, device) order, so it drives
+		// only a sorted plan; as a row test the JSON is cheaper.
+		src := source{table: "device_labels", cond: "key = ?", args: []any{k}, known: -1, stat: counted + ")", statArgs: []any{"l", k}}
+		if !strings.ContainsAny(k, "\"\\") {
+			src.test, src.testArgs = "json_type(devices.labels, ?) IS NOT NULL", []any{`$."` + k + `"`}
+		}
+		srcs = append(srcs, src)
 	}
 	for _, k := range slices.Sorted(maps.Keys(q.DevInfo)) {
-		srcs = append(srcs, source{table: "device_devinfo", cond: "uri = ? AND value = ?", args: []any{k, q.DevInfo[k]}, ordered: true, known: -1})
+		srcs = append(srcs, source{table: "device_devinfo", cond: "uri = ? AND value = ?", args: []any{k, q.DevInfo[k]}, ordered: true,
+			known: -1, stat: counted + " AND value = ?)", statArgs: []any{"d", k, q.DevInfo[k]}})
 	}
 	if q.Group != "" {
-		srcs = append(srcs, source{table: "group_members", cond: "group_name = ?", args: []any{q.Group}, ordered: true, known: -1})
+		srcs = append(srcs, source{table: "group_members", cond: "group_name = ?", args: []any{q.Group}, ordered: true,
+			known: -1, stat: fmt.Sprintf("(SELECT count(*) FROM (SELECT 1 FROM group_members WHERE group_name = ? LIMIT %d))", planCap),
+			statArgs: []any{q.Group}})
 	}
 	if len(q.IDs) > 0 {
 		b, _ := json.Marshal(q.IDs)
@@ -94,56 +107,10 @@ func (s *Store) planQuery(ctx context.Context, q *storage.DeviceQuery, after *st
 		wargs = append(wargs, q.SeenBefore.UnixMicro())
 	}
 
-	// The smallest source, by bounded counts in one statement.
-	best := -1
-	if len(srcs) > 0 {
-		counts := make([]int, len(srcs))
-		var parts []string
-		var cargs []any
-		for i, src := range srcs {
-			if src.known >= 0 {
-				counts[i] = src.known
-				continue
-			}
-			parts = append(parts, fmt.Sprintf("(SELECT count(*) FROM (SELECT 1 FROM %s WHERE %s LIMIT %d))", src.table, src.cond, planCap))
-			cargs = append(cargs, src.args...)
-		}
-		if len(parts) > 0 {
-			dst := make([]any, len(parts))
-			got := make([]int, len(parts))
-			for i := range got {
-				dst[i] = &got[i]
-			}
-			var row *sql.Row
-			if s.tx != nil {
-				row = s.tx.QueryRowContext(ctx, "SELECT "+strings.Join(parts, ", "), cargs...)
-			} else {
-				row = s.r.QueryRowContext(ctx, "SELECT "+strings.Join(parts, ", "), cargs...)
-			}
-			if err := row.Scan(dst...); err != nil {
-				return "", nil, wrap(err)
-			}
-			j := 0
-			for i, src := range srcs {
-				if src.known < 0 {
-					counts[i] = got[j]
-					j++
-				}
-			}
-		}
-		for i := range srcs {
-			if best < 0 || counts[i] < counts[best] {
-				best = i
-			}
-		}
-		if q.Sort != storage.SortID && counts[best] >= planCap {
-			best = -1 // walk the order's index instead
-		}
-		if q.Sort == storage.SortID && !srcs[best].ordered && counts[best] >= planCap {
-			best = -1
-		}
+	best, walk, err := s.choosePlan(ctx, q, srcs)
+	if err != nil {
+		return "", nil, err
 	}
-
 	dir, cmp := "", ">"
 	if q.Desc {
 		dir, cmp = " DESC", "<"
@@ -160,7 +127,7 @@ func (s *Store) planQuery(ctx context.Context, q *storage.DeviceQuery, after *st
 	var from string
 	idCol := "devices.id"
 	switch {
-	case best >= 0 && q.Sort == storage.SortID && srcs[best].ordered:
+	case best >= 0 && q.Sort == storage.SortID && srcs[best].ordered && !walk:
 		// Walk the driving index in device ID order.
 		src := srcs[best]
 		from = src.table + " AS x JOIN devices ON devices.id = x.device_id"
@@ -183,8 +150,9 @@ func (s *Store) planQuery(ctx context.Context, q *storage.DeviceQuery, after *st
 	}
 	for i, src := range srcs {
 		if i != best {
-			conds = append(conds, src.exists())
-			args = append(args, src.args...)
+			c, a := src.exists()
+			conds = append(conds, c)
+			args = append(args, a...)
 		}
 	}
 	conds = append(conds, where...)
@@ -231,3 +199,67 @@ var qualifiedDeviceCols = func() string {
 	}
 	return strings.Join(cols, ", ")
 }()
+
+// choosePlan estimates the plans of the page (see planCap) and returns the
+// source to drive from (-1: none) or walk = true to walk the order's index.
+func (s *Store) choosePlan(ctx context.Context, q *storage.DeviceQuery, srcs []source) (best int, walk bool, err error) {
+	if len(srcs) == 0 {
+		return -1, true, nil
+	}
+	parts := []string{"(SELECT ifnull(max(rowid), 0) FROM devices)"}
+	var args []any
+	for _, src := range srcs {
+		if src.known < 0 {
+			parts = append(parts, src.stat)
+			args = append(args, src.statArgs...)
+		}
+	}
+	got := make([]float64, len(parts))
+	dst := make([]any, len(parts))
+	for i := range got {
+		dst[i] = &got[i]
+	}
+	query := "SELECT " + strings.Join(parts, ", ")
+	var row *sql.Row
+	if s.tx != nil {
+		row = s.tx.QueryRowContext(ctx, query, args...)
+	} else {
+		row = s.r.QueryRowContext(ctx, query, args...)
+	}
+	if err := row.Scan(dst...); err != nil {
+		return -1, false, wrap(err)
+	}
+	n := max(got[0], 1)
+	counts := make([]float64, len(srcs))
+	share := make([]float64, len(srcs))
+	all := 1.0
+	j := 1
+	for i, src := range srcs {
+		if src.known >= 0 {
+			counts[i] = float64(src.known)
+		} else {
+			counts[i] = got[j]
+			j++
+		}
+		share[i] = min(max(counts[i], 0.5)/n, 1)
+		all *= share[i]
+	}
+	limit := float64(q.Limit + 1)
+	k := float64(len(srcs))
+	// Walking the order's index: every row is tested against every filter.
+	cost := min(n, limit/all) * (1 + k)
+	best, walk = -1, true
+	for i, src := range srcs {
+		others := all / share[i]
+		var c float64
+		if q.Sort == storage.SortID && src.ordered {
+			c = min(counts[i], limit/others) * k
+		} else {
+			c = counts[i] * (k + 1) // read them all, test the others, sort
+		}
+		if c < cost {
+			cost, best, walk = c, i, false
+		}
+	}
+	return best, walk, nil
+}

@@ -29,25 +29,47 @@ CREATE TABLE device_devinfo (
     PRIMARY KEY (uri, value, device_id)
 ) STRICT, WITHOUT ROWID;
 
+-- How many devices carry each label value and each DevInfo value: the
+-- device search reads these to choose which index to walk (SQLite's planner
+-- has no such statistics). kind is 'l' (label) or 'd' (DevInfo URI).
+CREATE TABLE inventory_counts (
+    kind  TEXT    NOT NULL,
+    key   TEXT    NOT NULL,
+    value TEXT    NOT NULL,
+    n     INTEGER NOT NULL,
+    PRIMARY KEY (kind, key, value)
+) STRICT, WITHOUT ROWID;
+
 INSERT INTO device_labels (device_id, key, value)
     SELECT d.id, j.key, j.value FROM devices d, json_each(d.labels) j WHERE d.labels IS NOT NULL;
 INSERT INTO device_devinfo (device_id, uri, value)
     SELECT d.id, j.key, j.value FROM devices d, json_each(d.devinfo) j WHERE d.devinfo IS NOT NULL;
 
+INSERT INTO inventory_counts (kind, key, value, n) SELECT 'l', key, value, count(*) FROM device_labels GROUP BY key, value;
+INSERT INTO inventory_counts (kind, key, value, n) SELECT 'd', uri, value, count(*) FROM device_devinfo GROUP BY uri, value;
+
 CREATE TRIGGER devices_inventory_delete AFTER DELETE ON devices
 BEGIN
+    UPDATE inventory_counts SET n = n - 1 WHERE kind = 'l' AND (key, value) IN (SELECT key, value FROM json_each(OLD.labels));
+    UPDATE inventory_counts SET n = n - 1 WHERE kind = 'd' AND (key, value) IN (SELECT key, value FROM json_each(OLD.devinfo));
     DELETE FROM device_labels WHERE (key, value, device_id) IN (SELECT key, value, OLD.id FROM json_each(OLD.labels));
     DELETE FROM device_devinfo WHERE (uri, value, device_id) IN (SELECT key, value, OLD.id FROM json_each(OLD.devinfo));
 END;
 CREATE TRIGGER devices_labels_update AFTER UPDATE OF labels ON devices
 WHEN OLD.labels IS NOT NEW.labels
 BEGIN
+    UPDATE inventory_counts SET n = n - 1 WHERE kind = 'l' AND (key, value) IN (SELECT key, value FROM json_each(OLD.labels));
+    INSERT INTO inventory_counts (kind, key, value, n) SELECT 'l', key, value, 1 FROM json_each(NEW.labels) WHERE true
+        ON CONFLICT (kind, key, value) DO UPDATE SET n = n + 1;
     DELETE FROM device_labels WHERE (key, value, device_id) IN (SELECT key, value, OLD.id FROM json_each(OLD.labels));
     INSERT INTO device_labels (device_id, key, value) SELECT NEW.id, key, value FROM json_each(NEW.labels);
 END;
 CREATE TRIGGER devices_devinfo_update AFTER UPDATE OF devinfo ON devices
 WHEN OLD.devinfo IS NOT NEW.devinfo
 BEGIN
+    UPDATE inventory_counts SET n = n - 1 WHERE kind = 'd' AND (key, value) IN (SELECT key, value FROM json_each(OLD.devinfo));
+    INSERT INTO inventory_counts (kind, key, value, n) SELECT 'd', key, value, 1 FROM json_each(NEW.devinfo) WHERE true
+        ON CONFLICT (kind, key, value) DO UPDATE SET n = n + 1;
     DELETE FROM device_devinfo WHERE (uri, value, device_id) IN (SELECT key, value, OLD.id FROM json_each(OLD.devinfo));
     INSERT INTO device_devinfo (device_id, uri, value) SELECT NEW.id, key, value FROM json_each(NEW.devinfo);
 END;
