@@ -31,7 +31,7 @@ import (
 //
 // A filter that does not drive the walk is an EXISTS on its index (or, for
 // "label present", a look at the device's JSON), never a materialised list.
-const planCap = 10000
+const planCap = 2000
 
 // source is one indexed filter: the rows of table matching cond give the
 // devices it selects; ordered says they come in device ID order.
@@ -50,11 +50,14 @@ func (src source) selectIDs() string {
 	return "SELECT device_id FROM " + src.table + " WHERE " + src.cond
 }
 
-func (src source) exists() (string, []any) {
+// exists is the row test of a source that does not drive; idCol names the
+// device ID (the driving index's x.device_id lets SQLite test before it
+// reads the device's row).
+func (src source) exists(idCol string) (string, []any) {
 	if src.test != "" {
 		return src.test, src.testArgs
 	}
-	return "EXISTS (SELECT 1 FROM " + src.table + " WHERE " + src.cond + " AND device_id = devices.id)", src.args
+	return "EXISTS (SELECT 1 FROM " + src.table + " WHERE " + src.cond + " AND device_id = " + idCol + ")", src.args
 }
 
 // planQuery builds the SELECT of one page of q (see above).
@@ -130,14 +133,16 @@ func (s *Store) planQuery(ctx context.Context, q *storage.DeviceQuery, after *st
 	case best >= 0 && q.Sort == storage.SortID && srcs[best].ordered && !walk:
 		// Walk the driving index in device ID order.
 		src := srcs[best]
-		from = src.table + " AS x JOIN devices ON devices.id = x.device_id"
+		// CROSS JOIN: SQLite keeps the left table as the outer loop.
+		from = src.table + " AS x CROSS JOIN devices ON devices.id = x.device_id"
 		conds = append(conds, qualify(src.cond, "x."))
 		args = append(args, src.args...)
 		idCol = "x.device_id"
 	case best >= 0:
+		// Its devices, then the sort: left to itself SQLite may prefer
+		// walking the order's index and testing the list row by row.
 		src := srcs[best]
-		from = "devices"
-		conds = append(conds, "devices.id IN ("+src.selectIDs()+")")
+		from = "(" + src.selectIDs() + ") AS x CROSS JOIN devices ON devices.id = x.device_id"
 		args = append(args, src.args...)
 	default:
 		from = "devices"
@@ -148,9 +153,13 @@ func (s *Store) planQuery(ctx context.Context, q *storage.DeviceQuery, after *st
 			from = "devices INDEXED BY devices_created"
 		}
 	}
+	testCol := "devices.id"
+	if best >= 0 {
+		testCol = "x.device_id"
+	}
 	for i, src := range srcs {
 		if i != best {
-			c, a := src.exists()
+			c, a := src.exists(testCol)
 			conds = append(conds, c)
 			args = append(args, a...)
 		}
