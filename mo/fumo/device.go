@@ -2,6 +2,8 @@ package fumo
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,6 +72,16 @@ type Config struct {
 	// fewer than StallBytes of the body arrive in any StallTimeout period.
 	StallTimeout time.Duration
 	StallBytes   int64
+	// AcceptTypes are the media types a download descriptor's <type> must
+	// match one of ("type/*" and "*/*" wildcards allowed); empty accepts
+	// any. A mismatch fails the download before it starts (OMA DL status
+	// 953, result ResultNotAcceptable).
+	AcceptTypes []string
+	// FreeSpace says how many bytes Dir can still take; a descriptor whose
+	// size exceeds it fails with OMA DL status 901 and
+	// ResultDownloadOutOfMemory before the download starts. Nil asks the
+	// file system (no check where it cannot tell).
+	FreeSpace func() (int64, bool)
 	// Servers are granted Get, Replace and Exec on the package node (its
 	// ACL); empty leaves the ACL as inherited.
 	Servers []string
@@ -127,6 +139,9 @@ type persisted struct {
 	State      State  `json:"state"`
 	Op         Op     `json:"op,omitempty"`
 	Correlator string `json:"correlator,omitempty"`
+	// DD is the download descriptor PkgURL gave, once fetched and checked:
+	// a download resumed after a restart goes on with its objectURI.
+	DD *download.Descriptor `json:"dd,omitempty"`
 }
 
 const (
@@ -314,6 +329,10 @@ func (o *Object) Exec(_ context.Context, uri string, _ []byte, correlator string
 		o.st = prev
 		return 0, syncml.Errorf(syncml.StatusCommandFailed, "%v", err)
 	}
+	if op != OpUpdate {
+		// A new download: what an earlier one left is not resumed.
+		os.Remove(filepath.Join(o.cfg.Dir, partFile))
+	}
 	o.start(func(ctx context.Context) { o.run(ctx, op, url) })
 	return syncml.StatusAccepted, nil
 }
@@ -410,37 +429,195 @@ func (o *Object) clearPkgData() {
 	}
 }
 
-// download fetches url into Dir/package.bin through a partial file.
+// download fetches url into Dir/package.bin through a partial file. With
+// the default fetch, a download interrupted by a restart resumes where it
+// stopped (an HTTP Range request), and a PkgURL that serves an OMA download
+// descriptor is followed to its media object (OMA-TS-DM-FUMO-V1_0: PkgURL
+// may name the package or a download descriptor).
 func (o *Object) download(ctx context.Context, url string) (Result, error) {
 	if url == "" {
 		return ResultBadURL, errors.New("no PkgURL")
 	}
 	part := filepath.Join(o.cfg.Dir, partFile)
+	dctx, cancel := context.WithTimeout(ctx, o.cfg.DownloadTimeout)
+	defer cancel()
+	if o.cfg.Fetch != nil {
+		return o.fetchWith(dctx, url, part)
+	}
+	o.mu.Lock()
+	dd := o.st.DD
+	o.mu.Unlock()
+	if dd == nil {
+		res, _, err := o.get.GetFile(dctx, url, part)
+		if err != nil {
+			if ctx.Err() == nil {
+				os.Remove(part)
+			}
+			return resultOfKind[download.KindOf(err)], err
+		}
+		if !download.IsDescriptor(res.ContentType, url) {
+			return o.keep(part)
+		}
+		b, err := os.ReadFile(part)
+		os.Remove(part)
+		if err != nil {
+			return ResultDownloadOutOfMemory, err
+		}
+		if dd, err = download.ParseDescriptor(b, url); err != nil {
+			var de *download.DDError
+			errors.As(err, &de)
+			o.notify(ctx, de.InstallNotifyURI, de.Status)
+			return ResultNotAcceptable, err
+		}
+		if r, err := o.admit(ctx, dd); err != nil {
+			return r, err
+		}
+		o.mu.Lock()
+		o.st.DD = dd
+		err = o.save()
+		o.mu.Unlock()
+		if err != nil {
+			return ResultDownloadOutOfMemory, err
+		}
+		o.log.Info("download descriptor accepted", "object", dd.ObjectURI, "size", dd.Size, "type", dd.Types)
+	}
+	return o.downloadObject(ctx, dctx, dd, part)
+}
+
+// admit checks a descriptor against what this object takes, before any
+// byte of the media is fetched (OMA-Download-OTA-V1_0, descriptor
+// processing: 953 for a type the device cannot use, 901 for too little
+// memory), and reports a refusal to installNotifyURI.
+func (o *Object) admit(ctx context.Context, dd *download.Descriptor) (Result, error) {
+	if !dd.Accepts(o.cfg.AcceptTypes) {
+		o.notify(ctx, dd.InstallNotifyURI, download.StatusNonAcceptableContent)
+		return ResultNotAcceptable, fmt.Errorf("descriptor type %v: this object accepts %v", dd.Types, o.cfg.AcceptTypes)
+	}
+	if dd.Size > o.cfg.MaxSize {
+		o.notify(ctx, dd.InstallNotifyURI, download.StatusInsufficientMemory)
+		return ResultDownloadOutOfMemory, fmt.Errorf("descriptor size %d exceeds the limit of %d", dd.Size, o.cfg.MaxSize)
+	}
+	free, ok := o.freeSpace()
+	if ok && dd.Size > free {
+		o.notify(ctx, dd.InstallNotifyURI, download.StatusInsufficientMemory)
+		return ResultDownloadOutOfMemory, fmt.Errorf("descriptor size %d exceeds the %d bytes free in %s", dd.Size, free, o.cfg.Dir)
+	}
+	return ResultSuccessful, nil
+}
+
+func (o *Object) freeSpace() (int64, bool) {
+	if o.cfg.FreeSpace != nil {
+		return o.cfg.FreeSpace()
+	}
+	return download.FreeSpace(o.cfg.Dir)
+}
+
+// downloadObject fetches a descriptor's media object (resuming what part
+// holds), checks it against the descriptor and reports the outcome to
+// installNotifyURI. The package counts as delivered only once a 900 report
+// is confirmed (OMA-Download-OTA-V1_0, "Status Report").
+func (o *Object) downloadObject(ctx, dctx context.Context, dd *download.Descriptor, part string) (Result, error) {
+	res, size, err := o.get.GetFile(dctx, dd.ObjectURI, part)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ResultDownloadNetwork, err // stopped: resumed at the next start
+		}
+		k := download.KindOf(err)
+		st := download.StatusLossOfService
+		switch k {
+		case download.KindTooLarge, download.KindStorage:
+			st = download.StatusInsufficientMemory
+			os.Remove(part)
+		case download.KindBadURL, download.KindAuth, download.KindServer:
+			st = download.StatusLoaderError
+			os.Remove(part)
+		}
+		o.notify(ctx, dd.InstallNotifyURI, st)
+		return resultOfKind[k], err
+	}
+	var mismatch error
+	r := ResultCorruptedPackage
+	switch {
+	case size != dd.Size:
+		mismatch = fmt.Errorf("got %d bytes, the descriptor says %d", size, dd.Size)
+	case dd.SHA256 != "":
+		sum, err := fileSHA256(part)
+		if err != nil {
+			return ResultDownloadOutOfMemory, err
+		}
+		if sum != dd.SHA256 {
+			mismatch, r = fmt.Errorf("SHA-256 %s, the descriptor says %s", sum, dd.SHA256), ResultValidationFailed
+		}
+	}
+	if mismatch == nil && res.ContentType != "" && res.ContentType != "application/octet-stream" && !dd.Accepts([]string{res.ContentType}) {
+		mismatch, r = fmt.Errorf("served as %s, the descriptor says %v", res.ContentType, dd.Types), ResultNotAcceptable
+	}
+	if mismatch != nil {
+		os.Remove(part)
+		// 905: the media does not match the descriptor's attributes.
+		o.notify(ctx, dd.InstallNotifyURI, download.StatusAttributeMismatch)
+		return r, mismatch
+	}
+	if dd.InstallNotifyURI != "" {
+		if err := o.get.Notify(ctx, dd.InstallNotifyURI, download.StatusSuccess); err != nil {
+			os.Remove(part)
+			return ResultDownloadNetwork, fmt.Errorf("the 900 report was not confirmed, so the package is discarded: %w", err)
+		}
+	}
+	return o.keep(part)
+}
+
+// notify sends a status report when the descriptor named a URI; a failure
+// is logged (the FUMO result tells the DM server in any case).
+func (o *Object) notify(ctx context.Context, uri string, st download.Status) {
+	if uri == "" {
+		return
+	}
+	if err := o.get.Notify(ctx, uri, st); err != nil {
+		o.log.Warn("download status report failed", "status", st.String(), "err", err)
+	}
+}
+
+// keep makes the downloaded part the package.
+func (o *Object) keep(part string) (Result, error) {
+	if err := os.Rename(part, filepath.Join(o.cfg.Dir, packageFile)); err != nil {
+		os.Remove(part)
+		return ResultDownloadOutOfMemory, err
+	}
+	return ResultSuccessful, nil
+}
+
+func fileSHA256(name string) (string, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// fetchWith downloads through Config.Fetch (no resume, no descriptor).
+func (o *Object) fetchWith(ctx context.Context, url, part string) (Result, error) {
 	f, err := os.OpenFile(part, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return ResultDownloadOutOfMemory, err
 	}
-	fetch := o.cfg.Fetch
-	if fetch == nil {
-		fetch = o.httpFetch
-	}
-	dctx, cancel := context.WithTimeout(ctx, o.cfg.DownloadTimeout)
-	err = fetch(dctx, url, &limitWriter{w: f, left: o.cfg.MaxSize})
-	cancel()
+	err = o.cfg.Fetch(ctx, url, &limitWriter{w: f, left: o.cfg.MaxSize})
 	if err == nil {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = os.Rename(part, filepath.Join(o.cfg.Dir, packageFile))
-	}
 	if err != nil {
 		os.Remove(part)
 		return ResultOf(err), err
 	}
-	return ResultSuccessful, nil
+	return o.keep(part)
 }
 
 // httpFetch is the default Fetch: GET over http or https with the
@@ -465,6 +642,7 @@ var resultOfKind = map[download.Kind]Result{
 	download.KindServer:      ResultServerError,
 	download.KindTooLarge:    ResultDownloadOutOfMemory,
 	download.KindStorage:     ResultDownloadOutOfMemory,
+	download.KindRange:       ResultDownloadNetwork,
 }
 
 // limitWriter fails a download that outgrows Config.MaxSize.
