@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/omadm/omadm/dmtree"
+	"github.com/omadm/omadm/mo/dlota"
 	"github.com/omadm/omadm/mo/internal/download"
 	"github.com/omadm/omadm/mo/internal/place"
 	"github.com/omadm/omadm/syncml"
@@ -141,7 +142,7 @@ type persisted struct {
 	Correlator string `json:"correlator,omitempty"`
 	// DD is the download descriptor PkgURL gave, once fetched and checked:
 	// a download resumed after a restart goes on with its objectURI.
-	DD *download.Descriptor `json:"dd,omitempty"`
+	DD *dlota.Descriptor `json:"dd,omitempty"`
 }
 
 const (
@@ -455,7 +456,7 @@ func (o *Object) download(ctx context.Context, url string) (Result, error) {
 			}
 			return resultOfKind[download.KindOf(err)], err
 		}
-		if !download.IsDescriptor(res.ContentType, url) {
+		if !dlota.IsDescriptor(res.ContentType, url) {
 			return o.keep(part)
 		}
 		b, err := os.ReadFile(part)
@@ -463,8 +464,8 @@ func (o *Object) download(ctx context.Context, url string) (Result, error) {
 		if err != nil {
 			return ResultDownloadOutOfMemory, err
 		}
-		if dd, err = download.ParseDescriptor(b, url); err != nil {
-			var de *download.DDError
+		if dd, err = dlota.ParseDescriptor(b, url); err != nil {
+			var de *dlota.DDError
 			errors.As(err, &de)
 			o.notify(ctx, de.InstallNotifyURI, de.Status)
 			return ResultNotAcceptable, err
@@ -488,18 +489,18 @@ func (o *Object) download(ctx context.Context, url string) (Result, error) {
 // byte of the media is fetched (OMA-Download-OTA-V1_0, descriptor
 // processing: 953 for a type the device cannot use, 901 for too little
 // memory), and reports a refusal to installNotifyURI.
-func (o *Object) admit(ctx context.Context, dd *download.Descriptor) (Result, error) {
+func (o *Object) admit(ctx context.Context, dd *dlota.Descriptor) (Result, error) {
 	if !dd.Accepts(o.cfg.AcceptTypes) {
-		o.notify(ctx, dd.InstallNotifyURI, download.StatusNonAcceptableContent)
+		o.notify(ctx, dd.InstallNotifyURI, dlota.StatusNonAcceptableContent)
 		return ResultNotAcceptable, fmt.Errorf("descriptor type %v: this object accepts %v", dd.Types, o.cfg.AcceptTypes)
 	}
 	if dd.Size > o.cfg.MaxSize {
-		o.notify(ctx, dd.InstallNotifyURI, download.StatusInsufficientMemory)
+		o.notify(ctx, dd.InstallNotifyURI, dlota.StatusInsufficientMemory)
 		return ResultDownloadOutOfMemory, fmt.Errorf("descriptor size %d exceeds the limit of %d", dd.Size, o.cfg.MaxSize)
 	}
 	free, ok := o.freeSpace()
 	if ok && dd.Size > free {
-		o.notify(ctx, dd.InstallNotifyURI, download.StatusInsufficientMemory)
+		o.notify(ctx, dd.InstallNotifyURI, dlota.StatusInsufficientMemory)
 		return ResultDownloadOutOfMemory, fmt.Errorf("descriptor size %d exceeds the %d bytes free in %s", dd.Size, free, o.cfg.Dir)
 	}
 	return ResultSuccessful, nil
@@ -516,20 +517,20 @@ func (o *Object) freeSpace() (int64, bool) {
 // holds), checks it against the descriptor and reports the outcome to
 // installNotifyURI. The package counts as delivered only once a 900 report
 // is confirmed (OMA-Download-OTA-V1_0, "Status Report").
-func (o *Object) downloadObject(ctx, dctx context.Context, dd *download.Descriptor, part string) (Result, error) {
+func (o *Object) downloadObject(ctx, dctx context.Context, dd *dlota.Descriptor, part string) (Result, error) {
 	res, size, err := o.get.GetFile(dctx, dd.ObjectURI, part)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ResultDownloadNetwork, err // stopped: resumed at the next start
 		}
 		k := download.KindOf(err)
-		st := download.StatusLossOfService
+		st := dlota.StatusLossOfService
 		switch k {
 		case download.KindTooLarge, download.KindStorage:
-			st = download.StatusInsufficientMemory
+			st = dlota.StatusInsufficientMemory
 			os.Remove(part)
 		case download.KindBadURL, download.KindAuth, download.KindServer:
-			st = download.StatusLoaderError
+			st = dlota.StatusLoaderError
 			os.Remove(part)
 		}
 		o.notify(ctx, dd.InstallNotifyURI, st)
@@ -555,11 +556,11 @@ func (o *Object) downloadObject(ctx, dctx context.Context, dd *download.Descript
 	if mismatch != nil {
 		os.Remove(part)
 		// 905: the media does not match the descriptor's attributes.
-		o.notify(ctx, dd.InstallNotifyURI, download.StatusAttributeMismatch)
+		o.notify(ctx, dd.InstallNotifyURI, dlota.StatusAttributeMismatch)
 		return r, mismatch
 	}
 	if dd.InstallNotifyURI != "" {
-		if err := o.get.Notify(ctx, dd.InstallNotifyURI, download.StatusSuccess); err != nil {
+		if err := o.get.Notify(ctx, dd.InstallNotifyURI, dlota.StatusSuccess); err != nil {
 			os.Remove(part)
 			return ResultDownloadNetwork, fmt.Errorf("the 900 report was not confirmed, so the package is discarded: %w", err)
 		}
@@ -569,7 +570,7 @@ func (o *Object) downloadObject(ctx, dctx context.Context, dd *download.Descript
 
 // notify sends a status report when the descriptor named a URI; a failure
 // is logged (the FUMO result tells the DM server in any case).
-func (o *Object) notify(ctx context.Context, uri string, st download.Status) {
+func (o *Object) notify(ctx context.Context, uri string, st dlota.Status) {
 	if uri == "" {
 		return
 	}
