@@ -68,6 +68,8 @@ type options struct {
 	lawmo, lawmoLock, lawmoWipe         string
 	lawmoReset, lawmoWipeList           string
 	dlConnect, dlStall                  time.Duration
+	checkUpdate                         bool
+	fwVersion, fumoTypes                string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -117,6 +119,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.fumoVerify, "fumo-verify", "", "with --fumo: command run after a restart during an update, package path as $1; exit 0 = the new firmware runs")
 	fs.DurationVar(&o.dlConnect, "download-connect-timeout", fumo.DefaultConnectTimeout, "bound of connecting (TLS handshake included) to a package server (FUMO PkgURL)")
 	fs.DurationVar(&o.dlStall, "download-stall-timeout", fumo.DefaultStallTimeout, "a package download fails (FUMO 407) when no response arrives within this, or less than 4 KiB arrives in any such period")
+	fs.BoolVar(&o.checkUpdate, "check-update", false, "with --fumo: ask the server for a firmware update (FUMO client-initiated: generic alert org.openmobilealliance.dm.firmwareupdate.devicerequest) in the first session")
+	fs.StringVar(&o.fwVersion, "fw-version", "", "the running firmware version (DevDetail/FwV), which the server's release policy matches")
+	fs.StringVar(&o.fumoTypes, "fumo-types", "", "with --fumo: comma-separated media types a download descriptor may announce (type/* allowed; default any)")
 	fs.StringVar(&o.lawmo, "lawmo", "", "lock and wipe (LAWMO) object node, e.g. ./LAWMO")
 	fs.StringVar(&o.lawmoLock, "lawmo-lock", "", "with --lawmo: command that applies a lock state, run by /bin/sh with $1 = fully-locked, partially-locked or unlocked; exit 0 = done")
 	fs.StringVar(&o.lawmoWipe, "lawmo-wipe", "", "with --lawmo: command that wipes user data, with the AvailableWipeList items to erase as $1…")
@@ -176,6 +181,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.poll < 0 {
 		return nil, errors.New("--poll must be >= 0")
+	}
+	if o.fumo == "" && (o.checkUpdate || o.fumoTypes != "") {
+		return nil, errors.New("--check-update and --fumo-types need --fumo (the package node)")
 	}
 	if o.fumo == "" && (o.fumoInstall != "" || o.fumoVerify != "") {
 		return nil, errors.New("--fumo-install and --fumo-verify need --fumo (the package node)")
@@ -357,6 +365,14 @@ func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, s
 		defer lw.Close()
 		running = append(running, lw)
 	}
+	if o.checkUpdate {
+		c.QueueAlert(updateRequest(o.fumo, o.fwVersion))
+		log.Info("asking the server for a firmware update", "node", o.fumo, "fw_version", o.fwVersion)
+		select {
+		case kick <- struct{}{}:
+		default:
+		}
+	}
 	if o.once {
 		return once(ctx, c, running, stdout, log)
 	}
@@ -376,7 +392,7 @@ func setup(tree *dmtree.Tree, o *options) (string, error) {
 	if err := devinfo.Install(tree, devinfo.Info{DevID: devID, Man: "omadm", Mod: "omadm-agent", DmV: version}); err != nil {
 		return "", fmt.Errorf("installing DevInfo: %w", err)
 	}
-	if err := devdetail.Install(tree, devdetail.Detail{DevTyp: "linux", OEM: "omadm", SwV: version, LrgObj: true}); err != nil {
+	if err := devdetail.Install(tree, devdetail.Detail{DevTyp: "linux", OEM: "omadm", FwV: o.fwVersion, SwV: version, LrgObj: true}); err != nil {
 		return "", fmt.Errorf("installing DevDetail: %w", err)
 	}
 	if err := dmacc.Install(tree); err != nil {
