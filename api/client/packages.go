@@ -64,3 +64,9 @@ func (c *Client) SetReleasePolicy(ctx context.Context, p api.ReleasePolicy) (*ap
 	var out api.ReleasePolicy
 	return &out, c.do(ctx, http.MethodPut, api.Prefix+"/release-policy", nil, p, &out)
 }
+
+// Bootstrap generates bootstrap profiles (POST /bootstrap).
+func (c *Client) Bootstrap(ctx context.Context, r api.BootstrapRequest) (*api.BootstrapResult, error) {
+	var out api.BootstrapResult
+	return &out, c.do(ctx, http.MethodPost, api.Prefix+"/bootstrap", nil, r, &out)
+}

@@ -65,8 +65,11 @@ type Options struct {
 	// through Downloads, /dl/); nil answers those routes with 503.
 	Content *content.Catalogue
 	// PublicURL is the base of the URLs given to devices (download
-	// descriptors); "" takes the URL each request came to.
+	// descriptors, bootstrap profiles); "" takes the URL each request came to.
 	PublicURL string
+	// ServerID is our DM ServerID, which bootstrap profiles name; "" makes
+	// POST /bootstrap answer 503.
+	ServerID string
 }
 
 // Handler is the /api/v1 HTTP handler.

@@ -13,7 +13,8 @@ import (
 	"github.com/omadm/omadm/storage"
 )
 
-// contentRoutes are the package catalogue and release policy routes.
+// contentRoutes are the package catalogue, release policy and bootstrap
+// routes.
 func (h *Handler) contentRoutes() []Route {
 	p := api.Prefix
 	return []Route{
@@ -23,6 +24,7 @@ func (h *Handler) contentRoutes() []Route {
 		{Method: "DELETE", Pattern: p + "/packages/{pkgid}", h: h.deletePackage},
 		{Method: "GET", Pattern: p + "/release-policy", h: h.getPolicy},
 		{Method: "PUT", Pattern: p + "/release-policy", h: h.putPolicy},
+		{Method: "POST", Pattern: p + "/bootstrap", h: h.createBootstrap},
 	}
 }
 

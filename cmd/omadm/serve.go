@@ -484,7 +484,7 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 		return nil, err
 	}
 	apiH, err := handler.New(handler.Options{Store: store, Notifier: engine, TokenSHA256: token.Hash[:], Hub: hub, Logger: log, Version: serveVersion,
-		Operations: ops, Content: cat, PublicURL: cfg.PublicURL})
+		Operations: ops, Content: cat, PublicURL: cfg.PublicURL, ServerID: cmp.Or(eo.ServerID, server.DefaultServerID)})
 	if err != nil {
 		return nil, err
 	}
