@@ -13,6 +13,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -70,6 +71,9 @@ type options struct {
 	dlConnect, dlStall                  time.Duration
 	checkUpdate                         bool
 	fwVersion, fumoTypes                string
+	bootAccept, bootPIN                 string
+	bootPolicy                          *auth.BootstrapPolicy
+	liveTree                            *dmtree.Tree // the running tree, for pushed bootstraps
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -114,6 +118,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.bootMAC, "bootstrap-mac", "", "MAC of the --bootstrap file: 40 hex digits of HMAC-SHA1(key, file)")
 	fs.StringVar(&o.bootKey, "bootstrap-key", "", "key of --bootstrap-sec (network secret, PIN, or both as the mechanism defines)")
 	fs.StringVar(&o.bootIMSI, "bootstrap-imsi", "", "with --bootstrap-sec NETWORKID instead of --bootstrap-key: the device's IMSI, keyed in its 3GPP semi-octet form")
+	fs.StringVar(&o.bootAccept, "bootstrap-accept", "", "with --notify-listen: comma-separated security methods a WAP-pushed bootstrap may use (NETWORKID/NETWPIN, USERPIN, USERPIN_NETWORKID/USERNETWPIN, USERPINMAC); empty refuses every pushed bootstrap")
+	fs.StringVar(&o.bootPIN, "bootstrap-pin", "", "user PIN of USERPIN and USERPIN_NETWORKID bootstraps; for USERPINMAC the whole PIN the user was given")
 	fs.StringVar(&o.fumo, "fumo", "", "firmware update (FUMO) package node, e.g. ./FwUpdate/Default; packages are kept under <state>/fumo")
 	fs.StringVar(&o.fumoInstall, "fumo-install", "", "with --fumo: command that installs a firmware package, run by /bin/sh with the package path as $1; exit 0 = updated")
 	fs.StringVar(&o.fumoVerify, "fumo-verify", "", "with --fumo: command run after a restart during an update, package path as $1; exit 0 = the new firmware runs")
@@ -163,18 +169,47 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("give --bootstrap-key or --bootstrap-imsi, not both")
 	}
 	hasKey := o.bootKey != "" || o.bootIMSI != ""
-	if (o.bootSec != "" || o.bootMAC != "" || hasKey) && (o.bootSec == "" || o.bootMAC == "" || !hasKey || o.bootstrap == "") {
+	if (o.bootSec != "" || o.bootMAC != "") && (o.bootSec == "" || o.bootMAC == "" || !hasKey || o.bootstrap == "") {
 		return nil, errors.New("--bootstrap-sec, --bootstrap-mac and --bootstrap-key (or --bootstrap-imsi) go together, with --bootstrap")
 	}
+	if (hasKey || o.bootPIN != "") && o.bootSec == "" && o.bootAccept == "" {
+		return nil, errors.New("--bootstrap-key, --bootstrap-imsi and --bootstrap-pin need --bootstrap-sec (a --bootstrap file) or --bootstrap-accept (pushed bootstraps)")
+	}
+	var network []byte
 	if o.bootIMSI != "" {
-		if !strings.EqualFold(o.bootSec, auth.BootstrapNetworkID) {
+		if o.bootSec != "" && !strings.EqualFold(o.bootSec, auth.BootstrapNetworkID) && !strings.EqualFold(o.bootSec, "NETWPIN") {
 			return nil, errors.New("--bootstrap-imsi is the key of --bootstrap-sec NETWORKID only")
 		}
 		k, err := auth.IMSIKey(o.bootIMSI)
 		if err != nil {
 			return nil, fmt.Errorf("--bootstrap-imsi: %w", err)
 		}
-		o.bootKey = string(k)
+		network = k
+		if o.bootSec != "" {
+			o.bootKey = string(k)
+		}
+	} else if o.bootKey != "" {
+		network = []byte(o.bootKey)
+	}
+	if o.bootAccept != "" {
+		if o.notifyListen == "" {
+			return nil, errors.New("--bootstrap-accept needs --notify-listen (pushed bootstraps arrive there)")
+		}
+		pol := &auth.BootstrapPolicy{Network: network, PIN: o.bootPIN}
+		for _, m := range strings.Split(o.bootAccept, ",") {
+			c, err := auth.ParseBootstrapSec(m)
+			if err != nil {
+				return nil, fmt.Errorf("--bootstrap-accept: %w", err)
+			}
+			if _, err := auth.BootstrapKey(c, network, cmp.Or(o.bootPIN, "x")); err != nil && c != auth.BootstrapUserPINMAC {
+				return nil, fmt.Errorf("--bootstrap-accept %s: give its key (--bootstrap-imsi or --bootstrap-key, --bootstrap-pin): %w", c, err)
+			}
+			if (c == auth.BootstrapUserPIN || c == auth.BootstrapUserPINNetworkID || c == auth.BootstrapUserPINMAC) && o.bootPIN == "" {
+				return nil, fmt.Errorf("--bootstrap-accept %s needs --bootstrap-pin", c)
+			}
+			pol.Accept = append(pol.Accept, c)
+		}
+		o.bootPolicy = pol
 	}
 	if !o.once && o.notifyListen == "" && o.poll == 0 {
 		return nil, errors.New("nothing to do: give --once, --notify-listen or --poll")
@@ -376,6 +411,7 @@ func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, s
 	if o.once {
 		return once(ctx, c, running, stdout, log)
 	}
+	o.liveTree = tree
 	return daemon(ctx, o, c, kick, log)
 }
 
@@ -478,7 +514,13 @@ func daemon(ctx context.Context, o *options, c *client.Client, kick <-chan struc
 		in := c.NewInbox(client.InboxOptions{Served: loadServed(o.state, log), Save: saveServed(o.state, log)})
 		log.Info("listening for package 0", "addr", l.Addr().String())
 		go func() {
-			errc <- l.ServeRaw(ctx, func(b []byte) { in.Offer(b) })
+			errc <- l.ServeRaw(ctx, func(b []byte) {
+				if notification.IsBootstrapPush(b) {
+					pushedBootstrap(o, b, log)
+					return
+				}
+				in.Offer(b)
+			})
 		}()
 		runCtx, cancel := context.WithCancel(ctx)
 		ran := make(chan struct{})
