@@ -66,7 +66,7 @@ func startDownloadNode(t *testing.T, st storage.Store) *dlNode {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.Close(context.Background()) })
-	h, err := handler.New(handler.Options{Store: st, Token: dlToken, Operations: ops, Content: cat, Logger: log})
+	h, err := handler.New(handler.Options{Store: st, Token: dlToken, Operations: ops, Content: cat, Logger: log, ServerID: serverID})
 	if err != nil {
 		t.Fatal(err)
 	}
