@@ -403,7 +403,7 @@ var resultOfKind = map[download.Kind]Result{
 	// Through a download descriptor (OMA DL status in brackets): a
 	// descriptor the device cannot use (906, 951) or a media type it does
 	// not take (953) is 405 "Not Acceptable"; media that does not match
-	// the descriptor's size or type (905) is 402 "Corrupted", one that
+	// the descriptor's size (905) is 402 "Corrupted", one that
 	// fails the SHA-256 404 "Failed Validation"; an unconfirmed 900 report
 	// discards the package as a network failure.
 	download.KindDescriptor:    ResultNotAcceptable,
