@@ -377,16 +377,6 @@ func (o *Object) download(ctx context.Context, url string) (Result, error) {
 	return ResultSuccessful, nil
 }
 
-// httpFetch is the default Fetch: GET over http or https with the
-// connect, response header and stall bounds of Config.
-func (o *Object) httpFetch(ctx context.Context, url string, w io.Writer) error {
-	err := o.get.Get(ctx, url, w)
-	if err == nil {
-		return nil
-	}
-	return &ResultError{resultOfKind[download.KindOf(err)], err}
-}
-
 // resultOfKind maps a failed download to its FUMO result code
 // (OMA-TS-DM-FUMO-V1_0 §10.2 result codes): every timeout, a stalled or
 // trickling server included, is 407 "Alternate Download Request Time-Out".
