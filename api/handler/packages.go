@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/omadm/omadm/api"
 	"github.com/omadm/omadm/fleet/content"
@@ -63,7 +64,10 @@ func (h *Handler) uploadPackage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	p, err := c.Add(q.Get("name"), q.Get("version"), q.Get("type"), r.Body)
+	// A package may take longer than the server's read timeout to arrive:
+	// the deadline moves on while bytes come.
+	body := &progressReader{r: r.Body, rc: http.NewResponseController(w)}
+	p, err := c.Add(q.Get("name"), q.Get("version"), q.Get("type"), body)
 	var me *http.MaxBytesError
 	switch {
 	case errors.Is(err, content.ErrTooLarge), errors.As(err, &me):
@@ -209,7 +213,10 @@ func Downloads(c *content.Catalogue, store storage.Store, h *Handler) http.Handl
 		defer f.Close()
 		w.Header().Set("Content-Type", p.Type)
 		w.Header().Set("ETag", `"`+p.SHA256+`"`)
-		http.ServeContent(w, r, "", p.CreatedAt, f)
+		// A package may take longer than the server's write timeout to
+		// send: the deadline moves on while bytes go out, so only a stalled
+		// client is cut.
+		http.ServeContent(&progressWriter{ResponseWriter: w, rc: http.NewResponseController(w)}, r, "", p.CreatedAt, f)
 	})
 	mux.HandleFunc("POST /dl/{id}/notify", func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
@@ -249,4 +256,30 @@ func Downloads(c *content.Catalogue, store storage.Store, h *Handler) http.Handl
 		w.WriteHeader(http.StatusOK)
 	})
 	return mux
+}
+
+// progressGrace is how long a package transfer may go without moving a
+// byte before the connection's deadline cuts it.
+const progressGrace = 60 * time.Second
+
+// progressWriter extends the connection's write deadline before each write.
+type progressWriter struct {
+	http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func (w *progressWriter) Write(p []byte) (int, error) {
+	_ = w.rc.SetWriteDeadline(time.Now().Add(progressGrace))
+	return w.ResponseWriter.Write(p)
+}
+
+// progressReader extends the connection's read deadline before each read.
+type progressReader struct {
+	r  io.Reader
+	rc *http.ResponseController
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	_ = p.rc.SetReadDeadline(time.Now().Add(progressGrace))
+	return p.r.Read(b)
 }
