@@ -3,9 +3,7 @@ package api
 import (
 	"time"
 
-	"github.com/omadm/omadm/mo"
-	"github.com/omadm/omadm/mo/fumo"
-	"github.com/omadm/omadm/mo/lawmo"
+	"github.com/omadm/omadm/mo/registry"
 
 	"github.com/omadm/omadm/storage"
 )
@@ -92,10 +90,8 @@ func OperationFrom(o *storage.Operation) Operation {
 		Correlator: o.Correlator, Job: o.JobID, State: string(o.State), ExecStatus: o.ExecStatus, Result: o.Result,
 		ResultData: o.ResultData, Event: o.EventID, Error: o.Error, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 	if o.EventID != 0 {
-		for _, d := range []*mo.Descriptor{fumo.Descriptor, lawmo.Descriptor} {
-			if d.Name == o.MO && d.Meaning != nil {
-				out.Meaning = d.Meaning(o.Result)
-			}
+		if d := registry.Lookup(o.MO); d != nil && d.Meaning != nil {
+			out.Meaning = d.Meaning(o.Result)
 		}
 	}
 	if !o.Deadline.IsZero() {

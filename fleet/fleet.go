@@ -30,8 +30,7 @@ import (
 	"time"
 
 	"github.com/omadm/omadm/mo"
-	"github.com/omadm/omadm/mo/fumo"
-	"github.com/omadm/omadm/mo/lawmo"
+	"github.com/omadm/omadm/mo/registry"
 	"github.com/omadm/omadm/storage"
 )
 
@@ -88,7 +87,7 @@ type Request struct {
 // Options configure a Manager. Only Store is required.
 type Options struct {
 	Store storage.Store
-	// MOs are the objects operations may use (nil: FUMO and LAWMO).
+	// MOs are the objects operations may use (nil: registry.Descriptors()).
 	MOs []*mo.Descriptor
 	// ExecTimeout is the generic Exec's default timeout (0: DefaultExecTimeout).
 	ExecTimeout time.Duration
@@ -121,7 +120,7 @@ func New(o Options) (*Manager, error) {
 		return nil, errors.New("fleet: Options.Store is required")
 	}
 	if o.MOs == nil {
-		o.MOs = []*mo.Descriptor{fumo.Descriptor, lawmo.Descriptor}
+		o.MOs = registry.Descriptors()
 	}
 	if o.ExecTimeout <= 0 {
 		o.ExecTimeout = DefaultExecTimeout
@@ -188,6 +187,9 @@ func (m *Manager) Plan(r *Request) (*storage.Operation, storage.JobSpec, error) 
 	var pre []storage.JobItem
 	stored := map[string]string{}
 	for _, p := range def.Params {
+		if p.Name == "" {
+			continue
+		}
 		known[p.Name] = true
 		v, given := r.Params[p.Name]
 		if !given {
@@ -196,11 +198,10 @@ func (m *Manager) Plan(r *Request) (*storage.Operation, storage.JobSpec, error) 
 			}
 			continue
 		}
-		items, text, err := paramItems(node, p, v)
+		_, text, err := paramItems(node, p, v)
 		if err != nil {
 			return nil, storage.JobSpec{}, err
 		}
-		pre = append(pre, items...)
 		stored[p.Name] = text
 	}
 	for k := range r.Params {
@@ -208,12 +209,61 @@ func (m *Manager) Plan(r *Request) (*storage.Operation, storage.JobSpec, error) 
 			return nil, storage.JobSpec{}, invalid("params."+k, "%s takes no parameter %s (it takes: %s)", def.Name, k, paramNames(def))
 		}
 	}
+	// "{p}" in the nodes stands for parameter p's value (mo.Expand).
+	expand := func(field, s string) (string, error) {
+		x, err := mo.Expand(s, stored)
+		var ee *mo.ExpandError
+		if errors.As(err, &ee) {
+			return "", invalid("params."+ee.Param, "%s", ee.Msg)
+		}
+		if err != nil {
+			return "", invalid(field, "%v", err)
+		}
+		return x, nil
+	}
+	for _, p := range def.Params {
+		v, given := r.Params[p.Name]
+		if p.Name == "" {
+			v, given = p.Value, true
+		}
+		if p.Node == "" || !given {
+			continue
+		}
+		var err error
+		field := "params." + p.Name
+		if p.Name == "" {
+			if v, err = expand(field, p.Value); err != nil {
+				return nil, storage.JobSpec{}, err
+			}
+		}
+		if p.Node, err = expand(field, p.Node); err != nil {
+			return nil, storage.JobSpec{}, err
+		}
+		items, _, err := paramItems(node, p, v)
+		if err != nil {
+			return nil, storage.JobSpec{}, err
+		}
+		pre = append(pre, items...)
+	}
+	execNode, err := expand("params", def.ExecNode())
+	if err != nil {
+		return nil, storage.JobSpec{}, err
+	}
+	preCmd := "Replace"
+	if def.Create != "" {
+		create, err := expand("params", def.Create)
+		if err != nil {
+			return nil, storage.JobSpec{}, err
+		}
+		preCmd = "Add"
+		pre = append([]storage.JobItem{{URI: node + "/" + create, Format: "node"}}, pre...)
+	}
 	r.Node, r.Operation = node, def.Name
 	if r.Correlator == "" {
 		r.Correlator = newCorrelator(d.Name + "-")
 	}
 	timeout := cmpDur(r.Timeout, d.Timeout)
-	spec := execJob(node+"/"+def.ExecNode(), r.Correlator, pre, "")
+	spec := execJob(node+"/"+execNode, r.Correlator, preCmd, pre, "")
 	if err := storage.ValidateJobSpec(spec); err != nil {
 		return nil, storage.JobSpec{}, specError(err)
 	}
@@ -246,7 +296,7 @@ func (m *Manager) planExec(r *Request) (*storage.Operation, storage.JobSpec, err
 	if r.Correlator == "" {
 		r.Correlator = newCorrelator("exec-")
 	}
-	spec := execJob(node, r.Correlator, nil, data)
+	spec := execJob(node, r.Correlator, "", nil, data)
 	if err := storage.ValidateJobSpec(spec); err != nil {
 		return nil, storage.JobSpec{}, specError(err)
 	}
@@ -255,11 +305,11 @@ func (m *Manager) planExec(r *Request) (*storage.Operation, storage.JobSpec, err
 	return op, spec, nil
 }
 
-// Validate checks r against the default MOs (FUMO, LAWMO, exec) without a
+// Validate checks r against the default MOs (registry.Descriptors, exec) without a
 // store: what Manager.Plan would refuse. Clients call it to report a
 // mistake before sending a request.
 func Validate(r Request) error {
-	m := &Manager{o: Options{MOs: []*mo.Descriptor{fumo.Descriptor, lawmo.Descriptor}, ExecTimeout: DefaultExecTimeout, Now: time.Now}}
+	m := &Manager{o: Options{MOs: registry.Descriptors(), ExecTimeout: DefaultExecTimeout, Now: time.Now}}
 	_, _, err := m.Plan(&r)
 	return err
 }
@@ -370,7 +420,9 @@ func paramNames(op *mo.Operation) string {
 	}
 	var n []string
 	for _, p := range op.Params {
-		n = append(n, p.Name)
+		if p.Name != "" {
+			n = append(n, p.Name)
+		}
 	}
 	return strings.Join(n, ", ")
 }
@@ -487,17 +539,17 @@ func cmpInt(a, b int) int {
 	return b
 }
 
-// execJob wraps the Exec of uri, preceded by pre (Replaces of its
-// parameters), in a Sequence job when there are parameters: in a Sequence
+// execJob wraps the Exec of uri, preceded by pre (a preCmd, Replace or Add,
+// of its parameters), in a Sequence job when there are parameters: in a Sequence
 // the device runs the Exec only when the Replaces succeeded
 // (OMA-TS-DM_Protocol-V1_2 §6: Sequence members run in order); Atomic may not
 // hold an Exec (OMA-TS-DM_RepPro-V1_2, Atomic content model).
-func execJob(uri, correlator string, pre []storage.JobItem, data string) storage.JobSpec {
+func execJob(uri, correlator, preCmd string, pre []storage.JobItem, data string) storage.JobSpec {
 	exec := storage.JobSpec{Command: "Exec", Correlator: correlator, Items: []storage.JobItem{{URI: uri, Data: data}}}
 	if len(pre) == 0 {
 		return exec
 	}
-	return storage.JobSpec{Command: "Sequence", Children: []storage.JobSpec{{Command: "Replace", Items: pre}, exec}}
+	return storage.JobSpec{Command: "Sequence", Children: []storage.JobSpec{{Command: preCmd, Items: pre}, exec}}
 }
 
 // ExecStatus is the device's status for a job's Exec (the job itself, or

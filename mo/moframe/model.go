@@ -180,9 +180,10 @@ func (m *Model) Install(t *dmtree.Tree, uri string, servers []string, rel ...str
 }
 
 // CheckDescriptor holds a server-side descriptor to the object's DDF: every
-// operation executes a node whose AccessType has Exec, and every parameter
-// Replaces a leaf whose AccessType has Replace and whose format is the
-// parameter's. It returns every disagreement.
+// operation executes a node whose AccessType has Exec, creates (Create) an
+// interior node whose AccessType has Add, and every parameter writes a leaf
+// whose AccessType has Replace (Add for an operation that creates) and whose
+// format is the parameter's. It returns every disagreement.
 func (m *Model) CheckDescriptor(d *mo.Descriptor) error {
 	var errs []error
 	if d.MOID != m.MOID() {
@@ -196,13 +197,28 @@ func (m *Model) CheckDescriptor(d *mo.Descriptor) error {
 		case !n.Access.Has(dmtree.AccessExec):
 			errs = append(errs, fmt.Errorf("%s: operation %s executes %s, whose AccessType is %s", d.Name, op.Name, op.ExecNode(), n.Access))
 		}
+		write := dmtree.AccessReplace
+		if op.Create != "" {
+			write = dmtree.AccessAdd
+			n, ok := m.Node(op.Create)
+			switch {
+			case !ok || !n.Interior():
+				errs = append(errs, fmt.Errorf("%s: operation %s creates %s, not an interior node of the DDF", d.Name, op.Name, op.Create))
+			case !n.Access.Has(dmtree.AccessAdd):
+				errs = append(errs, fmt.Errorf("%s: operation %s creates %s, whose AccessType is %s", d.Name, op.Name, op.Create, n.Access))
+			}
+		}
 		for _, p := range op.Params {
-			rel := strings.ReplaceAll(p.Node, "{}", "<x>")
-			n, ok := m.Node(rel)
+			if p.Node == "" {
+				continue
+			}
+			// "{}" (a list element) and "{p}" (a parameter's value) name
+			// run-time nodes: Node matches them with the DDF's <x>.
+			n, ok := m.Node(p.Node)
 			switch {
 			case !ok:
 				errs = append(errs, fmt.Errorf("%s: %s parameter %s writes %s, not in the DDF", d.Name, op.Name, p.Name, p.Node))
-			case !n.Access.Has(dmtree.AccessReplace):
+			case !n.Access.Has(write):
 				errs = append(errs, fmt.Errorf("%s: %s parameter %s writes %s, whose AccessType is %s", d.Name, op.Name, p.Name, p.Node, n.Access))
 			case n.Format != p.Format:
 				errs = append(errs, fmt.Errorf("%s: %s parameter %s is %s, node %s is %s", d.Name, op.Name, p.Name, p.Format, p.Node, n.Format))
@@ -233,16 +249,18 @@ func AddNode(t *dmtree.Tree, uri string, v dmtree.Value) error {
 	return nil
 }
 
-// Grant gives servers Get, Replace and Exec on uri (its ACL, inherited
-// below it; the DDF's AccessTypes still decide what each node allows); no
-// servers leaves the ACL alone.
-func Grant(t *dmtree.Tree, uri string, servers []string) error {
+// Grant gives servers Get, Replace and Exec, and the extra commands, on uri
+// (its ACL, inherited below it; the DDF's AccessTypes still decide what
+// each node allows); no servers leaves the ACL alone.
+func Grant(t *dmtree.Tree, uri string, servers []string, extra ...dmtree.Cmd) error {
 	if len(servers) == 0 {
 		return nil
 	}
-	acl, err := dmtree.NewACL(map[dmtree.Cmd][]string{
-		dmtree.CmdGet: servers, dmtree.CmdReplace: servers, dmtree.CmdExec: servers,
-	})
+	cmds := map[dmtree.Cmd][]string{dmtree.CmdGet: servers, dmtree.CmdReplace: servers, dmtree.CmdExec: servers}
+	for _, c := range extra {
+		cmds[c] = servers
+	}
+	acl, err := dmtree.NewACL(cmds)
 	if err != nil {
 		return err
 	}

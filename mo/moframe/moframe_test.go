@@ -14,6 +14,7 @@ import (
 	"github.com/omadm/omadm/mo/fumo"
 	"github.com/omadm/omadm/mo/lawmo"
 	"github.com/omadm/omadm/mo/moframe"
+	"github.com/omadm/omadm/mo/scomo"
 	"github.com/omadm/omadm/syncml"
 )
 
@@ -30,6 +31,7 @@ func TestModel_DescriptorsAgreeWithTheirDDF(t *testing.T) {
 	}{
 		{"fumo", fumo.Model, fumo.Descriptor, fumo.MOID},
 		{"lawmo", lawmo.Model, lawmo.Descriptor, lawmo.MOID},
+		{"scomo", scomo.Model, scomo.Descriptor, scomo.MOID},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.model.MOID() != tc.moid {
