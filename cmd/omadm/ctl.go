@@ -62,7 +62,7 @@ The API token comes from --token, else OMADM_API_TOKEN, else the file
 	device.AddCommand(ctlDeviceAdd(o), ctlDeviceSet(o), ctlDeviceList(o), ctlDeviceShow(o), ctlDeviceRm(o))
 	cmd.AddCommand(device,
 		ctlGet(o), ctlReplace(o), ctlAdd(o), ctlDelete(o), ctlExec(o),
-		ctlJobs(o), ctlJob(o), ctlCancel(o), ctlNotify(o), ctlTrace(o), ctlEvents(o), ctlTree(o), ctlFUMO(o), ctlLAWMO(o), ctlOp(o))
+		ctlJobs(o), ctlJob(o), ctlCancel(o), ctlNotify(o), ctlTrace(o), ctlEvents(o), ctlTree(o), ctlFUMO(o), ctlLAWMO(o), ctlSCOMO(o), ctlOp(o))
 	return cmd
 }
 
