@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/omadm/omadm/fleet"
+	"github.com/omadm/omadm/storage"
 )
 
 // A SCOMO install Adds Download/<id> with its PkgID and PkgURL in one Add
@@ -57,5 +58,32 @@ func TestCreate_SCOMOOperationsNameTheirPackageNode(t *testing.T) {
 				t.Fatalf("error %v, want a FieldError on %s", err, tc.field)
 			}
 		})
+	}
+}
+
+// Once a SCOMO operation ended with the device's report the server reads
+// the inventory again (the descriptor's Refresh), once.
+func TestAdvance_ReportedSCOMOOperationQueuesTheInventoryRead(t *testing.T) {
+	e := newEnv(t)
+	op, j := e.create(t, fleet.Request{MO: "scomo", Operation: "remove", Params: map[string]any{"id": "app1"}})
+	finish(t, e.st, j, storage.JobDone, 202)
+	report(t, e.st, op, "urn:oma:at:scomo:1.0:OperationComplete", "<ResultCode>1200</ResultCode><Identifier>app1</Identifier>")
+	for range 2 { // a second pass finds it ended and queues nothing more
+		if err := e.m.Advance(bg, op); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if op.State != storage.OpSucceeded || op.Result != 1200 {
+		t.Fatalf("operation %+v", op)
+	}
+	js, _ := e.st.ListJobs(bg, storage.JobFilter{DeviceID: "d1"})
+	var gets []string
+	for _, j := range js {
+		if j.Spec.Command == "Get" {
+			gets = append(gets, j.Spec.Items[0].URI)
+		}
+	}
+	if len(gets) != 1 || gets[0] != "./SCOMO/Inventory?list=StructData" {
+		t.Errorf("Gets queued %v", gets)
 	}
 }

@@ -36,6 +36,11 @@ type Descriptor struct {
 	Report func(typ, source, data string) (code int, meaning string, ok bool, err error)
 	// Meaning names a result code ("firmware update failed").
 	Meaning func(code int) string
+	// Refresh, when set, is what the server Gets (relative to the object
+	// instance, a ?list= query allowed) once an operation ended with the
+	// device's report, so that its view of the device (the tree cache)
+	// follows the change: SCOMO's Inventory after an install or removal.
+	Refresh string
 }
 
 // Operation is one operation of an object.

@@ -142,7 +142,15 @@ func TestE2E_SCOMOInstallDeactivateRemoveThroughOperations(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(e.apps, "app1", "bin", "run")); err != nil {
 			t.Errorf("component not unpacked: %v", err)
 		}
-		inv := e.inventory(t)
+		// The server reads the inventory again by itself once the
+		// operation ended: the device's next session answers that Get.
+		e.a.session(t)
+		var inv api.SCOMOInventory
+		getJSON(t, e.api.URL+"/api/v1/devices/"+e.a.ID()+"/scomo/inventory", &inv)
+		if len(inv.Deployed) != 1 || inv.Deployed[0].Version != "1.4.2" {
+			t.Fatalf("inventory read after the install %+v", inv)
+		}
+		inv = e.inventory(t)
 		if len(inv.Deployed) != 1 || inv.ReadAt == nil {
 			t.Fatalf("inventory %+v", inv)
 		}

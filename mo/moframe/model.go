@@ -225,6 +225,12 @@ func (m *Model) CheckDescriptor(d *mo.Descriptor) error {
 			}
 		}
 	}
+	if d.Refresh != "" {
+		rel, _, _ := strings.Cut(d.Refresh, "?")
+		if n, ok := m.Node(rel); !ok || !n.Access.Has(dmtree.AccessGet) {
+			errs = append(errs, fmt.Errorf("%s: Refresh reads %s, not a node of the DDF a server may Get", d.Name, rel))
+		}
+	}
 	return errors.Join(errs...)
 }
 

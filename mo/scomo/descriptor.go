@@ -59,6 +59,9 @@ var Descriptor = &mo.Descriptor{
 			Exec: "Inventory/Deployed/{id}/Operations/Deactivate", Params: []mo.Param{idParam}},
 	},
 	Meaning: func(code int) string { return Result(code).String() },
+	// The inventory is read again after each operation, so the server's
+	// view of the components follows it.
+	Refresh: "Inventory?list=StructData",
 	Report: func(typ, source, data string) (int, string, bool, error) {
 		o, ok, err := ParseAlert(typ, source, data)
 		if !ok {
@@ -70,4 +73,4 @@ var Descriptor = &mo.Descriptor{
 
 // InventoryURI is what a server Gets to read the inventory of the object
 // at root: every delivered and deployed component with its nodes.
-func InventoryURI(root string) string { return root + "/Inventory?list=StructData" }
+func InventoryURI(root string) string { return root + "/" + Descriptor.Refresh }
