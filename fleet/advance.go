@@ -82,10 +82,10 @@ func (m *Manager) Advance(ctx context.Context, op *storage.Operation) error {
 		err = m.o.Store.TransitionOperation(ctx, next, op.State)
 		if err == nil {
 			*op = *next
-			m.changed(op)
 			if op.State.Terminal() && op.EventID != 0 {
-				m.refresh(ctx, op)
+				m.refresh(ctx, op) // queued before anyone hears the operation ended
 			}
+			m.changed(op)
 			continue // the report may move it further
 		}
 		if !errors.Is(err, storage.ErrConflict) {
