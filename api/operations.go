@@ -14,7 +14,8 @@ import (
 // follows its state and attaches the device's report (the 1226 generic
 // alert carrying the correlator) to the operation and its job.
 type OperationRequest struct {
-	// MO is "fumo", "lawmo" or "exec" (a generic Exec of Node).
+	// MO is "fumo", "lawmo", "scomo" (see mo/registry) or "exec" (a generic
+	// Exec of Node).
 	MO string `json:"mo"`
 	// Operation is the MO's operation: FUMO DownloadAndUpdate (default),
 	// Download, Update; LAWMO lock, partial-lock, unlock, wipe,

@@ -66,7 +66,7 @@ func invalid(field, format string, args ...any) *FieldError {
 // Request asks for an operation on one device.
 type Request struct {
 	DeviceID string
-	// MO is the object's descriptor name ("fumo", "lawmo") or "exec".
+	// MO is the object's descriptor name ("fumo", "lawmo", "scomo") or "exec".
 	MO string
 	// Operation is the descriptor's operation name or alias; for "exec" it
 	// is ignored (the operation is "Exec").
