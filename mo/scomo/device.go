@@ -129,9 +129,6 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if err := moframe.Grant(t, uri, cfg.Servers, dmtree.CmdAdd, dmtree.CmdDelete); err != nil {
 		return nil, fmt.Errorf("scomo: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Join(cfg.Dir, "packages"), 0o700); err != nil {
-		return nil, fmt.Errorf("scomo: %w", err)
-	}
 	o := &Object{t: t, uri: uri, cfg: cfg, log: cfg.Log.With("scomo", uri),
 		get: download.New(download.Options{Client: cfg.HTTPClient, ConnectTimeout: cfg.ConnectTimeout,
 			StallTimeout: cfg.StallTimeout, MaxSize: cfg.MaxSize})}
@@ -521,6 +518,9 @@ func safeName(s string) string {
 // download fetches url into dst through a partial file.
 func (o *Object) download(ctx context.Context, url, dst string) (Result, error) {
 	part := dst + ".part"
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return ResultDownloadOutOfMemory, err
+	}
 	f, err := os.OpenFile(part, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return ResultDownloadOutOfMemory, err

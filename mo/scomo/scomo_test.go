@@ -280,6 +280,12 @@ func TestDownloadInstall_FailuresReportTheirResultCode(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(d.apps, "a")); err == nil {
 				t.Error("a failed install left the component's directory")
 			}
+			// The server may delete the package node it added and add it
+			// again to retry.
+			if err := d.tree.Delete(srv, root+"/Download/a"); err != nil {
+				t.Fatalf("server Delete of the package node: %v", err)
+			}
+			d.addPackage("a", "http://pkg/a")
 		})
 	}
 }
