@@ -162,9 +162,35 @@ func (m *Model) BindAt(t *dmtree.Tree, uri string) error {
 	return nil
 }
 
+// Commands lists the ACL commands some node of the DDF lets a server use
+// (the union of its AccessTypes): what the object's ACL grants its servers,
+// the DDF then deciding node by node.
+func (m *Model) Commands() []dmtree.Cmd {
+	var all dmtree.AccessType
+	var walk func(n *dmtree.DDFNode)
+	walk = func(n *dmtree.DDFNode) {
+		all |= n.Access
+		for _, c := range n.Children {
+			walk(c)
+		}
+	}
+	walk(m.root)
+	var out []dmtree.Cmd
+	for _, p := range []struct {
+		a dmtree.AccessType
+		c dmtree.Cmd
+	}{{dmtree.AccessAdd, dmtree.CmdAdd}, {dmtree.AccessDelete, dmtree.CmdDelete}, {dmtree.AccessExec, dmtree.CmdExec},
+		{dmtree.AccessGet, dmtree.CmdGet}, {dmtree.AccessReplace, dmtree.CmdReplace}} {
+		if all.Has(p.a) {
+			out = append(out, p.c)
+		}
+	}
+	return out
+}
+
 // Install places the object at uri with the optional nodes rel, binds the
-// DDF and grants servers their rights on it (see Grant). Call it at every
-// start: what exists is kept. It returns uri in canonical form.
+// DDF and grants servers the commands its DDF allows (Commands) on it. Call
+// it at every start: what exists is kept. It returns uri in canonical form.
 func (m *Model) Install(t *dmtree.Tree, uri string, servers []string, rel ...string) (string, error) {
 	uri, err := m.Place(t, uri, rel...)
 	if err != nil {
@@ -173,7 +199,7 @@ func (m *Model) Install(t *dmtree.Tree, uri string, servers []string, rel ...str
 	if err := m.BindAt(t, uri); err != nil {
 		return "", err
 	}
-	if err := Grant(t, uri, servers); err != nil {
+	if err := Grant(t, uri, servers, m.Commands()...); err != nil {
 		return "", err
 	}
 	return uri, nil
@@ -255,18 +281,21 @@ func AddNode(t *dmtree.Tree, uri string, v dmtree.Value) error {
 	return nil
 }
 
-// Grant gives servers Get, Replace and Exec, and the extra commands, on uri
-// (its ACL, inherited below it; the DDF's AccessTypes still decide what
-// each node allows); no servers leaves the ACL alone.
-func Grant(t *dmtree.Tree, uri string, servers []string, extra ...dmtree.Cmd) error {
+// Grant gives servers the commands cmds (none: Get, Replace and Exec) on
+// uri: its ACL, inherited below it; the DDF's AccessTypes still decide what
+// each node allows. No servers leaves the ACL alone.
+func Grant(t *dmtree.Tree, uri string, servers []string, cmds ...dmtree.Cmd) error {
 	if len(servers) == 0 {
 		return nil
 	}
-	cmds := map[dmtree.Cmd][]string{dmtree.CmdGet: servers, dmtree.CmdReplace: servers, dmtree.CmdExec: servers}
-	for _, c := range extra {
-		cmds[c] = servers
+	if len(cmds) == 0 {
+		cmds = []dmtree.Cmd{dmtree.CmdGet, dmtree.CmdReplace, dmtree.CmdExec}
 	}
-	acl, err := dmtree.NewACL(cmds)
+	grants := map[dmtree.Cmd][]string{}
+	for _, c := range cmds {
+		grants[c] = servers
+	}
+	acl, err := dmtree.NewACL(grants)
 	if err != nil {
 		return err
 	}

@@ -231,3 +231,24 @@ func TestCodeOf(t *testing.T) {
 		}
 	}
 }
+
+// The ACL an object's servers get is the union of its DDF's AccessTypes.
+func TestModel_CommandsAreTheUnionOfTheDDFAccessTypes(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		model *moframe.Model
+		want  string
+	}{
+		{"fumo", fumo.Model, "Exec Get Replace"},
+		{"lawmo", lawmo.Model, "Exec Get Replace"},
+		{"scomo", scomo.Model, "Add Delete Exec Get Replace"},
+	} {
+		var got []string
+		for _, c := range tc.model.Commands() {
+			got = append(got, c.String())
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("%s: %v, want %s", tc.name, got, tc.want)
+		}
+	}
+}

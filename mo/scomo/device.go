@@ -125,8 +125,9 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if err := Model.BindAt(t, uri); err != nil {
 		return nil, fmt.Errorf("scomo: %w", err)
 	}
-	// The server adds Download/<x> and may delete what it added.
-	if err := moframe.Grant(t, uri, cfg.Servers, dmtree.CmdAdd, dmtree.CmdDelete); err != nil {
+	// The server adds Download/<x> and may delete what it added: the DDF
+	// allows Add, Delete, Exec, Get and Replace somewhere.
+	if err := moframe.Grant(t, uri, cfg.Servers, Model.Commands()...); err != nil {
 		return nil, fmt.Errorf("scomo: %w", err)
 	}
 	o := &Object{t: t, uri: uri, cfg: cfg, log: cfg.Log.With("scomo", uri),
