@@ -33,6 +33,7 @@ import (
 	"github.com/omadm/omadm/dmtree"
 	"github.com/omadm/omadm/mo/devdetail"
 	"github.com/omadm/omadm/mo/devinfo"
+	"github.com/omadm/omadm/mo/diagmon"
 	"github.com/omadm/omadm/mo/dmacc"
 	"github.com/omadm/omadm/mo/fumo"
 	"github.com/omadm/omadm/notification"
@@ -69,6 +70,9 @@ type options struct {
 	lawmoReset, lawmoWipeList           string
 	scomo, scomoDir, scomoHook          string
 	dlConnect, dlStall                  time.Duration
+	diagmon, diagmonStorage, diagmonLog string
+	diagmonLogBytes                     int
+	connmo, connmoApply                 string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -126,6 +130,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.scomoDir, "scomo-dir", "", "with --scomo: directory components are installed in, one subdirectory per component (default <state>/scomo/components)")
 	fs.StringVar(&o.scomoHook, "scomo-hook", "", "with --scomo: command run by /bin/sh at each step with $1 = install, install-inactive, remove, activate or deactivate, $2 = the component id, $3 = its directory; exit 0 = done")
 	fs.StringVar(&o.lawmoWipeList, "lawmo-wipe-list", "", "with --lawmo: comma-separated items Wipe can erase (AvailableWipeList), e.g. 'SD card,Contacts'")
+	fs.StringVar(&o.diagmon, "diagmon", "", "diagnostics and monitoring (DiagMon) object node, e.g. ./DiagMon: memory, load, storage and battery functions, trap policies")
+	fs.StringVar(&o.diagmonStorage, "diagmon-storage", "/", "with --diagmon: path whose file system the Storage function reads")
+	fs.StringVar(&o.diagmonLog, "diagmon-log", "", "with --diagmon: file whose end the LogTail function uploads (no LogTail function without it)")
+	fs.IntVar(&o.diagmonLogBytes, "diagmon-log-bytes", 16<<10, "with --diagmon-log: most bytes LogTail uploads (at most 64 KiB)")
+	fs.StringVar(&o.connmo, "connmo", "", "connectivity (ConnMO) container node, e.g. ./ConnMO: access points and proxies servers provision")
+	fs.StringVar(&o.connmoApply, "connmo-apply", "", "with --connmo: command run by /bin/sh when a server changed the container; it reads every leaf as NAP/<name>/Addr=value lines on stdin; exit 0 = in force (else retried)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -189,6 +199,15 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.scomo == "" && (o.scomoDir != "" || o.scomoHook != "") {
 		return nil, errors.New("--scomo-dir and --scomo-hook need --scomo (the object node)")
+	}
+	if o.diagmon == "" && (o.diagmonLog != "" || o.diagmonStorage != "/") {
+		return nil, errors.New("--diagmon-storage and --diagmon-log need --diagmon (the object node)")
+	}
+	if o.connmo == "" && o.connmoApply != "" {
+		return nil, errors.New("--connmo-apply needs --connmo (the container node)")
+	}
+	if o.diagmonLogBytes <= 0 || o.diagmonLogBytes > diagmon.MaxLogTail {
+		return nil, fmt.Errorf("--diagmon-log-bytes must be from 1 to %d", diagmon.MaxLogTail)
 	}
 	// Validated here, not where they are used, so a typo is refused even when
 	// the state directory already holds an account and --auth would be unused.
@@ -372,6 +391,29 @@ func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, s
 		defer sc.Close()
 		running = append(running, sc)
 	}
+	if o.diagmon != "" {
+		dmCtx, stopDM := context.WithCancel(ctx)
+		dm, err := startDiagMon(dmCtx, tree, o, acct.ServerID, c, kick, log)
+		if err != nil {
+			stopDM()
+			return err
+		}
+		defer func() { stopDM(); dm.Close() }()
+		running = append(running, dm)
+	}
+	if o.connmo != "" {
+		cm, err := startConnMO(tree, o, acct.ServerID, log)
+		if err != nil {
+			return err
+		}
+		if o.once {
+			defer func() { _, _ = cm.Sync(ctx) }()
+		} else {
+			wctx, stopW := context.WithCancel(ctx)
+			defer stopW()
+			go watchConnMO(wctx, cm)
+		}
+	}
 	if o.once {
 		return once(ctx, c, running, stdout, log)
 	}
@@ -421,7 +463,8 @@ func setup(tree *dmtree.Tree, o *options) (string, error) {
 // bootstrap applies a TNDS document, or a DM bootstrap message (XML or
 // WBXML, Add/Replace of a DMAcc by TNDS or plain items) processed like a
 // server message but never answered. With --bootstrap-sec the file must be
-// WBXML and carry the given MAC = hex(HMAC-SHA1(key, file)) (security.md §9).
+// WBXML and carry the given MAC = hex(HMAC-SHA1(key, file))
+// (OMA-TS-DM_Bootstrap-V1_2, bootstrap security).
 func bootstrap(tree *dmtree.Tree, o *options) error {
 	f, err := os.Open(o.bootstrap)
 	if err != nil {

@@ -168,9 +168,10 @@ Try, in another terminal:
   go run ./cmd/omadm ctl get %s ./DevDetail/FwV --notify --wait 10s
   go run ./cmd/omadm ctl replace %s %s 1800 --format int --notify --wait 10s
   go run ./cmd/omadm ctl fumo %s %s --notify --wait 30s
+  go run ./cmd/omadm ctl diag run %s battery --notify --wait 30s
   go run ./cmd/omadm ctl scomo install %s hello2 %s --notify --wait 30s
   go run ./cmd/omadm ctl scomo inventory %s --refresh --notify --wait 10s
-`, rs.URL, rs.URL, rs.URL, rs.Token, rs.URL, rs.URL, rs.Token, first, first, sim.PollIntervalURI, first, d.firmwareURL,
+`, rs.URL, rs.URL, rs.URL, rs.Token, rs.URL, rs.URL, rs.Token, first, first, sim.PollIntervalURI, first, d.firmwareURL, first,
 		first, d.componentURL, first)
 	fmt.Fprintln(stdout, "omadm demo ready; press Ctrl-C to stop")
 	if c.noWait {
@@ -260,11 +261,16 @@ func (d *demo) scenario(ctx context.Context, dev *sim.Device) error {
 	fmt.Fprintf(d.out, "\n[%d] Generic alert from the device\n", d.next())
 	fmt.Fprintf(d.out, "    Alert 1226 type %s source %s correlator %s\n    data: %s\n", ev.Type, ev.Source, ev.Correlator, ev.Data)
 
-	// 6. A firmware update over FUMO.
+	// 6. Diagnostics over DiagMon, reported and listed by the server.
+	if err := d.diagnostics(ctx, dev); err != nil {
+		return err
+	}
+
+	// 7. A firmware update over FUMO.
 	if err := d.firmwareUpdate(ctx, dev); err != nil {
 		return err
 	}
-	// 7. A software component install over SCOMO.
+	// 8. A software component install over SCOMO.
 	return d.componentInstall(ctx, dev)
 }
 

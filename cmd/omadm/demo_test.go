@@ -32,6 +32,7 @@ func TestDemo_RunsTheScenarioAndReachesReady(t *testing.T) {
 		"firmwareupdate.downloadandupdate correlator fw-1: result 200 (successful)", "now 2.0.0-demo", "State = 100", "ctl fumo IMEI:",
 		"scomo:1.0:OperationComplete correlator sw-1: result 1200 (successful)", `deployed: hello "Hello" version 1.0.0-demo, active`,
 		"ctl scomo install IMEI:",
+		"Diagnostics (DiagMon)", "result 1200 (successful), correlator diagmon-demo", "available_percent",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())

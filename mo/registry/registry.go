@@ -5,6 +5,7 @@ package registry
 
 import (
 	"github.com/omadm/omadm/mo"
+	"github.com/omadm/omadm/mo/diagmon"
 	"github.com/omadm/omadm/mo/fumo"
 	"github.com/omadm/omadm/mo/lawmo"
 	"github.com/omadm/omadm/mo/scomo"
@@ -13,15 +14,5 @@ import (
 // Descriptors returns the standard objects' descriptors, a new slice each
 // call.
 func Descriptors() []*mo.Descriptor {
-	return []*mo.Descriptor{fumo.Descriptor, lawmo.Descriptor, scomo.Descriptor}
-}
-
-// Lookup returns the descriptor named name (exact, lower case), or nil.
-func Lookup(name string) *mo.Descriptor {
-	for _, d := range Descriptors() {
-		if d.Name == name {
-			return d
-		}
-	}
-	return nil
+	return []*mo.Descriptor{fumo.Descriptor, lawmo.Descriptor, diagmon.Descriptor, scomo.Descriptor}
 }
