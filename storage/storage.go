@@ -280,6 +280,8 @@ type Store interface {
 
 	// Operations (MO actions with their job, correlator and report).
 	OperationStore
+	// Campaigns (an operation template rolled out to a device snapshot).
+	CampaignStore
 
 	// Ping checks the database is reachable.
 	Ping(ctx context.Context) error

@@ -41,6 +41,7 @@ type Store struct {
 	opCorr   map[string]int64 // deviceID + "\x00" + correlator → operation ID
 	opJob    map[int64]int64  // job ID → its operation's ID
 	nextOp   int64
+	camps    campaignData // campaigns.go
 }
 
 var (
