@@ -218,7 +218,9 @@ func parseWaves(waves []string, n int) ([]int, error) {
 }
 
 func validatePolicy(p *Policy) error {
-	if _, err := parseWaves(p.Waves, 1000); err != nil {
+	// The syntax now; whether counts and percentages mixed grow depends on
+	// the snapshot's size, checked when it is known.
+	if _, err := parseWaves(p.Waves, 0); err != nil {
 		return err
 	}
 	switch {
@@ -320,13 +322,13 @@ func (c *Campaigns) Create(ctx context.Context, r *CampaignRequest) (*storage.Ca
 		return nil, err
 	}
 	n, err := c.snapshot(ctx, camp.ID, next)
+	if err == nil {
+		spec.WaveEnds, err = parseWaves(r.Policy.Waves, n)
+	}
 	if err != nil {
 		if derr := c.s.DeleteCampaign(context.WithoutCancel(ctx), camp.ID); derr != nil {
 			c.log().Warn("campaigns: removing a campaign whose snapshot failed", "campaign", camp.ID, "err", derr)
 		}
-		return nil, err
-	}
-	if spec.WaveEnds, err = parseWaves(r.Policy.Waves, n); err != nil {
 		return nil, err
 	}
 	if camp.Spec, err = json.Marshal(spec); err != nil {
