@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"sync/atomic"
@@ -86,11 +87,22 @@ type DeviceOptions struct {
 	Trace func(client.TraceEvent)
 	// Tree limits and options (nil: a phone-like tree with URI limits).
 	TreeOptions *dmtree.Options
+	// StateDir is the device's own directory, where its FUMO object keeps
+	// the package and its state ("": the device has no FUMO object; a
+	// Fleet gives every device one).
+	StateDir string
+	// Fetch downloads a FUMO package (nil: the simulated download, see
+	// FailMarker).
+	Fetch func(ctx context.Context, url string, w io.Writer) error
+	// OnReport, when set, is called after an object queued a report (a
+	// 1226 generic alert) on the device's engine: start a session so the
+	// server hears of it (nil: it goes out in the next session).
+	OnReport func(*Device)
 }
 
 // Device is one simulated device: its own in-memory management tree with
-// DevInfo, DevDetail, a DMAcc account and a writable settings subtree, and a
-// real client engine that talks to the server through the given transport.
+// DevInfo, DevDetail, a DMAcc account, a writable settings subtree, FUMO
+// (FUMOURI) and LAWMO (LAWMOURI), and a real client engine that talks to the server through the given transport.
 type Device struct {
 	id     Identity
 	creds  Credentials
@@ -100,6 +112,7 @@ type Device struct {
 
 	reboots  atomic.Int64
 	sessions atomic.Int64
+	mos      mos
 }
 
 // NewDevice builds the device's tree and client engine.
@@ -159,6 +172,9 @@ func NewDevice(o DeviceOptions) (*Device, error) {
 		return nil, err
 	}
 	d.client = c
+	if err := d.installMOs(o); err != nil {
+		return nil, fmt.Errorf("sim: building objects of %s: %w", o.Identity.DevID, err)
+	}
 	return d, nil
 }
 

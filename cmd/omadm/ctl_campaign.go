@@ -57,11 +57,11 @@ func ctlPrintCampaign(w io.Writer, format string, c *api.Campaign) error {
 func ctlCampaignCreate(o *ctlOptions) *cobra.Command {
 	var (
 		name, mo, operation, node, timeout, file, selector, group, idPrefix string
-		params, labels, devices                                           []string
-		all, paused                                                       bool
-		p                                                                 api.CampaignPolicy
-		waves                                                             string
-		wait                                                              time.Duration
+		params, labels, devices                                             []string
+		all, paused                                                         bool
+		p                                                                   api.CampaignPolicy
+		waves                                                               string
+		wait                                                                time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "create",
