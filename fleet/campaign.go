@@ -145,6 +145,10 @@ type CampaignOptions struct {
 	// or device outcomes) with the campaign as stored and its counts. It
 	// must not block.
 	OnChange func(*storage.Campaign, map[storage.TargetState]int)
+	// Watching, when set, says whether anyone follows OnChange now: a node
+	// then reports the changes other nodes make to the campaigns they drive
+	// (seen as new versions in storage) too. Nil: never.
+	Watching func() bool
 }
 
 // Campaigns creates campaigns and drives them: the Scheduler calls Drive on
@@ -157,6 +161,9 @@ type Campaigns struct {
 	// buckets are the notification token buckets of the campaigns this
 	// node drives.
 	buckets map[int64]*bucket
+	// seen are the versions of the campaigns other nodes drive, as last
+	// reported to OnChange.
+	seen map[int64]int64
 }
 
 // NewCampaigns returns the campaign layer on m's store.
@@ -168,7 +175,7 @@ func NewCampaigns(m *Manager, o CampaignOptions) *Campaigns {
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = DefaultLeaseTTL
 	}
-	return &Campaigns{m: m, s: m.o.Store, o: o, buckets: map[int64]*bucket{}}
+	return &Campaigns{m: m, s: m.o.Store, o: o, buckets: map[int64]*bucket{}, seen: map[int64]int64{}}
 }
 
 // Node is the name this process uses in leases.

@@ -30,6 +30,7 @@ const leaseRenewEvery = 250
 func (c *Campaigns) Drive(ctx context.Context) (int, error) {
 	var after int64
 	started := 0
+	listed := map[int64]bool{}
 	for {
 		cs, err := c.s.ListCampaigns(ctx, storage.CampaignFilter{AfterID: after, Limit: 100,
 			States: []storage.CampaignState{storage.CampaignRunning, storage.CampaignPaused, storage.CampaignCancelling}})
@@ -38,15 +39,53 @@ func (c *Campaigns) Drive(ctx context.Context) (int, error) {
 		}
 		for _, camp := range cs {
 			after = camp.ID
+			listed[camp.ID] = true
 			n, err := c.driveOne(ctx, camp.ID)
 			started += n
+			if errors.Is(err, errLeaseLost) {
+				c.watch(ctx, camp)
+				continue
+			}
 			if err != nil && ctx.Err() == nil {
 				c.log().Warn("campaigns: driving a campaign", "campaign", camp.ID, "err", err)
 			}
 		}
 		if len(cs) < 100 {
-			return started, ctx.Err()
+			break
 		}
+	}
+	// Campaigns another node drove that ended since the last pass.
+	c.mu.Lock()
+	var ended []int64
+	for id := range c.seen {
+		if !listed[id] {
+			ended = append(ended, id)
+		}
+	}
+	c.mu.Unlock()
+	for _, id := range ended {
+		if camp, err := c.s.GetCampaign(ctx, id); err == nil {
+			c.watch(ctx, camp)
+		}
+		c.mu.Lock()
+		delete(c.seen, id)
+		c.mu.Unlock()
+	}
+	return started, ctx.Err()
+}
+
+// watch reports a campaign another node drives to OnChange when its stored
+// version moved since the last report and someone is watching.
+func (c *Campaigns) watch(ctx context.Context, camp *storage.Campaign) {
+	if c.o.OnChange == nil || c.o.Watching == nil || !c.o.Watching() {
+		return
+	}
+	c.mu.Lock()
+	v, ok := c.seen[camp.ID]
+	c.seen[camp.ID] = camp.Version
+	c.mu.Unlock()
+	if !ok || v != camp.Version {
+		c.changed(ctx, camp)
 	}
 }
 
@@ -65,11 +104,11 @@ func (c *Campaigns) lease(ctx context.Context, id int64) error {
 
 func (c *Campaigns) driveOne(ctx context.Context, id int64) (int, error) {
 	if err := c.lease(ctx, id); err != nil {
-		if errors.Is(err, errLeaseLost) {
-			return 0, nil
-		}
 		return 0, err
 	}
+	c.mu.Lock()
+	delete(c.seen, id)
+	c.mu.Unlock()
 	camp, err := c.s.GetCampaign(ctx, id)
 	if err != nil {
 		return 0, err
@@ -88,7 +127,7 @@ func (c *Campaigns) driveOne(ctx context.Context, id int64) (int, error) {
 		return 0, c.finishCancel(ctx, camp)
 	case storage.CampaignPaused:
 		if synced > 0 {
-			c.changed(ctx, camp)
+			c.progressed(ctx, camp)
 		}
 		return 0, nil
 	case storage.CampaignRunning:
@@ -135,9 +174,20 @@ func (c *Campaigns) driveOne(ctx context.Context, id int64) (int, error) {
 		c.giveBack(id, got-started)
 	}
 	if synced > 0 || started > 0 || renotified > 0 {
-		c.changed(ctx, camp)
+		c.progressed(ctx, camp)
 	}
 	return started, err
+}
+
+// progressed reports a pass that moved devices: the campaign's version is
+// bumped (so the nodes watching it see a change) and OnChange called.
+func (c *Campaigns) progressed(ctx context.Context, camp *storage.Campaign) {
+	upd, err := c.update(ctx, camp.ID, func(*storage.Campaign) error { return nil })
+	if err != nil {
+		c.log().Warn("campaigns: recording progress", "campaign", camp.ID, "err", err)
+		return
+	}
+	c.changed(ctx, upd)
 }
 
 func ignoreState(err error) error {

@@ -485,7 +485,8 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 		OnChange: func(c *storage.Campaign, counts map[storage.TargetState]int) {
 			v := api.CampaignFrom(c, counts)
 			hub.Publish(api.Update{Kind: api.UpdateCampaign, Time: c.UpdatedAt, Campaign: &v})
-		}})
+		},
+		Watching: func() bool { return hub.Subscribers() > 0 }})
 	apiH, err := handler.New(handler.Options{Store: store, Notifier: engine, TokenSHA256: token.Hash[:], Hub: hub, Logger: log, Version: serveVersion,
 		Operations: ops, Campaigns: camps})
 	if err != nil {
