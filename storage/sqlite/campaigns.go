@@ -165,16 +165,18 @@ func (s *Store) AddCampaignDevices(ctx context.Context, campaignID int64, ds []s
 	if n == 0 {
 		return fmt.Errorf("%w: campaign %d", storage.ErrNotFound, campaignID)
 	}
-	t := now().UnixMicro()
-	const cols = `INSERT INTO campaign_devices (campaign_id, seq, device_id, state, updated_at) VALUES `
-	row := "(?, ?, ?, ?, ?)"
+	// The campaign and the time are the same for every row: written into
+	// the statement, three values per row are bound.
+	const head = `INSERT INTO campaign_devices (campaign_id, seq, device_id, state, updated_at) VALUES `
+	row := fmt.Sprintf("(%d, ?, ?, ?, %d)", campaignID, now().UnixMicro())
+	cols := head
 	var full *sql.Stmt
 	defer func() {
 		if full != nil {
 			full.Close()
 		}
 	}()
-	args := make([]any, 0, 5*campaignDeviceRows)
+	args := make([]any, 0, 3*campaignDeviceRows)
 	for lo := 0; lo < len(ds); lo += campaignDeviceRows {
 		hi := min(lo+campaignDeviceRows, len(ds))
 		args = args[:0]
@@ -187,7 +189,7 @@ func (s *Store) AddCampaignDevices(ctx context.Context, campaignID int64, ds []s
 			if st == "" {
 				st = storage.TargetPending
 			}
-			args = append(args, campaignID, d.Seq, d.DeviceID, string(st), t)
+			args = append(args, d.Seq, d.DeviceID, string(st))
 		}
 		var err error
 		if hi-lo == campaignDeviceRows {

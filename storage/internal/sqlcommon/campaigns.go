@@ -86,12 +86,19 @@ func ListCampaignDevices(f storage.CampaignDeviceFilter, sqlite bool, tm func(ti
 	q := `SELECT ` + CampaignDeviceCols + ` FROM campaign_devices WHERE campaign_id = $1 AND seq >= $2 AND seq < $3`
 	args := []any{f.CampaignID, f.FromSeq, below}
 	if len(f.States) > 0 {
-		ph := make([]string, len(f.States))
-		for i, s := range f.States {
-			args = append(args, string(s))
-			ph[i] = fmt.Sprintf("$%d", len(args))
+		// The states are written into the statement (valid names only),
+		// so that the partial index of the open states serves a query for
+		// them.
+		lit := make([]string, 0, len(f.States))
+		for _, s := range f.States {
+			if s.Valid() {
+				lit = append(lit, "'"+string(s)+"'")
+			}
 		}
-		q += " AND state IN (" + strings.Join(ph, ", ") + ")"
+		if len(lit) == 0 {
+			lit = []string{"NULL"}
+		}
+		q += " AND state IN (" + strings.Join(lit, ", ") + ")"
 	}
 	if !f.NotifyDue.IsZero() {
 		args = append(args, tm(f.NotifyDue))
