@@ -164,6 +164,10 @@ type Campaigns struct {
 	// seen are the versions of the campaigns other nodes drive, as last
 	// reported to OnChange.
 	seen map[int64]int64
+	// pendingFrom is, per campaign, a Seq below which no device is pending
+	// (devices never become pending again), where the next look for
+	// pending devices starts.
+	pendingFrom map[int64]int
 }
 
 // NewCampaigns returns the campaign layer on m's store.
@@ -175,7 +179,7 @@ func NewCampaigns(m *Manager, o CampaignOptions) *Campaigns {
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = DefaultLeaseTTL
 	}
-	return &Campaigns{m: m, s: m.o.Store, o: o, buckets: map[int64]*bucket{}, seen: map[int64]int64{}}
+	return &Campaigns{m: m, s: m.o.Store, o: o, buckets: map[int64]*bucket{}, seen: map[int64]int64{}, pendingFrom: map[int64]int{}}
 }
 
 // Node is the name this process uses in leases.
@@ -713,4 +717,5 @@ func (c *Campaigns) forget(id int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.buckets, id)
+	delete(c.pendingFrom, id)
 }

@@ -304,15 +304,23 @@ func (c *Campaigns) startSome(ctx context.Context, camp *storage.Campaign, spec 
 	if n <= 0 {
 		return 0, nil
 	}
+	c.mu.Lock()
+	from = max(from, c.pendingFrom[camp.ID])
+	c.mu.Unlock()
 	ds, err := c.s.ListCampaignDevices(ctx, storage.CampaignDeviceFilter{CampaignID: camp.ID,
 		States: []storage.TargetState{storage.TargetPending}, FromSeq: from, BelowSeq: below, Limit: n})
 	if err != nil {
 		return 0, err
 	}
+	if len(ds) > 0 {
+		c.mu.Lock()
+		c.pendingFrom[camp.ID] = ds[0].Seq
+		c.mu.Unlock()
+	}
 	notify := c.o.Notifier != nil && spec.Policy.maxNotifies() > 0
 	started := 0
-	for i, d := range ds {
-		if i > 0 && i%leaseRenewEvery == 0 {
+	for lo := 0; lo < len(ds); lo += startChunk {
+		if lo > 0 && lo%leaseRenewEvery < startChunk {
 			if err := c.lease(ctx, camp.ID); err != nil {
 				return started, err
 			}
@@ -320,6 +328,91 @@ func (c *Campaigns) startSome(ctx context.Context, camp *storage.Campaign, spec 
 				return started, err // paused or cancelled meanwhile
 			}
 		}
+		k, err := c.startAll(ctx, spec, ds[lo:min(lo+startChunk, len(ds))], notify, now)
+		started += k
+		if err != nil {
+			return started, err
+		}
+	}
+	return started, nil
+}
+
+// startChunk is how many devices one transaction starts.
+const startChunk = 64
+
+// startAll starts pending devices in one transaction: for each, the move
+// to notified (conditional on the row's version: a device another node
+// moved meanwhile is left alone), its job and its operation. A device
+// that cannot be started that way (deleted since the snapshot) makes the
+// chunk fall back to one transaction per device.
+func (c *Campaigns) startAll(ctx context.Context, spec *CampaignSpec, ds []*storage.CampaignDevice, notify bool, now time.Time) (int, error) {
+	type planned struct {
+		d  storage.CampaignDevice
+		op *storage.Operation
+	}
+	plans := make([]planned, 0, len(ds))
+	specs := make([]storage.JobSpec, 0, len(ds))
+	for _, d := range ds {
+		r := spec.Template.request(d.DeviceID)
+		op, jspec, err := c.m.Plan(&r)
+		if err != nil {
+			return c.startEach(ctx, spec, ds, notify, now)
+		}
+		next := *d
+		next.State = storage.TargetNotified
+		if notify {
+			next.Notifies, next.NextNotify = 1, now.Add(spec.Policy.renotify())
+		}
+		plans = append(plans, planned{d: next, op: op})
+		specs = append(specs, jspec)
+	}
+	var done []int
+	err := storage.InBatch(ctx, c.s, func(s storage.Store) error {
+		done = done[:0]
+		for i := range plans {
+			p := &plans[i]
+			d := p.d
+			if err := s.TransitionCampaignDevice(ctx, &d); errors.Is(err, storage.ErrConflict) {
+				continue // another node moved it
+			} else if err != nil {
+				return err
+			}
+			j := &storage.Job{DeviceID: d.DeviceID, Spec: specs[i], State: storage.JobQueued}
+			if err := s.CreateJob(ctx, j); err != nil {
+				return err
+			}
+			p.op.JobID = j.ID
+			if err := s.CreateOperation(ctx, p.op); err != nil {
+				return err
+			}
+			d.OperationID = p.op.ID
+			if err := s.TransitionCampaignDevice(ctx, &d); err != nil {
+				return err
+			}
+			p.d = d
+			done = append(done, i)
+		}
+		return nil
+	})
+	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrExists) {
+		return c.startEach(ctx, spec, ds, notify, now)
+	}
+	if err != nil {
+		return 0, err
+	}
+	for _, i := range done {
+		c.m.changed(plans[i].op)
+		if notify {
+			c.notify(ctx, &plans[i].d)
+		}
+	}
+	return len(done), nil
+}
+
+// startEach starts devices one transaction each.
+func (c *Campaigns) startEach(ctx context.Context, spec *CampaignSpec, ds []*storage.CampaignDevice, notify bool, now time.Time) (int, error) {
+	started := 0
+	for _, d := range ds {
 		ok, err := c.start(ctx, spec, d, notify, now)
 		if err != nil {
 			return started, err

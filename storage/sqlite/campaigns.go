@@ -72,7 +72,7 @@ func (s *Store) CreateCampaign(ctx context.Context, c *storage.Campaign) error {
 
 // GetCampaign implements storage.CampaignStore.
 func (s *Store) GetCampaign(ctx context.Context, id int64) (*storage.Campaign, error) {
-	return scanCampaign(s.reader().QueryRowContext(ctx, q(sqlcommon.GetCampaign), id))
+	return scanCampaign(s.use(ctx, s.st.getCampaign).QueryRowContext(ctx, id))
 }
 
 // ListCampaigns implements storage.CampaignStore.
@@ -91,7 +91,7 @@ func (s *Store) UpdateCampaign(ctx context.Context, c *storage.Campaign) error {
 		return err
 	}
 	t := now()
-	err := affected(s.tx.ExecContext(ctx, q(sqlcommon.UpdateCampaign), c.Name, string(c.Spec), string(c.State), c.Reason,
+	err := affected(s.use(ctx, s.st.updateCampaign).ExecContext(ctx, c.Name, string(c.Spec), string(c.State), c.Reason,
 		c.Total, c.Wave, micros(c.WaveStartedAt), micros(c.WaveDoneAt), c.FailAck, micros(c.DoneAt), t.UnixMicro(), c.ID, c.Version))
 	if errors.Is(err, storage.ErrNotFound) {
 		return s.campaignMiss(ctx, c.ID)
@@ -126,7 +126,7 @@ func (s *Store) LeaseCampaign(ctx context.Context, id int64, owner string, at, u
 	if err := checkText("lease owner", owner); err != nil {
 		return err
 	}
-	err := affected(s.tx.ExecContext(ctx, q(sqlcommon.LeaseCampaign), id, owner, until.UnixMicro(), at.UnixMicro()))
+	err := affected(s.use(ctx, s.st.leaseCampaign).ExecContext(ctx, id, owner, until.UnixMicro(), at.UnixMicro()))
 	if errors.Is(err, storage.ErrNotFound) {
 		return s.campaignMiss(ctx, id)
 	}
@@ -231,7 +231,7 @@ func (s *Store) TransitionCampaignDevice(ctx context.Context, d *storage.Campaig
 		return err
 	}
 	t := now()
-	err := affected(s.tx.ExecContext(ctx, q(sqlcommon.TransitionCampaignDevice), string(d.State), d.OperationID, d.Notifies,
+	err := affected(s.use(ctx, s.st.transitionCD).ExecContext(ctx, string(d.State), d.OperationID, d.Notifies,
 		micros(d.NextNotify), d.Error, micros(d.DoneAt), t.UnixMicro(), d.CampaignID, d.Seq, d.Version))
 	if errors.Is(err, storage.ErrNotFound) {
 		var n int
@@ -256,7 +256,7 @@ func (s *Store) CountCampaignDevices(ctx context.Context, campaignID int64, from
 	if belowSeq <= 0 {
 		belowSeq = sqlcommon.NoSeqBound
 	}
-	rows, err := s.reader().QueryContext(ctx, q(sqlcommon.CountCampaignDevices), campaignID, fromSeq, belowSeq)
+	rows, err := s.use(ctx, s.st.countCD).QueryContext(ctx, campaignID, fromSeq, belowSeq)
 	if err != nil {
 		return nil, wrap(err)
 	}
