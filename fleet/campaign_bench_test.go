@@ -46,7 +46,7 @@ func BenchmarkCampaign_CreateSnapshot(b *testing.B) {
 					b.Fatalf("created %s with %d devices", camp.State, camp.Total)
 				}
 				b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(n), "ns/device")
-				b.ReportMetric((cpuTime()-cpu0).Seconds(), "cpu-s")
+				b.ReportMetric((cpuTime() - cpu0).Seconds(), "cpu-s")
 			}
 		})
 	}
