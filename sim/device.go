@@ -11,8 +11,10 @@ import (
 
 	"github.com/omadm/omadm/client"
 	"github.com/omadm/omadm/dmtree"
+	"github.com/omadm/omadm/mo/connmo"
 	"github.com/omadm/omadm/mo/devdetail"
 	"github.com/omadm/omadm/mo/devinfo"
+	"github.com/omadm/omadm/mo/diagmon"
 	"github.com/omadm/omadm/mo/dmacc"
 	"github.com/omadm/omadm/notification"
 	"github.com/omadm/omadm/syncml"
@@ -113,6 +115,8 @@ type Device struct {
 	reboots  atomic.Int64
 	sessions atomic.Int64
 	mos      mos
+	diagmon  *diagmon.Object
+	connmo   *connmo.Object
 }
 
 // NewDevice builds the device's tree and client engine.
@@ -172,6 +176,13 @@ func NewDevice(o DeviceOptions) (*Device, error) {
 		return nil, err
 	}
 	d.client = c
+	if d.diagmon, err = diagmon.Install(d.tree, DiagMonURI, diagmon.Config{Servers: []string{o.ServerID},
+		Functions: d.fakeFunctions(), Report: c.QueueAlert}); err != nil {
+		return nil, fmt.Errorf("sim: DiagMon of %s: %w", o.Identity.DevID, err)
+	}
+	if d.connmo, err = connmo.Install(d.tree, ConnMOURI, connmo.Config{Servers: []string{o.ServerID}}); err != nil {
+		return nil, fmt.Errorf("sim: ConnMO of %s: %w", o.Identity.DevID, err)
+	}
 	if err := d.installMOs(o); err != nil {
 		return nil, fmt.Errorf("sim: building objects of %s: %w", o.Identity.DevID, err)
 	}
@@ -295,15 +306,12 @@ func (d *Device) Run(ctx context.Context, alerts ...*syncml.Alert) (*client.Sess
 }
 
 // Addressed reports whether package 0 p is for this device: it names our
-// server and its digest verifies with our server secret and nonce (or the
-// reset nonce). Devices sharing one UDP port use it to find the addressee.
+// server and its digest verifies with a nonce the device accepts: the stored
+// one, the reset nonce, or the alternate one a session that broke off may
+// have left the server holding (the check HandlePackage0 makes). Devices
+// sharing one UDP port use it to find the addressee.
 func (d *Device) Addressed(p *notification.Package0) bool {
-	a := d.client.Account()
-	if p.ServerID != a.ServerID {
-		return false
-	}
-	_, ok := p.VerifyWithReset(a.ServerSecret, a.ServerNonce)
-	return ok
+	return d.client.Authentic(p)
 }
 
 // HandlePackage0 runs the server-initiated session p asks for.

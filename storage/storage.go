@@ -283,6 +283,13 @@ type Store interface {
 	// Campaigns (an operation template rolled out to a device snapshot).
 	CampaignStore
 
+	// Connectivity profiles.
+	ProfileStore
+
+	// Fleet inventory: device search, labels, import; groups.
+	Inventory
+	GroupStore
+
 	// Ping checks the database is reachable.
 	Ping(ctx context.Context) error
 	Close() error

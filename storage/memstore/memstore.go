@@ -42,6 +42,8 @@ type Store struct {
 	opJob    map[int64]int64  // job ID → its operation's ID
 	nextOp   int64
 	camps    campaignData // campaigns.go
+	inv      inventory // groups (inventory.go)
+	profiles map[string]*storage.Profile
 }
 
 var (
@@ -179,6 +181,7 @@ func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 		return storage.ErrNotFound
 	}
 	delete(s.devices, id)
+	s.dropMemberships(id)
 	for _, k := range s.devJobs[id] {
 		delete(s.jobs, k)
 	}

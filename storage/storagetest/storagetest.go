@@ -37,6 +37,9 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Operations", operationTests},
 		{"Chunks", chunkTests},
 		{"Campaigns", campaignTests},
+		{"Inventory", inventoryTests},
+		{"Groups", groupTests},
+		{"Profiles", profileTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
