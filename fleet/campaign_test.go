@@ -590,3 +590,28 @@ func TestCampaign_ExplicitListKeepsOrderDropsRepeatsAndSkipsUnknownDevices(t *te
 		t.Fatalf("devices %s, want %s", got, want)
 	}
 }
+
+func TestCampaign_WaitsBetweenWaves(t *testing.T) {
+	st := campaignBackends(t)[0].open(t)
+	x := newNode(t, st, newClock(), "n1", &notifier{})
+	mkDevices(t, st, 4)
+	camp := create(t, x, fleet.CampaignRequest{Template: rebootTemplate, Target: fleet.Target{All: true},
+		Policy: fleet.Policy{Waves: []string{"2"}, WaveWait: time.Hour, NotifyRate: 100}})
+	x.step(t, time.Second)
+	for _, id := range x.startedDevices(t, camp.ID, storage.TargetNotified) {
+		x.finish(t, id, 200)
+	}
+	x.step(t, time.Second) // the wave ends
+	x.step(t, 30*time.Minute)
+	if got := len(x.startedDevices(t, camp.ID, storage.TargetNotified)); got != 0 {
+		t.Fatalf("%d devices of wave 2 started within wave_wait", got)
+	}
+	x.step(t, 31*time.Minute) // the wait is over: the next wave begins
+	x.step(t, time.Second)
+	if got := len(x.startedDevices(t, camp.ID, storage.TargetNotified)); got != 2 {
+		t.Fatalf("wave 2 started %d devices after wave_wait, want 2", got)
+	}
+	if c, _ := x.get(t, camp.ID); c.Wave != 1 {
+		t.Fatalf("wave index %d, want 1", c.Wave)
+	}
+}
