@@ -105,7 +105,7 @@ func campaignBackends(t *testing.T) []backend {
 
 // freshSchema creates a schema of its own for the test and returns a DSN
 // whose search_path points at it.
-func freshSchema(t *testing.T, dsn string) string {
+func freshSchema(t testing.TB, dsn string) string {
 	t.Helper()
 	admin, err := pgx.Connect(bg, dsn)
 	if err != nil {
