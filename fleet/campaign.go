@@ -567,7 +567,7 @@ func (c *Campaigns) Resume(ctx context.Context, id int64) (*storage.Campaign, er
 			return err
 		}
 		from, below := waveRange(spec.WaveEnds, camp.Wave)
-		counts, err := c.s.CountCampaignDevices(ctx, id, from, below)
+		counts, err := c.s.CountCampaignDevices(ctx, id, from, below, storage.TargetFailures...)
 		if err != nil {
 			return err
 		}

@@ -136,11 +136,18 @@ func (c *Campaigns) driveOne(ctx context.Context, id int64) (int, error) {
 	}
 	p := &spec.Policy
 	from, below := waveRange(spec.WaveEnds, camp.Wave)
-	counts, err := c.s.CountCampaignDevices(ctx, id, from, below)
+	// Two counts through the indexes of the in-flight and the failed
+	// states, and a look for one pending device: no pass reads the whole
+	// wave.
+	open, err := c.s.CountCampaignDevices(ctx, id, from, below, storage.TargetOpen...)
 	if err != nil {
 		return 0, err
 	}
-	failures := counts[storage.TargetFailed] + counts[storage.TargetTimedOut] - camp.FailAck
+	failed, err := c.s.CountCampaignDevices(ctx, id, from, below, storage.TargetFailures...)
+	if err != nil {
+		return 0, err
+	}
+	failures := failed[storage.TargetFailed] + failed[storage.TargetTimedOut] - camp.FailAck
 	size := below - from
 	if reason := failureLimit(p, failures, size); reason != "" {
 		reason = fmt.Sprintf("wave %d of %d: %s", camp.Wave+1, len(spec.WaveEnds), reason)
@@ -158,9 +165,12 @@ func (c *Campaigns) driveOne(ctx context.Context, id int64) (int, error) {
 		}
 		return 0, ignoreState(err)
 	}
-	open := counts[storage.TargetNotified] + counts[storage.TargetInProgress]
-	pending := counts[storage.TargetPending]
-	if open == 0 && pending == 0 {
+	inFlight := open[storage.TargetNotified] + open[storage.TargetInProgress]
+	next, err := c.pending(ctx, id, from, below, 1)
+	if err != nil {
+		return 0, err
+	}
+	if inFlight == 0 && len(next) == 0 {
 		return 0, c.waveDone(ctx, camp, spec)
 	}
 	renotified, err := c.renotify(ctx, camp, p, now)
@@ -168,7 +178,7 @@ func (c *Campaigns) driveOne(ctx context.Context, id int64) (int, error) {
 		return 0, err
 	}
 	started := 0
-	if room := min(p.maxInFlight()-open, pending, maxStartsPerPass); room > 0 {
+	if room := min(p.maxInFlight()-inFlight, maxStartsPerPass); room > 0 && len(next) > 0 {
 		got := c.take(id, p, now, room)
 		started, err = c.startSome(ctx, camp, spec, from, below, got, now)
 		c.giveBack(id, got-started)
@@ -299,23 +309,30 @@ func (c *Campaigns) notify(ctx context.Context, d *storage.CampaignDevice) {
 	}
 }
 
+// pending returns up to n pending devices of the range, from where the last
+// look found the first one.
+func (c *Campaigns) pending(ctx context.Context, id int64, from, below, n int) ([]*storage.CampaignDevice, error) {
+	c.mu.Lock()
+	from = max(from, c.pendingFrom[id])
+	c.mu.Unlock()
+	ds, err := c.s.ListCampaignDevices(ctx, storage.CampaignDeviceFilter{CampaignID: id,
+		States: []storage.TargetState{storage.TargetPending}, FromSeq: from, BelowSeq: below, Limit: n})
+	if err == nil && len(ds) > 0 {
+		c.mu.Lock()
+		c.pendingFrom[id] = ds[0].Seq
+		c.mu.Unlock()
+	}
+	return ds, err
+}
+
 // startSome starts up to n pending devices of the wave's range.
 func (c *Campaigns) startSome(ctx context.Context, camp *storage.Campaign, spec *CampaignSpec, from, below, n int, now time.Time) (int, error) {
 	if n <= 0 {
 		return 0, nil
 	}
-	c.mu.Lock()
-	from = max(from, c.pendingFrom[camp.ID])
-	c.mu.Unlock()
-	ds, err := c.s.ListCampaignDevices(ctx, storage.CampaignDeviceFilter{CampaignID: camp.ID,
-		States: []storage.TargetState{storage.TargetPending}, FromSeq: from, BelowSeq: below, Limit: n})
+	ds, err := c.pending(ctx, camp.ID, from, below, n)
 	if err != nil {
 		return 0, err
-	}
-	if len(ds) > 0 {
-		c.mu.Lock()
-		c.pendingFrom[camp.ID] = ds[0].Seq
-		c.mu.Unlock()
 	}
 	notify := c.o.Notifier != nil && spec.Policy.maxNotifies() > 0
 	started := 0

@@ -58,6 +58,9 @@ var TargetStates = []TargetState{TargetPending, TargetNotified, TargetInProgress
 // TargetOpen lists the states of a device whose operation is in flight.
 var TargetOpen = []TargetState{TargetNotified, TargetInProgress}
 
+// TargetFailures lists the states a rollout policy counts as failures.
+var TargetFailures = []TargetState{TargetFailed, TargetTimedOut}
+
 // Terminal reports whether a device in this state is done.
 func (s TargetState) Terminal() bool {
 	switch s {
@@ -186,8 +189,11 @@ type CampaignStore interface {
 	// ErrConflict when the version differs, ErrNotFound when d is gone.
 	TransitionCampaignDevice(ctx context.Context, d *CampaignDevice) error
 	// CountCampaignDevices counts a campaign's devices by state among those
-	// with fromSeq ≤ Seq < belowSeq (belowSeq 0: no upper bound).
-	CountCampaignDevices(ctx context.Context, campaignID int64, fromSeq, belowSeq int) (map[TargetState]int, error)
+	// with fromSeq ≤ Seq < belowSeq (belowSeq 0: no upper bound) and, when
+	// states are given, in one of them. Counting the in-flight states
+	// (TargetOpen) or the failures (TargetFailures) goes through an index
+	// of those states only, whatever the campaign's size.
+	CountCampaignDevices(ctx context.Context, campaignID int64, fromSeq, belowSeq int, states ...TargetState) (map[TargetState]int, error)
 	// SyncCampaignDevices moves the campaign's notified and in_progress
 	// devices to their operations' states (queued: notified; sent,
 	// accepted: in_progress; the terminal states as they are, with the

@@ -289,13 +289,13 @@ func (s *Store) TransitionCampaignDevice(ctx context.Context, d *storage.Campaig
 }
 
 // CountCampaignDevices implements storage.CampaignStore.
-func (s *Store) CountCampaignDevices(ctx context.Context, campaignID int64, fromSeq, belowSeq int) (map[storage.TargetState]int, error) {
+func (s *Store) CountCampaignDevices(ctx context.Context, campaignID int64, fromSeq, belowSeq int, states ...storage.TargetState) (map[storage.TargetState]int, error) {
 	if err := s.lock(ctx); err != nil {
 		return nil, err
 	}
 	defer s.mu.Unlock()
 	out := map[storage.TargetState]int{}
-	f := storage.CampaignDeviceFilter{FromSeq: fromSeq, BelowSeq: belowSeq}
+	f := storage.CampaignDeviceFilter{FromSeq: fromSeq, BelowSeq: belowSeq, States: states}
 	for _, d := range s.camps.devices[campaignID] {
 		if matchCD(d, f) {
 			out[d.State]++

@@ -216,11 +216,15 @@ func (s *Store) TransitionCampaignDevice(ctx context.Context, d *storage.Campaig
 }
 
 // CountCampaignDevices implements storage.CampaignStore.
-func (s *Store) CountCampaignDevices(ctx context.Context, campaignID int64, fromSeq, belowSeq int) (map[storage.TargetState]int, error) {
+func (s *Store) CountCampaignDevices(ctx context.Context, campaignID int64, fromSeq, belowSeq int, states ...storage.TargetState) (map[storage.TargetState]int, error) {
 	if belowSeq <= 0 {
 		belowSeq = sqlcommon.NoSeqBound
 	}
-	rows, err := s.db.Query(ctx, sqlcommon.CountCampaignDevices, campaignID, fromSeq, belowSeq)
+	query := sqlcommon.CountCampaignDevices
+	if len(states) > 0 {
+		query = sqlcommon.CountCampaignDevicesIn(states, false)
+	}
+	rows, err := s.db.Query(ctx, query, campaignID, fromSeq, belowSeq)
 	if err != nil {
 		return nil, wrap(err)
 	}

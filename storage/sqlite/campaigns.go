@@ -252,11 +252,17 @@ func (s *Store) TransitionCampaignDevice(ctx context.Context, d *storage.Campaig
 }
 
 // CountCampaignDevices implements storage.CampaignStore.
-func (s *Store) CountCampaignDevices(ctx context.Context, campaignID int64, fromSeq, belowSeq int) (map[storage.TargetState]int, error) {
+func (s *Store) CountCampaignDevices(ctx context.Context, campaignID int64, fromSeq, belowSeq int, states ...storage.TargetState) (map[storage.TargetState]int, error) {
 	if belowSeq <= 0 {
 		belowSeq = sqlcommon.NoSeqBound
 	}
-	rows, err := s.use(ctx, s.st.countCD).QueryContext(ctx, campaignID, fromSeq, belowSeq)
+	var rows *sql.Rows
+	var err error
+	if len(states) == 0 {
+		rows, err = s.use(ctx, s.st.countCD).QueryContext(ctx, campaignID, fromSeq, belowSeq)
+	} else {
+		rows, err = s.reader().QueryContext(ctx, sqlcommon.CountCampaignDevicesIn(states, true), campaignID, fromSeq, belowSeq)
+	}
 	if err != nil {
 		return nil, wrap(err)
 	}

@@ -176,6 +176,12 @@ var campaignTests = []test{
 		counts, err = s.CountCampaignDevices(bg, c.ID, 0, 5)
 		check(t, "CountCampaignDevices range", err)
 		deepEqual(t, "counts in range", counts, map[storage.TargetState]int{storage.TargetPending: 4, storage.TargetNotified: 1})
+		counts, err = s.CountCampaignDevices(bg, c.ID, 3, 0, storage.TargetOpen...)
+		check(t, "CountCampaignDevices of the open states", err)
+		deepEqual(t, "open counts from 3", counts, map[storage.TargetState]int{storage.TargetNotified: 1})
+		counts, err = s.CountCampaignDevices(bg, c.ID, 0, 0, storage.TargetFailures...)
+		check(t, "CountCampaignDevices of the failures", err)
+		deepEqual(t, "failure counts", counts, map[storage.TargetState]int{})
 	}},
 	{"DeviceTransitionIsConditionalOnVersion", func(t *testing.T, s storage.Store) {
 		c := mustCampaign(t, s, 2)

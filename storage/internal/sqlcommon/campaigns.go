@@ -89,16 +89,7 @@ func ListCampaignDevices(f storage.CampaignDeviceFilter, sqlite bool, tm func(ti
 		// The states are written into the statement (valid names only),
 		// so that the partial index of the open states serves a query for
 		// them.
-		lit := make([]string, 0, len(f.States))
-		for _, s := range f.States {
-			if s.Valid() {
-				lit = append(lit, "'"+string(s)+"'")
-			}
-		}
-		if len(lit) == 0 {
-			lit = []string{"NULL"}
-		}
-		q += " AND state IN (" + strings.Join(lit, ", ") + ")"
+		q += " AND state IN (" + stateList(f.States) + ")"
 	}
 	if !f.NotifyDue.IsZero() {
 		args = append(args, tm(f.NotifyDue))
@@ -107,6 +98,28 @@ func ListCampaignDevices(f storage.CampaignDeviceFilter, sqlite bool, tm func(ti
 	args = append(args, Limit(f.Limit))
 	q += fmt.Sprintf(" ORDER BY seq LIMIT $%d", len(args))
 	return Dialect(q, sqlite), args
+}
+
+// CountCampaignDevicesIn is CountCampaignDevices for some states, written
+// into the statement (valid names only) so that the partial indexes of the
+// in-flight and the failed states serve it.
+func CountCampaignDevicesIn(states []storage.TargetState, sqlite bool) string {
+	return Dialect(`SELECT state, count(*) FROM campaign_devices WHERE campaign_id = $1 AND seq >= $2 AND seq < $3 AND state IN (`+
+		stateList(states)+`) GROUP BY state`, sqlite)
+}
+
+// stateList is states as SQL literals (valid names only; NULL for none).
+func stateList(states []storage.TargetState) string {
+	lit := make([]string, 0, len(states))
+	for _, s := range states {
+		if s.Valid() {
+			lit = append(lit, "'"+string(s)+"'")
+		}
+	}
+	if len(lit) == 0 {
+		return "NULL"
+	}
+	return strings.Join(lit, ", ")
 }
 
 // SetCampaignDevices builds SetCampaignDevices' statement: arguments are

@@ -39,5 +39,7 @@ CREATE TABLE campaign_devices (
 ) STRICT, WITHOUT ROWID;
 -- The devices in flight, found at every scheduler pass; pending and ended
 -- devices are reached through the primary key (a wave is a seq range), so
--- snapshotting a campaign writes one index.
+-- snapshotting a campaign writes no other index.
 CREATE INDEX campaign_devices_open ON campaign_devices (campaign_id, state, seq) WHERE state IN ('notified', 'in_progress');
+-- The failures a rollout policy counts in every pass.
+CREATE INDEX campaign_devices_failed ON campaign_devices (campaign_id, state, seq) WHERE state IN ('failed', 'timed_out');
