@@ -376,6 +376,7 @@ func (x *exchange) onResults(ctx context.Context, r *syncml.Results) (syncml.Sta
 		}
 		x.nodes = append(x.nodes, storage.TreeNode{DeviceID: x.dev.ID, URI: ri.URI, Format: ri.Format,
 			Type: ri.Type, Value: ri.Data, UpdatedAt: x.now})
+		x.recordDetail(ri) // inventory.go
 		p.Results = append(p.Results, *ri)
 	}
 	if p == nil {
@@ -584,7 +585,7 @@ func (x *exchange) onAlert(ctx context.Context, a *syncml.Alert) syncml.StatusCo
 			x.addEvent(&storage.Event{Kind: kind, Type: ri.Type, Source: ri.URI, Target: storableText(target),
 				Format: ri.Format, Mark: storableText(mark), Data: ri.Data, Correlator: storableText(a.Correlator)})
 			if a.Data == syncml.AlertGeneric && isFUMORequest(ri.Type) && code == syncml.StatusOK {
-				code = x.fumoRequestStatus(ctx, ri.URI) // 200 or 202: see fumoreq.go
+				code = x.fumoRequestStatus(ctx, ri.URI, ri.Data) // 200 or 202: see fumoreq.go
 			}
 		}
 		return code

@@ -21,6 +21,7 @@ import (
 
 	"github.com/omadm/omadm/api"
 	"github.com/omadm/omadm/fleet"
+	"github.com/omadm/omadm/fleet/content"
 	"github.com/omadm/omadm/internal/lograte"
 	"github.com/omadm/omadm/storage"
 )
@@ -51,6 +52,9 @@ type Options struct {
 	// MaxBody bounds request bodies (default 8 MiB: a job may carry a 4 MiB
 	// large object as base64).
 	MaxBody int64
+	// MaxImportBody bounds the body of POST /devices/import (default 1 GiB;
+	// the records are stored as they arrive, in batches).
+	MaxImportBody int64
 	// Heartbeat is the interval of SSE keep-alive comments (default 15 s).
 	Heartbeat time.Duration
 	// Version is reported by /healthz and /readyz.
@@ -67,6 +71,15 @@ type Options struct {
 	// Campaigns creates and steers campaigns (/campaigns); nil makes one
 	// on Operations, without notifications, whose changes go to Hub.
 	Campaigns *fleet.Campaigns
+	// Content is the package catalogue (/packages, /release-policy and,
+	// through Downloads, /dl/); nil answers those routes with 503.
+	Content *content.Catalogue
+	// PublicURL is the base of the URLs given to devices (download
+	// descriptors, bootstrap profiles); "" takes the URL each request came to.
+	PublicURL string
+	// ServerID is our DM ServerID, which bootstrap profiles name; "" makes
+	// POST /bootstrap answer 503.
+	ServerID string
 }
 
 // Handler is the /api/v1 HTTP handler.
@@ -116,6 +129,9 @@ func New(o Options) (*Handler, error) {
 	if o.MaxBody <= 0 {
 		o.MaxBody = 8 << 20
 	}
+	if o.MaxImportBody <= 0 {
+		o.MaxImportBody = 1 << 30
+	}
 	if o.Heartbeat <= 0 {
 		o.Heartbeat = 15 * time.Second
 	}
@@ -136,7 +152,6 @@ func New(o Options) (*Handler, error) {
 		{Method: "GET", Pattern: "/readyz", Public: true, h: h.ready},
 		{Method: "GET", Pattern: p + "/openapi.json", Public: true, h: h.openapi},
 		{Method: "POST", Pattern: p + "/devices", h: h.createDevice},
-		{Method: "GET", Pattern: p + "/devices", h: h.listDevices},
 		{Method: "GET", Pattern: p + "/devices/{id}", h: h.getDevice},
 		{Method: "PATCH", Pattern: p + "/devices/{id}", h: h.updateDevice},
 		{Method: "DELETE", Pattern: p + "/devices/{id}", h: h.deleteDevice},
@@ -172,8 +187,13 @@ func New(o Options) (*Handler, error) {
 		{Method: "GET", Pattern: p + "/devices/{id}/traces", h: h.traces},
 		{Method: "GET", Pattern: p + "/events/stream", h: h.stream},
 	}
+	h.routes = append(h.routes, h.contentRoutes()...)
+	h.routes = append(h.routes, h.inventoryRoutes()...)
 	for _, rt := range h.routes {
-		hf := rt.h
+		hf, err := knownQuery(rt, rt.h)
+		if err != nil {
+			return nil, err
+		}
 		if !rt.Public {
 			hf = h.authenticated(hf)
 		}
