@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/omadm/omadm/client"
@@ -16,6 +18,7 @@ import (
 	"github.com/omadm/omadm/mo/devinfo"
 	"github.com/omadm/omadm/mo/diagmon"
 	"github.com/omadm/omadm/mo/dmacc"
+	"github.com/omadm/omadm/mo/scomo"
 	"github.com/omadm/omadm/notification"
 	"github.com/omadm/omadm/syncml"
 )
@@ -100,6 +103,11 @@ type DeviceOptions struct {
 	// 1226 generic alert) on the device's engine: start a session so the
 	// server hears of it (nil: it goes out in the next session).
 	OnReport func(*Device)
+	// SCOMODir, when set, gives the device a software component object at
+	// SCOMORoot: its state goes to SCOMODir/<device>, and components are
+	// really installed, as directories, below SCOMODir/<device>/components.
+	// Its reports go out at the device's next session.
+	SCOMODir string
 }
 
 // Device is one simulated device: its own in-memory management tree with
@@ -112,6 +120,7 @@ type Device struct {
 	tree   *dmtree.Tree
 	client *client.Client
 
+	scomo    *scomo.Object
 	reboots  atomic.Int64
 	sessions atomic.Int64
 	mos      mos
@@ -176,6 +185,16 @@ func NewDevice(o DeviceOptions) (*Device, error) {
 		return nil, err
 	}
 	d.client = c
+	if o.SCOMODir != "" {
+		dir := filepath.Join(o.SCOMODir, fileName(o.Identity.DevID))
+		d.scomo, err = scomo.Install(d.tree, SCOMORoot, scomo.Config{
+			Dir: dir, Servers: []string{o.ServerID}, Report: c.QueueAlert,
+			Installer: &scomo.DirInstaller{Dir: filepath.Join(dir, "components")},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("sim: %s: %w", o.Identity.DevID, err)
+		}
+	}
 	if d.diagmon, err = diagmon.Install(d.tree, DiagMonURI, diagmon.Config{Servers: []string{o.ServerID},
 		Functions: d.fakeFunctions(), Report: c.QueueAlert}); err != nil {
 		return nil, fmt.Errorf("sim: DiagMon of %s: %w", o.Identity.DevID, err)
@@ -187,6 +206,24 @@ func NewDevice(o DeviceOptions) (*Device, error) {
 		return nil, fmt.Errorf("sim: building objects of %s: %w", o.Identity.DevID, err)
 	}
 	return d, nil
+}
+
+// SCOMORoot is where a device with DeviceOptions.SCOMODir keeps its
+// software component object.
+const SCOMORoot = "./SCOMO"
+
+// SCOMO is the device's software component object (nil without
+// DeviceOptions.SCOMODir).
+func (d *Device) SCOMO() *scomo.Object { return d.scomo }
+
+// fileName maps a device id to a file name.
+func fileName(id string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' {
+			return r
+		}
+		return '_'
+	}, id)
 }
 
 func aauthType(scheme string) string {

@@ -73,6 +73,9 @@ type Options struct {
 	Logger, DeviceLogger *slog.Logger
 	// OnSession, when set, sees every finished session (from many goroutines).
 	OnSession func(d *Device, res *client.SessionResult)
+	// SCOMODir gives every device a software component object keeping its
+	// state and components below it (DeviceOptions.SCOMODir); "" = none.
+	SCOMODir string
 	// Seed makes schedules reproducible (0 = random).
 	Seed uint64
 	// StateDir holds the devices' own directories (their FUMO state);
@@ -177,7 +180,8 @@ func New(o Options) (*Fleet, error) {
 			Identity: id, Credentials: DeriveCredentials(o.Secret, id.DevID),
 			ServerURL: o.ServerURL, ServerID: o.ServerID, Auth: o.Auth, Encoding: o.Encoding,
 			Transport: o.Transport, UI: o.UI, MaxMsgSize: o.MaxMsgSize, MaxObjSize: o.MaxObjSize,
-			Retry: o.Retry, Logger: o.DeviceLogger, StateDir: filepath.Join(dir, stateDirName(id.DevID)), OnReport: report,
+			Retry: o.Retry, Logger: o.DeviceLogger, SCOMODir: o.SCOMODir, StateDir: filepath.Join(dir, stateDirName(id.DevID)),
+			OnReport: report,
 		})
 		if err != nil {
 			f.closeDevices()

@@ -175,6 +175,8 @@ func New(o Options) (*Handler, error) {
 		{Method: "POST", Pattern: p + "/jobs/{jobid}/cancel", h: h.cancelJob},
 		{Method: "POST", Pattern: p + "/devices/{id}/notify", h: h.notify},
 		{Method: "GET", Pattern: p + "/devices/{id}/tree", h: h.tree},
+		{Method: "GET", Pattern: p + "/devices/{id}/scomo/inventory", h: h.scomoInventory},
+		{Method: "POST", Pattern: p + "/devices/{id}/scomo/inventory", h: h.readSCOMOInventory},
 		{Method: "GET", Pattern: p + "/devices/{id}/events", h: h.deviceEvents},
 		{Method: "GET", Pattern: p + "/devices/{id}/diagnostics", h: h.listDiagnostics},
 		{Method: "GET", Pattern: p + "/devices/{id}/diagnostics/{event}", h: h.getDiagnostic},
