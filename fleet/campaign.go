@@ -139,7 +139,7 @@ type CampaignOptions struct {
 	// holding one is replaced after at most that (default DefaultLeaseTTL).
 	LeaseTTL time.Duration
 	// ParseSelector turns Target.Selector into a device query (nil:
-	// selectors are refused).
+	// ParseSelector).
 	ParseSelector func(string) (storage.DeviceQuery, error)
 	// OnChange, when set, is called after a campaign changed (state, wave
 	// or device outcomes) with the campaign as stored and its counts. It
@@ -178,6 +178,9 @@ func NewCampaigns(m *Manager, o CampaignOptions) *Campaigns {
 	}
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = DefaultLeaseTTL
+	}
+	if o.ParseSelector == nil {
+		o.ParseSelector = ParseSelector
 	}
 	return &Campaigns{m: m, s: m.o.Store, o: o, buckets: map[int64]*bucket{}, seen: map[int64]int64{}, pendingFrom: map[int64]int{}}
 }
@@ -432,11 +435,16 @@ func (c *Campaigns) targets(ctx context.Context, t *Target) (func() ([]string, e
 		}
 		q = &sq
 	}
-	dq, ok := c.s.(storage.DeviceQuerier)
-	if !ok {
-		return nil, invalid("target", "this server's storage cannot select devices by query; give devices or all")
+	// A dynamic group is replaced by its selector, evaluated now.
+	query, err := Resolve(ctx, c.s, *q)
+	if err != nil {
+		var se *SelectorError
+		if errors.Is(err, storage.ErrNotFound) || errors.As(err, &se) {
+			return nil, invalid("target", "%v", err)
+		}
+		return nil, err
 	}
-	query := *q
+	dq := storage.DeviceQuerier(c.s)
 	query.Cursor, query.Limit = "", snapshotPage
 	done := false
 	return func() ([]string, error) {

@@ -553,7 +553,8 @@ func TestCampaign_CreateRefusesBadRequestsNamingTheField(t *testing.T) {
 		{"bad wave", fleet.CampaignRequest{Template: rebootTemplate, Target: fleet.Target{All: true}, Policy: fleet.Policy{Waves: []string{"120%"}}}, "policy.waves[0]"},
 		{"shrinking waves", fleet.CampaignRequest{Template: rebootTemplate, Target: fleet.Target{All: true}, Policy: fleet.Policy{Waves: []string{"50%", "10%"}}}, "policy.waves[1]"},
 		{"bad gate", fleet.CampaignRequest{Template: rebootTemplate, Target: fleet.Target{All: true}, Policy: fleet.Policy{WaveGate: "sometimes"}}, "policy.wave_gate"},
-		{"selector without a parser", fleet.CampaignRequest{Template: rebootTemplate, Target: fleet.Target{Selector: "model=X"}}, "target.selector"},
+		{"bad selector", fleet.CampaignRequest{Template: rebootTemplate, Target: fleet.Target{Selector: "colour=red"}}, "target.selector"},
+		{"unknown group", fleet.CampaignRequest{Template: rebootTemplate, Target: fleet.Target{Query: &storage.DeviceQuery{Group: "nope"}}}, "target"},
 		{"empty device id", fleet.CampaignRequest{Template: rebootTemplate, Target: fleet.Target{Devices: []string{"a", ""}}}, "target.devices[1]"},
 	}
 	for _, tc := range tests {
@@ -614,4 +615,34 @@ func TestCampaign_WaitsBetweenWaves(t *testing.T) {
 	if c, _ := x.get(t, camp.ID); c.Wave != 1 {
 		t.Fatalf("wave index %d, want 1", c.Wave)
 	}
+}
+
+func TestCampaign_SelectorTargetsTheMatchingDevicesInIDOrder(t *testing.T) {
+	forBackends(t, func(t *testing.T, b backend) {
+		st := b.open(t)
+		x := newNode(t, st, newClock(), "n1", &notifier{})
+		ids := mkDevices(t, st, 6)
+		for _, id := range []string{ids[4], ids[1], ids[3]} {
+			d, err := st.GetDevice(bg, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.Labels = map[string]string{"ring": "canary"}
+			if err := st.UpdateDevice(bg, d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		camp := create(t, x, fleet.CampaignRequest{Template: rebootTemplate, Target: fleet.Target{Selector: "label.ring=canary"}})
+		ds, err := x.c.Devices(bg, storage.CampaignDeviceFilter{CampaignID: camp.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, d := range ds {
+			got = append(got, d.DeviceID)
+		}
+		if want := []string{ids[1], ids[3], ids[4]}; fmt.Sprint(got) != fmt.Sprint(want) || camp.Total != 3 {
+			t.Fatalf("targets %v (total %d), want %v", got, camp.Total, want)
+		}
+	})
 }
