@@ -145,6 +145,11 @@ type CampaignOptions struct {
 	// or device outcomes) with the campaign as stored and its counts. It
 	// must not block.
 	OnChange func(*storage.Campaign, map[storage.TargetState]int)
+	// Keep is how long a finished (completed or cancelled) campaign and
+	// its device outcomes are kept before the Scheduler deletes them (0:
+	// forever). The devices' operations and jobs follow their own
+	// retention.
+	Keep time.Duration
 	// Watching, when set, says whether anyone follows OnChange now: a node
 	// then reports the changes other nodes make to the campaigns they drive
 	// (seen as new versions in storage) too. Nil: never.

@@ -54,6 +54,9 @@ func (c *Campaigns) Drive(ctx context.Context) (int, error) {
 			break
 		}
 	}
+	if err := c.prune(ctx); err != nil && ctx.Err() == nil {
+		c.log().Warn("campaigns: deleting finished campaigns", "err", err)
+	}
 	// Campaigns another node drove that ended since the last pass.
 	c.mu.Lock()
 	var ended []int64
@@ -72,6 +75,37 @@ func (c *Campaigns) Drive(ctx context.Context) (int, error) {
 		c.mu.Unlock()
 	}
 	return started, ctx.Err()
+}
+
+// prunePerPass bounds the finished campaigns one pass deletes.
+const prunePerPass = 10
+
+// prune deletes finished campaigns that ended more than Keep ago. Any
+// node may: a campaign deleted twice is simply gone.
+func (c *Campaigns) prune(ctx context.Context) error {
+	if c.o.Keep <= 0 {
+		return nil
+	}
+	cutoff := c.now().Add(-c.o.Keep)
+	cs, err := c.s.ListCampaigns(ctx, storage.CampaignFilter{States: []storage.CampaignState{storage.CampaignCompleted, storage.CampaignCancelled}, Limit: 500})
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, camp := range cs {
+		if n == prunePerPass {
+			break
+		}
+		if camp.DoneAt.IsZero() || !camp.DoneAt.Before(cutoff) {
+			continue
+		}
+		if err := c.s.DeleteCampaign(ctx, camp.ID); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		n++
+		c.log().Info("finished campaign deleted", "campaign", camp.ID, "state", camp.State, "done_at", camp.DoneAt)
+	}
+	return nil
 }
 
 // watch reports a campaign another node drives to OnChange when its stored

@@ -646,3 +646,42 @@ func TestCampaign_SelectorTargetsTheMatchingDevicesInIDOrder(t *testing.T) {
 		}
 	})
 }
+
+func TestCampaign_FinishedCampaignsAreDeletedAfterKeep(t *testing.T) {
+	st := campaignBackends(t)[0].open(t)
+	clk := newClock()
+	m, err := fleet.New(fleet.Options{Store: st, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := fleet.NewCampaigns(m, fleet.CampaignOptions{Node: "n1", Keep: 24 * time.Hour})
+	ids := mkDevices(t, st, 2)
+	done, err := c.Create(bg, &fleet.CampaignRequest{Template: rebootTemplate, Target: fleet.Target{Devices: ids}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Cancel(bg, done.ID); err != nil {
+		t.Fatal(err)
+	}
+	running, err := c.Create(bg, &fleet.CampaignRequest{Template: rebootTemplate, Target: fleet.Target{Devices: ids}, Paused: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(23 * time.Hour)
+	if _, err := c.Drive(bg); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Get(bg, done.ID); err != nil {
+		t.Fatalf("a campaign finished 23h ago is gone: %v", err)
+	}
+	clk.Add(2 * time.Hour)
+	if _, err := c.Drive(bg); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Get(bg, done.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("a campaign finished 25h ago: %v, want ErrNotFound", err)
+	}
+	if _, _, err := c.Get(bg, running.ID); err != nil {
+		t.Fatalf("an unfinished campaign was deleted: %v", err)
+	}
+}

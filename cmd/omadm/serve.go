@@ -93,6 +93,8 @@ type serveConfig struct {
 	// CampaignLease how long a node's hold on a campaign lasts unrenewed
 	// (defaults fleet.DefaultCampaignInterval, fleet.DefaultLeaseTTL).
 	CampaignInterval, CampaignLease time.Duration
+	// CampaignKeep is how long finished campaigns are kept (0: forever).
+	CampaignKeep time.Duration
 }
 
 // runningServer is a started omadm server.
@@ -179,6 +181,7 @@ start: back it up, and give every node sharing a PostgreSQL database the same).`
 	f.StringVar(&cfg.ServerID, "server-id", server.DefaultServerID, "our DM server identifier (ServerID)")
 	f.DurationVar(&cfg.OpSweep, "op-sweep", fleet.DefaultInterval, "how often operations past their timeout are marked timed_out (every node may run it; each operation times out once)")
 	f.DurationVar(&cfg.CampaignInterval, "campaign-interval", fleet.DefaultCampaignInterval, "how often campaigns are driven (devices started, re-notified, waves advanced)")
+	f.DurationVar(&cfg.CampaignKeep, "campaign-keep", 0, "how long finished campaigns (completed, cancelled) and their device outcomes are kept before the scheduler deletes them; 0 keeps them forever")
 	f.DurationVar(&cfg.CampaignLease, "campaign-lease", fleet.DefaultLeaseTTL, "how long a node's hold on a campaign lasts without renewal: another node takes over a dead node's campaigns after it")
 	f.IntVar(&cfg.Engine.TraceKeep, "trace-keep", server.DefaultTraceKeep, "wire traces kept per device")
 	f.Var(eventKeepFlag{&cfg.Engine.EventKeep}, "event-keep",
@@ -505,7 +508,7 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 	if err != nil {
 		return nil, err
 	}
-	camps := fleet.NewCampaigns(ops, fleet.CampaignOptions{Notifier: engine, LeaseTTL: cfg.CampaignLease,
+	camps := fleet.NewCampaigns(ops, fleet.CampaignOptions{Notifier: engine, LeaseTTL: cfg.CampaignLease, Keep: cfg.CampaignKeep,
 		OnChange: func(c *storage.Campaign, counts map[storage.TargetState]int) {
 			v := api.CampaignFrom(c, counts)
 			hub.Publish(api.Update{Kind: api.UpdateCampaign, Time: c.UpdatedAt, Campaign: &v})
