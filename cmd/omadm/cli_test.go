@@ -201,3 +201,28 @@ func TestProgress_ElapsedLineOnTerminalAfterOneSecondThenErased(t *testing.T) {
 		})
 	}
 }
+
+func TestCtlOptions_PrintFollowsOutputFlag(t *testing.T) {
+	v := map[string]any{"device_id": "d1"}
+	table := func(w io.Writer) error { _, err := io.WriteString(w, "TABLE\n"); return err }
+	for _, tc := range []struct{ output, def, want string }{
+		{"", "table", "TABLE\n"},
+		{"", "json", "{\n  \"device_id\": \"d1\"\n}\n"},
+		{"json", "table", "{\n  \"device_id\": \"d1\"\n}\n"},
+		{"yaml", "table", "device_id: d1\n"},
+		{"table", "json", "TABLE\n"},
+	} {
+		t.Run(tc.output+"/"+tc.def, func(t *testing.T) {
+			o := &ctlOptions{output: tc.output}
+			cmd := &cobra.Command{}
+			var b bytes.Buffer
+			cmd.SetOut(&b)
+			if err := o.prepareOutput(cmd); err != nil {
+				t.Fatal(err)
+			}
+			if err := o.print(cmd, tc.def, v, table); err != nil || b.String() != tc.want {
+				t.Errorf("got %v %q, want %q", err, b.String(), tc.want)
+			}
+		})
+	}
+}

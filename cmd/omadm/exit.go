@@ -25,14 +25,17 @@ const (
 
 // usageError is a wrong command line. Commands return it (usageErrorf) for
 // bad flag values so the exit status is 2 and the message says how to get help.
-type usageError struct{ err error }
+type usageError struct {
+	err  error
+	hint string // printed on the line after the error, e.g. where help is
+}
 
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
 // usageErrorf makes a usageError.
 func usageErrorf(format string, a ...any) error {
-	return &usageError{fmt.Errorf(format, a...)}
+	return &usageError{err: fmt.Errorf(format, a...)}
 }
 
 // exitCode maps a command's error to the process exit status.
@@ -71,7 +74,7 @@ func prepareCLI(root *cobra.Command) {
 		root.SetVersionTemplate(buildinfo.Read().String(root.Name()) + "\n")
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &usageError{fmt.Errorf("%w\n%s", err, flagHint(c, err))}
+		return &usageError{err: err, hint: flagHint(c, err)}
 	})
 	root.InitDefaultCompletionCmd()
 	completionToCommandOutput(root)
@@ -82,7 +85,7 @@ func prepareCLI(root *cobra.Command) {
 			args := c.Args
 			c.Args = func(c *cobra.Command, a []string) error {
 				if err := args(c, a); err != nil {
-					return &usageError{fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath())}
+					return &usageError{err: err, hint: fmt.Sprintf("Run '%s --help' for usage.", c.CommandPath())}
 				}
 				return nil
 			}
@@ -126,7 +129,7 @@ func groupRunE(c *cobra.Command, args []string) error {
 	if s := c.SuggestionsFor(args[0]); len(s) > 0 {
 		msg += "\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
 	}
-	return usageErrorf("%s\nRun '%s --help' for usage.", msg, c.CommandPath())
+	return &usageError{err: errors.New(msg), hint: fmt.Sprintf("Run '%s --help' for usage.", c.CommandPath())}
 }
 
 // completionToCommandOutput makes `completion SHELL` write to the command's
@@ -185,6 +188,9 @@ func run(root *cobra.Command, args []string, stdout, stderr io.Writer) int {
 	err := root.Execute()
 	if err != nil && err.Error() != "" {
 		fmt.Fprintln(stderr, root.Name()+":", err)
+	}
+	if ue := (*usageError)(nil); errors.As(err, &ue) && ue.hint != "" {
+		fmt.Fprintln(stderr, ue.hint)
 	}
 	return exitCode(err)
 }

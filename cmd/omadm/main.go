@@ -12,8 +12,8 @@ import (
 // rootCmd is the omadm command; each subcommand registers itself from its own
 // file with an init function, so subcommands stay independent.
 var rootCmd = &cobra.Command{
-	Use:           "omadm",
-	Short:         "OMA DM 1.2 server, operator CLI and tools",
+	Use:   "omadm",
+	Short: "OMA DM 1.2 server, operator CLI and tools",
 	Long: `omadm is the OMA DM 1.2 server (serve), its operator CLI (ctl), the fleet
 simulator (sim), the demo, and tools for DM engineers.
 
