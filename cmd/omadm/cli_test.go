@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -222,6 +224,28 @@ func TestCtlOptions_PrintFollowsOutputFlag(t *testing.T) {
 			}
 			if err := o.print(cmd, tc.def, v, table); err != nil || b.String() != tc.want {
 				t.Errorf("got %v %q, want %q", err, b.String(), tc.want)
+			}
+		})
+	}
+}
+
+func TestExitCode_MapsErrorsToStatuses(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"success", nil, 0},
+		{"operation failed", errors.New("cannot reach server"), 1},
+		{"usage", usageErrorf("--limit %q: want 1..1000", "0"), 2},
+		{"wrapped usage", fmt.Errorf("ctl: %w", usageErrorf("bad")), 2},
+		{"job failed", &exitError{code: exitJobFailed, err: errors.New("job 1 failed")}, 1},
+		{"wait ran out", &exitError{code: exitJobTimeout, err: errors.New("job 1 still queued")}, 3},
+		{"required flag", errors.New(`required flag(s) "password" not set`), 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := exitCode(tc.err); got != tc.want {
+				t.Errorf("exitCode(%v) = %d, want %d", tc.err, got, tc.want)
 			}
 		})
 	}

@@ -467,14 +467,15 @@ type ctlJobFlags struct {
 }
 
 func (jf *ctlJobFlags) register(cmd *cobra.Command) {
-	cmd.Flags().DurationVar(&jf.wait, "wait", 0, "wait up to this long for the job to finish; exit non-zero if it failed or timed out")
+	cmd.Flags().DurationVar(&jf.wait, "wait", 0, "wait up to this long for the job to finish; exit 1 if it failed, 3 if the wait ran out")
 	cmd.Flags().BoolVar(&jf.notify, "notify", false, "send package 0 so the device connects now")
 }
 
-// exit statuses of `ctl --wait`.
+// exit statuses of `ctl --wait`: 1 like every failed operation; a wait that
+// ran out is 3, apart from 2, the status of a wrong command line (exit.go).
 const (
-	exitJobFailed  = 1
-	exitJobTimeout = 2
+	exitJobFailed  = exitFailed
+	exitJobTimeout = 3
 )
 
 // ctlSubmit queues req for device, optionally waits, and prints the job.
@@ -727,7 +728,7 @@ func ctlJob(o *ctlOptions) *cobra.Command {
 			return ctlPrintJob(cmd.OutOrStdout(), o.format("json"), j)
 		},
 	}
-	cmd.Flags().DurationVar(&wait, "wait", 0, "wait up to this long for the job to finish; exit non-zero if it failed or timed out")
+	cmd.Flags().DurationVar(&wait, "wait", 0, "wait up to this long for the job to finish; exit 1 if it failed, 3 if the wait ran out")
 	return cmd
 }
 

@@ -18,8 +18,8 @@ var rootCmd = &cobra.Command{
 simulator (sim), the demo, and tools for DM engineers.
 
 Exit status: 0 success, 1 the operation failed, 2 wrong command line
-(unknown command or flag, bad arguments). "ctl … --wait" keeps its own
-statuses (see "omadm ctl --help").
+(unknown command or flag, bad arguments), 3 "ctl … --wait" ran out of time
+before the job or operation ended.
 
 Shell completion: "omadm completion bash|zsh|fish" prints the script, e.g.
   source <(omadm completion bash)
