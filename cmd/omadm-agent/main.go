@@ -32,6 +32,7 @@ import (
 	"github.com/omadm/omadm/auth"
 	"github.com/omadm/omadm/client"
 	"github.com/omadm/omadm/dmtree"
+	"github.com/omadm/omadm/internal/buildinfo"
 	"github.com/omadm/omadm/mo/devdetail"
 	"github.com/omadm/omadm/mo/devinfo"
 	"github.com/omadm/omadm/mo/diagmon"
@@ -79,12 +80,15 @@ type options struct {
 	diagmon, diagmonStorage, diagmonLog string
 	diagmonLogBytes                     int
 	connmo, connmoApply                 string
+	showVersion                         bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("omadm-agent", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// Parse errors are reported by flagError, -h by the usage below.
+	fs.SetOutput(io.Discard)
+	fs.BoolVar(&o.showVersion, "version", false, "print the version (module, VCS revision, Go) and exit")
 	fs.StringVar(&o.state, "state", "", "state directory holding the management tree (required)")
 	fs.StringVar(&o.server, "server", "", "DM server URL (sets up the account)")
 	fs.StringVar(&o.serverID, "server-id", "", "DM server identifier (DMAcc ServerID)")
@@ -148,7 +152,16 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.connmo, "connmo", "", "connectivity (ConnMO) container node, e.g. ./ConnMO: access points and proxies servers provision")
 	fs.StringVar(&o.connmoApply, "connmo-apply", "", "with --connmo: command run by /bin/sh when a server changed the container; it reads every leaf as NAP/<name>/Addr=value lines on stdin; exit 0 = in force (else retried)")
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fmt.Fprintln(stderr, "Usage: omadm-agent --state DIR (--once | --notify-listen ADDR | --poll D) [flags]")
+			fs.PrintDefaults()
+			return nil, err
+		}
+		return nil, flagError(fs, err)
+	}
+	if o.showVersion {
+		return o, nil
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
@@ -318,6 +331,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		fmt.Fprintln(stderr, "omadm-agent:", err)
 		return 2
+	}
+	if o.showVersion {
+		fmt.Fprintln(stdout, buildinfo.Read().String("omadm-agent"))
+		return 0
 	}
 	lvl, _ := parseLogLevel(o.logLevel) // validated by parseFlags
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
