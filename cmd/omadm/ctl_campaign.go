@@ -77,7 +77,7 @@ package 0 per second, pausing when a wave has more than --max-failures (or
 
 With --wait the command follows the campaign's progress until it ends and
 exits 0 when every device succeeded, 1 when some did not or it was cancelled,
-and 2 when it was not over in time.`,
+and 3 when it was not over in time.`,
 		Example: `  omadm ctl campaign create --name fw-2.1 --mo fumo --param pkg_url=https://fw.example/2.1.bin \
       --all --waves 5%,25%,100% --max-in-flight 500 --notify-rate 50 --max-failure-percent 2 --wait 24h
   omadm ctl campaign create --mo lawmo --operation lock --device IMEI:1 --device IMEI:2`,

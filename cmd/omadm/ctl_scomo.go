@@ -30,7 +30,7 @@ alert (1226, urn:oma:at:scomo:1.0:OperationComplete) whose result code is 1200
 on success and 14xx/15xx on failure (OMA-TS-DM-SCOMO-V1_0 §8.7).
 
 With --wait the command waits for that report and prints the outcome; it exits
-0 for a successful result, 1 for a failed one and 2 when the report did not
+0 for a successful result, 1 for a failed one and 3 when the report did not
 come in time.`,
 		Example: `  omadm ctl scomo install IMEI:490154203237518 maps https://pkgs.example/maps-2.1.tgz --name Maps --notify --wait 10m
   omadm ctl scomo deactivate IMEI:490154203237518 maps --wait 2m
