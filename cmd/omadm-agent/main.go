@@ -71,6 +71,7 @@ type options struct {
 	lawmo, lawmoLock, lawmoWipe         string
 	lawmoReset, lawmoWipeList           string
 	scomo, scomoDir, scomoHook          string
+	scomoTypes                          string
 	dlConnect, dlStall                  time.Duration
 	checkUpdate                         bool
 	fwVersion, fumoTypes                string
@@ -143,6 +144,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.lawmoReset, "lawmo-factory-reset", "", "with --lawmo: command that resets the device to factory state")
 	fs.StringVar(&o.scomo, "scomo", "", "software component (SCOMO) object node, e.g. ./SCOMO; packages and the operation in progress are kept under <state>/scomo")
 	fs.StringVar(&o.scomoDir, "scomo-dir", "", "with --scomo: directory components are installed in, one subdirectory per component (default <state>/scomo/components)")
+	fs.StringVar(&o.scomoTypes, "scomo-types", "", "with --scomo: comma-separated media types a download descriptor may announce (type/* allowed; default any)")
 	fs.StringVar(&o.scomoHook, "scomo-hook", "", "with --scomo: command run by /bin/sh at each step with $1 = install, install-inactive, remove, activate or deactivate, $2 = the component id, $3 = its directory; exit 0 = done")
 	fs.StringVar(&o.lawmoWipeList, "lawmo-wipe-list", "", "with --lawmo: comma-separated items Wipe can erase (AvailableWipeList), e.g. 'SD card,Contacts'")
 	fs.StringVar(&o.diagmon, "diagmon", "", "diagnostics and monitoring (DiagMon) object node, e.g. ./DiagMon: memory, load, storage and battery functions, trap policies")
@@ -253,8 +255,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.lawmo == "" && (o.lawmoLock != "" || o.lawmoWipe != "" || o.lawmoReset != "" || o.lawmoWipeList != "") {
 		return nil, errors.New("--lawmo-lock, --lawmo-wipe, --lawmo-factory-reset and --lawmo-wipe-list need --lawmo (the object node)")
 	}
-	if o.scomo == "" && (o.scomoDir != "" || o.scomoHook != "") {
-		return nil, errors.New("--scomo-dir and --scomo-hook need --scomo (the object node)")
+	if o.scomo == "" && (o.scomoDir != "" || o.scomoHook != "" || o.scomoTypes != "") {
+		return nil, errors.New("--scomo-dir, --scomo-hook and --scomo-types need --scomo (the object node)")
 	}
 	if o.diagmon == "" && (o.diagmonLog != "" || o.diagmonStorage != "/") {
 		return nil, errors.New("--diagmon-storage and --diagmon-log need --diagmon (the object node)")
