@@ -241,8 +241,8 @@ func (s *Store) ImportDevices(ctx context.Context, ds []*storage.Device) ([]erro
 
 // importCand is a device of an import that passed its checks.
 type importCand struct {
-	i       int    // index in the import
-	args    []any  // deviceArgs
+	i       int   // index in the import
+	args    []any // deviceArgs
 	created time.Time
 }
 
