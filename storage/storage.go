@@ -283,6 +283,11 @@ type Store interface {
 
 	// Operations (MO actions with their job, correlator and report).
 	OperationStore
+	// Retention in bounded, set-based steps (traces, closed sessions).
+	Housekeeper
+
+	// Campaigns (an operation template rolled out to a device snapshot).
+	CampaignStore
 
 	// Connectivity profiles.
 	ProfileStore

@@ -14,7 +14,7 @@ const (
 	sessionCols = `device_id, session_id, token, state, version, closed, created_at, updated_at`
 	eventCols   = `id, device_id, session_id, kind, type, source, target, format, mark, data, correlator, created_at`
 	treeCols    = `device_id, uri, format, type, value, updated_at`
-	traceCols   = `id, device_id, session_id, direction, msg_id, content_type, body, decoded, created_at`
+	traceCols   = `id, device_id, session_id, direction, msg_id, content_type, body, decoded, created_at, codec`
 	terminal    = `('done', 'failed', 'cancelled')`
 )
 
@@ -50,6 +50,9 @@ type stmts struct {
 	// transitionOp holds the conditional updates from the usual sets of
 	// states (sqlcommon.TransitionKey); read-only once prepared.
 	transitionOp map[string]*sql.Stmt
+
+	// Campaigns (sqlcommon).
+	getCampaign, updateCampaign, leaseCampaign, transitionCD, countCD *sql.Stmt
 
 	// The savepoint around each batch of a group commit (batch.go):
 	// prepared once instead of parsed twice per DM message.
@@ -167,6 +170,11 @@ func (s *Store) prepare(ctx context.Context) error {
 		p(w, &x, query)
 		st.transitionOp[sqlcommon.TransitionKey(from)] = x
 	}
+	p(r, &st.getCampaign, q(sqlcommon.GetCampaign))
+	p(w, &st.updateCampaign, q(sqlcommon.UpdateCampaign))
+	p(w, &st.leaseCampaign, q(sqlcommon.LeaseCampaign))
+	p(w, &st.transitionCD, q(sqlcommon.TransitionCampaignDevice))
+	p(r, &st.countCD, q(sqlcommon.CountCampaignDevices))
 	p(w, &st.savepoint, `SAVEPOINT batch`)
 	p(w, &st.release, `RELEASE batch`)
 	p(w, &st.rollbackTo, `ROLLBACK TO batch`)
