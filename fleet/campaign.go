@@ -311,7 +311,7 @@ func (c *Campaigns) Create(ctx context.Context, r *CampaignRequest) (*storage.Ca
 		return nil, invalid("name", "must be at most %d printable characters", maxNameLen)
 	}
 	probe := r.Template.request("")
-	if _, _, err := c.m.Plan(&probe); err != nil {
+	if _, _, err := c.m.planResolved(ctx, &probe); err != nil {
 		var fe *FieldError
 		if errors.As(err, &fe) {
 			fe.Field = "template." + fe.Field

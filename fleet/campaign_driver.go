@@ -405,7 +405,7 @@ func (c *Campaigns) startAll(ctx context.Context, spec *CampaignSpec, ds []*stor
 	specs := make([]storage.JobSpec, 0, len(ds))
 	for _, d := range ds {
 		r := spec.Template.request(d.DeviceID)
-		op, jspec, err := c.m.Plan(&r)
+		op, jspec, err := c.m.planResolved(ctx, &r)
 		if err != nil {
 			return c.startEach(ctx, spec, ds, notify, now)
 		}
@@ -481,7 +481,7 @@ func (c *Campaigns) startEach(ctx context.Context, spec *CampaignSpec, ds []*sto
 // the device was started.
 func (c *Campaigns) start(ctx context.Context, spec *CampaignSpec, d *storage.CampaignDevice, notify bool, now time.Time) (bool, error) {
 	r := spec.Template.request(d.DeviceID)
-	op, jspec, err := c.m.Plan(&r)
+	op, jspec, err := c.m.planResolved(ctx, &r)
 	if err != nil {
 		d.State, d.Error, d.DoneAt = storage.TargetSkipped, err.Error(), now
 		return false, ignoreConflict(c.s.TransitionCampaignDevice(ctx, d))

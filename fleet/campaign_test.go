@@ -135,7 +135,15 @@ func freshSchema(t testing.TB, dsn string) string {
 
 func newNode(t *testing.T, st storage.Store, clk *clock, name string, n *notifier) *node {
 	t.Helper()
-	m, err := fleet.New(fleet.Options{Store: st, Now: clk.Now})
+	return newNodeWith(t, fleet.Options{Store: st, Now: clk.Now}, clk, name, n)
+}
+
+// newNodeWith is newNode with the Manager's options given (o.Store and
+// o.Now must be set).
+func newNodeWith(t *testing.T, o fleet.Options, clk *clock, name string, n *notifier) *node {
+	t.Helper()
+	st := o.Store
+	m, err := fleet.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -184,6 +184,16 @@ func (m *Manager) Plan(r *Request) (*storage.Operation, storage.JobSpec, error) 
 	return m.plan(context.Background(), r)
 }
 
+// planResolved plans r after replacing its "package" parameter with the
+// package's device-bound URL: what Create stores, and what a campaign
+// gives each device.
+func (m *Manager) planResolved(ctx context.Context, r *Request) (*storage.Operation, storage.JobSpec, error) {
+	if err := m.resolvePackage(ctx, r); err != nil {
+		return nil, storage.JobSpec{}, err
+	}
+	return m.plan(ctx, r)
+}
+
 func (m *Manager) plan(ctx context.Context, r *Request) (*storage.Operation, storage.JobSpec, error) {
 	if r.Timeout < 0 || r.Timeout > MaxTimeout {
 		return nil, storage.JobSpec{}, invalid("timeout", "%s: want a positive duration of at most %s", r.Timeout, MaxTimeout)
@@ -355,10 +365,7 @@ func Validate(r Request) error {
 // device), storage.ErrExists (the device has an operation with that
 // correlator), or a storage error.
 func (m *Manager) Create(ctx context.Context, r *Request) (*storage.Operation, *storage.Job, error) {
-	if err := m.resolvePackage(ctx, r); err != nil {
-		return nil, nil, err
-	}
-	op, spec, err := m.plan(ctx, r)
+	op, spec, err := m.planResolved(ctx, r)
 	if err != nil {
 		return nil, nil, err
 	}

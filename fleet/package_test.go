@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/omadm/omadm/fleet"
 	"github.com/omadm/omadm/storage"
@@ -64,5 +65,42 @@ func TestCreate_CataloguePackageFillsTheOperationsPackageURL(t *testing.T) {
 				t.Errorf("params %v, want %s=%s and no package", op.Params, tc.param, ddURL)
 			}
 		})
+	}
+}
+
+// A campaign whose template names a catalogue package gives each device
+// the package's URL bound to that device (the descriptor and install-notify
+// links carry the device), resolved when the device starts; an unknown
+// package is refused when the campaign is created.
+func TestCampaign_CataloguePackageIsBoundToEachDevice(t *testing.T) {
+	st := memstore.New()
+	clk := newClock()
+	packages := func(_ context.Context, id, dev string) (string, error) {
+		if id != "p1" {
+			return "", errors.New("no such package")
+		}
+		return "http://srv/dl/" + id + ".dd?device=" + dev, nil
+	}
+	x := newNodeWith(t, fleet.Options{Store: st, Now: clk.Now, Packages: packages}, clk, "n1", &notifier{})
+	ids := mkDevices(t, st, 3)
+	tmpl := fleet.Template{MO: "scomo", Operation: "install", Params: map[string]any{"id": "app", "package": "p1"}}
+	if _, err := x.c.Create(bg, &fleet.CampaignRequest{Name: "bad", Template: fleet.Template{MO: "scomo", Operation: "install",
+		Params: map[string]any{"id": "app", "package": "nope"}}, Target: fleet.Target{All: true}}); err == nil {
+		t.Fatal("a campaign naming an unknown package was created")
+	}
+	camp := create(t, x, fleet.CampaignRequest{Name: "app", Template: tmpl, Target: fleet.Target{All: true},
+		Policy: fleet.Policy{MaxInFlight: -1, NotifyRate: 1000}})
+	x.step(t, time.Second)
+	if started := x.startedDevices(t, camp.ID, storage.TargetNotified); len(started) != len(ids) {
+		t.Fatalf("started %v, want all of %v", started, ids)
+	}
+	for _, id := range ids {
+		ops, err := st.ListOperations(bg, storage.OperationFilter{DeviceID: id})
+		if err != nil || len(ops) != 1 {
+			t.Fatalf("device %s: %d operations (%v)", id, len(ops), err)
+		}
+		if got, want := ops[0].Params["url"], "http://srv/dl/p1.dd?device="+id; got != want {
+			t.Errorf("device %s: url %q, want %q", id, got, want)
+		}
 	}
 }
