@@ -146,6 +146,7 @@ func New(o Options) (*Handler, error) {
 		{Method: "GET", Pattern: p + "/events", h: h.allEvents},
 		{Method: "GET", Pattern: p + "/devices/{id}/traces", h: h.traces},
 		{Method: "GET", Pattern: p + "/events/stream", h: h.stream},
+		{Method: "GET", Pattern: p + "/mos", h: h.listMOs},
 	}
 	for _, rt := range h.routes {
 		hf := rt.h
