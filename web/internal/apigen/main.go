@@ -45,9 +45,9 @@ type media struct {
 }
 
 type operation struct {
-	OperationID string                 `json:"operationId"`
-	Summary     string                 `json:"summary"`
-	Parameters  []parameter            `json:"parameters"`
+	OperationID string      `json:"operationId"`
+	Summary     string      `json:"summary"`
+	Parameters  []parameter `json:"parameters"`
 	RequestBody *struct {
 		Required bool             `json:"required"`
 		Content  map[string]media `json:"content"`
