@@ -64,6 +64,16 @@ func (c *Client) HandlePackage0(ctx context.Context, p *notification.Package0) (
 	return c.RunNotification(ctx, n)
 }
 
+// Authentic reports whether p names this client's server and its digest
+// verifies with any nonce the client accepts (stored, reset or alternate),
+// the same check HandlePackage0 makes, without changing anything. A fleet
+// of clients that share one notification port uses it to find p's
+// addressee.
+func (c *Client) Authentic(p *notification.Package0) bool {
+	_, v := c.checkPackage0(p, nil)
+	return v == VerdictQueued
+}
+
 // checkPackage0 authenticates p against the account without changing
 // anything: it must name our server and a nonzero session, and its digest
 // must verify with the stored server nonce, then the reset nonce

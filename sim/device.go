@@ -279,15 +279,12 @@ func (d *Device) Run(ctx context.Context, alerts ...*syncml.Alert) (*client.Sess
 }
 
 // Addressed reports whether package 0 p is for this device: it names our
-// server and its digest verifies with our server secret and nonce (or the
-// reset nonce). Devices sharing one UDP port use it to find the addressee.
+// server and its digest verifies with a nonce the device accepts: the stored
+// one, the reset nonce, or the alternate one a session that broke off may
+// have left the server holding (the check HandlePackage0 makes). Devices
+// sharing one UDP port use it to find the addressee.
 func (d *Device) Addressed(p *notification.Package0) bool {
-	a := d.client.Account()
-	if p.ServerID != a.ServerID {
-		return false
-	}
-	_, ok := p.VerifyWithReset(a.ServerSecret, a.ServerNonce)
-	return ok
+	return d.client.Authentic(p)
 }
 
 // HandlePackage0 runs the server-initiated session p asks for.

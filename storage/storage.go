@@ -281,6 +281,10 @@ type Store interface {
 	// Operations (MO actions with their job, correlator and report).
 	OperationStore
 
+	// Fleet inventory: device search, labels, import; groups.
+	Inventory
+	GroupStore
+
 	// Ping checks the database is reachable.
 	Ping(ctx context.Context) error
 	Close() error

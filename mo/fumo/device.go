@@ -2,23 +2,20 @@ package fumo
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
-	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/omadm/omadm/dmtree"
 	"github.com/omadm/omadm/mo/internal/download"
-	"github.com/omadm/omadm/mo/internal/place"
+	"github.com/omadm/omadm/mo/moframe"
 	"github.com/omadm/omadm/syncml"
 )
 
@@ -111,26 +108,10 @@ type Object struct {
 	cfg Config
 	log *slog.Logger
 	get *download.Getter
-
-	mu      sync.Mutex
-	st      persisted
-	running bool
-	gen     int // counts start calls: an old run must not clear a newer one's running
-
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-}
-
-// persisted is what Dir/state.json keeps across restarts.
-type persisted struct {
-	State      State  `json:"state"`
-	Op         Op     `json:"op,omitempty"`
-	Correlator string `json:"correlator,omitempty"`
+	run *moframe.Runner
 }
 
 const (
-	stateFile   = "state.json"
 	packageFile = "package.bin"
 	partFile    = "package.part"
 )
@@ -157,59 +138,31 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if cfg.DownloadTimeout <= 0 {
 		cfg.DownloadTimeout = DefaultDownloadTimeout
 	}
-
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
-	}
-	uri, err := place.Node(uri)
-	if err != nil {
-		return nil, fmt.Errorf("fumo: %w (want e.g. ./FwUpdate/Default)", err)
-	}
-	parent, name := path.Dir(uri), path.Base(uri)
-	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("fumo: %w", err)
 	}
 	// The node and the optional children this device supports; the DDF
 	// then adds the required ones (State, the PkgURLs). PkgName, PkgVersion
 	// and PkgData allow no Add, so the device creates them empty for the
 	// server to Replace.
-	for _, n := range []struct {
-		uri string
-		v   dmtree.Value
-	}{
-		{uri, dmtree.Value{Format: dmtree.FormatNode, Type: MOID}},
-		{uri + "/PkgName", dmtree.Value{Format: dmtree.FormatChr, Type: "text/plain"}},
-		{uri + "/PkgVersion", dmtree.Value{Format: dmtree.FormatChr, Type: "text/plain"}},
-		{uri + "/Download", dmtree.Value{Format: dmtree.FormatNode}},
-		{uri + "/Update", dmtree.Value{Format: dmtree.FormatNode}},
-		{uri + "/Update/PkgData", dmtree.Value{Format: dmtree.FormatBin, Type: "application/octet-stream"}},
-		{uri + "/DownloadAndUpdate", dmtree.Value{Format: dmtree.FormatNode}},
-	} {
-		if err := place.Add(t, n.uri, n.v); err != nil {
-			return nil, fmt.Errorf("fumo: %w", err)
-		}
-	}
-	def, err := DDF(name)
+	uri, err := Model.Install(t, uri, cfg.Servers,
+		"PkgName", "PkgVersion", "Download", "Update", "Update/PkgData", "DownloadAndUpdate")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("fumo: %w (want e.g. ./FwUpdate/Default)", err)
 	}
-	if err := t.Install(parent, def); err != nil {
-		return nil, fmt.Errorf("fumo: bind the DDF at %s: %w", uri, err)
-	}
-	if err := place.Grant(t, uri, cfg.Servers); err != nil {
-		return nil, fmt.Errorf("fumo: %w", err)
-	}
-	o := &Object{t: t, uri: uri, cfg: cfg, log: cfg.Log.With("fumo", uri), st: persisted{State: StateIdle},
+	o := &Object{t: t, uri: uri, cfg: cfg, log: cfg.Log.With("fumo", uri),
 		get: download.New(download.Options{Client: cfg.HTTPClient, ConnectTimeout: cfg.ConnectTimeout,
 			StallTimeout: cfg.StallTimeout, StallBytes: cfg.StallBytes, MaxSize: cfg.MaxSize})}
-	o.ctx, o.cancel = context.WithCancel(context.Background())
-	if err := o.load(); err != nil {
+	o.run, err = moframe.NewRunner(moframe.RunnerConfig{Name: "fumo", Dir: cfg.Dir, Report: cfg.Report, Log: o.log,
+		Initial: moframe.Record{State: int(StateIdle)},
+		Valid:   func(r moframe.Record) bool { return stateNames[State(r.State)] != "" }})
+	if err != nil {
 		return nil, err
 	}
 	if err := t.Mount(uri, o); err != nil {
 		return nil, fmt.Errorf("fumo: %w", err)
 	}
-	o.resume()
+	o.run.Resume(o.resume)
 	return o, nil
 }
 
@@ -217,21 +170,14 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 func (o *Object) URI() string { return o.uri }
 
 // State is the current value of <x>/State.
-func (o *Object) State() State {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.st.State
-}
+func (o *Object) State() State { return State(o.run.Record().State) }
 
 // Wait blocks until no operation is running.
-func (o *Object) Wait() { o.wg.Wait() }
+func (o *Object) Wait() { o.run.Wait() }
 
 // Close stops a running operation without reporting it and waits for it;
 // its state stays on disk and the next Install resumes it.
-func (o *Object) Close() {
-	o.cancel()
-	o.wg.Wait()
-}
+func (o *Object) Close() { o.run.Close() }
 
 // Mounted implements dmtree.Plugin.
 func (o *Object) Mounted(string) error { return nil }
@@ -251,22 +197,16 @@ func (o *Object) SetValue(uri string, v dmtree.Value) error {
 	if uri != o.uri+"/Update/PkgData" || len(v.Data) == 0 {
 		return nil
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.running {
-		return syncml.Errorf(syncml.StatusCommandNotAllowed, "%s is busy (%s)", o.uri, o.st.State)
-	}
-	if int64(len(v.Data)) > o.cfg.MaxSize {
-		return syncml.Errorf(syncml.StatusEntityTooLarge, "package of %d bytes exceeds %d", len(v.Data), o.cfg.MaxSize)
-	}
-	if err := writeFileSync(filepath.Join(o.cfg.Dir, packageFile), v.Data); err != nil {
-		return syncml.Errorf(syncml.StatusDeviceFull, "store the package: %v", err)
-	}
-	o.st = persisted{State: StateReadyToUpdate}
-	if err := o.save(); err != nil {
-		return syncml.Errorf(syncml.StatusCommandFailed, "%v", err)
-	}
-	return nil
+	return o.run.Change(func(r *moframe.Record) error {
+		if int64(len(v.Data)) > o.cfg.MaxSize {
+			return syncml.Errorf(syncml.StatusEntityTooLarge, "package of %d bytes exceeds %d", len(v.Data), o.cfg.MaxSize)
+		}
+		if err := moframe.WriteFileSync(filepath.Join(o.cfg.Dir, packageFile), v.Data); err != nil {
+			return syncml.Errorf(syncml.StatusDeviceFull, "store the package: %v", err)
+		}
+		*r = moframe.Record{State: int(StateReadyToUpdate)}
+		return nil
+	})
 }
 
 // Exec implements dmtree.Executor: it checks that the operation may start in
@@ -276,9 +216,9 @@ func (o *Object) Exec(_ context.Context, uri string, _ []byte, correlator string
 	if err != nil || uri != o.uri+"/"+string(op) {
 		return 0, syncml.Errorf(syncml.StatusCommandNotAllowed, "%s cannot be executed (Exec %s/Download, Update or DownloadAndUpdate)", uri, o.uri)
 	}
-	// The tree is read without o.mu: a Replace holding the tree's lock may be
-	// waiting for o.mu in SetValue.
-	if o.busy() {
+	// The tree is read before the runner's lock is taken: a Replace holding
+	// the tree's lock may be waiting for it in SetValue.
+	if o.run.Busy() {
 		return 0, syncml.Errorf(syncml.StatusCommandNotAllowed, "%s is busy (%s)", o.uri, o.State())
 	}
 	var url string
@@ -291,61 +231,30 @@ func (o *Object) Exec(_ context.Context, uri string, _ []byte, correlator string
 			return 0, syncml.Errorf(syncml.StatusIncompleteCommand, "%s/PkgURL is not set", uri)
 		}
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.running {
-		return 0, syncml.Errorf(syncml.StatusCommandNotAllowed, "%s is busy (%s)", o.uri, o.st.State)
-	}
 	next := StateDownloading
-	switch op {
-	case OpUpdate:
-		if !o.hasPackage() || (o.st.State != StateReadyToUpdate && o.st.State != StateUpdateFailedHaveData) {
-			return 0, syncml.Errorf(syncml.StatusCommandNotAllowed, "no package to install in state %d (%s)", o.st.State, o.st.State)
-		}
+	if op == OpUpdate {
 		next = StateUpdating
-	default:
-		if o.st.State == StateDownloading || o.st.State == StateUpdating {
-			return 0, syncml.Errorf(syncml.StatusCommandNotAllowed, "%s is busy (%s)", o.uri, o.st.State)
+	}
+	check := func(cur moframe.Record) error {
+		s := State(cur.State)
+		switch {
+		case op == OpUpdate && (!o.hasPackage() || (s != StateReadyToUpdate && s != StateUpdateFailedHaveData)):
+			return syncml.Errorf(syncml.StatusCommandNotAllowed, "no package to install in state %d (%s)", s, s)
+		case op != OpUpdate && (s == StateDownloading || s == StateUpdating):
+			return syncml.Errorf(syncml.StatusCommandNotAllowed, "%s is busy (%s)", o.uri, s)
 		}
+		return nil
 	}
-	prev := o.st
-	o.st = persisted{State: next, Op: op, Correlator: correlator}
-	if err := o.save(); err != nil {
-		o.st = prev
-		return 0, syncml.Errorf(syncml.StatusCommandFailed, "%v", err)
+	err = o.run.Begin(check, moframe.Record{State: int(next), Op: string(op), Correlator: correlator},
+		func(ctx context.Context) *moframe.Outcome { return o.work(ctx, op, url) })
+	if err != nil {
+		return 0, err
 	}
-	o.start(func(ctx context.Context) { o.run(ctx, op, url) })
 	return syncml.StatusAccepted, nil
 }
 
-func (o *Object) busy() bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.running
-}
-
-// start runs fn in the background; o.mu is held. finish marks the object
-// idle before it reports, so that an Exec in the session the report starts
-// finds it free; this run's own end clears running only if no newer run
-// started meanwhile.
-func (o *Object) start(fn func(context.Context)) {
-	o.running = true
-	o.gen++
-	gen := o.gen
-	o.wg.Add(1)
-	go func() {
-		defer o.wg.Done()
-		fn(o.ctx)
-		o.mu.Lock()
-		if o.gen == gen {
-			o.running = false
-		}
-		o.mu.Unlock()
-	}()
-}
-
-// run carries op through the state machine and reports its outcome.
-func (o *Object) run(ctx context.Context, op Op, url string) {
+// work carries op through the state machine and says how it ended.
+func (o *Object) work(ctx context.Context, op Op, url string) *moframe.Outcome {
 	if op != OpUpdate {
 		if url == "" { // resumed: read it again
 			if res, err := o.t.Get("", o.uri+"/"+string(op)+"/PkgURL"); err == nil && len(res) == 1 {
@@ -354,22 +263,26 @@ func (o *Object) run(ctx context.Context, op Op, url string) {
 		}
 		r, err := o.download(ctx, url)
 		if ctx.Err() != nil {
-			return // stopped: resumed at the next start
+			return nil // stopped: resumed at the next start
 		}
 		if !r.Successful() {
 			o.log.Warn("firmware download failed", "url", url, "result", int(r), "err", err)
-			o.finish(op, StateDownloadFailed, r)
-			return
+			return o.outcome(op, StateDownloadFailed, r)
 		}
 		o.log.Info("firmware downloaded", "url", url)
 		if op == OpDownload {
-			o.set(StateDownloadComplete)
-			o.finish(op, StateReadyToUpdate, ResultSuccessful)
-			return
+			o.run.Step(int(StateDownloadComplete))
+			return o.outcome(op, StateReadyToUpdate, ResultSuccessful)
 		}
-		o.set(StateUpdating)
+		o.run.Step(int(StateUpdating))
 	}
-	o.update(ctx, op, o.install)
+	return o.update(ctx, op, o.install)
+}
+
+// outcome is op's final state s and its report r.
+func (o *Object) outcome(op Op, s State, r Result) *moframe.Outcome {
+	return &moframe.Outcome{Final: moframe.Record{State: int(s)},
+		Report: moframe.ResultReport(op.AlertType(), o.uri, int(r), r.Successful())}
 }
 
 // install runs Config.Install.
@@ -383,22 +296,21 @@ func (o *Object) install(ctx context.Context, p string) Result {
 // update installs the package and reports; the package is deleted after a
 // successful update and kept after a failed one, so that Update can be
 // retried.
-func (o *Object) update(ctx context.Context, op Op, install func(context.Context, string) Result) {
+func (o *Object) update(ctx context.Context, op Op, install func(context.Context, string) Result) *moframe.Outcome {
 	p := filepath.Join(o.cfg.Dir, packageFile)
 	r := install(ctx, p)
 	if ctx.Err() != nil {
-		return
+		return nil
 	}
 	if !r.Successful() {
 		o.log.Warn("firmware update failed", "result", int(r))
-		o.finish(op, StateUpdateFailedHaveData, r)
-		return
+		return o.outcome(op, StateUpdateFailedHaveData, r)
 	}
 	o.log.Info("firmware updated", "result", int(r))
-	o.set(StateUpdateSucceededData)
+	o.run.Step(int(StateUpdateSucceededData))
 	os.Remove(p)
 	o.clearPkgData()
-	o.finish(op, StateUpdateSucceededNoData, r)
+	return o.outcome(op, StateUpdateSucceededNoData, r)
 }
 
 // clearPkgData empties a package pushed through Update/PkgData once it is
@@ -486,123 +398,39 @@ func (l *limitWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// finish records the final state of op and reports its result.
-func (o *Object) finish(op Op, s State, r Result) {
-	o.mu.Lock()
-	corr := o.st.Correlator
-	o.st = persisted{State: s}
-	if err := o.save(); err != nil {
-		o.log.Error("could not save the FUMO state", "err", err)
-	}
-	o.running = false
-	o.mu.Unlock()
-	mark := ""
-	if !r.Successful() {
-		mark = "critical"
-	}
-	o.cfg.Report(&syncml.Alert{Data: syncml.AlertGeneric, Correlator: corr, Items: []syncml.Item{{
-		Source: &syncml.Location{LocURI: o.uri},
-		Meta:   &syncml.Meta{Type: op.AlertType(), Format: "int", Mark: mark},
-		Data:   syncml.TextData(strconv.Itoa(int(r))),
-	}}})
-}
-
-// set moves to an intermediate state, keeping the operation.
-func (o *Object) set(s State) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.st.State = s
-	if err := o.save(); err != nil {
-		o.log.Error("could not save the FUMO state", "err", err)
-	}
-}
-
-// resume continues what a restart interrupted.
-func (o *Object) resume() {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	st := o.st
-	switch st.State {
+// resume continues what a restart interrupted (moframe.Runner.Resume).
+func (o *Object) resume(rec moframe.Record) (moframe.Record, moframe.Work) {
+	op := Op(rec.Op)
+	switch State(rec.State) {
 	case StateDownloading:
-		o.log.Info("resuming the interrupted download", "op", st.Op)
-		o.start(func(ctx context.Context) { o.run(ctx, st.Op, "") })
+		o.log.Info("resuming the interrupted download", "op", op)
+		return rec, func(ctx context.Context) *moframe.Outcome { return o.work(ctx, op, "") }
 	case StateDownloadComplete:
-		if st.Op == OpDownloadAndUpdate {
-			o.st.State = StateUpdating
-			if err := o.save(); err != nil {
-				o.log.Error("could not save the FUMO state", "err", err)
-			}
-			o.start(func(ctx context.Context) { o.update(ctx, OpDownloadAndUpdate, o.install) })
-			return
+		if op == OpDownloadAndUpdate {
+			rec.State = int(StateUpdating)
+			return rec, func(ctx context.Context) *moframe.Outcome { return o.update(ctx, OpDownloadAndUpdate, o.install) }
 		}
-		o.start(func(context.Context) { o.finish(OpDownload, StateReadyToUpdate, ResultSuccessful) })
+		return rec, func(context.Context) *moframe.Outcome {
+			return o.outcome(OpDownload, StateReadyToUpdate, ResultSuccessful)
+		}
 	case StateUpdating:
-		op := st.Op
 		if op == "" {
 			op = OpUpdate
 		}
 		o.log.Info("the device restarted during an update; asking how it ended")
-		o.start(func(ctx context.Context) {
-			o.update(ctx, op, func(ctx context.Context, p string) Result {
+		return rec, func(ctx context.Context) *moframe.Outcome {
+			return o.update(ctx, op, func(ctx context.Context, p string) Result {
 				if o.cfg.Resume == nil {
 					return ResultUpdateFailed
 				}
 				return o.cfg.Resume(ctx, p)
 			})
-		})
+		}
 	}
+	return rec, nil
 }
 
 func (o *Object) hasPackage() bool {
 	_, err := os.Stat(filepath.Join(o.cfg.Dir, packageFile))
 	return err == nil
-}
-
-func (o *Object) load() error {
-	b, err := os.ReadFile(filepath.Join(o.cfg.Dir, stateFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("fumo: %w", err)
-	}
-	var p persisted
-	if err := json.Unmarshal(b, &p); err != nil || stateNames[p.State] == "" {
-		return fmt.Errorf("fumo: %s is damaged (%q); remove it to start from idle", filepath.Join(o.cfg.Dir, stateFile), b)
-	}
-	o.st = p
-	return nil
-}
-
-// save writes the state; o.mu is held.
-func (o *Object) save() error {
-	b, _ := json.Marshal(o.st)
-	if err := writeFileSync(filepath.Join(o.cfg.Dir, stateFile), b); err != nil {
-		return fmt.Errorf("fumo: save state: %w", err)
-	}
-	return nil
-}
-
-// writeFileSync replaces name with data atomically (temporary file, fsync,
-// rename), so a crash leaves the old or the new content.
-func writeFileSync(name string, data []byte) error {
-	tmp := name + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, name)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
 }

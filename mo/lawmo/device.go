@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/omadm/omadm/dmtree"
-	"github.com/omadm/omadm/mo/internal/place"
+	"github.com/omadm/omadm/mo/moframe"
 	"github.com/omadm/omadm/syncml"
 )
 
@@ -55,13 +53,7 @@ type Object struct {
 	uri string
 	cfg Config
 	log *slog.Logger
-
-	mu      sync.Mutex
-	running bool
-
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	run *moframe.Runner
 }
 
 var _ interface {
@@ -79,18 +71,15 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	uri, err := place.Node(uri)
+	uri, err := Model.Place(t, uri)
 	if err != nil {
 		return nil, fmt.Errorf("lawmo: %w (want e.g. ./LAWMO)", err)
 	}
 	add := func(n string, v dmtree.Value) error {
-		if err := place.Add(t, n, v); err != nil {
+		if err := moframe.AddNode(t, n, v); err != nil {
 			return fmt.Errorf("lawmo: %w", err)
 		}
 		return nil
-	}
-	if err := add(uri, dmtree.Value{Format: dmtree.FormatNode, Type: MOID}); err != nil {
-		return nil, err
 	}
 	wl := uri + "/AvailableWipeList"
 	if len(cfg.WipeList) > 0 {
@@ -128,18 +117,19 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 			}
 		}
 	}
-	def, err := DDF(path.Base(uri))
-	if err != nil {
-		return nil, err
+	if err := Model.BindAt(t, uri); err != nil {
+		return nil, fmt.Errorf("lawmo: %w", err)
 	}
-	if err := t.Install(path.Dir(uri), def); err != nil {
-		return nil, fmt.Errorf("lawmo: bind the DDF at %s: %w", uri, err)
-	}
-	if err := place.Grant(t, uri, cfg.Servers); err != nil {
+	if err := moframe.Grant(t, uri, cfg.Servers); err != nil {
 		return nil, fmt.Errorf("lawmo: %w", err)
 	}
 	o := &Object{t: t, uri: uri, cfg: cfg, log: cfg.Log.With("lawmo", uri)}
-	o.ctx, o.cancel = context.WithCancel(context.Background())
+	// Nothing is persisted: a lock or wipe a restart cuts short is not
+	// resumed (the device's own boot decides what it finds).
+	o.run, err = moframe.NewRunner(moframe.RunnerConfig{Name: "lawmo", Report: cfg.Report, Log: o.log})
+	if err != nil {
+		return nil, err
+	}
 	if err := t.Mount(uri+"/Operations", o); err != nil {
 		return nil, fmt.Errorf("lawmo: %w", err)
 	}
@@ -167,13 +157,10 @@ func (o *Object) leaf(rel string) string {
 }
 
 // Wait blocks until no operation is running.
-func (o *Object) Wait() { o.wg.Wait() }
+func (o *Object) Wait() { o.run.Wait() }
 
 // Close stops a running operation without reporting it and waits for it.
-func (o *Object) Close() {
-	o.cancel()
-	o.wg.Wait()
-}
+func (o *Object) Close() { o.run.Close() }
 
 // Mounted implements dmtree.Plugin.
 func (o *Object) Mounted(string) error { return nil }
@@ -207,24 +194,16 @@ func (o *Object) Exec(_ context.Context, uri string, _ []byte, correlator string
 		return 0, syncml.Errorf(syncml.StatusOptionalNotSupported, "this device does not support %s", op)
 	}
 	notify := o.NotifyUser()
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.running {
+	err = o.run.Begin(nil, moframe.Record{Op: string(op), Correlator: correlator}, func(ctx context.Context) *moframe.Outcome {
+		r := run(ctx, notify)
+		if ctx.Err() != nil {
+			return nil // stopped by Close
+		}
+		return &moframe.Outcome{Report: moframe.ResultReport(AlertOperationComplete, o.uri+"/Operations/"+string(op), int(r), r.Successful())}
+	})
+	if err != nil {
 		return 0, syncml.Errorf(syncml.StatusCommandNotAllowed, "another LAWMO operation is running")
 	}
-	o.running = true
-	o.wg.Add(1)
-	go func() {
-		defer o.wg.Done()
-		r := run(o.ctx, notify)
-		o.mu.Lock()
-		o.running = false
-		o.mu.Unlock()
-		if o.ctx.Err() != nil {
-			return // stopped by Close
-		}
-		o.report(op, correlator, r)
-	}()
 	return syncml.StatusAccepted, nil
 }
 
@@ -274,16 +253,4 @@ func resultOf(err error, ok Result, op Op) Result {
 		return re.Result
 	}
 	return op.failure()
-}
-
-func (o *Object) report(op Op, correlator string, r Result) {
-	mark := ""
-	if !r.Successful() {
-		mark = "critical"
-	}
-	o.cfg.Report(&syncml.Alert{Data: syncml.AlertGeneric, Correlator: correlator, Items: []syncml.Item{{
-		Source: &syncml.Location{LocURI: o.uri + "/Operations/" + string(op)},
-		Meta:   &syncml.Meta{Type: AlertOperationComplete, Format: "int", Mark: mark},
-		Data:   syncml.TextData(strconv.Itoa(int(r))),
-	}}})
 }

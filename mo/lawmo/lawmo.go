@@ -18,13 +18,13 @@
 package lawmo
 
 import (
-	"bytes"
-	"encoding/xml"
+	_ "embed"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/omadm/omadm/dmtree"
+	"github.com/omadm/omadm/mo/moframe"
 )
 
 // MOID is the management object identifier.
@@ -160,38 +160,16 @@ func ParseAlert(typ, source, data string) (o Outcome, ok bool, err error) {
 	return o, true, nil
 }
 
-const ddfTemplate = `<?xml version="1.0" encoding="UTF-8"?>
-<MgmtTree xmlns="syncml:dmddf1.2">
-<VerDTD>1.2</VerDTD>
-<Node><NodeName>@NAME@</NodeName><DFProperties><AccessType><Get/></AccessType><DFFormat><node/></DFFormat><Occurrence><ZeroOrOne/></Occurrence><Scope><Permanent/></Scope><DFType><DDFName>` + MOID + `</DDFName></DFType></DFProperties>
-<Node><NodeName>State</NodeName><DFProperties><AccessType><Get/></AccessType><DefaultValue>30</DefaultValue><DFFormat><int/></DFFormat><Occurrence><One/></Occurrence><Scope><Permanent/></Scope><DFType><MIME>text/plain</MIME></DFType></DFProperties></Node>
-<Node><NodeName>AvailableWipeList</NodeName><DFProperties><AccessType><Get/></AccessType><DFFormat><node/></DFFormat><Occurrence><ZeroOrOne/></Occurrence><Scope><Permanent/></Scope><DFType><DDFName></DDFName></DFType></DFProperties>
-<Node><NodeName></NodeName><DFProperties><AccessType><Get/></AccessType><DFFormat><node/></DFFormat><Occurrence><ZeroOrMore/></Occurrence><Scope><Dynamic/></Scope><DFType><DDFName></DDFName></DFType></DFProperties>
-<Node><NodeName>ListItemName</NodeName><DFProperties><AccessType><Get/></AccessType><DFFormat><chr/></DFFormat><Occurrence><One/></Occurrence><Scope><Dynamic/></Scope><DFType><MIME>text/plain</MIME></DFType></DFProperties></Node>
-<Node><NodeName>ToBeWiped</NodeName><DFProperties><AccessType><Get/><Replace/></AccessType><DefaultValue>false</DefaultValue><DFFormat><bool/></DFFormat><Occurrence><One/></Occurrence><Scope><Dynamic/></Scope><DFType><MIME>text/plain</MIME></DFType></DFProperties></Node>
-</Node>
-</Node>
-<Node><NodeName>LAWMOConfig</NodeName><DFProperties><AccessType><Get/></AccessType><DFFormat><node/></DFFormat><Occurrence><One/></Occurrence><Scope><Permanent/></Scope><DFType><DDFName></DDFName></DFType></DFProperties>
-<Node><NodeName>NotifyUser</NodeName><DFProperties><AccessType><Get/><Replace/></AccessType><DefaultValue>false</DefaultValue><DFFormat><bool/></DFFormat><Occurrence><One/></Occurrence><Scope><Permanent/></Scope><DFType><MIME>text/plain</MIME></DFType></DFProperties></Node>
-</Node>
-<Node><NodeName>Operations</NodeName><DFProperties><AccessType><Get/></AccessType><DFFormat><node/></DFFormat><Occurrence><One/></Occurrence><Scope><Permanent/></Scope><DFType><DDFName></DDFName></DFType></DFProperties>
-@OPS@</Node>
-<Node><NodeName>Ext</NodeName><DFProperties><AccessType><Get/></AccessType><DFFormat><node/></DFFormat><Occurrence><ZeroOrOne/></Occurrence><Scope><Permanent/></Scope><DFType><DDFName></DDFName></DFType></DFProperties></Node>
-</Node>
-</MgmtTree>
-`
+//go:embed lawmo.ddf.xml
+var ddfXML []byte
+
+// Model is the LAWMO DDF (lawmo.ddf.xml): the object's node is run-time
+// named, so the device names it where it places it.
+var Model = moframe.MustModel(ddfXML)
 
 // DDFXML returns the DDF with the object's node named name (for example
 // "LAWMO" for ./LAWMO).
-func DDFXML(name string) []byte {
-	var esc, ops bytes.Buffer
-	xml.EscapeText(&esc, []byte(name))
-	for _, op := range Ops {
-		fmt.Fprintf(&ops, "<Node><NodeName>%s</NodeName><DFProperties><AccessType><Exec/><Get/></AccessType><DFFormat><node/></DFFormat><Occurrence><One/></Occurrence><Scope><Permanent/></Scope><DFType><DDFName></DDFName></DFType></DFProperties></Node>\n", op)
-	}
-	s := strings.Replace(ddfTemplate, "@NAME@", esc.String(), 1)
-	return []byte(strings.Replace(s, "@OPS@", ops.String(), 1))
-}
+func DDFXML(name string) []byte { return Model.Bind(name).Marshal() }
 
-// DDF parses DDFXML(name).
-func DDF(name string) (*dmtree.DDF, error) { return dmtree.ParseDDF(DDFXML(name)) }
+// DDF returns the DDF with the object's node named name.
+func DDF(name string) (*dmtree.DDF, error) { return Model.Bind(name), nil }

@@ -41,6 +41,7 @@ type Store struct {
 	opCorr   map[string]int64 // deviceID + "\x00" + correlator → operation ID
 	opJob    map[int64]int64  // job ID → its operation's ID
 	nextOp   int64
+	inv      inventory // groups (inventory.go)
 }
 
 var (
@@ -178,6 +179,7 @@ func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 		return storage.ErrNotFound
 	}
 	delete(s.devices, id)
+	s.dropMemberships(id)
 	for _, k := range s.devJobs[id] {
 		delete(s.jobs, k)
 	}

@@ -54,6 +54,8 @@ type stmts struct {
 	// The savepoint around each batch of a group commit (batch.go):
 	// prepared once instead of parsed twice per DM message.
 	savepoint, release, rollbackTo *sql.Stmt
+
+	inv invStmts // fleet inventory (inventory.go)
 }
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -168,6 +170,7 @@ func (s *Store) prepare(ctx context.Context) error {
 	p(w, &st.savepoint, `SAVEPOINT batch`)
 	p(w, &st.release, `RELEASE batch`)
 	p(w, &st.rollbackTo, `ROLLBACK TO batch`)
+	s.prepareInventory(p)
 	return err
 }
 

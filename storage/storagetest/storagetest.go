@@ -36,6 +36,8 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Bulk", bulkTests},
 		{"Operations", operationTests},
 		{"Chunks", chunkTests},
+		{"Inventory", inventoryTests},
+		{"Groups", groupTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
