@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // bound is how long one DOM wait may take: it only stops a hang (a job goes
@@ -185,4 +186,27 @@ func TestConsole_EveryViewRendersItsHeading(t *testing.T) {
 			shot(t, ctx, "view-"+v.name+".png")
 		})
 	}
+}
+
+func TestConsole_KeyboardMovesThroughDeviceTabsAndTheTree(t *testing.T) {
+	ctx := env(t)
+	login(t, ctx)
+	do(t, ctx, "tabs follow the arrow keys and keep the focus",
+		chromedp.Navigate(deviceURL("overview")),
+		visible("#tab-overview"),
+		chromedp.Focus(chromedp.CSS("#tab-overview")),
+		chromedp.KeyEvent(kb.ArrowRight),
+		until(`location.hash.endsWith("/tree") && document.activeElement?.id === "tab-tree"`),
+		chromedp.KeyEvent(kb.End),
+		until(`location.hash.endsWith("/events") && document.activeElement?.id === "tab-events"`),
+		chromedp.KeyEvent(kb.Home),
+		until(`location.hash.endsWith("/overview") && document.activeElement?.id === "tab-overview"`))
+	do(t, ctx, "the tree is a keyboard tree",
+		chromedp.Navigate(deviceURL("tree")),
+		visible(`omadm-tree-browser .node[data-uri="./DevInfo"]`), // from the server's cache
+		chromedp.Focus(chromedp.CSS(`omadm-tree-browser .node[data-uri="."]`)),
+		chromedp.KeyEvent(kb.ArrowDown),
+		until(`document.activeElement?.dataset.uri?.startsWith("./")`),
+		chromedp.KeyEvent(kb.Enter),
+		until(`document.querySelector("omadm-tree-browser .node-detail h2").textContent === document.activeElement.dataset.uri`))
 }

@@ -69,12 +69,18 @@ export class Router extends EventTarget {
         if (m[i + 1] !== undefined) params[k] = decodeURIComponent(m[i + 1]);
       });
       this.current = path;
+      // A control that is in the new view too (a device's tabs) keeps the
+      // focus; otherwise it goes to the view's heading.
+      const keep = (document.activeElement as HTMLElement | null)?.id;
       const view = r.render(params, query);
       this.outlet.replaceChildren(view);
       document.title = r.title + " · omadm";
       this.dispatchEvent(new Event("navigate"));
+      const same = keep ? view.querySelector<HTMLElement>("#" + CSS.escape(keep)) : null;
       const heading = view.querySelector<HTMLElement>("h1, h2");
-      if (heading) {
+      if (same) {
+        same.focus();
+      } else if (heading) {
         heading.tabIndex = -1;
         heading.focus();
       }

@@ -280,12 +280,16 @@ var Router = class extends EventTarget {
         if (m[i + 1] !== void 0) params[k] = decodeURIComponent(m[i + 1]);
       });
       this.current = path;
+      const keep = document.activeElement?.id;
       const view = r.render(params, query);
       this.outlet.replaceChildren(view);
       document.title = r.title + " · omadm";
       this.dispatchEvent(new Event("navigate"));
+      const same = keep ? view.querySelector("#" + CSS.escape(keep)) : null;
       const heading = view.querySelector("h1, h2");
-      if (heading) {
+      if (same) {
+        same.focus();
+      } else if (heading) {
         heading.tabIndex = -1;
         heading.focus();
       }
