@@ -770,15 +770,13 @@ var OpForm = class extends HTMLElement {
   list = [];
   connectedCallback() {
     this.device = this.getAttribute("device") ?? "";
+    const tmpl = this.getAttribute("mode") === "template";
     const dev = h("input", { name: "device", required: true, placeholder: "IMEI:…", value: this.device });
-    const form = h(
-      "form",
-      { class: "card op-form", "aria-labelledby": "op-form-h" },
-      h("h2", { id: "op-form-h" }, "New operation"),
+    const fields = [
       h(
         "div",
         { class: "inline" },
-        this.device ? null : field("Device", dev),
+        this.device || tmpl ? null : field("Device", dev),
         field("Object", this.moSel),
         field("Operation", this.opSel),
         field("Node", this.node, "MO instance on the device")
@@ -788,10 +786,21 @@ var OpForm = class extends HTMLElement {
         "div",
         { class: "inline" },
         field("Timeout", this.timeout, "e.g. 90s, 2h"),
-        h("label", { class: "check" }, this.notify, "Notify the device now"),
-        h("button", { type: "submit", class: "primary" }, "Start")
+        tmpl ? null : h("label", { class: "check" }, this.notify, "Notify the device now"),
+        tmpl ? null : h("button", { type: "submit", class: "primary" }, "Start")
       ),
       this.msg
+    ];
+    if (tmpl) {
+      this.replaceChildren(h("fieldset", { class: "op-template" }, h("legend", null, "Operation"), fields));
+      this.loadMOs();
+      return;
+    }
+    const form = h(
+      "form",
+      { class: "card op-form", "aria-labelledby": "op-form-h" },
+      h("h2", { id: "op-form-h" }, "New operation"),
+      fields
     );
     this.moSel.addEventListener("change", () => this.fillOps());
     this.opSel.addEventListener("change", () => this.fillParams());
@@ -800,6 +809,9 @@ var OpForm = class extends HTMLElement {
       void this.submit(this.device || dev.value.trim());
     });
     this.replaceChildren(form);
+    this.loadMOs();
+  }
+  loadMOs() {
     mos().then((l) => {
       this.list = l;
       replace(this.moSel, l.map((m) => h("option", { value: m.name }, m.name.toUpperCase())));
@@ -846,10 +858,20 @@ var OpForm = class extends HTMLElement {
       this.params.append(field(label(p.name) + (p.required ? " (required)" : ""), ctl, hint));
     }
   }
-  async submit(device) {
+  /** template is the operation the form describes, without a device. */
+  template() {
     const op = this.op();
     const m = this.mo();
-    if (!op || !m || !device) return;
+    if (!op || !m) return null;
+    return {
+      mo: m.name,
+      operation: op.name,
+      params: this.paramValues(op),
+      node: this.node.value.trim() || void 0,
+      timeout: this.timeout.value.trim() || void 0
+    };
+  }
+  paramValues(op) {
     const params = {};
     for (const p of op.params) {
       const el = this.params.querySelector(`[name="param-${p.name}"]`);
@@ -863,16 +885,14 @@ var OpForm = class extends HTMLElement {
         params[p.name] = p.format === "int" ? Number(el.value) : el.value;
       }
     }
+    return params;
+  }
+  async submit(device) {
+    const t = this.template();
+    if (!t || !device) return;
     this.msg.textContent = "";
     try {
-      const o = await api.createOperation(device, {
-        mo: m.name,
-        operation: op.name,
-        params,
-        notify: this.notify.checked,
-        node: this.node.value.trim() || void 0,
-        timeout: this.timeout.value.trim() || void 0
-      });
+      const o = await api.createOperation(device, { ...t, mo: t.mo, notify: this.notify.checked });
       this.msg.textContent = `Operation ${o.id} started (${o.state})` + (o.warning ? " — " + o.warning : "");
       store.publish({ kind: "operation", seq: 0, time: o.created_at, device, operation: o });
     } catch (e) {

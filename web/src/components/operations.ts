@@ -3,9 +3,18 @@
 // device="…">: the device's operations with their progress, live.
 
 import { api, opTerminal, store, upsertOperation } from "../app";
-import { MO, MOOperation, Operation } from "../api/gen";
+import { MO, MOOperation, Operation, OperationRequest } from "../api/gen";
 import { badge, errorText, field, h, replace, when } from "../dom";
 import { Router } from "../router";
+
+/** OpTemplate is an operation request without its device. */
+export interface OpTemplate {
+  mo: string;
+  operation: string;
+  params: Record<string, unknown>;
+  node?: string;
+  timeout?: string;
+}
 
 let mosCache: Promise<MO[]> | null = null;
 
@@ -28,17 +37,26 @@ export class OpForm extends HTMLElement {
 
   connectedCallback(): void {
     this.device = this.getAttribute("device") ?? "";
+    // mode="template": only the operation's fields, read by an enclosing
+    // form through template() (a campaign's operation).
+    const tmpl = this.getAttribute("mode") === "template";
     const dev = h("input", { name: "device", required: true, placeholder: "IMEI:…", value: this.device });
-    const form = h("form", { class: "card op-form", "aria-labelledby": "op-form-h" },
-      h("h2", { id: "op-form-h" }, "New operation"),
+    const fields = [
       h("div", { class: "inline" },
-        this.device ? null : field("Device", dev),
+        this.device || tmpl ? null : field("Device", dev),
         field("Object", this.moSel), field("Operation", this.opSel), field("Node", this.node, "MO instance on the device")),
       this.params,
       h("div", { class: "inline" }, field("Timeout", this.timeout, "e.g. 90s, 2h"),
-        h("label", { class: "check" }, this.notify, "Notify the device now"),
-        h("button", { type: "submit", class: "primary" }, "Start")),
-      this.msg);
+        tmpl ? null : h("label", { class: "check" }, this.notify, "Notify the device now"),
+        tmpl ? null : h("button", { type: "submit", class: "primary" }, "Start")),
+      this.msg];
+    if (tmpl) {
+      this.replaceChildren(h("fieldset", { class: "op-template" }, h("legend", null, "Operation"), fields));
+      this.loadMOs();
+      return;
+    }
+    const form = h("form", { class: "card op-form", "aria-labelledby": "op-form-h" },
+      h("h2", { id: "op-form-h" }, "New operation"), fields);
     this.moSel.addEventListener("change", () => this.fillOps());
     this.opSel.addEventListener("change", () => this.fillParams());
     form.addEventListener("submit", (e) => {
@@ -46,6 +64,10 @@ export class OpForm extends HTMLElement {
       void this.submit(this.device || dev.value.trim());
     });
     this.replaceChildren(form);
+    this.loadMOs();
+  }
+
+  private loadMOs(): void {
     mos().then((l) => {
       this.list = l;
       replace(this.moSel, l.map((m) => h("option", { value: m.name }, m.name.toUpperCase())));
@@ -97,10 +119,16 @@ export class OpForm extends HTMLElement {
     }
   }
 
-  private async submit(device: string): Promise<void> {
+  /** template is the operation the form describes, without a device. */
+  template(): OpTemplate | null {
     const op = this.op();
     const m = this.mo();
-    if (!op || !m || !device) return;
+    if (!op || !m) return null;
+    return { mo: m.name, operation: op.name, params: this.paramValues(op),
+      node: this.node.value.trim() || undefined, timeout: this.timeout.value.trim() || undefined };
+  }
+
+  private paramValues(op: MOOperation): Record<string, unknown> {
     const params: Record<string, unknown> = {};
     for (const p of op.params) {
       const el = this.params.querySelector<HTMLInputElement>(`[name="param-${p.name}"]`);
@@ -114,12 +142,15 @@ export class OpForm extends HTMLElement {
         params[p.name] = p.format === "int" ? Number(el.value) : el.value;
       }
     }
+    return params;
+  }
+
+  private async submit(device: string): Promise<void> {
+    const t = this.template();
+    if (!t || !device) return;
     this.msg.textContent = "";
     try {
-      const o = await api.createOperation(device, {
-        mo: m.name as "fumo" | "lawmo", operation: op.name, params, notify: this.notify.checked,
-        node: this.node.value.trim() || undefined, timeout: this.timeout.value.trim() || undefined,
-      });
+      const o = await api.createOperation(device, { ...t, mo: t.mo as OperationRequest["mo"], notify: this.notify.checked });
       this.msg.textContent = `Operation ${o.id} started (${o.state})` + (o.warning ? " — " + o.warning : "");
       store.publish({ kind: "operation", seq: 0, time: o.created_at, device, operation: o });
     } catch (e) {
