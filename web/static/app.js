@@ -1044,6 +1044,7 @@ var TreeBrowser = class extends HTMLElement {
   device = "";
   nodes = /* @__PURE__ */ new Map();
   selected = ".";
+  nextKey = 0;
   treeEl = h("ul", { role: "tree", "aria-label": "Management tree", class: "tree" });
   detail = h("section", { class: "card node-detail", "aria-live": "polite", "aria-labelledby": "node-h" });
   status = h("p", { class: "muted job-status", role: "status" });
@@ -1078,7 +1079,7 @@ var TreeBrowser = class extends HTMLElement {
     let n = this.nodes.get(uri);
     if (n) return n;
     const i = uri.lastIndexOf("/");
-    n = { uri, name: i < 0 ? uri : uri.slice(i + 1), children: /* @__PURE__ */ new Set(), expanded: false, fetched: false };
+    n = { key: ++this.nextKey, uri, name: i < 0 ? uri : uri.slice(i + 1), children: /* @__PURE__ */ new Set(), expanded: false, fetched: false };
     this.nodes.set(uri, n);
     if (i > 0) this.node(uri.slice(0, i)).children.add(uri);
     return n;
@@ -1123,11 +1124,18 @@ var TreeBrowser = class extends HTMLElement {
     if (focused) this.treeEl.querySelector(`[data-uri="${CSS.escape(focused)}"]`)?.focus();
     this.renderDetail();
   }
-  item(n) {
+  item(n, level = 1) {
     const interior = n.children.size > 0 || n.format === "node" || n.uri === ".";
+    const open = interior && n.expanded && n.children.size > 0;
+    const groupId = "tree-group-" + n.key;
     const label2 = h(
       "span",
       {
+        role: "treeitem",
+        "aria-level": String(level),
+        "aria-selected": String(n.uri === this.selected),
+        "aria-expanded": interior ? String(n.expanded) : null,
+        "aria-owns": open ? groupId : null,
         class: "node" + (n.uri === this.selected ? " selected" : ""),
         "data-uri": n.uri,
         tabindex: n.uri === this.selected ? "0" : "-1",
@@ -1137,14 +1145,10 @@ var TreeBrowser = class extends HTMLElement {
       n.name,
       n.value !== void 0 && !interior ? h("span", { class: "value" }, " = " + n.value) : null
     );
-    const li = h("li", {
-      role: "treeitem",
-      "aria-selected": String(n.uri === this.selected),
-      "aria-expanded": interior ? String(n.expanded) : null
-    }, label2);
-    if (interior && n.expanded && n.children.size > 0) {
-      const kids = [...n.children].sort().map((c) => this.item(this.nodes.get(c)));
-      li.append(h("ul", { role: "group" }, kids));
+    const li = h("li", { role: "none" }, label2);
+    if (open) {
+      const kids = [...n.children].sort().map((c) => this.item(this.nodes.get(c), level + 1));
+      li.append(h("ul", { role: "group", id: groupId }, kids));
     }
     return li;
   }

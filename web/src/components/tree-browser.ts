@@ -10,6 +10,8 @@ import { errorText, field, h, replace } from "../dom";
 import { statusOK, statusText } from "../status";
 
 interface TNode {
+  /** key is unique in the browser, for element IDs. */
+  key: number;
   uri: string;
   name: string;
   format?: string;
@@ -26,6 +28,7 @@ export class TreeBrowser extends HTMLElement {
   private device = "";
   private nodes = new Map<string, TNode>();
   private selected = ".";
+  private nextKey = 0;
   private treeEl = h("ul", { role: "tree", "aria-label": "Management tree", class: "tree" });
   private detail = h("section", { class: "card node-detail", "aria-live": "polite", "aria-labelledby": "node-h" });
   private status = h("p", { class: "muted job-status", role: "status" });
@@ -63,7 +66,7 @@ export class TreeBrowser extends HTMLElement {
     let n = this.nodes.get(uri);
     if (n) return n;
     const i = uri.lastIndexOf("/");
-    n = { uri, name: i < 0 ? uri : uri.slice(i + 1), children: new Set(), expanded: false, fetched: false };
+    n = { key: ++this.nextKey, uri, name: i < 0 ? uri : uri.slice(i + 1), children: new Set(), expanded: false, fetched: false };
     this.nodes.set(uri, n);
     if (i > 0) this.node(uri.slice(0, i)).children.add(uri);
     return n;
@@ -113,21 +116,23 @@ export class TreeBrowser extends HTMLElement {
     this.renderDetail();
   }
 
-  private item(n: TNode): HTMLLIElement {
+  private item(n: TNode, level = 1): HTMLLIElement {
     const interior = n.children.size > 0 || n.format === "node" || n.uri === ".";
+    const open = interior && n.expanded && n.children.size > 0;
+    const groupId = "tree-group-" + n.key;
+    // The focusable label is the tree item; it owns the group of its children.
     const label = h("span", {
+      role: "treeitem", "aria-level": String(level), "aria-selected": String(n.uri === this.selected),
+      "aria-expanded": interior ? String(n.expanded) : null, "aria-owns": open ? groupId : null,
       class: "node" + (n.uri === this.selected ? " selected" : ""), "data-uri": n.uri,
       tabindex: n.uri === this.selected ? "0" : "-1",
       onclick: () => this.select(n.uri),
     }, h("span", { class: "twisty", "aria-hidden": "true" }, interior ? (n.expanded ? "▾" : "▸") : "·"),
     n.name, n.value !== undefined && !interior ? h("span", { class: "value" }, " = " + n.value) : null);
-    const li = h("li", {
-      role: "treeitem", "aria-selected": String(n.uri === this.selected),
-      "aria-expanded": interior ? String(n.expanded) : null,
-    }, label);
-    if (interior && n.expanded && n.children.size > 0) {
-      const kids = [...n.children].sort().map((c) => this.item(this.nodes.get(c)!));
-      li.append(h("ul", { role: "group" }, kids));
+    const li = h("li", { role: "none" }, label);
+    if (open) {
+      const kids = [...n.children].sort().map((c) => this.item(this.nodes.get(c)!, level + 1));
+      li.append(h("ul", { role: "group", id: groupId }, kids));
     }
     return li;
   }
