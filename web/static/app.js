@@ -1435,15 +1435,14 @@ var DeviceView = class extends HTMLElement {
       ["Last seen", when(d.last_seen)]
     ];
     const info = Object.entries(d.devinfo ?? {}).sort(([a], [b]) => a.localeCompare(b));
-    const labels = h("input", { name: "labels", value: Object.entries(d.labels ?? {}).map(([k, v]) => k + "=" + v).join(", "), "aria-describedby": "labels-hint" });
+    const labels = h("input", { name: "labels", class: "wide", value: Object.entries(d.labels ?? {}).map(([k, v]) => k + "=" + v).join(", ") });
     const msg = h("span", { role: "status", class: "muted" });
     const labelForm = h(
       "form",
-      { class: "inline" },
-      h("label", null, h("span", { class: "label" }, "Labels"), labels),
+      { class: "inline", "aria-label": "Labels" },
+      field("Labels", labels, "key=value, comma separated"),
       h("button", { type: "submit" }, "Save labels"),
-      msg,
-      h("small", { id: "labels-hint", class: "hint" }, "key=value, comma separated")
+      msg
     );
     labelForm.addEventListener("submit", async (e) => {
       e.preventDefault();

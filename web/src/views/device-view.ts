@@ -3,7 +3,7 @@
 
 import { api, router } from "../app";
 import { Device } from "../api/gen";
-import { errorText, h, replace, when } from "../dom";
+import { errorText, field, h, replace, when } from "../dom";
 import { Router } from "../router";
 
 const tabs: [string, string][] = [
@@ -88,12 +88,11 @@ export class DeviceView extends HTMLElement {
       ["Enrolled", when(d.created_at)], ["Last seen", when(d.last_seen)],
     ];
     const info = Object.entries(d.devinfo ?? {}).sort(([a], [b]) => a.localeCompare(b));
-    const labels = h("input", { name: "labels", value: Object.entries(d.labels ?? {}).map(([k, v]) => k + "=" + v).join(", "), "aria-describedby": "labels-hint" });
+    const labels = h("input", { name: "labels", class: "wide", value: Object.entries(d.labels ?? {}).map(([k, v]) => k + "=" + v).join(", ") });
     const msg = h("span", { role: "status", class: "muted" });
-    const labelForm = h("form", { class: "inline" },
-      h("label", null, h("span", { class: "label" }, "Labels"), labels),
-      h("button", { type: "submit" }, "Save labels"), msg,
-      h("small", { id: "labels-hint", class: "hint" }, "key=value, comma separated"));
+    const labelForm = h("form", { class: "inline", "aria-label": "Labels" },
+      field("Labels", labels, "key=value, comma separated"),
+      h("button", { type: "submit" }, "Save labels"), msg);
     labelForm.addEventListener("submit", async (e) => {
       e.preventDefault();
       const out: Record<string, string> = {};
