@@ -3,10 +3,7 @@ package api
 import (
 	"time"
 
-	"github.com/omadm/omadm/mo"
-	"github.com/omadm/omadm/mo/fumo"
-	"github.com/omadm/omadm/mo/lawmo"
-
+	"github.com/omadm/omadm/fleet"
 	"github.com/omadm/omadm/storage"
 )
 
@@ -16,12 +13,14 @@ import (
 // follows its state and attaches the device's report (the 1226 generic
 // alert carrying the correlator) to the operation and its job.
 type OperationRequest struct {
-	// MO is "fumo", "lawmo" or "exec" (a generic Exec of Node).
+	// MO is "fumo", "lawmo", "diagmon" or "exec" (a generic Exec of Node).
 	MO string `json:"mo"`
 	// Operation is the MO's operation: FUMO DownloadAndUpdate (default),
 	// Download, Update; LAWMO lock, partial-lock, unlock, wipe,
 	// factory-reset (or FullyLock, PartiallyLock, UnLock, Wipe,
-	// FactoryReset). Ignored for exec.
+	// FactoryReset); DiagMon the function to run: memory, storage, load,
+	// battery, log (or Memory, Storage, Load, Battery, LogTail). Ignored for
+	// exec.
 	Operation string `json:"operation,omitempty"`
 	// Params by name: FUMO pkg_url; LAWMO notify_user (bool) and, for
 	// wipe, wipe_items (a list of AvailableWipeList node names); exec data.
@@ -92,10 +91,8 @@ func OperationFrom(o *storage.Operation) Operation {
 		Correlator: o.Correlator, Job: o.JobID, State: string(o.State), ExecStatus: o.ExecStatus, Result: o.Result,
 		ResultData: o.ResultData, Event: o.EventID, Error: o.Error, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 	if o.EventID != 0 {
-		for _, d := range []*mo.Descriptor{fumo.Descriptor, lawmo.Descriptor} {
-			if d.Name == o.MO && d.Meaning != nil {
-				out.Meaning = d.Meaning(o.Result)
-			}
+		if d, ok := fleet.DescriptorOf(o.MO); ok && d.Meaning != nil {
+			out.Meaning = d.Meaning(o.Result)
 		}
 	}
 	if !o.Deadline.IsZero() {

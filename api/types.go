@@ -253,7 +253,8 @@ type NotifyResult struct {
 	Sent   bool   `json:"sent"`
 }
 
-// Health answers GET /healthz.
+// Health answers GET /healthz (liveness) and GET /readyz (readiness; Error
+// says why it is not ready).
 type Health struct {
 	Status  string `json:"status"` // "ok" or "unavailable"
 	Error   string `json:"error,omitempty"`

@@ -10,7 +10,7 @@ import (
 )
 
 // Bootstrap security mechanisms: the SEC parameter that travels with a DM
-// bootstrap message (security.md §9). They differ only in where the key
+// bootstrap message (OMA-TS-DM_Bootstrap-V1_2, bootstrap security). They differ only in where the key
 // comes from, so callers pass the key bytes the mechanism defines.
 const (
 	// BootstrapNetworkID keys the MAC with a secret the network and device

@@ -41,19 +41,6 @@ func MakeCred(scheme, user, password string, nonce []byte) *syncml.Cred {
 	return &syncml.Cred{Meta: &syncml.Meta{Type: scheme, Format: FormatB64}, Data: data}
 }
 
-// MakeCredHash is MakeCred for syncml.AuthMD5 from a stored
-// userHash = UserHash(user, password); basic credentials need the password
-// itself and cannot be made from the hash, so other schemes give nil.
-func MakeCredHash(scheme, userHash string, nonce []byte) *syncml.Cred {
-	if scheme != syncml.AuthMD5 {
-		return nil
-	}
-	return &syncml.Cred{
-		Meta: &syncml.Meta{Type: scheme, Format: FormatB64},
-		Data: MD5CredentialHash(userHash, nonce),
-	}
-}
-
 // CheckCred verifies a received Cred against the scheme the authenticator
 // expects. It returns nil when the credential is valid, and otherwise a
 // *syncml.StatusError carrying the SyncHdr status to answer: 407 when no

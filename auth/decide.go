@@ -41,7 +41,7 @@ type Decision struct {
 	EndSession bool
 }
 
-// Decide makes the spec's status decisions explicit (security.md §3):
+// Decide makes the spec's status decisions explicit (OMA-TS-DM_Protocol-V1_2 §9):
 //
 //   - nothing required: 200, no challenge;
 //   - nothing received: 407 with a challenge;

@@ -23,12 +23,6 @@ func NewHMACHeader(user, password string, nonce, body []byte) HMACHeader {
 	return HMACHeader{Algorithm: "MD5", Username: user, MAC: HMACMAC(user, password, nonce, body)}
 }
 
-// NewHMACHeaderHash is NewHMACHeader for a sender that stores only
-// userHash = UserHash(user, password).
-func NewHMACHeaderHash(user, userHash string, nonce, body []byte) HMACHeader {
-	return HMACHeader{Algorithm: "MD5", Username: user, MAC: HMACMACHash(userHash, nonce, body)}
-}
-
 // String formats the header value the way the spec's example does, with the
 // user name quoted (and '"' and '\' escaped) and algorithm MD5 when unset.
 func (h HMACHeader) String() string {

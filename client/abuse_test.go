@@ -17,7 +17,7 @@ import (
 // The agent against a hostile or compromised DM server: each test names the
 // attack and what the agent must do instead of obeying it.
 
-// A RespURI moves the rest of the session (transports.md §1). A hostile
+// A RespURI moves the rest of the session (OMA-TS-SyncML_RepPro-V1_2, RespURI). A hostile
 // server must not move it off http(s), nor from TLS to clear text, where
 // the credentials of the next messages would travel unprotected
 // (OMA-TS-DM_Security-V1_2 §5.3: TLS authenticates the session as a whole).

@@ -241,7 +241,7 @@ func TestAgent_VerifiesServerHMACOnEveryMessage(t *testing.T) {
 		}
 		nonce, _ = auth.ChalNonce(hs.Chal)
 	}
-	// Each answer gives the agent the nonce for its next HMAC (security.md §5).
+	// Each answer gives the agent the nonce for its next HMAC (OMA-TS-DM_Security-V1_2 §5.4).
 	next := func(m *syncml.Message) *syncml.Message {
 		m.Body[0].(*syncml.Status).Chal = auth.MakeChal(syncml.AuthMAC, []byte("cli-nonce-"+m.Header.MsgID))
 		return m
@@ -278,5 +278,31 @@ func TestAgent_VerifiesServerHMACOnEveryMessage(t *testing.T) {
 	}
 	if a, b := value(t, tr, "./Vendor/Name"), value(t, tr, "./Vendor/Color"); a != "one" || b != "two" {
 		t.Fatalf("tree = %q %q", a, b)
+	}
+}
+
+func TestAgent_RejectedDeviceCredentialsFailAsOurAuthentication(t *testing.T) {
+	tr := newTree(t)
+	srv := &scripted{t: t}
+	// Every answer rejects our credentials with a challenge and, as an
+	// authentication failure reply, carries no server credential.
+	reject := func(t *testing.T, got *syncml.Message) *syncml.Message {
+		m := srv.reply(got, true, syncml.StatusInvalidCredentials)
+		m.Body[0].(*syncml.Status).Chal = auth.MakeChal(syncml.AuthMD5, []byte("try-this-nonce"))
+		return m
+	}
+	srv.steps = []step{reject, reject, reject, reject}
+	c := md5Agent(t, tr, srv, &nonceLog{})
+	res, err := c.Run(context.Background(), client.Trigger{})
+	if !errors.Is(err, client.ErrAuthFailed) || errors.Is(err, client.ErrServerAuth) || res.State != client.StateFailed {
+		t.Fatalf("err = %v, state %s", err, res.State)
+	}
+	if len(srv.got) != 3 {
+		t.Fatalf("agent sent %d messages, want package 1 and two retries", len(srv.got))
+	}
+	for i, m := range srv.got[1:] {
+		if got, want := summary(m), "Status 0 SyncHdr 407 | Alert 1201 | Replace | Final"; got != want {
+			t.Fatalf("retry %d = %q, want %q", i+1, got, want)
+		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 // firmware.
 const maxBootstrapSize = 1 << 20
 
-// ApplyBootstrap processes a DM bootstrap message (security.md §9) the way a
+// ApplyBootstrap processes a DM bootstrap message (OMA-TS-DM_Bootstrap-V1_2) the way a
 // server message is processed, but as the device itself and without an
 // answer: its Add and Replace commands (plain items, or a TNDS subtree such
 // as a DMAcc account with its ACLs) run against tree all or nothing.

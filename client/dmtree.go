@@ -37,7 +37,7 @@ func (d dmTree) Replace(p, uri string, v Value) error {
 }
 
 // Delete removes uri; when that removes DMAcc accounts, their ServerIDs
-// are stripped from every ACL in the same transaction (tree.md §5), so no
+// are stripped from every ACL in the same transaction (OMA-TS-DM_TND-V1_2, ACL), so no
 // right outlives the account.
 func (d dmTree) Delete(p, uri string) error {
 	if !strings.HasPrefix(strings.TrimPrefix(uri, "./"), strings.TrimPrefix(dmacc.Root, "./")) {

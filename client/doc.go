@@ -13,14 +13,15 @@
 // the session it asks for. Every session returns a *SessionResult describing
 // what happened, for callers, logs and tests.
 //
-// Protocol decisions the engine makes (protocol.md, security.md):
+// Protocol decisions the engine makes (OMA-TS-DM_Protocol-V1_2,
+// OMA-TS-DM_Security-V1_2):
 //
 //   - Every message starts with the Status for the server's SyncHdr; Results
 //     follow their Get's Status. While the server's package is open (no
 //     Final) the agent never sends Final and asks for the next message with
 //     Alert 1222 only when it has nothing but statuses to send.
 //   - A command, Atomic and Sequence included, must fit one message and only
-//     top-level Add/Replace data is chunked (DMDOC 2.1.1, 2.2): a MoreData
+//     top-level Add/Replace data is chunked (OMA-TS-DM_Protocol-V1_2 §6.1, §7): a MoreData
 //     item inside an Atomic or Sequence is refused with 400 (the Atomic then
 //     rolls back: 507, executed members 216; the Sequence stops).
 //   - A Sequence runs its members in order and stops at the first one that
@@ -44,15 +45,15 @@
 //     until the server authenticates, so a lost message or a server that
 //     crashed before storing the nonce does not lock the server out. Any
 //     other failed server credential is answered 401 or 407 with a fresh Chal
-//     (security.md §4) and the session ends after auth.MaxChallenges.
+//     (OMA-TS-DM_Security-V1_2 §5.3.3) and the session ends after auth.MaxChallenges.
 //   - When the server answers our SyncHdr with 401/407 its reply carries
 //     only statuses: its own missing credential is challenged but does not
 //     end the session, and a final rejection fails with ErrAuthFailed.
 //   - Get with ?list=Struct answers items without Data; ?list=StructData
-//     gives Data for leaves only (tree.md §6).
+//     gives Data for leaves only (OMA-TS-DM_TND-V1_2, tree exchange).
 //   - Deleting ./DMAcc/<x> (or ./DMAcc) through DMTree also strips the
 //     deleted accounts' ServerIDs from every ACL in the same transaction
-//     (tree.md §5), unless another account still names them.
+//     (OMA-TS-DM_TND-V1_2, ACL), unless another account still names them.
 //   - ApplyBootstrap processes a DM bootstrap message as the device, all or
-//     nothing, and never answers it (security.md §9).
+//     nothing, and never answers it (OMA-TS-DM_Bootstrap-V1_2).
 package client

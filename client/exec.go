@@ -325,7 +325,7 @@ func (s *session) getItem(out []syncml.Item, gi *syncml.Item) ([]syncml.Item, sy
 	for _, r := range rs {
 		it := s.resultItem(r)
 		// ?list=Struct items describe nodes without values, and
-		// StructData gives values of leaves only (tree.md §6).
+		// StructData gives values of leaves only (OMA-TS-DM_TND-V1_2, tree exchange).
 		if list == dmtree.ListStruct || list == dmtree.ListStructData && r.Format == dmtree.FormatNode {
 			it.Data = nil
 		}
@@ -532,7 +532,7 @@ func (s *session) uiAnswer(ctx context.Context, msgRef string, a *syncml.Alert, 
 // uiTimeout answers an alert whose MAXDT expired. A default response (DR)
 // is sent as if the user had chosen it (confirm DR=1 accepts, DR=0 is 304);
 // without one the action counts as cancelled: 408, and the rest of the
-// package is not processed (DMDOC 2.5.3.2).
+// package is not processed (OMA-TS-DM_Protocol-V1_2 §10.3.2).
 func (s *session) uiTimeout(msgRef string, a *syncml.Alert, u *UIAlert) outcome {
 	if u.Default != "" {
 		switch a.Data {
@@ -588,12 +588,14 @@ func itoa(n int) string {
 //
 // A member carrying a chunk of a large object (MoreData) is refused with 400
 // and fails the Atomic: a command, Atomic included, must fit entirely in one
-// message and only a top-level Add/Replace may be chunked (DMDOC 2.1.1, 2.2),
+// message and only a top-level Add/Replace may be chunked (OMA-TS-DM_Protocol-V1_2
+// §6.1, §7),
 // so the rest of that object could never arrive inside this Atomic.
 //
 // The statuses of an Atomic travel together in one message. When they cannot
 // fit one message under the server's MaxMsgSize, nothing is committed and the
-// Atomic alone is answered 517 (protocol.md §4).
+// Atomic alone is answered 517 (OMA-TS-DM_Protocol-V1_2 §6.1: a command,
+// Atomic included, must fit in one message).
 func (s *session) execAtomic(ctx context.Context, msgRef string, a *syncml.Atomic) outcome {
 	type rec struct {
 		cmd   syncml.Command
@@ -708,7 +710,7 @@ func (s *session) atomicTooLarge(msgRef string, a *syncml.Atomic, tx Tx, res out
 
 // execSequence runs members in order: Sequence 200 once started; after a
 // failed member, a UI cancel or a rejected confirmation the rest are 215
-// (Not executed). OMA-TS-DM_Protocol-V1_2 §6 (Sequence): the commands run in
+// (Not executed). OMA-TS-DM_RepPro-V1_2 (Sequence): the commands run in
 // the order given, and the server relies on that order to make a command
 // depend on the one before it (an Exec after the Replace of its
 // parameters): once one fails, running the rest would act on a state the

@@ -7,7 +7,7 @@ import (
 	"github.com/omadm/omadm/syncml"
 )
 
-// largeIn is an object being received in chunks (protocol.md §5).
+// largeIn is an object being received in chunks (OMA-TS-DM_Protocol-V1_2 §7).
 type largeIn struct {
 	name    string // "Add" or "Replace"
 	target  string
@@ -137,7 +137,7 @@ func (s *session) handleChunk(msgRef string, c syncml.Command) bool {
 
 // roomFor checks a declared object size against the tree's budget when the
 // tree reports it (TreeRoom): 413 when no value that large is stored, 420
-// when an Add finds no room left for it (codes.md §1), else 0. A Replace
+// when an Add finds no room left for it (OMA-TS-SyncML_RepPro-V1_2 §10), else 0. A Replace
 // frees the old value, so only the tree itself can judge its room. A size
 // sent as b64 text is compared by its decoded length.
 func (s *session) roomFor(cmd, format string, size int64) syncml.StatusCode {

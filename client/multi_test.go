@@ -412,7 +412,7 @@ func TestAgent_AsyncExecIsReportedByGenericAlertInPackageThree(t *testing.T) {
 	}
 }
 
-// A server package of statuses only ends the session (protocol.md §2): an
+// A server package of statuses only ends the session (OMA-TS-DM_Protocol-V1_2 §8): an
 // alert queued meanwhile (an asynchronous Exec that finished during the
 // session) is not sent after it, which the server would refuse as a message
 // of an ended session, but in package 1 of the next session.
@@ -441,5 +441,42 @@ func TestAgent_AlertQueuedAfterTheLastCommandsWaitsForTheNextSession(t *testing.
 	}
 	if got := summary(srv.got[1]); got != "Alert 1201 | Replace | Alert 1226 | Final" || c.PendingAlerts() != 0 {
 		t.Fatalf("second session pkg1 = %q, pending %d", got, c.PendingAlerts())
+	}
+}
+
+func TestAgent_AsksForTheNextMessageOnlyWhenItHasNothingElseToSend(t *testing.T) {
+	tr := newTree(t)
+	srv := &scripted{t: t}
+	srv.steps = []step{
+		func(t *testing.T, got *syncml.Message) *syncml.Message {
+			return srv.reply(got, false, 0, &syncml.Get{Items: []syncml.Item{target("./Vendor/Name")}})
+		},
+		func(t *testing.T, got *syncml.Message) *syncml.Message {
+			return srv.reply(got, false, syncml.StatusOK, &syncml.Replace{Items: []syncml.Item{item("./Vendor/Color", "red")}})
+		},
+		func(t *testing.T, got *syncml.Message) *syncml.Message { return srv.reply(got, true, syncml.StatusOK) },
+		func(t *testing.T, got *syncml.Message) *syncml.Message { return srv.reply(got, true, syncml.StatusOK) },
+	}
+	c := newAgent(t, tr, srv, nil)
+	if _, err := c.Run(context.Background(), client.Trigger{}); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	want := []string{
+		"Alert 1201 | Replace | Final",
+		// Results answer the message: no Alert 1222, and no Final while the
+		// server's package is open.
+		"Status 0 SyncHdr 200 | Status 2 Get 200 | Results 2",
+		// Only statuses: ask for more.
+		"Status 0 SyncHdr 200 | Status 2 Replace 200 | Alert 1222",
+		// The server closed its package with statuses only: the session ends
+		// without a bare SyncHdr Status.
+	}
+	if len(srv.got) != len(want) {
+		t.Fatalf("agent sent %d messages, want %d", len(srv.got), len(want))
+	}
+	for i, w := range want {
+		if got := summary(srv.got[i]); got != w {
+			t.Fatalf("message %d = %q\nwant        %q", i+1, got, w)
+		}
 	}
 }

@@ -150,7 +150,7 @@ func TestAgent_AtomicMemberWithSeveralItemsStaysAllOrNothing(t *testing.T) {
 	}
 }
 
-// codes.md §1 (413 Request entity too large, 420 Device full): a large object
+// OMA-TS-SyncML_RepPro-V1_2 §10 (413 Request entity too large, 420 Device full): a large object
 // the tree's budget can never hold is refused on its first chunk, before
 // the device buffers the rest.
 func TestAgent_LargeObjectOverTheTreeBudgetIsRefusedOnTheFirstChunk(t *testing.T) {

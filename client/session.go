@@ -364,7 +364,7 @@ func (s *session) build() (*Request, error) {
 			case onlyStatuses(m.Body):
 				// The server's package goes on: ask for its next message
 				// unless other commands (Results, alerts) already answer
-				// this one (protocol.md §3; no Final before the server's).
+				// this one (OMA-TS-DM_Protocol-V1_2 §6.2; no Final before the server's).
 				m.Body = append(m.Body, &syncml.Alert{CmdID: next(), Data: syncml.AlertNextMessage})
 			}
 		}
@@ -759,7 +759,7 @@ func (s *session) receive(ctx context.Context, resp *Response) (done bool, err e
 
 	// 3. A session abort ends the session at once: the statuses in the
 	// message are recorded, its other commands are not run, and nothing is
-	// answered (protocol.md §7).
+	// answered (OMA-TS-DM_Protocol-V1_2 §8.1).
 	for _, c := range m.Body {
 		if a, ok := c.(*syncml.Alert); ok && a.Data == syncml.AlertSessionAbort {
 			for _, c := range m.Body {
@@ -887,7 +887,7 @@ func (s *session) checkHeader(m *syncml.Message) error {
 // one (Account.ServerNonceAlt) while the server is not yet authenticated in
 // this session; when that verifies, the server holds the alternate nonce and
 // it becomes current. Otherwise the server is challenged with a fresh nonce
-// (security.md §4, "expect stale nonces") and the session ends only after
+// (OMA-TS-DM_Security-V1_2 §5.3.3, stale nonces) and the session ends only after
 // auth.MaxChallenges failures; rejectedUs turns that limit off because the
 // server's reply is then an authentication failure of our own.
 func (s *session) verifyServer(m *syncml.Message, resp *Response, rejectedUs bool) (*syncml.Status, bool, error) {
@@ -1053,7 +1053,7 @@ func (s *session) clientAuth(m *syncml.Message) (retry bool, err error) {
 	}
 	s.scheme = step.Scheme
 	// HMAC signs every message with the nonce of the previous answer, whose
-	// SyncHdr Status must be 200 with a NextNonce (security.md §5).
+	// SyncHdr Status must be 200 with a NextNonce (OMA-TS-DM_Security-V1_2 §5.4).
 	s.macNoNonce = false
 	if s.scheme == syncml.AuthMAC && s.secret != "" && step.Action != auth.ActionRetry {
 		if hs.Data != syncml.StatusOK {

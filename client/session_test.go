@@ -238,7 +238,7 @@ func TestAgent_SequenceStopsAfterRejectedConfirmation(t *testing.T) {
 	}
 }
 
-// TestAgent_SequenceStopsAfterAFailedMember: OMA-TS-DM_Protocol-V1_2 §6
+// TestAgent_SequenceStopsAfterAFailedMember: OMA-TS-DM_RepPro-V1_2
 // (Sequence): members run in order, members skipped are answered 215. Once a
 // member fails, the ones after it (an Exec that depends on the Replace of its
 // parameters) are not executed.
@@ -312,7 +312,7 @@ func TestAgent_UIAlertsAreAnsweredThroughTheUI(t *testing.T) {
 	}
 }
 
-// OMA-TS-DM_Protocol-V1_2 §10.3 (DMDOC 2.5.3): the client MUST skip, without
+// OMA-TS-DM_Protocol-V1_2 §10.3: the client MUST skip, without
 // an error message, every optional parameter it cannot process; the alert is
 // still shown and answered. Only a structurally incomplete alert is 412.
 func TestAgent_UIAlertSkipsOptionsItCannotProcess(t *testing.T) {
@@ -401,5 +401,29 @@ func TestAgent_CancelledContextSendsAbort(t *testing.T) {
 	}
 	if got, want := summary(srv.got[1]), "Status 0 SyncHdr 200 | Status 2 Get 200 | Results 2 | Alert 1223 | Final"; got != want {
 		t.Fatalf("abort message = %q\nwant            %q", got, want)
+	}
+}
+
+func TestAgent_ServerAbortRunsNothingElseInItsMessage(t *testing.T) {
+	tr := newTree(t)
+	srv := &scripted{t: t}
+	srv.steps = []step{
+		func(t *testing.T, got *syncml.Message) *syncml.Message {
+			return srv.reply(got, true, 0,
+				&syncml.Status{MsgRef: "1", CmdRef: "1", Cmd: "Alert", Data: syncml.StatusOK},
+				&syncml.Replace{Items: []syncml.Item{item("./Vendor/Name", "changed")}},
+				&syncml.Alert{Data: syncml.AlertSessionAbort})
+		},
+	}
+	c := newAgent(t, tr, srv, nil)
+	res, err := c.Run(context.Background(), client.Trigger{})
+	if !errors.Is(err, client.ErrAborted) || res.State != client.StateAborted || len(srv.got) != 1 {
+		t.Fatalf("err = %v, state = %s, messages = %d", err, res.State, len(srv.got))
+	}
+	if v := value(t, tr, "./Vendor/Name"); v != "acme" {
+		t.Fatalf("command beside the abort ran: %q", v)
+	}
+	if len(res.ServerStatuses) != 1 || len(res.Commands) != 0 {
+		t.Fatalf("statuses %d, commands %d", len(res.ServerStatuses), len(res.Commands))
 	}
 }

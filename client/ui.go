@@ -265,7 +265,7 @@ func parseUIAlert(al *syncml.Alert) (*UIAlert, error) {
 	}
 	// Options are URL-encoded name=value pairs; '+' decodes to a space. The
 	// client MUST skip, without an error, every option it cannot process
-	// (OMA-TS-DM_Protocol-V1_2 §10.3, DMDOC 2.5.3): a malformed pair, an
+	// (OMA-TS-DM_Protocol-V1_2 §10.3): a malformed pair, an
 	// unknown name or a value out of range leaves that option at its default
 	// and the alert is shown. Only a missing text or choice item is an error.
 	vals := parseOptions(opts)

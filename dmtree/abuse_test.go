@@ -12,7 +12,7 @@ import (
 // through what is not a value: every node name, MIME type, Title and ACL
 // counts against MaxTotalBytes too, so MaxNodes nodes with names of 60 KB
 // (no MaxSegLen), types of megabytes or 64 KiB ACLs are refused with 420
-// Device full (SyncML RepPro 1.2 §10; codes.md §1) and leave the tree as it
+// Device full (OMA-TS-SyncML_RepPro-V1_2 §10) and leave the tree as it
 // was.
 func TestTree_NodeMetadataCountsAgainstTheByteBudget(t *testing.T) {
 	long := func(n int) string { return strings.Repeat("n", n) }

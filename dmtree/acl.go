@@ -7,7 +7,7 @@ import (
 	"github.com/omadm/omadm/syncml"
 )
 
-// Cmd is a command an ACL grants (tree.md §4); Copy has no ACL entry of its own.
+// Cmd is a command an ACL grants (OMA-TS-DM_TND-V1_2, ACL); Copy has no ACL entry of its own.
 type Cmd uint8
 
 // The ACL commands, in the order ACLs are printed.
@@ -40,7 +40,7 @@ type ACL struct {
 // MaxACLLen bounds ACL strings accepted by ParseACL.
 const MaxACLLen = 64 << 10
 
-// ParseACL parses the ACL grammar of tree.md §4 (400 on malformed text).
+// ParseACL parses the ACL grammar of OMA-TS-DM_TND-V1_2 (400 on malformed text).
 // Repeated entries for one command are merged; ids keep their first order.
 func ParseACL(s string) (*ACL, error) {
 	if len(s) > MaxACLLen {
@@ -179,7 +179,7 @@ func (a *ACL) With(server string, cmds ...Cmd) *ACL {
 }
 
 // Without returns a copy of a with server removed from every command; commands
-// left without ids are dropped (tree.md §5, deleting a ServerID). When root is
+// left without ids are dropped (OMA-TS-DM_TND-V1_2, ACL: deleting a ServerID). When root is
 // true a root command left empty reverts to "*".
 func (a *ACL) Without(server string, root bool) *ACL {
 	n := &ACL{}

@@ -9,7 +9,7 @@ import (
 	"github.com/omadm/omadm/syncml"
 )
 
-// OMA-TS-SyncML_RepPro-V1_2 §10 status codes (codes.md §1): a value larger
+// OMA-TS-SyncML_RepPro-V1_2 §10 status codes: a value larger
 // than the device takes is 413 Request entity too large; a change the device
 // has no room for is 420 Device full. Every mutating command obeys the same
 // budget, and a refused change leaves the tree as it was.

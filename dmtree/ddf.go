@@ -9,7 +9,7 @@ import (
 )
 
 // AccessType is the DDF AccessType set of a node; it is independent of the ACL
-// and both must allow a server command (tree.md §7).
+// and both must allow a server command (OMA-TS-DM_TND-V1_2, DDF AccessType).
 type AccessType uint8
 
 // AccessType bits.

@@ -6,7 +6,7 @@ import (
 	"github.com/omadm/omadm/syncml"
 )
 
-// The Inbox (objects.md §4) is an optional permanent interior node ./Inbox
+// The Inbox (OMA-TS-DM_StdObj-V1_2, Inbox) is an optional permanent interior node ./Inbox
 // whose only use is Add: a server adds a management object there without
 // knowing where the device keeps objects of that kind, and the device places
 // it by its MO identifier. The tree knows the places from a registry that the
@@ -82,13 +82,6 @@ func (t *Tree) Place(moID, parentURI string) error {
 	}
 	t.places[moID] = displayURI(u.Segments)
 	return nil
-}
-
-// Placement returns the parent URI registered for moID, or "".
-func (t *Tree) Placement(moID string) string {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return t.places[moID]
 }
 
 // inInbox reports whether segs is ./Inbox or below while the Inbox is enabled.

@@ -2,7 +2,7 @@ package dmtree
 
 import "strings"
 
-// Name lookup and DDF CaseSense (tree.md §1, §7).
+// Name lookup and DDF CaseSense (OMA-TS-DM_TND-V1_2: URIs, DDF).
 //
 // Node names always keep the case they were created with. A DDF may declare a
 // node CaseSense CIS: then its name, and every name in the subtree below it,

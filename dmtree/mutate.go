@@ -18,7 +18,7 @@ const (
 
 func (t *Tree) touch(n *node) {
 	n.tstamp = t.now().Unix()
-	n.verNo++ // u16: 0xFFFF wraps to 0 (tree.md §3)
+	n.verNo++ // u16: 0xFFFF wraps to 0 (OMA-TS-DM_TND-V1_2, VerNo property)
 }
 
 // create links a new node under parent and returns its id.

@@ -119,12 +119,12 @@ func (t *Tree) addNode(principal string, segs []string, v Value, props *tndsProp
 			n.flags |= flagPermanent
 		}
 		if n.interior() && principal != "" && !t.effACL(p).Allows(CmdReplace, principal) {
-			// Creator rule (tree.md §5): the adding server keeps control of what it made.
+			// Creator rule (OMA-TS-DM_TND-V1_2, ACL): the adding server keeps control of what it made.
 			n.acl = (&ACL{}).With(principal, CmdAdd, CmdDelete, CmdReplace)
 		}
 		if props != nil && last {
 			// An ACL carried in a TNDS object obeys the rules of a Replace
-			// of ?prop=ACL on the new node (tree.md §5, §8), so a server
+			// of ?prop=ACL on the new node (OMA-TS-DM_TND-V1_2, ACL; OMA-TS-DM_TNDS-V1_2), so a server
 			// cannot grant itself rights it does not hold.
 			if props.acl != nil && !t.mayChangeACL(principal, p, n.interior(), n.acl) {
 				return fail(syncml.Errorf(syncml.StatusPermissionDenied, "setting the ACL of %s needs Replace on its parent", displayURI(here)))
@@ -482,8 +482,8 @@ func (t *Tree) nodeResult(id int32) (Result, error) {
 
 // listStruct appends the ?list=Struct or StructData items of the subtree at id
 // in pre-order, stored children before code-provided ones. Meta Format and
-// Type are left empty when they are the defaults chr and text/plain (tree.md
-// §6); nodes principal may not Get, and the Inbox, are left out.
+// Type are left empty when they are the defaults chr and text/plain
+// (OMA-TS-DM_TND-V1_2, tree exchange); nodes principal may not Get, and the Inbox, are left out.
 func (t *Tree) listStruct(principal string, id int32, data bool, out *[]Result) error {
 	if id == t.inbox && id != rootID {
 		return nil
@@ -529,7 +529,7 @@ func (t *Tree) listStruct(principal string, id int32, data bool, out *[]Result) 
 }
 
 // structDefaults drops Meta Format chr and Type text/plain, the defaults a
-// ?list=Struct item omits (tree.md §6).
+// ?list=Struct item omits (OMA-TS-DM_TND-V1_2, tree exchange).
 func structDefaults(r Result) Result {
 	if r.Format == FormatChr {
 		r.Format = ""
@@ -573,13 +573,13 @@ func (t *Tree) getProp(id int32, u URI) (Result, error) {
 	return Result{URI: t.uriOf(id) + "?prop=" + u.Prop, Data: []byte(s)}, nil
 }
 
-// MaxTitleLen bounds the Title property (tree.md §3).
+// MaxTitleLen bounds the Title property (OMA-TS-DM_TND-V1_2, Title).
 const MaxTitleLen = 255
 
 // mayChangeACL reports whether principal may set the ACL of a node under
 // parent whose own ACL is own (nil = inherits): Replace in the parent's
 // effective ACL, or for an interior node Replace in its own effective ACL
-// (tree.md §5). The device ("") always may.
+// (OMA-TS-DM_TND-V1_2, ACL). The device ("") always may.
 func (t *Tree) mayChangeACL(principal string, parent int32, interior bool, own *ACL) bool {
 	if principal == "" {
 		return true

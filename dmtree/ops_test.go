@@ -233,7 +233,7 @@ func TestVerNo_WrapsAfterFFFF(t *testing.T) {
 }
 
 func TestACL_InheritanceExampleOfSpec(t *testing.T) {
-	// tree.md §5 / figure 8.3.7.1.6.
+	// The ACL inheritance example figure of OMA-TS-DM_TND-V1_2 (ACL).
 	tr := dmtree.New(nil)
 	must(t, tr.Add("", "./NodeA", interior))
 	must(t, tr.Replace("", "./NodeA?prop=ACL", chr("Get=ServerC&Replace=ServerC")))

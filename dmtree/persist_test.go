@@ -132,6 +132,8 @@ func TestCrash_KillNineAtRandomPointsLeavesOldOrNewTree(t *testing.T) {
 		cmd.Env = append(os.Environ(), "DMTREE_CRASH_CHILD="+dir)
 		cmd.Stderr = os.Stderr
 		must(t, cmd.Start())
+		// Not a poll: the sleep picks a random point in the child's write
+		// loop to kill it at, which is what the test is about.
 		time.Sleep(time.Duration(5+rng.IntN(40)) * time.Millisecond)
 		_ = cmd.Process.Kill() // SIGKILL
 		_ = cmd.Wait()

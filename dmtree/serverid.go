@@ -2,8 +2,8 @@ package dmtree
 
 import "github.com/omadm/omadm/syncml"
 
-// RemoveServerID strips serverID from the ACL of every node (tree.md §5,
-// "Deleting a ServerID"): commands left without ids are dropped, a node whose
+// RemoveServerID strips serverID from the ACL of every node (OMA-TS-DM_TND-V1_2,
+// ACL: "Deleting a ServerID"): commands left without ids are dropped, a node whose
 // ACL becomes empty inherits again, and a root command left empty reverts to
 // "*". The device calls it when a server's account is deleted, so that a later
 // server reusing the id inherits no rights. Changed nodes get a new TStamp and

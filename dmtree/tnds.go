@@ -95,7 +95,7 @@ func parseTNDSNode(e *elem, top bool) (*TNDSNode, error) {
 	if top {
 		n.Path = e.childText("Path")
 	}
-	ddfName := false // Type given as DDFName: the node is interior (tree.md §8)
+	ddfName := false // Type given as DDFName: the node is interior (OMA-TS-DM_TNDS-V1_2)
 	if rt := e.child("RTProperties"); rt != nil {
 		for _, p := range rt.children {
 			switch p.name {
@@ -157,7 +157,7 @@ func parseTNDSNode(e *elem, top bool) (*TNDSNode, error) {
 	// path to children or when its Type is a DDFName (an MO identifier,
 	// which only interior nodes have): an empty interior node serialised
 	// without its Format, or one whose children the reader may not see,
-	// stays interior (TNDS syntax, DMDOC 9.2 and tree.md §7-8: Type is a
+	// stays interior (OMA-TS-DM_TNDS-V1_2, TNDS syntax: Type is a
 	// MIME type for leaves, a DDFName for interior nodes).
 	n.Interior = n.Props.format == FormatNode || (n.Props.format == "" && n.Value == nil && (len(n.Children) > 0 || ddfName))
 	if n.Interior && n.Value != nil {
@@ -378,7 +378,7 @@ func (t *Tree) tndsNode(w *xmlWriter, principal string, id int32, props PropSet,
 	if binary {
 		format = FormatB64
 	}
-	// RTProperties and its Type are mandatory in TNDS (tree.md §8) whatever
+	// RTProperties and its Type are mandatory in TNDS (OMA-TS-DM_TNDS-V1_2) whatever
 	// the selection; Format also accompanies a b64 Value, which could not be
 	// read back without it.
 	{

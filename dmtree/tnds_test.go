@@ -149,7 +149,7 @@ func TestDDF_ParseExportRoundTrip(t *testing.T) {
 	}
 }
 
-// TNDS syntax (DMDOC 9.2, tree.md §7-8): Type is a DDFName for interior nodes
+// OMA-TS-DM_TNDS-V1_2, TNDS syntax: Type is a DDFName for interior nodes
 // and a MIME type for leaves. A node that only continues the path to its
 // children, or an interior node written without Format (?list=TNDS-Format),
 // reads back as interior; an existing interior node named on the way to new
@@ -190,7 +190,7 @@ func TestTNDS_ContinuationNodesStayInterior(t *testing.T) {
 	}
 }
 
-// tree.md §5: an ACL carried inside a TNDS object is set under the rules of
+// OMA-TS-DM_TND-V1_2, ACL: an ACL carried inside a TNDS object is set under the rules of
 // Replace ?prop=ACL: Replace on the parent, or for an interior node Replace
 // in its own ACL. A server cannot grant itself rights it does not hold, and
 // the refused Add leaves the tree unchanged.
@@ -235,7 +235,7 @@ func TestTNDS_ACLInsideFollowsTheRulesOfReplaceACL(t *testing.T) {
 	}
 }
 
-// TNDS syntax (DMDOC 9.2, tree.md §8): Type is mandatory; every leaf the
+// OMA-TS-DM_TNDS-V1_2, TNDS syntax: Type is mandatory; every leaf the
 // encoder writes states its MIME type, text/plain when none was stored.
 func TestTNDS_EncoderWritesTheMIMETypeOfEveryLeaf(t *testing.T) {
 	tr := dmtree.New(&dmtree.Options{Now: fixedNow})

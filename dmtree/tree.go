@@ -8,7 +8,7 @@ import (
 	"github.com/omadm/omadm/syncml"
 )
 
-// DefaultRootACL is the root ACL of a new tree (tree.md §5).
+// DefaultRootACL is the root ACL of a new tree (OMA-TS-DM_TND-V1_2, ACL).
 const DefaultRootACL = "Add=*&Get=*"
 
 // Options configure a Tree. A nil *Options means the defaults below.
@@ -279,7 +279,8 @@ func (t *Tree) accessOK(principal string, a AccessType, id int32) error {
 }
 
 // FailedNodeError names the node whose implicit creation failed during an Add;
-// the client engine puts URI in Status/Item/Target/LocURI (tree.md §2). It is
+// the client engine puts URI in Status/Item/Target/LocURI (OMA-TS-DM_TND-V1_2,
+// implicit addition of interior nodes). It is
 // the Err of the returned *syncml.StatusError.
 type FailedNodeError struct{ URI string }
 
@@ -369,7 +370,7 @@ func (t *Tree) run(f func() error) error {
 	return t.finish(mark, jmark, f())
 }
 
-// Add creates a node (tree.md §2). principal "" is the device itself.
+// Add creates a node (OMA-TS-DM_TND-V1_2, Nodes). principal "" is the device itself.
 func (t *Tree) Add(principal, uri string, v Value) error {
 	return t.run(func() error { return t.add(principal, uri, v) })
 }

@@ -10,7 +10,7 @@ import (
 // ListKind selects the ?list= retrieval form of a Get.
 type ListKind uint8
 
-// The ?list= attributes of OMA DM 1.2 (tree.md §6).
+// The ?list= attributes of OMA DM 1.2 (OMA-TS-DM_TND-V1_2, tree exchange).
 const (
 	ListNone       ListKind = iota
 	ListStruct              // ?list=Struct
@@ -131,7 +131,7 @@ func mustEscape(c byte) bool {
 	return c <= ' ' || c == '/' || c == '%' || c == '?' || c == 0x7f || c == '#'
 }
 
-// ParseURI validates s against the URI rules of tree.md §1 and the limits lim
+// ParseURI validates s against the URI rules of OMA-TS-DM_TND-V1_2 and the limits lim
 // (nil = unlimited). Malformed URIs give 400, limit violations 414, and
 // unsupported query forms 406.
 func ParseURI(s string, lim *Limits) (URI, error) {

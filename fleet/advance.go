@@ -167,6 +167,9 @@ func (m *Manager) next(ctx context.Context, op *storage.Operation) (*storage.Ope
 
 // jobFailure says why an operation's job failed.
 func jobFailure(j *storage.Job) string {
+	if j.Spec.Command == "Atomic" {
+		return changeSetFailure(j)
+	}
 	var msg string
 	st := ExecStatus(j)
 	if j.Spec.Command == "Sequence" && (st == 0 || st == 215 || st < 300) {

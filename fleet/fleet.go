@@ -29,7 +29,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/omadm/omadm/mo"
+	"github.com/omadm/omadm/mo/diagmon"
 	"github.com/omadm/omadm/mo/fumo"
 	"github.com/omadm/omadm/mo/lawmo"
 	"github.com/omadm/omadm/storage"
@@ -41,6 +44,19 @@ const (
 	maxListItem = 64
 	maxParamLen = storage.MaxURILen
 )
+
+// DefaultMOs are the objects a Manager offers when Options.MOs is nil.
+var DefaultMOs = []*mo.Descriptor{fumo.Descriptor, lawmo.Descriptor, diagmon.Descriptor}
+
+// DescriptorOf returns the default descriptor named name (any letter case).
+func DescriptorOf(name string) (*mo.Descriptor, bool) {
+	for _, d := range DefaultMOs {
+		if strings.EqualFold(d.Name, name) {
+			return d, true
+		}
+	}
+	return nil, false
+}
 
 // ExecMO names the generic Exec: any node, a correlator, a report of any type.
 const ExecMO = "exec"
@@ -67,7 +83,8 @@ func invalid(field, format string, args ...any) *FieldError {
 // Request asks for an operation on one device.
 type Request struct {
 	DeviceID string
-	// MO is the object's descriptor name ("fumo", "lawmo") or "exec".
+	// MO is the object's descriptor name ("fumo", "lawmo", "diagmon"), "connmo" (a
+	// connectivity profile applied as one Atomic) or "exec".
 	MO string
 	// Operation is the descriptor's operation name or alias; for "exec" it
 	// is ignored (the operation is "Exec").
@@ -88,7 +105,7 @@ type Request struct {
 // Options configure a Manager. Only Store is required.
 type Options struct {
 	Store storage.Store
-	// MOs are the objects operations may use (nil: FUMO and LAWMO).
+	// MOs are the objects operations may use (nil: DefaultMOs).
 	MOs []*mo.Descriptor
 	// ExecTimeout is the generic Exec's default timeout (0: DefaultExecTimeout).
 	ExecTimeout time.Duration
@@ -105,6 +122,7 @@ type Options struct {
 type Manager struct {
 	o     Options
 	queue chan change
+	ops   *prometheus.CounterVec // see metrics.go
 }
 
 // change is a live update the Manager follows: a job's new state or a
@@ -121,7 +139,7 @@ func New(o Options) (*Manager, error) {
 		return nil, errors.New("fleet: Options.Store is required")
 	}
 	if o.MOs == nil {
-		o.MOs = []*mo.Descriptor{fumo.Descriptor, lawmo.Descriptor}
+		o.MOs = DefaultMOs
 	}
 	if o.ExecTimeout <= 0 {
 		o.ExecTimeout = DefaultExecTimeout
@@ -132,7 +150,7 @@ func New(o Options) (*Manager, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{o: o, queue: make(chan change, 4096)}, nil
+	return &Manager{o: o, queue: make(chan change, 4096), ops: newOperationsCounter()}, nil
 }
 
 // Descriptor returns the descriptor of an MO by name.
@@ -151,12 +169,16 @@ func (m *Manager) MONames() []string {
 	for _, d := range m.o.MOs {
 		out = append(out, d.Name)
 	}
-	return append(out, ExecMO)
+	return append(out, ConnMO, ExecMO)
 }
 
 // Plan checks r and returns the operation and the job spec it would store,
 // without storing anything; r's defaults (node, correlator) are filled.
 func (m *Manager) Plan(r *Request) (*storage.Operation, storage.JobSpec, error) {
+	return m.plan(context.Background(), r)
+}
+
+func (m *Manager) plan(ctx context.Context, r *Request) (*storage.Operation, storage.JobSpec, error) {
 	if r.Timeout < 0 || r.Timeout > MaxTimeout {
 		return nil, storage.JobSpec{}, invalid("timeout", "%s: want a positive duration of at most %s", r.Timeout, MaxTimeout)
 	}
@@ -165,6 +187,9 @@ func (m *Manager) Plan(r *Request) (*storage.Operation, storage.JobSpec, error) 
 	}
 	if strings.EqualFold(r.MO, ExecMO) {
 		return m.planExec(r)
+	}
+	if strings.EqualFold(r.MO, ConnMO) {
+		return m.planConnMO(ctx, r)
 	}
 	d, ok := m.Descriptor(r.MO)
 	if !ok {
@@ -255,11 +280,11 @@ func (m *Manager) planExec(r *Request) (*storage.Operation, storage.JobSpec, err
 	return op, spec, nil
 }
 
-// Validate checks r against the default MOs (FUMO, LAWMO, exec) without a
+// Validate checks r against the default MOs (DefaultMOs, exec) without a
 // store: what Manager.Plan would refuse. Clients call it to report a
 // mistake before sending a request.
 func Validate(r Request) error {
-	m := &Manager{o: Options{MOs: []*mo.Descriptor{fumo.Descriptor, lawmo.Descriptor}, ExecTimeout: DefaultExecTimeout, Now: time.Now}}
+	m := &Manager{o: Options{MOs: DefaultMOs, ExecTimeout: DefaultExecTimeout, Now: time.Now}}
 	_, _, err := m.Plan(&r)
 	return err
 }
@@ -269,7 +294,7 @@ func Validate(r Request) error {
 // device), storage.ErrExists (the device has an operation with that
 // correlator), or a storage error.
 func (m *Manager) Create(ctx context.Context, r *Request) (*storage.Operation, *storage.Job, error) {
-	op, spec, err := m.Plan(r)
+	op, spec, err := m.plan(ctx, r)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -342,6 +367,7 @@ func (m *Manager) Cancel(ctx context.Context, id int64) (*storage.Operation, err
 }
 
 func (m *Manager) changed(op *storage.Operation) {
+	m.count(op)
 	if m.o.OnChange != nil {
 		c := *op
 		m.o.OnChange(&c)
@@ -490,7 +516,7 @@ func cmpInt(a, b int) int {
 // execJob wraps the Exec of uri, preceded by pre (Replaces of its
 // parameters), in a Sequence job when there are parameters: in a Sequence
 // the device runs the Exec only when the Replaces succeeded
-// (OMA-TS-DM_Protocol-V1_2 §6: Sequence members run in order); Atomic may not
+// (OMA-TS-DM_RepPro-V1_2, Sequence: members run in order); Atomic may not
 // hold an Exec (OMA-TS-DM_RepPro-V1_2, Atomic content model).
 func execJob(uri, correlator string, pre []storage.JobItem, data string) storage.JobSpec {
 	exec := storage.JobSpec{Command: "Exec", Correlator: correlator, Items: []storage.JobItem{{URI: uri, Data: data}}}

@@ -111,7 +111,7 @@ func TestPlan_RefusesBadRequestsNamingTheField(t *testing.T) {
 }
 
 // The descriptors decide what is Replaced and Executed: a Sequence of the
-// parameters' Replaces and the Exec (OMA-TS-DM_Protocol-V1_2 §6: Sequence
+// parameters' Replaces and the Exec (OMA-TS-DM_RepPro-V1_2, Sequence:
 // members run in order, so the Exec never runs after a refused Replace).
 func TestCreate_BuildsTheJobFromTheMODescriptor(t *testing.T) {
 	e := newEnv(t)

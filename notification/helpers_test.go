@@ -93,7 +93,7 @@ func cat(parts ...[]byte) []byte {
 	return out
 }
 
-// specSMS is the reference SMS of notification.md §4 (DMDOC app2.jpeg) with
+// specSMS is the example SMS of OMA-TS-DM_Notification-V1_2 (appendix) with
 // the digest of the spec vector filled in.
 func specSMS(t testing.TB) []byte {
 	return unhex(t, `06 05 04 0B 84 C0 02   01 06 03 C4 AF 87

@@ -97,13 +97,3 @@ func (l *Listener) ServeRaw(ctx context.Context, handle func(datagram []byte)) e
 		handle(buf[:n])
 	}
 }
-
-// ListenUDP listens on addr and serves until ctx is done; see Listener.
-func ListenUDP(ctx context.Context, addr string, handle func(*Package0, []byte)) error {
-	l, err := Listen(addr)
-	if err != nil {
-		return err
-	}
-	defer l.Close()
-	return l.Serve(ctx, handle)
-}

@@ -132,7 +132,7 @@ var (
 
 // ResetNonce is the nonce a device retries the digest with when the stored
 // server nonce fails (the spec's "0x00000000"). It follows the reference
-// client (LIBDM), which uses the ten ASCII characters "0x00000000";
+// client (Intel libdmclient), which uses the ten ASCII characters "0x00000000";
 // ResetNonceZeros is the other reading of the spec, four zero bytes, which
 // VerifyWithReset also tries.
 var ResetNonce = []byte("0x00000000")

@@ -213,6 +213,24 @@ func (x *exchange) serverCred() *syncml.Cred {
 	return auth.MakeCred(typ, x.e.o.ServerID, d.ServerPassword, d.ClientNonce)
 }
 
+// presentedScheme names the credentials the message carried, for the
+// auth_failures_total label: hmac (the transport header), basic, md5,
+// other or none.
+func (x *exchange) presentedScheme() string {
+	if x.in.HMAC != "" {
+		return "hmac"
+	}
+	switch auth.CredScheme(x.msg.Header.Cred) {
+	case "":
+		return "none"
+	case syncml.AuthBasic:
+		return "basic"
+	case syncml.AuthMD5:
+		return "md5"
+	}
+	return "other"
+}
+
 // authFailed answers a message whose credentials failed (or whose device id
 // is unknown: dev is nil) and stores nothing at all: no session, no event of
 // its own, no nonce, no MsgID, no device change. A failure that finds its
@@ -223,7 +241,7 @@ func (x *exchange) serverCred() *syncml.Cred {
 func (x *exchange) authFailed(code syncml.StatusCode, chal *syncml.Chal) (*Outbound, error) {
 	e := x.e
 	h := &x.msg.Header
-	e.m.authFailures.Inc()
+	e.m.authFailures.WithLabelValues(x.presentedScheme()).Inc()
 	by := e.fails.limited(h.Source.LocURI, x.in.RemoteAddr, x.now)
 	if by != "" {
 		e.m.authLimited.WithLabelValues(by).Inc()

@@ -13,8 +13,8 @@ import (
 // wire traces and the session-start/-end/-abort events. They are written
 // behind the messages, many sessions' worth per write, instead of inside
 // each message's atomic write, where on the single SQLite writer they cost
-// about as much as everything else a message stores together (issue 6
-// profile). What a message changes in the protocol's state (session, jobs,
+// about as much as everything else a message stores together (as profiled
+// under the session benchmark). What a message changes in the protocol's state (session, jobs,
 // device, tree cache, generic alerts) is still stored before its reply
 // leaves.
 //
@@ -113,12 +113,14 @@ func (b *behind) flush(ctx context.Context) {
 	}
 	e := b.e
 	eff := &storage.Effects{Traces: ts, Events: evs, TraceKeep: e.o.TraceKeep}
+	start := time.Now()
 	err := storage.WriteEffects(ctx, e.store, eff)
 	if err != nil {
 		e.log.Warn("writing traces and session events failed; writing them one by one", "err", err,
 			"traces", len(ts), "events", len(evs))
 		b.oneByOne(ctx, eff)
 	}
+	since(e.m.storeBehind, start)
 	e.m.behind.Set(0)
 	for _, u := range recordUpdates(nil, evs, ts) {
 		e.emit(u)

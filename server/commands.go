@@ -34,7 +34,7 @@ func (b *builder) id() string {
 
 // wireData returns how an item value is transmitted in the builder's
 // encoding: binary values (Format bin) travel as b64 text in XML and as
-// OPAQUE in WBXML (messages.md §3); anything else as text.
+// OPAQUE in WBXML (OMA-TS-SyncML_MetaInfo-V1_2, Format); anything else as text.
 func wireData(enc syncml.Encoding, it storage.JobItem) (format string, kind syncml.DataKind, data []byte, err error) {
 	format = it.Format
 	if format == "bin" {
@@ -141,7 +141,7 @@ func (b *builder) command(spec storage.JobSpec, cmdName string, depth int) (sync
 }
 
 // uiAlert builds a 1100–1104 alert: first Item the URL-encoded options, second
-// the text, then one Item per choice (codes.md §2).
+// the text, then one Item per choice (OMA-TS-DM_Protocol-V1_2 §10).
 func (b *builder) uiAlert(id string, spec storage.JobSpec) (syncml.Command, error) {
 	a := spec.Alert
 	if a == nil {

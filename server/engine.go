@@ -62,7 +62,7 @@ const maintEvery = time.Minute
 // applies the event retention. Each session trims its own device's traces
 // when it ends (Effects.TraceKeep), so the trace sweep only catches devices
 // whose last session never ended; it is rare because its cost grows with
-// the number of devices (issue 6).
+// the number of devices.
 const sweepEvery = time.Hour
 
 // maxCmdsPerMsg bounds the commands we put in one message when the device
@@ -190,7 +190,9 @@ func (e *Engine) maintain() {
 	e.maintWG.Add(1)
 	go func() {
 		defer e.maintWG.Done()
+		start := time.Now()
 		e.sweep(e.maintCtx, now, full) // failures are logged; the next round retries
+		since(e.m.storeMaintenance, start)
 		e.maintMu.Lock()
 		e.maintBusy = false
 		e.maintMu.Unlock()
@@ -449,6 +451,20 @@ type sentCmd struct {
 	cmd syncml.Command
 }
 
+// result names how the session this message closes ended (label result of
+// sessions_ended_total).
+func (x *exchange) result() string {
+	switch {
+	case !x.failed:
+		return sessionCompleted
+	case x.abort:
+		return sessionDeviceAbort
+	case x.authGiveUp:
+		return sessionServerRejected
+	}
+	return sessionMsgTooSmall
+}
+
 func (x *exchange) log() *slog.Logger {
 	return x.e.log.With("device", x.msg.Header.Source.LocURI, "session", x.msg.Header.SessionID,
 		"msgid", x.msg.Header.MsgID, "remote", x.in.RemoteAddr)
@@ -488,7 +504,10 @@ func (x *exchange) run(ctx context.Context) (*Outbound, error) {
 	// queue in one read: one round trip on PostgreSQL.
 	_, oneTrip := e.store.(storage.MessageReader)
 	x.rd = &storage.MessageRead{DeviceID: devID, SessionID: h.SessionID, Token: tokenOf(x.in.RequestURL), Pending: oneTrip}
-	if err := storage.ReadMessage(ctx, e.store, x.rd); err != nil {
+	readStart := time.Now()
+	err = storage.ReadMessage(ctx, e.store, x.rd)
+	since(e.m.storeRead, readStart)
+	if err != nil {
 		return nil, storageErr("reading device and session", err)
 	}
 	x.dev, err = x.rd.Device, x.rd.DeviceErr
@@ -685,6 +704,7 @@ func (x *exchange) commit(ctx context.Context) (*Outbound, error) {
 		return nil, err
 	}
 	var updates []Update
+	writeStart := time.Now()
 	_, atomic := e.store.(storage.Batcher)
 	slow := !atomic
 	if atomic {
@@ -698,6 +718,7 @@ func (x *exchange) commit(ctx context.Context) (*Outbound, error) {
 			x.sess.Version = version
 			slow, updates = true, nil
 		} else if err != nil {
+			since(e.m.storeWrite, writeStart)
 			return nil, err
 		}
 	}
@@ -723,19 +744,16 @@ func (x *exchange) commit(ctx context.Context) (*Outbound, error) {
 			}
 			return x.storeEffects(ctx, st, out, &updates)
 		})
-		if err != nil {
-			return nil, err
-		}
+	}
+	since(e.m.storeWrite, writeStart)
+	if err != nil {
+		return nil, err
 	}
 	if x.newSess {
 		e.m.started.Inc()
 	}
 	if x.closing {
-		if x.failed {
-			e.m.failed.Inc()
-		} else {
-			e.m.completed.Inc()
-		}
+		e.m.ended.WithLabelValues(x.result()).Inc()
 	}
 	for _, u := range updates {
 		e.emit(u)
@@ -821,7 +839,7 @@ func (x *exchange) checkSent(ctx context.Context, st storage.Store, atomic bool,
 	}
 	x.sent = kept
 	if removed > 0 && removed == x.added && x.reply.Final && len(x.alerts1225) == 0 {
-		x.closing = true // only Statuses and Final are left: the session ends (protocol.md §2)
+		x.closing = true // only Statuses and Final are left: the session ends (OMA-TS-DM_Protocol-V1_2 §8)
 	}
 	return removed > 0, nil
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // TestEngine_ReplyToANonFinalMessageIsStatusesAndNextMessageOnly:
-// OMA-TS-DM_Protocol-V1_2 §8 (multiple messages per package): while the
+// OMA-TS-DM_Protocol-V1_2 §6 (multiple messages per package): while the
 // device's package goes on (no Final), the server answers each message with
 // its Statuses and Alert 1222, without Final and without any new command;
 // queued commands go out once the device's package is complete, in a Final

@@ -167,7 +167,7 @@ func TestEngine_InboundLargeObjectIsStoredChunkByChunk(t *testing.T) {
 	}
 }
 
-// TestEngine_InboundLargeObjectRefusals: OMA-TS-DM_Protocol-V1_2 §8.2: the
+// TestEngine_InboundLargeObjectRefusals: OMA-TS-DM_Protocol-V1_2 §7: the
 // reassembled size must equal the Meta Size of the first chunk, else 424 and
 // nothing is committed; Meta Size MUST be on the first chunk (and only
 // there), so a chunk that opens no object without one (a first chunk that

@@ -82,7 +82,7 @@ func TestEngine_LargeObjectJobFailsUnlessEveryChunkIsAccepted(t *testing.T) {
 	}
 }
 
-// TestEngine_RefusesObjectsTheDeviceCannotTake: OMA-TS-DM_Protocol-V1_2 §8
+// TestEngine_RefusesObjectsTheDeviceCannotTake: OMA-TS-DM_Protocol-V1_2 §7
 // (size limits, large objects): an object larger than the device's
 // MaxObjSize is never sent; neither is one that needs chunks when
 // ./DevDetail/LrgObj says the device has no large-object support. The job
@@ -124,7 +124,7 @@ func TestEngine_RefusesObjectsTheDeviceCannotTake(t *testing.T) {
 	}
 }
 
-// TestEngine_SequenceJobFailsWhenAMemberFails: OMA-TS-DM_Protocol-V1_2 §6
+// TestEngine_SequenceJobFailsWhenAMemberFails: OMA-TS-DM_RepPro-V1_2
 // (Sequence): the Sequence itself is answered 200 once started; members
 // skipped after a failure are 215. The job is the whole group: it fails,
 // naming the member that failed and that the rest did not run.

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/omadm/omadm/storage"
@@ -24,46 +25,48 @@ func (s *slowSweepStore) DeleteSessionsBefore(ctx context.Context, t time.Time) 
 	return 0, ctx.Err()
 }
 
+// The test runs in a synctest bubble: synctest.Wait lets every goroutine the
+// engine started settle, so "no second sweep started" is checked without
+// waiting for an arbitrary time.
 func TestMaintain_RunsBesideTheMessageAndCloseStopsIt(t *testing.T) {
-	st := &slowSweepStore{Store: memstore.New(), started: make(chan struct{}, 1), ended: make(chan error, 1)}
-	e, err := New(Options{Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.lastMaint.Store(0) // a minute has passed
-	done := make(chan struct{})
-	go func() { e.maintain(); close(done) }()
-	select {
-	case <-done: // returned while the sweep still runs
-	case <-time.After(10 * time.Second):
-		t.Fatal("maintain waited for the sweep")
-	}
-	select {
-	case <-st.started:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the sweep did not start")
-	}
-	e.lastMaint.Store(0) // another minute, the first sweep still running
-	e.maintain()
-	select {
-	case <-st.started:
-		t.Fatal("a second sweep started beside the running one")
-	case <-time.After(50 * time.Millisecond):
-	}
-	e.Close(context.Background())
-	select {
-	case err := <-st.ended:
-		if err == nil {
-			t.Fatal("sweep context not cancelled")
+	synctest.Test(t, func(t *testing.T) {
+		st := &slowSweepStore{Store: memstore.New(), started: make(chan struct{}, 1), ended: make(chan error, 1)}
+		e, err := New(Options{Store: st})
+		if err != nil {
+			t.Fatal(err)
 		}
-	default:
-		t.Fatal("Close returned before the sweep ended")
-	}
-	e.lastMaint.Store(0)
-	e.maintain()
-	select {
-	case <-st.started:
-		t.Fatal("a sweep started after Close")
-	case <-time.After(50 * time.Millisecond):
-	}
+		e.lastMaint.Store(0) // a minute has passed
+		e.maintain()         // returns while the sweep still runs
+		synctest.Wait()
+		select {
+		case <-st.started:
+		default:
+			t.Fatal("the sweep did not start")
+		}
+		e.lastMaint.Store(0) // another minute, the first sweep still running
+		e.maintain()
+		synctest.Wait()
+		select {
+		case <-st.started:
+			t.Fatal("a second sweep started beside the running one")
+		default:
+		}
+		e.Close(context.Background())
+		select {
+		case err := <-st.ended:
+			if err == nil {
+				t.Fatal("sweep context not cancelled")
+			}
+		default:
+			t.Fatal("Close returned before the sweep ended")
+		}
+		e.lastMaint.Store(0)
+		e.maintain()
+		synctest.Wait()
+		select {
+		case <-st.started:
+			t.Fatal("a sweep started after Close")
+		default:
+		}
+	})
 }

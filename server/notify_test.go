@@ -6,11 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/omadm/omadm/notification"
 	"github.com/omadm/omadm/server"
-	"github.com/omadm/omadm/syncml"
 )
 
 type recordingSender struct {
@@ -63,43 +60,5 @@ func TestEngine_NotifyErrorsWithoutAddressOrSender(t *testing.T) {
 	}
 	if err := h.e.Notify(context.Background(), "nobody"); err == nil {
 		t.Error("unknown device: no error")
-	}
-}
-
-func TestEngine_CollectorsCountSessionsMessagesAndAuthFailures(t *testing.T) {
-	h := newHarness(t, nil)
-	h.addDevice(t, "basic")
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(h.e.Collectors()...)
-	d := newDevice(h.e, "")
-	d.post(t, d.message(true, d.pkg1(syncml.AlertClientInitiatedMgmt)...))
-	d.scheme = "basic"
-	d.post(t, d.message(true, d.pkg1(syncml.AlertClientInitiatedMgmt)...))
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]float64{}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			switch {
-			case m.Counter != nil:
-				got[mf.GetName()] += m.Counter.GetValue()
-			case m.Gauge != nil:
-				got[mf.GetName()] = m.Gauge.GetValue()
-			case m.Histogram != nil:
-				got[mf.GetName()] = float64(m.Histogram.GetSampleCount())
-			}
-		}
-	}
-	want := map[string]float64{
-		"omadm_server_sessions_started_total": 1, "omadm_server_sessions_completed_total": 1,
-		"omadm_server_messages_in_total": 2, "omadm_server_messages_out_total": 2,
-		"omadm_server_auth_failures_total": 1, "omadm_server_handle_seconds": 2, "omadm_server_queued_jobs": 0,
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s = %v, want %v", k, got[k], v)
-		}
 	}
 }

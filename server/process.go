@@ -36,7 +36,7 @@ func (x *exchange) process(ctx context.Context) error {
 				touched[k] = true
 			}
 			if code == syncml.StatusOK {
-				continue // Results get a Status only when it is not 200 (messages.md §5)
+				continue // Results get a Status only when it is not 200 (OMA-TS-DM_Protocol-V1_2 §6.1)
 			}
 		case *syncml.Alert:
 			code = x.onAlert(ctx, c)
@@ -53,7 +53,7 @@ func (x *exchange) process(ctx context.Context) error {
 				continue // a Status is never answered, even one that did not decode
 			}
 		default:
-			// Devices send only Status, Results, Alert and Replace (messages.md §4).
+			// Devices send only Status, Results, Alert and Replace (OMA-TS-DM_Protocol-V1_2 §8).
 			code = syncml.StatusCommandNotAllowed
 		}
 		x.reply.Body = append(x.reply.Body, cmdStatus(&x.cmdN, h.MsgID, c, code))
@@ -157,7 +157,7 @@ func (x *exchange) onStatus(s *syncml.Status) string {
 		if code == syncml.StatusChunkAccepted {
 			return ""
 		}
-		// OMA-TS-DM_Protocol-V1_2 §8 (large objects): every chunk but the
+		// OMA-TS-DM_Protocol-V1_2 §7 (large objects): every chunk but the
 		// last is answered 213. Anything else (a device without large-object
 		// support answers 200 and keeps only the first piece) means the
 		// object was not delivered: it is abandoned and the job fails,
@@ -242,12 +242,12 @@ func (x *exchange) childStatus(p *pending, code syncml.StatusCode) string {
 
 // onHeaderStatus handles the device's verdict on our credentials and the
 // nonce it gives us for the next ones (stored only because the device itself
-// authenticated in this session, security.md §4).
+// authenticated in this session, OMA-TS-DM_Security-V1_2 §5.3.4).
 //
 // A 401/407 with a Chal means the device did not run the commands of our
 // last message (it answered them 215): the server re-authenticates in the
 // same session, with a Cred built from the new nonce in its next message,
-// and resends those commands (security.md §3). A rejection without a Chal,
+// and resends those commands (OMA-TS-DM_Protocol-V1_2 §9). A rejection without a Chal,
 // or more than auth.MaxChallenges of them in one session, ends the session;
 // the commands stay queued for the next one.
 func (x *exchange) onHeaderStatus(s *syncml.Status) {
@@ -400,7 +400,7 @@ func resultsSize(rs []storage.ResultItem) int {
 }
 
 // chunkedItem handles one item that may be part of a large object
-// (protocol.md §5). It returns the complete item when one is available,
+// (OMA-TS-DM_Protocol-V1_2 §7). It returns the complete item when one is available,
 // 213 for an accepted non-last chunk, 424 on a size mismatch, 413 when the
 // object exceeds our MaxObjSize, 411 for a chunk that starts no object.
 //
@@ -427,7 +427,7 @@ func (x *exchange) chunkedItem(ctx context.Context, cmd, msgRef, cmdRef string, 
 			lo.Size = m.Size
 		}
 		if lo.Size <= 0 {
-			// OMA-TS-DM_Protocol-V1_2 §8.2 (Large Object Handling): the
+			// OMA-TS-DM_Protocol-V1_2 §7 (Large Object Handling): the
 			// first chunk of an object MUST carry Meta Size, and only the
 			// first. A chunk without one while no object is open starts
 			// nothing this session knows (say, the rest of an object
@@ -606,7 +606,7 @@ func newEvents(items []syncml.Item) int {
 }
 
 // checkInterrupted drops an open inbound large object when the device sends
-// something else before its last chunk, answering Alert 1225 (protocol.md §5.6).
+// something else before its last chunk, answering Alert 1225 (OMA-TS-DM_Protocol-V1_2 §7).
 func (x *exchange) checkInterrupted(cmd, cmdRef string, alert syncml.AlertCode) {
 	lo := x.st.InLO
 	if lo == nil || x.sameObject(cmd, cmdRef, alert) {

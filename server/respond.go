@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/omadm/omadm/storage"
@@ -175,7 +176,7 @@ func (x *exchange) unfinish(id int64) {
 	}
 }
 
-// respond decides what follows the Statuses in the reply (protocol.md §3):
+// respond decides what follows the Statuses in the reply (OMA-TS-DM_Protocol-V1_2 §6):
 // the end of an aborted session, a "next message" request while the device's
 // package continues, the next part of our package, or the end of the session.
 func (x *exchange) respond(ctx context.Context) error {
@@ -205,7 +206,7 @@ func (x *exchange) respond(ctx context.Context) error {
 	}
 	switch {
 	case x.st.InLO != nil || !x.msg.Final && !x.st.MidPackage:
-		// OMA-TS-DM_Protocol-V1_2 §8 (multiple messages per package): while
+		// OMA-TS-DM_Protocol-V1_2 §6 (multiple messages per package): while
 		// the device's package goes on, the reply is a "next message"
 		// request: Statuses and Alert 1222, no Final, no new command.
 		x.reply.Final = false
@@ -221,7 +222,7 @@ func (x *exchange) respond(ctx context.Context) error {
 	x.st.MidPackage = more
 	x.reply.Final = !more
 	if added == 0 && !more && len(x.alerts1225) == 0 {
-		x.closing = true // only Statuses and Final: the session ends (protocol.md §2)
+		x.closing = true // only Statuses and Final: the session ends (OMA-TS-DM_Protocol-V1_2 §8)
 	}
 	return nil
 }
@@ -229,7 +230,7 @@ func (x *exchange) respond(ctx context.Context) error {
 // spillStatuses puts the Statuses deferred from earlier messages right after
 // the SyncHdr Status and, when the Statuses alone exceed the device's
 // MaxMsgSize, keeps as many as fit and defers the rest to the next message
-// (protocol.md §3: a package may span messages; ours then has no Final and
+// (OMA-TS-DM_Protocol-V1_2 §6: a package may span messages; ours then has no Final and
 // no new commands until every Status is out). spilled reports that the reply
 // is complete as it is.
 func (x *exchange) spillStatuses() (spilled bool, err error) {
@@ -287,7 +288,7 @@ func (x *exchange) spillStatuses() (spilled bool, err error) {
 // tooSmall ends the session when the device's MaxMsgSize leaves no room
 // even for the SyncHdr Status: the reply is that Status, Alert 1223 (session
 // abort) and Final — the smallest message that ends the session cleanly
-// (OMA-TS-DM_Protocol-V1_2 §10, session abort: either side, any time, with
+// (OMA-TS-DM_Protocol-V1_2 §8.1, session abort: either side, any time, with
 // Final). It is larger than the device asked for, but nothing smaller is a
 // DM message. Queued jobs stay queued.
 func (x *exchange) tooSmall(hdr syncml.Command) {
@@ -339,7 +340,7 @@ func (x *exchange) fits() (bool, error) {
 // fill adds commands to the reply: the rest of a large object being sent,
 // then set fallbacks, then the device's pending jobs in queue order, as many
 // as fit. more reports that the package continues in another message, which
-// only a large object does: OMA-TS-DM_Protocol-V1_2 §8 (multiple messages
+// only a large object does: OMA-TS-DM_Protocol-V1_2 §6 (multiple messages
 // per package) has the server put Final in every message except
 // large-object chunks and "next message" replies, and send no new command
 // before it has the statuses of the previous ones. Jobs that do not fit
@@ -396,7 +397,9 @@ func (x *exchange) fill(ctx context.Context) (added int, more bool, err error) {
 		jobs, err = x.rd.PendingJobs, x.rd.PendingErr
 		x.rd.Pending = false // used once
 	} else {
+		start := time.Now()
 		jobs, err = x.e.store.PendingJobs(ctx, x.dev.ID, x.msg.Header.SessionID)
+		since(x.e.m.storeQueue, start)
 	}
 	if err != nil {
 		return 0, false, storageErr("reading the job queue", err)
@@ -522,7 +525,7 @@ func (x *exchange) addJob(ctx context.Context, j *storage.Job, cmdName string, i
 			if no, err := x.noLargeObjects(ctx); err != nil {
 				return false, err
 			} else if no {
-				// OMA-TS-DM_Protocol-V1_2 §8: large-object support is
+				// OMA-TS-DM_Protocol-V1_2 §7: large-object support is
 				// advertised by ./DevDetail/LrgObj; a device that says false
 				// cannot reassemble chunks.
 				x.failJob(j, fmt.Sprintf("%s of %d bytes does not fit the device's MaxMsgSize %d and the device does not support large objects (./DevDetail/LrgObj is false)",
@@ -545,7 +548,7 @@ func (x *exchange) addJob(ctx context.Context, j *storage.Job, cmdName string, i
 	return true, nil
 }
 
-// addChunk appends the next chunk of the large object lo (protocol.md §5):
+// addChunk appends the next chunk of the large object lo (OMA-TS-DM_Protocol-V1_2 §7):
 // Meta Size on the first chunk, MoreData on all but the last. It reports
 // false when too little room is left in this message.
 func (x *exchange) addChunk(j *storage.Job, lo *outLO, isFallback bool, added int) (bool, error) {
@@ -661,7 +664,7 @@ func (x *exchange) noLargeObjects(ctx context.Context) (bool, error) {
 }
 
 // sequenceFailure names the first member of a Sequence that did not succeed
-// ("" when every member did). OMA-TS-DM_Protocol-V1_2 §6: a Sequence is
+// ("" when every member did). OMA-TS-DM_RepPro-V1_2, Sequence: a Sequence is
 // answered 200 once started, whatever its members did; the job is the
 // whole group, so one failed member fails it (and the device answered the
 // members after it 215, Not executed).

@@ -12,7 +12,7 @@ import (
 // (storage.ValidateJobSpec) decides both what the API queues and what the
 // engine sends, so a job the API accepts always goes out and one it refuses
 // never does, even when stored by other means. Group contents follow
-// OMA-TS-DM_Protocol-V1_2 §6.6 (DM usage of RepPro): Atomic holds Add,
+// OMA-TS-DM_RepPro-V1_2 (DM usage of the RepPro commands): Atomic holds Add,
 // Alert, Copy, Delete, Replace; Sequence holds Add, Replace, Delete, Copy,
 // Get, Exec, Alert; no group nests in another.
 func TestRules_APIAndEngineAgreeOnWhatCanBeSent(t *testing.T) {

@@ -46,7 +46,7 @@ func TestEngine_StatusesBeyondDeviceMaxMsgSizeSpreadOverSeveralMessages(t *testi
 					t.Fatalf("non-final reply carries commands %v before every Status is out", names(cs))
 				}
 				// What a device does on a non-final server message: Status
-				// for the header and Alert 1222, no Final (protocol.md §3).
+				// for the header and Alert 1222, no Final (OMA-TS-DM_Protocol-V1_2 §6.2).
 				r = d.post(t, d.message(false,
 					&syncml.Status{CmdID: "1", MsgRef: r.Header.MsgID, CmdRef: "0", Cmd: "SyncHdr", Data: syncml.StatusOK},
 					&syncml.Alert{CmdID: "2", Data: syncml.AlertNextMessage}))
@@ -80,7 +80,7 @@ func TestEngine_StatusesBeyondDeviceMaxMsgSizeSpreadOverSeveralMessages(t *testi
 // TestEngine_MaxMsgSizeTooSmallForAnyReplyEndsTheSessionCleanly: a device
 // whose MaxMsgSize leaves no room even for the SyncHdr Status gets the
 // smallest message that ends a session — that Status, Alert 1223 and Final
-// (OMA-TS-DM_Protocol-V1_2 §10, session abort) — never a transport error
+// (OMA-TS-DM_Protocol-V1_2 §8.1, session abort) — never a transport error
 // (which the HTTP binding turns into a 5xx). Its jobs stay queued. (This
 // test used to expect Handle to fail.)
 func TestEngine_MaxMsgSizeTooSmallForAnyReplyEndsTheSessionCleanly(t *testing.T) {

@@ -60,7 +60,7 @@ type sessionState struct {
 	MidPackage bool   `json:"mid_package,omitempty"`
 	OutLO      *outLO `json:"out_lo,omitempty"` // large object being sent
 	// Deferred are Statuses that did not fit the device's MaxMsgSize; they
-	// open our next message(s), before any new command (protocol.md §3).
+	// open our next message(s), before any new command (OMA-TS-DM_Protocol-V1_2 §6).
 	Deferred []*syncml.Status `json:"deferred,omitempty"`
 	InLO     *inLO            `json:"in_lo,omitempty"` // large object being received
 }

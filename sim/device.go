@@ -10,8 +10,10 @@ import (
 
 	"github.com/omadm/omadm/client"
 	"github.com/omadm/omadm/dmtree"
+	"github.com/omadm/omadm/mo/connmo"
 	"github.com/omadm/omadm/mo/devdetail"
 	"github.com/omadm/omadm/mo/devinfo"
+	"github.com/omadm/omadm/mo/diagmon"
 	"github.com/omadm/omadm/mo/dmacc"
 	"github.com/omadm/omadm/notification"
 	"github.com/omadm/omadm/syncml"
@@ -100,6 +102,8 @@ type Device struct {
 
 	reboots  atomic.Int64
 	sessions atomic.Int64
+	diagmon  *diagmon.Object
+	connmo   *connmo.Object
 }
 
 // NewDevice builds the device's tree and client engine.
@@ -159,6 +163,13 @@ func NewDevice(o DeviceOptions) (*Device, error) {
 		return nil, err
 	}
 	d.client = c
+	if d.diagmon, err = diagmon.Install(d.tree, DiagMonURI, diagmon.Config{Servers: []string{o.ServerID},
+		Functions: d.fakeFunctions(), Report: c.QueueAlert}); err != nil {
+		return nil, fmt.Errorf("sim: DiagMon of %s: %w", o.Identity.DevID, err)
+	}
+	if d.connmo, err = connmo.Install(d.tree, ConnMOURI, connmo.Config{Servers: []string{o.ServerID}}); err != nil {
+		return nil, fmt.Errorf("sim: ConnMO of %s: %w", o.Identity.DevID, err)
+	}
 	return d, nil
 }
 

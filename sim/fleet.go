@@ -248,6 +248,10 @@ func (f *Fleet) Run(ctx context.Context) (Snapshot, error) {
 	}
 	work := make(chan *Device)
 	var wg sync.WaitGroup
+	trapCtx, stopTraps := context.WithCancel(stop)
+	defer stopTraps()
+	wg.Add(1)
+	go func() { defer wg.Done(); f.collectTraps(trapCtx) }()
 	for range f.o.Concurrency {
 		wg.Add(1)
 		go func() {
@@ -264,6 +268,7 @@ func (f *Fleet) Run(ctx context.Context) (Snapshot, error) {
 		err = f.closedLoop(stop, work)
 	}
 	close(work)
+	stopTraps()
 	wg.Wait()
 	if ctx.Err() != nil {
 		return f.stats.Snapshot(), ctx.Err()

@@ -24,6 +24,9 @@ type testServer struct {
 	store  storage.Store
 	engine *server.Engine
 	url    string
+	// updates receives the engine's live updates (dropped when full), for
+	// tests that wait on what the server did instead of polling.
+	updates chan server.Update
 }
 
 func newTestServer(t *testing.T) *testServer {
@@ -34,15 +37,22 @@ func newTestServer(t *testing.T) *testServer {
 	}
 	t.Cleanup(func() { st.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	updates := make(chan server.Update, 1024)
 	e, err := server.New(server.Options{Store: st, Logger: log,
-		Senders: map[string]notification.Sender{"udp": &notification.UDPSender{}}})
+		Senders: map[string]notification.Sender{"udp": &notification.UDPSender{}},
+		OnEvent: func(u server.Update) {
+			select {
+			case updates <- u:
+			default:
+			}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.Close(context.Background()) }) // before the store closes (cleanups run last first)
 	hs := httptest.NewServer(dmhttp.NewHandler(e, &dmhttp.HandlerOptions{Logger: log}))
 	t.Cleanup(hs.Close)
-	return &testServer{store: st, engine: e, url: hs.URL + "/dm"}
+	return &testServer{store: st, engine: e, url: hs.URL + "/dm", updates: updates}
 }
 
 // enroller writes devices straight into the store, optionally spoiling the
@@ -67,15 +77,20 @@ func newTransport(t *testing.T) *dmhttp.ClientTransport {
 	return tp
 }
 
-// eventually polls cond every 10 ms until it holds or 10 s pass.
-func eventually(t *testing.T, what string, cond func() bool) {
+// waitJob waits for the engine's update saying job id reached state. The
+// timer only bounds a hang.
+func (s *testServer) waitJob(t *testing.T, id int64, state storage.JobState) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	hang := time.After(30 * time.Second)
+	for {
+		select {
+		case u := <-s.updates:
+			if u.Kind == "job" && u.JobID == id && u.State == state {
+				return
+			}
+		case <-hang:
+			t.Fatalf("job %d never became %s", id, state)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

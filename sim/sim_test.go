@@ -240,8 +240,11 @@ func TestFleet_PollScheduleStopsAtDuration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Burst: 4 at t=0, then about every 200 ms until 600 ms: 2–4 rounds.
-	if sn.Sessions < 8 || sn.Sessions > 16 || sn.Failed != 0 {
+	// Burst: the 4 devices start at once, then each polls about every
+	// 200 ms (±20 %) until 600 ms. A slow machine runs fewer rounds, never
+	// more: the schedule bounds the count from above (at most 1 + 600/160
+	// rounds), the burst from below; how many fit is not asserted.
+	if sn.Sessions < 4 || sn.Sessions > 4*5 || sn.Failed != 0 {
 		t.Fatalf("poll schedule ran %d sessions (%d failed)", sn.Sessions, sn.Failed)
 	}
 }
@@ -269,11 +272,12 @@ func TestFleet_NotificationWakesOnlyTheAddressedDevice(t *testing.T) {
 	if err := srv.engine.Notify(ctx, target.ID()); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the notified device to reboot", func() bool { return target.Reboots() == 1 })
-	eventually(t, "the job to be done", func() bool {
-		j, err := srv.store.GetJob(ctx, job.ID)
-		return err == nil && j.State == storage.JobDone
-	})
+	// The job is done once the device's Status for its Exec is stored: the
+	// device rebooted before it answered.
+	srv.waitJob(t, job.ID, storage.JobDone)
+	if n := target.Reboots(); n != 1 {
+		t.Fatalf("the notified device rebooted %d times, want 1", n)
+	}
 	for _, d := range f.Devices() {
 		if d != target && d.Sessions() != 0 {
 			t.Errorf("%s ran a session although not addressed", d.ID())

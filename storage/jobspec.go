@@ -53,7 +53,7 @@ func under(parent string, err error) error {
 }
 
 // Commands a job can carry, and which may appear inside a group.
-// OMA-TS-DM_Protocol-V1_2 §6.6 (DM usage of the RepPro commands): Atomic
+// OMA-TS-DM_RepPro-V1_2 (DM usage of the RepPro commands): Atomic
 // holds Add, Alert, Copy, Delete, Replace (no Get, no Exec, no nested
 // Atomic); Sequence holds Add, Replace, Delete, Copy, Get, Exec, Alert. DM
 // lists no group inside a group.
@@ -77,21 +77,6 @@ func CanonicalCommand(name string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// AllowedIn reports whether command may be a member of group ("Atomic" or
-// "Sequence"); any command is allowed at the top level (group "").
-func AllowedIn(group, command string) bool {
-	switch group {
-	case "":
-		_, ok := CanonicalCommand(command)
-		return ok
-	case "Atomic":
-		return inAtomic[command]
-	case "Sequence":
-		return inSequence[command]
-	}
-	return false
 }
 
 // ValidateJobSpec checks every rule a job must follow to be sent. Command

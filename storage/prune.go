@@ -9,7 +9,7 @@ import (
 // assertion): trim the traces of one device. It exists because
 // PruneTraces, which visits every trace of every device, costs time in
 // proportion to the whole table (a sort of 200,000 rows took 250 ms on
-// PostgreSQL, issue 6); trimming the device that has just written traces
+// PostgreSQL); trimming the device that has just written traces
 // reads only that device's newest entries of an index, so the server can do
 // it with every session and keep the table at its retention without a
 // table-wide sweep.

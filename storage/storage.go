@@ -281,6 +281,9 @@ type Store interface {
 	// Operations (MO actions with their job, correlator and report).
 	OperationStore
 
+	// Connectivity profiles.
+	ProfileStore
+
 	// Fleet inventory: device search, labels, import; groups.
 	Inventory
 	GroupStore

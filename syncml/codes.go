@@ -9,7 +9,8 @@ import (
 // StatusCode is a SyncML status code as carried in Status/Data (RepPro 1.2 §10).
 type StatusCode int
 
-// Status codes used by OMA DM 1.2 (../shared/spec/codes.md §1).
+// Status codes used by OMA DM 1.2 (OMA-TS-SyncML_RepPro-V1_2 §10, with their
+// DM meaning from OMA-TS-DM_RepPro-V1_2).
 const (
 	StatusInProgress             StatusCode = 101
 	StatusOK                     StatusCode = 200
@@ -122,7 +123,7 @@ func (c StatusCode) Success() bool { return c >= 200 && c < 300 }
 // AlertCode is the value carried in Alert/Data.
 type AlertCode int
 
-// Alert codes of OMA DM 1.2 (../shared/spec/codes.md §2).
+// Alert codes of OMA DM 1.2 (OMA-TS-DM_RepPro-V1_2, Alert codes).
 const (
 	AlertDisplay             AlertCode = 1100
 	AlertConfirmOrReject     AlertCode = 1101

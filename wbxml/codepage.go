@@ -114,20 +114,6 @@ func LanguageByFPI(fpi string) *Language {
 	return nil
 }
 
-// LanguageByRoot returns the built-in language whose root element and first
-// page namespace match (ns may be "" to match on the root name alone), or nil.
-func LanguageByRoot(root, ns string) *Language {
-	for _, l := range Languages {
-		if l.Root != root {
-			continue
-		}
-		if ns == "" || (len(l.Pages) > 0 && l.Pages[0].Namespace == ns) {
-			return l
-		}
-	}
-	return nil
-}
-
 // Language returns the language a document header names: by numeric public
 // id, else by the FPI taken from the string table. It returns nil when the
 // document type is unknown.

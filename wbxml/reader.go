@@ -255,9 +255,6 @@ func (r *Reader) Depth() int { return len(r.stack) }
 // Input returns the whole input the Reader works on.
 func (r *Reader) Input() []byte { return r.b }
 
-// TableString returns the NUL-terminated string at offset off of the string table.
-func (r *Reader) TableString(off uint32) ([]byte, error) { return r.tableString(off, r.pos) }
-
 func (r *Reader) tableString(off uint32, at int) ([]byte, error) {
 	st := r.hdr.StringTable
 	if uint64(off) >= uint64(len(st)) {

@@ -67,10 +67,6 @@ func (w *Writer) WriteHeader(h *Header) {
 	w.buf = append(w.buf, h.StringTable...)
 }
 
-// SetPage forces the current page without writing anything (for example
-// after copying raw tokens).
-func (w *Writer) SetPage(p byte) { w.page = p }
-
 // StartElement writes a tag on page with identity tag (0x05..0x3F). With
 // content false the element is empty and must not be closed.
 func (w *Writer) StartElement(page, tag byte, content bool) {

@@ -153,10 +153,18 @@ func devicePath(id string, rest ...string) string {
 	return api.Prefix + "/devices/" + url.PathEscape(id) + strings.Join(rest, "")
 }
 
-// Health checks the server and its storage (no token needed).
+// Health checks the server is alive (GET /healthz, no token needed).
 func (c *Client) Health(ctx context.Context) (*api.Health, error) {
 	var h api.Health
 	return &h, c.do(ctx, "GET", "/healthz", nil, nil, &h)
+}
+
+// Ready checks the server is ready to serve: storage reachable, schema
+// migrated (GET /readyz, no token needed). A server that is not ready
+// answers an error carrying the reason.
+func (c *Client) Ready(ctx context.Context) (*api.Health, error) {
+	var h api.Health
+	return &h, c.do(ctx, "GET", "/readyz", nil, nil, &h)
 }
 
 // CreateDevice enrols a device. The answer holds the generated server

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +23,15 @@ const token = "tok"
 
 func newServer(t testing.TB) (*client.Client, storage.Store, *handler.Handler) {
 	t.Helper()
+	c, st, h, _ := newObservedServer(t)
+	return c, st, h
+}
+
+// newObservedServer is newServer whose served channel receives
+// "METHOD path" of every request the handler has finished (dropped when
+// nobody reads), for tests that wait on the server instead of sleeping.
+func newObservedServer(t testing.TB) (*client.Client, storage.Store, *handler.Handler, <-chan string) {
+	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "api.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -30,9 +41,16 @@ func newServer(t testing.TB) (*client.Client, storage.Store, *handler.Handler) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	served := make(chan string, 64)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		select {
+		case served <- r.Method + " " + r.URL.Path:
+		default:
+		}
+	}))
 	t.Cleanup(srv.Close)
-	return client.New(srv.URL, token), st, h
+	return client.New(srv.URL, token), st, h, served
 }
 
 func TestClient_DeviceLifecycleAndPaging(t *testing.T) {
@@ -96,7 +114,7 @@ func TestClient_ReportsBadTokenUnreachableServerAndValidation(t *testing.T) {
 }
 
 func TestClient_WaitJobReturnsWhenTheEngineFinishesIt(t *testing.T) {
-	c, st, _ := newServer(t)
+	c, st, _, served := newObservedServer(t)
 	ctx := context.Background()
 	if _, err := c.CreateDevice(ctx, api.DeviceCreate{ID: "d", Username: "u", Password: "p"}); err != nil {
 		t.Fatal(err)
@@ -105,9 +123,13 @@ func TestClient_WaitJobReturnsWhenTheEngineFinishesIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Finish the job as the engine would, a little later.
+	// Finish the job as the engine would, once WaitJob has seen it queued.
 	go func() {
-		time.Sleep(100 * time.Millisecond)
+		for p := range served {
+			if p == "GET /api/v1/jobs/"+strconv.FormatInt(j.ID, 10) {
+				break
+			}
+		}
 		sj, err := st.GetJob(ctx, j.ID)
 		if err != nil {
 			return
@@ -116,7 +138,7 @@ func TestClient_WaitJobReturnsWhenTheEngineFinishesIt(t *testing.T) {
 		sj.Results = []storage.ResultItem{{URI: "./DevInfo/Mod", Format: "chr", Data: "X1"}}
 		_ = st.UpdateJob(ctx, sj)
 	}()
-	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second) // bounds a hang only
 	defer cancel()
 	done, err := c.WaitJob(wctx, j.ID)
 	if err != nil || done.State != "done" || done.Status != 200 || done.Results[0].Data != "X1" {
@@ -134,21 +156,21 @@ func TestClient_WaitJobReturnsWhenTheEngineFinishesIt(t *testing.T) {
 
 func TestClient_StreamDeliversUpdates(t *testing.T) {
 	c, _, h := newServer(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // bounds a hang only
 	defer cancel()
 	got := make(chan api.Update, 1)
 	errc := make(chan error, 1)
+	opened := make(chan struct{})
 	go func() {
-		errc <- c.Stream(ctx, client.StreamOptions{Kinds: []string{"event"}}, func(u api.Update) error {
+		errc <- c.Stream(ctx, client.StreamOptions{Kinds: []string{"event"}, OnOpen: func() { close(opened) }}, func(u api.Update) error {
 			got <- u
 			return errors.New("stop")
 		})
 	}()
-	for i := 0; h.Hub().Subscribers() == 0; i++ {
-		if i == 500 {
-			t.Fatal("stream never subscribed")
-		}
-		time.Sleep(10 * time.Millisecond)
+	select {
+	case <-opened: // the server subscribed before it answered
+	case err := <-errc:
+		t.Fatalf("stream ended before it opened: %v", err)
 	}
 	h.Hub().Publish(api.Update{Kind: api.UpdateJob, Job: &api.Job{ID: 1}})
 	h.Hub().Publish(api.Update{Kind: api.UpdateEvent, Device: "d", Event: &api.Event{Kind: "generic-alert", Data: "200"}})

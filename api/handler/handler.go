@@ -53,8 +53,12 @@ type Options struct {
 	MaxBody int64
 	// Heartbeat is the interval of SSE keep-alive comments (default 15 s).
 	Heartbeat time.Duration
-	// Version is reported by /healthz.
+	// Version is reported by /healthz and /readyz.
 	Version string
+	// Ready is /readyz's check beyond Store.Ping (omadm serve: every schema
+	// migration is applied); nil = Ping only. Its error's text is the
+	// public reason in the 503 answer, so it must not name hosts or users.
+	Ready func(context.Context) error
 	// Operations creates and follows operations (POST
 	// /devices/{id}/operations, /fumo, /lawmo); nil makes one on Store
 	// whose changes go to Hub (it then sees only what this handler does:
@@ -123,6 +127,7 @@ func New(o Options) (*Handler, error) {
 	p := api.Prefix
 	h.routes = []Route{
 		{Method: "GET", Pattern: "/healthz", Public: true, h: h.health},
+		{Method: "GET", Pattern: "/readyz", Public: true, h: h.ready},
 		{Method: "GET", Pattern: p + "/openapi.json", Public: true, h: h.openapi},
 		{Method: "POST", Pattern: p + "/devices", h: h.createDevice},
 		{Method: "GET", Pattern: p + "/devices", h: h.listDevices},
@@ -143,6 +148,13 @@ func New(o Options) (*Handler, error) {
 		{Method: "POST", Pattern: p + "/devices/{id}/notify", h: h.notify},
 		{Method: "GET", Pattern: p + "/devices/{id}/tree", h: h.tree},
 		{Method: "GET", Pattern: p + "/devices/{id}/events", h: h.deviceEvents},
+		{Method: "GET", Pattern: p + "/devices/{id}/diagnostics", h: h.listDiagnostics},
+		{Method: "GET", Pattern: p + "/devices/{id}/diagnostics/{event}", h: h.getDiagnostic},
+		{Method: "POST", Pattern: p + "/profiles", h: h.createProfile},
+		{Method: "GET", Pattern: p + "/profiles", h: h.listProfiles},
+		{Method: "GET", Pattern: p + "/profiles/{name}", h: h.getProfile},
+		{Method: "PUT", Pattern: p + "/profiles/{name}", h: h.updateProfile},
+		{Method: "DELETE", Pattern: p + "/profiles/{name}", h: h.deleteProfile},
 		{Method: "GET", Pattern: p + "/events", h: h.allEvents},
 		{Method: "GET", Pattern: p + "/devices/{id}/traces", h: h.traces},
 		{Method: "GET", Pattern: p + "/events/stream", h: h.stream},
@@ -179,7 +191,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	if _, pat := h.mux.Handler(r); pat == "" {
 		var allow []string
-		for _, m := range []string{"GET", "POST", "PATCH", "DELETE"} {
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
 			probe := r.Clone(r.Context())
 			probe.Method = m
 			if _, p := h.mux.Handler(probe); p != "" {
@@ -214,19 +226,6 @@ func (h *Handler) authenticated(next http.HandlerFunc) http.HandlerFunc {
 		}
 		next(w, r)
 	}
-}
-
-func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-	defer cancel()
-	if err := h.o.Store.Ping(ctx); err != nil {
-		// The check is public: the storage error (addresses, user and
-		// database names) goes to the log only, at most once per interval.
-		h.healthLog.Warn(h.o.Logger, "health check: storage unavailable", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, api.Health{Status: "unavailable", Error: "storage unavailable", Version: h.o.Version})
-		return
-	}
-	writeJSON(w, http.StatusOK, api.Health{Status: "ok", Version: h.o.Version})
 }
 
 func (h *Handler) openapi(w http.ResponseWriter, _ *http.Request) {

@@ -93,7 +93,7 @@ type accountSpec struct {
 // nonces and every ACL stay as they are, so restarting the agent with the
 // same flags changes nothing and changed flags never strip rights the
 // server holds: a ServerID leaves the ACLs only when its account is deleted
-// (OMA-TS-DM_TND-V1_2 ACL rules, tree.md §5).
+// (OMA-TS-DM_TND-V1_2 ACL rules).
 func writeAccount(t *dmtree.Tree, spec accountSpec) error {
 	if spec.serverID == "" || spec.serverURL == "" {
 		return errors.New("--server and --server-id are required to set up an account")

@@ -44,7 +44,7 @@ func TestAltServerNonce_SurvivesARestartOutsideTheTree(t *testing.T) {
 	}
 }
 
-// OMA-TS-DM_TND-V1_2 ACL rules (tree.md §5): a ServerID leaves the ACLs only
+// OMA-TS-DM_TND-V1_2 ACL rules: a ServerID leaves the ACLs only
 // when its account is deleted. Writing the account again from changed flags
 // updates its leaves in place and keeps every ACL and the nonces.
 func TestWriteAccount_ChangedFlagsUpdateInPlaceAndKeepEveryACL(t *testing.T) {
@@ -107,7 +107,7 @@ func TestWriteAccount_ChangedFlagsUpdateInPlaceAndKeepEveryACL(t *testing.T) {
 // Restarting the real agent with the same --server flags keeps its DMAcc
 // account and every ACL as the server left them; changed flags update the
 // account in place and keep the server's rights (OMA-TS-DM_TND-V1_2 ACL
-// rules, tree.md §5: rights go only with the account). Real server engine
+// rules: rights go only with the account). Real server engine
 // over HTTP on 127.0.0.1.
 func TestAgent_RestartWithServerFlagsKeepsTheAccountAndEveryACL(t *testing.T) {
 	st, url := realServer(t)

@@ -15,7 +15,7 @@ import (
 
 // A server copying a 4 MiB leaf 60 times cannot fill the device: the tree's
 // budget (--tree-max-bytes, default 32 MiB) refuses what does not fit with
-// 420 Device full (codes.md §1; OMA-TS-SyncML_RepPro-V1_2 §10), so the state
+// 420 Device full (OMA-TS-SyncML_RepPro-V1_2 §10), so the state
 // directory stays far below 128 MB and the agent's memory below 400 MB. Real
 // agent against the real server engine over HTTP on 127.0.0.1; the 4 MiB
 // value arrives as a large object in chunks (the agent accepts 64 KiB
@@ -31,7 +31,7 @@ func TestAgent_TreeBudgetBoundsStateAgainstRepeatedCopies(t *testing.T) {
 	specs := []storage.JobSpec{
 		{Command: "Add", Items: []storage.JobItem{{URI: "./Vendor/Big", Format: "chr", Data: big}}},
 		// The creator rule gave the server Add, Delete and Replace on
-		// ./Vendor; Copy also needs Get on its source (tree.md §4-5).
+		// ./Vendor; Copy also needs Get on its source (OMA-TS-DM_TND-V1_2, ACL).
 		{Command: "Replace", Items: []storage.JobItem{{URI: "./Vendor?prop=ACL", Data: "Add=srv.test&Delete=srv.test&Get=srv.test&Replace=srv.test"}}},
 	}
 	for i := range copies {

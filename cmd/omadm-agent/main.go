@@ -33,6 +33,7 @@ import (
 	"github.com/omadm/omadm/dmtree"
 	"github.com/omadm/omadm/mo/devdetail"
 	"github.com/omadm/omadm/mo/devinfo"
+	"github.com/omadm/omadm/mo/diagmon"
 	"github.com/omadm/omadm/mo/dmacc"
 	"github.com/omadm/omadm/mo/fumo"
 	"github.com/omadm/omadm/notification"
@@ -68,6 +69,9 @@ type options struct {
 	lawmo, lawmoLock, lawmoWipe         string
 	lawmoReset, lawmoWipeList           string
 	dlConnect, dlStall                  time.Duration
+	diagmon, diagmonStorage, diagmonLog string
+	diagmonLogBytes                     int
+	connmo, connmoApply                 string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -122,6 +126,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.lawmoWipe, "lawmo-wipe", "", "with --lawmo: command that wipes user data, with the AvailableWipeList items to erase as $1…")
 	fs.StringVar(&o.lawmoReset, "lawmo-factory-reset", "", "with --lawmo: command that resets the device to factory state")
 	fs.StringVar(&o.lawmoWipeList, "lawmo-wipe-list", "", "with --lawmo: comma-separated items Wipe can erase (AvailableWipeList), e.g. 'SD card,Contacts'")
+	fs.StringVar(&o.diagmon, "diagmon", "", "diagnostics and monitoring (DiagMon) object node, e.g. ./DiagMon: memory, load, storage and battery functions, trap policies")
+	fs.StringVar(&o.diagmonStorage, "diagmon-storage", "/", "with --diagmon: path whose file system the Storage function reads")
+	fs.StringVar(&o.diagmonLog, "diagmon-log", "", "with --diagmon: file whose end the LogTail function uploads (no LogTail function without it)")
+	fs.IntVar(&o.diagmonLogBytes, "diagmon-log-bytes", 16<<10, "with --diagmon-log: most bytes LogTail uploads (at most 64 KiB)")
+	fs.StringVar(&o.connmo, "connmo", "", "connectivity (ConnMO) container node, e.g. ./ConnMO: access points and proxies servers provision")
+	fs.StringVar(&o.connmoApply, "connmo-apply", "", "with --connmo: command run by /bin/sh when a server changed the container; it reads every leaf as NAP/<name>/Addr=value lines on stdin; exit 0 = in force (else retried)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -182,6 +192,15 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.lawmo == "" && (o.lawmoLock != "" || o.lawmoWipe != "" || o.lawmoReset != "" || o.lawmoWipeList != "") {
 		return nil, errors.New("--lawmo-lock, --lawmo-wipe, --lawmo-factory-reset and --lawmo-wipe-list need --lawmo (the object node)")
+	}
+	if o.diagmon == "" && (o.diagmonLog != "" || o.diagmonStorage != "/") {
+		return nil, errors.New("--diagmon-storage and --diagmon-log need --diagmon (the object node)")
+	}
+	if o.connmo == "" && o.connmoApply != "" {
+		return nil, errors.New("--connmo-apply needs --connmo (the container node)")
+	}
+	if o.diagmonLogBytes <= 0 || o.diagmonLogBytes > diagmon.MaxLogTail {
+		return nil, fmt.Errorf("--diagmon-log-bytes must be from 1 to %d", diagmon.MaxLogTail)
 	}
 	// Validated here, not where they are used, so a typo is refused even when
 	// the state directory already holds an account and --auth would be unused.
@@ -357,6 +376,29 @@ func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, s
 		defer lw.Close()
 		running = append(running, lw)
 	}
+	if o.diagmon != "" {
+		dmCtx, stopDM := context.WithCancel(ctx)
+		dm, err := startDiagMon(dmCtx, tree, o, acct.ServerID, c, kick, log)
+		if err != nil {
+			stopDM()
+			return err
+		}
+		defer func() { stopDM(); dm.Close() }()
+		running = append(running, dm)
+	}
+	if o.connmo != "" {
+		cm, err := startConnMO(tree, o, acct.ServerID, log)
+		if err != nil {
+			return err
+		}
+		if o.once {
+			defer func() { _, _ = cm.Sync(ctx) }()
+		} else {
+			wctx, stopW := context.WithCancel(ctx)
+			defer stopW()
+			go watchConnMO(wctx, cm)
+		}
+	}
 	if o.once {
 		return once(ctx, c, running, stdout, log)
 	}
@@ -406,7 +448,8 @@ func setup(tree *dmtree.Tree, o *options) (string, error) {
 // bootstrap applies a TNDS document, or a DM bootstrap message (XML or
 // WBXML, Add/Replace of a DMAcc by TNDS or plain items) processed like a
 // server message but never answered. With --bootstrap-sec the file must be
-// WBXML and carry the given MAC = hex(HMAC-SHA1(key, file)) (security.md §9).
+// WBXML and carry the given MAC = hex(HMAC-SHA1(key, file))
+// (OMA-TS-DM_Bootstrap-V1_2, bootstrap security).
 func bootstrap(tree *dmtree.Tree, o *options) error {
 	f, err := os.Open(o.bootstrap)
 	if err != nil {

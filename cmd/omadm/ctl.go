@@ -63,6 +63,7 @@ The API token comes from --token, else OMADM_API_TOKEN, else the file
 	cmd.AddCommand(device,
 		ctlGet(o), ctlReplace(o), ctlAdd(o), ctlDelete(o), ctlExec(o),
 		ctlJobs(o), ctlJob(o), ctlCancel(o), ctlNotify(o), ctlTrace(o), ctlEvents(o), ctlTree(o), ctlFUMO(o), ctlLAWMO(o), ctlOp(o))
+	cmd.AddCommand(ctlDiag(o), ctlProfile(o))
 	return cmd
 }
 

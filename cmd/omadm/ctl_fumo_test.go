@@ -19,17 +19,18 @@ import (
 func fakeFUMODevice(t *testing.T, st storage.Store, device string, execStatus int, result fumo.Result) {
 	ctx := context.Background()
 	go func() {
-		for range 500 {
-			js, err := st.ListJobs(ctx, storage.JobFilter{DeviceID: device, States: []storage.JobState{storage.JobQueued}})
-			if err == nil && len(js) > 0 {
-				exec := answerOperation(t, st, js[len(js)-1], execStatus)
-				if execStatus < 300 && result != 0 {
-					st.AddEvent(ctx, &storage.Event{DeviceID: device, Kind: "generic-alert", Type: fumo.AlertDownloadAndUpdate,
-						Source: "./FwUpdate/Default", Format: "int", Data: strconv.Itoa(int(result)), Correlator: exec.Correlator})
-				}
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
+		if !waitServed(t, st, queuedFor(device)) {
+			return
+		}
+		js, err := st.ListJobs(ctx, storage.JobFilter{DeviceID: device, States: []storage.JobState{storage.JobQueued}})
+		if err != nil || len(js) == 0 {
+			t.Errorf("no queued job for %s: %v", device, err)
+			return
+		}
+		exec := answerOperation(t, st, js[len(js)-1], execStatus)
+		if execStatus < 300 && result != 0 {
+			st.AddEvent(ctx, &storage.Event{DeviceID: device, Kind: "generic-alert", Type: fumo.AlertDownloadAndUpdate,
+				Source: "./FwUpdate/Default", Format: "int", Data: strconv.Itoa(int(result)), Correlator: exec.Correlator})
 		}
 	}()
 }

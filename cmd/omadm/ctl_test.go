@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,9 +35,71 @@ func ctlServer(t *testing.T) (url string, st storage.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	log := &requestLog{more: make(chan struct{})}
+	ctlLogs.Store(storage.Store(s), log)
+	t.Cleanup(func() { ctlLogs.Delete(storage.Store(s)) })
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		log.add(r.Method + " " + r.URL.Path)
+	}))
 	t.Cleanup(srv.Close)
 	return srv.URL, s
+}
+
+// ctlLogs maps the store of each ctlServer to the log of the requests its
+// API has answered, so a fake device can wait for the request that queued
+// its job instead of polling the store.
+var ctlLogs sync.Map // storage.Store → *requestLog
+
+// requestLog is the "METHOD path" of every request a test server answered.
+type requestLog struct {
+	mu   sync.Mutex
+	seen []string
+	more chan struct{} // closed (and replaced) when a request is added
+}
+
+func (l *requestLog) add(req string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seen = append(l.seen, req)
+	close(l.more)
+	l.more = make(chan struct{})
+}
+
+// waitServed waits until the API over st has answered a request for which
+// match is true (at any time since it started). It reports false, with a
+// test error, when none came: the timer only bounds a hang. It may run in
+// a goroutine of its own.
+func waitServed(t *testing.T, st storage.Store, match func(req string) bool) bool {
+	v, ok := ctlLogs.Load(st)
+	if !ok {
+		t.Error("store of no ctlServer")
+		return false
+	}
+	l := v.(*requestLog)
+	hang := time.After(30 * time.Second)
+	for {
+		l.mu.Lock()
+		for _, req := range l.seen {
+			if match(req) {
+				l.mu.Unlock()
+				return true
+			}
+		}
+		more := l.more
+		l.mu.Unlock()
+		select {
+		case <-more:
+		case <-hang:
+			t.Error("the API never answered the awaited request")
+			return false
+		}
+	}
+}
+
+// queuedFor matches the request that queued a job (or operation) for device.
+func queuedFor(device string) func(string) bool {
+	return func(req string) bool { return strings.HasPrefix(req, "POST /api/v1/devices/"+device+"/") }
 }
 
 // runCtl runs `omadm ctl args…` in process.
@@ -110,12 +174,8 @@ func TestCtl_GetWaitsForResultsAndPrintsJobJSON(t *testing.T) {
 	}
 	go func() {
 		// The "engine": finish the first job once it exists.
-		for range 200 {
-			if j, err := st.GetJob(context.Background(), 1); err == nil {
-				finishJob(t, st, j.ID, storage.JobDone, 200, storage.ResultItem{URI: "./DevInfo/Mod", Format: "chr", Type: "text/plain", Data: "X1"})
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
+		if waitServed(t, st, queuedFor("d1")) {
+			finishJob(t, st, 1, storage.JobDone, 200, storage.ResultItem{URI: "./DevInfo/Mod", Format: "chr", Type: "text/plain", Data: "X1"})
 		}
 	}()
 	out, _, err := runCtl(t, url, "get", "d1", "./DevInfo/Mod", "--wait", "10s")
@@ -146,12 +206,8 @@ func TestCtl_WaitExitsNonZeroOnFailureAndTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	go func() {
-		for range 200 {
-			if _, err := st.GetJob(context.Background(), 1); err == nil {
-				finishJob(t, st, 1, storage.JobFailed, 405)
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
+		if waitServed(t, st, queuedFor("d1")) {
+			finishJob(t, st, 1, storage.JobFailed, 405)
 		}
 	}()
 	out, _, err := runCtl(t, url, "replace", "d1", "./DevInfo/Mod", "x", "--wait", "10s")

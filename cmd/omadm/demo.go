@@ -167,7 +167,8 @@ Try, in another terminal:
   go run ./cmd/omadm ctl get %s ./DevDetail/FwV --notify --wait 10s
   go run ./cmd/omadm ctl replace %s %s 1800 --format int --notify --wait 10s
   go run ./cmd/omadm ctl fumo %s %s --notify --wait 30s
-`, rs.URL, rs.URL, rs.URL, rs.Token, rs.URL, rs.URL, rs.Token, first, first, sim.PollIntervalURI, first, d.firmwareURL)
+  go run ./cmd/omadm ctl diag run %s battery --notify --wait 30s
+`, rs.URL, rs.URL, rs.URL, rs.Token, rs.URL, rs.URL, rs.Token, first, first, sim.PollIntervalURI, first, d.firmwareURL, first)
 	fmt.Fprintln(stdout, "omadm demo ready; press Ctrl-C to stop")
 	if c.noWait {
 		return nil
@@ -256,7 +257,12 @@ func (d *demo) scenario(ctx context.Context, dev *sim.Device) error {
 	fmt.Fprintf(d.out, "\n[%d] Generic alert from the device\n", d.next())
 	fmt.Fprintf(d.out, "    Alert 1226 type %s source %s correlator %s\n    data: %s\n", ev.Type, ev.Source, ev.Correlator, ev.Data)
 
-	// 6. A firmware update over FUMO.
+	// 6. Diagnostics over DiagMon, reported and listed by the server.
+	if err := d.diagnostics(ctx, dev); err != nil {
+		return err
+	}
+
+	// 7. A firmware update over FUMO.
 	return d.firmwareUpdate(ctx, dev)
 }
 

@@ -30,6 +30,7 @@ func TestDemo_RunsTheScenarioAndReachesReady(t *testing.T) {
 		`alert 1103 "When should the security update be installed?"`, `device answered: 200 OK: the user chose 2 "Tonight"`,
 		"Alert 1226", "API token:", "ctl device list", "ready",
 		"firmwareupdate.downloadandupdate correlator fw-1: result 200 (successful)", "now 2.0.0-demo", "State = 100", "ctl fumo IMEI:",
+		"Diagnostics (DiagMon)", "result 1200 (successful), correlator diagmon-demo", "available_percent",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())

@@ -33,7 +33,7 @@ func runNotify(t *testing.T, stdin []byte, args ...string) (string, int, error) 
 	return out.String(), code, err
 }
 
-// The package 0 vector of notification.md §3 (digest computed independently
+// A package 0 vector (OMA-TS-DM_Notification-V1_2 digest; computed independently
 // with openssl, see notification/testdata/vectors.sh).
 const specPkgHex = "2e84b4d47d65793a313fb4b5ffcbaac502d0000000123412636f6d2e6d676d747372762e6d616e616765"
 

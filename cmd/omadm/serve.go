@@ -71,9 +71,11 @@ type serveConfig struct {
 	// database (AES-256-GCM); "" = <DataDir>/secret.key, created 0600 on
 	// first start.
 	SecretKeyFile string
-	// Logger receives structured logs; nil = text logs on stderr at LogLevel.
-	Logger   *slog.Logger
-	LogLevel string // debug, info (default), warn, error
+	// Logger receives structured logs; nil = logs on stderr at LogLevel in
+	// LogFormat.
+	Logger    *slog.Logger
+	LogLevel  string // debug, info (default), warn, error
+	LogFormat string // text (default) or json
 	// ShutdownTimeout bounds a graceful shutdown (default 15 s).
 	ShutdownTimeout time.Duration
 	// Engine tunes the DM engine; Store, ServerID, Logger, Senders and OnEvent
@@ -117,7 +119,7 @@ func newServeCmd() *cobra.Command {
 	var cfg serveConfig
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the DM server: device endpoint /dm, REST API /api/v1, console /ui/, /metrics, /healthz",
+		Short: "Run the DM server: device endpoint /dm, REST API /api/v1, console /ui/, /metrics, /healthz, /readyz",
 		Long: `serve runs the OMA DM server. With no flags it listens on 127.0.0.1:8080 and keeps
 its data in ./omadm-data (SQLite). The API token is $OMADM_API_TOKEN, or one
 generated on first start: the server keeps its SHA-256 (<data>/api-token.sha256)
@@ -167,6 +169,7 @@ start: back it up, and give every node sharing a PostgreSQL database the same).`
 	f.StringVar(&cfg.SMSWebhook, "sms-webhook", "", "SMS gateway URL used to send package 0 to sms:+number addresses")
 	f.StringVar(&cfg.SQLiteSync, "sqlite-sync", "normal", "SQLite durability: normal (survives a crash of the process) or full (fsync per commit, survives power loss)")
 	f.StringVar(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text (key=value) or json (one object per line)")
 	f.StringVar(&cfg.ServerID, "server-id", server.DefaultServerID, "our DM server identifier (ServerID)")
 	f.DurationVar(&cfg.OpSweep, "op-sweep", fleet.DefaultInterval, "how often operations past their timeout are marked timed_out (every node may run it; each operation times out once)")
 	f.IntVar(&cfg.Engine.TraceKeep, "trace-keep", server.DefaultTraceKeep, "wire traces kept per device")
@@ -228,13 +231,21 @@ func (f eventKeepFlag) Set(s string) error {
 
 func (eventKeepFlag) Type() string { return "duration" }
 
-// newServeLogger builds the default text logger at a named level.
-func newServeLogger(w io.Writer, level string) (*slog.Logger, error) {
+// newServeLogger builds the default logger at a named level in a named
+// format (text or json).
+func newServeLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+	o := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(w, o)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, o)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
 }
 
 // tokenHashFileName is the file in the data directory holding the hex
@@ -408,7 +419,7 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 	}
 	log := cfg.Logger
 	if log == nil {
-		if log, err = newServeLogger(os.Stderr, cmp.Or(cfg.LogLevel, "info")); err != nil {
+		if log, err = newServeLogger(os.Stderr, cmp.Or(cfg.LogLevel, "info"), cfg.LogFormat); err != nil {
 			return nil, err
 		}
 	}
@@ -474,15 +485,19 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 	if err != nil {
 		return nil, err
 	}
+	schemaReady, err := serveSchemaCheck(store, backend)
+	if err != nil {
+		return nil, err
+	}
 	apiH, err := handler.New(handler.Options{Store: store, Notifier: engine, TokenSHA256: token.Hash[:], Hub: hub, Logger: log, Version: serveVersion,
-		Operations: ops})
+		Operations: ops, Ready: schemaReady})
 	if err != nil {
 		return nil, err
 	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	for _, c := range engine.Collectors() {
+	for _, c := range append(engine.Collectors(), ops.Collectors()...) {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering metrics: %w", err)
 		}
@@ -491,6 +506,7 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 	mux.Handle("/dm", dmhttp.NewHandler(engine, &dmhttp.HandlerOptions{ExternalURL: cfg.PublicURL, Logger: log, LogEvery: cfg.Engine.AuthLimits.LogEvery}))
 	mux.Handle("/api/", apiH)
 	mux.Handle("GET /healthz", apiH)
+	mux.Handle("GET /readyz", apiH)
 	mux.Handle("GET /ui/", web.Handler("/ui/"))
 	mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}))
@@ -526,7 +542,7 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 	if cfg.PublicURL != "" {
 		dmURL = strings.TrimRight(cfg.PublicURL, "/") + "/dm"
 	}
-	log.Info("ready", "dm", dmURL, "api", rs.URL+"/api/v1", "metrics", rs.URL+"/metrics", "healthz", rs.URL+"/healthz", "console", rs.URL+"/ui/",
+	log.Info("ready", "dm", dmURL, "api", rs.URL+"/api/v1", "metrics", rs.URL+"/metrics", "healthz", rs.URL+"/healthz", "readyz", rs.URL+"/readyz", "console", rs.URL+"/ui/",
 		"storage", backend, "server_id", eo.ServerID, "tls", tlsCfg != nil, "tls_client_auth", serveClientAuth(tlsCfg, cfg.TLSClientAuth))
 	return rs, nil
 }

@@ -20,7 +20,7 @@ import (
 
 // TestE2E_HostileHeadersGetASyncMLAnswerNeverA5xx: over real HTTP, a device
 // whose MaxMsgSize leaves no room for any reply gets the SyncHdr Status,
-// Alert 1223 and Final (OMA-TS-DM_Protocol-V1_2 §10: session abort, either
+// Alert 1223 and Final (OMA-TS-DM_Protocol-V1_2 §8.1: session abort, either
 // side, any time), and a SyncHdr whose device id carries a bidi override
 // gets a SyncHdr Status 400; both are HTTP 200 with a SyncML body and no
 // ERROR log line.

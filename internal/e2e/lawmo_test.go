@@ -94,7 +94,7 @@ func TestE2E_LockAndWipeAreAcceptedThenReported(t *testing.T) {
 
 // TestE2E_WipeWithAnItemTheDeviceLacksDoesNotWipe: the API queues a LAWMO
 // wipe as one Sequence of the ToBeWiped Replaces and the Exec
-// (OMA-TS-DM_Protocol-V1_2 §6: Sequence members run in order, the ones
+// (OMA-TS-DM_RepPro-V1_2, Sequence: members run in order, the ones
 // after a failed member are answered 215). An item the device does not
 // have fails its Replace, so the Exec does not run: nothing is wiped, no
 // report comes, and the job fails naming the refused Replace.

@@ -203,7 +203,7 @@ func getJSON(t *testing.T, url string, v any) {
 }
 
 // A LAWMO wipe naming a wipe-list item the device lacks: the Sequence's
-// Replace fails, the Exec is not executed (OMA-TS-DM_Protocol-V1_2 §6:
+// Replace fails, the Exec is not executed (OMA-TS-DM_RepPro-V1_2:
 // Sequence members after a failed one are answered 215), so the operation
 // fails at once, without waiting for a report that cannot come.
 func TestE2E_WipeOperationWithAnItemTheDeviceLacksFails(t *testing.T) {

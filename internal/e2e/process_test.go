@@ -74,10 +74,13 @@ func startServe(t *testing.T, bin, data string) *serveProcess {
 		<-p.exited
 	})
 	c := apiclient.New(p.url, processToken)
+	// Another process gives no signal but its answers: /readyz is asked
+	// with a growing pause until it says ready, or the process exits; the
+	// deadline only bounds a hang.
 	deadline := time.Now().Add(30 * time.Second)
 	for delay := 10 * time.Millisecond; ; delay = min(2*delay, 200*time.Millisecond) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_, err := c.Health(ctx)
+		_, err := c.Ready(ctx)
 		cancel()
 		if err == nil {
 			return p

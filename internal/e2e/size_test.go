@@ -82,7 +82,7 @@ func TestE2E_MultiMessagePackagesInBothDirections(t *testing.T) {
 				t.Errorf("Get %d: %s %d, %d results", i, j.State, j.Status, len(j.Results))
 			}
 		}
-		// OMA-TS-DM_Protocol-V1_2 §8 (multiple messages per package): the
+		// OMA-TS-DM_Protocol-V1_2 §6 (multiple messages per package): the
 		// device's package of Results spans messages and the server asks
 		// for each next one with Alert 1222 (no Final, no command); every
 		// other server message is Final, so the device never needs to ask.

@@ -81,8 +81,8 @@ func Install(t *dmtree.Tree) error {
 }
 
 // DeleteAccount removes the account of serverID and, in the same transaction,
-// strips serverID from every ACL of the tree (tree.md §5, deleting a
-// ServerID), so no right outlives the account. 404 when there is no account.
+// strips serverID from every ACL of the tree (OMA-TS-DM_TND-V1_2, ACL:
+// deleting a ServerID), so no right outlives the account. 404 when there is no account.
 func DeleteAccount(t *dmtree.Tree, serverID string) error {
 	a, err := FindByServerID(t, serverID)
 	if err != nil {
@@ -100,7 +100,7 @@ func DeleteAccount(t *dmtree.Tree, serverID string) error {
 }
 
 // AddAccount creates ./DMAcc/<a.ID> as the device, all or nothing, and grants
-// a.ServerID Get, Replace and Delete on it (objects.md §3). An existing ID
+// a.ServerID Get, Replace and Delete on it (OMA-TS-DM_StdObj-V1_2, DMAcc). An existing ID
 // gives 418.
 func AddAccount(t *dmtree.Tree, a Account) error {
 	if a.ID == "" || a.ServerID == "" {

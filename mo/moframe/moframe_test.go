@@ -11,6 +11,7 @@ import (
 
 	"github.com/omadm/omadm/dmtree"
 	"github.com/omadm/omadm/mo"
+	"github.com/omadm/omadm/mo/diagmon"
 	"github.com/omadm/omadm/mo/fumo"
 	"github.com/omadm/omadm/mo/lawmo"
 	"github.com/omadm/omadm/mo/moframe"
@@ -30,6 +31,7 @@ func TestModel_DescriptorsAgreeWithTheirDDF(t *testing.T) {
 	}{
 		{"fumo", fumo.Model, fumo.Descriptor, fumo.MOID},
 		{"lawmo", lawmo.Model, lawmo.Descriptor, lawmo.MOID},
+		{"diagmon", diagmon.Model, diagmon.Descriptor, diagmon.MOID},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.model.MOID() != tc.moid {

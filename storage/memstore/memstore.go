@@ -42,6 +42,7 @@ type Store struct {
 	opJob    map[int64]int64  // job ID → its operation's ID
 	nextOp   int64
 	inv      inventory // groups (inventory.go)
+	profiles map[string]*storage.Profile
 }
 
 var (

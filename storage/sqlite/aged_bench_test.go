@@ -10,7 +10,7 @@ import (
 
 // BenchmarkSessionCycle compares the storage work of one DM session on an
 // empty store with the same work on a store holding the history of a busy
-// server (storagetest.BenchAged), issue 6.
+// server (storagetest.BenchAged).
 func BenchmarkSessionCycle(b *testing.B) {
 	b.Run("fresh", func(b *testing.B) { storagetest.BenchSessionCycle(b, newStore(b)) })
 	b.Run("aged", func(b *testing.B) { storagetest.BenchSessionCycle(b, agedStore(b)) })

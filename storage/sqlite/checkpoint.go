@@ -13,7 +13,7 @@ import (
 // SQLite's automatic checkpoint runs inside the COMMIT that pushes the WAL
 // past wal_autocheckpoint pages: that commit copies every page back into the
 // database file and fsyncs twice, and every batch queued behind it waits. In
-// the issue 6 profile that was a third of the commit time of the single
+// a profile of the session benchmark that was a third of the commit time of the single
 // writer.
 //
 // Here the writer connection has wal_autocheckpoint off and a checkpointer

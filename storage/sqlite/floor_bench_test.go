@@ -9,7 +9,7 @@ import (
 
 // BenchmarkFloor_MinimalSessionWrites is a lower bound, not a measurement
 // of this package: the least a durable SQL store must write for one DM
-// session of the issue 6 benchmark (authenticate, one Get, one Replace,
+// session of the session benchmark (authenticate, one Get, one Replace,
 // Status and Results stored), on the same SQLite (modernc, WAL,
 // synchronous=NORMAL), with every favour a real server cannot count on:
 //
@@ -24,7 +24,7 @@ import (
 // What is left per session: the session row inserted (with the engine's
 // state) and closed, 2 jobs finished with their status and result, 1 tree
 // cache row, and the 4 wire traces. BENCHMARKS.md compares this floor with
-// the CPU budget the issue 6 target leaves for storage (one op is one
+// the CPU budget the sessions/s target leaves for storage (one op is one
 // session, so ns/op is the time per session).
 func BenchmarkFloor_MinimalSessionWrites(b *testing.B) {
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(b.TempDir(), "floor.db")+

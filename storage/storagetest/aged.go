@@ -13,7 +13,7 @@ import (
 // per-device history that is kept (finished jobs, events, closed sessions
 // not yet expired, the newest traces) and the dead row versions the updates
 // left behind. Age writes it so that benchmarks can compare a fresh store
-// with a used one (issue 6: throughput fell to 30–60 % on a database that
+// with a used one (throughput once fell to 30–60 % on a database that
 // kept the data of earlier runs).
 type Aged struct {
 	Prefix   string // device IDs are Prefix + number; default "aged-"

@@ -30,7 +30,7 @@ func traceIDs(t *testing.T, s storage.Store, deviceID string) []int64 {
 	return ids
 }
 
-// pruneTests cover the per-device trace retention (issue 6: the table-wide
+// pruneTests cover the per-device trace retention (the table-wide
 // PruneTraces cost grew with every trace of every device).
 var pruneTests = []test{
 	{"PruneDeviceTracesKeepsTheNewestOfThatDeviceOnly", func(t *testing.T, s storage.Store) {

@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Chunks", chunkTests},
 		{"Inventory", inventoryTests},
 		{"Groups", groupTests},
+		{"Profiles", profileTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

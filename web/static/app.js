@@ -32,9 +32,25 @@ var Api = class {
   createOperation(id, body) {
     return this.t.request("POST", `/api/v1/devices/${encodeURIComponent(String(id))}/operations`, void 0, body);
   }
+  /** POST /api/v1/profiles: store a connectivity profile (apn or wifi) that operations of mo connmo apply to devices */
+  createProfile(body) {
+    return this.t.request("POST", `/api/v1/profiles`, void 0, body);
+  }
   /** DELETE /api/v1/devices/{id}: remove the device and everything that belongs to it */
   deleteDevice(id) {
     return this.t.request("DELETE", `/api/v1/devices/${encodeURIComponent(String(id))}`, void 0, void 0);
+  }
+  /** DELETE /api/v1/profiles/{name}: delete a profile (devices keep what was applied) */
+  deleteProfile(name) {
+    return this.t.request("DELETE", `/api/v1/profiles/${encodeURIComponent(String(name))}`, void 0, void 0);
+  }
+  /** GET /api/v1/devices/{id}/diagnostics/{event}: one DiagMon report or trap of the device */
+  deviceDiagnostic(id, event) {
+    return this.t.request("GET", `/api/v1/devices/${encodeURIComponent(String(id))}/diagnostics/${encodeURIComponent(String(event))}`, void 0, void 0);
+  }
+  /** GET /api/v1/devices/{id}/diagnostics: the device's DiagMon reports and traps (1226 alerts of the urn:oma:at:diagmon:1.0 types), oldest first */
+  deviceDiagnostics(id, query = {}) {
+    return this.t.request("GET", `/api/v1/devices/${encodeURIComponent(String(id))}/diagnostics`, query, void 0);
   }
   /** GET /api/v1/devices/{id}/events: the device's events (generic alerts, session milestones) */
   deviceEvents(id, query = {}) {
@@ -60,11 +76,15 @@ var Api = class {
   getOperation(opid) {
     return this.t.request("GET", `/api/v1/operations/${encodeURIComponent(String(opid))}`, void 0, void 0);
   }
+  /** GET /api/v1/profiles/{name}: one connectivity profile */
+  getProfile(name) {
+    return this.t.request("GET", `/api/v1/profiles/${encodeURIComponent(String(name))}`, void 0, void 0);
+  }
   /** GET /api/v1/devices/{id}/tree: last known device tree values (from Results) */
   getTree(id, query = {}) {
     return this.t.request("GET", `/api/v1/devices/${encodeURIComponent(String(id))}/tree`, query, void 0);
   }
-  /** GET /healthz: liveness and storage reachability */
+  /** GET /healthz: liveness: the process is up and serving HTTP (storage is not checked: see /readyz) */
   health() {
     return this.t.request("GET", `/healthz`, void 0, void 0);
   }
@@ -92,6 +112,10 @@ var Api = class {
   listOperations(id, query = {}) {
     return this.t.request("GET", `/api/v1/devices/${encodeURIComponent(String(id))}/operations`, query, void 0);
   }
+  /** GET /api/v1/profiles: the connectivity profiles by name */
+  listProfiles(query = {}) {
+    return this.t.request("GET", `/api/v1/profiles`, query, void 0);
+  }
   /** POST /api/v1/devices/{id}/notify: send package 0 now (server-initiated session) */
   notifyDevice(id) {
     return this.t.request("POST", `/api/v1/devices/${encodeURIComponent(String(id))}/notify`, void 0, void 0);
@@ -100,9 +124,17 @@ var Api = class {
   openapi() {
     return this.t.request("GET", `/api/v1/openapi.json`, void 0, void 0);
   }
+  /** GET /readyz: readiness: storage answers a ping and every schema migration of this build is applied */
+  ready() {
+    return this.t.request("GET", `/readyz`, void 0, void 0);
+  }
   /** PATCH /api/v1/devices/{id}: change notify address, labels or credentials */
   updateDevice(id, body) {
     return this.t.request("PATCH", `/api/v1/devices/${encodeURIComponent(String(id))}`, void 0, body);
+  }
+  /** PUT /api/v1/profiles/{name}: replace a profile's kind and settings (a secret given as ******** keeps its stored value); devices it was applied to keep the old values until it is applied again with replace */
+  updateProfile(name, body) {
+    return this.t.request("PUT", `/api/v1/profiles/${encodeURIComponent(String(name))}`, void 0, body);
   }
 };
 

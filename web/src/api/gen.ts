@@ -61,6 +61,37 @@ export interface DeviceUpdate {
   username?: string;
 }
 
+export interface Diagnostic {
+  correlator?: string;
+  created_at: string;
+  /** the raw data, when it could not be read */
+  data?: string;
+  device: string;
+  /** why the report's data could not be read */
+  error?: string;
+  /** the event the report came in */
+  event: number;
+  function?: string;
+  /** OperationComplete, TrapNotification or TrapInactiveNotification */
+  kind: "report" | "trap" | "trap-inactive";
+  meaning?: string;
+  /** the device's reason for a failure */
+  message?: string;
+  metric?: string;
+  readings?: Reading[];
+  /** a report's result code: 1200 successful, 1400 the function failed, 1405 not supported */
+  result_code?: number;
+  source?: string;
+  successful: boolean;
+  threshold?: string;
+}
+
+export interface DiagnosticList {
+  diagnostics: Diagnostic[];
+  /** ?after= cursor of the next page */
+  next?: string;
+}
+
 export interface Error {
   error: string;
 }
@@ -269,17 +300,45 @@ export interface OperationList {
 export interface OperationRequest {
   /** correlator of the Exec and of the device's report (default: generated); unique per device */
   correlator?: string;
-  mo: "fumo" | "lawmo" | "exec";
-  /** the MO instance (default ./FwUpdate/Default, ./LAWMO); for exec the node to execute (required) */
+  mo: "fumo" | "lawmo" | "diagmon" | "connmo" | "exec";
+  /** the MO instance (default ./FwUpdate/Default, ./LAWMO, ./DiagMon, ./ConnMO); for exec the node to execute (required) */
   node?: string;
   /** send package 0 so the device connects now */
   notify?: boolean;
-  /** fumo: DownloadAndUpdate (default), Download, Update (or download-and-update, download, update); lawmo (required): lock, partial-lock, unlock, wipe, factory-reset (or FullyLock, PartiallyLock, UnLock, Wipe, FactoryReset); ignored for exec */
+  /** fumo: DownloadAndUpdate (default), Download, Update (or download-and-update, download, update); lawmo (required): lock, partial-lock, unlock, wipe, factory-reset (or FullyLock, PartiallyLock, UnLock, Wipe, FactoryReset); ignored for exec; diagmon (required): the function to run: memory, storage, load, battery, log (or Memory, Storage, Load, Battery, LogTail); connmo: apply (the default and only one) */
   operation?: string;
-  /** fumo: pkg_url (string; required except for Update); lawmo: notify_user (boolean), wipe_items (wipe only: list of AvailableWipeList node names); exec: data (string, the Exec item's data) */
+  /** fumo: pkg_url (string; required except for Update); lawmo: notify_user (boolean), wipe_items (wipe only: list of AvailableWipeList node names); exec: data (string, the Exec item's data); connmo: profile (string, required: a stored profile's name), replace (boolean: the device has the profile already; its NAP and Proxy nodes are deleted first, in the same Atomic) */
   params?: Record<string, unknown>;
-  /** how long to wait for the report, a Go duration (default: fumo 24h, lawmo 1h, exec 1h; at most 720h) */
+  /** how long to wait for the report, a Go duration (default: fumo 24h, lawmo 1h, diagmon 10m, connmo 24h, exec 1h; at most 720h) */
   timeout?: string;
+}
+
+export interface Profile {
+  created_at: string;
+  kind: "apn" | "wifi";
+  name: string;
+  /** password and passphrase shown as ******** */
+  settings: Record<string, string>;
+  updated_at: string;
+}
+
+export interface ProfileList {
+  /** ?after= cursor of the next page */
+  next?: string;
+  profiles: Profile[];
+}
+
+export interface ProfileRequest {
+  kind: "apn" | "wifi";
+  /** required by POST; 1 to 64 letters, digits, '-', '_', '.' (it names the device's NAP and Proxy nodes) */
+  name?: string;
+  /** apn: apn (required), display_name, auth_type (PAP, CHAP), username, password, proxy_addr, proxy_port; wifi: ssid (required), display_name, security (open, wpa2-psk (default), wpa3-sae), passphrase (8-63 characters unless open), hidden (true/false), proxy_addr, proxy_port */
+  settings?: Record<string, string>;
+}
+
+export interface Reading {
+  name: string;
+  value: string;
 }
 
 export interface ResultItem {
@@ -400,9 +459,29 @@ export class Api {
     return this.t.request<Operation>("POST", `/api/v1/devices/${encodeURIComponent(String(id))}/operations`, undefined, body);
   }
 
+  /** POST /api/v1/profiles: store a connectivity profile (apn or wifi) that operations of mo connmo apply to devices */
+  createProfile(body: ProfileRequest): Promise<Profile> {
+    return this.t.request<Profile>("POST", `/api/v1/profiles`, undefined, body);
+  }
+
   /** DELETE /api/v1/devices/{id}: remove the device and everything that belongs to it */
   deleteDevice(id: string): Promise<void> {
     return this.t.request<void>("DELETE", `/api/v1/devices/${encodeURIComponent(String(id))}`, undefined, undefined);
+  }
+
+  /** DELETE /api/v1/profiles/{name}: delete a profile (devices keep what was applied) */
+  deleteProfile(name: string): Promise<void> {
+    return this.t.request<void>("DELETE", `/api/v1/profiles/${encodeURIComponent(String(name))}`, undefined, undefined);
+  }
+
+  /** GET /api/v1/devices/{id}/diagnostics/{event}: one DiagMon report or trap of the device */
+  deviceDiagnostic(id: string, event: number | string): Promise<Diagnostic> {
+    return this.t.request<Diagnostic>("GET", `/api/v1/devices/${encodeURIComponent(String(id))}/diagnostics/${encodeURIComponent(String(event))}`, undefined, undefined);
+  }
+
+  /** GET /api/v1/devices/{id}/diagnostics: the device's DiagMon reports and traps (1226 alerts of the urn:oma:at:diagmon:1.0 types), oldest first */
+  deviceDiagnostics(id: string, query: { after?: number; limit?: number; function?: string; kind?: "report" | "trap" | "trap-inactive" } = {}): Promise<DiagnosticList> {
+    return this.t.request<DiagnosticList>("GET", `/api/v1/devices/${encodeURIComponent(String(id))}/diagnostics`, query, undefined);
   }
 
   /** GET /api/v1/devices/{id}/events: the device's events (generic alerts, session milestones) */
@@ -435,12 +514,17 @@ export class Api {
     return this.t.request<Operation>("GET", `/api/v1/operations/${encodeURIComponent(String(opid))}`, undefined, undefined);
   }
 
+  /** GET /api/v1/profiles/{name}: one connectivity profile */
+  getProfile(name: string): Promise<Profile> {
+    return this.t.request<Profile>("GET", `/api/v1/profiles/${encodeURIComponent(String(name))}`, undefined, undefined);
+  }
+
   /** GET /api/v1/devices/{id}/tree: last known device tree values (from Results) */
   getTree(id: string, query: { prefix?: string } = {}): Promise<Tree> {
     return this.t.request<Tree>("GET", `/api/v1/devices/${encodeURIComponent(String(id))}/tree`, query, undefined);
   }
 
-  /** GET /healthz: liveness and storage reachability */
+  /** GET /healthz: liveness: the process is up and serving HTTP (storage is not checked: see /readyz) */
   health(): Promise<Health> {
     return this.t.request<Health>("GET", `/healthz`, undefined, undefined);
   }
@@ -475,6 +559,11 @@ export class Api {
     return this.t.request<OperationList>("GET", `/api/v1/devices/${encodeURIComponent(String(id))}/operations`, query, undefined);
   }
 
+  /** GET /api/v1/profiles: the connectivity profiles by name */
+  listProfiles(query: { after?: string; limit?: number } = {}): Promise<ProfileList> {
+    return this.t.request<ProfileList>("GET", `/api/v1/profiles`, query, undefined);
+  }
+
   /** POST /api/v1/devices/{id}/notify: send package 0 now (server-initiated session) */
   notifyDevice(id: string): Promise<NotifyResult> {
     return this.t.request<NotifyResult>("POST", `/api/v1/devices/${encodeURIComponent(String(id))}/notify`, undefined, undefined);
@@ -485,8 +574,18 @@ export class Api {
     return this.t.request<unknown>("GET", `/api/v1/openapi.json`, undefined, undefined);
   }
 
+  /** GET /readyz: readiness: storage answers a ping and every schema migration of this build is applied */
+  ready(): Promise<Health> {
+    return this.t.request<Health>("GET", `/readyz`, undefined, undefined);
+  }
+
   /** PATCH /api/v1/devices/{id}: change notify address, labels or credentials */
   updateDevice(id: string, body: DeviceUpdate): Promise<Device> {
     return this.t.request<Device>("PATCH", `/api/v1/devices/${encodeURIComponent(String(id))}`, undefined, body);
+  }
+
+  /** PUT /api/v1/profiles/{name}: replace a profile's kind and settings (a secret given as ******** keeps its stored value); devices it was applied to keep the old values until it is applied again with replace */
+  updateProfile(name: string, body: ProfileRequest): Promise<Profile> {
+    return this.t.request<Profile>("PUT", `/api/v1/profiles/${encodeURIComponent(String(name))}`, undefined, body);
   }
 }

@@ -1,0 +1,11 @@
+-- Connectivity profiles (an APN-like or Wi-Fi-like configuration applied to
+-- devices as one Atomic of Adds): settings as JSON; the secret settings
+-- (password, passphrase) sealed with the store's secret key.
+CREATE TABLE profiles (
+    name       TEXT        NOT NULL PRIMARY KEY,
+    kind       TEXT        NOT NULL,
+    settings   JSONB       NOT NULL,
+    secrets    BYTEA,
+    created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);
