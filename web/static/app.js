@@ -194,7 +194,8 @@ function queryString(q) {
   if (!q) return "";
   const p = new URLSearchParams();
   for (const [k, v] of Object.entries(q)) {
-    if (v !== void 0 && v !== "") p.set(k, String(v));
+    if (Array.isArray(v)) v.forEach((x) => p.append(k, x));
+    else if (v !== void 0 && v !== "") p.set(k, String(v));
   }
   const s = p.toString();
   return s ? "?" + s : "";

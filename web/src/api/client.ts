@@ -11,7 +11,7 @@ export class ApiError extends Error {
   }
 }
 
-type Query = Record<string, string | number | boolean | undefined>;
+type Query = Record<string, string | number | boolean | string[] | undefined>;
 
 /** FetchTransport sends requests with the session's token. */
 export class FetchTransport implements Transport {
@@ -45,7 +45,8 @@ export function queryString(q?: Query): string {
   if (!q) return "";
   const p = new URLSearchParams();
   for (const [k, v] of Object.entries(q)) {
-    if (v !== undefined && v !== "") p.set(k, String(v));
+    if (Array.isArray(v)) v.forEach((x) => p.append(k, x)); // a repeatable parameter
+    else if (v !== undefined && v !== "") p.set(k, String(v));
   }
   const s = p.toString();
   return s ? "?" + s : "";

@@ -415,9 +415,9 @@ export interface Update {
 }
 
 /** Transport carries one request; the console's client adds the token and
- * turns errors into exceptions. query values left undefined are omitted. */
+ * turns errors into exceptions. query values left undefined are omitted; a list repeats its parameter. */
 export interface Transport {
-  request<T>(method: string, path: string, query?: Record<string, string | number | boolean | undefined>, body?: unknown): Promise<T>;
+  request<T>(method: string, path: string, query?: Record<string, string | number | boolean | string[] | undefined>, body?: unknown): Promise<T>;
 }
 
 /** Api has one method per operation of /api/v1. */
