@@ -210,3 +210,21 @@ func TestConsole_KeyboardMovesThroughDeviceTabsAndTheTree(t *testing.T) {
 		chromedp.KeyEvent(kb.Enter),
 		until(`document.querySelector("omadm-tree-browser .node-detail h2").textContent === document.activeElement.dataset.uri`))
 }
+
+func TestConsole_EnrolsADeviceAndListsIt(t *testing.T) {
+	ctx := env(t)
+	login(t, ctx)
+	id := "IMEI:35" + strconv.FormatInt(time.Now().UnixNano()%1e13, 10)
+	do(t, ctx, "enrol",
+		chromedp.Click(chromedp.CSS(`omadm-enrol-form summary`)),
+		visible(`omadm-enrol-form input[name=id]`),
+		chromedp.SendKeys(chromedp.CSS(`omadm-enrol-form input[name=id]`), id),
+		chromedp.SendKeys(chromedp.CSS(`omadm-enrol-form input[name=username]`), "browser"),
+		chromedp.SendKeys(chromedp.CSS(`omadm-enrol-form input[name=password]`), "browser-secret"),
+		chromedp.SendKeys(chromedp.CSS(`omadm-enrol-form input[name=labels]`), "site=lab"),
+		chromedp.Click(chromedp.CSS(`omadm-enrol-form button[type=submit]`)),
+		until(`document.querySelector("omadm-enrol-form [role=status]").textContent.includes("Server password (shown once)")`),
+		chromedp.Click(chromedp.CSS(`omadm-enrol-form [role=status] a`)),
+		until(`document.querySelector("omadm-device .device-title")?.textContent === `+js(id)),
+		until(`document.querySelector("omadm-device input[name=labels]")?.value === "site=lab"`))
+}

@@ -3,6 +3,7 @@
 
 import { router, store } from "./app";
 import { AppShell } from "./components/app-shell";
+import { EnrolForm } from "./components/enrol";
 import { EventLog } from "./components/events";
 import { JobForm, JobTable } from "./components/jobs";
 import { OpForm, OpList } from "./components/operations";
@@ -29,6 +30,7 @@ const elements: [string, CustomElementConstructor][] = [
   ["omadm-op-list", OpList],
   ["omadm-trace-list", TraceList],
   ["omadm-event-log", EventLog],
+  ["omadm-enrol-form", EnrolForm],
 ];
 for (const [name, ctor] of elements) customElements.define(name, ctor);
 
@@ -55,6 +57,7 @@ declare global {
     "omadm-op-list": OpList;
     "omadm-trace-list": TraceList;
     "omadm-event-log": EventLog;
+    "omadm-enrol-form": EnrolForm;
   }
 }
 

@@ -595,6 +595,55 @@ var AppShell = class extends HTMLElement {
   }
 };
 
+// src/components/enrol.ts
+var EnrolForm = class extends HTMLElement {
+  connectedCallback() {
+    const id = h("input", { name: "id", required: true, placeholder: "IMEI:…" });
+    const user = h("input", { name: "username", required: true, autocomplete: "off" });
+    const pass = h("input", { name: "password", required: true, type: "password", autocomplete: "new-password" });
+    const auth = h("select", { name: "auth" }, ["md5", "basic", "hmac"].map((a) => h("option", null, a)));
+    const notify = h("input", { name: "notify_addr", placeholder: "udp://host:port or sms:+number" });
+    const labels = h("input", { name: "labels", placeholder: "site=north, tier=gold" });
+    const msg = h("p", { role: "status", class: "muted" });
+    const form = h(
+      "form",
+      { class: "inline" },
+      field("Device ID", id),
+      field("User name", user),
+      field("Password", pass),
+      field("Auth", auth),
+      field("Notification address", notify),
+      field("Labels", labels),
+      h("button", { type: "submit", class: "primary" }, "Enrol")
+    );
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const body = { id: id.value.trim(), username: user.value, password: pass.value, auth: auth.value };
+      if (notify.value.trim()) body.notify_addr = notify.value.trim();
+      const l = {};
+      for (const part of labels.value.split(",")) {
+        const [k, ...v] = part.split("=");
+        if (k.trim()) l[k.trim()] = v.join("=").trim();
+      }
+      if (Object.keys(l).length) body.labels = l;
+      try {
+        const d = await api.createDevice(body);
+        replace(
+          msg,
+          h("a", { href: Router.href("/devices/" + encodeURIComponent(d.id)) }, d.id),
+          " enrolled.",
+          d.server_password ? " Server password (shown once): " : "",
+          d.server_password ? h("code", null, d.server_password) : null
+        );
+        form.reset();
+      } catch (x) {
+        msg.textContent = errorText(x);
+      }
+    });
+    this.replaceChildren(h("details", { class: "card" }, h("summary", null, "Enrol a device"), form, msg));
+  }
+};
+
 // src/components/events.ts
 var EventLog = class extends HTMLElement {
   events = [];
@@ -1582,7 +1631,8 @@ var FleetView = class extends HTMLElement {
         { class: "card" },
         tbl,
         h("div", { class: "pager" }, this.prev, this.info, this.nextBtn)
-      )
+      ),
+      h("omadm-enrol-form")
     );
     this.unsub.push(store.subscribe({ kinds: ["session"] }, (u) => {
       const d = this.devices.find((x) => x.id === u.device);
@@ -1783,7 +1833,8 @@ var elements = [
   ["omadm-op-form", OpForm],
   ["omadm-op-list", OpList],
   ["omadm-trace-list", TraceList],
-  ["omadm-event-log", EventLog]
+  ["omadm-event-log", EventLog],
+  ["omadm-enrol-form", EnrolForm]
 ];
 for (const [name, ctor] of elements) customElements.define(name, ctor);
 router.define([

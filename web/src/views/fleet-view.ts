@@ -42,7 +42,8 @@ export class FleetView extends HTMLElement {
         h("form", { class: "toolbar", role: "search", onsubmit: (e: Event) => e.preventDefault() },
           field("Search", this.search))),
       this.err, h("div", { class: "card" }, tbl,
-        h("div", { class: "pager" }, this.prev, this.info, this.nextBtn)));
+        h("div", { class: "pager" }, this.prev, this.info, this.nextBtn)),
+      h("omadm-enrol-form"));
     this.unsub.push(store.subscribe({ kinds: ["session"] }, (u) => {
       const d = this.devices.find((x) => x.id === u.device);
       if (d && u.session?.state === "started") {
