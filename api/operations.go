@@ -114,9 +114,12 @@ func JobOperationFrom(o *storage.Operation) *JobOperation {
 // FUMORequest is the body of POST /devices/{id}/fumo: a firmware update over
 // FUMO, the same as an OperationRequest with mo "fumo" (see ToOperation).
 type FUMORequest struct {
-	Node       string `json:"node,omitempty"`      // the device's FUMO node; default ./FwUpdate/Default
-	Operation  string `json:"operation,omitempty"` // DownloadAndUpdate (default), Download or Update
-	PkgURL     string `json:"pkg_url,omitempty"`   // required except for Update
+	Node      string `json:"node,omitempty"`      // the device's FUMO node; default ./FwUpdate/Default
+	Operation string `json:"operation,omitempty"` // DownloadAndUpdate (default), Download or Update
+	PkgURL    string `json:"pkg_url,omitempty"`   // required except for Update (or give package)
+	// Package is a package of the server's catalogue (POST /packages): the
+	// server fills pkg_url with its download descriptor for this device.
+	Package    string `json:"package,omitempty"`
 	Correlator string `json:"correlator,omitempty"`
 	Timeout    string `json:"timeout,omitempty"`
 	Notify     bool   `json:"notify,omitempty"`
@@ -127,6 +130,12 @@ func (r *FUMORequest) ToOperation() OperationRequest {
 	o := OperationRequest{MO: "fumo", Operation: r.Operation, Node: r.Node, Correlator: r.Correlator, Timeout: r.Timeout, Notify: r.Notify}
 	if r.PkgURL != "" {
 		o.Params = map[string]any{"pkg_url": r.PkgURL}
+	}
+	if r.Package != "" {
+		if o.Params == nil {
+			o.Params = map[string]any{}
+		}
+		o.Params["package"] = r.Package
 	}
 	return o
 }

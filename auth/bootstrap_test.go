@@ -108,3 +108,68 @@ func TestIMSIKey(t *testing.T) {
 		})
 	}
 }
+
+// OMA-TS-DM_Security-V1_2 §5.1.7.2 names NETWORKID, USERPIN and
+// USERPIN_NETWORKID; OMA provisioning bootstrap's NETWPIN, USERNETWPIN and
+// the WSP codes 0-3 name the same methods.
+func TestParseBootstrapSec_AcceptsBothSpellingsAndCodes(t *testing.T) {
+	for in, want := range map[string]string{
+		"NETWORKID": auth.BootstrapNetworkID, "netwpin": auth.BootstrapNetworkID, "0": auth.BootstrapNetworkID,
+		"USERPIN": auth.BootstrapUserPIN, "1": auth.BootstrapUserPIN,
+		"USERPIN_NETWORKID": auth.BootstrapUserPINNetworkID, "USERNETWPIN": auth.BootstrapUserPINNetworkID,
+		"USERPINMAC": auth.BootstrapUserPINMAC, "3": auth.BootstrapUserPINMAC,
+	} {
+		if got, err := auth.ParseBootstrapSec(in); err != nil || got != want {
+			t.Errorf("ParseBootstrapSec(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := auth.ParseBootstrapSec("NONE"); err == nil {
+		t.Error("NONE accepted")
+	}
+}
+
+// USERPINMAC (OMA provisioning bootstrap): the user's PIN is a key and as
+// many digits of HMAC-SHA1(key, msg), each a MAC byte mod 10.
+func TestUserPINMAC_RoundTripsAndRejectsAnotherMessage(t *testing.T) {
+	msg := []byte("bootstrap body")
+	pin, err := auth.UserPINMAC("1234", msg)
+	if err != nil || len(pin) != 8 || pin[:4] != "1234" {
+		t.Fatalf("UserPINMAC = %q, %v", pin, err)
+	}
+	if err := auth.VerifyUserPINMAC(pin, msg); err != nil {
+		t.Fatal(err)
+	}
+	if err := auth.VerifyUserPINMAC(pin, []byte("other body")); !errors.Is(err, auth.ErrBootstrapMAC) {
+		t.Fatalf("other message: %v, want ErrBootstrapMAC", err)
+	}
+}
+
+// A device takes only the methods its policy names, keyed as that method
+// says; anything else is refused with the reason.
+func TestBootstrapPolicy_Check(t *testing.T) {
+	msg := []byte{0x02, 0x00, 0x00, 0x6a, 0x00, 0x6d}
+	imsi, _ := auth.IMSIKey("310150123456789")
+	pol := &auth.BootstrapPolicy{Accept: []string{"NETWPIN", "USERNETWPIN"}, Network: imsi, PIN: "4321"}
+	netMAC := auth.BootstrapMAC(imsi, msg)
+	both, _ := auth.BootstrapKey("USERPIN_NETWORKID", imsi, "4321")
+	tests := []struct {
+		name, sec, mac string
+		ok             bool
+		why            string
+	}{
+		{"network PIN", "NETWORKID", netMAC, true, ""},
+		{"network PIN, code", "0", netMAC, true, ""},
+		{"user and network PIN", "USERNETWPIN", auth.BootstrapMAC(both, msg), true, ""},
+		{"wrong MAC", "NETWORKID", auth.BootstrapMAC([]byte("other"), msg), false, "does not verify"},
+		{"method not accepted", "USERPIN", auth.BootstrapMAC([]byte("4321"), msg), false, "not accepted"},
+		{"no security", "", "", false, "no security"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := pol.Check(tc.sec, tc.mac, msg)
+			if tc.ok != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.why) {
+				t.Fatalf("Check = %v, want ok=%v (%s)", err, tc.ok, tc.why)
+			}
+		})
+	}
+}

@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 
+	"github.com/omadm/omadm/auth"
+	"github.com/omadm/omadm/notification"
 	"github.com/omadm/omadm/syncml"
 )
 
@@ -70,4 +73,28 @@ func ApplyBootstrap(tree Tree, body []byte, contentType string) ([]CommandRecord
 		return nil, fmt.Errorf("client: bootstrap commit: %w", err)
 	}
 	return recs, nil
+}
+
+// AcceptBootstrapPush applies a DM bootstrap that arrived as a WAP push
+// (notification.DecodeBootstrapPush: application/vnd.syncml.dm+wbxml with
+// SEC and MAC parameters) when policy takes it: its security method must be
+// one the policy accepts and its MAC (or, for USERPINMAC, the user's PIN)
+// must verify over the exact WBXML body (OMA-TS-DM_Security-V1_2
+// §5.1.7.2). A refused bootstrap changes nothing; the error says why.
+func AcceptBootstrapPush(tree Tree, pdu []byte, policy *auth.BootstrapPolicy) ([]CommandRecord, error) {
+	p, err := notification.DecodeBootstrapPush(pdu)
+	if err != nil {
+		return nil, fmt.Errorf("client: bootstrap push: %w", err)
+	}
+	if policy == nil {
+		return nil, fmt.Errorf("client: bootstrap refused: no bootstrap security policy")
+	}
+	sec := ""
+	if p.SEC >= 0 {
+		sec = strconv.Itoa(p.SEC)
+	}
+	if err := policy.Check(sec, p.MAC, p.Body); err != nil {
+		return nil, err
+	}
+	return ApplyBootstrap(tree, p.Body, syncml.EncodingWBXML.ContentType())
 }

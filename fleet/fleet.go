@@ -116,6 +116,10 @@ type Options struct {
 	// not block.
 	OnChange func(*storage.Operation)
 	Logger   *slog.Logger
+	// Packages turns a FUMO request's "package" parameter (a package of
+	// the server's catalogue) into the pkg_url a device downloads it from
+	// (a download descriptor bound to the device). Nil refuses "package".
+	Packages func(ctx context.Context, packageID, deviceID string) (string, error)
 }
 
 // Manager creates, reads, cancels and advances operations.
@@ -284,7 +288,11 @@ func (m *Manager) planExec(r *Request) (*storage.Operation, storage.JobSpec, err
 // store: what Manager.Plan would refuse. Clients call it to report a
 // mistake before sending a request.
 func Validate(r Request) error {
-	m := &Manager{o: Options{MOs: DefaultMOs, ExecTimeout: DefaultExecTimeout, Now: time.Now}}
+	m := &Manager{o: Options{MOs: DefaultMOs, ExecTimeout: DefaultExecTimeout, Now: time.Now,
+		Packages: func(context.Context, string, string) (string, error) { return "http://package.invalid/", nil }}}
+	if err := m.resolvePackage(context.Background(), &r); err != nil {
+		return err
+	}
 	_, _, err := m.Plan(&r)
 	return err
 }
@@ -294,6 +302,9 @@ func Validate(r Request) error {
 // device), storage.ErrExists (the device has an operation with that
 // correlator), or a storage error.
 func (m *Manager) Create(ctx context.Context, r *Request) (*storage.Operation, *storage.Job, error) {
+	if err := m.resolvePackage(ctx, r); err != nil {
+		return nil, nil, err
+	}
 	op, spec, err := m.plan(ctx, r)
 	if err != nil {
 		return nil, nil, err
@@ -557,4 +568,39 @@ func (m *Manager) Refresh(ctx context.Context, id int64) (*storage.Operation, er
 		m.o.Logger.Warn("operations: advancing an operation on read", "operation", id, "err", err)
 	}
 	return op, nil
+}
+
+// PackageParam is the FUMO request parameter naming a package of the
+// server's catalogue instead of a pkg_url.
+const PackageParam = "package"
+
+// resolvePackage replaces a FUMO request's "package" parameter with the
+// pkg_url Options.Packages gives for it.
+func (m *Manager) resolvePackage(ctx context.Context, r *Request) error {
+	v, ok := r.Params[PackageParam]
+	if !ok || !strings.EqualFold(r.MO, fumo.Descriptor.Name) {
+		return nil
+	}
+	id, isStr := v.(string)
+	switch {
+	case !isStr || id == "":
+		return invalid("params."+PackageParam, "want a package ID")
+	case r.Params["pkg_url"] != nil:
+		return invalid("params."+PackageParam, "give package or pkg_url, not both")
+	case m.o.Packages == nil:
+		return invalid("params."+PackageParam, "this server has no package catalogue")
+	}
+	url, err := m.o.Packages(ctx, id, r.DeviceID)
+	if err != nil {
+		return invalid("params."+PackageParam, "%q: %v", id, err)
+	}
+	params := make(map[string]any, len(r.Params))
+	for k, v := range r.Params {
+		if k != PackageParam {
+			params[k] = v
+		}
+	}
+	params["pkg_url"] = url
+	r.Params = params
+	return nil
 }

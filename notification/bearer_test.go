@@ -141,7 +141,7 @@ func TestDecodePush_RejectsBadPDUsWithClearErrors(t *testing.T) {
 		{"endless uintvar", "01 06 FF FF FF FF FF FF", "uintvar"},
 		{"truncated uintvar", "01 06 81", "truncated uintvar"},
 		{"uintvar over 32 bits", "01 06 9F FF FF FF 7F", "32 bits"},
-		{"other content type", "01 06 03 C3 AF 87", "application/vnd.syncml.dm+wbxml"},
+		{"other content type", "01 06 03 C2 AF 87", "application/vnd.syncml.dm+wbxml"},
 		{"unknown content type code", "01 06 03 FF AF 87", "0x7F"},
 		{"no app id", "01 06 01 C4", "no X-Wap-Application-Id"},
 		{"other app id", "01 06 03 C4 AF 82", "is not x-wap-application:syncml.dm"},

@@ -224,8 +224,9 @@ func text(val []byte) string {
 
 var wellKnownMedia = map[uint32]string{
 	0x44: "application/vnd.syncml.notification",
-	0x42: "application/vnd.syncml.dm+xml",
-	0x43: "application/vnd.syncml.dm+wbxml",
+	// WAP WSP assigned numbers (OMNA well-known content types).
+	0x42: "application/vnd.syncml.dm+wbxml",
+	0x43: "application/vnd.syncml.dm+xml",
 	0x2E: "application/vnd.wap.sic",
 	0x30: "application/vnd.wap.slc",
 }

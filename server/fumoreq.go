@@ -25,7 +25,23 @@ func isFUMORequest(typ string) bool {
 // updates the device when a firmware operation (Exec of Download, Update or
 // DownloadAndUpdate under that node) is queued for it. A failed read answers
 // 202: the request is still recorded as an event, for later.
-func (x *exchange) fumoRequestStatus(ctx context.Context, source string) syncml.StatusCode {
+func (x *exchange) fumoRequestStatus(ctx context.Context, source, data string) syncml.StatusCode {
+	if code := x.fumoQueued(ctx, source); code == syncml.StatusOK || x.e.o.FirmwareRequest == nil {
+		return code
+	}
+	if err := x.e.o.FirmwareRequest(ctx, x.dev, source, data); err != nil {
+		x.log().Warn("answering a firmware update request", "err", err)
+		return syncml.StatusAccepted
+	}
+	if x.rd != nil {
+		x.rd.Pending = false // the queue read before the message misses what was just queued
+	}
+	return x.fumoQueued(ctx, source)
+}
+
+// fumoQueued is 200 when a firmware operation under source is queued for
+// the device, else 202.
+func (x *exchange) fumoQueued(ctx context.Context, source string) syncml.StatusCode {
 	jobs, err := x.e.store.ListJobs(ctx, storage.JobFilter{DeviceID: x.dev.ID, States: []storage.JobState{storage.JobQueued}, Limit: 1000})
 	if err != nil {
 		x.log().Warn("reading queued jobs for a firmware update request", "err", err)

@@ -68,6 +68,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -145,7 +146,15 @@ type Options struct {
 	AuthLimits AuthLimits
 	// OnEvent, when set, is called for live updates (job changes, device
 	// events, session milestones, traces). It must not block.
-	OnEvent func(Update)
+	// FirmwareRequest, when set, is asked about a client-initiated firmware
+	// update request (a FUMO devicerequest or userrequest generic alert)
+	// while no firmware operation is queued for the device: it may queue one
+	// (for example from a release policy). The alert is then answered 200
+	// and the update goes out in the same session; otherwise 202. source is
+	// the alert's FUMO node ("" = all firmware), data its Data. An error is
+	// logged and answered 202.
+	FirmwareRequest func(ctx context.Context, dev *storage.Device, source, data string) error
+	OnEvent         func(Update)
 }
 
 // Update is a live notification about something the engine stored; it is

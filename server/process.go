@@ -584,7 +584,7 @@ func (x *exchange) onAlert(ctx context.Context, a *syncml.Alert) syncml.StatusCo
 			x.addEvent(&storage.Event{Kind: kind, Type: ri.Type, Source: ri.URI, Target: storableText(target),
 				Format: ri.Format, Mark: storableText(mark), Data: ri.Data, Correlator: storableText(a.Correlator)})
 			if a.Data == syncml.AlertGeneric && isFUMORequest(ri.Type) && code == syncml.StatusOK {
-				code = x.fumoRequestStatus(ctx, ri.URI) // 200 or 202: see fumoreq.go
+				code = x.fumoRequestStatus(ctx, ri.URI, ri.Data) // 200 or 202: see fumoreq.go
 			}
 		}
 		return code

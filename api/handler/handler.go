@@ -21,6 +21,7 @@ import (
 
 	"github.com/omadm/omadm/api"
 	"github.com/omadm/omadm/fleet"
+	"github.com/omadm/omadm/fleet/content"
 	"github.com/omadm/omadm/internal/lograte"
 	"github.com/omadm/omadm/storage"
 )
@@ -64,6 +65,15 @@ type Options struct {
 	// whose changes go to Hub (it then sees only what this handler does:
 	// `omadm serve` passes the one its scheduler and engine feed).
 	Operations *fleet.Manager
+	// Content is the package catalogue (/packages, /release-policy and,
+	// through Downloads, /dl/); nil answers those routes with 503.
+	Content *content.Catalogue
+	// PublicURL is the base of the URLs given to devices (download
+	// descriptors, bootstrap profiles); "" takes the URL each request came to.
+	PublicURL string
+	// ServerID is our DM ServerID, which bootstrap profiles name; "" makes
+	// POST /bootstrap answer 503.
+	ServerID string
 }
 
 // Handler is the /api/v1 HTTP handler.
@@ -160,6 +170,7 @@ func New(o Options) (*Handler, error) {
 		{Method: "GET", Pattern: p + "/events/stream", h: h.stream},
 		{Method: "GET", Pattern: p + "/mos", h: h.listMOs},
 	}
+	h.routes = append(h.routes, h.contentRoutes()...)
 	for _, rt := range h.routes {
 		hf := rt.h
 		if !rt.Public {

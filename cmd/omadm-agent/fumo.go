@@ -35,6 +35,13 @@ func startFUMO(tree *dmtree.Tree, o *options, serverID string, c *client.Client,
 		ConnectTimeout: o.dlConnect,
 		StallTimeout:   o.dlStall,
 	}
+	if o.fumoTypes != "" {
+		for _, t := range strings.Split(o.fumoTypes, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				cfg.AcceptTypes = append(cfg.AcceptTypes, t)
+			}
+		}
+	}
 	if o.fumoInstall != "" {
 		cfg.Install = shellStep(o.fumoInstall, "install", log)
 	}
@@ -126,4 +133,18 @@ func once(ctx context.Context, c *client.Client, objs []waiter, stdout io.Writer
 		}
 	}
 	return nil
+}
+
+// updateRequest is a client-initiated firmware update request
+// (OMA-TS-DM-FUMO-V1_0, "Client Initiated Firmware Update": Generic Alert
+// 1226 of type org.openmobilealliance.dm.firmwareupdate.devicerequest,
+// Source the FUMO node). Data is the running firmware version, for the
+// server's release policy (the type leaves Data to the device; it may be
+// empty).
+func updateRequest(node, fwVersion string) *syncml.Alert {
+	return &syncml.Alert{Data: syncml.AlertGeneric, Items: []syncml.Item{{
+		Source: &syncml.Location{LocURI: node},
+		Meta:   &syncml.Meta{Type: fumo.AlertDeviceRequest, Format: "chr"},
+		Data:   syncml.TextData(fwVersion),
+	}}}
 }

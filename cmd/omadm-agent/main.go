@@ -13,6 +13,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -69,6 +70,11 @@ type options struct {
 	lawmo, lawmoLock, lawmoWipe         string
 	lawmoReset, lawmoWipeList           string
 	dlConnect, dlStall                  time.Duration
+	checkUpdate                         bool
+	fwVersion, fumoTypes                string
+	bootAccept, bootPIN                 string
+	bootPolicy                          *auth.BootstrapPolicy
+	liveTree                            *dmtree.Tree // the running tree, for pushed bootstraps
 	diagmon, diagmonStorage, diagmonLog string
 	diagmonLogBytes                     int
 	connmo, connmoApply                 string
@@ -116,11 +122,16 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.bootMAC, "bootstrap-mac", "", "MAC of the --bootstrap file: 40 hex digits of HMAC-SHA1(key, file)")
 	fs.StringVar(&o.bootKey, "bootstrap-key", "", "key of --bootstrap-sec (network secret, PIN, or both as the mechanism defines)")
 	fs.StringVar(&o.bootIMSI, "bootstrap-imsi", "", "with --bootstrap-sec NETWORKID instead of --bootstrap-key: the device's IMSI, keyed in its 3GPP semi-octet form")
+	fs.StringVar(&o.bootAccept, "bootstrap-accept", "", "with --notify-listen: comma-separated security methods a WAP-pushed bootstrap may use (NETWORKID/NETWPIN, USERPIN, USERPIN_NETWORKID/USERNETWPIN, USERPINMAC); empty refuses every pushed bootstrap")
+	fs.StringVar(&o.bootPIN, "bootstrap-pin", "", "user PIN of USERPIN and USERPIN_NETWORKID bootstraps; for USERPINMAC the whole PIN the user was given")
 	fs.StringVar(&o.fumo, "fumo", "", "firmware update (FUMO) package node, e.g. ./FwUpdate/Default; packages are kept under <state>/fumo")
 	fs.StringVar(&o.fumoInstall, "fumo-install", "", "with --fumo: command that installs a firmware package, run by /bin/sh with the package path as $1; exit 0 = updated")
 	fs.StringVar(&o.fumoVerify, "fumo-verify", "", "with --fumo: command run after a restart during an update, package path as $1; exit 0 = the new firmware runs")
 	fs.DurationVar(&o.dlConnect, "download-connect-timeout", fumo.DefaultConnectTimeout, "bound of connecting (TLS handshake included) to a package server (FUMO PkgURL)")
 	fs.DurationVar(&o.dlStall, "download-stall-timeout", fumo.DefaultStallTimeout, "a package download fails (FUMO 407) when no response arrives within this, or less than 4 KiB arrives in any such period")
+	fs.BoolVar(&o.checkUpdate, "check-update", false, "with --fumo: ask the server for a firmware update (FUMO client-initiated: generic alert org.openmobilealliance.dm.firmwareupdate.devicerequest) in the first session")
+	fs.StringVar(&o.fwVersion, "fw-version", "", "the running firmware version (DevDetail/FwV), which the server's release policy matches")
+	fs.StringVar(&o.fumoTypes, "fumo-types", "", "with --fumo: comma-separated media types a download descriptor may announce (type/* allowed; default any)")
 	fs.StringVar(&o.lawmo, "lawmo", "", "lock and wipe (LAWMO) object node, e.g. ./LAWMO")
 	fs.StringVar(&o.lawmoLock, "lawmo-lock", "", "with --lawmo: command that applies a lock state, run by /bin/sh with $1 = fully-locked, partially-locked or unlocked; exit 0 = done")
 	fs.StringVar(&o.lawmoWipe, "lawmo-wipe", "", "with --lawmo: command that wipes user data, with the AvailableWipeList items to erase as $1…")
@@ -168,24 +179,56 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("give --bootstrap-key or --bootstrap-imsi, not both")
 	}
 	hasKey := o.bootKey != "" || o.bootIMSI != ""
-	if (o.bootSec != "" || o.bootMAC != "" || hasKey) && (o.bootSec == "" || o.bootMAC == "" || !hasKey || o.bootstrap == "") {
+	if (o.bootSec != "" || o.bootMAC != "") && (o.bootSec == "" || o.bootMAC == "" || !hasKey || o.bootstrap == "") {
 		return nil, errors.New("--bootstrap-sec, --bootstrap-mac and --bootstrap-key (or --bootstrap-imsi) go together, with --bootstrap")
 	}
+	if (hasKey || o.bootPIN != "") && o.bootSec == "" && o.bootAccept == "" {
+		return nil, errors.New("--bootstrap-key, --bootstrap-imsi and --bootstrap-pin need --bootstrap-sec (a --bootstrap file) or --bootstrap-accept (pushed bootstraps)")
+	}
+	var network []byte
 	if o.bootIMSI != "" {
-		if !strings.EqualFold(o.bootSec, auth.BootstrapNetworkID) {
+		if o.bootSec != "" && !strings.EqualFold(o.bootSec, auth.BootstrapNetworkID) && !strings.EqualFold(o.bootSec, "NETWPIN") {
 			return nil, errors.New("--bootstrap-imsi is the key of --bootstrap-sec NETWORKID only")
 		}
 		k, err := auth.IMSIKey(o.bootIMSI)
 		if err != nil {
 			return nil, fmt.Errorf("--bootstrap-imsi: %w", err)
 		}
-		o.bootKey = string(k)
+		network = k
+		if o.bootSec != "" {
+			o.bootKey = string(k)
+		}
+	} else if o.bootKey != "" {
+		network = []byte(o.bootKey)
+	}
+	if o.bootAccept != "" {
+		if o.notifyListen == "" {
+			return nil, errors.New("--bootstrap-accept needs --notify-listen (pushed bootstraps arrive there)")
+		}
+		pol := &auth.BootstrapPolicy{Network: network, PIN: o.bootPIN}
+		for _, m := range strings.Split(o.bootAccept, ",") {
+			c, err := auth.ParseBootstrapSec(m)
+			if err != nil {
+				return nil, fmt.Errorf("--bootstrap-accept: %w", err)
+			}
+			if _, err := auth.BootstrapKey(c, network, cmp.Or(o.bootPIN, "x")); err != nil && c != auth.BootstrapUserPINMAC {
+				return nil, fmt.Errorf("--bootstrap-accept %s: give its key (--bootstrap-imsi or --bootstrap-key, --bootstrap-pin): %w", c, err)
+			}
+			if (c == auth.BootstrapUserPIN || c == auth.BootstrapUserPINNetworkID || c == auth.BootstrapUserPINMAC) && o.bootPIN == "" {
+				return nil, fmt.Errorf("--bootstrap-accept %s needs --bootstrap-pin", c)
+			}
+			pol.Accept = append(pol.Accept, c)
+		}
+		o.bootPolicy = pol
 	}
 	if !o.once && o.notifyListen == "" && o.poll == 0 {
 		return nil, errors.New("nothing to do: give --once, --notify-listen or --poll")
 	}
 	if o.poll < 0 {
 		return nil, errors.New("--poll must be >= 0")
+	}
+	if o.fumo == "" && (o.checkUpdate || o.fumoTypes != "") {
+		return nil, errors.New("--check-update and --fumo-types need --fumo (the package node)")
 	}
 	if o.fumo == "" && (o.fumoInstall != "" || o.fumoVerify != "") {
 		return nil, errors.New("--fumo-install and --fumo-verify need --fumo (the package node)")
@@ -399,9 +442,18 @@ func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, s
 			go watchConnMO(wctx, cm)
 		}
 	}
+	if o.checkUpdate {
+		c.QueueAlert(updateRequest(o.fumo, o.fwVersion))
+		log.Info("asking the server for a firmware update", "node", o.fumo, "fw_version", o.fwVersion)
+		select {
+		case kick <- struct{}{}:
+		default:
+		}
+	}
 	if o.once {
 		return once(ctx, c, running, stdout, log)
 	}
+	o.liveTree = tree
 	return daemon(ctx, o, c, kick, log)
 }
 
@@ -418,7 +470,7 @@ func setup(tree *dmtree.Tree, o *options) (string, error) {
 	if err := devinfo.Install(tree, devinfo.Info{DevID: devID, Man: "omadm", Mod: "omadm-agent", DmV: version}); err != nil {
 		return "", fmt.Errorf("installing DevInfo: %w", err)
 	}
-	if err := devdetail.Install(tree, devdetail.Detail{DevTyp: "linux", OEM: "omadm", SwV: version, LrgObj: true}); err != nil {
+	if err := devdetail.Install(tree, devdetail.Detail{DevTyp: "linux", OEM: "omadm", FwV: o.fwVersion, SwV: version, LrgObj: true}); err != nil {
 		return "", fmt.Errorf("installing DevDetail: %w", err)
 	}
 	if err := dmacc.Install(tree); err != nil {
@@ -505,7 +557,13 @@ func daemon(ctx context.Context, o *options, c *client.Client, kick <-chan struc
 		in := c.NewInbox(client.InboxOptions{Served: loadServed(o.state, log), Save: saveServed(o.state, log)})
 		log.Info("listening for package 0", "addr", l.Addr().String())
 		go func() {
-			errc <- l.ServeRaw(ctx, func(b []byte) { in.Offer(b) })
+			errc <- l.ServeRaw(ctx, func(b []byte) {
+				if notification.IsBootstrapPush(b) {
+					pushedBootstrap(o, b, log)
+					return
+				}
+				in.Offer(b)
+			})
 		}()
 		runCtx, cancel := context.WithCancel(ctx)
 		ran := make(chan struct{})

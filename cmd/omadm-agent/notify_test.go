@@ -93,7 +93,7 @@ type daemonRun struct {
 	conn   net.Conn
 }
 
-func startDaemon(t *testing.T, state, serverURL string) *daemonRun {
+func startDaemon(t *testing.T, state, serverURL string, extra ...string) *daemonRun {
 	t.Helper()
 	d := &daemonRun{t: t, stderr: &logWatch{}, done: make(chan int, 1)}
 	listening := d.stderr.watch(`listening for package 0" addr=(127\.0\.0\.1:\d+)`)
@@ -101,8 +101,8 @@ func startDaemon(t *testing.T, state, serverURL string) *daemonRun {
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	go func() {
-		d.done <- run(ctx, []string{"--state", state, "--server", serverURL, "--server-id", "srv.test", "--device-id", "IMEI:7",
-			"--username", "dev", "--password", "pw", "--server-password", "srvpw", "--notify-listen", "udp://127.0.0.1:0"}, nil, io.Discard, d.stderr)
+		d.done <- run(ctx, append([]string{"--state", state, "--server", serverURL, "--server-id", "srv.test", "--device-id", "IMEI:7",
+			"--username", "dev", "--password", "pw", "--server-password", "srvpw", "--notify-listen", "udp://127.0.0.1:0"}, extra...), nil, io.Discard, d.stderr)
 	}()
 	select {
 	case addr := <-listening:

@@ -64,6 +64,7 @@ The API token comes from --token, else OMADM_API_TOKEN, else the file
 		ctlGet(o), ctlReplace(o), ctlAdd(o), ctlDelete(o), ctlExec(o),
 		ctlJobs(o), ctlJob(o), ctlCancel(o), ctlNotify(o), ctlTrace(o), ctlEvents(o), ctlTree(o), ctlFUMO(o), ctlLAWMO(o), ctlOp(o))
 	cmd.AddCommand(ctlDiag(o), ctlProfile(o))
+	cmd.AddCommand(ctlPackage(o), ctlBootstrap(o))
 	return cmd
 }
 

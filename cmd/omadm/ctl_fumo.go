@@ -14,7 +14,7 @@ import (
 )
 
 func ctlFUMO(o *ctlOptions) *cobra.Command {
-	var node, opName, correlator string
+	var node, opName, correlator, pkg string
 	var wait time.Duration
 	var notify bool
 	cmd := &cobra.Command{
@@ -32,6 +32,7 @@ With --wait the command waits for that report and prints the outcome;
 it exits 0 for a successful result, 1 for a failed one and 2 when the
 report did not come in time.`,
 		Example: `  omadm ctl fumo IMEI:490154203237518 https://fw.example.com/acme-2.1.bin --notify --wait 30m
+  omadm ctl fumo IMEI:490154203237518 --package pkg-0123456789abcdef --notify
   omadm ctl fumo IMEI:490154203237518 --op update --node ./FwUpdate/Main`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -39,6 +40,7 @@ report did not come in time.`,
 			if len(args) == 2 {
 				req.PkgURL = args[1]
 			}
+			req.Package = pkg
 			// Checked here too so that a mistake is reported before any
 			// request; the server checks the same (fleet.Validate).
 			if err := fleet.Validate(opRequest(args[0], req.ToOperation())); err != nil {
@@ -53,6 +55,7 @@ report did not come in time.`,
 	f.StringVar(&node, "node", "./FwUpdate/Default", "the device's FUMO package node (omadm-agent --fumo)")
 	f.StringVar(&opName, "op", string(fumo.OpDownloadAndUpdate), "operation: DownloadAndUpdate, Download or Update")
 	f.StringVar(&correlator, "correlator", "", "correlator of the Exec and of the device's report (default: generated)")
+	f.StringVar(&pkg, "package", "", "instead of URL: a package of the server's catalogue (omadm ctl package upload); the server sets PkgURL to its download descriptor for this device")
 	f.DurationVar(&wait, "wait", 0, "wait up to this long for the device's report")
 	f.BoolVar(&notify, "notify", false, "send package 0 so the device connects now")
 	return cmd

@@ -29,6 +29,7 @@ import (
 	"github.com/omadm/omadm/api"
 	"github.com/omadm/omadm/api/handler"
 	"github.com/omadm/omadm/fleet"
+	"github.com/omadm/omadm/fleet/content"
 	"github.com/omadm/omadm/notification"
 	"github.com/omadm/omadm/notification/smsgw"
 	"github.com/omadm/omadm/server"
@@ -466,7 +467,12 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 			eo.Senders["sms"] = &smsgw.WebhookSender{URL: cfg.SMSWebhook}
 		}
 	}
-	ops, err := fleet.New(fleet.Options{Store: store, Logger: log, Now: cfg.OpNow, OnChange: func(op *storage.Operation) {
+	cat, err := content.Open(filepath.Join(cfg.DataDir, "packages"), content.Options{})
+	if err != nil {
+		return nil, err
+	}
+	var baseURL string // set once listening
+	ops, err := fleet.New(fleet.Options{Store: store, Logger: log, Now: cfg.OpNow, Packages: cat.ResolvePackage(func() string { return baseURL }), OnChange: func(op *storage.Operation) {
 		v := api.OperationFrom(op)
 		hub.Publish(api.Update{Kind: api.UpdateOperation, Device: op.DeviceID, Operation: &v})
 	}})
@@ -481,6 +487,9 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 			prev(u)
 		}
 	}
+	if eo.FirmwareRequest == nil {
+		eo.FirmwareRequest = cat.FirmwareRequests(ops, store, log)
+	}
 	engine, err := server.New(eo)
 	if err != nil {
 		return nil, err
@@ -490,7 +499,8 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 		return nil, err
 	}
 	apiH, err := handler.New(handler.Options{Store: store, Notifier: engine, TokenSHA256: token.Hash[:], Hub: hub, Logger: log, Version: serveVersion,
-		Operations: ops, Ready: schemaReady})
+		Operations: ops, Ready: schemaReady,
+		Content: cat, PublicURL: cfg.PublicURL, ServerID: cmp.Or(eo.ServerID, server.DefaultServerID)})
 	if err != nil {
 		return nil, err
 	}
@@ -507,6 +517,7 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 	mux.Handle("/api/", apiH)
 	mux.Handle("GET /healthz", apiH)
 	mux.Handle("GET /readyz", apiH)
+	mux.Handle(content.DownloadPrefix, handler.Downloads(cat, store, apiH))
 	mux.Handle("GET /ui/", web.Handler("/ui/"))
 	mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusFound))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}))
@@ -528,6 +539,7 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 	}
 	// Timeouts cut slow-loris connections; the listener bounds how many are
 	// served at once. Event streams extend their own write deadline.
+	baseURL = cmp.Or(strings.TrimRight(cfg.PublicURL, "/"), rs.URL)
 	rs.srv = dmhttp.NewServer(serveAccessLog(log, mux), cfg.HTTP, log)
 	relayCtx, relayStop := context.WithCancel(context.WithoutCancel(ctx))
 	rs.relayCtl = relayStop

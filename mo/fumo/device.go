@@ -67,6 +67,16 @@ type Config struct {
 	// fewer than StallBytes of the body arrive in any StallTimeout period.
 	StallTimeout time.Duration
 	StallBytes   int64
+	// AcceptTypes are the media types a download descriptor's <type> must
+	// match one of ("type/*" and "*/*" wildcards allowed); empty accepts
+	// any. A mismatch fails the download before it starts (OMA DL status
+	// 953, ResultNotAcceptable).
+	AcceptTypes []string
+	// FreeSpace says how many bytes Dir can still take; a descriptor whose
+	// size exceeds it fails with OMA DL status 901 and
+	// ResultDownloadOutOfMemory before the download starts. Nil asks the
+	// file system.
+	FreeSpace func() (int64, bool)
 	// Servers are granted Get, Replace and Exec on the package node (its
 	// ACL); empty leaves the ACL as inherited.
 	Servers []string
@@ -246,7 +256,12 @@ func (o *Object) Exec(_ context.Context, uri string, _ []byte, correlator string
 		return nil
 	}
 	err = o.run.Begin(check, moframe.Record{State: int(next), Op: string(op), Correlator: correlator},
-		func(ctx context.Context) *moframe.Outcome { return o.work(ctx, op, url) })
+		func(ctx context.Context) *moframe.Outcome {
+			if op != OpUpdate {
+				download.Reset(o.cfg.Dir) // a new download: nothing of an earlier one is resumed
+			}
+			return o.work(ctx, op, url)
+		})
 	if err != nil {
 		return 0, err
 	}
@@ -322,23 +337,30 @@ func (o *Object) clearPkgData() {
 	}
 }
 
-// download fetches url into Dir/package.bin through a partial file.
+// download fetches url into Dir/package.bin. With the default fetch, url
+// may name the package or an OMA download descriptor (OMA-TS-DM-FUMO-V1_0:
+// PkgURL is "a URL … to the download descriptor or the package"), and a
+// download interrupted by a restart resumes where it stopped (HTTP Range).
 func (o *Object) download(ctx context.Context, url string) (Result, error) {
 	if url == "" {
 		return ResultBadURL, errors.New("no PkgURL")
+	}
+	dctx, cancel := context.WithTimeout(ctx, o.cfg.DownloadTimeout)
+	defer cancel()
+	if o.cfg.Fetch == nil {
+		err := o.get.Package(ctx, dctx, url, filepath.Join(o.cfg.Dir, packageFile), download.PackageOptions{
+			Dir: o.cfg.Dir, Accept: o.cfg.AcceptTypes, FreeSpace: o.cfg.FreeSpace, Log: o.log})
+		if err != nil {
+			return resultOfKind[download.KindOf(err)], err
+		}
+		return ResultSuccessful, nil
 	}
 	part := filepath.Join(o.cfg.Dir, partFile)
 	f, err := os.OpenFile(part, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return ResultDownloadOutOfMemory, err
 	}
-	fetch := o.cfg.Fetch
-	if fetch == nil {
-		fetch = o.httpFetch
-	}
-	dctx, cancel := context.WithTimeout(ctx, o.cfg.DownloadTimeout)
-	err = fetch(dctx, url, &limitWriter{w: f, left: o.cfg.MaxSize})
-	cancel()
+	err = o.cfg.Fetch(dctx, url, &limitWriter{w: f, left: o.cfg.MaxSize})
 	if err == nil {
 		err = f.Sync()
 	}
@@ -355,16 +377,6 @@ func (o *Object) download(ctx context.Context, url string) (Result, error) {
 	return ResultSuccessful, nil
 }
 
-// httpFetch is the default Fetch: GET over http or https with the
-// connect, response header and stall bounds of Config.
-func (o *Object) httpFetch(ctx context.Context, url string, w io.Writer) error {
-	err := o.get.Get(ctx, url, w)
-	if err == nil {
-		return nil
-	}
-	return &ResultError{resultOfKind[download.KindOf(err)], err}
-}
-
 // resultOfKind maps a failed download to its FUMO result code
 // (OMA-TS-DM-FUMO-V1_0 §10.2 result codes): every timeout, a stalled or
 // trickling server included, is 407 "Alternate Download Request Time-Out".
@@ -377,6 +389,18 @@ var resultOfKind = map[download.Kind]Result{
 	download.KindServer:      ResultServerError,
 	download.KindTooLarge:    ResultDownloadOutOfMemory,
 	download.KindStorage:     ResultDownloadOutOfMemory,
+	download.KindRange:       ResultDownloadNetwork,
+	// Through a download descriptor (OMA DL status in brackets): a
+	// descriptor the device cannot use (906, 951) or a media type it does
+	// not take (953) is 405 "Not Acceptable"; media that does not match
+	// the descriptor's size (905) is 402 "Corrupted", one that
+	// fails the SHA-256 404 "Failed Validation"; an unconfirmed 900 report
+	// discards the package as a network failure.
+	download.KindDescriptor:    ResultNotAcceptable,
+	download.KindNotAcceptable: ResultNotAcceptable,
+	download.KindMismatch:      ResultCorruptedPackage,
+	download.KindChecksum:      ResultValidationFailed,
+	download.KindNotConfirmed:  ResultDownloadNetwork,
 }
 
 // limitWriter fails a download that outgrows Config.MaxSize.

@@ -12,6 +12,10 @@ var Api = class {
   cancelOperation(opid) {
     return this.t.request("POST", `/api/v1/operations/${encodeURIComponent(String(opid))}/cancel`, void 0, void 0);
   }
+  /** POST /api/v1/bootstrap: generate DM bootstrap profiles (this server's DMAcc account) for devices, optionally protected and pushed over WAP push */
+  createBootstrap(body) {
+    return this.t.request("POST", `/api/v1/bootstrap`, void 0, body);
+  }
   /** POST /api/v1/devices: enrol a device with its credentials */
   createDevice(body) {
     return this.t.request("POST", `/api/v1/devices`, void 0, body);
@@ -39,6 +43,10 @@ var Api = class {
   /** DELETE /api/v1/devices/{id}: remove the device and everything that belongs to it */
   deleteDevice(id) {
     return this.t.request("DELETE", `/api/v1/devices/${encodeURIComponent(String(id))}`, void 0, void 0);
+  }
+  /** DELETE /api/v1/packages/{pkgid}: delete a package */
+  deletePackage(pkgid) {
+    return this.t.request("DELETE", `/api/v1/packages/${encodeURIComponent(String(pkgid))}`, void 0, void 0);
   }
   /** DELETE /api/v1/profiles/{name}: delete a profile (devices keep what was applied) */
   deleteProfile(name) {
@@ -76,9 +84,17 @@ var Api = class {
   getOperation(opid) {
     return this.t.request("GET", `/api/v1/operations/${encodeURIComponent(String(opid))}`, void 0, void 0);
   }
+  /** GET /api/v1/packages/{pkgid}: one package */
+  getPackage(pkgid) {
+    return this.t.request("GET", `/api/v1/packages/${encodeURIComponent(String(pkgid))}`, void 0, void 0);
+  }
   /** GET /api/v1/profiles/{name}: one connectivity profile */
   getProfile(name) {
     return this.t.request("GET", `/api/v1/profiles/${encodeURIComponent(String(name))}`, void 0, void 0);
+  }
+  /** GET /api/v1/release-policy: the operator's release policy: which package a device model running a firmware version gets when it asks for an update (FUMO devicerequest alert) */
+  getReleasePolicy() {
+    return this.t.request("GET", `/api/v1/release-policy`, void 0, void 0);
   }
   /** GET /api/v1/devices/{id}/tree: last known device tree values (from Results) */
   getTree(id, query = {}) {
@@ -112,6 +128,10 @@ var Api = class {
   listOperations(id, query = {}) {
     return this.t.request("GET", `/api/v1/devices/${encodeURIComponent(String(id))}/operations`, query, void 0);
   }
+  /** GET /api/v1/packages: list the catalogue's packages, newest first */
+  listPackages() {
+    return this.t.request("GET", `/api/v1/packages`, void 0, void 0);
+  }
   /** GET /api/v1/profiles: the connectivity profiles by name */
   listProfiles(query = {}) {
     return this.t.request("GET", `/api/v1/profiles`, query, void 0);
@@ -124,6 +144,10 @@ var Api = class {
   openapi() {
     return this.t.request("GET", `/api/v1/openapi.json`, void 0, void 0);
   }
+  /** PUT /api/v1/release-policy: replace the release policy */
+  putReleasePolicy(body) {
+    return this.t.request("PUT", `/api/v1/release-policy`, void 0, body);
+  }
   /** GET /readyz: readiness: storage answers a ping and every schema migration of this build is applied */
   ready() {
     return this.t.request("GET", `/readyz`, void 0, void 0);
@@ -135,6 +159,10 @@ var Api = class {
   /** PUT /api/v1/profiles/{name}: replace a profile's kind and settings (a secret given as ******** keeps its stored value); devices it was applied to keep the old values until it is applied again with replace */
   updateProfile(name, body) {
     return this.t.request("PUT", `/api/v1/profiles/${encodeURIComponent(String(name))}`, void 0, body);
+  }
+  /** POST /api/v1/packages: upload an update package to the catalogue: the body is its bytes; stored on disk with its SHA-256 and served to devices at /dl/<id> (Range) with a generated download descriptor at /dl/<id>.dd */
+  uploadPackage(body, query) {
+    return this.t.request("POST", `/api/v1/packages`, query, body);
   }
 };
 
@@ -172,7 +200,10 @@ var FetchTransport = class {
     const url = path + queryString(query);
     const headers = { Authorization: "Bearer " + session.token() };
     const init = { method, headers };
-    if (body !== void 0) {
+    if (body instanceof Blob) {
+      headers["Content-Type"] = body.type || "application/octet-stream";
+      init.body = body;
+    } else if (body !== void 0) {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }

@@ -10,8 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -59,6 +62,7 @@ const (
 	KindServer                  // the server failed (5xx)
 	KindTooLarge                // larger than Options.MaxSize
 	KindStorage                 // writing the package failed
+	KindRange                   // the server refused the Range of a resumed download (416)
 )
 
 // Error is a failed download.
@@ -172,14 +176,40 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 
 // Get fetches url into w. Every error is an *Error.
 func (g *Getter) Get(ctx context.Context, url string, w io.Writer) error {
+	_, err := g.GetFrom(ctx, url, 0, w)
+	return err
+}
+
+// Response describes what GetFrom received.
+type Response struct {
+	// ContentType is the response's media type, without parameters.
+	ContentType string
+	// Resumed is set when the server answered the Range request with the
+	// rest of the body (206): w got only the bytes after offset. When it is
+	// false, w got the whole body and the caller must discard what it held.
+	Resumed bool
+	// Total is the whole body's size when the server said it (-1 unknown).
+	Total int64
+}
+
+// GetFrom fetches url into w like Get. An offset above 0 asks for the
+// bytes from offset on (RFC 9110 §14.2 Range): a server that supports it
+// answers 206 and Resumed is set; one that ignores Range answers 200 and w
+// gets the whole body. MaxSize bounds the whole body, offset included.
+// Every error is an *Error.
+func (g *Getter) GetFrom(ctx context.Context, url string, offset int64, w io.Writer) (Response, error) {
+	res := Response{Total: -1}
 	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
-		return fail(KindBadURL, "unsupported URL %q (want http or https)", url)
+		return res, fail(KindBadURL, "unsupported URL %q (want http or https)", url)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return &Error{KindBadURL, err}
+		return res, &Error{KindBadURL, err}
+	}
+	if offset > 0 {
+		req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
 	}
 	// Backstop for transports withTimeouts could not configure: connect
 	// and response header within ConnectTimeout+StallTimeout.
@@ -193,54 +223,166 @@ func (g *Getter) Get(ctx context.Context, url string, w io.Writer) error {
 		var e *Error
 		switch {
 		case errors.As(err, &e):
-			return e
+			return res, e
 		case errors.As(context.Cause(ctx), &e):
-			return e
+			return res, e
 		case KindOf(err) == KindTimeout:
-			return &Error{KindTimeout, err}
+			return res, &Error{KindTimeout, err}
 		}
-		return &Error{KindUnavailable, err}
+		return res, &Error{KindUnavailable, err}
 	}
 	defer resp.Body.Close()
+	res.ContentType, _, _ = mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	limit := g.o.MaxSize
 	switch {
 	case resp.StatusCode == http.StatusOK:
+		res.Total = resp.ContentLength
+	case resp.StatusCode == http.StatusPartialContent && offset > 0:
+		start, total, ok := contentRange(resp.Header.Get("Content-Range"))
+		if !ok || start != offset {
+			return res, fail(KindNetwork, "GET %s: asked for bytes from %d, got Content-Range %q", url, offset, resp.Header.Get("Content-Range"))
+		}
+		res.Resumed, res.Total = true, total
+		if limit > 0 {
+			limit -= offset
+		}
+	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable && offset > 0:
+		// What we hold is already the whole body (or more): the caller
+		// starts over without a Range.
+		return res, fail(KindRange, "GET %s: %s for bytes from %d", url, resp.Status, offset)
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden ||
 		resp.StatusCode == http.StatusProxyAuthRequired:
-		return fail(KindAuth, "GET %s: %s", url, resp.Status)
+		return res, fail(KindAuth, "GET %s: %s", url, resp.Status)
 	case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusGatewayTimeout:
-		return fail(KindTimeout, "GET %s: %s", url, resp.Status)
+		return res, fail(KindTimeout, "GET %s: %s", url, resp.Status)
 	case resp.StatusCode >= 500:
-		return fail(KindServer, "GET %s: %s", url, resp.Status)
+		return res, fail(KindServer, "GET %s: %s", url, resp.Status)
 	default:
-		return fail(KindBadURL, "GET %s: %s", url, resp.Status)
+		return res, fail(KindBadURL, "GET %s: %s", url, resp.Status)
 	}
-	if g.o.MaxSize > 0 && resp.ContentLength > g.o.MaxSize {
-		return fail(KindTooLarge, "GET %s: %d bytes exceed the limit of %d", url, resp.ContentLength, g.o.MaxSize)
+	if g.o.MaxSize > 0 && (resp.ContentLength > limit || res.Total > g.o.MaxSize) {
+		return res, fail(KindTooLarge, "GET %s: %d bytes exceed the limit of %d", url, max(resp.ContentLength, res.Total), g.o.MaxSize)
 	}
 	body := &countingReader{r: resp.Body}
 	stop := watchProgress(&body.n, g.o.StallTimeout, g.o.StallBytes, func(got int64) {
 		cancel(fail(KindTimeout, "GET %s: download stalled: %d bytes in %s, want at least %d",
 			url, got, g.o.StallTimeout, g.o.StallBytes))
 	})
-	dst := &sink{w: w, left: g.o.MaxSize, limited: g.o.MaxSize > 0}
+	if offset > 0 && !res.Resumed {
+		// The server sent the whole body: what w holds goes.
+		r, ok := w.(Restarter)
+		if !ok {
+			return res, fail(KindStorage, "GET %s: the server ignored the Range and the writer cannot start over", url)
+		}
+		if err := r.Restart(); err != nil {
+			return res, &Error{KindStorage, err}
+		}
+	}
+	dst := &sink{w: w, left: limit, limited: g.o.MaxSize > 0}
 	n, err := io.Copy(dst, body)
 	stop()
 	if err != nil {
 		var e *Error
 		switch {
 		case errors.As(err, &e):
-			return e
+			return res, e
 		case ctx.Err() != nil && errors.As(context.Cause(ctx), &e):
-			return e
+			return res, e
 		case KindOf(err) == KindTimeout:
-			return &Error{KindTimeout, err}
+			return res, &Error{KindTimeout, err}
 		}
-		return &Error{KindNetwork, err}
+		return res, &Error{KindNetwork, err}
 	}
 	if resp.ContentLength >= 0 && n != resp.ContentLength {
-		return fail(KindNetwork, "GET %s: got %d of %d bytes", url, n, resp.ContentLength)
+		return res, fail(KindNetwork, "GET %s: got %d of %d bytes", url, n, resp.ContentLength)
 	}
-	return nil
+	return res, nil
+}
+
+// Restarter is a writer that can drop what it holds and start over: GetFrom
+// calls Restart when it asked for a Range and the server sent the whole body.
+type Restarter interface {
+	Restart() error
+}
+
+// GetFile downloads url into the file name, resuming an earlier attempt: when
+// the file holds bytes, only the rest is asked for (a Range request), and the
+// file is rewritten from the start when the server does not support ranges
+// or refuses this one. The file is synced before GetFile returns; on failure
+// it keeps what arrived, for the next attempt. size is the file's size.
+func (g *Getter) GetFile(ctx context.Context, url, name string) (res Response, size int64, err error) {
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return res, 0, &Error{KindStorage, err}
+	}
+	defer func() {
+		if cerr := f.Close(); cerr != nil && err == nil {
+			err = &Error{KindStorage, cerr}
+		}
+	}()
+	fw := &fileWriter{f: f}
+	for range 2 {
+		off, serr := f.Seek(0, io.SeekEnd)
+		if serr != nil {
+			return res, 0, &Error{KindStorage, serr}
+		}
+		res, err = g.GetFrom(ctx, url, off, fw)
+		if KindOf(err) != KindRange {
+			break
+		}
+		if err := fw.Restart(); err != nil {
+			return res, 0, &Error{KindStorage, err}
+		}
+	}
+	if serr := f.Sync(); serr != nil && err == nil {
+		err = &Error{KindStorage, serr}
+	}
+	fi, serr := f.Stat()
+	if serr != nil {
+		return res, 0, &Error{KindStorage, serr}
+	}
+	return res, fi.Size(), err
+}
+
+// fileWriter appends to a file and restarts it by truncation.
+type fileWriter struct{ f *os.File }
+
+func (w *fileWriter) Write(p []byte) (int, error) { return w.f.Write(p) }
+
+func (w *fileWriter) Restart() error {
+	if err := w.f.Truncate(0); err != nil {
+		return err
+	}
+	_, err := w.f.Seek(0, io.SeekStart)
+	return err
+}
+
+// contentRange reads "bytes start-end/total" (RFC 9110 §14.4); total is -1
+// when given as "*".
+func contentRange(v string) (start, total int64, ok bool) {
+	rest, found := strings.CutPrefix(v, "bytes ")
+	if !found {
+		return 0, 0, false
+	}
+	rng, tot, found := strings.Cut(rest, "/")
+	if !found {
+		return 0, 0, false
+	}
+	s, _, found := strings.Cut(rng, "-")
+	if !found {
+		return 0, 0, false
+	}
+	start, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || start < 0 {
+		return 0, 0, false
+	}
+	total = -1
+	if tot != "*" {
+		if total, err = strconv.ParseInt(tot, 10, 64); err != nil || total < 0 {
+			return 0, 0, false
+		}
+	}
+	return start, total, true
 }
 
 // sink writes the body, failing with KindTooLarge past the limit and with

@@ -155,6 +155,7 @@ export class Api {
 	for _, op := range ops {
 		params := append(slices.Clone(op.common), op.o.Parameters...)
 		var args, query []string
+		queryRequired := false
 		path := op.path
 		skip := false
 		for _, p := range params {
@@ -171,6 +172,7 @@ export class Api {
 				opt := "?"
 				if p.Required {
 					opt = ""
+					queryRequired = true
 				}
 				query = append(query, fmt.Sprintf("%s%s: %s", quoteProp(p.Name), opt, tsType(p.Schema, "")))
 			case "header":
@@ -194,19 +196,26 @@ export class Api {
 			ret = "unknown"
 		}
 		body := "undefined"
-		if op.o.RequestBody != nil {
-			if m, ok := op.o.RequestBody.Content["application/json"]; ok {
-				opt := "?"
-				if op.o.RequestBody.Required {
-					opt = ""
-				}
-				args = append(args, "body"+opt+": "+tsType(m.Schema, ""))
-				body = "body"
+		if rb := op.o.RequestBody; rb != nil {
+			opt := "?"
+			if rb.Required {
+				opt = ""
 			}
+			if m, ok := rb.Content["application/json"]; ok {
+				args = append(args, "body"+opt+": "+tsType(m.Schema, ""))
+			} else {
+				// Raw bytes (an upload): the transport sends a Blob as it is.
+				args = append(args, "body"+opt+": Blob")
+			}
+			body = "body"
 		}
 		q := "undefined"
 		if len(query) > 0 {
-			args = append(args, "query: { "+strings.Join(query, "; ")+" } = {}")
+			def := " = {}"
+			if queryRequired {
+				def = ""
+			}
+			args = append(args, "query: { "+strings.Join(query, "; ")+" }"+def)
 			q = "query"
 		}
 		summary := op.o.Summary

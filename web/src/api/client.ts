@@ -21,7 +21,10 @@ export class FetchTransport implements Transport {
     const url = path + queryString(query);
     const headers: Record<string, string> = { Authorization: "Bearer " + session.token() };
     const init: RequestInit = { method, headers };
-    if (body !== undefined) {
+    if (body instanceof Blob) {
+      headers["Content-Type"] = body.type || "application/octet-stream";
+      init.body = body;
+    } else if (body !== undefined) {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }
