@@ -881,6 +881,7 @@ var OpForm = class extends HTMLElement {
   notify = h("input", { type: "checkbox", name: "notify", checked: true });
   msg = h("p", { role: "status", class: "muted" });
   list = [];
+  packages = h("datalist", { id: "pkg-urls-" + Math.random().toString(36).slice(2) });
   connectedCallback() {
     this.device = this.getAttribute("device") ?? "";
     const tmpl = this.getAttribute("mode") === "template";
@@ -924,7 +925,16 @@ var OpForm = class extends HTMLElement {
     this.replaceChildren(form);
     this.loadMOs();
   }
+  loadPackages() {
+    this.append(this.packages);
+    api.listPackages().then((l) => replace(this.packages, l.flatMap((p) => [
+      p.url ? h("option", { value: p.url }, `${p.name} ${p.version} (${p.size} bytes)`) : null,
+      p.descriptor_url ? h("option", { value: p.descriptor_url }, `${p.name} ${p.version} download descriptor`) : null
+    ])), () => {
+    });
+  }
   loadMOs() {
+    this.loadPackages();
     mos().then((l) => {
       this.list = l;
       replace(this.moSel, l.map((m) => h("option", { value: m.name }, m.name.toUpperCase())));
@@ -965,8 +975,11 @@ var OpForm = class extends HTMLElement {
         continue;
       } else if (p.format === "int") {
         ctl = h("input", { name, type: "number", required: p.required });
+      } else if (p.name.endsWith("url")) {
+        ctl = h("input", { name, required: p.required, type: "url", list: this.packages.id });
+        hint += " · packages uploaded to the server are offered";
       } else {
-        ctl = h("input", { name, required: p.required, type: p.name.endsWith("url") ? "url" : "text" });
+        ctl = h("input", { name, required: p.required });
       }
       this.params.append(field(label(p.name) + (p.required ? " (required)" : ""), ctl, hint));
     }

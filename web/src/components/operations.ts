@@ -34,6 +34,7 @@ export class OpForm extends HTMLElement {
   private notify = h("input", { type: "checkbox", name: "notify", checked: true });
   private msg = h("p", { role: "status", class: "muted" });
   private list: MO[] = [];
+  private packages = h("datalist", { id: "pkg-urls-" + Math.random().toString(36).slice(2) });
 
   connectedCallback(): void {
     this.device = this.getAttribute("device") ?? "";
@@ -67,7 +68,16 @@ export class OpForm extends HTMLElement {
     this.loadMOs();
   }
 
+  private loadPackages(): void {
+    this.append(this.packages);
+    api.listPackages().then((l) => replace(this.packages, l.flatMap((p) => [
+      p.url ? h("option", { value: p.url }, `${p.name} ${p.version} (${p.size} bytes)`) : null,
+      p.descriptor_url ? h("option", { value: p.descriptor_url }, `${p.name} ${p.version} download descriptor`) : null,
+    ])), () => { /* no catalogue: free text only */ });
+  }
+
   private loadMOs(): void {
+    this.loadPackages();
     mos().then((l) => {
       this.list = l;
       replace(this.moSel, l.map((m) => h("option", { value: m.name }, m.name.toUpperCase())));
@@ -112,8 +122,12 @@ export class OpForm extends HTMLElement {
         continue;
       } else if (p.format === "int") {
         ctl = h("input", { name, type: "number", required: p.required });
+      } else if (p.name.endsWith("url")) {
+        // Offer the server's package catalogue; any URL may still be typed.
+        ctl = h("input", { name, required: p.required, type: "url", list: this.packages.id });
+        hint += " · packages uploaded to the server are offered";
       } else {
-        ctl = h("input", { name, required: p.required, type: p.name.endsWith("url") ? "url" : "text" });
+        ctl = h("input", { name, required: p.required });
       }
       this.params.append(field(label(p.name) + (p.required ? " (required)" : ""), ctl, hint));
     }
