@@ -17,10 +17,13 @@ type MOParam struct {
 // names requests may use, the node it executes and its parameters in the
 // order they are written.
 type MOOperation struct {
-	Name    string    `json:"name"`
-	Aliases []string  `json:"aliases,omitempty"`
-	Exec    string    `json:"exec"` // relative to the MO instance
-	Params  []MOParam `json:"params"`
+	Name    string   `json:"name"`
+	Aliases []string `json:"aliases,omitempty"`
+	Exec    string   `json:"exec"` // relative to the MO instance; "{p}" is parameter p's value
+	// Create is the interior node the operation Adds (with the parameters
+	// as its leaves) before the Exec; "" when the parameters are Replaced.
+	Create string    `json:"create,omitempty"`
+	Params []MOParam `json:"params"`
 }
 
 // MO describes a management object the server runs operations on (POST
@@ -46,8 +49,11 @@ func MOFrom(d *mo.Descriptor) MO {
 		Timeout: d.Timeout.String(), Operations: make([]MOOperation, 0, len(d.Operations))}
 	for i := range d.Operations {
 		op := &d.Operations[i]
-		o := MOOperation{Name: op.Name, Aliases: op.Aliases, Exec: op.ExecNode(), Params: make([]MOParam, 0, len(op.Params))}
+		o := MOOperation{Name: op.Name, Aliases: op.Aliases, Exec: op.ExecNode(), Create: op.Create, Params: make([]MOParam, 0, len(op.Params))}
 		for _, p := range op.Params {
+			if p.Name == "" {
+				continue // written from Value, never given by a request
+			}
 			mp := MOParam{Name: p.Name, Node: p.Node, Format: p.Format, Required: p.Required, List: p.List}
 			if p.List {
 				mp.MaxItems = p.MaxItems

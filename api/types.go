@@ -99,11 +99,13 @@ type DeviceCreated struct {
 	ServerPassword string `json:"server_password,omitempty"`
 }
 
-// DeviceList is one page of GET /devices. Next is the cursor for the
-// following page (pass it as ?after=); empty on the last page.
+// DeviceList is one page of GET /devices. NextCursor continues the same
+// query (pass it as ?cursor=); Next is the older ?after= cursor, set only
+// for the default order (by ID, ascending). Both are empty on the last page.
 type DeviceList struct {
-	Devices []Device `json:"devices"`
-	Next    string   `json:"next,omitempty"`
+	Devices    []Device `json:"devices"`
+	Next       string   `json:"next,omitempty"`
+	NextCursor string   `json:"next_cursor,omitempty"`
 }
 
 // JobItem is one target of a command in a job request.

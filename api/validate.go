@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/omadm/omadm/fleet"
 	"github.com/omadm/omadm/storage"
 )
 
@@ -17,9 +18,9 @@ const (
 	MaxIDLen       = 256
 	MaxURILen      = storage.MaxURILen
 	MaxSecretLen   = 256
-	MaxLabels      = 64
-	MaxLabelKeyLen = 64
-	MaxLabelValLen = 256
+	MaxLabels      = fleet.MaxLabels
+	MaxLabelKeyLen = fleet.MaxLabelKeyLen
+	MaxLabelValLen = fleet.MaxLabelValueLen
 	MaxItems       = storage.MaxItems
 	MaxChildren    = storage.MaxChildren
 	MaxDataLen     = storage.MaxDataLen // one item's data (the server splits it into large-object chunks)
@@ -161,11 +162,34 @@ func validateLabels(l map[string]string) error {
 		return invalid("labels", "more than %d labels", MaxLabels)
 	}
 	for k, v := range l {
-		if k == "" || len(k) > MaxLabelKeyLen || !storage.ValidIdentifier(k) {
-			return invalid("labels", "key %q must be 1..%d bytes without control or format characters", k, MaxLabelKeyLen)
+		if err := fleet.ValidateLabelKey(k); err != nil {
+			return invalid("labels", "%v", err)
 		}
-		if len(v) > MaxLabelValLen || !storage.ValidIdentifier(v) {
-			return invalid("labels", "value of %q must be at most %d bytes without control or format characters", k, MaxLabelValLen)
+		if err := fleet.ValidateLabelValue(k, v); err != nil {
+			return invalid("labels", "%v", err)
+		}
+	}
+	return nil
+}
+
+// ValidateLabelChange checks a label change: keys and values by the label
+// rules, no key both set and removed.
+func ValidateLabelChange(c *LabelChange) error {
+	if len(c.Set) == 0 && len(c.Remove) == 0 {
+		return invalid("set", "nothing to change: give set and/or remove")
+	}
+	if err := validateLabels(c.Set); err != nil {
+		return invalid("set", "%v", err.(*ValidationError).Msg)
+	}
+	if len(c.Remove) > MaxLabels {
+		return invalid("remove", "more than %d keys", MaxLabels)
+	}
+	for _, k := range c.Remove {
+		if err := fleet.ValidateLabelKey(k); err != nil {
+			return invalid("remove", "%v", err)
+		}
+		if _, ok := c.Set[k]; ok {
+			return invalid("remove", "label %q is both set and removed", k)
 		}
 	}
 	return nil

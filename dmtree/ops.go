@@ -141,9 +141,36 @@ func (t *Tree) addNode(principal string, segs []string, v Value, props *tndsProp
 		if err != nil {
 			return fail(err)
 		}
+		if last && principal != "" && def != nil && n.interior() {
+			if err := t.complete(id, def); err != nil {
+				return fail(err)
+			}
+		}
 		p = id
 	}
 	return p, nil
+}
+
+// complete creates, as the device, the children a server may not Add that
+// the DDF requires below a node a server just added, when the plug-in that
+// serves it asks for that (Completer).
+func (t *Tree) complete(id int32, def *DDFNode) error {
+	c, ok := t.pluginFor(id).(Completer)
+	if !ok || !c.Complete(t.uriOf(id)) {
+		return nil
+	}
+	for _, cd := range def.Children {
+		if cd.Name == "" || cd.MinOcc == 0 || cd.Access.Has(AccessAdd) {
+			continue
+		}
+		if _, exists := t.index[childKey{id, cd.Name}]; exists {
+			continue
+		}
+		if err := t.installNode(id, cd); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (t *Tree) countDef(parent int32, def *DDFNode) int {

@@ -41,6 +41,19 @@ type Executor interface {
 	Exec(ctx context.Context, uri string, data []byte, correlator string) (syncml.StatusCode, error)
 }
 
+// Completer is an optional ability of a Plugin. When a server's Add creates
+// an interior node the plug-in serves and Complete(uri) returns true, the
+// tree creates below it, as the device and within the same command, every
+// child its DDF definition requires (Occurrence One or OneOrMore) whose
+// AccessType has no Add, with its DefaultValue: the nodes only the device
+// may make, such as the Status and Operations of a SCOMO package the server
+// adds (OMA-TS-DM-SCOMO-V1_0: the server Adds Download/<x> and its
+// parameters; Status and the Operations nodes are the device's). Complete
+// runs under the tree's write lock and must not call back into the tree.
+type Completer interface {
+	Complete(uri string) bool
+}
+
 // ErrUseStored tells the tree that a ValueGetter has no live value for a node.
 var ErrUseStored = errors.New("dmtree: use stored value")
 

@@ -82,6 +82,9 @@ func (m *Manager) Advance(ctx context.Context, op *storage.Operation) error {
 		err = m.o.Store.TransitionOperation(ctx, next, op.State)
 		if err == nil {
 			*op = *next
+			if op.State.Terminal() && op.EventID != 0 {
+				m.refresh(ctx, op) // queued before anyone hears the operation ended
+			}
 			m.changed(op)
 			continue // the report may move it further
 		}
@@ -321,5 +324,24 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 		if len(ops) < 500 {
 			return nil
 		}
+	}
+}
+
+// refresh queues the Get of the descriptor's Refresh node after op ended
+// with the device's report. Only the node whose transition ended op gets
+// here, so it is queued once; a failure is logged (the operator can read
+// the node again).
+func (m *Manager) refresh(ctx context.Context, op *storage.Operation) {
+	d, ok := m.Descriptor(op.MO)
+	if !ok || d.Refresh == "" {
+		return
+	}
+	spec := storage.JobSpec{Command: "Get", Items: []storage.JobItem{{URI: op.Node + "/" + d.Refresh}}}
+	if err := storage.ValidateJobSpec(spec); err != nil {
+		m.o.Logger.Warn("operations: refresh not queued", "operation", op.ID, "err", err)
+		return
+	}
+	if err := m.o.Store.CreateJob(ctx, &storage.Job{DeviceID: op.DeviceID, Spec: spec, State: storage.JobQueued}); err != nil {
+		m.o.Logger.Warn("operations: refresh not queued", "operation", op.ID, "err", err)
 	}
 }

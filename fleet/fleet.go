@@ -32,9 +32,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/omadm/omadm/mo"
-	"github.com/omadm/omadm/mo/diagmon"
 	"github.com/omadm/omadm/mo/fumo"
-	"github.com/omadm/omadm/mo/lawmo"
+	"github.com/omadm/omadm/mo/registry"
 	"github.com/omadm/omadm/storage"
 )
 
@@ -45,8 +44,9 @@ const (
 	maxParamLen = storage.MaxURILen
 )
 
-// DefaultMOs are the objects a Manager offers when Options.MOs is nil.
-var DefaultMOs = []*mo.Descriptor{fumo.Descriptor, lawmo.Descriptor, diagmon.Descriptor}
+// DefaultMOs are the objects a Manager offers when Options.MOs is nil:
+// every object mo/registry lists.
+var DefaultMOs = registry.Descriptors()
 
 // DescriptorOf returns the default descriptor named name (any letter case).
 func DescriptorOf(name string) (*mo.Descriptor, bool) {
@@ -83,8 +83,9 @@ func invalid(field, format string, args ...any) *FieldError {
 // Request asks for an operation on one device.
 type Request struct {
 	DeviceID string
-	// MO is the object's descriptor name ("fumo", "lawmo", "diagmon"), "connmo" (a
-	// connectivity profile applied as one Atomic) or "exec".
+	// MO is the object's descriptor name ("fumo", "lawmo", "scomo",
+	// "diagmon"), "connmo" (a connectivity profile applied as one Atomic) or
+	// "exec".
 	MO string
 	// Operation is the descriptor's operation name or alias; for "exec" it
 	// is ignored (the operation is "Exec").
@@ -217,6 +218,9 @@ func (m *Manager) plan(ctx context.Context, r *Request) (*storage.Operation, sto
 	var pre []storage.JobItem
 	stored := map[string]string{}
 	for _, p := range def.Params {
+		if p.Name == "" {
+			continue
+		}
 		known[p.Name] = true
 		v, given := r.Params[p.Name]
 		if !given {
@@ -225,11 +229,10 @@ func (m *Manager) plan(ctx context.Context, r *Request) (*storage.Operation, sto
 			}
 			continue
 		}
-		items, text, err := paramItems(node, p, v)
+		_, text, err := paramItems(node, p, v)
 		if err != nil {
 			return nil, storage.JobSpec{}, err
 		}
-		pre = append(pre, items...)
 		stored[p.Name] = text
 	}
 	for k := range r.Params {
@@ -237,12 +240,61 @@ func (m *Manager) plan(ctx context.Context, r *Request) (*storage.Operation, sto
 			return nil, storage.JobSpec{}, invalid("params."+k, "%s takes no parameter %s (it takes: %s)", def.Name, k, paramNames(def))
 		}
 	}
+	// "{p}" in the nodes stands for parameter p's value (mo.Expand).
+	expand := func(field, s string) (string, error) {
+		x, err := mo.Expand(s, stored)
+		var ee *mo.ExpandError
+		if errors.As(err, &ee) {
+			return "", invalid("params."+ee.Param, "%s", ee.Msg)
+		}
+		if err != nil {
+			return "", invalid(field, "%v", err)
+		}
+		return x, nil
+	}
+	for _, p := range def.Params {
+		v, given := r.Params[p.Name]
+		if p.Name == "" {
+			v, given = p.Value, true
+		}
+		if p.Node == "" || !given {
+			continue
+		}
+		var err error
+		field := "params." + p.Name
+		if p.Name == "" {
+			if v, err = expand(field, p.Value); err != nil {
+				return nil, storage.JobSpec{}, err
+			}
+		}
+		if p.Node, err = expand(field, p.Node); err != nil {
+			return nil, storage.JobSpec{}, err
+		}
+		items, _, err := paramItems(node, p, v)
+		if err != nil {
+			return nil, storage.JobSpec{}, err
+		}
+		pre = append(pre, items...)
+	}
+	execNode, err := expand("params", def.ExecNode())
+	if err != nil {
+		return nil, storage.JobSpec{}, err
+	}
+	preCmd := "Replace"
+	if def.Create != "" {
+		create, err := expand("params", def.Create)
+		if err != nil {
+			return nil, storage.JobSpec{}, err
+		}
+		preCmd = "Add"
+		pre = append([]storage.JobItem{{URI: node + "/" + create, Format: "node"}}, pre...)
+	}
 	r.Node, r.Operation = node, def.Name
 	if r.Correlator == "" {
 		r.Correlator = newCorrelator(d.Name + "-")
 	}
 	timeout := cmpDur(r.Timeout, d.Timeout)
-	spec := execJob(node+"/"+def.ExecNode(), r.Correlator, pre, "")
+	spec := execJob(node+"/"+execNode, r.Correlator, preCmd, pre, "")
 	if err := storage.ValidateJobSpec(spec); err != nil {
 		return nil, storage.JobSpec{}, specError(err)
 	}
@@ -275,7 +327,7 @@ func (m *Manager) planExec(r *Request) (*storage.Operation, storage.JobSpec, err
 	if r.Correlator == "" {
 		r.Correlator = newCorrelator("exec-")
 	}
-	spec := execJob(node, r.Correlator, nil, data)
+	spec := execJob(node, r.Correlator, "", nil, data)
 	if err := storage.ValidateJobSpec(spec); err != nil {
 		return nil, storage.JobSpec{}, specError(err)
 	}
@@ -407,7 +459,9 @@ func paramNames(op *mo.Operation) string {
 	}
 	var n []string
 	for _, p := range op.Params {
-		n = append(n, p.Name)
+		if p.Name != "" {
+			n = append(n, p.Name)
+		}
 	}
 	return strings.Join(n, ", ")
 }
@@ -524,17 +578,17 @@ func cmpInt(a, b int) int {
 	return b
 }
 
-// execJob wraps the Exec of uri, preceded by pre (Replaces of its
-// parameters), in a Sequence job when there are parameters: in a Sequence
+// execJob wraps the Exec of uri, preceded by pre (a preCmd, Replace or Add,
+// of its parameters), in a Sequence job when there are parameters: in a Sequence
 // the device runs the Exec only when the Replaces succeeded
 // (OMA-TS-DM_RepPro-V1_2, Sequence: members run in order); Atomic may not
 // hold an Exec (OMA-TS-DM_RepPro-V1_2, Atomic content model).
-func execJob(uri, correlator string, pre []storage.JobItem, data string) storage.JobSpec {
+func execJob(uri, correlator, preCmd string, pre []storage.JobItem, data string) storage.JobSpec {
 	exec := storage.JobSpec{Command: "Exec", Correlator: correlator, Items: []storage.JobItem{{URI: uri, Data: data}}}
 	if len(pre) == 0 {
 		return exec
 	}
-	return storage.JobSpec{Command: "Sequence", Children: []storage.JobSpec{{Command: "Replace", Items: pre}, exec}}
+	return storage.JobSpec{Command: "Sequence", Children: []storage.JobSpec{{Command: preCmd, Items: pre}, exec}}
 }
 
 // ExecStatus is the device's status for a job's Exec (the job itself, or

@@ -72,7 +72,7 @@ func TestPlan_RefusesBadRequestsNamingTheField(t *testing.T) {
 		r     fleet.Request
 		field string
 	}{
-		{"unknown mo", fleet.Request{MO: "scomo"}, "mo"},
+		{"unknown mo", fleet.Request{MO: "nosuchmo"}, "mo"},
 		{"unknown operation", fleet.Request{MO: "fumo", Operation: "reboot", Params: map[string]any{"pkg_url": "http://x"}}, "operation"},
 		{"lawmo needs an operation", fleet.Request{MO: "lawmo"}, "operation"},
 		{"missing required parameter", fleet.Request{MO: "fumo"}, "params.pkg_url"},

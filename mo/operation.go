@@ -1,6 +1,7 @@
 package mo
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -35,6 +36,11 @@ type Descriptor struct {
 	Report func(typ, source, data string) (code int, meaning string, ok bool, err error)
 	// Meaning names a result code ("firmware update failed").
 	Meaning func(code int) string
+	// Refresh, when set, is what the server Gets (relative to the object
+	// instance, a ?list= query allowed) once an operation ended with the
+	// device's report, so that its view of the device (the tree cache)
+	// follows the change: SCOMO's Inventory after an install or removal.
+	Refresh string
 }
 
 // Operation is one operation of an object.
@@ -45,9 +51,14 @@ type Operation struct {
 	// Aliases are other names requests may use (any letter case), e.g. "lock".
 	Aliases []string
 	// Exec is the node executed, relative to the object instance; "" means
-	// Name itself.
+	// Name itself. "{p}" stands for the value of parameter p (see Expand).
 	Exec string
-	// Params are what the operation Replaces before its Exec, in order.
+	// Create, when set, is an interior node (relative to the instance, with
+	// "{p}" expanded) the operation Adds before its Exec; the parameters
+	// are then written in that same Add, as the new node's leaves (a SCOMO
+	// Download/<x> with its PkgID and PkgURL). Otherwise they are Replaced.
+	Create string
+	// Params are what the operation writes before its Exec, in order.
 	Params []Param
 }
 
@@ -58,7 +69,9 @@ type Param struct {
 	// Name is the request's key, e.g. "pkg_url".
 	Name string
 	// Node is the target relative to the object instance; in a List
-	// parameter "{}" stands for each element.
+	// parameter "{}" stands for each element, and "{p}" for the value of
+	// parameter p. "" writes nothing: the value only names a node in Exec,
+	// Create or another parameter's Node (a component's ID).
 	Node string
 	// Format is the node's format: chr, bool or int.
 	Format string
@@ -67,7 +80,9 @@ type Param struct {
 	// List takes a list of node names and writes Value to Node once per
 	// element (e.g. the wipe list's ToBeWiped flags).
 	List bool
-	// Value is what a List parameter writes.
+	// Value is what a List parameter writes. A parameter without Name is
+	// not given by requests: it always writes Value, "{p}" expanded (a
+	// SCOMO PkgID that repeats the package's id).
 	Value string
 	// MaxItems bounds a List parameter (0 = 64).
 	MaxItems int
@@ -117,4 +132,49 @@ func (op *Operation) ExecNode() string {
 		return op.Exec
 	}
 	return op.Name
+}
+
+// ExpandError is a parameter value Expand cannot put in a node's URI.
+type ExpandError struct {
+	Param string
+	Msg   string
+}
+
+func (e *ExpandError) Error() string { return e.Param + ": " + e.Msg }
+
+// Expand replaces each "{p}" in s by vals[p]; "{}" is left as is. A
+// missing value, or one that is not a node name (empty, containing "/",
+// "?" or ",", or longer than 256 bytes), is an *ExpandError naming p.
+func Expand(s string, vals map[string]string) (string, error) {
+	if !strings.Contains(s, "{") {
+		return s, nil
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "{")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String(), nil
+		}
+		j := strings.Index(s[i:], "}")
+		if j < 0 {
+			b.WriteString(s)
+			return b.String(), nil
+		}
+		name := s[i+1 : i+j]
+		b.WriteString(s[:i])
+		if name == "" {
+			b.WriteString("{}")
+		} else {
+			v, ok := vals[name]
+			if !ok || v == "" {
+				return "", &ExpandError{Param: name, Msg: "required to name the node"}
+			}
+			if len(v) > 256 || strings.ContainsAny(v, "/?,") || v == "." || v == ".." {
+				return "", &ExpandError{Param: name, Msg: fmt.Sprintf("%q is not a node name", v)}
+			}
+			b.WriteString(v)
+		}
+		s = s[i+j+1:]
+	}
 }

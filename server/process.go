@@ -376,6 +376,7 @@ func (x *exchange) onResults(ctx context.Context, r *syncml.Results) (syncml.Sta
 		}
 		x.nodes = append(x.nodes, storage.TreeNode{DeviceID: x.dev.ID, URI: ri.URI, Format: ri.Format,
 			Type: ri.Type, Value: ri.Data, UpdatedAt: x.now})
+		x.recordDetail(ri) // inventory.go
 		p.Results = append(p.Results, *ri)
 	}
 	if p == nil {

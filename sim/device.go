@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/omadm/omadm/client"
@@ -15,6 +17,7 @@ import (
 	"github.com/omadm/omadm/mo/devinfo"
 	"github.com/omadm/omadm/mo/diagmon"
 	"github.com/omadm/omadm/mo/dmacc"
+	"github.com/omadm/omadm/mo/scomo"
 	"github.com/omadm/omadm/notification"
 	"github.com/omadm/omadm/syncml"
 )
@@ -88,6 +91,11 @@ type DeviceOptions struct {
 	Trace func(client.TraceEvent)
 	// Tree limits and options (nil: a phone-like tree with URI limits).
 	TreeOptions *dmtree.Options
+	// SCOMODir, when set, gives the device a software component object at
+	// SCOMORoot: its state goes to SCOMODir/<device>, and components are
+	// really installed, as directories, below SCOMODir/<device>/components.
+	// Its reports go out at the device's next session.
+	SCOMODir string
 }
 
 // Device is one simulated device: its own in-memory management tree with
@@ -100,6 +108,7 @@ type Device struct {
 	tree   *dmtree.Tree
 	client *client.Client
 
+	scomo    *scomo.Object
 	reboots  atomic.Int64
 	sessions atomic.Int64
 	diagmon  *diagmon.Object
@@ -163,6 +172,16 @@ func NewDevice(o DeviceOptions) (*Device, error) {
 		return nil, err
 	}
 	d.client = c
+	if o.SCOMODir != "" {
+		dir := filepath.Join(o.SCOMODir, fileName(o.Identity.DevID))
+		d.scomo, err = scomo.Install(d.tree, SCOMORoot, scomo.Config{
+			Dir: dir, Servers: []string{o.ServerID}, Report: c.QueueAlert,
+			Installer: &scomo.DirInstaller{Dir: filepath.Join(dir, "components")},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("sim: %s: %w", o.Identity.DevID, err)
+		}
+	}
 	if d.diagmon, err = diagmon.Install(d.tree, DiagMonURI, diagmon.Config{Servers: []string{o.ServerID},
 		Functions: d.fakeFunctions(), Report: c.QueueAlert}); err != nil {
 		return nil, fmt.Errorf("sim: DiagMon of %s: %w", o.Identity.DevID, err)
@@ -171,6 +190,24 @@ func NewDevice(o DeviceOptions) (*Device, error) {
 		return nil, fmt.Errorf("sim: ConnMO of %s: %w", o.Identity.DevID, err)
 	}
 	return d, nil
+}
+
+// SCOMORoot is where a device with DeviceOptions.SCOMODir keeps its
+// software component object.
+const SCOMORoot = "./SCOMO"
+
+// SCOMO is the device's software component object (nil without
+// DeviceOptions.SCOMODir).
+func (d *Device) SCOMO() *scomo.Object { return d.scomo }
+
+// fileName maps a device id to a file name.
+func fileName(id string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' {
+			return r
+		}
+		return '_'
+	}, id)
 }
 
 func aauthType(scheme string) string {

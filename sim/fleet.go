@@ -71,6 +71,9 @@ type Options struct {
 	Logger, DeviceLogger *slog.Logger
 	// OnSession, when set, sees every finished session (from many goroutines).
 	OnSession func(d *Device, res *client.SessionResult)
+	// SCOMODir gives every device a software component object keeping its
+	// state and components below it (DeviceOptions.SCOMODir); "" = none.
+	SCOMODir string
 	// Seed makes schedules reproducible (0 = random).
 	Seed uint64
 	// Classify names the reason of a failed session for the error counters
@@ -148,7 +151,7 @@ func New(o Options) (*Fleet, error) {
 			Identity: id, Credentials: DeriveCredentials(o.Secret, id.DevID),
 			ServerURL: o.ServerURL, ServerID: o.ServerID, Auth: o.Auth, Encoding: o.Encoding,
 			Transport: o.Transport, UI: o.UI, MaxMsgSize: o.MaxMsgSize, MaxObjSize: o.MaxObjSize,
-			Retry: o.Retry, Logger: o.DeviceLogger,
+			Retry: o.Retry, Logger: o.DeviceLogger, SCOMODir: o.SCOMODir,
 		})
 		if err != nil {
 			return nil, err

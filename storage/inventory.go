@@ -170,9 +170,11 @@ type cursorJSON struct {
 	F string `json:"f"`
 }
 
-// fingerprint is a short hash of the filter fields (not the order, cursor or
-// limit), so a cursor used with another filter is refused instead of
-// silently paging through a different result.
+// fingerprint is a short hash of the filter fields (not the order, cursor,
+// limit or LastSeen bounds), so a cursor used with another filter is refused
+// instead of silently paging through a different result. The LastSeen
+// bounds are left out because a relative window ("seen in the last 24 h")
+// moves between the pages of one listing.
 func (q *DeviceQuery) fingerprint() string {
 	h := fnv.New64a()
 	w := func(s string) { h.Write([]byte(s)); h.Write([]byte{0}) }
@@ -190,8 +192,6 @@ func (q *DeviceQuery) fingerprint() string {
 		}
 	}
 	w("\x03" + q.Group)
-	w(strconv.FormatInt(timeKey(q.SeenAfter), 10))
-	w(strconv.FormatInt(timeKey(q.SeenBefore), 10))
 	return strconv.FormatUint(h.Sum64(), 36)
 }
 

@@ -59,11 +59,14 @@ type Device struct {
 	// to the server (for the server's credentials and the pkg0 digest).
 	ServerNonce []byte
 	ClientNonce []byte
-	NotifyAddr  string            // where package 0 goes: "udp://host:port", "sms:+number", or "" (none)
-	DevInfo     map[string]string // last ./DevInfo values reported in package 1 (URI → value)
-	Labels      map[string]string // operator labels
-	CreatedAt   time.Time
-	LastSeen    time.Time // zero until the first session
+	NotifyAddr  string // where package 0 goes: "udp://host:port", "sms:+number", or "" (none)
+	// DevInfo holds the last ./DevInfo values reported in package 1 and the
+	// last ./DevDetail FwV, SwV, HwV, OEM and DevTyp values a Get returned
+	// (URI → value): what the fleet search selects on.
+	DevInfo   map[string]string
+	Labels    map[string]string // operator labels
+	CreatedAt time.Time
+	LastSeen  time.Time // zero until the first session
 }
 
 // JobState is the life-cycle state of a queued command.

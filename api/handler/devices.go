@@ -98,30 +98,6 @@ func (h *Handler) createDevice(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, api.DeviceCreated{Device: api.DeviceFrom(d), ServerPassword: generated})
 }
 
-func (h *Handler) listDevices(w http.ResponseWriter, r *http.Request) {
-	limit, err := limitParam(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	after := r.URL.Query().Get("after")
-	// One more than asked tells whether another page exists.
-	ds, err := h.o.Store.ListDevices(r.Context(), after, limit+1)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	out := api.DeviceList{Devices: make([]api.Device, 0, min(len(ds), limit))}
-	for i, d := range ds {
-		if i == limit {
-			out.Next = ds[limit-1].ID
-			break
-		}
-		out.Devices = append(out.Devices, api.DeviceFrom(d))
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
 // device loads the {id} device, answering 404 itself when it is unknown.
 func (h *Handler) device(w http.ResponseWriter, r *http.Request) (*storage.Device, bool) {
 	id := r.PathValue("id")

@@ -52,6 +52,9 @@ type Options struct {
 	// MaxBody bounds request bodies (default 8 MiB: a job may carry a 4 MiB
 	// large object as base64).
 	MaxBody int64
+	// MaxImportBody bounds the body of POST /devices/import (default 1 GiB;
+	// the records are stored as they arrive, in batches).
+	MaxImportBody int64
 	// Heartbeat is the interval of SSE keep-alive comments (default 15 s).
 	Heartbeat time.Duration
 	// Version is reported by /healthz and /readyz.
@@ -123,6 +126,9 @@ func New(o Options) (*Handler, error) {
 	if o.MaxBody <= 0 {
 		o.MaxBody = 8 << 20
 	}
+	if o.MaxImportBody <= 0 {
+		o.MaxImportBody = 1 << 30
+	}
 	if o.Heartbeat <= 0 {
 		o.Heartbeat = 15 * time.Second
 	}
@@ -140,7 +146,6 @@ func New(o Options) (*Handler, error) {
 		{Method: "GET", Pattern: "/readyz", Public: true, h: h.ready},
 		{Method: "GET", Pattern: p + "/openapi.json", Public: true, h: h.openapi},
 		{Method: "POST", Pattern: p + "/devices", h: h.createDevice},
-		{Method: "GET", Pattern: p + "/devices", h: h.listDevices},
 		{Method: "GET", Pattern: p + "/devices/{id}", h: h.getDevice},
 		{Method: "PATCH", Pattern: p + "/devices/{id}", h: h.updateDevice},
 		{Method: "DELETE", Pattern: p + "/devices/{id}", h: h.deleteDevice},
@@ -157,6 +162,8 @@ func New(o Options) (*Handler, error) {
 		{Method: "POST", Pattern: p + "/jobs/{jobid}/cancel", h: h.cancelJob},
 		{Method: "POST", Pattern: p + "/devices/{id}/notify", h: h.notify},
 		{Method: "GET", Pattern: p + "/devices/{id}/tree", h: h.tree},
+		{Method: "GET", Pattern: p + "/devices/{id}/scomo/inventory", h: h.scomoInventory},
+		{Method: "POST", Pattern: p + "/devices/{id}/scomo/inventory", h: h.readSCOMOInventory},
 		{Method: "GET", Pattern: p + "/devices/{id}/events", h: h.deviceEvents},
 		{Method: "GET", Pattern: p + "/devices/{id}/diagnostics", h: h.listDiagnostics},
 		{Method: "GET", Pattern: p + "/devices/{id}/diagnostics/{event}", h: h.getDiagnostic},
@@ -171,8 +178,12 @@ func New(o Options) (*Handler, error) {
 		{Method: "GET", Pattern: p + "/mos", h: h.listMOs},
 	}
 	h.routes = append(h.routes, h.contentRoutes()...)
+	h.routes = append(h.routes, h.inventoryRoutes()...)
 	for _, rt := range h.routes {
-		hf := rt.h
+		hf, err := knownQuery(rt, rt.h)
+		if err != nil {
+			return nil, err
+		}
 		if !rt.Public {
 			hf = h.authenticated(hf)
 		}

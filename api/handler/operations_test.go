@@ -185,7 +185,7 @@ func TestOperations_RefuseBadRequests(t *testing.T) {
 		msg                      string
 	}{
 		{"no mo", "POST", "/api/v1/devices/d1/operations", `{}`, 400, "mo"},
-		{"unknown mo", "POST", "/api/v1/devices/d1/operations", `{"mo":"scomo"}`, 400, "mo"},
+		{"unknown mo", "POST", "/api/v1/devices/d1/operations", `{"mo":"nosuchmo"}`, 400, "mo"},
 		{"unknown operation", "POST", "/api/v1/devices/d1/operations", `{"mo":"lawmo","operation":"reboot"}`, 400, "operation"},
 		{"missing parameter", "POST", "/api/v1/devices/d1/operations", `{"mo":"fumo"}`, 400, "params.pkg_url"},
 		{"unknown parameter", "POST", "/api/v1/devices/d1/operations", `{"mo":"lawmo","operation":"lock","params":{"x":1}}`, 400, "params.x"},

@@ -69,6 +69,7 @@ type options struct {
 	fumo, fumoInstall, fumoVerify       string
 	lawmo, lawmoLock, lawmoWipe         string
 	lawmoReset, lawmoWipeList           string
+	scomo, scomoDir, scomoHook          string
 	dlConnect, dlStall                  time.Duration
 	checkUpdate                         bool
 	fwVersion, fumoTypes                string
@@ -136,6 +137,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.lawmoLock, "lawmo-lock", "", "with --lawmo: command that applies a lock state, run by /bin/sh with $1 = fully-locked, partially-locked or unlocked; exit 0 = done")
 	fs.StringVar(&o.lawmoWipe, "lawmo-wipe", "", "with --lawmo: command that wipes user data, with the AvailableWipeList items to erase as $1…")
 	fs.StringVar(&o.lawmoReset, "lawmo-factory-reset", "", "with --lawmo: command that resets the device to factory state")
+	fs.StringVar(&o.scomo, "scomo", "", "software component (SCOMO) object node, e.g. ./SCOMO; packages and the operation in progress are kept under <state>/scomo")
+	fs.StringVar(&o.scomoDir, "scomo-dir", "", "with --scomo: directory components are installed in, one subdirectory per component (default <state>/scomo/components)")
+	fs.StringVar(&o.scomoHook, "scomo-hook", "", "with --scomo: command run by /bin/sh at each step with $1 = install, install-inactive, remove, activate or deactivate, $2 = the component id, $3 = its directory; exit 0 = done")
 	fs.StringVar(&o.lawmoWipeList, "lawmo-wipe-list", "", "with --lawmo: comma-separated items Wipe can erase (AvailableWipeList), e.g. 'SD card,Contacts'")
 	fs.StringVar(&o.diagmon, "diagmon", "", "diagnostics and monitoring (DiagMon) object node, e.g. ./DiagMon: memory, load, storage and battery functions, trap policies")
 	fs.StringVar(&o.diagmonStorage, "diagmon-storage", "/", "with --diagmon: path whose file system the Storage function reads")
@@ -235,6 +239,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.lawmo == "" && (o.lawmoLock != "" || o.lawmoWipe != "" || o.lawmoReset != "" || o.lawmoWipeList != "") {
 		return nil, errors.New("--lawmo-lock, --lawmo-wipe, --lawmo-factory-reset and --lawmo-wipe-list need --lawmo (the object node)")
+	}
+	if o.scomo == "" && (o.scomoDir != "" || o.scomoHook != "") {
+		return nil, errors.New("--scomo-dir and --scomo-hook need --scomo (the object node)")
 	}
 	if o.diagmon == "" && (o.diagmonLog != "" || o.diagmonStorage != "/") {
 		return nil, errors.New("--diagmon-storage and --diagmon-log need --diagmon (the object node)")
@@ -418,6 +425,14 @@ func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, s
 		}
 		defer lw.Close()
 		running = append(running, lw)
+	}
+	if o.scomo != "" {
+		sc, err := startSCOMO(tree, o, acct.ServerID, c, kick, log)
+		if err != nil {
+			return err
+		}
+		defer sc.Close()
+		running = append(running, sc)
 	}
 	if o.diagmon != "" {
 		dmCtx, stopDM := context.WithCancel(ctx)

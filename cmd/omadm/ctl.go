@@ -60,9 +60,11 @@ The API token comes from --token, else OMADM_API_TOKEN, else the file
 
 	device := &cobra.Command{Use: "device", Short: "Enrol, list, show and remove devices"}
 	device.AddCommand(ctlDeviceAdd(o), ctlDeviceSet(o), ctlDeviceList(o), ctlDeviceShow(o), ctlDeviceRm(o))
+	device.AddCommand(ctlDeviceLabel(o), ctlDeviceImport(o)) // ctl_inventory.go
+	cmd.AddCommand(ctlGroup(o))
 	cmd.AddCommand(device,
 		ctlGet(o), ctlReplace(o), ctlAdd(o), ctlDelete(o), ctlExec(o),
-		ctlJobs(o), ctlJob(o), ctlCancel(o), ctlNotify(o), ctlTrace(o), ctlEvents(o), ctlTree(o), ctlFUMO(o), ctlLAWMO(o), ctlOp(o))
+		ctlJobs(o), ctlJob(o), ctlCancel(o), ctlNotify(o), ctlTrace(o), ctlEvents(o), ctlTree(o), ctlFUMO(o), ctlLAWMO(o), ctlSCOMO(o), ctlOp(o))
 	cmd.AddCommand(ctlDiag(o), ctlProfile(o))
 	cmd.AddCommand(ctlPackage(o), ctlBootstrap(o))
 	return cmd
@@ -391,28 +393,6 @@ func ctlNotifyHint(err error, device string) error {
 	msg := strings.NewReplacer("PATCH /devices/{id}", "`omadm ctl device set "+device+" --notify-addr ADDR`",
 		"without notify", "without --notify").Replace(e.Message)
 	return &client.Error{StatusCode: e.StatusCode, Message: msg}
-}
-
-func ctlDeviceList(o *ctlOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:     "list",
-		Aliases: []string{"ls"},
-		Short:   "List enrolled devices",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := o.ctx(cmd)
-			defer cancel()
-			ds, err := c.AllDevices(ctx)
-			if err != nil {
-				return err
-			}
-			return ctlPrintDevices(cmd.OutOrStdout(), o.format("table"), ds)
-		},
-	}
 }
 
 func ctlDeviceShow(o *ctlOptions) *cobra.Command {

@@ -145,7 +145,7 @@ func printAsync(cmd *cobra.Command, format string, out *asyncOutcome) error {
 
 // ctlOp is `omadm ctl op get|list|cancel`.
 func ctlOp(o *ctlOptions) *cobra.Command {
-	cmd := &cobra.Command{Use: "op", Short: "Show, list and cancel operations (FUMO, LAWMO, Exec with a report)"}
+	cmd := &cobra.Command{Use: "op", Short: "Show, list and cancel operations (FUMO, LAWMO, SCOMO, Exec with a report)"}
 	get := &cobra.Command{
 		Use: "get OPID", Short: "Show an operation: its state, job and the device's report", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

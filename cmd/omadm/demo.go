@@ -68,14 +68,15 @@ It then keeps running, devices answering notifications, so you can try
 
 // demo is one run of the scenario.
 type demo struct {
-	dataDir     string   // the demo's data directory (FUMO packages of the device go below it)
-	firmwareURL string   // where the demo's firmware package is served
-	closers     []func() // run when the demo stops, last first
-	out         io.Writer
-	api         *apiclient.Client
-	fleet       *sim.Fleet
-	step        int
-	wait        time.Duration
+	dataDir      string   // the demo's data directory (FUMO packages of the device go below it)
+	componentURL string   // the demo's SCOMO component package
+	firmwareURL  string   // where the demo's firmware package is served
+	closers      []func() // run when the demo stops, last first
+	out          io.Writer
+	api          *apiclient.Client
+	fleet        *sim.Fleet
+	step         int
+	wait         time.Duration
 }
 
 func runDemo(ctx context.Context, c demoConfig, stdout, stderr io.Writer) (err error) {
@@ -119,7 +120,7 @@ func runDemo(ctx context.Context, c demoConfig, stdout, stderr io.Writer) (err e
 	}
 	fleet, err := sim.New(sim.Options{
 		ServerURL: rs.URL + "/dm", Devices: c.devices, Transport: tp, NotifyListen: "127.0.0.1:0",
-		Concurrency: 8, Logger: log, Classify: classifyHTTP,
+		Concurrency: 8, Logger: log, Classify: classifyHTTP, SCOMODir: filepath.Join(dataDir, "scomo"),
 	})
 	if err != nil {
 		return err
@@ -168,7 +169,10 @@ Try, in another terminal:
   go run ./cmd/omadm ctl replace %s %s 1800 --format int --notify --wait 10s
   go run ./cmd/omadm ctl fumo %s %s --notify --wait 30s
   go run ./cmd/omadm ctl diag run %s battery --notify --wait 30s
-`, rs.URL, rs.URL, rs.URL, rs.Token, rs.URL, rs.URL, rs.Token, first, first, sim.PollIntervalURI, first, d.firmwareURL, first)
+  go run ./cmd/omadm ctl scomo install %s hello2 %s --notify --wait 30s
+  go run ./cmd/omadm ctl scomo inventory %s --refresh --notify --wait 10s
+`, rs.URL, rs.URL, rs.URL, rs.Token, rs.URL, rs.URL, rs.Token, first, first, sim.PollIntervalURI, first, d.firmwareURL, first,
+		first, d.componentURL, first)
 	fmt.Fprintln(stdout, "omadm demo ready; press Ctrl-C to stop")
 	if c.noWait {
 		return nil
@@ -263,7 +267,11 @@ func (d *demo) scenario(ctx context.Context, dev *sim.Device) error {
 	}
 
 	// 7. A firmware update over FUMO.
-	return d.firmwareUpdate(ctx, dev)
+	if err := d.firmwareUpdate(ctx, dev); err != nil {
+		return err
+	}
+	// 8. A software component install over SCOMO.
+	return d.componentInstall(ctx, dev)
 }
 
 func (d *demo) next() int { d.step++; return d.step }

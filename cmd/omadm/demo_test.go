@@ -30,6 +30,8 @@ func TestDemo_RunsTheScenarioAndReachesReady(t *testing.T) {
 		`alert 1103 "When should the security update be installed?"`, `device answered: 200 OK: the user chose 2 "Tonight"`,
 		"Alert 1226", "API token:", "ctl device list", "ready",
 		"firmwareupdate.downloadandupdate correlator fw-1: result 200 (successful)", "now 2.0.0-demo", "State = 100", "ctl fumo IMEI:",
+		"scomo:1.0:OperationComplete correlator sw-1: result 1200 (successful)", `deployed: hello "Hello" version 1.0.0-demo, active`,
+		"ctl scomo install IMEI:",
 		"Diagnostics (DiagMon)", "result 1200 (successful), correlator diagmon-demo", "available_percent",
 	} {
 		if !strings.Contains(out.String(), want) {

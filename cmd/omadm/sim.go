@@ -48,6 +48,8 @@ type simConfig struct {
 	notify      string
 	json        bool
 	quiet       bool
+	scomo       bool
+	scomoDir    string
 }
 
 func newSimCmd() *cobra.Command {
@@ -95,6 +97,8 @@ A progress line goes to stderr every second; the summary goes to stdout
 	f.StringVar(&c.notify, "notify-listen", "", "UDP address to receive package 0 on, e.g. 127.0.0.1:0 (registered with --enroll)")
 	f.BoolVar(&c.json, "json", false, "print the summary as JSON")
 	f.BoolVar(&c.quiet, "quiet", false, "no progress line")
+	f.BoolVar(&c.scomo, "scomo", true, "every device carries a software component object at ./SCOMO (installs really unpack into --scomo-dir)")
+	f.StringVar(&c.scomoDir, "scomo-dir", "", "with --scomo: directory for the devices' component state and installed components (default: a temporary directory removed at exit)")
 	return cmd
 }
 
@@ -205,13 +209,22 @@ func runSim(ctx context.Context, c simConfig, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, format+"\n", args...)
 		}
 	}
+	scomoDir := ""
+	if c.scomo {
+		if scomoDir = c.scomoDir; scomoDir == "" {
+			if scomoDir, err = os.MkdirTemp("", "omadm-sim-scomo-"); err != nil {
+				return err
+			}
+			defer os.RemoveAll(scomoDir)
+		}
+	}
 	t0 := time.Now()
 	fleet, err := sim.New(sim.Options{
 		ServerURL: dm, ServerID: c.serverID, Devices: c.devices, FirstIndex: c.first, Secret: c.secret,
 		Auth: c.auth, Encoding: enc, Transport: tp, Concurrency: c.concurrency, Sessions: c.sessions,
 		Duration: c.duration, Interval: c.interval, Jitter: c.jitter, Burst: c.burst, NotifyListen: c.notify,
 		Logger:   slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Classify: classifyHTTP,
+		Classify: classifyHTTP, SCOMODir: scomoDir,
 	})
 	if err != nil {
 		return err

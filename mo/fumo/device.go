@@ -151,6 +151,9 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("fumo: %w", err)
+	}
 	// The node and the optional children this device supports; the DDF
 	// then adds the required ones (State, the PkgURLs). PkgName, PkgVersion
 	// and PkgData allow no Add, so the device creates them empty for the

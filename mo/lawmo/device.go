@@ -120,7 +120,7 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if err := Model.BindAt(t, uri); err != nil {
 		return nil, fmt.Errorf("lawmo: %w", err)
 	}
-	if err := moframe.Grant(t, uri, cfg.Servers); err != nil {
+	if err := moframe.Grant(t, uri, cfg.Servers, Model.Commands()...); err != nil {
 		return nil, fmt.Errorf("lawmo: %w", err)
 	}
 	o := &Object{t: t, uri: uri, cfg: cfg, log: cfg.Log.With("lawmo", uri)}

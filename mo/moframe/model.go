@@ -162,9 +162,35 @@ func (m *Model) BindAt(t *dmtree.Tree, uri string) error {
 	return nil
 }
 
+// Commands lists the ACL commands some node of the DDF lets a server use
+// (the union of its AccessTypes): what the object's ACL grants its servers,
+// the DDF then deciding node by node.
+func (m *Model) Commands() []dmtree.Cmd {
+	var all dmtree.AccessType
+	var walk func(n *dmtree.DDFNode)
+	walk = func(n *dmtree.DDFNode) {
+		all |= n.Access
+		for _, c := range n.Children {
+			walk(c)
+		}
+	}
+	walk(m.root)
+	var out []dmtree.Cmd
+	for _, p := range []struct {
+		a dmtree.AccessType
+		c dmtree.Cmd
+	}{{dmtree.AccessAdd, dmtree.CmdAdd}, {dmtree.AccessDelete, dmtree.CmdDelete}, {dmtree.AccessExec, dmtree.CmdExec},
+		{dmtree.AccessGet, dmtree.CmdGet}, {dmtree.AccessReplace, dmtree.CmdReplace}} {
+		if all.Has(p.a) {
+			out = append(out, p.c)
+		}
+	}
+	return out
+}
+
 // Install places the object at uri with the optional nodes rel, binds the
-// DDF and grants servers their rights on it (see Grant). Call it at every
-// start: what exists is kept. It returns uri in canonical form.
+// DDF and grants servers the commands its DDF allows (Commands) on it. Call
+// it at every start: what exists is kept. It returns uri in canonical form.
 func (m *Model) Install(t *dmtree.Tree, uri string, servers []string, rel ...string) (string, error) {
 	uri, err := m.Place(t, uri, rel...)
 	if err != nil {
@@ -173,16 +199,17 @@ func (m *Model) Install(t *dmtree.Tree, uri string, servers []string, rel ...str
 	if err := m.BindAt(t, uri); err != nil {
 		return "", err
 	}
-	if err := Grant(t, uri, servers); err != nil {
+	if err := Grant(t, uri, servers, m.Commands()...); err != nil {
 		return "", err
 	}
 	return uri, nil
 }
 
 // CheckDescriptor holds a server-side descriptor to the object's DDF: every
-// operation executes a node whose AccessType has Exec, and every parameter
-// Replaces a leaf whose AccessType has Replace and whose format is the
-// parameter's. It returns every disagreement.
+// operation executes a node whose AccessType has Exec, creates (Create) an
+// interior node whose AccessType has Add, and every parameter writes a leaf
+// whose AccessType has Replace (Add for an operation that creates) and whose
+// format is the parameter's. It returns every disagreement.
 func (m *Model) CheckDescriptor(d *mo.Descriptor) error {
 	var errs []error
 	if d.MOID != m.MOID() {
@@ -196,17 +223,38 @@ func (m *Model) CheckDescriptor(d *mo.Descriptor) error {
 		case !n.Access.Has(dmtree.AccessExec):
 			errs = append(errs, fmt.Errorf("%s: operation %s executes %s, whose AccessType is %s", d.Name, op.Name, op.ExecNode(), n.Access))
 		}
+		write := dmtree.AccessReplace
+		if op.Create != "" {
+			write = dmtree.AccessAdd
+			n, ok := m.Node(op.Create)
+			switch {
+			case !ok || !n.Interior():
+				errs = append(errs, fmt.Errorf("%s: operation %s creates %s, not an interior node of the DDF", d.Name, op.Name, op.Create))
+			case !n.Access.Has(dmtree.AccessAdd):
+				errs = append(errs, fmt.Errorf("%s: operation %s creates %s, whose AccessType is %s", d.Name, op.Name, op.Create, n.Access))
+			}
+		}
 		for _, p := range op.Params {
-			rel := strings.ReplaceAll(p.Node, "{}", "<x>")
-			n, ok := m.Node(rel)
+			if p.Node == "" {
+				continue
+			}
+			// "{}" (a list element) and "{p}" (a parameter's value) name
+			// run-time nodes: Node matches them with the DDF's <x>.
+			n, ok := m.Node(p.Node)
 			switch {
 			case !ok:
 				errs = append(errs, fmt.Errorf("%s: %s parameter %s writes %s, not in the DDF", d.Name, op.Name, p.Name, p.Node))
-			case !n.Access.Has(dmtree.AccessReplace):
+			case !n.Access.Has(write):
 				errs = append(errs, fmt.Errorf("%s: %s parameter %s writes %s, whose AccessType is %s", d.Name, op.Name, p.Name, p.Node, n.Access))
 			case n.Format != p.Format:
 				errs = append(errs, fmt.Errorf("%s: %s parameter %s is %s, node %s is %s", d.Name, op.Name, p.Name, p.Format, p.Node, n.Format))
 			}
+		}
+	}
+	if d.Refresh != "" {
+		rel, _, _ := strings.Cut(d.Refresh, "?")
+		if n, ok := m.Node(rel); !ok || !n.Access.Has(dmtree.AccessGet) {
+			errs = append(errs, fmt.Errorf("%s: Refresh reads %s, not a node of the DDF a server may Get", d.Name, rel))
 		}
 	}
 	return errors.Join(errs...)
@@ -233,16 +281,21 @@ func AddNode(t *dmtree.Tree, uri string, v dmtree.Value) error {
 	return nil
 }
 
-// Grant gives servers Get, Replace and Exec on uri (its ACL, inherited
-// below it; the DDF's AccessTypes still decide what each node allows); no
-// servers leaves the ACL alone.
-func Grant(t *dmtree.Tree, uri string, servers []string) error {
+// Grant gives servers the commands cmds (none: Get, Replace and Exec) on
+// uri: its ACL, inherited below it; the DDF's AccessTypes still decide what
+// each node allows. No servers leaves the ACL alone.
+func Grant(t *dmtree.Tree, uri string, servers []string, cmds ...dmtree.Cmd) error {
 	if len(servers) == 0 {
 		return nil
 	}
-	acl, err := dmtree.NewACL(map[dmtree.Cmd][]string{
-		dmtree.CmdGet: servers, dmtree.CmdReplace: servers, dmtree.CmdExec: servers,
-	})
+	if len(cmds) == 0 {
+		cmds = []dmtree.Cmd{dmtree.CmdGet, dmtree.CmdReplace, dmtree.CmdExec}
+	}
+	grants := map[dmtree.Cmd][]string{}
+	for _, c := range cmds {
+		grants[c] = servers
+	}
+	acl, err := dmtree.NewACL(grants)
 	if err != nil {
 		return err
 	}

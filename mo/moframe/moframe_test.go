@@ -15,6 +15,7 @@ import (
 	"github.com/omadm/omadm/mo/fumo"
 	"github.com/omadm/omadm/mo/lawmo"
 	"github.com/omadm/omadm/mo/moframe"
+	"github.com/omadm/omadm/mo/scomo"
 	"github.com/omadm/omadm/syncml"
 )
 
@@ -31,6 +32,7 @@ func TestModel_DescriptorsAgreeWithTheirDDF(t *testing.T) {
 	}{
 		{"fumo", fumo.Model, fumo.Descriptor, fumo.MOID},
 		{"lawmo", lawmo.Model, lawmo.Descriptor, lawmo.MOID},
+		{"scomo", scomo.Model, scomo.Descriptor, scomo.MOID},
 		{"diagmon", diagmon.Model, diagmon.Descriptor, diagmon.MOID},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -228,6 +230,27 @@ func TestCodeOf(t *testing.T) {
 	} {
 		if got := moframe.CodeOf(tc.err, 1200, 1405); got != tc.want {
 			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+// The ACL an object's servers get is the union of its DDF's AccessTypes.
+func TestModel_CommandsAreTheUnionOfTheDDFAccessTypes(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		model *moframe.Model
+		want  string
+	}{
+		{"fumo", fumo.Model, "Exec Get Replace"},
+		{"lawmo", lawmo.Model, "Exec Get Replace"},
+		{"scomo", scomo.Model, "Add Delete Exec Get Replace"},
+	} {
+		var got []string
+		for _, c := range tc.model.Commands() {
+			got = append(got, c.String())
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("%s: %v, want %s", tc.name, got, tc.want)
 		}
 	}
 }

@@ -82,8 +82,9 @@ type Runner struct {
 	wg     sync.WaitGroup
 }
 
-// NewRunner returns a Runner holding the stored record (RunnerConfig.Dir,
-// created when missing) or Initial. A damaged file is an error naming it.
+// NewRunner returns a Runner holding the stored record (in RunnerConfig.Dir,
+// created at the first save) or Initial. A damaged file is an error naming
+// it.
 func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	if cfg.Report == nil {
 		return nil, fmt.Errorf("%s: a Report function is required", cfg.Name)
@@ -96,9 +97,8 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	if cfg.Dir == "" {
 		return r, nil
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("%s: %w", cfg.Name, err)
-	}
+	// Dir is created at the first save: many idle objects (a simulated
+	// fleet) cost no directories.
 	name := filepath.Join(cfg.Dir, StateFile)
 	b, err := os.ReadFile(name)
 	if errors.Is(err, os.ErrNotExist) {
@@ -265,7 +265,14 @@ func (r *Runner) save() error {
 		return nil
 	}
 	b, _ := json.Marshal(r.rec)
-	if err := WriteFileSync(filepath.Join(r.cfg.Dir, StateFile), b); err != nil {
+	name := filepath.Join(r.cfg.Dir, StateFile)
+	err := WriteFileSync(name, b)
+	if errors.Is(err, os.ErrNotExist) {
+		if err = os.MkdirAll(r.cfg.Dir, 0o700); err == nil {
+			err = WriteFileSync(name, b)
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("%s: save state: %w", r.cfg.Name, err)
 	}
 	return nil

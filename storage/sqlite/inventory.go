@@ -3,10 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/storage/internal/sqlcommon"
@@ -22,7 +23,17 @@ type invStmts struct {
 	getLabels, setLabels, importDevice                                    *sql.Stmt
 	insertGroup, getGroup, listGroups, deleteGroup, groupKind, deviceSeen *sql.Stmt
 	addMember, removeMember                                               *sql.Stmt
+	insertLabel, insertDevInfo, addCount                                  *sql.Stmt
+	// Multi-row inserts of an import: byRows[k] inserts 1<<k rows.
+	importDevices, importLabels, importDevInfo []*sql.Stmt
 }
+
+// Rows per multi-row statement of an import: devices (15 values each) and
+// label or DevInfo rows (3 values each).
+const (
+	importDeviceRows = 64
+	importIndexRows  = 256
+)
 
 func (s *Store) prepareInventory(p func(db *sql.DB, dst **sql.Stmt, q string)) {
 	st := &s.st.inv
@@ -39,16 +50,102 @@ func (s *Store) prepareInventory(p func(db *sql.DB, dst **sql.Stmt, q string)) {
 	p(w, &st.deviceSeen, `SELECT count(*) FROM devices WHERE id = ?`)
 	p(w, &st.addMember, `INSERT INTO group_members (group_name, device_id) VALUES (?, ?) ON CONFLICT DO NOTHING`)
 	p(w, &st.removeMember, `DELETE FROM group_members WHERE group_name = ? AND device_id = ?`)
+	p(w, &st.insertLabel, `INSERT INTO device_labels (device_id, key, value) VALUES (?, ?, ?)`)
+	p(w, &st.insertDevInfo, `INSERT INTO device_devinfo (device_id, uri, value) VALUES (?, ?, ?)`)
+	p(w, &st.addCount, `INSERT INTO inventory_counts (kind, key, value, n) VALUES (?, ?, ?, ?)
+		ON CONFLICT (kind, key, value) DO UPDATE SET n = n + excluded.n`)
+	// OR IGNORE: no row of an import can abort its statement, so SQLite
+	// keeps no statement journal for it; a taken device ID is told by the
+	// IDs RETURNING gives back.
+	multi := func(dst *[]*sql.Stmt, max int, head, row, tail string) {
+		for n := 1; n <= max; n *= 2 {
+			*dst = append(*dst, nil)
+			p(w, &(*dst)[len(*dst)-1], head+strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")+tail)
+		}
+	}
+	multi(&st.importDevices, importDeviceRows, `INSERT OR IGNORE INTO devices (`+deviceCols+`, password, server_password) VALUES `,
+		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '')`, ` RETURNING id`)
+	multi(&st.importLabels, importIndexRows, `INSERT OR IGNORE INTO device_labels (device_id, key, value) VALUES `, `(?, ?, ?)`, ``)
+	multi(&st.importDevInfo, importIndexRows, `INSERT OR IGNORE INTO device_devinfo (device_id, uri, value) VALUES `, `(?, ?, ?)`, ``)
 }
 
-var dialect = sqlcommon.QueryDialect{
-	Param:   func(int) string { return "?" },
-	SeenKey: "ifnull(last_seen, 0)",
-	Time:    func(k int64) any { return k },
-	IDList: func(p string, ids []string) (string, any) {
-		b, _ := json.Marshal(ids)
-		return "id IN (SELECT value FROM json_each(" + p + "))", string(b)
-	},
+// chunks calls fn with the bounds of consecutive pieces of n rows whose
+// sizes are powers of two of at most 1<<(levels-1), largest first, and the
+// level (log2 of the size) of each.
+func chunks(n, levels int, fn func(lo, hi, k int) error) error {
+	for lo := 0; lo < n; {
+		k := levels - 1
+		for 1<<k > n-lo {
+			k--
+		}
+		if err := fn(lo, lo+1<<k, k); err != nil {
+			return err
+		}
+		lo += 1 << k
+	}
+	return nil
+}
+
+// insertRows inserts rows of 3 values (device, key, value) with the
+// multi-row statements byRows.
+func (s *Store) insertRows(ctx context.Context, byRows []*sql.Stmt, rows []any) error {
+	bound := map[int]bound{}
+	return chunks(len(rows)/3, len(byRows), func(lo, hi, k int) error {
+		b, ok := bound[k]
+		if !ok {
+			b = s.use(ctx, byRows[k])
+			bound[k] = b
+		}
+		_, err := b.ExecContext(ctx, rows[3*lo:3*hi]...)
+		return wrap(err)
+	})
+}
+
+// indexNewDevice inserts the label and DevInfo rows of a device just
+// inserted (inside a batch). Later changes reach them through the UPDATE
+// triggers of migration inventory.
+func (s *Store) indexNewDevice(ctx context.Context, d *storage.Device) error {
+	for k, v := range d.Labels {
+		if _, err := s.use(ctx, s.st.inv.insertLabel).ExecContext(ctx, d.ID, k, v); err != nil {
+			return wrap(err)
+		}
+	}
+	for k, v := range d.DevInfo {
+		if _, err := s.use(ctx, s.st.inv.insertDevInfo).ExecContext(ctx, d.ID, k, v); err != nil {
+			return wrap(err)
+		}
+	}
+	return s.addCounts(ctx, countsOf([]*storage.Device{d}))
+}
+
+type countKey struct{ kind, key, value string }
+
+// countsOf tallies the label and DevInfo values of new devices.
+func countsOf(ds []*storage.Device) map[countKey]int {
+	c := map[countKey]int{}
+	for _, d := range ds {
+		for k, v := range d.Labels {
+			c[countKey{"l", k, v}]++
+		}
+		for k, v := range d.DevInfo {
+			c[countKey{"d", k, v}]++
+		}
+	}
+	return c
+}
+
+// addCounts adds new devices' values to inventory_counts.
+func (s *Store) addCounts(ctx context.Context, c map[countKey]int) error {
+	if len(c) == 0 {
+		return nil
+	}
+	b := s.use(ctx, s.st.inv.addCount)
+	for k, n := range c {
+		if _, err := b.ExecContext(ctx, k.kind, k.key, k.value, n); err != nil {
+			return wrap(err)
+		}
+	}
+	return nil
 }
 
 // QueryDevices returns one page of the devices q selects (storage.DeviceQuerier).
@@ -57,7 +154,10 @@ func (s *Store) QueryDevices(ctx context.Context, q storage.DeviceQuery) ([]*sto
 	if err != nil {
 		return nil, "", err
 	}
-	query, args := sqlcommon.DeviceQuery(dialect, deviceCols, &q, after)
+	query, args, err := s.planQuery(ctx, &q, after)
+	if err != nil {
+		return nil, "", err
+	}
 	var rows *sql.Rows
 	if s.tx != nil {
 		rows, err = s.tx.QueryContext(ctx, query, args...)
@@ -121,7 +221,9 @@ func (s *Store) UpdateLabels(ctx context.Context, ids []string, set map[string]s
 	return n, nil
 }
 
-// ImportDevices inserts the devices in one batch, skipping taken IDs.
+// ImportDevices inserts the devices in one batch, skipping taken IDs, with
+// multi-row statements: the devices (64 a statement, RETURNING the IDs that
+// were free), then their label and DevInfo rows.
 func (s *Store) ImportDevices(ctx context.Context, ds []*storage.Device) ([]error, error) {
 	if s.tx == nil {
 		var errs []error
@@ -134,9 +236,21 @@ func (s *Store) ImportDevices(ctx context.Context, ds []*storage.Device) ([]erro
 	}
 	errs := make([]error, len(ds))
 	created := now()
+	type cand struct {
+		i       int
+		hash    string
+		created time.Time
+	}
+	cands := make([]cand, 0, len(ds))
+	vals := make([]any, 0, 15*len(ds))
+	first := make(map[string]bool, len(ds))
 	for i, d := range ds {
 		if d.ID == "" {
 			errs[i] = errors.New("storage: device id is empty")
+			continue
+		}
+		if first[d.ID] {
+			errs[i] = fmt.Errorf("%w: device %s is given twice", storage.ErrExists, d.ID)
 			continue
 		}
 		args, err := s.deviceArgs(d)
@@ -144,23 +258,69 @@ func (s *Store) ImportDevices(ctx context.Context, ds []*storage.Device) ([]erro
 			errs[i] = err
 			continue
 		}
+		if err := sqlcommon.CheckLabels(d.Labels, nil); err != nil {
+			errs[i] = err
+			continue
+		}
+		first[d.ID] = true
 		c := norm(d.CreatedAt)
 		if c.IsZero() {
 			c = created
 		}
-		args = append(append([]any{d.ID}, args...), c.UnixMicro(), micros(d.LastSeen))
-		res, err := s.use(ctx, s.st.inv.importDevice).ExecContext(ctx, args...)
-		if err != nil {
-			return nil, wrap(err)
+		cands = append(cands, cand{i, args[2].(string), c})
+		vals = append(append(append(vals, d.ID), args...), c.UnixMicro(), micros(d.LastSeen))
+	}
+	inserted := make(map[string]bool, len(cands))
+	bound := map[int]bound{}
+	err := chunks(len(cands), len(s.st.inv.importDevices), func(lo, hi, k int) error {
+		b, ok := bound[k]
+		if !ok {
+			b = s.use(ctx, s.st.inv.importDevices[k])
+			bound[k] = b
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return nil, wrap(err)
-		} else if n == 0 {
-			errs[i] = fmt.Errorf("%w: device %s", storage.ErrExists, d.ID)
+		rows, err := b.QueryContext(ctx, vals[15*lo:15*hi]...)
+		if err != nil {
+			return wrap(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return wrap(err)
+			}
+			inserted[id] = true
+		}
+		return wrap(rows.Err())
+	})
+	if err != nil {
+		return nil, err
+	}
+	var labels, devinfo []any
+	var stored []*storage.Device
+	for _, c := range cands {
+		d := ds[c.i]
+		if !inserted[d.ID] {
+			errs[c.i] = fmt.Errorf("%w: device %s", storage.ErrExists, d.ID)
 			continue
 		}
-		d.PasswordHash = args[3].(string)
-		d.CreatedAt, d.LastSeen = c, norm(d.LastSeen)
+		stored = append(stored, d)
+		for k, v := range d.Labels {
+			labels = append(labels, d.ID, k, v)
+		}
+		for k, v := range d.DevInfo {
+			devinfo = append(devinfo, d.ID, k, v)
+		}
+		d.PasswordHash = c.hash
+		d.CreatedAt, d.LastSeen = c.created, norm(d.LastSeen)
+	}
+	if err := s.insertRows(ctx, s.st.inv.importLabels, labels); err != nil {
+		return nil, err
+	}
+	if err := s.insertRows(ctx, s.st.inv.importDevInfo, devinfo); err != nil {
+		return nil, err
+	}
+	if err := s.addCounts(ctx, countsOf(stored)); err != nil {
+		return nil, err
 	}
 	return errs, nil
 }

@@ -64,9 +64,13 @@ func (s *Store) setupSecrets(ctx context.Context, path string, o *Options) error
 	if err != nil && !errors.Is(wrap(err), storage.ErrNotFound) {
 		return fmt.Errorf("sqlite: secrets: %w", err)
 	}
+	// Whether any server password is sealed matters only before the check
+	// value exists; EXISTS stops at the first one instead of counting.
 	var sealedRows int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM devices WHERE server_password_sealed IS NOT NULL`).Scan(&sealedRows); err != nil {
-		return fmt.Errorf("sqlite: secrets: %w", err)
+	if check == nil {
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM devices WHERE server_password_sealed IS NOT NULL)`).Scan(&sealedRows); err != nil {
+			return fmt.Errorf("sqlite: secrets: %w", err)
+		}
 	}
 	key := o.SecretKey
 	if key == nil {

@@ -129,7 +129,7 @@ func OpenWith(path string, o *Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	r, err := sql.Open("sqlite", path+"?"+common+"&_query_only=1")
+	r, err := sql.Open("sqlite", path+"?"+common+"&_query_only=1&_pragma=mmap_size(1073741824)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)

@@ -64,6 +64,9 @@ func (s *Store) CreateDevice(ctx context.Context, d *storage.Device) error {
 	if _, err := s.use(ctx, s.st.createDevice).ExecContext(ctx, args...); err != nil {
 		return wrap(err)
 	}
+	if err := s.indexNewDevice(ctx, d); err != nil { // inventory.go
+		return err
+	}
 	d.PasswordHash = args[3].(string)
 	d.CreatedAt, d.LastSeen = created, norm(d.LastSeen)
 	return nil

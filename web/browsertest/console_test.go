@@ -91,6 +91,15 @@ func TestConsole_FleetFindsADeviceAndOpensIt(t *testing.T) {
 		until(`document.querySelector("omadm-device .device-title").textContent === `+js(demo.device)),
 		visible("omadm-device dl.devinfo"))
 	shot(t, ctx, "device.png")
+	// A label chip searches the fleet with a selector, on the server.
+	do(t, ctx, "label selector",
+		chromedp.Navigate(demo.url+"/ui/#/fleet"),
+		visible(row+` button.chip`),
+		chromedp.Click(chromedp.CSS(row+` button.chip`)),
+		until(`document.querySelector("omadm-fleet input[name=q]").value.startsWith("label.")`),
+		until(`(() => { const want = document.querySelector("omadm-fleet input[name=q]").value.slice(6).replaceAll('"', "");
+			const rows = [...document.querySelectorAll("omadm-fleet tr[data-device]")];
+			return rows.length > 0 && rows.some(r => r.dataset.device === `+js(demo.device)+`) && rows.every(r => r.textContent.includes(want)); })()`))
 }
 
 func TestConsole_TreeBrowserFetchesFromTheDeviceAndReplacesALeaf(t *testing.T) {

@@ -12,6 +12,18 @@ var Api = class {
   cancelOperation(opid) {
     return this.t.request("POST", `/api/v1/operations/${encodeURIComponent(String(opid))}/cancel`, void 0, void 0);
   }
+  /** PATCH /api/v1/devices/{id}/labels: set and remove labels of one device */
+  changeDeviceLabels(id, body) {
+    return this.t.request("PATCH", `/api/v1/devices/${encodeURIComponent(String(id))}/labels`, void 0, body);
+  }
+  /** PATCH /api/v1/groups/{name}/members: add and remove members of a static group by device id (all or nothing) */
+  changeGroupMembers(name, body) {
+    return this.t.request("PATCH", `/api/v1/groups/${encodeURIComponent(String(name))}/members`, void 0, body);
+  }
+  /** POST /api/v1/devices/labels: set and remove labels of every device a selector matches */
+  changeLabelsBySelector(body) {
+    return this.t.request("POST", `/api/v1/devices/labels`, void 0, body);
+  }
   /** POST /api/v1/bootstrap: generate DM bootstrap profiles (this server's DMAcc account) for devices, optionally protected and pushed over WAP push */
   createBootstrap(body) {
     return this.t.request("POST", `/api/v1/bootstrap`, void 0, body);
@@ -23,6 +35,10 @@ var Api = class {
   /** POST /api/v1/devices/{id}/fumo: queue a firmware update over FUMO: one job, a Sequence of the Replace of <node>/<operation>/PkgURL and the Exec of <node>/<operation> (the Exec alone for Update); the job spec carries the correlator of the device's 1226 report; creates an operation (see POST /devices/{id}/operations), shown on the job */
   createFUMO(id, body) {
     return this.t.request("POST", `/api/v1/devices/${encodeURIComponent(String(id))}/fumo`, void 0, body);
+  }
+  /** POST /api/v1/groups: create a static group (members by id) or a dynamic group (a saved selector) */
+  createGroup(body) {
+    return this.t.request("POST", `/api/v1/groups`, void 0, body);
   }
   /** POST /api/v1/devices/{id}/jobs: queue a command for the device */
   createJob(id, body) {
@@ -43,6 +59,10 @@ var Api = class {
   /** DELETE /api/v1/devices/{id}: remove the device and everything that belongs to it */
   deleteDevice(id) {
     return this.t.request("DELETE", `/api/v1/devices/${encodeURIComponent(String(id))}`, void 0, void 0);
+  }
+  /** DELETE /api/v1/groups/{name}: delete a group and its member list (the devices stay) */
+  deleteGroup(name) {
+    return this.t.request("DELETE", `/api/v1/groups/${encodeURIComponent(String(name))}`, void 0, void 0);
   }
   /** DELETE /api/v1/packages/{pkgid}: delete a package */
   deletePackage(pkgid) {
@@ -76,6 +96,10 @@ var Api = class {
   getDevice(id) {
     return this.t.request("GET", `/api/v1/devices/${encodeURIComponent(String(id))}`, void 0, void 0);
   }
+  /** GET /api/v1/groups/{name}: one group */
+  getGroup(name) {
+    return this.t.request("GET", `/api/v1/groups/${encodeURIComponent(String(name))}`, void 0, void 0);
+  }
   /** GET /api/v1/jobs/{jobid}: one job with its status and results */
   getJob(jobid) {
     return this.t.request("GET", `/api/v1/jobs/${encodeURIComponent(String(jobid))}`, void 0, void 0);
@@ -96,6 +120,10 @@ var Api = class {
   getReleasePolicy() {
     return this.t.request("GET", `/api/v1/release-policy`, void 0, void 0);
   }
+  /** GET /api/v1/devices/{id}/scomo/inventory: the device's software components as last read (SCOMO Inventory) */
+  getSCOMOInventory(id, query = {}) {
+    return this.t.request("GET", `/api/v1/devices/${encodeURIComponent(String(id))}/scomo/inventory`, query, void 0);
+  }
   /** GET /api/v1/devices/{id}/tree: last known device tree values (from Results) */
   getTree(id, query = {}) {
     return this.t.request("GET", `/api/v1/devices/${encodeURIComponent(String(id))}/tree`, query, void 0);
@@ -104,17 +132,29 @@ var Api = class {
   health() {
     return this.t.request("GET", `/healthz`, void 0, void 0);
   }
+  /** POST /api/v1/devices/import: enrol many devices: NDJSON or a JSON array of DeviceCreate records (server_password required) */
+  importDevices(body) {
+    return this.t.request("POST", `/api/v1/devices/import`, void 0, body);
+  }
   /** GET /api/v1/jobs: jobs of all devices ordered by id, paged (e.g. ?state=failed for every failed job of the fleet) */
   listAllJobs(query = {}) {
     return this.t.request("GET", `/api/v1/jobs`, query, void 0);
   }
-  /** GET /api/v1/devices: list devices ordered by id, paged */
+  /** GET /api/v1/devices: search devices: filter by selector, sort, page with cursors */
   listDevices(query = {}) {
     return this.t.request("GET", `/api/v1/devices`, query, void 0);
   }
   /** GET /api/v1/events: events of all devices */
   listEvents(query = {}) {
     return this.t.request("GET", `/api/v1/events`, query, void 0);
+  }
+  /** GET /api/v1/groups/{name}/members: the group's devices (a dynamic group's selector evaluated now), filtered, sorted and paged like GET /devices */
+  listGroupMembers(name, query = {}) {
+    return this.t.request("GET", `/api/v1/groups/${encodeURIComponent(String(name))}/members`, query, void 0);
+  }
+  /** GET /api/v1/groups: list groups ordered by name, paged */
+  listGroups(query = {}) {
+    return this.t.request("GET", `/api/v1/groups`, query, void 0);
   }
   /** GET /api/v1/devices/{id}/jobs: the device's jobs ordered by id, paged */
   listJobs(id, query = {}) {
@@ -147,6 +187,10 @@ var Api = class {
   /** PUT /api/v1/release-policy: replace the release policy */
   putReleasePolicy(body) {
     return this.t.request("PUT", `/api/v1/release-policy`, void 0, body);
+  }
+  /** POST /api/v1/devices/{id}/scomo/inventory: queue a Get of the SCOMO Inventory (?list=StructData); its Results become the inventory */
+  readSCOMOInventory(id, body) {
+    return this.t.request("POST", `/api/v1/devices/${encodeURIComponent(String(id))}/scomo/inventory`, void 0, body);
   }
   /** GET /readyz: readiness: storage answers a ping and every schema migration of this build is applied */
   ready() {
@@ -1633,22 +1677,31 @@ var FleetView = class extends HTMLElement {
   next = "";
   devices = [];
   body = h("tbody");
-  info = h("p", { class: "muted", role: "status" });
+  info = h("p", { class: "muted", role: "status", id: "fleet-info" });
   err = h("p", { class: "error", role: "alert" });
-  search = h("input", { type: "search", name: "q", placeholder: "ID, model or label", autocomplete: "off" });
-  prev = h("button", { type: "button", onclick: () => this.go(this.page - 1) }, "← Previous");
-  nextBtn = h("button", { type: "button", onclick: () => this.go(this.page + 1) }, "Next →");
+  search = h("input", { type: "search", name: "q", autocomplete: "off", placeholder: "IMEI:35… or label.site=north,model=X200", "aria-describedby": "q-hint" });
+  sort = h("select", { name: "sort" }, [["id", "Device ID"], ["last_seen", "Last seen"], ["created", "Enrolled"]].map(([v, l]) => h("option", { value: v }, l)));
+  order = h("select", { name: "order" }, [["asc", "Ascending"], ["desc", "Descending"]].map(([v, l]) => h("option", { value: v }, l)));
+  prev = h("button", { type: "button", onclick: () => void this.go(this.page - 1) }, "← Previous");
+  nextBtn = h("button", { type: "button", onclick: () => void this.go(this.page + 1) }, "Next →");
+  timer = 0;
+  seq = 0;
   unsub = [];
   connectedCallback() {
     const q = new URLSearchParams(location.hash.split("?")[1] ?? "");
     this.search.value = q.get("q") ?? "";
-    this.search.addEventListener("input", () => this.renderRows());
+    this.search.addEventListener("input", () => {
+      clearTimeout(this.timer);
+      this.timer = window.setTimeout(() => this.restart(), 250);
+    });
     this.search.addEventListener("keydown", (e) => {
       if (e.key === "ArrowDown") {
         e.preventDefault();
         this.body.querySelector("a")?.focus();
       }
     });
+    this.sort.addEventListener("change", () => this.restart());
+    this.order.addEventListener("change", () => this.restart());
     const tbl = h(
       "table",
       { class: "devices", "aria-describedby": "fleet-info" },
@@ -1657,7 +1710,6 @@ var FleetView = class extends HTMLElement {
       this.body
     );
     this.body.addEventListener("keydown", (e) => this.rowKeys(e));
-    this.info.id = "fleet-info";
     this.replaceChildren(
       h(
         "div",
@@ -1665,10 +1717,16 @@ var FleetView = class extends HTMLElement {
         h("h1", null, "Fleet"),
         h(
           "form",
-          { class: "toolbar", role: "search", onsubmit: (e) => e.preventDefault() },
-          field("Search", this.search)
+          { class: "toolbar", role: "search", onsubmit: (e) => {
+            e.preventDefault();
+            this.restart();
+          } },
+          field("Search", this.search),
+          field("Sort by", this.sort),
+          field("Order", this.order)
         )
       ),
+      h("p", { id: "q-hint", class: "hint" }, "Plain text matches device IDs by prefix; a selector matches terms such as label.KEY=VALUE, model=, fwv=, group=, seen<7d (comma = and)."),
       this.err,
       h(
         "div",
@@ -1689,7 +1747,13 @@ var FleetView = class extends HTMLElement {
     void this.load();
   }
   disconnectedCallback() {
+    clearTimeout(this.timer);
     this.unsub.forEach((f) => f());
+  }
+  restart() {
+    this.cursors = [""];
+    this.page = 0;
+    void this.load();
   }
   async go(page) {
     if (page < 0 || page > this.cursors.length) return;
@@ -1699,20 +1763,29 @@ var FleetView = class extends HTMLElement {
   }
   async load() {
     this.err.textContent = "";
+    const seq = ++this.seq;
+    const text = this.search.value.trim();
+    const selector = /[=<>^]/.test(text);
     try {
-      const l = await api.listDevices({ after: this.cursors[this.page] || void 0, limit: pageSize });
+      const l = await api.listDevices({
+        q: selector ? text : void 0,
+        id_prefix: !selector && text ? text : void 0,
+        sort: this.sort.value,
+        order: this.order.value,
+        cursor: this.cursors[this.page] || void 0,
+        limit: pageSize
+      });
+      if (seq !== this.seq) return;
       this.devices = l.devices;
-      this.next = l.next ?? "";
+      this.next = l.next_cursor ?? "";
       if (this.page + 1 < this.cursors.length && this.cursors[this.page + 1] !== this.next) this.cursors.length = this.page + 1;
       this.renderRows();
     } catch (e) {
-      this.err.textContent = errorText(e);
+      if (seq === this.seq) this.err.textContent = errorText(e);
     }
   }
   renderRows() {
-    const q = this.search.value.trim().toLowerCase();
-    const shown = this.devices.filter((d) => !q || matches(d, q));
-    replace(this.body, shown.map((d) => {
+    replace(this.body, this.devices.map((d) => {
       const dev = d.devinfo ?? {};
       const link = h("a", { href: Router.href("/devices/" + encodeURIComponent(d.id)) }, d.id);
       return h(
@@ -1721,16 +1794,16 @@ var FleetView = class extends HTMLElement {
         h("td", null, link),
         h("td", null, [dev["./DevInfo/Man"], dev["./DevInfo/Mod"]].filter(Boolean).join(" ") || "–"),
         h("td", null, dev["./DevDetail/FwV"] ?? "–"),
-        h("td", null, Object.entries(d.labels ?? {}).map(([k, v]) => h("button", { type: "button", class: "chip", title: "Filter by this label", onclick: () => {
-          this.search.value = k + "=" + v;
-          this.renderRows();
+        h("td", null, Object.entries(d.labels ?? {}).map(([k, v]) => h("button", { type: "button", class: "chip", title: "Show devices with this label", onclick: () => {
+          this.search.value = `label.${k}=${quote(v)}`;
+          this.restart();
         } }, k + "=" + v))),
         h("td", { title: d.last_seen ?? "" }, ago(d.last_seen))
       );
     }));
-    if (shown.length === 0) this.body.append(h("tr", null, h("td", { colspan: "5", class: "muted" }, q ? "No device on this page matches." : "No devices.")));
+    if (this.devices.length === 0) this.body.append(h("tr", null, h("td", { colspan: "5", class: "muted" }, this.search.value ? "No device matches." : "No devices.")));
     const from = this.page * pageSize + 1;
-    this.info.textContent = this.devices.length ? `Devices ${from}–${from + this.devices.length - 1}` + (q ? ` (${shown.length} match)` : "") : "";
+    this.info.textContent = this.devices.length ? `Devices ${from}–${from + this.devices.length - 1}` : "";
     this.prev.disabled = this.page === 0;
     this.nextBtn.disabled = this.next === "";
   }
@@ -1746,12 +1819,8 @@ var FleetView = class extends HTMLElement {
     else links[Math.min(j, links.length - 1)].focus();
   }
 };
-function matches(d, q) {
-  if (d.id.toLowerCase().includes(q)) return true;
-  for (const [k, v] of Object.entries(d.labels ?? {})) {
-    if ((k + "=" + v).toLowerCase().includes(q)) return true;
-  }
-  return Object.values(d.devinfo ?? {}).some((v) => v.toLowerCase().includes(q));
+function quote(v) {
+  return /[,"\s]/.test(v) ? `"${v.replace(/"/g, '\\"')}"` : v;
 }
 
 // src/views/login-view.ts

@@ -39,6 +39,23 @@ export interface BootstrapResult {
   profiles: BootstrapProfile[];
 }
 
+export interface BulkLabelRequest {
+  /** required true when q is empty (every device) */
+  all?: boolean;
+  /** selector of the devices to change */
+  q?: string;
+  remove?: string[];
+  /** label keys: 1..63 letters, digits and . _ / - starting with a letter or digit; values: at most 256 bytes of printable text */
+  set?: Record<string, string>;
+}
+
+export interface BulkLabelResult {
+  changed: number;
+  matched: number;
+  /** devices left unchanged because they would have more than 64 labels */
+  skipped?: number;
+}
+
 export interface Device {
   auth: "basic" | "md5" | "hmac";
   /** lower-case hex SHA-256 of the bound TLS client certificate */
@@ -80,8 +97,10 @@ export type DeviceCreated = Device & {
 
 export interface DeviceList {
   devices: Device[];
-  /** cursor for ?after= of the next page; absent on the last page */
+  /** older cursor for ?after= (order by id ascending only); absent on the last page */
   next?: string;
+  /** opaque cursor for ?cursor= continuing the same query; absent on the last page */
+  next_cursor?: string;
 }
 
 /** only present fields change; labels replaces all labels. A new username needs the password too (the server keeps only a hash of username:password) */
@@ -172,10 +191,47 @@ export interface FUMORequest {
   timeout?: string;
 }
 
+export interface Group {
+  created_at: string;
+  description?: string;
+  dynamic: boolean;
+  name: string;
+  /** a dynamic group's saved selector */
+  selector?: string;
+}
+
+export interface GroupCreate {
+  description?: string;
+  /** 1..63 letters, digits and . _ - starting with a letter or digit */
+  name: string;
+  /** makes the group dynamic; must parse and name existing groups */
+  selector?: string;
+}
+
+export interface GroupList {
+  groups: Group[];
+  /** cursor for ?after= of the next page; absent on the last page */
+  next?: string;
+}
+
 export interface Health {
   error?: string;
   status: "ok" | "unavailable";
   version?: string;
+}
+
+export interface ImportError {
+  error: string;
+  id?: string;
+  line: number;
+  record: number;
+}
+
+export interface ImportResult {
+  /** the first 1000 failed records */
+  errors?: ImportError[];
+  failed: number;
+  imported: number;
 }
 
 export interface Job {
@@ -257,6 +313,13 @@ export interface LAWMORequest {
   wipe_items?: string[];
 }
 
+export interface LabelChange {
+  /** label keys to remove */
+  remove?: string[];
+  /** label keys: 1..63 letters, digits and . _ / - starting with a letter or digit; values: at most 256 bytes of printable text */
+  set?: Record<string, string>;
+}
+
 export interface MO {
   /** instance used when a request names no node */
   default_node: string;
@@ -278,7 +341,9 @@ export interface MOList {
 export interface MOOperation {
   /** other names a request may use (any letter case) */
   aliases?: string[];
-  /** node executed, relative to the MO instance */
+  /** interior node the operation Adds, with the parameters as its leaves, before the Exec; absent when the parameters are Replaced */
+  create?: string;
+  /** node executed, relative to the MO instance; {p} stands for the value of parameter p */
   exec: string;
   /** canonical name */
   name: string;
@@ -293,9 +358,20 @@ export interface MOParam {
   max_items?: number;
   /** key in the operation request's params */
   name: string;
-  /** node written, relative to the MO instance; {} stands for each list element */
+  /** node written, relative to the MO instance; {} stands for each list element; empty: the value only names a node (in exec, create or another parameter's node) */
   node: string;
   required: boolean;
+}
+
+/** at most 10000 device ids in all */
+export interface MembersChange {
+  add?: string[];
+  remove?: string[];
+}
+
+export interface MembersResult {
+  added: number;
+  removed: number;
 }
 
 export interface NotifyResult {
@@ -341,16 +417,16 @@ export interface OperationList {
 export interface OperationRequest {
   /** correlator of the Exec and of the device's report (default: generated); unique per device */
   correlator?: string;
-  mo: "fumo" | "lawmo" | "diagmon" | "connmo" | "exec";
-  /** the MO instance (default ./FwUpdate/Default, ./LAWMO, ./DiagMon, ./ConnMO); for exec the node to execute (required) */
+  mo: "fumo" | "lawmo" | "diagmon" | "connmo" | "scomo" | "exec";
+  /** the MO instance (default ./FwUpdate/Default, ./LAWMO, ./DiagMon, ./ConnMO, ./SCOMO); for exec the node to execute (required) */
   node?: string;
   /** send package 0 so the device connects now */
   notify?: boolean;
-  /** fumo: DownloadAndUpdate (default), Download, Update (or download-and-update, download, update); lawmo (required): lock, partial-lock, unlock, wipe, factory-reset (or FullyLock, PartiallyLock, UnLock, Wipe, FactoryReset); ignored for exec; diagmon (required): the function to run: memory, storage, load, battery, log (or Memory, Storage, Load, Battery, LogTail); connmo: apply (the default and only one) */
+  /** fumo: DownloadAndUpdate (default), Download, Update (or download-and-update, download, update); lawmo (required): lock, partial-lock, unlock, wipe, factory-reset (or FullyLock, PartiallyLock, UnLock, Wipe, FactoryReset); ignored for exec; diagmon (required): the function to run: memory, storage, load, battery, log (or Memory, Storage, Load, Battery, LogTail); connmo: apply (the default and only one); scomo (required): install, install-inactive, download, install-delivered, install-delivered-inactive, remove-delivered, remove, activate, deactivate (or DownloadInstall, DownloadInstallInactive, Download, Install, InstallInactive, RemoveDelivered, Remove, Activate, Deactivate) */
   operation?: string;
-  /** fumo: pkg_url (string; required except for Update); lawmo: notify_user (boolean), wipe_items (wipe only: list of AvailableWipeList node names); exec: data (string, the Exec item's data); connmo: profile (string, required: a stored profile's name), replace (boolean: the device has the profile already; its NAP and Proxy nodes are deleted first, in the same Atomic) */
+  /** fumo: pkg_url (string; required except for Update); lawmo: notify_user (boolean), wipe_items (wipe only: list of AvailableWipeList node names); exec: data (string, the Exec item's data); connmo: profile (string, required: a stored profile's name), replace (boolean: the device has the profile already; its NAP and Proxy nodes are deleted first, in the same Atomic); scomo: id (string, required: the package/component name, its Download/Delivered/Deployed node and PkgID), url (string, required by install, install-inactive and download), name, description, pkg_type (strings) */
   params?: Record<string, unknown>;
-  /** how long to wait for the report, a Go duration (default: fumo 24h, lawmo 1h, diagmon 10m, connmo 24h, exec 1h; at most 720h) */
+  /** how long to wait for the report, a Go duration (default: fumo 24h, lawmo 1h, diagmon 10m, connmo 24h, scomo 24h, exec 1h; at most 720h) */
   timeout?: string;
 }
 
@@ -416,6 +492,41 @@ export interface ResultItem {
   status?: number;
   type: string;
   uri: string;
+}
+
+export interface SCOMOComponent {
+  id: string;
+  name?: string;
+  /** run-time name of Inventory/Deployed/<x> */
+  node: string;
+  pkg_id?: string;
+  state: "active" | "inactive";
+  /** Deployed/<x>/Status: 10 idle, 20 remove failed, 30 remove progressing, 40 activate failed, 50 activate progressing, 60 deactivate failed, 70 deactivate progressing */
+  status: number;
+  version?: string;
+}
+
+export interface SCOMODeliveredPkg {
+  name?: string;
+  node: string;
+  pkg_id: string;
+  state: "delivered" | "installed";
+  status: number;
+}
+
+export interface SCOMOInventory {
+  delivered: SCOMODeliveredPkg[];
+  deployed: SCOMOComponent[];
+  device: string;
+  node: string;
+  read_at?: string;
+}
+
+export interface SCOMOInventoryRequest {
+  /** the SCOMO object (default ./SCOMO) */
+  node?: string;
+  /** send package 0 so the device connects now */
+  notify?: boolean;
 }
 
 export interface Session {
@@ -502,6 +613,21 @@ export class Api {
     return this.t.request<Operation>("POST", `/api/v1/operations/${encodeURIComponent(String(opid))}/cancel`, undefined, undefined);
   }
 
+  /** PATCH /api/v1/devices/{id}/labels: set and remove labels of one device */
+  changeDeviceLabels(id: string, body: LabelChange): Promise<Device> {
+    return this.t.request<Device>("PATCH", `/api/v1/devices/${encodeURIComponent(String(id))}/labels`, undefined, body);
+  }
+
+  /** PATCH /api/v1/groups/{name}/members: add and remove members of a static group by device id (all or nothing) */
+  changeGroupMembers(name: string, body: MembersChange): Promise<MembersResult> {
+    return this.t.request<MembersResult>("PATCH", `/api/v1/groups/${encodeURIComponent(String(name))}/members`, undefined, body);
+  }
+
+  /** POST /api/v1/devices/labels: set and remove labels of every device a selector matches */
+  changeLabelsBySelector(body: BulkLabelRequest): Promise<BulkLabelResult> {
+    return this.t.request<BulkLabelResult>("POST", `/api/v1/devices/labels`, undefined, body);
+  }
+
   /** POST /api/v1/bootstrap: generate DM bootstrap profiles (this server's DMAcc account) for devices, optionally protected and pushed over WAP push */
   createBootstrap(body: BootstrapRequest): Promise<BootstrapResult> {
     return this.t.request<BootstrapResult>("POST", `/api/v1/bootstrap`, undefined, body);
@@ -515,6 +641,11 @@ export class Api {
   /** POST /api/v1/devices/{id}/fumo: queue a firmware update over FUMO: one job, a Sequence of the Replace of <node>/<operation>/PkgURL and the Exec of <node>/<operation> (the Exec alone for Update); the job spec carries the correlator of the device's 1226 report; creates an operation (see POST /devices/{id}/operations), shown on the job */
   createFUMO(id: string, body: FUMORequest): Promise<Job> {
     return this.t.request<Job>("POST", `/api/v1/devices/${encodeURIComponent(String(id))}/fumo`, undefined, body);
+  }
+
+  /** POST /api/v1/groups: create a static group (members by id) or a dynamic group (a saved selector) */
+  createGroup(body: GroupCreate): Promise<Group> {
+    return this.t.request<Group>("POST", `/api/v1/groups`, undefined, body);
   }
 
   /** POST /api/v1/devices/{id}/jobs: queue a command for the device */
@@ -540,6 +671,11 @@ export class Api {
   /** DELETE /api/v1/devices/{id}: remove the device and everything that belongs to it */
   deleteDevice(id: string): Promise<void> {
     return this.t.request<void>("DELETE", `/api/v1/devices/${encodeURIComponent(String(id))}`, undefined, undefined);
+  }
+
+  /** DELETE /api/v1/groups/{name}: delete a group and its member list (the devices stay) */
+  deleteGroup(name: string): Promise<void> {
+    return this.t.request<void>("DELETE", `/api/v1/groups/${encodeURIComponent(String(name))}`, undefined, undefined);
   }
 
   /** DELETE /api/v1/packages/{pkgid}: delete a package */
@@ -582,6 +718,11 @@ export class Api {
     return this.t.request<Device>("GET", `/api/v1/devices/${encodeURIComponent(String(id))}`, undefined, undefined);
   }
 
+  /** GET /api/v1/groups/{name}: one group */
+  getGroup(name: string): Promise<Group> {
+    return this.t.request<Group>("GET", `/api/v1/groups/${encodeURIComponent(String(name))}`, undefined, undefined);
+  }
+
   /** GET /api/v1/jobs/{jobid}: one job with its status and results */
   getJob(jobid: number | string): Promise<Job> {
     return this.t.request<Job>("GET", `/api/v1/jobs/${encodeURIComponent(String(jobid))}`, undefined, undefined);
@@ -607,6 +748,11 @@ export class Api {
     return this.t.request<ReleasePolicy>("GET", `/api/v1/release-policy`, undefined, undefined);
   }
 
+  /** GET /api/v1/devices/{id}/scomo/inventory: the device's software components as last read (SCOMO Inventory) */
+  getSCOMOInventory(id: string, query: { node?: string } = {}): Promise<SCOMOInventory> {
+    return this.t.request<SCOMOInventory>("GET", `/api/v1/devices/${encodeURIComponent(String(id))}/scomo/inventory`, query, undefined);
+  }
+
   /** GET /api/v1/devices/{id}/tree: last known device tree values (from Results) */
   getTree(id: string, query: { prefix?: string } = {}): Promise<Tree> {
     return this.t.request<Tree>("GET", `/api/v1/devices/${encodeURIComponent(String(id))}/tree`, query, undefined);
@@ -617,19 +763,34 @@ export class Api {
     return this.t.request<Health>("GET", `/healthz`, undefined, undefined);
   }
 
+  /** POST /api/v1/devices/import: enrol many devices: NDJSON or a JSON array of DeviceCreate records (server_password required) */
+  importDevices(body: DeviceCreate[]): Promise<ImportResult> {
+    return this.t.request<ImportResult>("POST", `/api/v1/devices/import`, undefined, body);
+  }
+
   /** GET /api/v1/jobs: jobs of all devices ordered by id, paged (e.g. ?state=failed for every failed job of the fleet) */
   listAllJobs(query: { state?: string; after?: number; limit?: number } = {}): Promise<JobList> {
     return this.t.request<JobList>("GET", `/api/v1/jobs`, query, undefined);
   }
 
-  /** GET /api/v1/devices: list devices ordered by id, paged */
-  listDevices(query: { after?: string; limit?: number } = {}): Promise<DeviceList> {
+  /** GET /api/v1/devices: search devices: filter by selector, sort, page with cursors */
+  listDevices(query: { after?: string; q?: string; label?: string[]; model?: string; man?: string; fwv?: string; group?: string; id_prefix?: string; sort?: "id" | "last_seen" | "created"; order?: "asc" | "desc"; cursor?: string; limit?: number } = {}): Promise<DeviceList> {
     return this.t.request<DeviceList>("GET", `/api/v1/devices`, query, undefined);
   }
 
   /** GET /api/v1/events: events of all devices */
   listEvents(query: { after?: number; limit?: number } = {}): Promise<EventList> {
     return this.t.request<EventList>("GET", `/api/v1/events`, query, undefined);
+  }
+
+  /** GET /api/v1/groups/{name}/members: the group's devices (a dynamic group's selector evaluated now), filtered, sorted and paged like GET /devices */
+  listGroupMembers(name: string, query: { q?: string; label?: string[]; model?: string; man?: string; fwv?: string; id_prefix?: string; sort?: "id" | "last_seen" | "created"; order?: "asc" | "desc"; cursor?: string; limit?: number } = {}): Promise<DeviceList> {
+    return this.t.request<DeviceList>("GET", `/api/v1/groups/${encodeURIComponent(String(name))}/members`, query, undefined);
+  }
+
+  /** GET /api/v1/groups: list groups ordered by name, paged */
+  listGroups(query: { after?: string; limit?: number } = {}): Promise<GroupList> {
+    return this.t.request<GroupList>("GET", `/api/v1/groups`, query, undefined);
   }
 
   /** GET /api/v1/devices/{id}/jobs: the device's jobs ordered by id, paged */
@@ -670,6 +831,11 @@ export class Api {
   /** PUT /api/v1/release-policy: replace the release policy */
   putReleasePolicy(body: ReleasePolicy): Promise<ReleasePolicy> {
     return this.t.request<ReleasePolicy>("PUT", `/api/v1/release-policy`, undefined, body);
+  }
+
+  /** POST /api/v1/devices/{id}/scomo/inventory: queue a Get of the SCOMO Inventory (?list=StructData); its Results become the inventory */
+  readSCOMOInventory(id: string, body: SCOMOInventoryRequest): Promise<Job> {
+    return this.t.request<Job>("POST", `/api/v1/devices/${encodeURIComponent(String(id))}/scomo/inventory`, undefined, body);
   }
 
   /** GET /readyz: readiness: storage answers a ping and every schema migration of this build is applied */

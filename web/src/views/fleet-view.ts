@@ -1,12 +1,15 @@
-// <omadm-fleet>: the device list — search, label filter, cursor paging
-// (the server's cursor, so it holds at any fleet size), live last-seen.
+// <omadm-fleet>: the device list — the server's search (a selector such as
+// "label.site=north,model=X200", or an ID prefix), sorting and paging by the
+// server's opaque cursor, so it holds at any fleet size; live last-seen.
 
 import { api, store } from "../app";
 import { Device, DeviceList } from "../api/gen";
-import { errorText, field, h, replace, ago } from "../dom";
+import { ago, errorText, field, h, replace } from "../dom";
 import { Router } from "../router";
 
 const pageSize = 50;
+
+type Sort = "id" | "last_seen" | "created";
 
 export class FleetView extends HTMLElement {
   private cursors: string[] = [""]; // cursor of each page seen, for Previous
@@ -14,33 +17,42 @@ export class FleetView extends HTMLElement {
   private next = "";
   private devices: Device[] = [];
   private body = h("tbody");
-  private info = h("p", { class: "muted", role: "status" });
+  private info = h("p", { class: "muted", role: "status", id: "fleet-info" });
   private err = h("p", { class: "error", role: "alert" });
-  private search = h("input", { type: "search", name: "q", placeholder: "ID, model or label", autocomplete: "off" });
-  private prev = h("button", { type: "button", onclick: () => this.go(this.page - 1) }, "← Previous");
-  private nextBtn = h("button", { type: "button", onclick: () => this.go(this.page + 1) }, "Next →");
+  private search = h("input", { type: "search", name: "q", autocomplete: "off", placeholder: "IMEI:35… or label.site=north,model=X200", "aria-describedby": "q-hint" });
+  private sort = h("select", { name: "sort" }, [["id", "Device ID"], ["last_seen", "Last seen"], ["created", "Enrolled"]].map(([v, l]) => h("option", { value: v }, l)));
+  private order = h("select", { name: "order" }, [["asc", "Ascending"], ["desc", "Descending"]].map(([v, l]) => h("option", { value: v }, l)));
+  private prev = h("button", { type: "button", onclick: () => void this.go(this.page - 1) }, "← Previous");
+  private nextBtn = h("button", { type: "button", onclick: () => void this.go(this.page + 1) }, "Next →");
+  private timer = 0;
+  private seq = 0;
   private unsub: (() => void)[] = [];
 
   connectedCallback(): void {
     const q = new URLSearchParams(location.hash.split("?")[1] ?? "");
     this.search.value = q.get("q") ?? "";
-    this.search.addEventListener("input", () => this.renderRows());
+    this.search.addEventListener("input", () => {
+      clearTimeout(this.timer);
+      this.timer = window.setTimeout(() => this.restart(), 250);
+    });
     this.search.addEventListener("keydown", (e) => {
       if (e.key === "ArrowDown") {
         e.preventDefault();
         this.body.querySelector<HTMLElement>("a")?.focus();
       }
     });
+    this.sort.addEventListener("change", () => this.restart());
+    this.order.addEventListener("change", () => this.restart());
     const tbl = h("table", { class: "devices", "aria-describedby": "fleet-info" },
       h("caption", { class: "sr-only" }, "Devices"),
       h("thead", null, h("tr", null, ["Device", "Model", "Firmware", "Labels", "Last seen"].map((x) => h("th", { scope: "col" }, x)))),
       this.body);
     this.body.addEventListener("keydown", (e) => this.rowKeys(e));
-    this.info.id = "fleet-info";
     this.replaceChildren(
       h("div", { class: "view-head" }, h("h1", null, "Fleet"),
-        h("form", { class: "toolbar", role: "search", onsubmit: (e: Event) => e.preventDefault() },
-          field("Search", this.search))),
+        h("form", { class: "toolbar", role: "search", onsubmit: (e: Event) => { e.preventDefault(); this.restart(); } },
+          field("Search", this.search), field("Sort by", this.sort), field("Order", this.order))),
+      h("p", { id: "q-hint", class: "hint" }, "Plain text matches device IDs by prefix; a selector matches terms such as label.KEY=VALUE, model=, fwv=, group=, seen<7d (comma = and)."),
       this.err, h("div", { class: "card" }, tbl,
         h("div", { class: "pager" }, this.prev, this.info, this.nextBtn)),
       h("omadm-enrol-form"));
@@ -56,7 +68,14 @@ export class FleetView extends HTMLElement {
   }
 
   disconnectedCallback(): void {
+    clearTimeout(this.timer);
     this.unsub.forEach((f) => f());
+  }
+
+  private restart(): void {
+    this.cursors = [""];
+    this.page = 0;
+    void this.load();
   }
 
   private async go(page: number): Promise<void> {
@@ -68,21 +87,27 @@ export class FleetView extends HTMLElement {
 
   private async load(): Promise<void> {
     this.err.textContent = "";
+    const seq = ++this.seq;
+    const text = this.search.value.trim();
+    const selector = /[=<>^]/.test(text);
     try {
-      const l: DeviceList = await api.listDevices({ after: this.cursors[this.page] || undefined, limit: pageSize });
+      const l: DeviceList = await api.listDevices({
+        q: selector ? text : undefined, id_prefix: !selector && text ? text : undefined,
+        sort: this.sort.value as Sort, order: this.order.value as "asc" | "desc",
+        cursor: this.cursors[this.page] || undefined, limit: pageSize,
+      });
+      if (seq !== this.seq) return; // a newer search is under way
       this.devices = l.devices;
-      this.next = l.next ?? "";
+      this.next = l.next_cursor ?? "";
       if (this.page + 1 < this.cursors.length && this.cursors[this.page + 1] !== this.next) this.cursors.length = this.page + 1;
       this.renderRows();
     } catch (e) {
-      this.err.textContent = errorText(e);
+      if (seq === this.seq) this.err.textContent = errorText(e);
     }
   }
 
   private renderRows(): void {
-    const q = this.search.value.trim().toLowerCase();
-    const shown = this.devices.filter((d) => !q || matches(d, q));
-    replace(this.body, shown.map((d) => {
+    replace(this.body, this.devices.map((d) => {
       const dev = d.devinfo ?? {};
       const link = h("a", { href: Router.href("/devices/" + encodeURIComponent(d.id)) }, d.id);
       return h("tr", { "data-device": d.id },
@@ -90,14 +115,12 @@ export class FleetView extends HTMLElement {
         h("td", null, [dev["./DevInfo/Man"], dev["./DevInfo/Mod"]].filter(Boolean).join(" ") || "–"),
         h("td", null, dev["./DevDetail/FwV"] ?? "–"),
         h("td", null, Object.entries(d.labels ?? {}).map(([k, v]) =>
-          h("button", { type: "button", class: "chip", title: "Filter by this label", onclick: () => { this.search.value = k + "=" + v; this.renderRows(); } }, k + "=" + v))),
+          h("button", { type: "button", class: "chip", title: "Show devices with this label", onclick: () => { this.search.value = `label.${k}=${quote(v)}`; this.restart(); } }, k + "=" + v))),
         h("td", { title: d.last_seen ?? "" }, ago(d.last_seen)));
     }));
-    if (shown.length === 0) this.body.append(h("tr", null, h("td", { colspan: "5", class: "muted" }, q ? "No device on this page matches." : "No devices.")));
+    if (this.devices.length === 0) this.body.append(h("tr", null, h("td", { colspan: "5", class: "muted" }, this.search.value ? "No device matches." : "No devices.")));
     const from = this.page * pageSize + 1;
-    this.info.textContent = this.devices.length
-      ? `Devices ${from}–${from + this.devices.length - 1}` + (q ? ` (${shown.length} match)` : "")
-      : "";
+    this.info.textContent = this.devices.length ? `Devices ${from}–${from + this.devices.length - 1}` : "";
     this.prev.disabled = this.page === 0;
     this.nextBtn.disabled = this.next === "";
   }
@@ -115,11 +138,7 @@ export class FleetView extends HTMLElement {
   }
 }
 
-function matches(d: Device, q: string): boolean {
-  if (d.id.toLowerCase().includes(q)) return true;
-  for (const [k, v] of Object.entries(d.labels ?? {})) {
-    if ((k + "=" + v).toLowerCase().includes(q)) return true;
-  }
-  return Object.values(d.devinfo ?? {}).some((v) => v.toLowerCase().includes(q));
+/** quote double-quotes a selector value that holds a separator. */
+function quote(v: string): string {
+  return /[,"\s]/.test(v) ? `"${v.replace(/"/g, '\\"')}"` : v;
 }
-
