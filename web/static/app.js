@@ -1681,6 +1681,7 @@ var FleetView = class extends HTMLElement {
   err = h("p", { class: "error", role: "alert" });
   search = h("input", { type: "search", name: "q", autocomplete: "off", placeholder: "IMEI:35… or label.site=north,model=X200", "aria-describedby": "q-hint" });
   sort = h("select", { name: "sort" }, [["id", "Device ID"], ["last_seen", "Last seen"], ["created", "Enrolled"]].map(([v, l]) => h("option", { value: v }, l)));
+  group = h("select", { name: "group" }, h("option", { value: "" }, "All devices"));
   order = h("select", { name: "order" }, [["asc", "Ascending"], ["desc", "Descending"]].map(([v, l]) => h("option", { value: v }, l)));
   prev = h("button", { type: "button", onclick: () => void this.go(this.page - 1) }, "← Previous");
   nextBtn = h("button", { type: "button", onclick: () => void this.go(this.page + 1) }, "Next →");
@@ -1702,6 +1703,11 @@ var FleetView = class extends HTMLElement {
     });
     this.sort.addEventListener("change", () => this.restart());
     this.order.addEventListener("change", () => this.restart());
+    this.group.addEventListener("change", () => this.restart());
+    api.listGroups({ limit: 1e3 }).then((l) => {
+      for (const g of l.groups) this.group.append(h("option", { value: g.name }, g.name + (g.dynamic ? " (dynamic)" : "")));
+    }, () => {
+    });
     const tbl = h(
       "table",
       { class: "devices", "aria-describedby": "fleet-info" },
@@ -1722,6 +1728,7 @@ var FleetView = class extends HTMLElement {
             this.restart();
           } },
           field("Search", this.search),
+          field("Group", this.group),
           field("Sort by", this.sort),
           field("Order", this.order)
         )
@@ -1770,6 +1777,7 @@ var FleetView = class extends HTMLElement {
       const l = await api.listDevices({
         q: selector ? text : void 0,
         id_prefix: !selector && text ? text : void 0,
+        group: this.group.value || void 0,
         sort: this.sort.value,
         order: this.order.value,
         cursor: this.cursors[this.page] || void 0,

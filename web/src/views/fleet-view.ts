@@ -21,6 +21,7 @@ export class FleetView extends HTMLElement {
   private err = h("p", { class: "error", role: "alert" });
   private search = h("input", { type: "search", name: "q", autocomplete: "off", placeholder: "IMEI:35… or label.site=north,model=X200", "aria-describedby": "q-hint" });
   private sort = h("select", { name: "sort" }, [["id", "Device ID"], ["last_seen", "Last seen"], ["created", "Enrolled"]].map(([v, l]) => h("option", { value: v }, l)));
+  private group = h("select", { name: "group" }, h("option", { value: "" }, "All devices"));
   private order = h("select", { name: "order" }, [["asc", "Ascending"], ["desc", "Descending"]].map(([v, l]) => h("option", { value: v }, l)));
   private prev = h("button", { type: "button", onclick: () => void this.go(this.page - 1) }, "← Previous");
   private nextBtn = h("button", { type: "button", onclick: () => void this.go(this.page + 1) }, "Next →");
@@ -43,6 +44,10 @@ export class FleetView extends HTMLElement {
     });
     this.sort.addEventListener("change", () => this.restart());
     this.order.addEventListener("change", () => this.restart());
+    this.group.addEventListener("change", () => this.restart());
+    api.listGroups({ limit: 1000 }).then((l) => {
+      for (const g of l.groups) this.group.append(h("option", { value: g.name }, g.name + (g.dynamic ? " (dynamic)" : "")));
+    }, () => { /* groups are optional: the list stays "All devices" */ });
     const tbl = h("table", { class: "devices", "aria-describedby": "fleet-info" },
       h("caption", { class: "sr-only" }, "Devices"),
       h("thead", null, h("tr", null, ["Device", "Model", "Firmware", "Labels", "Last seen"].map((x) => h("th", { scope: "col" }, x)))),
@@ -51,7 +56,7 @@ export class FleetView extends HTMLElement {
     this.replaceChildren(
       h("div", { class: "view-head" }, h("h1", null, "Fleet"),
         h("form", { class: "toolbar", role: "search", onsubmit: (e: Event) => { e.preventDefault(); this.restart(); } },
-          field("Search", this.search), field("Sort by", this.sort), field("Order", this.order))),
+          field("Search", this.search), field("Group", this.group), field("Sort by", this.sort), field("Order", this.order))),
       h("p", { id: "q-hint", class: "hint" }, "Plain text matches device IDs by prefix; a selector matches terms such as label.KEY=VALUE, model=, fwv=, group=, seen<7d (comma = and)."),
       this.err, h("div", { class: "card" }, tbl,
         h("div", { class: "pager" }, this.prev, this.info, this.nextBtn)),
@@ -93,7 +98,7 @@ export class FleetView extends HTMLElement {
     try {
       const l: DeviceList = await api.listDevices({
         q: selector ? text : undefined, id_prefix: !selector && text ? text : undefined,
-        sort: this.sort.value as Sort, order: this.order.value as "asc" | "desc",
+        group: this.group.value || undefined, sort: this.sort.value as Sort, order: this.order.value as "asc" | "desc",
         cursor: this.cursors[this.page] || undefined, limit: pageSize,
       });
       if (seq !== this.seq) return; // a newer search is under way
