@@ -1,13 +1,17 @@
 #!/bin/sh
 # pg-throwaway.sh — start a throwaway PostgreSQL for tests (see ../shared/TOOLING.md).
 #
-#   eval "$(scripts/pg-throwaway.sh)"      # start; prints export OMADM_TEST_POSTGRES=... and PG_THROWAWAY_DIR=...
-#   scripts/pg-throwaway.sh stop DIR        # stop the server started in DIR and remove DIR
+#   eval "$(scripts/pg-throwaway.sh)"          # start; prints export OMADM_TEST_POSTGRES=... and PG_THROWAWAY_DIR=...
+#   eval "$(scripts/pg-throwaway.sh durable)"  # start with production durability (for benchmarks)
+#   scripts/pg-throwaway.sh stop DIR            # stop the server started in DIR and remove DIR
 #
 # Runs as root (the server itself runs as the postgres user through runuser).
 # Installs postgresql with apt-get when no server binaries are found.
 # Environment: PGPORT (default: first free port from 55432), PGBIN (default: newest /usr/lib/postgresql/*/bin).
-# Durability is off (fsync=off): for tests only, never for data you keep.
+# By default durability is off (fsync=off): for tests only, never for data you
+# keep. "durable" starts it as a production server runs: fsync=on,
+# synchronous_commit=on, full_page_writes=on (every commit waits for its WAL
+# flush), so that benchmarks measure what a real deployment pays.
 set -eu
 
 find_pgbin() {
@@ -22,6 +26,14 @@ if [ "${1:-}" = "stop" ]; then
 	runuser -u postgres -- "$PGBIN/pg_ctl" -D "$D/data" -m fast -w stop >/dev/null || true
 	rm -rf "$D"
 	exit 0
+fi
+
+DURABILITY="-c fsync=off"
+if [ "${1:-}" = "durable" ]; then
+	DURABILITY="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+elif [ -n "${1:-}" ]; then
+	echo "usage: $0 [durable] | $0 stop DIR" >&2
+	exit 2
 fi
 
 [ "$(id -u)" = 0 ] || { echo "$0: run as root (uses runuser -u postgres)" >&2; exit 2; }
@@ -48,7 +60,7 @@ tries=1
 i=0
 while :; do
 	if runuser -u postgres -- "$PGBIN/pg_ctl" -D "$D/data" -l "$D/server.log" -w -t 30 \
-		-o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $D -c fsync=off -c max_connections=200" start >/dev/null; then
+		-o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $D $DURABILITY -c max_connections=200" start >/dev/null; then
 		break
 	fi
 	i=$((i + 1))

@@ -39,11 +39,16 @@ type Engine struct {
 	m         *metrics
 	lastMaint atomic.Int64 // unix nanoseconds of the last trace/session pruning
 	lastSweep atomic.Int64 // unix nanoseconds of the last table-wide trace sweep
-	behind    *behind      // nil when traces are written with each message
-	fails     *authFailures
-	events    *buckets         // each device's event budget (Options.DeviceEventRate)
-	rejects   *lograte.Limiter // lines peers cause (refused messages, device misbehaviour): one per kind per AuthLimits.LogEvery
-	probeKey  []byte           // keys the challenge nonces of unknown device ids
+	// traceCursor is the highest trace ID the per-device retention pass has
+	// visited: each hourly pass looks only at traces added since (the
+	// first one after start looks at all). traceMu makes passes take turns.
+	traceMu     sync.Mutex
+	traceCursor int64
+	behind      *behind // nil when traces are written with each message
+	fails       *authFailures
+	events      *buckets         // each device's event budget (Options.DeviceEventRate)
+	rejects     *lograte.Limiter // lines peers cause (refused messages, device misbehaviour): one per kind per AuthLimits.LogEvery
+	probeKey    []byte           // keys the challenge nonces of unknown device ids
 
 	// Housekeeping runs beside the sessions (see maintain); Close cancels
 	// and waits for it.
@@ -200,9 +205,11 @@ func (e *Engine) maintain() {
 }
 
 // Sweep runs the storage housekeeping now instead of waiting for Handle to
-// do it: it deletes sessions idle for twice the SessionTTL, trims every
-// device's traces to TraceKeep, deletes events older than EventKeep and,
-// when JobKeep is set, finished jobs older than that.
+// do it: it deletes sessions idle for twice the SessionTTL and sessions
+// that ended over a minute ago, trims every device's traces to TraceKeep
+// (looking at the traces added since the last sweep), deletes traces older
+// than TraceMaxAge when set, events older than EventKeep and, when JobKeep
+// is set, finished jobs older than that.
 // Handle does the first every minute and the others hourly by itself; Sweep
 // is for operators' tools and tests. The first failure is returned (and
 // every failure logged); the remaining steps still run.
@@ -222,6 +229,13 @@ func (e *Engine) sweep(ctx context.Context, now time.Time, full bool) error {
 		if err := e.pruneAllTraces(ctx); err != nil {
 			fail("pruning traces", err)
 		}
+		if e.o.TraceMaxAge > 0 {
+			if n, err := e.deleteOldTraces(ctx, now.Add(-e.o.TraceMaxAge)); err != nil {
+				fail("deleting old traces", err)
+			} else if n > 0 {
+				e.log.Info("deleted old traces", "count", n, "older_than", e.o.TraceMaxAge)
+			}
+		}
 		if e.o.JobKeep > 0 {
 			if n, err := e.store.DeleteJobsBefore(ctx, now.Add(-e.o.JobKeep)); err != nil {
 				fail("deleting old jobs", err)
@@ -240,37 +254,83 @@ func (e *Engine) sweep(ctx context.Context, now time.Time, full bool) error {
 	if _, err := e.store.DeleteSessionsBefore(ctx, now.Add(-2*e.o.SessionTTL)); err != nil {
 		fail("deleting expired sessions", err)
 	}
+	if err := e.deleteClosedSessions(ctx, now.Add(-closedSessionKeep)); err != nil {
+		fail("deleting closed sessions", err)
+	}
 	if len(errs) > 0 {
 		return errs[0]
 	}
 	return nil
 }
 
-// pruneAllTraces trims every device's traces to TraceKeep. With a
-// storage.DeviceTracePruner it goes device by device (an index read and a
-// small write each, joining the group commit), so that a table of millions
-// of traces never holds the single writer for seconds; otherwise it is the
-// store's table-wide PruneTraces.
+// Housekeeping steps: how many rows one step visits (trace IDs, closed
+// sessions). Each step is one short read and at most one short write, so
+// housekeeping interleaves with the sessions' writes instead of holding
+// the single SQLite writer (a sweep of a million devices used to be a
+// million writes, one per device).
+const (
+	traceSweepStep   = 2000
+	sessionSweepStep = 1000
+)
+
+// closedSessionKeep is how long a session stays stored after it ended:
+// long enough for a device that lost our last reply to send its message
+// again and get the stored reply (not a new session), short enough that
+// ended sessions never pile up (the minute's sweep deletes them).
+const closedSessionKeep = time.Minute
+
+// pruneAllTraces trims every device's traces to TraceKeep. The traces
+// added since the last pass are visited in ID ranges; for each device
+// among them that has more than TraceKeep traces, its oldest are deleted
+// (storage.Housekeeper: one read of the range, one write of the cuts).
+// Sessions that end trim their own device already, so the pass mostly
+// reads; it catches devices whose last session never ended.
 func (e *Engine) pruneAllTraces(ctx context.Context) error {
-	p, ok := e.store.(storage.DeviceTracePruner)
-	if !ok {
-		return e.store.PruneTraces(ctx, e.o.TraceKeep)
-	}
-	after := ""
+	e.traceMu.Lock()
+	defer e.traceMu.Unlock()
 	for {
-		devs, err := e.store.ListDevices(ctx, after, 500)
-		if err != nil {
+		cuts, last, err := e.store.TraceCuts(ctx, e.traceCursor, traceSweepStep, e.o.TraceKeep)
+		if err != nil || last == 0 {
 			return err
 		}
-		for _, d := range devs {
-			if _, err := p.PruneDeviceTraces(ctx, d.ID, e.o.TraceKeep); err != nil {
-				return fmt.Errorf("device %s: %w", d.ID, err)
-			}
+		if _, err := e.store.DeleteTraceCuts(ctx, cuts); err != nil {
+			return err
 		}
-		if len(devs) < 500 {
-			return nil
+		e.traceCursor = last
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		after = devs[len(devs)-1].ID
+	}
+}
+
+// deleteOldTraces deletes traces created before t, oldest first, one ID
+// range per step, and stops at the first range holding a newer trace.
+func (e *Engine) deleteOldTraces(ctx context.Context, t time.Time) (int, error) {
+	var after int64
+	total := 0
+	for {
+		n, last, newer, err := e.store.DeleteTracesBefore(ctx, after, traceSweepStep, t)
+		total += n
+		if err != nil || last == 0 || newer {
+			return total, err
+		}
+		after = last
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+	}
+}
+
+// deleteClosedSessions deletes sessions that ended before t, a step at a time.
+func (e *Engine) deleteClosedSessions(ctx context.Context, t time.Time) error {
+	for {
+		n, err := e.store.DeleteClosedSessionsBefore(ctx, t, sessionSweepStep)
+		if err != nil || n < sessionSweepStep {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 	}
 }
 

@@ -70,3 +70,45 @@ func TestMaintain_RunsBesideTheMessageAndCloseStopsIt(t *testing.T) {
 		}
 	})
 }
+
+// Ended sessions stay a minute (a device that lost our last reply may send
+// its message again and get the stored reply), then the sweep deletes them;
+// open sessions stay until they expire.
+func TestSweep_DeletesEndedSessionsAfterAMinute(t *testing.T) {
+	st := memstore.New()
+	e, err := New(Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(context.Background())
+	ctx := context.Background()
+	if err := st.CreateDevice(ctx, &storage.Device{ID: "dev", AuthScheme: "basic"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"ended", "open"} {
+		s := &storage.Session{DeviceID: "dev", SessionID: id, Token: "tok-" + id}
+		if err := st.SaveSession(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		s.Closed = id == "ended"
+		if err := st.SaveSession(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exists := func(id string) bool {
+		_, err := st.GetSession(ctx, "dev", id)
+		return err == nil
+	}
+	if err := e.sweep(ctx, time.Now().Add(30*time.Second), false); err != nil {
+		t.Fatal(err)
+	}
+	if !exists("ended") || !exists("open") {
+		t.Fatalf("half a minute later: ended %v, open %v; want both kept", exists("ended"), exists("open"))
+	}
+	if err := e.sweep(ctx, time.Now().Add(2*time.Minute), false); err != nil {
+		t.Fatal(err)
+	}
+	if exists("ended") || !exists("open") {
+		t.Errorf("two minutes later: ended %v, open %v; want only the open one kept", exists("ended"), exists("open"))
+	}
+}

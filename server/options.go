@@ -112,6 +112,10 @@ type Options struct {
 	SessionTTL time.Duration
 	// TraceKeep is how many wire traces are kept per device.
 	TraceKeep int
+	// TraceMaxAge, when positive, is how long a wire trace is kept: the
+	// hourly sweep deletes older ones, oldest first (zero: traces are
+	// limited by TraceKeep only).
+	TraceMaxAge time.Duration
 	// EventKeep is how long events (generic alerts, session start and end)
 	// are kept; an hourly sweep deletes older ones (zero: DefaultEventKeep;
 	// negative: kept until their device is deleted).

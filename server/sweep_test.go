@@ -64,8 +64,8 @@ func TestEngine_SweepTrimsEveryDevicesTraces(t *testing.T) {
 		name  string
 		store func(testing.TB) storage.Store
 	}{
-		{"memstore (table-wide PruneTraces)", func(testing.TB) storage.Store { return memstore.New() }},
-		{"sqlite (device by device, several pages of devices)", openSQLite},
+		{"memstore", func(testing.TB) storage.Store { return memstore.New() }},
+		{"sqlite (3,300 traces: two ID ranges)", openSQLite},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := tc.store(t)

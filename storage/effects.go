@@ -77,6 +77,11 @@ func WriteEffects(ctx context.Context, s Store, e *Effects) error {
 	return err
 }
 
+// WriteEach stores e with s's individual methods in the order WriteEffects
+// promises, without a batch of its own: for a backend's EffectsWriter that
+// prepares something first and then runs this inside its own batch.
+func WriteEach(ctx context.Context, s Store, e *Effects) error { return writeEach(ctx, s, e) }
+
 func writeEach(ctx context.Context, s Store, e *Effects) error {
 	e.JobErrs = make([]error, len(e.Jobs))
 	if e.Session != nil {

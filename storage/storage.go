@@ -283,6 +283,8 @@ type Store interface {
 
 	// Operations (MO actions with their job, correlator and report).
 	OperationStore
+	// Retention in bounded, set-based steps (traces, closed sessions).
+	Housekeeper
 
 	// Connectivity profiles.
 	ProfileStore

@@ -174,6 +174,7 @@ start: back it up, and give every node sharing a PostgreSQL database the same).`
 	f.StringVar(&cfg.ServerID, "server-id", server.DefaultServerID, "our DM server identifier (ServerID)")
 	f.DurationVar(&cfg.OpSweep, "op-sweep", fleet.DefaultInterval, "how often operations past their timeout are marked timed_out (every node may run it; each operation times out once)")
 	f.IntVar(&cfg.Engine.TraceKeep, "trace-keep", server.DefaultTraceKeep, "wire traces kept per device")
+	f.DurationVar(&cfg.Engine.TraceMaxAge, "trace-retention", 0, "how long wire traces are kept before the hourly sweep deletes them, oldest first; 0 keeps them (up to --trace-keep per device)")
 	f.Var(eventKeepFlag{&cfg.Engine.EventKeep}, "event-keep",
 		"how long events (generic alerts, session start/end) are kept before the hourly sweep deletes them; 0 keeps them forever")
 	f.DurationVar(&cfg.Engine.JobKeep, "job-keep", 0,

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/internal/tracez"
 )
 
 var _ storage.EffectsWriter = (*Store)(nil)
@@ -49,7 +50,7 @@ const (
 	effEvent = `INSERT INTO events (device_id, session_id, kind, type, source, target, format,
 		mark, data, correlator, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`
 	effTrace = `INSERT INTO traces (device_id, session_id, direction, msg_id, content_type, body,
-		decoded, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`
+		decoded, created_at, codec) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`
 )
 
 // WriteEffects stores e in one pipelined round trip (pgx.Batch): every
@@ -60,16 +61,52 @@ const (
 // was stored. (pgx sends a batch's statements followed by a single Sync,
 // which PostgreSQL runs as one implicit transaction; the conformance suite
 // checks that a refused guard outside a Batch leaves nothing behind.)
+//
+// Outside a Batch, concurrent calls share pipelines (group commit, see
+// group.go): one implicit transaction, one commit, for several messages.
 func (s *Store) WriteEffects(ctx context.Context, e *storage.Effects) error {
+	if !s.inTx && s.group != nil && groupable(e) {
+		// Trace bodies are compressed here, by the caller, not by the
+		// leader of the shared pipeline.
+		return s.group.write(ctx, s, e, packTraces(e.Traces))
+	}
 	var b pgx.Batch
-	e.JobErrs = make([]error, len(e.Jobs))
 	t := now()
+	pruned, err := s.queueEffects(&b, e, t, nil)
+	if err != nil || b.Len() == 0 {
+		return err
+	}
+	// Results are applied to e only once the whole pipeline succeeded.
+	br := s.db.SendBatch(ctx, &b)
+	r, err := readEffects(br, e, pruned)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return s.effectsErr(ctx, e, err)
+	}
+	r.apply(e, t)
+	return nil
+}
+
+// queueEffects checks e and queues its statements on b (nothing when it
+// fails); pruned are the devices whose trace trims follow the records.
+// packs holds trace bodies already compressed (the others are compressed
+// here).
+func (s *Store) queueEffects(b *pgx.Batch, e *storage.Effects, t time.Time, packs map[*storage.TraceEntry]packedTrace) (pruned []string, err error) {
+	e.JobErrs = make([]error, len(e.Jobs))
+	n := b.Len()
+	defer func() {
+		if err != nil {
+			b.QueuedQueries = b.QueuedQueries[:n]
+		}
+	}()
 	if ss := e.Session; ss != nil {
 		if ss.DeviceID == "" || ss.SessionID == "" {
-			return errors.New("storage: session needs a device id and a session id")
+			return nil, errors.New("storage: session needs a device id and a session id")
 		}
 		if err := checkText("session device id", ss.DeviceID, "session id", ss.SessionID, "session token", ss.Token); err != nil {
-			return err
+			return nil, err
 		}
 		state := ss.State
 		if state == nil {
@@ -90,24 +127,24 @@ func (s *Store) WriteEffects(ctx context.Context, e *storage.Effects) error {
 	}
 	for _, c := range e.Chunks {
 		if c.Seq < 0 {
-			return fmt.Errorf("postgres: chunk seq %d is negative", c.Seq)
+			return nil, fmt.Errorf("postgres: chunk seq %d is negative", c.Seq)
 		}
 		if err := checkText("chunk device id", c.DeviceID, "chunk session id", c.SessionID); err != nil {
-			return err
+			return nil, err
 		}
 		b.Queue(appendChunk, c.DeviceID, c.SessionID, c.Seq, blob(c.Data))
 	}
 	if d := e.Device; d != nil {
 		args, err := s.deviceArgs(d)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		b.Queue(effDevice, append(args, ts(norm(d.LastSeen)), d.ID)...)
 	}
 	for i, j := range e.Jobs {
 		results, childStatus, err := jobArgs(j)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		q := effJob
 		if i < e.Guarded {
@@ -120,7 +157,7 @@ func (s *Store) WriteEffects(ctx context.Context, e *storage.Effects) error {
 		n := &e.Nodes[i]
 		if err := checkText("node device id", n.DeviceID, "node uri", n.URI, "node format", n.Format,
 			"node type", n.Type, "node value", n.Value); err != nil {
-			return err
+			return nil, err
 		}
 		updated := norm(n.UpdatedAt)
 		if updated.IsZero() {
@@ -132,7 +169,7 @@ func (s *Store) WriteEffects(ctx context.Context, e *storage.Effects) error {
 		if err := checkText("event device id", ev.DeviceID, "event session id", ev.SessionID, "event kind", ev.Kind,
 			"event type", ev.Type, "event source", ev.Source, "event target", ev.Target, "event format", ev.Format,
 			"event mark", ev.Mark, "event data", ev.Data, "event correlator", ev.Correlator); err != nil {
-			return err
+			return nil, err
 		}
 		created := norm(ev.CreatedAt)
 		if created.IsZero() {
@@ -144,43 +181,64 @@ func (s *Store) WriteEffects(ctx context.Context, e *storage.Effects) error {
 	for _, tr := range e.Traces {
 		if err := checkText("trace device id", tr.DeviceID, "trace session id", tr.SessionID, "trace direction",
 			tr.Direction, "trace msg id", tr.MsgID, "trace content type", tr.ContentType, "trace decoded", tr.Decoded); err != nil {
-			return err
+			return nil, err
 		}
 		created := norm(tr.CreatedAt)
 		if created.IsZero() {
 			created = t
 		}
-		b.Queue(effTrace, tr.DeviceID, tr.SessionID, tr.Direction, tr.MsgID, tr.ContentType, blob(tr.Body),
-			tr.Decoded, created)
+		p, ok := packs[tr]
+		if !ok {
+			p = packTrace(tr)
+		}
+		b.Queue(effTrace, tr.DeviceID, tr.SessionID, tr.Direction, tr.MsgID, p.ct, blob(p.data),
+			tr.Decoded, created, p.codec)
 	}
-	var pruned []string
 	if e.TraceKeep > 0 {
 		pruned = storage.TraceDevices(e)
 		for _, id := range pruned {
 			b.Queue(pruneDeviceTraces, id, e.TraceKeep)
 		}
 	}
-	if b.Len() == 0 {
+	return pruned, nil
+}
+
+// readEffects reads the results of e's statements (queued by
+// queueEffects) from br, in order.
+func readEffects(br pgx.BatchResults, e *storage.Effects, pruned []string) (*effResults, error) {
+	var r effResults
+	if err := r.read(br, e); err != nil {
+		return nil, err
+	}
+	for range pruned {
+		if _, err := br.Exec(); err != nil {
+			return nil, err
+		}
+	}
+	return &r, nil
+}
+
+// packedTrace is a trace body in its stored form (storage/internal/tracez).
+type packedTrace struct {
+	codec int
+	ct    string
+	data  []byte
+}
+
+func packTrace(t *storage.TraceEntry) packedTrace {
+	n, ct, data := tracez.Pack(t.ContentType, t.Body)
+	return packedTrace{n, ct, data}
+}
+
+func packTraces(ts []*storage.TraceEntry) map[*storage.TraceEntry]packedTrace {
+	if len(ts) == 0 {
 		return nil
 	}
-	// Results are applied to e only once the whole pipeline succeeded.
-	var r effResults
-	br := s.db.SendBatch(ctx, &b)
-	err := r.read(br, e)
-	for range pruned {
-		if err != nil {
-			break
-		}
-		_, err = br.Exec()
+	m := make(map[*storage.TraceEntry]packedTrace, len(ts))
+	for _, t := range ts {
+		m[t] = packTrace(t)
 	}
-	if cerr := br.Close(); err == nil && cerr != nil {
-		err = cerr
-	}
-	if err != nil {
-		return s.effectsErr(ctx, e, err)
-	}
-	r.apply(e, t)
-	return nil
+	return m
 }
 
 // effResults holds what the pipeline returned until it is known to have

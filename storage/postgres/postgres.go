@@ -32,6 +32,8 @@ type Store struct {
 	db   querier     // pool, or the transaction of a Batch
 	key  *secret.Key // seals server passwords (secrets.go); nil = none configured
 	inTx bool
+	// group shares pipelines between concurrent WriteEffects (group.go).
+	group *effectsGroup
 	// converted is how many devices Open moved from plaintext credentials
 	// to the protected form.
 	converted int
@@ -82,7 +84,7 @@ func OpenWith(ctx context.Context, dsn string, o *Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{pool: pool, db: pool}
+	s := &Store{pool: pool, db: pool, group: &effectsGroup{}}
 	if err := s.migrate(ctx, o); err != nil {
 		pool.Close()
 		return nil, err

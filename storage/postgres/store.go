@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/internal/tracez"
 )
 
 const (
@@ -23,7 +24,7 @@ const (
 	sessionCols = `device_id, session_id, token, state, version, closed, created_at, updated_at`
 	eventCols   = `id, device_id, session_id, kind, type, source, target, format, mark, data, correlator, created_at`
 	treeCols    = `device_id, uri, format, type, value, updated_at`
-	traceCols   = `id, device_id, session_id, direction, msg_id, content_type, body, decoded, created_at`
+	traceCols   = `id, device_id, session_id, direction, msg_id, content_type, body, decoded, created_at, codec`
 	terminal    = `('done', 'failed', 'cancelled')`
 )
 
@@ -570,9 +571,10 @@ func (s *Store) AddTrace(ctx context.Context, t *storage.TraceEntry) error {
 		created = now()
 	}
 	var id int64
+	codec, ct, body := tracez.Pack(t.ContentType, t.Body)
 	err := s.db.QueryRow(ctx, `INSERT INTO traces (device_id, session_id, direction, msg_id, content_type, body,
-		decoded, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, t.DeviceID, t.SessionID,
-		t.Direction, t.MsgID, t.ContentType, blob(t.Body), t.Decoded, created).Scan(&id)
+		decoded, created_at, codec) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`, t.DeviceID, t.SessionID,
+		t.Direction, t.MsgID, ct, blob(body), t.Decoded, created, codec).Scan(&id)
 	if err != nil {
 		return wrap(err)
 	}
@@ -583,11 +585,16 @@ func (s *Store) AddTrace(ctx context.Context, t *storage.TraceEntry) error {
 func scanTrace(row pgx.Row) (*storage.TraceEntry, error) {
 	var t storage.TraceEntry
 	var created pgtype.Timestamptz
+	var codec int16
 	if err := row.Scan(&t.ID, &t.DeviceID, &t.SessionID, &t.Direction, &t.MsgID, &t.ContentType, &t.Body,
-		&t.Decoded, &created); err != nil {
+		&t.Decoded, &created, &codec); err != nil {
 		return nil, wrap(err)
 	}
 	t.CreatedAt = fromTS(created)
+	var err error
+	if t.ContentType, t.Body, err = tracez.Unpack(int(codec), t.ContentType, t.Body); err != nil {
+		return nil, fmt.Errorf("postgres: trace %d: %w", t.ID, err)
+	}
 	return &t, nil
 }
 

@@ -25,7 +25,7 @@ type bulkTable struct {
 }
 
 var (
-	traceBulk = bulkTable{table: "traces", cols: `device_id, session_id, direction, msg_id, content_type, body, decoded, created_at`, ncol: 8}
+	traceBulk = bulkTable{table: "traces", cols: `device_id, session_id, direction, msg_id, content_type, body, decoded, created_at, codec`, ncol: 9}
 	eventBulk = bulkTable{table: "events", cols: `device_id, session_id, kind, type, source, target, format, mark, data, correlator, created_at`, ncol: 11}
 )
 
@@ -104,10 +104,16 @@ func (s *Store) bulkInsert(ctx context.Context, t *bulkTable, n int, args func(i
 
 // AddTraces stores traces of existing devices with multi-row inserts (see
 // storage.BulkAdder), assigning IDs and, when zero, CreatedAt; in a batch of
-// its own unless already in one.
+// its own unless already in one. Bodies are stored compressed
+// (storage/internal/tracez), compressed before the writer is taken.
 func (s *Store) AddTraces(ctx context.Context, ts []*storage.TraceEntry) error {
 	if s.tx == nil {
-		return s.solo(ctx, func(in *Store) error { return in.AddTraces(ctx, ts) })
+		packs := packTraces(ts)
+		return s.solo(ctx, func(in *Store) error {
+			c := *in
+			c.packs = packs
+			return c.AddTraces(ctx, ts)
+		})
 	}
 	at := now()
 	created := make([]int64, len(ts))
@@ -123,7 +129,11 @@ func (s *Store) AddTraces(ctx context.Context, ts []*storage.TraceEntry) error {
 				c = at
 			}
 			created[i] = c.UnixMicro()
-			return []any{t.DeviceID, t.SessionID, t.Direction, t.MsgID, t.ContentType, blob(t.Body), t.Decoded, created[i]}, nil
+			p, ok := s.packs[t]
+			if !ok {
+				p = packTrace(t)
+			}
+			return []any{t.DeviceID, t.SessionID, t.Direction, t.MsgID, p.ct, blob(p.data), t.Decoded, created[i], p.codec}, nil
 		},
 		func(i int, id int64) {
 			ts[i].ID, ts[i].CreatedAt = id, fromMicros(sql.NullInt64{Int64: created[i], Valid: true})

@@ -14,7 +14,7 @@ const (
 	sessionCols = `device_id, session_id, token, state, version, closed, created_at, updated_at`
 	eventCols   = `id, device_id, session_id, kind, type, source, target, format, mark, data, correlator, created_at`
 	treeCols    = `device_id, uri, format, type, value, updated_at`
-	traceCols   = `id, device_id, session_id, direction, msg_id, content_type, body, decoded, created_at`
+	traceCols   = `id, device_id, session_id, direction, msg_id, content_type, body, decoded, created_at, codec`
 	terminal    = `('done', 'failed', 'cancelled')`
 )
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/internal/tracez"
 )
 
 type scanner interface{ Scan(dest ...any) error }
@@ -559,11 +560,16 @@ func (s *Store) AddTrace(ctx context.Context, t *storage.TraceEntry) error {
 func scanTrace(sc scanner) (*storage.TraceEntry, error) {
 	var t storage.TraceEntry
 	var created sql.NullInt64
+	var codec int
 	if err := sc.Scan(&t.ID, &t.DeviceID, &t.SessionID, &t.Direction, &t.MsgID, &t.ContentType, &t.Body,
-		&t.Decoded, &created); err != nil {
+		&t.Decoded, &created, &codec); err != nil {
 		return nil, wrap(err)
 	}
 	t.CreatedAt = fromMicros(created)
+	var err error
+	if t.ContentType, t.Body, err = tracez.Unpack(codec, t.ContentType, t.Body); err != nil {
+		return nil, fmt.Errorf("sqlite: trace %d: %w", t.ID, err)
+	}
 	return &t, nil
 }
 

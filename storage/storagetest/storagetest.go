@@ -29,6 +29,8 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"TreeCache", treeTests},
 		{"Traces", traceTests},
 		{"TraceRetention", pruneTests},
+		{"Housekeeping", housekeepingTests},
+		{"GroupCommit", groupCommitTests},
 		{"Store", miscTests},
 		{"Batch", batchTests},
 		{"Effects", effectsTests},
