@@ -27,6 +27,7 @@ type demoServer struct {
 	device     string // the device the demo scripted (it has a FUMO node)
 	settingURI string // a writable int leaf of that device
 	firmware   string // URL of the demo's firmware package
+	log        string // the demo's stderr
 }
 
 var (
@@ -68,6 +69,12 @@ func env(t *testing.T) context.Context {
 			sctx, scancel := context.WithTimeout(tab, 20*time.Second)
 			shot(t, sctx, "failure")
 			scancel()
+			if b, err := os.ReadFile(demo.log); err == nil {
+				if len(b) > 4000 {
+					b = b[len(b)-4000:]
+				}
+				t.Logf("omadm demo log (tail):\n%s", b)
+			}
 		}
 		cancel()
 		cancelTab()
@@ -144,7 +151,7 @@ func startDemo(dir string) (*demoServer, error) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cmd := exec.Command(bin, "demo", "--listen", addr, "--devices", "3", "--data", filepath.Join(dir, "data"))
+	cmd := exec.Command(bin, "demo", "--listen", addr, "--devices", "3", "--data", filepath.Join(dir, "data"), "--log-level", "info")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -180,7 +187,7 @@ func startDemo(dir string) (*demoServer, error) {
 			<-exited
 		}
 	})
-	d := &demoServer{}
+	d := &demoServer{log: logf.Name()}
 	var out strings.Builder
 	deadline := time.After(3 * time.Minute) // bounds a hang only
 	for {

@@ -1130,6 +1130,7 @@ var OpList = class extends HTMLElement {
         upsertOperation(this.ops, x);
         this.render();
       }, (e) => this.err.textContent = errorText(e)) }, "Cancel");
+      const nudge = o.state === "queued" ? h("button", { type: "button", class: "small notify", onclick: () => void api.notifyDevice(o.device).catch((e) => this.err.textContent = errorText(e)) }, "Notify") : null;
       return h(
         "tr",
         { "data-op": String(o.id), "data-state": o.state },
@@ -1138,7 +1139,7 @@ var OpList = class extends HTMLElement {
         h("td", null, progress(o)),
         h("td", { class: "op-result" }, res),
         h("td", null, when(o.created_at)),
-        h("td", null, cancel)
+        h("td", { class: "row-actions" }, nudge, cancel)
       );
     }));
     if (!this.ops.length) this.body.append(h("tr", null, h("td", { colspan: "6", class: "muted" }, "No operations yet.")));

@@ -231,12 +231,17 @@ export class OpList extends HTMLElement {
       const res = o.result ? `${o.result}${o.meaning ? " " + o.meaning : ""}` : o.error || "–";
       const cancel = opTerminal(o.state) ? null
         : h("button", { type: "button", class: "small", onclick: () => void api.cancelOperation(o.id).then((x) => { upsertOperation(this.ops, x); this.render(); }, (e: unknown) => (this.err.textContent = errorText(e))) }, "Cancel");
+      // A queued operation waits for the device's next session: offer to
+      // send package 0 again (a device may have missed the first one).
+      const nudge = o.state === "queued"
+        ? h("button", { type: "button", class: "small notify", onclick: () => void api.notifyDevice(o.device).catch((e: unknown) => (this.err.textContent = errorText(e))) }, "Notify")
+        : null;
       return h("tr", { "data-op": String(o.id), "data-state": o.state },
         h("td", null, `#${o.id} ${o.operation}`, global ? [h("br"), h("a", { href: Router.href("/devices/" + encodeURIComponent(o.device) + "/operations") }, o.device)] : null),
         h("td", null, o.mo.toUpperCase(), h("br"), h("small", { class: "mono" }, o.node)),
         h("td", null, progress(o)),
         h("td", { class: "op-result" }, res),
-        h("td", null, when(o.created_at)), h("td", null, cancel));
+        h("td", null, when(o.created_at)), h("td", { class: "row-actions" }, nudge, cancel));
     }));
     if (!this.ops.length) this.body.append(h("tr", null, h("td", { colspan: "6", class: "muted" }, "No operations yet.")));
   }
