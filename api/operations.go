@@ -22,7 +22,9 @@ type OperationRequest struct {
 	// battery, log (or Memory, Storage, Load, Battery, LogTail). Ignored for
 	// exec.
 	Operation string `json:"operation,omitempty"`
-	// Params by name: FUMO pkg_url; LAWMO notify_user (bool) and, for
+	// Params by name: FUMO pkg_url; SCOMO id, url, name, description,
+	// pkg_type (FUMO and SCOMO: "package", a package of the catalogue,
+	// instead of the URL); LAWMO notify_user (bool) and, for
 	// wipe, wipe_items (a list of AvailableWipeList node names); exec data.
 	Params map[string]any `json:"params,omitempty"`
 	// Node is the MO instance (default ./FwUpdate/Default, ./LAWMO); for

@@ -271,6 +271,8 @@ const (
 	UpdateTrace   = "trace"
 	// UpdateOperation: an operation changed state (Update.Operation).
 	UpdateOperation = "operation"
+	// UpdateCampaign: a campaign's state or progress changed (Update.Campaign).
+	UpdateCampaign = "campaign"
 )
 
 // Session is a session milestone in the live stream.
@@ -302,6 +304,8 @@ type Update struct {
 	Trace   *Trace    `json:"trace,omitempty"`
 	// Operation is set for kind "operation": an operation's new state.
 	Operation *Operation `json:"operation,omitempty"`
+	// Campaign is set for kind "campaign": the campaign with its counts.
+	Campaign *Campaign `json:"campaign,omitempty"`
 }
 
 // DeviceFrom converts a storage record to its API view, leaving out every

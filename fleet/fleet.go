@@ -32,7 +32,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/omadm/omadm/mo"
-	"github.com/omadm/omadm/mo/fumo"
 	"github.com/omadm/omadm/mo/registry"
 	"github.com/omadm/omadm/storage"
 )
@@ -117,9 +116,11 @@ type Options struct {
 	// not block.
 	OnChange func(*storage.Operation)
 	Logger   *slog.Logger
-	// Packages turns a FUMO request's "package" parameter (a package of
-	// the server's catalogue) into the pkg_url a device downloads it from
-	// (a download descriptor bound to the device). Nil refuses "package".
+	// Packages turns a request's "package" parameter (a package of the
+	// server's catalogue) into the URL a device downloads it from (a
+	// download descriptor bound to the device), put in the parameter the
+	// operation marks mo.Param.PackageURL (FUMO's pkg_url, SCOMO's url).
+	// Nil refuses "package".
 	Packages func(ctx context.Context, packageID, deviceID string) (string, error)
 }
 
@@ -624,23 +625,52 @@ func (m *Manager) Refresh(ctx context.Context, id int64) (*storage.Operation, er
 	return op, nil
 }
 
-// PackageParam is the FUMO request parameter naming a package of the
-// server's catalogue instead of a pkg_url.
+// PackageParam is the request parameter naming a package of the server's
+// catalogue instead of a URL (FUMO's pkg_url, SCOMO's url).
 const PackageParam = "package"
 
-// resolvePackage replaces a FUMO request's "package" parameter with the
-// pkg_url Options.Packages gives for it.
+// packageURLParam is the parameter of r's operation that a catalogue
+// package fills (mo.Param.PackageURL), "" when it has none.
+func (m *Manager) packageURLParam(r *Request) string {
+	d, ok := m.Descriptor(r.MO)
+	if !ok {
+		return ""
+	}
+	name := r.Operation
+	if name == "" {
+		name = d.DefaultOperation
+	}
+	op, ok := d.Op(name)
+	if !ok {
+		return ""
+	}
+	for _, p := range op.Params {
+		if p.PackageURL && p.Name != "" {
+			return p.Name
+		}
+	}
+	return ""
+}
+
+// resolvePackage replaces a request's "package" parameter with the URL
+// Options.Packages gives for it, in the parameter the operation's
+// descriptor marks (mo.Param.PackageURL). An operation without one is left
+// for Plan to refuse the parameter.
 func (m *Manager) resolvePackage(ctx context.Context, r *Request) error {
 	v, ok := r.Params[PackageParam]
-	if !ok || !strings.EqualFold(r.MO, fumo.Descriptor.Name) {
+	if !ok {
+		return nil
+	}
+	target := m.packageURLParam(r)
+	if target == "" {
 		return nil
 	}
 	id, isStr := v.(string)
 	switch {
 	case !isStr || id == "":
 		return invalid("params."+PackageParam, "want a package ID")
-	case r.Params["pkg_url"] != nil:
-		return invalid("params."+PackageParam, "give package or pkg_url, not both")
+	case r.Params[target] != nil:
+		return invalid("params."+PackageParam, "give package or %s, not both", target)
 	case m.o.Packages == nil:
 		return invalid("params."+PackageParam, "this server has no package catalogue")
 	}
@@ -654,7 +684,7 @@ func (m *Manager) resolvePackage(ctx context.Context, r *Request) error {
 			params[k] = v
 		}
 	}
-	params["pkg_url"] = url
+	params[target] = url
 	r.Params = params
 	return nil
 }

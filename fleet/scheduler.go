@@ -16,7 +16,14 @@ type SchedulerOptions struct {
 	// Tick, when set, replaces the interval's ticker (tests send on it to
 	// run one sweep).
 	Tick <-chan time.Time
+	// Campaigns, when set, are driven every CampaignInterval (default
+	// DefaultCampaignInterval), and on every Tick when Tick is set.
+	Campaigns        *Campaigns
+	CampaignInterval time.Duration
 }
+
+// DefaultCampaignInterval is how often the Scheduler drives campaigns.
+const DefaultCampaignInterval = time.Second
 
 // Scheduler is the background loop `omadm serve` owns: it applies the job
 // changes and reports the Manager observed, reconciles the open operations
@@ -44,11 +51,15 @@ func NewScheduler(m *Manager, o SchedulerOptions) *Scheduler {
 	if o.Interval <= 0 {
 		o.Interval = DefaultInterval
 	}
+	if o.CampaignInterval <= 0 {
+		o.CampaignInterval = DefaultCampaignInterval
+	}
 	return &Scheduler{m: m, o: o, done: make(chan struct{}), swept: make(chan struct{}, 1)}
 }
 
-// Swept receives a value after each timeout sweep (capacity one: a slow
-// reader sees that at least one sweep happened).
+// Swept receives a value after each timeout sweep and the campaign pass
+// that follows it (capacity one: a slow reader sees that at least one
+// sweep happened).
 func (s *Scheduler) Swept() <-chan struct{} { return s.swept }
 
 // Start runs the loop until Close.
@@ -61,16 +72,27 @@ func (s *Scheduler) Start() {
 		t = time.NewTicker(s.o.Interval)
 		tick = t.C
 	}
+	var camp <-chan time.Time
+	var ct *time.Ticker
+	if s.o.Campaigns != nil && s.o.Tick == nil {
+		ct = time.NewTicker(s.o.CampaignInterval)
+		camp = ct.C
+	}
 	go func() {
 		defer close(s.done)
 		if t != nil {
 			defer t.Stop()
+		}
+		if ct != nil {
+			defer ct.Stop()
 		}
 		log := s.m.o.Logger
 		if err := s.m.Reconcile(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("operations: reconciling open operations", "err", err)
 		}
 		s.sweep(ctx)
+		s.drive(ctx)
+		s.signal()
 		for {
 			select {
 			case <-ctx.Done():
@@ -81,9 +103,30 @@ func (s *Scheduler) Start() {
 				}
 			case <-tick:
 				s.sweep(ctx)
+				s.drive(ctx)
+				s.signal()
+			case <-camp:
+				s.drive(ctx)
 			}
 		}
 	}()
+}
+
+// drive applies the updates already queued (so campaigns see their
+// operations' latest states), then makes one campaign pass.
+func (s *Scheduler) drive(ctx context.Context) {
+	if s.o.Campaigns == nil {
+		return
+	}
+	for range len(s.m.queue) {
+		c := <-s.m.queue
+		if err := s.m.apply(ctx, c); err != nil && ctx.Err() == nil {
+			s.m.o.Logger.Warn("operations: applying an update", "job", c.jobID, "event", c.eventID, "err", err)
+		}
+	}
+	if _, err := s.o.Campaigns.Drive(ctx); err != nil && ctx.Err() == nil {
+		s.m.o.Logger.Warn("campaigns: driving", "err", err)
+	}
 }
 
 func (s *Scheduler) sweep(ctx context.Context) {
@@ -99,6 +142,10 @@ func (s *Scheduler) sweep(ctx context.Context) {
 	if n > 0 {
 		s.m.o.Logger.Info("operations timed out", "count", n)
 	}
+}
+
+// signal tells Swept a sweep (and campaign pass) ended.
+func (s *Scheduler) signal() {
 	select {
 	case s.swept <- struct{}{}:
 	default:

@@ -86,6 +86,11 @@ type Param struct {
 	Value string
 	// MaxItems bounds a List parameter (0 = 64).
 	MaxItems int
+	// PackageURL marks the parameter a package of the server's catalogue
+	// fills: a request may give "package" (a catalogue package ID) instead,
+	// and the server sets this parameter to that package's download
+	// descriptor URL bound to the device (FUMO's pkg_url, SCOMO's url).
+	PackageURL bool
 }
 
 // Op finds an operation by its name or an alias, in any letter case.

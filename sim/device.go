@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"strconv"
@@ -91,6 +92,17 @@ type DeviceOptions struct {
 	Trace func(client.TraceEvent)
 	// Tree limits and options (nil: a phone-like tree with URI limits).
 	TreeOptions *dmtree.Options
+	// StateDir is the device's own directory, where its FUMO object keeps
+	// the package and its state ("": the device has no FUMO object; a
+	// Fleet gives every device one).
+	StateDir string
+	// Fetch downloads a FUMO package (nil: the simulated download, see
+	// FailMarker).
+	Fetch func(ctx context.Context, url string, w io.Writer) error
+	// OnReport, when set, is called after an object queued a report (a
+	// 1226 generic alert) on the device's engine: start a session so the
+	// server hears of it (nil: it goes out in the next session).
+	OnReport func(*Device)
 	// SCOMODir, when set, gives the device a software component object at
 	// SCOMORoot: its state goes to SCOMODir/<device>, and components are
 	// really installed, as directories, below SCOMODir/<device>/components.
@@ -99,8 +111,8 @@ type DeviceOptions struct {
 }
 
 // Device is one simulated device: its own in-memory management tree with
-// DevInfo, DevDetail, a DMAcc account and a writable settings subtree, and a
-// real client engine that talks to the server through the given transport.
+// DevInfo, DevDetail, a DMAcc account, a writable settings subtree, FUMO
+// (FUMOURI) and LAWMO (LAWMOURI), and a real client engine that talks to the server through the given transport.
 type Device struct {
 	id     Identity
 	creds  Credentials
@@ -111,6 +123,7 @@ type Device struct {
 	scomo    *scomo.Object
 	reboots  atomic.Int64
 	sessions atomic.Int64
+	mos      mos
 	diagmon  *diagmon.Object
 	connmo   *connmo.Object
 }
@@ -188,6 +201,9 @@ func NewDevice(o DeviceOptions) (*Device, error) {
 	}
 	if d.connmo, err = connmo.Install(d.tree, ConnMOURI, connmo.Config{Servers: []string{o.ServerID}}); err != nil {
 		return nil, fmt.Errorf("sim: ConnMO of %s: %w", o.Identity.DevID, err)
+	}
+	if err := d.installMOs(o); err != nil {
+		return nil, fmt.Errorf("sim: building objects of %s: %w", o.Identity.DevID, err)
 	}
 	return d, nil
 }

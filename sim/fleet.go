@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -76,6 +78,9 @@ type Options struct {
 	SCOMODir string
 	// Seed makes schedules reproducible (0 = random).
 	Seed uint64
+	// StateDir holds the devices' own directories (their FUMO state);
+	// "" makes a temporary one that Close removes.
+	StateDir string
 	// Classify names the reason of a failed session for the error counters
 	// (for example "http-503" from a transport error type); "" falls back to
 	// Reason.
@@ -91,6 +96,10 @@ type Fleet struct {
 	byID    map[string]*Device
 	stats   *Stats
 	sem     chan struct{}
+
+	stateDir string // removed by Close when the fleet made it
+	ctx      context.Context
+	stop     context.CancelFunc
 
 	lmu      sync.Mutex
 	listener *notification.Listener
@@ -144,6 +153,26 @@ func New(o Options) (*Fleet, error) {
 	}
 	f := &Fleet{o: o, log: log, byID: make(map[string]*Device, o.Devices), stats: NewStats(),
 		sem: make(chan struct{}, o.Concurrency), closed: make(chan struct{})}
+	dir := o.StateDir
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "omadm-sim-"); err != nil {
+			return nil, fmt.Errorf("sim: state directory: %w", err)
+		}
+		f.stateDir = dir
+	}
+	f.ctx, f.stop = context.WithCancel(context.Background())
+	// A device's report (FUMO, LAWMO) goes out in a session of its own at
+	// once, as omadm-agent does.
+	report := func(d *Device) {
+		f.wg.Add(1)
+		go func() {
+			defer f.wg.Done()
+			if _, err := f.Session(f.ctx, d); err != nil && f.ctx.Err() == nil {
+				f.log.Warn("report session failed", "device", d.ID(), "err", err)
+			}
+		}()
+	}
 	f.devices = make([]*Device, 0, o.Devices)
 	for i := range o.Devices {
 		id := NewIdentity(o.FirstIndex + i)
@@ -151,9 +180,11 @@ func New(o Options) (*Fleet, error) {
 			Identity: id, Credentials: DeriveCredentials(o.Secret, id.DevID),
 			ServerURL: o.ServerURL, ServerID: o.ServerID, Auth: o.Auth, Encoding: o.Encoding,
 			Transport: o.Transport, UI: o.UI, MaxMsgSize: o.MaxMsgSize, MaxObjSize: o.MaxObjSize,
-			Retry: o.Retry, Logger: o.DeviceLogger, SCOMODir: o.SCOMODir,
+			Retry: o.Retry, Logger: o.DeviceLogger, SCOMODir: o.SCOMODir, StateDir: filepath.Join(dir, stateDirName(id.DevID)),
+			OnReport: report,
 		})
 		if err != nil {
+			f.closeDevices()
 			return nil, err
 		}
 		f.devices = append(f.devices, d)
@@ -450,8 +481,21 @@ func (f *Fleet) Close() error {
 		err = f.listener.Close()
 	}
 	f.lmu.Unlock()
+	f.stop()
 	f.wg.Wait()
+	f.closeDevices()
 	return err
+}
+
+// closeDevices stops the devices' objects and removes a temporary state
+// directory.
+func (f *Fleet) closeDevices() {
+	for _, d := range f.devices {
+		d.Close()
+	}
+	if f.stateDir != "" {
+		os.RemoveAll(f.stateDir)
+	}
 }
 
 // Enrolment is what the server must know about a device before its first

@@ -286,6 +286,9 @@ type Store interface {
 	// Retention in bounded, set-based steps (traces, closed sessions).
 	Housekeeper
 
+	// Campaigns (an operation template rolled out to a device snapshot).
+	CampaignStore
+
 	// Connectivity profiles.
 	ProfileStore
 

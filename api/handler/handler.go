@@ -68,6 +68,9 @@ type Options struct {
 	// whose changes go to Hub (it then sees only what this handler does:
 	// `omadm serve` passes the one its scheduler and engine feed).
 	Operations *fleet.Manager
+	// Campaigns creates and steers campaigns (/campaigns); nil makes one
+	// on Operations, without notifications, whose changes go to Hub.
+	Campaigns *fleet.Campaigns
 	// Content is the package catalogue (/packages, /release-policy and,
 	// through Downloads, /dl/); nil answers those routes with 503.
 	Content *content.Catalogue
@@ -140,6 +143,9 @@ func New(o Options) (*Handler, error) {
 		}
 		h.o.Operations = m
 	}
+	if h.o.Campaigns == nil {
+		h.o.Campaigns = fleet.NewCampaigns(h.o.Operations, fleet.CampaignOptions{OnChange: h.PublishCampaign})
+	}
 	p := api.Prefix
 	h.routes = []Route{
 		{Method: "GET", Pattern: "/healthz", Public: true, h: h.health},
@@ -157,6 +163,13 @@ func New(o Options) (*Handler, error) {
 		{Method: "GET", Pattern: p + "/devices/{id}/operations", h: h.listOperations},
 		{Method: "GET", Pattern: p + "/operations/{opid}", h: h.getOperation},
 		{Method: "POST", Pattern: p + "/operations/{opid}/cancel", h: h.cancelOperation},
+		{Method: "POST", Pattern: p + "/campaigns", h: h.createCampaign},
+		{Method: "GET", Pattern: p + "/campaigns", h: h.listCampaigns},
+		{Method: "GET", Pattern: p + "/campaigns/{cid}", h: h.getCampaign},
+		{Method: "GET", Pattern: p + "/campaigns/{cid}/devices", h: h.campaignDevices},
+		{Method: "POST", Pattern: p + "/campaigns/{cid}/pause", h: h.pauseCampaign},
+		{Method: "POST", Pattern: p + "/campaigns/{cid}/resume", h: h.resumeCampaign},
+		{Method: "POST", Pattern: p + "/campaigns/{cid}/cancel", h: h.cancelCampaign},
 		{Method: "GET", Pattern: p + "/jobs", h: h.allJobs},
 		{Method: "GET", Pattern: p + "/jobs/{jobid}", h: h.getJob},
 		{Method: "POST", Pattern: p + "/jobs/{jobid}/cancel", h: h.cancelJob},
@@ -299,7 +312,12 @@ var errBadJSON = errors.New("bad JSON body")
 // decode reads one JSON object from the bounded body, rejecting unknown
 // fields (a typo must not silently do nothing) and trailing data.
 func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) error {
-	body := http.MaxBytesReader(w, r.Body, h.o.MaxBody)
+	return h.decodeLimit(w, r, v, h.o.MaxBody)
+}
+
+// decodeLimit is decode with a body limit of its own.
+func (h *Handler) decodeLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
+	body := http.MaxBytesReader(w, r.Body, limit)
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -471,30 +471,68 @@ func (h *Handler) importDevices(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	type pending struct{ line, rec int }
-	var batch []*storage.Device
-	var where []pending
-	flush := func() error {
-		if len(batch) == 0 {
+	// Pipeline: one batch is stored (in a goroutine) while the records of
+	// the next are read and checked; at most one batch is in flight, so the
+	// memory held is two batches.
+	type stored struct {
+		batch []*storage.Device
+		where []pending
+		errs  []error
+		err   error
+	}
+	var inflight chan stored
+	// collect waits for the batch in flight and counts its results.
+	collect := func() error {
+		if inflight == nil {
 			return nil
 		}
-		errs, err := h.o.Store.ImportDevices(r.Context(), batch)
-		if err != nil {
-			return err
+		sb := <-inflight
+		inflight = nil
+		if sb.err != nil {
+			return sb.err
 		}
-		for i, e := range errs {
+		for i, e := range sb.errs {
 			switch {
 			case e == nil:
 				res.Imported++
 			case errors.Is(e, storage.ErrExists):
-				fail(where[i].line, where[i].rec, batch[i].ID, fmt.Sprintf("device %q already exists", batch[i].ID))
+				fail(sb.where[i].line, sb.where[i].rec, sb.batch[i].ID, fmt.Sprintf("device %q already exists", sb.batch[i].ID))
 			default:
-				fail(where[i].line, where[i].rec, batch[i].ID, e.Error())
+				fail(sb.where[i].line, sb.where[i].rec, sb.batch[i].ID, e.Error())
 			}
 		}
-		batch, where = batch[:0], where[:0]
 		progress()
 		return nil
 	}
+	batch := make([]*storage.Device, 0, importBatch)
+	where := make([]pending, 0, importBatch)
+	// send hands the batch to storage after the one before it is stored.
+	send := func() error {
+		if err := collect(); err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		ch := make(chan stored, 1)
+		inflight = ch
+		go func(sb stored) {
+			sb.errs, sb.err = h.o.Store.ImportDevices(r.Context(), sb.batch)
+			ch <- sb
+		}(stored{batch: batch, where: where})
+		batch = make([]*storage.Device, 0, importBatch)
+		where = make([]pending, 0, importBatch)
+		return nil
+	}
+	// flush stores everything read so far.
+	flush := func() error {
+		if err := send(); err != nil {
+			return err
+		}
+		return collect()
+	}
+	// Whatever way the handler ends, no batch is left running.
+	defer func() { _ = collect() }()
 	for rec := 1; ; rec++ {
 		raw, line, err := next()
 		if errors.Is(err, io.EOF) {
@@ -509,6 +547,9 @@ func (h *Handler) importDevices(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if err != nil {
+			if cerr := collect(); cerr != nil {
+				err = cerr
+			}
 			h.failImport(w, r, err, &res, line)
 			return
 		}
@@ -527,7 +568,7 @@ func (h *Handler) importDevices(w http.ResponseWriter, r *http.Request) {
 		batch = append(batch, d)
 		where = append(where, pending{line, rec})
 		if len(batch) == importBatch {
-			if err := flush(); err != nil {
+			if err := send(); err != nil {
 				h.failImport(w, r, err, &res, line)
 				return
 			}

@@ -383,3 +383,47 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+func TestImport_SeveralBatchesReportEveryRecordInOrder(t *testing.T) {
+	// More records than one storage batch: batches are stored while the
+	// next is read, and every result still lands in the report, in record
+	// order (a repeated ID in a later batch, a bad record between them).
+	const n = 4500
+	var body strings.Builder
+	var want []api.ImportError
+	imported := 0
+	for i := 1; i <= n; i++ {
+		switch {
+		case i == 2100:
+			body.WriteString(`{"id":"d5","username":"u","password":"p","server_password":"s"}` + "\n")
+			want = append(want, api.ImportError{Line: i, Record: i, ID: "d5", Error: "already exists"})
+		case i == 3000:
+			body.WriteString(`{"id":"x"}` + "\n")
+			want = append(want, api.ImportError{Line: i, Record: i, ID: "x", Error: "username"})
+		case i == 4400:
+			body.WriteString(`{"id":"d4100","username":"u","password":"p","server_password":"s"}` + "\n")
+			want = append(want, api.ImportError{Line: i, Record: i, ID: "d4100", Error: "already exists"})
+		default:
+			fmt.Fprintf(&body, `{"id":"d%d","username":"u","password":"p","server_password":"s"}`+"\n", i)
+			imported++
+		}
+	}
+	e := newEnv(t)
+	st, b := e.do(t, "POST", "/api/v1/devices/import", body.String())
+	if st != http.StatusOK {
+		t.Fatalf("import: %d %s", st, b)
+	}
+	r := decodeInto[api.ImportResult](t, b)
+	if r.Imported != imported || r.Failed != len(want) || len(r.Errors) != len(want) {
+		t.Fatalf("result %d imported, %d failed, errors %+v; want %d imported, %d failed", r.Imported, r.Failed, r.Errors, imported, len(want))
+	}
+	for i, w := range want {
+		got := r.Errors[i]
+		if got.Line != w.Line || got.Record != w.Record || got.ID != w.ID || !strings.Contains(got.Error, w.Error) {
+			t.Errorf("error %d: %+v, want %+v", i, got, w)
+		}
+	}
+	if _, err := e.store.GetDevice(context.Background(), fmt.Sprintf("d%d", n)); err != nil {
+		t.Errorf("last record not stored: %v", err)
+	}
+}

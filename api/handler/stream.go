@@ -152,10 +152,10 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 		kinds = map[string]bool{}
 		for s := range strings.SplitSeq(k, ",") {
 			switch s {
-			case api.UpdateJob, api.UpdateEvent, api.UpdateSession, api.UpdateTrace, api.UpdateOperation:
+			case api.UpdateJob, api.UpdateEvent, api.UpdateSession, api.UpdateTrace, api.UpdateOperation, api.UpdateCampaign:
 				kinds[s] = true
 			default:
-				h.fail(w, r, &api.ValidationError{Field: "kinds", Msg: fmt.Sprintf("unknown kind %q (want job, event, session, trace or operation)", s)})
+				h.fail(w, r, &api.ValidationError{Field: "kinds", Msg: fmt.Sprintf("unknown kind %q (want job, event, session, trace, operation or campaign)", s)})
 				return
 			}
 		}

@@ -35,13 +35,7 @@ func startFUMO(tree *dmtree.Tree, o *options, serverID string, c *client.Client,
 		ConnectTimeout: o.dlConnect,
 		StallTimeout:   o.dlStall,
 	}
-	if o.fumoTypes != "" {
-		for _, t := range strings.Split(o.fumoTypes, ",") {
-			if t = strings.TrimSpace(t); t != "" {
-				cfg.AcceptTypes = append(cfg.AcceptTypes, t)
-			}
-		}
-	}
+	cfg.AcceptTypes = mediaTypes(o.fumoTypes)
 	if o.fumoInstall != "" {
 		cfg.Install = shellStep(o.fumoInstall, "install", log)
 	}
@@ -147,4 +141,15 @@ func updateRequest(node, fwVersion string) *syncml.Alert {
 		Meta:   &syncml.Meta{Type: fumo.AlertDeviceRequest, Format: "chr"},
 		Data:   syncml.TextData(fwVersion),
 	}}}
+}
+
+// mediaTypes splits a --fumo-types or --scomo-types list (nil: accept any).
+func mediaTypes(list string) []string {
+	var out []string
+	for _, t := range strings.Split(list, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
 }

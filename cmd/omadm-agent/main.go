@@ -32,6 +32,7 @@ import (
 	"github.com/omadm/omadm/auth"
 	"github.com/omadm/omadm/client"
 	"github.com/omadm/omadm/dmtree"
+	"github.com/omadm/omadm/internal/buildinfo"
 	"github.com/omadm/omadm/mo/devdetail"
 	"github.com/omadm/omadm/mo/devinfo"
 	"github.com/omadm/omadm/mo/diagmon"
@@ -70,6 +71,7 @@ type options struct {
 	lawmo, lawmoLock, lawmoWipe         string
 	lawmoReset, lawmoWipeList           string
 	scomo, scomoDir, scomoHook          string
+	scomoTypes                          string
 	dlConnect, dlStall                  time.Duration
 	checkUpdate                         bool
 	fwVersion, fumoTypes                string
@@ -79,12 +81,15 @@ type options struct {
 	diagmon, diagmonStorage, diagmonLog string
 	diagmonLogBytes                     int
 	connmo, connmoApply                 string
+	showVersion                         bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("omadm-agent", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// Parse errors are reported by flagError, -h by the usage below.
+	fs.SetOutput(io.Discard)
+	fs.BoolVar(&o.showVersion, "version", false, "print the version (module, VCS revision, Go) and exit")
 	fs.StringVar(&o.state, "state", "", "state directory holding the management tree (required)")
 	fs.StringVar(&o.server, "server", "", "DM server URL (sets up the account)")
 	fs.StringVar(&o.serverID, "server-id", "", "DM server identifier (DMAcc ServerID)")
@@ -139,6 +144,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.lawmoReset, "lawmo-factory-reset", "", "with --lawmo: command that resets the device to factory state")
 	fs.StringVar(&o.scomo, "scomo", "", "software component (SCOMO) object node, e.g. ./SCOMO; packages and the operation in progress are kept under <state>/scomo")
 	fs.StringVar(&o.scomoDir, "scomo-dir", "", "with --scomo: directory components are installed in, one subdirectory per component (default <state>/scomo/components)")
+	fs.StringVar(&o.scomoTypes, "scomo-types", "", "with --scomo: comma-separated media types a download descriptor may announce (type/* allowed; default any)")
 	fs.StringVar(&o.scomoHook, "scomo-hook", "", "with --scomo: command run by /bin/sh at each step with $1 = install, install-inactive, remove, activate or deactivate, $2 = the component id, $3 = its directory; exit 0 = done")
 	fs.StringVar(&o.lawmoWipeList, "lawmo-wipe-list", "", "with --lawmo: comma-separated items Wipe can erase (AvailableWipeList), e.g. 'SD card,Contacts'")
 	fs.StringVar(&o.diagmon, "diagmon", "", "diagnostics and monitoring (DiagMon) object node, e.g. ./DiagMon: memory, load, storage and battery functions, trap policies")
@@ -148,7 +154,16 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.connmo, "connmo", "", "connectivity (ConnMO) container node, e.g. ./ConnMO: access points and proxies servers provision")
 	fs.StringVar(&o.connmoApply, "connmo-apply", "", "with --connmo: command run by /bin/sh when a server changed the container; it reads every leaf as NAP/<name>/Addr=value lines on stdin; exit 0 = in force (else retried)")
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fmt.Fprintln(stderr, "Usage: omadm-agent --state DIR (--once | --notify-listen ADDR | --poll D) [flags]")
+			fs.PrintDefaults()
+			return nil, err
+		}
+		return nil, flagError(fs, err)
+	}
+	if o.showVersion {
+		return o, nil
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
@@ -240,8 +255,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.lawmo == "" && (o.lawmoLock != "" || o.lawmoWipe != "" || o.lawmoReset != "" || o.lawmoWipeList != "") {
 		return nil, errors.New("--lawmo-lock, --lawmo-wipe, --lawmo-factory-reset and --lawmo-wipe-list need --lawmo (the object node)")
 	}
-	if o.scomo == "" && (o.scomoDir != "" || o.scomoHook != "") {
-		return nil, errors.New("--scomo-dir and --scomo-hook need --scomo (the object node)")
+	if o.scomo == "" && (o.scomoDir != "" || o.scomoHook != "" || o.scomoTypes != "") {
+		return nil, errors.New("--scomo-dir, --scomo-hook and --scomo-types need --scomo (the object node)")
 	}
 	if o.diagmon == "" && (o.diagmonLog != "" || o.diagmonStorage != "/") {
 		return nil, errors.New("--diagmon-storage and --diagmon-log need --diagmon (the object node)")
@@ -318,6 +333,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		fmt.Fprintln(stderr, "omadm-agent:", err)
 		return 2
+	}
+	if o.showVersion {
+		fmt.Fprintln(stdout, buildinfo.Read().String("omadm-agent"))
+		return 0
 	}
 	lvl, _ := parseLogLevel(o.logLevel) // validated by parseFlags
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))

@@ -31,6 +31,7 @@ func startSCOMO(tree *dmtree.Tree, o *options, serverID string, c *client.Client
 		Log:            log,
 		Report:         reporter(c, kick),
 		Installer:      in,
+		AcceptTypes:    mediaTypes(o.scomoTypes),
 		ConnectTimeout: o.dlConnect,
 		StallTimeout:   o.dlStall,
 	}

@@ -89,9 +89,12 @@ func TestAgent_SCOMOInstallsIntoTheDirectoryAndRunsTheHook(t *testing.T) {
 }
 
 func TestAgent_SCOMOFlagsNeedTheNode(t *testing.T) {
-	var stdout, stderr syncBuf
-	code := run(context.Background(), []string{"--state", t.TempDir(), "--server", "http://127.0.0.1:1/dm", "--scomo-hook", "true", "--once"}, nil, &stdout, &stderr)
-	if code == 0 || !strings.Contains(stderr.String(), "--scomo") {
-		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	for _, flag := range [][]string{{"--scomo-hook", "true"}, {"--scomo-dir", t.TempDir()}, {"--scomo-types", "application/x-tar"}} {
+		var stdout, stderr syncBuf
+		args := append([]string{"--state", t.TempDir(), "--server", "http://127.0.0.1:1/dm"}, flag...)
+		code := run(context.Background(), append(args, "--once"), nil, &stdout, &stderr)
+		if code == 0 || !strings.Contains(stderr.String(), "need --scomo") {
+			t.Errorf("%s without --scomo: exit %d, stderr %q", flag[0], code, stderr.String())
+		}
 	}
 }

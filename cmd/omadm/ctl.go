@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +34,8 @@ type ctlOptions struct {
 	token   string
 	output  string
 	timeout time.Duration
+
+	jsonAlias bool // deprecated --json, same as -o json
 }
 
 // newCtlCmd builds the `ctl` command tree. It is a constructor, not a global,
@@ -55,7 +56,10 @@ The API token comes from --token, else OMADM_API_TOKEN, else the file
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&o.server, "server", "", "server URL (default $OMADM_SERVER or "+defaultServerURL+")")
 	pf.StringVar(&o.token, "token", "", "API token (default $OMADM_API_TOKEN or ./"+defaultDataDir+"/"+tokenFileName+")")
-	pf.StringVarP(&o.output, "output", "o", "", "output format: table or json (jobs default to json)")
+	pf.StringVarP(&o.output, "output", "o", "", "output format: table, json or yaml (jobs default to json)")
+	pf.BoolVar(&o.jsonAlias, "json", false, "same as -o json")
+	_ = pf.MarkHidden("json")
+	cmd.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return o.prepareOutput(cmd) }
 	pf.DurationVar(&o.timeout, "timeout", 30*time.Second, "timeout of each API request")
 
 	device := &cobra.Command{Use: "device", Short: "Enrol, list, show and remove devices"}
@@ -65,6 +69,7 @@ The API token comes from --token, else OMADM_API_TOKEN, else the file
 	cmd.AddCommand(device,
 		ctlGet(o), ctlReplace(o), ctlAdd(o), ctlDelete(o), ctlExec(o),
 		ctlJobs(o), ctlJob(o), ctlCancel(o), ctlNotify(o), ctlTrace(o), ctlEvents(o), ctlTree(o), ctlFUMO(o), ctlLAWMO(o), ctlSCOMO(o), ctlOp(o))
+	cmd.AddCommand(ctlCampaign(o))
 	cmd.AddCommand(ctlDiag(o), ctlProfile(o))
 	cmd.AddCommand(ctlPackage(o), ctlBootstrap(o))
 	return cmd
@@ -72,8 +77,8 @@ The API token comes from --token, else OMADM_API_TOKEN, else the file
 
 // client resolves server and token and checks the output flag.
 func (o *ctlOptions) client() (*client.Client, error) {
-	if o.output != "" && o.output != "table" && o.output != "json" {
-		return nil, fmt.Errorf("unknown output format %q (want table or json)", o.output)
+	if err := checkOutput(o.output); err != nil {
+		return nil, err
 	}
 	server := o.server
 	if server == "" {
@@ -105,17 +110,17 @@ func (o *ctlOptions) ctx(cmd *cobra.Command) (context.Context, context.CancelFun
 
 // format picks the output format, with def when -o was not given.
 func (o *ctlOptions) format(def string) string {
+	if o.output == outputYAML {
+		return outputJSON // printed as YAML by the command's output (output.go)
+	}
 	if o.output != "" {
 		return o.output
 	}
 	return def
 }
 
-func ctlPrintJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
+// ctlPrintJSON prints v as JSON, or as YAML under -o yaml (output.go).
+func ctlPrintJSON(w io.Writer, v any) error { return ctlPrintStructured(w, v) }
 
 // ctlTable writes rows aligned in columns.
 func ctlTable(w io.Writer, header []string, rows [][]string) error {
@@ -463,14 +468,15 @@ type ctlJobFlags struct {
 }
 
 func (jf *ctlJobFlags) register(cmd *cobra.Command) {
-	cmd.Flags().DurationVar(&jf.wait, "wait", 0, "wait up to this long for the job to finish; exit non-zero if it failed or timed out")
+	cmd.Flags().DurationVar(&jf.wait, "wait", 0, "wait up to this long for the job to finish; exit 1 if it failed, 3 if the wait ran out")
 	cmd.Flags().BoolVar(&jf.notify, "notify", false, "send package 0 so the device connects now")
 }
 
-// exit statuses of `ctl --wait`.
+// exit statuses of `ctl --wait`: 1 like every failed operation; a wait that
+// ran out is 3, apart from 2, the status of a wrong command line (exit.go).
 const (
-	exitJobFailed  = 1
-	exitJobTimeout = 2
+	exitJobFailed  = exitFailed
+	exitJobTimeout = 3
 )
 
 // ctlSubmit queues req for device, optionally waits, and prints the job.
@@ -498,7 +504,9 @@ func ctlSubmit(cmd *cobra.Command, o *ctlOptions, jf *ctlJobFlags, device string
 func ctlWait(cmd *cobra.Command, o *ctlOptions, c *client.Client, j *api.Job, wait time.Duration) error {
 	wctx, wcancel := context.WithTimeout(cmd.Context(), wait)
 	defer wcancel()
+	stop := startProgress(cmd.ErrOrStderr(), fmt.Sprintf("waiting for job %d", j.ID))
 	done, err := c.WaitJob(wctx, j.ID)
+	stop()
 	if done == nil {
 		done = j
 	}
@@ -721,7 +729,7 @@ func ctlJob(o *ctlOptions) *cobra.Command {
 			return ctlPrintJob(cmd.OutOrStdout(), o.format("json"), j)
 		},
 	}
-	cmd.Flags().DurationVar(&wait, "wait", 0, "wait up to this long for the job to finish; exit non-zero if it failed or timed out")
+	cmd.Flags().DurationVar(&wait, "wait", 0, "wait up to this long for the job to finish; exit 1 if it failed, 3 if the wait ran out")
 	return cmd
 }
 

@@ -72,7 +72,9 @@ func runAsyncExec(cmd *cobra.Command, o *ctlOptions, a asyncExec) error {
 	}
 	wctx, wcancel := context.WithTimeout(cmd.Context(), a.wait)
 	defer wcancel()
+	stop := startProgress(cmd.ErrOrStderr(), fmt.Sprintf("waiting for operation %d", j.Operation.ID))
 	op, err := c.WaitOperation(wctx, j.Operation.ID, a.device, reportPoll)
+	stop()
 	if op == nil {
 		if err == nil || errors.Is(err, context.DeadlineExceeded) {
 			err = &exitError{code: exitJobTimeout, err: fmt.Errorf("operation %d: no answer within %s", j.Operation.ID, a.wait)}

@@ -40,7 +40,7 @@ carrying the correlator, its result code (1200 successful, 1400 the function
 failed) and its readings.
 
 With --wait the command waits for that report and prints the readings; it
-exits 0 for a successful result, 1 for a failed one and 2 when the report did
+exits 0 for a successful result, 1 for a failed one and 3 when the report did
 not come in time.`,
 		Example: `  omadm ctl diag run IMEI:490154203237518 memory --notify --wait 1m
   omadm ctl diag run IMEI:490154203237518 log --wait 5m -o json`,
@@ -69,7 +69,9 @@ not come in time.`,
 			}
 			wctx, wcancel := context.WithTimeout(cmd.Context(), wait)
 			defer wcancel()
+			stop := startProgress(cmd.ErrOrStderr(), fmt.Sprintf("waiting for operation %d", op.ID))
 			done, err := c.WaitOperation(wctx, op.ID, args[0], reportPoll)
+			stop()
 			if done == nil || errors.Is(err, context.DeadlineExceeded) {
 				return &exitError{code: exitJobTimeout, err: fmt.Errorf("operation %d: no report within %s", op.ID, wait)}
 			}

@@ -29,7 +29,7 @@ the session, and reports in a later session with a generic alert (1226)
 carrying the correlator; it is stored as an event (omadm ctl events ID).
 
 With --wait the command waits for that report and prints the outcome;
-it exits 0 for a successful result, 1 for a failed one and 2 when the
+it exits 0 for a successful result, 1 for a failed one and 3 when the
 report did not come in time.`,
 		Example: `  omadm ctl fumo IMEI:490154203237518 https://fw.example.com/acme-2.1.bin --notify --wait 30m
   omadm ctl fumo IMEI:490154203237518 --package pkg-0123456789abcdef --notify

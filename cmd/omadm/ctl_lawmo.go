@@ -29,7 +29,7 @@ and the command fails. The device accepts
 urn:oma:at:lawmo:1.0:OperationComplete) carrying the correlator.
 
 With --wait the command waits for that report and prints the outcome; it exits
-0 for a successful result, 1 for a failed one and 2 when the report did not
+0 for a successful result, 1 for a failed one and 3 when the report did not
 come in time.`,
 		Example: `  omadm ctl lawmo IMEI:490154203237518 lock --notify --wait 2m
   omadm ctl lawmo IMEI:490154203237518 wipe --wipe-item 1 --wipe-item 2 --notify --wait 10m`,

@@ -23,16 +23,18 @@ func ctlSCOMO(o *ctlOptions) *cobra.Command {
 /api/v1/devices/{id}/operations with mo "scomo"). install Adds
 <node>/Download/<id> with PkgID, PkgURL and Name and Execs its DownloadInstall
 (DownloadInstallInactive with --inactive, Download with --download-only) in one
-Sequence; remove, activate and deactivate Exec the Operations of
+Sequence; with --package instead of URL, PkgURL is the download descriptor of a
+package of the server's catalogue, bound to the device; remove, activate and deactivate Exec the Operations of
 <node>/Inventory/Deployed/<id> (remove --delivered: of Inventory/Delivered/<id>).
 The device accepts (202), works after the session and reports with a generic
 alert (1226, urn:oma:at:scomo:1.0:OperationComplete) whose result code is 1200
 on success and 14xx/15xx on failure (OMA-TS-DM-SCOMO-V1_0 §8.7).
 
 With --wait the command waits for that report and prints the outcome; it exits
-0 for a successful result, 1 for a failed one and 2 when the report did not
+0 for a successful result, 1 for a failed one and 3 when the report did not
 come in time.`,
 		Example: `  omadm ctl scomo install IMEI:490154203237518 maps https://pkgs.example/maps-2.1.tgz --name Maps --notify --wait 10m
+  omadm ctl scomo install IMEI:490154203237518 maps --package pkg-0123456789abcdef --notify
   omadm ctl scomo deactivate IMEI:490154203237518 maps --wait 2m
   omadm ctl scomo inventory IMEI:490154203237518 --refresh --notify --wait 1m`,
 	}
@@ -71,12 +73,12 @@ come in time.`,
 		return runAsyncExec(c, o, a)
 	}
 
-	var name, desc, pkgType string
+	var name, desc, pkgType, pkg string
 	var inactive, downloadOnly bool
 	install := &cobra.Command{
-		Use:   "install DEVICE ID URL",
-		Short: "Download a package and install it as component ID",
-		Args:  cobra.ExactArgs(3),
+		Use:   "install DEVICE ID [URL]",
+		Short: "Download a package (URL, or --package from the server's catalogue) and install it as component ID",
+		Args:  cobra.RangeArgs(2, 3),
 		RunE: func(c *cobra.Command, args []string) error {
 			op := "install"
 			switch {
@@ -87,7 +89,17 @@ come in time.`,
 			case inactive:
 				op = "install-inactive"
 			}
-			params := map[string]any{"id": args[1], "url": args[2]}
+			params := map[string]any{"id": args[1]}
+			switch {
+			case len(args) == 3 && pkg != "":
+				return fmt.Errorf("give URL or --package, not both")
+			case len(args) == 3:
+				params["url"] = args[2]
+			case pkg != "":
+				params[fleet.PackageParam] = pkg
+			default:
+				return fmt.Errorf("give the package's URL or --package (a package of the server's catalogue)")
+			}
 			for k, v := range map[string]string{"name": name, "description": desc, "pkg_type": pkgType} {
 				if v != "" {
 					params[k] = v
@@ -100,6 +112,7 @@ come in time.`,
 	install.Flags().StringVar(&name, "name", "", "the package's Name")
 	install.Flags().StringVar(&desc, "description", "", "the package's Description")
 	install.Flags().StringVar(&pkgType, "pkg-type", "", "the package's PkgType (a MIME type)")
+	install.Flags().StringVar(&pkg, "package", "", "instead of URL: a package of the server's catalogue (omadm ctl package upload); the server sets PkgURL to its download descriptor for this device")
 	install.Flags().BoolVar(&inactive, "inactive", false, "install without activating (DownloadInstallInactive)")
 	install.Flags().BoolVar(&downloadOnly, "download-only", false, "only download: the package becomes Inventory/Delivered/ID (Download)")
 

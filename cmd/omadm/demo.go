@@ -171,8 +171,10 @@ Try, in another terminal:
   go run ./cmd/omadm ctl diag run %s battery --notify --wait 30s
   go run ./cmd/omadm ctl scomo install %s hello2 %s --notify --wait 30s
   go run ./cmd/omadm ctl scomo inventory %s --refresh --notify --wait 10s
+  go run ./cmd/omadm ctl campaign create --name fw-demo --mo fumo --param pkg_url=%s \
+      --all --waves 1,100%% --max-failure-percent 20 --wait 2m
 `, rs.URL, rs.URL, rs.URL, rs.Token, rs.URL, rs.URL, rs.Token, first, first, sim.PollIntervalURI, first, d.firmwareURL, first,
-		first, d.componentURL, first)
+		first, d.componentURL, first, d.firmwareURL)
 	fmt.Fprintln(stdout, "omadm demo ready; press Ctrl-C to stop")
 	if c.noWait {
 		return nil

@@ -89,6 +89,12 @@ type serveConfig struct {
 	// per value sent); OpNow replaces the operations' clock.
 	OpTick <-chan time.Time
 	OpNow  func() time.Time
+	// CampaignInterval is how often the scheduler drives campaigns and
+	// CampaignLease how long a node's hold on a campaign lasts unrenewed
+	// (defaults fleet.DefaultCampaignInterval, fleet.DefaultLeaseTTL).
+	CampaignInterval, CampaignLease time.Duration
+	// CampaignKeep is how long finished campaigns are kept (0: forever).
+	CampaignKeep time.Duration
 }
 
 // runningServer is a started omadm server.
@@ -102,6 +108,7 @@ type runningServer struct {
 	API       *handler.Handler
 	// Ops is the operations layer and Scheduler its background loop.
 	Ops       *fleet.Manager
+	Campaigns *fleet.Campaigns
 	Scheduler *fleet.Scheduler
 	Log       *slog.Logger
 	// TokenGenerated is true when this start generated the token.
@@ -173,6 +180,9 @@ start: back it up, and give every node sharing a PostgreSQL database the same).`
 	f.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text (key=value) or json (one object per line)")
 	f.StringVar(&cfg.ServerID, "server-id", server.DefaultServerID, "our DM server identifier (ServerID)")
 	f.DurationVar(&cfg.OpSweep, "op-sweep", fleet.DefaultInterval, "how often operations past their timeout are marked timed_out (every node may run it; each operation times out once)")
+	f.DurationVar(&cfg.CampaignInterval, "campaign-interval", fleet.DefaultCampaignInterval, "how often campaigns are driven (devices started, re-notified, waves advanced)")
+	f.DurationVar(&cfg.CampaignKeep, "campaign-keep", 0, "how long finished campaigns (completed, cancelled) and their device outcomes are kept before the scheduler deletes them; 0 keeps them forever")
+	f.DurationVar(&cfg.CampaignLease, "campaign-lease", fleet.DefaultLeaseTTL, "how long a node's hold on a campaign lasts without renewal: another node takes over a dead node's campaigns after it")
 	f.IntVar(&cfg.Engine.TraceKeep, "trace-keep", server.DefaultTraceKeep, "wire traces kept per device")
 	f.DurationVar(&cfg.Engine.TraceMaxAge, "trace-retention", 0, "how long wire traces are kept before the hourly sweep deletes them, oldest first; 0 keeps them (up to --trace-keep per device)")
 	f.Var(eventKeepFlag{&cfg.Engine.EventKeep}, "event-keep",
@@ -499,8 +509,14 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 	if err != nil {
 		return nil, err
 	}
+	camps := fleet.NewCampaigns(ops, fleet.CampaignOptions{Notifier: engine, LeaseTTL: cfg.CampaignLease, Keep: cfg.CampaignKeep,
+		OnChange: func(c *storage.Campaign, counts map[storage.TargetState]int) {
+			v := api.CampaignFrom(c, counts)
+			hub.Publish(api.Update{Kind: api.UpdateCampaign, Time: c.UpdatedAt, Campaign: &v})
+		},
+		Watching: func() bool { return hub.Subscribers() > 0 }})
 	apiH, err := handler.New(handler.Options{Store: store, Notifier: engine, TokenSHA256: token.Hash[:], Hub: hub, Logger: log, Version: serveVersion,
-		Operations: ops, Ready: schemaReady,
+		Operations: ops, Ready: schemaReady, Campaigns: camps,
 		Content: cat, PublicURL: cfg.PublicURL, ServerID: cmp.Or(eo.ServerID, server.DefaultServerID)})
 	if err != nil {
 		return nil, err
@@ -535,7 +551,8 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 		URL: scheme + "://" + serveDisplayAddr(ln.Addr()), Addr: ln.Addr(), Token: token.Token, TokenFile: token.File,
 		TokenGenerated: token.Generated,
 		Store:          store, Engine: engine, API: apiH, Log: log, served: make(chan error, 1), relayEnd: make(chan struct{}),
-		Ops: ops, Scheduler: fleet.NewScheduler(ops, fleet.SchedulerOptions{Interval: cfg.OpSweep, Tick: cfg.OpTick}),
+		Ops: ops, Campaigns: camps, Scheduler: fleet.NewScheduler(ops, fleet.SchedulerOptions{Interval: cfg.OpSweep, Tick: cfg.OpTick,
+			Campaigns: camps, CampaignInterval: cfg.CampaignInterval}),
 		timeout: cfg.ShutdownTimeout,
 	}
 	// Timeouts cut slow-loris connections; the listener bounds how many are

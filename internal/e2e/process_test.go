@@ -53,15 +53,16 @@ func freePort(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// startServe starts `omadm serve` on data and waits until /healthz answers.
-func startServe(t *testing.T, bin, data string) *serveProcess {
+// startServe starts `omadm serve` on data, with extra flags, and waits
+// until /healthz answers.
+func startServe(t *testing.T, bin, data string, extra ...string) *serveProcess {
 	t.Helper()
 	addr := freePort(t)
 	logf, err := os.CreateTemp(t.TempDir(), "serve-*.log")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--listen", addr, "--data", data, "--log-level", "info")
+	cmd := exec.Command(bin, append([]string{"serve", "--listen", addr, "--data", data, "--log-level", "info"}, extra...)...)
 	cmd.Env = append(os.Environ(), "OMADM_API_TOKEN="+processToken)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {

@@ -22,9 +22,9 @@ var Descriptor = &mo.Descriptor{
 	Success:          [][2]int{{200, 299}},
 	Operations: []mo.Operation{
 		{Name: string(OpDownloadAndUpdate), Aliases: []string{"download-and-update"},
-			Params: []mo.Param{{Name: "pkg_url", Node: string(OpDownloadAndUpdate) + "/PkgURL", Format: "chr", Required: true}}},
+			Params: []mo.Param{{Name: "pkg_url", Node: string(OpDownloadAndUpdate) + "/PkgURL", Format: "chr", Required: true, PackageURL: true}}},
 		{Name: string(OpDownload), Aliases: []string{"download"},
-			Params: []mo.Param{{Name: "pkg_url", Node: string(OpDownload) + "/PkgURL", Format: "chr", Required: true}}},
+			Params: []mo.Param{{Name: "pkg_url", Node: string(OpDownload) + "/PkgURL", Format: "chr", Required: true, PackageURL: true}}},
 		{Name: string(OpUpdate), Aliases: []string{"update"}},
 	},
 	Meaning: func(code int) string { return Result(code).String() },

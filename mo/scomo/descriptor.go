@@ -17,7 +17,7 @@ var idParam = mo.Param{Name: "id", Required: true}
 var downloadParams = []mo.Param{
 	idParam,
 	{Node: "Download/{id}/PkgID", Format: "chr", Value: "{id}"},
-	{Name: "url", Node: "Download/{id}/PkgURL", Format: "chr", Required: true},
+	{Name: "url", Node: "Download/{id}/PkgURL", Format: "chr", Required: true, PackageURL: true},
 	{Name: "name", Node: "Download/{id}/Name", Format: "chr"},
 	{Name: "description", Node: "Download/{id}/Description", Format: "chr"},
 	{Name: "pkg_type", Node: "Download/{id}/PkgType", Format: "chr"},
@@ -30,8 +30,9 @@ var downloadParams = []mo.Param{
 // 1226 OperationComplete alert, 12xx meaning success).
 //
 // Every operation takes "id", the package or component name. The install
-// operations take "url" (required), "name", "description" and "pkg_type";
-// PkgID is the id.
+// operations take "url" (required; or "package", a package of the server's
+// catalogue whose device-bound download descriptor URL the server puts
+// there), "name", "description" and "pkg_type"; PkgID is the id.
 var Descriptor = &mo.Descriptor{
 	Name:        "scomo",
 	MOID:        MOID,

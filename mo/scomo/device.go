@@ -79,6 +79,16 @@ type Config struct {
 	DownloadTimeout time.Duration
 	// ConnectTimeout and StallTimeout bound the default fetch (see fumo.Config).
 	ConnectTimeout, StallTimeout time.Duration
+	// AcceptTypes are the media types a download descriptor's <type> must
+	// match one of ("type/*" and "*/*" allowed); empty accepts any. A
+	// mismatch fails the download before it starts (OMA DL status 953,
+	// ResultValidationFailed).
+	AcceptTypes []string
+	// FreeSpace says how many bytes Dir can still take; a descriptor whose
+	// size exceeds it fails with OMA DL status 901 and
+	// ResultDownloadOutOfMemory before the download starts. Nil asks the
+	// file system.
+	FreeSpace func() (int64, bool)
 	// Servers are granted Get, Replace, Exec, Add and Delete on the object
 	// (its ACL); empty leaves the ACL as inherited.
 	Servers []string
@@ -252,7 +262,12 @@ func (o *Object) Exec(_ context.Context, uri string, _ []byte, correlator string
 		state = map[Op]int{OpActivate: int(DeployedActivateProgressing), OpDeactivate: int(DeployedDeactivateProgressing),
 			OpRemove: int(DeployedRemoveProgressing)}[j.op]
 	}
-	err := o.run.Begin(nil, j.record(state, correlator), func(ctx context.Context) *moframe.Outcome { return o.work(ctx, j) })
+	err := o.run.Begin(nil, j.record(state, correlator), func(ctx context.Context) *moframe.Outcome {
+		if j.branch == BranchDownload {
+			download.Reset(o.downloadDir()) // a new download: nothing of an earlier one is resumed
+		}
+		return o.work(ctx, j)
+	})
 	if err != nil {
 		return 0, err
 	}
@@ -516,23 +531,40 @@ func safeName(s string) string {
 	return b.String()
 }
 
-// download fetches url into dst through a partial file.
+// downloadDir keeps the partial package and the accepted download
+// descriptor of the running download, so that one a restart cut short
+// resumes (one operation runs at a time).
+func (o *Object) downloadDir() string { return filepath.Join(o.cfg.Dir, "download") }
+
+// download fetches url into dst. With the default fetch, url may name the
+// package or an OMA download descriptor (OMA-TS-DM-SCOMO-V1_0, the
+// Download/<x>/PkgURL node: the package's or its descriptor's URL); the descriptor's
+// type and size are checked before the download, the media's size and
+// SHA-256 after it, the status is posted to its installNotifyURI, and a
+// download a restart cut short resumes with an HTTP Range request.
 func (o *Object) download(ctx context.Context, url, dst string) (Result, error) {
-	part := dst + ".part"
 	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
 		return ResultDownloadOutOfMemory, err
 	}
+	dctx, cancel := context.WithTimeout(ctx, o.cfg.DownloadTimeout)
+	defer cancel()
+	if o.cfg.Fetch == nil {
+		if err := os.MkdirAll(o.downloadDir(), 0o700); err != nil {
+			return ResultDownloadOutOfMemory, err
+		}
+		err := o.get.Package(ctx, dctx, url, dst, download.PackageOptions{
+			Dir: o.downloadDir(), Accept: o.cfg.AcceptTypes, FreeSpace: o.cfg.FreeSpace, Log: o.log})
+		if err != nil {
+			return ResultOfDownload(err), err
+		}
+		return ResultSuccessful, nil
+	}
+	part := dst + ".part"
 	f, err := os.OpenFile(part, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return ResultDownloadOutOfMemory, err
 	}
-	dctx, cancel := context.WithTimeout(ctx, o.cfg.DownloadTimeout)
-	if o.cfg.Fetch != nil {
-		err = o.cfg.Fetch(dctx, url, &limitWriter{w: f, left: o.cfg.MaxSize})
-	} else {
-		err = o.get.Get(dctx, url, f)
-	}
-	cancel()
+	err = o.cfg.Fetch(dctx, url, &limitWriter{w: f, left: o.cfg.MaxSize})
 	if err == nil {
 		err = f.Sync()
 	}
@@ -544,29 +576,62 @@ func (o *Object) download(ctx context.Context, url, dst string) (Result, error) 
 	}
 	if err != nil {
 		os.Remove(part)
-		return resultOfDownload(err), err
+		return ResultOfDownload(err), err
 	}
 	return ResultSuccessful, nil
 }
 
-// resultOfDownload maps a failed download to its SCOMO result code
-// (OMA-TS-DM-SCOMO-V1_0 §8.7).
-func resultOfDownload(err error) Result {
+// ResultOfDownload maps a failed download to its SCOMO result code
+// (OMA-TS-DM-SCOMO-V1_0 §8.7): an error naming its own code (a
+// *moframe.ResultError of a custom Fetch) keeps it; a downloader error
+// maps by its kind (resultOfKind); anything else is 1402 "Download
+// Failed".
+func ResultOfDownload(err error) Result {
 	var re *moframe.ResultError
 	if errors.As(err, &re) {
 		return Result(re.Code)
 	}
-	switch download.KindOf(err) {
-	case download.KindAuth:
-		return ResultDownloadAuthFailed
-	case download.KindTooLarge, download.KindStorage:
-		return ResultDownloadOutOfMemory
-	case download.KindServer:
-		return ResultDownloadServerError
-	case download.KindUnavailable:
-		return ResultDownloadServerUnavail
+	var de *download.Error
+	if errors.As(err, &de) {
+		if r, ok := resultOfKind[de.Kind]; ok {
+			return r
+		}
 	}
 	return ResultDownloadFailed
+}
+
+// resultOfKind maps the downloader's failure kinds to SCOMO result codes
+// (OMA-TS-DM-SCOMO-V1_0 §8.7; the OMA DL status posted to the descriptor's
+// installNotifyURI in brackets):
+//   - the package server refused the credentials: 1403;
+//   - the package or its descriptor's size exceeds MaxSize or the free
+//     space (901), or writing it failed: 1404 "out of memory";
+//   - the server answered 5xx: 1500; no connection could be made: 1501;
+//   - the connection broke, timed out, stalled, the URL was not http(s) or
+//     had nothing (4xx), the server refused the Range of a resumed download,
+//     or the descriptor was invalid or of another DDVersion (906, 951): 1402
+//     "Download Failed" (no package was received to validate);
+//   - the descriptor's media type is one the device does not take (953),
+//     the media's size differs from the descriptor's (905), or its SHA-256
+//     does: 1407 "Failed package validation" (the package is not the one
+//     the device can install);
+//   - the 900 status report was not confirmed, so the package was
+//     discarded: 1402.
+var resultOfKind = map[download.Kind]Result{
+	download.KindNetwork:       ResultDownloadFailed,
+	download.KindTimeout:       ResultDownloadFailed,
+	download.KindBadURL:        ResultDownloadFailed,
+	download.KindAuth:          ResultDownloadAuthFailed,
+	download.KindUnavailable:   ResultDownloadServerUnavail,
+	download.KindServer:        ResultDownloadServerError,
+	download.KindTooLarge:      ResultDownloadOutOfMemory,
+	download.KindStorage:       ResultDownloadOutOfMemory,
+	download.KindRange:         ResultDownloadFailed,
+	download.KindDescriptor:    ResultDownloadFailed,
+	download.KindNotAcceptable: ResultValidationFailed,
+	download.KindMismatch:      ResultValidationFailed,
+	download.KindChecksum:      ResultValidationFailed,
+	download.KindNotConfirmed:  ResultDownloadFailed,
 }
 
 // limitWriter fails a custom Fetch whose package outgrows Config.MaxSize.

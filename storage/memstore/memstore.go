@@ -41,7 +41,8 @@ type Store struct {
 	opCorr   map[string]int64 // deviceID + "\x00" + correlator → operation ID
 	opJob    map[int64]int64  // job ID → its operation's ID
 	nextOp   int64
-	inv      inventory // groups (inventory.go)
+	camps    campaignData // campaigns.go
+	inv      inventory    // groups (inventory.go)
 	profiles map[string]*storage.Profile
 }
 

@@ -183,8 +183,8 @@ func BenchmarkFleetQuery(b *testing.B) {
 	}
 }
 
-// BenchmarkFleetImport measures ImportDevices in batches of 2000 (what the
-// import endpoint sends to storage) into a new database; the devices carry
+// BenchmarkFleetImport measures ImportDevices in batches of 2000, or
+// OMADM_BENCH_IMPORT_BATCH (2000 is what the import endpoint sends to storage) into a new database; the devices carry
 // credentials and three labels, no DevInfo, like an import file. One op is
 // one device: -benchtime 1000000x imports a million. cpu-us/device is the
 // process's CPU time (user+system) per device, which other load on the
@@ -199,7 +199,10 @@ func BenchmarkFleetImport(b *testing.B) {
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(3, 4))
 	now := time.Now()
-	const batch = 2000
+	batch := 2000
+	if n, err := strconv.Atoi(os.Getenv("OMADM_BENCH_IMPORT_BATCH")); err == nil && n > 0 {
+		batch = n
+	}
 	ds := make([]*storage.Device, 0, batch)
 	flush := func() {
 		errs, err := s.ImportDevices(ctx, ds)

@@ -5,8 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/omadm/omadm/storage"
@@ -223,43 +226,78 @@ func (s *Store) UpdateLabels(ctx context.Context, ids []string, set map[string]s
 
 // ImportDevices inserts the devices in one batch, skipping taken IDs, with
 // multi-row statements: the devices (64 a statement, RETURNING the IDs that
-// were free), then their label and DevInfo rows.
+// were free), then their label and DevInfo rows. The checks and the stored
+// form of each device (password hash, sealed server password, JSON) are
+// computed before the batch takes the writer, on every core, so the writer
+// lock covers only the inserts.
 func (s *Store) ImportDevices(ctx context.Context, ds []*storage.Device) ([]error, error) {
+	p := s.prepareImport(ds)
 	if s.tx == nil {
-		var errs []error
-		err := s.solo(ctx, func(in *Store) error {
-			var err error
-			errs, err = in.ImportDevices(ctx, ds)
-			return err
-		})
-		return errs, err
+		err := s.solo(ctx, func(in *Store) error { return in.insertImport(ctx, ds, p) })
+		return p.errs, err
 	}
-	errs := make([]error, len(ds))
+	return p.errs, s.insertImport(ctx, ds, p)
+}
+
+// importCand is a device of an import that passed its checks.
+type importCand struct {
+	i       int   // index in the import
+	args    []any // deviceArgs
+	created time.Time
+}
+
+// importPrep is an import batch made ready for the writer.
+type importPrep struct {
+	errs  []error
+	cands []importCand // in device ID order
+}
+
+// prepareParallelMin is the batch size from which prepareImport spreads the
+// per-device work over goroutines.
+const prepareParallelMin = 256
+
+// prepareImport checks the devices of an import and computes their stored
+// form; it needs no transaction.
+func (s *Store) prepareImport(ds []*storage.Device) *importPrep {
+	p := &importPrep{errs: make([]error, len(ds))}
+	args := make([][]any, len(ds))
+	prep := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			d := ds[i]
+			if d.ID == "" {
+				p.errs[i] = errors.New("storage: device id is empty")
+				continue
+			}
+			a, err := s.deviceArgs(d)
+			if err == nil {
+				err = sqlcommon.CheckLabels(d.Labels, nil)
+			}
+			if err != nil {
+				p.errs[i] = err
+				continue
+			}
+			args[i] = a
+		}
+	}
+	if w := runtime.GOMAXPROCS(0); w > 1 && len(ds) >= prepareParallelMin {
+		var wg sync.WaitGroup
+		per := (len(ds) + w - 1) / w
+		for lo := 0; lo < len(ds); lo += per {
+			wg.Go(func() { prep(lo, min(len(ds), lo+per)) })
+		}
+		wg.Wait()
+	} else {
+		prep(0, len(ds))
+	}
 	created := now()
-	type cand struct {
-		i       int
-		hash    string
-		created time.Time
-	}
-	cands := make([]cand, 0, len(ds))
-	vals := make([]any, 0, 15*len(ds))
 	first := make(map[string]bool, len(ds))
+	p.cands = make([]importCand, 0, len(ds))
 	for i, d := range ds {
-		if d.ID == "" {
-			errs[i] = errors.New("storage: device id is empty")
+		if args[i] == nil {
 			continue
 		}
 		if first[d.ID] {
-			errs[i] = fmt.Errorf("%w: device %s is given twice", storage.ErrExists, d.ID)
-			continue
-		}
-		args, err := s.deviceArgs(d)
-		if err != nil {
-			errs[i] = err
-			continue
-		}
-		if err := sqlcommon.CheckLabels(d.Labels, nil); err != nil {
-			errs[i] = err
+			p.errs[i] = fmt.Errorf("%w: device %s is given twice", storage.ErrExists, d.ID)
 			continue
 		}
 		first[d.ID] = true
@@ -267,12 +305,27 @@ func (s *Store) ImportDevices(ctx context.Context, ds []*storage.Device) ([]erro
 		if c.IsZero() {
 			c = created
 		}
-		cands = append(cands, cand{i, args[2].(string), c})
-		vals = append(append(append(vals, d.ID), args...), c.UnixMicro(), micros(d.LastSeen))
+		p.cands = append(p.cands, importCand{i, args[i], c})
 	}
-	inserted := make(map[string]bool, len(cands))
+	// In key order, each insert lands beside the one before it in the
+	// b-tree (pages already in the cache, cursors moving forward).
+	slices.SortFunc(p.cands, func(a, b importCand) int { return strings.Compare(ds[a.i].ID, ds[b.i].ID) })
+	return p
+}
+
+// indexRow is a label or DevInfo row of an import.
+type indexRow struct{ key, value, id string }
+
+// insertImport inserts the prepared devices (inside a batch).
+func (s *Store) insertImport(ctx context.Context, ds []*storage.Device, p *importPrep) error {
+	vals := make([]any, 0, 15*len(p.cands))
+	for _, c := range p.cands {
+		d := ds[c.i]
+		vals = append(append(append(vals, d.ID), c.args...), c.created.UnixMicro(), micros(d.LastSeen))
+	}
+	inserted := make(map[string]bool, len(p.cands))
 	bound := map[int]bound{}
-	err := chunks(len(cands), len(s.st.inv.importDevices), func(lo, hi, k int) error {
+	err := chunks(len(p.cands), len(s.st.inv.importDevices), func(lo, hi, k int) error {
 		b, ok := bound[k]
 		if !ok {
 			b = s.use(ctx, s.st.inv.importDevices[k])
@@ -293,36 +346,63 @@ func (s *Store) ImportDevices(ctx context.Context, ds []*storage.Device) ([]erro
 		return wrap(rows.Err())
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var labels, devinfo []any
-	var stored []*storage.Device
-	for _, c := range cands {
+	var labels, devinfo []indexRow
+	stored := make([]*storage.Device, 0, len(p.cands))
+	for _, c := range p.cands {
 		d := ds[c.i]
 		if !inserted[d.ID] {
-			errs[c.i] = fmt.Errorf("%w: device %s", storage.ErrExists, d.ID)
+			p.errs[c.i] = fmt.Errorf("%w: device %s", storage.ErrExists, d.ID)
 			continue
 		}
 		stored = append(stored, d)
 		for k, v := range d.Labels {
-			labels = append(labels, d.ID, k, v)
+			labels = append(labels, indexRow{k, v, d.ID})
 		}
 		for k, v := range d.DevInfo {
-			devinfo = append(devinfo, d.ID, k, v)
+			devinfo = append(devinfo, indexRow{k, v, d.ID})
 		}
-		d.PasswordHash = c.hash
-		d.CreatedAt, d.LastSeen = c.created, norm(d.LastSeen)
 	}
-	if err := s.insertRows(ctx, s.st.inv.importLabels, labels); err != nil {
-		return nil, err
+	if err := s.insertRows(ctx, s.st.inv.importLabels, sortedRows(labels)); err != nil {
+		return err
 	}
-	if err := s.insertRows(ctx, s.st.inv.importDevInfo, devinfo); err != nil {
-		return nil, err
+	if err := s.insertRows(ctx, s.st.inv.importDevInfo, sortedRows(devinfo)); err != nil {
+		return err
 	}
 	if err := s.addCounts(ctx, countsOf(stored)); err != nil {
-		return nil, err
+		return err
 	}
-	return errs, nil
+	// Only once nothing can fail any more: a batch that is rolled back
+	// leaves its devices as they were given.
+	for _, c := range p.cands {
+		d := ds[c.i]
+		if p.errs[c.i] != nil {
+			continue
+		}
+		d.PasswordHash = c.args[2].(string)
+		d.CreatedAt, d.LastSeen = c.created, norm(d.LastSeen)
+	}
+	return nil
+}
+
+// sortedRows orders index rows by their primary key (key, value, device)
+// and flattens them into statement arguments (device, key, value).
+func sortedRows(rs []indexRow) []any {
+	slices.SortFunc(rs, func(a, b indexRow) int {
+		if c := strings.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.value, b.value); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	out := make([]any, 0, 3*len(rs))
+	for _, r := range rs {
+		out = append(out, r.id, r.key, r.value)
+	}
+	return out
 }
 
 // ---- groups ----

@@ -51,6 +51,9 @@ type stmts struct {
 	// states (sqlcommon.TransitionKey); read-only once prepared.
 	transitionOp map[string]*sql.Stmt
 
+	// Campaigns (sqlcommon).
+	getCampaign, updateCampaign, leaseCampaign, transitionCD, countCD *sql.Stmt
+
 	// The savepoint around each batch of a group commit (batch.go):
 	// prepared once instead of parsed twice per DM message.
 	savepoint, release, rollbackTo *sql.Stmt
@@ -167,6 +170,11 @@ func (s *Store) prepare(ctx context.Context) error {
 		p(w, &x, query)
 		st.transitionOp[sqlcommon.TransitionKey(from)] = x
 	}
+	p(r, &st.getCampaign, q(sqlcommon.GetCampaign))
+	p(w, &st.updateCampaign, q(sqlcommon.UpdateCampaign))
+	p(w, &st.leaseCampaign, q(sqlcommon.LeaseCampaign))
+	p(w, &st.transitionCD, q(sqlcommon.TransitionCampaignDevice))
+	p(r, &st.countCD, q(sqlcommon.CountCampaignDevices))
 	p(w, &st.savepoint, `SAVEPOINT batch`)
 	p(w, &st.release, `RELEASE batch`)
 	p(w, &st.rollbackTo, `ROLLBACK TO batch`)

@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Bulk", bulkTests},
 		{"Operations", operationTests},
 		{"Chunks", chunkTests},
+		{"Campaigns", campaignTests},
 		{"Inventory", inventoryTests},
 		{"Groups", groupTests},
 		{"Profiles", profileTests},

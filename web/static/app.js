@@ -4,6 +4,10 @@ var Api = class {
     this.t = t;
   }
   t;
+  /** POST /api/v1/campaigns/{cid}/cancel: cancel a campaign: devices not started end cancelled, open operations are cancelled */
+  cancelCampaign(cid) {
+    return this.t.request("POST", `/api/v1/campaigns/${encodeURIComponent(String(cid))}/cancel`, void 0, void 0);
+  }
   /** POST /api/v1/jobs/{jobid}/cancel: cancel a queued or sent job */
   cancelJob(jobid) {
     return this.t.request("POST", `/api/v1/jobs/${encodeURIComponent(String(jobid))}/cancel`, void 0, void 0);
@@ -27,6 +31,10 @@ var Api = class {
   /** POST /api/v1/bootstrap: generate DM bootstrap profiles (this server's DMAcc account) for devices, optionally protected and pushed over WAP push */
   createBootstrap(body) {
     return this.t.request("POST", `/api/v1/bootstrap`, void 0, body);
+  }
+  /** POST /api/v1/campaigns: create a campaign: the targets are snapshotted (one row per device) and the scheduler rolls the operation out in waves under the policy */
+  createCampaign(body) {
+    return this.t.request("POST", `/api/v1/campaigns`, void 0, body);
   }
   /** POST /api/v1/devices: enrol a device with its credentials */
   createDevice(body) {
@@ -92,6 +100,10 @@ var Api = class {
   static eventStreamPath() {
     return `/api/v1/events/stream`;
   }
+  /** GET /api/v1/campaigns/{cid}: one campaign with its progress counts */
+  getCampaign(cid) {
+    return this.t.request("GET", `/api/v1/campaigns/${encodeURIComponent(String(cid))}`, void 0, void 0);
+  }
   /** GET /api/v1/devices/{id}: one device (no secrets) */
   getDevice(id) {
     return this.t.request("GET", `/api/v1/devices/${encodeURIComponent(String(id))}`, void 0, void 0);
@@ -140,6 +152,14 @@ var Api = class {
   listAllJobs(query = {}) {
     return this.t.request("GET", `/api/v1/jobs`, query, void 0);
   }
+  /** GET /api/v1/campaigns/{cid}/devices: a campaign's devices and their outcomes, in rollout order */
+  listCampaignDevices(cid, query = {}) {
+    return this.t.request("GET", `/api/v1/campaigns/${encodeURIComponent(String(cid))}/devices`, query, void 0);
+  }
+  /** GET /api/v1/campaigns: campaigns with their progress counts, by id */
+  listCampaigns(query = {}) {
+    return this.t.request("GET", `/api/v1/campaigns`, query, void 0);
+  }
   /** GET /api/v1/devices: search devices: filter by selector, sort, page with cursors */
   listDevices(query = {}) {
     return this.t.request("GET", `/api/v1/devices`, query, void 0);
@@ -184,6 +204,10 @@ var Api = class {
   openapi() {
     return this.t.request("GET", `/api/v1/openapi.json`, void 0, void 0);
   }
+  /** POST /api/v1/campaigns/{cid}/pause: stop starting devices (those in flight go on) */
+  pauseCampaign(cid, body) {
+    return this.t.request("POST", `/api/v1/campaigns/${encodeURIComponent(String(cid))}/pause`, void 0, body);
+  }
   /** PUT /api/v1/release-policy: replace the release policy */
   putReleasePolicy(body) {
     return this.t.request("PUT", `/api/v1/release-policy`, void 0, body);
@@ -195,6 +219,10 @@ var Api = class {
   /** GET /readyz: readiness: storage answers a ping and every schema migration of this build is applied */
   ready() {
     return this.t.request("GET", `/readyz`, void 0, void 0);
+  }
+  /** POST /api/v1/campaigns/{cid}/resume: run a paused campaign again; the current wave's failures so far no longer count toward its threshold */
+  resumeCampaign(cid) {
+    return this.t.request("POST", `/api/v1/campaigns/${encodeURIComponent(String(cid))}/resume`, void 0, void 0);
   }
   /** PATCH /api/v1/devices/{id}: change notify address, labels or credentials */
   updateDevice(id, body) {

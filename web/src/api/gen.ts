@@ -56,6 +56,130 @@ export interface BulkLabelResult {
   skipped?: number;
 }
 
+export interface Campaign {
+  /** devices by outcome */
+  counts: {
+    cancelled?: number;
+    failed?: number;
+    in_progress?: number;
+    notified?: number;
+    pending?: number;
+    skipped?: number;
+    succeeded?: number;
+    timed_out?: number;
+  };
+  created_at: string;
+  /** devices with a final outcome */
+  done: number;
+  done_at?: string;
+  id: number;
+  /** the server node driving it */
+  lease_owner?: string;
+  lease_until?: string;
+  name?: string;
+  policy: CampaignPolicy;
+  /** why it is paused or was cancelled */
+  reason?: string;
+  state: "creating" | "running" | "paused" | "cancelling" | "cancelled" | "completed";
+  target: CampaignTarget;
+  template: CampaignTemplate;
+  total: number;
+  updated_at: string;
+  /** current wave, 1-based */
+  wave: number;
+  /** the waves' cumulative sizes in devices */
+  waves: number[];
+}
+
+export interface CampaignDevice {
+  device: string;
+  done_at?: string;
+  error?: string;
+  next_notify?: string;
+  notifies?: number;
+  operation?: number;
+  /** position in the rollout order */
+  seq: number;
+  state: "pending" | "notified" | "in_progress" | "succeeded" | "failed" | "timed_out" | "cancelled" | "skipped";
+  updated_at: string;
+}
+
+export interface CampaignDeviceList {
+  devices: CampaignDevice[];
+  /** ?cursor= of the next page */
+  next?: string;
+}
+
+export interface CampaignList {
+  campaigns: Campaign[];
+  /** ?after= of the next page */
+  next?: string;
+}
+
+export interface CampaignPause {
+  reason?: string;
+}
+
+/** rollout policy; absent fields take the defaults */
+export interface CampaignPolicy {
+  /** pause when more than this percentage of the current wave's devices failed or timed out (0: no limit) */
+  max_failure_percent?: number;
+  /** pause when the current wave has more failed or timed-out devices (0: no limit) */
+  max_failures?: number;
+  /** devices with an open operation at once (default 100, -1: no bound) */
+  max_in_flight?: number;
+  /** package 0 per device at most (default 3, -1: never notify) */
+  max_notifies?: number;
+  /** token bucket size (default one second's worth) */
+  notify_burst?: number;
+  /** package 0 per second, first notifications and re-notifications (default 10) */
+  notify_rate?: number;
+  /** re-send package 0 to a device that has not taken its operation after this (default 10m) */
+  renotify_interval?: string;
+  /** manual: pause after each wave; resume starts the next */
+  wave_gate?: "auto" | "manual";
+  /** wait between waves */
+  wave_wait?: string;
+  /** cumulative wave sizes, counts or percentages, e.g. ["5%","25%","100%"]; a last wave of 100% is implied */
+  waves?: string[];
+}
+
+export interface CampaignRequest {
+  name?: string;
+  /** create paused (resume starts it) */
+  paused?: boolean;
+  policy?: CampaignPolicy;
+  target: CampaignTarget;
+  template: CampaignTemplate;
+}
+
+/** the devices, snapshotted at creation: exactly one of devices, all, selector, or a query (group, labels, id_prefix) */
+export interface CampaignTarget {
+  /** every enrolled device, in id order */
+  all?: boolean;
+  /** in answers: how many devices an explicit list had */
+  count?: number;
+  /** explicit list, rolled out in this order; repeats dropped; an unknown id ends skipped */
+  devices?: string[];
+  group?: string;
+  id_prefix?: string;
+  labels?: Record<string, string>;
+  /** device selector expression */
+  selector?: string;
+}
+
+/** the operation every target device gets: an OperationRequest without the device */
+export interface CampaignTemplate {
+  /** fumo, lawmo or exec */
+  mo: string;
+  node?: string;
+  operation?: string;
+  /** the operation's parameters, e.g. pkg_url */
+  params?: Record<string, unknown>;
+  /** timeout of each device's operation (default: the MO's) */
+  timeout?: string;
+}
+
 export interface Device {
   auth: "basic" | "md5" | "hmac";
   /** lower-case hex SHA-256 of the bound TLS client certificate */
@@ -424,7 +548,7 @@ export interface OperationRequest {
   notify?: boolean;
   /** fumo: DownloadAndUpdate (default), Download, Update (or download-and-update, download, update); lawmo (required): lock, partial-lock, unlock, wipe, factory-reset (or FullyLock, PartiallyLock, UnLock, Wipe, FactoryReset); ignored for exec; diagmon (required): the function to run: memory, storage, load, battery, log (or Memory, Storage, Load, Battery, LogTail); connmo: apply (the default and only one); scomo (required): install, install-inactive, download, install-delivered, install-delivered-inactive, remove-delivered, remove, activate, deactivate (or DownloadInstall, DownloadInstallInactive, Download, Install, InstallInactive, RemoveDelivered, Remove, Activate, Deactivate) */
   operation?: string;
-  /** fumo: pkg_url (string; required except for Update); lawmo: notify_user (boolean), wipe_items (wipe only: list of AvailableWipeList node names); exec: data (string, the Exec item's data); connmo: profile (string, required: a stored profile's name), replace (boolean: the device has the profile already; its NAP and Proxy nodes are deleted first, in the same Atomic); scomo: id (string, required: the package/component name, its Download/Delivered/Deployed node and PkgID), url (string, required by install, install-inactive and download), name, description, pkg_type (strings) */
+  /** fumo: pkg_url (string; required except for Update) or package (a package of the catalogue); lawmo: notify_user (boolean), wipe_items (wipe only: list of AvailableWipeList node names); exec: data (string, the Exec item's data); connmo: profile (string, required: a stored profile's name), replace (boolean: the device has the profile already; its NAP and Proxy nodes are deleted first, in the same Atomic); scomo: id (string, required: the package/component name, its Download/Delivered/Deployed node and PkgID), url (string, required by install, install-inactive and download, unless package is given), package (string: a package of the catalogue instead of url; the server fills url with its download descriptor bound to this device), name, description, pkg_type (strings) */
   params?: Record<string, unknown>;
   /** how long to wait for the report, a Go duration (default: fumo 24h, lawmo 1h, diagmon 10m, connmo 24h, scomo 24h, exec 1h; at most 720h) */
   timeout?: string;
@@ -579,12 +703,13 @@ export interface UIAlert {
 
 /** data of one server-sent event; the SSE event field equals kind */
 export interface Update {
+  campaign?: Campaign;
   device?: string;
   event?: Event;
   /** the stored event this update reports (kinds event and session) */
   event_id?: number;
   job?: Job;
-  kind: "job" | "event" | "session" | "trace" | "operation";
+  kind: "job" | "event" | "session" | "trace" | "operation" | "campaign";
   operation?: Operation;
   /** numbers the live messages of one server process (0 on replayed events) */
   seq: number;
@@ -602,6 +727,11 @@ export interface Transport {
 /** Api has one method per operation of /api/v1. */
 export class Api {
   constructor(private readonly t: Transport) {}
+
+  /** POST /api/v1/campaigns/{cid}/cancel: cancel a campaign: devices not started end cancelled, open operations are cancelled */
+  cancelCampaign(cid: number | string): Promise<Campaign> {
+    return this.t.request<Campaign>("POST", `/api/v1/campaigns/${encodeURIComponent(String(cid))}/cancel`, undefined, undefined);
+  }
 
   /** POST /api/v1/jobs/{jobid}/cancel: cancel a queued or sent job */
   cancelJob(jobid: number | string): Promise<Job> {
@@ -631,6 +761,11 @@ export class Api {
   /** POST /api/v1/bootstrap: generate DM bootstrap profiles (this server's DMAcc account) for devices, optionally protected and pushed over WAP push */
   createBootstrap(body: BootstrapRequest): Promise<BootstrapResult> {
     return this.t.request<BootstrapResult>("POST", `/api/v1/bootstrap`, undefined, body);
+  }
+
+  /** POST /api/v1/campaigns: create a campaign: the targets are snapshotted (one row per device) and the scheduler rolls the operation out in waves under the policy */
+  createCampaign(body: CampaignRequest): Promise<Campaign> {
+    return this.t.request<Campaign>("POST", `/api/v1/campaigns`, undefined, body);
   }
 
   /** POST /api/v1/devices: enrol a device with its credentials */
@@ -713,6 +848,11 @@ export class Api {
     return `/api/v1/events/stream`;
   }
 
+  /** GET /api/v1/campaigns/{cid}: one campaign with its progress counts */
+  getCampaign(cid: number | string): Promise<Campaign> {
+    return this.t.request<Campaign>("GET", `/api/v1/campaigns/${encodeURIComponent(String(cid))}`, undefined, undefined);
+  }
+
   /** GET /api/v1/devices/{id}: one device (no secrets) */
   getDevice(id: string): Promise<Device> {
     return this.t.request<Device>("GET", `/api/v1/devices/${encodeURIComponent(String(id))}`, undefined, undefined);
@@ -773,6 +913,16 @@ export class Api {
     return this.t.request<JobList>("GET", `/api/v1/jobs`, query, undefined);
   }
 
+  /** GET /api/v1/campaigns/{cid}/devices: a campaign's devices and their outcomes, in rollout order */
+  listCampaignDevices(cid: number | string, query: { state?: string; cursor?: string; limit?: number } = {}): Promise<CampaignDeviceList> {
+    return this.t.request<CampaignDeviceList>("GET", `/api/v1/campaigns/${encodeURIComponent(String(cid))}/devices`, query, undefined);
+  }
+
+  /** GET /api/v1/campaigns: campaigns with their progress counts, by id */
+  listCampaigns(query: { state?: string; after?: number; limit?: number } = {}): Promise<CampaignList> {
+    return this.t.request<CampaignList>("GET", `/api/v1/campaigns`, query, undefined);
+  }
+
   /** GET /api/v1/devices: search devices: filter by selector, sort, page with cursors */
   listDevices(query: { after?: string; q?: string; label?: string[]; model?: string; man?: string; fwv?: string; group?: string; id_prefix?: string; sort?: "id" | "last_seen" | "created"; order?: "asc" | "desc"; cursor?: string; limit?: number } = {}): Promise<DeviceList> {
     return this.t.request<DeviceList>("GET", `/api/v1/devices`, query, undefined);
@@ -828,6 +978,11 @@ export class Api {
     return this.t.request<unknown>("GET", `/api/v1/openapi.json`, undefined, undefined);
   }
 
+  /** POST /api/v1/campaigns/{cid}/pause: stop starting devices (those in flight go on) */
+  pauseCampaign(cid: number | string, body?: CampaignPause): Promise<Campaign> {
+    return this.t.request<Campaign>("POST", `/api/v1/campaigns/${encodeURIComponent(String(cid))}/pause`, undefined, body);
+  }
+
   /** PUT /api/v1/release-policy: replace the release policy */
   putReleasePolicy(body: ReleasePolicy): Promise<ReleasePolicy> {
     return this.t.request<ReleasePolicy>("PUT", `/api/v1/release-policy`, undefined, body);
@@ -841,6 +996,11 @@ export class Api {
   /** GET /readyz: readiness: storage answers a ping and every schema migration of this build is applied */
   ready(): Promise<Health> {
     return this.t.request<Health>("GET", `/readyz`, undefined, undefined);
+  }
+
+  /** POST /api/v1/campaigns/{cid}/resume: run a paused campaign again; the current wave's failures so far no longer count toward its threshold */
+  resumeCampaign(cid: number | string): Promise<Campaign> {
+    return this.t.request<Campaign>("POST", `/api/v1/campaigns/${encodeURIComponent(String(cid))}/resume`, undefined, undefined);
   }
 
   /** PATCH /api/v1/devices/{id}: change notify address, labels or credentials */
