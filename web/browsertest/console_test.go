@@ -210,6 +210,7 @@ func TestConsole_EveryViewRendersItsHeading(t *testing.T) {
 		{name: "device-overview", hash: "#/devices/" + url.PathEscape(demo.device), heading: demo.device},
 		{name: "device-events", hash: "#/devices/" + url.PathEscape(demo.device) + "/events", heading: demo.device},
 		{name: "operations-view", hash: "#/operations", heading: "Operations"},
+		{name: "campaigns", hash: "#/campaigns", heading: "Campaigns"},
 		{name: "settings", hash: "#/settings", heading: "Settings"},
 	}
 	for _, v := range views {

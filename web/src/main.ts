@@ -11,6 +11,7 @@ import { TraceList } from "./components/traces";
 import { TreeBrowser } from "./components/tree-browser";
 import { h } from "./dom";
 import { session } from "./session";
+import { CampaignsView } from "./views/campaigns-view";
 import { DeviceView } from "./views/device-view";
 import { FleetView } from "./views/fleet-view";
 import { LoginView } from "./views/login-view";
@@ -22,6 +23,7 @@ const elements: [string, CustomElementConstructor][] = [
   ["omadm-fleet", FleetView],
   ["omadm-device", DeviceView],
   ["omadm-operations", OperationsView],
+  ["omadm-campaigns", CampaignsView],
   ["omadm-settings", SettingsView],
   ["omadm-tree-browser", TreeBrowser],
   ["omadm-job-form", JobForm],
@@ -39,6 +41,7 @@ router.define([
   { path: "/fleet", title: "Fleet", render: () => h("omadm-fleet") },
   { path: "/devices/:id/:tab?", title: "Device", render: (p) => h("omadm-device", { device: p.id, tab: p.tab ?? "overview" }) },
   { path: "/operations", title: "Operations", render: () => h("omadm-operations") },
+  { path: "/campaigns", title: "Campaigns", render: () => h("omadm-campaigns") },
   { path: "/settings", title: "Settings", render: () => h("omadm-settings") },
 ]);
 
@@ -49,6 +52,7 @@ declare global {
     "omadm-fleet": FleetView;
     "omadm-device": DeviceView;
     "omadm-operations": OperationsView;
+    "omadm-campaigns": CampaignsView;
     "omadm-settings": SettingsView;
     "omadm-tree-browser": TreeBrowser;
     "omadm-job-form": JobForm;

@@ -645,6 +645,7 @@ function upsertOperation(list, op) {
 var nav = [
   ["/fleet", "Fleet"],
   ["/operations", "Operations"],
+  ["/campaigns", "Campaigns"],
   ["/settings", "Settings"]
 ];
 var AppShell = class extends HTMLElement {
@@ -1538,6 +1539,174 @@ function normalize(uri) {
   return uri.startsWith("./") ? uri : "./" + uri.replace(/^\//, "");
 }
 
+// src/views/campaigns-view.ts
+var states = ["succeeded", "failed", "timed_out", "cancelled", "skipped", "in_progress", "notified", "pending"];
+function campaignBar(c) {
+  const counts = c.counts ?? {};
+  const total = Math.max(1, c.total);
+  const parts = states.filter((s) => (counts[s] ?? 0) > 0);
+  return h(
+    "div",
+    { class: "campaign-progress" },
+    h(
+      "div",
+      { class: "stack", role: "img", "aria-label": parts.map((s) => `${s.replace("_", " ")} ${counts[s]}`).join(", ") || "no devices" },
+      parts.map((s) => {
+        const seg = h("span", { class: "seg seg-" + s });
+        seg.style.width = `${100 * (counts[s] ?? 0) / total}%`;
+        return seg;
+      })
+    ),
+    h("ul", { class: "legend" }, parts.map((s) => h("li", { class: "seg-" + s }, `${s.replace("_", " ")} ${counts[s]}`))),
+    h("p", { class: "muted" }, `${c.done} of ${c.total} devices done · wave ${c.wave} of ${c.waves.length}`)
+  );
+}
+var CampaignsView = class extends HTMLElement {
+  list = [];
+  box = h("div", { class: "campaigns" });
+  err = h("p", { class: "error", role: "alert" });
+  unsub = [];
+  connectedCallback() {
+    this.replaceChildren(
+      h("div", { class: "view-head" }, h("h1", null, "Campaigns")),
+      this.form(),
+      this.err,
+      this.box
+    );
+    this.unsub.push(store.subscribe({ kinds: ["campaign"] }, (u) => {
+      if (u.campaign) this.upsert(u.campaign);
+    }));
+    this.unsub.push(store.onResync(() => void this.load()));
+    void this.load();
+  }
+  disconnectedCallback() {
+    this.unsub.forEach((f) => f());
+  }
+  async load() {
+    try {
+      this.list = (await api.listCampaigns({ limit: 200 })).campaigns.slice().reverse();
+      this.render();
+    } catch (e) {
+      this.err.textContent = errorText(e);
+    }
+  }
+  upsert(c) {
+    const i = this.list.findIndex((x) => x.id === c.id);
+    if (i >= 0) this.list[i] = c;
+    else this.list.unshift(c);
+    this.render();
+  }
+  act(c, what) {
+    const call = what === "pause" ? api.pauseCampaign(c.id, { reason: "paused from the console" }) : what === "resume" ? api.resumeCampaign(c.id) : api.cancelCampaign(c.id);
+    call.then((x) => this.upsert(x), (e) => this.err.textContent = errorText(e));
+  }
+  render() {
+    replace(this.box, this.list.map((c) => {
+      const open = c.state === "running" || c.state === "paused" || c.state === "creating";
+      return h(
+        "section",
+        { class: "card campaign", "data-campaign": String(c.id), "data-state": c.state, "aria-labelledby": "c-" + c.id },
+        h(
+          "div",
+          { class: "campaign-head" },
+          h("h2", { id: "c-" + c.id }, `#${c.id} ${c.name || c.template.mo.toUpperCase() + " " + (c.template.operation ?? "")}`),
+          badge(c.state),
+          c.reason ? h("span", { class: "muted" }, c.reason) : null,
+          h("span", { class: "muted" }, "created " + when(c.created_at))
+        ),
+        campaignBar(c),
+        open ? h(
+          "div",
+          { class: "actions" },
+          c.state === "running" ? h("button", { type: "button", onclick: () => this.act(c, "pause") }, "Pause") : null,
+          c.state === "paused" ? h("button", { type: "button", class: "primary", onclick: () => this.act(c, "resume") }, "Resume") : null,
+          h("button", { type: "button", class: "danger", onclick: () => {
+            if (confirm(`Cancel campaign ${c.id}?`)) this.act(c, "cancel");
+          } }, "Cancel")
+        ) : null
+      );
+    }));
+    if (!this.list.length) this.box.append(h("p", { class: "muted" }, "No campaigns yet."));
+  }
+  form() {
+    const name = h("input", { name: "name" });
+    const op = h("omadm-op-form", { mode: "template" });
+    const kind = h(
+      "select",
+      { name: "target-kind" },
+      [["devices", "Device list"], ["group", "Group"], ["selector", "Selector"], ["id_prefix", "ID prefix"], ["all", "All devices"]].map(([v, l]) => h("option", { value: v }, l))
+    );
+    const target = h("input", { name: "target", placeholder: "IMEI:1, IMEI:2" });
+    const waves = h("input", { name: "waves", placeholder: "5%, 25%, 100%" });
+    const inflight = h("input", { name: "max_in_flight", type: "number", placeholder: "100" });
+    const failures = h("input", { name: "max_failure_percent", type: "number", placeholder: "no limit" });
+    const paused = h("input", { type: "checkbox", name: "paused" });
+    const msg = h("p", { role: "status", class: "muted campaign-msg" });
+    kind.addEventListener("change", () => {
+      target.disabled = kind.value === "all";
+    });
+    const form = h(
+      "form",
+      { class: "card", "aria-labelledby": "new-c-h" },
+      h(
+        "details",
+        null,
+        h("summary", { id: "new-c-h" }, "New campaign"),
+        h("div", { class: "inline" }, field("Name", name)),
+        op,
+        h("fieldset", null, h("legend", null, "Devices"), field("Target", kind), field("Value", target, "IDs comma separated, a group name, a selector or an ID prefix")),
+        h(
+          "fieldset",
+          null,
+          h("legend", null, "Rollout"),
+          field("Waves", waves, "cumulative sizes"),
+          field("Max in flight", inflight),
+          field("Pause above failure %", failures),
+          h("label", { class: "check" }, paused, "Create paused")
+        ),
+        h("button", { type: "submit", class: "primary" }, "Create campaign"),
+        msg
+      )
+    );
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const t = op.template();
+      if (!t) return;
+      const tg = {};
+      const v = target.value.trim();
+      switch (kind.value) {
+        case "devices":
+          tg.devices = v.split(",").map((s) => s.trim()).filter(Boolean);
+          break;
+        case "group":
+          tg.group = v;
+          break;
+        case "selector":
+          tg.selector = v;
+          break;
+        case "id_prefix":
+          tg.id_prefix = v;
+          break;
+        default:
+          tg.all = true;
+      }
+      const req = { name: name.value.trim() || void 0, template: t, target: tg, paused: paused.checked, policy: {} };
+      const w = waves.value.split(",").map((s) => s.trim()).filter(Boolean);
+      if (w.length) req.policy.waves = w;
+      if (inflight.value) req.policy.max_in_flight = Number(inflight.value);
+      if (failures.value) req.policy.max_failure_percent = Number(failures.value);
+      try {
+        const c = await api.createCampaign(req);
+        msg.textContent = `Campaign ${c.id} created (${c.total} devices)`;
+        this.upsert(c);
+      } catch (x) {
+        msg.textContent = errorText(x);
+      }
+    });
+    return form;
+  }
+};
+
 // src/views/device-view.ts
 var tabs = [
   ["overview", "Overview"],
@@ -1976,6 +2145,7 @@ var elements = [
   ["omadm-fleet", FleetView],
   ["omadm-device", DeviceView],
   ["omadm-operations", OperationsView],
+  ["omadm-campaigns", CampaignsView],
   ["omadm-settings", SettingsView],
   ["omadm-tree-browser", TreeBrowser],
   ["omadm-job-form", JobForm],
@@ -1992,6 +2162,7 @@ router.define([
   { path: "/fleet", title: "Fleet", render: () => h("omadm-fleet") },
   { path: "/devices/:id/:tab?", title: "Device", render: (p) => h("omadm-device", { device: p.id, tab: p.tab ?? "overview" }) },
   { path: "/operations", title: "Operations", render: () => h("omadm-operations") },
+  { path: "/campaigns", title: "Campaigns", render: () => h("omadm-campaigns") },
   { path: "/settings", title: "Settings", render: () => h("omadm-settings") }
 ]);
 if (session.loggedIn()) store.connect();

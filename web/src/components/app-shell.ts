@@ -9,6 +9,7 @@ import { session } from "../session";
 const nav: [string, string][] = [
   ["/fleet", "Fleet"],
   ["/operations", "Operations"],
+  ["/campaigns", "Campaigns"],
   ["/settings", "Settings"],
 ];
 
