@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -191,9 +192,14 @@ func ctlCampaignWait(cmd *cobra.Command, o *ctlOptions, c *client.Client, id int
 	ctx, cancel := context.WithTimeout(cmd.Context(), wait)
 	defer cancel()
 	w := cmd.OutOrStdout()
-	var last *api.Campaign
+	var (
+		mu   sync.Mutex // check runs on the stream's goroutine and on this one
+		last *api.Campaign
+	)
 	done := errors.New("done")
 	check := func(camp *api.Campaign) error {
+		mu.Lock()
+		defer mu.Unlock()
 		if last == nil || camp.Done != last.Done || camp.State != last.State {
 			fmt.Fprintf(w, "campaign %d: %s, wave %d/%d, %d/%d done (succeeded %d, failed %d, timed_out %d)\n", camp.ID, camp.State,
 				camp.Wave, len(camp.Waves), camp.Done, camp.Total, camp.Counts["succeeded"], camp.Counts["failed"], camp.Counts["timed_out"])
@@ -234,6 +240,7 @@ func ctlCampaignWait(cmd *cobra.Command, o *ctlOptions, c *client.Client, id int
 		}
 	case err = <-errc:
 	}
+	// The stream's goroutine has ended here: last is no longer written.
 	switch {
 	case errors.Is(err, done):
 	case ctx.Err() != nil && last != nil && !last.Terminal():
