@@ -4,6 +4,12 @@
 // had with `omadm ctl` or curl.
 package web
 
+// The console is written in TypeScript under src/ and compiled into static/
+// (committed, so building omadm needs no Node). The API client in
+// src/api/gen.ts is generated from the OpenAPI document.
+//go:generate go run ./internal/apigen -in ../api/openapi.json -out src/api/gen.ts
+//go:generate go tool esbuild src/main.ts --bundle --format=esm --target=es2022 --charset=utf8 --legal-comments=none --log-level=warning --outfile=static/app.js
+
 import (
 	"embed"
 	"io/fs"

@@ -188,6 +188,7 @@ func New(o Options) (*Handler, error) {
 		{Method: "GET", Pattern: p + "/events", h: h.allEvents},
 		{Method: "GET", Pattern: p + "/devices/{id}/traces", h: h.traces},
 		{Method: "GET", Pattern: p + "/events/stream", h: h.stream},
+		{Method: "GET", Pattern: p + "/mos", h: h.listMOs},
 	}
 	h.routes = append(h.routes, h.contentRoutes()...)
 	h.routes = append(h.routes, h.inventoryRoutes()...)

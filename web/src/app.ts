@@ -1,0 +1,77 @@
+// The console's shared services: the API client, the live store and the
+// router, created once.
+
+import { Api, FetchTransport } from "./api/client";
+import { Job, Operation } from "./api/gen";
+import { Router } from "./router";
+import { session } from "./session";
+import { Store } from "./store";
+
+function unauthorized(): void {
+  session.clear();
+  store.disconnect();
+  // The login view reports a refused token itself.
+  if (router.current !== "/login") router.go("/login?expired=1");
+}
+
+export const api = new Api(new FetchTransport(unauthorized));
+export const store = new Store(unauthorized);
+export const router = new Router();
+
+/** jobTerminal reports whether a job's state is final. */
+export function jobTerminal(state: string): boolean {
+  return state === "done" || state === "failed" || state === "cancelled";
+}
+
+/** opTerminal reports whether an operation's state is final. */
+export function opTerminal(state: string): boolean {
+  return state === "succeeded" || state === "failed" || state === "timed_out" || state === "cancelled";
+}
+
+/** waitJob resolves with the job once it is final, following the live
+ * stream (and re-reading it when the stream reconnects). */
+export function waitJob(id: number, signal?: AbortSignal): Promise<Job> {
+  return new Promise<Job>((resolve, reject) => {
+    let done = false;
+    const finish = (j: Job): void => {
+      if (done || !jobTerminal(j.state)) return;
+      done = true;
+      unsub();
+      unresync();
+      resolve(j);
+    };
+    const check = (): void => {
+      api.getJob(id).then(finish, (e: unknown) => {
+        if (!done) {
+          done = true;
+          unsub();
+          unresync();
+          reject(e);
+        }
+      });
+    };
+    const unsub = store.subscribe({ kinds: ["job"] }, (u) => {
+      if (u.job && u.job.id === id) {
+        if (jobTerminal(u.job.state)) check(); // the full job carries the results
+      }
+    });
+    const unresync = store.onResync(check);
+    signal?.addEventListener("abort", () => {
+      if (!done) {
+        done = true;
+        unsub();
+        unresync();
+        reject(new Error("cancelled"));
+      }
+    });
+    check();
+  });
+}
+
+/** upsertOperation keeps a list of operations current from an update. */
+export function upsertOperation(list: Operation[], op: Operation): Operation[] {
+  const i = list.findIndex((o) => o.id === op.id);
+  if (i >= 0) list[i] = op;
+  else list.unshift(op);
+  return list;
+}
