@@ -106,7 +106,7 @@ type DeviceOptions struct {
 	// SCOMODir, when set, gives the device a software component object at
 	// SCOMORoot: its state goes to SCOMODir/<device>, and components are
 	// really installed, as directories, below SCOMODir/<device>/components.
-	// Its reports go out at the device's next session.
+	// Its reports go out like the other objects' (OnReport).
 	SCOMODir string
 }
 
@@ -188,7 +188,7 @@ func NewDevice(o DeviceOptions) (*Device, error) {
 	if o.SCOMODir != "" {
 		dir := filepath.Join(o.SCOMODir, fileName(o.Identity.DevID))
 		d.scomo, err = scomo.Install(d.tree, SCOMORoot, scomo.Config{
-			Dir: dir, Servers: []string{o.ServerID}, Report: c.QueueAlert,
+			Dir: dir, Servers: []string{o.ServerID}, Report: d.reporter(o),
 			Installer: &scomo.DirInstaller{Dir: filepath.Join(dir, "components")},
 		})
 		if err != nil {
@@ -196,7 +196,7 @@ func NewDevice(o DeviceOptions) (*Device, error) {
 		}
 	}
 	if d.diagmon, err = diagmon.Install(d.tree, DiagMonURI, diagmon.Config{Servers: []string{o.ServerID},
-		Functions: d.fakeFunctions(), Report: c.QueueAlert}); err != nil {
+		Functions: d.fakeFunctions(), Report: d.reporter(o)}); err != nil {
 		return nil, fmt.Errorf("sim: DiagMon of %s: %w", o.Identity.DevID, err)
 	}
 	if d.connmo, err = connmo.Install(d.tree, ConnMOURI, connmo.Config{Servers: []string{o.ServerID}}); err != nil {

@@ -53,16 +53,23 @@ func simFetch(_ context.Context, url string, w io.Writer) error {
 	return err
 }
 
-// installMOs installs FUMO and LAWMO on d's tree; their reports are queued
-// on d's engine and then handed to report (nil: they go out in the device's
-// next session).
-func (d *Device) installMOs(o DeviceOptions) error {
-	queue := func(a *syncml.Alert) {
+// reporter queues an object's report (a 1226 generic alert) on d's engine
+// and hands it to o.OnReport (nil: it goes out in the device's next
+// session). Every object of the device reports through it.
+func (d *Device) reporter(o DeviceOptions) func(*syncml.Alert) {
+	return func(a *syncml.Alert) {
 		d.client.QueueAlert(a)
 		if o.OnReport != nil {
 			o.OnReport(d)
 		}
 	}
+}
+
+// installMOs installs FUMO and LAWMO on d's tree; their reports are queued
+// on d's engine and then handed to report (nil: they go out in the device's
+// next session).
+func (d *Device) installMOs(o DeviceOptions) error {
+	queue := d.reporter(o)
 	if err := d.installLAWMO(o, queue); err != nil {
 		return err
 	}
