@@ -210,35 +210,42 @@ func ctlCampaignWait(cmd *cobra.Command, o *ctlOptions, c *client.Client, id int
 		}
 		return nil
 	}
-	opened := make(chan struct{})
-	errc := make(chan error, 1)
-	go func() {
-		errc <- c.Stream(ctx, client.StreamOptions{Kinds: []string{api.UpdateCampaign}, OnOpen: func() { close(opened) }},
-			func(u api.Update) error {
-				if u.Campaign == nil || u.Campaign.ID != id {
-					return nil
-				}
-				return check(u.Campaign)
-			})
-	}()
 	var err error
-	select {
-	case <-opened:
-		// From here no update is missed: the current state first.
-		rctx, rcancel := o.ctx(cmd)
-		camp, gerr := c.GetCampaign(rctx, id)
-		rcancel()
-		if gerr != nil {
-			return gerr
+	for {
+		opened := make(chan struct{})
+		errc := make(chan error, 1)
+		go func() {
+			errc <- c.Stream(ctx, client.StreamOptions{Kinds: []string{api.UpdateCampaign}, OnOpen: func() { close(opened) }},
+				func(u api.Update) error {
+					if u.Campaign == nil || u.Campaign.ID != id {
+						return nil
+					}
+					return check(u.Campaign)
+				})
+		}()
+		select {
+		case <-opened:
+			// From here no update is missed: the current state first.
+			rctx, rcancel := o.ctx(cmd)
+			camp, gerr := c.GetCampaign(rctx, id)
+			rcancel()
+			if gerr != nil {
+				return gerr
+			}
+			if check(camp) == done {
+				cancel()
+				<-errc
+				err = done
+			} else {
+				err = <-errc
+			}
+		case err = <-errc:
 		}
-		if check(camp) == done {
-			cancel()
-			<-errc
-			err = done
-		} else {
-			err = <-errc
+		// A stream that fell behind on the server is opened again: the
+		// current state is read once it is open, so nothing is missed.
+		if !errors.Is(err, client.ErrLagged) || ctx.Err() != nil {
+			break
 		}
-	case err = <-errc:
 	}
 	// The stream's goroutine has ended here: last is no longer written.
 	switch {

@@ -4,8 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,5 +125,42 @@ func TestCtl_CampaignSteering(t *testing.T) {
 	out, _, err = runCtl(t, rs.URL, "campaign", "list")
 	if err != nil || !strings.Contains(out, "completed") || !strings.Contains(out, "lawmo") {
 		t.Fatalf("campaign list: %v\n%s", err, out)
+	}
+}
+
+// A campaign wait whose event stream falls behind on the server opens the
+// stream again and reads the campaign's state, rather than failing: a
+// 2,000-device rollout made the server drop the stream mid-wave.
+func TestCtl_CampaignWaitSurvivesALaggedStream(t *testing.T) {
+	var streams, gets atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/v1/events/stream":
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush()
+			if streams.Add(1) == 1 {
+				_, _ = io.WriteString(w, "event: lagged\ndata: {\"error\":\"behind\"}\n\n")
+				return
+			}
+			<-r.Context().Done()
+		case "/api/v1/campaigns/1":
+			c := api.Campaign{ID: 1, State: "running", Total: 2, Waves: []int{2}, Wave: 1, Counts: map[string]int{"succeeded": 1}, Done: 1}
+			if gets.Add(1) > 1 { // read again after the stream was reopened
+				c.State, c.Counts, c.Done = "completed", map[string]int{"succeeded": 2}, 2
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(c)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	out, stderr, err := runCtl(t, srv.URL, "campaign", "get", "1", "--wait", "10s")
+	if err != nil {
+		t.Fatalf("wait failed: %v\n%s%s", err, out, stderr)
+	}
+	if !strings.Contains(out, "completed") || streams.Load() != 2 {
+		t.Fatalf("after %d streams: %s", streams.Load(), out)
 	}
 }
