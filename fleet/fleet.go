@@ -353,10 +353,7 @@ func (m *Manager) planExec(r *Request) (*storage.Operation, storage.JobSpec, err
 func Validate(r Request) error {
 	m := &Manager{o: Options{MOs: DefaultMOs, ExecTimeout: DefaultExecTimeout, Now: time.Now,
 		Packages: func(context.Context, string, string) (string, error) { return "http://package.invalid/", nil }}}
-	if err := m.resolvePackage(context.Background(), &r); err != nil {
-		return err
-	}
-	_, _, err := m.Plan(&r)
+	_, _, err := m.planResolved(context.Background(), &r)
 	return err
 }
 

@@ -189,7 +189,7 @@ func TestProgress_ElapsedLineOnTerminalAfterOneSecondThenErased(t *testing.T) {
 			var b bytes.Buffer
 			synctest.Test(t, func(t *testing.T) {
 				stop := startProgress(&b, "waiting for job 1")
-				time.Sleep(tc.wait)
+				time.Sleep(tc.wait) // fake time inside the synctest bubble: advances the clock, no real wait
 				stop()
 			})
 			if tc.wantS == nil && b.Len() != 0 {

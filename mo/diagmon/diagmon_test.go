@@ -334,7 +334,7 @@ func TestDiagMon_RunCollectsEveryIntervalOnceSet(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		go d.obj.Run(ctx)
-		time.Sleep(time.Hour)
+		time.Sleep(time.Hour) // virtual time (synctest): moves the bubble's clock
 		synctest.Wait()
 		if d.count() != 0 {
 			t.Fatalf("collected with Interval 0: %d alerts", len(d.alerts))
