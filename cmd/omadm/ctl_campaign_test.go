@@ -136,10 +136,11 @@ func TestCtl_CampaignWaitSurvivesALaggedStream(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/api/v1/events/stream":
+			n := streams.Add(1) // before the client can see the stream open
 			w.Header().Set("Content-Type", "text/event-stream")
 			w.WriteHeader(http.StatusOK)
 			w.(http.Flusher).Flush()
-			if streams.Add(1) == 1 {
+			if n == 1 {
 				_, _ = io.WriteString(w, "event: lagged\ndata: {\"error\":\"behind\"}\n\n")
 				return
 			}
