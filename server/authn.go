@@ -3,7 +3,6 @@ package server
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"net/url"
 
 	"github.com/omadm/omadm/auth"
 	"github.com/omadm/omadm/syncml"
@@ -26,19 +25,16 @@ func macHeader(user, password string, nonce, body []byte) string {
 	return auth.NewHMACHeader(user, password, nonce, body).String()
 }
 
-// sessionTransport reports whether the transport authenticates the session,
-// so that DM-level credentials are checked once per session (212) and the
-// later messages prove they belong to it by the RespURI token: TLS (the
-// request came to an https URL, directly or through a proxy the HTTP binding
-// was told about, or with a TLS client certificate). OMA-TS-DM_Security-V1_2 §5.3: "If the transport layer is
-// not able to provide session authentication, however, each request and
-// response MUST be authenticated."
+// sessionTransport reports whether the transport authenticates the session
+// (Inbound.SecureSession, or a verified client certificate), so that
+// DM-level credentials are checked once per session (212) and the later
+// messages prove they belong to it by the session token. The binding
+// decides: TLS for HTTP, a trusted link for OBEX. OMA-TS-DM_Security-V1_2
+// §5.3: "If the transport layer is not able to provide session
+// authentication, however, each request and response MUST be
+// authenticated."
 func (x *exchange) sessionTransport() bool {
-	if x.in.ClientCertSHA256 != "" {
-		return true // a client certificate only comes over TLS
-	}
-	u, err := url.Parse(x.in.RequestURL)
-	return err == nil && u.Scheme == "https"
+	return x.in.SecureSession || x.in.ClientCertSHA256 != ""
 }
 
 // serverScheme is the Meta Type of our own credentials toward the device
@@ -260,9 +256,13 @@ func (x *exchange) authFailed(code syncml.StatusCode, chal *syncml.Chal) (*Outbo
 	resp := ""
 	if x.st != nil && x.viaToken {
 		// A message of a live session: it may retry at the same RespURI.
-		out, resp = x.st.OutMsgID, respURI(x.in.RequestURL, x.sess.Token)
+		out, resp = x.st.OutMsgID, x.in.RespURI(x.sess.Token)
 	}
-	return e.rejectWith(x.msg, x.enc, out, code, chal, resp)
+	o, err := e.rejectWith(x.msg, x.enc, out, code, chal, resp)
+	if err == nil && x.st != nil && x.viaToken {
+		o.Token = x.sess.Token
+	}
+	return o, err
 }
 
 // unknownDevice answers a message from an id that is not enrolled exactly

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -432,26 +431,6 @@ func newToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// tokenOf returns the session token ("s" query parameter) of a request URL.
-func tokenOf(requestURL string) string {
-	u, err := url.Parse(requestURL)
-	if err != nil {
-		return ""
-	}
-	return u.Query().Get("s")
-}
-
-// respURI is the request URL without its query plus our session token.
-func respURI(requestURL, token string) string {
-	u, err := url.Parse(requestURL)
-	if err != nil || requestURL == "" {
-		return ""
-	}
-	u.RawQuery = url.Values{"s": {token}}.Encode()
-	u.Fragment = ""
-	return u.String()
-}
-
 // exchange is the handling of one inbound message.
 type exchange struct {
 	e   *Engine
@@ -563,7 +542,7 @@ func (x *exchange) run(ctx context.Context) (*Outbound, error) {
 	// Device, session and (when that costs no extra round trip) the job
 	// queue in one read: one round trip on PostgreSQL.
 	_, oneTrip := e.store.(storage.MessageReader)
-	x.rd = &storage.MessageRead{DeviceID: devID, SessionID: h.SessionID, Token: tokenOf(x.in.RequestURL), Pending: oneTrip}
+	x.rd = &storage.MessageRead{DeviceID: devID, SessionID: h.SessionID, Token: x.in.Token(), Pending: oneTrip}
 	readStart := time.Now()
 	err = storage.ReadMessage(ctx, e.store, x.rd)
 	since(e.m.storeRead, readStart)
@@ -588,7 +567,7 @@ func (x *exchange) run(ctx context.Context) (*Outbound, error) {
 		MsgID:   strconv.Itoa(x.outMsgID),
 		Target:  syncml.Location{LocURI: devID},
 		Source:  syncml.Location{LocURI: x.st.ServerURI},
-		RespURI: respURI(x.in.RequestURL, x.sess.Token),
+		RespURI: x.in.RespURI(x.sess.Token),
 		Meta:    &syncml.Meta{MaxMsgSize: int64(e.o.MaxMsgSize), MaxObjSize: int64(e.o.MaxObjSize)},
 	}}
 	if m := h.Meta; m != nil {
@@ -689,7 +668,11 @@ func (x *exchange) loadSession(ctx context.Context) (out *Outbound, err error, d
 	sum := sha256.Sum256(x.in.Body)
 	if x.msgID == x.st.InMsgID && bytes.Equal(sum[:], x.st.InHash) && x.st.LastReply != nil {
 		x.log().Info("dm message is an exact duplicate: resending the stored reply")
-		return &Outbound{Body: x.st.LastReply, ContentType: x.st.Enc.ContentType(), HMAC: x.st.LastHMAC}, nil, true
+		out := &Outbound{Body: x.st.LastReply, ContentType: x.st.Enc.ContentType(), HMAC: x.st.LastHMAC}
+		if !x.sess.Closed {
+			out.Token = x.sess.Token
+		}
+		return out, nil, true
 	}
 	if x.viaToken {
 		out, err := x.checkSequence()
@@ -831,6 +814,9 @@ func (x *exchange) seal() (*Outbound, error) {
 		return nil, &syncml.StatusError{Code: syncml.StatusCommandFailed, Msg: "encoding reply", Err: err}
 	}
 	out := &Outbound{Body: body, ContentType: x.enc.ContentType()}
+	if !x.closing {
+		out.Token = x.sess.Token // the device's next message continues the session
+	}
 	if x.dev.ServerPassword != "" && x.serverScheme() == syncml.AuthMAC {
 		out.HMAC = macHeader(x.e.o.ServerID, x.dev.ServerPassword, x.dev.ClientNonce, body)
 	}
