@@ -110,12 +110,14 @@ func (x *exchange) verifyNonce(check func(nonce []byte) bool) bool {
 //   - hmac: every message (OMA-TS-DM_Security-V1_2 §5.4); 200 + Chal with
 //     the nonce for the next message. A missing x-syncml-hmac header is
 //     missing credentials: 407.
-//   - basic/md5 over plain HTTP: every message (§5.3), answered 200; md5
+//   - basic/md5 when the transport does not authenticate the session
+//     (plain HTTP): every message (§5.3), answered 200; md5
 //     gets a Chal with the nonce for the next message
 //     (OMA-TS-DM_Protocol-V1_2 §9.1: after a 200 the same credentials come
 //     again, with the next nonce).
-//   - basic/md5 over TLS: once per session, 212 (md5 with a Chal for the
-//     next session); later messages must come to the RespURI with its token
+//   - basic/md5 when it does (Inbound.SecureSession: TLS): once per
+//     session, 212 (md5 with a Chal for the next session); later messages
+//     must be addressed to the session's token
 //     or carry valid credentials again.
 //
 // Failures: no credentials → 407, wrong ones → 401, both with a Chal
@@ -151,7 +153,7 @@ func (x *exchange) authenticate() (syncml.StatusCode, *syncml.Chal) {
 	session := x.sessionTransport()
 	if session && x.st.Authed && x.viaToken {
 		// Authenticated for the session over TLS, and the message proves it
-		// belongs to it by the unguessable RespURI token.
+		// belongs to it by the unguessable session token.
 		return syncml.StatusOK, nil
 	}
 	if h.Source.LocName != "" && h.Source.LocName != d.Username {

@@ -126,9 +126,9 @@ func (e *Engine) Close(ctx context.Context) {
 
 // Handle processes one inbound message and returns the reply. It returns an
 // error only when no SyncML reply can be made; the error is a
-// *syncml.StatusError whose code the transport maps to an HTTP status (400
-// malformed, 413 too large, 503 concurrent update, 500 otherwise). Every
-// rejection is logged.
+// *syncml.StatusError whose code the binding maps to its transport's
+// failure answer (HTTP: 400 malformed, 413 too large, 503 concurrent
+// update, 500 otherwise). Every rejection is logged.
 func (e *Engine) Handle(ctx context.Context, in *Inbound) (*Outbound, error) {
 	start := time.Now()
 	defer func() { e.m.latency.Observe(time.Since(start).Seconds()) }()
@@ -446,7 +446,7 @@ type exchange struct {
 	sess     *storage.Session
 	st       *sessionState
 	newSess  bool
-	viaToken bool // the message came to the RespURI carrying this session's token
+	viaToken bool // the message was addressed to this session's token (Inbound.Addr)
 	msgID    int
 	outMsgID int // MsgID of the reply
 
@@ -611,7 +611,7 @@ func storageErr(what string, err error) error {
 // loadSession finds (or starts) the session of the message and checks the
 // MsgID sequence. done reports that out/err is the final answer.
 //
-// Choices: a message posted to a RespURI whose token is unknown, expired,
+// Choices: a message addressed to a session token that is unknown, expired,
 // closed or belongs to another device/session is answered with a header
 // Status 404 and nothing else. An exact duplicate of the last accepted
 // message (same MsgID, same bytes) gets the stored reply again, because the
