@@ -118,3 +118,32 @@ func TestEngine_ConnectionBoundUnknownTokenIsRefused(t *testing.T) {
 		t.Fatalf("token %q RespURI %q after a refusal, want none", d.conn.token, r.Header.RespURI)
 	}
 }
+
+// A refused message of a live session leaves the session addressed: a MsgID
+// out of sequence gets a header Status 400 (OMA-TS-SyncML_RepPro-V1_2,
+// MsgID: each message of a session takes the next ID) and changes nothing, and the connection keeps the
+// token, so the device's next message, with the right MsgID, continues the
+// session without credentials over a link that authenticates it.
+func TestEngine_ConnectionBoundKeepsTokenAfterARefusedMessage(t *testing.T) {
+	h := newHarness(t, nil)
+	h.addDevice(t, "md5")
+	h.addJob(t, storage.JobSpec{Command: "Get", Items: []storage.JobItem{{URI: "./DevDetail/FwV"}}})
+	d := newDevice(h.e, "md5")
+	d.conn = &connBinding{secure: true}
+	r := d.post(t, d.message(true, d.pkg1(syncml.AlertClientInitiatedMgmt)...))
+	tok := d.conn.token
+	d.scheme = ""
+	ahead := *d
+	ahead.msgID += 10
+	bad := ahead.post(t, ahead.message(true, ahead.answer(r, nil, fwResults)...))
+	if st := hdrStatus(t, bad); st.Data != syncml.StatusBadRequest {
+		t.Fatalf("out-of-sequence message answered %d, want 400", st.Data)
+	}
+	if d.conn.token != tok {
+		t.Fatalf("token after a refused message %q, want the session's %q", d.conn.token, tok)
+	}
+	r = d.post(t, d.message(true, d.answer(r, nil, fwResults)...))
+	if st := hdrStatus(t, r); st.Data != syncml.StatusOK || !r.Final {
+		t.Fatalf("next message answered %d (final %v), want 200 and the session's end", st.Data, r.Final)
+	}
+}

@@ -113,7 +113,11 @@ func (x *exchange) checkSequence() (*Outbound, error) {
 	if x.msgID <= x.st.InMsgID || x.msgID > x.st.InMsgID+1+auth.MaxChallenges {
 		e.m.rejected.WithLabelValues("msgid").Inc()
 		x.e.rejects.Warn(x.log(), "dm message rejected: MsgID out of sequence", "expected", x.st.InMsgID+1)
-		return e.reject(x.msg, x.enc, x.st.OutMsgID, syncml.StatusBadRequest)
+		out, err := e.reject(x.msg, x.enc, x.st.OutMsgID, syncml.StatusBadRequest)
+		if err == nil {
+			out.Token = x.sess.Token // the session lives on: the device may send the right MsgID
+		}
+		return out, err
 	}
 	return nil, nil
 }

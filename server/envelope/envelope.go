@@ -26,9 +26,13 @@
 //     ClientCertSHA256.
 //
 // Outbound.Token tells the binding the session token the device's next
-// message is to be addressed to, "" when the reply ends the session (or
-// belongs to none). The engine has already written Addr.RespURI(token) into
-// the reply; a binding whose transport keeps no addresses uses Token itself.
+// message is to be addressed to: the session's token while it lives (also
+// in a refusal that leaves it alive, such as a MsgID out of sequence), ""
+// when the reply ends the session or belongs to none (an unknown token, a
+// failed authentication outside a session, an unreadable message). The
+// engine has already written Addr.RespURI(token) into the reply; a binding
+// whose transport keeps no addresses uses Token itself. When Handle returns
+// an error there is no reply and the session's addressing is unchanged.
 //
 // Two shapes of binding:
 //
