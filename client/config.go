@@ -122,7 +122,7 @@ func (f NonceStoreFunc) SaveNonce(serverID string, level NonceLevel, nonce []byt
 
 // Request is one DM message on its way to the server.
 type Request struct {
-	URL         string // where to POST: AppAddr, then the latest RespURI
+	URL         string // the message's address: AppAddr, then the latest RespURI
 	ContentType string // syncml.ContentTypeXML or syncml.ContentTypeWBXML
 	HMAC        string // x-syncml-hmac header value, "" when not used
 	Body        []byte
