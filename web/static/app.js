@@ -634,10 +634,29 @@ function waitJob(id, signal) {
     check();
   });
 }
+var opRank = {
+  queued: 0,
+  sent: 1,
+  accepted: 2,
+  succeeded: 3,
+  failed: 3,
+  timed_out: 3,
+  cancelled: 3
+};
+function opNewer(a, b) {
+  const ra = opRank[a.state] ?? 0;
+  const rb = opRank[b.state] ?? 0;
+  if (ra !== rb) return ra > rb;
+  return stamp(a.updated_at) >= stamp(b.updated_at);
+}
+function stamp(t) {
+  const n = t ? Date.parse(t) : NaN;
+  return isNaN(n) ? 0 : n;
+}
 function upsertOperation(list, op) {
   const i = list.findIndex((o) => o.id === op.id);
-  if (i >= 0) list[i] = op;
-  else list.unshift(op);
+  if (i < 0) list.unshift(op);
+  else if (opNewer(op, list[i])) list[i] = op;
   return list;
 }
 
@@ -1130,7 +1149,9 @@ var OpList = class extends HTMLElement {
     const load = async () => {
       try {
         const l = device ? await api.listOperations(device, { limit: 200 }) : { operations: [] };
+        const seen = this.ops;
         this.ops = l.operations.slice().reverse();
+        for (const o of seen) upsertOperation(this.ops, o);
         if (!device) {
           for (const u of store.recent.slice().reverse()) if (u.operation) upsertOperation(this.ops, u.operation);
         }
@@ -1561,6 +1582,12 @@ function campaignBar(c) {
     h("p", { class: "muted" }, `${c.done} of ${c.total} devices done · wave ${c.wave} of ${c.waves.length}`)
   );
 }
+function campaignNewer(a, b) {
+  const ta = stamp(a.updated_at);
+  const tb = stamp(b.updated_at);
+  if (ta !== tb) return ta > tb;
+  return a.done >= b.done;
+}
 var CampaignsView = class extends HTMLElement {
   list = [];
   box = h("div", { class: "campaigns" });
@@ -1584,16 +1611,24 @@ var CampaignsView = class extends HTMLElement {
   }
   async load() {
     try {
+      const seen = this.list;
       this.list = (await api.listCampaigns({ limit: 200 })).campaigns.slice().reverse();
+      for (const c of seen) {
+        const i = this.list.findIndex((x) => x.id === c.id);
+        if (i >= 0 && campaignNewer(c, this.list[i])) this.list[i] = c;
+      }
       this.render();
     } catch (e) {
       this.err.textContent = errorText(e);
     }
   }
+  /** upsert shows c unless the list already has a later copy of it (the
+   * answer to a create or an action can arrive after the live stream
+   * brought the campaign's progress). */
   upsert(c) {
     const i = this.list.findIndex((x) => x.id === c.id);
-    if (i >= 0) this.list[i] = c;
-    else this.list.unshift(c);
+    if (i < 0) this.list.unshift(c);
+    else if (campaignNewer(c, this.list[i])) this.list[i] = c;
     this.render();
   }
   act(c, what) {
