@@ -64,6 +64,10 @@ var Api = class {
   createProfile(body) {
     return this.t.request("POST", `/api/v1/profiles`, void 0, body);
   }
+  /** POST /api/v1/tokens: create a named API token; the answer holds its plaintext, shown once (the server keeps only its SHA-256) */
+  createToken(body) {
+    return this.t.request("POST", `/api/v1/tokens`, void 0, body);
+  }
   /** DELETE /api/v1/devices/{id}: remove the device and everything that belongs to it */
   deleteDevice(id) {
     return this.t.request("DELETE", `/api/v1/devices/${encodeURIComponent(String(id))}`, void 0, void 0);
@@ -184,6 +188,10 @@ var Api = class {
   listMOs() {
     return this.t.request("GET", `/api/v1/mos`, void 0, void 0);
   }
+  /** GET /api/v1/notification-senders: the package 0 senders this server has, by address scheme (read-only: set by omadm serve flags) */
+  listNotificationSenders() {
+    return this.t.request("GET", `/api/v1/notification-senders`, void 0, void 0);
+  }
   /** GET /api/v1/devices/{id}/operations: a device's operations, oldest first */
   listOperations(id, query = {}) {
     return this.t.request("GET", `/api/v1/devices/${encodeURIComponent(String(id))}/operations`, query, void 0);
@@ -195,6 +203,10 @@ var Api = class {
   /** GET /api/v1/profiles: the connectivity profiles by name */
   listProfiles(query = {}) {
     return this.t.request("GET", `/api/v1/profiles`, query, void 0);
+  }
+  /** GET /api/v1/tokens: the named API tokens by ID (never their plaintext); the bootstrap token of omadm serve is not listed */
+  listTokens(query = {}) {
+    return this.t.request("GET", `/api/v1/tokens`, query, void 0);
   }
   /** POST /api/v1/devices/{id}/notify: send package 0 now (server-initiated session) */
   notifyDevice(id) {
@@ -223,6 +235,10 @@ var Api = class {
   /** POST /api/v1/campaigns/{cid}/resume: run a paused campaign again; the current wave's failures so far no longer count toward its threshold */
   resumeCampaign(cid) {
     return this.t.request("POST", `/api/v1/campaigns/${encodeURIComponent(String(cid))}/resume`, void 0, void 0);
+  }
+  /** DELETE /api/v1/tokens/{token}: revoke a named API token: every server node refuses it from the next request on */
+  revokeToken(token) {
+    return this.t.request("DELETE", `/api/v1/tokens/${encodeURIComponent(String(token))}`, void 0, void 0);
   }
   /** PATCH /api/v1/devices/{id}: change notify address, labels or credentials */
   updateDevice(id, body) {
