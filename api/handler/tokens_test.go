@@ -167,4 +167,6 @@ func TestNotificationSenders_ListsSchemesKindsAndDescriptionsWithoutSecrets(t *t
 
 type senderFunc func(ctx context.Context, addr string, pkg0 []byte) error
 
-func (f senderFunc) Send(ctx context.Context, addr string, pkg0 []byte) error { return f(ctx, addr, pkg0) }
+func (f senderFunc) Send(ctx context.Context, addr string, pkg0 []byte) error {
+	return f(ctx, addr, pkg0)
+}
