@@ -112,7 +112,7 @@ func TestConsole_AccessibilityTreeHasLandmarksAndNamesEveryControl(t *testing.T)
 	login(t, ctx)
 	views := []struct {
 		name, hash, ready string
-		want          []axNode // roles (and names, when set) that must be present
+		want              []axNode // roles (and names, when set) that must be present
 	}{
 		{"fleet", "#/fleet", `omadm-fleet tr[data-device]`,
 			[]axNode{{"navigation", "Main"}, {"main", ""}, {"heading", "Fleet"}, {"table", ""}, {"link", "Skip to content"}}},
