@@ -106,7 +106,7 @@ type Gateway struct {
 	PPGUser, PPGPassword string
 
 	// SendSMSURL is smsbox's /cgi-bin/sendsms ("" without Options.SMSBox).
-	SendSMSURL                    string
+	SendSMSURL                   string
 	SendSMSUser, SendSMSPassword string
 
 	// SMSCPort is the TCP port of bearerbox's fake SMSC.
