@@ -275,16 +275,19 @@ admin-interface = "127.0.0.1"
 admin-password = %s
 status-password = %s
 admin-allow-ip = "127.0.0.1"
-smsbox-port = %d
-smsbox-interface = "127.0.0.1"
 wapbox-port = %d
 box-allow-ip = "127.0.0.1"
 wdp-interface-name = "127.0.0.1"
 udp-allow-ip = "127.0.0.1"
 log-file = %s
 log-level = 0
-%s
-`, g.AdminPort, g.AdminPassword, g.StatusPassword, smsboxPort, wapboxPort, logf("bearerbox-core"), o.ExtraCore)
+`, g.AdminPort, g.AdminPassword, g.StatusPassword, wapboxPort, logf("bearerbox-core"))
+	// bearerbox needs an smsbox port (and group) to run an SMSC at all;
+	// both are always configured, smsbox runs only when asked for.
+	fmt.Fprintf(&b, "smsbox-port = %d\nsmsbox-interface = \"127.0.0.1\"\n", smsboxPort)
+	if o.ExtraCore != "" {
+		b.WriteString(strings.TrimRight(o.ExtraCore, "\n") + "\n")
+	}
 	fmt.Fprintf(&b, `
 group = smsc
 smsc = fake
@@ -292,7 +295,8 @@ smsc-id = FAKE
 port = %d
 connect-allow-ip = "127.0.0.1"
 `, g.SMSCPort)
-	if o.WAPBox {
+	// Likewise for the wapbox port and group.
+	{
 		fmt.Fprintf(&b, `
 group = wapbox
 bearerbox-host = 127.0.0.1
@@ -326,7 +330,7 @@ allow-ip = "127.0.0.1"
 `, o.PPGUser, o.PPGPassword)
 		}
 	}
-	if o.SMSBox {
+	{
 		fmt.Fprintf(&b, `
 group = smsbox
 bearerbox-host = 127.0.0.1
@@ -345,7 +349,7 @@ concatenation = true
 group = sms-service
 keyword = default
 text = "no service"
-`, sendsmsPort, logf("smsbox-core"), o.ExtraSMSBox, g.SendSMSUser, g.SendSMSPassword)
+`, sendsmsPort, logf("smsbox-core"), o.ExtraSMSBox, "tester", "testpw")
 	}
 	return b.String()
 }
