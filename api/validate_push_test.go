@@ -13,7 +13,7 @@ func TestValidateNotifyAddr_WAPPushAddresses(t *testing.T) {
 	for addr, ok := range map[string]bool{
 		"wappush:+15551234567": true, "wappush:5551234": true, "wappush-ip:10.0.0.1": true, "wappush-ip:2001:db8::1": true,
 		"wappush-ip:[::1]": true,
-		"wappush:+1": false, "wappush:+12ab": false, "wappush:": false, "wappush-ip:": false, "wappush-ip:host.example": false,
+		"wappush:+1":       false, "wappush:+12ab": false, "wappush:": false, "wappush-ip:": false, "wappush-ip:host.example": false,
 		"wappush-ip:1.2.3.4:2948": false, "wappush-ip:999.0.0.1": false,
 	} {
 		if err := api.ValidateNotifyAddr(addr); (err == nil) != ok {
