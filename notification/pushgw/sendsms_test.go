@@ -2,10 +2,10 @@ package pushgw_test
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -14,7 +14,9 @@ import (
 
 // Kannel's sendsms answers 202 with "0: Accepted for delivery" or "3:
 // Queued for later delivery"; other answers are errors carrying Kannel's
-// text. Each request sends the UDH and data separately as 8-bit (coding=1).
+// text. Each SM is a POST: the data as the body, the UDH in hex and the
+// other parameters, credentials included, as X-Kannel-* headers, never in
+// the URL.
 func TestSendSMSSender_Answers(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -30,9 +32,12 @@ func TestSendSMSSender_Answers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var q url.Values
+			var h http.Header
+			var body []byte
+			var rawQuery, method string
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				q = r.URL.Query()
+				h, method, rawQuery = r.Header, r.Method, r.URL.RawQuery
+				body, _ = io.ReadAll(r.Body)
 				w.WriteHeader(tt.status)
 				_, _ = w.Write([]byte(tt.body))
 			}))
@@ -45,12 +50,19 @@ func TestSendSMSSender_Answers(t *testing.T) {
 			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("err = %v, want %q", err, tt.wantErr)
 			}
-			want := url.Values{"username": {"u"}, "password": {"p"}, "from": {"123"}, "to": {"+15551234567"}, "smsc": {"S1"},
-				"coding": {"1"}, "udh": {"\x06\x05\x04\x0b\x84\x23\xf0"}, "text": {"\x01\x06\x03\xc4\xaf\x87pkg0"}}
+			want := map[string]string{"X-Kannel-Username": "u", "X-Kannel-Password": "p", "X-Kannel-From": "123",
+				"X-Kannel-To": "+15551234567", "X-Kannel-SMSC": "S1", "X-Kannel-Coding": "1", "X-Kannel-UDH": "0605040B8423F0",
+				"Content-Type": "application/octet-stream"}
 			for k, v := range want {
-				if q.Get(k) != v[0] {
-					t.Errorf("%s = %q, want %q", k, q.Get(k), v[0])
+				if h.Get(k) != v {
+					t.Errorf("%s = %q, want %q", k, h.Get(k), v)
 				}
+			}
+			if method != http.MethodPost || rawQuery != "" {
+				t.Errorf("%s with query %q", method, rawQuery)
+			}
+			if string(body) != "\x01\x06\x03\xc4\xaf\x87pkg0" {
+				t.Errorf("body % X", body)
 			}
 		})
 	}
