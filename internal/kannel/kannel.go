@@ -373,6 +373,7 @@ func (g *Gateway) spawn(name, path string, args ...string) (*proc, error) {
 	cmd := exec.Command(path, args...)
 	cmd.Dir = g.Dir
 	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
@@ -399,6 +400,7 @@ func (g *Gateway) spawnFakeSMSC(ch chan<- SMS) (*proc, error) {
 	cmd := exec.Command(FakeSMSCPath, "-H", "127.0.0.1", "-r", strconv.Itoa(g.SMSCPort), "-m", "0", "100 200 text unused")
 	cmd.Dir = g.Dir
 	cmd.Stdout, cmd.Stderr = io.MultiWriter(f, pw), io.MultiWriter(f, pw)
+	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("start fakesmsc: %w", err)
