@@ -250,13 +250,31 @@ func TestPPGSender_BasicAuthAgainstKannel(t *testing.T) {
 	if strings.Contains(err.Error(), "wrong-secret") {
 		t.Fatalf("error shows the password: %v", err)
 	}
-	t.Log(err)
-	var pe *pushgw.PAPError
-	_ = errors.As(err, &pe)
+	if !strings.Contains(err.Error(), "401") {
+		t.Errorf("err = %v, want the PPG's 401", err)
+	}
 	good := &pushgw.PPGSender{URL: g.PPGURL, User: "omadm", Password: "ppg-secret"}
 	want := pkg0(t, 0)
 	if err := good.Send(ctx, "wappush:+15551234567", want); err != nil {
 		t.Fatal(err)
 	}
 	checkPush(t, g.NextSMS(wait).Data, want)
+}
+
+// A PPG refuses what it cannot deliver in the PAP answer, not in the HTTP
+// status (Kannel answers 202 with the refusal's code): the sender reads the
+// code and reports it. Kannel 1.4.5 has no IPv6 bearer.
+func TestPPGSender_KannelRefusalIsAPAPError(t *testing.T) {
+	g := kannel.Start(t, kannel.Options{PPG: true})
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	err := (&pushgw.PPGSender{URL: g.PPGURL}).Send(ctx, "wappush-ip:[::1]", pkg0(t, 0))
+	var pe *pushgw.PAPError
+	if !errors.As(err, &pe) {
+		t.Fatalf("err = %v, want a PAP refusal", err)
+	}
+	if pe.Code == 1000 || pe.Code == 1001 || !strings.Contains(err.Error(), "PAP code") {
+		t.Fatalf("err = %v", err)
+	}
+	t.Log(err)
 }
