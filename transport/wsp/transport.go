@@ -232,9 +232,19 @@ func (t *Transport) RoundTrip(ctx context.Context, req *client.Request) (*client
 		return nil, fmt.Errorf("%w: the Post of %d octets is larger than the gateway's Server-SDU-Size %d", ErrTooLarge, len(post), s)
 	}
 	res, err := t.wtp.transact(ctx, post, Class2)
+	if isDisconnect(err) {
+		// The gateway has no session for us (it timed out or restarted):
+		// the request went no further (WAP-230-WSP §8.2.2.4), so open a
+		// new session and send it once more.
+		t.session = false
+		if err := t.connect(ctx); err != nil {
+			return nil, err
+		}
+		res, err = t.wtp.transact(ctx, post, Class2)
+	}
 	if err != nil {
-		// The method failed; the session may be gone with it (an Abort
-		// DISCONNECT, a gateway that restarted): open a new one next time.
+		// The method failed; the session may be gone with it: open a new
+		// one next time.
 		t.session = false
 		return nil, err
 	}
@@ -267,4 +277,11 @@ func (t *Transport) Close() error {
 	err := t.link.Close()
 	t.wtp, t.link = nil, nil
 	return err
+}
+
+// isDisconnect reports a method the gateway aborted because no session
+// exists (WSP abort reason DISCONNECT).
+func isDisconnect(err error) bool {
+	var ab *AbortError
+	return errors.As(err, &ab) && !ab.Local && ab.Type == AbortUser && ab.Reason == wspAbortDisconnect
 }
