@@ -19,7 +19,12 @@ const (
 	DefaultMaxRetransmissions = 4
 	DefaultResultTimeout      = 2 * time.Minute
 	DefaultSegmentSize        = 1400
-	DefaultGroupSize          = 3
+	// DefaultGroupSize is one packet per group: every packet of a long
+	// message is acknowledged before the next goes. Gateways acknowledge a
+	// larger group whose packets did not all arrive (Kannel 1.4.5 then
+	// forwards the message cut at the gap), so only groups of one keep
+	// messages whole.
+	DefaultGroupSize = 1
 	DefaultMaxResponse        = 256 << 10
 )
 
@@ -45,7 +50,8 @@ type Options struct {
 	ResultTimeout time.Duration
 	// SegmentSize is the user data of one WTP packet (default 1400);
 	// larger messages are segmented (WAP-224-WTP §8.14) into groups of
-	// GroupSize packets (default 3), at most 256 packets.
+	// GroupSize packets (default 1, see DefaultGroupSize), at most 256
+	// packets.
 	SegmentSize, GroupSize int
 	// NoSAR turns segmentation off: every message must fit one packet and
 	// the gateway is told the device does not reassemble results.

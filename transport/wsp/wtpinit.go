@@ -220,7 +220,7 @@ func (w *initiator) transact(ctx context.Context, data []byte, class uint8) ([]b
 	if class == Class0 {
 		return nil, w.send(&pkts[0])
 	}
-	tx := &transaction{w: w, ctx: ctx, tid: tid, pkts: pkts}
+	tx := &transaction{w: w, ctx: ctx, tid: tid, pkts: pkts, trailer: -1}
 	res, err := tx.run()
 	if err != nil {
 		var ab *AbortError
@@ -248,6 +248,11 @@ type transaction struct {
 	have       [256]bool
 	groupStart int
 	size       int
+	// trailer is the PSN of the current group's trailer once it arrived
+	// (-1 before); last says it ends the message, noPSN that the result is
+	// a lone packet from a responder without SAR (its Ack has no PSN).
+	trailer     int
+	last, noPSN bool
 }
 
 func (tx *transaction) sendRange(from, to int, rid bool) error {
@@ -451,7 +456,8 @@ func (tx *transaction) awaitResult(from, to int) ([]byte, error) {
 
 // resultPacket stores one packet of the result. At a group or transmission
 // trailer it acknowledges a complete group or asks for the missing packets
-// with a Negative Ack (WAP-224-WTP §8.14.3–4).
+// with a Negative Ack; a missing packet that completes the group makes it
+// acknowledged at once (WAP-224-WTP §8.14.3–4).
 func (tx *transaction) resultPacket(p *PDU) ([]byte, bool, error) {
 	psn := 0
 	if p.Type == PDUSegResult {
@@ -464,6 +470,9 @@ func (tx *transaction) resultPacket(p *PDU) ([]byte, bool, error) {
 		}
 		return nil, false, nil
 	}
+	if p.GTR && p.TTR && psn != 0 {
+		return nil, false, &AbortError{Type: AbortProvider, Reason: ReasonProtoErr, Local: true}
+	}
 	if !tx.have[psn] {
 		if tx.size+len(p.Data) > tx.w.t.maxResult {
 			return nil, false, &AbortError{Type: AbortProvider, Reason: ReasonMessageTooLarg, Local: true}
@@ -472,37 +481,45 @@ func (tx *transaction) resultPacket(p *PDU) ([]byte, bool, error) {
 		tx.have[psn] = true
 		tx.size += len(p.Data)
 	}
-	if !p.GTR && !p.TTR || p.GTR && p.TTR && psn != 0 {
-		if p.GTR && p.TTR {
+	if p.GTR || p.TTR {
+		if tx.trailer >= 0 && tx.trailer != psn {
 			return nil, false, &AbortError{Type: AbortProvider, Reason: ReasonProtoErr, Local: true}
 		}
+		tx.trailer, tx.last, tx.noPSN = psn, p.TTR, p.GTR && p.TTR
+	}
+	if tx.trailer < 0 {
 		return nil, false, nil
 	}
 	var missing []uint8
-	for i := tx.groupStart; i <= psn; i++ {
+	for i := tx.groupStart; i <= tx.trailer; i++ {
 		if !tx.have[i] {
 			missing = append(missing, uint8(i))
 		}
 	}
 	if len(missing) > 0 {
-		return nil, false, tx.w.send(&PDU{Type: PDUNack, TID: tx.tid, RID: p.RID, Missing: missing})
+		if p.GTR || p.TTR {
+			return nil, false, tx.w.send(&PDU{Type: PDUNack, TID: tx.tid, RID: p.RID, Missing: missing})
+		}
+		return nil, false, nil
 	}
 	ack := PDU{Type: PDUAck, TID: tx.tid}
-	if psn > 0 || !p.GTR {
-		ack.HasPSN, ack.PSN = true, uint8(psn)
+	if !tx.noPSN {
+		ack.HasPSN, ack.PSN = true, uint8(tx.trailer)
 	}
 	if err := tx.w.send(&ack); err != nil {
 		return nil, false, err
 	}
-	if p.GTR && !p.TTR {
-		tx.groupStart = psn + 1
+	end := tx.trailer
+	tx.trailer = -1
+	if !tx.last {
+		tx.groupStart = end + 1
 		return nil, false, nil
 	}
 	// The last packet: the message is complete.
 	tx.w.last = ack.Append(nil)
 	tx.w.lastTID = tx.tid
 	out := make([]byte, 0, tx.size)
-	for i := 0; i <= psn; i++ {
+	for i := 0; i <= end; i++ {
 		out = append(out, tx.parts[i]...)
 	}
 	return out, true, nil
