@@ -3,8 +3,8 @@ package wsp_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -94,7 +94,6 @@ func startBackend(t *testing.T) *backend {
 	t.Cleanup(b.Close)
 	return b
 }
-
 
 func (b *backend) last() (*http.Request, []byte) {
 	b.mu.Lock()

@@ -24,8 +24,8 @@ const (
 	// larger group whose packets did not all arrive (Kannel 1.4.5 then
 	// forwards the message cut at the gap), so only groups of one keep
 	// messages whole.
-	DefaultGroupSize = 1
-	DefaultMaxResponse        = 256 << 10
+	DefaultGroupSize   = 1
+	DefaultMaxResponse = 256 << 10
 )
 
 // Options configures a Transport. Zero values take the documented defaults.
