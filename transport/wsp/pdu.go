@@ -212,9 +212,9 @@ type ConnectReply struct {
 	Headers      []Header
 }
 
-// decodeConnectReply parses the Result of a Connect: a ConnectReply, or a
-// Redirect / Reply refusing the session (returned as errors).
-func decodeConnectReply(b []byte) (*ConnectReply, error) {
+// DecodeConnectReply parses the Result of a Connect: a ConnectReply, or a
+// Redirect / Reply refusing the session (returned as *RefusedError).
+func DecodeConnectReply(b []byte) (*ConnectReply, error) {
 	if len(b) == 0 {
 		return nil, wspErr("empty answer to Connect")
 	}

@@ -192,7 +192,7 @@ func (t *Transport) connect(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("wsp: connect: %w", err)
 	}
-	cr, err := decodeConnectReply(res)
+	cr, err := DecodeConnectReply(res)
 	if err != nil {
 		return err
 	}
