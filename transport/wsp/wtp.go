@@ -293,7 +293,11 @@ func decodePDU(b []byte) (PDU, error) {
 			if l != 1 {
 				return PDU{}, wtpErr("PSN TPI of %d octets", l)
 			}
-			p.PSN, p.HasPSN = b[off], true
+			// Only an Ack uses it (a group acknowledgement); segmented
+			// PDUs carry their PSN in the fixed header.
+			if p.Type == PDUAck {
+				p.PSN, p.HasPSN = b[off], true
+			}
 		}
 		off += l
 	}

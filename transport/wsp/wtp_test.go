@@ -126,3 +126,24 @@ func TestWTP_RejectsMalformedPDUsWithClearErrors(t *testing.T) {
 		t.Errorf("oversized datagram: %v", err)
 	}
 }
+
+// Fuzz crasher: a PSN TPI on a Result set the PSN (and would have
+// overwritten a Segmented Result's). WAP-224-WTP §9.4.2: the PSN TPI
+// acknowledges a group, so only an Ack's counts.
+func TestWTP_PSNTPICountsOnlyOnAnAck(t *testing.T) {
+	for _, tt := range []struct {
+		hex string
+		psn uint8
+	}{
+		{"97 30 30 99 30 30", 0}, // Result, GTR TTR RID, PSN TPI 0x30, data "0"
+		{"B0 30 30 05 19 09", 5}, // Segmented Result PSN 5 with a PSN TPI 9
+	} {
+		p, err := wsp.DecodeWTP(unhex(t, tt.hex))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p[0].HasPSN || p[0].PSN != tt.psn {
+			t.Errorf("%s: PSN %d HasPSN %v", tt.hex, p[0].PSN, p[0].HasPSN)
+		}
+	}
+}
