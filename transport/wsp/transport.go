@@ -190,7 +190,7 @@ func (t *Transport) connect(ctx context.Context) error {
 	proposal := Capabilities{ClientSDUSize: t.clientSDU(), MethodMOR: 1, PushMOR: 1}
 	res, err := t.wtp.transact(ctx, encodeConnect(proposal, nil), Class2)
 	if err != nil {
-		return fmt.Errorf("wsp: connect: %w", err)
+		return fmt.Errorf("wsp: connect to %s: %w", t.gatewayName(), t.explain(err))
 	}
 	cr, err := DecodeConnectReply(res)
 	if err != nil {
@@ -252,7 +252,7 @@ func (t *Transport) RoundTrip(ctx context.Context, req *client.Request) (*client
 		// The method failed; the session may be gone with it: open a new
 		// one next time.
 		t.session = false
-		return nil, err
+		return nil, t.explain(err)
 	}
 	r, err := DecodeReply(res)
 	if err != nil {
@@ -290,4 +290,19 @@ func (t *Transport) Close() error {
 func isDisconnect(err error) bool {
 	var ab *AbortError
 	return errors.As(err, &ab) && !ab.Local && ab.Type == AbortUser && ab.Reason == wspAbortDisconnect
+}
+
+// explain adds what the socket saw to a transaction that got no answer.
+func (t *Transport) explain(err error) error {
+	if r, ok := t.link.(interface{ Refused() bool }); ok && r.Refused() && errors.Is(err, ErrNoResponse) {
+		return fmt.Errorf("%w (the gateway's port answered ICMP port unreachable: is the gateway running?)", err)
+	}
+	return err
+}
+
+func (t *Transport) gatewayName() string {
+	if t.o.Gateway != "" {
+		return t.o.Gateway
+	}
+	return "the gateway"
 }

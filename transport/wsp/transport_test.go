@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -516,4 +518,25 @@ func TestTransport_ConnectPostAndDisconnectOnTheWire(t *testing.T) {
 			t.Errorf("Disconnect %+v", dis)
 		}
 	})
+}
+
+// A gateway address where nothing listens fails after the bounded
+// retransmissions with an error that says the port refused (real UDP on
+// 127.0.0.1: the ICMP port unreachable is what the socket reports).
+func TestTransport_NoGatewayListeningIsNamed(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := pc.LocalAddr().String()
+	pc.Close() // nobody listens there now
+	tp, err := wsp.New(wsp.Options{Gateway: addr, RetryInterval: 20 * time.Millisecond, MaxRetransmissions: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tp.Close()
+	_, err = roundTrip(tp, dmReq)
+	if !errors.Is(err, wsp.ErrNoResponse) || !strings.Contains(err.Error(), "port unreachable") || !strings.Contains(err.Error(), addr) {
+		t.Fatalf("error %v", err)
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -527,10 +529,11 @@ func (tx *transaction) resultPacket(p *PDU) ([]byte, bool, error) {
 
 // udpLink is a Link over a connected UDP socket.
 type udpLink struct {
-	c    *net.UDPConn
-	in   chan []byte
-	done chan struct{}
-	once sync.Once
+	c       *net.UDPConn
+	in      chan []byte
+	done    chan struct{}
+	once    sync.Once
+	refused atomic.Bool
 }
 
 // DialUDP opens a Link to a WAP gateway's connection-oriented WSP port
@@ -563,6 +566,9 @@ func (l *udpLink) read() {
 			}
 			// An ICMP error (gateway not listening) surfaces here; the
 			// transaction's retransmissions and bounds decide.
+			if errors.Is(err, syscall.ECONNREFUSED) {
+				l.refused.Store(true)
+			}
 			select {
 			case <-l.done:
 				return
@@ -581,14 +587,18 @@ func (l *udpLink) read() {
 
 func (l *udpLink) Send(b []byte) error {
 	_, err := l.c.Write(b)
-	if err != nil {
-		var ne *net.OpError
-		if errors.As(err, &ne) && !errors.Is(err, net.ErrClosed) {
-			return nil // e.g. ECONNREFUSED from an earlier ICMP: retransmission copes
-		}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		// An earlier datagram drew an ICMP port unreachable: nobody
+		// listens (yet). Retransmission and its bound decide.
+		l.refused.Store(true)
+		return nil
 	}
 	return err
 }
+
+// Refused reports whether the gateway's port answered with ICMP port
+// unreachable since the link opened.
+func (l *udpLink) Refused() bool { return l.refused.Load() }
 
 func (l *udpLink) Recv() <-chan []byte { return l.in }
 
