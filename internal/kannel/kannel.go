@@ -304,10 +304,11 @@ log-file = %s
 log-level = 0
 syslog-level = none
 `, logf("wapbox-core"))
-		if o.WAPBackend != "" {
-			fmt.Fprintf(&b, "map-url = %s\n", strconv.Quote("http://"+WAPBackendHost+"/* "+strings.TrimSuffix(o.WAPBackend, "/")+"/*"))
-		}
 		b.WriteString(o.ExtraWAPBox + "\n")
+		if o.WAPBackend != "" {
+			fmt.Fprintf(&b, "\ngroup = wap-url-map\nname = \"omadm\"\nurl = %s\nmap-url = %s\n",
+				strconv.Quote("http://"+WAPBackendHost+"/*"), strconv.Quote(strings.TrimSuffix(o.WAPBackend, "/")+"/*"))
+		}
 	}
 	if o.PPG {
 		trusted := o.PPGUser == ""

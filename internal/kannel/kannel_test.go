@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -89,5 +91,53 @@ func TestStart_SendSMSReachesFakeSMSC(t *testing.T) {
 	}
 	if g.PPGURL == "" || !strings.HasPrefix(g.PPGURL, "http://127.0.0.1:") {
 		t.Errorf("PPGURL = %q", g.PPGURL)
+	}
+}
+
+// With WAPBackend, wapbox fetches WSP requests for http://WAPBackendHost/…
+// from the given server: a connectionless WSP Get (WAP-230-WSP §8.2.3.1,
+// PDU type 0x40) to UDP 9200 reaches the backend and its answer comes back
+// as a WSP Reply (PDU type 0x04).
+func TestStart_WAPBackendServesWSPRequests(t *testing.T) {
+	paths := make(chan string, 4)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths <- r.URL.Path
+		w.Header().Set("Content-Type", "application/vnd.syncml.dm+xml")
+		_, _ = io.WriteString(w, "<SyncML>hello from the backend</SyncML>")
+	}))
+	defer backend.Close()
+	kannel.Start(t, kannel.Options{WAPBox: true, WAPBackend: backend.URL})
+	conn, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", kannel.WSPPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	uri := "http://" + kannel.WAPBackendHost + "/dm/probe"
+	// TID, Get, URI length (uintvar, < 128 here), URI, then the headers:
+	// Accept (0x80) */* (0x80); wapbox refuses content types the client
+	// did not accept.
+	req := append(append([]byte{0x01, 0x40, byte(len(uri))}, uri...), 0x80, 0x80)
+	if _, err := conn.Write(req); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second)) // bounds a hang only
+	buf := make([]byte, 64<<10)
+	n, err := conn.Read(buf)
+	if err != nil {
+		t.Fatalf("no WSP reply: %v", err)
+	}
+	if n < 3 || buf[0] != 0x01 || buf[1] != 0x04 {
+		t.Fatalf("reply % X", buf[:n])
+	}
+	select {
+	case p := <-paths:
+		if p != "/dm/probe" {
+			t.Fatalf("backend got %q", p)
+		}
+	default:
+		t.Fatal("the backend was not asked")
+	}
+	if !bytes.Contains(buf[:n], []byte("hello from the backend")) {
+		t.Errorf("reply lacks the backend's body: % X", buf[:n])
 	}
 }

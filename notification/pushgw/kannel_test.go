@@ -98,26 +98,57 @@ func TestPPGSender_IPBearerDeliversWSPPushToPort2948(t *testing.T) {
 
 // A push through the PPG to a PLMN address goes out as a binary SMS with
 // the WAP push port UDH, and its user data is the WSP push with the
-// package 0.
+// package 0; a push too long for one SM comes as concatenated SMs, each with
+// the port and a concatenation element (3GPP TS 23.040 §9.2.3.24.1).
 func TestPPGSender_SMSBearerReachesSMSCWithPushUDH(t *testing.T) {
 	g := kannel.Start(t, kannel.Options{PPG: true, FakeSMSC: true})
-	want := pkg0(t, 0)
 	s := &pushgw.PPGSender{URL: g.PPGURL}
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	if err := s.Send(ctx, "wappush:+15551234567", want); err != nil {
-		t.Fatal(err)
-	}
-	m := g.NextSMS(wait)
-	if m.To != "+15551234567" {
-		t.Errorf("to %q", m.To)
-	}
-	if !bytes.Equal(m.UDH, portUDH) {
-		t.Fatalf("UDH % X, want % X", m.UDH, portUDH)
-	}
-	checkPush(t, m.Data, want)
-	if dir := os.Getenv("OMADM_CAPTURE_DIR"); dir != "" {
-		_ = os.WriteFile(filepath.Join(dir, "kannel-sms-push.bin"), m.UserData(), 0o644)
+	for _, tt := range []struct {
+		name   string
+		vendor int
+		multi  bool
+	}{{"one SM", 0, false}, {"concatenated", 300, true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			want := pkg0(t, tt.vendor)
+			if err := s.Send(ctx, "wappush:+15551234567", want); err != nil {
+				t.Fatal(err)
+			}
+			var r notification.Reassembler
+			for {
+				m := g.NextSMS(wait)
+				if m.To != "+15551234567" {
+					t.Errorf("to %q", m.To)
+				}
+				if !tt.multi && !bytes.Equal(m.UDH, portUDH) {
+					t.Fatalf("UDH % X, want % X", m.UDH, portUDH)
+				}
+				sm, err := notification.ParseSMS(m.UserData())
+				if err != nil {
+					t.Fatalf("SM user data: %v: % X", err, m.UserData())
+				}
+				if sm.PortBits != 16 || sm.DstPort != notification.PushPort {
+					t.Fatalf("SM not addressed to port 2948: UDH % X", m.UDH)
+				}
+				if tt.multi && sm.RefBits == 0 {
+					t.Fatalf("segment without a concatenation element: UDH % X", m.UDH)
+				}
+				t.Logf("segment UDH % X, %d data octets", m.UDH, len(m.Data))
+				pdu, done, err := r.Add(m.From, m.UserData())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !done {
+					continue
+				}
+				checkPush(t, pdu, want)
+				if dir := os.Getenv("OMADM_CAPTURE_DIR"); dir != "" && !tt.multi {
+					_ = os.WriteFile(filepath.Join(dir, "kannel-sms-push.bin"), m.UserData(), 0o644)
+				}
+				return
+			}
+		})
 	}
 }
 

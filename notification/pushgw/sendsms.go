@@ -1,7 +1,9 @@
 package pushgw
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -21,7 +23,7 @@ var _ notification.Sender = (*SendSMSSender)(nil)
 // it wraps the package in a WSP push PDU and frames it as SM user data
 // addressed to WDP port 2948 (notification.EncodeSMS: UDH 06 05 04 0B 84
 // 23 F0, and concatenation elements when it needs more than one SM); each
-// SM is one sendsms request carrying its UDH and data with coding=1 (8-bit).
+// SM is one sendsms POST carrying its UDH and data with coding 1 (8-bit).
 // It is safe for concurrent use.
 type SendSMSSender struct {
 	// URL is the sendsms endpoint, e.g. http://kannel:13013/cgi-bin/sendsms
@@ -90,39 +92,32 @@ func (s *SendSMSSender) Send(ctx context.Context, addr string, pkg0 []byte) erro
 	return nil
 }
 
-// submit sends one SM. Kannel answers 202 "0: Accepted for delivery" (or
-// "3: Queued for later delivery"); anything else is a refusal whose text
+// submit sends one SM as a sendsms POST: the parameters, credentials
+// included, travel as X-Kannel-* headers rather than in the URL (where
+// access logs and proxies would keep them), the user data as the binary
+// body with its UDH in hex. Kannel answers 202 "0: Accepted for delivery"
+// (or "3: Queued for later delivery"); anything else is a refusal whose text
 // names the reason.
 func (s *SendSMSSender) submit(ctx context.Context, c *http.Client, to string, udh, data []byte) error {
-	q := url.Values{
-		"username": {s.User},
-		"password": {s.Password},
-		"to":       {to},
-		"udh":      {string(udh)},
-		"text":     {string(data)},
-		"coding":   {"1"}, // 8-bit data
-	}
-	if s.From != "" {
-		q.Set("from", s.From)
-	}
-	if s.SMSC != "" {
-		q.Set("smsc", s.SMSC)
-	}
-	u, err := url.Parse(s.URL)
-	if err != nil {
-		return fmt.Errorf("bad sendsms URL: %v", redactErr(err))
-	}
-	if u.RawQuery != "" {
-		u.RawQuery += "&"
-	}
-	u.RawQuery += q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL, bytes.NewReader(data))
 	if err != nil {
 		return fmt.Errorf("request to %s: %v", redactURL(s.URL), redactErr(err))
 	}
+	h := req.Header
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("X-Kannel-Username", s.User)
+	h.Set("X-Kannel-Password", s.Password)
+	h.Set("X-Kannel-To", to)
+	h.Set("X-Kannel-UDH", strings.ToUpper(hex.EncodeToString(udh)))
+	h.Set("X-Kannel-Coding", "1") // 8-bit data
+	if s.From != "" {
+		h.Set("X-Kannel-From", s.From)
+	}
+	if s.SMSC != "" {
+		h.Set("X-Kannel-SMSC", s.SMSC)
+	}
 	resp, err := c.Do(req)
 	if err != nil {
-		// The URL carries the password: name the endpoint without it.
 		return fmt.Errorf("%s: %v", redactURL(s.URL), redactErr(err))
 	}
 	defer resp.Body.Close()
