@@ -4,26 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/omadm/omadm/api"
 	"github.com/omadm/omadm/internal/kannel"
 )
-
-// buildAgent compiles cmd/omadm-agent into a temporary directory.
-func buildAgent(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "omadm-agent")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/omadm/omadm/cmd/omadm-agent").CombinedOutput()
-	if err != nil {
-		t.Fatalf("building omadm-agent: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // The two real programs through a real WAP gateway: `omadm-agent
 // --transport wsp://127.0.0.1:9201` runs its sessions over WSP/WTP to
