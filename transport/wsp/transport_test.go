@@ -540,3 +540,25 @@ func TestTransport_NoGatewayListeningIsNamed(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+// Concatenated PDUs in one datagram (WAP-224-WTP §8.5) are each handled:
+// a hold-on Ack and the Result together.
+func TestTransport_HandlesConcatenatedPDUs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := newFakeGW(t)
+		tp := newFake(t, g, wsp.Options{})
+		go func() {
+			g.connect(1)
+			post := g.expect(wsp.PDUInvoke)
+			ack := (&wsp.PDU{Type: wsp.PDUAck, TID: post.TID | 0x8000}).Append(nil)
+			res := (&wsp.PDU{Type: wsp.PDUResult, TTR: true, TID: post.TID | 0x8000, Data: okReply("both")}).Append(nil)
+			d := append([]byte{0x00, byte(len(ack))}, ack...)
+			d = append(append(d, byte(len(res))), res...)
+			g.sendRaw(d)
+			g.expect(wsp.PDUAck)
+		}()
+		if resp, err := roundTrip(tp, dmReq); err != nil || string(resp.Body) != "both" {
+			t.Fatalf("%v %v", resp, err)
+		}
+	})
+}

@@ -204,6 +204,9 @@ func (w *initiator) strayPDU(p PDU) {
 			w.t.onPeerPDU(p)
 		}
 	case (p.Type == PDUResult || p.Type == PDUSegResult) && w.last != nil && p.TID == w.lastTID|0x8000 && (p.GTR || p.TTR):
+		if w.t.trace != nil {
+			w.t.trace(true, w.last)
+		}
 		_ = w.link.Send(w.last)
 	}
 }
@@ -241,10 +244,12 @@ type transaction struct {
 	ctx  context.Context
 	tid  uint16
 	pkts []PDU
-	// acked is the number of invoke packets the gateway acknowledged
-	// (groups before the last); holdOn is set once it acknowledged the
-	// whole invoke or started answering.
+	// holdOn is set once the gateway acknowledged the whole invoke or
+	// started answering: no more retransmissions, ResultTimeout runs.
 	holdOn bool
+	// queued holds the further PDUs of this transaction a concatenated
+	// datagram brought (WAP-224-WTP §8.5).
+	queued []PDU
 	// Result reassembly.
 	parts      [256][]byte
 	have       [256]bool
@@ -272,6 +277,11 @@ func (tx *transaction) sendRange(from, to int, rid bool) error {
 // the timer.
 func (tx *transaction) next(timer <-chan time.Time) (*PDU, error) {
 	for {
+		if len(tx.queued) > 0 {
+			p := tx.queued[0]
+			tx.queued = tx.queued[1:]
+			return &p, nil
+		}
 		select {
 		case <-tx.ctx.Done():
 			return nil, tx.ctx.Err()
@@ -286,21 +296,14 @@ func (tx *transaction) next(timer <-chan time.Time) (*PDU, error) {
 			}
 			pdus, err := DecodeWTP(b)
 			if err != nil {
-				continue // not ours to answer: no transaction named
+				continue // names no transaction for sure: nothing to answer
 			}
-			for i := range pdus {
-				p := &pdus[i]
+			for _, p := range pdus {
 				if p.Type == PDUInvoke || p.TID != tx.tid|0x8000 {
-					tx.w.strayPDU(*p)
+					tx.w.strayPDU(p)
 					continue
 				}
-				if len(pdus) == 1 {
-					return p, nil
-				}
-				// Concatenated: hand back a copy of one; the rest are
-				// handled by the responder's retransmissions.
-				cp := *p
-				return &cp, nil
+				tx.queued = append(tx.queued, p)
 			}
 		}
 	}
