@@ -213,8 +213,8 @@ func (t *Transport) Session() (id uint32, caps Capabilities, ok bool) {
 func (t *Transport) RoundTrip(ctx context.Context, req *client.Request) (*client.Response, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if strings.ContainsRune(req.HMAC, 0) || strings.ContainsRune(req.URL, 0) {
-		return nil, errors.New("wsp: NUL in the request URI or x-syncml-hmac")
+	if strings.ContainsRune(req.HMAC, 0) || strings.ContainsRune(req.URL, 0) || strings.ContainsRune(req.ContentType, 0) {
+		return nil, errors.New("wsp: NUL in the request URI, content type or x-syncml-hmac (WSP text ends at NUL)")
 	}
 	if err := t.open(); err != nil {
 		return nil, err
