@@ -6,20 +6,15 @@ import (
 	"github.com/omadm/omadm/notification"
 )
 
-var _ notification.Describer = (*WebhookSender)(nil)
-
-// Describe names the gateway endpoint without its credentials: user
-// information and query (where tokens are often passed) are left out.
+// Describe names the gateway endpoint without credentials (user info and
+// query, where gateways take keys, are dropped).
 func (s *WebhookSender) Describe() string {
-	return "SMS gateway webhook: binary SMs (WAP push, UDH ports) POSTed as JSON to " + redactURL(s.URL)
+	u, err := url.Parse(s.URL)
+	if err != nil || s.URL == "" {
+		return "binary SMS through an HTTP webhook (no valid URL)"
+	}
+	u.User, u.RawQuery, u.Fragment = nil, "", ""
+	return "binary SMS through the HTTP webhook at " + u.String()
 }
 
-// redactURL is u without user information, query and fragment.
-func redactURL(u string) string {
-	p, err := url.Parse(u)
-	if err != nil || p.Host == "" {
-		return "(an unparsable URL)"
-	}
-	p.User, p.RawQuery, p.ForceQuery, p.Fragment, p.RawFragment = nil, "", false, "", ""
-	return p.String()
-}
+var _ notification.Describer = (*WebhookSender)(nil)
