@@ -1,0 +1,20 @@
+// Package obex is the OBEX binding of OMA DM for both sides: an OBEX packet
+// codec (packet.go), the DM server as OBEX server (Server) and the DM
+// client as OBEX client (ClientTransport, a client.Transport), over TCP
+// ("OBEX over IP", obex://host:port) or a serial line
+// (obex+serial:///dev/ttyUSB0).
+//
+// The exchange follows the SyncML OBEX binding as DM implementations use it
+// (the binding text itself was not available; see transports.md §3): the
+// client CONNECTs with Target "SYNCML-DM" and gets Who and a Connection ID
+// back; each DM message is one PUT (Type application/vnd.syncml.dm+xml or
+// +wbxml, Length, Body spread over as many packets as the negotiated
+// maximum packet length needs) and the server's message is fetched by a GET
+// of the same Type. The HMAC proof travels as an x-syncml-hmac line of the
+// OBEX HTTP header. The OBEX connection carries the DM session.
+//
+// Not implemented: the reverse roles (the DM client as OBEX server), OBEX
+// authentication (Authenticate Challenge/Response headers), SETPATH, and
+// Bluetooth/IrDA carriers (a Bluetooth RFCOMM or IrCOMM tty device can be
+// given as a serial line).
+package obex
