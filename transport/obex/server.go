@@ -636,4 +636,3 @@ func respCode(err error) byte {
 	}
 	return RespInternalError
 }
-
