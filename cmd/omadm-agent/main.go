@@ -82,6 +82,7 @@ type options struct {
 	diagmonLogBytes                     int
 	connmo, connmoApply                 string
 	showVersion                         bool
+	transport                           string // transport.go
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -92,6 +93,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.showVersion, "version", false, "print the version (module, VCS revision, Go) and exit")
 	fs.StringVar(&o.state, "state", "", "state directory holding the management tree (required)")
 	fs.StringVar(&o.server, "server", "", "DM server URL (sets up the account)")
+	transportFlags(fs, o)
 	fs.StringVar(&o.serverID, "server-id", "", "DM server identifier (DMAcc ServerID)")
 	fs.StringVar(&o.deviceID, "device-id", "", "device id (DevInfo/DevId), e.g. IMEI:493005100592800")
 	fs.StringVar(&o.username, "username", "", "client credential name (CLCRED AAuthName)")
@@ -392,6 +394,11 @@ func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, s
 	if err != nil {
 		return err
 	}
+	ctp, closeTP, err := agentTransport(o.transport, tp, 0)
+	if err != nil {
+		return err
+	}
+	defer closeTP()
 	enc := syncml.EncodingXML
 	switch o.encoding {
 	case "xml":
@@ -404,7 +411,7 @@ func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, s
 	acct.ServerNonceAlt = loadAltNonce(o.state, acct.ServerID)
 	cfg := client.Config{
 		Tree: client.DMTree(tree), Account: acct, Nonces: treeNonces(tree, o.state),
-		DeviceID: deviceID, Transport: tp, Encoding: enc, Logger: log,
+		DeviceID: deviceID, Transport: ctp, Encoding: enc, Logger: log,
 		MaxMsgSize: o.maxMsgSize, MaxObjSize: o.maxObjSize,
 		Retry:          client.RetryPolicy{Attempts: o.retries + 1, Backoff: o.retryBackoff, Timeout: o.timeout},
 		MaxSessionTime: o.sessionTimeout, MaxMessages: o.maxMessages,
