@@ -268,6 +268,12 @@ func (t *ClientTransport) recv(f Form) (*Packet, error) {
 		return nil, err
 	}
 	t.rbuf = b[:0]
+	if f == FormConnectResponse && len(b) == 3 && b[0] != RespOK {
+		// A refusal of CONNECT without the version, flags and length
+		// fields (OpenOBEX answers so): its code is all that matters.
+		t.in = Packet{Code: b[0], Headers: t.in.Headers[:0]}
+		return &t.in, nil
+	}
 	if err := t.in.Decode(b, f); err != nil {
 		return nil, err
 	}
