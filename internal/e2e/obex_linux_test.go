@@ -173,4 +173,3 @@ func TestE2E_OBEXOversizeMessageRefused(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
-

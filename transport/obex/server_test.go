@@ -85,7 +85,6 @@ type peer struct {
 	t    *testing.T
 	c    net.Conn
 	id   uint32
-	rbuf []byte
 }
 
 func dialPeer(t *testing.T, addr string) *peer {
