@@ -23,6 +23,7 @@ type serveOBEXConfig struct {
 	MaxPacket   int      // --obex-max-packet
 	IdleTimeout time.Duration
 	MaxConns    int
+	SecureLink  bool // --obex-secure-link
 }
 
 func serveOBEXFlags(cmd *cobra.Command, c *serveOBEXConfig) {
@@ -32,6 +33,7 @@ func serveOBEXFlags(cmd *cobra.Command, c *serveOBEXConfig) {
 	f.IntVar(&c.MaxPacket, "obex-max-packet", obex.MaxPacketSize, "largest OBEX packet we receive, announced in the CONNECT response (255–65535)")
 	f.DurationVar(&c.IdleTimeout, "obex-idle-timeout", obex.DefaultIdleTimeout, "how long an OBEX peer may stay silent before its connection is dropped")
 	f.IntVar(&c.MaxConns, "obex-max-conns", obex.DefaultMaxConns, "OBEX/TCP connections served at once (-1 = no limit)")
+	f.BoolVar(&c.SecureLink, "obex-secure-link", false, "trust the OBEX carriers to authenticate the device (a serial cable, a paired local link): DM credentials are then checked once per session, not in every message")
 }
 
 // serveOBEX is the running OBEX side of the server.
@@ -51,7 +53,7 @@ func startServeOBEX(c serveOBEXConfig, e *server.Engine, log *slog.Logger) (*ser
 		return nil, fmt.Errorf("--obex-max-packet %d: must be %d to %d", c.MaxPacket, obex.MinPacketSize, obex.MaxPacketSize)
 	}
 	o := &serveOBEX{srv: obex.NewServer(e, &obex.ServerOptions{MaxPacket: c.MaxPacket, IdleTimeout: c.IdleTimeout,
-		MaxConns: c.MaxConns, Logger: log})}
+		MaxConns: c.MaxConns, SecureLink: c.SecureLink, Logger: log})}
 	if c.Listen != "" {
 		ln, err := net.Listen("tcp", c.Listen)
 		if err != nil {

@@ -44,6 +44,18 @@ var obexCarriers = []obexCarrier{
 	}},
 	{"pty", func(t *testing.T, e obex.Engine, o *obex.ServerOptions) string {
 		m, path := openPty(t)
+		// One slave descriptor stays open for the test, as a cable stays
+		// plugged in: the device's own opens and closes then never hang
+		// the line up under the server (and the line is raw from the start).
+		keep, err := obex.OpenSerial(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { keep.Close() })
+		// A serial cable is a link the operator may trust to authenticate
+		// the session (OMA-TS-DM_Security-V1_2 §5.3): DM credentials are
+		// then checked once per session.
+		o.SecureLink = true
 		s := obex.NewServer(e, o)
 		done := make(chan error, 1)
 		go func() { done <- s.ServeLine(m, "pty") }()
@@ -104,7 +116,10 @@ func newOBEXAgent(t *testing.T, st storage.Store, url string, enc syncml.Encodin
 // server, a real device over OBEX/TCP and over a serial line (pty), XML and
 // WBXML. Packets are held to 255 bytes (IrOBEX 1.2 §3.3.1.4, the least a
 // peer may announce), so every DM message spans many PUT and GET packets.
-// The commands reach the device and their statuses and results come back;
+// Over TCP every message carries DM credentials; the pty is declared a
+// secure link, so they are checked once and the connection's token proves
+// the later messages. The commands reach the device and their statuses and
+// results come back;
 // a second session on the same OBEX connection, and a third after a
 // DISCONNECT, complete too (transports.md §3; the SyncML OBEX binding
 // text was not available).

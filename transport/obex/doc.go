@@ -11,7 +11,14 @@
 // +wbxml, Length, Body spread over as many packets as the negotiated
 // maximum packet length needs) and the server's message is fetched by a GET
 // of the same Type. The HMAC proof travels as an x-syncml-hmac line of the
-// OBEX HTTP header. The OBEX connection carries the DM session.
+// OBEX HTTP header.
+//
+// The OBEX connection is the session's address (the connection-bound shape
+// of package envelope): the server hands the engine the session token the
+// connection's previous reply named and writes no RespURI; a new OBEX
+// connection (or a new CONNECT on a serial line) starts without one. With
+// ServerOptions.SecureLink the carrier counts as authenticating the session
+// (OMA-TS-DM_Security-V1_2 §5.3), for links the operator trusts.
 //
 // Not implemented: the reverse roles (the DM client as OBEX server), OBEX
 // authentication (Authenticate Challenge/Response headers), SETPATH, and

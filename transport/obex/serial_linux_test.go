@@ -47,6 +47,13 @@ func openPty(t *testing.T) (*os.File, string) {
 // crosses unchanged, which a line left in cooked mode would not allow.
 func TestSerial_ClientOverPtyToServer(t *testing.T) {
 	m, path := openPty(t)
+	// A slave descriptor held for the test, as a plugged cable: the
+	// client's closes then never hang the line up under the server.
+	keep, err := obex.OpenSerial(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer keep.Close()
 	e := &echoEngine{}
 	s := obex.NewServer(e, &obex.ServerOptions{Logger: quietLog(), MaxPacket: 512})
 	done := make(chan error, 1)

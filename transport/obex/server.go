@@ -52,6 +52,13 @@ type ServerOptions struct {
 	// MaxConns bounds the TCP connections served at once; more are closed
 	// on accept (default DefaultMaxConns; negative = no bound).
 	MaxConns int
+	// SecureLink declares that the carrier itself authenticates the
+	// device (a serial cable or a paired local link the operator trusts):
+	// the engine then checks DM credentials once per session and the
+	// connection's token proves the later messages
+	// (OMA-TS-DM_Security-V1_2 §5.3; envelope.Inbound.SecureSession).
+	// Leave it off for OBEX over TCP reachable by others.
+	SecureLink bool
 	// Logger receives one line per refused or failed exchange (nil:
 	// slog.Default()); lines of one kind are rate limited.
 	Logger *slog.Logger
@@ -62,9 +69,9 @@ var ErrServerClosed = errors.New("obex: server closed")
 
 // Server is the DM server's side of the OBEX binding: an OBEX server that
 // accepts CONNECT to the SYNCML-DM target, takes each DM message as a PUT
-// and returns the engine's reply to the GET that follows. One OBEX
-// connection carries one device at a time; the engine's session continues
-// across the messages of that connection.
+// and returns the engine's reply to the GET that follows. The OBEX
+// connection is the session's address: each message is handed to the
+// engine with the token of the session the connection's last reply named.
 type Server struct {
 	e      Engine
 	o      ServerOptions
@@ -308,6 +315,11 @@ type sconn struct {
 	connected bool
 	connID    uint32
 	peerMax   int
+	// token is the engine's session token for the next message: the OBEX
+	// connection is the session's address (envelope's connection-bound
+	// binding), so no RespURI goes to the device.
+	token    string
+	newToken string // Outbound.Token of the reply being fetched
 
 	// The PUT in progress.
 	putting bool
@@ -377,8 +389,17 @@ func (c *sconn) serve() error {
 	}
 }
 
+// Token and RespURI make the connection the session's address
+// (envelope.Addressing).
+func (c *sconn) Token() string { return c.token }
+
+// RespURI is "": the device reaches the session again on this connection.
+func (c *sconn) RespURI(string) string { return "" }
+
+var _ envelope.Addressing = (*sconn)(nil)
+
 func (c *sconn) reset() {
-	c.connected, c.connID, c.peerMax = false, 0, MinPacketSize
+	c.connected, c.connID, c.peerMax, c.token = false, 0, MinPacketSize, ""
 	c.endPut()
 	c.reply, c.getting, c.replyOff = nil, false, 0
 }
@@ -560,7 +581,8 @@ func (c *sconn) put() error {
 		c.s.lim.Warn(c.s.log, "obex PUT refused: body shorter than its Length header", "remote", c.remote, "length", c.putLen, "got", len(c.body))
 		return c.respond(RespBadRequest)
 	}
-	in := &envelope.Inbound{Body: c.body, ContentType: c.putType, HMAC: c.hmac, RemoteAddr: c.remote}
+	in := &envelope.Inbound{Body: c.body, ContentType: c.putType, HMAC: c.hmac, RemoteAddr: c.remote,
+		Addr: c, SecureSession: c.s.o.SecureLink}
 	out, err := c.s.e.Handle(c.s.ctx, in)
 	if err != nil {
 		code := respCode(err)
@@ -569,7 +591,7 @@ func (c *sconn) put() error {
 		}
 		return c.respond(code)
 	}
-	c.reply, c.replyOff = out, 0
+	c.reply, c.replyOff, c.newToken = out, 0, out.Token
 	c.replyType = out.ContentType
 	if c.putDS {
 		c.replyType = dsReply(out.ContentType)
@@ -615,6 +637,9 @@ func (c *sconn) get() error {
 		c.out.Code = RespOK
 		c.out.Headers = append(c.out.Headers, Bytes(HdrEndOfBody, rest))
 		c.reply, c.getting, c.replyOff = nil, false, 0
+		// The reply is out: the connection's next message belongs to the
+		// session it named ("" when it ended the session).
+		c.token = c.newToken
 	} else {
 		c.out.Headers = append(c.out.Headers, Bytes(HdrBody, rest[:room]))
 		c.replyOff += room

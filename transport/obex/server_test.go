@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -26,11 +27,13 @@ const (
 // echoEngine answers every message with "reply:" and its body, in its
 // content type; it records what it was handed.
 type echoEngine struct {
-	mu   sync.Mutex
-	ins  []envelope.Inbound
-	max  int
-	err  error
-	hmac string
+	mu     sync.Mutex
+	ins    []envelope.Inbound
+	tokens []string // in.Token() of each message
+	secure []bool
+	max    int
+	err    error
+	hmac   string
 }
 
 func (e *echoEngine) Handle(_ context.Context, in *envelope.Inbound) (*envelope.Outbound, error) {
@@ -39,10 +42,19 @@ func (e *echoEngine) Handle(_ context.Context, in *envelope.Inbound) (*envelope.
 	cp := *in
 	cp.Body = bytes.Clone(in.Body)
 	e.ins = append(e.ins, cp)
+	e.tokens = append(e.tokens, in.Token())
+	e.secure = append(e.secure, in.SecureSession)
 	if e.err != nil {
 		return nil, e.err
 	}
-	return &envelope.Outbound{Body: append([]byte("reply:"), in.Body...), ContentType: in.ContentType, HMAC: e.hmac}, nil
+	if in.RespURI("t") != "" {
+		return nil, errors.New("a connection-bound binding wrote a RespURI")
+	}
+	tok := ""
+	if !bytes.HasPrefix(in.Body, []byte("end")) {
+		tok = fmt.Sprintf("tok-%d", len(e.ins))
+	}
+	return &envelope.Outbound{Body: append([]byte("reply:"), in.Body...), ContentType: in.ContentType, HMAC: e.hmac, Token: tok}, nil
 }
 
 func (e *echoEngine) MaxMessageSize() int { return e.max }
@@ -82,9 +94,9 @@ func startServer(t *testing.T, e obex.Engine, o *obex.ServerOptions) (*obex.Serv
 
 // peer is a scripted OBEX client speaking raw packets.
 type peer struct {
-	t    *testing.T
-	c    net.Conn
-	id   uint32
+	t  *testing.T
+	c  net.Conn
+	id uint32
 }
 
 func dialPeer(t *testing.T, addr string) *peer {
@@ -508,6 +520,47 @@ func TestDialURL_RefusesBadURLs(t *testing.T) {
 		}
 		if _, err := obex.DialURL(u, obex.ClientOptions{}); err != nil {
 			t.Errorf("%s: %v", u, err)
+		}
+	}
+}
+
+// The OBEX connection is the session's address (transports.md §3: the
+// Connection ID identifies the exchange; envelope's connection-bound
+// binding): each message reaches the engine with the token the
+// connection's last fetched reply named, a reply not fetched (ABORT of
+// the GET) does not move it, a session's end forgets it, and another
+// connection starts without one.
+func TestServer_SessionTokenIsBoundToTheConnection(t *testing.T) {
+	e := &echoEngine{}
+	_, addr := startServer(t, e, &obex.ServerOptions{SecureLink: true})
+	p := dialPeer(t, addr)
+	p.connect(obex.Target, 2048)
+	exchange := func(p *peer, body string, fetch bool) {
+		t.Helper()
+		wantCode(t, "PUT "+body, p.do(obex.Packet{Code: obex.OpPut | obex.FinalBit, Headers: []obex.Header{p.cid(), obex.TypeHeader(typeXML), obex.Bytes(obex.HdrEndOfBody, []byte(body))}}), obex.RespOK)
+		if fetch {
+			wantCode(t, "GET "+body, p.do(obex.Packet{Code: obex.OpGet | obex.FinalBit, Headers: []obex.Header{p.cid(), obex.TypeHeader(typeXML)}}), obex.RespOK)
+		} else {
+			wantCode(t, "ABORT", p.do(obex.Packet{Code: obex.OpAbort, Headers: []obex.Header{p.cid()}}), obex.RespOK)
+		}
+	}
+	exchange(p, "m1", true)   // names tok-1
+	exchange(p, "m2", false)  // names tok-2, never fetched
+	exchange(p, "m3", true)   // names tok-3
+	exchange(p, "end4", true) // ends the session
+	exchange(p, "m5", true)   // a new session on the same connection
+	q := dialPeer(t, addr)
+	q.connect(obex.Target, 2048)
+	exchange(q, "m6", true)
+	want := []string{"", "tok-1", "tok-1", "tok-3", "", ""}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if fmt.Sprint(e.tokens) != fmt.Sprint(want) {
+		t.Fatalf("tokens handed to the engine %q, want %q", e.tokens, want)
+	}
+	for i, s := range e.secure {
+		if !s {
+			t.Fatalf("message %d: SecureSession not set on a SecureLink server", i+1)
 		}
 	}
 }
