@@ -89,7 +89,7 @@ func openPty(t *testing.T) (*os.File, string) {
 
 // newOBEXAgent builds a device whose messages travel over the OBEX binding
 // at url, and enrols it in st.
-func newOBEXAgent(t *testing.T, st storage.Store, url string, enc syncml.Encoding, maxPacket int) (*sim.Device, *obex.ClientTransport) {
+func newOBEXAgent(t *testing.T, st storage.Store, url string, enc syncml.Encoding, maxPacket int, authScheme ...string) (*sim.Device, *obex.ClientTransport) {
 	t.Helper()
 	tp, err := obex.DialURL(url, obex.ClientOptions{MaxPacket: maxPacket})
 	if err != nil {
@@ -97,8 +97,12 @@ func newOBEXAgent(t *testing.T, st storage.Store, url string, enc syncml.Encodin
 	}
 	t.Cleanup(func() { _ = tp.Close() })
 	id := sim.NewIdentity(rand.IntN(1000000))
+	scheme := sim.AuthMD5
+	if len(authScheme) > 0 {
+		scheme = authScheme[0]
+	}
 	d, err := sim.NewDevice(sim.DeviceOptions{Identity: id, Credentials: sim.DeriveCredentials("e2e", id.DevID), ServerURL: url,
-		ServerID: serverID, Auth: sim.AuthMD5, Encoding: enc, Transport: tp,
+		ServerID: serverID, Auth: scheme, Encoding: enc, Transport: tp,
 		Retry: client.RetryPolicy{Attempts: 2, Backoff: 10 * time.Millisecond, Timeout: 20 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
@@ -186,5 +190,28 @@ func TestE2E_OBEXOversizeMessageRefused(t *testing.T) {
 	var re *obex.ResponseError
 	if !errors.As(err, &re) || re.Code != obex.RespEntityTooLarge {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// HMAC authentication over OBEX: the x-syncml-hmac proof of every message
+// travels as a line of the OBEX HTTP header both ways
+// (OMA-TS-DM_Security-V1_2 §5.5.1.2; transports.md §3), so a device using
+// HMAC completes its session and the server's commands carry through.
+func TestE2E_OBEXSessionWithHMAC(t *testing.T) {
+	for _, enc := range []syncml.Encoding{syncml.EncodingXML, syncml.EncodingWBXML} {
+		t.Run(enc.String(), func(t *testing.T) {
+			st := backends(t)[0].open(t)
+			n := startNode(t, st)
+			url := obexCarriers[0].start(t, n.engine, &obex.ServerOptions{MaxPacket: 300, Logger: slog.New(slog.DiscardHandler)})
+			d, _ := newOBEXAgent(t, st, url, enc, 300, sim.AuthHMAC)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			rep := queue(t, st, d.ID(), storage.JobSpec{Command: "Replace", Items: []storage.JobItem{{URI: sim.TelemetryURI, Format: "bool", Data: "false"}}})
+			runOBEX(t, ctx, d)
+			runOBEX(t, ctx, d)
+			if j := job(t, st, rep); j.State != storage.JobDone || j.Status != 200 {
+				t.Fatalf("Replace job: %s %d", j.State, j.Status)
+			}
+		})
 	}
 }
