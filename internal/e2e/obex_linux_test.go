@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -214,4 +215,62 @@ func TestE2E_OBEXSessionWithHMAC(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Reversed roles (transports.md §3: the DM client may be the OBEX server):
+// the device listens, the DM server connects to it, fetches each device
+// message with GET and PUTs the engine's reply, until the session ends.
+// The real engine and a real device, XML and WBXML, over TCP.
+func TestE2E_OBEXReversedRolesSession(t *testing.T) {
+	matrix(t, func(t *testing.T, b backend, enc syncml.Encoding) {
+		st := b.open(t)
+		n := startNode(t, st)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		devSrv := obex.NewDeviceServer(&obex.ServerOptions{MaxPacket: 512, Logger: slog.New(slog.DiscardHandler)})
+		served := make(chan error, 1)
+		go func() { served <- devSrv.Serve(ln) }()
+		t.Cleanup(func() { devSrv.Close(); <-served })
+
+		id := sim.NewIdentity(rand.IntN(1000000))
+		d, err := sim.NewDevice(sim.DeviceOptions{Identity: id, Credentials: sim.DeriveCredentials("e2e", id.DevID),
+			ServerURL: "obex://" + ln.Addr().String(), ServerID: serverID, Auth: sim.AuthMD5, Encoding: enc, Transport: devSrv,
+			Retry: client.RetryPolicy{Attempts: 1, Timeout: 20 * time.Second}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := d.Credentials()
+		if err := st.CreateDevice(context.Background(), &storage.Device{ID: d.ID(), AuthScheme: d.Auth(), Username: c.Username,
+			Password: c.Password, ServerPassword: c.ServerPassword}); err != nil {
+			t.Fatal(err)
+		}
+		get := queue(t, st, d.ID(), storage.JobSpec{Command: "Get", Items: item("./DevDetail/HwV")})
+
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		session := make(chan error, 1)
+		go func() {
+			res, err := d.Run(ctx)
+			if err == nil && res.State != client.StateCompleted {
+				err = fmt.Errorf("session state %s", res.State)
+			}
+			session <- err
+		}()
+		addr := ln.Addr().String()
+		err = obex.DialDevice(ctx, n.engine, obex.ClientOptions{MaxPacket: 512, Dial: func(ctx context.Context) (io.ReadWriteCloser, error) {
+			var dl net.Dialer
+			return dl.DialContext(ctx, "tcp", addr)
+		}}, nil, false, 0)
+		if err != nil {
+			t.Fatalf("DialDevice: %v", err)
+		}
+		if err := <-session; err != nil {
+			t.Fatalf("device session: %v", err)
+		}
+		if j := job(t, st, get); j.State != storage.JobDone || j.Status != 200 || len(j.Results) != 1 {
+			t.Fatalf("Get job: %s %d %+v", j.State, j.Status, j.Results)
+		}
+	})
 }

@@ -324,24 +324,35 @@ func (t *ClientTransport) connect(ctx context.Context) error {
 func (t *ClientTransport) exchange(ctx context.Context, req *client.Request) (resp *client.Response, answered bool, err error) {
 	stop := t.bind(ctx)
 	defer stop()
+	answered, err = t.put(req.ContentType, req.Body, req.HMAC)
+	if err != nil {
+		return nil, answered, err
+	}
+	resp, err = t.get(req.ContentType)
+	return resp, true, err
+}
+
+// put sends one message as a PUT; answered reports that the peer sent any
+// response.
+func (t *ClientTransport) put(contentType string, msg []byte, hmac string) (answered bool, err error) {
 	// PUT: headers in the first packet, the body in as many as the
 	// server's maximum packet length needs (IrOBEX 1.2 §3.3.3).
-	body := req.Body
+	body := msg
 	first := true
 	for {
 		t.out = Packet{Code: OpPut, Headers: t.out.Headers[:0]}
 		if first {
 			t.idHeader()
-			t.out.Headers = append(t.out.Headers, TypeHeader(req.ContentType), Uint32(HdrLength, uint32(len(req.Body))))
-			if req.HMAC != "" {
-				t.out.Headers = append(t.out.Headers, hmacHeader(req.HMAC))
+			t.out.Headers = append(t.out.Headers, TypeHeader(contentType), Uint32(HdrLength, uint32(len(msg))))
+			if hmac != "" {
+				t.out.Headers = append(t.out.Headers, hmacHeader(hmac))
 			}
 		} else {
 			t.idHeader()
 		}
 		room := t.peerMax - t.out.Size(FormRequest) - 3
 		if room <= 0 {
-			return nil, answered, fmt.Errorf("obex: PUT headers exceed the server's packet length %d", t.peerMax)
+			return answered, fmt.Errorf("obex: PUT headers exceed the server's packet length %d", t.peerMax)
 		}
 		if len(body) <= room {
 			t.out.Code |= FinalBit
@@ -352,41 +363,47 @@ func (t *ClientTransport) exchange(ctx context.Context, req *client.Request) (re
 			body = body[room:]
 		}
 		if err := t.send(FormRequest); err != nil {
-			return nil, answered, err
+			return answered, err
 		}
 		p, err := t.recv(FormResponse)
 		if err != nil {
-			return nil, answered, err
+			return answered, err
 		}
 		answered = true
 		final := t.out.Code&FinalBit != 0
 		switch {
 		case final && p.Code == RespOK, !final && p.Code == RespContinue:
 		default:
-			return nil, true, &ResponseError{Op: "PUT", Code: p.Code}
+			return true, &ResponseError{Op: "PUT", Code: p.Code}
 		}
 		first = false
 		if final {
 			break
 		}
 	}
-	// GET of the same type; the reply comes in as many responses as needed
-	// (IrOBEX 1.2 §3.3.4).
-	r := &client.Response{ContentType: req.ContentType}
+	return true, nil
+}
+
+// get fetches one message with GET of contentType ("" sends no Type); it
+// comes in as many responses as needed (IrOBEX 1.2 §3.3.4).
+func (t *ClientTransport) get(contentType string) (*client.Response, error) {
+	r := &client.Response{ContentType: contentType}
 	var buf []byte
 	t.out = Packet{Code: OpGet | FinalBit, Headers: t.out.Headers[:0]}
 	t.idHeader()
-	t.out.Headers = append(t.out.Headers, TypeHeader(req.ContentType))
+	if contentType != "" {
+		t.out.Headers = append(t.out.Headers, TypeHeader(contentType))
+	}
 	for {
 		if err := t.send(FormRequest); err != nil {
-			return nil, true, err
+			return nil, err
 		}
 		p, err := t.recv(FormResponse)
 		if err != nil {
-			return nil, true, err
+			return nil, err
 		}
 		if p.Code != RespOK && p.Code != RespContinue {
-			return nil, true, &ResponseError{Op: "GET", Code: p.Code}
+			return nil, &ResponseError{Op: "GET", Code: p.Code}
 		}
 		for i := range p.Headers {
 			h := &p.Headers[i]
@@ -395,7 +412,7 @@ func (t *ClientTransport) exchange(ctx context.Context, req *client.Request) (re
 				r.ContentType = h.TypeString()
 			case HdrLength:
 				if int64(h.Value) > int64(t.o.MaxResponse) {
-					return nil, true, fmt.Errorf("obex: reply of %d bytes exceeds %d", h.Value, t.o.MaxResponse)
+					return nil, fmt.Errorf("obex: reply of %d bytes exceeds %d", h.Value, t.o.MaxResponse)
 				}
 				if buf == nil {
 					buf = make([]byte, 0, min(int(h.Value), 1<<20))
@@ -406,7 +423,7 @@ func (t *ClientTransport) exchange(ctx context.Context, req *client.Request) (re
 				}
 			case HdrBody, HdrEndOfBody:
 				if len(buf)+len(h.Data) > t.o.MaxResponse {
-					return nil, true, fmt.Errorf("obex: reply exceeds %d bytes", t.o.MaxResponse)
+					return nil, fmt.Errorf("obex: reply exceeds %d bytes", t.o.MaxResponse)
 				}
 				buf = append(buf, h.Data...)
 			}
@@ -418,8 +435,8 @@ func (t *ClientTransport) exchange(ctx context.Context, req *client.Request) (re
 		t.idHeader()
 	}
 	if len(buf) == 0 {
-		return nil, true, errors.New("obex: GET returned no DM message")
+		return nil, errors.New("obex: GET returned no DM message")
 	}
 	r.Body = buf
-	return r, true, nil
+	return r, nil
 }

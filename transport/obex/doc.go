@@ -20,8 +20,12 @@
 // ServerOptions.SecureLink the carrier counts as authenticating the session
 // (OMA-TS-DM_Security-V1_2 §5.3), for links the operator trusts.
 //
-// Not implemented: the reverse roles (the DM client as OBEX server), OBEX
-// authentication (Authenticate Challenge/Response headers), SETPATH, and
-// Bluetooth/IrDA carriers (a Bluetooth RFCOMM or IrCOMM tty device can be
-// given as a serial line).
+// The reversed roles (the device is the OBEX server and the DM server
+// connects to it) are DeviceServer and DialDevice (reverse.go): the DM
+// server PUTs an optional package 0, then GETs each device message and PUTs
+// the reply.
+//
+// Not implemented: OBEX authentication (Authenticate Challenge/Response
+// headers), SETPATH, and Bluetooth/IrDA carriers (a Bluetooth RFCOMM or
+// IrCOMM tty device can be given as a serial line).
 package obex

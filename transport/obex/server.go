@@ -74,6 +74,7 @@ var ErrServerClosed = errors.New("obex: server closed")
 // engine with the token of the session the connection's last reply named.
 type Server struct {
 	e      Engine
+	role   role
 	o      ServerOptions
 	log    *slog.Logger
 	lim    *lograte.Limiter
@@ -113,7 +114,7 @@ func NewServer(e Engine, opts *ServerOptions) *Server {
 	if o.MaxConns == 0 {
 		o.MaxConns = DefaultMaxConns
 	}
-	s := &Server{e: e, o: o, log: o.Logger, lim: lograte.New(10 * time.Second),
+	s := &Server{e: e, role: engineRole{}, o: o, log: o.Logger, lim: lograte.New(10 * time.Second),
 		lns: map[net.Listener]struct{}{}, conns: map[io.Closer]struct{}{}}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -320,6 +321,7 @@ type sconn struct {
 	// binding), so no RespURI goes to the device.
 	token    string
 	newToken string // Outbound.Token of the reply being fetched
+	fetched  bool   // reversed roles: the device's message was fetched, a reply may be PUT
 
 	// The PUT in progress.
 	putting bool
@@ -399,7 +401,7 @@ func (c *sconn) RespURI(string) string { return "" }
 var _ envelope.Addressing = (*sconn)(nil)
 
 func (c *sconn) reset() {
-	c.connected, c.connID, c.peerMax, c.token = false, 0, MinPacketSize, ""
+	c.connected, c.connID, c.peerMax, c.token, c.fetched = false, 0, MinPacketSize, "", false
 	c.endPut()
 	c.reply, c.getting, c.replyOff = nil, false, 0
 }
@@ -535,7 +537,7 @@ func (c *sconn) put() error {
 			return c.respond(RespBadRequest)
 		}
 		ct := th.TypeString()
-		ok, ds := dmType(ct)
+		ok, ds := c.s.role.accepts(ct)
 		if !ok {
 			c.s.lim.Warn(c.s.log, "obex PUT refused: type is not a DM message", "remote", c.remote, "type", ct)
 			return c.respond(RespUnsupportedMediaType)
@@ -581,6 +583,33 @@ func (c *sconn) put() error {
 		c.s.lim.Warn(c.s.log, "obex PUT refused: body shorter than its Length header", "remote", c.remote, "length", c.putLen, "got", len(c.body))
 		return c.respond(RespBadRequest)
 	}
+	return c.s.role.put(c)
+}
+
+// role is what the OBEX server does with the DM messages: hand them to the
+// engine and serve its replies (the DM server's side, engineRole), or hand
+// them to a DM client and serve its messages (the reversed roles,
+// DeviceServer).
+type role interface {
+	// accepts reports whether a PUT of media type ct is taken, and
+	// whether ct is of the DS family.
+	accepts(ct string) (ok, ds bool)
+	// put takes a whole PUT (c.body, c.putType, c.hmac) and answers it.
+	put(c *sconn) error
+	// next returns the message a GET fetches when none is waiting (nil:
+	// none, answered Not Found).
+	next(c *sconn) *envelope.Outbound
+	// sent is called once a message was fetched to its end.
+	sent(c *sconn)
+}
+
+// engineRole is the DM server's side: PUT carries the device's message to
+// the engine, GET fetches the engine's reply.
+type engineRole struct{}
+
+func (engineRole) accepts(ct string) (bool, bool) { return dmType(ct) }
+
+func (engineRole) put(c *sconn) error {
 	in := &envelope.Inbound{Body: c.body, ContentType: c.putType, HMAC: c.hmac, RemoteAddr: c.remote,
 		Addr: c, SecureSession: c.s.o.SecureLink}
 	out, err := c.s.e.Handle(c.s.ctx, in)
@@ -599,6 +628,12 @@ func (c *sconn) put() error {
 	return c.respond(RespOK)
 }
 
+func (engineRole) next(*sconn) *envelope.Outbound { return nil }
+
+// sent: the reply is out, so the connection's next message belongs to the
+// session it named ("" when it ended the session).
+func (engineRole) sent(c *sconn) { c.token = c.newToken }
+
 // get answers one GET packet with the next part of the reply.
 func (c *sconn) get() error {
 	p := &c.in
@@ -607,6 +642,11 @@ func (c *sconn) get() error {
 			if ok, _ := dmType(th.TypeString()); !ok {
 				c.s.lim.Warn(c.s.log, "obex GET refused: type is not a DM message", "remote", c.remote, "type", th.TypeString())
 				return c.respond(RespUnsupportedMediaType)
+			}
+		}
+		if c.reply == nil {
+			if out := c.s.role.next(c); out != nil {
+				c.reply, c.replyType = out, out.ContentType
 			}
 		}
 		if c.reply == nil {
@@ -637,9 +677,7 @@ func (c *sconn) get() error {
 		c.out.Code = RespOK
 		c.out.Headers = append(c.out.Headers, Bytes(HdrEndOfBody, rest))
 		c.reply, c.getting, c.replyOff = nil, false, 0
-		// The reply is out: the connection's next message belongs to the
-		// session it named ("" when it ended the session).
-		c.token = c.newToken
+		c.s.role.sent(c)
 	} else {
 		c.out.Headers = append(c.out.Headers, Bytes(HdrBody, rest[:room]))
 		c.replyOff += room
