@@ -2,6 +2,8 @@ package obex_test
 
 import (
 	"bytes"
+	"io"
+	"net"
 	"testing"
 
 	"github.com/omadm/omadm/transport/obex"
@@ -31,6 +33,42 @@ func FuzzDecodePacket(f *testing.F) {
 		}
 		if _, err := obex.ReadPacket(bytes.NewReader(b), nil, obex.MaxPacketSize); err != nil {
 			t.Fatalf("ReadPacket refuses a packet Decode took: %v", err)
+		}
+	})
+}
+
+// FuzzServerConn: any byte stream a peer sends gets answers or a closed
+// connection, never a panic or a hang; the engine sees only whole messages
+// of a DM type within the size limit.
+func FuzzServerConn(f *testing.F) {
+	var seed []byte
+	for _, p := range []obex.Packet{
+		{Code: obex.OpConnect, Version: obex.Version, MaxPacket: 255, Headers: []obex.Header{obex.Bytes(obex.HdrTarget, []byte(obex.Target))}},
+		{Code: obex.OpPut, Headers: []obex.Header{obex.TypeHeader(typeXML), obex.Uint32(obex.HdrLength, 4), obex.Bytes(obex.HdrBody, []byte("<a"))}},
+		{Code: obex.OpPut | obex.FinalBit, Headers: []obex.Header{obex.Bytes(obex.HdrEndOfBody, []byte("/>"))}},
+		{Code: obex.OpGet | obex.FinalBit, Headers: []obex.Header{obex.TypeHeader(typeXML)}},
+		{Code: obex.OpAbort},
+		{Code: obex.OpDisconnect},
+	} {
+		b, _ := p.Append(nil, obex.FormRequest)
+		seed = append(seed, b...)
+	}
+	f.Add(seed)
+	f.Add([]byte{0x80, 0, 7, 0x10, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, stream []byte) {
+		e := &echoEngine{max: 64}
+		s := obex.NewServer(e, &obex.ServerOptions{Logger: quietLog(), MaxPacket: 512})
+		cli, srv := net.Pipe()
+		done := make(chan error, 1)
+		go func() { done <- s.ServeConn(srv, "fuzz") }()
+		go func() { _, _ = io.Copy(io.Discard, cli) }()
+		_, _ = cli.Write(stream) // fails once the server closed
+		cli.Close()
+		<-done
+		for _, in := range e.handled() {
+			if len(in.Body) == 0 || len(in.Body) > 64 {
+				t.Fatalf("engine got a message of %d bytes", len(in.Body))
+			}
 		}
 	})
 }

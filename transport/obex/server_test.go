@@ -67,6 +67,26 @@ func (e *echoEngine) handled() []envelope.Inbound {
 
 func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
+// startServerB serves an echo engine for benchmarks.
+func startServerB(b *testing.B, maxPacket int) (*obex.Server, string) {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := obex.NewServer(&benchEngine{}, &obex.ServerOptions{Logger: quietLog(), MaxPacket: maxPacket})
+	go func() { _ = s.Serve(ln) }()
+	b.Cleanup(func() { s.Close() })
+	return s, ln.Addr().String()
+}
+
+// benchEngine answers every message with itself.
+type benchEngine struct{}
+
+func (benchEngine) Handle(_ context.Context, in *envelope.Inbound) (*envelope.Outbound, error) {
+	return &envelope.Outbound{Body: in.Body, ContentType: in.ContentType, Token: "t"}, nil
+}
+
 // startServer serves e over OBEX/TCP on 127.0.0.1 port 0.
 func startServer(t *testing.T, e obex.Engine, o *obex.ServerOptions) (*obex.Server, string) {
 	t.Helper()
