@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -214,5 +215,40 @@ func TestInterop_ClientTransportAgainstOpenOBEXServer(t *testing.T) {
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("peer: %v %s", err, stderr)
+	}
+}
+
+// libobexftp, the library under the obexftp tool, CONNECTs to the
+// SYNCML-DM target with obexftp_connect_uuid and gets Who and a Connection
+// ID back; its obexftp_put_data sends no Type header, which the binding
+// needs to tell a DM message, so that PUT is refused (Bad Request) and
+// reaches no engine (transports.md §3). A DM client over libobexftp must
+// use OpenOBEX calls for its PUT (see dm_obex_client.c).
+func TestInterop_LibObexftpConnectsAndUntypedPutIsRefused(t *testing.T) {
+	gcc, err := exec.LookPath("gcc")
+	requireTool(t, "gcc not found: libobexftp interop test skipped", err == nil)
+	_, err = os.Stat("/usr/include/obexftp/client.h")
+	requireTool(t, "libobexftp headers missing (apt-get install libobexftp0-dev): interop test skipped", err == nil)
+	bin := filepath.Join(t.TempDir(), "dm_obexftp_client")
+	if out, err := exec.Command(gcc, "-Wall", "-o", bin, filepath.Join("testdata", "dm_obexftp_client.c"), "-lobexftp").CombinedOutput(); err != nil {
+		t.Fatalf("compiling: %v\n%s", err, out)
+	}
+	e := &echoEngine{}
+	logs := new(lockedBuffer)
+	s, addr := startServer(t, e, &obex.ServerOptions{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	host, port, _ := net.SplitHostPort(addr)
+	out, err := exec.Command(bin, host, port).CombinedOutput()
+	if err != nil {
+		t.Fatalf("libobexftp client: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "connected\n") || !strings.Contains(string(out), "put -") {
+		t.Fatalf("libobexftp client said:\n%s", out)
+	}
+	if n := len(e.handled()); n != 0 {
+		t.Fatalf("engine handled %d messages", n)
+	}
+	s.Close() // the connection's lines are all written
+	if !strings.Contains(logs.String(), "no Type header") {
+		t.Fatalf("server log:\n%s", logs)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/omadm/omadm/internal/lograte"
@@ -154,6 +155,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.lns[ln] = struct{}{}
 	s.mu.Unlock()
+	var pause time.Duration
 	var sem chan struct{}
 	if s.o.MaxConns > 0 {
 		sem = make(chan struct{}, s.o.MaxConns)
@@ -168,11 +170,21 @@ func (s *Server) Serve(ln net.Listener) error {
 				return ErrServerClosed
 			}
 			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ECONNABORTED) {
+				// Out of descriptors or a connection gone before
+				// accept: pause a little (growing) and go on.
+				pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+				s.lim.Warn(s.log, "obex accept failed; retrying", "err", err, "after", pause)
+				select {
+				case <-s.done:
+					return ErrServerClosed
+				case <-time.After(pause):
+				}
 				continue
 			}
 			return err
 		}
+		pause = 0
 		if sem != nil {
 			select {
 			case sem <- struct{}{}:
