@@ -394,7 +394,7 @@ func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, s
 	if err != nil {
 		return err
 	}
-	ctp, closeTP, err := agentTransport(o.transport, tp, 0)
+	ctp, closeTP, err := agentTransport(transportSpec(o.transport, acc.Addr), tp, 0)
 	if err != nil {
 		return err
 	}

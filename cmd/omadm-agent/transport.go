@@ -10,7 +10,20 @@ import (
 
 // transportFlags registers the carrier choice.
 func transportFlags(fs *flag.FlagSet, o *options) {
-	fs.StringVar(&o.transport, "transport", "", "carrier of DM messages: empty = HTTP(S) to the account's server URL; obex://HOST:PORT (OBEX over TCP) or obex+serial:///dev/DEVICE (OBEX over a serial line) for the OBEX binding")
+	fs.StringVar(&o.transport, "transport", "", "carrier of DM messages: obex://HOST:PORT (OBEX over TCP) or obex+serial:///dev/DEVICE (OBEX over a serial line) for the OBEX binding; empty = the account's server address: OBEX when it is such a URL, else HTTP(S)")
+}
+
+// transportSpec is the carrier to use: --transport, else the account's
+// server address when it is an OBEX URL (a DMAcc AppAddr of obex://… or
+// obex+serial://…), else "" (HTTP).
+func transportSpec(flag, accountAddr string) string {
+	if flag != "" {
+		return flag
+	}
+	if obex.IsURL(accountAddr) {
+		return accountAddr
+	}
+	return ""
 }
 
 // agentTransport returns the transport --transport names: the HTTP one

@@ -30,8 +30,15 @@ func (e httpEngine) Handle(_ context.Context, in *envelope.Inbound) (*envelope.O
 }
 
 // --transport obex://HOST:PORT carries the agent's session over the OBEX
-// binding (CONNECT to SYNCML-DM, PUT, GET).
+// binding (CONNECT to SYNCML-DM, PUT, GET); so does an account whose
+// server address is an OBEX URL.
 func TestAgent_OnceOverOBEX(t *testing.T) {
+	for _, viaFlag := range []bool{true, false} {
+		t.Run(map[bool]string{true: "--transport", false: "account address"}[viaFlag], func(t *testing.T) { onceOverOBEX(t, viaFlag) })
+	}
+}
+
+func onceOverOBEX(t *testing.T, viaFlag bool) {
 	srv := &dmServer{}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -48,8 +55,11 @@ func TestAgent_OnceOverOBEX(t *testing.T) {
 	}()
 	url := "obex://" + ln.Addr().String()
 	var out, errb syncBuf
-	args := []string{"--state", t.TempDir(), "--server", url, "--transport", url, "--server-id", "srv.test", "--device-id", "IMEI:43",
+	args := []string{"--state", t.TempDir(), "--server", url, "--server-id", "srv.test", "--device-id", "IMEI:43",
 		"--username", "dev", "--password", "pw", "--server-password", "srvpw", "--auth", "md5", "--encoding", "wbxml", "--once"}
+	if viaFlag {
+		args = append(args, "--transport", url)
+	}
 	if code := run(context.Background(), args, nil, &out, &errb); code != 0 {
 		t.Fatalf("exit %d\n%s", code, errb.String())
 	}
