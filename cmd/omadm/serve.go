@@ -97,6 +97,8 @@ type serveConfig struct {
 	CampaignKeep time.Duration
 	// OBEX serves DM over OBEX too (serve_obex.go).
 	OBEX serveOBEXConfig
+	// Push configures the PPG and Kannel sendsms senders (serve_push.go).
+	Push pushConfig
 }
 
 // runningServer is a started omadm server.
@@ -199,6 +201,7 @@ start: back it up, and give every node sharing a PostgreSQL database the same).`
 	f.IntVar(&cfg.Engine.DeviceEventBurst, "device-event-burst", server.DefaultDeviceEventBurst, "events one device may add at once (its budget's size)")
 	authLimitFlags(cmd, &cfg.Engine.AuthLimits)
 	serveOBEXFlags(cmd, &cfg.OBEX)
+	pushFlags(cmd, &cfg.Push)
 	return cmd
 }
 
@@ -480,6 +483,9 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 		eo.Senders = map[string]notification.Sender{"udp": &notification.UDPSender{}}
 		if cfg.SMSWebhook != "" {
 			eo.Senders["sms"] = &smsgw.WebhookSender{URL: cfg.SMSWebhook}
+		}
+		if err := cfg.Push.addSenders(eo.Senders, log); err != nil {
+			return nil, err
 		}
 	}
 	cat, err := content.Open(filepath.Join(cfg.DataDir, "packages"), content.Options{})
