@@ -119,7 +119,9 @@ func (h *handler) requestURL(r *http.Request) string {
 // query and fragment plus "?s=<token>". The device posts its next message
 // there (OMA-TS-DM_Protocol-V1_2, SyncHdr RespURI). A requestURL that does
 // not parse has no token and gives no RespURI.
-func RequestAddressing(requestURL string) envelope.Addressing {
+func RequestAddressing(requestURL string) envelope.Addressing { return parseRequestAddr(requestURL) }
+
+func parseRequestAddr(requestURL string) *requestAddr {
 	a := &requestAddr{}
 	if u, err := url.Parse(requestURL); err == nil && requestURL != "" {
 		a.u = u
@@ -198,10 +200,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cannot read body", http.StatusBadRequest)
 		return
 	}
-	reqURL := h.requestURL(r)
+	addr := parseRequestAddr(h.requestURL(r))
 	out, err := h.e.Handle(r.Context(), &envelope.Inbound{
 		Body: buf.Bytes(), ContentType: ct, HMAC: r.Header.Get(auth.HeaderHMAC),
-		Addr: RequestAddressing(reqURL), SecureSession: SecureURL(reqURL),
+		Addr: addr, SecureSession: addr.u != nil && addr.u.Scheme == "https", // as SecureURL
 		RemoteAddr: r.RemoteAddr, ClientCertSHA256: ClientCertSHA256(r.TLS),
 	})
 	if err != nil {
