@@ -44,8 +44,12 @@ func startOBEXServe(t *testing.T) *runningServer {
 func obexDevice(t *testing.T, rs *runningServer, tp client.Transport, enc syncml.Encoding) *sim.Device {
 	t.Helper()
 	id := sim.NewIdentity(31)
+	url := "obex+serial:///dev/line" // the transport decides the carrier; the account only names it
+	if rs.OBEX.Addr != nil {
+		url = "obex://" + rs.OBEX.Addr.String()
+	}
 	dev, err := sim.NewDevice(sim.DeviceOptions{Identity: id, Credentials: sim.DeriveCredentials("obex", id.DevID),
-		ServerURL: "obex://" + rs.OBEX.Addr.String(), ServerID: server.DefaultServerID, Transport: tp, Encoding: enc,
+		ServerURL: url, ServerID: server.DefaultServerID, Transport: tp, Encoding: enc,
 		Retry: client.RetryPolicy{Attempts: 1, Timeout: 20 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
