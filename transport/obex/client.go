@@ -43,6 +43,7 @@ type ResponseError struct {
 	Code byte
 }
 
+// Error names the operation and the OBEX response code.
 func (e *ResponseError) Error() string {
 	return fmt.Sprintf("obex: %s answered 0x%02X (%s)", e.Op, e.Code, codeName(e.Code))
 }
