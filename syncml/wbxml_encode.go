@@ -11,9 +11,11 @@ import (
 var wbxEncPool = sync.Pool{New: func() any { return &wbxEncoder{buf: make([]byte, 0, 4096)} }}
 
 type wbxEncoder struct {
-	w   wbxml.Writer
-	buf []byte
-	emb []byte // scratch for embedded documents
+	w     wbxml.Writer
+	buf   []byte
+	emb   []byte // scratch for embedded documents
+	doc   []byte // the embedded document of the Item being written, if any
+	embed bool   // the Meta being written describes an embedded document
 }
 
 // EncodeWBXML encodes m as a WBXML 1.3 document: public id 0x1201 (0x0FD3 when
@@ -30,14 +32,17 @@ func EncodeWBXML(m *Message) ([]byte, error) {
 		id = wbxPublicIDSyncML11
 	}
 	e.w.WriteHeader(&wbxml.Header{Version: wbxml.Version13, PublicID: id, Charset: wbxml.CharsetUTF8})
-	e.start(wbxml.SyncMLSyncML)
-	e.header(&m.Header)
-	e.start(wbxml.SyncMLSyncBody)
+	e.embed, e.doc = false, nil
+	e.open(elSyncML)
+	e.open(elSyncHdr)
+	e.writeHeader(&m.Header)
+	e.end()
+	e.open(elSyncBody)
 	for _, c := range m.Body {
 		e.command(c)
 	}
 	if m.Final {
-		e.empty(wbxPageSyncML, wbxml.SyncMLFinal)
+		e.empty(elFinal)
 	}
 	e.end()
 	e.end()
@@ -51,37 +56,182 @@ func EncodeWBXML(m *Message) ([]byte, error) {
 
 var wbxErrNilMessage = &DecodeError{Msg: "nil message"}
 
-func (e *wbxEncoder) start(tag byte) { e.w.StartElement(wbxPageSyncML, tag, true) }
-func (e *wbxEncoder) end()           { e.w.EndElement() }
-func (e *wbxEncoder) empty(page, tag byte) {
-	e.w.StartElement(page, tag, false)
+func (e *wbxEncoder) open(el elem) {
+	d := &elemDefs[el]
+	e.w.StartElement(d.page, d.token, true)
 }
 
-// text writes <tag>s</tag> on page, or nothing when s is empty.
-func (e *wbxEncoder) text(page, tag byte, s string) {
+func (e *wbxEncoder) end() { e.w.EndElement() }
+
+func (e *wbxEncoder) empty(el elem) {
+	d := &elemDefs[el]
+	e.w.StartElement(d.page, d.token, false)
+}
+
+// The element structure is written by the write* functions generated from
+// schema.txt into zschema.go; these are the primitives they call, one per
+// kind.
+
+// encText writes <el>s</el>, as an empty element when s is empty.
+func (e *wbxEncoder) encText(el elem, s string) {
 	if s == "" {
+		e.empty(el)
 		return
 	}
-	e.w.StartElement(page, tag, true)
+	e.open(el)
 	e.w.String(s)
 	e.w.EndElement()
 }
 
-// textAlways writes <tag>s</tag>, as an empty element when s is empty.
-func (e *wbxEncoder) textAlways(page, tag byte, s string) {
-	if s == "" {
-		e.w.StartElement(page, tag, false)
-		return
+// encDocType writes a Meta Type; for an embedded document, an XML document
+// type takes its "+wbxml" form.
+func (e *wbxEncoder) encDocType(el elem, s string) {
+	if e.embed {
+		s = wbxWBXMLDocType(s)
 	}
-	e.text(page, tag, s)
+	e.encText(el, s)
 }
 
-func (e *wbxEncoder) integer(page, tag byte, v int64) {
+func (e *wbxEncoder) encNonce(el elem, s string) {
+	e.open(el)
+	if utf8.ValidString(s) {
+		e.w.String(s)
+	} else {
+		// Raw nonce bytes (as received in OPAQUE) go back as OPAQUE.
+		e.w.Opaque([]byte(s))
+	}
+	e.w.EndElement()
+}
+
+func (e *wbxEncoder) encFlag(el elem) { e.empty(el) }
+
+func (e *wbxEncoder) encNumber(el elem, v int64) {
 	var tmp [20]byte
 	b := wbxAppendInt(tmp[:0], v)
-	e.w.StartElement(page, tag, true)
+	e.open(el)
 	e.w.StringBytes(b)
 	e.w.EndElement()
+}
+
+func (e *wbxEncoder) encCode(el elem, v int64) { e.encNumber(el, v) }
+
+func (e *wbxEncoder) encLocation(el elem, l *Location) {
+	e.open(el)
+	e.writeLocation(l)
+	e.end()
+}
+
+func (e *wbxEncoder) encCred(el elem, c *Cred) {
+	embed := e.embed
+	e.embed = false
+	e.open(el)
+	e.writeCred(c)
+	e.end()
+	e.embed = embed
+}
+
+func (e *wbxEncoder) encChal(el elem, c *Chal) {
+	embed := e.embed
+	e.embed = false
+	e.open(el)
+	e.writeChal(c)
+	e.end()
+	e.embed = embed
+}
+
+// encMeta writes a Meta with its MetInf children on page 1.
+func (e *wbxEncoder) encMeta(el elem, m *Meta) {
+	e.open(el)
+	e.writeMeta(m)
+	e.end()
+}
+
+func (e *wbxEncoder) encAnchor(el elem, a *Anchor) {
+	e.open(el)
+	e.writeAnchor(a)
+	e.end()
+}
+
+func (e *wbxEncoder) encMem(el elem, m *Mem) {
+	e.open(el)
+	e.writeMem(m)
+	e.end()
+}
+
+// encItem writes an Item; nested XML that is a TNDS or DevInf document goes
+// as an embedded WBXML document in OPAQUE, its Meta Type in "+wbxml" form.
+func (e *wbxEncoder) encItem(el elem, it *Item) {
+	e.doc = nil
+	if it.Data != nil && it.Data.Kind == DataXML {
+		if lang := wbxEmbeddable(it.Data.Value); lang != nil {
+			doc, err := wbxml.FromXML(e.emb[:0], it.Data.Value, lang)
+			if err == nil {
+				e.doc, e.emb = doc, doc[:0]
+			}
+		}
+	}
+	e.embed = e.doc != nil
+	e.open(el)
+	e.writeItem(it)
+	e.end()
+	e.doc = nil
+}
+
+func (e *wbxEncoder) encData(el elem, d *Data) {
+	switch {
+	case e.doc != nil:
+		e.open(el)
+		e.w.Opaque(e.doc)
+		e.w.EndElement()
+	case len(d.Value) == 0:
+		e.empty(el)
+	case d.Kind == DataOpaque:
+		e.open(el)
+		e.w.Opaque(d.Value)
+		e.w.EndElement()
+	default:
+		e.open(el)
+		e.w.StringBytes(d.Value)
+		e.w.EndElement()
+	}
+}
+
+func (e *wbxEncoder) encCmds(cmds []Command) {
+	for _, c := range cmds {
+		e.command(c)
+	}
+}
+
+// openCmd starts a command; the command's Meta Type takes the "+wbxml" form
+// when an item without a Type of its own carries an embedded document.
+func (e *wbxEncoder) openCmd(el elem, items []Item) bool {
+	e.embed = wbxAnyEmbedded(items)
+	e.open(el)
+	return true
+}
+
+func (e *wbxEncoder) closeCmd(elem) { e.end() }
+
+func (e *wbxEncoder) command(c Command) {
+	if e.encCommand(c) {
+		return
+	}
+	// A DS command is written with its token and CmdID, so it decodes to
+	// the same *Unknown; other unknown elements have no token, and a DM
+	// command that failed to decode kept no content: both are left out.
+	u, ok := c.(*Unknown)
+	if !ok || u == nil || u.Reason != "" {
+		return
+	}
+	if el, ok := lookupElem(u.Name); ok && elemDefs[el].class == classDS {
+		if u.CmdID == "" {
+			e.empty(el)
+			return
+		}
+		e.open(el)
+		e.encText(elCmdID, u.CmdID)
+		e.end()
+	}
 }
 
 func wbxAppendInt(dst []byte, v int64) []byte {
@@ -100,244 +250,6 @@ func wbxAppendInt(dst []byte, v int64) []byte {
 		}
 	}
 	return append(dst, tmp[i:]...)
-}
-
-func (e *wbxEncoder) header(h *Header) {
-	e.start(wbxml.SyncMLSyncHdr)
-	e.textAlways(wbxPageSyncML, wbxml.SyncMLVerDTD, h.VerDTD)
-	e.textAlways(wbxPageSyncML, wbxml.SyncMLVerProto, h.VerProto)
-	e.textAlways(wbxPageSyncML, wbxml.SyncMLSessionID, h.SessionID)
-	e.textAlways(wbxPageSyncML, wbxml.SyncMLMsgID, h.MsgID)
-	e.location(wbxml.SyncMLTarget, &h.Target)
-	e.location(wbxml.SyncMLSource, &h.Source)
-	e.text(wbxPageSyncML, wbxml.SyncMLRespURI, h.RespURI)
-	if h.NoResp {
-		e.empty(wbxPageSyncML, wbxml.SyncMLNoResp)
-	}
-	e.cred(h.Cred)
-	e.meta(h.Meta, false)
-	e.end()
-}
-
-func (e *wbxEncoder) location(tag byte, l *Location) {
-	e.start(tag)
-	e.textAlways(wbxPageSyncML, wbxml.SyncMLLocURI, l.LocURI)
-	e.text(wbxPageSyncML, wbxml.SyncMLLocName, l.LocName)
-	e.end()
-}
-
-func (e *wbxEncoder) optLocation(tag byte, l *Location) {
-	if l != nil {
-		e.location(tag, l)
-	}
-}
-
-func (e *wbxEncoder) cred(c *Cred) {
-	if c == nil {
-		return
-	}
-	e.start(wbxml.SyncMLCred)
-	e.meta(c.Meta, false)
-	e.textAlways(wbxPageSyncML, wbxml.SyncMLData, c.Data)
-	e.end()
-}
-
-// meta writes a Meta element with its MetInf children on page 1, in MetInf DTD
-// order. embedded says the Data it describes is written as an embedded WBXML
-// document, so an XML document Type is written in its "+wbxml" form.
-func (e *wbxEncoder) meta(m *Meta, embedded bool) {
-	if m == nil {
-		return
-	}
-	e.w.StartElement(wbxPageSyncML, wbxml.SyncMLMeta, true)
-	e.text(wbxPageMetInf, wbxml.MetInfFormat, m.Format)
-	t := m.Type
-	if embedded {
-		t = wbxWBXMLDocType(t)
-	}
-	e.text(wbxPageMetInf, wbxml.MetInfType, t)
-	e.text(wbxPageMetInf, wbxml.MetInfMark, m.Mark)
-	if m.Size != 0 {
-		e.integer(wbxPageMetInf, wbxml.MetInfSize, m.Size)
-	}
-	if a := m.Anchor; a != nil {
-		e.w.StartElement(wbxPageMetInf, wbxml.MetInfAnchor, true)
-		e.text(wbxPageMetInf, wbxml.MetInfLast, a.Last)
-		e.textAlways(wbxPageMetInf, wbxml.MetInfNext, a.Next)
-		e.w.EndElement()
-	}
-	e.text(wbxPageMetInf, wbxml.MetInfVersion, m.Version)
-	if m.NextNonce != "" {
-		e.w.StartElement(wbxPageMetInf, wbxml.MetInfNextNonce, true)
-		if utf8.ValidString(m.NextNonce) {
-			e.w.String(m.NextNonce)
-		} else {
-			// Raw nonce bytes (as received in OPAQUE) go back as OPAQUE.
-			e.w.Opaque([]byte(m.NextNonce))
-		}
-		e.w.EndElement()
-	}
-	if m.MaxMsgSize != 0 {
-		e.integer(wbxPageMetInf, wbxml.MetInfMaxMsgSize, m.MaxMsgSize)
-	}
-	if m.MaxObjSize != 0 {
-		e.integer(wbxPageMetInf, wbxml.MetInfMaxObjSize, m.MaxObjSize)
-	}
-	for _, s := range m.EMI {
-		e.textAlways(wbxPageMetInf, wbxml.MetInfEMI, s)
-	}
-	if mem := m.Mem; mem != nil {
-		e.w.StartElement(wbxPageMetInf, wbxml.MetInfMem, true)
-		if mem.SharedMem {
-			e.empty(wbxPageMetInf, wbxml.MetInfSharedMem)
-		}
-		e.textAlways(wbxPageMetInf, wbxml.MetInfFreeMem, mem.FreeMem)
-		e.textAlways(wbxPageMetInf, wbxml.MetInfFreeID, mem.FreeID)
-		e.w.EndElement()
-	}
-	if m.FieldLevel {
-		e.empty(wbxPageMetInf, wbxml.MetInfFieldLevel)
-	}
-	e.w.EndElement()
-}
-
-func (e *wbxEncoder) command(c Command) {
-	switch c := c.(type) {
-	case *Add:
-		e.itemCmd(wbxml.SyncMLAdd, c.CmdID, c.NoResp, c.Cred, c.Meta, c.Items, nil)
-	case *Replace:
-		e.itemCmd(wbxml.SyncMLReplace, c.CmdID, c.NoResp, c.Cred, c.Meta, c.Items, nil)
-	case *Copy:
-		e.itemCmd(wbxml.SyncMLCopy, c.CmdID, c.NoResp, c.Cred, c.Meta, c.Items, nil)
-	case *Delete:
-		e.itemCmd(wbxml.SyncMLDelete, c.CmdID, c.NoResp, c.Cred, c.Meta, c.Items, func() {
-			if c.Archive {
-				e.empty(wbxPageSyncML, wbxml.SyncMLArchive)
-			}
-			if c.SftDel {
-				e.empty(wbxPageSyncML, wbxml.SyncMLSftDel)
-			}
-		})
-	case *Get:
-		e.itemCmd(wbxml.SyncMLGet, c.CmdID, c.NoResp, c.Cred, c.Meta, c.Items, func() {
-			e.text(wbxPageSyncML, wbxml.SyncMLLang, c.Lang)
-		})
-	case *Exec:
-		// Exec: CmdID, NoResp?, Cred?, Meta?, Correlator?, Item.
-		e.start(wbxml.SyncMLExec)
-		e.textAlways(wbxPageSyncML, wbxml.SyncMLCmdID, c.CmdID)
-		if c.NoResp {
-			e.empty(wbxPageSyncML, wbxml.SyncMLNoResp)
-		}
-		e.cred(c.Cred)
-		e.meta(c.Meta, wbxAnyEmbedded(c.Items))
-		e.text(wbxPageSyncML, wbxml.SyncMLCorrelator, c.Correlator)
-		e.items(c.Items)
-		e.end()
-	case *Alert:
-		e.start(wbxml.SyncMLAlert)
-		e.textAlways(wbxPageSyncML, wbxml.SyncMLCmdID, c.CmdID)
-		if c.NoResp {
-			e.empty(wbxPageSyncML, wbxml.SyncMLNoResp)
-		}
-		e.cred(c.Cred)
-		e.integer(wbxPageSyncML, wbxml.SyncMLData, int64(c.Data))
-		e.text(wbxPageSyncML, wbxml.SyncMLCorrelator, c.Correlator)
-		e.items(c.Items)
-		e.end()
-	case *Atomic:
-		e.container(wbxml.SyncMLAtomic, c.CmdID, c.NoResp, c.Meta, c.Commands)
-	case *Sequence:
-		e.container(wbxml.SyncMLSequence, c.CmdID, c.NoResp, c.Meta, c.Commands)
-	case *Results:
-		e.start(wbxml.SyncMLResults)
-		e.textAlways(wbxPageSyncML, wbxml.SyncMLCmdID, c.CmdID)
-		e.text(wbxPageSyncML, wbxml.SyncMLMsgRef, c.MsgRef)
-		e.textAlways(wbxPageSyncML, wbxml.SyncMLCmdRef, c.CmdRef)
-		e.meta(c.Meta, wbxAnyEmbedded(c.Items))
-		e.text(wbxPageSyncML, wbxml.SyncMLTargetRef, c.TargetRef)
-		e.text(wbxPageSyncML, wbxml.SyncMLSourceRef, c.SourceRef)
-		e.items(c.Items)
-		e.end()
-	case *Status:
-		e.start(wbxml.SyncMLStatus)
-		e.textAlways(wbxPageSyncML, wbxml.SyncMLCmdID, c.CmdID)
-		e.textAlways(wbxPageSyncML, wbxml.SyncMLMsgRef, c.MsgRef)
-		e.textAlways(wbxPageSyncML, wbxml.SyncMLCmdRef, c.CmdRef)
-		e.textAlways(wbxPageSyncML, wbxml.SyncMLCmd, c.Cmd)
-		for _, s := range c.TargetRefs {
-			e.textAlways(wbxPageSyncML, wbxml.SyncMLTargetRef, s)
-		}
-		for _, s := range c.SourceRefs {
-			e.textAlways(wbxPageSyncML, wbxml.SyncMLSourceRef, s)
-		}
-		e.cred(c.Cred)
-		if c.Chal != nil {
-			e.start(wbxml.SyncMLChal)
-			e.meta(c.Chal.Meta, false)
-			e.end()
-		}
-		e.integer(wbxPageSyncML, wbxml.SyncMLData, int64(c.Data))
-		e.items(c.Items)
-		e.end()
-	case *Unknown:
-		// A DS command is written with its token and CmdID, so it decodes to
-		// the same *Unknown; other unknown elements have no token, and a DM
-		// command that failed to decode kept no content: both are left out.
-		if tag, ok := wbxDSCommandTag(c.Name); ok && c.Reason == "" {
-			if c.CmdID == "" {
-				e.empty(wbxPageSyncML, tag)
-				return
-			}
-			e.start(tag)
-			e.textAlways(wbxPageSyncML, wbxml.SyncMLCmdID, c.CmdID)
-			e.end()
-		}
-	}
-}
-
-func wbxDSCommandTag(name string) (byte, bool) {
-	switch name {
-	case "Sync":
-		return wbxml.SyncMLSync, true
-	case "Map":
-		return wbxml.SyncMLMap, true
-	case "Put":
-		return wbxml.SyncMLPut, true
-	case "Search":
-		return wbxml.SyncMLSearch, true
-	case "Move":
-		return wbxml.SyncMLMove, true
-	}
-	return 0, false
-}
-
-func (e *wbxEncoder) itemCmd(tag byte, id string, noResp bool, cred *Cred, meta *Meta, items []Item, extra func()) {
-	e.start(tag)
-	e.textAlways(wbxPageSyncML, wbxml.SyncMLCmdID, id)
-	if noResp {
-		e.empty(wbxPageSyncML, wbxml.SyncMLNoResp)
-	}
-	if extra != nil {
-		extra()
-	}
-	e.cred(cred)
-	e.meta(meta, wbxAnyEmbedded(items))
-	e.items(items)
-	e.end()
-}
-
-func (e *wbxEncoder) container(tag byte, id string, noResp bool, meta *Meta, cmds []Command) {
-	e.start(tag)
-	e.textAlways(wbxPageSyncML, wbxml.SyncMLCmdID, id)
-	if noResp {
-		e.empty(wbxPageSyncML, wbxml.SyncMLNoResp)
-	}
-	e.meta(meta, false)
-	for _, c := range cmds {
-		e.command(c)
-	}
-	e.end()
 }
 
 // wbxAnyEmbedded reports whether an item without its own Type carries nested
@@ -397,51 +309,3 @@ func wbxRootElement(x []byte) (name, ns string) {
 	}
 }
 
-func (e *wbxEncoder) items(items []Item) {
-	for i := range items {
-		e.item(&items[i])
-	}
-}
-
-func (e *wbxEncoder) item(it *Item) {
-	e.start(wbxml.SyncMLItem)
-	e.optLocation(wbxml.SyncMLTarget, it.Target)
-	e.optLocation(wbxml.SyncMLSource, it.Source)
-	e.optLocation(wbxml.SyncMLSourceParent, it.SourceParent)
-	e.optLocation(wbxml.SyncMLTargetParent, it.TargetParent)
-	var doc []byte
-	if it.Data != nil && it.Data.Kind == DataXML {
-		if lang := wbxEmbeddable(it.Data.Value); lang != nil {
-			var err error
-			doc, err = wbxml.FromXML(e.emb[:0], it.Data.Value, lang)
-			if err != nil {
-				doc = nil
-			} else {
-				e.emb = doc[:0]
-			}
-		}
-	}
-	e.meta(it.Meta, doc != nil)
-	if d := it.Data; d != nil {
-		switch {
-		case doc != nil:
-			e.w.StartElement(wbxPageSyncML, wbxml.SyncMLData, true)
-			e.w.Opaque(doc)
-			e.w.EndElement()
-		case len(d.Value) == 0:
-			e.empty(wbxPageSyncML, wbxml.SyncMLData)
-		case d.Kind == DataOpaque:
-			e.w.StartElement(wbxPageSyncML, wbxml.SyncMLData, true)
-			e.w.Opaque(d.Value)
-			e.w.EndElement()
-		default:
-			e.w.StartElement(wbxPageSyncML, wbxml.SyncMLData, true)
-			e.w.StringBytes(d.Value)
-			e.w.EndElement()
-		}
-	}
-	if it.MoreData {
-		e.empty(wbxPageSyncML, wbxml.SyncMLMoreData)
-	}
-	e.end()
-}

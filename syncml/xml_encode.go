@@ -48,16 +48,18 @@ func encodeXML(m *Message, indent bool) ([]byte, error) {
 	w.b = append(w.b, ns...)
 	w.b = append(w.b, `">`...)
 	w.depth++
-	w.header(&m.Header)
-	w.open("SyncBody")
+	saved := w.open(elSyncHdr)
+	w.writeHeader(&m.Header)
+	w.close(elSyncHdr, saved)
+	w.open(elSyncBody)
 	for _, c := range m.Body {
-		w.command(c, true)
+		w.command(c)
 	}
 	if m.Final {
-		w.empty("Final")
+		w.empty(elFinal)
 	}
-	w.close("SyncBody")
-	w.close("SyncML")
+	w.close(elSyncBody, saved)
+	w.close(elSyncML, saved)
 	if w.err != nil {
 		return nil, w.err
 	}
@@ -72,6 +74,8 @@ type xmlWriter struct {
 	b      []byte
 	indent bool
 	depth  int
+	nest   int   // enclosing Atomic/Sequence commands
+	page   uint8 // code page (namespace) of the open element
 	err    error
 }
 
@@ -92,204 +96,149 @@ func (w *xmlWriter) nl() {
 	}
 }
 
-func (w *xmlWriter) open(name string) {
-	w.nl()
-	w.b = append(w.b, '<')
-	w.b = append(w.b, name...)
+// open writes a start tag; an element whose code page differs from its
+// parent's carries its namespace (MetInf children of Meta). It returns the
+// page to restore at close.
+func (w *xmlWriter) open(el elem) (saved uint8) {
+	w.start(el)
 	w.b = append(w.b, '>')
 	w.depth++
+	saved, w.page = w.page, elemDefs[el].page
+	return saved
 }
 
-func (w *xmlWriter) openMetInf(name string) {
+// start writes "<name" and its namespace when the page changes.
+func (w *xmlWriter) start(el elem) {
+	def := &elemDefs[el]
 	w.nl()
 	w.b = append(w.b, '<')
-	w.b = append(w.b, name...)
-	w.b = append(w.b, ` xmlns="syncml:metinf">`...)
-	w.depth++
+	w.b = append(w.b, def.name...)
+	if def.page != w.page {
+		w.b = append(w.b, ` xmlns="`...)
+		w.b = append(w.b, pageNamespace[def.page]...)
+		w.b = append(w.b, '"')
+	}
 }
 
-func (w *xmlWriter) close(name string) {
+// pageNamespace is the XML namespace written for a code page change.
+var pageNamespace = [...]string{pageSyncML: NamespaceSyncML12, pageMetInf: NamespaceMetInf}
+
+func (w *xmlWriter) close(el elem, saved uint8) {
 	w.depth--
 	w.nl()
 	w.b = append(w.b, "</"...)
-	w.b = append(w.b, name...)
+	w.b = append(w.b, elemDefs[el].name...)
 	w.b = append(w.b, '>')
+	w.page = saved
 }
 
-func (w *xmlWriter) empty(name string) {
-	w.nl()
-	w.b = append(w.b, '<')
-	w.b = append(w.b, name...)
+func (w *xmlWriter) empty(el elem) {
+	w.start(el)
 	w.b = append(w.b, "/>"...)
 }
 
-func (w *xmlWriter) emptyMetInf(name string) {
-	w.nl()
-	w.b = append(w.b, '<')
-	w.b = append(w.b, name...)
-	w.b = append(w.b, ` xmlns="syncml:metinf"/>`...)
-}
-
-// leaf writes <name>value</name>; empty values are omitted.
-func (w *xmlWriter) leaf(name, value string) {
-	if value == "" {
-		return
-	}
-	w.nl()
-	w.b = append(w.b, '<')
-	w.b = append(w.b, name...)
+// leaf writes <name>value</name> with value as escaped text.
+func (w *xmlWriter) leaf(el elem, value string) {
+	w.start(el)
 	w.b = append(w.b, '>')
 	w.b = appendEscaped(w.b, value)
 	w.b = append(w.b, "</"...)
-	w.b = append(w.b, name...)
+	w.b = append(w.b, elemDefs[el].name...)
 	w.b = append(w.b, '>')
 }
 
-// leafMetInf writes a MetInf leaf with its namespace.
-func (w *xmlWriter) leafMetInf(name, value string) {
+// The element structure is written by the write* functions generated from
+// schema.txt into zschema.go; these are the primitives they call, one per
+// kind.
+
+// encText writes a text element; an empty value is an empty element (so a
+// list keeps its length).
+func (w *xmlWriter) encText(el elem, value string) {
 	if value == "" {
+		w.empty(el)
 		return
 	}
-	w.nl()
-	w.b = append(w.b, '<')
-	w.b = append(w.b, name...)
-	w.b = append(w.b, ` xmlns="syncml:metinf">`...)
-	w.b = appendEscaped(w.b, value)
-	w.b = append(w.b, "</"...)
-	w.b = append(w.b, name...)
-	w.b = append(w.b, '>')
+	w.leaf(el, value)
 }
 
-// repeated writes one of a list of leaves; an empty one is kept as <name/>
-// so the list keeps its length.
-func (w *xmlWriter) repeated(name, value string) {
-	if value == "" {
-		w.empty(name)
-		return
-	}
-	w.leaf(name, value)
-}
+func (w *xmlWriter) encDocType(el elem, value string) { w.encText(el, value) }
 
-func (w *xmlWriter) flag(name string, on bool) {
-	if on {
-		w.empty(name)
+// encNonce writes a NextNonce; raw bytes (from WBXML OPAQUE) that XML text
+// cannot carry are written as base64.
+func (w *xmlWriter) encNonce(el elem, value string) {
+	if validText(value) {
+		w.leaf(el, value)
+	} else {
+		w.leaf(el, base64.StdEncoding.EncodeToString([]byte(value)))
 	}
 }
 
-func (w *xmlWriter) header(h *Header) {
-	w.open("SyncHdr")
-	w.leaf("VerDTD", h.VerDTD)
-	w.leaf("VerProto", h.VerProto)
-	w.leaf("SessionID", h.SessionID)
-	w.leaf("MsgID", h.MsgID)
-	if h.Target != (Location{}) {
-		w.location("Target", &h.Target)
-	}
-	if h.Source != (Location{}) {
-		w.location("Source", &h.Source)
-	}
-	w.leaf("RespURI", h.RespURI)
-	w.flag("NoResp", h.NoResp)
-	w.cred(h.Cred)
-	w.meta(h.Meta)
-	w.close("SyncHdr")
-}
+func (w *xmlWriter) encFlag(el elem) { w.empty(el) }
 
-// location writes a Target/Source; an all-empty one is written empty.
-func (w *xmlWriter) location(name string, l *Location) {
-	if l == nil {
-		return
-	}
-	if l.LocURI == "" && l.LocName == "" {
-		w.empty(name)
-		return
-	}
-	w.open(name)
-	w.leaf("LocURI", l.LocURI)
-	w.leaf("LocName", l.LocName)
-	w.close(name)
-}
-
-func (w *xmlWriter) cred(c *Cred) {
-	if c == nil {
-		return
-	}
-	if c.Meta == nil && c.Data == "" {
-		w.empty("Cred")
-		return
-	}
-	w.open("Cred")
-	w.meta(c.Meta)
-	w.leaf("Data", c.Data)
-	w.close("Cred")
-}
-
-func (w *xmlWriter) number(name string, n int64) {
+func (w *xmlWriter) encNumber(el elem, n int64) {
 	if n < 0 {
-		w.fail("negative %s %d", name, n)
+		w.fail("negative %s %d", elemDefs[el].name, n)
 		return
 	}
-	if n > 0 {
-		w.leafMetInf(name, strconv.FormatInt(n, 10))
-	}
+	w.number(el, n)
 }
 
-// meta writes a Meta in MetInf DTD order.
-func (w *xmlWriter) meta(m *Meta) {
-	if m == nil {
+func (w *xmlWriter) number(el elem, n int64) {
+	w.start(el)
+	w.b = append(w.b, '>')
+	w.b = strconv.AppendInt(w.b, n, 10)
+	w.b = append(w.b, "</"...)
+	w.b = append(w.b, elemDefs[el].name...)
+	w.b = append(w.b, '>')
+}
+
+func (w *xmlWriter) encCode(el elem, n int64) {
+	if n < 0 {
+		w.fail("negative code %d in Data", n)
 		return
 	}
+	w.number(el, n)
+}
+
+// encLocation writes a Target/Source; an all-empty one is written empty.
+func (w *xmlWriter) encLocation(el elem, l *Location) {
+	if l.LocURI == "" && l.LocName == "" {
+		w.empty(el)
+		return
+	}
+	saved := w.open(el)
+	w.writeLocation(l)
+	w.close(el, saved)
+}
+
+func (w *xmlWriter) encCred(el elem, c *Cred) {
+	if c.Meta == nil && c.Data == "" {
+		w.empty(el)
+		return
+	}
+	saved := w.open(el)
+	w.writeCred(c)
+	w.close(el, saved)
+}
+
+func (w *xmlWriter) encChal(el elem, c *Chal) {
+	if c.Meta == nil {
+		w.empty(el)
+		return
+	}
+	saved := w.open(el)
+	w.writeChal(c)
+	w.close(el, saved)
+}
+
+func (w *xmlWriter) encMeta(el elem, m *Meta) {
 	if isZeroMeta(m) {
-		w.empty("Meta")
+		w.empty(el)
 		return
 	}
-	w.open("Meta")
-	if m.FieldLevel {
-		w.emptyMetInf("FieldLevel")
-	}
-	w.leafMetInf("Format", m.Format)
-	w.leafMetInf("Type", m.Type)
-	w.leafMetInf("Mark", m.Mark)
-	w.number("Size", m.Size)
-	if a := m.Anchor; a != nil {
-		if a.Last == "" && a.Next == "" {
-			w.emptyMetInf("Anchor")
-		} else {
-			w.openMetInf("Anchor")
-			w.leaf("Last", a.Last)
-			w.leaf("Next", a.Next)
-			w.close("Anchor")
-		}
-	}
-	w.leafMetInf("Version", m.Version)
-	if m.NextNonce != "" {
-		if validText(m.NextNonce) {
-			w.leafMetInf("NextNonce", m.NextNonce)
-		} else {
-			w.leafMetInf("NextNonce", base64.StdEncoding.EncodeToString([]byte(m.NextNonce)))
-		}
-	}
-	w.number("MaxMsgSize", m.MaxMsgSize)
-	w.number("MaxObjSize", m.MaxObjSize)
-	for _, e := range m.EMI {
-		if e == "" {
-			w.emptyMetInf("EMI")
-		} else {
-			w.leafMetInf("EMI", e)
-		}
-	}
-	if mem := m.Mem; mem != nil {
-		if !mem.SharedMem && mem.FreeMem == "" && mem.FreeID == "" {
-			w.emptyMetInf("Mem")
-		} else {
-			w.openMetInf("Mem")
-			w.flag("SharedMem", mem.SharedMem)
-			w.leaf("FreeMem", mem.FreeMem)
-			w.leaf("FreeID", mem.FreeID)
-			w.close("Mem")
-		}
-	}
-	w.close("Meta")
+	saved := w.open(el)
+	w.writeMeta(m)
+	w.close(el, saved)
 }
 
 func isZeroMeta(m *Meta) bool {
@@ -298,32 +247,40 @@ func isZeroMeta(m *Meta) bool {
 		m.Anchor == nil && m.Mem == nil && !m.FieldLevel
 }
 
-func (w *xmlWriter) items(items []Item) {
-	for i := range items {
-		it := &items[i]
-		w.open("Item")
-		w.location("Target", it.Target)
-		w.location("Source", it.Source)
-		w.location("SourceParent", it.SourceParent)
-		w.location("TargetParent", it.TargetParent)
-		w.meta(it.Meta)
-		w.data(it.Data)
-		w.flag("MoreData", it.MoreData)
-		w.close("Item")
+func (w *xmlWriter) encAnchor(el elem, a *Anchor) {
+	if *a == (Anchor{}) {
+		w.empty(el)
+		return
 	}
+	saved := w.open(el)
+	w.writeAnchor(a)
+	w.close(el, saved)
 }
 
-// data writes a Data element in the representation its kind asks for.
-func (w *xmlWriter) data(d *Data) {
-	if d == nil {
+func (w *xmlWriter) encMem(el elem, m *Mem) {
+	if *m == (Mem{}) {
+		w.empty(el)
 		return
 	}
-	w.nl()
+	saved := w.open(el)
+	w.writeMem(m)
+	w.close(el, saved)
+}
+
+func (w *xmlWriter) encItem(el elem, it *Item) {
+	saved := w.open(el)
+	w.writeItem(it)
+	w.close(el, saved)
+}
+
+// encData writes a Data element in the representation its kind asks for.
+func (w *xmlWriter) encData(el elem, d *Data) {
 	if len(d.Value) == 0 && d.Kind != DataCDATA {
-		w.b = append(w.b, "<Data/>"...)
+		w.empty(el)
 		return
 	}
-	w.b = append(w.b, "<Data>"...)
+	w.start(el)
+	w.b = append(w.b, '>')
 	switch d.Kind {
 	case DataText:
 		w.b = appendEscaped(w.b, d.Value)
@@ -344,185 +301,30 @@ func (w *xmlWriter) data(d *Data) {
 	w.b = append(w.b, "</Data>"...)
 }
 
-func (w *xmlWriter) code(n int) {
-	if n < 0 {
-		w.fail("negative code %d in Data", n)
-		return
+// encCmds writes the commands of an Atomic or Sequence.
+func (w *xmlWriter) encCmds(cmds []Command) {
+	w.nest++
+	for _, c := range cmds {
+		w.command(c)
 	}
-	w.nl()
-	w.b = append(w.b, "<Data>"...)
-	w.b = strconv.AppendInt(w.b, int64(n), 10)
-	w.b = append(w.b, "</Data>"...)
+	w.nest--
 }
 
-// command writes one command; Status and Results only at top level.
-func (w *xmlWriter) command(c Command, topLevel bool) {
-	switch c := c.(type) {
-	case *Add:
-		if c == nil {
-			break
-		}
-		w.open("Add")
-		w.leaf("CmdID", c.CmdID)
-		w.flag("NoResp", c.NoResp)
-		w.cred(c.Cred)
-		w.meta(c.Meta)
-		w.items(c.Items)
-		w.close("Add")
-		return
-	case *Replace:
-		if c == nil {
-			break
-		}
-		w.open("Replace")
-		w.leaf("CmdID", c.CmdID)
-		w.flag("NoResp", c.NoResp)
-		w.cred(c.Cred)
-		w.meta(c.Meta)
-		w.items(c.Items)
-		w.close("Replace")
-		return
-	case *Delete:
-		if c == nil {
-			break
-		}
-		w.open("Delete")
-		w.leaf("CmdID", c.CmdID)
-		w.flag("NoResp", c.NoResp)
-		w.flag("Archive", c.Archive)
-		w.flag("SftDel", c.SftDel)
-		w.cred(c.Cred)
-		w.meta(c.Meta)
-		w.items(c.Items)
-		w.close("Delete")
-		return
-	case *Get:
-		if c == nil {
-			break
-		}
-		w.open("Get")
-		w.leaf("CmdID", c.CmdID)
-		w.flag("NoResp", c.NoResp)
-		w.leaf("Lang", c.Lang)
-		w.cred(c.Cred)
-		w.meta(c.Meta)
-		w.items(c.Items)
-		w.close("Get")
-		return
-	case *Copy:
-		if c == nil {
-			break
-		}
-		w.open("Copy")
-		w.leaf("CmdID", c.CmdID)
-		w.flag("NoResp", c.NoResp)
-		w.cred(c.Cred)
-		w.meta(c.Meta)
-		w.items(c.Items)
-		w.close("Copy")
-		return
-	case *Exec:
-		if c == nil {
-			break
-		}
-		w.open("Exec")
-		w.leaf("CmdID", c.CmdID)
-		w.flag("NoResp", c.NoResp)
-		w.cred(c.Cred)
-		w.meta(c.Meta)
-		w.leaf("Correlator", c.Correlator)
-		w.items(c.Items)
-		w.close("Exec")
-		return
-	case *Alert:
-		if c == nil {
-			break
-		}
-		w.open("Alert")
-		w.leaf("CmdID", c.CmdID)
-		w.flag("NoResp", c.NoResp)
-		w.cred(c.Cred)
-		w.code(int(c.Data))
-		w.leaf("Correlator", c.Correlator)
-		w.items(c.Items)
-		w.close("Alert")
-		return
-	case *Atomic:
-		if c == nil {
-			break
-		}
-		w.open("Atomic")
-		w.leaf("CmdID", c.CmdID)
-		w.flag("NoResp", c.NoResp)
-		w.meta(c.Meta)
-		for _, n := range c.Commands {
-			w.command(n, false)
-		}
-		w.close("Atomic")
-		return
-	case *Sequence:
-		if c == nil {
-			break
-		}
-		w.open("Sequence")
-		w.leaf("CmdID", c.CmdID)
-		w.flag("NoResp", c.NoResp)
-		w.meta(c.Meta)
-		for _, n := range c.Commands {
-			w.command(n, false)
-		}
-		w.close("Sequence")
-		return
-	case *Results:
-		if c == nil {
-			break
-		}
-		if !topLevel {
-			w.fail("Results inside Atomic/Sequence")
-			return
-		}
-		w.open("Results")
-		w.leaf("CmdID", c.CmdID)
-		w.leaf("MsgRef", c.MsgRef)
-		w.leaf("CmdRef", c.CmdRef)
-		w.meta(c.Meta)
-		w.leaf("TargetRef", c.TargetRef)
-		w.leaf("SourceRef", c.SourceRef)
-		w.items(c.Items)
-		w.close("Results")
-		return
-	case *Status:
-		if c == nil {
-			break
-		}
-		if !topLevel {
-			w.fail("Status inside Atomic/Sequence")
-			return
-		}
-		w.open("Status")
-		w.leaf("CmdID", c.CmdID)
-		w.leaf("MsgRef", c.MsgRef)
-		w.leaf("CmdRef", c.CmdRef)
-		w.leaf("Cmd", c.Cmd)
-		for _, r := range c.TargetRefs {
-			w.repeated("TargetRef", r)
-		}
-		for _, r := range c.SourceRefs {
-			w.repeated("SourceRef", r)
-		}
-		w.cred(c.Cred)
-		if c.Chal != nil {
-			if c.Chal.Meta == nil {
-				w.empty("Chal")
-			} else {
-				w.open("Chal")
-				w.meta(c.Chal.Meta)
-				w.close("Chal")
-			}
-		}
-		w.code(int(c.Data))
-		w.items(c.Items)
-		w.close("Status")
+// openCmd starts a command; Status and Results only at top level.
+func (w *xmlWriter) openCmd(el elem, _ []Item) bool {
+	if w.nest > 0 && (el == elStatus || el == elResults) {
+		w.fail("%s inside Atomic/Sequence", elemDefs[el].name)
+		return false
+	}
+	w.open(el)
+	return true
+}
+
+func (w *xmlWriter) closeCmd(el elem) { w.close(el, pageSyncML) }
+
+// command writes one command of SyncBody, Atomic or Sequence.
+func (w *xmlWriter) command(c Command) {
+	if w.encCommand(c) {
 		return
 	}
 	if u, ok := c.(*Unknown); ok && u != nil {
@@ -538,12 +340,23 @@ func (w *xmlWriter) command(c Command, topLevel bool) {
 			return
 		}
 		if u.CmdID == "" {
-			w.empty(u.Name)
+			w.nl()
+			w.b = append(w.b, '<')
+			w.b = append(w.b, u.Name...)
+			w.b = append(w.b, "/>"...)
 			return
 		}
-		w.open(u.Name)
-		w.leaf("CmdID", u.CmdID)
-		w.close(u.Name)
+		w.nl()
+		w.b = append(w.b, '<')
+		w.b = append(w.b, u.Name...)
+		w.b = append(w.b, '>')
+		w.depth++
+		w.leaf(elCmdID, u.CmdID)
+		w.depth--
+		w.nl()
+		w.b = append(w.b, "</"...)
+		w.b = append(w.b, u.Name...)
+		w.b = append(w.b, '>')
 		return
 	}
 	w.fail("unsupported or nil command %T", c)

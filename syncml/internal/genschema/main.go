@@ -1,0 +1,444 @@
+// Command genschema turns syncml/schema.txt, the SyncML DM element table,
+// into zschema.go: element ids, their names, namespaces, WBXML tokens and
+// classes, the token lookup, and for every structure of the table a decoder
+// and an encoder for XML and for WBXML, as switch code.
+//
+// Kinds (the KIND column) and the primitives each codec supplies for them
+// (d is the decoder, w the encoder; c the child element):
+//
+//	text     string       d.decText(c, &f)            w.encText(el, f)
+//	nonce    string       d.decText(c, &f)            w.encNonce(el, f)
+//	doctype  string       d.decText(c, &f)            w.encDocType(el, f)
+//	textlist []string     d.decTextList(c, &f)        w.encText(el, s) for each
+//	flag     bool         d.flag(c)                   w.encFlag(el)
+//	number   int64        d.decNumber(c, &f)          w.encNumber(el, f)
+//	code     AlertCode…   d.decCode(c, …, (*int)(&f)) w.encCode(el, int64(f))
+//	loc      Location     d.decLocation(c, &f)        w.encLocation(el, &f)
+//	locptr   *Location    d.decLocPtr(c, &f)          w.encLocation(el, f)
+//	cred chal meta anchor mem data   *T   d.decKind(c, &f)   w.encKind(el, f)
+//	metinf   (the Meta itself)   d.decMetInf(c, v)    never written
+//	items    []Item       d.decItem(c, …)             w.encItem(el, &f[i])
+//	cmds     []Command    d.decCmd(c, …) for any other child; w.encCmds(f)
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"go/format"
+	"log"
+	"os"
+	"strings"
+)
+
+type elem struct {
+	name, page, class string
+	command           bool
+}
+
+type child struct {
+	el, field, kind string
+	xml, wbx        string // policies
+}
+
+type structDef struct {
+	name, gotype string
+	command      bool
+	children     []child
+}
+
+var kindType = map[string]string{
+	"text": "string", "nonce": "string", "doctype": "string", "textlist": "[]string",
+	"flag": "bool", "number": "int64", "code": "", "loc": "Location", "locptr": "*Location",
+	"cred": "*Cred", "chal": "*Chal", "meta": "*Meta", "anchor": "*Anchor", "mem": "*Mem",
+	"data": "*Data", "metinf": "", "items": "[]Item", "cmds": "[]Command",
+}
+
+var policies = map[string]bool{"opt": true, "req": true, "must": true, "read": true, "-": true}
+
+func main() {
+	in := flag.String("in", "schema.txt", "table")
+	out := flag.String("out", "zschema.go", "output")
+	flag.Parse()
+	elems, structs := parse(*in)
+	var b bytes.Buffer
+	gen(&b, elems, structs)
+	src, err := format.Source(b.Bytes())
+	if err != nil {
+		os.WriteFile(*out, b.Bytes(), 0o644)
+		log.Fatalf("format: %v", err)
+	}
+	if err := os.WriteFile(*out, src, 0o644); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func parse(path string) ([]*elem, []*structDef) {
+	f, err := os.Open(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	var elems []*elem
+	byName := map[string]*elem{}
+	var structs []*structDef
+	var cur *structDef
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		fs := strings.Fields(line)
+		if len(fs) == 0 {
+			continue
+		}
+		bad := func(msg string) { log.Fatalf("%s:%d: %s: %q", path, n, msg, sc.Text()) }
+		switch fs[0] {
+		case "elem":
+			if len(fs) != 4 || (fs[2] != "syncml" && fs[2] != "metinf") ||
+				(fs[3] != "dm" && fs[3] != "ds" && fs[3] != "notdm") {
+				bad("want: elem NAME syncml|metinf dm|ds|notdm")
+			}
+			if byName[fs[1]] != nil {
+				bad("element defined twice")
+			}
+			e := &elem{name: fs[1], page: fs[2], class: fs[3]}
+			elems = append(elems, e)
+			byName[e.name] = e
+		case "struct":
+			if len(fs) < 3 || len(fs) > 4 || (len(fs) == 4 && fs[3] != "command") {
+				bad("want: struct NAME GOTYPE [command]")
+			}
+			cur = &structDef{name: fs[1], gotype: fs[2], command: len(fs) == 4}
+			if cur.command {
+				e := byName[cur.name]
+				if e == nil {
+					bad("command struct names no element")
+				}
+				e.command = true
+			}
+			structs = append(structs, cur)
+		default:
+			if cur == nil || len(fs) != 5 {
+				bad("want: CHILD FIELD KIND XML WBXML inside a struct")
+			}
+			c := child{el: fs[0], field: fs[1], kind: fs[2], xml: fs[3], wbx: fs[4]}
+			if _, ok := kindType[c.kind]; !ok {
+				bad("unknown kind")
+			}
+			if !policies[c.xml] || !policies[c.wbx] {
+				bad("unknown policy")
+			}
+			if c.el != "*" && byName[c.el] == nil {
+				bad("unknown element")
+			}
+			if (c.el == "*") != (c.kind == "cmds") {
+				bad("the child * is the cmds kind, and only it")
+			}
+			for _, o := range cur.children {
+				if o.el == c.el && ((o.xml != "-" && c.xml != "-") || (o.wbx != "-" && c.wbx != "-")) {
+					bad("element read twice by one encoding")
+				}
+			}
+			cur.children = append(cur.children, c)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		log.Fatal(err)
+	}
+	return elems, structs
+}
+
+func gen(b *bytes.Buffer, elems []*elem, structs []*structDef) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("// Code generated by internal/genschema from schema.txt; DO NOT EDIT.\n\n")
+	p("package syncml\n\nimport \"github.com/omadm/omadm/wbxml\"\n\n")
+	p("// Element ids, in the order of schema.txt.\nconst (\n\telUnknown elem = iota // an element no SyncML DTD defines\n")
+	for _, e := range elems {
+		p("\tel%s\n", e.name)
+	}
+	p("\telCount\n)\n\n")
+	pageConst := map[string]string{"syncml": "pageSyncML", "metinf": "pageMetInf"}
+	tokPrefix := map[string]string{"syncml": "wbxml.SyncML", "metinf": "wbxml.MetInf"}
+	classConst := map[string]string{"dm": "classDM", "ds": "classDS", "notdm": "classNotDM"}
+	p("// elemDefs describes every element: name, code page (which is also its XML\n// namespace), WBXML token and class.\n")
+	p("var elemDefs = [elCount]elemDef{\n\telUnknown: {class: classUnknown},\n")
+	for _, e := range elems {
+		p("\tel%s: {name: %q, page: %s, token: %s%s, class: %s, command: %v},\n",
+			e.name, e.name, pageConst[e.page], tokPrefix[e.page], e.name, classConst[e.class], e.command)
+	}
+	p("}\n\n")
+	p("// wbxElems maps a code page and token to its element.\nvar wbxElems = [2][64]elem{\n")
+	for _, pg := range []string{"syncml", "metinf"} {
+		p("\t%s: {\n", pageConst[pg])
+		for _, e := range elems {
+			if e.page == pg {
+				p("\t\t%s%s: el%s,\n", tokPrefix[pg], e.name, e.name)
+			}
+		}
+		p("\t},\n")
+	}
+	p("}\n\n")
+	for _, s := range structs {
+		genXMLDec(p, s)
+		genWBXMLDec(p, s)
+		genEnc(p, s, "w", "*xmlWriter", func(c child) string { return c.xml })
+		genEnc(p, s, "e", "*wbxEncoder", func(c child) string { return c.wbx })
+	}
+	genDispatch(p, structs)
+}
+
+func target(c child, pol string) string {
+	if c.field == "." {
+		return "v"
+	}
+	if pol == "read" {
+		return "&x" + c.field
+	}
+	return "&v." + c.field
+}
+
+func hasKind(s *structDef, kind string, pol func(child) string) (child, bool) {
+	for _, c := range s.children {
+		if c.kind == kind && pol(c) != "-" {
+			return c, true
+		}
+	}
+	return child{}, false
+}
+
+func readLocals(p func(string, ...any), s *structDef, pol func(child) string) {
+	for _, c := range s.children {
+		if pol(c) == "read" && c.field != "." {
+			p("\tvar x%s %s // read, not kept\n\t_ = x%s\n", c.field, kindType[c.kind], c.field)
+		}
+	}
+}
+
+func genXMLDec(p func(string, ...any), s *structDef) {
+	pol := func(c child) string { return c.xml }
+	p("// read%s reads the children of t into v (XML).\n", s.name)
+	p("func (d *decoder) read%s(t tag, v *%s) error {\n", s.name, s.gotype)
+	readLocals(p, s, pol)
+	items, hasItems := hasKind(s, "items", pol)
+	cmds, hasCmds := hasKind(s, "cmds", pol)
+	if hasItems {
+		p("\tbase := len(d.items)\n")
+	}
+	if hasCmds {
+		p("\tcbase := len(d.cmds)\n")
+	}
+	var must []child
+	for _, c := range s.children {
+		if c.xml == "must" {
+			must = append(must, c)
+			p("\tvar has%s bool\n", c.field)
+		}
+	}
+	p("\tfor {\n\t\tc, end, err := d.next(&t)\n\t\tif err != nil {\n\t\t\treturn err\n\t\t}\n\t\tif end {\n\t\t\tbreak\n\t\t}\n")
+	p("\t\tswitch c.id {\n")
+	for _, c := range s.children {
+		if c.xml == "-" || c.kind == "cmds" {
+			continue
+		}
+		p("\t\tcase el%s:\n", c.el)
+		tg := target(c, c.xml)
+		switch c.kind {
+		case "text", "nonce", "doctype":
+			p("\t\t\terr = d.decText(&c, %s)\n", tg)
+		case "textlist":
+			p("\t\t\terr = d.decTextList(&c, %s)\n", tg)
+		case "flag":
+			p("\t\t\t%s, err = true, d.flag(&c)\n", strings.TrimPrefix(tg, "&"))
+		case "number":
+			p("\t\t\terr = d.decNumber(&c, %q, %s)\n", c.el, tg)
+		case "code":
+			p("\t\t\terr = d.decCode(&c, &t, (*int)(%s))\n", tg)
+		case "loc":
+			p("\t\t\terr = d.decLocation(c, %s)\n", tg)
+		case "locptr":
+			p("\t\t\terr = d.decLocPtr(c, %s)\n", tg)
+		case "cred", "chal", "meta", "anchor", "mem", "data":
+			p("\t\t\terr = d.dec%s(c, %s)\n", title(c.kind), tg)
+		case "metinf":
+			p("\t\t\terr = d.decMetInf(c, v)\n")
+		case "items":
+			p("\t\t\terr = d.decItem(c)\n")
+		}
+		if c.xml == "must" {
+			p("\t\t\thas%s = true\n", c.field)
+		}
+	}
+	p("\t\tdefault:\n")
+	if hasCmds {
+		p("\t\t\terr = d.decCmd(c, &t)\n")
+	} else {
+		p("\t\t\treturn d.unexpected(&c, &t)\n")
+	}
+	p("\t\t}\n\t\tif err != nil {\n\t\t\treturn err\n\t\t}\n\t}\n")
+	for _, c := range must {
+		p("\tif !has%s {\n\t\treturn d.missing(&t, el%s)\n\t}\n", c.field, c.el)
+	}
+	if hasItems {
+		p("\tv.%s = d.takeItems(base)\n", items.field)
+	}
+	if hasCmds {
+		p("\tv.%s = d.takeCmds(cbase)\n", cmds.field)
+	}
+	p("\treturn nil\n}\n\n")
+}
+
+func genWBXMLDec(p func(string, ...any), s *structDef) {
+	pol := func(c child) string { return c.wbx }
+	p("// read%s reads the children of start into v (WBXML).\n", s.name)
+	p("func (d *wbxDecoder) read%s(start wbxml.Token, v *%s) error {\n", s.name, s.gotype)
+	readLocals(p, s, pol)
+	cmds, hasCmds := hasKind(s, "cmds", pol)
+	metaExpr := "nil"
+	for _, c := range s.children {
+		if c.kind == "meta" && c.wbx != "-" {
+			metaExpr = strings.TrimPrefix(target(c, c.wbx), "&")
+		}
+	}
+	p("\terr := d.children(wbxTagName(start), func(t wbxml.Token) error {\n\t\tvar err error\n\t\tswitch d.elemOf(t) {\n")
+	for _, c := range s.children {
+		if c.wbx == "-" || c.kind == "cmds" {
+			continue
+		}
+		p("\t\tcase el%s:\n", c.el)
+		tg := target(c, c.wbx)
+		switch c.kind {
+		case "text", "nonce", "doctype":
+			p("\t\t\terr = d.decText(t, %s)\n", tg)
+		case "textlist":
+			p("\t\t\terr = d.decTextList(t, %s)\n", tg)
+		case "flag":
+			p("\t\t\t%s, err = true, d.flag(t)\n", strings.TrimPrefix(tg, "&"))
+		case "number":
+			p("\t\t\terr = d.decNumber(t, %s)\n", tg)
+		case "code":
+			p("\t\t\terr = d.decCode(t, (*int)(%s))\n", tg)
+		case "loc":
+			p("\t\t\terr = d.decLocation(t, %s)\n", tg)
+		case "data":
+			p("\t\t\terr = d.decData(t, %s, %s)\n", tg, metaExpr)
+		case "locptr":
+			p("\t\t\terr = d.decLocPtr(t, %s)\n", tg)
+		case "cred", "chal", "meta", "anchor", "mem":
+			p("\t\t\terr = d.dec%s(t, %s)\n", title(c.kind), tg)
+		case "metinf":
+			p("\t\t\terr = d.decMetInf(t, v)\n")
+		case "items":
+			p("\t\t\terr = d.decItem(t, %s)\n", tg)
+		}
+	}
+	p("\t\tdefault:\n")
+	if hasCmds {
+		p("\t\t\terr = d.decCmd(t, &v.%s)\n", cmds.field)
+	} else {
+		p("\t\t\terr = d.other(t)\n")
+	}
+	p("\t\t}\n\t\treturn err\n\t})\n")
+	if items, ok := hasKind(s, "items", pol); ok {
+		p("\tif err == nil {\n\t\td.itemsDone(v.%s, %s)\n\t}\n", items.field, metaExpr)
+	}
+	p("\treturn err\n}\n\n")
+}
+
+func genEnc(p func(string, ...any), s *structDef, w, typ string, pol func(child) string) {
+	enc := "XML"
+	if w == "e" {
+		enc = "WBXML"
+	}
+	p("// write%s writes the children of v (%s).\n", s.name, enc)
+	p("func (%s %s) write%s(v *%s) {\n", w, typ, s.name, s.gotype)
+	for _, c := range s.children {
+		pc := pol(c)
+		if pc == "-" || pc == "read" {
+			continue
+		}
+		f := "v." + c.field
+		var cond, call string
+		switch c.kind {
+		case "text":
+			cond, call = f+` != ""`, fmt.Sprintf("%s.encText(el%s, %s)", w, c.el, f)
+		case "nonce":
+			cond, call = f+` != ""`, fmt.Sprintf("%s.encNonce(el%s, %s)", w, c.el, f)
+		case "doctype":
+			cond, call = f+` != ""`, fmt.Sprintf("%s.encDocType(el%s, %s)", w, c.el, f)
+		case "textlist":
+			call = fmt.Sprintf("for _, s := range %s {\n%s.encText(el%s, s)\n}", f, w, c.el)
+		case "flag":
+			cond, call = f, fmt.Sprintf("%s.encFlag(el%s)", w, c.el)
+		case "number":
+			cond, call = f+" != 0", fmt.Sprintf("%s.encNumber(el%s, %s)", w, c.el, f)
+		case "code":
+			cond, call = f+" != 0", fmt.Sprintf("%s.encCode(el%s, int64(%s))", w, c.el, f)
+		case "loc":
+			cond, call = f+" != (Location{})", fmt.Sprintf("%s.encLocation(el%s, &%s)", w, c.el, f)
+		case "locptr":
+			cond, call = f+" != nil", fmt.Sprintf("%s.encLocation(el%s, %s)", w, c.el, f)
+		case "cred", "chal", "meta", "anchor", "mem", "data":
+			cond, call = f+" != nil", fmt.Sprintf("%s.enc%s(el%s, %s)", w, title(c.kind), c.el, f)
+		case "items":
+			call = fmt.Sprintf("for i := range %s {\n%s.encItem(el%s, &%s[i])\n}", f, w, c.el, f)
+		case "cmds":
+			call = fmt.Sprintf("%s.encCmds(%s)", w, f)
+		default:
+			continue
+		}
+		if pc == "opt" && cond != "" {
+			p("\tif %s {\n\t\t%s\n\t}\n", cond, call)
+		} else {
+			p("\t%s\n", call)
+		}
+	}
+	p("}\n\n")
+}
+
+func genDispatch(p func(string, ...any), structs []*structDef) {
+	p("// decCommand decodes command element t (XML); it is nil, nil when t is\n// no command.\n")
+	p("func (d *decoder) decCommand(t tag) (Command, error) {\n\tswitch t.id {\n")
+	for _, s := range structs {
+		if s.command {
+			p("\tcase el%s:\n\t\tv := &%s{}\n\t\treturn v, d.read%s(t, v)\n", s.name, s.gotype, s.name)
+		}
+	}
+	p("\t}\n\treturn nil, nil\n}\n\n")
+	p("// decCommand decodes command element t (WBXML); it is nil, nil when t is\n// no command.\n")
+	p("func (d *wbxDecoder) decCommand(t wbxml.Token, el elem) (Command, error) {\n\tswitch el {\n")
+	for _, s := range structs {
+		if s.command {
+			p("\tcase el%s:\n\t\tv := &%s{}\n\t\treturn v, d.read%s(t, v)\n", s.name, s.gotype, s.name)
+		}
+	}
+	p("\t}\n\treturn nil, nil\n}\n\n")
+	for _, x := range []struct{ w, typ, enc, pol string }{{"w", "*xmlWriter", "XML", "xml"}, {"e", "*wbxEncoder", "WBXML", "wbx"}} {
+		p("// encCommand writes a DM command (%s); false when c is none (nil, *Unknown).\n", x.enc)
+		p("func (%s %s) encCommand(c Command) bool {\n\tswitch v := c.(type) {\n", x.w, x.typ)
+		for _, s := range structs {
+			if !s.command {
+				continue
+			}
+			items := "nil"
+			for _, c := range s.children {
+				pol := c.xml
+				if x.pol == "wbx" {
+					pol = c.wbx
+				}
+				if c.kind == "meta" && pol != "-" && pol != "read" {
+					if it, ok := hasKind(s, "items", func(c child) string { return "opt" }); ok {
+						items = "v." + it.field
+					}
+				}
+			}
+			p("\tcase *%s:\n\t\tif v == nil {\n\t\t\treturn false\n\t\t}\n", s.gotype)
+			p("\t\tif %s.openCmd(el%s, %s) {\n\t\t\t%s.write%s(v)\n\t\t\t%s.closeCmd(el%s)\n\t\t}\n", x.w, s.name, items, x.w, s.name, x.w, s.name)
+		}
+		p("\tdefault:\n\t\treturn false\n\t}\n\treturn true\n}\n\n")
+	}
+}
+
+func title(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
