@@ -308,4 +308,3 @@ func wbxRootElement(x []byte) (name, ns string) {
 		return name, ns
 	}
 }
-

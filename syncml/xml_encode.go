@@ -202,7 +202,7 @@ func (w *xmlWriter) encCode(el elem, n int64) {
 
 // encLocation writes a Target/Source; an all-empty one is written empty.
 func (w *xmlWriter) encLocation(el elem, l *Location) {
-	if l.LocURI == "" && l.LocName == "" {
+	if zeroLocation(l) {
 		w.empty(el)
 		return
 	}
@@ -212,7 +212,7 @@ func (w *xmlWriter) encLocation(el elem, l *Location) {
 }
 
 func (w *xmlWriter) encCred(el elem, c *Cred) {
-	if c.Meta == nil && c.Data == "" {
+	if zeroCred(c) {
 		w.empty(el)
 		return
 	}
@@ -222,7 +222,7 @@ func (w *xmlWriter) encCred(el elem, c *Cred) {
 }
 
 func (w *xmlWriter) encChal(el elem, c *Chal) {
-	if c.Meta == nil {
+	if zeroChal(c) {
 		w.empty(el)
 		return
 	}
@@ -232,7 +232,7 @@ func (w *xmlWriter) encChal(el elem, c *Chal) {
 }
 
 func (w *xmlWriter) encMeta(el elem, m *Meta) {
-	if isZeroMeta(m) {
+	if zeroMeta(m) {
 		w.empty(el)
 		return
 	}
@@ -241,14 +241,8 @@ func (w *xmlWriter) encMeta(el elem, m *Meta) {
 	w.close(el, saved)
 }
 
-func isZeroMeta(m *Meta) bool {
-	return m.Format == "" && m.Type == "" && m.Mark == "" && m.Size == 0 && m.NextNonce == "" &&
-		m.Version == "" && m.MaxMsgSize == 0 && m.MaxObjSize == 0 && len(m.EMI) == 0 &&
-		m.Anchor == nil && m.Mem == nil && !m.FieldLevel
-}
-
 func (w *xmlWriter) encAnchor(el elem, a *Anchor) {
-	if *a == (Anchor{}) {
+	if zeroAnchor(a) {
 		w.empty(el)
 		return
 	}
@@ -258,7 +252,7 @@ func (w *xmlWriter) encAnchor(el elem, a *Anchor) {
 }
 
 func (w *xmlWriter) encMem(el elem, m *Mem) {
-	if *m == (Mem{}) {
+	if zeroMem(m) {
 		w.empty(el)
 		return
 	}
@@ -298,7 +292,9 @@ func (w *xmlWriter) encData(el elem, d *Data) {
 		w.fail("unknown Data kind %d", d.Kind)
 		return
 	}
-	w.b = append(w.b, "</Data>"...)
+	w.b = append(w.b, "</"...)
+	w.b = append(w.b, elemDefs[el].name...)
+	w.b = append(w.b, '>')
 }
 
 // encCmds writes the commands of an Atomic or Sequence.

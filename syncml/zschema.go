@@ -433,6 +433,13 @@ func (e *wbxEncoder) writeLocation(v *Location) {
 	}
 }
 
+// zeroLocation reports whether no field of v is set.
+func zeroLocation(v *Location) bool {
+	return true &&
+		v.LocURI == "" &&
+		v.LocName == ""
+}
+
 // readCred reads the children of t into v (XML).
 func (d *decoder) readCred(t tag, v *Cred) error {
 	for {
@@ -493,6 +500,13 @@ func (e *wbxEncoder) writeCred(v *Cred) {
 	e.encText(elData, v.Data)
 }
 
+// zeroCred reports whether no field of v is set.
+func zeroCred(v *Cred) bool {
+	return true &&
+		v.Meta == nil &&
+		v.Data == ""
+}
+
 // readChal reads the children of t into v (XML).
 func (d *decoder) readChal(t tag, v *Chal) error {
 	for {
@@ -543,6 +557,12 @@ func (e *wbxEncoder) writeChal(v *Chal) {
 	if v.Meta != nil {
 		e.encMeta(elMeta, v.Meta)
 	}
+}
+
+// zeroChal reports whether no field of v is set.
+func zeroChal(v *Chal) bool {
+	return true &&
+		v.Meta == nil
 }
 
 // readMeta reads the children of t into v (XML).
@@ -711,6 +731,23 @@ func (e *wbxEncoder) writeMeta(v *Meta) {
 	}
 }
 
+// zeroMeta reports whether no field of v is set.
+func zeroMeta(v *Meta) bool {
+	return true &&
+		!v.FieldLevel &&
+		v.Format == "" &&
+		v.Type == "" &&
+		v.Mark == "" &&
+		v.Size == 0 &&
+		v.Anchor == nil &&
+		v.Version == "" &&
+		v.NextNonce == "" &&
+		v.MaxMsgSize == 0 &&
+		v.MaxObjSize == 0 &&
+		len(v.EMI) == 0 &&
+		v.Mem == nil
+}
+
 // readAnchor reads the children of t into v (XML).
 func (d *decoder) readAnchor(t tag, v *Anchor) error {
 	for {
@@ -769,6 +806,13 @@ func (e *wbxEncoder) writeAnchor(v *Anchor) {
 		e.encText(elLast, v.Last)
 	}
 	e.encText(elNext, v.Next)
+}
+
+// zeroAnchor reports whether no field of v is set.
+func zeroAnchor(v *Anchor) bool {
+	return true &&
+		v.Last == "" &&
+		v.Next == ""
 }
 
 // readMem reads the children of t into v (XML).
@@ -837,6 +881,14 @@ func (e *wbxEncoder) writeMem(v *Mem) {
 	}
 	e.encText(elFreeMem, v.FreeMem)
 	e.encText(elFreeID, v.FreeID)
+}
+
+// zeroMem reports whether no field of v is set.
+func zeroMem(v *Mem) bool {
+	return true &&
+		!v.SharedMem &&
+		v.FreeMem == "" &&
+		v.FreeID == ""
 }
 
 // readItem reads the children of t into v (XML).

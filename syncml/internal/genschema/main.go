@@ -45,6 +45,7 @@ type child struct {
 type structDef struct {
 	name, gotype string
 	command      bool
+	empty        bool // XML writes it as an empty element when no field is set
 	children     []child
 }
 
@@ -61,28 +62,37 @@ func main() {
 	in := flag.String("in", "schema.txt", "table")
 	out := flag.String("out", "zschema.go", "output")
 	flag.Parse()
-	elems, structs := parse(*in)
-	var b bytes.Buffer
-	gen(&b, elems, structs)
-	src, err := format.Source(b.Bytes())
+	elems, structs, err := parse(*in)
 	if err != nil {
-		os.WriteFile(*out, b.Bytes(), 0o644)
-		log.Fatalf("format: %v", err)
+		log.Fatal(err)
+	}
+	src, err := render(elems, structs)
+	if err != nil {
+		log.Fatal(err)
 	}
 	if err := os.WriteFile(*out, src, 0o644); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func parse(path string) ([]*elem, []*structDef) {
+// render returns the formatted zschema.go.
+func render(elems []*elem, structs []*structDef) ([]byte, error) {
+	var b bytes.Buffer
+	gen(&b, elems, structs)
+	src, err := format.Source(b.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("generated code does not format: %v", err)
+	}
+	return src, nil
+}
+
+func parse(path string) (elems []*elem, structs []*structDef, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		log.Fatal(err)
+		return nil, nil, err
 	}
 	defer f.Close()
-	var elems []*elem
 	byName := map[string]*elem{}
-	var structs []*structDef
 	var cur *structDef
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
@@ -94,28 +104,37 @@ func parse(path string) ([]*elem, []*structDef) {
 		if len(fs) == 0 {
 			continue
 		}
-		bad := func(msg string) { log.Fatalf("%s:%d: %s: %q", path, n, msg, sc.Text()) }
+		bad := func(msg string) {
+			if err == nil {
+				err = fmt.Errorf("%s:%d: %s: %q", path, n, msg, sc.Text())
+			}
+		}
 		switch fs[0] {
 		case "elem":
 			if len(fs) != 4 || (fs[2] != "syncml" && fs[2] != "metinf") ||
 				(fs[3] != "dm" && fs[3] != "ds" && fs[3] != "notdm") {
 				bad("want: elem NAME syncml|metinf dm|ds|notdm")
+				continue
 			}
 			if byName[fs[1]] != nil {
 				bad("element defined twice")
+				continue
 			}
 			e := &elem{name: fs[1], page: fs[2], class: fs[3]}
 			elems = append(elems, e)
 			byName[e.name] = e
 		case "struct":
-			if len(fs) < 3 || len(fs) > 4 || (len(fs) == 4 && fs[3] != "command") {
-				bad("want: struct NAME GOTYPE [command]")
+			if len(fs) < 3 || len(fs) > 4 || (len(fs) == 4 && fs[3] != "command" && fs[3] != "empty") {
+				bad("want: struct NAME GOTYPE [command|empty]")
+				continue
 			}
-			cur = &structDef{name: fs[1], gotype: fs[2], command: len(fs) == 4}
+			cur = &structDef{name: fs[1], gotype: fs[2], command: len(fs) == 4 && fs[3] == "command",
+				empty: len(fs) == 4 && fs[3] == "empty"}
 			if cur.command {
 				e := byName[cur.name]
 				if e == nil {
 					bad("command struct names no element")
+					continue
 				}
 				e.command = true
 			}
@@ -123,6 +142,7 @@ func parse(path string) ([]*elem, []*structDef) {
 		default:
 			if cur == nil || len(fs) != 5 {
 				bad("want: CHILD FIELD KIND XML WBXML inside a struct")
+				continue
 			}
 			c := child{el: fs[0], field: fs[1], kind: fs[2], xml: fs[3], wbx: fs[4]}
 			if _, ok := kindType[c.kind]; !ok {
@@ -145,10 +165,10 @@ func parse(path string) ([]*elem, []*structDef) {
 			cur.children = append(cur.children, c)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		log.Fatal(err)
+	if err == nil {
+		err = sc.Err()
 	}
-	return elems, structs
+	return elems, structs, err
 }
 
 func gen(b *bytes.Buffer, elems []*elem, structs []*structDef) {
@@ -186,6 +206,9 @@ func gen(b *bytes.Buffer, elems []*elem, structs []*structDef) {
 		genWBXMLDec(p, s)
 		genEnc(p, s, "w", "*xmlWriter", func(c child) string { return c.xml })
 		genEnc(p, s, "e", "*wbxEncoder", func(c child) string { return c.wbx })
+		if s.empty {
+			genZero(p, s)
+		}
 	}
 	genDispatch(p, structs)
 }
@@ -396,6 +419,36 @@ func genEnc(p func(string, ...any), s *structDef, w, typ string, pol func(child)
 		}
 	}
 	p("}\n\n")
+}
+
+// genZero writes zero<Struct>, true when no field of v is set (an encoder
+// writes such a structure as an empty element).
+func genZero(p func(string, ...any), s *structDef) {
+	p("// zero%s reports whether no field of v is set.\n", s.name)
+	p("func zero%s(v *%s) bool {\n\treturn true", s.name, s.gotype)
+	seen := map[string]bool{}
+	for _, c := range s.children {
+		if c.field == "." || seen[c.field] {
+			continue
+		}
+		seen[c.field] = true
+		f := "v." + c.field
+		switch c.kind {
+		case "text", "nonce", "doctype":
+			p(" &&\n\t\t%s == \"\"", f)
+		case "flag":
+			p(" &&\n\t\t!%s", f)
+		case "number", "code":
+			p(" &&\n\t\t%s == 0", f)
+		case "textlist", "items", "cmds":
+			p(" &&\n\t\tlen(%s) == 0", f)
+		case "loc":
+			p(" &&\n\t\t%s == (Location{})", f)
+		default:
+			p(" &&\n\t\t%s == nil", f)
+		}
+	}
+	p("\n}\n\n")
 }
 
 func genDispatch(p func(string, ...any), structs []*structDef) {
