@@ -11,11 +11,15 @@ import (
 var wbxEncPool = sync.Pool{New: func() any { return &wbxEncoder{buf: make([]byte, 0, 4096)} }}
 
 type wbxEncoder struct {
-	w     wbxml.Writer
-	buf   []byte
-	emb   []byte // scratch for embedded documents
-	doc   []byte // the embedded document of the Item being written, if any
-	embed bool   // the Meta being written describes an embedded document
+	w   wbxml.Writer
+	buf []byte
+	emb []byte // scratch for embedded documents
+	doc []byte // the embedded document of the Item being written, if any
+	// embedMeta is the Meta that describes an embedded document (of the
+	// command or the Item being written), embed whether it is the one
+	// being written: its Type then takes the "+wbxml" form.
+	embedMeta *Meta
+	embed     bool
 }
 
 // EncodeWBXML encodes m as a WBXML 1.3 document: public id 0x1201 (0x0FD3 when
@@ -32,11 +36,9 @@ func EncodeWBXML(m *Message) ([]byte, error) {
 		id = wbxPublicIDSyncML11
 	}
 	e.w.WriteHeader(&wbxml.Header{Version: wbxml.Version13, PublicID: id, Charset: wbxml.CharsetUTF8})
-	e.embed, e.doc = false, nil
+	e.embed, e.embedMeta, e.doc = false, nil, nil
 	e.open(elSyncML)
-	e.open(elSyncHdr)
-	e.writeHeader(&m.Header)
-	e.end()
+	e.encHeader(elSyncHdr, &m.Header)
 	e.open(elSyncBody)
 	for _, c := range m.Body {
 		e.command(c)
@@ -46,6 +48,7 @@ func EncodeWBXML(m *Message) ([]byte, error) {
 	}
 	e.end()
 	e.end()
+	e.embedMeta = nil // do not keep the message alive from the pool
 	out := bytes.Clone(e.w.Bytes())
 	if cap(e.w.Bytes()) <= 1<<20 { // do not pin huge buffers in the pool
 		e.buf = e.w.Bytes()[:0]
@@ -115,46 +118,12 @@ func (e *wbxEncoder) encNumber(el elem, v int64) {
 
 func (e *wbxEncoder) encCode(el elem, v int64) { e.encNumber(el, v) }
 
-func (e *wbxEncoder) encLocation(el elem, l *Location) {
-	e.open(el)
-	e.writeLocation(l)
-	e.end()
-}
-
-func (e *wbxEncoder) encCred(el elem, c *Cred) {
-	embed := e.embed
-	e.embed = false
-	e.open(el)
-	e.writeCred(c)
-	e.end()
-	e.embed = embed
-}
-
-func (e *wbxEncoder) encChal(el elem, c *Chal) {
-	embed := e.embed
-	e.embed = false
-	e.open(el)
-	e.writeChal(c)
-	e.end()
-	e.embed = embed
-}
-
-// encMeta writes a Meta with its MetInf children on page 1.
+// encMeta writes a Meta with its MetInf children on page 1; the Meta of
+// an embedded document writes its Type in "+wbxml" form.
 func (e *wbxEncoder) encMeta(el elem, m *Meta) {
+	e.embed = m == e.embedMeta
 	e.open(el)
 	e.writeMeta(m)
-	e.end()
-}
-
-func (e *wbxEncoder) encAnchor(el elem, a *Anchor) {
-	e.open(el)
-	e.writeAnchor(a)
-	e.end()
-}
-
-func (e *wbxEncoder) encMem(el elem, m *Mem) {
-	e.open(el)
-	e.writeMem(m)
 	e.end()
 }
 
@@ -170,7 +139,10 @@ func (e *wbxEncoder) encItem(el elem, it *Item) {
 			}
 		}
 	}
-	e.embed = e.doc != nil
+	e.embedMeta = nil
+	if e.doc != nil {
+		e.embedMeta = it.Meta
+	}
 	e.open(el)
 	e.writeItem(it)
 	e.end()
@@ -204,8 +176,11 @@ func (e *wbxEncoder) encCmds(cmds []Command) {
 
 // openCmd starts a command; the command's Meta Type takes the "+wbxml" form
 // when an item without a Type of its own carries an embedded document.
-func (e *wbxEncoder) openCmd(el elem, items []Item) bool {
-	e.embed = wbxAnyEmbedded(items)
+func (e *wbxEncoder) openCmd(el elem, meta *Meta, items []Item) bool {
+	e.embedMeta = nil
+	if meta != nil && wbxAnyEmbedded(items) {
+		e.embedMeta = meta
+	}
 	e.open(el)
 	return true
 }

@@ -48,10 +48,8 @@ func encodeXML(m *Message, indent bool) ([]byte, error) {
 	w.b = append(w.b, ns...)
 	w.b = append(w.b, `">`...)
 	w.depth++
-	saved := w.open(elSyncHdr)
-	w.writeHeader(&m.Header)
-	w.close(elSyncHdr, saved)
-	w.open(elSyncBody)
+	w.encHeader(elSyncHdr, &m.Header)
+	saved := w.open(elSyncBody)
 	for _, c := range m.Body {
 		w.command(c)
 	}
@@ -200,73 +198,6 @@ func (w *xmlWriter) encCode(el elem, n int64) {
 	w.number(el, n)
 }
 
-// encLocation writes a Target/Source; an all-empty one is written empty.
-func (w *xmlWriter) encLocation(el elem, l *Location) {
-	if zeroLocation(l) {
-		w.empty(el)
-		return
-	}
-	saved := w.open(el)
-	w.writeLocation(l)
-	w.close(el, saved)
-}
-
-func (w *xmlWriter) encCred(el elem, c *Cred) {
-	if zeroCred(c) {
-		w.empty(el)
-		return
-	}
-	saved := w.open(el)
-	w.writeCred(c)
-	w.close(el, saved)
-}
-
-func (w *xmlWriter) encChal(el elem, c *Chal) {
-	if zeroChal(c) {
-		w.empty(el)
-		return
-	}
-	saved := w.open(el)
-	w.writeChal(c)
-	w.close(el, saved)
-}
-
-func (w *xmlWriter) encMeta(el elem, m *Meta) {
-	if zeroMeta(m) {
-		w.empty(el)
-		return
-	}
-	saved := w.open(el)
-	w.writeMeta(m)
-	w.close(el, saved)
-}
-
-func (w *xmlWriter) encAnchor(el elem, a *Anchor) {
-	if zeroAnchor(a) {
-		w.empty(el)
-		return
-	}
-	saved := w.open(el)
-	w.writeAnchor(a)
-	w.close(el, saved)
-}
-
-func (w *xmlWriter) encMem(el elem, m *Mem) {
-	if zeroMem(m) {
-		w.empty(el)
-		return
-	}
-	saved := w.open(el)
-	w.writeMem(m)
-	w.close(el, saved)
-}
-
-func (w *xmlWriter) encItem(el elem, it *Item) {
-	saved := w.open(el)
-	w.writeItem(it)
-	w.close(el, saved)
-}
-
 // encData writes a Data element in the representation its kind asks for.
 func (w *xmlWriter) encData(el elem, d *Data) {
 	if len(d.Value) == 0 && d.Kind != DataCDATA {
@@ -307,7 +238,7 @@ func (w *xmlWriter) encCmds(cmds []Command) {
 }
 
 // openCmd starts a command; Status and Results only at top level.
-func (w *xmlWriter) openCmd(el elem, _ []Item) bool {
+func (w *xmlWriter) openCmd(el elem, _ *Meta, _ []Item) bool {
 	if w.nest > 0 && (el == elStatus || el == elResults) {
 		w.fail("%s inside Atomic/Sequence", elemDefs[el].name)
 		return false

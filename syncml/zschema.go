@@ -243,6 +243,20 @@ var wbxElems = [2][64]elem{
 	},
 }
 
+// encHeader writes element el holding v (XML).
+func (w *xmlWriter) encHeader(el elem, v *Header) {
+	saved := w.open(el)
+	w.writeHeader(v)
+	w.close(el, saved)
+}
+
+// encHeader writes element el holding v (WBXML).
+func (e *wbxEncoder) encHeader(el elem, v *Header) {
+	e.open(el)
+	e.writeHeader(v)
+	e.end()
+}
+
 // readHeader reads the children of t into v (XML).
 func (d *decoder) readHeader(t tag, v *Header) error {
 	for {
@@ -373,6 +387,24 @@ func (e *wbxEncoder) writeHeader(v *Header) {
 	}
 }
 
+// encLocation writes element el holding v (XML).
+func (w *xmlWriter) encLocation(el elem, v *Location) {
+	if zeroLocation(v) {
+		w.empty(el)
+		return
+	}
+	saved := w.open(el)
+	w.writeLocation(v)
+	w.close(el, saved)
+}
+
+// encLocation writes element el holding v (WBXML).
+func (e *wbxEncoder) encLocation(el elem, v *Location) {
+	e.open(el)
+	e.writeLocation(v)
+	e.end()
+}
+
 // readLocation reads the children of t into v (XML).
 func (d *decoder) readLocation(t tag, v *Location) error {
 	for {
@@ -438,6 +470,24 @@ func zeroLocation(v *Location) bool {
 	return true &&
 		v.LocURI == "" &&
 		v.LocName == ""
+}
+
+// encCred writes element el holding v (XML).
+func (w *xmlWriter) encCred(el elem, v *Cred) {
+	if zeroCred(v) {
+		w.empty(el)
+		return
+	}
+	saved := w.open(el)
+	w.writeCred(v)
+	w.close(el, saved)
+}
+
+// encCred writes element el holding v (WBXML).
+func (e *wbxEncoder) encCred(el elem, v *Cred) {
+	e.open(el)
+	e.writeCred(v)
+	e.end()
 }
 
 // readCred reads the children of t into v (XML).
@@ -507,6 +557,24 @@ func zeroCred(v *Cred) bool {
 		v.Data == ""
 }
 
+// encChal writes element el holding v (XML).
+func (w *xmlWriter) encChal(el elem, v *Chal) {
+	if zeroChal(v) {
+		w.empty(el)
+		return
+	}
+	saved := w.open(el)
+	w.writeChal(v)
+	w.close(el, saved)
+}
+
+// encChal writes element el holding v (WBXML).
+func (e *wbxEncoder) encChal(el elem, v *Chal) {
+	e.open(el)
+	e.writeChal(v)
+	e.end()
+}
+
 // readChal reads the children of t into v (XML).
 func (d *decoder) readChal(t tag, v *Chal) error {
 	for {
@@ -563,6 +631,17 @@ func (e *wbxEncoder) writeChal(v *Chal) {
 func zeroChal(v *Chal) bool {
 	return true &&
 		v.Meta == nil
+}
+
+// encMeta writes element el holding v (XML).
+func (w *xmlWriter) encMeta(el elem, v *Meta) {
+	if zeroMeta(v) {
+		w.empty(el)
+		return
+	}
+	saved := w.open(el)
+	w.writeMeta(v)
+	w.close(el, saved)
 }
 
 // readMeta reads the children of t into v (XML).
@@ -748,6 +827,24 @@ func zeroMeta(v *Meta) bool {
 		v.Mem == nil
 }
 
+// encAnchor writes element el holding v (XML).
+func (w *xmlWriter) encAnchor(el elem, v *Anchor) {
+	if zeroAnchor(v) {
+		w.empty(el)
+		return
+	}
+	saved := w.open(el)
+	w.writeAnchor(v)
+	w.close(el, saved)
+}
+
+// encAnchor writes element el holding v (WBXML).
+func (e *wbxEncoder) encAnchor(el elem, v *Anchor) {
+	e.open(el)
+	e.writeAnchor(v)
+	e.end()
+}
+
 // readAnchor reads the children of t into v (XML).
 func (d *decoder) readAnchor(t tag, v *Anchor) error {
 	for {
@@ -813,6 +910,24 @@ func zeroAnchor(v *Anchor) bool {
 	return true &&
 		v.Last == "" &&
 		v.Next == ""
+}
+
+// encMem writes element el holding v (XML).
+func (w *xmlWriter) encMem(el elem, v *Mem) {
+	if zeroMem(v) {
+		w.empty(el)
+		return
+	}
+	saved := w.open(el)
+	w.writeMem(v)
+	w.close(el, saved)
+}
+
+// encMem writes element el holding v (WBXML).
+func (e *wbxEncoder) encMem(el elem, v *Mem) {
+	e.open(el)
+	e.writeMem(v)
+	e.end()
 }
 
 // readMem reads the children of t into v (XML).
@@ -889,6 +1004,13 @@ func zeroMem(v *Mem) bool {
 		!v.SharedMem &&
 		v.FreeMem == "" &&
 		v.FreeID == ""
+}
+
+// encItem writes element el holding v (XML).
+func (w *xmlWriter) encItem(el elem, v *Item) {
+	saved := w.open(el)
+	w.writeItem(v)
+	w.close(el, saved)
 }
 
 // readItem reads the children of t into v (XML).
@@ -1083,196 +1205,6 @@ func (w *xmlWriter) writeAdd(v *Add) {
 
 // writeAdd writes the children of v (WBXML).
 func (e *wbxEncoder) writeAdd(v *Add) {
-	e.encText(elCmdID, v.CmdID)
-	if v.NoResp {
-		e.encFlag(elNoResp)
-	}
-	if v.Cred != nil {
-		e.encCred(elCred, v.Cred)
-	}
-	if v.Meta != nil {
-		e.encMeta(elMeta, v.Meta)
-	}
-	for i := range v.Items {
-		e.encItem(elItem, &v.Items[i])
-	}
-}
-
-// readReplace reads the children of t into v (XML).
-func (d *decoder) readReplace(t tag, v *Replace) error {
-	base := len(d.items)
-	for {
-		c, end, err := d.next(&t)
-		if err != nil {
-			return err
-		}
-		if end {
-			break
-		}
-		switch c.id {
-		case elCmdID:
-			err = d.decText(&c, &v.CmdID)
-		case elNoResp:
-			v.NoResp, err = true, d.flag(&c)
-		case elCred:
-			err = d.decCred(c, &v.Cred)
-		case elMeta:
-			err = d.decMeta(c, &v.Meta)
-		case elItem:
-			err = d.decItem(c)
-		default:
-			return d.unexpected(&c, &t)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	v.Items = d.takeItems(base)
-	return nil
-}
-
-// readReplace reads the children of start into v (WBXML).
-func (d *wbxDecoder) readReplace(start wbxml.Token, v *Replace) error {
-	err := d.children(wbxTagName(start), func(t wbxml.Token) error {
-		var err error
-		switch d.elemOf(t) {
-		case elCmdID:
-			err = d.decText(t, &v.CmdID)
-		case elNoResp:
-			v.NoResp, err = true, d.flag(t)
-		case elCred:
-			err = d.decCred(t, &v.Cred)
-		case elMeta:
-			err = d.decMeta(t, &v.Meta)
-		case elItem:
-			err = d.decItem(t, &v.Items)
-		default:
-			err = d.other(t)
-		}
-		return err
-	})
-	if err == nil {
-		d.itemsDone(v.Items, v.Meta)
-	}
-	return err
-}
-
-// writeReplace writes the children of v (XML).
-func (w *xmlWriter) writeReplace(v *Replace) {
-	if v.CmdID != "" {
-		w.encText(elCmdID, v.CmdID)
-	}
-	if v.NoResp {
-		w.encFlag(elNoResp)
-	}
-	if v.Cred != nil {
-		w.encCred(elCred, v.Cred)
-	}
-	if v.Meta != nil {
-		w.encMeta(elMeta, v.Meta)
-	}
-	for i := range v.Items {
-		w.encItem(elItem, &v.Items[i])
-	}
-}
-
-// writeReplace writes the children of v (WBXML).
-func (e *wbxEncoder) writeReplace(v *Replace) {
-	e.encText(elCmdID, v.CmdID)
-	if v.NoResp {
-		e.encFlag(elNoResp)
-	}
-	if v.Cred != nil {
-		e.encCred(elCred, v.Cred)
-	}
-	if v.Meta != nil {
-		e.encMeta(elMeta, v.Meta)
-	}
-	for i := range v.Items {
-		e.encItem(elItem, &v.Items[i])
-	}
-}
-
-// readCopy reads the children of t into v (XML).
-func (d *decoder) readCopy(t tag, v *Copy) error {
-	base := len(d.items)
-	for {
-		c, end, err := d.next(&t)
-		if err != nil {
-			return err
-		}
-		if end {
-			break
-		}
-		switch c.id {
-		case elCmdID:
-			err = d.decText(&c, &v.CmdID)
-		case elNoResp:
-			v.NoResp, err = true, d.flag(&c)
-		case elCred:
-			err = d.decCred(c, &v.Cred)
-		case elMeta:
-			err = d.decMeta(c, &v.Meta)
-		case elItem:
-			err = d.decItem(c)
-		default:
-			return d.unexpected(&c, &t)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	v.Items = d.takeItems(base)
-	return nil
-}
-
-// readCopy reads the children of start into v (WBXML).
-func (d *wbxDecoder) readCopy(start wbxml.Token, v *Copy) error {
-	err := d.children(wbxTagName(start), func(t wbxml.Token) error {
-		var err error
-		switch d.elemOf(t) {
-		case elCmdID:
-			err = d.decText(t, &v.CmdID)
-		case elNoResp:
-			v.NoResp, err = true, d.flag(t)
-		case elCred:
-			err = d.decCred(t, &v.Cred)
-		case elMeta:
-			err = d.decMeta(t, &v.Meta)
-		case elItem:
-			err = d.decItem(t, &v.Items)
-		default:
-			err = d.other(t)
-		}
-		return err
-	})
-	if err == nil {
-		d.itemsDone(v.Items, v.Meta)
-	}
-	return err
-}
-
-// writeCopy writes the children of v (XML).
-func (w *xmlWriter) writeCopy(v *Copy) {
-	if v.CmdID != "" {
-		w.encText(elCmdID, v.CmdID)
-	}
-	if v.NoResp {
-		w.encFlag(elNoResp)
-	}
-	if v.Cred != nil {
-		w.encCred(elCred, v.Cred)
-	}
-	if v.Meta != nil {
-		w.encMeta(elMeta, v.Meta)
-	}
-	for i := range v.Items {
-		w.encItem(elItem, &v.Items[i])
-	}
-}
-
-// writeCopy writes the children of v (WBXML).
-func (e *wbxEncoder) writeCopy(v *Copy) {
 	e.encText(elCmdID, v.CmdID)
 	if v.NoResp {
 		e.encFlag(elNoResp)
@@ -1797,80 +1729,6 @@ func (e *wbxEncoder) writeAtomic(v *Atomic) {
 	e.encCmds(v.Commands)
 }
 
-// readSequence reads the children of t into v (XML).
-func (d *decoder) readSequence(t tag, v *Sequence) error {
-	cbase := len(d.cmds)
-	for {
-		c, end, err := d.next(&t)
-		if err != nil {
-			return err
-		}
-		if end {
-			break
-		}
-		switch c.id {
-		case elCmdID:
-			err = d.decText(&c, &v.CmdID)
-		case elNoResp:
-			v.NoResp, err = true, d.flag(&c)
-		case elMeta:
-			err = d.decMeta(c, &v.Meta)
-		default:
-			err = d.decCmd(c, &t)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	v.Commands = d.takeCmds(cbase)
-	return nil
-}
-
-// readSequence reads the children of start into v (WBXML).
-func (d *wbxDecoder) readSequence(start wbxml.Token, v *Sequence) error {
-	err := d.children(wbxTagName(start), func(t wbxml.Token) error {
-		var err error
-		switch d.elemOf(t) {
-		case elCmdID:
-			err = d.decText(t, &v.CmdID)
-		case elNoResp:
-			v.NoResp, err = true, d.flag(t)
-		case elMeta:
-			err = d.decMeta(t, &v.Meta)
-		default:
-			err = d.decCmd(t, &v.Commands)
-		}
-		return err
-	})
-	return err
-}
-
-// writeSequence writes the children of v (XML).
-func (w *xmlWriter) writeSequence(v *Sequence) {
-	if v.CmdID != "" {
-		w.encText(elCmdID, v.CmdID)
-	}
-	if v.NoResp {
-		w.encFlag(elNoResp)
-	}
-	if v.Meta != nil {
-		w.encMeta(elMeta, v.Meta)
-	}
-	w.encCmds(v.Commands)
-}
-
-// writeSequence writes the children of v (WBXML).
-func (e *wbxEncoder) writeSequence(v *Sequence) {
-	e.encText(elCmdID, v.CmdID)
-	if v.NoResp {
-		e.encFlag(elNoResp)
-	}
-	if v.Meta != nil {
-		e.encMeta(elMeta, v.Meta)
-	}
-	e.encCmds(v.Commands)
-}
-
 // readResults reads the children of t into v (XML).
 func (d *decoder) readResults(t tag, v *Results) error {
 	base := len(d.items)
@@ -2149,10 +2007,10 @@ func (d *decoder) decCommand(t tag) (Command, error) {
 		return v, d.readAdd(t, v)
 	case elReplace:
 		v := &Replace{}
-		return v, d.readReplace(t, v)
+		return v, d.readAdd(t, (*Add)(v))
 	case elCopy:
 		v := &Copy{}
-		return v, d.readCopy(t, v)
+		return v, d.readAdd(t, (*Add)(v))
 	case elDelete:
 		v := &Delete{}
 		return v, d.readDelete(t, v)
@@ -2170,7 +2028,7 @@ func (d *decoder) decCommand(t tag) (Command, error) {
 		return v, d.readAtomic(t, v)
 	case elSequence:
 		v := &Sequence{}
-		return v, d.readSequence(t, v)
+		return v, d.readAtomic(t, (*Atomic)(v))
 	case elResults:
 		v := &Results{}
 		return v, d.readResults(t, v)
@@ -2190,10 +2048,10 @@ func (d *wbxDecoder) decCommand(t wbxml.Token, el elem) (Command, error) {
 		return v, d.readAdd(t, v)
 	case elReplace:
 		v := &Replace{}
-		return v, d.readReplace(t, v)
+		return v, d.readAdd(t, (*Add)(v))
 	case elCopy:
 		v := &Copy{}
-		return v, d.readCopy(t, v)
+		return v, d.readAdd(t, (*Add)(v))
 	case elDelete:
 		v := &Delete{}
 		return v, d.readDelete(t, v)
@@ -2211,7 +2069,7 @@ func (d *wbxDecoder) decCommand(t wbxml.Token, el elem) (Command, error) {
 		return v, d.readAtomic(t, v)
 	case elSequence:
 		v := &Sequence{}
-		return v, d.readSequence(t, v)
+		return v, d.readAtomic(t, (*Atomic)(v))
 	case elResults:
 		v := &Results{}
 		return v, d.readResults(t, v)
@@ -2229,7 +2087,7 @@ func (w *xmlWriter) encCommand(c Command) bool {
 		if v == nil {
 			return false
 		}
-		if w.openCmd(elAdd, v.Items) {
+		if w.openCmd(elAdd, v.Meta, v.Items) {
 			w.writeAdd(v)
 			w.closeCmd(elAdd)
 		}
@@ -2237,23 +2095,23 @@ func (w *xmlWriter) encCommand(c Command) bool {
 		if v == nil {
 			return false
 		}
-		if w.openCmd(elReplace, v.Items) {
-			w.writeReplace(v)
+		if w.openCmd(elReplace, v.Meta, v.Items) {
+			w.writeAdd((*Add)(v))
 			w.closeCmd(elReplace)
 		}
 	case *Copy:
 		if v == nil {
 			return false
 		}
-		if w.openCmd(elCopy, v.Items) {
-			w.writeCopy(v)
+		if w.openCmd(elCopy, v.Meta, v.Items) {
+			w.writeAdd((*Add)(v))
 			w.closeCmd(elCopy)
 		}
 	case *Delete:
 		if v == nil {
 			return false
 		}
-		if w.openCmd(elDelete, v.Items) {
+		if w.openCmd(elDelete, v.Meta, v.Items) {
 			w.writeDelete(v)
 			w.closeCmd(elDelete)
 		}
@@ -2261,7 +2119,7 @@ func (w *xmlWriter) encCommand(c Command) bool {
 		if v == nil {
 			return false
 		}
-		if w.openCmd(elGet, v.Items) {
+		if w.openCmd(elGet, v.Meta, v.Items) {
 			w.writeGet(v)
 			w.closeCmd(elGet)
 		}
@@ -2269,7 +2127,7 @@ func (w *xmlWriter) encCommand(c Command) bool {
 		if v == nil {
 			return false
 		}
-		if w.openCmd(elExec, v.Items) {
+		if w.openCmd(elExec, v.Meta, v.Items) {
 			w.writeExec(v)
 			w.closeCmd(elExec)
 		}
@@ -2277,7 +2135,7 @@ func (w *xmlWriter) encCommand(c Command) bool {
 		if v == nil {
 			return false
 		}
-		if w.openCmd(elAlert, nil) {
+		if w.openCmd(elAlert, nil, nil) {
 			w.writeAlert(v)
 			w.closeCmd(elAlert)
 		}
@@ -2285,7 +2143,7 @@ func (w *xmlWriter) encCommand(c Command) bool {
 		if v == nil {
 			return false
 		}
-		if w.openCmd(elAtomic, nil) {
+		if w.openCmd(elAtomic, nil, nil) {
 			w.writeAtomic(v)
 			w.closeCmd(elAtomic)
 		}
@@ -2293,15 +2151,15 @@ func (w *xmlWriter) encCommand(c Command) bool {
 		if v == nil {
 			return false
 		}
-		if w.openCmd(elSequence, nil) {
-			w.writeSequence(v)
+		if w.openCmd(elSequence, nil, nil) {
+			w.writeAtomic((*Atomic)(v))
 			w.closeCmd(elSequence)
 		}
 	case *Results:
 		if v == nil {
 			return false
 		}
-		if w.openCmd(elResults, v.Items) {
+		if w.openCmd(elResults, v.Meta, v.Items) {
 			w.writeResults(v)
 			w.closeCmd(elResults)
 		}
@@ -2309,7 +2167,7 @@ func (w *xmlWriter) encCommand(c Command) bool {
 		if v == nil {
 			return false
 		}
-		if w.openCmd(elStatus, nil) {
+		if w.openCmd(elStatus, nil, nil) {
 			w.writeStatus(v)
 			w.closeCmd(elStatus)
 		}
@@ -2326,7 +2184,7 @@ func (e *wbxEncoder) encCommand(c Command) bool {
 		if v == nil {
 			return false
 		}
-		if e.openCmd(elAdd, v.Items) {
+		if e.openCmd(elAdd, v.Meta, v.Items) {
 			e.writeAdd(v)
 			e.closeCmd(elAdd)
 		}
@@ -2334,23 +2192,23 @@ func (e *wbxEncoder) encCommand(c Command) bool {
 		if v == nil {
 			return false
 		}
-		if e.openCmd(elReplace, v.Items) {
-			e.writeReplace(v)
+		if e.openCmd(elReplace, v.Meta, v.Items) {
+			e.writeAdd((*Add)(v))
 			e.closeCmd(elReplace)
 		}
 	case *Copy:
 		if v == nil {
 			return false
 		}
-		if e.openCmd(elCopy, v.Items) {
-			e.writeCopy(v)
+		if e.openCmd(elCopy, v.Meta, v.Items) {
+			e.writeAdd((*Add)(v))
 			e.closeCmd(elCopy)
 		}
 	case *Delete:
 		if v == nil {
 			return false
 		}
-		if e.openCmd(elDelete, v.Items) {
+		if e.openCmd(elDelete, v.Meta, v.Items) {
 			e.writeDelete(v)
 			e.closeCmd(elDelete)
 		}
@@ -2358,7 +2216,7 @@ func (e *wbxEncoder) encCommand(c Command) bool {
 		if v == nil {
 			return false
 		}
-		if e.openCmd(elGet, v.Items) {
+		if e.openCmd(elGet, v.Meta, v.Items) {
 			e.writeGet(v)
 			e.closeCmd(elGet)
 		}
@@ -2366,7 +2224,7 @@ func (e *wbxEncoder) encCommand(c Command) bool {
 		if v == nil {
 			return false
 		}
-		if e.openCmd(elExec, v.Items) {
+		if e.openCmd(elExec, v.Meta, v.Items) {
 			e.writeExec(v)
 			e.closeCmd(elExec)
 		}
@@ -2374,7 +2232,7 @@ func (e *wbxEncoder) encCommand(c Command) bool {
 		if v == nil {
 			return false
 		}
-		if e.openCmd(elAlert, nil) {
+		if e.openCmd(elAlert, nil, nil) {
 			e.writeAlert(v)
 			e.closeCmd(elAlert)
 		}
@@ -2382,7 +2240,7 @@ func (e *wbxEncoder) encCommand(c Command) bool {
 		if v == nil {
 			return false
 		}
-		if e.openCmd(elAtomic, nil) {
+		if e.openCmd(elAtomic, nil, nil) {
 			e.writeAtomic(v)
 			e.closeCmd(elAtomic)
 		}
@@ -2390,15 +2248,15 @@ func (e *wbxEncoder) encCommand(c Command) bool {
 		if v == nil {
 			return false
 		}
-		if e.openCmd(elSequence, nil) {
-			e.writeSequence(v)
+		if e.openCmd(elSequence, nil, nil) {
+			e.writeAtomic((*Atomic)(v))
 			e.closeCmd(elSequence)
 		}
 	case *Results:
 		if v == nil {
 			return false
 		}
-		if e.openCmd(elResults, v.Items) {
+		if e.openCmd(elResults, v.Meta, v.Items) {
 			e.writeResults(v)
 			e.closeCmd(elResults)
 		}
@@ -2406,7 +2264,7 @@ func (e *wbxEncoder) encCommand(c Command) bool {
 		if v == nil {
 			return false
 		}
-		if e.openCmd(elStatus, nil) {
+		if e.openCmd(elStatus, nil, nil) {
 			e.writeStatus(v)
 			e.closeCmd(elStatus)
 		}

@@ -46,7 +46,9 @@ type structDef struct {
 	name, gotype string
 	command      bool
 	empty        bool // XML writes it as an empty element when no field is set
+	ownWBXML     bool // its WBXML element writer (enc<Name>) is hand-written
 	children     []child
+	same         *structDef // an earlier structure with the same children, whose mappers it shares
 }
 
 var kindType = map[string]string{
@@ -124,12 +126,23 @@ func parse(path string) (elems []*elem, structs []*structDef, err error) {
 			elems = append(elems, e)
 			byName[e.name] = e
 		case "struct":
-			if len(fs) < 3 || len(fs) > 4 || (len(fs) == 4 && fs[3] != "command" && fs[3] != "empty") {
-				bad("want: struct NAME GOTYPE [command|empty]")
+			if len(fs) < 3 {
+				bad("want: struct NAME GOTYPE [command] [empty] [ownwbxml]")
 				continue
 			}
-			cur = &structDef{name: fs[1], gotype: fs[2], command: len(fs) == 4 && fs[3] == "command",
-				empty: len(fs) == 4 && fs[3] == "empty"}
+			cur = &structDef{name: fs[1], gotype: fs[2]}
+			for _, f := range fs[3:] {
+				switch f {
+				case "command":
+					cur.command = true
+				case "empty":
+					cur.empty = true
+				case "ownwbxml":
+					cur.ownWBXML = true
+				default:
+					bad("want: struct NAME GOTYPE [command] [empty] [ownwbxml]")
+				}
+			}
 			if cur.command {
 				e := byName[cur.name]
 				if e == nil {
@@ -201,7 +214,19 @@ func gen(b *bytes.Buffer, elems []*elem, structs []*structDef) {
 		p("\t},\n")
 	}
 	p("}\n\n")
-	for _, s := range structs {
+	for i, s := range structs {
+		for _, o := range structs[:i] {
+			if o.same == nil && sameChildren(o, s) {
+				s.same = o
+				break
+			}
+		}
+		if s.same != nil {
+			continue
+		}
+		if !s.command {
+			genElemEnc(p, s)
+		}
 		genXMLDec(p, s)
 		genWBXMLDec(p, s)
 		genEnc(p, s, "w", "*xmlWriter", func(c child) string { return c.xml })
@@ -451,12 +476,49 @@ func genZero(p func(string, ...any), s *structDef) {
 	p("\n}\n\n")
 }
 
+func sameChildren(a, b *structDef) bool {
+	if len(a.children) != len(b.children) || a.empty != b.empty || a.ownWBXML != b.ownWBXML || a.command != b.command {
+		return false
+	}
+	for i := range a.children {
+		if a.children[i] != b.children[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// genElemEnc writes enc<Struct>, which writes element el holding v, for XML
+// and (unless hand-written) for WBXML.
+func genElemEnc(p func(string, ...any), s *structDef) {
+	p("// enc%s writes element el holding v (XML).\n", s.name)
+	p("func (w *xmlWriter) enc%s(el elem, v *%s) {\n", s.name, s.gotype)
+	if s.empty {
+		p("\tif zero%s(v) {\n\t\tw.empty(el)\n\t\treturn\n\t}\n", s.name)
+	}
+	p("\tsaved := w.open(el)\n\tw.write%s(v)\n\tw.close(el, saved)\n}\n\n", s.name)
+	if !s.ownWBXML {
+		p("// enc%s writes element el holding v (WBXML).\n", s.name)
+		p("func (e *wbxEncoder) enc%s(el elem, v *%s) {\n\te.open(el)\n\te.write%s(v)\n\te.end()\n}\n\n", s.name, s.gotype, s.name)
+	}
+}
+
+// impl returns the structure whose generated functions s uses, and the
+// conversion of v to its type ("v" when s has its own).
+func impl(s *structDef) (*structDef, string) {
+	if s.same == nil {
+		return s, "v"
+	}
+	return s.same, "(*" + s.same.gotype + ")(v)"
+}
+
 func genDispatch(p func(string, ...any), structs []*structDef) {
 	p("// decCommand decodes command element t (XML); it is nil, nil when t is\n// no command.\n")
 	p("func (d *decoder) decCommand(t tag) (Command, error) {\n\tswitch t.id {\n")
 	for _, s := range structs {
 		if s.command {
-			p("\tcase el%s:\n\t\tv := &%s{}\n\t\treturn v, d.read%s(t, v)\n", s.name, s.gotype, s.name)
+			m, v := impl(s)
+			p("\tcase el%s:\n\t\tv := &%s{}\n\t\treturn v, d.read%s(t, %s)\n", s.name, s.gotype, m.name, v)
 		}
 	}
 	p("\t}\n\treturn nil, nil\n}\n\n")
@@ -464,7 +526,8 @@ func genDispatch(p func(string, ...any), structs []*structDef) {
 	p("func (d *wbxDecoder) decCommand(t wbxml.Token, el elem) (Command, error) {\n\tswitch el {\n")
 	for _, s := range structs {
 		if s.command {
-			p("\tcase el%s:\n\t\tv := &%s{}\n\t\treturn v, d.read%s(t, v)\n", s.name, s.gotype, s.name)
+			m, v := impl(s)
+			p("\tcase el%s:\n\t\tv := &%s{}\n\t\treturn v, d.read%s(t, %s)\n", s.name, s.gotype, m.name, v)
 		}
 	}
 	p("\t}\n\treturn nil, nil\n}\n\n")
@@ -475,7 +538,7 @@ func genDispatch(p func(string, ...any), structs []*structDef) {
 			if !s.command {
 				continue
 			}
-			items := "nil"
+			items, meta := "nil", "nil"
 			for _, c := range s.children {
 				pol := c.xml
 				if x.pol == "wbx" {
@@ -483,12 +546,13 @@ func genDispatch(p func(string, ...any), structs []*structDef) {
 				}
 				if c.kind == "meta" && pol != "-" && pol != "read" {
 					if it, ok := hasKind(s, "items", func(c child) string { return "opt" }); ok {
-						items = "v." + it.field
+						items, meta = "v."+it.field, "v."+c.field
 					}
 				}
 			}
 			p("\tcase *%s:\n\t\tif v == nil {\n\t\t\treturn false\n\t\t}\n", s.gotype)
-			p("\t\tif %s.openCmd(el%s, %s) {\n\t\t\t%s.write%s(v)\n\t\t\t%s.closeCmd(el%s)\n\t\t}\n", x.w, s.name, items, x.w, s.name, x.w, s.name)
+			m, v := impl(s)
+			p("\t\tif %s.openCmd(el%s, %s, %s) {\n\t\t\t%s.write%s(%s)\n\t\t\t%s.closeCmd(el%s)\n\t\t}\n", x.w, s.name, meta, items, x.w, m.name, v, x.w, s.name)
 		}
 		p("\tdefault:\n\t\treturn false\n\t}\n\treturn true\n}\n\n")
 	}
