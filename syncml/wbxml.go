@@ -173,14 +173,28 @@ func (d *wbxDecoder) fail(off int, elem, msg string) error {
 	return &DecodeError{Offset: int64(off), Element: elem, Msg: "wbxml: " + msg}
 }
 
+// where names the element a decoder is in, for errors: a table element, or
+// a name (an unknown element's).
+type where struct {
+	el   elem
+	name string
+}
+
+func (w where) String() string {
+	if w.name != "" {
+		return w.name
+	}
+	return elemDefs[w.el].name
+}
+
 // next returns the next token that matters for element-only content:
 // processing instructions and whitespace-only text are skipped (libwbxml -k
 // keeps the indentation of pretty-printed XML as strings).
-func (d *wbxDecoder) next(elem string) (wbxml.Token, error) {
+func (d *wbxDecoder) next(in where) (wbxml.Token, error) {
 	for {
 		t, err := d.r.Next()
 		if err != nil {
-			return t, d.wrap(err, elem)
+			return t, d.wrap(err, in.String())
 		}
 		switch t.Kind {
 		case wbxml.KindPI:
@@ -189,16 +203,16 @@ func (d *wbxDecoder) next(elem string) (wbxml.Token, error) {
 			if wbxIsSpace(t.Data) {
 				continue
 			}
-			return t, d.fail(t.Offset, elem, "unexpected character data")
+			return t, d.fail(t.Offset, in.String(), "unexpected character data")
 		case wbxml.KindEntity:
 			if t.Rune == ' ' || t.Rune == '\t' || t.Rune == '\n' || t.Rune == '\r' {
 				continue
 			}
-			return t, d.fail(t.Offset, elem, "unexpected character data")
+			return t, d.fail(t.Offset, in.String(), "unexpected character data")
 		case wbxml.KindExt:
-			return t, d.fail(t.Offset, elem, "unexpected extension token")
+			return t, d.fail(t.Offset, in.String(), "unexpected extension token")
 		case wbxml.KindEOF:
-			return t, d.fail(t.Offset, elem, "unexpected end of document")
+			return t, d.fail(t.Offset, in.String(), "unexpected end of document")
 		}
 		return t, nil
 	}
@@ -244,9 +258,9 @@ func wbxTagName(t wbxml.Token) string {
 
 // children iterates over the child elements of elem, calling fn for each start
 // tag; fn must consume the child up to and including its End.
-func (d *wbxDecoder) children(elem string, fn func(t wbxml.Token) error) error {
+func (d *wbxDecoder) children(in where, fn func(t wbxml.Token) error) error {
 	for {
-		t, err := d.next(elem)
+		t, err := d.next(in)
 		if err != nil {
 			return err
 		}
@@ -281,13 +295,13 @@ func (d *wbxDecoder) skip(start wbxml.Token) error {
 
 // flag consumes an empty marker element (<Final/>, <NoResp/>…).
 func (d *wbxDecoder) flag(start wbxml.Token) error {
-	name := wbxTagName(start)
-	t, err := d.next(name)
+	in := where{el: d.elemOf(start)}
+	t, err := d.next(in)
 	if err != nil {
 		return err
 	}
 	if t.Kind != wbxml.KindEnd {
-		return d.fail(t.Offset, name, "element <"+wbxTagName(t)+"> not allowed in an empty element")
+		return d.fail(t.Offset, in.String(), "element <"+wbxTagName(t)+"> not allowed in an empty element")
 	}
 	return nil
 }
@@ -375,7 +389,7 @@ func (d *wbxDecoder) integer(start wbxml.Token) (int64, error) {
 }
 
 func (d *wbxDecoder) message() (*Message, error) {
-	t, err := d.next("")
+	t, err := d.next(where{})
 	if err != nil {
 		return nil, err
 	}
@@ -387,7 +401,7 @@ func (d *wbxDecoder) message() (*Message, error) {
 	}
 	m := &Message{}
 	var sawHdr, sawBody bool
-	err = d.children("SyncML", func(t wbxml.Token) error {
+	err = d.children(where{el: elSyncML}, func(t wbxml.Token) error {
 		switch d.elemOf(t) {
 		case elSyncHdr:
 			sawHdr = true
@@ -526,7 +540,7 @@ func (d *wbxDecoder) itemsDone(items []Item, meta *Meta) {
 }
 
 func (d *wbxDecoder) body(start wbxml.Token, m *Message) error {
-	return d.children("SyncBody", func(t wbxml.Token) error {
+	return d.children(where{el: elSyncBody}, func(t wbxml.Token) error {
 		if d.elemOf(t) == elFinal {
 			m.Final = true
 			return d.flag(t)
@@ -616,10 +630,10 @@ func (d *wbxDecoder) unknownCommand(start wbxml.Token, el elem) (Command, error)
 		d.firstDS, d.firstDSOff = u, start.Offset
 	}
 	if !start.Content {
-		_, err := d.next(name) // the pending End
+		_, err := d.next(where{name: name}) // the pending End
 		return u, err
 	}
-	err := d.children(name, func(t wbxml.Token) error {
+	err := d.children(where{name: name}, func(t wbxml.Token) error {
 		if u.CmdID == "" && d.elemOf(t) == elCmdID {
 			var err error
 			u.CmdID, err = d.text(t)

@@ -300,7 +300,7 @@ func (d *decoder) readHeader(t tag, v *Header) error {
 
 // readHeader reads the children of start into v (WBXML).
 func (d *wbxDecoder) readHeader(start wbxml.Token, v *Header) error {
-	err := d.children(wbxTagName(start), func(t wbxml.Token) error {
+	err := d.children(where{el: d.elemOf(start)}, func(t wbxml.Token) error {
 		var err error
 		switch d.elemOf(t) {
 		case elVerDTD:
@@ -432,7 +432,7 @@ func (d *decoder) readLocation(t tag, v *Location) error {
 
 // readLocation reads the children of start into v (WBXML).
 func (d *wbxDecoder) readLocation(start wbxml.Token, v *Location) error {
-	err := d.children(wbxTagName(start), func(t wbxml.Token) error {
+	err := d.children(where{el: d.elemOf(start)}, func(t wbxml.Token) error {
 		var err error
 		switch d.elemOf(t) {
 		case elLocURI:
@@ -517,7 +517,7 @@ func (d *decoder) readCred(t tag, v *Cred) error {
 
 // readCred reads the children of start into v (WBXML).
 func (d *wbxDecoder) readCred(start wbxml.Token, v *Cred) error {
-	err := d.children(wbxTagName(start), func(t wbxml.Token) error {
+	err := d.children(where{el: d.elemOf(start)}, func(t wbxml.Token) error {
 		var err error
 		switch d.elemOf(t) {
 		case elMeta:
@@ -600,7 +600,7 @@ func (d *decoder) readChal(t tag, v *Chal) error {
 
 // readChal reads the children of start into v (WBXML).
 func (d *wbxDecoder) readChal(start wbxml.Token, v *Chal) error {
-	err := d.children(wbxTagName(start), func(t wbxml.Token) error {
+	err := d.children(where{el: d.elemOf(start)}, func(t wbxml.Token) error {
 		var err error
 		switch d.elemOf(t) {
 		case elMeta:
@@ -693,7 +693,7 @@ func (d *decoder) readMeta(t tag, v *Meta) error {
 
 // readMeta reads the children of start into v (WBXML).
 func (d *wbxDecoder) readMeta(start wbxml.Token, v *Meta) error {
-	err := d.children(wbxTagName(start), func(t wbxml.Token) error {
+	err := d.children(where{el: d.elemOf(start)}, func(t wbxml.Token) error {
 		var err error
 		switch d.elemOf(t) {
 		case elFormat:
@@ -872,7 +872,7 @@ func (d *decoder) readAnchor(t tag, v *Anchor) error {
 
 // readAnchor reads the children of start into v (WBXML).
 func (d *wbxDecoder) readAnchor(start wbxml.Token, v *Anchor) error {
-	err := d.children(wbxTagName(start), func(t wbxml.Token) error {
+	err := d.children(where{el: d.elemOf(start)}, func(t wbxml.Token) error {
 		var err error
 		switch d.elemOf(t) {
 		case elLast:
@@ -959,7 +959,7 @@ func (d *decoder) readMem(t tag, v *Mem) error {
 
 // readMem reads the children of start into v (WBXML).
 func (d *wbxDecoder) readMem(start wbxml.Token, v *Mem) error {
-	err := d.children(wbxTagName(start), func(t wbxml.Token) error {
+	err := d.children(where{el: d.elemOf(start)}, func(t wbxml.Token) error {
 		var err error
 		switch d.elemOf(t) {
 		case elSharedMem:
@@ -1050,7 +1050,7 @@ func (d *decoder) readItem(t tag, v *Item) error {
 
 // readItem reads the children of start into v (WBXML).
 func (d *wbxDecoder) readItem(start wbxml.Token, v *Item) error {
-	err := d.children(wbxTagName(start), func(t wbxml.Token) error {
+	err := d.children(where{el: d.elemOf(start)}, func(t wbxml.Token) error {
 		var err error
 		switch d.elemOf(t) {
 		case elTarget:
@@ -1160,7 +1160,7 @@ func (d *decoder) readAdd(t tag, v *Add) error {
 
 // readAdd reads the children of start into v (WBXML).
 func (d *wbxDecoder) readAdd(start wbxml.Token, v *Add) error {
-	err := d.children(wbxTagName(start), func(t wbxml.Token) error {
+	err := d.children(where{el: d.elemOf(start)}, func(t wbxml.Token) error {
 		var err error
 		switch d.elemOf(t) {
 		case elCmdID:
@@ -1259,7 +1259,7 @@ func (d *decoder) readDelete(t tag, v *Delete) error {
 
 // readDelete reads the children of start into v (WBXML).
 func (d *wbxDecoder) readDelete(start wbxml.Token, v *Delete) error {
-	err := d.children(wbxTagName(start), func(t wbxml.Token) error {
+	err := d.children(where{el: d.elemOf(start)}, func(t wbxml.Token) error {
 		var err error
 		switch d.elemOf(t) {
 		case elCmdID:
@@ -1372,7 +1372,7 @@ func (d *decoder) readGet(t tag, v *Get) error {
 
 // readGet reads the children of start into v (WBXML).
 func (d *wbxDecoder) readGet(start wbxml.Token, v *Get) error {
-	err := d.children(wbxTagName(start), func(t wbxml.Token) error {
+	err := d.children(where{el: d.elemOf(start)}, func(t wbxml.Token) error {
 		var err error
 		switch d.elemOf(t) {
 		case elCmdID:
@@ -1477,7 +1477,7 @@ func (d *decoder) readExec(t tag, v *Exec) error {
 
 // readExec reads the children of start into v (WBXML).
 func (d *wbxDecoder) readExec(start wbxml.Token, v *Exec) error {
-	err := d.children(wbxTagName(start), func(t wbxml.Token) error {
+	err := d.children(where{el: d.elemOf(start)}, func(t wbxml.Token) error {
 		var err error
 		switch d.elemOf(t) {
 		case elCmdID:
@@ -1589,7 +1589,7 @@ func (d *decoder) readAlert(t tag, v *Alert) error {
 func (d *wbxDecoder) readAlert(start wbxml.Token, v *Alert) error {
 	var xMeta *Meta // read, not kept
 	_ = xMeta
-	err := d.children(wbxTagName(start), func(t wbxml.Token) error {
+	err := d.children(where{el: d.elemOf(start)}, func(t wbxml.Token) error {
 		var err error
 		switch d.elemOf(t) {
 		case elCmdID:
@@ -1686,7 +1686,7 @@ func (d *decoder) readAtomic(t tag, v *Atomic) error {
 
 // readAtomic reads the children of start into v (WBXML).
 func (d *wbxDecoder) readAtomic(start wbxml.Token, v *Atomic) error {
-	err := d.children(wbxTagName(start), func(t wbxml.Token) error {
+	err := d.children(where{el: d.elemOf(start)}, func(t wbxml.Token) error {
 		var err error
 		switch d.elemOf(t) {
 		case elCmdID:
@@ -1772,7 +1772,7 @@ func (d *wbxDecoder) readResults(start wbxml.Token, v *Results) error {
 	_ = xNoResp
 	var xCred *Cred // read, not kept
 	_ = xCred
-	err := d.children(wbxTagName(start), func(t wbxml.Token) error {
+	err := d.children(where{el: d.elemOf(start)}, func(t wbxml.Token) error {
 		var err error
 		switch d.elemOf(t) {
 		case elCmdID:
@@ -1904,7 +1904,7 @@ func (d *wbxDecoder) readStatus(start wbxml.Token, v *Status) error {
 	_ = xNoResp
 	var xMeta *Meta // read, not kept
 	_ = xMeta
-	err := d.children(wbxTagName(start), func(t wbxml.Token) error {
+	err := d.children(where{el: d.elemOf(start)}, func(t wbxml.Token) error {
 		var err error
 		switch d.elemOf(t) {
 		case elCmdID:

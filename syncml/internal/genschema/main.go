@@ -350,7 +350,7 @@ func genWBXMLDec(p func(string, ...any), s *structDef) {
 			metaExpr = strings.TrimPrefix(target(c, c.wbx), "&")
 		}
 	}
-	p("\terr := d.children(wbxTagName(start), func(t wbxml.Token) error {\n\t\tvar err error\n\t\tswitch d.elemOf(t) {\n")
+	p("\terr := d.children(where{el: d.elemOf(start)}, func(t wbxml.Token) error {\n\t\tvar err error\n\t\tswitch d.elemOf(t) {\n")
 	for _, c := range s.children {
 		if c.wbx == "-" || c.kind == "cmds" {
 			continue
