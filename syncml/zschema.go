@@ -246,14 +246,60 @@ var wbxElems = [2][64]elem{
 // encHeader writes element el holding v (XML).
 func (w *xmlWriter) encHeader(el elem, v *Header) {
 	saved := w.open(el)
-	w.writeHeader(v)
+	if v.VerDTD != "" {
+		w.encText(elVerDTD, v.VerDTD)
+	}
+	if v.VerProto != "" {
+		w.encText(elVerProto, v.VerProto)
+	}
+	if v.SessionID != "" {
+		w.encText(elSessionID, v.SessionID)
+	}
+	if v.MsgID != "" {
+		w.encText(elMsgID, v.MsgID)
+	}
+	if v.Target != (Location{}) {
+		w.encLocation(elTarget, &v.Target)
+	}
+	if v.Source != (Location{}) {
+		w.encLocation(elSource, &v.Source)
+	}
+	if v.RespURI != "" {
+		w.encText(elRespURI, v.RespURI)
+	}
+	if v.NoResp {
+		w.encFlag(elNoResp)
+	}
+	if v.Cred != nil {
+		w.encCred(elCred, v.Cred)
+	}
+	if v.Meta != nil {
+		w.encMeta(elMeta, v.Meta)
+	}
 	w.close(el, saved)
 }
 
 // encHeader writes element el holding v (WBXML).
 func (e *wbxEncoder) encHeader(el elem, v *Header) {
 	e.open(el)
-	e.writeHeader(v)
+	e.encText(elVerDTD, v.VerDTD)
+	e.encText(elVerProto, v.VerProto)
+	e.encText(elSessionID, v.SessionID)
+	e.encText(elMsgID, v.MsgID)
+	e.encLocation(elTarget, &v.Target)
+	e.encLocation(elSource, &v.Source)
+	if v.RespURI != "" {
+		e.encText(elRespURI, v.RespURI)
+	}
+	if v.NoResp {
+		e.encFlag(elNoResp)
+	}
+	if v.Cred != nil {
+		e.encCred(elCred, v.Cred)
+	}
+	if v.Meta != nil {
+		e.encMeta(elMeta, v.Meta)
+	}
 	e.end()
 }
 
@@ -331,62 +377,6 @@ func (d *wbxDecoder) readHeader(start wbxml.Token, v *Header) error {
 	return err
 }
 
-// writeHeader writes the children of v (XML).
-func (w *xmlWriter) writeHeader(v *Header) {
-	if v.VerDTD != "" {
-		w.encText(elVerDTD, v.VerDTD)
-	}
-	if v.VerProto != "" {
-		w.encText(elVerProto, v.VerProto)
-	}
-	if v.SessionID != "" {
-		w.encText(elSessionID, v.SessionID)
-	}
-	if v.MsgID != "" {
-		w.encText(elMsgID, v.MsgID)
-	}
-	if v.Target != (Location{}) {
-		w.encLocation(elTarget, &v.Target)
-	}
-	if v.Source != (Location{}) {
-		w.encLocation(elSource, &v.Source)
-	}
-	if v.RespURI != "" {
-		w.encText(elRespURI, v.RespURI)
-	}
-	if v.NoResp {
-		w.encFlag(elNoResp)
-	}
-	if v.Cred != nil {
-		w.encCred(elCred, v.Cred)
-	}
-	if v.Meta != nil {
-		w.encMeta(elMeta, v.Meta)
-	}
-}
-
-// writeHeader writes the children of v (WBXML).
-func (e *wbxEncoder) writeHeader(v *Header) {
-	e.encText(elVerDTD, v.VerDTD)
-	e.encText(elVerProto, v.VerProto)
-	e.encText(elSessionID, v.SessionID)
-	e.encText(elMsgID, v.MsgID)
-	e.encLocation(elTarget, &v.Target)
-	e.encLocation(elSource, &v.Source)
-	if v.RespURI != "" {
-		e.encText(elRespURI, v.RespURI)
-	}
-	if v.NoResp {
-		e.encFlag(elNoResp)
-	}
-	if v.Cred != nil {
-		e.encCred(elCred, v.Cred)
-	}
-	if v.Meta != nil {
-		e.encMeta(elMeta, v.Meta)
-	}
-}
-
 // encLocation writes element el holding v (XML).
 func (w *xmlWriter) encLocation(el elem, v *Location) {
 	if zeroLocation(v) {
@@ -394,14 +384,22 @@ func (w *xmlWriter) encLocation(el elem, v *Location) {
 		return
 	}
 	saved := w.open(el)
-	w.writeLocation(v)
+	if v.LocURI != "" {
+		w.encText(elLocURI, v.LocURI)
+	}
+	if v.LocName != "" {
+		w.encText(elLocName, v.LocName)
+	}
 	w.close(el, saved)
 }
 
 // encLocation writes element el holding v (WBXML).
 func (e *wbxEncoder) encLocation(el elem, v *Location) {
 	e.open(el)
-	e.writeLocation(v)
+	e.encText(elLocURI, v.LocURI)
+	if v.LocName != "" {
+		e.encText(elLocName, v.LocName)
+	}
 	e.end()
 }
 
@@ -447,28 +445,9 @@ func (d *wbxDecoder) readLocation(start wbxml.Token, v *Location) error {
 	return err
 }
 
-// writeLocation writes the children of v (XML).
-func (w *xmlWriter) writeLocation(v *Location) {
-	if v.LocURI != "" {
-		w.encText(elLocURI, v.LocURI)
-	}
-	if v.LocName != "" {
-		w.encText(elLocName, v.LocName)
-	}
-}
-
-// writeLocation writes the children of v (WBXML).
-func (e *wbxEncoder) writeLocation(v *Location) {
-	e.encText(elLocURI, v.LocURI)
-	if v.LocName != "" {
-		e.encText(elLocName, v.LocName)
-	}
-}
-
 // zeroLocation reports whether no field of v is set.
 func zeroLocation(v *Location) bool {
-	return true &&
-		v.LocURI == "" &&
+	return v.LocURI == "" &&
 		v.LocName == ""
 }
 
@@ -479,14 +458,22 @@ func (w *xmlWriter) encCred(el elem, v *Cred) {
 		return
 	}
 	saved := w.open(el)
-	w.writeCred(v)
+	if v.Meta != nil {
+		w.encMeta(elMeta, v.Meta)
+	}
+	if v.Data != "" {
+		w.encText(elData, v.Data)
+	}
 	w.close(el, saved)
 }
 
 // encCred writes element el holding v (WBXML).
 func (e *wbxEncoder) encCred(el elem, v *Cred) {
 	e.open(el)
-	e.writeCred(v)
+	if v.Meta != nil {
+		e.encMeta(elMeta, v.Meta)
+	}
+	e.encText(elData, v.Data)
 	e.end()
 }
 
@@ -532,28 +519,9 @@ func (d *wbxDecoder) readCred(start wbxml.Token, v *Cred) error {
 	return err
 }
 
-// writeCred writes the children of v (XML).
-func (w *xmlWriter) writeCred(v *Cred) {
-	if v.Meta != nil {
-		w.encMeta(elMeta, v.Meta)
-	}
-	if v.Data != "" {
-		w.encText(elData, v.Data)
-	}
-}
-
-// writeCred writes the children of v (WBXML).
-func (e *wbxEncoder) writeCred(v *Cred) {
-	if v.Meta != nil {
-		e.encMeta(elMeta, v.Meta)
-	}
-	e.encText(elData, v.Data)
-}
-
 // zeroCred reports whether no field of v is set.
 func zeroCred(v *Cred) bool {
-	return true &&
-		v.Meta == nil &&
+	return v.Meta == nil &&
 		v.Data == ""
 }
 
@@ -564,14 +532,18 @@ func (w *xmlWriter) encChal(el elem, v *Chal) {
 		return
 	}
 	saved := w.open(el)
-	w.writeChal(v)
+	if v.Meta != nil {
+		w.encMeta(elMeta, v.Meta)
+	}
 	w.close(el, saved)
 }
 
 // encChal writes element el holding v (WBXML).
 func (e *wbxEncoder) encChal(el elem, v *Chal) {
 	e.open(el)
-	e.writeChal(v)
+	if v.Meta != nil {
+		e.encMeta(elMeta, v.Meta)
+	}
 	e.end()
 }
 
@@ -613,24 +585,9 @@ func (d *wbxDecoder) readChal(start wbxml.Token, v *Chal) error {
 	return err
 }
 
-// writeChal writes the children of v (XML).
-func (w *xmlWriter) writeChal(v *Chal) {
-	if v.Meta != nil {
-		w.encMeta(elMeta, v.Meta)
-	}
-}
-
-// writeChal writes the children of v (WBXML).
-func (e *wbxEncoder) writeChal(v *Chal) {
-	if v.Meta != nil {
-		e.encMeta(elMeta, v.Meta)
-	}
-}
-
 // zeroChal reports whether no field of v is set.
 func zeroChal(v *Chal) bool {
-	return true &&
-		v.Meta == nil
+	return v.Meta == nil
 }
 
 // encMeta writes element el holding v (XML).
@@ -640,7 +597,42 @@ func (w *xmlWriter) encMeta(el elem, v *Meta) {
 		return
 	}
 	saved := w.open(el)
-	w.writeMeta(v)
+	if v.FieldLevel {
+		w.encFlag(elFieldLevel)
+	}
+	if v.Format != "" {
+		w.encText(elFormat, v.Format)
+	}
+	if v.Type != "" {
+		w.encDocType(elType, v.Type)
+	}
+	if v.Mark != "" {
+		w.encText(elMark, v.Mark)
+	}
+	if v.Size != 0 {
+		w.encNumber(elSize, v.Size)
+	}
+	if v.Anchor != nil {
+		w.encAnchor(elAnchor, v.Anchor)
+	}
+	if v.Version != "" {
+		w.encText(elVersion, v.Version)
+	}
+	if v.NextNonce != "" {
+		w.encNonce(elNextNonce, v.NextNonce)
+	}
+	if v.MaxMsgSize != 0 {
+		w.encNumber(elMaxMsgSize, v.MaxMsgSize)
+	}
+	if v.MaxObjSize != 0 {
+		w.encNumber(elMaxObjSize, v.MaxObjSize)
+	}
+	for _, s := range v.EMI {
+		w.encText(elEMI, s)
+	}
+	if v.Mem != nil {
+		w.encMem(elMem, v.Mem)
+	}
 	w.close(el, saved)
 }
 
@@ -730,46 +722,6 @@ func (d *wbxDecoder) readMeta(start wbxml.Token, v *Meta) error {
 	return err
 }
 
-// writeMeta writes the children of v (XML).
-func (w *xmlWriter) writeMeta(v *Meta) {
-	if v.FieldLevel {
-		w.encFlag(elFieldLevel)
-	}
-	if v.Format != "" {
-		w.encText(elFormat, v.Format)
-	}
-	if v.Type != "" {
-		w.encDocType(elType, v.Type)
-	}
-	if v.Mark != "" {
-		w.encText(elMark, v.Mark)
-	}
-	if v.Size != 0 {
-		w.encNumber(elSize, v.Size)
-	}
-	if v.Anchor != nil {
-		w.encAnchor(elAnchor, v.Anchor)
-	}
-	if v.Version != "" {
-		w.encText(elVersion, v.Version)
-	}
-	if v.NextNonce != "" {
-		w.encNonce(elNextNonce, v.NextNonce)
-	}
-	if v.MaxMsgSize != 0 {
-		w.encNumber(elMaxMsgSize, v.MaxMsgSize)
-	}
-	if v.MaxObjSize != 0 {
-		w.encNumber(elMaxObjSize, v.MaxObjSize)
-	}
-	for _, s := range v.EMI {
-		w.encText(elEMI, s)
-	}
-	if v.Mem != nil {
-		w.encMem(elMem, v.Mem)
-	}
-}
-
 // writeMeta writes the children of v (WBXML).
 func (e *wbxEncoder) writeMeta(v *Meta) {
 	if v.Format != "" {
@@ -812,8 +764,7 @@ func (e *wbxEncoder) writeMeta(v *Meta) {
 
 // zeroMeta reports whether no field of v is set.
 func zeroMeta(v *Meta) bool {
-	return true &&
-		!v.FieldLevel &&
+	return !v.FieldLevel &&
 		v.Format == "" &&
 		v.Type == "" &&
 		v.Mark == "" &&
@@ -834,14 +785,22 @@ func (w *xmlWriter) encAnchor(el elem, v *Anchor) {
 		return
 	}
 	saved := w.open(el)
-	w.writeAnchor(v)
+	if v.Last != "" {
+		w.encText(elLast, v.Last)
+	}
+	if v.Next != "" {
+		w.encText(elNext, v.Next)
+	}
 	w.close(el, saved)
 }
 
 // encAnchor writes element el holding v (WBXML).
 func (e *wbxEncoder) encAnchor(el elem, v *Anchor) {
 	e.open(el)
-	e.writeAnchor(v)
+	if v.Last != "" {
+		e.encText(elLast, v.Last)
+	}
+	e.encText(elNext, v.Next)
 	e.end()
 }
 
@@ -887,28 +846,9 @@ func (d *wbxDecoder) readAnchor(start wbxml.Token, v *Anchor) error {
 	return err
 }
 
-// writeAnchor writes the children of v (XML).
-func (w *xmlWriter) writeAnchor(v *Anchor) {
-	if v.Last != "" {
-		w.encText(elLast, v.Last)
-	}
-	if v.Next != "" {
-		w.encText(elNext, v.Next)
-	}
-}
-
-// writeAnchor writes the children of v (WBXML).
-func (e *wbxEncoder) writeAnchor(v *Anchor) {
-	if v.Last != "" {
-		e.encText(elLast, v.Last)
-	}
-	e.encText(elNext, v.Next)
-}
-
 // zeroAnchor reports whether no field of v is set.
 func zeroAnchor(v *Anchor) bool {
-	return true &&
-		v.Last == "" &&
+	return v.Last == "" &&
 		v.Next == ""
 }
 
@@ -919,14 +859,26 @@ func (w *xmlWriter) encMem(el elem, v *Mem) {
 		return
 	}
 	saved := w.open(el)
-	w.writeMem(v)
+	if v.SharedMem {
+		w.encFlag(elSharedMem)
+	}
+	if v.FreeMem != "" {
+		w.encText(elFreeMem, v.FreeMem)
+	}
+	if v.FreeID != "" {
+		w.encText(elFreeID, v.FreeID)
+	}
 	w.close(el, saved)
 }
 
 // encMem writes element el holding v (WBXML).
 func (e *wbxEncoder) encMem(el elem, v *Mem) {
 	e.open(el)
-	e.writeMem(v)
+	if v.SharedMem {
+		e.encFlag(elSharedMem)
+	}
+	e.encText(elFreeMem, v.FreeMem)
+	e.encText(elFreeID, v.FreeID)
 	e.end()
 }
 
@@ -976,32 +928,9 @@ func (d *wbxDecoder) readMem(start wbxml.Token, v *Mem) error {
 	return err
 }
 
-// writeMem writes the children of v (XML).
-func (w *xmlWriter) writeMem(v *Mem) {
-	if v.SharedMem {
-		w.encFlag(elSharedMem)
-	}
-	if v.FreeMem != "" {
-		w.encText(elFreeMem, v.FreeMem)
-	}
-	if v.FreeID != "" {
-		w.encText(elFreeID, v.FreeID)
-	}
-}
-
-// writeMem writes the children of v (WBXML).
-func (e *wbxEncoder) writeMem(v *Mem) {
-	if v.SharedMem {
-		e.encFlag(elSharedMem)
-	}
-	e.encText(elFreeMem, v.FreeMem)
-	e.encText(elFreeID, v.FreeID)
-}
-
 // zeroMem reports whether no field of v is set.
 func zeroMem(v *Mem) bool {
-	return true &&
-		!v.SharedMem &&
+	return !v.SharedMem &&
 		v.FreeMem == "" &&
 		v.FreeID == ""
 }
@@ -1009,7 +938,27 @@ func zeroMem(v *Mem) bool {
 // encItem writes element el holding v (XML).
 func (w *xmlWriter) encItem(el elem, v *Item) {
 	saved := w.open(el)
-	w.writeItem(v)
+	if v.Target != nil {
+		w.encLocation(elTarget, v.Target)
+	}
+	if v.Source != nil {
+		w.encLocation(elSource, v.Source)
+	}
+	if v.SourceParent != nil {
+		w.encLocation(elSourceParent, v.SourceParent)
+	}
+	if v.TargetParent != nil {
+		w.encLocation(elTargetParent, v.TargetParent)
+	}
+	if v.Meta != nil {
+		w.encMeta(elMeta, v.Meta)
+	}
+	if v.Data != nil {
+		w.encData(elData, v.Data)
+	}
+	if v.MoreData {
+		w.encFlag(elMoreData)
+	}
 	w.close(el, saved)
 }
 
@@ -1073,31 +1022,6 @@ func (d *wbxDecoder) readItem(start wbxml.Token, v *Item) error {
 		return err
 	})
 	return err
-}
-
-// writeItem writes the children of v (XML).
-func (w *xmlWriter) writeItem(v *Item) {
-	if v.Target != nil {
-		w.encLocation(elTarget, v.Target)
-	}
-	if v.Source != nil {
-		w.encLocation(elSource, v.Source)
-	}
-	if v.SourceParent != nil {
-		w.encLocation(elSourceParent, v.SourceParent)
-	}
-	if v.TargetParent != nil {
-		w.encLocation(elTargetParent, v.TargetParent)
-	}
-	if v.Meta != nil {
-		w.encMeta(elMeta, v.Meta)
-	}
-	if v.Data != nil {
-		w.encData(elData, v.Data)
-	}
-	if v.MoreData {
-		w.encFlag(elMoreData)
-	}
 }
 
 // writeItem writes the children of v (WBXML).

@@ -229,8 +229,12 @@ func gen(b *bytes.Buffer, elems []*elem, structs []*structDef) {
 		}
 		genXMLDec(p, s)
 		genWBXMLDec(p, s)
-		genEnc(p, s, "w", "*xmlWriter", func(c child) string { return c.xml })
-		genEnc(p, s, "e", "*wbxEncoder", func(c child) string { return c.wbx })
+		if s.command {
+			genEnc(p, s, "w", "*xmlWriter", func(c child) string { return c.xml })
+		}
+		if s.command || s.ownWBXML {
+			genEnc(p, s, "e", "*wbxEncoder", func(c child) string { return c.wbx })
+		}
 		if s.empty {
 			genZero(p, s)
 		}
@@ -402,6 +406,12 @@ func genEnc(p func(string, ...any), s *structDef, w, typ string, pol func(child)
 	}
 	p("// write%s writes the children of v (%s).\n", s.name, enc)
 	p("func (%s %s) write%s(v *%s) {\n", w, typ, s.name, s.gotype)
+	genBody(p, s, w, pol)
+	p("}\n\n")
+}
+
+// genBody writes the statements that write the children of v.
+func genBody(p func(string, ...any), s *structDef, w string, pol func(child) string) {
 	for _, c := range s.children {
 		pc := pol(c)
 		if pc == "-" || pc == "read" {
@@ -443,15 +453,15 @@ func genEnc(p func(string, ...any), s *structDef, w, typ string, pol func(child)
 			p("\t%s\n", call)
 		}
 	}
-	p("}\n\n")
 }
 
 // genZero writes zero<Struct>, true when no field of v is set (an encoder
 // writes such a structure as an empty element).
 func genZero(p func(string, ...any), s *structDef) {
 	p("// zero%s reports whether no field of v is set.\n", s.name)
-	p("func zero%s(v *%s) bool {\n\treturn true", s.name, s.gotype)
+	p("func zero%s(v *%s) bool {\n\treturn ", s.name, s.gotype)
 	seen := map[string]bool{}
+	sep := ""
 	for _, c := range s.children {
 		if c.field == "." || seen[c.field] {
 			continue
@@ -460,18 +470,19 @@ func genZero(p func(string, ...any), s *structDef) {
 		f := "v." + c.field
 		switch c.kind {
 		case "text", "nonce", "doctype":
-			p(" &&\n\t\t%s == \"\"", f)
+			p("%s%s == \"\"", sep, f)
 		case "flag":
-			p(" &&\n\t\t!%s", f)
+			p("%s!%s", sep, f)
 		case "number", "code":
-			p(" &&\n\t\t%s == 0", f)
+			p("%s%s == 0", sep, f)
 		case "textlist", "items", "cmds":
-			p(" &&\n\t\tlen(%s) == 0", f)
+			p("%slen(%s) == 0", sep, f)
 		case "loc":
-			p(" &&\n\t\t%s == (Location{})", f)
+			p("%s%s == (Location{})", sep, f)
 		default:
-			p(" &&\n\t\t%s == nil", f)
+			p("%s%s == nil", sep, f)
 		}
+		sep = " &&\n\t\t"
 	}
 	p("\n}\n\n")
 }
@@ -496,10 +507,14 @@ func genElemEnc(p func(string, ...any), s *structDef) {
 	if s.empty {
 		p("\tif zero%s(v) {\n\t\tw.empty(el)\n\t\treturn\n\t}\n", s.name)
 	}
-	p("\tsaved := w.open(el)\n\tw.write%s(v)\n\tw.close(el, saved)\n}\n\n", s.name)
+	p("\tsaved := w.open(el)\n")
+	genBody(p, s, "w", func(c child) string { return c.xml })
+	p("\tw.close(el, saved)\n}\n\n")
 	if !s.ownWBXML {
 		p("// enc%s writes element el holding v (WBXML).\n", s.name)
-		p("func (e *wbxEncoder) enc%s(el elem, v *%s) {\n\te.open(el)\n\te.write%s(v)\n\te.end()\n}\n\n", s.name, s.gotype, s.name)
+		p("func (e *wbxEncoder) enc%s(el elem, v *%s) {\n\te.open(el)\n", s.name, s.gotype)
+		genBody(p, s, "e", func(c child) string { return c.wbx })
+		p("\te.end()\n}\n\n")
 	}
 }
 
