@@ -95,6 +95,8 @@ type serveConfig struct {
 	CampaignInterval, CampaignLease time.Duration
 	// CampaignKeep is how long finished campaigns are kept (0: forever).
 	CampaignKeep time.Duration
+	// Push configures the PPG and Kannel sendsms senders (serve_push.go).
+	Push pushConfig
 }
 
 // runningServer is a started omadm server.
@@ -195,6 +197,7 @@ start: back it up, and give every node sharing a PostgreSQL database the same).`
 		"events (generic alerts, session start/end) per second one device may add, sustained; a generic alert over the budget is answered 503 and not stored (negative: no limit)")
 	f.IntVar(&cfg.Engine.DeviceEventBurst, "device-event-burst", server.DefaultDeviceEventBurst, "events one device may add at once (its budget's size)")
 	authLimitFlags(cmd, &cfg.Engine.AuthLimits)
+	pushFlags(cmd, &cfg.Push)
 	return cmd
 }
 
@@ -476,6 +479,9 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 		eo.Senders = map[string]notification.Sender{"udp": &notification.UDPSender{}}
 		if cfg.SMSWebhook != "" {
 			eo.Senders["sms"] = &smsgw.WebhookSender{URL: cfg.SMSWebhook}
+		}
+		if err := cfg.Push.addSenders(eo.Senders, log); err != nil {
+			return nil, err
 		}
 	}
 	cat, err := content.Open(filepath.Join(cfg.DataDir, "packages"), content.Options{})
