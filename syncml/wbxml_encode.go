@@ -86,13 +86,13 @@ func (e *wbxEncoder) encText(el elem, s string) {
 	e.w.EndElement()
 }
 
-// encDocType writes a Meta Type; for an embedded document, an XML document
-// type takes its "+wbxml" form.
-func (e *wbxEncoder) encDocType(el elem, s string) {
-	if e.embed {
-		s = wbxWBXMLDocType(s)
+// docType returns a Meta Type as written: for the Meta of an embedded
+// document, an XML document type takes its "+wbxml" form.
+func (e *wbxEncoder) docType(s string) string {
+	if !e.embed {
+		return s
 	}
-	e.encText(el, s)
+	return wbxWBXMLDocType(s)
 }
 
 func (e *wbxEncoder) encNonce(el elem, s string) {
@@ -118,35 +118,23 @@ func (e *wbxEncoder) encNumber(el elem, v int64) {
 
 func (e *wbxEncoder) encCode(el elem, v int64) { e.encNumber(el, v) }
 
-// encMeta writes a Meta with its MetInf children on page 1; the Meta of
-// an embedded document writes its Type in "+wbxml" form.
-func (e *wbxEncoder) encMeta(el elem, m *Meta) {
-	e.embed = m == e.embedMeta
-	e.open(el)
-	e.writeMeta(m)
-	e.end()
+// embedDoc prepares an Item's Data: nested XML that is a TNDS or DevInf
+// document becomes an embedded WBXML document (written as OPAQUE by
+// encData), and the Item's Meta then describes it.
+func (e *wbxEncoder) embedDoc(d *Data, meta *Meta) {
+	e.doc, e.embedMeta = nil, nil
+	if d != nil && d.Kind == DataXML {
+		e.embedXML(d, meta)
+	}
 }
 
-// encItem writes an Item; nested XML that is a TNDS or DevInf document goes
-// as an embedded WBXML document in OPAQUE, its Meta Type in "+wbxml" form.
-func (e *wbxEncoder) encItem(el elem, it *Item) {
-	e.doc = nil
-	if it.Data != nil && it.Data.Kind == DataXML {
-		if lang := wbxEmbeddable(it.Data.Value); lang != nil {
-			doc, err := wbxml.FromXML(e.emb[:0], it.Data.Value, lang)
-			if err == nil {
-				e.doc, e.emb = doc, doc[:0]
-			}
+func (e *wbxEncoder) embedXML(d *Data, meta *Meta) {
+	if lang := wbxEmbeddable(d.Value); lang != nil {
+		doc, err := wbxml.FromXML(e.emb[:0], d.Value, lang)
+		if err == nil {
+			e.doc, e.emb, e.embedMeta = doc, doc[:0], meta
 		}
 	}
-	e.embedMeta = nil
-	if e.doc != nil {
-		e.embedMeta = it.Meta
-	}
-	e.open(el)
-	e.writeItem(it)
-	e.end()
-	e.doc = nil
 }
 
 func (e *wbxEncoder) encData(el elem, d *Data) {

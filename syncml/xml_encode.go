@@ -94,55 +94,73 @@ func (w *xmlWriter) nl() {
 	}
 }
 
-// open writes a start tag; an element whose code page differs from its
-// parent's carries its namespace (MetInf children of Meta). It returns the
-// page to restore at close.
-func (w *xmlWriter) open(el elem) (saved uint8) {
-	w.start(el)
-	w.b = append(w.b, '>')
-	w.depth++
-	saved, w.page = w.page, elemDefs[el].page
-	return saved
+// xmlTag is the markup the XML encoder writes for one element, built once
+// from the element table: each tag is one append.
+type xmlTag struct {
+	page           uint8
+	open, openNS   string // "<Name>", and with the namespace of its page
+	empty, emptyNS string
+	close          string // "</Name>"
 }
 
-// start writes "<name" and its namespace when the page changes.
-func (w *xmlWriter) start(el elem) {
-	def := &elemDefs[el]
-	w.nl()
-	w.b = append(w.b, '<')
-	w.b = append(w.b, def.name...)
-	if def.page != w.page {
-		w.b = append(w.b, ` xmlns="`...)
-		w.b = append(w.b, pageNamespace[def.page]...)
-		w.b = append(w.b, '"')
+var xmlTags = func() (t [elCount]xmlTag) {
+	for el := range t {
+		def := &elemDefs[el]
+		ns := ` xmlns="` + pageNamespace[def.page] + `"`
+		t[el] = xmlTag{page: def.page,
+			open: "<" + def.name + ">", openNS: "<" + def.name + ns + ">",
+			empty: "<" + def.name + "/>", emptyNS: "<" + def.name + ns + "/>",
+			close: "</" + def.name + ">"}
 	}
-}
+	return t
+}()
 
 // pageNamespace is the XML namespace written for a code page change.
 var pageNamespace = [...]string{pageSyncML: NamespaceSyncML12, pageMetInf: NamespaceMetInf}
 
+// openTag appends el's start tag; an element whose code page differs from
+// its parent's carries its namespace (the MetInf children of Meta).
+func (w *xmlWriter) openTag(t *xmlTag) {
+	w.nl()
+	if t.page != w.page {
+		w.b = append(w.b, t.openNS...)
+	} else {
+		w.b = append(w.b, t.open...)
+	}
+}
+
+// open writes a start tag and returns the page to restore at close.
+func (w *xmlWriter) open(el elem) (saved uint8) {
+	t := &xmlTags[el]
+	w.openTag(t)
+	w.depth++
+	saved, w.page = w.page, t.page
+	return saved
+}
+
 func (w *xmlWriter) close(el elem, saved uint8) {
 	w.depth--
 	w.nl()
-	w.b = append(w.b, "</"...)
-	w.b = append(w.b, elemDefs[el].name...)
-	w.b = append(w.b, '>')
+	w.b = append(w.b, xmlTags[el].close...)
 	w.page = saved
 }
 
 func (w *xmlWriter) empty(el elem) {
-	w.start(el)
-	w.b = append(w.b, "/>"...)
+	t := &xmlTags[el]
+	w.nl()
+	if t.page != w.page {
+		w.b = append(w.b, t.emptyNS...)
+	} else {
+		w.b = append(w.b, t.empty...)
+	}
 }
 
 // leaf writes <name>value</name> with value as escaped text.
 func (w *xmlWriter) leaf(el elem, value string) {
-	w.start(el)
-	w.b = append(w.b, '>')
+	t := &xmlTags[el]
+	w.openTag(t)
 	w.b = appendEscaped(w.b, value)
-	w.b = append(w.b, "</"...)
-	w.b = append(w.b, elemDefs[el].name...)
-	w.b = append(w.b, '>')
+	w.b = append(w.b, t.close...)
 }
 
 // The element structure is written by the write* functions generated from
@@ -182,12 +200,10 @@ func (w *xmlWriter) encNumber(el elem, n int64) {
 }
 
 func (w *xmlWriter) number(el elem, n int64) {
-	w.start(el)
-	w.b = append(w.b, '>')
+	t := &xmlTags[el]
+	w.openTag(t)
 	w.b = strconv.AppendInt(w.b, n, 10)
-	w.b = append(w.b, "</"...)
-	w.b = append(w.b, elemDefs[el].name...)
-	w.b = append(w.b, '>')
+	w.b = append(w.b, t.close...)
 }
 
 func (w *xmlWriter) encCode(el elem, n int64) {
@@ -204,8 +220,8 @@ func (w *xmlWriter) encData(el elem, d *Data) {
 		w.empty(el)
 		return
 	}
-	w.start(el)
-	w.b = append(w.b, '>')
+	t := &xmlTags[el]
+	w.openTag(t)
 	switch d.Kind {
 	case DataText:
 		w.b = appendEscaped(w.b, d.Value)
@@ -223,9 +239,7 @@ func (w *xmlWriter) encData(el elem, d *Data) {
 		w.fail("unknown Data kind %d", d.Kind)
 		return
 	}
-	w.b = append(w.b, "</"...)
-	w.b = append(w.b, elemDefs[el].name...)
-	w.b = append(w.b, '>')
+	w.b = append(w.b, t.close...)
 }
 
 // encCmds writes the commands of an Atomic or Sequence.

@@ -604,7 +604,7 @@ func (w *xmlWriter) encMeta(el elem, v *Meta) {
 		w.encText(elFormat, v.Format)
 	}
 	if v.Type != "" {
-		w.encDocType(elType, v.Type)
+		w.encText(elType, v.Type)
 	}
 	if v.Mark != "" {
 		w.encText(elMark, v.Mark)
@@ -634,6 +634,49 @@ func (w *xmlWriter) encMeta(el elem, v *Meta) {
 		w.encMem(elMem, v.Mem)
 	}
 	w.close(el, saved)
+}
+
+// encMeta writes element el holding v (WBXML).
+func (e *wbxEncoder) encMeta(el elem, v *Meta) {
+	e.open(el)
+	e.embed = v == e.embedMeta
+	if v.Format != "" {
+		e.encText(elFormat, v.Format)
+	}
+	if v.Type != "" {
+		e.encText(elType, e.docType(v.Type))
+	}
+	if v.Mark != "" {
+		e.encText(elMark, v.Mark)
+	}
+	if v.Size != 0 {
+		e.encNumber(elSize, v.Size)
+	}
+	if v.Anchor != nil {
+		e.encAnchor(elAnchor, v.Anchor)
+	}
+	if v.Version != "" {
+		e.encText(elVersion, v.Version)
+	}
+	if v.NextNonce != "" {
+		e.encNonce(elNextNonce, v.NextNonce)
+	}
+	if v.MaxMsgSize != 0 {
+		e.encNumber(elMaxMsgSize, v.MaxMsgSize)
+	}
+	if v.MaxObjSize != 0 {
+		e.encNumber(elMaxObjSize, v.MaxObjSize)
+	}
+	for _, s := range v.EMI {
+		e.encText(elEMI, s)
+	}
+	if v.Mem != nil {
+		e.encMem(elMem, v.Mem)
+	}
+	if v.FieldLevel {
+		e.encFlag(elFieldLevel)
+	}
+	e.end()
 }
 
 // readMeta reads the children of t into v (XML).
@@ -720,46 +763,6 @@ func (d *wbxDecoder) readMeta(start wbxml.Token, v *Meta) error {
 		return err
 	})
 	return err
-}
-
-// writeMeta writes the children of v (WBXML).
-func (e *wbxEncoder) writeMeta(v *Meta) {
-	if v.Format != "" {
-		e.encText(elFormat, v.Format)
-	}
-	if v.Type != "" {
-		e.encDocType(elType, v.Type)
-	}
-	if v.Mark != "" {
-		e.encText(elMark, v.Mark)
-	}
-	if v.Size != 0 {
-		e.encNumber(elSize, v.Size)
-	}
-	if v.Anchor != nil {
-		e.encAnchor(elAnchor, v.Anchor)
-	}
-	if v.Version != "" {
-		e.encText(elVersion, v.Version)
-	}
-	if v.NextNonce != "" {
-		e.encNonce(elNextNonce, v.NextNonce)
-	}
-	if v.MaxMsgSize != 0 {
-		e.encNumber(elMaxMsgSize, v.MaxMsgSize)
-	}
-	if v.MaxObjSize != 0 {
-		e.encNumber(elMaxObjSize, v.MaxObjSize)
-	}
-	for _, s := range v.EMI {
-		e.encText(elEMI, s)
-	}
-	if v.Mem != nil {
-		e.encMem(elMem, v.Mem)
-	}
-	if v.FieldLevel {
-		e.encFlag(elFieldLevel)
-	}
 }
 
 // zeroMeta reports whether no field of v is set.
@@ -962,6 +965,34 @@ func (w *xmlWriter) encItem(el elem, v *Item) {
 	w.close(el, saved)
 }
 
+// encItem writes element el holding v (WBXML).
+func (e *wbxEncoder) encItem(el elem, v *Item) {
+	e.embedDoc(v.Data, v.Meta)
+	e.open(el)
+	if v.Target != nil {
+		e.encLocation(elTarget, v.Target)
+	}
+	if v.Source != nil {
+		e.encLocation(elSource, v.Source)
+	}
+	if v.SourceParent != nil {
+		e.encLocation(elSourceParent, v.SourceParent)
+	}
+	if v.TargetParent != nil {
+		e.encLocation(elTargetParent, v.TargetParent)
+	}
+	if v.Meta != nil {
+		e.encMeta(elMeta, v.Meta)
+	}
+	if v.Data != nil {
+		e.encData(elData, v.Data)
+	}
+	if v.MoreData {
+		e.encFlag(elMoreData)
+	}
+	e.end()
+}
+
 // readItem reads the children of t into v (XML).
 func (d *decoder) readItem(t tag, v *Item) error {
 	for {
@@ -1022,31 +1053,6 @@ func (d *wbxDecoder) readItem(start wbxml.Token, v *Item) error {
 		return err
 	})
 	return err
-}
-
-// writeItem writes the children of v (WBXML).
-func (e *wbxEncoder) writeItem(v *Item) {
-	if v.Target != nil {
-		e.encLocation(elTarget, v.Target)
-	}
-	if v.Source != nil {
-		e.encLocation(elSource, v.Source)
-	}
-	if v.SourceParent != nil {
-		e.encLocation(elSourceParent, v.SourceParent)
-	}
-	if v.TargetParent != nil {
-		e.encLocation(elTargetParent, v.TargetParent)
-	}
-	if v.Meta != nil {
-		e.encMeta(elMeta, v.Meta)
-	}
-	if v.Data != nil {
-		e.encData(elData, v.Data)
-	}
-	if v.MoreData {
-		e.encFlag(elMoreData)
-	}
 }
 
 // readAdd reads the children of t into v (XML).

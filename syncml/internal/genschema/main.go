@@ -46,7 +46,6 @@ type structDef struct {
 	name, gotype string
 	command      bool
 	empty        bool // XML writes it as an empty element when no field is set
-	ownWBXML     bool // its WBXML element writer (enc<Name>) is hand-written
 	children     []child
 	same         *structDef // an earlier structure with the same children, whose mappers it shares
 }
@@ -127,7 +126,7 @@ func parse(path string) (elems []*elem, structs []*structDef, err error) {
 			byName[e.name] = e
 		case "struct":
 			if len(fs) < 3 {
-				bad("want: struct NAME GOTYPE [command] [empty] [ownwbxml]")
+				bad("want: struct NAME GOTYPE [command] [empty]")
 				continue
 			}
 			cur = &structDef{name: fs[1], gotype: fs[2]}
@@ -137,10 +136,8 @@ func parse(path string) (elems []*elem, structs []*structDef, err error) {
 					cur.command = true
 				case "empty":
 					cur.empty = true
-				case "ownwbxml":
-					cur.ownWBXML = true
 				default:
-					bad("want: struct NAME GOTYPE [command] [empty] [ownwbxml]")
+					bad("want: struct NAME GOTYPE [command] [empty]")
 				}
 			}
 			if cur.command {
@@ -232,7 +229,7 @@ func gen(b *bytes.Buffer, elems []*elem, structs []*structDef) {
 		if s.command {
 			genEnc(p, s, "w", "*xmlWriter", func(c child) string { return c.xml })
 		}
-		if s.command || s.ownWBXML {
+		if s.command {
 			genEnc(p, s, "e", "*wbxEncoder", func(c child) string { return c.wbx })
 		}
 		if s.empty {
@@ -425,7 +422,11 @@ func genBody(p func(string, ...any), s *structDef, w string, pol func(child) str
 		case "nonce":
 			cond, call = f+` != ""`, fmt.Sprintf("%s.encNonce(el%s, %s)", w, c.el, f)
 		case "doctype":
-			cond, call = f+` != ""`, fmt.Sprintf("%s.encDocType(el%s, %s)", w, c.el, f)
+			if w == "e" {
+				cond, call = f+` != ""`, fmt.Sprintf("e.encText(el%s, e.docType(%s))", c.el, f)
+			} else {
+				cond, call = f+` != ""`, fmt.Sprintf("w.encText(el%s, %s)", c.el, f)
+			}
 		case "textlist":
 			call = fmt.Sprintf("for _, s := range %s {\n%s.encText(el%s, s)\n}", f, w, c.el)
 		case "flag":
@@ -488,7 +489,7 @@ func genZero(p func(string, ...any), s *structDef) {
 }
 
 func sameChildren(a, b *structDef) bool {
-	if len(a.children) != len(b.children) || a.empty != b.empty || a.ownWBXML != b.ownWBXML || a.command != b.command {
+	if len(a.children) != len(b.children) || a.empty != b.empty || a.command != b.command {
 		return false
 	}
 	for i := range a.children {
@@ -500,7 +501,7 @@ func sameChildren(a, b *structDef) bool {
 }
 
 // genElemEnc writes enc<Struct>, which writes element el holding v, for XML
-// and (unless hand-written) for WBXML.
+// and for WBXML.
 func genElemEnc(p func(string, ...any), s *structDef) {
 	p("// enc%s writes element el holding v (XML).\n", s.name)
 	p("func (w *xmlWriter) enc%s(el elem, v *%s) {\n", s.name, s.gotype)
@@ -510,12 +511,23 @@ func genElemEnc(p func(string, ...any), s *structDef) {
 	p("\tsaved := w.open(el)\n")
 	genBody(p, s, "w", func(c child) string { return c.xml })
 	p("\tw.close(el, saved)\n}\n\n")
-	if !s.ownWBXML {
-		p("// enc%s writes element el holding v (WBXML).\n", s.name)
-		p("func (e *wbxEncoder) enc%s(el elem, v *%s) {\n\te.open(el)\n", s.name, s.gotype)
-		genBody(p, s, "e", func(c child) string { return c.wbx })
-		p("\te.end()\n}\n\n")
+	p("// enc%s writes element el holding v (WBXML).\n", s.name)
+	p("func (e *wbxEncoder) enc%s(el elem, v *%s) {\n", s.name, s.gotype)
+	if data, ok := hasKind(s, "data", func(c child) string { return c.wbx }); ok {
+		// Nested XML that is a TNDS or DevInf document is written as an
+		// embedded WBXML document, and its Meta's Type in "+wbxml" form.
+		meta := "nil"
+		if m, ok := hasKind(s, "meta", func(c child) string { return c.wbx }); ok {
+			meta = "v." + m.field
+		}
+		p("\te.embedDoc(v.%s, %s)\n", data.field, meta)
 	}
+	p("\te.open(el)\n")
+	if _, ok := hasKind(s, "doctype", func(c child) string { return c.wbx }); ok {
+		p("\te.embed = v == e.embedMeta\n")
+	}
+	genBody(p, s, "e", func(c child) string { return c.wbx })
+	p("\te.end()\n}\n\n")
 }
 
 // impl returns the structure whose generated functions s uses, and the
