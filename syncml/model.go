@@ -18,7 +18,7 @@
 // encoder for each encoding, as switch code with no maps or reflection on the
 // hot path. The hand-written files keep what is particular to an encoding:
 // the XML scanner and escaping, the WBXML token reader, Data and its embedded
-// documents, and one primitive per kind (decText, encMeta…).
+// documents, and one primitive per kind of child (decText, encNonce…).
 //
 // To add an element: add an elem line to schema.txt (and the token to
 // wbxml/codepages.txt, then `go generate ./wbxml`, if the page lacks it), list

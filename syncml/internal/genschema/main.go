@@ -3,22 +3,27 @@
 // classes, the token lookup, and for every structure of the table a decoder
 // and an encoder for XML and for WBXML, as switch code.
 //
-// Kinds (the KIND column) and the primitives each codec supplies for them
-// (d is the decoder, w the encoder; c the child element):
+// Kinds (the KIND column) and what the generated code calls for a child of
+// each (d is a decoder, w an encoder, c the child element, f the field):
 //
 //	text     string       d.decText(c, &f)            w.encText(el, f)
 //	nonce    string       d.decText(c, &f)            w.encNonce(el, f)
-//	doctype  string       d.decText(c, &f)            w.encDocType(el, f)
+//	doctype  string       d.decText(c, &f)            w.encText(el, f); WBXML e.docType(f)
 //	textlist []string     d.decTextList(c, &f)        w.encText(el, s) for each
 //	flag     bool         d.flag(c)                   w.encFlag(el)
 //	number   int64        d.decNumber(c, &f)          w.encNumber(el, f)
-//	code     AlertCode…   d.decCode(c, …, (*int)(&f)) w.encCode(el, int64(f))
+//	code     AlertCode…   d.decCode(c, (*int)(&f))    w.encCode(el, int64(f))
+//	data     *Data        d.decData(c, &f)            w.encData(el, f)
 //	loc      Location     d.decLocation(c, &f)        w.encLocation(el, &f)
 //	locptr   *Location    d.decLocPtr(c, &f)          w.encLocation(el, f)
-//	cred chal meta anchor mem data   *T   d.decKind(c, &f)   w.encKind(el, f)
+//	cred chal meta anchor mem  *T   d.dec<Kind>(c, &f)  w.enc<T>(el, f)
 //	metinf   (the Meta itself)   d.decMetInf(c, v)    never written
 //	items    []Item       d.decItem(c, …)             w.encItem(el, &f[i])
 //	cmds     []Command    d.decCmd(c, …) for any other child; w.encCmds(f)
+//
+// The dec* primitives (which allocate and then call the generated read<T>)
+// and the leaf enc* primitives are hand-written in each codec; enc<T> for a
+// structure is generated (open, children, close).
 package main
 
 import (
