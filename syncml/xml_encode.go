@@ -177,7 +177,6 @@ func (w *xmlWriter) encText(el elem, value string) {
 	w.leaf(el, value)
 }
 
-
 // encNonce writes a NextNonce; raw bytes (from WBXML OPAQUE) that XML text
 // cannot carry are written as base64.
 func (w *xmlWriter) encNonce(el elem, value string) {
