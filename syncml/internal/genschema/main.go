@@ -298,29 +298,7 @@ func genXMLDec(p func(string, ...any), s *structDef) {
 			continue
 		}
 		p("\t\tcase el%s:\n", c.el)
-		tg := target(c, c.xml)
-		switch c.kind {
-		case "text", "nonce", "doctype":
-			p("\t\t\terr = d.decText(&c, %s)\n", tg)
-		case "textlist":
-			p("\t\t\terr = d.decTextList(&c, %s)\n", tg)
-		case "flag":
-			p("\t\t\t%s, err = true, d.flag(&c)\n", strings.TrimPrefix(tg, "&"))
-		case "number":
-			p("\t\t\terr = d.decNumber(&c, %q, %s)\n", c.el, tg)
-		case "code":
-			p("\t\t\terr = d.decCode(&c, &t, (*int)(%s))\n", tg)
-		case "loc":
-			p("\t\t\terr = d.decLocation(c, %s)\n", tg)
-		case "locptr":
-			p("\t\t\terr = d.decLocPtr(c, %s)\n", tg)
-		case "cred", "chal", "meta", "anchor", "mem", "data":
-			p("\t\t\terr = d.dec%s(c, %s)\n", title(c.kind), tg)
-		case "metinf":
-			p("\t\t\terr = d.decMetInf(c, v)\n")
-		case "items":
-			p("\t\t\terr = d.decItem(c)\n")
-		}
+		p("\t\t\t%s\n", decCall(c, target(c, c.xml), true, ""))
 		if c.xml == "must" {
 			p("\t\t\thas%s = true\n", c.field)
 		}
@@ -344,6 +322,50 @@ func genXMLDec(p func(string, ...any), s *structDef) {
 	p("\treturn nil\n}\n\n")
 }
 
+// decCall returns the statement that decodes child c into target tg, for
+// XML (c is the child tag, t the parent) or WBXML (t is the child token).
+func decCall(c child, tg string, xml bool, metaExpr string) string {
+	leaf, node := "t", "t" // the child as a leaf primitive and a structure one take it
+	if xml {
+		leaf, node = "&c", "c"
+	}
+	switch c.kind {
+	case "text", "nonce", "doctype":
+		return fmt.Sprintf("err = d.decText(%s, %s)", leaf, tg)
+	case "textlist":
+		return fmt.Sprintf("err = d.decTextList(%s, %s)", leaf, tg)
+	case "flag":
+		return fmt.Sprintf("%s, err = true, d.flag(%s)", strings.TrimPrefix(tg, "&"), leaf)
+	case "number":
+		if xml {
+			return fmt.Sprintf("err = d.decNumber(&c, %q, %s)", c.el, tg)
+		}
+		return fmt.Sprintf("err = d.decNumber(t, %s)", tg)
+	case "code":
+		if xml {
+			return fmt.Sprintf("err = d.decCode(&c, &t, (*int)(%s))", tg)
+		}
+		return fmt.Sprintf("err = d.decCode(t, (*int)(%s))", tg)
+	case "data":
+		if xml {
+			return fmt.Sprintf("err = d.decData(c, %s)", tg)
+		}
+		return fmt.Sprintf("err = d.decData(t, %s, %s)", tg, metaExpr)
+	case "loc":
+		return fmt.Sprintf("err = d.decLocation(%s, %s)", node, tg)
+	case "locptr":
+		return fmt.Sprintf("err = d.decLocPtr(%s, %s)", node, tg)
+	case "metinf":
+		return fmt.Sprintf("err = d.decMetInf(%s, v)", node)
+	case "items":
+		if xml {
+			return "err = d.decItem(c)"
+		}
+		return fmt.Sprintf("err = d.decItem(t, %s)", tg)
+	}
+	return fmt.Sprintf("err = d.dec%s(%s, %s)", title(c.kind), node, tg) // cred chal meta anchor mem
+}
+
 func genWBXMLDec(p func(string, ...any), s *structDef) {
 	pol := func(c child) string { return c.wbx }
 	p("// read%s reads the children of start into v (WBXML).\n", s.name)
@@ -362,31 +384,7 @@ func genWBXMLDec(p func(string, ...any), s *structDef) {
 			continue
 		}
 		p("\t\tcase el%s:\n", c.el)
-		tg := target(c, c.wbx)
-		switch c.kind {
-		case "text", "nonce", "doctype":
-			p("\t\t\terr = d.decText(t, %s)\n", tg)
-		case "textlist":
-			p("\t\t\terr = d.decTextList(t, %s)\n", tg)
-		case "flag":
-			p("\t\t\t%s, err = true, d.flag(t)\n", strings.TrimPrefix(tg, "&"))
-		case "number":
-			p("\t\t\terr = d.decNumber(t, %s)\n", tg)
-		case "code":
-			p("\t\t\terr = d.decCode(t, (*int)(%s))\n", tg)
-		case "loc":
-			p("\t\t\terr = d.decLocation(t, %s)\n", tg)
-		case "data":
-			p("\t\t\terr = d.decData(t, %s, %s)\n", tg, metaExpr)
-		case "locptr":
-			p("\t\t\terr = d.decLocPtr(t, %s)\n", tg)
-		case "cred", "chal", "meta", "anchor", "mem":
-			p("\t\t\terr = d.dec%s(t, %s)\n", title(c.kind), tg)
-		case "metinf":
-			p("\t\t\terr = d.decMetInf(t, v)\n")
-		case "items":
-			p("\t\t\terr = d.decItem(t, %s)\n", tg)
-		}
+		p("\t\t\t%s\n", decCall(c, target(c, c.wbx), false, metaExpr))
 	}
 	p("\t\tdefault:\n")
 	if hasCmds {
