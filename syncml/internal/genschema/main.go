@@ -543,24 +543,20 @@ func impl(s *structDef) (*structDef, string) {
 }
 
 func genDispatch(p func(string, ...any), structs []*structDef) {
-	p("// decCommand decodes command element t (XML); it is nil, nil when t is\n// no command.\n")
-	p("func (d *decoder) decCommand(t tag) (Command, error) {\n\tswitch t.id {\n")
-	for _, s := range structs {
-		if s.command {
-			m, v := impl(s)
-			p("\tcase el%s:\n\t\tv := &%s{}\n\t\treturn v, d.read%s(t, %s)\n", s.name, s.gotype, m.name, v)
+	for _, x := range []struct{ enc, sig, sw string }{
+		{"XML", "(d *decoder) decCommand(t tag)", "t.id"},
+		{"WBXML", "(d *wbxDecoder) decCommand(t wbxml.Token, el elem)", "el"},
+	} {
+		p("// decCommand decodes command element t (%s); it is nil, nil when t is\n// no command.\n", x.enc)
+		p("func %s (Command, error) {\n\tswitch %s {\n", x.sig, x.sw)
+		for _, s := range structs {
+			if s.command {
+				m, v := impl(s)
+				p("\tcase el%s:\n\t\tv := &%s{}\n\t\treturn v, d.read%s(t, %s)\n", s.name, s.gotype, m.name, v)
+			}
 		}
+		p("\t}\n\treturn nil, nil\n}\n\n")
 	}
-	p("\t}\n\treturn nil, nil\n}\n\n")
-	p("// decCommand decodes command element t (WBXML); it is nil, nil when t is\n// no command.\n")
-	p("func (d *wbxDecoder) decCommand(t wbxml.Token, el elem) (Command, error) {\n\tswitch el {\n")
-	for _, s := range structs {
-		if s.command {
-			m, v := impl(s)
-			p("\tcase el%s:\n\t\tv := &%s{}\n\t\treturn v, d.read%s(t, %s)\n", s.name, s.gotype, m.name, v)
-		}
-	}
-	p("\t}\n\treturn nil, nil\n}\n\n")
 	for _, x := range []struct{ w, typ, enc, pol string }{{"w", "*xmlWriter", "XML", "xml"}, {"e", "*wbxEncoder", "WBXML", "wbx"}} {
 		p("// encCommand writes a DM command (%s); false when c is none (nil, *Unknown).\n", x.enc)
 		p("func (%s %s) encCommand(c Command) bool {\n\tswitch v := c.(type) {\n", x.w, x.typ)
