@@ -523,7 +523,7 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 		Watching: func() bool { return hub.Subscribers() > 0 }})
 	apiH, err := handler.New(handler.Options{Store: store, Notifier: engine, TokenSHA256: token.Hash[:], Hub: hub, Logger: log, Version: serveVersion,
 		Operations: ops, Ready: schemaReady, Campaigns: camps,
-		Content: cat, PublicURL: cfg.PublicURL, ServerID: cmp.Or(eo.ServerID, server.DefaultServerID)})
+		Content: cat, PublicURL: cfg.PublicURL, ServerID: cmp.Or(eo.ServerID, server.DefaultServerID), Senders: eo.Senders})
 	if err != nil {
 		return nil, err
 	}

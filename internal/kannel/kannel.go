@@ -223,6 +223,11 @@ func (g *Gateway) start(o Options) error {
 		return err
 	}
 	if o.WAPBox {
+		// bearerbox's status page can answer before it listens for boxes;
+		// wapbox started then exits ("Couldn't connect to the bearerbox").
+		if err := g.waitTCP(ctx, bb, "bearerbox's wapbox port", wapboxPort); err != nil {
+			return err
+		}
 		wb, err := g.spawn("wapbox", WapboxPath, "-v", "1", g.ConfigFile)
 		if err != nil {
 			return err
@@ -237,6 +242,9 @@ func (g *Gateway) start(o Options) error {
 		}
 	}
 	if o.SMSBox {
+		if err := g.waitTCP(ctx, bb, "bearerbox's smsbox port", smsboxPort); err != nil {
+			return err
+		}
 		sb, err := g.spawn("smsbox", SmsboxPath, "-v", "1", g.ConfigFile)
 		if err != nil {
 			return err

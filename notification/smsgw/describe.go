@@ -1,6 +1,10 @@
 package smsgw
 
-import "net/url"
+import (
+	"net/url"
+
+	"github.com/omadm/omadm/notification"
+)
 
 // Describe names the gateway endpoint without credentials (user info and
 // query, where gateways take keys, are dropped).
@@ -12,3 +16,5 @@ func (s *WebhookSender) Describe() string {
 	u.User, u.RawQuery, u.Fragment = nil, "", ""
 	return "binary SMS through the HTTP webhook at " + u.String()
 }
+
+var _ notification.Describer = (*WebhookSender)(nil)
