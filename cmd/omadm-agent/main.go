@@ -82,7 +82,7 @@ type options struct {
 	diagmonLogBytes                     int
 	connmo, connmoApply                 string
 	showVersion                         bool
-	transport                           string // "" (HTTP) or wsp://gateway:port
+	transport                           string // "" (HTTP), wsp://gateway:port, obex://… or obex+serial://…
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -392,6 +392,7 @@ func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, s
 	if acc == nil {
 		return errors.New("no DM account: give --server and --server-id, or --bootstrap")
 	}
+	o.transport = transportSpec(o.transport, acc.Addr) // transport_obex.go
 	tp, err := agentTransport(o)
 	if err != nil {
 		return err

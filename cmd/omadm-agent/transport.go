@@ -11,14 +11,20 @@ import (
 
 	"github.com/omadm/omadm/client"
 	"github.com/omadm/omadm/transport/dmhttp"
+	"github.com/omadm/omadm/transport/obex"
 	"github.com/omadm/omadm/transport/wsp"
 )
 
-const transportUsage = "how messages reach the server: empty for HTTP(S) straight to --server, or wsp://HOST[:PORT] " +
-	"for WSP (connection-oriented, over WTP on UDP, port default 9201) through that WAP gateway, which fetches the server URL over HTTP"
+const transportUsage = "how messages reach the server: empty for HTTP(S) straight to --server (or OBEX when --server is an OBEX URL), wsp://HOST[:PORT] " +
+	"for WSP (connection-oriented, over WTP on UDP, port default 9201) through that WAP gateway, which fetches the server URL over HTTP, " +
+	"obex://HOST[:PORT] for OBEX over TCP or obex+serial:///dev/DEVICE for OBEX over a serial line"
 
 // checkTransport validates --transport.
 func checkTransport(s string) error {
+	if obex.IsURL(s) {
+		_, err := obex.DialURL(s, obex.ClientOptions{}) // checks the URL; dials nothing yet
+		return err
+	}
 	_, err := wspGateway(s)
 	return err
 }
@@ -31,7 +37,7 @@ func wspGateway(s string) (string, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme != "wsp" || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
-		return "", fmt.Errorf("--transport %q: want wsp://HOST[:PORT] (the WAP gateway) or nothing for HTTP", s)
+		return "", fmt.Errorf("--transport %q: want wsp://HOST[:PORT] (the WAP gateway), obex://HOST[:PORT], obex+serial:///dev/DEVICE or nothing for HTTP", s)
 	}
 	host, port := u.Hostname(), u.Port()
 	if port == "" {
@@ -48,6 +54,9 @@ func wspGateway(s string) (string, error) {
 // least the DM MaxMsgSize as its largest reply (the Client-SDU-Size it
 // proposes).
 func agentTransport(o *options) (client.Transport, error) {
+	if tp, ok, err := obexTransport(o.transport, o); ok {
+		return tp, err
+	}
 	gw, err := wspGateway(o.transport)
 	if err != nil {
 		return nil, err
