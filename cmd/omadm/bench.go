@@ -33,8 +33,6 @@ import (
 	"github.com/omadm/omadm/transport/dmhttp"
 )
 
-func init() { rootCmd.AddCommand(newBenchCmd()) }
-
 // benchConfig is everything `omadm bench` can be told.
 type benchConfig struct {
 	devices     int

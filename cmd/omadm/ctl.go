@@ -24,11 +24,14 @@ const (
 	defaultServerURL = "http://127.0.0.1:8080"
 	defaultDataDir   = "omadm-data"
 	tokenFileName    = "api-token"
+
+	// defaultReportPoll bounds the back-off between reads of an operation a
+	// --wait follows (the event stream wakes it earlier).
+	defaultReportPoll = 5 * time.Second
 )
 
-func init() { rootCmd.AddCommand(newCtlCmd()) }
-
-// ctlOptions are the flags every ctl subcommand shares.
+// ctlOptions are the settings of one `omadm ctl` invocation: the flags every
+// ctl subcommand shares, bound by command.
 type ctlOptions struct {
 	server  string
 	token   string
@@ -36,12 +39,19 @@ type ctlOptions struct {
 	timeout time.Duration
 
 	jsonAlias bool // deprecated --json, same as -o json
+
+	reportPoll time.Duration // see defaultReportPoll
 }
 
-// newCtlCmd builds the `ctl` command tree. It is a constructor, not a global,
-// so tests run each invocation on fresh flags.
+// newCtlCmd builds the `ctl` command tree for one invocation.
 func newCtlCmd() *cobra.Command {
-	o := &ctlOptions{}
+	return (&ctlOptions{reportPoll: defaultReportPoll}).command()
+}
+
+// command builds the `ctl` command tree with its flags bound to o. Each
+// subcommand group is built in its own ctl_<subject>.go; add a new one to
+// the lists below.
+func (o *ctlOptions) command() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ctl",
 		Short: "Operate an omadm server through its REST API",
@@ -472,13 +482,6 @@ func (jf *ctlJobFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&jf.notify, "notify", false, "send package 0 so the device connects now")
 }
 
-// exit statuses of `ctl --wait`: 1 like every failed operation; a wait that
-// ran out is 3, apart from 2, the status of a wrong command line (exit.go).
-const (
-	exitJobFailed  = exitFailed
-	exitJobTimeout = 3
-)
-
 // ctlSubmit queues req for device, optionally waits, and prints the job.
 func ctlSubmit(cmd *cobra.Command, o *ctlOptions, jf *ctlJobFlags, device string, req api.JobRequest) error {
 	c, err := o.client()
@@ -515,7 +518,7 @@ func ctlWait(cmd *cobra.Command, o *ctlOptions, c *client.Client, j *api.Job, wa
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		return &exitError{code: exitJobTimeout, err: fmt.Errorf("job %d still %s after %s", j.ID, done.State, wait)}
+		return timedOutf("job %d still %s after %s", j.ID, done.State, wait)
 	case err != nil:
 		return err
 	case done.State != "done":
@@ -526,7 +529,7 @@ func ctlWait(cmd *cobra.Command, o *ctlOptions, c *client.Client, j *api.Job, wa
 		if done.Error != "" {
 			msg += ": " + done.Error
 		}
-		return &exitError{code: exitJobFailed, err: errors.New(msg)}
+		return failedf("%s", msg)
 	}
 	return nil
 }

@@ -19,10 +19,6 @@ import (
 // the server keeps them as operations, follows their job and attaches the
 // report; these commands create one and, with --wait, wait for it to end.
 
-// reportPoll bounds the back-off between reads of an operation a --wait
-// follows (the event stream wakes it earlier).
-var reportPoll = 5 * time.Second
-
 // asyncOutcome is what such a command prints when it waited.
 type asyncOutcome struct {
 	Device     string `json:"device"`
@@ -73,11 +69,11 @@ func runAsyncExec(cmd *cobra.Command, o *ctlOptions, a asyncExec) error {
 	wctx, wcancel := context.WithTimeout(cmd.Context(), a.wait)
 	defer wcancel()
 	stop := startProgress(cmd.ErrOrStderr(), fmt.Sprintf("waiting for operation %d", j.Operation.ID))
-	op, err := c.WaitOperation(wctx, j.Operation.ID, a.device, reportPoll)
+	op, err := c.WaitOperation(wctx, j.Operation.ID, a.device, o.reportPoll)
 	stop()
 	if op == nil {
 		if err == nil || errors.Is(err, context.DeadlineExceeded) {
-			err = &exitError{code: exitJobTimeout, err: fmt.Errorf("operation %d: no answer within %s", j.Operation.ID, a.wait)}
+			err = timedOutf("operation %d: no answer within %s", j.Operation.ID, a.wait)
 		}
 		return err
 	}
@@ -85,9 +81,9 @@ func runAsyncExec(cmd *cobra.Command, o *ctlOptions, a asyncExec) error {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		if op.State == "accepted" {
-			err = &exitError{code: exitJobTimeout, err: fmt.Errorf("no report with correlator %s within %s (the Exec was accepted with status %d)", op.Correlator, a.wait, op.ExecStatus)}
+			err = timedOutf("no report with correlator %s within %s (the Exec was accepted with status %d)", op.Correlator, a.wait, op.ExecStatus)
 		} else {
-			err = &exitError{code: exitJobTimeout, err: fmt.Errorf("the device did not take the Exec (job %d) within %s", j.ID, a.wait)}
+			err = timedOutf("the device did not take the Exec (job %d) within %s", j.ID, a.wait)
 		}
 	case err != nil:
 	default:
@@ -107,14 +103,14 @@ func operationExit(op *api.Operation, what string) error {
 	case "succeeded":
 		return nil
 	case "timed_out":
-		return &exitError{code: exitJobTimeout, err: fmt.Errorf("%s timed out on the server: %s", what, op.Error)}
+		return timedOutf("%s timed out on the server: %s", what, op.Error)
 	case "failed":
 		if op.Event != 0 {
-			return &exitError{code: exitJobFailed, err: fmt.Errorf("%s failed: %d %s", what, op.Result, op.Meaning)}
+			return failedf("%s failed: %d %s", what, op.Result, op.Meaning)
 		}
-		return &exitError{code: exitJobFailed, err: fmt.Errorf("%s failed: %s", what, op.Error)}
+		return failedf("%s failed: %s", what, op.Error)
 	}
-	return &exitError{code: exitJobFailed, err: fmt.Errorf("%s %s: %s", what, op.State, op.Error)}
+	return failedf("%s %s: %s", what, op.State, op.Error)
 }
 
 func outcomeOf(op *api.Operation, job int64) asyncOutcome {

@@ -251,12 +251,12 @@ func ctlCampaignWait(cmd *cobra.Command, o *ctlOptions, c *client.Client, id int
 	switch {
 	case errors.Is(err, done):
 	case ctx.Err() != nil && last != nil && !last.Terminal():
-		return &exitError{code: exitJobTimeout, err: fmt.Errorf("campaign %d still %s after %s", id, last.State, wait)}
+		return timedOutf("campaign %d still %s after %s", id, last.State, wait)
 	case err != nil:
 		return err
 	}
 	if last.State != "completed" || last.Counts["succeeded"] != last.Total {
-		return &exitError{code: exitJobFailed, err: fmt.Errorf("campaign %d %s: %d of %d devices succeeded", id, last.State, last.Counts["succeeded"], last.Total)}
+		return failedf("campaign %d %s: %d of %d devices succeeded", id, last.State, last.Counts["succeeded"], last.Total)
 	}
 	return nil
 }

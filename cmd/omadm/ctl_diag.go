@@ -70,10 +70,10 @@ not come in time.`,
 			wctx, wcancel := context.WithTimeout(cmd.Context(), wait)
 			defer wcancel()
 			stop := startProgress(cmd.ErrOrStderr(), fmt.Sprintf("waiting for operation %d", op.ID))
-			done, err := c.WaitOperation(wctx, op.ID, args[0], reportPoll)
+			done, err := c.WaitOperation(wctx, op.ID, args[0], o.reportPoll)
 			stop()
 			if done == nil || errors.Is(err, context.DeadlineExceeded) {
-				return &exitError{code: exitJobTimeout, err: fmt.Errorf("operation %d: no report within %s", op.ID, wait)}
+				return timedOutf("operation %d: no report within %s", op.ID, wait)
 			}
 			if err != nil {
 				return err

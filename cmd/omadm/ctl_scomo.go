@@ -178,10 +178,10 @@ for the device to answer it before showing the result.`,
 					done, err := c.WaitJob(wctx, j.ID)
 					wcancel()
 					if err != nil {
-						return &exitError{code: exitJobTimeout, err: fmt.Errorf("the device did not answer the inventory read (job %d) within %s", j.ID, wait)}
+						return timedOutf("the device did not answer the inventory read (job %d) within %s", j.ID, wait)
 					}
 					if done.State != "done" {
-						return &exitError{code: exitJobFailed, err: fmt.Errorf("inventory read (job %d) %s: %s", j.ID, done.State, done.Error)}
+						return failedf("inventory read (job %d) %s: %s", j.ID, done.State, done.Error)
 					}
 				}
 			}

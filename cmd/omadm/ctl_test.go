@@ -105,7 +105,14 @@ func queuedFor(device string) func(string) bool {
 // runCtl runs `omadm ctl args…` in process.
 func runCtl(t *testing.T, url string, args ...string) (string, string, error) {
 	t.Helper()
-	cmd := newCtlCmd()
+	return runCtlWith(t, &ctlOptions{reportPoll: defaultReportPoll}, url, args...)
+}
+
+// runCtlWith runs `omadm ctl args…` in process with o's settings, e.g. a
+// shorter reportPoll.
+func runCtlWith(t *testing.T, o *ctlOptions, url string, args ...string) (string, string, error) {
+	t.Helper()
+	cmd := o.command()
 	var out, errb bytes.Buffer
 	cmd.SetOut(&out)
 	cmd.SetErr(&errb)
