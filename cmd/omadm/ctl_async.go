@@ -48,11 +48,10 @@ type asyncExec struct {
 // runAsyncExec creates a's operation and, with a wait, waits for it to end
 // and prints the outcome; without, it prints the job.
 func runAsyncExec(cmd *cobra.Command, o *ctlOptions, a asyncExec) error {
-	c, err := o.client()
+	c, ctx, cancel, err := o.connect(cmd)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := o.ctx(cmd)
 	defer cancel()
 	j, err := a.queue(ctx, c)
 	if err != nil {
@@ -171,11 +170,10 @@ already ended is an error (HTTP 409).`,
 	list := &cobra.Command{
 		Use: "list ID", Short: "List a device's operations", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			page, err := c.ListOperations(ctx, args[0], client.OperationQuery{States: states, After: after, Limit: limit})
 			if err != nil {
@@ -202,11 +200,10 @@ func ctlOpCall(cmd *cobra.Command, o *ctlOptions, arg string, call func(context.
 	if _, err := fmt.Sscan(arg, &id); err != nil || id <= 0 || fmt.Sprint(id) != arg {
 		return fmt.Errorf("%q is not an operation id", arg)
 	}
-	c, err := o.client()
+	c, ctx, cancel, err := o.connect(cmd)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := o.ctx(cmd)
 	defer cancel()
 	op, err := call(ctx, c, id)
 	if err != nil {

@@ -47,11 +47,10 @@ of <device>.<ext> files. Without --out nothing is written (use --push).`,
 			if out == "" && !req.Push {
 				return fmt.Errorf("give --out FILE or --push")
 			}
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			res, err := c.Bootstrap(ctx, req)
 			if err != nil {

@@ -121,11 +121,10 @@ and 3 when it was not over in time.`,
 				}
 				req.Target.Devices = append(req.Target.Devices, ids...)
 			}
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			out, err := c.CreateCampaign(ctx, req)
 			if err != nil {
@@ -268,11 +267,10 @@ func ctlCampaignList(o *ctlOptions) *cobra.Command {
 		Short: "List campaigns with their progress",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			var all []api.Campaign
 			for after := int64(0); ; {
@@ -315,15 +313,14 @@ func ctlCampaignGet(o *ctlOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
+			defer cancel()
 			if wait > 0 {
 				return ctlCampaignWait(cmd, o, c, id, wait)
 			}
-			ctx, cancel := o.ctx(cmd)
-			defer cancel()
 			out, err := c.GetCampaign(ctx, id)
 			if err != nil {
 				return err
@@ -347,11 +344,10 @@ func ctlCampaignDevices(o *ctlOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			var all []api.CampaignDevice
 			for cursor := ""; ; {
@@ -401,11 +397,10 @@ func ctlCampaignSteer(o *ctlOptions, verb string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			var out *api.Campaign
 			switch verb {

@@ -50,11 +50,10 @@ not come in time.`,
 			if err := fleet.Validate(opRequest(args[0], req)); err != nil {
 				return err
 			}
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			op, err := c.CreateOperation(ctx, args[0], req)
 			if err != nil {
@@ -113,11 +112,10 @@ func ctlDiagList(o *ctlOptions) *cobra.Command {
 		Short: "List a device's diagnostics reports and traps, oldest first",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			l, err := c.Diagnostics(ctx, args[0], clientDiagQuery(function, kind, after, limit))
 			if err != nil {
@@ -158,11 +156,10 @@ func ctlDiagShow(o *ctlOptions) *cobra.Command {
 			if err != nil || ev <= 0 {
 				return fmt.Errorf("EVENT %q: want an event id (omadm ctl diag list %s)", args[1], args[0])
 			}
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			dg, err := c.Diagnostic(ctx, args[0], ev)
 			if err != nil {

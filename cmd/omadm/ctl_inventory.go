@@ -88,11 +88,10 @@ dmv=, oem=, devtyp=, ./URI=VALUE, id=ID, id^=PREFIX, group=NAME, seen<24h
 seen_after=TIME, seen_before=TIME (RFC 3339). Values may be double-quoted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			return f.run(cmd, o, func(dq client.DeviceQuery) (*api.DeviceList, error) { return c.QueryDevices(ctx, dq) })
 		},
@@ -141,11 +140,10 @@ func ctlDeviceLabel(o *ctlOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			w := cmd.OutOrStdout()
 			if bulk {
@@ -266,11 +264,10 @@ func ctlGroupCreate(o *ctlOptions) *cobra.Command {
 		Short: "Create a group: static, or dynamic with --selector",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			req.Name = args[0]
 			g, err := c.CreateGroup(ctx, req)
@@ -295,11 +292,10 @@ func ctlGroupList(o *ctlOptions) *cobra.Command {
 		Short:   "List groups",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			var all []api.Group
 			after := ""
@@ -326,11 +322,10 @@ func ctlGroupGet(o *ctlOptions) *cobra.Command {
 		Short:   "Show one group",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			g, err := c.GetGroup(ctx, args[0])
 			if err != nil {
@@ -351,11 +346,10 @@ func ctlGroupDelete(o *ctlOptions) *cobra.Command {
 		Short:   "Delete a group (its devices stay)",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			if err := c.DeleteGroup(ctx, args[0]); err != nil {
 				return err
@@ -372,11 +366,10 @@ func ctlGroupMembersChange(o *ctlOptions, verb string) *cobra.Command {
 		Short: strings.ToUpper(verb[:1]) + verb[1:] + " devices of a static group",
 		Args:  cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			var ch api.MembersChange
 			if verb == "add" {
@@ -408,11 +401,10 @@ func ctlGroupMembers(o *ctlOptions) *cobra.Command {
 		Short: "List a group's devices (a dynamic group's selector is evaluated now)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			return f.run(cmd, o, func(dq client.DeviceQuery) (*api.DeviceList, error) { return c.GroupMembers(ctx, args[0], dq) })
 		},

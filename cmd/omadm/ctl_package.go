@@ -31,17 +31,16 @@ omadm ctl fumo ID --package <id>, or name it in the release policy.`,
 		Example: `  omadm ctl package upload fw-2.1.bin --name modem-fw --version 2.1`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
+			defer cancel()
 			f, err := os.Open(args[0])
 			if err != nil {
 				return err
 			}
 			defer f.Close()
-			ctx, cancel := o.ctx(cmd)
-			defer cancel()
 			p, err := c.UploadPackage(ctx, name, version, typ, f)
 			if err != nil {
 				return err
@@ -59,11 +58,10 @@ func ctlPackageList(o *ctlOptions) *cobra.Command {
 	return &cobra.Command{
 		Use: "list", Short: "List the catalogue's packages", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			ps, err := c.ListPackages(ctx)
 			if err != nil {
@@ -78,11 +76,10 @@ func ctlPackageGet(o *ctlOptions) *cobra.Command {
 	return &cobra.Command{
 		Use: "get ID", Short: "Show one package", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			p, err := c.GetPackage(ctx, args[0])
 			if err != nil {
@@ -97,11 +94,10 @@ func ctlPackageDelete(o *ctlOptions) *cobra.Command {
 	return &cobra.Command{
 		Use: "delete ID", Short: "Delete a package (refused while the release policy names it)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			if err := c.DeletePackage(ctx, args[0]); err != nil {
 				return err
@@ -128,11 +124,10 @@ the package's version gets nothing.`,
   omadm ctl package policy --rule 'X200@1.0=pkg-0123456789abcdef' --rule 'X200=pkg-fedcba9876543210'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			var pol *api.ReleasePolicy
 			if len(rules) > 0 || clear {

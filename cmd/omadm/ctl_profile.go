@@ -45,11 +45,10 @@ func ctlProfile(o *ctlOptions) *cobra.Command {
 				if err := api.ValidateProfile(&req); err != nil {
 					return err
 				}
-				c, err := o.client()
+				c, ctx, cancel, err := o.connect(cmd)
 				if err != nil {
 					return err
 				}
-				ctx, cancel := o.ctx(cmd)
 				defer cancel()
 				var p *api.Profile
 				if update {
@@ -67,11 +66,10 @@ func ctlProfile(o *ctlOptions) *cobra.Command {
 		return c
 	}
 	list := &cobra.Command{Use: "list", Short: "List profiles", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
-		c, err := o.client()
+		c, ctx, cancel, err := o.connect(cmd)
 		if err != nil {
 			return err
 		}
-		ctx, cancel := o.ctx(cmd)
 		defer cancel()
 		var all []api.Profile
 		after := ""
@@ -96,11 +94,10 @@ func ctlProfile(o *ctlOptions) *cobra.Command {
 		return ctlTable(cmd.OutOrStdout(), []string{"NAME", "KIND", "SETTINGS", "UPDATED"}, rows)
 	}}
 	show := &cobra.Command{Use: "show NAME", Short: "Show a profile", Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
-		c, err := o.client()
+		c, ctx, cancel, err := o.connect(cmd)
 		if err != nil {
 			return err
 		}
-		ctx, cancel := o.ctx(cmd)
 		defer cancel()
 		p, err := c.GetProfile(ctx, args[0])
 		if err != nil {
@@ -109,11 +106,10 @@ func ctlProfile(o *ctlOptions) *cobra.Command {
 		return printProfile(cmd, o, p)
 	}}
 	rm := &cobra.Command{Use: "rm NAME", Short: "Delete a profile (devices keep what was applied)", Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
-		c, err := o.client()
+		c, ctx, cancel, err := o.connect(cmd)
 		if err != nil {
 			return err
 		}
-		ctx, cancel := o.ctx(cmd)
 		defer cancel()
 		return c.DeleteProfile(ctx, args[0])
 	}}
@@ -126,11 +122,10 @@ node in one Atomic, all or nothing. With --replace the device's earlier copy
 is deleted first in the same Atomic (it must exist). Follow it with
 omadm ctl op get OPID.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			params := map[string]any{"profile": args[1]}
 			if replace {

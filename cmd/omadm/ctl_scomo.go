@@ -157,11 +157,10 @@ func ctlSCOMOInventory(o *ctlOptions) *cobra.Command {
 for the device to answer it before showing the result.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			if refresh {
 				j, err := c.ReadSCOMOInventory(ctx, args[0], api.SCOMOInventoryRequest{Node: node, Notify: notify})
