@@ -286,16 +286,15 @@ func ctlCampaignList(o *ctlOptions) *cobra.Command {
 					return fmt.Errorf("server sent cursor %q: %w", page.Next, err)
 				}
 			}
-			if o.format("table") == "json" {
-				return ctlPrintJSON(cmd.OutOrStdout(), all)
-			}
-			rows := [][]string{}
-			for _, x := range all {
-				rows = append(rows, []string{strconv.FormatInt(x.ID, 10), ctlOrDash(x.Name), x.State, x.Template.MO + " " + x.Template.Operation,
-					fmt.Sprintf("%d/%d", x.Wave, len(x.Waves)), fmt.Sprintf("%d/%d", x.Done, x.Total),
-					strconv.Itoa(x.Counts["succeeded"]), strconv.Itoa(x.Counts["failed"] + x.Counts["timed_out"])})
-			}
-			return ctlTable(cmd.OutOrStdout(), []string{"ID", "NAME", "STATE", "OPERATION", "WAVE", "DONE", "OK", "FAILED"}, rows)
+			return o.print(cmd, "table", all, func(w io.Writer) error {
+				rows := [][]string{}
+				for _, x := range all {
+					rows = append(rows, []string{strconv.FormatInt(x.ID, 10), ctlOrDash(x.Name), x.State, x.Template.MO + " " + x.Template.Operation,
+						fmt.Sprintf("%d/%d", x.Wave, len(x.Waves)), fmt.Sprintf("%d/%d", x.Done, x.Total),
+						strconv.Itoa(x.Counts["succeeded"]), strconv.Itoa(x.Counts["failed"] + x.Counts["timed_out"])})
+				}
+				return ctlTable(w, []string{"ID", "NAME", "STATE", "OPERATION", "WAVE", "DONE", "OK", "FAILED"}, rows)
+			})
 		},
 	}
 	cmd.Flags().StringSliceVar(&states, "state", nil, "only campaigns in these states (running, paused, completed…)")
@@ -361,18 +360,17 @@ func ctlCampaignDevices(o *ctlOptions) *cobra.Command {
 				}
 				cursor = page.Next
 			}
-			if o.format("table") == "json" {
-				return ctlPrintJSON(cmd.OutOrStdout(), all)
-			}
-			rows := [][]string{}
-			for _, d := range all {
-				op := "-"
-				if d.Operation != 0 {
-					op = strconv.FormatInt(d.Operation, 10)
+			return o.print(cmd, "table", all, func(w io.Writer) error {
+				rows := [][]string{}
+				for _, d := range all {
+					op := "-"
+					if d.Operation != 0 {
+						op = strconv.FormatInt(d.Operation, 10)
+					}
+					rows = append(rows, []string{strconv.Itoa(d.Seq), d.Device, d.State, op, strconv.Itoa(d.Notifies), ctlTime(d.DoneAt), ctlTruncate(d.Error, 60)})
 				}
-				rows = append(rows, []string{strconv.Itoa(d.Seq), d.Device, d.State, op, strconv.Itoa(d.Notifies), ctlTime(d.DoneAt), ctlTruncate(d.Error, 60)})
-			}
-			return ctlTable(cmd.OutOrStdout(), []string{"SEQ", "DEVICE", "OUTCOME", "OPERATION", "NOTIFIES", "DONE", "ERROR"}, rows)
+				return ctlTable(w, []string{"SEQ", "DEVICE", "OUTCOME", "OPERATION", "NOTIFIES", "DONE", "ERROR"}, rows)
+			})
 		},
 	}
 	cmd.Flags().StringSliceVar(&states, "state", nil, "only devices with these outcomes (pending, notified, in_progress, succeeded, failed, timed_out, cancelled, skipped)")

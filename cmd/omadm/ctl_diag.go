@@ -121,21 +121,19 @@ func ctlDiagList(o *ctlOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			w := cmd.OutOrStdout()
-			if o.format("table") == "json" {
-				return ctlPrintJSON(w, l)
-			}
-			rows := make([][]string, 0, len(l.Diagnostics))
-			for _, d := range l.Diagnostics {
-				rows = append(rows, []string{strconv.FormatInt(d.Event, 10), d.CreatedAt.Local().Format(time.DateTime), d.Kind, d.Function, diagOutcome(&d), d.Correlator})
-			}
-			if err := ctlTable(w, []string{"EVENT", "TIME", "KIND", "FUNCTION", "OUTCOME", "CORRELATOR"}, rows); err != nil {
-				return err
-			}
-			if l.Next != "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "more: --after %s\n", l.Next)
-			}
-			return nil
+			return o.print(cmd, "table", l, func(w io.Writer) error {
+				rows := make([][]string, 0, len(l.Diagnostics))
+				for _, d := range l.Diagnostics {
+					rows = append(rows, []string{strconv.FormatInt(d.Event, 10), d.CreatedAt.Local().Format(time.DateTime), d.Kind, d.Function, diagOutcome(&d), d.Correlator})
+				}
+				if err := ctlTable(w, []string{"EVENT", "TIME", "KIND", "FUNCTION", "OUTCOME", "CORRELATOR"}, rows); err != nil {
+					return err
+				}
+				if l.Next != "" {
+					fmt.Fprintf(cmd.ErrOrStderr(), "more: --after %s\n", l.Next)
+				}
+				return nil
+			})
 		},
 	}
 	f := cmd.Flags()

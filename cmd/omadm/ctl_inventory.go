@@ -154,15 +154,14 @@ func ctlDeviceLabel(o *ctlOptions) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if o.format("table") == "json" {
-					return ctlPrintJSON(w, r)
-				}
-				fmt.Fprintf(w, "matched %d devices, changed %d", r.Matched, r.Changed)
-				if r.Skipped > 0 {
-					fmt.Fprintf(w, ", left %d unchanged (they would have more than %d labels)", r.Skipped, api.MaxLabels)
-				}
-				fmt.Fprintln(w)
-				return nil
+				return o.print(cmd, "table", r, func(w io.Writer) error {
+					fmt.Fprintf(w, "matched %d devices, changed %d", r.Matched, r.Changed)
+					if r.Skipped > 0 {
+						fmt.Fprintf(w, ", left %d unchanged (they would have more than %d labels)", r.Skipped, api.MaxLabels)
+					}
+					fmt.Fprintln(w)
+					return nil
+				})
 			}
 			d, err := c.ChangeLabels(ctx, id, ch)
 			if err != nil {
@@ -274,10 +273,9 @@ func ctlGroupCreate(o *ctlOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if o.format("table") == "json" {
-				return ctlPrintJSON(cmd.OutOrStdout(), g)
-			}
-			return ctlPrintGroups(cmd.OutOrStdout(), "table", []api.Group{*g})
+			return o.print(cmd, "table", g, func(w io.Writer) error {
+				return ctlPrintGroups(w, "table", []api.Group{*g})
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&req.Selector, "selector", "q", "", "makes the group dynamic: its members are the devices this selector matches when it is used")
@@ -331,10 +329,9 @@ func ctlGroupGet(o *ctlOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if o.format("table") == "json" {
-				return ctlPrintJSON(cmd.OutOrStdout(), g)
-			}
-			return ctlPrintGroups(cmd.OutOrStdout(), "table", []api.Group{*g})
+			return o.print(cmd, "table", g, func(w io.Writer) error {
+				return ctlPrintGroups(w, "table", []api.Group{*g})
+			})
 		},
 	}
 }
@@ -381,15 +378,14 @@ func ctlGroupMembersChange(o *ctlOptions, verb string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if o.format("table") == "json" {
-				return ctlPrintJSON(cmd.OutOrStdout(), r)
-			}
-			if verb == "add" {
-				fmt.Fprintf(cmd.OutOrStdout(), "added %d devices to %s (%d already members)\n", r.Added, args[0], len(args)-1-r.Added)
-			} else {
-				fmt.Fprintf(cmd.OutOrStdout(), "removed %d devices from %s\n", r.Removed, args[0])
-			}
-			return nil
+			return o.print(cmd, "table", r, func(w io.Writer) error {
+				if verb == "add" {
+					fmt.Fprintf(w, "added %d devices to %s (%d already members)\n", r.Added, args[0], len(args)-1-r.Added)
+				} else {
+					fmt.Fprintf(w, "removed %d devices from %s\n", r.Removed, args[0])
+				}
+				return nil
+			})
 		},
 	}
 }

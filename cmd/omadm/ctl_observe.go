@@ -28,11 +28,10 @@ func ctlNotify(o *ctlOptions) *cobra.Command {
 			if err != nil {
 				return ctlNotifyHint(err, args[0])
 			}
-			if o.format("table") == "json" {
-				return ctlPrintJSON(cmd.OutOrStdout(), r)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "notification sent to %s (%s)\n", r.Device, r.Addr)
-			return nil
+			return o.print(cmd, "table", r, func(w io.Writer) error {
+				fmt.Fprintf(w, "notification sent to %s (%s)\n", r.Device, r.Addr)
+				return nil
+			})
 		},
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -150,14 +151,13 @@ the package's version gets nothing.`,
 			if err != nil {
 				return err
 			}
-			if o.format("table") == "json" {
-				return ctlPrintJSON(cmd.OutOrStdout(), pol)
-			}
-			rows := [][]string{}
-			for _, r := range pol.Rules {
-				rows = append(rows, []string{r.Model, orAny(r.FromVersion), r.Package})
-			}
-			return ctlTable(cmd.OutOrStdout(), []string{"MODEL", "FROM", "PACKAGE"}, rows)
+			return o.print(cmd, "table", pol, func(w io.Writer) error {
+				rows := [][]string{}
+				for _, r := range pol.Rules {
+					rows = append(rows, []string{r.Model, orAny(r.FromVersion), r.Package})
+				}
+				return ctlTable(w, []string{"MODEL", "FROM", "PACKAGE"}, rows)
+			})
 		},
 	}
 	cmd.Flags().StringArrayVar(&rules, "rule", nil, "MODEL[@FROM-VERSION]=PACKAGE; repeatable; replaces the whole policy")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -84,14 +85,13 @@ func ctlProfile(o *ctlOptions) *cobra.Command {
 			}
 			after = l.Next
 		}
-		if o.format("table") == "json" {
-			return ctlPrintJSON(cmd.OutOrStdout(), all)
-		}
-		rows := make([][]string, 0, len(all))
-		for _, p := range all {
-			rows = append(rows, []string{p.Name, p.Kind, settingsText(p.Settings), ctlTime(&p.UpdatedAt)})
-		}
-		return ctlTable(cmd.OutOrStdout(), []string{"NAME", "KIND", "SETTINGS", "UPDATED"}, rows)
+		return o.print(cmd, "table", all, func(w io.Writer) error {
+			rows := make([][]string, 0, len(all))
+			for _, p := range all {
+				rows = append(rows, []string{p.Name, p.Kind, settingsText(p.Settings), ctlTime(&p.UpdatedAt)})
+			}
+			return ctlTable(w, []string{"NAME", "KIND", "SETTINGS", "UPDATED"}, rows)
+		})
 	}}
 	show := &cobra.Command{Use: "show NAME", Short: "Show a profile", Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
 		c, ctx, cancel, err := o.connect(cmd)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -188,20 +189,19 @@ for the device to answer it before showing the result.`,
 			if err != nil {
 				return err
 			}
-			if o.format("table") == "json" {
-				return ctlPrintJSON(cmd.OutOrStdout(), inv)
-			}
-			if inv.ReadAt == nil {
-				fmt.Fprintf(cmd.ErrOrStderr(), "the inventory of %s was never read: use --refresh\n", args[0])
-			}
-			rows := [][]string{}
-			for _, d := range inv.Deployed {
-				rows = append(rows, []string{d.ID, "deployed", d.Name, d.Version, d.State, fmt.Sprint(d.Status)})
-			}
-			for _, d := range inv.Delivered {
-				rows = append(rows, []string{d.PkgID, "delivered", d.Name, "", d.State, fmt.Sprint(d.Status)})
-			}
-			return ctlTable(cmd.OutOrStdout(), []string{"ID", "WHERE", "NAME", "VERSION", "STATE", "STATUS"}, rows)
+			return o.print(cmd, "table", inv, func(w io.Writer) error {
+				if inv.ReadAt == nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "the inventory of %s was never read: use --refresh\n", args[0])
+				}
+				rows := [][]string{}
+				for _, d := range inv.Deployed {
+					rows = append(rows, []string{d.ID, "deployed", d.Name, d.Version, d.State, fmt.Sprint(d.Status)})
+				}
+				for _, d := range inv.Delivered {
+					rows = append(rows, []string{d.PkgID, "delivered", d.Name, "", d.State, fmt.Sprint(d.Status)})
+				}
+				return ctlTable(w, []string{"ID", "WHERE", "NAME", "VERSION", "STATE", "STATUS"}, rows)
+			})
 		},
 	}
 	f := cmd.Flags()
