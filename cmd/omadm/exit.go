@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/omadm/omadm/internal/buildinfo"
+	"github.com/omadm/omadm/internal/suggest"
 )
 
 // Exit statuses of omadm: 0 success, 1 the operation failed, 2 the command
@@ -135,17 +136,13 @@ func prepareCLI(root *cobra.Command) {
 func flagHint(c *cobra.Command, err error) string {
 	m := err.Error()
 	if name, ok := strings.CutPrefix(m, "unknown flag: --"); ok {
-		var best string
-		bestD := 3
+		var names []string
 		c.Flags().VisitAll(func(f *pflag.Flag) {
-			if f.Hidden {
-				return
-			}
-			if d := levenshtein(name, f.Name); d < bestD {
-				best, bestD = f.Name, d
+			if !f.Hidden {
+				names = append(names, f.Name)
 			}
 		})
-		if best != "" {
+		if best := suggest.Closest(name, names); best != "" {
 			return fmt.Sprintf("Did you mean --%s? Run '%s --help' for the flags.", best, c.CommandPath())
 		}
 	}
@@ -226,25 +223,4 @@ func run(root *cobra.Command, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, ue.hint)
 	}
 	return exitCode(err)
-}
-
-// levenshtein is the edit distance of a and b.
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
