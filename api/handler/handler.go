@@ -1,6 +1,10 @@
-// Package handler serves the omadm operator REST API (/api/v1): devices, the
-// per-device job queue, notifications, the tree cache, events, wire traces, a
-// server-sent-events stream of live updates and the OpenAPI document. It
+// Package handler serves the omadm operator REST API (/api/v1): devices and
+// their inventory (selectors, labels, static and dynamic groups, bulk
+// import), the per-device job queue, notifications, MO operations
+// (FUMO, LAWMO, SCOMO, DiagMon diagnostics), campaigns, update packages and
+// their downloads, connectivity and bootstrap profiles, the tree cache,
+// events, wire traces, health and readiness, a server-sent-events stream of
+// live updates and the OpenAPI document. It
 // works on storage.Store and a small Notifier interface, so it can be tested
 // without a running engine and mounted next to any DM endpoint; the Relay
 // takes the engine's live updates (server.Update) as they are.
