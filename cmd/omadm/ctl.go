@@ -129,6 +129,20 @@ func (o *ctlOptions) connect(cmd *cobra.Command) (c *client.Client, ctx context.
 	return c, ctx, cancel, nil
 }
 
+// withClient is the RunE of a ctl subcommand that talks to the server from
+// its first line: run gets the API client and a context bounded by
+// --timeout (see connect).
+func (o *ctlOptions) withClient(run func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		c, ctx, cancel, err := o.connect(cmd)
+		if err != nil {
+			return err
+		}
+		defer cancel()
+		return run(ctx, c, cmd, args)
+	}
+}
+
 // format picks the output format, with def when -o was not given.
 func (o *ctlOptions) format(def string) string {
 	if o.output == outputYAML {

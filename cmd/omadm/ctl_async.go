@@ -169,12 +169,7 @@ already ended is an error (HTTP 409).`,
 	var limit int
 	list := &cobra.Command{
 		Use: "list ID", Short: "List a device's operations", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, ctx, cancel, err := o.connect(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 			page, err := c.ListOperations(ctx, args[0], client.OperationQuery{States: states, After: after, Limit: limit})
 			if err != nil {
 				return err
@@ -186,7 +181,7 @@ already ended is an error (HTTP 409).`,
 				fmt.Fprintf(cmd.ErrOrStderr(), "more: --after %s\n", page.Next)
 			}
 			return nil
-		},
+		}),
 	}
 	list.Flags().StringSliceVar(&states, "state", nil, "only these states: queued, sent, accepted, succeeded, failed, timed_out, cancelled")
 	list.Flags().Int64Var(&after, "after", 0, "paging cursor: operations with a greater id")

@@ -266,12 +266,7 @@ func ctlCampaignList(o *ctlOptions) *cobra.Command {
 		Use:   "list",
 		Short: "List campaigns with their progress",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, ctx, cancel, err := o.connect(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, _ []string) error {
 			var all []api.Campaign
 			for after := int64(0); ; {
 				page, err := c.ListCampaigns(ctx, states, after, 500)
@@ -295,7 +290,7 @@ func ctlCampaignList(o *ctlOptions) *cobra.Command {
 				}
 				return ctlTable(w, []string{"ID", "NAME", "STATE", "OPERATION", "WAVE", "DONE", "OK", "FAILED"}, rows)
 			})
-		},
+		}),
 	}
 	cmd.Flags().StringSliceVar(&states, "state", nil, "only campaigns in these states (running, paused, completed…)")
 	return cmd

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -204,12 +205,7 @@ func ctlDeviceShow(o *ctlOptions) *cobra.Command {
 		Use:   "show ID",
 		Short: "Show one device",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, ctx, cancel, err := o.connect(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 			d, err := c.GetDevice(ctx, args[0])
 			if err != nil {
 				return err
@@ -227,7 +223,7 @@ func ctlDeviceShow(o *ctlOptions) *cobra.Command {
 				}
 				return ctlTable(w, []string{"FIELD", "VALUE"}, rows)
 			})
-		},
+		}),
 	}
 }
 
@@ -237,12 +233,7 @@ func ctlDeviceRm(o *ctlOptions) *cobra.Command {
 		Aliases: []string{"delete"},
 		Short:   "Remove devices and everything stored about them",
 		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, ctx, cancel, err := o.connect(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 			for _, id := range args {
 				if err := c.DeleteDevice(ctx, id); err != nil {
 					return err
@@ -252,6 +243,6 @@ func ctlDeviceRm(o *ctlOptions) *cobra.Command {
 				}
 			}
 			return nil
-		},
+		}),
 	}
 }

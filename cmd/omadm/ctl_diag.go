@@ -111,12 +111,7 @@ func ctlDiagList(o *ctlOptions) *cobra.Command {
 		Use:   "list ID",
 		Short: "List a device's diagnostics reports and traps, oldest first",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, ctx, cancel, err := o.connect(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 			l, err := c.Diagnostics(ctx, args[0], clientDiagQuery(function, kind, after, limit))
 			if err != nil {
 				return err
@@ -134,7 +129,7 @@ func ctlDiagList(o *ctlOptions) *cobra.Command {
 				}
 				return nil
 			})
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&function, "function", "", "only this function's (Memory, Storage, Load, Battery, LogTail)")

@@ -114,13 +114,19 @@ func ctlWait(cmd *cobra.Command, o *ctlOptions, c *client.Client, j *api.Job, wa
 }
 
 func ctlGet(o *ctlOptions) *cobra.Command {
+	return ctlURIsJob(o, "Get", "get ID URI…", "Queue a Get of one or more nodes (URI may end in ?prop=Name or ?list=Struct)")
+}
+
+// ctlURIsJob is a command that queues one DM command (Get, Delete) with an
+// Item for each URI given after the device.
+func ctlURIsJob(o *ctlOptions, command, use, short string) *cobra.Command {
 	var jf ctlJobFlags
 	cmd := &cobra.Command{
-		Use:   "get ID URI…",
-		Short: "Queue a Get of one or more nodes (URI may end in ?prop=Name or ?list=Struct)",
+		Use:   use,
+		Short: short,
 		Args:  cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := api.JobRequest{Command: "Get"}
+			req := api.JobRequest{Command: command}
 			for _, u := range args[1:] {
 				req.Items = append(req.Items, api.JobItem{URI: u})
 			}
@@ -189,21 +195,7 @@ func ctlAdd(o *ctlOptions) *cobra.Command {
 }
 
 func ctlDelete(o *ctlOptions) *cobra.Command {
-	var jf ctlJobFlags
-	cmd := &cobra.Command{
-		Use:   "delete ID URI…",
-		Short: "Queue a Delete of nodes (and their subtrees)",
-		Args:  cobra.MinimumNArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			req := api.JobRequest{Command: "Delete"}
-			for _, u := range args[1:] {
-				req.Items = append(req.Items, api.JobItem{URI: u})
-			}
-			return ctlSubmit(cmd, o, &jf, args[0], req)
-		},
-	}
-	jf.register(cmd)
-	return cmd
+	return ctlURIsJob(o, "Delete", "delete ID URI…", "Queue a Delete of nodes (and their subtrees)")
 }
 
 func ctlExec(o *ctlOptions) *cobra.Command {
@@ -241,12 +233,7 @@ jobs in those states, e.g. every failed job:
 
   omadm ctl jobs --state failed`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, ctx, cancel, err := o.connect(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 			device := ""
 			if len(args) == 1 {
 				if device = args[0]; device == "" {
@@ -264,7 +251,7 @@ jobs in those states, e.g. every failed job:
 				fmt.Fprintf(cmd.ErrOrStderr(), "more: --after %s\n", page.Next)
 			}
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringSliceVar(&states, "state", nil, "only these states: queued, sent, done, failed, cancelled")
 	cmd.Flags().Int64Var(&after, "after", 0, "paging cursor: jobs with a greater id")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strconv"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/omadm/omadm/api/client"
 )
 
 // `omadm ctl notify|trace|events|tree`: wake a device and see what the
@@ -18,12 +21,7 @@ func ctlNotify(o *ctlOptions) *cobra.Command {
 		Use:   "notify ID",
 		Short: "Send package 0 so the device opens a session now",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, ctx, cancel, err := o.connect(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 			r, err := c.Notify(ctx, args[0])
 			if err != nil {
 				return ctlNotifyHint(err, args[0])
@@ -32,7 +30,7 @@ func ctlNotify(o *ctlOptions) *cobra.Command {
 				fmt.Fprintf(w, "notification sent to %s (%s)\n", r.Device, r.Addr)
 				return nil
 			})
-		},
+		}),
 	}
 }
 
@@ -43,12 +41,7 @@ func ctlTrace(o *ctlOptions) *cobra.Command {
 		Use:   "trace ID",
 		Short: "Show the device's recent DM messages, decoded",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, ctx, cancel, err := o.connect(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 			tl, err := c.Traces(ctx, args[0], session, limit)
 			if err != nil {
 				return err
@@ -65,7 +58,7 @@ func ctlTrace(o *ctlOptions) *cobra.Command {
 				}
 				return nil
 			})
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&session, "session", "", "only this SyncML session")
 	cmd.Flags().IntVar(&limit, "limit", 50, "at most this many messages (the newest)")
@@ -79,12 +72,7 @@ func ctlEvents(o *ctlOptions) *cobra.Command {
 		Use:   "events [ID]",
 		Short: "List events (generic alerts, session milestones) of one or all devices",
 		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, ctx, cancel, err := o.connect(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 			device := ""
 			if len(args) == 1 {
 				device = args[0]
@@ -107,7 +95,7 @@ func ctlEvents(o *ctlOptions) *cobra.Command {
 				}
 				return nil
 			})
-		},
+		}),
 	}
 	cmd.Flags().Int64Var(&after, "after", 0, "paging cursor: events with a greater id")
 	cmd.Flags().IntVar(&limit, "limit", 100, "page size (1..1000)")
@@ -119,12 +107,7 @@ func ctlTree(o *ctlOptions) *cobra.Command {
 		Use:   "tree ID [PREFIX]",
 		Short: "Show the server's last known values of the device tree",
 		Args:  cobra.RangeArgs(1, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, ctx, cancel, err := o.connect(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 			prefix := ""
 			if len(args) == 2 {
 				prefix = args[1]
@@ -140,6 +123,6 @@ func ctlTree(o *ctlOptions) *cobra.Command {
 				}
 				return ctlTable(w, []string{"URI", "FORMAT", "TYPE", "VALUE", "UPDATED"}, rows)
 			})
-		},
+		}),
 	}
 }

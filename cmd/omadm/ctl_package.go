@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/omadm/omadm/api"
+	"github.com/omadm/omadm/api/client"
 )
 
 // ctlPackage is `omadm ctl package`: the server's package catalogue and
@@ -31,12 +33,7 @@ through the OMA download descriptor /dl/<id>.dd; queue it with
 omadm ctl fumo ID --package <id>, or name it in the release policy.`,
 		Example: `  omadm ctl package upload fw-2.1.bin --name modem-fw --version 2.1`,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, ctx, cancel, err := o.connect(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 			f, err := os.Open(args[0])
 			if err != nil {
 				return err
@@ -47,7 +44,7 @@ omadm ctl fumo ID --package <id>, or name it in the release policy.`,
 				return err
 			}
 			return printPackages(cmd, o, []api.Package{*p}, "table")
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&name, "name", "", "package name (required)")
 	cmd.Flags().StringVar(&version, "version", "", "firmware or software version it installs (required; the release policy compares it with DevDetail/FwV)")
@@ -58,54 +55,39 @@ omadm ctl fumo ID --package <id>, or name it in the release policy.`,
 func ctlPackageList(o *ctlOptions) *cobra.Command {
 	return &cobra.Command{
 		Use: "list", Short: "List the catalogue's packages", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, ctx, cancel, err := o.connect(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, _ []string) error {
 			ps, err := c.ListPackages(ctx)
 			if err != nil {
 				return err
 			}
 			return printPackages(cmd, o, ps, "table")
-		},
+		}),
 	}
 }
 
 func ctlPackageGet(o *ctlOptions) *cobra.Command {
 	return &cobra.Command{
 		Use: "get ID", Short: "Show one package", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, ctx, cancel, err := o.connect(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 			p, err := c.GetPackage(ctx, args[0])
 			if err != nil {
 				return err
 			}
 			return printPackages(cmd, o, []api.Package{*p}, "json")
-		},
+		}),
 	}
 }
 
 func ctlPackageDelete(o *ctlOptions) *cobra.Command {
 	return &cobra.Command{
 		Use: "delete ID", Short: "Delete a package (refused while the release policy names it)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, ctx, cancel, err := o.connect(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 			if err := c.DeletePackage(ctx, args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
 			return nil
-		},
+		}),
 	}
 }
 
@@ -124,13 +106,9 @@ the package's version gets nothing.`,
 		Example: `  omadm ctl package policy --rule 'omadm-agent=pkg-0123456789abcdef'
   omadm ctl package policy --rule 'X200@1.0=pkg-0123456789abcdef' --rule 'X200=pkg-fedcba9876543210'`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, ctx, cancel, err := o.connect(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, _ []string) error {
 			var pol *api.ReleasePolicy
+			var err error
 			if len(rules) > 0 || clear {
 				if len(rules) > 0 && clear {
 					return fmt.Errorf("give --rule or --clear, not both")
@@ -158,7 +136,7 @@ the package's version gets nothing.`,
 				}
 				return ctlTable(w, []string{"MODEL", "FROM", "PACKAGE"}, rows)
 			})
-		},
+		}),
 	}
 	cmd.Flags().StringArrayVar(&rules, "rule", nil, "MODEL[@FROM-VERSION]=PACKAGE; repeatable; replaces the whole policy")
 	cmd.Flags().BoolVar(&clear, "clear", false, "remove every rule")

@@ -157,12 +157,7 @@ func ctlSCOMOInventory(o *ctlOptions) *cobra.Command {
 <node>/Inventory?list=StructData (POST to the same URL) and, with --wait, waits
 for the device to answer it before showing the result.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, ctx, cancel, err := o.connect(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 			if refresh {
 				j, err := c.ReadSCOMOInventory(ctx, args[0], api.SCOMOInventoryRequest{Node: node, Notify: notify})
 				if err != nil {
@@ -202,7 +197,7 @@ for the device to answer it before showing the result.`,
 				}
 				return ctlTable(w, []string{"ID", "WHERE", "NAME", "VERSION", "STATE", "STATUS"}, rows)
 			})
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&node, "node", "", "the device's SCOMO node (default ./SCOMO)")
