@@ -20,6 +20,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -342,4 +343,16 @@ func (h *Handler) decodeLimit(w http.ResponseWriter, r *http.Request, v any, lim
 		return fmt.Errorf("%w: trailing data after the JSON object", errBadJSON)
 	}
 	return nil
+}
+
+// pathID parses the positive integer ID in path parameter param (a job,
+// operation or campaign id); a bad one is a ValidationError on field saying
+// it is not what ("a job id").
+func pathID(r *http.Request, param, field, what string) (int64, error) {
+	s := r.PathValue(param)
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, &api.ValidationError{Field: field, Msg: fmt.Sprintf("%q is not %s", s, what)}
+	}
+	return n, nil
 }
