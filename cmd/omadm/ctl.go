@@ -154,6 +154,16 @@ func (o *ctlOptions) format(def string) string {
 	return def
 }
 
+// ctlID parses the job, operation or campaign id s; a bad one is an error
+// saying it is not what ("a job id").
+func ctlID(s, what string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("%q is not %s", s, what)
+	}
+	return id, nil
+}
+
 // ctlPrintJSON prints v as JSON, or as YAML under -o yaml (output.go).
 func ctlPrintJSON(w io.Writer, v any) error { return ctlPrintStructured(w, v) }
 

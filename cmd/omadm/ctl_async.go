@@ -191,9 +191,9 @@ already ended is an error (HTTP 409).`,
 }
 
 func ctlOpCall(cmd *cobra.Command, o *ctlOptions, arg string, call func(context.Context, *client.Client, int64) (*api.Operation, error)) error {
-	var id int64
-	if _, err := fmt.Sscan(arg, &id); err != nil || id <= 0 || fmt.Sprint(id) != arg {
-		return fmt.Errorf("%q is not an operation id", arg)
+	id, err := ctlID(arg, "an operation id")
+	if err != nil {
+		return err
 	}
 	c, ctx, cancel, err := o.connect(cmd)
 	if err != nil {

@@ -26,14 +26,6 @@ func ctlCampaign(o *ctlOptions) *cobra.Command {
 	return cmd
 }
 
-func ctlCampaignID(s string) (int64, error) {
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%q is not a campaign id", s)
-	}
-	return n, nil
-}
-
 func ctlPrintCampaign(w io.Writer, format string, c *api.Campaign) error {
 	if format == "json" {
 		return ctlPrintJSON(w, c)
@@ -303,7 +295,7 @@ func ctlCampaignGet(o *ctlOptions) *cobra.Command {
 		Short: "Show a campaign and its progress counts (--wait: follow it until it ends)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := ctlCampaignID(args[0])
+			id, err := ctlID(args[0], "a campaign id")
 			if err != nil {
 				return err
 			}
@@ -334,7 +326,7 @@ func ctlCampaignDevices(o *ctlOptions) *cobra.Command {
 		Short: "List a campaign's devices and their outcomes, in rollout order",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := ctlCampaignID(args[0])
+			id, err := ctlID(args[0], "a campaign id")
 			if err != nil {
 				return err
 			}
@@ -386,7 +378,7 @@ func ctlCampaignSteer(o *ctlOptions, verb string) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := ctlCampaignID(args[0])
+			id, err := ctlID(args[0], "a campaign id")
 			if err != nil {
 				return err
 			}

@@ -259,14 +259,6 @@ jobs in those states, e.g. every failed job:
 	return cmd
 }
 
-func ctlJobID(s string) (int64, error) {
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, fmt.Errorf("%q is not a job id", s)
-	}
-	return id, nil
-}
-
 func ctlJob(o *ctlOptions) *cobra.Command {
 	var wait time.Duration
 	cmd := &cobra.Command{
@@ -274,7 +266,7 @@ func ctlJob(o *ctlOptions) *cobra.Command {
 		Short: "Show one job (its state, SyncML status and results)",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := ctlJobID(args[len(args)-1])
+			id, err := ctlID(args[len(args)-1], "a job id")
 			if err != nil {
 				return err
 			}
@@ -306,7 +298,7 @@ func ctlCancel(o *ctlOptions) *cobra.Command {
 		Short: "Cancel a queued or sent job",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := ctlJobID(args[len(args)-1])
+			id, err := ctlID(args[len(args)-1], "a job id")
 			if err != nil {
 				return err
 			}
