@@ -351,6 +351,13 @@ func (d *Device) Addressed(p *notification.Package0) bool {
 	return d.client.Authentic(p)
 }
 
+// RunNotification runs the server-initiated session of a package 0 the
+// device verified (client.Client.Verify), without checking it again.
+func (d *Device) RunNotification(ctx context.Context, n *client.Notification) (*client.SessionResult, error) {
+	d.sessions.Add(1)
+	return d.client.RunNotification(ctx, n)
+}
+
 // HandlePackage0 runs the server-initiated session p asks for.
 func (d *Device) HandlePackage0(ctx context.Context, p *notification.Package0) (*client.SessionResult, error) {
 	d.sessions.Add(1)

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"container/heap"
 	"context"
 	"errors"
@@ -424,17 +425,20 @@ func (f *Fleet) Listen(ctx context.Context) (string, error) {
 	go func() {
 		defer f.wg.Done()
 		_ = l.Serve(ctx, func(p *notification.Package0, _ []byte) {
-			d := f.addressee(p)
+			d, n := f.addressee(p)
 			if d == nil {
 				f.log.Warn("package 0 for no simulated device", "server", p.ServerID, "session", p.SessionIDString())
 				return
 			}
 			f.stats.notified.Add(1)
-			cp := *p
+			// n holds its own copy of the package: the datagram buffer is
+			// reused. It runs as verified on arrival, not checked again: a
+			// session of the device's own that ends meanwhile rotates the
+			// server nonce, and the package would then be refused and lost.
 			f.wg.Add(1)
 			go func() {
 				defer f.wg.Done()
-				res, err := f.track(ctx, d, func() (*client.SessionResult, error) { return d.HandlePackage0(ctx, &cp) })
+				res, err := f.track(ctx, d, func() (*client.SessionResult, error) { return d.RunNotification(ctx, n) })
 				if err != nil {
 					f.log.Warn("notified session failed", "device", d.ID(), "err", err)
 				} else {
@@ -456,14 +460,17 @@ func (f *Fleet) NotifyAddr() string {
 	return "udp://" + f.listener.Addr().String()
 }
 
-// addressee finds the device whose credentials verify p.
-func (f *Fleet) addressee(p *notification.Package0) *Device {
+// addressee finds the device whose credentials verify p, with the
+// notification it verified.
+func (f *Fleet) addressee(p *notification.Package0) (*Device, *client.Notification) {
+	cp := *p
+	cp.Trigger = bytes.Clone(p.Trigger) // p's bytes are the reused datagram buffer
 	for _, d := range f.devices {
-		if d.Addressed(p) {
-			return d
+		if n, v := d.Client().Verify(&cp); v == client.VerdictQueued && n != nil {
+			return d, n
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // Close stops the notification listener and waits for notified sessions.
