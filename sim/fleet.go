@@ -107,8 +107,9 @@ type Fleet struct {
 	closed   chan struct{}
 }
 
-// New builds every device (its tree, account and engine). Building 10,000
-// devices takes a few seconds and a few hundred MB.
+// New makes the fleet's devices. A device is built (its tree, account and
+// engine) when it first runs a session and dropped again when idle, so an
+// idle fleet costs well under a kilobyte per device.
 func New(o Options) (*Fleet, error) {
 	if o.Devices < 1 {
 		return nil, errors.New("sim: Devices must be at least 1")
@@ -173,23 +174,29 @@ func New(o Options) (*Fleet, error) {
 			}
 		}()
 	}
+	p, err := newProto(DeviceOptions{
+		ServerURL: o.ServerURL, ServerID: o.ServerID, Auth: o.Auth, Encoding: o.Encoding,
+		Transport: o.Transport, UI: o.UI, MaxMsgSize: o.MaxMsgSize, MaxObjSize: o.MaxObjSize,
+		Retry: o.Retry, Logger: o.DeviceLogger, SCOMODir: o.SCOMODir, OnReport: report,
+	})
+	if err != nil {
+		f.closeDevices()
+		return nil, err
+	}
+	// Devices are built on first use and dropped when idle (see Device);
+	// the first one is built here so that a configuration error shows now.
 	f.devices = make([]*Device, 0, o.Devices)
 	for i := range o.Devices {
 		id := NewIdentity(o.FirstIndex + i)
-		d, err := NewDevice(DeviceOptions{
-			Identity: id, Credentials: DeriveCredentials(o.Secret, id.DevID),
-			ServerURL: o.ServerURL, ServerID: o.ServerID, Auth: o.Auth, Encoding: o.Encoding,
-			Transport: o.Transport, UI: o.UI, MaxMsgSize: o.MaxMsgSize, MaxObjSize: o.MaxObjSize,
-			Retry: o.Retry, Logger: o.DeviceLogger, SCOMODir: o.SCOMODir, StateDir: filepath.Join(dir, stateDirName(id.DevID)),
-			OnReport: report,
-		})
-		if err != nil {
-			f.closeDevices()
-			return nil, err
-		}
+		d := newIdle(p, id, DeriveCredentials(o.Secret, id.DevID), filepath.Join(dir, stateDirName(id.DevID)))
 		f.devices = append(f.devices, d)
 		f.byID[d.ID()] = d
 	}
+	if _, err := f.devices[0].acquire(); err != nil {
+		f.closeDevices()
+		return nil, err
+	}
+	f.devices[0].release()
 	return f, nil
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/omadm/omadm/client"
 	"github.com/omadm/omadm/sim"
+	"github.com/omadm/omadm/storage"
 )
 
 // heapInUse is the live heap after two collections.
@@ -41,6 +42,53 @@ func BenchmarkFleet_IdleHeapPerDevice(b *testing.B) {
 		}
 		after := heapInUse()
 		b.ReportMetric(float64(after-before)/float64(n), "B/device")
+		runtime.KeepAlive(f)
+		f.Close()
+	}
+}
+
+// BenchmarkFleet_HeapPerDeviceAfterSession is BenchmarkFleet_IdleHeapPerDevice
+// after every device ran one session against the real server (SQLite) in
+// which the server replaced a setting of every tenth device: the heap the
+// devices keep between sessions (nonces, the server's changes, counters).
+func BenchmarkFleet_HeapPerDeviceAfterSession(b *testing.B) {
+	n := 10000
+	if v, err := strconv.Atoi(os.Getenv("OMADM_BENCH_SIM_DEVICES")); err == nil && v > 0 {
+		n = v
+	}
+	srv := newTestServer(b)
+	ctx := context.Background()
+	for b.Loop() {
+		before := heapInUse()
+		f, err := sim.New(sim.Options{ServerURL: srv.url, Devices: n, Transport: newTransport(b), StateDir: b.TempDir(), Concurrency: 32})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Enroll(ctx, srv.enroller(false), 8, nil); err != nil {
+			b.Fatal(err)
+		}
+		for i, d := range f.Devices() {
+			if i%10 != 0 {
+				continue
+			}
+			if err := srv.store.CreateJob(ctx, &storage.Job{DeviceID: d.ID(), Spec: storage.JobSpec{Command: "Replace",
+				Items: []storage.JobItem{{URI: sim.PollIntervalURI, Format: "int", Data: "120"}}}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		sn, err := f.Run(ctx)
+		if err != nil || sn.OK != uint64(n) {
+			b.Fatalf("run: %+v %v", sn, err)
+		}
+		built := 0
+		for _, d := range f.Devices() {
+			if d.Built() {
+				built++
+			}
+		}
+		after := heapInUse()
+		b.ReportMetric(float64(after-before)/float64(n), "B/device")
+		b.ReportMetric(float64(built), "built")
 		runtime.KeepAlive(f)
 		f.Close()
 	}

@@ -333,3 +333,60 @@ func TestFleet_SessionHonoursCustomUI(t *testing.T) {
 		t.Fatalf("rejected confirmation answered %d, want 304", j.Status)
 	}
 }
+
+// An idle fleet device keeps only what changed in its tree: it is dropped
+// after its session, still recognises a package 0 digest made with the
+// nonce its last session agreed (OMA-TS-DM_Notification-V1_2 §6.1), and is
+// built again with the server's changes in place.
+func TestFleet_IdleDeviceIsDroppedAndRebuiltWithTheServersChanges(t *testing.T) {
+	srv := newTestServer(t)
+	f, err := sim.New(sim.Options{ServerURL: srv.url, Devices: 3, Transport: newTransport(t), NotifyListen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx := context.Background()
+	if _, err := f.Listen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Enroll(ctx, srv.enroller(false), 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	target := f.Devices()[1]
+	replace := &storage.Job{DeviceID: target.ID(), Spec: storage.JobSpec{Command: "Replace",
+		Items: []storage.JobItem{{URI: sim.PollIntervalURI, Format: "int", Data: "120"}}}}
+	if err := srv.store.CreateJob(ctx, replace); err != nil {
+		t.Fatal(err)
+	}
+	if sn, err := f.Run(ctx); err != nil || sn.OK != 3 {
+		t.Fatalf("run: %+v, %v", sn, err)
+	}
+	for _, d := range f.Devices() {
+		if d.Built() {
+			t.Errorf("%s still built after its session", d.ID())
+		}
+	}
+	reboot := &storage.Job{DeviceID: target.ID(), Spec: storage.JobSpec{Command: "Exec", Items: []storage.JobItem{{URI: sim.RebootURI}}}}
+	if err := srv.store.CreateJob(ctx, reboot); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.engine.Notify(ctx, target.ID()); err != nil {
+		t.Fatal(err)
+	}
+	srv.waitJob(t, reboot.ID, storage.JobDone)
+	if n := target.Reboots(); n != 1 {
+		t.Errorf("reboots = %d, want 1", n)
+	}
+	if got := target.Value(sim.PollIntervalURI); got != "120" {
+		t.Errorf("%s = %q after rebuild, want the server's 120", sim.PollIntervalURI, got)
+	}
+	for _, d := range f.Devices() {
+		if d != target && d.Sessions() != 1 {
+			t.Errorf("%s ran %d sessions, want 1", d.ID(), d.Sessions())
+		}
+	}
+	// A third session authenticates with the nonces the rebuilt device kept.
+	if _, err := f.Session(ctx, target); err != nil {
+		t.Fatal(err)
+	}
+}
