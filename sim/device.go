@@ -131,6 +131,7 @@ type Device struct {
 	creds    Credentials
 	stateDir string
 	p        *proto // shared by a fleet's devices
+	idx      int    // number in the fleet
 
 	mu      sync.Mutex
 	l       *live // nil while idle

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -62,6 +63,13 @@ type Options struct {
 	// for package 0; "" disables notifications. All devices share the socket
 	// and the digest finds the addressed device.
 	NotifyListen string
+	// NotifySockets is how many UDP sockets the devices share (default 1):
+	// device i registers socket i mod NotifySockets, so a package 0 is
+	// checked against that socket's devices only (the digest is the only
+	// way to find the addressee, and checking it costs about a microsecond
+	// per device). With a port other than 0 in NotifyListen the sockets
+	// take consecutive ports.
+	NotifySockets int
 	// UI answers user-interaction alerts (default: accept everything).
 	UI client.UI
 	// MaxMsgSize and MaxObjSize are the devices' advertised limits.
@@ -101,10 +109,10 @@ type Fleet struct {
 	ctx      context.Context
 	stop     context.CancelFunc
 
-	lmu      sync.Mutex
-	listener *notification.Listener
-	wg       sync.WaitGroup
-	closed   chan struct{}
+	lmu       sync.Mutex
+	listeners []*notification.Listener
+	wg        sync.WaitGroup
+	closed    chan struct{}
 }
 
 // New makes the fleet's devices. A device is built (its tree, account and
@@ -134,6 +142,9 @@ func New(o Options) (*Fleet, error) {
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 64
+	}
+	if o.NotifySockets <= 0 {
+		o.NotifySockets = 1
 	}
 	if o.Sessions <= 0 {
 		o.Sessions = 1
@@ -189,6 +200,7 @@ func New(o Options) (*Fleet, error) {
 	for i := range o.Devices {
 		id := NewIdentity(o.FirstIndex + i)
 		d := newIdle(p, id, DeriveCredentials(o.Secret, id.DevID), filepath.Join(dir, stateDirName(id.DevID)))
+		d.idx = i
 		f.devices = append(f.devices, d)
 		f.byID[d.ID()] = d
 	}
@@ -400,26 +412,44 @@ func (f *Fleet) schedule(ctx context.Context, work chan<- *Device) error {
 	return nil
 }
 
-// Listen opens the shared UDP socket (Options.NotifyListen) and serves
-// package 0 in the background until Close: the addressed device runs the
-// server-initiated session it asks for. It returns the address devices
-// register as their NotifyAddr ("udp://127.0.0.1:port"), or "" when
-// notifications are disabled.
+// Listen opens the UDP sockets (Options.NotifyListen, NotifySockets) and
+// serves package 0 in the background until Close: the addressed device
+// runs the server-initiated session it asks for. It returns the address of
+// the first socket ("udp://127.0.0.1:port"), or "" when notifications are
+// disabled; each device registers its own socket's (Enrolment).
 func (f *Fleet) Listen(ctx context.Context) (string, error) {
 	if f.o.NotifyListen == "" {
 		return "", nil
 	}
 	f.lmu.Lock()
 	defer f.lmu.Unlock()
-	if f.listener != nil {
-		return "udp://" + f.listener.Addr().String(), nil
+	if len(f.listeners) > 0 {
+		return "udp://" + f.listeners[0].Addr().String(), nil
 	}
-	l, err := notification.Listen(f.o.NotifyListen)
+	host, port, err := net.SplitHostPort(f.o.NotifyListen)
 	if err != nil {
-		return "", fmt.Errorf("sim: notification listener: %w", err)
+		return "", fmt.Errorf("sim: notification listener %q: %w", f.o.NotifyListen, err)
 	}
-	l.OnError = func(from net.Addr, err error) { f.log.Debug("ignored datagram", "from", from.String(), "err", err) }
-	f.listener = l
+	p0, err := strconv.Atoi(port)
+	if err != nil {
+		return "", fmt.Errorf("sim: notification listener %q: bad port", f.o.NotifyListen)
+	}
+	for k := range f.o.NotifySockets {
+		addr := f.o.NotifyListen
+		if p0 != 0 {
+			addr = net.JoinHostPort(host, strconv.Itoa(p0+k))
+		}
+		l, err := notification.Listen(addr)
+		if err != nil {
+			for _, l := range f.listeners {
+				l.Close()
+			}
+			f.listeners = nil
+			return "", fmt.Errorf("sim: notification listener: %w", err)
+		}
+		l.OnError = func(from net.Addr, err error) { f.log.Debug("ignored datagram", "from", from.String(), "err", err) }
+		f.listeners = append(f.listeners, l)
+	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	f.wg.Add(1)
 	go func() {
@@ -427,46 +457,63 @@ func (f *Fleet) Listen(ctx context.Context) (string, error) {
 		<-f.closed
 		cancel()
 	}()
+	for k, l := range f.listeners {
+		f.wg.Add(1)
+		go func() {
+			defer f.wg.Done()
+			_ = l.Serve(ctx, func(p *notification.Package0, _ []byte) { f.notified(ctx, k, p) })
+		}()
+	}
+	return "udp://" + f.listeners[0].Addr().String(), nil
+}
+
+// notified runs the session package 0 p, received on socket k, asks for.
+func (f *Fleet) notified(ctx context.Context, k int, p *notification.Package0) {
+	d := f.addressee(k, p)
+	if d == nil {
+		f.log.Warn("package 0 for no simulated device", "server", p.ServerID, "session", p.SessionIDString())
+		return
+	}
+	f.stats.notified.Add(1)
+	cp := *p
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()
-		_ = l.Serve(ctx, func(p *notification.Package0, _ []byte) {
-			d := f.addressee(p)
-			if d == nil {
-				f.log.Warn("package 0 for no simulated device", "server", p.ServerID, "session", p.SessionIDString())
-				return
-			}
-			f.stats.notified.Add(1)
-			cp := *p
-			f.wg.Add(1)
-			go func() {
-				defer f.wg.Done()
-				res, err := f.track(ctx, d, func() (*client.SessionResult, error) { return d.HandlePackage0(ctx, &cp) })
-				if err != nil {
-					f.log.Warn("notified session failed", "device", d.ID(), "err", err)
-				} else {
-					f.log.Debug("notified session", "device", d.ID(), "session", res.SessionID)
-				}
-			}()
-		})
+		res, err := f.track(ctx, d, func() (*client.SessionResult, error) { return d.HandlePackage0(ctx, &cp) })
+		if err != nil {
+			f.log.Warn("notified session failed", "device", d.ID(), "err", err)
+		} else {
+			f.log.Debug("notified session", "device", d.ID(), "session", res.SessionID)
+		}
 	}()
-	return "udp://" + l.Addr().String(), nil
 }
 
-// NotifyAddr is the address of the running listener ("" before Listen).
+// NotifyAddr is the address of the first socket ("" before Listen).
 func (f *Fleet) NotifyAddr() string {
 	f.lmu.Lock()
 	defer f.lmu.Unlock()
-	if f.listener == nil {
+	if len(f.listeners) == 0 {
 		return ""
 	}
-	return "udp://" + f.listener.Addr().String()
+	return "udp://" + f.listeners[0].Addr().String()
 }
 
-// addressee finds the device whose credentials verify p.
-func (f *Fleet) addressee(p *notification.Package0) *Device {
-	for _, d := range f.devices {
-		if d.Addressed(p) {
+// notifyAddrOf is the address of the socket device i listens on ("" before
+// Listen).
+func (f *Fleet) notifyAddrOf(i int) string {
+	f.lmu.Lock()
+	defer f.lmu.Unlock()
+	if len(f.listeners) == 0 {
+		return ""
+	}
+	return "udp://" + f.listeners[i%len(f.listeners)].Addr().String()
+}
+
+// addressee finds, among the devices of socket k, the one whose
+// credentials verify p.
+func (f *Fleet) addressee(k int, p *notification.Package0) *Device {
+	for i := k; i < len(f.devices); i += f.o.NotifySockets {
+		if d := f.devices[i]; d.Addressed(p) {
 			return d
 		}
 	}
@@ -484,8 +531,8 @@ func (f *Fleet) Close() error {
 	}
 	close(f.closed)
 	var err error
-	if f.listener != nil {
-		err = f.listener.Close()
+	for _, l := range f.listeners {
+		err = errors.Join(err, l.Close())
 	}
 	f.lmu.Unlock()
 	f.stop()
@@ -530,11 +577,12 @@ type EnrollerFunc func(ctx context.Context, e Enrolment) error
 // Enroll calls f.
 func (fn EnrollerFunc) Enroll(ctx context.Context, e Enrolment) error { return fn(ctx, e) }
 
-// Enrolment returns d's enrolment record with the fleet's notification address.
+// Enrolment returns d's enrolment record with the address of its
+// notification socket.
 func (f *Fleet) Enrolment(d *Device) Enrolment {
 	c := d.Credentials()
 	return Enrolment{DeviceID: d.ID(), Auth: d.Auth(), Username: c.Username, Password: c.Password,
-		ServerPassword: c.ServerPassword, NotifyAddr: f.NotifyAddr(),
+		ServerPassword: c.ServerPassword, NotifyAddr: f.notifyAddrOf(d.idx),
 		Labels: map[string]string{"sim": "true", "model": d.Identity().Mod}}
 }
 

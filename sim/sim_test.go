@@ -390,3 +390,43 @@ func TestFleet_IdleDeviceIsDroppedAndRebuiltWithTheServersChanges(t *testing.T) 
 		t.Fatal(err)
 	}
 }
+
+// With several notification sockets each device registers its own
+// socket's address, and a package 0 reaches the addressed device through it.
+func TestFleet_NotificationSocketsEachServeTheirDevices(t *testing.T) {
+	srv := newTestServer(t)
+	f, err := sim.New(sim.Options{ServerURL: srv.url, Devices: 6, Transport: newTransport(t), NotifyListen: "127.0.0.1:0", NotifySockets: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx := context.Background()
+	if _, err := f.Listen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ds := f.Devices()
+	addr := func(i int) string { return f.Enrolment(ds[i]).NotifyAddr }
+	if addr(0) == addr(1) || addr(1) == addr(2) || addr(0) != addr(3) || addr(2) != addr(5) || addr(0) != f.NotifyAddr() {
+		t.Fatalf("socket addresses %q %q %q %q %q %q", addr(0), addr(1), addr(2), addr(3), addr(4), addr(5))
+	}
+	if err := f.Enroll(ctx, srv.enroller(false), 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	target := ds[4]
+	job := &storage.Job{DeviceID: target.ID(), Spec: storage.JobSpec{Command: "Exec", Items: []storage.JobItem{{URI: sim.RebootURI}}}}
+	if err := srv.store.CreateJob(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.engine.Notify(ctx, target.ID()); err != nil {
+		t.Fatal(err)
+	}
+	srv.waitJob(t, job.ID, storage.JobDone)
+	if n := target.Reboots(); n != 1 {
+		t.Fatalf("reboots = %d", n)
+	}
+	for _, d := range ds {
+		if d != target && d.Sessions() != 0 {
+			t.Errorf("%s ran a session although not addressed", d.ID())
+		}
+	}
+}

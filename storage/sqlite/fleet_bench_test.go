@@ -139,6 +139,14 @@ func BenchmarkFleetQuery(b *testing.B) {
 		{"group/id", storage.DeviceQuery{Group: "pilot"}},
 		{"site+env/last_seen", storage.DeviceQuery{Labels: map[string]string{"site": "site-42", "env": "prod"}, Sort: storage.SortLastSeen}},
 		{"id-prefix/id", storage.DeviceQuery{IDPrefix: "IMEI:3500000001"}},
+		// Every filter at once: label AND model AND firmware AND last seen
+		// AND group (the pilot group is every 100th device: ring 0, model X0).
+		{"label+model+fwv+seen+group/id", compound(now)},
+		{"label+model+fwv+seen+group/last_seen-desc", func() storage.DeviceQuery {
+			q := compound(now)
+			q.Sort, q.Desc = storage.SortLastSeen, true
+			return q
+		}()},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			// Every iteration reads one page: the first, or the one after a
@@ -181,6 +189,13 @@ func BenchmarkFleetQuery(b *testing.B) {
 			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 		})
 	}
+}
+
+// compound is the fleet query with every kind of filter.
+func compound(now time.Time) storage.DeviceQuery {
+	return storage.DeviceQuery{Labels: map[string]string{"ring": "0"},
+		DevInfo:   map[string]string{"./DevInfo/Mod": "X0", "./DevDetail/FwV": "2.1"},
+		SeenAfter: now.Add(-7 * 24 * time.Hour), Group: "pilot"}
 }
 
 // BenchmarkFleetImport measures ImportDevices in batches of 2000, or
