@@ -93,3 +93,27 @@ func BenchmarkFleet_HeapPerDeviceAfterSession(b *testing.B) {
 		f.Close()
 	}
 }
+
+// BenchmarkDevice_BuildWhenIdle measures what an idle fleet device costs
+// to use: built from its identity and replayed changes, one leaf read,
+// dropped again (what every session of an idle device adds).
+func BenchmarkDevice_BuildWhenIdle(b *testing.B) {
+	tp := client.TransportFunc(func(context.Context, *client.Request) (*client.Response, error) {
+		return nil, errors.New("no server")
+	})
+	f, err := sim.New(sim.Options{ServerURL: "http://127.0.0.1:1/dm", Devices: 1, Transport: tp, StateDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	d := f.Devices()[0]
+	b.ReportAllocs()
+	for b.Loop() {
+		if d.Value(sim.PollIntervalURI) != "3600" {
+			b.Fatal("wrong value")
+		}
+	}
+	if d.Built() {
+		b.Fatal("device stayed built")
+	}
+}
