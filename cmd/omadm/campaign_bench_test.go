@@ -128,7 +128,7 @@ func BenchmarkCampaign_FUMOOverSim(b *testing.B) {
 
 	b.ResetTimer()
 	for b.Loop() {
-		start := time.Now()
+		start, cpu0 := time.Now(), procCPU()
 		camp, err := rs.Campaigns.Create(ctx, &fleet.CampaignRequest{Name: "bench",
 			Template: fleet.Template{MO: "fumo", Params: map[string]any{"pkg_url": "http://fw.example/v2.bin"}, Timeout: 10 * time.Minute},
 			Target:   fleet.Target{All: true},
@@ -161,7 +161,8 @@ func BenchmarkCampaign_FUMOOverSim(b *testing.B) {
 				break
 			}
 		}
-		elapsed := time.Since(start)
+		elapsed, cpu := time.Since(start), procCPU()-cpu0
+		b.ReportMetric(float64(cpu.Microseconds())/float64(n), "cpu-us/device")
 		got := end.Counts["succeeded"] + end.Counts["failed"] + end.Counts["timed_out"]
 		if got != n || end.Total != n {
 			b.Fatalf("accounting: %v for %d targets", end.Counts, n)
