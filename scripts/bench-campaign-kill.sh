@@ -57,7 +57,8 @@ done
 echo "sim pid $SIM_PID: enrolled $N devices in $(($(date +%s) - t0)) s"
 start=$(date +%s.%N)
 ID=$(ctl campaign create --name kill --mo fumo --param pkg_url=http://fw.example/v2.bin --all \
-	--waves 1%,10% --max-in-flight 1000 --notify-rate 500 --max-failure-percent 5 -o json |
+	--waves 1%,10% --max-in-flight 1000 --notify-rate 500 --max-failure-percent 5 \
+	--renotify-interval 20s --op-timeout 3m -o json |
 	sed -n 's/^  "id": *\([0-9]*\).*/\1/p' | head -1)
 echo "campaign $ID created"
 if [ "$KILL_AT" -gt 0 ]; then

@@ -404,6 +404,21 @@ func (d *Device) pin() *live {
 	return d.l
 }
 
+// holdsReports reports whether the device has alerts queued for its next
+// session.
+func (d *Device) holdsReports() bool {
+	d.mu.Lock()
+	l := d.l
+	d.mu.Unlock()
+	if l == nil {
+		return false
+	}
+	l.qmu.Lock()
+	early, c := len(l.early), l.client
+	l.qmu.Unlock()
+	return early > 0 || (c != nil && c.PendingAlerts() > 0)
+}
+
 // Built reports whether the device is built now (false: idle, holding only
 // its identity, counters and tree changes).
 func (d *Device) Built() bool {

@@ -175,14 +175,12 @@ func New(o Options) (*Fleet, error) {
 	}
 	f.ctx, f.stop = context.WithCancel(context.Background())
 	// A device's report (FUMO, LAWMO) goes out in a session of its own at
-	// once, as omadm-agent does.
+	// once, as omadm-agent does, and again while it is not delivered.
 	report := func(d *Device) {
 		f.wg.Add(1)
 		go func() {
 			defer f.wg.Done()
-			if _, err := f.Session(f.ctx, d); err != nil && f.ctx.Err() == nil {
-				f.log.Warn("report session failed", "device", d.ID(), "err", err)
-			}
+			f.deliver(d)
 		}()
 	}
 	p, err := newProto(DeviceOptions{
@@ -210,6 +208,42 @@ func New(o Options) (*Fleet, error) {
 	}
 	f.devices[0].release()
 	return f, nil
+}
+
+// Report sessions that fail are tried again after reportBackoff, doubling
+// up to reportMaxBackoff, reportAttempts times in all, while the device
+// still holds a report (a server restarting must not lose it).
+const (
+	reportAttempts   = 10
+	reportBackoff    = time.Second
+	reportMaxBackoff = 30 * time.Second
+)
+
+// deliver runs report sessions for d until its queued reports are sent.
+func (f *Fleet) deliver(d *Device) {
+	wait := reportBackoff
+	for attempt := 1; ; attempt++ {
+		_, err := f.Session(f.ctx, d)
+		if err == nil || f.ctx.Err() != nil {
+			return
+		}
+		if !d.holdsReports() {
+			return // another session sent them
+		}
+		if attempt == reportAttempts {
+			f.log.Warn("report session failed; giving up", "device", d.ID(), "attempts", attempt, "err", err)
+			return
+		}
+		f.log.Debug("report session failed; trying again", "device", d.ID(), "in", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-f.ctx.Done():
+			t.Stop()
+			return
+		}
+		wait = min(2*wait, reportMaxBackoff)
+	}
 }
 
 // Devices returns the fleet's devices in number order.

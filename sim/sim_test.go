@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/omadm/omadm/client"
+	"github.com/omadm/omadm/mo/lawmo"
 	"github.com/omadm/omadm/sim"
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/syncml"
@@ -428,5 +432,55 @@ func TestFleet_NotificationSocketsEachServeTheirDevices(t *testing.T) {
 		if d != target && d.Sessions() != 0 {
 			t.Errorf("%s ran a session although not addressed", d.ID())
 		}
+	}
+}
+
+// A report (here LAWMO's 1226 after a FullyLock Exec answered 202,
+// OMA-TS-LAWMO-V1_0 §8) whose session fails is sent again in a later
+// session, as an agent does, instead of waiting for the server to call.
+func TestFleet_ReportSessionIsRetriedUntilDelivered(t *testing.T) {
+	srv := newTestServer(t)
+	inner := newTransport(t)
+	var failed atomic.Bool
+	delivered := make(chan struct{})
+	var once sync.Once
+	tp := client.TransportFunc(func(ctx context.Context, req *client.Request) (*client.Response, error) {
+		report := bytes.Contains(req.Body, []byte("<Data>1226</Data>"))
+		if report && failed.CompareAndSwap(false, true) {
+			return nil, fmt.Errorf("%w: server restarting", client.ErrTransport)
+		}
+		resp, err := inner.RoundTrip(ctx, req)
+		if report && err == nil {
+			once.Do(func() { close(delivered) })
+		}
+		return resp, err
+	})
+	f, err := sim.New(sim.Options{ServerURL: srv.url, Devices: 1, Transport: tp, Retry: client.RetryPolicy{Attempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx := context.Background()
+	if err := f.Enroll(ctx, srv.enroller(false), 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	d := f.Devices()[0]
+	job := &storage.Job{DeviceID: d.ID(), Spec: storage.JobSpec{Command: "Exec", Items: []storage.JobItem{{URI: sim.LAWMOURI + "/Operations/FullyLock"}}}}
+	if err := srv.store.CreateJob(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Session(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-delivered:
+	case <-time.After(30 * time.Second): // bounds a hang only
+		t.Fatal("the report was never delivered")
+	}
+	if !failed.Load() {
+		t.Fatal("the first report session did not fail")
+	}
+	if got := d.LockState(); got != lawmo.StateFullyLocked {
+		t.Errorf("lock state %d, want fully locked", got)
 	}
 }
