@@ -196,7 +196,8 @@ func ValidateLabelChange(c *LabelChange) error {
 }
 
 // ValidateNotifyAddr checks where package 0 is sent: "" (none),
-// "udp://host:port" or "sms:+number".
+// "udp://host:port", "sms:+number", or through a WAP Push Proxy Gateway
+// "wappush:+number" (SMS bearer) or "wappush-ip:address" (IP bearer).
 func ValidateNotifyAddr(a string) error {
 	switch {
 	case a == "":
@@ -217,8 +218,19 @@ func ValidateNotifyAddr(a string) error {
 			return invalid("notify_addr", "%q: want sms:+<3..20 digits>", a)
 		}
 		return nil
+	case strings.HasPrefix(a, "wappush:"):
+		digits := strings.TrimPrefix(strings.TrimPrefix(a, "wappush:"), "+")
+		if len(digits) < 3 || len(digits) > 20 || strings.TrimLeft(digits, "0123456789") != "" {
+			return invalid("notify_addr", "%q: want wappush:+<3..20 digits>", a)
+		}
+		return nil
+	case strings.HasPrefix(a, "wappush-ip:"):
+		if net.ParseIP(strings.Trim(strings.TrimPrefix(a, "wappush-ip:"), "[]")) == nil {
+			return invalid("notify_addr", "%q: want wappush-ip:<IPv4 or IPv6 address>", a)
+		}
+		return nil
 	}
-	return invalid("notify_addr", "%q: unsupported scheme (want udp://host:port or sms:+number)", a)
+	return invalid("notify_addr", "%q: unsupported scheme (want udp://host:port, sms:+number, wappush:+number or wappush-ip:address)", a)
 }
 
 // CanonicalCommand maps a case-insensitive command name ("replace") to its

@@ -310,3 +310,29 @@ func TestTerminal_ServerTextCannotDriveTheTerminal(t *testing.T) {
 		}
 	}
 }
+
+// The engine knows no address syntax: a transport without address rules (a
+// connection-bound binding such as OBEX, which ignores Request.URL) lets
+// the session follow whatever RespURI the authenticated server sent
+// (OMA-TS-SyncML_RepPro-V1_2, RespURI); the rules are the binding's
+// (client.RespURIChecker).
+func TestAgent_TransportWithoutAddressRulesFollowsAnyRespURI(t *testing.T) {
+	tr := newTree(t)
+	srv := &scripted{t: t}
+	srv.steps = []step{
+		func(t *testing.T, got *syncml.Message) *syncml.Message {
+			m := srv.reply(got, true, 0, &syncml.Get{Items: []syncml.Item{target("./Vendor/Name")}})
+			m.Header.RespURI = "obex-session-7"
+			return m
+		},
+		func(t *testing.T, got *syncml.Message) *syncml.Message { return srv.reply(got, true, syncml.StatusOK) },
+	}
+	bare := client.TransportFunc(srv.RoundTrip) // no CheckRespURI
+	c := newAgent(t, tr, srv, func(c *client.Config) { c.Transport = bare })
+	if _, err := c.Run(context.Background(), client.Trigger{}); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if got := srv.reqs[1].URL; got != "obex-session-7" {
+		t.Fatalf("second message went to %q, want the RespURI", got)
+	}
+}

@@ -122,7 +122,7 @@ func (f NonceStoreFunc) SaveNonce(serverID string, level NonceLevel, nonce []byt
 
 // Request is one DM message on its way to the server.
 type Request struct {
-	URL         string // where to POST: AppAddr, then the latest RespURI
+	URL         string // the message's address: AppAddr, then the latest RespURI
 	ContentType string // syncml.ContentTypeXML or syncml.ContentTypeWBXML
 	HMAC        string // x-syncml-hmac header value, "" when not used
 	Body        []byte
@@ -133,12 +133,32 @@ type Response struct {
 	ContentType string
 	HMAC        string // x-syncml-hmac header of the response, if any
 	Body        []byte
+	// SecureSession reports that the exchange went over a transport that
+	// authenticates the session as a whole (TLS; a trusted local link):
+	// the server's credentials are then checked once per session, not in
+	// every message (OMA-TS-DM_Security-V1_2 §5.3). The transport decides.
+	SecureSession bool
 }
 
 // Transport carries one request and its response. Implementations must honour
-// ctx and bound the response size.
+// ctx and bound the response size. The engine knows no addresses: what
+// Request.URL means (an HTTP URL, nothing for a connection-bound binding)
+// is the transport's business; see RespURIChecker.
 type Transport interface {
 	RoundTrip(ctx context.Context, req *Request) (*Response, error)
+}
+
+// RespURIChecker is an optional ability of a Transport: its rules for the
+// addresses a session may move to. Before the session follows a RespURI
+// that an authenticated server sent, the engine asks CheckRespURI; an error
+// ends the session with ErrProtocol. The HTTP binding refuses anything but
+// an absolute http or https URL, and a move from https to plain http.
+// Without the ability the session follows any RespURI (a transport that
+// wraps another should forward it).
+type RespURIChecker interface {
+	// CheckRespURI returns an error when the session, whose messages go to
+	// cur, must not continue at next.
+	CheckRespURI(cur, next string) error
 }
 
 // TransportFunc adapts a function to Transport.

@@ -5,7 +5,12 @@
 //
 // The engine is transport-free: it encodes and decodes messages and hands the
 // bytes to a Transport (transport/dmhttp provides the HTTP one). It never
-// imports net/http, storage or the server engine.
+// imports net/http, net/url, crypto/tls, a transport binding, storage or the
+// server engine. What an address means is the transport's business: the
+// engine sends each message to the account's AppAddr, then to the latest
+// RespURI an authenticated server gave (if the transport's RespURIChecker
+// allows it), and learns from Response.SecureSession whether the transport
+// authenticates the session.
 //
 // A session is started with (*Client).Run for a client-initiated session
 // (Alert 1201) or a server-initiated one after a verified package 0 (Alert

@@ -12,6 +12,7 @@ import (
 	"github.com/omadm/omadm/client"
 	"github.com/omadm/omadm/dmtree"
 	"github.com/omadm/omadm/syncml"
+	"github.com/omadm/omadm/transport/dmhttp"
 )
 
 const (
@@ -64,12 +65,16 @@ func (s *scripted) RoundTrip(_ context.Context, req *client.Request) (*client.Re
 	if s.replyCT != "" {
 		ct = s.replyCT
 	}
-	resp := &client.Response{ContentType: ct, Body: b}
+	// As the HTTP binding reports it: an https exchange went over TLS.
+	resp := &client.Response{ContentType: ct, Body: b, SecureSession: strings.HasPrefix(req.URL, "https:")}
 	if s.sign != nil {
 		resp.HMAC = s.sign(b)
 	}
 	return resp, nil
 }
+
+// CheckRespURI applies the HTTP binding's rules (client.RespURIChecker).
+func (s *scripted) CheckRespURI(cur, next string) error { return dmhttp.CheckRespURI(cur, next) }
 
 // reply builds a server message answering got: Status 212 for its SyncHdr
 // (unless hdr is given) followed by cmds, with CmdIDs numbered in order.

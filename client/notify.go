@@ -74,6 +74,16 @@ func (c *Client) Authentic(p *notification.Package0) bool {
 	return v == VerdictQueued
 }
 
+// Verify authenticates p as HandlePackage0 does, without changing
+// anything, and returns what RunNotification runs (nil and the reason when
+// p is refused). A fleet of clients sharing one notification port finds
+// p's addressee with it and runs the session on what it verified: checking
+// again later could refuse a package that was valid when it arrived, because
+// a session in between rotated the server nonce.
+func (c *Client) Verify(p *notification.Package0) (*Notification, Verdict) {
+	return c.checkPackage0(p, nil)
+}
+
 // checkPackage0 authenticates p against the account without changing
 // anything: it must name our server and a nonzero session, and its digest
 // must verify with the stored server nonce, then the reset nonce

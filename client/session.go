@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/omadm/omadm/auth"
@@ -726,7 +724,7 @@ func (s *session) receive(ctx context.Context, resp *Response) (done bool, err e
 	if m.Header.RespURI != "" && srvOK {
 		// Only an authenticated server may move the session: a message
 		// whose credentials failed could come from anyone on the path.
-		if err := checkRespURI(s.url, m.Header.RespURI); err != nil {
+		if err := s.checkRespURI(s.url, m.Header.RespURI); err != nil {
 			return false, err
 		}
 		s.url = m.Header.RespURI
@@ -821,26 +819,15 @@ func (s *session) receive(ctx context.Context, resp *Response) (done bool, err e
 	return false, nil
 }
 
-// checkRespURI refuses a RespURI the session must not follow: one that is
-// not an absolute http or https URL, or a plain http one while the session
-// runs over TLS. Following the latter would carry the rest of the session,
-// credentials included, in clear text on a session the device authenticated
-// as a whole by TLS (OMA-TS-DM_Security-V1_2 §5.3, see tlsSession): whether
-// the transport is secured is the account's choice (AppAddr), not one
-// message's.
-func checkRespURI(cur, next string) error {
-	u, err := url.Parse(next)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("%w: RespURI %q is not an absolute URL", ErrProtocol, next)
+// checkRespURI asks the transport whether the session may move from cur to
+// next (RespURIChecker); a transport without rules lets it.
+func (s *session) checkRespURI(cur, next string) error {
+	c, ok := s.c.cfg.Transport.(RespURIChecker)
+	if !ok {
+		return nil
 	}
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-	case "http":
-		if c, err := url.Parse(cur); err == nil && strings.EqualFold(c.Scheme, "https") {
-			return fmt.Errorf("%w: RespURI %q would move the session from https to plain http", ErrProtocol, next)
-		}
-	default:
-		return fmt.Errorf("%w: RespURI %q: scheme %q is not http or https", ErrProtocol, next, u.Scheme)
+	if err := c.CheckRespURI(cur, next); err != nil {
+		return fmt.Errorf("%w: %w", ErrProtocol, err)
 	}
 	return nil
 }
@@ -911,7 +898,7 @@ func (s *session) verifyServer(m *syncml.Message, resp *Response, rejectedUs boo
 	}
 	// OMA-TS-DM_Security-V1_2 §5.3: unless the transport authenticates the
 	// session (TLS), every response is authenticated, not just the first.
-	perMessage := !s.tlsSession()
+	perMessage := !resp.SecureSession
 	if expected == "" || (s.srvAuthed && expected != syncml.AuthMAC && !perMessage) {
 		return st, true, nil
 	}
@@ -973,13 +960,6 @@ func (s *session) verifyServer(m *syncml.Message, resp *Response, rejectedUs boo
 	}
 	s.srvAuthed = true
 	return st, true, nil
-}
-
-// tlsSession reports whether the session runs over TLS, which
-// authenticates it as a whole: then the server's credentials are checked
-// once per session (212), otherwise in every message (200).
-func (s *session) tlsSession() bool {
-	return strings.HasPrefix(strings.ToLower(s.url), "https:")
 }
 
 // confirmSrvNonce makes the server nonce we sent current once a server

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -297,8 +296,8 @@ func parseOptions(s string) map[string]string {
 	out := make(map[string]string, 4)
 	for _, pair := range strings.Split(s, "&") {
 		k, v, _ := strings.Cut(pair, "=")
-		k, err1 := url.QueryUnescape(k)
-		v, err2 := url.QueryUnescape(v)
+		k, err1 := syncml.UnescapeUIOption(k)
+		v, err2 := syncml.UnescapeUIOption(v)
 		if err1 != nil || err2 != nil || k == "" {
 			continue
 		}

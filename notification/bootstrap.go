@@ -5,11 +5,13 @@ import (
 	"context"
 	"fmt"
 	"net"
+
+	"github.com/omadm/omadm/internal/wspenc"
 )
 
 // WSP codes of a pushed DM bootstrap.
 const (
-	wspContentTypeDMWBXML = 0x42 // application/vnd.syncml.dm+wbxml (OMNA WSP content type code)
+	wspContentTypeDMWBXML = wspenc.ContentTypeDMWBXML
 	wspParamSEC           = 0x11 // SEC (WSP well-known parameter, short-integer value)
 	wspParamMAC           = 0x12 // MAC (text value)
 )
@@ -57,17 +59,6 @@ func EncodeBootstrapPush(tid byte, body []byte, sec int, mac string) ([]byte, er
 	out := appendUintvar([]byte{tid, wspPDUPush}, uint32(len(hdr)))
 	out = append(out, hdr...)
 	return append(out, body...), nil
-}
-
-func appendUintvar(dst []byte, v uint32) []byte {
-	var tmp [5]byte
-	i := len(tmp) - 1
-	tmp[i] = byte(v & 0x7F)
-	for v >>= 7; v > 0; v >>= 7 {
-		i--
-		tmp[i] = 0x80 | byte(v&0x7F)
-	}
-	return append(dst, tmp[i:]...)
 }
 
 // IsBootstrapPush reports whether b looks like a WSP push of a DM message

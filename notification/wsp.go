@@ -1,9 +1,10 @@
 package notification
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+
+	"github.com/omadm/omadm/internal/wspenc"
 )
 
 // WSP and WAP push constants for DM notifications.
@@ -15,7 +16,7 @@ const (
 	WSPPort = 9200
 
 	wspPDUPush          = 0x06
-	wspContentTypeDMNot = 0x44 // application/vnd.syncml.notification
+	wspContentTypeDMNot = wspenc.ContentTypeNotification
 	wspFieldAppID       = 0x2F // X-Wap-Application-Id
 	wspAppIDSyncMLDM    = 0x07 // x-wap-application:syncml.dm
 
@@ -116,119 +117,45 @@ func DecodePush(b []byte) (*Push, error) {
 	return p, nil
 }
 
-// uintvar decodes a WSP variable-length unsigned integer (at most 5 octets,
-// 32 bits) and returns it with the number of octets read.
-func uintvar(b []byte) (uint64, int, error) {
-	var v uint64
-	for i := 0; i < 5; i++ {
-		if i >= len(b) {
-			return 0, 0, wspErr("truncated uintvar")
-		}
-		v = v<<7 | uint64(b[i]&0x7F)
-		if b[i]&0x80 == 0 {
-			if v > 0xFFFFFFFF {
-				return 0, 0, wspErr("uintvar exceeds 32 bits")
-			}
-			return v, i + 1, nil
-		}
+// The WSP primitives live in internal/wspenc (shared with transport/wsp);
+// these wrappers put ErrWSP on their errors.
+
+func wrapWSP(err error) error {
+	if err == nil {
+		return nil
 	}
-	return 0, 0, wspErr("uintvar longer than 5 octets")
+	return fmt.Errorf("%w: %w", ErrWSP, err)
 }
 
-// value splits one WSP field value off b: a short-length or length-quoted
-// block, a NUL-terminated text string, or a one-octet short integer.
+func uintvar(b []byte) (uint64, int, error) {
+	v, n, err := wspenc.Uintvar(b)
+	return v, n, wrapWSP(err)
+}
+
+func appendUintvar(dst []byte, v uint32) []byte { return wspenc.AppendUintvar(dst, v) }
+
 func value(b []byte) (val, rest []byte, err error) {
-	if len(b) == 0 {
-		return nil, nil, wspErr("missing header value")
-	}
-	switch c := b[0]; {
-	case c <= 30:
-		if int(c) > len(b)-1 {
-			return nil, nil, wspErr("value length %d but only %d bytes follow", c, len(b)-1)
-		}
-		return b[:1+int(c)], b[1+int(c):], nil
-	case c == 31:
-		l, n, err := uintvar(b[1:])
-		if err != nil {
-			return nil, nil, err
-		}
-		if l > uint64(len(b)-1-n) {
-			return nil, nil, wspErr("value length %d but only %d bytes follow", l, len(b)-1-n)
-		}
-		end := 1 + n + int(l)
-		return b[:end], b[end:], nil
-	case c < 128:
-		i := bytes.IndexByte(b, 0)
-		if i < 0 {
-			return nil, nil, wspErr("unterminated text value")
-		}
-		return b[:i+1], b[i+1:], nil
-	default:
-		return b[:1], b[1:], nil
-	}
+	val, rest, err = wspenc.SplitValue(b)
+	return val, rest, wrapWSP(err)
 }
 
 // header splits one header off b. name is the well-known field code, or -1
 // for an application header (name as text).
 func header(b []byte) (name int, val, rest []byte, err error) {
-	c := b[0]
-	switch {
-	case c >= 0x80:
-		val, rest, err = value(b[1:])
-		return int(c & 0x7F), val, rest, err
-	case c == 0x7F || c <= 0x1F:
-		return 0, nil, nil, wspErr("header code page shift 0x%02X not supported", c)
-	default:
-		i := bytes.IndexByte(b, 0)
-		if i < 0 {
-			return 0, nil, nil, wspErr("unterminated application header name")
-		}
-		b = b[i+1:]
-		j := bytes.IndexByte(b, 0)
-		if j < 0 {
-			return 0, nil, nil, wspErr("unterminated application header value")
-		}
-		return -1, b[:j+1], b[j+1:], nil
-	}
+	name, _, val, rest, err = wspenc.SplitHeader(b)
+	return name, val, rest, wrapWSP(err)
 }
 
-// integer decodes a WSP Integer-value: a short integer or a long integer of
-// at most 4 octets. ok is false when val is text.
 func integer(val []byte) (v uint32, ok bool, err error) {
-	switch c := val[0]; {
-	case c >= 0x80:
-		return uint32(c & 0x7F), true, nil
-	case c <= 30:
-		if c == 0 || c > 4 {
-			return 0, false, wspErr("long integer of %d octets", c)
-		}
-		if int(c) > len(val)-1 {
-			return 0, false, wspErr("truncated long integer")
-		}
-		for _, d := range val[1 : 1+int(c)] {
-			v = v<<8 | uint32(d)
-		}
-		return v, true, nil
-	}
-	return 0, false, nil
+	v, ok, err = wspenc.Integer(val)
+	return v, ok, wrapWSP(err)
 }
 
-// text decodes a NUL-terminated WSP text string (dropping a leading quote).
-func text(val []byte) string {
-	s := bytes.TrimSuffix(val, []byte{0})
-	if len(s) > 0 && (s[0] == '"' || s[0] == 0x7F) {
-		s = s[1:]
-	}
-	return string(s)
-}
+func text(val []byte) string { return wspenc.Text(val) }
 
-var wellKnownMedia = map[uint32]string{
-	0x44: "application/vnd.syncml.notification",
-	// WAP WSP assigned numbers (OMNA well-known content types).
-	0x42: "application/vnd.syncml.dm+wbxml",
-	0x43: "application/vnd.syncml.dm+xml",
-	0x2E: "application/vnd.wap.sic",
-	0x30: "application/vnd.wap.slc",
+func uintvarOrShort(val []byte) (uint64, int, error) {
+	l, n, err := wspenc.LengthPrefix(val)
+	return l, n, wrapWSP(err)
 }
 
 // contentType reads the Content-Type value that starts the WSP headers:
@@ -242,44 +169,8 @@ func contentType(hdr []byte) (string, []byte, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	media := val
-	if c := val[0]; c == 31 || (c <= 30 && c > 0) {
-		// General form: skip the length to the media type.
-		_, n, err := uintvarOrShort(val)
-		if err != nil {
-			return "", nil, err
-		}
-		media = val[n:]
-		if len(media) == 0 {
-			return "", nil, wspErr("empty content type")
-		}
-		if c := media[0]; c >= 32 && c < 128 {
-			if bytes.IndexByte(media, 0) < 0 {
-				return "", nil, wspErr("unterminated content type")
-			}
-		}
-	}
-	code, ok, err := integer(media)
-	if err != nil {
-		return "", nil, err
-	}
-	if !ok {
-		return text(media[:bytes.IndexByte(media, 0)+1]), rest, nil
-	}
-	if name, found := wellKnownMedia[code]; found {
-		return name, rest, nil
-	}
-	return fmt.Sprintf("0x%02X", code), rest, nil
-}
-
-// uintvarOrShort returns the length prefix of a general-form value and the
-// number of octets it takes (1 for a short length, 1+n after a length quote).
-func uintvarOrShort(val []byte) (uint64, int, error) {
-	if val[0] <= 30 {
-		return uint64(val[0]), 1, nil
-	}
-	l, n, err := uintvar(val[1:])
-	return l, 1 + n, err
+	media, _, err := wspenc.ContentType(val)
+	return media, rest, wrapWSP(err)
 }
 
 // appID decodes an X-Wap-Application-Id value to its URI form.

@@ -3,7 +3,6 @@ package server
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"net/url"
 
 	"github.com/omadm/omadm/auth"
 	"github.com/omadm/omadm/syncml"
@@ -26,19 +25,16 @@ func macHeader(user, password string, nonce, body []byte) string {
 	return auth.NewHMACHeader(user, password, nonce, body).String()
 }
 
-// sessionTransport reports whether the transport authenticates the session,
-// so that DM-level credentials are checked once per session (212) and the
-// later messages prove they belong to it by the RespURI token: TLS (the
-// request came to an https URL, directly or through a proxy the HTTP binding
-// was told about, or with a TLS client certificate). OMA-TS-DM_Security-V1_2 §5.3: "If the transport layer is
-// not able to provide session authentication, however, each request and
-// response MUST be authenticated."
+// sessionTransport reports whether the transport authenticates the session
+// (Inbound.SecureSession, or a verified client certificate), so that
+// DM-level credentials are checked once per session (212) and the later
+// messages prove they belong to it by the session token. The binding
+// decides: TLS for HTTP, a trusted link for OBEX. OMA-TS-DM_Security-V1_2
+// §5.3: "If the transport layer is not able to provide session
+// authentication, however, each request and response MUST be
+// authenticated."
 func (x *exchange) sessionTransport() bool {
-	if x.in.ClientCertSHA256 != "" {
-		return true // a client certificate only comes over TLS
-	}
-	u, err := url.Parse(x.in.RequestURL)
-	return err == nil && u.Scheme == "https"
+	return x.in.SecureSession || x.in.ClientCertSHA256 != ""
 }
 
 // serverScheme is the Meta Type of our own credentials toward the device
@@ -114,12 +110,14 @@ func (x *exchange) verifyNonce(check func(nonce []byte) bool) bool {
 //   - hmac: every message (OMA-TS-DM_Security-V1_2 §5.4); 200 + Chal with
 //     the nonce for the next message. A missing x-syncml-hmac header is
 //     missing credentials: 407.
-//   - basic/md5 over plain HTTP: every message (§5.3), answered 200; md5
+//   - basic/md5 when the transport does not authenticate the session
+//     (plain HTTP): every message (§5.3), answered 200; md5
 //     gets a Chal with the nonce for the next message
 //     (OMA-TS-DM_Protocol-V1_2 §9.1: after a 200 the same credentials come
 //     again, with the next nonce).
-//   - basic/md5 over TLS: once per session, 212 (md5 with a Chal for the
-//     next session); later messages must come to the RespURI with its token
+//   - basic/md5 when it does (Inbound.SecureSession: TLS): once per
+//     session, 212 (md5 with a Chal for the next session); later messages
+//     must be addressed to the session's token
 //     or carry valid credentials again.
 //
 // Failures: no credentials → 407, wrong ones → 401, both with a Chal
@@ -155,7 +153,7 @@ func (x *exchange) authenticate() (syncml.StatusCode, *syncml.Chal) {
 	session := x.sessionTransport()
 	if session && x.st.Authed && x.viaToken {
 		// Authenticated for the session over TLS, and the message proves it
-		// belongs to it by the unguessable RespURI token.
+		// belongs to it by the unguessable session token.
 		return syncml.StatusOK, nil
 	}
 	if h.Source.LocName != "" && h.Source.LocName != d.Username {
@@ -260,9 +258,13 @@ func (x *exchange) authFailed(code syncml.StatusCode, chal *syncml.Chal) (*Outbo
 	resp := ""
 	if x.st != nil && x.viaToken {
 		// A message of a live session: it may retry at the same RespURI.
-		out, resp = x.st.OutMsgID, respURI(x.in.RequestURL, x.sess.Token)
+		out, resp = x.st.OutMsgID, x.in.RespURI(x.sess.Token)
 	}
-	return e.rejectWith(x.msg, x.enc, out, code, chal, resp)
+	o, err := e.rejectWith(x.msg, x.enc, out, code, chal, resp)
+	if err == nil && x.st != nil && x.viaToken {
+		o.Token = x.sess.Token
+	}
+	return o, err
 }
 
 // unknownDevice answers a message from an id that is not enrolled exactly

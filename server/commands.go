@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/base64"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -151,7 +150,7 @@ func (b *builder) uiAlert(id string, spec storage.JobSpec) (syncml.Command, erro
 	var opts []string
 	add := func(name, v string) {
 		if v != "" {
-			opts = append(opts, name+"="+url.QueryEscape(v))
+			opts = append(opts, name+"="+syncml.EscapeUIOption(v))
 		}
 	}
 	num := func(n int) string {

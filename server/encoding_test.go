@@ -12,6 +12,7 @@ import (
 	"github.com/omadm/omadm/server"
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/syncml"
+	"github.com/omadm/omadm/transport/dmhttp"
 )
 
 func TestEngine_AnswersInDeviceEncodingAndSendsBinaryPerEncoding(t *testing.T) {
@@ -37,7 +38,7 @@ func TestEngine_AnswersInDeviceEncodingAndSendsBinaryPerEncoding(t *testing.T) {
 			d := newDevice(h.e, "md5")
 			d.enc, d.maxMsg = tc.enc, 2500
 			body, _ := syncml.Encode(d.message(true, d.pkg1(syncml.AlertClientInitiatedMgmt)...), tc.enc)
-			out, err := h.e.Handle(context.Background(), &server.Inbound{Body: body, ContentType: tc.enc.ContentType(), RequestURL: dmURL})
+			out, err := h.e.Handle(context.Background(), &server.Inbound{Body: body, ContentType: tc.enc.ContentType(), Addr: dmhttp.RequestAddressing(dmURL), SecureSession: dmhttp.SecureURL(dmURL)})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/storage/memstore"
 	"github.com/omadm/omadm/syncml"
+	"github.com/omadm/omadm/transport/dmhttp"
 )
 
 // A device opens a session with basic credentials and gets the queued Get.
@@ -25,7 +26,10 @@ func ExampleEngine_Handle() {
 		Cred: auth.MakeCred(syncml.AuthBasic, "u", "p", nil)},
 		Body: []syncml.Command{&syncml.Alert{CmdID: "1", Data: syncml.AlertClientInitiatedMgmt}}, Final: true}
 	body, _ := syncml.EncodeXML(pkg1)
-	out, err := e.Handle(ctx, &server.Inbound{Body: body, ContentType: syncml.ContentTypeXML, RequestURL: "https://dm.example.com/dm"})
+	// As the HTTP binding hands it over: posted to an https URL (TLS
+	// authenticates the session), no session token yet.
+	out, err := e.Handle(ctx, &server.Inbound{Body: body, ContentType: syncml.ContentTypeXML,
+		Addr: dmhttp.RequestAddressing("https://dm.example.com/dm"), SecureSession: true})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -9,6 +9,7 @@ import (
 	"github.com/omadm/omadm/server"
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/syncml"
+	"github.com/omadm/omadm/transport/dmhttp"
 )
 
 // FuzzEngine_Handle feeds arbitrary bodies to a live engine (a known device,
@@ -32,7 +33,7 @@ func FuzzEngine_Handle(f *testing.F) {
 		if wbxml {
 			ct = syncml.ContentTypeWBXML
 		}
-		out, err := h.e.Handle(context.Background(), &server.Inbound{Body: body, ContentType: ct, RequestURL: dmURL})
+		out, err := h.e.Handle(context.Background(), &server.Inbound{Body: body, ContentType: ct, Addr: dmhttp.RequestAddressing(dmURL), SecureSession: dmhttp.SecureURL(dmURL)})
 		if err != nil {
 			if c := syncml.StatusOf(err); c < 400 {
 				t.Fatalf("error %v maps to status %d", err, c)

@@ -14,6 +14,7 @@ import (
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/storage/memstore"
 	"github.com/omadm/omadm/syncml"
+	"github.com/omadm/omadm/transport/dmhttp"
 )
 
 const (
@@ -113,6 +114,9 @@ type device struct {
 	lastBody  []byte
 	lastHMAC  string
 	password  string
+	// conn, when set, carries the messages the way a connection-bound
+	// binding (OBEX) does: no URL, the session token kept by the connection.
+	conn *connBinding
 }
 
 func newDevice(e *server.Engine, scheme string) *device {
@@ -159,7 +163,10 @@ func (d *device) post(t testing.TB, m *syncml.Message) *syncml.Message {
 
 func (d *device) postRaw(t testing.TB, body []byte) *syncml.Message {
 	t.Helper()
-	in := &server.Inbound{Body: body, ContentType: d.enc.ContentType(), RequestURL: d.url, RemoteAddr: "127.0.0.1:1"}
+	in := &server.Inbound{Body: body, ContentType: d.enc.ContentType(), Addr: dmhttp.RequestAddressing(d.url), SecureSession: dmhttp.SecureURL(d.url), RemoteAddr: "127.0.0.1:1"}
+	if d.conn != nil {
+		in.Addr, in.SecureSession, in.RemoteAddr = d.conn, d.conn.secure, "obex:1"
+	}
 	if d.scheme == "hmac" {
 		in.HMAC = auth.NewHMACHeader(devUser, d.password, d.nonce, body).String()
 	}
@@ -168,6 +175,9 @@ func (d *device) postRaw(t testing.TB, body []byte) *syncml.Message {
 		t.Fatalf("Handle: %v", err)
 	}
 	d.lastBody, d.lastHMAC = out.Body, out.HMAC
+	if d.conn != nil {
+		d.conn.sent(out)
+	}
 	r, _, err := syncml.Decode(out.Body, out.ContentType, nil)
 	if err != nil {
 		t.Fatalf("decode reply: %v", err)

@@ -4,17 +4,24 @@
 // commands, matches Status and Results back to jobs, stores generic alerts as
 // events, keeps wire traces and sends package 0 notifications.
 //
-// The engine is transport-free (transport/dmhttp adapts it to HTTP) and
-// stateless: every bit of session state lives in a storage.Store, so any
-// engine instance sharing the store can take the next message of any session.
+// The engine is transport-free and stateless. A binding (transport/dmhttp
+// for HTTP; OBEX and WSP ones alike) hands it each message as an
+// envelope.Inbound and sends back the envelope.Outbound: the binding, not
+// the engine, knows how a message addresses its session (Inbound.Addr: the
+// token, and the RespURI text that carries it) and whether the transport
+// authenticates the session (Inbound.SecureSession). Every bit of session
+// state lives in a storage.Store, so any engine instance sharing the store
+// can take the next message of any session.
 //
 // Session rules the engine applies:
-//   - Sessions are keyed by device id + SessionID; every reply carries a
-//     RespURI with an unguessable token ("?s=TOKEN"). A message sent to a
-//     token that is unknown, expired, closed or belongs to another session
-//     gets a header Status 404 and changes nothing. A message of an
-//     authenticated basic/MD5 session that arrives without the token must
-//     carry valid credentials again.
+//   - Sessions are keyed by device id + SessionID; each has an unguessable
+//     token, named in every reply (Outbound.Token) and written into its
+//     RespURI by the binding's addressing (HTTP: "?s=TOKEN"; a
+//     connection-bound binding writes none and keeps the token). A message
+//     addressed to a token that is unknown, expired, closed or belongs to
+//     another session gets a header Status 404 and changes nothing. A
+//     message of an authenticated basic/MD5 session that arrives without
+//     the token must carry valid credentials again.
 //   - A message that fails authentication (or comes from an unknown device
 //     id) stores nothing: no session, no nonce rotation, no MsgID advance,
 //     no device change. It is answered 407/401 with a Chal carrying the
@@ -22,9 +29,11 @@
 //     when its device's or address's failure bucket is empty (AuthLimits);
 //     failures are logged at a bounded rate and summed up in auth-failure
 //     events.
-//   - Over plain HTTP every message and every reply is authenticated
-//     (basic/md5: 200, md5 with the next nonce; hmac always); over TLS
-//     basic/md5 authenticate once per session (212).
+//   - Over a transport that does not authenticate the session (plain HTTP)
+//     every message and every reply is authenticated (basic/md5: 200, md5
+//     with the next nonce; hmac always); over one that does
+//     (Inbound.SecureSession: TLS) basic/md5 authenticate once per session
+//     (212).
 //   - MsgID must be the previous one plus one (up to auth.MaxChallenges
 //     more, since messages rejected for their credentials are not stored). An exact duplicate of the last
 //     message (same MsgID, same bytes) gets the stored reply again (the device

@@ -12,6 +12,7 @@ import (
 	"github.com/omadm/omadm/server"
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/syncml"
+	"github.com/omadm/omadm/transport/dmhttp"
 )
 
 func TestEngine_ExactDuplicateGetsStoredReplyOtherReplaysAreRejected(t *testing.T) {
@@ -89,7 +90,7 @@ func TestEngine_SecondEngineSharingTheStoreContinuesTheSession(t *testing.T) {
 func TestEngine_MalformedBodyIsA400Error(t *testing.T) {
 	h := newHarness(t, nil)
 	for _, body := range [][]byte{[]byte("<SyncML><SyncHdr>"), []byte("hello"), {0x03, 0x01}} {
-		_, err := h.e.Handle(context.Background(), &server.Inbound{Body: body, RequestURL: dmURL})
+		_, err := h.e.Handle(context.Background(), &server.Inbound{Body: body, Addr: dmhttp.RequestAddressing(dmURL), SecureSession: dmhttp.SecureURL(dmURL)})
 		if syncml.StatusOf(err) != syncml.StatusBadRequest {
 			t.Errorf("Handle(%q) error %v, want 400", body, err)
 		}
@@ -288,7 +289,7 @@ func TestEngine_LostSessionRaceStoresNothingAndAsksForRetry(t *testing.T) {
 	h := newHarness(t, conflictStore{base.store})
 	d := newDevice(h.e, "basic")
 	body, _ := syncml.Encode(d.message(true, d.pkg1(syncml.AlertClientInitiatedMgmt)...), d.enc)
-	_, err := h.e.Handle(context.Background(), &server.Inbound{Body: body, ContentType: syncml.ContentTypeXML, RequestURL: dmURL})
+	_, err := h.e.Handle(context.Background(), &server.Inbound{Body: body, ContentType: syncml.ContentTypeXML, Addr: dmhttp.RequestAddressing(dmURL), SecureSession: dmhttp.SecureURL(dmURL)})
 	if syncml.StatusOf(err) != syncml.StatusServiceUnavailable {
 		t.Fatalf("error %v, want 503", err)
 	}

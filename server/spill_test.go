@@ -8,6 +8,7 @@ import (
 	"github.com/omadm/omadm/server"
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/syncml"
+	"github.com/omadm/omadm/transport/dmhttp"
 )
 
 func TestEngine_StatusesBeyondDeviceMaxMsgSizeSpreadOverSeveralMessages(t *testing.T) {
@@ -102,7 +103,7 @@ func TestEngine_MaxMsgSizeTooSmallForAnyReplyEndsTheSessionCleanly(t *testing.T)
 }
 
 func inbound(d *device, body []byte) *server.Inbound {
-	return &server.Inbound{Body: body, ContentType: d.enc.ContentType(), RequestURL: d.url, RemoteAddr: "127.0.0.1:1"}
+	return &server.Inbound{Body: body, ContentType: d.enc.ContentType(), Addr: dmhttp.RequestAddressing(d.url), SecureSession: dmhttp.SecureURL(d.url), RemoteAddr: "127.0.0.1:1"}
 }
 
 func TestEngine_MemberStatusesAfterTheGroupStatusInALaterMessageAreMatched(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/storage/memstore"
 	"github.com/omadm/omadm/syncml"
+	"github.com/omadm/omadm/transport/dmhttp"
 )
 
 // FuzzEngine_StoredSessionState gives the engine arbitrary stored session
@@ -46,7 +47,7 @@ func FuzzEngine_StoredSessionState(f *testing.F) {
 		if err := store.SaveSession(ctx, &storage.Session{DeviceID: devID, SessionID: "1", Token: "tok", State: state}); err != nil {
 			t.Fatal(err)
 		}
-		out, err := h.e.Handle(ctx, &server.Inbound{Body: pkg1, ContentType: syncml.ContentTypeXML, RequestURL: dmURL})
+		out, err := h.e.Handle(ctx, &server.Inbound{Body: pkg1, ContentType: syncml.ContentTypeXML, Addr: dmhttp.RequestAddressing(dmURL), SecureSession: dmhttp.SecureURL(dmURL)})
 		if err != nil {
 			if c := syncml.StatusOf(err); c < 400 {
 				t.Fatalf("error %v maps to status %d", err, c)

@@ -2,7 +2,10 @@ package server
 
 import (
 	"bytes"
+	"strings"
+	"unicode/utf8"
 
+	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/syncml"
 )
 
@@ -46,4 +49,31 @@ func redactCred(body []byte, m *syncml.Message, enc syncml.Encoding) []byte {
 		return nil
 	}
 	return b
+}
+
+// traceEntry records one message as it crossed the wire. Only the raw bytes
+// are stored: the decoded view is made when traces are read (api.TraceFrom),
+// which is rare, instead of on every message.
+//
+// A trace is a view, not state: its text fields are made storable (valid
+// UTF-8, no NUL) so that it can never fail the message it belongs to.
+func (x *exchange) traceEntry(dir, msgID, ct string, body []byte) *storage.TraceEntry {
+	if ct == "" || !cleanText(ct) {
+		ct = x.enc.ContentType()
+	}
+	return &storage.TraceEntry{DeviceID: x.dev.ID, SessionID: storableText(x.msg.Header.SessionID), Direction: dir,
+		MsgID: storableText(msgID), ContentType: ct, Body: body, CreatedAt: x.now}
+}
+
+// cleanText reports whether s is valid UTF-8 without NUL bytes (what every
+// backend stores as text).
+func cleanText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+
+// storableText is s, or, when it is not clean text, s without NUL bytes and
+// with invalid UTF-8 replaced by U+FFFD.
+func storableText(s string) string {
+	if cleanText(s) {
+		return s
+	}
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
 }

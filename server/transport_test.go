@@ -10,6 +10,7 @@ import (
 	"github.com/omadm/omadm/server"
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/syncml"
+	"github.com/omadm/omadm/transport/dmhttp"
 )
 
 var (
@@ -26,7 +27,7 @@ func (d *device) postCert(t *testing.T, m *syncml.Message, cert string) *syncml.
 		t.Fatal(err)
 	}
 	out, err := d.e.Handle(context.Background(), &server.Inbound{Body: body, ContentType: d.enc.ContentType(),
-		RequestURL: d.url, RemoteAddr: "127.0.0.1:1", ClientCertSHA256: cert})
+		Addr: dmhttp.RequestAddressing(d.url), SecureSession: dmhttp.SecureURL(d.url), RemoteAddr: "127.0.0.1:1", ClientCertSHA256: cert})
 	if err != nil {
 		t.Fatalf("Handle: %v", err)
 	}

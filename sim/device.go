@@ -624,6 +624,18 @@ func (d *Device) Addressed(p *notification.Package0) bool {
 	return notification.NewVerifier(p.ServerID, d.creds.ServerPassword).Match(&p.Digest, trigger, nonces...) >= 0
 }
 
+// RunNotification runs the server-initiated session of a package 0 the
+// device verified (client.Client.Verify), without checking it again.
+func (d *Device) RunNotification(ctx context.Context, n *client.Notification) (*client.SessionResult, error) {
+	l, err := d.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer d.release()
+	d.sessions.Add(1)
+	return l.client.RunNotification(ctx, n)
+}
+
 // HandlePackage0 runs the server-initiated session p asks for.
 func (d *Device) HandlePackage0(ctx context.Context, p *notification.Package0) (*client.SessionResult, error) {
 	l, err := d.acquire()

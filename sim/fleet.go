@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"container/heap"
 	"context"
 	"errors"
@@ -503,17 +504,22 @@ func (f *Fleet) Listen(ctx context.Context) (string, error) {
 
 // notified runs the session package 0 p, received on socket k, asks for.
 func (f *Fleet) notified(ctx context.Context, k int, p *notification.Package0) {
-	d := f.addressee(k, p)
+	d, n := f.addressee(k, p)
 	if d == nil {
 		f.log.Warn("package 0 for no simulated device", "server", p.ServerID, "session", p.SessionIDString())
 		return
 	}
 	f.stats.notified.Add(1)
-	cp := *p
+	// n holds its own copy of the package: the datagram buffer is reused.
+	// It runs as verified on arrival, not checked again: a session of the
+	// device's own that ends meanwhile rotates the server nonce, and the
+	// package would then be refused and lost. The device stays built
+	// (addressee acquired it) until the session ends.
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()
-		res, err := f.track(ctx, d, func() (*client.SessionResult, error) { return d.HandlePackage0(ctx, &cp) })
+		defer d.release()
+		res, err := f.track(ctx, d, func() (*client.SessionResult, error) { return d.RunNotification(ctx, n) })
 		if err != nil {
 			f.log.Warn("notified session failed", "device", d.ID(), "err", err)
 		} else {
@@ -544,14 +550,27 @@ func (f *Fleet) notifyAddrOf(i int) string {
 }
 
 // addressee finds, among the devices of socket k, the one whose
-// credentials verify p.
-func (f *Fleet) addressee(k int, p *notification.Package0) *Device {
+// credentials verify p, and the notification it verified. The device is
+// returned acquired (built until release).
+func (f *Fleet) addressee(k int, p *notification.Package0) (*Device, *client.Notification) {
+	cp := *p
+	cp.Trigger = bytes.Clone(p.Trigger) // p's bytes are the reused datagram buffer
 	for i := k; i < len(f.devices); i += f.o.NotifySockets {
-		if d := f.devices[i]; d.Addressed(p) {
-			return d
+		d := f.devices[i]
+		if !d.Addressed(&cp) {
+			continue // the cheap check, which an idle device makes without being built
 		}
+		l, err := d.acquire()
+		if err != nil {
+			f.log.Warn("building the addressed device failed", "device", d.ID(), "err", err)
+			return nil, nil
+		}
+		if n, v := l.client.Verify(&cp); v == client.VerdictQueued && n != nil {
+			return d, n
+		}
+		d.release()
 	}
-	return nil
+	return nil, nil
 }
 
 // Close stops the notification listener and waits for notified sessions.

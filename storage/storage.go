@@ -291,6 +291,8 @@ type Store interface {
 
 	// Connectivity profiles.
 	ProfileStore
+	// Named API tokens.
+	TokenStore
 
 	// Fleet inventory: device search, labels, import; groups.
 	Inventory

@@ -9,7 +9,6 @@ package handler
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +22,7 @@ import (
 	"github.com/omadm/omadm/fleet"
 	"github.com/omadm/omadm/fleet/content"
 	"github.com/omadm/omadm/internal/lograte"
+	"github.com/omadm/omadm/notification"
 	"github.com/omadm/omadm/storage"
 )
 
@@ -80,6 +80,9 @@ type Options struct {
 	// ServerID is our DM ServerID, which bootstrap profiles name; "" makes
 	// POST /bootstrap answer 503.
 	ServerID string
+	// Senders are the package 0 senders by address scheme, as given to the
+	// engine, listed by GET /notification-senders (nil: none listed).
+	Senders map[string]notification.Sender
 }
 
 // Handler is the /api/v1 HTTP handler.
@@ -192,6 +195,7 @@ func New(o Options) (*Handler, error) {
 	}
 	h.routes = append(h.routes, h.contentRoutes()...)
 	h.routes = append(h.routes, h.inventoryRoutes()...)
+	h.routes = append(h.routes, h.tokenRoutes()...)
 	for _, rt := range h.routes {
 		hf, err := knownQuery(rt, rt.h)
 		if err != nil {
@@ -244,22 +248,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-// authenticated checks the bearer token in constant time (comparing SHA-256
-// digests, so neither content nor length leaks through timing).
+// authenticated checks the bearer token (checkToken: the bootstrap token or
+// a named one, compared as SHA-256 digests in constant time, so neither
+// content nor length leaks through timing).
 func (h *Handler) authenticated(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-		if !ok || subtle.ConstantTimeCompare(sum[:], h.tokenHash[:]) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="omadm"`)
-			msg := "missing bearer token (Authorization: Bearer <token>)"
-			if ok {
-				msg = "invalid API token"
+		tok = strings.TrimSpace(tok)
+		msg := "missing bearer token (Authorization: Bearer <token>)"
+		if ok && tok != "" {
+			c, why, err := h.checkToken(r.Context(), tok)
+			if err != nil {
+				h.o.Logger.Error("API token lookup failed", "err", err)
+				writeError(w, http.StatusServiceUnavailable, errTokenStore.Error()+": storage unavailable, try again")
+				return
 			}
-			writeError(w, http.StatusUnauthorized, msg)
-			return
+			if why == "" {
+				next(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
+				return
+			}
+			msg = why
 		}
-		next(w, r)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="omadm"`)
+		writeError(w, http.StatusUnauthorized, msg)
 	}
 }
 

@@ -194,7 +194,7 @@ func (h *Handler) notify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d.NotifyAddr == "" {
-		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("device %q has no notify_addr: set one with PATCH /devices/{id} (udp://host:port or sms:+number)", d.ID))
+		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("device %q has no notify_addr: set one with PATCH /devices/{id} (udp://host:port, sms:+number, wappush:+number or wappush-ip:address)", d.ID))
 		return
 	}
 	if h.o.Notifier == nil {

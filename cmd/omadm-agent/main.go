@@ -82,6 +82,7 @@ type options struct {
 	diagmonLogBytes                     int
 	connmo, connmoApply                 string
 	showVersion                         bool
+	transport                           string // "" (HTTP), wsp://gateway:port, obex://… or obex+serial://…
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -92,6 +93,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.showVersion, "version", false, "print the version (module, VCS revision, Go) and exit")
 	fs.StringVar(&o.state, "state", "", "state directory holding the management tree (required)")
 	fs.StringVar(&o.server, "server", "", "DM server URL (sets up the account)")
+	fs.StringVar(&o.transport, "transport", "", transportUsage)
 	fs.StringVar(&o.serverID, "server-id", "", "DM server identifier (DMAcc ServerID)")
 	fs.StringVar(&o.deviceID, "device-id", "", "device id (DevInfo/DevId), e.g. IMEI:493005100592800")
 	fs.StringVar(&o.username, "username", "", "client credential name (CLCRED AAuthName)")
@@ -170,6 +172,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.state == "" {
 		return nil, errors.New("--state is required")
+	}
+	if err := checkTransport(o.transport); err != nil {
+		return nil, err
 	}
 	if o.tree.MaxNodes < 0 || o.tree.MaxValueSize <= 0 || o.tree.MaxTotalBytes < 0 {
 		return nil, errors.New("--tree-max-nodes and --tree-max-bytes must be >= 0, --tree-max-value > 0")
@@ -387,11 +392,12 @@ func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, s
 	if acc == nil {
 		return errors.New("no DM account: give --server and --server-id, or --bootstrap")
 	}
-	tp, err := dmhttp.NewClientTransport(dmhttp.ClientOptions{CAFile: o.ca, PinnedCAFile: o.tlsCA,
-		ServerCertSHA256: serverPins(o.tlsServerSHA256), CertFile: o.cert, KeyFile: o.key, UserAgent: version})
+	o.transport = transportSpec(o.transport, acc.Addr) // transport_obex.go
+	tp, err := agentTransport(o)
 	if err != nil {
 		return err
 	}
+	defer closeTransport(tp, log)
 	enc := syncml.EncodingXML
 	switch o.encoding {
 	case "xml":

@@ -71,6 +71,7 @@ The API token comes from --token, else OMADM_API_TOKEN, else the file
 		ctlJobs(o), ctlJob(o), ctlCancel(o), ctlNotify(o), ctlTrace(o), ctlEvents(o), ctlTree(o), ctlFUMO(o), ctlLAWMO(o), ctlSCOMO(o), ctlOp(o))
 	cmd.AddCommand(ctlCampaign(o))
 	cmd.AddCommand(ctlDiag(o), ctlProfile(o))
+	cmd.AddCommand(ctlToken(o)) // ctl_token.go
 	cmd.AddCommand(ctlPackage(o), ctlBootstrap(o))
 	return cmd
 }

@@ -163,7 +163,7 @@ The server keeps running and the devices keep answering notifications.
   API token:  %s
   Device URL: %s/dm
 Try, in another terminal:
-  export OMADM_SERVER=%s OMADM_API_TOKEN=%s
+  export OMADM_SERVER=%s OMADM_API_TOKEN=%s DEMO_DEVICE=%s DEMO_FIRMWARE=%s
   go run ./cmd/omadm ctl device list
   go run ./cmd/omadm ctl get %s ./DevDetail/FwV --notify --wait 10s
   go run ./cmd/omadm ctl replace %s %s 1800 --format int --notify --wait 10s
@@ -173,7 +173,7 @@ Try, in another terminal:
   go run ./cmd/omadm ctl scomo inventory %s --refresh --notify --wait 10s
   go run ./cmd/omadm ctl campaign create --name fw-demo --mo fumo --param pkg_url=%s \
       --all --waves 1,100%% --max-failure-percent 20 --wait 2m
-`, rs.URL, rs.URL, rs.URL, rs.Token, rs.URL, rs.URL, rs.Token, first, first, sim.PollIntervalURI, first, d.firmwareURL, first,
+`, rs.URL, rs.URL, rs.URL, rs.Token, rs.URL, rs.URL, rs.Token, first, d.firmwareURL, first, first, sim.PollIntervalURI, first, d.firmwareURL, first,
 		first, d.componentURL, first, d.firmwareURL)
 	fmt.Fprintln(stdout, "omadm demo ready; press Ctrl-C to stop")
 	if c.noWait {

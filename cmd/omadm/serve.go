@@ -95,6 +95,10 @@ type serveConfig struct {
 	CampaignInterval, CampaignLease time.Duration
 	// CampaignKeep is how long finished campaigns are kept (0: forever).
 	CampaignKeep time.Duration
+	// OBEX serves DM over OBEX too (serve_obex.go).
+	OBEX serveOBEXConfig
+	// Push configures the PPG and Kannel sendsms senders (serve_push.go).
+	Push pushConfig
 }
 
 // runningServer is a started omadm server.
@@ -113,6 +117,7 @@ type runningServer struct {
 	Log       *slog.Logger
 	// TokenGenerated is true when this start generated the token.
 	TokenGenerated bool
+	OBEX           *serveOBEX // nil without OBEX flags
 
 	srv      *http.Server
 	relayCtl context.CancelFunc
@@ -195,6 +200,8 @@ start: back it up, and give every node sharing a PostgreSQL database the same).`
 		"events (generic alerts, session start/end) per second one device may add, sustained; a generic alert over the budget is answered 503 and not stored (negative: no limit)")
 	f.IntVar(&cfg.Engine.DeviceEventBurst, "device-event-burst", server.DefaultDeviceEventBurst, "events one device may add at once (its budget's size)")
 	authLimitFlags(cmd, &cfg.Engine.AuthLimits)
+	serveOBEXFlags(cmd, &cfg.OBEX)
+	pushFlags(cmd, &cfg.Push)
 	return cmd
 }
 
@@ -477,6 +484,9 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 		if cfg.SMSWebhook != "" {
 			eo.Senders["sms"] = &smsgw.WebhookSender{URL: cfg.SMSWebhook}
 		}
+		if err := cfg.Push.addSenders(eo.Senders, log); err != nil {
+			return nil, err
+		}
 	}
 	cat, err := content.Open(filepath.Join(cfg.DataDir, "packages"), content.Options{})
 	if err != nil {
@@ -517,7 +527,7 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 		Watching: func() bool { return hub.Subscribers() > 0 }})
 	apiH, err := handler.New(handler.Options{Store: store, Notifier: engine, TokenSHA256: token.Hash[:], Hub: hub, Logger: log, Version: serveVersion,
 		Operations: ops, Ready: schemaReady, Campaigns: camps,
-		Content: cat, PublicURL: cfg.PublicURL, ServerID: cmp.Or(eo.ServerID, server.DefaultServerID)})
+		Content: cat, PublicURL: cfg.PublicURL, ServerID: cmp.Or(eo.ServerID, server.DefaultServerID), Senders: eo.Senders})
 	if err != nil {
 		return nil, err
 	}
@@ -543,6 +553,11 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	obx, err := startServeOBEX(cfg.OBEX, engine, log)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
 	scheme := "http"
 	if tlsCfg != nil {
 		scheme = "https"
@@ -553,7 +568,7 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 		Store:          store, Engine: engine, API: apiH, Log: log, served: make(chan error, 1), relayEnd: make(chan struct{}),
 		Ops: ops, Campaigns: camps, Scheduler: fleet.NewScheduler(ops, fleet.SchedulerOptions{Interval: cfg.OpSweep, Tick: cfg.OpTick,
 			Campaigns: camps, CampaignInterval: cfg.CampaignInterval}),
-		timeout: cfg.ShutdownTimeout,
+		timeout: cfg.ShutdownTimeout, OBEX: obx,
 	}
 	// Timeouts cut slow-loris connections; the listener bounds how many are
 	// served at once. Event streams extend their own write deadline.
@@ -596,6 +611,7 @@ func (rs *runningServer) Shutdown(ctx context.Context) error {
 			err = cerr
 		}
 	}
+	rs.OBEX.Close()
 	// Traces and session events still waiting behind the sessions.
 	rs.Engine.Close(context.WithoutCancel(ctx))
 	rs.Scheduler.Close()

@@ -43,9 +43,15 @@ func layer(pkg string) (int, bool) {
 }
 
 // forbidden lists imports the design rules out even when the layers would allow them.
+//
+// The engines are transport-neutral: server (with its subpackages, such as
+// the envelope the bindings share) and client know no URL, HTTP or TLS and
+// no binding. Session addressing, transport security and the client's
+// address rules come from the binding through server/envelope and the
+// client's Transport (transport/dmhttp, transport/obex, transport/wsp).
 var forbidden = map[string][]string{
-	"server":    {"client", "storage/", "api", "web", "sim"},
-	"client":    {"server", "storage", "api", "web", "net/http"},
+	"server":    {"client", "storage/", "api", "web", "sim", "transport", "net/http", "net/url", "crypto/tls"},
+	"client":    {"server", "storage", "api", "web", "transport", "net/http", "net/url", "crypto/tls"},
 	"sim":       {"server", "storage"},
 	"api":       {"storage/sqlite", "storage/postgres", "storage/storagetest"},
 	"web":       {"server", "storage"},
@@ -56,8 +62,15 @@ var forbidden = map[string][]string{
 		module + "/storage", module + "/server", module + "/api", module + "/web"},
 }
 
+// stdRules are the forbidden standard-library packages (with their
+// subpackages); every other rule without a dot names a module package.
+var stdRules = map[string]bool{"net/http": true, "net/url": true, "crypto/tls": true, "database/sql": true}
+
 func matches(imp, rule string) bool {
-	if strings.Contains(rule, ".") || rule == "net/http" || rule == "database/sql" {
+	if stdRules[rule] {
+		return imp == rule || strings.HasPrefix(imp, rule+"/")
+	}
+	if strings.Contains(rule, ".") {
 		return imp == rule || strings.HasPrefix(imp, rule+"/") || strings.HasPrefix(imp, rule)
 	}
 	if !strings.HasPrefix(imp, module+"/") {

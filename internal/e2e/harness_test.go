@@ -129,7 +129,7 @@ type agent struct {
 // and lets a test act around each exchange.
 type router struct {
 	mu     sync.Mutex
-	tp     *dmhttp.ClientTransport
+	tp     client.Transport
 	n      int                                      // messages posted
 	target func(n int, url string) string           // rewrites the URL of message n (1-based)
 	seen   func(n int, req *client.Request)         // sees message n before it is sent

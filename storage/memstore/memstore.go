@@ -44,6 +44,9 @@ type Store struct {
 	camps    campaignData // campaigns.go
 	inv      inventory    // groups (inventory.go)
 	profiles map[string]*storage.Profile
+	// API tokens (tokens.go), by ID.
+	apiTokens []*storage.APIToken
+	nextToken int64
 }
 
 var (

@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"DeviceIDs", deviceIDTests},
 		{"Groups", groupTests},
 		{"Profiles", profileTests},
+		{"APITokens", tokenTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

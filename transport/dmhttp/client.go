@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -68,7 +69,10 @@ type ClientTransport struct {
 	max    int64
 }
 
-var _ client.Transport = (*ClientTransport)(nil)
+var (
+	_ client.Transport      = (*ClientTransport)(nil)
+	_ client.RespURIChecker = (*ClientTransport)(nil)
+)
 
 // HTTPStatusError is a non-2xx HTTP answer: a transport failure (DM errors travel
 // as Status codes inside a 200 response).
@@ -250,5 +254,35 @@ func (t *ClientTransport) RoundTrip(ctx context.Context, req *client.Request) (*
 		ContentType: resp.Header.Get("Content-Type"),
 		HMAC:        resp.Header.Get(auth.HeaderHMAC),
 		Body:        b,
+		// TLS authenticates the session as a whole (OMA-TS-DM_Security-V1_2 §5.3).
+		SecureSession: resp.TLS != nil,
 	}, nil
+}
+
+// CheckRespURI refuses a RespURI the session must not follow
+// (client.RespURIChecker): one that is not an absolute http or https URL,
+// or a plain http one while the session runs over https. Following the
+// latter would carry the rest of the session, credentials included, in
+// clear text on a session the device authenticated as a whole by TLS
+// (OMA-TS-DM_Security-V1_2 §5.3): whether the transport is secured is the
+// account's choice (AppAddr), not one message's.
+func (t *ClientTransport) CheckRespURI(cur, next string) error { return CheckRespURI(cur, next) }
+
+// CheckRespURI is ClientTransport.CheckRespURI, for transports that wrap
+// the HTTP one or stand in for it.
+func CheckRespURI(cur, next string) error {
+	u, err := url.Parse(next)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("RespURI %q is not an absolute URL", next)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+	case "http":
+		if c, err := url.Parse(cur); err == nil && strings.EqualFold(c.Scheme, "https") {
+			return fmt.Errorf("RespURI %q would move the session from https to plain http", next)
+		}
+	default:
+		return fmt.Errorf("RespURI %q: scheme %q is not http or https", next, u.Scheme)
+	}
+	return nil
 }

@@ -60,7 +60,7 @@ func TestClientTransport_PostsWithDMHeadersAndReturnsTheAnswer(t *testing.T) {
 				h.Get("Cache-Control") != "no-store" || h.Get(auth.HeaderHMAC) != tc.req.HMAC {
 				t.Fatalf("request headers = %v", h)
 			}
-			if string(resp.Body) != "answer" || resp.ContentType != tc.req.ContentType || resp.HMAC == "" {
+			if string(resp.Body) != "answer" || resp.ContentType != tc.req.ContentType || resp.HMAC == "" || resp.SecureSession {
 				t.Fatalf("response = %+v", resp)
 			}
 		})
@@ -198,6 +198,11 @@ func TestClientTransport_TLSWithCustomCAAndClientCertificate(t *testing.T) {
 	if err != nil || string(resp.Body) != "ok" {
 		t.Fatalf("resp %v err %v", resp, err)
 	}
+	// OMA-TS-DM_Security-V1_2 §5.3: TLS authenticates the session, which
+	// the transport tells the engine.
+	if !resp.SecureSession {
+		t.Fatal("an answer over TLS is not reported as SecureSession")
+	}
 	if _, err := dmhttp.NewClientTransport(dmhttp.ClientOptions{CAFile: keyFile}); err == nil {
 		t.Fatal("a key file was accepted as CA bundle")
 	}
@@ -275,4 +280,38 @@ func runOnce(t *testing.T, tp client.Transport, url string) (*client.SessionResu
 		t.Fatal(err)
 	}
 	return c.Run(context.Background(), client.Trigger{})
+}
+
+// A RespURI moves the rest of the session (OMA-TS-SyncML_RepPro-V1_2,
+// RespURI); over HTTP it must stay an absolute http(s) URL and must not
+// leave TLS for clear text, where the credentials of the next messages
+// would travel unprotected (OMA-TS-DM_Security-V1_2 §5.3). The agent's
+// engine asks the transport (client.RespURIChecker).
+func TestClientTransport_CheckRespURIKeepsTheSessionOnHTTPAndTLS(t *testing.T) {
+	tests := []struct {
+		name, cur, next string
+		ok              bool
+	}{
+		{"https to http is a downgrade", "https://h/dm", "http://h/dm?s=1", false},
+		{"https to HTTP in capitals too", "https://h/dm", "HTTP://h/dm?s=1", false},
+		{"file scheme", "http://h/dm", "file:///etc/passwd", false},
+		{"other scheme", "http://h/dm", "ftp://h/dm", false},
+		{"relative URI", "http://h/dm", "/dm?s=1", false},
+		{"not a URL", "http://h/dm", "http://[::1", false},
+		{"https to https elsewhere", "https://h/dm", "https://g/dm?s=1", true},
+		{"http to https", "http://h/dm", "https://h/dm?s=1", true},
+		{"http to http", "http://h/dm", "http://h/dm?s=1", true},
+	}
+	tp, err := dmhttp.NewClientTransport(dmhttp.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var checker client.RespURIChecker = tp
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := checker.CheckRespURI(tc.cur, tc.next); (err == nil) != tc.ok {
+				t.Fatalf("CheckRespURI(%q, %q) = %v, want ok %v", tc.cur, tc.next, err, tc.ok)
+			}
+		})
+	}
 }

@@ -9,6 +9,17 @@
 // x-syncml-hmac header, and session continuity comes from the SyncHdr
 // (SessionID, MsgID, RespURI), never from HTTP cookies.
 //
+// Every HTTP rule the engines must not know lives here. Server side: the
+// session token is the "s" query parameter of the URL a message is posted
+// to, and a reply's RespURI is that URL without its query plus
+// "?s=<token>" (RequestAddressing, handed to the engine as
+// envelope.Inbound.Addr); an https request URL (directly, or behind a proxy
+// named by HandlerOptions.ExternalURL) makes the session
+// transport-authenticated (SecureURL, envelope.Inbound.SecureSession).
+// Client side: a response over TLS is client.Response.SecureSession, and
+// ClientTransport.CheckRespURI keeps a session on absolute http(s) URLs and
+// on TLS once it started there.
+//
 // Both sides bound what a peer can make them hold: the server reads a body
 // only as it arrives and no further than the engine's message limit, and
 // cuts slow or idle connections (ServerLimits, Listen); the client reads

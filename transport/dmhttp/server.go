@@ -113,6 +113,49 @@ func (h *handler) requestURL(r *http.Request) string {
 	return u.String()
 }
 
+// RequestAddressing is the HTTP binding's session addressing for a message
+// POSTed to requestURL (absolute, query included): its token is the "s"
+// query parameter, and the RespURI of a session is requestURL without its
+// query and fragment plus "?s=<token>". The device posts its next message
+// there (OMA-TS-DM_Protocol-V1_2, SyncHdr RespURI). A requestURL that does
+// not parse has no token and gives no RespURI.
+func RequestAddressing(requestURL string) envelope.Addressing { return parseRequestAddr(requestURL) }
+
+func parseRequestAddr(requestURL string) *requestAddr {
+	a := &requestAddr{}
+	if u, err := url.Parse(requestURL); err == nil && requestURL != "" {
+		a.u = u
+		a.token = u.Query().Get("s")
+	}
+	return a
+}
+
+type requestAddr struct {
+	u     *url.URL // nil: no RespURI
+	token string
+}
+
+func (a *requestAddr) Token() string { return a.token }
+
+func (a *requestAddr) RespURI(token string) string {
+	if a.u == nil {
+		return ""
+	}
+	u := *a.u
+	u.RawQuery = url.Values{"s": {token}}.Encode()
+	u.Fragment = ""
+	return u.String()
+}
+
+// SecureURL reports whether a message posted to requestURL came over TLS
+// (its scheme is https: directly, or behind a proxy named by
+// HandlerOptions.ExternalURL), which authenticates the session as a whole
+// (OMA-TS-DM_Security-V1_2 §5.3).
+func SecureURL(requestURL string) bool {
+	u, err := url.Parse(requestURL)
+	return err == nil && u.Scheme == "https"
+}
+
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -157,9 +200,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cannot read body", http.StatusBadRequest)
 		return
 	}
+	addr := parseRequestAddr(h.requestURL(r))
 	out, err := h.e.Handle(r.Context(), &envelope.Inbound{
 		Body: buf.Bytes(), ContentType: ct, HMAC: r.Header.Get(auth.HeaderHMAC),
-		RequestURL: h.requestURL(r), RemoteAddr: r.RemoteAddr, ClientCertSHA256: ClientCertSHA256(r.TLS),
+		Addr: addr, SecureSession: addr.u != nil && addr.u.Scheme == "https", // as SecureURL
+		RemoteAddr: r.RemoteAddr, ClientCertSHA256: ClientCertSHA256(r.TLS),
 	})
 	if err != nil {
 		code := httpStatus(err)

@@ -67,13 +67,18 @@ func TestHandler_AnswersPostWithEngineReplyAndHeaders(t *testing.T) {
 		!strings.Contains(resp.Header.Get("x-syncml-hmac"), "mac=x") {
 		t.Errorf("headers %v", resp.Header)
 	}
-	if eng.got.HMAC != "algorithm=MD5, username=\"u\", mac=m" || !strings.HasPrefix(eng.got.RequestURL, base+"/dm?s=tok") ||
+	if eng.got.HMAC != "algorithm=MD5, username=\"u\", mac=m" || eng.got.Token() != "tok" || eng.got.SecureSession ||
 		string(eng.got.Body) != "<SyncML>x</SyncML>" {
 		t.Errorf("inbound %+v", eng.got)
 	}
+	// OMA-TS-DM_Protocol-V1_2, SyncHdr RespURI: the binding addresses the
+	// session by the request URL with the token as its only query parameter.
+	if got := eng.got.RespURI("next"); got != base+"/dm?s=next" {
+		t.Errorf("RespURI %q, want %q", got, base+"/dm?s=next")
+	}
 }
 
-func TestHandler_UsesExternalURLForRequestURL(t *testing.T) {
+func TestHandler_UsesExternalURLForRespURI(t *testing.T) {
 	eng := &echoEngine{}
 	base := serve(t, dmhttp.NewHandler(eng, &dmhttp.HandlerOptions{ExternalURL: "https://dm.example.com/omadm", Logger: quiet()}))
 	resp, err := http.Post(base+"/dm?s=1", syncml.ContentTypeWBXML, bytes.NewReader([]byte{3, 1}))
@@ -81,8 +86,10 @@ func TestHandler_UsesExternalURLForRequestURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if eng.got.RequestURL != "https://dm.example.com/omadm/dm?s=1" {
-		t.Errorf("RequestURL %q", eng.got.RequestURL)
+	// Behind a TLS-terminating proxy the external https URL makes the
+	// session transport-authenticated (OMA-TS-DM_Security-V1_2 §5.3).
+	if got := eng.got.RespURI("2"); got != "https://dm.example.com/omadm/dm?s=2" || eng.got.Token() != "1" || !eng.got.SecureSession {
+		t.Errorf("RespURI %q, token %q, secure %v", got, eng.got.Token(), eng.got.SecureSession)
 	}
 }
 
@@ -123,3 +130,31 @@ func TestHandler_RejectsBadRequestsWithHTTPStatus(t *testing.T) {
 // The engine satisfies the handler's interface (checked here, not in the
 // package, so the device agent that links dmhttp never links the engine).
 var _ dmhttp.Engine = (*server.Engine)(nil)
+
+// The HTTP binding carries the session token in the "s" query parameter of
+// the URL a message is posted to, and answers with the same URL (no query,
+// no fragment) plus the next token (OMA-TS-DM_Protocol-V1_2, SyncHdr RespURI).
+func TestRequestAddressing_TokenFromQueryRespURIWithoutIt(t *testing.T) {
+	tests := []struct {
+		name, url, token, resp string
+		secure                 bool
+	}{
+		{"first message", "http://dm.example.com/dm", "", "http://dm.example.com/dm?s=T", false},
+		{"token and other parameters", "https://dm.example.com/dm?a=1&s=abc#f", "abc", "https://dm.example.com/dm?s=T", true},
+		{"token needing escapes", "http://h/dm", "", "http://h/dm?s=a%2Bb", false},
+		{"unparsable URL", "http://[::1", "", "", false},
+		{"no URL", "", "", "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := dmhttp.RequestAddressing(tc.url)
+			tok := "T"
+			if tc.name == "token needing escapes" {
+				tok = "a+b"
+			}
+			if a.Token() != tc.token || a.RespURI(tok) != tc.resp || dmhttp.SecureURL(tc.url) != tc.secure {
+				t.Errorf("token %q RespURI %q secure %v; want %q %q %v", a.Token(), a.RespURI(tok), dmhttp.SecureURL(tc.url), tc.token, tc.resp, tc.secure)
+			}
+		})
+	}
+}

@@ -59,7 +59,9 @@ func env(t *testing.T) context.Context {
 		t.Fatal(setupErr)
 	}
 	tab, cancelTab := chromedp.NewContext(browser)
-	if err := chromedp.Do(tab); err != nil { // opens the tab, tied to tab
+	// Every tab has a 1280×800 viewport: the size of the views'
+	// screenshots (shot).
+	if err := chromedp.Do(tab, chromedp.EmulateViewport(1280, 800)); err != nil { // opens the tab, tied to tab
 		cancelTab()
 		t.Fatalf("opening a tab: %v", err)
 	}
@@ -232,7 +234,13 @@ func shot(t *testing.T, ctx context.Context, name string) {
 		t.Logf("screenshot dir: %v", err)
 		return
 	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	// A view's named shot is what the window shows (1280×800, small enough
+	// to commit: scripts/screenshots.sh); a failure's is the whole page.
+	shoot := chromedp.FullScreenshot(100)
+	if strings.HasSuffix(name, ".png") {
+		shoot = chromedp.CaptureScreenshot()
+	}
+	png, err := chromedp.Run(ctx, shoot)
 	if err != nil {
 		t.Logf("screenshot %s: %v", name, err)
 		return

@@ -68,10 +68,34 @@ export function waitJob(id: number, signal?: AbortSignal): Promise<Job> {
   });
 }
 
-/** upsertOperation keeps a list of operations current from an update. */
+const opRank: Record<Operation["state"], number> = {
+  queued: 0, sent: 1, accepted: 2, succeeded: 3, failed: 3, timed_out: 3, cancelled: 3,
+};
+
+/** opNewer reports whether a is a later view of its operation than b. An
+ * operation only moves forward (queued → sent → accepted → final), so a
+ * copy that arrives late — the answer to the POST that created it, read
+ * after the live stream already brought the device's progress, or a list
+ * fetched before an update — never puts an operation back. */
+export function opNewer(a: Operation, b: Operation): boolean {
+  const ra = opRank[a.state] ?? 0;
+  const rb = opRank[b.state] ?? 0;
+  if (ra !== rb) return ra > rb;
+  return stamp(a.updated_at) >= stamp(b.updated_at);
+}
+
+/** stamp is a server timestamp in milliseconds (RFC 3339 strings do not
+ * sort as text: their fraction has no fixed width). */
+export function stamp(t: string | undefined): number {
+  const n = t ? Date.parse(t) : NaN;
+  return isNaN(n) ? 0 : n;
+}
+
+/** upsertOperation keeps a list of operations current from an update,
+ * ignoring one older than what the list already shows. */
 export function upsertOperation(list: Operation[], op: Operation): Operation[] {
   const i = list.findIndex((o) => o.id === op.id);
-  if (i >= 0) list[i] = op;
-  else list.unshift(op);
+  if (i < 0) list.unshift(op);
+  else if (opNewer(op, list[i])) list[i] = op;
   return list;
 }

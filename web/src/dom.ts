@@ -75,10 +75,18 @@ export function table(caption: string, headers: string[], rows: Child[][], attrs
     h("tbody", null, rows.map((r) => h("tr", null, r.map((c) => h("td", null, c))))));
 }
 
-/** field is a labelled form control. */
+let hints = 0;
+
+/** field is a labelled form control. A hint is its description, not part
+ * of its name: screen readers say the label, then the hint. */
 export function field(label: string, control: HTMLElement, hint?: string): HTMLLabelElement {
-  return h("label", { class: "field" }, h("span", { class: "label" }, label), control,
-    hint ? h("small", { class: "hint" }, hint) : null);
+  let note: HTMLElement | null = null;
+  if (hint) {
+    note = h("small", { class: "hint", id: "hint-" + ++hints }, hint);
+    control.setAttribute("aria-label", label);
+    control.setAttribute("aria-describedby", note.id);
+  }
+  return h("label", { class: "field" }, h("span", { class: "label" }, label), control, note);
 }
 
 /** errorText is the message of anything thrown. */

@@ -64,6 +64,10 @@ var Api = class {
   createProfile(body) {
     return this.t.request("POST", `/api/v1/profiles`, void 0, body);
   }
+  /** POST /api/v1/tokens: create a named API token; the answer holds its plaintext, shown once (the server keeps only its SHA-256) */
+  createToken(body) {
+    return this.t.request("POST", `/api/v1/tokens`, void 0, body);
+  }
   /** DELETE /api/v1/devices/{id}: remove the device and everything that belongs to it */
   deleteDevice(id) {
     return this.t.request("DELETE", `/api/v1/devices/${encodeURIComponent(String(id))}`, void 0, void 0);
@@ -184,6 +188,10 @@ var Api = class {
   listMOs() {
     return this.t.request("GET", `/api/v1/mos`, void 0, void 0);
   }
+  /** GET /api/v1/notification-senders: the package 0 senders this server has, by address scheme (read-only: set by omadm serve flags) */
+  listNotificationSenders() {
+    return this.t.request("GET", `/api/v1/notification-senders`, void 0, void 0);
+  }
   /** GET /api/v1/devices/{id}/operations: a device's operations, oldest first */
   listOperations(id, query = {}) {
     return this.t.request("GET", `/api/v1/devices/${encodeURIComponent(String(id))}/operations`, query, void 0);
@@ -195,6 +203,10 @@ var Api = class {
   /** GET /api/v1/profiles: the connectivity profiles by name */
   listProfiles(query = {}) {
     return this.t.request("GET", `/api/v1/profiles`, query, void 0);
+  }
+  /** GET /api/v1/tokens: the named API tokens by ID (never their plaintext); the bootstrap token of omadm serve is not listed */
+  listTokens(query = {}) {
+    return this.t.request("GET", `/api/v1/tokens`, query, void 0);
   }
   /** POST /api/v1/devices/{id}/notify: send package 0 now (server-initiated session) */
   notifyDevice(id) {
@@ -223,6 +235,10 @@ var Api = class {
   /** POST /api/v1/campaigns/{cid}/resume: run a paused campaign again; the current wave's failures so far no longer count toward its threshold */
   resumeCampaign(cid) {
     return this.t.request("POST", `/api/v1/campaigns/${encodeURIComponent(String(cid))}/resume`, void 0, void 0);
+  }
+  /** DELETE /api/v1/tokens/{token}: revoke a named API token: every server node refuses it from the next request on */
+  revokeToken(token) {
+    return this.t.request("DELETE", `/api/v1/tokens/${encodeURIComponent(String(token))}`, void 0, void 0);
   }
   /** PATCH /api/v1/devices/{id}: change notify address, labels or credentials */
   updateDevice(id, body) {
@@ -353,14 +369,24 @@ function ago(t) {
 function badge(state) {
   return h("span", { class: "badge state-" + state.replace(/[^a-z_]/gi, "") }, state);
 }
-function field(label2, control, hint) {
+function table(caption, headers, rows, attrs) {
   return h(
-    "label",
-    { class: "field" },
-    h("span", { class: "label" }, label2),
-    control,
-    hint ? h("small", { class: "hint" }, hint) : null
+    "table",
+    attrs ?? null,
+    h("caption", { class: "sr-only" }, caption),
+    h("thead", null, h("tr", null, headers.map((x) => h("th", { scope: "col" }, x)))),
+    h("tbody", null, rows.map((r) => h("tr", null, r.map((c) => h("td", null, c)))))
   );
+}
+var hints = 0;
+function field(label2, control, hint) {
+  let note = null;
+  if (hint) {
+    note = h("small", { class: "hint", id: "hint-" + ++hints }, hint);
+    control.setAttribute("aria-label", label2);
+    control.setAttribute("aria-describedby", note.id);
+  }
+  return h("label", { class: "field" }, h("span", { class: "label" }, label2), control, note);
 }
 function errorText(e) {
   return e instanceof Error ? e.message : String(e);
@@ -634,10 +660,29 @@ function waitJob(id, signal) {
     check();
   });
 }
+var opRank = {
+  queued: 0,
+  sent: 1,
+  accepted: 2,
+  succeeded: 3,
+  failed: 3,
+  timed_out: 3,
+  cancelled: 3
+};
+function opNewer(a, b) {
+  const ra = opRank[a.state] ?? 0;
+  const rb = opRank[b.state] ?? 0;
+  if (ra !== rb) return ra > rb;
+  return stamp(a.updated_at) >= stamp(b.updated_at);
+}
+function stamp(t) {
+  const n = t ? Date.parse(t) : NaN;
+  return isNaN(n) ? 0 : n;
+}
 function upsertOperation(list, op) {
   const i = list.findIndex((o) => o.id === op.id);
-  if (i >= 0) list[i] = op;
-  else list.unshift(op);
+  if (i < 0) list.unshift(op);
+  else if (opNewer(op, list[i])) list[i] = op;
   return list;
 }
 
@@ -706,7 +751,7 @@ var EnrolForm = class extends HTMLElement {
     const user = h("input", { name: "username", required: true, autocomplete: "off" });
     const pass = h("input", { name: "password", required: true, type: "password", autocomplete: "new-password" });
     const auth = h("select", { name: "auth" }, ["md5", "basic", "hmac"].map((a) => h("option", null, a)));
-    const notify = h("input", { name: "notify_addr", placeholder: "udp://host:port or sms:+number" });
+    const notify = h("input", { name: "notify_addr", placeholder: "udp://host:port, sms:+number, wappush:+number or wappush-ip:address" });
     const labels = h("input", { name: "labels", placeholder: "site=north, tier=gold" });
     const msg = h("p", { role: "status", class: "muted" });
     const form = h(
@@ -1130,7 +1175,9 @@ var OpList = class extends HTMLElement {
     const load = async () => {
       try {
         const l = device ? await api.listOperations(device, { limit: 200 }) : { operations: [] };
+        const seen = this.ops;
         this.ops = l.operations.slice().reverse();
+        for (const o of seen) upsertOperation(this.ops, o);
         if (!device) {
           for (const u of store.recent.slice().reverse()) if (u.operation) upsertOperation(this.ops, u.operation);
         }
@@ -1561,6 +1608,12 @@ function campaignBar(c) {
     h("p", { class: "muted" }, `${c.done} of ${c.total} devices done · wave ${c.wave} of ${c.waves.length}`)
   );
 }
+function campaignNewer(a, b) {
+  const ta = stamp(a.updated_at);
+  const tb = stamp(b.updated_at);
+  if (ta !== tb) return ta > tb;
+  return a.done >= b.done;
+}
 var CampaignsView = class extends HTMLElement {
   list = [];
   box = h("div", { class: "campaigns" });
@@ -1584,16 +1637,24 @@ var CampaignsView = class extends HTMLElement {
   }
   async load() {
     try {
+      const seen = this.list;
       this.list = (await api.listCampaigns({ limit: 200 })).campaigns.slice().reverse();
+      for (const c of seen) {
+        const i = this.list.findIndex((x) => x.id === c.id);
+        if (i >= 0 && campaignNewer(c, this.list[i])) this.list[i] = c;
+      }
       this.render();
     } catch (e) {
       this.err.textContent = errorText(e);
     }
   }
+  /** upsert shows c unless the list already has a later copy of it (the
+   * answer to a create or an action can arrive after the live stream
+   * brought the campaign's progress). */
   upsert(c) {
     const i = this.list.findIndex((x) => x.id === c.id);
-    if (i >= 0) this.list[i] = c;
-    else this.list.unshift(c);
+    if (i < 0) this.list.unshift(c);
+    else if (campaignNewer(c, this.list[i])) this.list[i] = c;
     this.render();
   }
   act(c, what) {
@@ -2088,6 +2149,10 @@ var OperationsView = class extends HTMLElement {
 // src/views/settings-view.ts
 var SettingsView = class extends HTMLElement {
   unsub = null;
+  tokensBody = h("div");
+  tokensErr = h("p", { class: "error", role: "alert" });
+  showRevoked = h("input", { type: "checkbox", name: "show-revoked" });
+  dialog = h("dialog", { class: "card confirm", "aria-labelledby": "revoke-h", "aria-describedby": "revoke-d" });
   connectedCallback() {
     const health = h("dl", { class: "kv" });
     const stream = h("dl", { class: "kv" });
@@ -2104,6 +2169,7 @@ var SettingsView = class extends HTMLElement {
     const l = () => renderStream();
     store.addEventListener("status", l);
     this.unsub = () => store.removeEventListener("status", l);
+    this.showRevoked.addEventListener("change", () => void this.loadTokens());
     this.replaceChildren(
       h("div", { class: "view-head" }, h("h1", null, "Settings")),
       h(
@@ -2113,12 +2179,29 @@ var SettingsView = class extends HTMLElement {
         h(
           "section",
           { class: "card", "aria-labelledby": "tok-h" },
-          h("h2", { id: "tok-h" }, "API access"),
-          h("dl", { class: "kv" }, h("dt", null, "Token"), h("dd", { class: "mono" }, t.slice(0, 4) + "… (" + t.length + " characters, this tab only)")),
-          stream,
-          h("p", { class: "muted" }, "API tokens, accounts and notification senders are set when omadm serve starts; this server's API does not expose them.")
+          h("h2", { id: "tok-h" }, "This tab"),
+          h("dl", { class: "kv" }, h("dt", null, "Token"), h("dd", { class: "mono" }, t.slice(0, 12) + "… (kept for this tab only)")),
+          stream
         )
-      )
+      ),
+      h(
+        "section",
+        { class: "card", "aria-labelledby": "tokens-h" },
+        h("h2", { id: "tokens-h" }, "API tokens"),
+        h("p", { class: "muted" }, "Each token is shown once, when it is created; the server keeps only its SHA-256. A revoked token is refused at once by every server node. The bootstrap token of omadm serve is not listed and cannot be revoked here."),
+        this.createForm(),
+        this.tokensErr,
+        h("label", { class: "check" }, this.showRevoked, "Show revoked tokens"),
+        this.tokensBody
+      ),
+      h(
+        "section",
+        { class: "card", "aria-labelledby": "senders-h" },
+        h("h2", { id: "senders-h" }, "Notification senders"),
+        h("p", { class: "muted" }, "How this server sends package 0 to devices, by address scheme (set by omadm serve flags)."),
+        this.senders()
+      ),
+      this.dialog
     );
     renderStream();
     api.health().then(
@@ -2133,9 +2216,132 @@ var SettingsView = class extends HTMLElement {
       ),
       (e) => replace(health, h("dd", { class: "error" }, errorText(e)))
     );
+    void this.loadTokens();
   }
   disconnectedCallback() {
     this.unsub?.();
+  }
+  createForm() {
+    const name = h("input", { name: "token-name", required: true, pattern: "[A-Za-z][A-Za-z0-9._\\-]{0,63}", autocomplete: "off" });
+    const out = h("div", { class: "token-created", role: "status", "aria-live": "polite" });
+    const form = h(
+      "form",
+      { class: "inline", "aria-label": "Create an API token" },
+      field("Name", name, "a letter, then letters, digits, . _ or -"),
+      h("button", { type: "submit", class: "primary" }, "Create token")
+    );
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      replace(out);
+      try {
+        const t = await api.createToken({ name: name.value.trim() });
+        const value = h("input", { class: "mono", readonly: true, value: t.token ?? "", "aria-label": `New token ${t.name}`, size: 52 });
+        const copy = h("button", { type: "button", class: "small" }, "Copy");
+        copy.addEventListener("click", () => {
+          value.select();
+          void navigator.clipboard?.writeText(value.value).then(() => copy.textContent = "Copied", () => void 0);
+        });
+        replace(out, h("p", null, `Token ${t.name} created. Copy it now: it is not shown again.`), h("div", { class: "inline" }, value, copy));
+        name.value = "";
+        value.focus();
+        value.select();
+        await this.loadTokens();
+      } catch (x) {
+        replace(out, h("p", { class: "error" }, errorText(x)));
+        name.focus();
+      }
+    });
+    return h("div", null, form, out);
+  }
+  async loadTokens() {
+    try {
+      const l = await api.listTokens({ revoked: this.showRevoked.checked || void 0 });
+      this.tokensErr.textContent = "";
+      this.renderTokens(l.tokens, l.bootstrap_current ?? false);
+    } catch (e) {
+      this.tokensErr.textContent = errorText(e);
+    }
+  }
+  renderTokens(list, bootstrap) {
+    const note = h("p", { class: "muted" }, bootstrap ? "This tab signed in with the bootstrap token." : "");
+    if (!list.length) {
+      replace(this.tokensBody, note, h("p", { class: "muted" }, "No named tokens yet."));
+      return;
+    }
+    replace(this.tokensBody, note, table("API tokens", ["Name", "Prefix", "Created", "Last used", "State", ""], list.map((t) => [
+      t.name + (t.current ? " (this tab)" : ""),
+      h("span", { class: "mono" }, t.prefix + "…"),
+      when(t.created_at),
+      t.last_used_at ? when(t.last_used_at) : "never",
+      t.revoked_at ? "revoked " + when(t.revoked_at) : "active",
+      t.revoked_at ? null : h("button", {
+        type: "button",
+        class: "small danger",
+        "data-token": t.name,
+        "aria-label": `Revoke token ${t.name}`,
+        onclick: (e) => this.confirmRevoke(t, e.currentTarget)
+      }, "Revoke")
+    ]), { class: "tokens" }));
+  }
+  /** confirmRevoke asks in a modal dialog: Escape or Cancel closes it, the
+   * focus starts on Cancel and goes back to the button that opened it. */
+  confirmRevoke(t, opener) {
+    const cancel = h("button", { type: "button" }, "Cancel");
+    const ok = h("button", { type: "button", class: "danger" }, "Revoke");
+    const msg = h("p", { class: "error", role: "alert" });
+    replace(
+      this.dialog,
+      h("h2", { id: "revoke-h" }, `Revoke token ${t.name}?`),
+      h("p", { id: "revoke-d" }, "Every request that carries it is refused from now on, on every server node." + (t.current ? " This tab uses it: you will have to sign in again." : "")),
+      msg,
+      h("div", { class: "inline" }, cancel, ok)
+    );
+    const close = () => this.dialog.close();
+    this.dialog.onclose = () => opener.isConnected ? opener.focus() : this.querySelector("#tokens-h")?.focus();
+    cancel.addEventListener("click", close);
+    ok.addEventListener("click", async () => {
+      ok.disabled = true;
+      try {
+        await api.revokeToken(String(t.id));
+        close();
+        await this.loadTokens();
+      } catch (e) {
+        msg.textContent = errorText(e);
+        ok.disabled = false;
+      }
+    });
+    this.dialog.showModal();
+    cancel.focus();
+  }
+  senders() {
+    const box = h("div");
+    const device = h("input", { name: "test-device", required: true, placeholder: "IMEI:…", autocomplete: "off" });
+    const msg = h("p", { role: "status", class: "muted test-result" });
+    const form = h(
+      "form",
+      { class: "inline", "aria-label": "Send a test notification" },
+      field("Device", device, "sends package 0 now; the device opens a session"),
+      h("button", { type: "submit" }, "Send test package 0")
+    );
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      msg.textContent = "";
+      try {
+        const r = await api.notifyDevice(device.value.trim());
+        msg.textContent = `Package 0 sent to ${r.device} at ${r.addr}.`;
+      } catch (x) {
+        msg.textContent = errorText(x);
+      }
+    });
+    api.listNotificationSenders().then(
+      (l) => replace(box, l.senders.length ? table("Notification senders", ["Scheme", "Kind", "Description"], l.senders.map((s) => [
+        h("span", { class: "mono" }, s.scheme + ":"),
+        h("span", { class: "mono" }, s.kind),
+        s.description || "–"
+      ]), { class: "senders" }) : h("p", { class: "muted" }, "No notification sender is configured.")),
+      (e) => replace(box, h("p", { class: "error" }, errorText(e)))
+    );
+    return h("div", null, box, form, msg);
   }
 };
 

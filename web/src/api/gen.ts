@@ -202,7 +202,7 @@ export interface DeviceCreate {
   /** DM device id (SyncHdr Source LocURI), e.g. IMEI:493005100592800 */
   id: string;
   labels?: Record<string, string>;
-  /** udp://host:port or sms:+number */
+  /** udp://host:port, sms:+number, wappush:+number or wappush-ip:address */
   notify_addr?: string;
   password: string;
   /** scheme of the server's own credentials toward the device (server Cred, HMAC); empty = same as auth */
@@ -498,6 +498,19 @@ export interface MembersResult {
   removed: number;
 }
 
+export interface NotificationSender {
+  /** how and where it delivers, without secrets */
+  description?: string;
+  /** its implementation, e.g. notification.UDPSender */
+  kind: string;
+  /** the device address scheme it serves (udp, sms, …) */
+  scheme: string;
+}
+
+export interface NotificationSenderList {
+  senders: NotificationSender[];
+}
+
 export interface NotifyResult {
   addr: string;
   device: string;
@@ -658,6 +671,33 @@ export interface Session {
   state: string;
 }
 
+export interface Token {
+  created_at: string;
+  /** the request carried this token */
+  current?: boolean;
+  id: number;
+  /** last request with it (up to a minute behind); absent: never used */
+  last_used_at?: string;
+  name: string;
+  /** the token's first 12 characters */
+  prefix: string;
+  /** absent: the token is valid */
+  revoked_at?: string;
+  /** the plaintext: only in the answer to POST /tokens */
+  token?: string;
+}
+
+export interface TokenList {
+  /** the request carried the bootstrap token of omadm serve */
+  bootstrap_current?: boolean;
+  tokens: Token[];
+}
+
+export interface TokenRequest {
+  /** a letter, then letters, digits, '.', '_' or '-'; unique among tokens not revoked */
+  name: string;
+}
+
 export interface Trace {
   /** exact wire bytes, base64 */
   body: string;
@@ -801,6 +841,11 @@ export class Api {
   /** POST /api/v1/profiles: store a connectivity profile (apn or wifi) that operations of mo connmo apply to devices */
   createProfile(body: ProfileRequest): Promise<Profile> {
     return this.t.request<Profile>("POST", `/api/v1/profiles`, undefined, body);
+  }
+
+  /** POST /api/v1/tokens: create a named API token; the answer holds its plaintext, shown once (the server keeps only its SHA-256) */
+  createToken(body: TokenRequest): Promise<Token> {
+    return this.t.request<Token>("POST", `/api/v1/tokens`, undefined, body);
   }
 
   /** DELETE /api/v1/devices/{id}: remove the device and everything that belongs to it */
@@ -953,6 +998,11 @@ export class Api {
     return this.t.request<MOList>("GET", `/api/v1/mos`, undefined, undefined);
   }
 
+  /** GET /api/v1/notification-senders: the package 0 senders this server has, by address scheme (read-only: set by omadm serve flags) */
+  listNotificationSenders(): Promise<NotificationSenderList> {
+    return this.t.request<NotificationSenderList>("GET", `/api/v1/notification-senders`, undefined, undefined);
+  }
+
   /** GET /api/v1/devices/{id}/operations: a device's operations, oldest first */
   listOperations(id: string, query: { state?: string; after?: number; limit?: number } = {}): Promise<OperationList> {
     return this.t.request<OperationList>("GET", `/api/v1/devices/${encodeURIComponent(String(id))}/operations`, query, undefined);
@@ -966,6 +1016,11 @@ export class Api {
   /** GET /api/v1/profiles: the connectivity profiles by name */
   listProfiles(query: { after?: string; limit?: number } = {}): Promise<ProfileList> {
     return this.t.request<ProfileList>("GET", `/api/v1/profiles`, query, undefined);
+  }
+
+  /** GET /api/v1/tokens: the named API tokens by ID (never their plaintext); the bootstrap token of omadm serve is not listed */
+  listTokens(query: { revoked?: boolean } = {}): Promise<TokenList> {
+    return this.t.request<TokenList>("GET", `/api/v1/tokens`, query, undefined);
   }
 
   /** POST /api/v1/devices/{id}/notify: send package 0 now (server-initiated session) */
@@ -1001,6 +1056,11 @@ export class Api {
   /** POST /api/v1/campaigns/{cid}/resume: run a paused campaign again; the current wave's failures so far no longer count toward its threshold */
   resumeCampaign(cid: number | string): Promise<Campaign> {
     return this.t.request<Campaign>("POST", `/api/v1/campaigns/${encodeURIComponent(String(cid))}/resume`, undefined, undefined);
+  }
+
+  /** DELETE /api/v1/tokens/{token}: revoke a named API token: every server node refuses it from the next request on */
+  revokeToken(token: string): Promise<Token> {
+    return this.t.request<Token>("DELETE", `/api/v1/tokens/${encodeURIComponent(String(token))}`, undefined, undefined);
   }
 
   /** PATCH /api/v1/devices/{id}: change notify address, labels or credentials */

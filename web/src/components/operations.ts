@@ -202,7 +202,10 @@ export class OpList extends HTMLElement {
     const load = async (): Promise<void> => {
       try {
         const l = device ? await api.listOperations(device, { limit: 200 }) : { operations: [] };
+        // Updates that came while the list was read may be newer than it.
+        const seen = this.ops;
         this.ops = l.operations.slice().reverse();
+        for (const o of seen) upsertOperation(this.ops, o);
         if (!device) {
           for (const u of store.recent.slice().reverse()) if (u.operation) upsertOperation(this.ops, u.operation);
         }

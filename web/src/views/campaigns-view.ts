@@ -2,7 +2,7 @@
 // live; a form to create one (the operation's form comes from the MO
 // descriptors, as for a single device); pause, resume and cancel.
 
-import { api, store } from "../app";
+import { api, stamp, store } from "../app";
 import { Campaign, CampaignRequest, CampaignTarget } from "../api/gen";
 import { OpForm } from "../components/operations";
 import { badge, errorText, field, h, replace, when } from "../dom";
@@ -24,6 +24,15 @@ export function campaignBar(c: Campaign): HTMLElement {
       })),
     h("ul", { class: "legend" }, parts.map((s) => h("li", { class: "seg-" + s }, `${s.replace("_", " ")} ${counts[s]}`))),
     h("p", { class: "muted" }, `${c.done} of ${c.total} devices done · wave ${c.wave} of ${c.waves.length}`));
+}
+
+/** campaignNewer reports whether a is a later copy of its campaign than b:
+ * updated later, or as late with more devices done. */
+function campaignNewer(a: Campaign, b: Campaign): boolean {
+  const ta = stamp(a.updated_at);
+  const tb = stamp(b.updated_at);
+  if (ta !== tb) return ta > tb;
+  return a.done >= b.done;
 }
 
 export class CampaignsView extends HTMLElement {
@@ -49,17 +58,25 @@ export class CampaignsView extends HTMLElement {
 
   private async load(): Promise<void> {
     try {
+      const seen = this.list;
       this.list = (await api.listCampaigns({ limit: 200 })).campaigns.slice().reverse();
+      for (const c of seen) {
+        const i = this.list.findIndex((x) => x.id === c.id);
+        if (i >= 0 && campaignNewer(c, this.list[i])) this.list[i] = c;
+      }
       this.render();
     } catch (e) {
       this.err.textContent = errorText(e);
     }
   }
 
+  /** upsert shows c unless the list already has a later copy of it (the
+   * answer to a create or an action can arrive after the live stream
+   * brought the campaign's progress). */
   private upsert(c: Campaign): void {
     const i = this.list.findIndex((x) => x.id === c.id);
-    if (i >= 0) this.list[i] = c;
-    else this.list.unshift(c);
+    if (i < 0) this.list.unshift(c);
+    else if (campaignNewer(c, this.list[i])) this.list[i] = c;
     this.render();
   }
 
