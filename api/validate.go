@@ -5,8 +5,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/omadm/omadm/fleet"
 	"github.com/omadm/omadm/storage"
@@ -139,7 +137,7 @@ func validateSecret(field, v string, required bool) error {
 		return invalid(field, "must not be empty")
 	case len(v) > MaxSecretLen:
 		return invalid(field, "longer than %d bytes", MaxSecretLen)
-	case !printable(v):
+	case !storage.Printable(v):
 		return invalid(field, "must be printable UTF-8 without control characters")
 	}
 	return nil
@@ -296,17 +294,4 @@ func requestSpec(r *JobRequest) (storage.JobSpec, error) {
 // suffix (Get only).
 func ValidateURI(uri string, allowQuery bool) error {
 	return storage.ValidateURI(uri, allowQuery)
-}
-
-// printable reports whether s is valid UTF-8 without control characters.
-func printable(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return false
-		}
-	}
-	return true
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,8 +11,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/omadm/omadm/fleet"
 	"github.com/omadm/omadm/server"
@@ -107,30 +104,12 @@ func campaignBackends(t *testing.T) []backend {
 // whose search_path points at it.
 func freshSchema(t testing.TB, dsn string) string {
 	t.Helper()
-	admin, err := pgx.Connect(bg, dsn)
+	scoped, drop, err := postgres.TempSchema(bg, dsn, "fleet_test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close(bg)
-	schema := fmt.Sprintf("fleet_test_%d", time.Now().UnixNano())
-	if _, err := admin.Exec(bg, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(bg, dsn)
-		if err == nil {
-			_, _ = c.Exec(bg, "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(bg)
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	t.Cleanup(func() { _ = drop() })
+	return scoped
 }
 
 func newNode(t *testing.T, st storage.Store, clk *clock, name string, n *notifier) *node {

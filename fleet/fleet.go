@@ -1,5 +1,7 @@
-// Package fleet is the server's operations layer: an operation is a named
-// MO action on one device (a FUMO update, a LAWMO wipe, a generic Exec) that
+// Package fleet is the server's operations layer: MO operations on one
+// device, campaigns of them over many devices (campaign.go), and the
+// inventory selectors that choose those devices (selector.go). An operation
+// is a named MO action on one device (a FUMO update, a LAWMO wipe, a generic Exec) that
 // owns its job (one Sequence of the parameters' Replaces and the Exec), the
 // Exec's correlator, a state machine and the device's final report.
 //

@@ -3,14 +3,11 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -18,8 +15,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/omadm/omadm/auth"
 	"github.com/omadm/omadm/client"
@@ -73,35 +68,16 @@ func openPostgres(tb testing.TB) storage.Store {
 		tb.Skip("OMADM_TEST_POSTGRES is not set (scripts/pg-throwaway.sh starts a server)")
 	}
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, dsn)
+	scoped, drop, err := postgres.TempSchema(ctx, dsn, "omadm_bench")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer admin.Close(ctx)
-	rb := make([]byte, 6)
-	rand.Read(rb)
-	schema := "omadm_bench_" + hex.EncodeToString(rb)
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		if c, err := pgx.Connect(context.Background(), dsn); err == nil {
-			c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
+	tb.Cleanup(func() { _ = drop() })
 	key, _, err := secret.NewKey()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s, err := postgres.OpenWith(ctx, u.String(), &postgres.Options{SecretKey: key})
+	s, err := postgres.OpenWith(ctx, scoped, &postgres.Options{SecretKey: key})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,10 +1,15 @@
 // Package storage defines what the DM server keeps and the interfaces every
 // backend implements: devices and their credentials, the per-device job queue,
-// session state (so any server node can continue any session), events (generic
-// alerts), the device tree cache and wire traces.
+// session state (so any server node can continue any session) with the chunks
+// of inbound large objects, events (generic alerts), the device tree cache,
+// wire traces, MO operations, campaigns, the device inventory and groups,
+// connectivity profiles and housekeeping; and the rules the API and the engine
+// share for what a job and an identifier may hold (jobspec.go) and how a
+// device password is stored (credentials.go).
 //
-// Backends: storage/sqlite (embedded default) and storage/postgres. Both run the
-// conformance suite in storage/storagetest.
+// Backends: storage/sqlite (embedded default), storage/postgres and the
+// in-memory storage/memstore. All run the conformance suite in
+// storage/storagetest.
 package storage
 
 import (

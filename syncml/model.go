@@ -3,6 +3,30 @@
 //
 // A Message keeps its commands in document order: wire order is meaning, and the
 // encoders write back exactly what was decoded.
+//
+// # The element table
+//
+// One table, schema.txt, says everything the codecs know about elements: each
+// element's name, code page (its WBXML page and its XML namespace: SyncML or
+// MetInf), WBXML token (the wbxml package's constant, from
+// wbxml/codepages.txt) and class (DM, or a SyncML DS element DM does not use);
+// and for each structure of the model (Header, Location, Cred, Chal, Meta,
+// Anchor, Mem, Item and every command) its children in DTD order, the field
+// each fills, its kind and how XML and WBXML each write it (when set, always,
+// or only read). `go generate ./syncml` (internal/genschema) turns it into
+// zschema.go: the element ids and lookups and, per structure, a decoder and an
+// encoder for each encoding, as switch code with no maps or reflection on the
+// hot path. The hand-written files keep what is particular to an encoding:
+// the XML scanner and escaping, the WBXML token reader, Data and its embedded
+// documents, and one primitive per kind of child (decText, encNonce…).
+//
+// To add an element: add an elem line to schema.txt (and the token to
+// wbxml/codepages.txt, then `go generate ./wbxml`, if the page lacks it), list
+// it as a child of the structures that hold it with its field (adding the
+// field to the model), and run `go generate ./syncml`. A child of a new kind
+// also needs its decode and encode primitives in xml.go, xml_encode.go,
+// wbxml.go and wbxml_encode.go; a new command also needs its struct here and
+// a "struct … command" block.
 package syncml
 
 // Namespaces and version strings.

@@ -22,13 +22,6 @@ import (
 // DevInf) as an embedded WBXML document in OPAQUE whose Meta Type is written
 // in its "+wbxml" form.
 
-// Page numbers of the SyncML WBXML language.
-const (
-	wbxPageSyncML = 0
-	wbxPageMetInf = 1
-	wbxPageDDF    = 2
-)
-
 // Public ids of the SyncML documents.
 const (
 	wbxPublicIDSyncML12 = 0x1201
@@ -99,6 +92,7 @@ type wbxDecoder struct {
 	firstDS    *Unknown // the first DS command of the message, if any
 	firstDSOff int
 	inCmd      int // reader depth inside the command being decoded (0: none)
+	nest       int // enclosing Atomic/Sequence commands
 }
 
 // release returns d to the pool without references into the last message.
@@ -179,14 +173,28 @@ func (d *wbxDecoder) fail(off int, elem, msg string) error {
 	return &DecodeError{Offset: int64(off), Element: elem, Msg: "wbxml: " + msg}
 }
 
+// where names the element a decoder is in, for errors: a table element, or
+// a name (an unknown element's).
+type where struct {
+	el   elem
+	name string
+}
+
+func (w where) String() string {
+	if w.name != "" {
+		return w.name
+	}
+	return elemDefs[w.el].name
+}
+
 // next returns the next token that matters for element-only content:
 // processing instructions and whitespace-only text are skipped (libwbxml -k
 // keeps the indentation of pretty-printed XML as strings).
-func (d *wbxDecoder) next(elem string) (wbxml.Token, error) {
+func (d *wbxDecoder) next(in where) (wbxml.Token, error) {
 	for {
 		t, err := d.r.Next()
 		if err != nil {
-			return t, d.wrap(err, elem)
+			return t, d.wrap(err, in.String())
 		}
 		switch t.Kind {
 		case wbxml.KindPI:
@@ -195,16 +203,16 @@ func (d *wbxDecoder) next(elem string) (wbxml.Token, error) {
 			if wbxIsSpace(t.Data) {
 				continue
 			}
-			return t, d.fail(t.Offset, elem, "unexpected character data")
+			return t, d.fail(t.Offset, in.String(), "unexpected character data")
 		case wbxml.KindEntity:
 			if t.Rune == ' ' || t.Rune == '\t' || t.Rune == '\n' || t.Rune == '\r' {
 				continue
 			}
-			return t, d.fail(t.Offset, elem, "unexpected character data")
+			return t, d.fail(t.Offset, in.String(), "unexpected character data")
 		case wbxml.KindExt:
-			return t, d.fail(t.Offset, elem, "unexpected extension token")
+			return t, d.fail(t.Offset, in.String(), "unexpected extension token")
 		case wbxml.KindEOF:
-			return t, d.fail(t.Offset, elem, "unexpected end of document")
+			return t, d.fail(t.Offset, in.String(), "unexpected end of document")
 		}
 		return t, nil
 	}
@@ -219,73 +227,14 @@ func wbxIsSpace(b []byte) bool {
 	return true
 }
 
-// key identifies a tag on a page.
-func wbxKey(page, tag byte) uint16 { return uint16(page)<<8 | uint16(tag) }
-
-const (
-	wkAdd          = wbxPageSyncML<<8 | uint16(wbxml.SyncMLAdd)
-	wkAlert        = wbxPageSyncML<<8 | uint16(wbxml.SyncMLAlert)
-	wkArchive      = wbxPageSyncML<<8 | uint16(wbxml.SyncMLArchive)
-	wkAtomic       = wbxPageSyncML<<8 | uint16(wbxml.SyncMLAtomic)
-	wkChal         = wbxPageSyncML<<8 | uint16(wbxml.SyncMLChal)
-	wkCmd          = wbxPageSyncML<<8 | uint16(wbxml.SyncMLCmd)
-	wkCmdID        = wbxPageSyncML<<8 | uint16(wbxml.SyncMLCmdID)
-	wkCmdRef       = wbxPageSyncML<<8 | uint16(wbxml.SyncMLCmdRef)
-	wkCopy         = wbxPageSyncML<<8 | uint16(wbxml.SyncMLCopy)
-	wkCred         = wbxPageSyncML<<8 | uint16(wbxml.SyncMLCred)
-	wkData         = wbxPageSyncML<<8 | uint16(wbxml.SyncMLData)
-	wkDelete       = wbxPageSyncML<<8 | uint16(wbxml.SyncMLDelete)
-	wkExec         = wbxPageSyncML<<8 | uint16(wbxml.SyncMLExec)
-	wkFinal        = wbxPageSyncML<<8 | uint16(wbxml.SyncMLFinal)
-	wkGet          = wbxPageSyncML<<8 | uint16(wbxml.SyncMLGet)
-	wkItem         = wbxPageSyncML<<8 | uint16(wbxml.SyncMLItem)
-	wkLang         = wbxPageSyncML<<8 | uint16(wbxml.SyncMLLang)
-	wkLocName      = wbxPageSyncML<<8 | uint16(wbxml.SyncMLLocName)
-	wkLocURI       = wbxPageSyncML<<8 | uint16(wbxml.SyncMLLocURI)
-	wkMeta         = wbxPageSyncML<<8 | uint16(wbxml.SyncMLMeta)
-	wkMsgID        = wbxPageSyncML<<8 | uint16(wbxml.SyncMLMsgID)
-	wkMsgRef       = wbxPageSyncML<<8 | uint16(wbxml.SyncMLMsgRef)
-	wkNoResp       = wbxPageSyncML<<8 | uint16(wbxml.SyncMLNoResp)
-	wkReplace      = wbxPageSyncML<<8 | uint16(wbxml.SyncMLReplace)
-	wkRespURI      = wbxPageSyncML<<8 | uint16(wbxml.SyncMLRespURI)
-	wkResults      = wbxPageSyncML<<8 | uint16(wbxml.SyncMLResults)
-	wkSequence     = wbxPageSyncML<<8 | uint16(wbxml.SyncMLSequence)
-	wkSessionID    = wbxPageSyncML<<8 | uint16(wbxml.SyncMLSessionID)
-	wkSftDel       = wbxPageSyncML<<8 | uint16(wbxml.SyncMLSftDel)
-	wkSource       = wbxPageSyncML<<8 | uint16(wbxml.SyncMLSource)
-	wkSourceRef    = wbxPageSyncML<<8 | uint16(wbxml.SyncMLSourceRef)
-	wkStatus       = wbxPageSyncML<<8 | uint16(wbxml.SyncMLStatus)
-	wkSyncBody     = wbxPageSyncML<<8 | uint16(wbxml.SyncMLSyncBody)
-	wkSyncHdr      = wbxPageSyncML<<8 | uint16(wbxml.SyncMLSyncHdr)
-	wkSyncML       = wbxPageSyncML<<8 | uint16(wbxml.SyncMLSyncML)
-	wkTarget       = wbxPageSyncML<<8 | uint16(wbxml.SyncMLTarget)
-	wkTargetRef    = wbxPageSyncML<<8 | uint16(wbxml.SyncMLTargetRef)
-	wkVerDTD       = wbxPageSyncML<<8 | uint16(wbxml.SyncMLVerDTD)
-	wkVerProto     = wbxPageSyncML<<8 | uint16(wbxml.SyncMLVerProto)
-	wkMoreData     = wbxPageSyncML<<8 | uint16(wbxml.SyncMLMoreData)
-	wkSourceParent = wbxPageSyncML<<8 | uint16(wbxml.SyncMLSourceParent)
-	wkTargetParent = wbxPageSyncML<<8 | uint16(wbxml.SyncMLTargetParent)
-	wkCorrelator   = wbxPageSyncML<<8 | uint16(wbxml.SyncMLCorrelator)
-
-	wkAnchor     = wbxPageMetInf<<8 | uint16(wbxml.MetInfAnchor)
-	wkEMI        = wbxPageMetInf<<8 | uint16(wbxml.MetInfEMI)
-	wkFormat     = wbxPageMetInf<<8 | uint16(wbxml.MetInfFormat)
-	wkFreeID     = wbxPageMetInf<<8 | uint16(wbxml.MetInfFreeID)
-	wkFreeMem    = wbxPageMetInf<<8 | uint16(wbxml.MetInfFreeMem)
-	wkLast       = wbxPageMetInf<<8 | uint16(wbxml.MetInfLast)
-	wkMark       = wbxPageMetInf<<8 | uint16(wbxml.MetInfMark)
-	wkMaxMsgSize = wbxPageMetInf<<8 | uint16(wbxml.MetInfMaxMsgSize)
-	wkMem        = wbxPageMetInf<<8 | uint16(wbxml.MetInfMem)
-	wkMetInf     = wbxPageMetInf<<8 | uint16(wbxml.MetInfMetInf)
-	wkNext       = wbxPageMetInf<<8 | uint16(wbxml.MetInfNext)
-	wkNextNonce  = wbxPageMetInf<<8 | uint16(wbxml.MetInfNextNonce)
-	wkSharedMem  = wbxPageMetInf<<8 | uint16(wbxml.MetInfSharedMem)
-	wkSize       = wbxPageMetInf<<8 | uint16(wbxml.MetInfSize)
-	wkType       = wbxPageMetInf<<8 | uint16(wbxml.MetInfType)
-	wkVersion    = wbxPageMetInf<<8 | uint16(wbxml.MetInfVersion)
-	wkMaxObjSize = wbxPageMetInf<<8 | uint16(wbxml.MetInfMaxObjSize)
-	wkFieldLevel = wbxPageMetInf<<8 | uint16(wbxml.MetInfFieldLevel)
-)
+// elemOf returns the table element of a tag (elUnknown for a LITERAL, a
+// token no SyncML or MetInf page assigns, or another page).
+func (d *wbxDecoder) elemOf(t wbxml.Token) elem {
+	if t.Tag == 0 || t.Page > pageMetInf {
+		return elUnknown
+	}
+	return wbxElems[t.Page][t.Tag&0x3F]
+}
 
 // wbxTagName names a tag for error messages.
 func wbxTagName(t wbxml.Token) string {
@@ -294,11 +243,11 @@ func wbxTagName(t wbxml.Token) string {
 	}
 	var n string
 	switch t.Page {
-	case wbxPageSyncML:
+	case pageSyncML:
 		n = wbxml.SyncML12Page.Name(t.Tag)
-	case wbxPageMetInf:
+	case pageMetInf:
 		n = wbxml.MetInf12Page.Name(t.Tag)
-	case wbxPageDDF:
+	case pageDDF:
 		n = wbxml.DMDDF12Page.Name(t.Tag)
 	}
 	if n == "" {
@@ -309,9 +258,9 @@ func wbxTagName(t wbxml.Token) string {
 
 // children iterates over the child elements of elem, calling fn for each start
 // tag; fn must consume the child up to and including its End.
-func (d *wbxDecoder) children(elem string, fn func(t wbxml.Token) error) error {
+func (d *wbxDecoder) children(in where, fn func(t wbxml.Token) error) error {
 	for {
-		t, err := d.next(elem)
+		t, err := d.next(in)
 		if err != nil {
 			return err
 		}
@@ -346,13 +295,13 @@ func (d *wbxDecoder) skip(start wbxml.Token) error {
 
 // flag consumes an empty marker element (<Final/>, <NoResp/>…).
 func (d *wbxDecoder) flag(start wbxml.Token) error {
-	name := wbxTagName(start)
-	t, err := d.next(name)
+	in := where{el: d.elemOf(start)}
+	t, err := d.next(in)
 	if err != nil {
 		return err
 	}
 	if t.Kind != wbxml.KindEnd {
-		return d.fail(t.Offset, name, "element <"+wbxTagName(t)+"> not allowed in an empty element")
+		return d.fail(t.Offset, in.String(), "element <"+wbxTagName(t)+"> not allowed in an empty element")
 	}
 	return nil
 }
@@ -440,11 +389,11 @@ func (d *wbxDecoder) integer(start wbxml.Token) (int64, error) {
 }
 
 func (d *wbxDecoder) message() (*Message, error) {
-	t, err := d.next("")
+	t, err := d.next(where{})
 	if err != nil {
 		return nil, err
 	}
-	if wbxKey(t.Page, t.Tag) != wkSyncML || t.Tag == 0 {
+	if d.elemOf(t) != elSyncML {
 		return nil, d.fail(t.Offset, wbxTagName(t), "root element is not SyncML")
 	}
 	if !t.Content {
@@ -452,12 +401,12 @@ func (d *wbxDecoder) message() (*Message, error) {
 	}
 	m := &Message{}
 	var sawHdr, sawBody bool
-	err = d.children("SyncML", func(t wbxml.Token) error {
-		switch wbxKey(t.Page, t.Tag) {
-		case wkSyncHdr:
+	err = d.children(where{el: elSyncML}, func(t wbxml.Token) error {
+		switch d.elemOf(t) {
+		case elSyncHdr:
 			sawHdr = true
-			return d.header(t, &m.Header)
-		case wkSyncBody:
+			return d.readHeader(t, &m.Header)
+		case elSyncBody:
 			sawBody = true
 			return d.body(t, m)
 		}
@@ -481,170 +430,122 @@ func (d *wbxDecoder) message() (*Message, error) {
 	}
 }
 
-func (d *wbxDecoder) header(start wbxml.Token, h *Header) error {
-	return d.children("SyncHdr", func(t wbxml.Token) error {
-		var err error
-		switch wbxKey(t.Page, t.Tag) {
-		case wkVerDTD:
-			h.VerDTD, err = d.text(t)
-		case wkVerProto:
-			h.VerProto, err = d.text(t)
-		case wkSessionID:
-			h.SessionID, err = d.text(t)
-		case wkMsgID:
-			h.MsgID, err = d.text(t)
-		case wkTarget:
-			err = d.location(t, &h.Target)
-		case wkSource:
-			err = d.location(t, &h.Source)
-		case wkRespURI:
-			h.RespURI, err = d.text(t)
-		case wkNoResp:
-			h.NoResp = true
-			err = d.flag(t)
-		case wkCred:
-			h.Cred, err = d.cred(t)
-		case wkMeta:
-			h.Meta, err = d.meta(t)
-		default:
-			err = d.other(t)
-		}
-		return err
-	})
+// The element structure is decoded by the read* functions generated from
+// schema.txt into zschema.go; these are the primitives they call, one per
+// kind.
+
+func (d *wbxDecoder) decText(t wbxml.Token, p *string) (err error) {
+	*p, err = d.text(t)
+	return err
 }
 
-func (d *wbxDecoder) location(start wbxml.Token, l *Location) error {
-	name := wbxTagName(start)
-	return d.children(name, func(t wbxml.Token) error {
-		var err error
-		switch wbxKey(t.Page, t.Tag) {
-		case wkLocURI:
-			l.LocURI, err = d.text(t)
-		case wkLocName:
-			l.LocName, err = d.text(t)
-		default:
-			err = d.other(t)
-		}
-		return err
-	})
+func (d *wbxDecoder) decTextList(t wbxml.Token, p *[]string) error {
+	s, err := d.text(t)
+	*p = append(*p, s)
+	return err
 }
 
-func (d *wbxDecoder) optLocation(start wbxml.Token) (*Location, error) {
+func (d *wbxDecoder) decNumber(t wbxml.Token, p *int64) (err error) {
+	*p, err = d.integer(t)
+	return err
+}
+
+func (d *wbxDecoder) decCode(t wbxml.Token, p *int) error {
+	v, err := d.integer(t)
+	*p = int(v)
+	return err
+}
+
+func (d *wbxDecoder) decLocation(t wbxml.Token, l *Location) error { return d.readLocation(t, l) }
+
+func (d *wbxDecoder) decLocPtr(t wbxml.Token, p **Location) error {
 	l := d.newLocation()
-	return l, d.location(start, l)
+	*p = l
+	return d.readLocation(t, l)
 }
 
-func (d *wbxDecoder) cred(start wbxml.Token) (*Cred, error) {
+func (d *wbxDecoder) decCred(t wbxml.Token, p **Cred) error {
 	c := &Cred{}
-	return c, d.children("Cred", func(t wbxml.Token) error {
-		var err error
-		switch wbxKey(t.Page, t.Tag) {
-		case wkMeta:
-			c.Meta, err = d.meta(t)
-		case wkData:
-			c.Data, err = d.text(t)
-		default:
-			err = d.other(t)
-		}
-		return err
-	})
+	*p = c
+	return d.readCred(t, c)
 }
 
-func (d *wbxDecoder) chal(start wbxml.Token) (*Chal, error) {
+func (d *wbxDecoder) decChal(t wbxml.Token, p **Chal) error {
 	c := &Chal{}
-	return c, d.children("Chal", func(t wbxml.Token) error {
-		if wbxKey(t.Page, t.Tag) == wkMeta {
-			var err error
-			c.Meta, err = d.meta(t)
-			return err
-		}
-		return d.other(t)
-	})
+	*p = c
+	return d.readChal(t, c)
 }
 
-func (d *wbxDecoder) meta(start wbxml.Token) (*Meta, error) {
+func (d *wbxDecoder) decMeta(t wbxml.Token, p **Meta) error {
 	m := d.newMeta()
-	return m, d.metaInto(start, m)
+	*p = m
+	return d.readMeta(t, m)
 }
 
-// metaInto fills m from a Meta element (or a MetInf wrapper inside one).
-func (d *wbxDecoder) metaInto(start wbxml.Token, m *Meta) error {
-	name := wbxTagName(start)
-	return d.children(name, func(t wbxml.Token) error {
-		var err error
-		switch wbxKey(t.Page, t.Tag) {
-		case wkFormat:
-			m.Format, err = d.text(t)
-		case wkType:
-			m.Type, err = d.text(t)
-		case wkMark:
-			m.Mark, err = d.text(t)
-		case wkSize:
-			m.Size, err = d.integer(t)
-		case wkNextNonce:
-			m.NextNonce, err = d.text(t)
-		case wkVersion:
-			m.Version, err = d.text(t)
-		case wkMaxMsgSize:
-			m.MaxMsgSize, err = d.integer(t)
-		case wkMaxObjSize:
-			m.MaxObjSize, err = d.integer(t)
-		case wkEMI:
-			var s string
-			s, err = d.text(t)
-			m.EMI = append(m.EMI, s)
-		case wkFieldLevel:
-			m.FieldLevel = true
-			err = d.flag(t)
-		case wkAnchor:
-			a := &Anchor{}
-			m.Anchor = a
-			err = d.children("Anchor", func(t wbxml.Token) error {
-				var err error
-				switch wbxKey(t.Page, t.Tag) {
-				case wkLast:
-					a.Last, err = d.text(t)
-				case wkNext:
-					a.Next, err = d.text(t)
-				default:
-					err = d.other(t)
-				}
-				return err
-			})
-		case wkMem:
-			mem := &Mem{}
-			m.Mem = mem
-			err = d.children("Mem", func(t wbxml.Token) error {
-				var err error
-				switch wbxKey(t.Page, t.Tag) {
-				case wkSharedMem:
-					mem.SharedMem = true
-					err = d.flag(t)
-				case wkFreeMem:
-					mem.FreeMem, err = d.text(t)
-				case wkFreeID:
-					mem.FreeID, err = d.text(t)
-				default:
-					err = d.other(t)
-				}
-				return err
-			})
-		case wkMetInf:
-			err = d.metaInto(t, m)
-		default:
-			err = d.other(t)
+// decMetInf flattens a MetInf wrapper into the Meta that holds it.
+func (d *wbxDecoder) decMetInf(t wbxml.Token, m *Meta) error { return d.readMeta(t, m) }
+
+func (d *wbxDecoder) decAnchor(t wbxml.Token, p **Anchor) error {
+	a := &Anchor{}
+	*p = a
+	return d.readAnchor(t, a)
+}
+
+func (d *wbxDecoder) decMem(t wbxml.Token, p **Mem) error {
+	m := &Mem{}
+	*p = m
+	return d.readMem(t, m)
+}
+
+// decData reads an Item's Data; an embedded document read so makes the
+// Item's Meta Type (read before it) the XML form, which Data now holds.
+func (d *wbxDecoder) decData(t wbxml.Token, p **Data, meta *Meta) error {
+	x, err := d.data(t)
+	*p = x
+	if err == nil && x.Kind == DataXML && meta != nil && wbxIsWBXMLDocType(meta.Type) {
+		meta.Type = wbxXMLDocType(meta.Type)
+	}
+	return err
+}
+
+func (d *wbxDecoder) decItem(t wbxml.Token, p *[]Item) error {
+	*p = append(*p, Item{})
+	return d.readItem(t, &(*p)[len(*p)-1])
+}
+
+// decCmd reads a child of an Atomic or Sequence: a command.
+func (d *wbxDecoder) decCmd(t wbxml.Token, p *[]Command) error {
+	c, err := d.command(t)
+	if err == nil {
+		*p = append(*p, c)
+	}
+	return err
+}
+
+// itemsDone types the Data of a command's items by their Meta Format (or the
+// command's meta).
+func (d *wbxDecoder) itemsDone(items []Item, meta *Meta) {
+	wbxDataKinds(items, meta)
+	// A TNDS/DevInf document that arrived embedded makes its Meta Type read
+	// as the XML form, which is what Data now holds.
+	if meta != nil && wbxIsWBXMLDocType(meta.Type) {
+		for i := range items {
+			it := &items[i]
+			if it.Data != nil && it.Data.Kind == DataXML && (it.Meta == nil || it.Meta.Type == "") {
+				meta.Type = wbxXMLDocType(meta.Type)
+				break
+			}
 		}
-		return err
-	})
+	}
 }
 
 func (d *wbxDecoder) body(start wbxml.Token, m *Message) error {
-	return d.children("SyncBody", func(t wbxml.Token) error {
-		if wbxKey(t.Page, t.Tag) == wkFinal {
+	return d.children(where{el: elSyncBody}, func(t wbxml.Token) error {
+		if d.elemOf(t) == elFinal {
 			m.Final = true
 			return d.flag(t)
 		}
-		c, err := d.command(t, 0)
+		c, err := d.command(t)
 		if err != nil {
 			return err
 		}
@@ -658,7 +559,7 @@ func (d *wbxDecoder) body(start wbxml.Token, m *Message) error {
 // token, a LITERAL) makes the command fail; elsewhere it is skipped.
 func (d *wbxDecoder) other(t wbxml.Token) error {
 	if d.inCmd > 0 {
-		if code, ok := wbxForeign(t); ok {
+		if code, ok := wbxForeign(d.elemOf(t)); ok {
 			name := wbxTagName(t)
 			msg := "unknown element <" + name + ">"
 			if code == StatusOptionalNotSupported {
@@ -670,42 +571,38 @@ func (d *wbxDecoder) other(t wbxml.Token) error {
 	return d.skip(t)
 }
 
-// wbxForeign reports whether a tag is not part of OMA DM: a SyncML DS tag
-// (406) or a tag no SyncML/MetInf page assigns (400).
-func wbxForeign(t wbxml.Token) (StatusCode, bool) {
-	if t.Tag == 0 {
+// wbxForeign reports whether an element is not part of OMA DM: a SyncML DS
+// element (406) or a tag no SyncML/MetInf page assigns (400).
+func wbxForeign(el elem) (StatusCode, bool) {
+	switch elemDefs[el].class {
+	case classUnknown:
 		return StatusBadRequest, true
-	}
-	switch t.Page {
-	case wbxPageSyncML:
-		switch t.Tag {
-		case wbxml.SyncMLMap, wbxml.SyncMLMapItem, wbxml.SyncMLNoResults, wbxml.SyncMLPut, wbxml.SyncMLSearch,
-			wbxml.SyncMLSync, wbxml.SyncMLNumberOfChanges, wbxml.SyncMLField, wbxml.SyncMLFilter,
-			wbxml.SyncMLRecord, wbxml.SyncMLFilterType, wbxml.SyncMLMove:
-			return StatusOptionalNotSupported, true
-		}
-		if wbxml.SyncML12Page.Name(t.Tag) == "" {
-			return StatusBadRequest, true
-		}
-	case wbxPageMetInf:
-		if wbxml.MetInf12Page.Name(t.Tag) == "" {
-			return StatusBadRequest, true
-		}
-	default:
-		return StatusBadRequest, true
+	case classDS, classNotDM:
+		return StatusOptionalNotSupported, true
 	}
 	return 0, false
 }
 
-// command decodes one command element; nest counts enclosing Atomic/Sequence.
-// A command holding an element OMA DM does not define is skipped and
-// becomes an *Unknown: only it fails.
-func (d *wbxDecoder) command(t wbxml.Token, nest int) (Command, error) {
+// command decodes one element of SyncBody, Atomic or Sequence. A command
+// holding an element OMA DM does not define is skipped and becomes an
+// *Unknown: only it fails.
+func (d *wbxDecoder) command(t wbxml.Token) (Command, error) {
+	el := d.elemOf(t)
+	if !elemDefs[el].command {
+		return d.unknownCommand(t, el)
+	}
+	if el == elAtomic || el == elSequence {
+		if d.nest+1 > d.lim.MaxDepth {
+			return nil, d.fail(t.Offset, wbxTagName(t), "commands nested too deep")
+		}
+		d.nest++
+		defer func() { d.nest-- }()
+	}
 	outer, depth := d.inCmd, d.r.Depth()
 	if t.Content {
 		d.inCmd = depth
 	}
-	c, err := d.command1(t, nest)
+	c, err := d.decCommand(t, el)
 	d.inCmd = outer
 	f, ok := err.(*cmdFail)
 	if !ok {
@@ -723,151 +620,21 @@ func (d *wbxDecoder) command(t wbxml.Token, nest int) (Command, error) {
 	return &Unknown{Name: wbxTagName(t), CmdID: c.ID(), Code: f.code, Reason: f.err.Msg}, nil
 }
 
-func (d *wbxDecoder) command1(t wbxml.Token, nest int) (Command, error) {
-	switch wbxKey(t.Page, t.Tag) {
-	case wkAdd:
-		c := &Add{}
-		return c, d.itemCmd(t, &c.CmdID, &c.NoResp, &c.Cred, &c.Meta, &c.Items, nil)
-	case wkReplace:
-		c := &Replace{}
-		return c, d.itemCmd(t, &c.CmdID, &c.NoResp, &c.Cred, &c.Meta, &c.Items, nil)
-	case wkCopy:
-		c := &Copy{}
-		return c, d.itemCmd(t, &c.CmdID, &c.NoResp, &c.Cred, &c.Meta, &c.Items, nil)
-	case wkDelete:
-		c := &Delete{}
-		return c, d.itemCmd(t, &c.CmdID, &c.NoResp, &c.Cred, &c.Meta, &c.Items, func(t wbxml.Token) (bool, error) {
-			switch wbxKey(t.Page, t.Tag) {
-			case wkArchive:
-				c.Archive = true
-				return true, d.flag(t)
-			case wkSftDel:
-				c.SftDel = true
-				return true, d.flag(t)
-			}
-			return false, nil
-		})
-	case wkGet:
-		c := &Get{}
-		return c, d.itemCmd(t, &c.CmdID, &c.NoResp, &c.Cred, &c.Meta, &c.Items, func(t wbxml.Token) (bool, error) {
-			if wbxKey(t.Page, t.Tag) == wkLang {
-				var err error
-				c.Lang, err = d.text(t)
-				return true, err
-			}
-			return false, nil
-		})
-	case wkExec:
-		c := &Exec{}
-		return c, d.itemCmd(t, &c.CmdID, &c.NoResp, &c.Cred, &c.Meta, &c.Items, func(t wbxml.Token) (bool, error) {
-			if wbxKey(t.Page, t.Tag) == wkCorrelator {
-				var err error
-				c.Correlator, err = d.text(t)
-				return true, err
-			}
-			return false, nil
-		})
-	case wkAlert:
-		c := &Alert{}
-		var meta *Meta
-		return c, d.itemCmd(t, &c.CmdID, &c.NoResp, &c.Cred, &meta, &c.Items, func(t wbxml.Token) (bool, error) {
-			switch wbxKey(t.Page, t.Tag) {
-			case wkData:
-				v, err := d.integer(t)
-				c.Data = AlertCode(v)
-				return true, err
-			case wkCorrelator:
-				var err error
-				c.Correlator, err = d.text(t)
-				return true, err
-			}
-			return false, nil
-		})
-	case wkResults:
-		c := &Results{}
-		var cred *Cred
-		var noResp bool
-		return c, d.itemCmd(t, &c.CmdID, &noResp, &cred, &c.Meta, &c.Items, func(t wbxml.Token) (bool, error) {
-			var err error
-			switch wbxKey(t.Page, t.Tag) {
-			case wkMsgRef:
-				c.MsgRef, err = d.text(t)
-			case wkCmdRef:
-				c.CmdRef, err = d.text(t)
-			case wkTargetRef:
-				c.TargetRef, err = d.text(t)
-			case wkSourceRef:
-				c.SourceRef, err = d.text(t)
-			default:
-				return false, nil
-			}
-			return true, err
-		})
-	case wkStatus:
-		c := &Status{}
-		var meta *Meta
-		var noResp bool
-		return c, d.itemCmd(t, &c.CmdID, &noResp, &c.Cred, &meta, &c.Items, func(t wbxml.Token) (bool, error) {
-			var err error
-			switch wbxKey(t.Page, t.Tag) {
-			case wkMsgRef:
-				c.MsgRef, err = d.text(t)
-			case wkCmdRef:
-				c.CmdRef, err = d.text(t)
-			case wkCmd:
-				c.Cmd, err = d.text(t)
-			case wkTargetRef:
-				var s string
-				s, err = d.text(t)
-				c.TargetRefs = append(c.TargetRefs, s)
-			case wkSourceRef:
-				var s string
-				s, err = d.text(t)
-				c.SourceRefs = append(c.SourceRefs, s)
-			case wkChal:
-				c.Chal, err = d.chal(t)
-			case wkData:
-				var v int64
-				v, err = d.integer(t)
-				c.Data = StatusCode(v)
-			default:
-				return false, nil
-			}
-			return true, err
-		})
-	case wkAtomic:
-		c := &Atomic{}
-		return c, d.container(t, nest, &c.CmdID, &c.NoResp, &c.Meta, &c.Commands)
-	case wkSequence:
-		c := &Sequence{}
-		return c, d.container(t, nest, &c.CmdID, &c.NoResp, &c.Meta, &c.Commands)
-	}
-	return d.unknownCommand(t)
-}
-
 // unknownCommand skips an element of SyncBody, Atomic or Sequence that OMA DM
 // does not define (a DS command such as Sync or Map, or an unknown tag) and
 // returns it as an *Unknown with its CmdID, so that only this command fails.
-func (d *wbxDecoder) unknownCommand(start wbxml.Token) (Command, error) {
+func (d *wbxDecoder) unknownCommand(start wbxml.Token, el elem) (Command, error) {
 	name := wbxTagName(start)
-	u := &Unknown{Name: name, Code: StatusOptionalNotSupported}
-	if start.Page == wbxPageSyncML && start.Tag != 0 {
-		switch wbxKey(start.Page, start.Tag) {
-		case wbxPageSyncML<<8 | uint16(wbxml.SyncMLSync), wbxPageSyncML<<8 | uint16(wbxml.SyncMLMap),
-			wbxPageSyncML<<8 | uint16(wbxml.SyncMLPut), wbxPageSyncML<<8 | uint16(wbxml.SyncMLSearch),
-			wbxPageSyncML<<8 | uint16(wbxml.SyncMLMove):
-			u.DS = true
-		}
-	}
+	u := &Unknown{Name: name, DS: elemDefs[el].class == classDS, Code: StatusOptionalNotSupported}
 	if d.firstDS == nil && u.DS {
 		d.firstDS, d.firstDSOff = u, start.Offset
 	}
 	if !start.Content {
-		_, err := d.next(name) // the pending End
+		_, err := d.next(where{name: name}) // the pending End
 		return u, err
 	}
-	err := d.children(name, func(t wbxml.Token) error {
-		if u.CmdID == "" && wbxKey(t.Page, t.Tag) == wkCmdID && t.Tag != 0 {
+	err := d.children(where{name: name}, func(t wbxml.Token) error {
+		if u.CmdID == "" && d.elemOf(t) == elCmdID {
 			var err error
 			u.CmdID, err = d.text(t)
 			return err
@@ -875,110 +642,6 @@ func (d *wbxDecoder) unknownCommand(start wbxml.Token) (Command, error) {
 		return d.skip(t)
 	})
 	return u, err
-}
-
-// itemCmd decodes the children common to commands: CmdID, NoResp, Cred, Meta,
-// Item; extra handles the command's own children and reports whether it did.
-func (d *wbxDecoder) itemCmd(start wbxml.Token, id *string, noResp *bool, cred **Cred, meta **Meta, items *[]Item,
-	extra func(wbxml.Token) (bool, error)) error {
-	name := wbxTagName(start)
-	err := d.children(name, func(t wbxml.Token) error {
-		if extra != nil {
-			done, err := extra(t)
-			if done || err != nil {
-				return err
-			}
-		}
-		var err error
-		switch wbxKey(t.Page, t.Tag) {
-		case wkCmdID:
-			*id, err = d.text(t)
-		case wkNoResp:
-			*noResp = true
-			err = d.flag(t)
-		case wkCred:
-			*cred, err = d.cred(t)
-		case wkMeta:
-			*meta, err = d.meta(t)
-		case wkItem:
-			*items = append(*items, Item{})
-			err = d.item(t, &(*items)[len(*items)-1])
-		default:
-			err = d.other(t)
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	wbxDataKinds(*items, *meta)
-	// A TNDS/DevInf document that arrived embedded makes its Meta Type read
-	// as the XML form, which is what Data now holds.
-	if *meta != nil && wbxIsWBXMLDocType((*meta).Type) {
-		for i := range *items {
-			it := &(*items)[i]
-			if it.Data != nil && it.Data.Kind == DataXML && (it.Meta == nil || it.Meta.Type == "") {
-				(*meta).Type = wbxXMLDocType((*meta).Type)
-				break
-			}
-		}
-	}
-	return nil
-}
-
-func (d *wbxDecoder) container(start wbxml.Token, nest int, id *string, noResp *bool, meta **Meta, cmds *[]Command) error {
-	name := wbxTagName(start)
-	if nest+1 > d.lim.MaxDepth {
-		return d.fail(start.Offset, name, "commands nested too deep")
-	}
-	return d.children(name, func(t wbxml.Token) error {
-		var err error
-		switch wbxKey(t.Page, t.Tag) {
-		case wkCmdID:
-			*id, err = d.text(t)
-		case wkNoResp:
-			*noResp = true
-			err = d.flag(t)
-		case wkMeta:
-			*meta, err = d.meta(t)
-		default:
-			var c Command
-			c, err = d.command(t, nest+1)
-			if err == nil {
-				*cmds = append(*cmds, c)
-			}
-		}
-		return err
-	})
-}
-
-func (d *wbxDecoder) item(start wbxml.Token, it *Item) error {
-	return d.children("Item", func(t wbxml.Token) error {
-		var err error
-		switch wbxKey(t.Page, t.Tag) {
-		case wkTarget:
-			it.Target, err = d.optLocation(t)
-		case wkSource:
-			it.Source, err = d.optLocation(t)
-		case wkSourceParent:
-			it.SourceParent, err = d.optLocation(t)
-		case wkTargetParent:
-			it.TargetParent, err = d.optLocation(t)
-		case wkMeta:
-			it.Meta, err = d.meta(t)
-		case wkData:
-			it.Data, err = d.data(t)
-			if err == nil && it.Data.Kind == DataXML && it.Meta != nil && wbxIsWBXMLDocType(it.Meta.Type) {
-				it.Meta.Type = wbxXMLDocType(it.Meta.Type)
-			}
-		case wkMoreData:
-			it.MoreData = true
-			err = d.flag(t)
-		default:
-			err = d.other(t)
-		}
-		return err
-	})
 }
 
 // data decodes a Data element: character data (any mix of string tokens),

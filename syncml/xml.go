@@ -156,14 +156,14 @@ func (d *decoder) document() (*Message, error) {
 
 // unexpected reports a known element in the wrong place.
 func (d *decoder) unexpected(c, parent *tag) error {
-	switch c.id {
-	case elUnknown:
+	switch elemDefs[c.id].class {
+	case classUnknown:
 		err := d.errAt(c.off, parent.name, "unknown element <%s> in <%s>", c.name, parent.name)
 		if d.inCmd > 0 {
 			return &cmdFail{err: err, code: StatusBadRequest}
 		}
 		return err
-	case elNotDM, elDSCmd:
+	case classDS, classNotDM:
 		err := d.errAt(c.off, parent.name, "element <%s> in <%s> is SyncML DS, not used by OMA DM", c.name, parent.name)
 		if d.inCmd > 0 {
 			return &cmdFail{err: err, code: StatusOptionalNotSupported}
@@ -294,7 +294,7 @@ func (d *decoder) unknownCommand(c *tag) (Command, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &Unknown{Name: localName(c.name), DS: c.id == elDSCmd, Code: StatusOptionalNotSupported}
+	u := &Unknown{Name: localName(c.name), DS: elemDefs[c.id].class == classDS, Code: StatusOptionalNotSupported}
 	if r.nested {
 		u.CmdID = firstCmdID(r.raw)
 	}
@@ -355,7 +355,7 @@ func (d *decoder) message(t *tag) (*Message, error) {
 				return nil, d.errAt(c.off, t.name, "second <SyncHdr>")
 			}
 			hdr = true
-			if err := d.header(&c, &m.Header); err != nil {
+			if err := d.readHeader(c, &m.Header); err != nil {
 				return nil, err
 			}
 		case elSyncBody:
@@ -433,221 +433,98 @@ func (d *decoder) code(t *tag, what string) (int, error) {
 	return int(n), nil
 }
 
-func (d *decoder) header(t *tag, h *Header) error {
-	for {
-		c, end, err := d.next(t)
-		if err != nil || end {
-			return err
-		}
-		switch c.id {
-		case elVerDTD:
-			h.VerDTD, err = d.leaf(&c)
-		case elVerProto:
-			h.VerProto, err = d.leaf(&c)
-		case elSessionID:
-			h.SessionID, err = d.leaf(&c)
-		case elMsgID:
-			h.MsgID, err = d.leaf(&c)
-		case elTarget:
-			err = d.location(&c, &h.Target)
-		case elSource:
-			err = d.location(&c, &h.Source)
-		case elRespURI:
-			h.RespURI, err = d.leaf(&c)
-		case elNoResp:
-			h.NoResp, err = true, d.flag(&c)
-		case elCred:
-			h.Cred, err = d.cred(&c)
-		case elMeta:
-			h.Meta, err = d.meta(&c)
-		default:
-			return d.unexpected(&c, t)
-		}
-		if err != nil {
-			return err
-		}
-	}
+// The element structure (which children each element takes, into which
+// field) is decoded by the dec* functions generated from schema.txt into
+// zschema.go; these are the primitives they call, one per kind.
+
+func (d *decoder) decText(c *tag, p *string) (err error) {
+	*p, err = d.leaf(c)
+	return err
 }
 
-func (d *decoder) location(t *tag, l *Location) error {
-	for {
-		c, end, err := d.next(t)
-		if err != nil || end {
-			return err
-		}
-		switch c.id {
-		case elLocURI:
-			l.LocURI, err = d.leaf(&c)
-		case elLocName:
-			l.LocName, err = d.leaf(&c)
-		default:
-			return d.unexpected(&c, t)
-		}
-		if err != nil {
-			return err
-		}
-	}
+func (d *decoder) decTextList(c *tag, p *[]string) error {
+	s, err := d.leaf(c)
+	*p = append(*p, s)
+	return err
 }
 
-func (d *decoder) newLocation(t *tag) (*Location, error) {
+func (d *decoder) decNumber(c *tag, what string, p *int64) (err error) {
+	*p, err = d.number(c, what)
+	return err
+}
+
+// decCode reads the integer Data of a Status or Alert (parent).
+func (d *decoder) decCode(c, parent *tag, p *int) (err error) {
+	*p, err = d.code(c, codeWhat(parent.id))
+	return err
+}
+
+func codeWhat(cmd elem) string {
+	if cmd == elAlert {
+		return "alert code"
+	}
+	return "status code"
+}
+
+// missing reports a required child that t lacks.
+func (d *decoder) missing(t *tag, child elem) error {
+	return d.errAt(t.off, t.name, "missing <%s> (%s) in <%s>", elemDefs[child].name, codeWhat(t.id), t.name)
+}
+
+func (d *decoder) decLocation(c tag, l *Location) error { return d.readLocation(c, l) }
+
+func (d *decoder) decLocPtr(c tag, p **Location) error {
 	l := d.locSlab.new()
-	return l, d.location(t, l)
+	*p = l
+	return d.readLocation(c, l)
 }
 
-func (d *decoder) cred(t *tag) (*Cred, error) {
+func (d *decoder) decCred(c tag, p **Cred) error {
 	cr := &Cred{}
-	for {
-		c, end, err := d.next(t)
-		if err != nil {
-			return nil, err
-		}
-		if end {
-			return cr, nil
-		}
-		switch c.id {
-		case elMeta:
-			cr.Meta, err = d.meta(&c)
-		case elData:
-			cr.Data, err = d.leaf(&c)
-		default:
-			return nil, d.unexpected(&c, t)
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
+	*p = cr
+	return d.readCred(c, cr)
 }
 
-func (d *decoder) chal(t *tag) (*Chal, error) {
+func (d *decoder) decChal(c tag, p **Chal) error {
 	ch := &Chal{}
-	for {
-		c, end, err := d.next(t)
-		if err != nil {
-			return nil, err
-		}
-		if end {
-			return ch, nil
-		}
-		if c.id != elMeta {
-			return nil, d.unexpected(&c, t)
-		}
-		if ch.Meta, err = d.meta(&c); err != nil {
-			return nil, err
-		}
-	}
+	*p = ch
+	return d.readChal(c, ch)
 }
 
-func (d *decoder) meta(t *tag) (*Meta, error) {
+func (d *decoder) decMeta(c tag, p **Meta) error {
 	m := d.metaSlab.new()
-	return m, d.metInf(*t, m)
+	*p = m
+	return d.readMeta(c, m)
 }
 
-// metInf reads MetInf children of t into m; a nested <MetInf> wrapper is
-// flattened into the same Meta. t is taken by value: the function recurses,
-// and a pointer would make every child tag escape to the heap.
-func (d *decoder) metInf(t tag, m *Meta) error {
-	for {
-		c, end, err := d.next(&t)
-		if err != nil || end {
-			return err
-		}
-		switch c.id {
-		case elFormat:
-			m.Format, err = d.leaf(&c)
-		case elType:
-			m.Type, err = d.leaf(&c)
-		case elMark:
-			m.Mark, err = d.leaf(&c)
-		case elSize:
-			m.Size, err = d.number(&c, "Size")
-		case elNextNonce:
-			m.NextNonce, err = d.leaf(&c)
-		case elVersion:
-			m.Version, err = d.leaf(&c)
-		case elMaxMsgSize:
-			m.MaxMsgSize, err = d.number(&c, "MaxMsgSize")
-		case elMaxObjSize:
-			m.MaxObjSize, err = d.number(&c, "MaxObjSize")
-		case elEMI:
-			var s string
-			s, err = d.leaf(&c)
-			m.EMI = append(m.EMI, s)
-		case elAnchor:
-			if m.Anchor == nil {
-				m.Anchor = &Anchor{}
-			}
-			err = d.anchor(&c, m.Anchor)
-		case elMem:
-			if m.Mem == nil {
-				m.Mem = &Mem{}
-			}
-			err = d.mem(&c, m.Mem)
-		case elFieldLevel:
-			m.FieldLevel, err = true, d.flag(&c)
-		case elMetInf:
-			err = d.metInf(c, m)
-		default:
-			return d.unexpected(&c, &t)
-		}
-		if err != nil {
-			return err
-		}
+// decMetInf flattens a nested <MetInf> wrapper into the same Meta.
+func (d *decoder) decMetInf(c tag, m *Meta) error { return d.readMeta(c, m) }
+
+func (d *decoder) decAnchor(c tag, p **Anchor) error {
+	if *p == nil {
+		*p = &Anchor{}
 	}
+	return d.readAnchor(c, *p)
 }
 
-func (d *decoder) anchor(t *tag, a *Anchor) error {
-	for {
-		c, end, err := d.next(t)
-		if err != nil || end {
-			return err
-		}
-		switch c.id {
-		case elLast:
-			a.Last, err = d.leaf(&c)
-		case elNext:
-			a.Next, err = d.leaf(&c)
-		default:
-			return d.unexpected(&c, t)
-		}
-		if err != nil {
-			return err
-		}
+func (d *decoder) decMem(c tag, p **Mem) error {
+	if *p == nil {
+		*p = &Mem{}
 	}
+	return d.readMem(c, *p)
 }
 
-func (d *decoder) mem(t *tag, m *Mem) error {
-	for {
-		c, end, err := d.next(t)
-		if err != nil || end {
-			return err
-		}
-		switch c.id {
-		case elSharedMem:
-			m.SharedMem, err = true, d.flag(&c)
-		case elFreeMem:
-			m.FreeMem, err = d.leaf(&c)
-		case elFreeID:
-			m.FreeID, err = d.leaf(&c)
-		default:
-			return d.unexpected(&c, t)
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-// data reads an Item's Data element, keeping how it was represented.
-func (d *decoder) data(t *tag) (*Data, error) {
-	r, err := d.text(t, true)
+// decData reads an Item's Data element, keeping how it was represented.
+func (d *decoder) decData(t tag, p **Data) error {
+	r, err := d.text(&t, true)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	v := d.dataSlab.new()
 	switch {
 	case r.nested:
 		if len(r.raw) > d.lim.MaxStringLen {
-			return nil, d.errAt(t.off, t.name, "nested XML longer than the limit of %d bytes", d.lim.MaxStringLen)
+			return d.errAt(t.off, t.name, "nested XML longer than the limit of %d bytes", d.lim.MaxStringLen)
 		}
 		v.Kind, v.Value = DataXML, d.ownBytes(r.raw)
 	case r.cdata:
@@ -655,43 +532,28 @@ func (d *decoder) data(t *tag) (*Data, error) {
 	default:
 		v.Kind, v.Value = DataText, d.valueBytes(&r.acc)
 	}
-	return v, nil
+	*p = v
+	return nil
 }
 
-func (d *decoder) item(t *tag) error {
+// decItem reads an Item onto the stack of items of the open command.
+func (d *decoder) decItem(t tag) error {
 	var it Item
-	for {
-		c, end, err := d.next(t)
-		if err != nil {
-			return err
-		}
-		if end {
-			break
-		}
-		switch c.id {
-		case elTarget:
-			it.Target, err = d.newLocation(&c)
-		case elSource:
-			it.Source, err = d.newLocation(&c)
-		case elSourceParent:
-			it.SourceParent, err = d.newLocation(&c)
-		case elTargetParent:
-			it.TargetParent, err = d.newLocation(&c)
-		case elMeta:
-			it.Meta, err = d.meta(&c)
-		case elData:
-			it.Data, err = d.data(&c)
-		case elMoreData:
-			it.MoreData, err = true, d.flag(&c)
-		default:
-			return d.unexpected(&c, t)
-		}
-		if err != nil {
-			return err
-		}
+	if err := d.readItem(t, &it); err != nil {
+		return err
 	}
 	d.items = append(d.items, it)
 	return nil
+}
+
+// decCmd reads a command inside an Atomic or Sequence onto the stack of
+// commands of the open container.
+func (d *decoder) decCmd(c tag, parent *tag) error {
+	cmd, err := d.anyCommand(c, parent, false)
+	if err == nil {
+		d.cmds = append(d.cmds, cmd)
+	}
+	return err
 }
 
 func (d *decoder) body(t *tag, m *Message) error {
@@ -711,12 +573,7 @@ func (d *decoder) body(t *tag, m *Message) error {
 			m.Final = true
 			continue
 		}
-		var cmd Command
-		if c.id == elDSCmd || c.id == elUnknown {
-			cmd, err = d.unknownCommand(&c)
-		} else {
-			cmd, err = d.command(&c, t, true)
-		}
+		cmd, err := d.anyCommand(c, t, true)
 		if err != nil {
 			return err
 		}
@@ -726,229 +583,31 @@ func (d *decoder) body(t *tag, m *Message) error {
 	return nil
 }
 
-// common holds the children shared by the item-carrying commands.
-type common struct {
-	cmdID      string
-	noResp     bool
-	cred       *Cred
-	meta       *Meta
-	correlator string
-	archive    bool
-	sftDel     bool
-	lang       string
-	msgRef     string
-	cmdRef     string
-	cmd        string
-	targetRef  []string
-	sourceRef  []string
-	chal       *Chal
-	code       int
-	hasCode    bool
-}
-
-// command reads one command element; topLevel allows Status and Results.
-func (d *decoder) command(c, parent *tag, topLevel bool) (Command, error) {
-	switch c.id {
-	case elAtomic, elSequence:
-		outer, depth, base, cbase := d.inCmd, d.depth, len(d.items), len(d.cmds)
-		if !c.empty {
-			d.inCmd = depth
-		}
-		cmd, err := d.container(c)
-		d.inCmd = outer
-		if f, ok := err.(*cmdFail); ok {
-			d.items, d.cmds = d.items[:base], d.cmds[:cbase]
-			return d.failedCommand(c, depth, "", f)
-		}
-		return cmd, err
-	case elStatus, elResults:
-		if !topLevel {
-			return nil, d.errAt(c.off, parent.name, "<%s> is not allowed inside <%s>", c.name, parent.name)
-		}
-	case elAdd, elAlert, elCopy, elDelete, elExec, elGet, elReplace:
-	default:
-		return nil, d.unexpected(c, parent)
+// anyCommand reads an element of SyncBody (topLevel), Atomic or Sequence:
+// a DM command, or an *Unknown for an element DM does not define.
+func (d *decoder) anyCommand(c tag, parent *tag, topLevel bool) (Command, error) {
+	switch cl := elemDefs[c.id].class; {
+	case cl == classDS || cl == classUnknown:
+		return d.unknownCommand(&c)
+	case !elemDefs[c.id].command:
+		return nil, d.unexpected(&c, parent)
+	case (c.id == elStatus || c.id == elResults) && !topLevel:
+		return nil, d.errAt(c.off, parent.name, "<%s> is not allowed inside <%s>", c.name, parent.name)
 	}
-	base := len(d.items)
-	var k common
+	base, cbase := len(d.items), len(d.cmds)
 	outer, depth := d.inCmd, d.depth
 	if !c.empty {
 		d.inCmd = depth
 	}
-	for {
-		ch, end, err := d.next(c)
-		if err == nil && !end {
-			err = d.commandChild(c, &ch, &k)
-		}
-		if err != nil {
-			d.inCmd = outer
-			if f, ok := err.(*cmdFail); ok {
-				d.items = d.items[:base]
-				return d.failedCommand(c, depth, k.cmdID, f)
-			}
-			return nil, err
-		}
-		if end {
-			break
-		}
-	}
+	cmd, err := d.decCommand(c)
 	d.inCmd = outer
-	items := d.takeItems(base)
-	switch c.id {
-	case elAdd:
-		return &Add{CmdID: k.cmdID, NoResp: k.noResp, Cred: k.cred, Meta: k.meta, Items: items}, nil
-	case elReplace:
-		return &Replace{CmdID: k.cmdID, NoResp: k.noResp, Cred: k.cred, Meta: k.meta, Items: items}, nil
-	case elDelete:
-		return &Delete{CmdID: k.cmdID, NoResp: k.noResp, Archive: k.archive, SftDel: k.sftDel, Cred: k.cred, Meta: k.meta, Items: items}, nil
-	case elGet:
-		return &Get{CmdID: k.cmdID, NoResp: k.noResp, Lang: k.lang, Cred: k.cred, Meta: k.meta, Items: items}, nil
-	case elCopy:
-		return &Copy{CmdID: k.cmdID, NoResp: k.noResp, Cred: k.cred, Meta: k.meta, Items: items}, nil
-	case elExec:
-		return &Exec{CmdID: k.cmdID, NoResp: k.noResp, Cred: k.cred, Meta: k.meta, Correlator: k.correlator, Items: items}, nil
-	case elAlert:
-		if !k.hasCode {
-			return nil, d.errAt(c.off, c.name, "missing <Data> (alert code) in <Alert>")
+	if f, ok := err.(*cmdFail); ok {
+		d.items, d.cmds = d.items[:base], d.cmds[:cbase]
+		id := ""
+		if c.id != elAtomic && c.id != elSequence {
+			id = cmd.ID()
 		}
-		return &Alert{CmdID: k.cmdID, NoResp: k.noResp, Cred: k.cred, Data: AlertCode(k.code), Correlator: k.correlator, Items: items}, nil
-	case elResults:
-		return &Results{CmdID: k.cmdID, MsgRef: k.msgRef, CmdRef: k.cmdRef, Meta: k.meta,
-			TargetRef: lastOf(k.targetRef), SourceRef: lastOf(k.sourceRef), Items: items}, nil
-	default: // elStatus
-		if !k.hasCode {
-			return nil, d.errAt(c.off, c.name, "missing <Data> (status code) in <Status>")
-		}
-		return &Status{CmdID: k.cmdID, MsgRef: k.msgRef, CmdRef: k.cmdRef, Cmd: k.cmd,
-			TargetRefs: k.targetRef, SourceRefs: k.sourceRef, Cred: k.cred, Chal: k.chal,
-			Data: StatusCode(k.code), Items: items}, nil
+		return d.failedCommand(&c, depth, id, f)
 	}
-}
-
-func lastOf(s []string) string {
-	if len(s) == 0 {
-		return ""
-	}
-	return s[len(s)-1]
-}
-
-// allowed reports whether element child may appear in command cmd (DTD content models).
-func allowed(cmd, child elem) bool {
-	switch child {
-	case elCmdID, elItem:
-		return true
-	case elNoResp:
-		return cmd != elResults && cmd != elStatus
-	case elCred:
-		return cmd != elResults
-	case elMeta:
-		return cmd != elAlert && cmd != elStatus
-	case elCorrelator:
-		return cmd == elExec || cmd == elAlert
-	case elArchive, elSftDel:
-		return cmd == elDelete
-	case elLang:
-		return cmd == elGet
-	case elMsgRef, elCmdRef, elTargetRef, elSourceRef:
-		return cmd == elResults || cmd == elStatus
-	case elCmd, elChal:
-		return cmd == elStatus
-	case elData:
-		return cmd == elAlert || cmd == elStatus
-	}
-	return false
-}
-
-func (d *decoder) commandChild(t, c *tag, k *common) error {
-	if !allowed(t.id, c.id) {
-		return d.unexpected(c, t)
-	}
-	var err error
-	switch c.id {
-	case elCmdID:
-		k.cmdID, err = d.leaf(c)
-	case elNoResp:
-		k.noResp, err = true, d.flag(c)
-	case elCred:
-		k.cred, err = d.cred(c)
-	case elMeta:
-		k.meta, err = d.meta(c)
-	case elCorrelator:
-		k.correlator, err = d.leaf(c)
-	case elArchive:
-		k.archive, err = true, d.flag(c)
-	case elSftDel:
-		k.sftDel, err = true, d.flag(c)
-	case elLang:
-		k.lang, err = d.leaf(c)
-	case elMsgRef:
-		k.msgRef, err = d.leaf(c)
-	case elCmdRef:
-		k.cmdRef, err = d.leaf(c)
-	case elCmd:
-		k.cmd, err = d.leaf(c)
-	case elTargetRef:
-		var s string
-		s, err = d.leaf(c)
-		k.targetRef = append(k.targetRef, s)
-	case elSourceRef:
-		var s string
-		s, err = d.leaf(c)
-		k.sourceRef = append(k.sourceRef, s)
-	case elChal:
-		k.chal, err = d.chal(c)
-	case elData:
-		what := "status code"
-		if t.id == elAlert {
-			what = "alert code"
-		}
-		k.code, err = d.code(c, what)
-		k.hasCode = true
-	case elItem:
-		err = d.item(c)
-	}
-	return err
-}
-
-// container reads an Atomic or Sequence.
-func (d *decoder) container(t *tag) (Command, error) {
-	base := len(d.cmds)
-	var cmdID string
-	var noResp bool
-	var meta *Meta
-	for {
-		c, end, err := d.next(t)
-		if err != nil {
-			return nil, err
-		}
-		if end {
-			break
-		}
-		switch c.id {
-		case elCmdID:
-			cmdID, err = d.leaf(&c)
-		case elNoResp:
-			noResp, err = true, d.flag(&c)
-		case elMeta:
-			meta, err = d.meta(&c)
-		default:
-			var cmd Command
-			if c.id == elDSCmd || c.id == elUnknown {
-				cmd, err = d.unknownCommand(&c)
-			} else {
-				cmd, err = d.command(&c, t, false)
-			}
-			if err == nil {
-				d.cmds = append(d.cmds, cmd)
-			}
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	cmds := d.takeCmds(base)
-	if t.id == elAtomic {
-		return &Atomic{CmdID: cmdID, NoResp: noResp, Meta: meta, Commands: cmds}, nil
-	}
-	return &Sequence{CmdID: cmdID, NoResp: noResp, Meta: meta, Commands: cmds}, nil
+	return cmd, err
 }

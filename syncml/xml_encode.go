@@ -48,16 +48,16 @@ func encodeXML(m *Message, indent bool) ([]byte, error) {
 	w.b = append(w.b, ns...)
 	w.b = append(w.b, `">`...)
 	w.depth++
-	w.header(&m.Header)
-	w.open("SyncBody")
+	w.encHeader(elSyncHdr, &m.Header)
+	saved := w.open(elSyncBody)
 	for _, c := range m.Body {
-		w.command(c, true)
+		w.command(c)
 	}
 	if m.Final {
-		w.empty("Final")
+		w.empty(elFinal)
 	}
-	w.close("SyncBody")
-	w.close("SyncML")
+	w.close(elSyncBody, saved)
+	w.close(elSyncML, saved)
 	if w.err != nil {
 		return nil, w.err
 	}
@@ -72,6 +72,8 @@ type xmlWriter struct {
 	b      []byte
 	indent bool
 	depth  int
+	nest   int   // enclosing Atomic/Sequence commands
+	page   uint8 // code page (namespace) of the open element
 	err    error
 }
 
@@ -92,238 +94,132 @@ func (w *xmlWriter) nl() {
 	}
 }
 
-func (w *xmlWriter) open(name string) {
-	w.nl()
-	w.b = append(w.b, '<')
-	w.b = append(w.b, name...)
-	w.b = append(w.b, '>')
-	w.depth++
+// xmlTag is the markup the XML encoder writes for one element, built once
+// from the element table: each tag is one append.
+type xmlTag struct {
+	page           uint8
+	open, openNS   string // "<Name>", and with the namespace of its page
+	empty, emptyNS string
+	close          string // "</Name>"
 }
 
-func (w *xmlWriter) openMetInf(name string) {
+var xmlTags = func() (t [elCount]xmlTag) {
+	for el := range t {
+		def := &elemDefs[el]
+		ns := ` xmlns="` + pageNamespace[def.page] + `"`
+		t[el] = xmlTag{page: def.page,
+			open: "<" + def.name + ">", openNS: "<" + def.name + ns + ">",
+			empty: "<" + def.name + "/>", emptyNS: "<" + def.name + ns + "/>",
+			close: "</" + def.name + ">"}
+	}
+	return t
+}()
+
+// pageNamespace is the XML namespace written for a code page change.
+var pageNamespace = [...]string{pageSyncML: NamespaceSyncML12, pageMetInf: NamespaceMetInf}
+
+// openTag appends el's start tag; an element whose code page differs from
+// its parent's carries its namespace (the MetInf children of Meta).
+func (w *xmlWriter) openTag(t *xmlTag) {
 	w.nl()
-	w.b = append(w.b, '<')
-	w.b = append(w.b, name...)
-	w.b = append(w.b, ` xmlns="syncml:metinf">`...)
-	w.depth++
+	if t.page != w.page {
+		w.b = append(w.b, t.openNS...)
+	} else {
+		w.b = append(w.b, t.open...)
+	}
 }
 
-func (w *xmlWriter) close(name string) {
+// open writes a start tag and returns the page to restore at close.
+func (w *xmlWriter) open(el elem) (saved uint8) {
+	t := &xmlTags[el]
+	w.openTag(t)
+	w.depth++
+	saved, w.page = w.page, t.page
+	return saved
+}
+
+func (w *xmlWriter) close(el elem, saved uint8) {
 	w.depth--
 	w.nl()
-	w.b = append(w.b, "</"...)
-	w.b = append(w.b, name...)
-	w.b = append(w.b, '>')
+	w.b = append(w.b, xmlTags[el].close...)
+	w.page = saved
 }
 
-func (w *xmlWriter) empty(name string) {
+func (w *xmlWriter) empty(el elem) {
+	t := &xmlTags[el]
 	w.nl()
-	w.b = append(w.b, '<')
-	w.b = append(w.b, name...)
-	w.b = append(w.b, "/>"...)
-}
-
-func (w *xmlWriter) emptyMetInf(name string) {
-	w.nl()
-	w.b = append(w.b, '<')
-	w.b = append(w.b, name...)
-	w.b = append(w.b, ` xmlns="syncml:metinf"/>`...)
-}
-
-// leaf writes <name>value</name>; empty values are omitted.
-func (w *xmlWriter) leaf(name, value string) {
-	if value == "" {
-		return
+	if t.page != w.page {
+		w.b = append(w.b, t.emptyNS...)
+	} else {
+		w.b = append(w.b, t.empty...)
 	}
-	w.nl()
-	w.b = append(w.b, '<')
-	w.b = append(w.b, name...)
-	w.b = append(w.b, '>')
+}
+
+// leaf writes <name>value</name> with value as escaped text.
+func (w *xmlWriter) leaf(el elem, value string) {
+	t := &xmlTags[el]
+	w.openTag(t)
 	w.b = appendEscaped(w.b, value)
-	w.b = append(w.b, "</"...)
-	w.b = append(w.b, name...)
-	w.b = append(w.b, '>')
+	w.b = append(w.b, t.close...)
 }
 
-// leafMetInf writes a MetInf leaf with its namespace.
-func (w *xmlWriter) leafMetInf(name, value string) {
+// The element structure is written by the write* functions generated from
+// schema.txt into zschema.go; these are the primitives they call, one per
+// kind.
+
+// encText writes a text element; an empty value is an empty element (so a
+// list keeps its length).
+func (w *xmlWriter) encText(el elem, value string) {
 	if value == "" {
+		w.empty(el)
 		return
 	}
-	w.nl()
-	w.b = append(w.b, '<')
-	w.b = append(w.b, name...)
-	w.b = append(w.b, ` xmlns="syncml:metinf">`...)
-	w.b = appendEscaped(w.b, value)
-	w.b = append(w.b, "</"...)
-	w.b = append(w.b, name...)
-	w.b = append(w.b, '>')
+	w.leaf(el, value)
 }
 
-// repeated writes one of a list of leaves; an empty one is kept as <name/>
-// so the list keeps its length.
-func (w *xmlWriter) repeated(name, value string) {
-	if value == "" {
-		w.empty(name)
-		return
-	}
-	w.leaf(name, value)
-}
-
-func (w *xmlWriter) flag(name string, on bool) {
-	if on {
-		w.empty(name)
+// encNonce writes a NextNonce; raw bytes (from WBXML OPAQUE) that XML text
+// cannot carry are written as base64.
+func (w *xmlWriter) encNonce(el elem, value string) {
+	if validText(value) {
+		w.leaf(el, value)
+	} else {
+		w.leaf(el, base64.StdEncoding.EncodeToString([]byte(value)))
 	}
 }
 
-func (w *xmlWriter) header(h *Header) {
-	w.open("SyncHdr")
-	w.leaf("VerDTD", h.VerDTD)
-	w.leaf("VerProto", h.VerProto)
-	w.leaf("SessionID", h.SessionID)
-	w.leaf("MsgID", h.MsgID)
-	if h.Target != (Location{}) {
-		w.location("Target", &h.Target)
-	}
-	if h.Source != (Location{}) {
-		w.location("Source", &h.Source)
-	}
-	w.leaf("RespURI", h.RespURI)
-	w.flag("NoResp", h.NoResp)
-	w.cred(h.Cred)
-	w.meta(h.Meta)
-	w.close("SyncHdr")
-}
+func (w *xmlWriter) encFlag(el elem) { w.empty(el) }
 
-// location writes a Target/Source; an all-empty one is written empty.
-func (w *xmlWriter) location(name string, l *Location) {
-	if l == nil {
-		return
-	}
-	if l.LocURI == "" && l.LocName == "" {
-		w.empty(name)
-		return
-	}
-	w.open(name)
-	w.leaf("LocURI", l.LocURI)
-	w.leaf("LocName", l.LocName)
-	w.close(name)
-}
-
-func (w *xmlWriter) cred(c *Cred) {
-	if c == nil {
-		return
-	}
-	if c.Meta == nil && c.Data == "" {
-		w.empty("Cred")
-		return
-	}
-	w.open("Cred")
-	w.meta(c.Meta)
-	w.leaf("Data", c.Data)
-	w.close("Cred")
-}
-
-func (w *xmlWriter) number(name string, n int64) {
+func (w *xmlWriter) encNumber(el elem, n int64) {
 	if n < 0 {
-		w.fail("negative %s %d", name, n)
+		w.fail("negative %s %d", elemDefs[el].name, n)
 		return
 	}
-	if n > 0 {
-		w.leafMetInf(name, strconv.FormatInt(n, 10))
-	}
+	w.number(el, n)
 }
 
-// meta writes a Meta in MetInf DTD order.
-func (w *xmlWriter) meta(m *Meta) {
-	if m == nil {
+func (w *xmlWriter) number(el elem, n int64) {
+	t := &xmlTags[el]
+	w.openTag(t)
+	w.b = strconv.AppendInt(w.b, n, 10)
+	w.b = append(w.b, t.close...)
+}
+
+func (w *xmlWriter) encCode(el elem, n int64) {
+	if n < 0 {
+		w.fail("negative code %d in Data", n)
 		return
 	}
-	if isZeroMeta(m) {
-		w.empty("Meta")
-		return
-	}
-	w.open("Meta")
-	if m.FieldLevel {
-		w.emptyMetInf("FieldLevel")
-	}
-	w.leafMetInf("Format", m.Format)
-	w.leafMetInf("Type", m.Type)
-	w.leafMetInf("Mark", m.Mark)
-	w.number("Size", m.Size)
-	if a := m.Anchor; a != nil {
-		if a.Last == "" && a.Next == "" {
-			w.emptyMetInf("Anchor")
-		} else {
-			w.openMetInf("Anchor")
-			w.leaf("Last", a.Last)
-			w.leaf("Next", a.Next)
-			w.close("Anchor")
-		}
-	}
-	w.leafMetInf("Version", m.Version)
-	if m.NextNonce != "" {
-		if validText(m.NextNonce) {
-			w.leafMetInf("NextNonce", m.NextNonce)
-		} else {
-			w.leafMetInf("NextNonce", base64.StdEncoding.EncodeToString([]byte(m.NextNonce)))
-		}
-	}
-	w.number("MaxMsgSize", m.MaxMsgSize)
-	w.number("MaxObjSize", m.MaxObjSize)
-	for _, e := range m.EMI {
-		if e == "" {
-			w.emptyMetInf("EMI")
-		} else {
-			w.leafMetInf("EMI", e)
-		}
-	}
-	if mem := m.Mem; mem != nil {
-		if !mem.SharedMem && mem.FreeMem == "" && mem.FreeID == "" {
-			w.emptyMetInf("Mem")
-		} else {
-			w.openMetInf("Mem")
-			w.flag("SharedMem", mem.SharedMem)
-			w.leaf("FreeMem", mem.FreeMem)
-			w.leaf("FreeID", mem.FreeID)
-			w.close("Mem")
-		}
-	}
-	w.close("Meta")
+	w.number(el, n)
 }
 
-func isZeroMeta(m *Meta) bool {
-	return m.Format == "" && m.Type == "" && m.Mark == "" && m.Size == 0 && m.NextNonce == "" &&
-		m.Version == "" && m.MaxMsgSize == 0 && m.MaxObjSize == 0 && len(m.EMI) == 0 &&
-		m.Anchor == nil && m.Mem == nil && !m.FieldLevel
-}
-
-func (w *xmlWriter) items(items []Item) {
-	for i := range items {
-		it := &items[i]
-		w.open("Item")
-		w.location("Target", it.Target)
-		w.location("Source", it.Source)
-		w.location("SourceParent", it.SourceParent)
-		w.location("TargetParent", it.TargetParent)
-		w.meta(it.Meta)
-		w.data(it.Data)
-		w.flag("MoreData", it.MoreData)
-		w.close("Item")
-	}
-}
-
-// data writes a Data element in the representation its kind asks for.
-func (w *xmlWriter) data(d *Data) {
-	if d == nil {
-		return
-	}
-	w.nl()
+// encData writes a Data element in the representation its kind asks for.
+func (w *xmlWriter) encData(el elem, d *Data) {
 	if len(d.Value) == 0 && d.Kind != DataCDATA {
-		w.b = append(w.b, "<Data/>"...)
+		w.empty(el)
 		return
 	}
-	w.b = append(w.b, "<Data>"...)
+	t := &xmlTags[el]
+	w.openTag(t)
 	switch d.Kind {
 	case DataText:
 		w.b = appendEscaped(w.b, d.Value)
@@ -341,188 +237,33 @@ func (w *xmlWriter) data(d *Data) {
 		w.fail("unknown Data kind %d", d.Kind)
 		return
 	}
-	w.b = append(w.b, "</Data>"...)
+	w.b = append(w.b, t.close...)
 }
 
-func (w *xmlWriter) code(n int) {
-	if n < 0 {
-		w.fail("negative code %d in Data", n)
-		return
+// encCmds writes the commands of an Atomic or Sequence.
+func (w *xmlWriter) encCmds(cmds []Command) {
+	w.nest++
+	for _, c := range cmds {
+		w.command(c)
 	}
-	w.nl()
-	w.b = append(w.b, "<Data>"...)
-	w.b = strconv.AppendInt(w.b, int64(n), 10)
-	w.b = append(w.b, "</Data>"...)
+	w.nest--
 }
 
-// command writes one command; Status and Results only at top level.
-func (w *xmlWriter) command(c Command, topLevel bool) {
-	switch c := c.(type) {
-	case *Add:
-		if c == nil {
-			break
-		}
-		w.open("Add")
-		w.leaf("CmdID", c.CmdID)
-		w.flag("NoResp", c.NoResp)
-		w.cred(c.Cred)
-		w.meta(c.Meta)
-		w.items(c.Items)
-		w.close("Add")
-		return
-	case *Replace:
-		if c == nil {
-			break
-		}
-		w.open("Replace")
-		w.leaf("CmdID", c.CmdID)
-		w.flag("NoResp", c.NoResp)
-		w.cred(c.Cred)
-		w.meta(c.Meta)
-		w.items(c.Items)
-		w.close("Replace")
-		return
-	case *Delete:
-		if c == nil {
-			break
-		}
-		w.open("Delete")
-		w.leaf("CmdID", c.CmdID)
-		w.flag("NoResp", c.NoResp)
-		w.flag("Archive", c.Archive)
-		w.flag("SftDel", c.SftDel)
-		w.cred(c.Cred)
-		w.meta(c.Meta)
-		w.items(c.Items)
-		w.close("Delete")
-		return
-	case *Get:
-		if c == nil {
-			break
-		}
-		w.open("Get")
-		w.leaf("CmdID", c.CmdID)
-		w.flag("NoResp", c.NoResp)
-		w.leaf("Lang", c.Lang)
-		w.cred(c.Cred)
-		w.meta(c.Meta)
-		w.items(c.Items)
-		w.close("Get")
-		return
-	case *Copy:
-		if c == nil {
-			break
-		}
-		w.open("Copy")
-		w.leaf("CmdID", c.CmdID)
-		w.flag("NoResp", c.NoResp)
-		w.cred(c.Cred)
-		w.meta(c.Meta)
-		w.items(c.Items)
-		w.close("Copy")
-		return
-	case *Exec:
-		if c == nil {
-			break
-		}
-		w.open("Exec")
-		w.leaf("CmdID", c.CmdID)
-		w.flag("NoResp", c.NoResp)
-		w.cred(c.Cred)
-		w.meta(c.Meta)
-		w.leaf("Correlator", c.Correlator)
-		w.items(c.Items)
-		w.close("Exec")
-		return
-	case *Alert:
-		if c == nil {
-			break
-		}
-		w.open("Alert")
-		w.leaf("CmdID", c.CmdID)
-		w.flag("NoResp", c.NoResp)
-		w.cred(c.Cred)
-		w.code(int(c.Data))
-		w.leaf("Correlator", c.Correlator)
-		w.items(c.Items)
-		w.close("Alert")
-		return
-	case *Atomic:
-		if c == nil {
-			break
-		}
-		w.open("Atomic")
-		w.leaf("CmdID", c.CmdID)
-		w.flag("NoResp", c.NoResp)
-		w.meta(c.Meta)
-		for _, n := range c.Commands {
-			w.command(n, false)
-		}
-		w.close("Atomic")
-		return
-	case *Sequence:
-		if c == nil {
-			break
-		}
-		w.open("Sequence")
-		w.leaf("CmdID", c.CmdID)
-		w.flag("NoResp", c.NoResp)
-		w.meta(c.Meta)
-		for _, n := range c.Commands {
-			w.command(n, false)
-		}
-		w.close("Sequence")
-		return
-	case *Results:
-		if c == nil {
-			break
-		}
-		if !topLevel {
-			w.fail("Results inside Atomic/Sequence")
-			return
-		}
-		w.open("Results")
-		w.leaf("CmdID", c.CmdID)
-		w.leaf("MsgRef", c.MsgRef)
-		w.leaf("CmdRef", c.CmdRef)
-		w.meta(c.Meta)
-		w.leaf("TargetRef", c.TargetRef)
-		w.leaf("SourceRef", c.SourceRef)
-		w.items(c.Items)
-		w.close("Results")
-		return
-	case *Status:
-		if c == nil {
-			break
-		}
-		if !topLevel {
-			w.fail("Status inside Atomic/Sequence")
-			return
-		}
-		w.open("Status")
-		w.leaf("CmdID", c.CmdID)
-		w.leaf("MsgRef", c.MsgRef)
-		w.leaf("CmdRef", c.CmdRef)
-		w.leaf("Cmd", c.Cmd)
-		for _, r := range c.TargetRefs {
-			w.repeated("TargetRef", r)
-		}
-		for _, r := range c.SourceRefs {
-			w.repeated("SourceRef", r)
-		}
-		w.cred(c.Cred)
-		if c.Chal != nil {
-			if c.Chal.Meta == nil {
-				w.empty("Chal")
-			} else {
-				w.open("Chal")
-				w.meta(c.Chal.Meta)
-				w.close("Chal")
-			}
-		}
-		w.code(int(c.Data))
-		w.items(c.Items)
-		w.close("Status")
+// openCmd starts a command; Status and Results only at top level.
+func (w *xmlWriter) openCmd(el elem, _ *Meta, _ []Item) bool {
+	if w.nest > 0 && (el == elStatus || el == elResults) {
+		w.fail("%s inside Atomic/Sequence", elemDefs[el].name)
+		return false
+	}
+	w.open(el)
+	return true
+}
+
+func (w *xmlWriter) closeCmd(el elem) { w.close(el, pageSyncML) }
+
+// command writes one command of SyncBody, Atomic or Sequence.
+func (w *xmlWriter) command(c Command) {
+	if w.encCommand(c) {
 		return
 	}
 	if u, ok := c.(*Unknown); ok && u != nil {
@@ -538,12 +279,23 @@ func (w *xmlWriter) command(c Command, topLevel bool) {
 			return
 		}
 		if u.CmdID == "" {
-			w.empty(u.Name)
+			w.nl()
+			w.b = append(w.b, '<')
+			w.b = append(w.b, u.Name...)
+			w.b = append(w.b, "/>"...)
 			return
 		}
-		w.open(u.Name)
-		w.leaf("CmdID", u.CmdID)
-		w.close(u.Name)
+		w.nl()
+		w.b = append(w.b, '<')
+		w.b = append(w.b, u.Name...)
+		w.b = append(w.b, '>')
+		w.depth++
+		w.leaf(elCmdID, u.CmdID)
+		w.depth--
+		w.nl()
+		w.b = append(w.b, "</"...)
+		w.b = append(w.b, u.Name...)
+		w.b = append(w.b, '>')
 		return
 	}
 	w.fail("unsupported or nil command %T", c)

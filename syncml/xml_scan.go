@@ -11,102 +11,7 @@ import (
 // (no per-token allocations), resolves namespace prefixes with a small stack
 // and enforces the Limits as it goes.
 
-// elem identifies a known SyncML or MetInf element.
-type elem uint8
-
-const (
-	// SyncML code page 0.
-	elSyncML elem = iota + 1
-	elSyncHdr
-	elSyncBody
-	elVerDTD
-	elVerProto
-	elSessionID
-	elMsgID
-	elTarget
-	elSource
-	elLocURI
-	elLocName
-	elRespURI
-	elNoResp
-	elCred
-	elMeta
-	elData
-	elFinal
-	elCmdID
-	elMsgRef
-	elCmdRef
-	elCmd
-	elTargetRef
-	elSourceRef
-	elChal
-	elItem
-	elMoreData
-	elSourceParent
-	elTargetParent
-	elCorrelator
-	elArchive
-	elSftDel
-	elLang
-	elAdd
-	elAlert
-	elAtomic
-	elCopy
-	elDelete
-	elExec
-	elGet
-	elReplace
-	elResults
-	elSequence
-	elStatus
-	elNotDM   // a SyncML DS element that OMA DM does not use (Field, Filter, …)
-	elDSCmd   // a SyncML DS command that OMA DM does not use (Sync, Map, Put, …)
-	elUnknown // an element no SyncML DTD defines
-	// MetInf code page 1.
-	elFirstMetInf // marker: every element after it is MetInf
-	elAnchor
-	elEMI
-	elFormat
-	elFreeID
-	elFreeMem
-	elLast
-	elMark
-	elMaxMsgSize
-	elMem
-	elMetInf
-	elNext
-	elNextNonce
-	elSharedMem
-	elSize
-	elType
-	elVersion
-	elMaxObjSize
-	elFieldLevel
-)
-
-var elemNames = map[string]elem{
-	"SyncML": elSyncML, "SyncHdr": elSyncHdr, "SyncBody": elSyncBody, "VerDTD": elVerDTD,
-	"VerProto": elVerProto, "SessionID": elSessionID, "MsgID": elMsgID, "Target": elTarget,
-	"Source": elSource, "LocURI": elLocURI, "LocName": elLocName, "RespURI": elRespURI,
-	"NoResp": elNoResp, "Cred": elCred, "Meta": elMeta, "Data": elData, "Final": elFinal,
-	"CmdID": elCmdID, "MsgRef": elMsgRef, "CmdRef": elCmdRef, "Cmd": elCmd,
-	"TargetRef": elTargetRef, "SourceRef": elSourceRef, "Chal": elChal, "Item": elItem,
-	"MoreData": elMoreData, "SourceParent": elSourceParent, "TargetParent": elTargetParent,
-	"Correlator": elCorrelator, "Archive": elArchive, "SftDel": elSftDel, "Lang": elLang,
-	"Add": elAdd, "Alert": elAlert, "Atomic": elAtomic, "Copy": elCopy, "Delete": elDelete,
-	"Exec": elExec, "Get": elGet, "Replace": elReplace, "Results": elResults,
-	"Sequence": elSequence, "Status": elStatus,
-	"Map": elDSCmd, "MapItem": elNotDM, "Put": elDSCmd, "Search": elDSCmd, "Sync": elDSCmd,
-	"Move": elDSCmd, "NoResults": elNotDM, "NumberOfChanges": elNotDM, "Field": elNotDM,
-	"Filter": elNotDM, "Record": elNotDM, "FilterType": elNotDM,
-	"Anchor": elAnchor, "EMI": elEMI, "Format": elFormat, "FreeID": elFreeID,
-	"FreeMem": elFreeMem, "Last": elLast, "Mark": elMark, "MaxMsgSize": elMaxMsgSize,
-	"Mem": elMem, "MetInf": elMetInf, "Next": elNext, "NextNonce": elNextNonce,
-	"SharedMem": elSharedMem, "Size": elSize, "Type": elType, "Version": elVersion,
-	"MaxObjSize": elMaxObjSize, "FieldLevel": elFieldLevel,
-}
-
-// elemTable is a collision-free hash table over elemNames: resolving a
+// elemTable is a collision-free hash table over the names of elemDefs: resolving a
 // name costs one short hash and one string compare, cheaper than a map
 // lookup on every start tag. init checks the hash stays perfect.
 var elemTable [512]struct {
@@ -123,7 +28,8 @@ func elemHash(s string) uint32 {
 }
 
 func init() {
-	for name, id := range elemNames {
+	for id := elUnknown + 1; id < elCount; id++ {
+		name := elemDefs[id].name
 		e := &elemTable[elemHash(name)]
 		if e.name != "" {
 			panic("syncml: element hash collision between " + e.name + " and " + name)
@@ -670,7 +576,7 @@ func (d *decoder) resolve(t *tag, in string) error {
 		}
 		return d.errAt(t.off, in, "element <%s> in unexpected namespace %q", t.name, uri)
 	case nsMetInf:
-		if id < elFirstMetInf {
+		if elemDefs[id].page != pageMetInf {
 			return d.errAt(t.off, in, "element <%s> in namespace %q (it belongs to SyncML)", t.name, uri)
 		}
 	}

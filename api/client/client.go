@@ -1,5 +1,5 @@
 // Package client is the Go client of the omadm operator API (/api/v1), used by
-// `omadm ctl`, the demo and tests. Errors are explicit about what went wrong:
+// `omadm ctl`, `omadm sim --enroll`, the demo and tests. Errors are explicit about what went wrong:
 // an unreachable server, a rejected token, an unknown device or job, or the
 // server's own validation message.
 package client

@@ -23,15 +23,6 @@ func (h *Handler) PublishCampaign(c *storage.Campaign, counts map[storage.Target
 	h.o.Hub.Publish(api.Update{Kind: api.UpdateCampaign, Time: c.UpdatedAt, Campaign: &v})
 }
 
-func campaignID(r *http.Request) (int64, error) {
-	s := r.PathValue("cid")
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, &api.ValidationError{Field: "id", Msg: fmt.Sprintf("%q is not a campaign id", s)}
-	}
-	return n, nil
-}
-
 // campaignFail answers a campaigns error: a bad field 400, an unknown
 // campaign 404, a change its state does not allow 409.
 func (h *Handler) campaignFail(w http.ResponseWriter, r *http.Request, id int64, err error) {
@@ -118,7 +109,7 @@ func (h *Handler) listCampaigns(w http.ResponseWriter, r *http.Request) {
 
 // getCampaign is GET /campaigns/{cid}: the campaign with its counts.
 func (h *Handler) getCampaign(w http.ResponseWriter, r *http.Request) {
-	id, err := campaignID(r)
+	id, err := pathID(r, "cid", "id", "a campaign id")
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -134,7 +125,7 @@ func (h *Handler) getCampaign(w http.ResponseWriter, r *http.Request) {
 // campaignDevices is GET /campaigns/{cid}/devices (?state=, ?cursor=,
 // ?limit=): the devices in rollout order.
 func (h *Handler) campaignDevices(w http.ResponseWriter, r *http.Request) {
-	id, err := campaignID(r)
+	id, err := pathID(r, "cid", "id", "a campaign id")
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -182,7 +173,7 @@ func (h *Handler) campaignDevices(w http.ResponseWriter, r *http.Request) {
 // steerCampaign answers pause, resume and cancel with the campaign.
 func (h *Handler) steerCampaign(w http.ResponseWriter, r *http.Request, verb string,
 	fn func(id int64) (*storage.Campaign, error)) {
-	id, err := campaignID(r)
+	id, err := pathID(r, "cid", "id", "a campaign id")
 	if err != nil {
 		h.fail(w, r, err)
 		return

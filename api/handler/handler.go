@@ -1,6 +1,10 @@
-// Package handler serves the omadm operator REST API (/api/v1): devices, the
-// per-device job queue, notifications, the tree cache, events, wire traces, a
-// server-sent-events stream of live updates and the OpenAPI document. It
+// Package handler serves the omadm operator REST API (/api/v1): devices and
+// their inventory (selectors, labels, static and dynamic groups, bulk
+// import), the per-device job queue, notifications, MO operations
+// (FUMO, LAWMO, SCOMO, DiagMon diagnostics), campaigns, update packages and
+// their downloads, connectivity and bootstrap profiles, the tree cache,
+// events, wire traces, health and readiness, a server-sent-events stream of
+// live updates and the OpenAPI document. It
 // works on storage.Store and a small Notifier interface, so it can be tested
 // without a running engine and mounted next to any DM endpoint; the Relay
 // takes the engine's live updates (server.Update) as they are.
@@ -15,6 +19,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -349,4 +354,16 @@ func (h *Handler) decodeLimit(w http.ResponseWriter, r *http.Request, v any, lim
 		return fmt.Errorf("%w: trailing data after the JSON object", errBadJSON)
 	}
 	return nil
+}
+
+// pathID parses the positive integer ID in path parameter param (a job,
+// operation or campaign id); a bad one is a ValidationError on field saying
+// it is not what ("a job id").
+func pathID(r *http.Request, param, field, what string) (int64, error) {
+	s := r.PathValue(param)
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, &api.ValidationError{Field: field, Msg: fmt.Sprintf("%q is not %s", s, what)}
+	}
+	return n, nil
 }

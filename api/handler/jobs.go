@@ -126,17 +126,8 @@ func (h *Handler) jobPage(w http.ResponseWriter, r *http.Request, deviceID strin
 	writeJSON(w, http.StatusOK, out)
 }
 
-func jobID(r *http.Request) (int64, error) {
-	s := r.PathValue("jobid")
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, &api.ValidationError{Field: "jobid", Msg: fmt.Sprintf("%q is not a job id", s)}
-	}
-	return n, nil
-}
-
 func (h *Handler) getJob(w http.ResponseWriter, r *http.Request) {
-	id, err := jobID(r)
+	id, err := pathID(r, "jobid", "jobid", "a job id")
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -158,7 +149,7 @@ func (h *Handler) getJob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) cancelJob(w http.ResponseWriter, r *http.Request) {
-	id, err := jobID(r)
+	id, err := pathID(r, "jobid", "jobid", "a job id")
 	if err != nil {
 		h.fail(w, r, err)
 		return

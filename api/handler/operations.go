@@ -109,18 +109,9 @@ func (h *Handler) failOp(w http.ResponseWriter, r *http.Request, err error) {
 	h.fail(w, r, err)
 }
 
-func opID(r *http.Request) (int64, error) {
-	s := r.PathValue("opid")
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, &api.ValidationError{Field: "opid", Msg: fmt.Sprintf("%q is not an operation id", s)}
-	}
-	return n, nil
-}
-
 // getOperation is GET /operations/{opid}.
 func (h *Handler) getOperation(w http.ResponseWriter, r *http.Request) {
-	id, err := opID(r)
+	id, err := pathID(r, "opid", "opid", "an operation id")
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -139,7 +130,7 @@ func (h *Handler) getOperation(w http.ResponseWriter, r *http.Request) {
 
 // cancelOperation is POST /operations/{opid}/cancel.
 func (h *Handler) cancelOperation(w http.ResponseWriter, r *http.Request) {
-	id, err := opID(r)
+	id, err := pathID(r, "opid", "opid", "an operation id")
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -10,6 +10,7 @@ import (
 
 	"github.com/omadm/omadm/client"
 	"github.com/omadm/omadm/dmtree"
+	"github.com/omadm/omadm/internal/atomicfile"
 	"github.com/omadm/omadm/mo/dmacc"
 	"github.com/omadm/omadm/syncml"
 )
@@ -218,9 +219,9 @@ func altNoncePath(dir, serverID string) string {
 func (s nonceStore) SaveAltServerNonce(serverID string, nonce []byte) error {
 	path := altNoncePath(s.dir, serverID)
 	if nonce == nil {
-		return removeDurable(path)
+		return atomicfile.RemoveDurable(path)
 	}
-	return writeFileDurable(path, nonce)
+	return atomicfile.WriteDurable(path, nonce)
 }
 
 // loadAltNonce reads the alternate nonce saved for serverID (nil when none).

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/omadm/omadm/client"
+	"github.com/omadm/omadm/internal/atomicfile"
 	"github.com/omadm/omadm/notification"
 )
 
@@ -69,7 +70,7 @@ func saveServed(dir string, log *slog.Logger) func([]client.ServedPackage) {
 		}
 		b, _ := json.Marshal(out)
 		name := filepath.Join(dir, servedFile)
-		if err := writeFileDurable(name, b); err != nil {
+		if err := atomicfile.WriteDurable(name, b); err != nil {
 			log.Error("saving the package 0 replay memory failed", "file", name, "err", err)
 		}
 	}

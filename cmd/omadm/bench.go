@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"runtime"
@@ -23,17 +20,15 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
 	"github.com/omadm/omadm/client"
 	"github.com/omadm/omadm/sim"
 	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/postgres"
 	"github.com/omadm/omadm/syncml"
 	"github.com/omadm/omadm/transport/dmhttp"
 )
-
-func init() { rootCmd.AddCommand(newBenchCmd()) }
 
 // benchConfig is everything `omadm bench` can be told.
 type benchConfig struct {
@@ -535,35 +530,11 @@ func timedRounds(ctx context.Context, d time.Duration, queue, run func(context.C
 // starts from empty tables: what an earlier run deleted (dead rows waiting
 // for autovacuum) cannot slow this one down, and nothing is left behind.
 func benchSchema(ctx context.Context, dsn string) (string, func(), error) {
-	u, err := url.Parse(dsn)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return "", nil, fmt.Errorf("--db: want a postgres:// URL")
-	}
-	rb := make([]byte, 6)
-	if _, err := rand.Read(rb); err != nil {
-		return "", nil, err
-	}
-	schema := "omadm_bench_" + hex.EncodeToString(rb)
-	admin, err := pgx.Connect(ctx, dsn)
+	scoped, drop, err := postgres.TempSchema(ctx, dsn, "omadm_bench")
 	if err != nil {
-		return "", nil, fmt.Errorf("--db: %w", err)
+		return "", nil, fmt.Errorf("--db: a schema for the benchmark (the role needs CREATE on the database): %w", err)
 	}
-	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		return "", nil, fmt.Errorf("--db: creating a schema for the benchmark (the role needs CREATE on the database): %w", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	drop := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if c, err := pgx.Connect(ctx, dsn); err == nil {
-			_, _ = c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(ctx)
-		}
-	}
-	return u.String(), drop, nil
+	return scoped, func() { _ = drop() }, nil
 }
 
 // forDevices runs fn for the fleet's devices round robin (see forEach).

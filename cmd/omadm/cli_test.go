@@ -12,31 +12,14 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 )
 
-// runOmadm runs the omadm root command as main does and returns the exit
-// status, stdout and stderr. Flags are reset afterwards, since the root
-// command is shared by the whole test binary.
+// runOmadm runs a fresh omadm root command as main does and returns the exit
+// status, stdout and stderr.
 func runOmadm(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(rootCmd, args, &out, &errb)
-	walkCommands(rootCmd, func(c *cobra.Command) {
-		for _, fs := range []*pflag.FlagSet{c.Flags(), c.PersistentFlags()} {
-			fs.VisitAll(func(f *pflag.Flag) {
-				if !f.Changed {
-					return
-				}
-				if sv, ok := f.Value.(pflag.SliceValue); ok {
-					_ = sv.Replace(nil)
-				} else {
-					_ = f.Value.Set(f.DefValue)
-				}
-				f.Changed = false
-			})
-		}
-	})
+	code := run(newRootCmd(), args, &out, &errb)
 	return code, out.String(), errb.String()
 }
 
@@ -174,9 +157,6 @@ func TestProgress_NothingWhenStderrIsNotATerminal(t *testing.T) {
 }
 
 func TestProgress_ElapsedLineOnTerminalAfterOneSecondThenErased(t *testing.T) {
-	orig := isTerminal
-	isTerminal = func(io.Writer) bool { return true }
-	defer func() { isTerminal = orig }()
 	for _, tc := range []struct {
 		name  string
 		wait  time.Duration
@@ -188,7 +168,7 @@ func TestProgress_ElapsedLineOnTerminalAfterOneSecondThenErased(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer
 			synctest.Test(t, func(t *testing.T) {
-				stop := startProgress(&b, "waiting for job 1")
+				stop := startProgress(fakeTerminal{&b}, "waiting for job 1")
 				time.Sleep(tc.wait) // fake time inside the synctest bubble: advances the clock, no real wait
 				stop()
 			})
@@ -250,3 +230,8 @@ func TestExitCode_MapsErrorsToStatuses(t *testing.T) {
 		})
 	}
 }
+
+// fakeTerminal is a buffer that says it is a terminal.
+type fakeTerminal struct{ *bytes.Buffer }
+
+func (fakeTerminal) IsTerminal() bool { return true }

@@ -14,8 +14,6 @@ import (
 // captured message (XML or WBXML, detected from its first bytes) into
 // readable XML or JSON, or into the other encoding.
 
-func init() { rootCmd.AddCommand(newDecodeCmd(), newEncodeCmd()) }
-
 // readCodecInput reads FILE, or standard input for "-" or no argument, bounded
 // by the default message size limit so a runaway pipe cannot exhaust memory.
 func readCodecInput(cmd *cobra.Command, args []string) (name string, b []byte, err error) {

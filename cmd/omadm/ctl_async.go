@@ -19,10 +19,6 @@ import (
 // the server keeps them as operations, follows their job and attaches the
 // report; these commands create one and, with --wait, wait for it to end.
 
-// reportPoll bounds the back-off between reads of an operation a --wait
-// follows (the event stream wakes it earlier).
-var reportPoll = 5 * time.Second
-
 // asyncOutcome is what such a command prints when it waited.
 type asyncOutcome struct {
 	Device     string `json:"device"`
@@ -52,11 +48,10 @@ type asyncExec struct {
 // runAsyncExec creates a's operation and, with a wait, waits for it to end
 // and prints the outcome; without, it prints the job.
 func runAsyncExec(cmd *cobra.Command, o *ctlOptions, a asyncExec) error {
-	c, err := o.client()
+	c, ctx, cancel, err := o.connect(cmd)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := o.ctx(cmd)
 	defer cancel()
 	j, err := a.queue(ctx, c)
 	if err != nil {
@@ -73,11 +68,11 @@ func runAsyncExec(cmd *cobra.Command, o *ctlOptions, a asyncExec) error {
 	wctx, wcancel := context.WithTimeout(cmd.Context(), a.wait)
 	defer wcancel()
 	stop := startProgress(cmd.ErrOrStderr(), fmt.Sprintf("waiting for operation %d", j.Operation.ID))
-	op, err := c.WaitOperation(wctx, j.Operation.ID, a.device, reportPoll)
+	op, err := c.WaitOperation(wctx, j.Operation.ID, a.device, o.reportPoll)
 	stop()
 	if op == nil {
 		if err == nil || errors.Is(err, context.DeadlineExceeded) {
-			err = &exitError{code: exitJobTimeout, err: fmt.Errorf("operation %d: no answer within %s", j.Operation.ID, a.wait)}
+			err = timedOutf("operation %d: no answer within %s", j.Operation.ID, a.wait)
 		}
 		return err
 	}
@@ -85,9 +80,9 @@ func runAsyncExec(cmd *cobra.Command, o *ctlOptions, a asyncExec) error {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		if op.State == "accepted" {
-			err = &exitError{code: exitJobTimeout, err: fmt.Errorf("no report with correlator %s within %s (the Exec was accepted with status %d)", op.Correlator, a.wait, op.ExecStatus)}
+			err = timedOutf("no report with correlator %s within %s (the Exec was accepted with status %d)", op.Correlator, a.wait, op.ExecStatus)
 		} else {
-			err = &exitError{code: exitJobTimeout, err: fmt.Errorf("the device did not take the Exec (job %d) within %s", j.ID, a.wait)}
+			err = timedOutf("the device did not take the Exec (job %d) within %s", j.ID, a.wait)
 		}
 	case err != nil:
 	default:
@@ -107,14 +102,14 @@ func operationExit(op *api.Operation, what string) error {
 	case "succeeded":
 		return nil
 	case "timed_out":
-		return &exitError{code: exitJobTimeout, err: fmt.Errorf("%s timed out on the server: %s", what, op.Error)}
+		return timedOutf("%s timed out on the server: %s", what, op.Error)
 	case "failed":
 		if op.Event != 0 {
-			return &exitError{code: exitJobFailed, err: fmt.Errorf("%s failed: %d %s", what, op.Result, op.Meaning)}
+			return failedf("%s failed: %d %s", what, op.Result, op.Meaning)
 		}
-		return &exitError{code: exitJobFailed, err: fmt.Errorf("%s failed: %s", what, op.Error)}
+		return failedf("%s failed: %s", what, op.Error)
 	}
-	return &exitError{code: exitJobFailed, err: fmt.Errorf("%s %s: %s", what, op.State, op.Error)}
+	return failedf("%s %s: %s", what, op.State, op.Error)
 }
 
 func outcomeOf(op *api.Operation, job int64) asyncOutcome {
@@ -174,13 +169,7 @@ already ended is an error (HTTP 409).`,
 	var limit int
 	list := &cobra.Command{
 		Use: "list ID", Short: "List a device's operations", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := o.ctx(cmd)
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 			page, err := c.ListOperations(ctx, args[0], client.OperationQuery{States: states, After: after, Limit: limit})
 			if err != nil {
 				return err
@@ -192,7 +181,7 @@ already ended is an error (HTTP 409).`,
 				fmt.Fprintf(cmd.ErrOrStderr(), "more: --after %s\n", page.Next)
 			}
 			return nil
-		},
+		}),
 	}
 	list.Flags().StringSliceVar(&states, "state", nil, "only these states: queued, sent, accepted, succeeded, failed, timed_out, cancelled")
 	list.Flags().Int64Var(&after, "after", 0, "paging cursor: operations with a greater id")
@@ -202,15 +191,14 @@ already ended is an error (HTTP 409).`,
 }
 
 func ctlOpCall(cmd *cobra.Command, o *ctlOptions, arg string, call func(context.Context, *client.Client, int64) (*api.Operation, error)) error {
-	var id int64
-	if _, err := fmt.Sscan(arg, &id); err != nil || id <= 0 || fmt.Sprint(id) != arg {
-		return fmt.Errorf("%q is not an operation id", arg)
-	}
-	c, err := o.client()
+	id, err := ctlID(arg, "an operation id")
 	if err != nil {
 		return err
 	}
-	ctx, cancel := o.ctx(cmd)
+	c, ctx, cancel, err := o.connect(cmd)
+	if err != nil {
+		return err
+	}
 	defer cancel()
 	op, err := call(ctx, c, id)
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,11 +48,10 @@ of <device>.<ext> files. Without --out nothing is written (use --push).`,
 			if out == "" && !req.Push {
 				return fmt.Errorf("give --out FILE or --push")
 			}
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			res, err := c.Bootstrap(ctx, req)
 			if err != nil {
@@ -62,28 +62,27 @@ of <device>.<ext> files. Without --out nothing is written (use --push).`,
 					return err
 				}
 			}
-			if o.format("table") == "json" {
-				return ctlPrintJSON(cmd.OutOrStdout(), res)
-			}
-			rows := [][]string{}
-			failed := 0
-			for _, p := range res.Profiles {
-				pushed := ""
-				if req.Push {
-					pushed = "pushed"
-					if p.PushError != "" {
-						pushed, failed = "push failed: "+p.PushError, failed+1
+			return o.print(cmd, "table", res, func(w io.Writer) error {
+				rows := [][]string{}
+				failed := 0
+				for _, p := range res.Profiles {
+					pushed := ""
+					if req.Push {
+						pushed = "pushed"
+						if p.PushError != "" {
+							pushed, failed = "push failed: "+p.PushError, failed+1
+						}
 					}
+					rows = append(rows, []string{p.DeviceID, p.Format, fmt.Sprint(len(p.Document)), orDash(p.Security), orDash(p.MAC), orDash(p.UserPIN), pushed})
 				}
-				rows = append(rows, []string{p.DeviceID, p.Format, fmt.Sprint(len(p.Document)), orDash(p.Security), orDash(p.MAC), orDash(p.UserPIN), pushed})
-			}
-			if err := ctlTable(cmd.OutOrStdout(), []string{"DEVICE", "FORMAT", "BYTES", "SECURITY", "MAC", "USER PIN", "PUSH"}, rows); err != nil {
-				return err
-			}
-			if failed > 0 {
-				return fmt.Errorf("%d of %d pushes failed", failed, len(res.Profiles))
-			}
-			return nil
+				if err := ctlTable(w, []string{"DEVICE", "FORMAT", "BYTES", "SECURITY", "MAC", "USER PIN", "PUSH"}, rows); err != nil {
+					return err
+				}
+				if failed > 0 {
+					return fmt.Errorf("%d of %d pushes failed", failed, len(res.Profiles))
+				}
+				return nil
+			})
 		},
 	}
 	f := cmd.Flags()

@@ -26,14 +26,6 @@ func ctlCampaign(o *ctlOptions) *cobra.Command {
 	return cmd
 }
 
-func ctlCampaignID(s string) (int64, error) {
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%q is not a campaign id", s)
-	}
-	return n, nil
-}
-
 func ctlPrintCampaign(w io.Writer, format string, c *api.Campaign) error {
 	if format == "json" {
 		return ctlPrintJSON(w, c)
@@ -121,11 +113,10 @@ and 3 when it was not over in time.`,
 				}
 				req.Target.Devices = append(req.Target.Devices, ids...)
 			}
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			out, err := c.CreateCampaign(ctx, req)
 			if err != nil {
@@ -251,12 +242,12 @@ func ctlCampaignWait(cmd *cobra.Command, o *ctlOptions, c *client.Client, id int
 	switch {
 	case errors.Is(err, done):
 	case ctx.Err() != nil && last != nil && !last.Terminal():
-		return &exitError{code: exitJobTimeout, err: fmt.Errorf("campaign %d still %s after %s", id, last.State, wait)}
+		return timedOutf("campaign %d still %s after %s", id, last.State, wait)
 	case err != nil:
 		return err
 	}
 	if last.State != "completed" || last.Counts["succeeded"] != last.Total {
-		return &exitError{code: exitJobFailed, err: fmt.Errorf("campaign %d %s: %d of %d devices succeeded", id, last.State, last.Counts["succeeded"], last.Total)}
+		return failedf("campaign %d %s: %d of %d devices succeeded", id, last.State, last.Counts["succeeded"], last.Total)
 	}
 	return nil
 }
@@ -267,13 +258,7 @@ func ctlCampaignList(o *ctlOptions) *cobra.Command {
 		Use:   "list",
 		Short: "List campaigns with their progress",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := o.ctx(cmd)
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, _ []string) error {
 			var all []api.Campaign
 			for after := int64(0); ; {
 				page, err := c.ListCampaigns(ctx, states, after, 500)
@@ -288,17 +273,16 @@ func ctlCampaignList(o *ctlOptions) *cobra.Command {
 					return fmt.Errorf("server sent cursor %q: %w", page.Next, err)
 				}
 			}
-			if o.format("table") == "json" {
-				return ctlPrintJSON(cmd.OutOrStdout(), all)
-			}
-			rows := [][]string{}
-			for _, x := range all {
-				rows = append(rows, []string{strconv.FormatInt(x.ID, 10), ctlOrDash(x.Name), x.State, x.Template.MO + " " + x.Template.Operation,
-					fmt.Sprintf("%d/%d", x.Wave, len(x.Waves)), fmt.Sprintf("%d/%d", x.Done, x.Total),
-					strconv.Itoa(x.Counts["succeeded"]), strconv.Itoa(x.Counts["failed"] + x.Counts["timed_out"])})
-			}
-			return ctlTable(cmd.OutOrStdout(), []string{"ID", "NAME", "STATE", "OPERATION", "WAVE", "DONE", "OK", "FAILED"}, rows)
-		},
+			return o.print(cmd, "table", all, func(w io.Writer) error {
+				rows := [][]string{}
+				for _, x := range all {
+					rows = append(rows, []string{strconv.FormatInt(x.ID, 10), ctlOrDash(x.Name), x.State, x.Template.MO + " " + x.Template.Operation,
+						fmt.Sprintf("%d/%d", x.Wave, len(x.Waves)), fmt.Sprintf("%d/%d", x.Done, x.Total),
+						strconv.Itoa(x.Counts["succeeded"]), strconv.Itoa(x.Counts["failed"] + x.Counts["timed_out"])})
+				}
+				return ctlTable(w, []string{"ID", "NAME", "STATE", "OPERATION", "WAVE", "DONE", "OK", "FAILED"}, rows)
+			})
+		}),
 	}
 	cmd.Flags().StringSliceVar(&states, "state", nil, "only campaigns in these states (running, paused, completed…)")
 	return cmd
@@ -311,19 +295,18 @@ func ctlCampaignGet(o *ctlOptions) *cobra.Command {
 		Short: "Show a campaign and its progress counts (--wait: follow it until it ends)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := ctlCampaignID(args[0])
+			id, err := ctlID(args[0], "a campaign id")
 			if err != nil {
 				return err
 			}
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
+			defer cancel()
 			if wait > 0 {
 				return ctlCampaignWait(cmd, o, c, id, wait)
 			}
-			ctx, cancel := o.ctx(cmd)
-			defer cancel()
 			out, err := c.GetCampaign(ctx, id)
 			if err != nil {
 				return err
@@ -343,15 +326,14 @@ func ctlCampaignDevices(o *ctlOptions) *cobra.Command {
 		Short: "List a campaign's devices and their outcomes, in rollout order",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := ctlCampaignID(args[0])
+			id, err := ctlID(args[0], "a campaign id")
 			if err != nil {
 				return err
 			}
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			var all []api.CampaignDevice
 			for cursor := ""; ; {
@@ -365,18 +347,17 @@ func ctlCampaignDevices(o *ctlOptions) *cobra.Command {
 				}
 				cursor = page.Next
 			}
-			if o.format("table") == "json" {
-				return ctlPrintJSON(cmd.OutOrStdout(), all)
-			}
-			rows := [][]string{}
-			for _, d := range all {
-				op := "-"
-				if d.Operation != 0 {
-					op = strconv.FormatInt(d.Operation, 10)
+			return o.print(cmd, "table", all, func(w io.Writer) error {
+				rows := [][]string{}
+				for _, d := range all {
+					op := "-"
+					if d.Operation != 0 {
+						op = strconv.FormatInt(d.Operation, 10)
+					}
+					rows = append(rows, []string{strconv.Itoa(d.Seq), d.Device, d.State, op, strconv.Itoa(d.Notifies), ctlTime(d.DoneAt), ctlTruncate(d.Error, 60)})
 				}
-				rows = append(rows, []string{strconv.Itoa(d.Seq), d.Device, d.State, op, strconv.Itoa(d.Notifies), ctlTime(d.DoneAt), ctlTruncate(d.Error, 60)})
-			}
-			return ctlTable(cmd.OutOrStdout(), []string{"SEQ", "DEVICE", "OUTCOME", "OPERATION", "NOTIFIES", "DONE", "ERROR"}, rows)
+				return ctlTable(w, []string{"SEQ", "DEVICE", "OUTCOME", "OPERATION", "NOTIFIES", "DONE", "ERROR"}, rows)
+			})
 		},
 	}
 	cmd.Flags().StringSliceVar(&states, "state", nil, "only devices with these outcomes (pending, notified, in_progress, succeeded, failed, timed_out, cancelled, skipped)")
@@ -397,15 +378,14 @@ func ctlCampaignSteer(o *ctlOptions, verb string) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := ctlCampaignID(args[0])
+			id, err := ctlID(args[0], "a campaign id")
 			if err != nil {
 				return err
 			}
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			var out *api.Campaign
 			switch verb {

@@ -50,11 +50,10 @@ not come in time.`,
 			if err := fleet.Validate(opRequest(args[0], req)); err != nil {
 				return err
 			}
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			op, err := c.CreateOperation(ctx, args[0], req)
 			if err != nil {
@@ -70,10 +69,10 @@ not come in time.`,
 			wctx, wcancel := context.WithTimeout(cmd.Context(), wait)
 			defer wcancel()
 			stop := startProgress(cmd.ErrOrStderr(), fmt.Sprintf("waiting for operation %d", op.ID))
-			done, err := c.WaitOperation(wctx, op.ID, args[0], reportPoll)
+			done, err := c.WaitOperation(wctx, op.ID, args[0], o.reportPoll)
 			stop()
 			if done == nil || errors.Is(err, context.DeadlineExceeded) {
-				return &exitError{code: exitJobTimeout, err: fmt.Errorf("operation %d: no report within %s", op.ID, wait)}
+				return timedOutf("operation %d: no report within %s", op.ID, wait)
 			}
 			if err != nil {
 				return err
@@ -112,33 +111,25 @@ func ctlDiagList(o *ctlOptions) *cobra.Command {
 		Use:   "list ID",
 		Short: "List a device's diagnostics reports and traps, oldest first",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := o.ctx(cmd)
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 			l, err := c.Diagnostics(ctx, args[0], clientDiagQuery(function, kind, after, limit))
 			if err != nil {
 				return err
 			}
-			w := cmd.OutOrStdout()
-			if o.format("table") == "json" {
-				return ctlPrintJSON(w, l)
-			}
-			rows := make([][]string, 0, len(l.Diagnostics))
-			for _, d := range l.Diagnostics {
-				rows = append(rows, []string{strconv.FormatInt(d.Event, 10), d.CreatedAt.Local().Format(time.DateTime), d.Kind, d.Function, diagOutcome(&d), d.Correlator})
-			}
-			if err := ctlTable(w, []string{"EVENT", "TIME", "KIND", "FUNCTION", "OUTCOME", "CORRELATOR"}, rows); err != nil {
-				return err
-			}
-			if l.Next != "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "more: --after %s\n", l.Next)
-			}
-			return nil
-		},
+			return o.print(cmd, "table", l, func(w io.Writer) error {
+				rows := make([][]string, 0, len(l.Diagnostics))
+				for _, d := range l.Diagnostics {
+					rows = append(rows, []string{strconv.FormatInt(d.Event, 10), d.CreatedAt.Local().Format(time.DateTime), d.Kind, d.Function, diagOutcome(&d), d.Correlator})
+				}
+				if err := ctlTable(w, []string{"EVENT", "TIME", "KIND", "FUNCTION", "OUTCOME", "CORRELATOR"}, rows); err != nil {
+					return err
+				}
+				if l.Next != "" {
+					fmt.Fprintf(cmd.ErrOrStderr(), "more: --after %s\n", l.Next)
+				}
+				return nil
+			})
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&function, "function", "", "only this function's (Memory, Storage, Load, Battery, LogTail)")
@@ -158,11 +149,10 @@ func ctlDiagShow(o *ctlOptions) *cobra.Command {
 			if err != nil || ev <= 0 {
 				return fmt.Errorf("EVENT %q: want an event id (omadm ctl diag list %s)", args[1], args[0])
 			}
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			dg, err := c.Diagnostic(ctx, args[0], ev)
 			if err != nil {

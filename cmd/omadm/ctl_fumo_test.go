@@ -63,17 +63,17 @@ func answerOperation(t *testing.T, st storage.Store, j *storage.Job, execStatus 
 }
 
 func TestCtl_FUMOQueuesTheUpdateAndWaitsForTheReport(t *testing.T) {
-	reportPoll = 20 * time.Millisecond
+	fast := &ctlOptions{reportPoll: 20 * time.Millisecond}
 	url, st := ctlServer(t)
 	for _, d := range []string{"ok", "bad", "refuses", "silent"} {
-		if _, _, err := runCtl(t, url, "device", "add", d, "--username", "u", "--password", "p"); err != nil {
+		if _, _, err := runCtlWith(t, fast, url, "device", "add", d, "--username", "u", "--password", "p"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var ee *exitError
 
 	fakeFUMODevice(t, st, "ok", 202, fumo.ResultSuccessful)
-	out, _, err := runCtl(t, url, "fumo", "ok", "http://fw.example/v2.bin", "--wait", "10s", "-o", "json", "--correlator", "c-ok")
+	out, _, err := runCtlWith(t, fast, url, "fumo", "ok", "http://fw.example/v2.bin", "--wait", "10s", "-o", "json", "--correlator", "c-ok")
 	if err != nil {
 		t.Fatalf("fumo: %v\n%s", err, out)
 	}
@@ -94,27 +94,27 @@ func TestCtl_FUMOQueuesTheUpdateAndWaitsForTheReport(t *testing.T) {
 	}
 
 	fakeFUMODevice(t, st, "bad", 202, fumo.ResultUpdateFailed)
-	out, _, err = runCtl(t, url, "fumo", "bad", "http://fw.example/v2.bin", "--wait", "10s")
+	out, _, err = runCtlWith(t, fast, url, "fumo", "bad", "http://fw.example/v2.bin", "--wait", "10s")
 	if !errors.As(err, &ee) || ee.code != exitJobFailed || !strings.Contains(err.Error(), "410 firmware update failed") ||
 		!strings.Contains(out, `"result": 410`) {
 		t.Fatalf("failed update: %v\n%s", err, out)
 	}
 
 	fakeFUMODevice(t, st, "refuses", 405, 0)
-	_, _, err = runCtl(t, url, "fumo", "refuses", "http://fw.example/v2.bin", "--wait", "10s")
+	_, _, err = runCtlWith(t, fast, url, "fumo", "refuses", "http://fw.example/v2.bin", "--wait", "10s")
 	if !errors.As(err, &ee) || ee.code != exitJobFailed || !strings.Contains(err.Error(), "refused the Exec") {
 		t.Fatalf("refused Exec: %v", err)
 	}
 
 	fakeFUMODevice(t, st, "silent", 202, 0)
-	out, _, err = runCtl(t, url, "fumo", "silent", "http://fw.example/v2.bin", "--wait", "500ms", "-o", "table")
+	out, _, err = runCtlWith(t, fast, url, "fumo", "silent", "http://fw.example/v2.bin", "--wait", "500ms", "-o", "table")
 	if !errors.As(err, &ee) || ee.code != exitJobTimeout || !strings.Contains(err.Error(), "no report") ||
 		!strings.Contains(out, "DownloadAndUpdate") || !strings.Contains(out, "202") {
 		t.Fatalf("no report: %v\n%s", err, out)
 	}
 
 	// Without --wait: the jobs and the correlator to look for.
-	out, errOut, err := runCtl(t, url, "fumo", "ok", "--op", "update", "--node", "./FwUpdate/Main/")
+	out, errOut, err := runCtlWith(t, fast, url, "fumo", "ok", "--op", "update", "--node", "./FwUpdate/Main/")
 	if err != nil || !strings.Contains(out, `"uri": "./FwUpdate/Main/Update"`) || !strings.Contains(errOut, "correlator fumo-") {
 		t.Fatalf("update without wait: %v\n%s\n%s", err, out, errOut)
 	}
@@ -125,7 +125,7 @@ func TestCtl_FUMOQueuesTheUpdateAndWaitsForTheReport(t *testing.T) {
 		{"fumo", "ok", "http://x", "--op", "reboot"},
 		{"fumo", "ok", "http://x", "--node", "FwUpdate"},
 	} {
-		if _, _, err := runCtl(t, url, bad...); err == nil {
+		if _, _, err := runCtlWith(t, fast, url, bad...); err == nil {
 			t.Errorf("%v: no error", bad)
 		}
 	}

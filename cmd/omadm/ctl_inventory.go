@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -87,15 +88,9 @@ dmv=, oem=, devtyp=, ./URI=VALUE, id=ID, id^=PREFIX, group=NAME, seen<24h
 (seen within), seen>7d (not seen for; never seen included), seen=never,
 seen_after=TIME, seen_before=TIME (RFC 3339). Values may be double-quoted.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := o.ctx(cmd)
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, _ []string) error {
 			return f.run(cmd, o, func(dq client.DeviceQuery) (*api.DeviceList, error) { return c.QueryDevices(ctx, dq) })
-		},
+		}),
 	}
 	f.register(cmd)
 	return cmd
@@ -141,11 +136,10 @@ func ctlDeviceLabel(o *ctlOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := o.client()
+			c, ctx, cancel, err := o.connect(cmd)
 			if err != nil {
 				return err
 			}
-			ctx, cancel := o.ctx(cmd)
 			defer cancel()
 			w := cmd.OutOrStdout()
 			if bulk {
@@ -156,15 +150,14 @@ func ctlDeviceLabel(o *ctlOptions) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if o.format("table") == "json" {
-					return ctlPrintJSON(w, r)
-				}
-				fmt.Fprintf(w, "matched %d devices, changed %d", r.Matched, r.Changed)
-				if r.Skipped > 0 {
-					fmt.Fprintf(w, ", left %d unchanged (they would have more than %d labels)", r.Skipped, api.MaxLabels)
-				}
-				fmt.Fprintln(w)
-				return nil
+				return o.print(cmd, "table", r, func(w io.Writer) error {
+					fmt.Fprintf(w, "matched %d devices, changed %d", r.Matched, r.Changed)
+					if r.Skipped > 0 {
+						fmt.Fprintf(w, ", left %d unchanged (they would have more than %d labels)", r.Skipped, api.MaxLabels)
+					}
+					fmt.Fprintln(w)
+					return nil
+				})
 			}
 			d, err := c.ChangeLabels(ctx, id, ch)
 			if err != nil {
@@ -265,23 +258,16 @@ func ctlGroupCreate(o *ctlOptions) *cobra.Command {
 		Use:   "create NAME [--selector SELECTOR] [--description TEXT]",
 		Short: "Create a group: static, or dynamic with --selector",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := o.ctx(cmd)
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 			req.Name = args[0]
 			g, err := c.CreateGroup(ctx, req)
 			if err != nil {
 				return err
 			}
-			if o.format("table") == "json" {
-				return ctlPrintJSON(cmd.OutOrStdout(), g)
-			}
-			return ctlPrintGroups(cmd.OutOrStdout(), "table", []api.Group{*g})
-		},
+			return o.print(cmd, "table", g, func(w io.Writer) error {
+				return ctlPrintGroups(w, "table", []api.Group{*g})
+			})
+		}),
 	}
 	cmd.Flags().StringVarP(&req.Selector, "selector", "q", "", "makes the group dynamic: its members are the devices this selector matches when it is used")
 	cmd.Flags().StringVar(&req.Description, "description", "", "what the group is for")
@@ -294,13 +280,7 @@ func ctlGroupList(o *ctlOptions) *cobra.Command {
 		Aliases: []string{"ls"},
 		Short:   "List groups",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := o.ctx(cmd)
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, _ []string) error {
 			var all []api.Group
 			after := ""
 			for {
@@ -315,7 +295,7 @@ func ctlGroupList(o *ctlOptions) *cobra.Command {
 				after = l.Next
 			}
 			return ctlPrintGroups(cmd.OutOrStdout(), o.format("table"), all)
-		},
+		}),
 	}
 }
 
@@ -325,22 +305,15 @@ func ctlGroupGet(o *ctlOptions) *cobra.Command {
 		Aliases: []string{"show"},
 		Short:   "Show one group",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := o.ctx(cmd)
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 			g, err := c.GetGroup(ctx, args[0])
 			if err != nil {
 				return err
 			}
-			if o.format("table") == "json" {
-				return ctlPrintJSON(cmd.OutOrStdout(), g)
-			}
-			return ctlPrintGroups(cmd.OutOrStdout(), "table", []api.Group{*g})
-		},
+			return o.print(cmd, "table", g, func(w io.Writer) error {
+				return ctlPrintGroups(w, "table", []api.Group{*g})
+			})
+		}),
 	}
 }
 
@@ -350,19 +323,13 @@ func ctlGroupDelete(o *ctlOptions) *cobra.Command {
 		Aliases: []string{"rm"},
 		Short:   "Delete a group (its devices stay)",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := o.ctx(cmd)
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 			if err := c.DeleteGroup(ctx, args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "group %s deleted\n", args[0])
 			return nil
-		},
+		}),
 	}
 }
 
@@ -371,13 +338,7 @@ func ctlGroupMembersChange(o *ctlOptions, verb string) *cobra.Command {
 		Use:   verb + " NAME DEVICE-ID...",
 		Short: strings.ToUpper(verb[:1]) + verb[1:] + " devices of a static group",
 		Args:  cobra.MinimumNArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := o.ctx(cmd)
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 			var ch api.MembersChange
 			if verb == "add" {
 				ch.Add = args[1:]
@@ -388,16 +349,15 @@ func ctlGroupMembersChange(o *ctlOptions, verb string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if o.format("table") == "json" {
-				return ctlPrintJSON(cmd.OutOrStdout(), r)
-			}
-			if verb == "add" {
-				fmt.Fprintf(cmd.OutOrStdout(), "added %d devices to %s (%d already members)\n", r.Added, args[0], len(args)-1-r.Added)
-			} else {
-				fmt.Fprintf(cmd.OutOrStdout(), "removed %d devices from %s\n", r.Removed, args[0])
-			}
-			return nil
-		},
+			return o.print(cmd, "table", r, func(w io.Writer) error {
+				if verb == "add" {
+					fmt.Fprintf(w, "added %d devices to %s (%d already members)\n", r.Added, args[0], len(args)-1-r.Added)
+				} else {
+					fmt.Fprintf(w, "removed %d devices from %s\n", r.Removed, args[0])
+				}
+				return nil
+			})
+		}),
 	}
 }
 
@@ -407,15 +367,9 @@ func ctlGroupMembers(o *ctlOptions) *cobra.Command {
 		Use:   "members NAME [-q SELECTOR] [--sort FIELD] [--desc] [--limit N] [--all | --cursor C]",
 		Short: "List a group's devices (a dynamic group's selector is evaluated now)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := o.ctx(cmd)
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 			return f.run(cmd, o, func(dq client.DeviceQuery) (*api.DeviceList, error) { return c.GroupMembers(ctx, args[0], dq) })
-		},
+		}),
 	}
 	f.register(cmd)
 	return cmd

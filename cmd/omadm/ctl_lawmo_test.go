@@ -33,15 +33,15 @@ func fakeLAWMODevice(t *testing.T, st storage.Store, device string, result lawmo
 }
 
 func TestCtl_LAWMOQueuesTheOperationAndWaitsForTheReport(t *testing.T) {
-	reportPoll = 20 * time.Millisecond
+	fast := &ctlOptions{reportPoll: 20 * time.Millisecond}
 	url, st := ctlServer(t)
 	for _, d := range []string{"a", "b"} {
-		if _, _, err := runCtl(t, url, "device", "add", d, "--username", "u", "--password", "p"); err != nil {
+		if _, _, err := runCtlWith(t, fast, url, "device", "add", d, "--username", "u", "--password", "p"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	fakeLAWMODevice(t, st, "a", lawmo.ResultWipeListSuccessful)
-	out, _, err := runCtl(t, url, "lawmo", "a", "wipe", "--wipe-item", "2", "--notify-user", "--wait", "10s", "-o", "json")
+	out, _, err := runCtlWith(t, fast, url, "lawmo", "a", "wipe", "--wipe-item", "2", "--notify-user", "--wait", "10s", "-o", "json")
 	if err != nil {
 		t.Fatalf("lawmo wipe: %v\n%s", err, out)
 	}
@@ -62,12 +62,12 @@ func TestCtl_LAWMOQueuesTheOperationAndWaitsForTheReport(t *testing.T) {
 
 	fakeLAWMODevice(t, st, "b", lawmo.ResultFullyLockFailed)
 	var ee *exitError
-	out, _, err = runCtl(t, url, "lawmo", "b", "lock", "--wait", "10s", "-o", "table")
+	out, _, err = runCtlWith(t, fast, url, "lawmo", "b", "lock", "--wait", "10s", "-o", "table")
 	if !errors.As(err, &ee) || ee.code != exitJobFailed || !strings.Contains(out, "1402 fully lock failed") {
 		t.Fatalf("failed lock: %v\n%s", err, out)
 	}
 	for _, bad := range [][]string{{"lawmo", "a", "reboot"}, {"lawmo", "a", "lock", "--wipe-item", "1"}, {"lawmo", "a", "lock", "--node", "LAWMO"}} {
-		if _, _, err := runCtl(t, url, bad...); err == nil {
+		if _, _, err := runCtlWith(t, fast, url, bad...); err == nil {
 			t.Errorf("%v: no error", bad)
 		}
 	}

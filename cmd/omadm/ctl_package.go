@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/omadm/omadm/api"
+	"github.com/omadm/omadm/api/client"
 )
 
 // ctlPackage is `omadm ctl package`: the server's package catalogue and
@@ -30,24 +33,18 @@ through the OMA download descriptor /dl/<id>.dd; queue it with
 omadm ctl fumo ID --package <id>, or name it in the release policy.`,
 		Example: `  omadm ctl package upload fw-2.1.bin --name modem-fw --version 2.1`,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 			f, err := os.Open(args[0])
 			if err != nil {
 				return err
 			}
 			defer f.Close()
-			ctx, cancel := o.ctx(cmd)
-			defer cancel()
 			p, err := c.UploadPackage(ctx, name, version, typ, f)
 			if err != nil {
 				return err
 			}
 			return printPackages(cmd, o, []api.Package{*p}, "table")
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&name, "name", "", "package name (required)")
 	cmd.Flags().StringVar(&version, "version", "", "firmware or software version it installs (required; the release policy compares it with DevDetail/FwV)")
@@ -58,57 +55,39 @@ omadm ctl fumo ID --package <id>, or name it in the release policy.`,
 func ctlPackageList(o *ctlOptions) *cobra.Command {
 	return &cobra.Command{
 		Use: "list", Short: "List the catalogue's packages", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := o.ctx(cmd)
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, _ []string) error {
 			ps, err := c.ListPackages(ctx)
 			if err != nil {
 				return err
 			}
 			return printPackages(cmd, o, ps, "table")
-		},
+		}),
 	}
 }
 
 func ctlPackageGet(o *ctlOptions) *cobra.Command {
 	return &cobra.Command{
 		Use: "get ID", Short: "Show one package", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := o.ctx(cmd)
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 			p, err := c.GetPackage(ctx, args[0])
 			if err != nil {
 				return err
 			}
 			return printPackages(cmd, o, []api.Package{*p}, "json")
-		},
+		}),
 	}
 }
 
 func ctlPackageDelete(o *ctlOptions) *cobra.Command {
 	return &cobra.Command{
 		Use: "delete ID", Short: "Delete a package (refused while the release policy names it)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := o.ctx(cmd)
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 			if err := c.DeletePackage(ctx, args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
 			return nil
-		},
+		}),
 	}
 }
 
@@ -127,14 +106,9 @@ the package's version gets nothing.`,
 		Example: `  omadm ctl package policy --rule 'omadm-agent=pkg-0123456789abcdef'
   omadm ctl package policy --rule 'X200@1.0=pkg-0123456789abcdef' --rule 'X200=pkg-fedcba9876543210'`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := o.ctx(cmd)
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, _ []string) error {
 			var pol *api.ReleasePolicy
+			var err error
 			if len(rules) > 0 || clear {
 				if len(rules) > 0 && clear {
 					return fmt.Errorf("give --rule or --clear, not both")
@@ -155,15 +129,14 @@ the package's version gets nothing.`,
 			if err != nil {
 				return err
 			}
-			if o.format("table") == "json" {
-				return ctlPrintJSON(cmd.OutOrStdout(), pol)
-			}
-			rows := [][]string{}
-			for _, r := range pol.Rules {
-				rows = append(rows, []string{r.Model, orAny(r.FromVersion), r.Package})
-			}
-			return ctlTable(cmd.OutOrStdout(), []string{"MODEL", "FROM", "PACKAGE"}, rows)
-		},
+			return o.print(cmd, "table", pol, func(w io.Writer) error {
+				rows := [][]string{}
+				for _, r := range pol.Rules {
+					rows = append(rows, []string{r.Model, orAny(r.FromVersion), r.Package})
+				}
+				return ctlTable(w, []string{"MODEL", "FROM", "PACKAGE"}, rows)
+			})
+		}),
 	}
 	cmd.Flags().StringArrayVar(&rules, "rule", nil, "MODEL[@FROM-VERSION]=PACKAGE; repeatable; replaces the whole policy")
 	cmd.Flags().BoolVar(&clear, "clear", false, "remove every rule")

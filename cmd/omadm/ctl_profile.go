@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/omadm/omadm/api"
+	"github.com/omadm/omadm/api/client"
 )
 
 // ctlProfile is `omadm ctl profile add|set|list|show|rm|apply`: connectivity
@@ -45,11 +48,10 @@ func ctlProfile(o *ctlOptions) *cobra.Command {
 				if err := api.ValidateProfile(&req); err != nil {
 					return err
 				}
-				c, err := o.client()
+				c, ctx, cancel, err := o.connect(cmd)
 				if err != nil {
 					return err
 				}
-				ctx, cancel := o.ctx(cmd)
 				defer cancel()
 				var p *api.Profile
 				if update {
@@ -66,13 +68,7 @@ func ctlProfile(o *ctlOptions) *cobra.Command {
 		c.Flags().StringArrayVar(&settings, "set", nil, "a setting name=value; repeatable (apn: apn, display_name, auth_type, username, password, proxy_addr, proxy_port; wifi: ssid, display_name, security, passphrase, hidden, proxy_addr, proxy_port)")
 		return c
 	}
-	list := &cobra.Command{Use: "list", Short: "List profiles", Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
-		c, err := o.client()
-		if err != nil {
-			return err
-		}
-		ctx, cancel := o.ctx(cmd)
-		defer cancel()
+	list := &cobra.Command{Use: "list", Short: "List profiles", Args: cobra.NoArgs, RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, _ []string) error {
 		var all []api.Profile
 		after := ""
 		for {
@@ -86,37 +82,24 @@ func ctlProfile(o *ctlOptions) *cobra.Command {
 			}
 			after = l.Next
 		}
-		if o.format("table") == "json" {
-			return ctlPrintJSON(cmd.OutOrStdout(), all)
-		}
-		rows := make([][]string, 0, len(all))
-		for _, p := range all {
-			rows = append(rows, []string{p.Name, p.Kind, settingsText(p.Settings), ctlTime(&p.UpdatedAt)})
-		}
-		return ctlTable(cmd.OutOrStdout(), []string{"NAME", "KIND", "SETTINGS", "UPDATED"}, rows)
-	}}
-	show := &cobra.Command{Use: "show NAME", Short: "Show a profile", Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
-		c, err := o.client()
-		if err != nil {
-			return err
-		}
-		ctx, cancel := o.ctx(cmd)
-		defer cancel()
+		return o.print(cmd, "table", all, func(w io.Writer) error {
+			rows := make([][]string, 0, len(all))
+			for _, p := range all {
+				rows = append(rows, []string{p.Name, p.Kind, settingsText(p.Settings), ctlTime(&p.UpdatedAt)})
+			}
+			return ctlTable(w, []string{"NAME", "KIND", "SETTINGS", "UPDATED"}, rows)
+		})
+	})}
+	show := &cobra.Command{Use: "show NAME", Short: "Show a profile", Args: cobra.ExactArgs(1), RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 		p, err := c.GetProfile(ctx, args[0])
 		if err != nil {
 			return err
 		}
 		return printProfile(cmd, o, p)
-	}}
-	rm := &cobra.Command{Use: "rm NAME", Short: "Delete a profile (devices keep what was applied)", Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
-		c, err := o.client()
-		if err != nil {
-			return err
-		}
-		ctx, cancel := o.ctx(cmd)
-		defer cancel()
+	})}
+	rm := &cobra.Command{Use: "rm NAME", Short: "Delete a profile (devices keep what was applied)", Args: cobra.ExactArgs(1), RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 		return c.DeleteProfile(ctx, args[0])
-	}}
+	})}
 	var node string
 	var replace, notify bool
 	apply := &cobra.Command{Use: "apply ID NAME", Short: "Apply a profile to a device as one Atomic (an operation of mo connmo)", Args: cobra.ExactArgs(2),
@@ -125,13 +108,7 @@ the profile's access point (and proxy) are added under the device's ConnMO
 node in one Atomic, all or nothing. With --replace the device's earlier copy
 is deleted first in the same Atomic (it must exist). Follow it with
 omadm ctl op get OPID.`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := o.ctx(cmd)
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 			params := map[string]any{"profile": args[1]}
 			if replace {
 				params["replace"] = true
@@ -144,7 +121,7 @@ omadm ctl op get OPID.`,
 				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", op.Warning)
 			}
 			return ctlPrintJSON(cmd.OutOrStdout(), op)
-		}}
+		})}
 	apply.Flags().StringVar(&node, "node", "./ConnMO", "the device's ConnMO node (omadm-agent --connmo)")
 	apply.Flags().BoolVar(&replace, "replace", false, "the device has the profile already: delete its copy first, in the same Atomic")
 	apply.Flags().BoolVar(&notify, "notify", false, "send package 0 so the device connects now")

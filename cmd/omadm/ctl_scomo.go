@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -156,13 +157,7 @@ func ctlSCOMOInventory(o *ctlOptions) *cobra.Command {
 <node>/Inventory?list=StructData (POST to the same URL) and, with --wait, waits
 for the device to answer it before showing the result.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := o.ctx(cmd)
-			defer cancel()
+		RunE: o.withClient(func(ctx context.Context, c *client.Client, cmd *cobra.Command, args []string) error {
 			if refresh {
 				j, err := c.ReadSCOMOInventory(ctx, args[0], api.SCOMOInventoryRequest{Node: node, Notify: notify})
 				if err != nil {
@@ -178,10 +173,10 @@ for the device to answer it before showing the result.`,
 					done, err := c.WaitJob(wctx, j.ID)
 					wcancel()
 					if err != nil {
-						return &exitError{code: exitJobTimeout, err: fmt.Errorf("the device did not answer the inventory read (job %d) within %s", j.ID, wait)}
+						return timedOutf("the device did not answer the inventory read (job %d) within %s", j.ID, wait)
 					}
 					if done.State != "done" {
-						return &exitError{code: exitJobFailed, err: fmt.Errorf("inventory read (job %d) %s: %s", j.ID, done.State, done.Error)}
+						return failedf("inventory read (job %d) %s: %s", j.ID, done.State, done.Error)
 					}
 				}
 			}
@@ -189,21 +184,20 @@ for the device to answer it before showing the result.`,
 			if err != nil {
 				return err
 			}
-			if o.format("table") == "json" {
-				return ctlPrintJSON(cmd.OutOrStdout(), inv)
-			}
-			if inv.ReadAt == nil {
-				fmt.Fprintf(cmd.ErrOrStderr(), "the inventory of %s was never read: use --refresh\n", args[0])
-			}
-			rows := [][]string{}
-			for _, d := range inv.Deployed {
-				rows = append(rows, []string{d.ID, "deployed", d.Name, d.Version, d.State, fmt.Sprint(d.Status)})
-			}
-			for _, d := range inv.Delivered {
-				rows = append(rows, []string{d.PkgID, "delivered", d.Name, "", d.State, fmt.Sprint(d.Status)})
-			}
-			return ctlTable(cmd.OutOrStdout(), []string{"ID", "WHERE", "NAME", "VERSION", "STATE", "STATUS"}, rows)
-		},
+			return o.print(cmd, "table", inv, func(w io.Writer) error {
+				if inv.ReadAt == nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "the inventory of %s was never read: use --refresh\n", args[0])
+				}
+				rows := [][]string{}
+				for _, d := range inv.Deployed {
+					rows = append(rows, []string{d.ID, "deployed", d.Name, d.Version, d.State, fmt.Sprint(d.Status)})
+				}
+				for _, d := range inv.Delivered {
+					rows = append(rows, []string{d.PkgID, "delivered", d.Name, "", d.State, fmt.Sprint(d.Status)})
+				}
+				return ctlTable(w, []string{"ID", "WHERE", "NAME", "VERSION", "STATE", "STATUS"}, rows)
+			})
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&node, "node", "", "the device's SCOMO node (default ./SCOMO)")

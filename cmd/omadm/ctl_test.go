@@ -36,20 +36,21 @@ func ctlServer(t *testing.T) (url string, st storage.Store) {
 		t.Fatal(err)
 	}
 	log := &requestLog{more: make(chan struct{})}
-	ctlLogs.Store(storage.Store(s), log)
-	t.Cleanup(func() { ctlLogs.Delete(storage.Store(s)) })
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r)
 		log.add(r.Method + " " + r.URL.Path)
 	}))
 	t.Cleanup(srv.Close)
-	return srv.URL, s
+	return srv.URL, loggedStore{Store: s, log: log}
 }
 
-// ctlLogs maps the store of each ctlServer to the log of the requests its
+// loggedStore is the store of a ctlServer with the log of the requests its
 // API has answered, so a fake device can wait for the request that queued
 // its job instead of polling the store.
-var ctlLogs sync.Map // storage.Store → *requestLog
+type loggedStore struct {
+	storage.Store
+	log *requestLog
+}
 
 // requestLog is the "METHOD path" of every request a test server answered.
 type requestLog struct {
@@ -71,12 +72,12 @@ func (l *requestLog) add(req string) {
 // test error, when none came: the timer only bounds a hang. It may run in
 // a goroutine of its own.
 func waitServed(t *testing.T, st storage.Store, match func(req string) bool) bool {
-	v, ok := ctlLogs.Load(st)
+	ls, ok := st.(loggedStore)
 	if !ok {
 		t.Error("store of no ctlServer")
 		return false
 	}
-	l := v.(*requestLog)
+	l := ls.log
 	hang := time.After(30 * time.Second)
 	for {
 		l.mu.Lock()
@@ -105,7 +106,14 @@ func queuedFor(device string) func(string) bool {
 // runCtl runs `omadm ctl args…` in process.
 func runCtl(t *testing.T, url string, args ...string) (string, string, error) {
 	t.Helper()
-	cmd := newCtlCmd()
+	return runCtlWith(t, &ctlOptions{reportPoll: defaultReportPoll}, url, args...)
+}
+
+// runCtlWith runs `omadm ctl args…` in process with o's settings, e.g. a
+// shorter reportPoll.
+func runCtlWith(t *testing.T, o *ctlOptions, url string, args ...string) (string, string, error) {
+	t.Helper()
+	cmd := o.command()
 	var out, errb bytes.Buffer
 	cmd.SetOut(&out)
 	cmd.SetErr(&errb)

@@ -23,8 +23,6 @@ import (
 	"github.com/omadm/omadm/transport/dmhttp"
 )
 
-func init() { rootCmd.AddCommand(newDemoCmd()) }
-
 // demoConfig is everything `omadm demo` can be told.
 type demoConfig struct {
 	data     string

@@ -10,18 +10,52 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/omadm/omadm/internal/buildinfo"
+	"github.com/omadm/omadm/internal/suggest"
 )
 
 // Exit statuses of omadm: 0 success, 1 the operation failed, 2 the command
-// line was wrong (unknown command or flag, bad argument count or value).
-// Commands return errors; main maps them to a status in one place: a
-// usageError is 2, an exitError its own code, anything else 1.
+// line was wrong (unknown command or flag, bad argument count or value), 3
+// a `ctl … --wait` ran out of time before the job or operation ended.
+// Commands return errors; exitCode maps them to a status in this one place:
+// a usageError is 2, an exitError its own code, anything else 1.
 const (
 	exitOK      = 0
 	exitFailed  = 1
 	exitUsage   = 2
+	exitTimeout = 3
+
+	// The statuses of a job, operation or campaign a `ctl … --wait` followed.
+	exitJobFailed  = exitFailed
+	exitJobTimeout = exitTimeout
+
+	// `omadm notify decode` has statuses of its own: 2 the input cannot be
+	// decoded, 3 the digest is invalid.
+	exitUndecodable   = 2
+	exitDigestInvalid = 3
+
 	cliAnnotate = "omadm.cli.prepared"
 )
+
+// exitError carries a specific exit status out of a subcommand.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// failedf is an operation that ended and failed (exit status 1), e.g. a job
+// or campaign a --wait followed.
+func failedf(format string, a ...any) error {
+	return &exitError{code: exitFailed, err: fmt.Errorf(format, a...)}
+}
+
+// timedOutf is a --wait that ran out before the job or operation ended
+// (exit status 3).
+func timedOutf(format string, a ...any) error {
+	return &exitError{code: exitTimeout, err: fmt.Errorf(format, a...)}
+}
 
 // usageError is a wrong command line. Commands return it (usageErrorf) for
 // bad flag values so the exit status is 2 and the message says how to get help.
@@ -102,17 +136,13 @@ func prepareCLI(root *cobra.Command) {
 func flagHint(c *cobra.Command, err error) string {
 	m := err.Error()
 	if name, ok := strings.CutPrefix(m, "unknown flag: --"); ok {
-		var best string
-		bestD := 3
+		var names []string
 		c.Flags().VisitAll(func(f *pflag.Flag) {
-			if f.Hidden {
-				return
-			}
-			if d := levenshtein(name, f.Name); d < bestD {
-				best, bestD = f.Name, d
+			if !f.Hidden {
+				names = append(names, f.Name)
 			}
 		})
-		if best != "" {
+		if best := suggest.Closest(name, names); best != "" {
 			return fmt.Sprintf("Did you mean --%s? Run '%s --help' for the flags.", best, c.CommandPath())
 		}
 	}
@@ -193,25 +223,4 @@ func run(root *cobra.Command, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, ue.hint)
 	}
 	return exitCode(err)
-}
-
-// levenshtein is the edit distance of a and b.
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

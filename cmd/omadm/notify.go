@@ -21,8 +21,6 @@ import (
 // MaxPackageSize, twice that as hex plus generous white space.
 const maxNotifyInput = 4 * notification.MaxPackageSize
 
-func init() { rootCmd.AddCommand(newNotifyCmd()) }
-
 // newNotifyCmd builds "omadm notify" afresh, so tests can run it in-process
 // without flag values leaking between runs.
 func newNotifyCmd() *cobra.Command {
@@ -223,14 +221,14 @@ func newNotifyDecodeCmd() *cobra.Command {
 			if len(args) == 1 && args[0] != "-" {
 				f, err := os.Open(args[0])
 				if err != nil {
-					return &exitError{2, err}
+					return &exitError{exitUndecodable, err}
 				}
 				defer f.Close()
 				in = f
 			}
 			whole, lines, err := readNotifyInput(in)
 			if err != nil {
-				return &exitError{2, fmt.Errorf("cannot decode: %w", err)}
+				return &exitError{exitUndecodable, fmt.Errorf("cannot decode: %w", err)}
 			}
 			env, err := notification.Unwrap(b, whole)
 			if err != nil && len(lines) > 1 && (b == notification.BearerAuto || b == notification.BearerSMS) {
@@ -239,7 +237,7 @@ func newNotifyDecodeCmd() *cobra.Command {
 				}
 			}
 			if err != nil {
-				return &exitError{2, fmt.Errorf("cannot decode: %w", err)}
+				return &exitError{exitUndecodable, fmt.Errorf("cannot decode: %w", err)}
 			}
 			rep := report(env)
 			var invalid bool
@@ -266,7 +264,7 @@ func newNotifyDecodeCmd() *cobra.Command {
 				return err
 			}
 			if invalid {
-				return &exitError{3, errors.New("digest invalid")}
+				return &exitError{exitDigestInvalid, errors.New("digest invalid")}
 			}
 			return nil
 		},

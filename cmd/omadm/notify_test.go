@@ -175,7 +175,7 @@ func TestNotifyDecode_ReassemblesSMSLines(t *testing.T) {
 }
 
 func TestNotify_IsRegisteredOnRoot(t *testing.T) {
-	c, _, err := rootCmd.Find([]string{"notify", "decode"})
+	c, _, err := newRootCmd().Find([]string{"notify", "decode"})
 	if err != nil || c.Name() != "decode" {
 		t.Errorf("notify decode not registered: %v", err)
 	}

@@ -11,9 +11,19 @@ import (
 // progressDelay is how long a wait runs before its progress line appears.
 const progressDelay = time.Second
 
-// isTerminal reports whether w is a terminal (a character device), the only
-// place progress goes. A variable so tests can pretend.
-var isTerminal = func(w io.Writer) bool {
+// terminalWriter is a writer that says itself whether it is a terminal
+// (e.g. a test's stand-in for one).
+type terminalWriter interface {
+	io.Writer
+	IsTerminal() bool
+}
+
+// isTerminal reports whether w is a terminal (a character device, or a
+// terminalWriter that says so), the only place progress goes.
+func isTerminal(w io.Writer) bool {
+	if t, ok := w.(terminalWriter); ok {
+		return t.IsTerminal()
+	}
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

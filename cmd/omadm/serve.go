@@ -30,6 +30,7 @@ import (
 	"github.com/omadm/omadm/api/handler"
 	"github.com/omadm/omadm/fleet"
 	"github.com/omadm/omadm/fleet/content"
+	"github.com/omadm/omadm/internal/buildinfo"
 	"github.com/omadm/omadm/notification"
 	"github.com/omadm/omadm/notification/smsgw"
 	"github.com/omadm/omadm/server"
@@ -125,8 +126,6 @@ type runningServer struct {
 	served   chan error
 	timeout  time.Duration
 }
-
-func init() { rootCmd.AddCommand(newServeCmd()) }
 
 func newServeCmd() *cobra.Command {
 	var cfg serveConfig
@@ -525,7 +524,7 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 			hub.Publish(api.Update{Kind: api.UpdateCampaign, Time: c.UpdatedAt, Campaign: &v})
 		},
 		Watching: func() bool { return hub.Subscribers() > 0 }})
-	apiH, err := handler.New(handler.Options{Store: store, Notifier: engine, TokenSHA256: token.Hash[:], Hub: hub, Logger: log, Version: serveVersion,
+	apiH, err := handler.New(handler.Options{Store: store, Notifier: engine, TokenSHA256: token.Hash[:], Hub: hub, Logger: log, Version: buildinfo.Read().Version,
 		Operations: ops, Ready: schemaReady, Campaigns: camps,
 		Content: cat, PublicURL: cfg.PublicURL, ServerID: cmp.Or(eo.ServerID, server.DefaultServerID), Senders: eo.Senders})
 	if err != nil {
@@ -644,9 +643,6 @@ func serveDisplayAddr(a net.Addr) string {
 	}
 	return net.JoinHostPort(host, port)
 }
-
-// serveVersion is reported by /healthz; release builds set it with -ldflags.
-var serveVersion = "dev"
 
 // serveStatusRecorder remembers the status for the access log while keeping
 // http.Flusher and deadlines reachable (Unwrap) for event streams.

@@ -25,8 +25,6 @@ import (
 	"github.com/omadm/omadm/transport/dmhttp"
 )
 
-func init() { rootCmd.AddCommand(newSimCmd()) }
-
 // simConfig is everything `omadm sim` can be told.
 type simConfig struct {
 	server      string
@@ -305,7 +303,7 @@ func runSim(ctx context.Context, c simConfig, stdout, stderr io.Writer) error {
 		return runErr
 	}
 	if res.Failed > 0 {
-		return &exitError{code: 1, err: fmt.Errorf("%d of %d sessions failed", res.Failed, res.Sessions)}
+		return failedf("%d of %d sessions failed", res.Failed, res.Sessions)
 	}
 	return nil
 }

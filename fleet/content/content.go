@@ -34,6 +34,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/omadm/omadm/internal/atomicfile"
 )
 
 // Errors.
@@ -96,7 +98,7 @@ func Open(dir string, o Options) (*Catalogue, error) {
 	if errors.Is(err, os.ErrNotExist) {
 		key = make([]byte, 32)
 		rand.Read(key)
-		if err = writeFile(filepath.Join(dir, "notify.key"), key); err == nil {
+		if err = atomicfile.Write(filepath.Join(dir, "notify.key"), key); err == nil {
 			// Another process may have won the race: use what is there.
 			key, err = os.ReadFile(filepath.Join(dir, "notify.key"))
 		}
@@ -174,7 +176,7 @@ func (c *Catalogue) Add(name, version, typ string, r io.Reader) (*Package, error
 	}
 	p.Size, p.SHA256 = n, hex.EncodeToString(h.Sum(nil))
 	meta, _ := json.MarshalIndent(p, "", "  ")
-	if err := writeFile(filepath.Join(tmp, "meta.json"), meta); err != nil {
+	if err := atomicfile.Write(filepath.Join(tmp, "meta.json"), meta); err != nil {
 		return nil, fmt.Errorf("content: %w", err)
 	}
 	if err := os.Rename(tmp, filepath.Join(c.dir, p.ID)); err != nil {
@@ -308,7 +310,7 @@ func (c *Catalogue) SetPolicy(rules []Release) error {
 	b, _ := json.MarshalIndent(rules, "", "  ")
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return writeFile(filepath.Join(c.dir, "policy.json"), b)
+	return atomicfile.Write(filepath.Join(c.dir, "policy.json"), b)
 }
 
 // Match returns the package the policy gives a device of model running
@@ -359,29 +361,4 @@ func (c *Catalogue) NotifyMAC(id, device string) string {
 // CheckNotifyMAC verifies a NotifyMAC tag in constant time.
 func (c *Catalogue) CheckNotifyMAC(id, device, tag string) bool {
 	return hmac.Equal([]byte(c.NotifyMAC(id, device)), []byte(tag))
-}
-
-// writeFile replaces name atomically.
-func writeFile(name string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), ".tmp-")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o600)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), name)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
 }

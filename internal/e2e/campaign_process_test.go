@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,10 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/omadm/omadm/api"
 	apiclient "github.com/omadm/omadm/api/client"
+	"github.com/omadm/omadm/storage/postgres"
 )
 
 // waitCampaign follows a campaign over the event stream until done says
@@ -100,30 +98,12 @@ func TestE2E_ServeKilledMidCampaignGivesEveryDeviceOneOperation(t *testing.T) {
 // pgSchema creates a schema of the test's own and returns a DSN using it.
 func pgSchema(t *testing.T, dsn string) string {
 	t.Helper()
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, dsn)
+	scoped, drop, err := postgres.TempSchema(context.Background(), dsn, "e2e_campaign")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close(ctx)
-	schema := fmt.Sprintf("e2e_campaign_%d", time.Now().UnixNano())
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if c, err := pgx.Connect(ctx, dsn); err == nil {
-			_, _ = c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(ctx)
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	t.Cleanup(func() { _ = drop() })
+	return scoped
 }
 
 func killMidCampaign(t *testing.T, bin string, db []string, twoNodes bool) {

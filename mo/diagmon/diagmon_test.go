@@ -342,12 +342,12 @@ func TestDiagMon_RunCollectsEveryIntervalOnceSet(t *testing.T) {
 		if err := d.tree.Replace(srv, node+"/Policy/Interval", dmtree.Value{Format: "int", Data: []byte("60")}); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(59 * time.Second)
+		time.Sleep(59 * time.Second) // virtual time (synctest): just short of the interval
 		synctest.Wait()
 		if d.count() != 0 {
 			t.Fatal("collected before the interval passed")
 		}
-		time.Sleep(2 * time.Second)
+		time.Sleep(2 * time.Second) // virtual time (synctest): past the interval
 		synctest.Wait()
 		if n := d.count(); n != 1 || d.last().Kind != "trap" {
 			t.Fatalf("%d alerts after one interval, want the trap", d.count())

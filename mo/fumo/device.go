@@ -22,7 +22,7 @@ import (
 // Defaults of Config.
 const (
 	DefaultMaxSize         = 512 << 20
-	DefaultDownloadTimeout = time.Hour
+	DefaultDownloadTimeout = moframe.DefaultDownloadTimeout
 	DefaultConnectTimeout  = download.DefaultConnectTimeout
 	DefaultStallTimeout    = download.DefaultStallTimeout
 	DefaultStallBytes      = download.DefaultStallBytes
@@ -117,14 +117,12 @@ type Object struct {
 	uri string
 	cfg Config
 	log *slog.Logger
-	get *download.Getter
+	dl  *moframe.Downloader
 	run *moframe.Runner
 }
 
-const (
-	packageFile = "package.bin"
-	partFile    = "package.part"
-)
+// packageFile is the package's file in Config.Dir.
+const packageFile = "package.bin"
 
 var _ interface {
 	dmtree.Plugin
@@ -145,9 +143,6 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if cfg.MaxSize <= 0 {
 		cfg.MaxSize = DefaultMaxSize
 	}
-	if cfg.DownloadTimeout <= 0 {
-		cfg.DownloadTimeout = DefaultDownloadTimeout
-	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -163,9 +158,10 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fumo: %w (want e.g. ./FwUpdate/Default)", err)
 	}
-	o := &Object{t: t, uri: uri, cfg: cfg, log: cfg.Log.With("fumo", uri),
-		get: download.New(download.Options{Client: cfg.HTTPClient, ConnectTimeout: cfg.ConnectTimeout,
-			StallTimeout: cfg.StallTimeout, StallBytes: cfg.StallBytes, MaxSize: cfg.MaxSize})}
+	o := &Object{t: t, uri: uri, cfg: cfg, log: cfg.Log.With("fumo", uri)}
+	o.dl = moframe.NewDownloader(moframe.DownloadConfig{Fetch: cfg.Fetch, HTTPClient: cfg.HTTPClient, MaxSize: cfg.MaxSize,
+		DownloadTimeout: cfg.DownloadTimeout, ConnectTimeout: cfg.ConnectTimeout, StallTimeout: cfg.StallTimeout,
+		StallBytes: cfg.StallBytes, AcceptTypes: cfg.AcceptTypes, FreeSpace: cfg.FreeSpace, Log: o.log})
 	o.run, err = moframe.NewRunner(moframe.RunnerConfig{Name: "fumo", Dir: cfg.Dir, Report: cfg.Report, Log: o.log,
 		Initial: moframe.Record{State: int(StateIdle)},
 		Valid:   func(r moframe.Record) bool { return stateNames[State(r.State)] != "" }})
@@ -352,36 +348,16 @@ func (o *Object) download(ctx context.Context, url string) (Result, error) {
 	if url == "" {
 		return ResultBadURL, errors.New("no PkgURL")
 	}
-	dctx, cancel := context.WithTimeout(ctx, o.cfg.DownloadTimeout)
-	defer cancel()
-	if o.cfg.Fetch == nil {
-		err := o.get.Package(ctx, dctx, url, filepath.Join(o.cfg.Dir, packageFile), download.PackageOptions{
-			Dir: o.cfg.Dir, Accept: o.cfg.AcceptTypes, FreeSpace: o.cfg.FreeSpace, Log: o.log})
-		if err != nil {
-			return resultOfKind[download.KindOf(err)], err
-		}
+	err := o.dl.Download(ctx, url, filepath.Join(o.cfg.Dir, packageFile), o.cfg.Dir)
+	switch {
+	case err == nil:
 		return ResultSuccessful, nil
-	}
-	part := filepath.Join(o.cfg.Dir, partFile)
-	f, err := os.OpenFile(part, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
+	case moframe.IsStorage(err):
 		return ResultDownloadOutOfMemory, err
+	case o.cfg.Fetch == nil:
+		return resultOfKind[download.KindOf(err)], err
 	}
-	err = o.cfg.Fetch(dctx, url, &limitWriter{w: f, left: o.cfg.MaxSize})
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(part, filepath.Join(o.cfg.Dir, packageFile))
-	}
-	if err != nil {
-		os.Remove(part)
-		return ResultOf(err), err
-	}
-	return ResultSuccessful, nil
+	return ResultOf(err), err
 }
 
 // resultOfKind maps a failed download to its FUMO result code
@@ -408,25 +384,6 @@ var resultOfKind = map[download.Kind]Result{
 	download.KindMismatch:      ResultCorruptedPackage,
 	download.KindChecksum:      ResultValidationFailed,
 	download.KindNotConfirmed:  ResultDownloadNetwork,
-}
-
-// limitWriter fails a download that outgrows Config.MaxSize.
-type limitWriter struct {
-	w    io.Writer
-	left int64
-}
-
-func (l *limitWriter) Write(p []byte) (int, error) {
-	if int64(len(p)) > l.left {
-		return 0, &ResultError{ResultDownloadOutOfMemory, errors.New("package exceeds the size limit")}
-	}
-	l.left -= int64(len(p))
-	n, err := l.w.Write(p)
-	if err != nil {
-		// The device's storage, not the network: full or failing.
-		err = &ResultError{ResultDownloadOutOfMemory, err}
-	}
-	return n, err
 }
 
 // resume continues what a restart interrupted (moframe.Runner.Resume).

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/omadm/omadm/internal/atomicfile"
 	"github.com/omadm/omadm/syncml"
 )
 
@@ -361,24 +362,4 @@ func CodeOf(err error, ok, fail int) int {
 
 // WriteFileSync replaces name with data atomically (temporary file, fsync,
 // rename), so a crash leaves the old or the new content.
-func WriteFileSync(name string, data []byte) error {
-	tmp := name + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, name)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
-}
+func WriteFileSync(name string, data []byte) error { return atomicfile.Write(name, data) }

@@ -22,7 +22,7 @@ import (
 // Defaults of Config.
 const (
 	DefaultMaxSize         = 256 << 20
-	DefaultDownloadTimeout = time.Hour
+	DefaultDownloadTimeout = moframe.DefaultDownloadTimeout
 )
 
 // Component is a software component an Installer installs.
@@ -101,7 +101,7 @@ type Object struct {
 	uri string
 	cfg Config
 	log *slog.Logger
-	get *download.Getter
+	dl  *moframe.Downloader
 	run *moframe.Runner
 }
 
@@ -122,9 +122,6 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if cfg.MaxSize <= 0 {
 		cfg.MaxSize = DefaultMaxSize
 	}
-	if cfg.DownloadTimeout <= 0 {
-		cfg.DownloadTimeout = DefaultDownloadTimeout
-	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -140,9 +137,10 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if err := moframe.Grant(t, uri, cfg.Servers, Model.Commands()...); err != nil {
 		return nil, fmt.Errorf("scomo: %w", err)
 	}
-	o := &Object{t: t, uri: uri, cfg: cfg, log: cfg.Log.With("scomo", uri),
-		get: download.New(download.Options{Client: cfg.HTTPClient, ConnectTimeout: cfg.ConnectTimeout,
-			StallTimeout: cfg.StallTimeout, MaxSize: cfg.MaxSize})}
+	o := &Object{t: t, uri: uri, cfg: cfg, log: cfg.Log.With("scomo", uri)}
+	o.dl = moframe.NewDownloader(moframe.DownloadConfig{Fetch: cfg.Fetch, HTTPClient: cfg.HTTPClient, MaxSize: cfg.MaxSize,
+		DownloadTimeout: cfg.DownloadTimeout, ConnectTimeout: cfg.ConnectTimeout, StallTimeout: cfg.StallTimeout,
+		AcceptTypes: cfg.AcceptTypes, FreeSpace: cfg.FreeSpace, Log: o.log})
 	o.run, err = moframe.NewRunner(moframe.RunnerConfig{Name: "scomo", Dir: cfg.Dir, Report: cfg.Report, Log: o.log,
 		Valid: func(r moframe.Record) bool { return r.Op == "" || r.Params["id"] != "" && r.Params["branch"] != "" }})
 	if err != nil {
@@ -550,36 +548,7 @@ func (o *Object) download(ctx context.Context, url, dst string) (Result, error) 
 	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
 		return ResultDownloadOutOfMemory, err
 	}
-	dctx, cancel := context.WithTimeout(ctx, o.cfg.DownloadTimeout)
-	defer cancel()
-	if o.cfg.Fetch == nil {
-		if err := os.MkdirAll(o.downloadDir(), 0o700); err != nil {
-			return ResultDownloadOutOfMemory, err
-		}
-		err := o.get.Package(ctx, dctx, url, dst, download.PackageOptions{
-			Dir: o.downloadDir(), Accept: o.cfg.AcceptTypes, FreeSpace: o.cfg.FreeSpace, Log: o.log})
-		if err != nil {
-			return ResultOfDownload(err), err
-		}
-		return ResultSuccessful, nil
-	}
-	part := dst + ".part"
-	f, err := os.OpenFile(part, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return ResultDownloadOutOfMemory, err
-	}
-	err = o.cfg.Fetch(dctx, url, &limitWriter{w: f, left: o.cfg.MaxSize})
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(part, dst)
-	}
-	if err != nil {
-		os.Remove(part)
+	if err := o.dl.Download(ctx, url, dst, o.downloadDir()); err != nil {
 		return ResultOfDownload(err), err
 	}
 	return ResultSuccessful, nil
@@ -587,13 +556,17 @@ func (o *Object) download(ctx context.Context, url, dst string) (Result, error) 
 
 // ResultOfDownload maps a failed download to its SCOMO result code
 // (OMA-TS-DM-SCOMO-V1_0 §8.7): an error naming its own code (a
-// *moframe.ResultError of a custom Fetch) keeps it; a downloader error
+// *moframe.ResultError of a custom Fetch) keeps it; a failure of the
+// device's storage or a package over MaxSize is 1404; a downloader error
 // maps by its kind (resultOfKind); anything else is 1402 "Download
 // Failed".
 func ResultOfDownload(err error) Result {
 	var re *moframe.ResultError
 	if errors.As(err, &re) {
 		return Result(re.Code)
+	}
+	if moframe.IsStorage(err) {
+		return ResultDownloadOutOfMemory
 	}
 	var de *download.Error
 	if errors.As(err, &de) {
@@ -636,18 +609,4 @@ var resultOfKind = map[download.Kind]Result{
 	download.KindMismatch:      ResultValidationFailed,
 	download.KindChecksum:      ResultValidationFailed,
 	download.KindNotConfirmed:  ResultDownloadFailed,
-}
-
-// limitWriter fails a custom Fetch whose package outgrows Config.MaxSize.
-type limitWriter struct {
-	w    io.Writer
-	left int64
-}
-
-func (l *limitWriter) Write(p []byte) (int, error) {
-	if int64(len(p)) > l.left {
-		return 0, &moframe.ResultError{Code: int(ResultDownloadOutOfMemory), Err: errors.New("package exceeds the size limit")}
-	}
-	l.left -= int64(len(p))
-	return l.w.Write(p)
 }

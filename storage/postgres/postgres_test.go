@@ -2,15 +2,9 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/storage/migrations"
@@ -29,45 +23,16 @@ func freshSchema(t testing.TB) string {
 	if dsn == "" {
 		t.Skipf("%s is not set: no PostgreSQL to test against (scripts/pg-throwaway.sh starts one)", envDSN)
 	}
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, dsn)
+	scoped, drop, err := postgres.TempSchema(context.Background(), dsn, "omadm_test")
 	if err != nil {
-		t.Fatalf("connect %s: %v", envDSN, err)
-	}
-	defer admin.Close(ctx)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "omadm_test_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", envDSN, err)
 	}
 	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer c.Close(context.Background())
-		if _, err := c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
+		if err := drop(); err != nil {
+			t.Error(err)
 		}
 	})
-	return withParam(t, dsn, "search_path", schema)
-}
-
-func withParam(t testing.TB, dsn, k, v string) string {
-	t.Helper()
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set(k, v)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return dsn + " " + k + "=" + v
+	return scoped
 }
 
 // testKey seals the server passwords of the test stores.
