@@ -151,3 +151,42 @@ var traceByteTests = []test{
 		deepEqual(t, "traces left", traceIDs(t, s, "a"), ids)
 	}},
 }
+
+// BenchTraceBytesStep measures one step of the trace size bound on a
+// table already holding stored traces: 100 traces of 1 KiB are added
+// (outside the timer), then the bytes are read and the oldest traces
+// freeing the excess are deleted. Its cost is that of the step, whatever
+// the table holds: run it with different stored values to compare.
+func BenchTraceBytesStep(b *testing.B, s storage.Store, stored int) {
+	benchDevice(b, s, "dev")
+	body := noise(1, 1024)
+	add := func(n int) {
+		e := &storage.Effects{}
+		for i := range n {
+			e.Traces = append(e.Traces, &storage.TraceEntry{DeviceID: "dev", SessionID: fmt.Sprint(i / 10), Direction: "in",
+				MsgID: fmt.Sprint(i % 10), ContentType: "application/octet-stream", Body: body})
+		}
+		if err := storage.WriteEffects(bg, s, e); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for n := stored; n > 0; n -= 1000 {
+		add(min(n, 1000))
+	}
+	bound, err := s.TraceBytes(bg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		b.StopTimer()
+		add(100)
+		b.StartTimer()
+		total, err := s.TraceBytes(bg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n, _, err := s.DeleteOldestTraces(bg, 2000, total-bound); err != nil || n == 0 {
+			b.Fatalf("DeleteOldestTraces: %d deleted, %v", n, err)
+		}
+	}
+}
