@@ -189,6 +189,8 @@ start: back it up, and give every node sharing a PostgreSQL database the same).`
 	f.DurationVar(&cfg.CampaignLease, "campaign-lease", fleet.DefaultLeaseTTL, "how long a node's hold on a campaign lasts without renewal: another node takes over a dead node's campaigns after it")
 	f.IntVar(&cfg.Engine.TraceKeep, "trace-keep", server.DefaultTraceKeep, "wire traces kept per device")
 	f.DurationVar(&cfg.Engine.TraceMaxAge, "trace-retention", 0, "how long wire traces are kept before the hourly sweep deletes them, oldest first; 0 keeps them (up to --trace-keep per device)")
+	cfg.Engine.TraceMaxBytes = defaultTraceMaxBytes
+	f.Var(byteSizeFlag{&cfg.Engine.TraceMaxBytes}, "trace-max-bytes", "bytes all wire traces may take in storage; each minute's housekeeping deletes the oldest traces above it (e.g. 512MiB, 1GiB; 0: no bound)")
 	f.Var(eventKeepFlag{&cfg.Engine.EventKeep}, "event-keep",
 		"how long events (generic alerts, session start/end) are kept before the hourly sweep deletes them; 0 keeps them forever")
 	f.DurationVar(&cfg.Engine.JobKeep, "job-keep", 0,

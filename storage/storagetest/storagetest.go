@@ -30,6 +30,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Traces", traceTests},
 		{"TraceRetention", pruneTests},
 		{"Housekeeping", housekeepingTests},
+		{"TraceBytes", traceByteTests},
 		{"GroupCommit", groupCommitTests},
 		{"Store", miscTests},
 		{"Batch", batchTests},
