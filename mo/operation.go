@@ -41,8 +41,6 @@ type Descriptor struct {
 	// device's report, so that its view of the device (the tree cache)
 	// follows the change: SCOMO's Inventory after an install or removal.
 	Refresh string
-	// Retry is the object's retry policy (the zero policy: no retry).
-	Retry RetryPolicy
 }
 
 // Operation is one operation of an object.
@@ -62,8 +60,6 @@ type Operation struct {
 	Create string
 	// Params are what the operation writes before its Exec, in order.
 	Params []Param
-	// Retry, when set, replaces the object's retry policy for this operation.
-	Retry *RetryPolicy
 }
 
 // Param is one parameter of an operation: a value the request gives and the

@@ -20,13 +20,6 @@ var Descriptor = &mo.Descriptor{
 	DefaultOperation: string(OpDownloadAndUpdate),
 	Timeout:          24 * time.Hour,
 	Success:          [][2]int{{200, 299}},
-	// A device that never connected, a report that never came, and the
-	// download failures that say nothing against the package (the
-	// network, the download server) are tried again; a package the device
-	// found corrupt, mismatched or invalid (402, 403, 404) is not.
-	Retry: mo.RetryPolicy{Attempts: 3, Backoff: 10 * time.Minute, MaxBackoff: 2 * time.Hour,
-		OnUnreached: true, OnTimeout: true,
-		Results: []int{int(ResultDownloadTimeout), int(ResultServerUnavailable), int(ResultServerError), int(ResultDownloadNetwork)}},
 	Operations: []mo.Operation{
 		{Name: string(OpDownloadAndUpdate), Aliases: []string{"download-and-update"},
 			Params: []mo.Param{{Name: "pkg_url", Node: string(OpDownloadAndUpdate) + "/PkgURL", Format: "chr", Required: true, PackageURL: true}}},

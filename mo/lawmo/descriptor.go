@@ -22,10 +22,6 @@ var Descriptor = &mo.Descriptor{
 	DefaultNode: DefaultNode,
 	Timeout:     time.Hour,
 	Success:     [][2]int{{1200, 1299}},
-	// A lock or wipe a device never took is sent again; one the device
-	// accepted never is (it may be running it: a wipe must not run twice).
-	Retry: mo.RetryPolicy{Attempts: 3, Backoff: 5 * time.Minute, MaxBackoff: time.Hour,
-		OnUnreached: true, NeverAfterAccepted: true},
 	Operations: []mo.Operation{
 		{Name: string(OpFullyLock), Aliases: []string{"lock"}, Exec: "Operations/" + string(OpFullyLock), Params: []mo.Param{notifyUser}},
 		{Name: string(OpPartiallyLock), Aliases: []string{"partial-lock"}, Exec: "Operations/" + string(OpPartiallyLock), Params: []mo.Param{notifyUser}},
