@@ -10,6 +10,7 @@ import (
 
 	"github.com/omadm/omadm/client"
 	"github.com/omadm/omadm/server/envelope"
+	"github.com/omadm/omadm/syncml"
 )
 
 // The reversed roles: the DM client (the device) is the OBEX server and the
@@ -147,7 +148,9 @@ func (deviceRole) sent(c *sconn) { c.fetched = true }
 // DialDevice is the DM server's side of the reversed roles: it connects to
 // the device's OBEX server (o.Dial), PUTs pkg0 when given, then GETs each
 // device message, hands it to e and PUTs the reply, until a reply ends the
-// session (Outbound.Token ""), and DISCONNECTs. secure tells the engine
+// session (Outbound.Token "", unless it challenges the device's
+// credentials: the device then sends its package 1 again), and
+// DISCONNECTs. secure tells the engine
 // the link authenticates the session (envelope.Inbound.SecureSession);
 // maxMessages bounds the exchange (0 = 1000). It is ConnectDevice followed
 // by DeviceConn.Serve.
@@ -202,7 +205,8 @@ func ConnectDevice(ctx context.Context, o ClientOptions, pkg0 []byte) (*DeviceCo
 func (dc *DeviceConn) Close() { dc.t.drop() }
 
 // Serve GETs each device message, hands it to e and PUTs the reply, until a
-// reply ends the session (Outbound.Token ""); it then DISCONNECTs. ctx
+// reply ends the session (Outbound.Token "" without a credentials
+// challenge); it then DISCONNECTs. ctx
 // bounds the whole session. The connection is closed when Serve returns.
 // secure and maxMessages as for DialDevice.
 func (dc *DeviceConn) Serve(ctx context.Context, e Engine, secure bool, maxMessages int) error {
@@ -233,7 +237,7 @@ func (dc *DeviceConn) Serve(ctx context.Context, e Engine, secure bool, maxMessa
 			return fmt.Errorf("obex: sending the reply: %w", err)
 		}
 		addr.token = out.Token
-		if out.Token == "" {
+		if out.Token == "" && !challenged(out) {
 			t.out = Packet{Code: OpDisconnect, Headers: t.out.Headers[:0]}
 			t.idHeader()
 			if err := t.send(FormRequest); err == nil {
@@ -243,6 +247,24 @@ func (dc *DeviceConn) Serve(ctx context.Context, e Engine, secure bool, maxMessa
 		}
 	}
 	return fmt.Errorf("obex: session still open after %d messages", maxMessages)
+}
+
+// challenged reports whether a reply that belongs to no session refuses
+// the device's credentials with a challenge (SyncHdr Status 401 or 407 with
+// Chal): the device then sends its package 1 again with new credentials
+// (OMA-TS-DM_Security-V1_2 §5.3; OMA-TS-DM_Protocol-V1_2, authentication in
+// the session), so the exchange goes on with another GET.
+func challenged(out *envelope.Outbound) bool {
+	m, _, err := syncml.Decode(out.Body, out.ContentType, nil)
+	if err != nil {
+		return false
+	}
+	for _, c := range m.Body {
+		if st, ok := c.(*syncml.Status); ok && st.CmdRef == "0" && st.Chal != nil {
+			return st.Data == syncml.StatusInvalidCredentials || st.Data == syncml.StatusMissingCredentials
+		}
+	}
+	return false
 }
 
 // connToken is the session addressing of one outgoing OBEX connection.
