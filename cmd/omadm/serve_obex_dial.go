@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -51,15 +52,21 @@ func obexDialFlags(cmd *cobra.Command, c *obexDialConfig) {
 // addSender registers the obex sender in senders when --obex-dial is on
 // (nil otherwise). Its engine is set by attach once the engine exists.
 func (c obexDialConfig) addSender(senders map[string]notification.Sender, log *slog.Logger) (*obexDialSender, error) {
+	changed := func(v, def int64) bool { return v != 0 && v != def }
 	if !c.Enabled {
-		if c.ConnectTimeout != defaultOBEXDialTimeout || c.SessionTimeout != defaultOBEXDialSession || c.MaxSessions != defaultOBEXDialSessions {
+		if changed(int64(c.ConnectTimeout), int64(defaultOBEXDialTimeout)) || changed(int64(c.SessionTimeout), int64(defaultOBEXDialSession)) ||
+			changed(int64(c.MaxSessions), defaultOBEXDialSessions) {
 			return nil, errors.New("--obex-dial-timeout, --obex-dial-session-timeout and --obex-dial-max need --obex-dial")
 		}
 		return nil, nil
 	}
-	if c.ConnectTimeout <= 0 || c.SessionTimeout <= 0 || c.MaxSessions <= 0 {
+	if c.ConnectTimeout < 0 || c.SessionTimeout < 0 || c.MaxSessions < 0 {
 		return nil, errors.New("--obex-dial-timeout, --obex-dial-session-timeout and --obex-dial-max must be > 0")
 	}
+	// Zero (a configuration built in code) takes the defaults.
+	c.ConnectTimeout = cmp.Or(c.ConnectTimeout, defaultOBEXDialTimeout)
+	c.SessionTimeout = cmp.Or(c.SessionTimeout, defaultOBEXDialSession)
+	c.MaxSessions = cmp.Or(c.MaxSessions, defaultOBEXDialSessions)
 	if _, taken := senders["obex"]; taken {
 		return nil, errors.New("--obex-dial: another sender already serves obex: addresses")
 	}

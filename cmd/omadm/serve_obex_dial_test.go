@@ -30,8 +30,10 @@ func TestOBEXDial_FlagsAreChecked(t *testing.T) {
 		{"off", func(*obexDialConfig) {}, ""},
 		{"on", func(c *obexDialConfig) { c.Enabled = true }, ""},
 		{"bound without --obex-dial", func(c *obexDialConfig) { c.MaxSessions = 2 }, "need --obex-dial"},
-		{"zero timeout", func(c *obexDialConfig) { c.Enabled, c.ConnectTimeout = true, 0 }, "must be > 0"},
-		{"zero max", func(c *obexDialConfig) { c.Enabled, c.MaxSessions = true, 0 }, "must be > 0"},
+		{"negative timeout", func(c *obexDialConfig) { c.Enabled, c.ConnectTimeout = true, -time.Second }, "must be > 0"},
+		{"negative max", func(c *obexDialConfig) { c.Enabled, c.MaxSessions = true, -1 }, "must be > 0"},
+		{"zero values off", func(c *obexDialConfig) { *c = obexDialConfig{} }, ""},
+		{"zero values on take the defaults", func(c *obexDialConfig) { *c = obexDialConfig{Enabled: true} }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := def
