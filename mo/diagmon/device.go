@@ -384,6 +384,10 @@ func stop(t *time.Timer) {
 // Wait blocks until no function started by an Exec is running.
 func (o *Object) Wait() { o.run.Wait() }
 
+// Busy reports whether an operation runs in the background now, or has
+// just ended and is handing over its report.
+func (o *Object) Busy() bool { return o.run.Active() }
+
 // Close stops a running function without reporting it (with Config.Dir the
 // next start runs it again) and waits for it, and stops Run.
 func (o *Object) Close() {

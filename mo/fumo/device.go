@@ -184,6 +184,10 @@ func (o *Object) State() State { return State(o.run.Record().State) }
 // Wait blocks until no operation is running.
 func (o *Object) Wait() { o.run.Wait() }
 
+// Busy reports whether an operation runs in the background now, or has
+// just ended and is handing over its report.
+func (o *Object) Busy() bool { return o.run.Active() }
+
 // Close stops a running operation without reporting it and waits for it;
 // its state stays on disk and the next Install resumes it.
 func (o *Object) Close() { o.run.Close() }

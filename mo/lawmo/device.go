@@ -159,6 +159,10 @@ func (o *Object) leaf(rel string) string {
 // Wait blocks until no operation is running.
 func (o *Object) Wait() { o.run.Wait() }
 
+// Busy reports whether an operation runs in the background now, or has
+// just ended and is handing over its report.
+func (o *Object) Busy() bool { return o.run.Active() }
+
 // Close stops a running operation without reporting it and waits for it.
 func (o *Object) Close() { o.run.Close() }
 

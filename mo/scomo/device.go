@@ -166,6 +166,10 @@ func (o *Object) URI() string { return o.uri }
 // Wait blocks until no operation is running.
 func (o *Object) Wait() { o.run.Wait() }
 
+// Busy reports whether an operation runs in the background now, or has
+// just ended and is handing over its report.
+func (o *Object) Busy() bool { return o.run.Active() }
+
 // Close stops a running operation without reporting it and waits for it;
 // it runs again at the next Install.
 func (o *Object) Close() { o.run.Close() }

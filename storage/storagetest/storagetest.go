@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Chunks", chunkTests},
 		{"Campaigns", campaignTests},
 		{"Inventory", inventoryTests},
+		{"DeviceIDs", deviceIDTests},
 		{"Groups", groupTests},
 		{"Profiles", profileTests},
 		{"APITokens", tokenTests},

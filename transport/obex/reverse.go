@@ -119,7 +119,7 @@ func (r deviceRole) put(c *sconn) error {
 	}
 	c.fetched = false
 	select {
-	case r.d.in <- &client.Response{Body: c.body, ContentType: c.putType, HMAC: c.hmac}:
+	case r.d.in <- &client.Response{Body: c.body, ContentType: c.putType, HMAC: c.hmac, SecureSession: c.s.o.SecureLink}:
 		return c.respond(RespOK)
 	default:
 		return c.respond(RespServiceUnavailable)
