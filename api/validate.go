@@ -195,7 +195,9 @@ func ValidateLabelChange(c *LabelChange) error {
 
 // ValidateNotifyAddr checks where package 0 is sent: "" (none),
 // "udp://host:port", "sms:+number", or through a WAP Push Proxy Gateway
-// "wappush:+number" (SMS bearer) or "wappush-ip:address" (IP bearer).
+// "wappush:+number" (SMS bearer) or "wappush-ip:address" (IP bearer), or
+// "obex://host:port" (a device that is an OBEX server: the DM server
+// connects to it, `omadm serve --obex-dial`).
 func ValidateNotifyAddr(a string) error {
 	switch {
 	case a == "":
@@ -222,13 +224,24 @@ func ValidateNotifyAddr(a string) error {
 			return invalid("notify_addr", "%q: want wappush:+<3..20 digits>", a)
 		}
 		return nil
+	case strings.HasPrefix(a, "obex://"):
+		// The device is an OBEX server the DM server connects to (the
+		// reversed roles): a TCP host and port, nothing else.
+		host, port, err := net.SplitHostPort(strings.TrimPrefix(a, "obex://"))
+		if err != nil || host == "" || strings.ContainsAny(host, "/?#@ ") {
+			return invalid("notify_addr", "%q: want obex://host:port", a)
+		}
+		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+			return invalid("notify_addr", "%q: port must be 1..65535", a)
+		}
+		return nil
 	case strings.HasPrefix(a, "wappush-ip:"):
 		if net.ParseIP(strings.Trim(strings.TrimPrefix(a, "wappush-ip:"), "[]")) == nil {
 			return invalid("notify_addr", "%q: want wappush-ip:<IPv4 or IPv6 address>", a)
 		}
 		return nil
 	}
-	return invalid("notify_addr", "%q: unsupported scheme (want udp://host:port, sms:+number, wappush:+number or wappush-ip:address)", a)
+	return invalid("notify_addr", "%q: unsupported scheme (want udp://host:port, sms:+number, wappush:+number, wappush-ip:address or obex://host:port)", a)
 }
 
 // CanonicalCommand maps a case-insensitive command name ("replace") to its

@@ -98,6 +98,8 @@ type serveConfig struct {
 	CampaignKeep time.Duration
 	// OBEX serves DM over OBEX too (serve_obex.go).
 	OBEX serveOBEXConfig
+	// OBEXDial notifies obex:// devices by connecting to them (serve_obex_dial.go).
+	OBEXDial obexDialConfig
 	// Push configures the PPG and Kannel sendsms senders (serve_push.go).
 	Push pushConfig
 }
@@ -118,7 +120,8 @@ type runningServer struct {
 	Log       *slog.Logger
 	// TokenGenerated is true when this start generated the token.
 	TokenGenerated bool
-	OBEX           *serveOBEX // nil without OBEX flags
+	OBEX           *serveOBEX      // nil without OBEX flags
+	OBEXDial       *obexDialSender // nil without --obex-dial
 
 	srv      *http.Server
 	relayCtl context.CancelFunc
@@ -202,6 +205,7 @@ start: back it up, and give every node sharing a PostgreSQL database the same).`
 	f.IntVar(&cfg.Engine.DeviceEventBurst, "device-event-burst", server.DefaultDeviceEventBurst, "events one device may add at once (its budget's size)")
 	authLimitFlags(cmd, &cfg.Engine.AuthLimits)
 	serveOBEXFlags(cmd, &cfg.OBEX)
+	obexDialFlags(cmd, &cfg.OBEXDial)
 	pushFlags(cmd, &cfg.Push)
 	return cmd
 }
@@ -478,6 +482,7 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 	hub := handler.NewHub()
 	relay := handler.NewRelay(store, hub, log, 0)
 	eo := cfg.Engine
+	var dial *obexDialSender
 	eo.Store, eo.Logger = store, log
 	eo.ServerID = cmp.Or(cfg.ServerID, eo.ServerID)
 	if eo.Senders == nil {
@@ -486,6 +491,9 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 			eo.Senders["sms"] = &smsgw.WebhookSender{URL: cfg.SMSWebhook}
 		}
 		if err := cfg.Push.addSenders(eo.Senders, log); err != nil {
+			return nil, err
+		}
+		if dial, err = cfg.OBEXDial.addSender(eo.Senders, log); err != nil {
 			return nil, err
 		}
 	}
@@ -516,6 +524,7 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 	if err != nil {
 		return nil, err
 	}
+	dial.attach(engine)
 	schemaReady, err := serveSchemaCheck(store, backend)
 	if err != nil {
 		return nil, err
@@ -569,7 +578,7 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 		Store:          store, Engine: engine, API: apiH, Log: log, served: make(chan error, 1), relayEnd: make(chan struct{}),
 		Ops: ops, Campaigns: camps, Scheduler: fleet.NewScheduler(ops, fleet.SchedulerOptions{Interval: cfg.OpSweep, Tick: cfg.OpTick,
 			Campaigns: camps, CampaignInterval: cfg.CampaignInterval}),
-		timeout: cfg.ShutdownTimeout, OBEX: obx,
+		timeout: cfg.ShutdownTimeout, OBEX: obx, OBEXDial: dial,
 	}
 	// Timeouts cut slow-loris connections; the listener bounds how many are
 	// served at once. Event streams extend their own write deadline.
@@ -613,6 +622,7 @@ func (rs *runningServer) Shutdown(ctx context.Context) error {
 		}
 	}
 	rs.OBEX.Close()
+	rs.OBEXDial.Close()
 	// Traces and session events still waiting behind the sessions.
 	rs.Engine.Close(context.WithoutCancel(ctx))
 	rs.Scheduler.Close()
