@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -60,10 +59,11 @@ var defaultWebhookClient = &http.Client{Timeout: 30 * time.Second}
 
 // Send POSTs the SM(s) for pkg0 to the gateway.
 func (s *WebhookSender) Send(ctx context.Context, addr string, pkg0 []byte) error {
-	number, err := smsNumber(addr)
+	a, err := notification.ParseAddrOf(addr, notification.SchemeSMS)
 	if err != nil {
-		return err
+		return fmt.Errorf("smsgw: %w", err)
 	}
+	number := a.Number
 	if s.URL == "" {
 		return fmt.Errorf("smsgw: webhook sender has no gateway URL")
 	}
@@ -108,20 +108,4 @@ func (s *WebhookSender) Send(ctx context.Context, addr string, pkg0 []byte) erro
 		return fmt.Errorf("smsgw: gateway answered %s: %s", resp.Status, strings.TrimSpace(string(msg)))
 	}
 	return nil
-}
-
-// smsNumber checks "sms:+number" and returns "+number" (digits, optional +).
-func smsNumber(addr string) (string, error) {
-	num, ok := strings.CutPrefix(addr, "sms:")
-	if !ok {
-		return "", fmt.Errorf("smsgw: address %q is not sms:+number", addr)
-	}
-	if u, err := url.PathUnescape(num); err == nil {
-		num = u
-	}
-	digits := strings.TrimPrefix(num, "+")
-	if len(digits) == 0 || len(digits) > 20 || strings.Trim(digits, "0123456789") != "" {
-		return "", fmt.Errorf("smsgw: address %q has no valid phone number", addr)
-	}
-	return num, nil
 }
