@@ -71,7 +71,7 @@ type addrScheme struct {
 }
 
 var addrSchemes = []addrScheme{
-	{SchemeUDP, "udp://host:port", parseUDP},
+	{SchemeUDP, "udp://host:port", parseHostPort},
 	{SchemeSMS, "sms:+number", parseNumber},
 	{SchemeWAPPush, "wappush:+number", parseNumber},
 	{SchemeWAPPushIP, "wappush-ip:address", parseIP},
@@ -147,7 +147,7 @@ func ParseAddrOf(s string, schemes ...string) (Addr, error) {
 	return Addr{}, &AddrError{s, "not served here (want " + strings.Join(forms, " or ") + ")"}
 }
 
-func parseUDP(rest string, a *Addr) error {
+func parseHostPort(rest string, a *Addr) error {
 	hp, ok := strings.CutPrefix(rest, "//")
 	if !ok {
 		return fmt.Errorf("no //")
