@@ -197,3 +197,20 @@ func parseIP(rest string, a *Addr) error {
 	a.IP = ip
 	return nil
 }
+
+// SMSTo is what an SMS gateway sender does before it submits: it reads an
+// "sms:+number" address (ParseAddrOf) and wraps pkg0 as SM user data for
+// WDP port 2948 (Wrap with BearerSMS; seq is the WSP transaction id and the
+// concatenation reference, which a sender varies per message). It returns
+// the number to send to and the SMs in order, each with its UDH.
+func SMSTo(addr string, pkg0 []byte, seq uint32, srcPort uint16) (number string, sms [][]byte, err error) {
+	a, err := ParseAddrOf(addr, SchemeSMS)
+	if err != nil {
+		return "", nil, err
+	}
+	sms, err = Wrap(BearerSMS, pkg0, byte(seq), &SMSOptions{SrcPort: srcPort, Ref: uint16(seq)})
+	if err != nil {
+		return "", nil, err
+	}
+	return a.Number, sms, nil
+}

@@ -59,16 +59,10 @@ func (s *SendSMSSender) Describe() string {
 
 // Send sends the SM(s) for pkg0 to the number in addr.
 func (s *SendSMSSender) Send(ctx context.Context, addr string, pkg0 []byte) error {
-	a, err := notification.ParseAddrOf(addr, notification.SchemeSMS)
-	if err != nil {
-		return fmt.Errorf("sendsms: %w", err)
-	}
-	number := a.Number
 	if s.URL == "" {
 		return errors.New("sendsms: no Kannel sendsms URL")
 	}
-	n := s.seq.Add(1)
-	sms, err := notification.Wrap(notification.BearerSMS, pkg0, byte(n), &notification.SMSOptions{SrcPort: s.SrcPort, Ref: uint16(n)})
+	number, sms, err := notification.SMSTo(addr, pkg0, s.seq.Add(1), s.SrcPort)
 	if err != nil {
 		return fmt.Errorf("sendsms: %w", err)
 	}

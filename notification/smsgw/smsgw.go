@@ -59,16 +59,10 @@ var defaultWebhookClient = &http.Client{Timeout: 30 * time.Second}
 
 // Send POSTs the SM(s) for pkg0 to the gateway.
 func (s *WebhookSender) Send(ctx context.Context, addr string, pkg0 []byte) error {
-	a, err := notification.ParseAddrOf(addr, notification.SchemeSMS)
-	if err != nil {
-		return fmt.Errorf("smsgw: %w", err)
-	}
-	number := a.Number
 	if s.URL == "" {
 		return fmt.Errorf("smsgw: webhook sender has no gateway URL")
 	}
-	n := s.seq.Add(1)
-	sms, err := notification.Wrap(notification.BearerSMS, pkg0, byte(n), &notification.SMSOptions{SrcPort: s.SrcPort, Ref: uint16(n)})
+	number, sms, err := notification.SMSTo(addr, pkg0, s.seq.Add(1), s.SrcPort)
 	if err != nil {
 		return fmt.Errorf("smsgw: %w", err)
 	}
