@@ -194,7 +194,9 @@ func ValidateLabelChange(c *LabelChange) error {
 // ValidateNotifyAddr checks where package 0 is sent: "" (none) or an
 // address by notification.ParseAddr, the grammar every sender reads:
 // "udp://host:port", "sms:+number", or through a WAP Push Proxy Gateway
-// "wappush:+number" (SMS bearer) or "wappush-ip:address" (IP bearer).
+// "wappush:+number" (SMS bearer) or "wappush-ip:address" (IP bearer), or
+// "obex://host:port" (a device that is an OBEX server: the DM server
+// connects to it, `omadm serve --obex-dial`).
 func ValidateNotifyAddr(a string) error {
 	if a == "" {
 		return nil

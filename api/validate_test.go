@@ -57,6 +57,9 @@ func TestValidateNotifyAddr(t *testing.T) {
 		"": true, "udp://127.0.0.1:2948": true, "udp://[::1]:9": true, "sms:+15551234": true, "sms:5551234": true,
 		"udp://host": false, "udp://:9": false, "udp://h:70000": false, "sms:+12ab": false, "sms:+1": false,
 		"http://x": false, "tel:+123": false,
+		"obex://127.0.0.1:650": true, "obex://[::1]:6500": true, "obex://dev.example:650": true,
+		"obex://127.0.0.1": false, "obex://:650": false, "obex://h:0": false, "obex://h:70000": false,
+		"obex://u@h:650": false, "obex://h:650/x": false, "obex+serial:///dev/ttyS0": false,
 	} {
 		if err := api.ValidateNotifyAddr(addr); (err == nil) != ok {
 			t.Errorf("ValidateNotifyAddr(%q) = %v, want ok=%v", addr, err, ok)

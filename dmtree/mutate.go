@@ -81,7 +81,7 @@ func (t *Tree) update(id int32, f func(n *node)) {
 func (t *Tree) rename(id int32, name string) {
 	n := &t.nodes[id]
 	oldName, parent := n.name, n.parent
-	if !t.loading && t.st != nil {
+	if t.journaling() {
 		t.jbuf = append(t.jbuf, entRename)
 		t.jbuf = appendString(t.jbuf, t.uriOf(id))
 		t.jbuf = appendString(t.jbuf, name)
@@ -101,7 +101,7 @@ func (t *Tree) rename(id int32, name string) {
 
 // remove deletes node id and its subtree.
 func (t *Tree) remove(id int32) {
-	if !t.loading && t.st != nil {
+	if t.journaling() {
 		t.jbuf = append(t.jbuf, entDelete)
 		t.jbuf = appendString(t.jbuf, t.uriOf(id))
 	}
@@ -169,7 +169,7 @@ func (t *Tree) subtree(id int32, dst []int32) []int32 {
 }
 
 func (t *Tree) journalPut(id int32) {
-	if t.loading || t.st == nil {
+	if !t.journaling() {
 		return
 	}
 	t.jbuf = append(t.jbuf, entPut)

@@ -85,6 +85,9 @@ type Tree struct {
 	st      *store
 	closed  bool
 	loading bool
+	// changes is the in-memory record of committed changes kept since
+	// RecordChanges (see changes.go).
+	changes *changeLog
 }
 
 // New returns an empty in-memory tree holding only the root.
@@ -347,6 +350,7 @@ func (t *Tree) persist() error {
 	}
 	defer func() { t.jbuf = t.jbuf[:0] }()
 	if t.st == nil {
+		t.changes.add(t.jbuf)
 		return nil
 	}
 	if err := t.st.append(t.jbuf); err != nil {
@@ -356,6 +360,7 @@ func (t *Tree) persist() error {
 		// A failed compaction leaves the old snapshot and journal valid.
 		_ = t.compactLocked()
 	}
+	t.changes.add(t.jbuf)
 	return nil
 }
 

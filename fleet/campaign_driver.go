@@ -297,12 +297,23 @@ func (c *Campaigns) waveDone(ctx context.Context, camp *storage.Campaign, spec *
 // renotify sends package 0 again to the notified devices whose next
 // notification is due, within the rate; a device past MaxNotifies is no
 // longer notified (its operation times out unless it comes by itself).
+//
+// A device in progress whose operation is still only sent (its command went
+// out in a session that ended without the device's Status, e.g. a server
+// killed mid-session) is notified again too: the command stays queued for it
+// and goes out in the next session, which nothing else would start. Once
+// the device accepted the operation (202) it reports by itself and is not
+// notified again.
 func (c *Campaigns) renotify(ctx context.Context, camp *storage.Campaign, p *Policy, now time.Time) (int, error) {
 	if c.o.Notifier == nil || p.maxNotifies() == 0 {
 		return 0, nil
 	}
 	ds, err := c.s.ListCampaignDevices(ctx, storage.CampaignDeviceFilter{CampaignID: camp.ID,
-		States: []storage.TargetState{storage.TargetNotified}, NotifyDue: now, Limit: maxStartsPerPass})
+		States: storage.TargetOpen, NotifyDue: now, Limit: maxStartsPerPass})
+	if err != nil || len(ds) == 0 {
+		return 0, err
+	}
+	ds, err = c.awaitingSession(ctx, ds)
 	if err != nil || len(ds) == 0 {
 		return 0, err
 	}
@@ -335,6 +346,35 @@ func (c *Campaigns) renotify(ctx context.Context, camp *storage.Campaign, p *Pol
 	}
 	c.giveBack(camp.ID, got-sent)
 	return sent, nil
+}
+
+// awaitingSession keeps the devices that still need a session for their
+// operation: every notified one, and those in progress whose operation is
+// only sent. An in-progress device past that point (accepted, or finished
+// and not yet synced) stops being due.
+func (c *Campaigns) awaitingSession(ctx context.Context, ds []*storage.CampaignDevice) ([]*storage.CampaignDevice, error) {
+	keep := ds[:0]
+	for _, d := range ds {
+		if d.State != storage.TargetInProgress {
+			keep = append(keep, d)
+			continue
+		}
+		op, err := c.s.GetOperation(ctx, d.OperationID)
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			continue // the next sync records it as skipped
+		case err != nil:
+			return nil, err
+		case op.State == storage.OpSent:
+			keep = append(keep, d)
+			continue
+		}
+		d.NextNotify = time.Time{}
+		if err := c.s.TransitionCampaignDevice(ctx, d); err != nil && !errors.Is(err, storage.ErrConflict) {
+			return nil, err
+		}
+	}
+	return keep, nil
 }
 
 func (c *Campaigns) notify(ctx context.Context, d *storage.CampaignDevice) {

@@ -385,6 +385,56 @@ func TestCampaign_RenotifiesUntilMaxThenTimesOut(t *testing.T) {
 	})
 }
 
+// A device whose command went out in a session that ended without its
+// Status (a server killed mid-session) is notified again, so the command,
+// still queued for it, goes out in a new session; once the device accepted
+// the operation (202, OMA-TS-DM_RepPro-V1_2) it reports by itself and is
+// left alone.
+func TestCampaign_RenotifiesADeviceWhoseCommandWasSentButNeverAnswered(t *testing.T) {
+	forBackends(t, func(t *testing.T, b backend) {
+		st := b.open(t)
+		x := newNode(t, st, newClock(), "n1", &notifier{})
+		ids := mkDevices(t, st, 1)
+		tmpl := rebootTemplate
+		tmpl.Timeout = time.Hour
+		camp := create(t, x, fleet.CampaignRequest{Template: tmpl, Target: fleet.Target{Devices: ids},
+			Policy: fleet.Policy{RenotifyInterval: 10 * time.Second, MaxNotifies: 5}})
+		x.step(t, time.Second)
+		setJob := func(state storage.JobState, status int) {
+			t.Helper()
+			ops, err := st.ListOperations(bg, storage.OperationFilter{DeviceID: ids[0], States: storage.OpOpen})
+			if err != nil || len(ops) != 1 {
+				t.Fatalf("%d open operations (%v), want 1", len(ops), err)
+			}
+			j, err := st.GetJob(bg, ops[0].JobID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			j.State, j.Status = state, status
+			if err := st.UpdateJob(bg, j); err != nil {
+				t.Fatal(err)
+			}
+			x.m.Observe(server.Update{Kind: "job", JobID: j.ID})
+		}
+		setJob(storage.JobSent, 0)
+		x.step(t, time.Second)
+		if _, counts := x.get(t, camp.ID); counts[storage.TargetInProgress] != 1 {
+			t.Fatalf("counts %v, want the device in progress", counts)
+		}
+		x.step(t, 10*time.Second)
+		if got := x.n.count(ids[0]); got != 2 {
+			t.Fatalf("notifications %d, want 2: the sent command needs a new session", got)
+		}
+		setJob(storage.JobDone, 202)
+		for range 3 {
+			x.step(t, 10*time.Second)
+		}
+		if got := x.n.count(ids[0]); got != 2 {
+			t.Fatalf("notifications %d after the device accepted, want still 2", got)
+		}
+	})
+}
+
 func TestCampaign_NotificationRateIsATokenBucket(t *testing.T) {
 	forBackends(t, func(t *testing.T, b backend) {
 		st := b.open(t)

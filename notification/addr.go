@@ -23,6 +23,10 @@ const (
 	// Proxy Gateway to an IPv4 or IPv6 address (a WDP datagram to UDP port
 	// 2948).
 	SchemeWAPPushIP = "wappush-ip"
+	// SchemeOBEX is "obex://host:port": a device that is an OBEX server over
+	// TCP; the DM server connects to it, PUTs package 0 and runs the session
+	// over that connection (the reversed roles, `omadm serve --obex-dial`).
+	SchemeOBEX = "obex"
 )
 
 // Phone numbers in sms: and wappush: addresses: an optional "+" and this
@@ -38,8 +42,8 @@ const (
 type Addr struct {
 	// Scheme is one of the Scheme constants, in lower case.
 	Scheme string
-	// Host and Port are where a udp:// address points (Host without the
-	// brackets of an IPv6 literal; Port 1..65535).
+	// Host and Port are where a udp:// or obex:// address points (Host
+	// without the brackets of an IPv6 literal; Port 1..65535).
 	Host string
 	Port int
 	// Number is the phone number of an sms: or wappush: address, percent
@@ -75,10 +79,12 @@ var addrSchemes = []addrScheme{
 	{SchemeSMS, "sms:+number", parseNumber},
 	{SchemeWAPPush, "wappush:+number", parseNumber},
 	{SchemeWAPPushIP, "wappush-ip:address", parseIP},
+	{SchemeOBEX, "obex://host:port", parseHostPort},
 }
 
 // AddrForms lists the address forms ParseAddr accepts, for messages:
-// "udp://host:port, sms:+number, wappush:+number or wappush-ip:address".
+// "udp://host:port, sms:+number, wappush:+number, wappush-ip:address or
+// obex://host:port".
 func AddrForms() string {
 	var b strings.Builder
 	for i, s := range addrSchemes {
@@ -100,8 +106,10 @@ func AddrForms() string {
 //	sms:+number           optional "+", 3..20 digits, percent-encoding allowed
 //	wappush:+number       as sms:
 //	wappush-ip:address    an IPv4 or IPv6 address (brackets allowed)
+//	obex://host:port      as udp://
 //
-// The scheme is case-insensitive. A udp:// address must name its port: the
+// The scheme is case-insensitive. Nothing may follow the port (no path, no
+// user). A udp:// address must name its port: the
 // port a device listens on is part of its address, and 2948 (PushPort, the
 // WDP port of connectionless WSP push, WAP-259-WDP) is written out like any
 // other.
@@ -152,9 +160,12 @@ func parseHostPort(rest string, a *Addr) error {
 	if !ok {
 		return fmt.Errorf("no //")
 	}
-	host, port, err := splitHostPort(strings.TrimSuffix(hp, "/"), false)
+	host, port, err := splitHostPort(hp, false)
 	if err != nil {
 		return err
+	}
+	if strings.ContainsAny(host, "/?#@ ") {
+		return fmt.Errorf("host %q is not a name or IP address", host)
 	}
 	a.Host, a.Port = host, port
 	return nil

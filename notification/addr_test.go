@@ -16,7 +16,8 @@ func TestParseAddr_ReadsEverySchemeIntoItsParts(t *testing.T) {
 	}{
 		{"udp", "udp://127.0.0.1:2948", "udp|127.0.0.1:2948||"},
 		{"udp IPv6", "udp://[::1]:9", "udp|[::1]:9||"},
-		{"udp name, trailing slash", "udp://dev.example:4000/", "udp|dev.example:4000||"},
+		{"udp name", "udp://dev.example:4000", "udp|dev.example:4000||"},
+		{"obex", "obex://[::1]:6500", "obex|[::1]:6500||"},
 		{"scheme in any case", "UDP://h:1", "udp|h:1||"},
 		{"sms", "sms:+15551234", "sms||+15551234|"},
 		{"sms national", "sms:5551234", "sms||5551234|"},
@@ -58,6 +59,10 @@ func TestParseAddr_RefusesWithTheWantedForm(t *testing.T) {
 		{"udp without //", "udp:h:9", "no //"},
 		{"udp port 0", "udp://h:0", "not 1..65535"},
 		{"udp port too big", "udp://h:70000", "not 1..65535"},
+		{"udp path", "udp://h:9/", "not 1..65535"},
+		{"obex without port", "obex://127.0.0.1", "want obex://host:port"},
+		{"obex user", "obex://u@h:650", "not a name or IP"},
+		{"obex path", "obex://h:650/x", "not 1..65535"},
 		{"sms letters", "sms:+12ab", "digits"},
 		{"sms too short", "sms:+1", "digits"},
 		{"sms too long", "sms:+" + strings.Repeat("1", 21), "digits"},
@@ -91,7 +96,7 @@ func TestParseAddrOf_RefusesAnotherSchemeNamingTheServedForms(t *testing.T) {
 }
 
 func TestAddrForms_ListsEveryScheme(t *testing.T) {
-	if got, want := notification.AddrForms(), "udp://host:port, sms:+number, wappush:+number or wappush-ip:address"; got != want {
+	if got, want := notification.AddrForms(), "udp://host:port, sms:+number, wappush:+number, wappush-ip:address or obex://host:port"; got != want {
 		t.Errorf("AddrForms() = %q, want %q", got, want)
 	}
 }

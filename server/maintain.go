@@ -57,7 +57,8 @@ func (e *Engine) maintain() {
 // do it: it deletes sessions idle for twice the SessionTTL and sessions
 // that ended over a minute ago, trims every device's traces to TraceKeep
 // (looking at the traces added since the last sweep), deletes traces older
-// than TraceMaxAge when set, events older than EventKeep and, when JobKeep
+// than TraceMaxAge when set, the oldest traces while all of them take more
+// than TraceMaxBytes when set, events older than EventKeep and, when JobKeep
 // is set, finished jobs older than that.
 // Handle does the first every minute and the others hourly by itself; Sweep
 // is for operators' tools and tests. The first failure is returned (and
@@ -98,6 +99,13 @@ func (e *Engine) sweep(ctx context.Context, now time.Time, full bool) error {
 			} else if n > 0 {
 				e.log.Info("deleted old events", "count", n, "older_than", e.o.EventKeep)
 			}
+		}
+	}
+	if e.o.TraceMaxBytes > 0 {
+		if n, freed, err := e.trimTraceBytes(ctx, e.o.TraceMaxBytes); err != nil {
+			fail("deleting traces over the size bound", err)
+		} else if n > 0 {
+			e.log.Info("deleted the oldest traces over the size bound", "count", n, "bytes", freed, "max_bytes", e.o.TraceMaxBytes)
 		}
 	}
 	if _, err := e.store.DeleteSessionsBefore(ctx, now.Add(-2*e.o.SessionTTL)); err != nil {
@@ -168,6 +176,43 @@ func (e *Engine) deleteOldTraces(ctx context.Context, t time.Time) (int, error) 
 			return total, err
 		}
 	}
+}
+
+// TraceBytesStepsPerRound bounds the work of one round of the trace size
+// bound: at most this many steps of traceSweepStep traces each. A store
+// far over the bound (the bound was just lowered) is brought under it over
+// several rounds instead of by one long run.
+const TraceBytesStepsPerRound = 16
+
+// TraceSweepStep is how many traces one housekeeping step visits.
+const TraceSweepStep = traceSweepStep
+
+// trimTraceBytes deletes the oldest traces while the stored trace bytes
+// are over max: one read of the running total, then steps of at most
+// traceSweepStep of the oldest traces, each one write, at most
+// TraceBytesStepsPerRound of them.
+func (e *Engine) trimTraceBytes(ctx context.Context, max int64) (int, int64, error) {
+	e.traceMu.Lock()
+	defer e.traceMu.Unlock()
+	total, err := e.store.TraceBytes(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	deleted, freed := 0, int64(0)
+	for range TraceBytesStepsPerRound {
+		if total <= max {
+			break
+		}
+		n, f, err := e.store.DeleteOldestTraces(ctx, traceSweepStep, total-max)
+		deleted, freed, total = deleted+n, freed+f, total-f
+		if err != nil || n == 0 {
+			return deleted, freed, err
+		}
+		if err := ctx.Err(); err != nil {
+			return deleted, freed, err
+		}
+	}
+	return deleted, freed, nil
 }
 
 // deleteClosedSessions deletes sessions that ended before t, a step at a time.

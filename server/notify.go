@@ -40,7 +40,7 @@ func (e *Engine) NotifyWith(ctx context.Context, deviceID string, o NotifyOption
 	}
 	scheme, _, ok := strings.Cut(d.NotifyAddr, ":")
 	if !ok {
-		return "", fmt.Errorf("notify %s: address %q has no scheme (want udp://host:port, sms:+number, wappush:+number or wappush-ip:address)", deviceID, d.NotifyAddr)
+		return "", fmt.Errorf("notify %s: address %q has no scheme (want udp://host:port, sms:+number, wappush:+number, wappush-ip:address or obex://host:port)", deviceID, d.NotifyAddr)
 	}
 	sender := e.o.Senders[strings.ToLower(scheme)]
 	if sender == nil {

@@ -125,6 +125,11 @@ type Options struct {
 	// hourly sweep deletes older ones, oldest first (zero: traces are
 	// limited by TraceKeep only).
 	TraceMaxAge time.Duration
+	// TraceMaxBytes, when positive, bounds the bytes all wire traces take
+	// in storage: every housekeeping round (each minute) deletes the
+	// oldest traces until the total is under it, a bounded number of
+	// steps per round (zero: no size bound).
+	TraceMaxBytes int64
 	// EventKeep is how long events (generic alerts, session start and end)
 	// are kept; an hourly sweep deletes older ones (zero: DefaultEventKeep;
 	// negative: kept until their device is deleted).

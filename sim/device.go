@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/omadm/omadm/client"
@@ -18,6 +20,8 @@ import (
 	"github.com/omadm/omadm/mo/devinfo"
 	"github.com/omadm/omadm/mo/diagmon"
 	"github.com/omadm/omadm/mo/dmacc"
+	"github.com/omadm/omadm/mo/fumo"
+	"github.com/omadm/omadm/mo/lawmo"
 	"github.com/omadm/omadm/mo/scomo"
 	"github.com/omadm/omadm/notification"
 	"github.com/omadm/omadm/syncml"
@@ -113,26 +117,64 @@ type DeviceOptions struct {
 // Device is one simulated device: its own in-memory management tree with
 // DevInfo, DevDetail, a DMAcc account, a writable settings subtree, FUMO
 // (FUMOURI) and LAWMO (LAWMOURI), and a real client engine that talks to the server through the given transport.
+//
+// A device of a Fleet is built when it first needs its tree (a session, a
+// notification, Value) and dropped again when it is idle (no session, no
+// queued report, no operation running in the background, no DiagMon trap
+// policy): what the server changed in its tree is kept as
+// dmtree.Tree.Changes and replayed when it is built again, its objects'
+// state is in its StateDir, as on a real device that restarts. An idle
+// device costs a few hundred bytes. Tree, Client and the object accessors
+// keep the device built for good (they hand out its parts).
 type Device struct {
-	id     Identity
-	creds  Credentials
-	auth   string
-	tree   *dmtree.Tree
-	client *client.Client
+	id       Identity
+	creds    Credentials
+	stateDir string
+	p        *proto // shared by a fleet's devices
+	idx      int    // number in the fleet
 
-	scomo    *scomo.Object
+	mu      sync.Mutex
+	l       *live // nil while idle
+	users   int   // sessions and reads holding l
+	pinned  bool  // parts handed out: l is never dropped
+	lazy    bool  // l may be dropped when idle (fleet devices)
+	changes []byte
+
+	// The server nonces, for Addressed while the device is idle; kept
+	// current by the nonce store.
+	nmu      sync.Mutex
+	srvNonce []byte
+	altNonce []byte
+
 	reboots  atomic.Int64
 	sessions atomic.Int64
 	mos      mos
-	diagmon  *diagmon.Object
-	connmo   *connmo.Object
 }
 
-// NewDevice builds the device's tree and client engine.
-func NewDevice(o DeviceOptions) (*Device, error) {
-	if o.Identity.DevID == "" {
-		return nil, errors.New("sim: device needs an identity with a DevID")
-	}
+// proto is what the devices of one configuration share: their options
+// without the per-device fields, and the schemes checked once.
+type proto struct {
+	o                 DeviceOptions
+	scheme, srvScheme string
+	topts             *dmtree.Options
+	ui                client.UI
+}
+
+// live is a built device.
+type live struct {
+	tree    *dmtree.Tree
+	client  *client.Client
+	scomo   *scomo.Object
+	diagmon *diagmon.Object
+	connmo  *connmo.Object
+	fumo    *fumo.Object
+	lawmo   *lawmo.Object
+
+	qmu   sync.Mutex
+	early []*syncml.Alert // reports queued while the engine was being built
+}
+
+func newProto(o DeviceOptions) (*proto, error) {
 	if o.Transport == nil {
 		return nil, errors.New("sim: device needs a transport")
 	}
@@ -152,60 +194,237 @@ func NewDevice(o DeviceOptions) (*Device, error) {
 			return nil, err
 		}
 	}
-	topts := o.TreeOptions
-	if topts == nil {
-		topts = &dmtree.Options{MaxDepth: 16, MaxTotLen: 512, MaxSegLen: 64}
+	p := &proto{o: o, scheme: scheme, srvScheme: srvScheme, topts: o.TreeOptions, ui: o.UI}
+	if p.topts == nil {
+		p.topts = &dmtree.Options{MaxDepth: 16, MaxTotLen: 512, MaxSegLen: 64}
 	}
-	d := &Device{id: o.Identity, creds: o.Credentials, auth: o.Auth, tree: dmtree.New(topts)}
-	if err := d.install(o, scheme, srvScheme); err != nil {
-		return nil, fmt.Errorf("sim: building tree of %s: %w", o.Identity.DevID, err)
+	if p.ui == nil {
+		p.ui = client.AutoAnswer{}
 	}
-	ui := o.UI
-	if ui == nil {
-		ui = client.AutoAnswer{}
+	p.o.Identity, p.o.Credentials, p.o.StateDir = Identity{}, Credentials{}, ""
+	return p, nil
+}
+
+// NewDevice builds the device's tree and client engine.
+func NewDevice(o DeviceOptions) (*Device, error) {
+	if o.Identity.DevID == "" {
+		return nil, errors.New("sim: device needs an identity with a DevID")
 	}
-	acct, err := dmacc.FindByServerID(d.tree, o.ServerID)
+	p, err := newProto(o)
 	if err != nil {
 		return nil, err
 	}
-	c, err := client.New(client.Config{
-		Tree: client.DMTree(d.tree),
-		Account: client.Account{
-			ServerID: acct.ServerID, ServerURL: acct.Addr, AuthScheme: scheme, ServerAuthScheme: srvScheme,
-			ClientName: acct.Client.Name, ClientSecret: acct.Client.Secret, ClientNonce: acct.Client.Data,
-			ServerName: acct.Server.Name, ServerSecret: acct.Server.Secret, ServerNonce: acct.Server.Data,
-		},
-		Nonces: client.NonceStoreFunc(func(serverID string, level client.NonceLevel, nonce []byte) error {
-			return dmacc.SetNonce(d.tree, serverID, string(level), nonce)
-		}),
-		DeviceID: o.Identity.DevID, Transport: o.Transport, Encoding: o.Encoding, UI: ui,
-		MaxMsgSize: o.MaxMsgSize, MaxObjSize: o.MaxObjSize, Logger: o.Logger, Trace: o.Trace, Retry: o.Retry,
-	})
-	if err != nil {
+	d := &Device{id: o.Identity, creds: o.Credentials, stateDir: o.StateDir, p: p}
+	if d.l, err = d.build(); err != nil {
 		return nil, err
 	}
-	d.client = c
+	return d, nil
+}
+
+// newIdle returns a fleet device that is built on first use.
+func newIdle(p *proto, id Identity, creds Credentials, stateDir string) *Device {
+	return &Device{id: id, creds: creds, stateDir: stateDir, p: p, lazy: true}
+}
+
+// build makes the device's tree, objects and engine, replaying the changes
+// of its last build.
+func (d *Device) build() (*live, error) {
+	o := d.p.o
+	l := &live{tree: dmtree.New(d.p.topts)}
+	fail := func(what string, err error) (*live, error) {
+		l.close()
+		return nil, fmt.Errorf("sim: %s of %s: %w", what, d.id.DevID, err)
+	}
+	if err := d.install(l); err != nil {
+		return fail("building tree", err)
+	}
+	var err error
+	report := d.reporter(l)
 	if o.SCOMODir != "" {
-		dir := filepath.Join(o.SCOMODir, fileName(o.Identity.DevID))
-		d.scomo, err = scomo.Install(d.tree, SCOMORoot, scomo.Config{
-			Dir: dir, Servers: []string{o.ServerID}, Report: d.reporter(o),
+		dir := filepath.Join(o.SCOMODir, fileName(d.id.DevID))
+		l.scomo, err = scomo.Install(l.tree, SCOMORoot, scomo.Config{
+			Dir: dir, Servers: []string{o.ServerID}, Report: report,
 			Installer: &scomo.DirInstaller{Dir: filepath.Join(dir, "components")},
 		})
 		if err != nil {
-			return nil, fmt.Errorf("sim: %s: %w", o.Identity.DevID, err)
+			return fail("SCOMO", err)
 		}
 	}
-	if d.diagmon, err = diagmon.Install(d.tree, DiagMonURI, diagmon.Config{Servers: []string{o.ServerID},
-		Functions: d.fakeFunctions(), Report: d.reporter(o)}); err != nil {
-		return nil, fmt.Errorf("sim: DiagMon of %s: %w", o.Identity.DevID, err)
+	if l.diagmon, err = diagmon.Install(l.tree, DiagMonURI, diagmon.Config{Servers: []string{o.ServerID},
+		Functions: d.fakeFunctions(), Report: report}); err != nil {
+		return fail("DiagMon", err)
 	}
-	if d.connmo, err = connmo.Install(d.tree, ConnMOURI, connmo.Config{Servers: []string{o.ServerID}}); err != nil {
-		return nil, fmt.Errorf("sim: ConnMO of %s: %w", o.Identity.DevID, err)
+	if l.connmo, err = connmo.Install(l.tree, ConnMOURI, connmo.Config{Servers: []string{o.ServerID}}); err != nil {
+		return fail("ConnMO", err)
 	}
-	if err := d.installMOs(o); err != nil {
-		return nil, fmt.Errorf("sim: building objects of %s: %w", o.Identity.DevID, err)
+	if err := d.installMOs(l, report); err != nil {
+		return fail("building objects", err)
 	}
-	return d, nil
+	l.tree.RecordChanges()
+	if err := l.tree.ApplyChanges(d.changes); err != nil {
+		return fail("replaying the tree's changes", err)
+	}
+	acct, err := dmacc.FindByServerID(l.tree, o.ServerID)
+	if err != nil {
+		return fail("account", err)
+	}
+	d.nmu.Lock()
+	d.srvNonce = acct.Server.Data
+	alt := d.altNonce
+	d.nmu.Unlock()
+	c, err := client.New(client.Config{
+		Tree: client.DMTree(l.tree),
+		Account: client.Account{
+			ServerID: acct.ServerID, ServerURL: acct.Addr, AuthScheme: d.p.scheme, ServerAuthScheme: d.p.srvScheme,
+			ClientName: acct.Client.Name, ClientSecret: acct.Client.Secret, ClientNonce: acct.Client.Data,
+			ServerName: acct.Server.Name, ServerSecret: acct.Server.Secret, ServerNonce: acct.Server.Data,
+			ServerNonceAlt: alt,
+		},
+		Nonces:   nonceStore{d: d, tree: l.tree},
+		DeviceID: d.id.DevID, Transport: o.Transport, Encoding: o.Encoding, UI: d.p.ui,
+		MaxMsgSize: o.MaxMsgSize, MaxObjSize: o.MaxObjSize, Logger: o.Logger, Trace: o.Trace, Retry: o.Retry,
+	})
+	if err != nil {
+		return fail("engine", err)
+	}
+	l.qmu.Lock()
+	l.client = c
+	early := l.early
+	l.early = nil
+	l.qmu.Unlock()
+	for _, a := range early {
+		c.QueueAlert(a)
+	}
+	return l, nil
+}
+
+// nonceStore keeps the device's nonces in its tree (DMAcc AAuthData) and
+// the server nonces also beside the tree, for Addressed while idle.
+type nonceStore struct {
+	d    *Device
+	tree *dmtree.Tree
+}
+
+func (s nonceStore) SaveNonce(serverID string, level client.NonceLevel, nonce []byte) error {
+	if level == client.LevelServer {
+		s.d.nmu.Lock()
+		s.d.srvNonce = bytes.Clone(nonce)
+		s.d.nmu.Unlock()
+	}
+	return dmacc.SetNonce(s.tree, serverID, string(level), nonce)
+}
+
+func (s nonceStore) SaveAltServerNonce(_ string, nonce []byte) error {
+	s.d.nmu.Lock()
+	s.d.altNonce = bytes.Clone(nonce)
+	s.d.nmu.Unlock()
+	return nil
+}
+
+// close stops the built objects' background work.
+func (l *live) close() {
+	if l.fumo != nil {
+		l.fumo.Close()
+	}
+	if l.lawmo != nil {
+		l.lawmo.Close()
+	}
+	if l.scomo != nil {
+		l.scomo.Close()
+	}
+	if l.diagmon != nil {
+		l.diagmon.Close()
+	}
+}
+
+// idle reports whether dropping l loses nothing but what Changes keeps.
+func (l *live) idle() bool {
+	switch {
+	case l.client.PendingAlerts() > 0,
+		l.fumo != nil && l.fumo.Busy(),
+		l.lawmo != nil && l.lawmo.Busy(),
+		l.scomo != nil && l.scomo.Busy(),
+		l.diagmon.Busy(), l.diagmon.Interval() > 0:
+		return false
+	}
+	l.qmu.Lock()
+	defer l.qmu.Unlock()
+	return len(l.early) == 0
+}
+
+// acquire builds the device if it is idle and holds it built until release.
+func (d *Device) acquire() (*live, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.l == nil {
+		l, err := d.build()
+		if err != nil {
+			return nil, err
+		}
+		d.l = l
+	}
+	d.users++
+	return d.l, nil
+}
+
+// release ends a use; the last one drops a fleet device that is idle.
+func (d *Device) release() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.users--
+	d.dropIfIdle()
+}
+
+func (d *Device) dropIfIdle() {
+	l := d.l
+	if !d.lazy || d.pinned || d.users > 0 || l == nil || !l.idle() {
+		return
+	}
+	d.changes = l.tree.Changes()
+	l.close()
+	d.l = nil
+}
+
+// pin builds the device for good (its parts are being handed out); nil
+// when it cannot be built (the error is logged).
+func (d *Device) pin() *live {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.l == nil {
+		l, err := d.build()
+		if err != nil {
+			if d.p.o.Logger != nil {
+				d.p.o.Logger.Error("building simulated device", "device", d.id.DevID, "err", err)
+			}
+			return nil
+		}
+		d.l = l
+	}
+	d.pinned = true
+	return d.l
+}
+
+// holdsReports reports whether the device has alerts queued for its next
+// session.
+func (d *Device) holdsReports() bool {
+	d.mu.Lock()
+	l := d.l
+	d.mu.Unlock()
+	if l == nil {
+		return false
+	}
+	l.qmu.Lock()
+	early, c := len(l.early), l.client
+	l.qmu.Unlock()
+	return early > 0 || (c != nil && c.PendingAlerts() > 0)
+}
+
+// Built reports whether the device is built now (false: idle, holding only
+// its identity, counters and tree changes).
+func (d *Device) Built() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.l != nil
 }
 
 // SCOMORoot is where a device with DeviceOptions.SCOMODir keeps its
@@ -214,7 +433,12 @@ const SCOMORoot = "./SCOMO"
 
 // SCOMO is the device's software component object (nil without
 // DeviceOptions.SCOMODir).
-func (d *Device) SCOMO() *scomo.Object { return d.scomo }
+func (d *Device) SCOMO() *scomo.Object {
+	if l := d.pin(); l != nil {
+		return l.scomo
+	}
+	return nil
+}
 
 // fileName maps a device id to a file name.
 func fileName(id string) string {
@@ -237,22 +461,22 @@ func aauthType(scheme string) string {
 }
 
 // install creates the standard objects, the account and the settings subtree.
-func (d *Device) install(o DeviceOptions, scheme, srvScheme string) error {
-	id := o.Identity
-	if err := devinfo.Install(d.tree, devinfo.Info{DevID: id.DevID, Man: id.Man, Mod: id.Mod, DmV: id.DmV, Lang: id.Lang}); err != nil {
+func (d *Device) install(l *live) error {
+	o, id, tree := d.p.o, d.id, l.tree
+	if err := devinfo.Install(tree, devinfo.Info{DevID: id.DevID, Man: id.Man, Mod: id.Mod, DmV: id.DmV, Lang: id.Lang}); err != nil {
 		return err
 	}
-	if err := devdetail.Install(d.tree, devdetail.Detail{DevTyp: id.DevTyp, OEM: id.OEM, FwV: id.FwV, SwV: id.SwV, HwV: id.HwV, LrgObj: true}); err != nil {
+	if err := devdetail.Install(tree, devdetail.Detail{DevTyp: id.DevTyp, OEM: id.OEM, FwV: id.FwV, SwV: id.SwV, HwV: id.HwV, LrgObj: true}); err != nil {
 		return err
 	}
-	if err := dmacc.Install(d.tree); err != nil {
+	if err := dmacc.Install(tree); err != nil {
 		return err
 	}
-	typ := aauthType(scheme)
-	if err := dmacc.AddAccount(d.tree, dmacc.Account{
+	typ := aauthType(d.p.scheme)
+	if err := dmacc.AddAccount(tree, dmacc.Account{
 		ID: "DMServer", ServerID: o.ServerID, Name: o.ServerID, Addr: o.ServerURL, AuthPref: typ,
-		Client: dmacc.Credential{Level: dmacc.LevelClient, Type: typ, Name: o.Credentials.Username, Secret: o.Credentials.Password},
-		Server: dmacc.Credential{Level: dmacc.LevelServer, Type: aauthType(srvScheme), Name: o.ServerID, Secret: o.Credentials.ServerPassword},
+		Client: dmacc.Credential{Level: dmacc.LevelClient, Type: typ, Name: d.creds.Username, Secret: d.creds.Password},
+		Server: dmacc.Credential{Level: dmacc.LevelServer, Type: aauthType(d.p.srvScheme), Name: o.ServerID, Secret: d.creds.ServerPassword},
 	}); err != nil {
 		return err
 	}
@@ -268,7 +492,7 @@ func (d *Device) install(o DeviceOptions, scheme, srvScheme string) error {
 		{RebootURI, dmtree.Value{Format: dmtree.FormatNull}},
 		{DiagnosticsURI, dmtree.Value{Format: dmtree.FormatNull}},
 	} {
-		if err := d.tree.Add("", s.uri, s.v); err != nil {
+		if err := tree.Add("", s.uri, s.v); err != nil {
 			return fmt.Errorf("%s: %w", s.uri, err)
 		}
 	}
@@ -279,19 +503,19 @@ func (d *Device) install(o DeviceOptions, scheme, srvScheme string) error {
 	if err != nil {
 		return err
 	}
-	if err := d.tree.Replace("", "./Vendor/Sim?prop=ACL", dmtree.Value{Data: []byte(acl.String())}); err != nil {
+	if err := tree.Replace("", "./Vendor/Sim?prop=ACL", dmtree.Value{Data: []byte(acl.String())}); err != nil {
 		return err
 	}
-	if err := d.tree.Mount(RebootURI, dmtree.ExecFunc(func(context.Context, string, []byte, string) (syncml.StatusCode, error) {
+	if err := tree.Mount(RebootURI, dmtree.ExecFunc(func(context.Context, string, []byte, string) (syncml.StatusCode, error) {
 		d.reboots.Add(1)
 		return syncml.StatusOK, nil
 	})); err != nil {
 		return err
 	}
-	return d.tree.Mount(DiagnosticsURI, dmtree.ExecFunc(func(_ context.Context, _ string, _ []byte, corr string) (syncml.StatusCode, error) {
+	return tree.Mount(DiagnosticsURI, dmtree.ExecFunc(func(_ context.Context, _ string, _ []byte, corr string) (syncml.StatusCode, error) {
 		// The diagnostics "run" after the session; the outcome goes out in
 		// the next one as a generic alert answering the Exec.
-		d.client.QueueAlert(client.GenericAlert(corr, DiagnosticsURI, DiagnosticsAlertType, "chr", "",
+		l.queue(client.GenericAlert(corr, DiagnosticsURI, DiagnosticsAlertType, "chr", "",
 			"battery=ok storage=ok radio=ok reboots="+strconv.FormatInt(d.reboots.Load(), 10)))
 		return syncml.StatusAccepted, nil
 	}))
@@ -308,17 +532,29 @@ func (d *Device) Credentials() Credentials { return d.creds }
 
 // Auth is the device's auth scheme name ("basic", "md5", "hmac").
 func (d *Device) Auth() string {
-	if d.auth == "" {
+	if d.p.o.Auth == "" {
 		return AuthMD5
 	}
-	return d.auth
+	return d.p.o.Auth
 }
 
-// Tree is the device's management tree (read it to check what the server did).
-func (d *Device) Tree() *dmtree.Tree { return d.tree }
+// Tree is the device's management tree (read it to check what the server
+// did); the device stays built from now on.
+func (d *Device) Tree() *dmtree.Tree {
+	if l := d.pin(); l != nil {
+		return l.tree
+	}
+	return nil
+}
 
-// Client is the device's engine (QueueAlert, Account).
-func (d *Device) Client() *client.Client { return d.client }
+// Client is the device's engine (QueueAlert, Account); the device stays
+// built from now on.
+func (d *Device) Client() *client.Client {
+	if l := d.pin(); l != nil {
+		return l.client
+	}
+	return nil
+}
 
 // Reboots counts Execs of RebootURI.
 func (d *Device) Reboots() int64 { return d.reboots.Load() }
@@ -328,7 +564,12 @@ func (d *Device) Sessions() int64 { return d.sessions.Load() }
 
 // Value reads one leaf as the device (no ACL), "" when absent.
 func (d *Device) Value(uri string) string {
-	rs, err := d.tree.Get("", uri)
+	l, err := d.acquire()
+	if err != nil {
+		return ""
+	}
+	defer d.release()
+	rs, err := l.tree.Get("", uri)
 	if err != nil || len(rs) != 1 {
 		return ""
 	}
@@ -338,8 +579,13 @@ func (d *Device) Value(uri string) string {
 // Run runs one client-initiated session (Alert 1201); alerts go out in
 // package 1 (for example a 1226 generic alert).
 func (d *Device) Run(ctx context.Context, alerts ...*syncml.Alert) (*client.SessionResult, error) {
+	l, err := d.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer d.release()
 	d.sessions.Add(1)
-	return d.client.Run(ctx, client.Trigger{Alerts: alerts})
+	return l.client.Run(ctx, client.Trigger{Alerts: alerts})
 }
 
 // Addressed reports whether package 0 p is for this device: it names our
@@ -348,18 +594,55 @@ func (d *Device) Run(ctx context.Context, alerts ...*syncml.Alert) (*client.Sess
 // have left the server holding (the check HandlePackage0 makes). Devices
 // sharing one UDP port use it to find the addressee.
 func (d *Device) Addressed(p *notification.Package0) bool {
-	return d.client.Authentic(p)
+	d.mu.Lock()
+	l := d.l
+	d.mu.Unlock()
+	if l != nil {
+		return l.client.Authentic(p)
+	}
+	// Idle: the check client.Authentic makes, on the nonces kept beside
+	// the tree.
+	if p.ServerID != d.p.o.ServerID || p.SessionID == 0 {
+		return false
+	}
+	trigger := p.Trigger
+	if trigger == nil {
+		q := *p
+		b, err := q.Encode("", nil)
+		if err != nil {
+			return false
+		}
+		trigger = b[notification.DigestSize:]
+	}
+	d.nmu.Lock()
+	stored, alt := d.srvNonce, d.altNonce
+	d.nmu.Unlock()
+	nonces := [][]byte{stored, notification.ResetNonce, notification.ResetNonceZeros}
+	if len(alt) > 0 {
+		nonces = append(nonces, alt)
+	}
+	return notification.NewVerifier(p.ServerID, d.creds.ServerPassword).Match(&p.Digest, trigger, nonces...) >= 0
 }
 
 // RunNotification runs the server-initiated session of a package 0 the
 // device verified (client.Client.Verify), without checking it again.
 func (d *Device) RunNotification(ctx context.Context, n *client.Notification) (*client.SessionResult, error) {
+	l, err := d.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer d.release()
 	d.sessions.Add(1)
-	return d.client.RunNotification(ctx, n)
+	return l.client.RunNotification(ctx, n)
 }
 
 // HandlePackage0 runs the server-initiated session p asks for.
 func (d *Device) HandlePackage0(ctx context.Context, p *notification.Package0) (*client.SessionResult, error) {
+	l, err := d.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer d.release()
 	d.sessions.Add(1)
-	return d.client.HandlePackage0(ctx, p)
+	return l.client.HandlePackage0(ctx, p)
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -63,6 +64,13 @@ type Options struct {
 	// for package 0; "" disables notifications. All devices share the socket
 	// and the digest finds the addressed device.
 	NotifyListen string
+	// NotifySockets is how many UDP sockets the devices share (default 1):
+	// device i registers socket i mod NotifySockets, so a package 0 is
+	// checked against that socket's devices only (the digest is the only
+	// way to find the addressee, and checking it costs about a microsecond
+	// per device). With a port other than 0 in NotifyListen the sockets
+	// take consecutive ports.
+	NotifySockets int
 	// UI answers user-interaction alerts (default: accept everything).
 	UI client.UI
 	// MaxMsgSize and MaxObjSize are the devices' advertised limits.
@@ -102,14 +110,15 @@ type Fleet struct {
 	ctx      context.Context
 	stop     context.CancelFunc
 
-	lmu      sync.Mutex
-	listener *notification.Listener
-	wg       sync.WaitGroup
-	closed   chan struct{}
+	lmu       sync.Mutex
+	listeners []*notification.Listener
+	wg        sync.WaitGroup
+	closed    chan struct{}
 }
 
-// New builds every device (its tree, account and engine). Building 10,000
-// devices takes a few seconds and a few hundred MB.
+// New makes the fleet's devices. A device is built (its tree, account and
+// engine) when it first runs a session and dropped again when idle, so an
+// idle fleet costs well under a kilobyte per device.
 func New(o Options) (*Fleet, error) {
 	if o.Devices < 1 {
 		return nil, errors.New("sim: Devices must be at least 1")
@@ -134,6 +143,9 @@ func New(o Options) (*Fleet, error) {
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 64
+	}
+	if o.NotifySockets <= 0 {
+		o.NotifySockets = 1
 	}
 	if o.Sessions <= 0 {
 		o.Sessions = 1
@@ -164,34 +176,75 @@ func New(o Options) (*Fleet, error) {
 	}
 	f.ctx, f.stop = context.WithCancel(context.Background())
 	// A device's report (FUMO, LAWMO) goes out in a session of its own at
-	// once, as omadm-agent does.
+	// once, as omadm-agent does, and again while it is not delivered.
 	report := func(d *Device) {
 		f.wg.Add(1)
 		go func() {
 			defer f.wg.Done()
-			if _, err := f.Session(f.ctx, d); err != nil && f.ctx.Err() == nil {
-				f.log.Warn("report session failed", "device", d.ID(), "err", err)
-			}
+			f.deliver(d)
 		}()
 	}
+	p, err := newProto(DeviceOptions{
+		ServerURL: o.ServerURL, ServerID: o.ServerID, Auth: o.Auth, Encoding: o.Encoding,
+		Transport: o.Transport, UI: o.UI, MaxMsgSize: o.MaxMsgSize, MaxObjSize: o.MaxObjSize,
+		Retry: o.Retry, Logger: o.DeviceLogger, SCOMODir: o.SCOMODir, OnReport: report,
+	})
+	if err != nil {
+		f.closeDevices()
+		return nil, err
+	}
+	// Devices are built on first use and dropped when idle (see Device);
+	// the first one is built here so that a configuration error shows now.
 	f.devices = make([]*Device, 0, o.Devices)
 	for i := range o.Devices {
 		id := NewIdentity(o.FirstIndex + i)
-		d, err := NewDevice(DeviceOptions{
-			Identity: id, Credentials: DeriveCredentials(o.Secret, id.DevID),
-			ServerURL: o.ServerURL, ServerID: o.ServerID, Auth: o.Auth, Encoding: o.Encoding,
-			Transport: o.Transport, UI: o.UI, MaxMsgSize: o.MaxMsgSize, MaxObjSize: o.MaxObjSize,
-			Retry: o.Retry, Logger: o.DeviceLogger, SCOMODir: o.SCOMODir, StateDir: filepath.Join(dir, stateDirName(id.DevID)),
-			OnReport: report,
-		})
-		if err != nil {
-			f.closeDevices()
-			return nil, err
-		}
+		d := newIdle(p, id, DeriveCredentials(o.Secret, id.DevID), filepath.Join(dir, stateDirName(id.DevID)))
+		d.idx = i
 		f.devices = append(f.devices, d)
 		f.byID[d.ID()] = d
 	}
+	if _, err := f.devices[0].acquire(); err != nil {
+		f.closeDevices()
+		return nil, err
+	}
+	f.devices[0].release()
 	return f, nil
+}
+
+// Report sessions that fail are tried again after reportBackoff, doubling
+// up to reportMaxBackoff, reportAttempts times in all, while the device
+// still holds a report (a server restarting must not lose it).
+const (
+	reportAttempts   = 10
+	reportBackoff    = time.Second
+	reportMaxBackoff = 30 * time.Second
+)
+
+// deliver runs report sessions for d until its queued reports are sent.
+func (f *Fleet) deliver(d *Device) {
+	wait := reportBackoff
+	for attempt := 1; ; attempt++ {
+		_, err := f.Session(f.ctx, d)
+		if err == nil || f.ctx.Err() != nil {
+			return
+		}
+		if !d.holdsReports() {
+			return // another session sent them
+		}
+		if attempt == reportAttempts {
+			f.log.Warn("report session failed; giving up", "device", d.ID(), "attempts", attempt, "err", err)
+			return
+		}
+		f.log.Debug("report session failed; trying again", "device", d.ID(), "in", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-f.ctx.Done():
+			t.Stop()
+			return
+		}
+		wait = min(2*wait, reportMaxBackoff)
+	}
 }
 
 // Devices returns the fleet's devices in number order.
@@ -394,26 +447,44 @@ func (f *Fleet) schedule(ctx context.Context, work chan<- *Device) error {
 	return nil
 }
 
-// Listen opens the shared UDP socket (Options.NotifyListen) and serves
-// package 0 in the background until Close: the addressed device runs the
-// server-initiated session it asks for. It returns the address devices
-// register as their NotifyAddr ("udp://127.0.0.1:port"), or "" when
-// notifications are disabled.
+// Listen opens the UDP sockets (Options.NotifyListen, NotifySockets) and
+// serves package 0 in the background until Close: the addressed device
+// runs the server-initiated session it asks for. It returns the address of
+// the first socket ("udp://127.0.0.1:port"), or "" when notifications are
+// disabled; each device registers its own socket's (Enrolment).
 func (f *Fleet) Listen(ctx context.Context) (string, error) {
 	if f.o.NotifyListen == "" {
 		return "", nil
 	}
 	f.lmu.Lock()
 	defer f.lmu.Unlock()
-	if f.listener != nil {
-		return "udp://" + f.listener.Addr().String(), nil
+	if len(f.listeners) > 0 {
+		return "udp://" + f.listeners[0].Addr().String(), nil
 	}
-	l, err := notification.Listen(f.o.NotifyListen)
+	host, port, err := net.SplitHostPort(f.o.NotifyListen)
 	if err != nil {
-		return "", fmt.Errorf("sim: notification listener: %w", err)
+		return "", fmt.Errorf("sim: notification listener %q: %w", f.o.NotifyListen, err)
 	}
-	l.OnError = func(from net.Addr, err error) { f.log.Debug("ignored datagram", "from", from.String(), "err", err) }
-	f.listener = l
+	p0, err := strconv.Atoi(port)
+	if err != nil {
+		return "", fmt.Errorf("sim: notification listener %q: bad port", f.o.NotifyListen)
+	}
+	for k := range f.o.NotifySockets {
+		addr := f.o.NotifyListen
+		if p0 != 0 {
+			addr = net.JoinHostPort(host, strconv.Itoa(p0+k))
+		}
+		l, err := notification.Listen(addr)
+		if err != nil {
+			for _, l := range f.listeners {
+				l.Close()
+			}
+			f.listeners = nil
+			return "", fmt.Errorf("sim: notification listener: %w", err)
+		}
+		l.OnError = func(from net.Addr, err error) { f.log.Debug("ignored datagram", "from", from.String(), "err", err) }
+		f.listeners = append(f.listeners, l)
+	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	f.wg.Add(1)
 	go func() {
@@ -421,54 +492,83 @@ func (f *Fleet) Listen(ctx context.Context) (string, error) {
 		<-f.closed
 		cancel()
 	}()
+	for k, l := range f.listeners {
+		f.wg.Add(1)
+		go func() {
+			defer f.wg.Done()
+			_ = l.Serve(ctx, func(p *notification.Package0, _ []byte) { f.notified(ctx, k, p) })
+		}()
+	}
+	return "udp://" + f.listeners[0].Addr().String(), nil
+}
+
+// notified runs the session package 0 p, received on socket k, asks for.
+func (f *Fleet) notified(ctx context.Context, k int, p *notification.Package0) {
+	d, n := f.addressee(k, p)
+	if d == nil {
+		f.log.Warn("package 0 for no simulated device", "server", p.ServerID, "session", p.SessionIDString())
+		return
+	}
+	f.stats.notified.Add(1)
+	// n holds its own copy of the package: the datagram buffer is reused.
+	// It runs as verified on arrival, not checked again: a session of the
+	// device's own that ends meanwhile rotates the server nonce, and the
+	// package would then be refused and lost. The device stays built
+	// (addressee acquired it) until the session ends.
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()
-		_ = l.Serve(ctx, func(p *notification.Package0, _ []byte) {
-			d, n := f.addressee(p)
-			if d == nil {
-				f.log.Warn("package 0 for no simulated device", "server", p.ServerID, "session", p.SessionIDString())
-				return
-			}
-			f.stats.notified.Add(1)
-			// n holds its own copy of the package: the datagram buffer is
-			// reused. It runs as verified on arrival, not checked again: a
-			// session of the device's own that ends meanwhile rotates the
-			// server nonce, and the package would then be refused and lost.
-			f.wg.Add(1)
-			go func() {
-				defer f.wg.Done()
-				res, err := f.track(ctx, d, func() (*client.SessionResult, error) { return d.RunNotification(ctx, n) })
-				if err != nil {
-					f.log.Warn("notified session failed", "device", d.ID(), "err", err)
-				} else {
-					f.log.Debug("notified session", "device", d.ID(), "session", res.SessionID)
-				}
-			}()
-		})
+		defer d.release()
+		res, err := f.track(ctx, d, func() (*client.SessionResult, error) { return d.RunNotification(ctx, n) })
+		if err != nil {
+			f.log.Warn("notified session failed", "device", d.ID(), "err", err)
+		} else {
+			f.log.Debug("notified session", "device", d.ID(), "session", res.SessionID)
+		}
 	}()
-	return "udp://" + l.Addr().String(), nil
 }
 
-// NotifyAddr is the address of the running listener ("" before Listen).
+// NotifyAddr is the address of the first socket ("" before Listen).
 func (f *Fleet) NotifyAddr() string {
 	f.lmu.Lock()
 	defer f.lmu.Unlock()
-	if f.listener == nil {
+	if len(f.listeners) == 0 {
 		return ""
 	}
-	return "udp://" + f.listener.Addr().String()
+	return "udp://" + f.listeners[0].Addr().String()
 }
 
-// addressee finds the device whose credentials verify p, with the
-// notification it verified.
-func (f *Fleet) addressee(p *notification.Package0) (*Device, *client.Notification) {
+// notifyAddrOf is the address of the socket device i listens on ("" before
+// Listen).
+func (f *Fleet) notifyAddrOf(i int) string {
+	f.lmu.Lock()
+	defer f.lmu.Unlock()
+	if len(f.listeners) == 0 {
+		return ""
+	}
+	return "udp://" + f.listeners[i%len(f.listeners)].Addr().String()
+}
+
+// addressee finds, among the devices of socket k, the one whose
+// credentials verify p, and the notification it verified. The device is
+// returned acquired (built until release).
+func (f *Fleet) addressee(k int, p *notification.Package0) (*Device, *client.Notification) {
 	cp := *p
 	cp.Trigger = bytes.Clone(p.Trigger) // p's bytes are the reused datagram buffer
-	for _, d := range f.devices {
-		if n, v := d.Client().Verify(&cp); v == client.VerdictQueued && n != nil {
+	for i := k; i < len(f.devices); i += f.o.NotifySockets {
+		d := f.devices[i]
+		if !d.Addressed(&cp) {
+			continue // the cheap check, which an idle device makes without being built
+		}
+		l, err := d.acquire()
+		if err != nil {
+			f.log.Warn("building the addressed device failed", "device", d.ID(), "err", err)
+			return nil, nil
+		}
+		if n, v := l.client.Verify(&cp); v == client.VerdictQueued && n != nil {
 			return d, n
 		}
+		d.release()
 	}
 	return nil, nil
 }
@@ -484,8 +584,8 @@ func (f *Fleet) Close() error {
 	}
 	close(f.closed)
 	var err error
-	if f.listener != nil {
-		err = f.listener.Close()
+	for _, l := range f.listeners {
+		err = errors.Join(err, l.Close())
 	}
 	f.lmu.Unlock()
 	f.stop()
@@ -530,11 +630,12 @@ type EnrollerFunc func(ctx context.Context, e Enrolment) error
 // Enroll calls f.
 func (fn EnrollerFunc) Enroll(ctx context.Context, e Enrolment) error { return fn(ctx, e) }
 
-// Enrolment returns d's enrolment record with the fleet's notification address.
+// Enrolment returns d's enrolment record with the address of its
+// notification socket.
 func (f *Fleet) Enrolment(d *Device) Enrolment {
 	c := d.Credentials()
 	return Enrolment{DeviceID: d.ID(), Auth: d.Auth(), Username: c.Username, Password: c.Password,
-		ServerPassword: c.ServerPassword, NotifyAddr: f.NotifyAddr(),
+		ServerPassword: c.ServerPassword, NotifyAddr: f.notifyAddrOf(d.idx),
 		Labels: map[string]string{"sim": "true", "model": d.Identity().Mod}}
 }
 

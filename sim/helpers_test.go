@@ -29,7 +29,7 @@ type testServer struct {
 	updates chan server.Update
 }
 
-func newTestServer(t *testing.T) *testServer {
+func newTestServer(t testing.TB) *testServer {
 	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "omadm.db"))
 	if err != nil {
@@ -68,7 +68,7 @@ func (s *testServer) enroller(badPassword bool) sim.Enroller {
 	})
 }
 
-func newTransport(t *testing.T) *dmhttp.ClientTransport {
+func newTransport(t testing.TB) *dmhttp.ClientTransport {
 	t.Helper()
 	tp, err := dmhttp.NewClientTransport(dmhttp.ClientOptions{})
 	if err != nil {

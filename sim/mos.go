@@ -33,9 +33,6 @@ var WipeList = []string{"UserData", "SDCard"}
 
 // mos is a device's installed objects and what they did.
 type mos struct {
-	fumo  *fumo.Object
-	lawmo *lawmo.Object
-
 	mu      sync.Mutex
 	lock    lawmo.State
 	wipes   int
@@ -53,35 +50,45 @@ func simFetch(_ context.Context, url string, w io.Writer) error {
 	return err
 }
 
-// reporter queues an object's report (a 1226 generic alert) on d's engine
-// and hands it to o.OnReport (nil: it goes out in the device's next
-// session). Every object of the device reports through it.
-func (d *Device) reporter(o DeviceOptions) func(*syncml.Alert) {
+// reporter queues an object's report (a 1226 generic alert) on l's engine
+// and hands the device to DeviceOptions.OnReport (nil: it goes out in the
+// device's next session). Every object of the device reports through it.
+func (d *Device) reporter(l *live) func(*syncml.Alert) {
 	return func(a *syncml.Alert) {
-		d.client.QueueAlert(a)
-		if o.OnReport != nil {
-			o.OnReport(d)
+		l.queue(a)
+		if d.p.o.OnReport != nil {
+			d.p.o.OnReport(d)
 		}
 	}
 }
 
-// installMOs installs FUMO and LAWMO on d's tree; their reports are queued
-// on d's engine and then handed to report (nil: they go out in the device's
-// next session).
-func (d *Device) installMOs(o DeviceOptions) error {
-	queue := d.reporter(o)
-	if err := d.installLAWMO(o, queue); err != nil {
+// queue queues a on the engine, or keeps it for the engine being built.
+func (l *live) queue(a *syncml.Alert) {
+	l.qmu.Lock()
+	c := l.client
+	if c == nil {
+		l.early = append(l.early, a)
+	}
+	l.qmu.Unlock()
+	if c != nil {
+		c.QueueAlert(a)
+	}
+}
+
+// installMOs installs FUMO and LAWMO on l's tree; their reports go to queue.
+func (d *Device) installMOs(l *live, queue func(*syncml.Alert)) error {
+	if err := d.installLAWMO(l, queue); err != nil {
 		return err
 	}
-	if o.StateDir == "" {
+	if d.stateDir == "" {
 		return nil // FUMO keeps its state in a directory
 	}
-	fetch := o.Fetch
+	fetch := d.p.o.Fetch
 	if fetch == nil {
 		fetch = simFetch
 	}
-	f, err := fumo.Install(d.tree, FUMOURI, fumo.Config{
-		Dir: filepath.Join(o.StateDir, "fumo"), Report: queue, Fetch: fetch, Servers: []string{o.ServerID},
+	f, err := fumo.Install(l.tree, FUMOURI, fumo.Config{
+		Dir: filepath.Join(d.stateDir, "fumo"), Report: queue, Fetch: fetch, Servers: []string{d.p.o.ServerID},
 		Install: func(context.Context, string) fumo.Result {
 			d.mos.mu.Lock()
 			defer d.mos.mu.Unlock()
@@ -93,13 +100,13 @@ func (d *Device) installMOs(o DeviceOptions) error {
 	if err != nil {
 		return fmt.Errorf("sim: %w", err)
 	}
-	d.mos.fumo = f
+	l.fumo = f
 	return nil
 }
 
-func (d *Device) installLAWMO(o DeviceOptions, queue func(*syncml.Alert)) error {
-	l, err := lawmo.Install(d.tree, LAWMOURI, lawmo.Config{
-		Report: queue, Servers: []string{o.ServerID}, WipeList: WipeList,
+func (d *Device) installLAWMO(l *live, queue func(*syncml.Alert)) error {
+	obj, err := lawmo.Install(l.tree, LAWMOURI, lawmo.Config{
+		Report: queue, Servers: []string{d.p.o.ServerID}, WipeList: WipeList,
 		Lock: func(_ context.Context, s lawmo.State, _ bool) error {
 			d.mos.mu.Lock()
 			defer d.mos.mu.Unlock()
@@ -122,7 +129,7 @@ func (d *Device) installLAWMO(o DeviceOptions, queue func(*syncml.Alert)) error 
 	if err != nil {
 		return fmt.Errorf("sim: %w", err)
 	}
-	d.mos.lawmo = l
+	l.lawmo = obj
 	return nil
 }
 
@@ -150,20 +157,31 @@ func (d *Device) Wipes() int {
 	return d.mos.wipes
 }
 
-// FUMO is the device's firmware update object (its State, Wait).
-func (d *Device) FUMO() *fumo.Object { return d.mos.fumo }
+// FUMO is the device's firmware update object (its State, Wait); the
+// device stays built from now on.
+func (d *Device) FUMO() *fumo.Object {
+	if l := d.pin(); l != nil {
+		return l.fumo
+	}
+	return nil
+}
 
-// LAWMO is the device's lock and wipe object.
-func (d *Device) LAWMO() *lawmo.Object { return d.mos.lawmo }
+// LAWMO is the device's lock and wipe object; the device stays built from
+// now on.
+func (d *Device) LAWMO() *lawmo.Object {
+	if l := d.pin(); l != nil {
+		return l.lawmo
+	}
+	return nil
+}
 
 // Close stops the device's objects' background work (a download or an
 // update in progress resumes when the device is built again on StateDir).
 func (d *Device) Close() {
-	if d.mos.fumo != nil {
-		d.mos.fumo.Close()
-	}
-	if d.mos.lawmo != nil {
-		d.mos.lawmo.Close()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.l != nil {
+		d.l.close()
 	}
 }
 

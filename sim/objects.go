@@ -55,7 +55,33 @@ func pct(part, whole int64) string {
 
 // DiagMon is the device's DiagMon object (its trap policies are checked by
 // CheckTraps, which a fleet or test calls).
-func (d *Device) DiagMon() *diagmon.Object { return d.diagmon }
+// The device stays built from now on.
+func (d *Device) DiagMon() *diagmon.Object {
+	if l := d.pin(); l != nil {
+		return l.diagmon
+	}
+	return nil
+}
+
+// trapInterval is the DiagMon trap interval in seconds (0: none, or idle).
+func (d *Device) trapInterval() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.l == nil {
+		return 0
+	}
+	return d.l.diagmon.Interval()
+}
+
+// checkTraps runs the DiagMon trap collection of a built device.
+func (d *Device) checkTraps() {
+	d.mu.Lock()
+	l := d.l
+	d.mu.Unlock()
+	if l != nil {
+		l.diagmon.CheckTraps()
+	}
+}
 
 // ConnMOURI is where every simulated device carries its connectivity
 // profiles (mo/connmo).
@@ -63,7 +89,13 @@ const ConnMOURI = "./ConnMO"
 
 // ConnMO is the device's connectivity container; Sync on it records (and
 // reports) a configuration a server changed.
-func (d *Device) ConnMO() *connmo.Object { return d.connmo }
+// The device stays built from now on.
+func (d *Device) ConnMO() *connmo.Object {
+	if l := d.pin(); l != nil {
+		return l.connmo
+	}
+	return nil
+}
 
 // collectTraps runs the DiagMon trap collection of every device whose
 // server set a Policy/Interval, each at its own interval, with one
@@ -79,7 +111,7 @@ func (f *Fleet) collectTraps(ctx context.Context) {
 			return
 		case now := <-t.C:
 			for _, d := range f.devices {
-				iv := d.diagmon.Interval()
+				iv := d.trapInterval()
 				if iv <= 0 {
 					continue
 				}
@@ -87,7 +119,7 @@ func (f *Fleet) collectTraps(ctx context.Context) {
 					continue
 				}
 				if _, ok := last[d]; ok {
-					d.diagmon.CheckTraps()
+					d.checkTraps()
 				}
 				last[d] = now
 			}

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/omadm/omadm/client"
+	"github.com/omadm/omadm/mo/lawmo"
 	"github.com/omadm/omadm/sim"
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/syncml"
@@ -331,5 +335,152 @@ func TestFleet_SessionHonoursCustomUI(t *testing.T) {
 	}
 	if j.Status != int(syncml.StatusNotModified) {
 		t.Fatalf("rejected confirmation answered %d, want 304", j.Status)
+	}
+}
+
+// An idle fleet device keeps only what changed in its tree: it is dropped
+// after its session, still recognises a package 0 digest made with the
+// nonce its last session agreed (OMA-TS-DM_Notification-V1_2 §6.1), and is
+// built again with the server's changes in place.
+func TestFleet_IdleDeviceIsDroppedAndRebuiltWithTheServersChanges(t *testing.T) {
+	srv := newTestServer(t)
+	f, err := sim.New(sim.Options{ServerURL: srv.url, Devices: 3, Transport: newTransport(t), NotifyListen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx := context.Background()
+	if _, err := f.Listen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Enroll(ctx, srv.enroller(false), 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	target := f.Devices()[1]
+	replace := &storage.Job{DeviceID: target.ID(), Spec: storage.JobSpec{Command: "Replace",
+		Items: []storage.JobItem{{URI: sim.PollIntervalURI, Format: "int", Data: "120"}}}}
+	if err := srv.store.CreateJob(ctx, replace); err != nil {
+		t.Fatal(err)
+	}
+	if sn, err := f.Run(ctx); err != nil || sn.OK != 3 {
+		t.Fatalf("run: %+v, %v", sn, err)
+	}
+	for _, d := range f.Devices() {
+		if d.Built() {
+			t.Errorf("%s still built after its session", d.ID())
+		}
+	}
+	reboot := &storage.Job{DeviceID: target.ID(), Spec: storage.JobSpec{Command: "Exec", Items: []storage.JobItem{{URI: sim.RebootURI}}}}
+	if err := srv.store.CreateJob(ctx, reboot); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.engine.Notify(ctx, target.ID()); err != nil {
+		t.Fatal(err)
+	}
+	srv.waitJob(t, reboot.ID, storage.JobDone)
+	if n := target.Reboots(); n != 1 {
+		t.Errorf("reboots = %d, want 1", n)
+	}
+	if got := target.Value(sim.PollIntervalURI); got != "120" {
+		t.Errorf("%s = %q after rebuild, want the server's 120", sim.PollIntervalURI, got)
+	}
+	for _, d := range f.Devices() {
+		if d != target && d.Sessions() != 1 {
+			t.Errorf("%s ran %d sessions, want 1", d.ID(), d.Sessions())
+		}
+	}
+	// A third session authenticates with the nonces the rebuilt device kept.
+	if _, err := f.Session(ctx, target); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// With several notification sockets each device registers its own
+// socket's address, and a package 0 reaches the addressed device through it.
+func TestFleet_NotificationSocketsEachServeTheirDevices(t *testing.T) {
+	srv := newTestServer(t)
+	f, err := sim.New(sim.Options{ServerURL: srv.url, Devices: 6, Transport: newTransport(t), NotifyListen: "127.0.0.1:0", NotifySockets: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx := context.Background()
+	if _, err := f.Listen(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ds := f.Devices()
+	addr := func(i int) string { return f.Enrolment(ds[i]).NotifyAddr }
+	if addr(0) == addr(1) || addr(1) == addr(2) || addr(0) != addr(3) || addr(2) != addr(5) || addr(0) != f.NotifyAddr() {
+		t.Fatalf("socket addresses %q %q %q %q %q %q", addr(0), addr(1), addr(2), addr(3), addr(4), addr(5))
+	}
+	if err := f.Enroll(ctx, srv.enroller(false), 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	target := ds[4]
+	job := &storage.Job{DeviceID: target.ID(), Spec: storage.JobSpec{Command: "Exec", Items: []storage.JobItem{{URI: sim.RebootURI}}}}
+	if err := srv.store.CreateJob(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.engine.Notify(ctx, target.ID()); err != nil {
+		t.Fatal(err)
+	}
+	srv.waitJob(t, job.ID, storage.JobDone)
+	if n := target.Reboots(); n != 1 {
+		t.Fatalf("reboots = %d", n)
+	}
+	for _, d := range ds {
+		if d != target && d.Sessions() != 0 {
+			t.Errorf("%s ran a session although not addressed", d.ID())
+		}
+	}
+}
+
+// A report (here LAWMO's 1226 after a FullyLock Exec answered 202,
+// OMA-TS-LAWMO-V1_0 §8) whose session fails is sent again in a later
+// session, as an agent does, instead of waiting for the server to call.
+func TestFleet_ReportSessionIsRetriedUntilDelivered(t *testing.T) {
+	srv := newTestServer(t)
+	inner := newTransport(t)
+	var failed atomic.Bool
+	delivered := make(chan struct{})
+	var once sync.Once
+	tp := client.TransportFunc(func(ctx context.Context, req *client.Request) (*client.Response, error) {
+		report := bytes.Contains(req.Body, []byte("<Data>1226</Data>"))
+		if report && failed.CompareAndSwap(false, true) {
+			return nil, fmt.Errorf("%w: server restarting", client.ErrTransport)
+		}
+		resp, err := inner.RoundTrip(ctx, req)
+		if report && err == nil {
+			once.Do(func() { close(delivered) })
+		}
+		return resp, err
+	})
+	f, err := sim.New(sim.Options{ServerURL: srv.url, Devices: 1, Transport: tp, Retry: client.RetryPolicy{Attempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx := context.Background()
+	if err := f.Enroll(ctx, srv.enroller(false), 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	d := f.Devices()[0]
+	job := &storage.Job{DeviceID: d.ID(), Spec: storage.JobSpec{Command: "Exec", Items: []storage.JobItem{{URI: sim.LAWMOURI + "/Operations/FullyLock"}}}}
+	if err := srv.store.CreateJob(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Session(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-delivered:
+	case <-time.After(30 * time.Second): // bounds a hang only
+		t.Fatal("the report was never delivered")
+	}
+	if !failed.Load() {
+		t.Fatal("the first report session did not fail")
+	}
+	if got := d.LockState(); got != lawmo.StateFullyLocked {
+		t.Errorf("lock state %d, want fully locked", got)
 	}
 }

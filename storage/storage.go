@@ -290,6 +290,8 @@ type Store interface {
 	OperationStore
 	// Retention in bounded, set-based steps (traces, closed sessions).
 	Housekeeper
+	// Retention of the traces by their total size.
+	TraceByteKeeper
 
 	// Campaigns (an operation template rolled out to a device snapshot).
 	CampaignStore

@@ -185,7 +185,7 @@ func (h *Handler) notify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d.NotifyAddr == "" {
-		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("device %q has no notify_addr: set one with PATCH /devices/{id} (udp://host:port, sms:+number, wappush:+number or wappush-ip:address)", d.ID))
+		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("device %q has no notify_addr: set one with PATCH /devices/{id} (udp://host:port, sms:+number, wappush:+number, wappush-ip:address or obex://host:port)", d.ID))
 		return
 	}
 	if h.o.Notifier == nil {

@@ -41,6 +41,7 @@ import (
 	"github.com/omadm/omadm/notification"
 	"github.com/omadm/omadm/syncml"
 	"github.com/omadm/omadm/transport/dmhttp"
+	"github.com/omadm/omadm/transport/obex"
 )
 
 // version is the DmV the agent reports.
@@ -83,6 +84,8 @@ type options struct {
 	connmo, connmoApply                 string
 	showVersion                         bool
 	transport                           string // "" (HTTP), wsp://gateway:port, obex://… or obex+serial://…
+	obexListen                          string // reversed OBEX roles (obex_listen.go)
+	obexDev                             *obex.DeviceServer
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -105,6 +108,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.bootstrap, "bootstrap", "", "bootstrap file: TNDS XML, or a DM message (XML or WBXML) adding a DMAcc")
 	fs.BoolVar(&o.once, "once", false, "run one client-initiated session and exit (0 on success)")
 	fs.StringVar(&o.notifyListen, "notify-listen", "", "package 0 listener, udp://127.0.0.1:PORT (raw or WDP/WSP push)")
+	fs.StringVar(&o.obexListen, "obex-listen", "", obexListenUsage)
 	fs.DurationVar(&o.poll, "poll", 0, "periodic client-initiated session interval in daemon mode (0 = never)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&o.trace, "trace", "", "directory to write every message sent and received (WBXML also decoded to XML)")
@@ -158,7 +162,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
-			fmt.Fprintln(stderr, "Usage: omadm-agent --state DIR (--once | --notify-listen ADDR | --poll D) [flags]")
+			fmt.Fprintln(stderr, "Usage: omadm-agent --state DIR (--once | --notify-listen ADDR | --obex-listen ADDR | --poll D) [flags]")
 			fs.PrintDefaults()
 			return nil, err
 		}
@@ -174,6 +178,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("--state is required")
 	}
 	if err := checkTransport(o.transport); err != nil {
+		return nil, err
+	}
+	if err := checkOBEXListen(o); err != nil {
 		return nil, err
 	}
 	if o.tree.MaxNodes < 0 || o.tree.MaxValueSize <= 0 || o.tree.MaxTotalBytes < 0 {
@@ -245,8 +252,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		}
 		o.bootPolicy = pol
 	}
-	if !o.once && o.notifyListen == "" && o.poll == 0 {
-		return nil, errors.New("nothing to do: give --once, --notify-listen or --poll")
+	if !o.once && o.notifyListen == "" && o.poll == 0 && o.obexListen == "" {
+		return nil, errors.New("nothing to do: give --once, --notify-listen, --obex-listen or --poll")
 	}
 	if o.poll < 0 {
 		return nil, errors.New("--poll must be >= 0")
@@ -392,7 +399,11 @@ func agent(ctx context.Context, o *options, log *slog.Logger, stdin io.Reader, s
 	if acc == nil {
 		return errors.New("no DM account: give --server and --server-id, or --bootstrap")
 	}
-	o.transport = transportSpec(o.transport, acc.Addr) // transport_obex.go
+	if o.obexListen != "" {
+		o.obexDev = obexDevice(o, log) // the transport of every session
+	} else {
+		o.transport = transportSpec(o.transport, acc.Addr) // transport_obex.go
+	}
 	tp, err := agentTransport(o)
 	if err != nil {
 		return err
@@ -609,6 +620,13 @@ func daemon(ctx context.Context, o *options, c *client.Client, kick <-chan struc
 		ran := make(chan struct{})
 		go func() { in.Run(runCtx); close(ran) }()
 		defer func() { cancel(); <-ran }()
+	}
+	if o.obexDev != nil {
+		stop, err := serveOBEXListen(ctx, o, o.obexDev, c, errc, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	var tick <-chan time.Time
 	if o.poll > 0 {

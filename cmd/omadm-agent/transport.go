@@ -54,6 +54,9 @@ func wspGateway(s string) (string, error) {
 // least the DM MaxMsgSize as its largest reply (the Client-SDU-Size it
 // proposes).
 func agentTransport(o *options) (client.Transport, error) {
+	if o.obexDev != nil {
+		return o.obexDev, nil // --obex-listen
+	}
 	if tp, ok, err := obexTransport(o.transport, o); ok {
 		return tp, err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,6 +56,15 @@ func (s *simSender) Send(_ context.Context, addr string, pkg []byte) error {
 	return nil
 }
 
+// liveHeap is the heap in use after two collections.
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
 // BenchmarkCampaign_FUMOOverSim runs a FUMO DownloadAndUpdate campaign in
 // an in-process `omadm serve` (SQLite) over simulated devices, in waves of
 // 1%, 10% and 100% with a notification rate: each device is notified,
@@ -102,7 +112,11 @@ func BenchmarkCampaign_FUMOOverSim(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer f.Close()
+	defer func() {
+		if f != nil {
+			f.Close()
+		}
+	}()
 	sender.fleet = f
 	err = f.Enroll(ctx, sim.EnrollerFunc(func(ctx context.Context, e sim.Enrolment) error {
 		return rs.Store.CreateDevice(ctx, &storage.Device{ID: e.DeviceID, AuthScheme: e.Auth, Username: e.Username, Password: e.Password,
@@ -114,7 +128,7 @@ func BenchmarkCampaign_FUMOOverSim(b *testing.B) {
 
 	b.ResetTimer()
 	for b.Loop() {
-		start := time.Now()
+		start, cpu0 := time.Now(), procCPU()
 		camp, err := rs.Campaigns.Create(ctx, &fleet.CampaignRequest{Name: "bench",
 			Template: fleet.Template{MO: "fumo", Params: map[string]any{"pkg_url": "http://fw.example/v2.bin"}, Timeout: 10 * time.Minute},
 			Target:   fleet.Target{All: true},
@@ -147,7 +161,8 @@ func BenchmarkCampaign_FUMOOverSim(b *testing.B) {
 				break
 			}
 		}
-		elapsed := time.Since(start)
+		elapsed, cpu := time.Since(start), procCPU()-cpu0
+		b.ReportMetric(float64(cpu.Microseconds())/float64(n), "cpu-us/device")
 		got := end.Counts["succeeded"] + end.Counts["failed"] + end.Counts["timed_out"]
 		if got != n || end.Total != n {
 			b.Fatalf("accounting: %v for %d targets", end.Counts, n)
@@ -174,7 +189,20 @@ func BenchmarkCampaign_FUMOOverSim(b *testing.B) {
 		b.ReportMetric(float64(n)/elapsed.Seconds(), "devices/s")
 		b.ReportMetric(float64(pct(0.5).Milliseconds()), "p50-ms")
 		b.ReportMetric(float64(pct(0.99).Milliseconds()), "p99-ms")
-		b.Logf("%d devices: %v in %s; device completion p50 %s p99 %s max %s; notified sessions %d (failed %d)",
-			n, end.Counts, elapsed.Round(time.Millisecond), pct(0.5), pct(0.99), took[len(took)-1], sender.sessions.Load(), sender.failed.Load())
+		// The heap the simulated devices keep after the campaign: live heap
+		// with the fleet minus live heap once it is gone.
+		withFleet := liveHeap()
+		built := 0
+		for _, d := range f.Devices() {
+			if d.Built() {
+				built++
+			}
+		}
+		f.Close()
+		f, sender.fleet = nil, nil
+		simBytes := float64(withFleet-min(withFleet, liveHeap())) / float64(n)
+		b.ReportMetric(simBytes, "sim-B/device")
+		b.Logf("%d devices: %v in %s; device completion p50 %s p99 %s max %s; notified sessions %d (failed %d); sim heap %.0f B/device, %d built",
+			n, end.Counts, elapsed.Round(time.Millisecond), pct(0.5), pct(0.99), took[len(took)-1], sender.sessions.Load(), sender.failed.Load(), simBytes, built)
 	}
 }

@@ -98,6 +98,8 @@ type serveConfig struct {
 	CampaignKeep time.Duration
 	// OBEX serves DM over OBEX too (serve_obex.go).
 	OBEX serveOBEXConfig
+	// OBEXDial notifies obex:// devices by connecting to them (serve_obex_dial.go).
+	OBEXDial obexDialConfig
 	// Push configures the PPG and Kannel sendsms senders (serve_push.go).
 	Push pushConfig
 }
@@ -118,7 +120,8 @@ type runningServer struct {
 	Log       *slog.Logger
 	// TokenGenerated is true when this start generated the token.
 	TokenGenerated bool
-	OBEX           *serveOBEX // nil without OBEX flags
+	OBEX           *serveOBEX      // nil without OBEX flags
+	OBEXDial       *obexDialSender // nil without --obex-dial
 
 	srv      *http.Server
 	relayCtl context.CancelFunc
@@ -189,6 +192,8 @@ start: back it up, and give every node sharing a PostgreSQL database the same).`
 	f.DurationVar(&cfg.CampaignLease, "campaign-lease", fleet.DefaultLeaseTTL, "how long a node's hold on a campaign lasts without renewal: another node takes over a dead node's campaigns after it")
 	f.IntVar(&cfg.Engine.TraceKeep, "trace-keep", server.DefaultTraceKeep, "wire traces kept per device")
 	f.DurationVar(&cfg.Engine.TraceMaxAge, "trace-retention", 0, "how long wire traces are kept before the hourly sweep deletes them, oldest first; 0 keeps them (up to --trace-keep per device)")
+	cfg.Engine.TraceMaxBytes = defaultTraceMaxBytes
+	f.Var(byteSizeFlag{&cfg.Engine.TraceMaxBytes}, "trace-max-bytes", "bytes all wire traces may take in storage; each minute's housekeeping deletes the oldest traces above it (e.g. 512MiB, 1GiB; 0: no bound)")
 	f.Var(eventKeepFlag{&cfg.Engine.EventKeep}, "event-keep",
 		"how long events (generic alerts, session start/end) are kept before the hourly sweep deletes them; 0 keeps them forever")
 	f.DurationVar(&cfg.Engine.JobKeep, "job-keep", 0,
@@ -200,6 +205,7 @@ start: back it up, and give every node sharing a PostgreSQL database the same).`
 	f.IntVar(&cfg.Engine.DeviceEventBurst, "device-event-burst", server.DefaultDeviceEventBurst, "events one device may add at once (its budget's size)")
 	authLimitFlags(cmd, &cfg.Engine.AuthLimits)
 	serveOBEXFlags(cmd, &cfg.OBEX)
+	obexDialFlags(cmd, &cfg.OBEXDial)
 	pushFlags(cmd, &cfg.Push)
 	return cmd
 }
@@ -476,6 +482,7 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 	hub := handler.NewHub()
 	relay := handler.NewRelay(store, hub, log, 0)
 	eo := cfg.Engine
+	var dial *obexDialSender
 	eo.Store, eo.Logger = store, log
 	eo.ServerID = cmp.Or(cfg.ServerID, eo.ServerID)
 	if eo.Senders == nil {
@@ -484,6 +491,9 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 			eo.Senders["sms"] = &smsgw.WebhookSender{URL: cfg.SMSWebhook}
 		}
 		if err := cfg.Push.addSenders(eo.Senders, log); err != nil {
+			return nil, err
+		}
+		if dial, err = cfg.OBEXDial.addSender(eo.Senders, log); err != nil {
 			return nil, err
 		}
 	}
@@ -514,6 +524,7 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 	if err != nil {
 		return nil, err
 	}
+	dial.attach(engine)
 	schemaReady, err := serveSchemaCheck(store, backend)
 	if err != nil {
 		return nil, err
@@ -567,7 +578,7 @@ func startServer(ctx context.Context, cfg serveConfig) (_ *runningServer, err er
 		Store:          store, Engine: engine, API: apiH, Log: log, served: make(chan error, 1), relayEnd: make(chan struct{}),
 		Ops: ops, Campaigns: camps, Scheduler: fleet.NewScheduler(ops, fleet.SchedulerOptions{Interval: cfg.OpSweep, Tick: cfg.OpTick,
 			Campaigns: camps, CampaignInterval: cfg.CampaignInterval}),
-		timeout: cfg.ShutdownTimeout, OBEX: obx,
+		timeout: cfg.ShutdownTimeout, OBEX: obx, OBEXDial: dial,
 	}
 	// Timeouts cut slow-loris connections; the listener bounds how many are
 	// served at once. Event streams extend their own write deadline.
@@ -611,6 +622,7 @@ func (rs *runningServer) Shutdown(ctx context.Context) error {
 		}
 	}
 	rs.OBEX.Close()
+	rs.OBEXDial.Close()
 	// Traces and session events still waiting behind the sessions.
 	rs.Engine.Close(context.WithoutCancel(ctx))
 	rs.Scheduler.Close()

@@ -44,6 +44,7 @@ type simConfig struct {
 	secret      string
 	enroll      bool
 	notify      string
+	notifySocks int
 	json        bool
 	quiet       bool
 	scomo       bool
@@ -93,6 +94,7 @@ A progress line goes to stderr every second; the summary goes to stdout
 	f.StringVar(&c.secret, "secret", "omadm-sim", "secret the device credentials are derived from")
 	f.BoolVar(&c.enroll, "enroll", false, "enrol (or update) every device through the REST API first")
 	f.StringVar(&c.notify, "notify-listen", "", "UDP address to receive package 0 on, e.g. 127.0.0.1:0 (registered with --enroll)")
+	f.IntVar(&c.notifySocks, "notify-sockets", 1, "UDP sockets for package 0 (device i registers socket i mod N, consecutive ports from --notify-listen's); the addressee is found by checking each device's digest, so use one socket per few hundred devices")
 	f.BoolVar(&c.json, "json", false, "print the summary as JSON")
 	f.BoolVar(&c.quiet, "quiet", false, "no progress line")
 	f.BoolVar(&c.scomo, "scomo", true, "every device carries a software component object at ./SCOMO (installs really unpack into --scomo-dir)")
@@ -220,7 +222,7 @@ func runSim(ctx context.Context, c simConfig, stdout, stderr io.Writer) error {
 	fleet, err := sim.New(sim.Options{
 		ServerURL: dm, ServerID: c.serverID, Devices: c.devices, FirstIndex: c.first, Secret: c.secret,
 		Auth: c.auth, Encoding: enc, Transport: tp, Concurrency: c.concurrency, Sessions: c.sessions,
-		Duration: c.duration, Interval: c.interval, Jitter: c.jitter, Burst: c.burst, NotifyListen: c.notify,
+		Duration: c.duration, Interval: c.interval, Jitter: c.jitter, Burst: c.burst, NotifyListen: c.notify, NotifySockets: c.notifySocks,
 		Logger:   slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Classify: classifyHTTP, SCOMODir: scomoDir,
 	})

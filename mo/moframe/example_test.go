@@ -26,8 +26,10 @@ func Example() {
 		it := a.Items[0]
 		fmt.Printf("alert %d correlator %s: %s %s = %s\n", a.Data, a.Correlator, it.Meta.Type, it.Source.LocURI, it.Data.String())
 	}})
+	answered := make(chan struct{}) // the work runs once the Exec is answered, as after a session
 	tree.Mount(uri+"/Beep", dmtree.ExecFunc(func(_ context.Context, node string, _ []byte, corr string) (syncml.StatusCode, error) {
 		err := run.Begin(nil, moframe.Record{Op: "Beep", Correlator: corr}, func(context.Context) *moframe.Outcome {
+			<-answered
 			return &moframe.Outcome{Report: moframe.ResultReport("urn:example:at:beep", node, 1200, true)}
 		})
 		if err != nil {
@@ -38,6 +40,7 @@ func Example() {
 
 	code, _ := tree.Exec(context.Background(), "srv", uri+"/Beep", nil, "c-42")
 	fmt.Println("Exec:", int(code))
+	close(answered)
 	run.Wait()
 	// Output:
 	// Exec: 202

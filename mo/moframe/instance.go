@@ -5,7 +5,7 @@ import "github.com/omadm/omadm/dmtree"
 // Instance is the part of an installed object that every object with
 // operations has alike: its canonical URI and the Runner of its
 // operations. Embedded in the object's type (set with NewInstance once the
-// Runner exists), it gives the object URI, Wait, Close and Mounted
+// Runner exists), it gives the object URI, Wait, Busy, Close and Mounted
 // (dmtree.Plugin); an object that stops more than its Runner defines its
 // own Close and calls Instance.Close from it.
 type Instance struct {
@@ -22,6 +22,10 @@ func (in *Instance) URI() string { return in.uri }
 
 // Wait blocks until no operation is running.
 func (in *Instance) Wait() { in.run.Wait() }
+
+// Busy reports whether an operation runs in the background now, or has
+// just ended and is handing over its report (Runner.Active).
+func (in *Instance) Busy() bool { return in.run.Active() }
 
 // Close stops a running operation without reporting it and waits for it;
 // its record stays saved (with RunnerConfig.Dir), so the next start resumes

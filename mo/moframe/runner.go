@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/omadm/omadm/internal/atomicfile"
 	"github.com/omadm/omadm/syncml"
@@ -81,6 +82,8 @@ type Runner struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// active counts operation goroutines alive, reports included.
+	active atomic.Int32
 }
 
 // NewRunner returns a Runner holding the stored record (in RunnerConfig.Dir,
@@ -216,8 +219,10 @@ func (r *Runner) start(work Work) {
 	r.gen++
 	gen := r.gen
 	r.wg.Add(1)
+	r.active.Add(1)
 	go func() {
 		defer r.wg.Done()
+		defer r.active.Add(-1)
 		out := work(r.ctx)
 		if out == nil || r.ctx.Err() != nil {
 			r.mu.Lock()
@@ -249,6 +254,11 @@ func (r *Runner) finish(gen int, out *Outcome) {
 		r.cfg.Report(out.Report.Alert(corr))
 	}
 }
+
+// Active reports whether an operation's goroutine is still alive: Busy, or
+// finished and handing its report to Config.Report. A program that drops
+// an object when it has nothing left to do waits until this is false.
+func (r *Runner) Active() bool { return r.active.Load() > 0 }
 
 // Wait blocks until no operation is running.
 func (r *Runner) Wait() { r.wg.Wait() }

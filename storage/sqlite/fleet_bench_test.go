@@ -122,6 +122,7 @@ func fleetStore(b *testing.B, n int) *sqlite.Store {
 func BenchmarkFleetQuery(b *testing.B) {
 	n := fleetSize()
 	s := fleetStore(b, n)
+	canaryGroup(b, s, n)
 	ctx := context.Background()
 	now := time.Now()
 	for _, tc := range []struct {
@@ -139,6 +140,15 @@ func BenchmarkFleetQuery(b *testing.B) {
 		{"group/id", storage.DeviceQuery{Group: "pilot"}},
 		{"site+env/last_seen", storage.DeviceQuery{Labels: map[string]string{"site": "site-42", "env": "prod"}, Sort: storage.SortLastSeen}},
 		{"id-prefix/id", storage.DeviceQuery{IDPrefix: "IMEI:3500000001"}},
+		// Every filter at once: label AND model AND firmware AND last seen
+		// AND group (the canary group is device 1 of every 100: ring 1,
+		// model X1, seen).
+		{"label+model+fwv+seen+group/id", compound(now)},
+		{"label+model+fwv+seen+group/last_seen-desc", func() storage.DeviceQuery {
+			q := compound(now)
+			q.Sort, q.Desc = storage.SortLastSeen, true
+			return q
+		}()},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			// Every iteration reads one page: the first, or the one after a
@@ -180,6 +190,35 @@ func BenchmarkFleetQuery(b *testing.B) {
 			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 		})
+	}
+}
+
+// compound is the fleet query with every kind of filter.
+func compound(now time.Time) storage.DeviceQuery {
+	return storage.DeviceQuery{Labels: map[string]string{"ring": "1"},
+		DevInfo:   map[string]string{"./DevInfo/Mod": "X1", "./DevDetail/FwV": "2.1"},
+		SeenAfter: now.Add(-7 * 24 * time.Hour), Group: "canary"}
+}
+
+// canaryGroup adds the static group "canary" (device 1 of every 100) to a
+// fleet database that lacks it.
+func canaryGroup(b *testing.B, s *sqlite.Store, n int) {
+	ctx := context.Background()
+	if _, err := s.GetGroup(ctx, "canary"); err == nil {
+		return
+	}
+	if err := s.CreateGroup(ctx, &storage.Group{Name: "canary"}); err != nil {
+		b.Fatal(err)
+	}
+	var members []string
+	for i := 1; i < n; i += 100 {
+		members = append(members, fleetDevice(i, rand.New(rand.NewPCG(0, 0)), time.Now()).ID)
+		if len(members) == 1000 || i+100 >= n {
+			if _, err := s.AddGroupMembers(ctx, "canary", members); err != nil {
+				b.Fatal(err)
+			}
+			members = members[:0]
+		}
 	}
 }
 

@@ -62,6 +62,11 @@ func (src source) exists(idCol string) (string, []any) {
 
 // planQuery builds the SELECT of one page of q (see above).
 func (s *Store) planQuery(ctx context.Context, q *storage.DeviceQuery, after *storage.DeviceCursor) (string, []any, error) {
+	return s.planQueryCols(ctx, q, after, qualifiedDeviceCols)
+}
+
+// planQueryCols is planQuery selecting cols (qualified by "devices.").
+func (s *Store) planQueryCols(ctx context.Context, q *storage.DeviceQuery, after *storage.DeviceCursor, cols string) (string, []any, error) {
 	var srcs []source
 	var where []string // filters on the devices row itself
 	var wargs []any
@@ -176,7 +181,7 @@ func (s *Store) planQuery(ctx context.Context, q *storage.DeviceQuery, after *st
 		}
 	}
 	var b strings.Builder
-	b.WriteString("SELECT " + qualifiedDeviceCols + " FROM " + from)
+	b.WriteString("SELECT " + cols + " FROM " + from)
 	if len(conds) > 0 {
 		b.WriteString(" WHERE " + strings.Join(conds, " AND "))
 	}

@@ -34,6 +34,13 @@ type ClientOptions struct {
 	MaxResponse int
 	// CloseTimeout bounds the DISCONNECT exchange of Close (default 5 s).
 	CloseTimeout time.Duration
+	// SecureLink declares that the carrier itself authenticates the
+	// session (a serial cable, a paired local link): every reply is then
+	// reported as client.Response.SecureSession, and the device's engine
+	// checks the server's credentials once per session instead of in every
+	// message (OMA-TS-DM_Security-V1_2 §5.3). Set it when the server's
+	// ServerOptions.SecureLink is set, so that both sides agree.
+	SecureLink bool
 }
 
 // ResponseError is an OBEX response other than the one the exchange
@@ -388,7 +395,7 @@ func (t *ClientTransport) put(contentType string, msg []byte, hmac string) (answ
 // get fetches one message with GET of contentType ("" sends no Type); it
 // comes in as many responses as needed (IrOBEX 1.2 §3.3.4).
 func (t *ClientTransport) get(contentType string) (*client.Response, error) {
-	r := &client.Response{ContentType: contentType}
+	r := &client.Response{ContentType: contentType, SecureSession: t.o.SecureLink}
 	var buf []byte
 	t.out = Packet{Code: OpGet | FinalBit, Headers: t.out.Headers[:0]}
 	t.idHeader()

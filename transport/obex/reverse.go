@@ -2,6 +2,7 @@ package obex
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"mime"
 	"net"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/omadm/omadm/client"
 	"github.com/omadm/omadm/server/envelope"
+	"github.com/omadm/omadm/syncml"
 )
 
 // The reversed roles: the DM client (the device) is the OBEX server and the
@@ -34,6 +36,12 @@ const ContentTypeNotification = "application/vnd.syncml.notification"
 // next; package 0 PUTs arrive on Package0.
 type DeviceServer struct {
 	*Server
+	// CheckPackage0, when set before serving, judges each package 0 PUT as
+	// it arrives: nil is answered OK, an error Forbidden, and Package0
+	// delivers nothing. The DM server then learns at once that its
+	// notification was refused instead of waiting for a session.
+	CheckPackage0 func(pkg0 []byte) error
+
 	out  chan *client.Request
 	in   chan *client.Response
 	pkg0 chan []byte
@@ -90,6 +98,13 @@ func (deviceRole) accepts(ct string) (bool, bool) {
 
 func (r deviceRole) put(c *sconn) error {
 	if mt, _, _ := mime.ParseMediaType(c.putType); mt == ContentTypeNotification {
+		if check := r.d.CheckPackage0; check != nil {
+			if err := check(c.body); err != nil {
+				c.s.lim.Warn(c.s.log, "obex package 0 refused", "remote", c.remote, "err", err)
+				return c.respond(RespForbidden)
+			}
+			return c.respond(RespOK)
+		}
 		select {
 		case r.d.pkg0 <- c.body:
 			return c.respond(RespOK)
@@ -104,7 +119,7 @@ func (r deviceRole) put(c *sconn) error {
 	}
 	c.fetched = false
 	select {
-	case r.d.in <- &client.Response{Body: c.body, ContentType: c.putType, HMAC: c.hmac}:
+	case r.d.in <- &client.Response{Body: c.body, ContentType: c.putType, HMAC: c.hmac, SecureSession: c.s.o.SecureLink}:
 		return c.respond(RespOK)
 	default:
 		return c.respond(RespServiceUnavailable)
@@ -133,34 +148,80 @@ func (deviceRole) sent(c *sconn) { c.fetched = true }
 // DialDevice is the DM server's side of the reversed roles: it connects to
 // the device's OBEX server (o.Dial), PUTs pkg0 when given, then GETs each
 // device message, hands it to e and PUTs the reply, until a reply ends the
-// session (Outbound.Token ""), and DISCONNECTs. secure tells the engine
+// session (Outbound.Token "", unless it challenges the device's
+// credentials: the device then sends its package 1 again), and
+// DISCONNECTs. secure tells the engine
 // the link authenticates the session (envelope.Inbound.SecureSession);
-// maxMessages bounds the exchange (0 = 1000).
+// maxMessages bounds the exchange (0 = 1000). It is ConnectDevice followed
+// by DeviceConn.Serve.
 func DialDevice(ctx context.Context, e Engine, o ClientOptions, pkg0 []byte, secure bool, maxMessages int) error {
-	t, err := NewClientTransport(o)
+	dc, err := ConnectDevice(ctx, o, pkg0)
 	if err != nil {
 		return err
 	}
+	return dc.Serve(ctx, e, secure, maxMessages)
+}
+
+// DeviceConn is a DM server's OBEX connection to a device's OBEX server
+// (the reversed roles), package 0 delivered; Serve runs the DM session
+// over it.
+type DeviceConn struct {
+	t      *ClientTransport
+	remote string
+}
+
+// ConnectDevice connects to the device's OBEX server (o.Dial), CONNECTs to
+// the DM target and PUTs pkg0 when given; ctx bounds only these steps. A
+// device that refuses the package 0 makes it fail with a *ResponseError
+// (Op "PUT"). The connection is the caller's: Serve or Close it.
+func ConnectDevice(ctx context.Context, o ClientOptions, pkg0 []byte) (*DeviceConn, error) {
+	t, err := NewClientTransport(o)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.connect(ctx); err != nil {
+		return nil, err
+	}
+	dc := &DeviceConn{t: t, remote: "obex"}
+	if c, ok := t.conn.(net.Conn); ok {
+		dc.remote = c.RemoteAddr().String()
+	}
+	if pkg0 != nil {
+		stop := t.bind(ctx)
+		_, err := t.put(ContentTypeNotification, pkg0, "")
+		stop()
+		if err != nil {
+			t.drop()
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("obex: package 0: %w (%v)", ctx.Err(), err)
+			}
+			return nil, fmt.Errorf("obex: package 0: %w", err)
+		}
+	}
+	return dc, nil
+}
+
+// Close drops the connection without DISCONNECT (Serve ends it itself).
+func (dc *DeviceConn) Close() { dc.t.drop() }
+
+// Serve GETs each device message, hands it to e and PUTs the reply, until a
+// reply ends the session (Outbound.Token "" without a credentials
+// challenge); it then DISCONNECTs. ctx
+// bounds the whole session. The connection is closed when Serve returns.
+// secure and maxMessages as for DialDevice.
+func (dc *DeviceConn) Serve(ctx context.Context, e Engine, secure bool, maxMessages int) error {
+	t := dc.t
 	if maxMessages <= 0 {
 		maxMessages = 1000
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if err := t.connect(ctx); err != nil {
-		return err
-	}
 	defer t.drop()
+	if t.conn == nil {
+		return errors.New("obex: connection to the device already closed")
+	}
 	stop := t.bind(ctx)
 	defer stop()
-	remote := "obex"
-	if c, ok := t.conn.(net.Conn); ok {
-		remote = c.RemoteAddr().String()
-	}
-	if pkg0 != nil {
-		if _, err := t.put(ContentTypeNotification, pkg0, ""); err != nil {
-			return fmt.Errorf("obex: package 0: %w", err)
-		}
-	}
 	addr := &connToken{}
 	for range maxMessages {
 		msg, err := t.get("")
@@ -168,7 +229,7 @@ func DialDevice(ctx context.Context, e Engine, o ClientOptions, pkg0 []byte, sec
 			return fmt.Errorf("obex: fetching the device's message: %w", err)
 		}
 		out, err := e.Handle(ctx, &envelope.Inbound{Body: msg.Body, ContentType: msg.ContentType, HMAC: msg.HMAC,
-			Addr: addr, SecureSession: secure, RemoteAddr: remote})
+			Addr: addr, SecureSession: secure, RemoteAddr: dc.remote})
 		if err != nil {
 			return fmt.Errorf("obex: the engine refused the device's message: %w", err)
 		}
@@ -176,7 +237,7 @@ func DialDevice(ctx context.Context, e Engine, o ClientOptions, pkg0 []byte, sec
 			return fmt.Errorf("obex: sending the reply: %w", err)
 		}
 		addr.token = out.Token
-		if out.Token == "" {
+		if out.Token == "" && !challenged(out) {
 			t.out = Packet{Code: OpDisconnect, Headers: t.out.Headers[:0]}
 			t.idHeader()
 			if err := t.send(FormRequest); err == nil {
@@ -186,6 +247,24 @@ func DialDevice(ctx context.Context, e Engine, o ClientOptions, pkg0 []byte, sec
 		}
 	}
 	return fmt.Errorf("obex: session still open after %d messages", maxMessages)
+}
+
+// challenged reports whether a reply that belongs to no session refuses
+// the device's credentials with a challenge (SyncHdr Status 401 or 407 with
+// Chal): the device then sends its package 1 again with new credentials
+// (OMA-TS-DM_Security-V1_2 §5.3; OMA-TS-DM_Protocol-V1_2, authentication in
+// the session), so the exchange goes on with another GET.
+func challenged(out *envelope.Outbound) bool {
+	m, _, err := syncml.Decode(out.Body, out.ContentType, nil)
+	if err != nil {
+		return false
+	}
+	for _, c := range m.Body {
+		if st, ok := c.(*syncml.Status); ok && st.CmdRef == "0" && st.Chal != nil {
+			return st.Data == syncml.StatusInvalidCredentials || st.Data == syncml.StatusMissingCredentials
+		}
+	}
+	return false
 }
 
 // connToken is the session addressing of one outgoing OBEX connection.

@@ -92,3 +92,52 @@ func TestReverse_DeviceRefusesUnaskedReply(t *testing.T) {
 	wantCode(t, "CONNECT", p.connect(obex.Target, 1024), obex.RespOK)
 	wantCode(t, "PUT", p.do(obex.Packet{Code: obex.OpPut | obex.FinalBit, Headers: []obex.Header{p.cid(), obex.TypeHeader(typeXML), obex.Bytes(obex.HdrEndOfBody, []byte("<SyncML/>"))}}), obex.RespForbidden)
 }
+
+// A device that judges package 0 on arrival (DeviceServer.CheckPackage0)
+// answers a refused one with Forbidden: ConnectDevice fails at once with
+// the PUT's response and nothing reaches Package0; an accepted one is
+// answered OK (OMA-TS-DM_Notification-V1_2 §6: the device authenticates
+// package 0 before it acts on it).
+func TestReverse_CheckPackage0RefusesAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		pkg0 string
+		ok   bool
+	}{{"accepted", "good", true}, {"refused", "forged", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dev := obex.NewDeviceServer(&obex.ServerOptions{Logger: quietLog()})
+			dev.CheckPackage0 = func(b []byte) error {
+				if string(b) != "good" {
+					return errors.New("digest does not verify")
+				}
+				return nil
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- dev.Serve(ln) }()
+			defer func() { dev.Close(); <-done }()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			dc, err := obex.ConnectDevice(ctx, obex.ClientOptions{Dial: tcpDial(ln.Addr().String())}, []byte(tc.pkg0))
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("ConnectDevice: %v", err)
+				}
+				dc.Close()
+				return
+			}
+			var re *obex.ResponseError
+			if !errors.As(err, &re) || re.Op != "PUT" || re.Code != obex.RespForbidden {
+				t.Fatalf("ConnectDevice error %v, want PUT Forbidden", err)
+			}
+			select {
+			case p := <-dev.Package0():
+				t.Fatalf("refused package 0 %q delivered", p)
+			default:
+			}
+		})
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/omadm/omadm/client"
 	"github.com/omadm/omadm/syncml"
+	"github.com/omadm/omadm/transport/dmhttp"
 )
 
 // Defaults of Options.
@@ -111,7 +112,16 @@ type Transport struct {
 	peerGone bool // the gateway sent Disconnect
 }
 
-var _ client.Transport = (*Transport)(nil)
+var (
+	_ client.Transport      = (*Transport)(nil)
+	_ client.RespURIChecker = (*Transport)(nil)
+)
+
+// CheckRespURI applies the HTTP binding's rules to a RespURI
+// (client.RespURIChecker): the gateway fetches it over HTTP, so it must be
+// an absolute http or https URL, and a session that started on https does
+// not move to plain http.
+func (t *Transport) CheckRespURI(cur, next string) error { return dmhttp.CheckRespURI(cur, next) }
 
 // New builds a Transport; the session opens on the first request.
 func New(o Options) (*Transport, error) {
@@ -265,7 +275,12 @@ func (t *Transport) RoundTrip(ctx context.Context, req *client.Request) (*client
 	if len(r.Body) > t.o.MaxResponse {
 		return nil, fmt.Errorf("%w: reply body of %d octets, more than %d", ErrTooLarge, len(r.Body), t.o.MaxResponse)
 	}
-	return &client.Response{ContentType: r.ContentType, HMAC: r.Get(HMACHeader), Body: r.Body}, nil
+	// The server sees the session over TLS when the gateway fetches an
+	// https URL, and then authenticates once per session
+	// (OMA-TS-DM_Security-V1_2 §5.3); the device's checks of the server
+	// follow the same rule so that both sides agree.
+	secure := strings.HasPrefix(strings.ToLower(req.URL), "https:")
+	return &client.Response{ContentType: r.ContentType, HMAC: r.Get(HMACHeader), Body: r.Body, SecureSession: secure}, nil
 }
 
 // Close ends the session with a Disconnect (a class 0 transaction,

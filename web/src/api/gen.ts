@@ -202,7 +202,7 @@ export interface DeviceCreate {
   /** DM device id (SyncHdr Source LocURI), e.g. IMEI:493005100592800 */
   id: string;
   labels?: Record<string, string>;
-  /** udp://host:port, sms:+number, wappush:+number or wappush-ip:address */
+  /** udp://host:port, sms:+number, wappush:+number, wappush-ip:address or obex://host:port */
   notify_addr?: string;
   password: string;
   /** scheme of the server's own credentials toward the device (server Cred, HMAC); empty = same as auth */

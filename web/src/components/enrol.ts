@@ -12,7 +12,7 @@ export class EnrolForm extends HTMLElement {
     const user = h("input", { name: "username", required: true, autocomplete: "off" });
     const pass = h("input", { name: "password", required: true, type: "password", autocomplete: "new-password" });
     const auth = h("select", { name: "auth" }, ["md5", "basic", "hmac"].map((a) => h("option", null, a)));
-    const notify = h("input", { name: "notify_addr", placeholder: "udp://host:port, sms:+number, wappush:+number or wappush-ip:address" });
+    const notify = h("input", { name: "notify_addr", placeholder: "udp://host:port, sms:+number, wappush:+number, wappush-ip:address or obex://host:port" });
     const labels = h("input", { name: "labels", placeholder: "site=north, tier=gold" });
     const msg = h("p", { role: "status", class: "muted" });
     const form = h("form", { class: "inline" },
