@@ -2,11 +2,9 @@ package api
 
 import (
 	"fmt"
-	"net"
-	"strconv"
-	"strings"
 
 	"github.com/omadm/omadm/fleet"
+	"github.com/omadm/omadm/notification"
 	"github.com/omadm/omadm/storage"
 )
 
@@ -193,55 +191,20 @@ func ValidateLabelChange(c *LabelChange) error {
 	return nil
 }
 
-// ValidateNotifyAddr checks where package 0 is sent: "" (none),
+// ValidateNotifyAddr checks where package 0 is sent: "" (none) or an
+// address by notification.ParseAddr, the grammar every sender reads:
 // "udp://host:port", "sms:+number", or through a WAP Push Proxy Gateway
 // "wappush:+number" (SMS bearer) or "wappush-ip:address" (IP bearer), or
 // "obex://host:port" (a device that is an OBEX server: the DM server
 // connects to it, `omadm serve --obex-dial`).
 func ValidateNotifyAddr(a string) error {
-	switch {
-	case a == "":
-		return nil
-	case strings.HasPrefix(a, "udp://"):
-		host, port, err := net.SplitHostPort(strings.TrimPrefix(a, "udp://"))
-		if err != nil || host == "" {
-			return invalid("notify_addr", "%q: want udp://host:port", a)
-		}
-		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
-			return invalid("notify_addr", "%q: port must be 1..65535", a)
-		}
-		return nil
-	case strings.HasPrefix(a, "sms:"):
-		n := strings.TrimPrefix(a, "sms:")
-		digits := strings.TrimPrefix(n, "+")
-		if len(digits) < 3 || len(digits) > 20 || strings.TrimLeft(digits, "0123456789") != "" {
-			return invalid("notify_addr", "%q: want sms:+<3..20 digits>", a)
-		}
-		return nil
-	case strings.HasPrefix(a, "wappush:"):
-		digits := strings.TrimPrefix(strings.TrimPrefix(a, "wappush:"), "+")
-		if len(digits) < 3 || len(digits) > 20 || strings.TrimLeft(digits, "0123456789") != "" {
-			return invalid("notify_addr", "%q: want wappush:+<3..20 digits>", a)
-		}
-		return nil
-	case strings.HasPrefix(a, "obex://"):
-		// The device is an OBEX server the DM server connects to (the
-		// reversed roles): a TCP host and port, nothing else.
-		host, port, err := net.SplitHostPort(strings.TrimPrefix(a, "obex://"))
-		if err != nil || host == "" || strings.ContainsAny(host, "/?#@ ") {
-			return invalid("notify_addr", "%q: want obex://host:port", a)
-		}
-		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
-			return invalid("notify_addr", "%q: port must be 1..65535", a)
-		}
-		return nil
-	case strings.HasPrefix(a, "wappush-ip:"):
-		if net.ParseIP(strings.Trim(strings.TrimPrefix(a, "wappush-ip:"), "[]")) == nil {
-			return invalid("notify_addr", "%q: want wappush-ip:<IPv4 or IPv6 address>", a)
-		}
+	if a == "" {
 		return nil
 	}
-	return invalid("notify_addr", "%q: unsupported scheme (want udp://host:port, sms:+number, wappush:+number, wappush-ip:address or obex://host:port)", a)
+	if _, err := notification.ParseAddr(a); err != nil {
+		return invalid("notify_addr", "%v", err)
+	}
+	return nil
 }
 
 // CanonicalCommand maps a case-insensitive command name ("replace") to its

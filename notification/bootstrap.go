@@ -187,12 +187,13 @@ func (p *BootstrapPush) params(b []byte) error {
 const MaxBootstrapSize = 64 << 10
 
 // PushUDP sends one WSP push PDU in a datagram to a "udp://host:port"
-// address (port default PushPort), as UDPSender does for a package 0.
+// address (ParseAddr), as UDPSender does for a package 0.
 func PushUDP(ctx context.Context, addr string, pdu []byte) error {
-	hostport, err := udpAddr(addr, false)
+	a, err := ParseAddrOf(addr, SchemeUDP)
 	if err != nil {
-		return err
+		return fmt.Errorf("notification: %w", err)
 	}
+	hostport := a.HostPort()
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "udp", hostport)
 	if err != nil {

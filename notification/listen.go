@@ -3,7 +3,10 @@ package notification
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -20,7 +23,7 @@ type Listener struct {
 // Listen opens a UDP socket on addr ("host:port" or "udp://host:port"; port 0
 // picks a free port, see Addr).
 func Listen(addr string) (*Listener, error) {
-	hp, err := udpAddr(addr, true)
+	hp, err := listenAddr(addr)
 	if err != nil {
 		return nil, err
 	}
@@ -96,4 +99,23 @@ func (l *Listener) ServeRaw(ctx context.Context, handle func(datagram []byte)) e
 		}
 		handle(buf[:n])
 	}
+}
+
+// listenAddr reads Listen's address: "host:port" or "udp://host:port", port
+// 0..65535; without a port a device listens on PushPort (2948), the WDP
+// port of connectionless WSP push (WAP-259-WDP).
+func listenAddr(addr string) (string, error) {
+	hp, ok := strings.CutPrefix(addr, "udp://")
+	if !ok && strings.Contains(addr, "://") {
+		return "", fmt.Errorf("notification: listen address %q is not udp://host:port", addr)
+	}
+	hp = strings.TrimSuffix(hp, "/")
+	if _, _, err := net.SplitHostPort(hp); err != nil && hp != "" {
+		hp = net.JoinHostPort(strings.TrimSuffix(strings.TrimPrefix(hp, "["), "]"), strconv.Itoa(PushPort))
+	}
+	host, port, err := splitHostPort(hp, true)
+	if err != nil {
+		return "", fmt.Errorf("notification: listen address %q: %v", addr, err)
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port)), nil
 }

@@ -76,9 +76,11 @@ func TestUDPSender_DeliversToListenerOnLoopback(t *testing.T) {
 	}
 }
 
+// The sender reads the address as the API stored it (notification.ParseAddr):
+// a udp address without a port is refused here as it is there.
 func TestUDPSender_RejectsBadAddresses(t *testing.T) {
 	var s notification.UDPSender
-	for _, addr := range []string{"sms:+1555", "udp://", "udp://host:0", "udp://host:99999", "http://x"} {
+	for _, addr := range []string{"sms:+1555", "udp://", "udp://127.0.0.1", "udp://host:0", "udp://host:99999", "http://x"} {
 		if err := s.Send(context.Background(), addr, []byte{1}); err == nil {
 			t.Errorf("%q accepted", addr)
 		}

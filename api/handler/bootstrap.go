@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -106,7 +105,7 @@ func cmpStr(a, b string) string {
 // pushBootstrap sends a profile as a WAP push to the device's udp://
 // notify address (the bearer DM notifications use).
 func pushBootstrap(ctx context.Context, dev *storage.Device, p *bootstrap.Profile) error {
-	if !strings.HasPrefix(dev.NotifyAddr, "udp://") {
+	if a, err := notification.ParseAddr(dev.NotifyAddr); err != nil || a.Scheme != notification.SchemeUDP {
 		return fmt.Errorf("device has no udp:// notify_addr to push to (%q)", dev.NotifyAddr)
 	}
 	if p.ContentType != "application/vnd.syncml.dm+wbxml" {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/omadm/omadm/api"
 	"github.com/omadm/omadm/api/client"
+	"github.com/omadm/omadm/notification"
 )
 
 // `omadm ctl device`: enrol, change, show and remove devices.
@@ -74,7 +75,7 @@ it once: configure it on the device (it authenticates the server and package 0).
 	f.StringVar(&req.Password, "password", "", "password the device authenticates with (required)")
 	f.StringVar(&req.ServerPassword, "server-password", "", "password the server authenticates with (generated when omitted)")
 	f.StringVar(&req.Auth, "auth", "md5", "auth scheme: basic, md5 or hmac")
-	f.StringVar(&req.NotifyAddr, "notify-addr", "", "where package 0 goes: udp://host:port, sms:+number, wappush:+number, wappush-ip:address or obex://host:port")
+	f.StringVar(&req.NotifyAddr, "notify-addr", "", "where package 0 goes: "+notification.AddrForms())
 	f.StringArrayVar(&labels, "label", nil, "operator label key=value (repeatable)")
 	acct.register(cmd)
 	_ = cmd.MarkFlagRequired("username")
@@ -178,7 +179,7 @@ clears one).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&notifyAddr, "notify-addr", "", "where package 0 goes: udp://host:port, sms:+number, wappush:+number, wappush-ip:address or obex://host:port")
+	f.StringVar(&notifyAddr, "notify-addr", "", "where package 0 goes: "+notification.AddrForms())
 	f.StringArrayVar(&labels, "label", nil, "operator label key=value (repeatable; replaces all labels)")
 	f.StringVar(&username, "username", "", "new user name the device authenticates with (with --password)")
 	f.StringVar(&password, "password", "", "new password the device authenticates with (with --username)")

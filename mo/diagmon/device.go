@@ -38,8 +38,8 @@ const MaxInterval = 24 * 60 * 60
 
 // Object is the installed object with its plug-in mounted on its root.
 type Object struct {
+	moframe.Instance
 	t   *dmtree.Tree
-	uri string
 	cfg Config
 	log *slog.Logger
 	fns map[string]*Function
@@ -144,7 +144,7 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &Object{t: t, uri: uri, cfg: cfg, log: cfg.Log.With("diagmon", uri), fns: fns, run: run, interval: make(chan int, 1)}
+	o := &Object{Instance: moframe.NewInstance(uri, run), t: t, cfg: cfg, log: cfg.Log.With("diagmon", uri), fns: fns, run: run, interval: make(chan int, 1)}
 	o.ctx, o.cancel = context.WithCancel(context.Background())
 	if err := t.Mount(uri, o); err != nil {
 		return nil, fmt.Errorf("diagmon: %w", err)
@@ -161,30 +161,18 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	return o, nil
 }
 
-// URI is the object's canonical URI.
-func (o *Object) URI() string { return o.uri }
-
 // Interval reads <x>/Policy/Interval in seconds.
 func (o *Object) Interval() int {
 	n, _ := strconv.Atoi(o.leaf("/Policy/Interval"))
 	return n
 }
 
-func (o *Object) leaf(rel string) string {
-	rs, err := o.t.Get("", o.uri+rel)
-	if err != nil || len(rs) != 1 {
-		return ""
-	}
-	return string(rs[0].Data)
-}
-
-// Mounted implements dmtree.Plugin.
-func (o *Object) Mounted(string) error { return nil }
+func (o *Object) leaf(rel string) string { return moframe.Leaf(o.t, o.URI()+rel) }
 
 // function returns the function a node of <x>/Functions/<f>/rest belongs
 // to, and rest.
 func (o *Object) function(uri string) (*Function, string) {
-	rel, ok := strings.CutPrefix(uri, o.uri+"/Functions/")
+	rel, ok := strings.CutPrefix(uri, o.URI()+"/Functions/")
 	if !ok {
 		return nil, ""
 	}
@@ -211,7 +199,7 @@ func (o *Object) GetValue(uri string) (dmtree.Value, error) {
 
 // SetValue implements dmtree.ValueSetter: the policy values are checked.
 func (o *Object) SetValue(uri string, v dmtree.Value) error {
-	if uri == o.uri+"/Policy/Interval" {
+	if uri == o.URI()+"/Policy/Interval" {
 		n, err := strconv.Atoi(strings.TrimSpace(string(v.Data)))
 		if err != nil || n < 0 || n > MaxInterval {
 			return syncml.Errorf(syncml.StatusBadRequest, "Interval %q: want seconds from 0 (off) to %d", v.Data, MaxInterval)
@@ -238,7 +226,7 @@ func (o *Object) SetValue(uri string, v dmtree.Value) error {
 func (o *Object) Exec(_ context.Context, uri string, _ []byte, correlator string) (syncml.StatusCode, error) {
 	f, rest := o.function(uri)
 	if f == nil || rest != "Operations/Start" {
-		return 0, syncml.Errorf(syncml.StatusCommandNotAllowed, "%s cannot be executed (Exec %s/Functions/<function>/Operations/Start)", uri, o.uri)
+		return 0, syncml.Errorf(syncml.StatusCommandNotAllowed, "%s cannot be executed (Exec %s/Functions/<function>/Operations/Start)", uri, o.URI())
 	}
 	if err := o.run.Begin(nil, moframe.Record{Op: f.Name, Correlator: correlator, Target: uri}, o.work(f)); err != nil {
 		return 0, err
@@ -253,7 +241,7 @@ func (o *Object) work(f *Function) moframe.Work {
 		if ctx.Err() != nil {
 			return nil // stopped: run again at the next start
 		}
-		return &moframe.Outcome{Report: &moframe.Report{Type: AlertOperationComplete, Source: o.uri + "/Functions/" + f.Name + "/Operations/Start",
+		return &moframe.Outcome{Report: &moframe.Report{Type: AlertOperationComplete, Source: o.URI() + "/Functions/" + f.Name + "/Operations/Start",
 			Format: "xml", Data: string(rep.Marshal()), Failed: !rep.ResultCode.Successful()}}
 	}
 }
@@ -284,7 +272,7 @@ func (o *Object) runIn(parent context.Context, f *Function) *Report {
 	if err != nil {
 		o.log.Warn("diagnostics function failed", "function", f.Name, "err", err)
 	}
-	if _, err := o.t.Ensure(o.uri+"/Functions/"+f.Name+"/Result", dmtree.Value{Format: dmtree.FormatInt, Type: "text/plain",
+	if _, err := o.t.Ensure(o.URI()+"/Functions/"+f.Name+"/Result", dmtree.Value{Format: dmtree.FormatInt, Type: "text/plain",
 		Data: []byte(strconv.Itoa(int(rep.ResultCode)))}); err != nil {
 		o.log.Error("could not record a function's result", "function", f.Name, "err", err)
 	}
@@ -330,7 +318,7 @@ func (o *Object) CheckTraps() int {
 		if now == active {
 			continue
 		}
-		if _, err := o.t.Ensure(o.uri+base+"/Active", dmtree.Value{Format: dmtree.FormatBool, Type: "text/plain", Data: []byte(strconv.FormatBool(now))}); err != nil {
+		if _, err := o.t.Ensure(o.URI()+base+"/Active", dmtree.Value{Format: dmtree.FormatBool, Type: "text/plain", Data: []byte(strconv.FormatBool(now))}); err != nil {
 			o.log.Error("could not record a trap's state", "function", f.Name, "err", err)
 			continue
 		}
@@ -340,7 +328,7 @@ func (o *Object) CheckTraps() int {
 		}
 		o.log.Info("trap changed", "function", f.Name, "active", now)
 		o.cfg.Report(&syncml.Alert{Data: syncml.AlertGeneric, Items: []syncml.Item{{
-			Source: &syncml.Location{LocURI: o.uri + base},
+			Source: &syncml.Location{LocURI: o.URI() + base},
 			Meta:   &syncml.Meta{Type: typ, Format: "xml", Mark: map[bool]string{true: "critical"}[now]},
 			Data:   syncml.TextData(string(rep.Marshal())),
 		}}})
@@ -381,16 +369,9 @@ func stop(t *time.Timer) {
 	}
 }
 
-// Wait blocks until no function started by an Exec is running.
-func (o *Object) Wait() { o.run.Wait() }
-
-// Busy reports whether an operation runs in the background now, or has
-// just ended and is handing over its report.
-func (o *Object) Busy() bool { return o.run.Active() }
-
 // Close stops a running function without reporting it (with Config.Dir the
 // next start runs it again) and waits for it, and stops Run.
 func (o *Object) Close() {
 	o.cancel()
-	o.run.Close()
+	o.Instance.Close()
 }

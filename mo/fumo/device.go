@@ -83,24 +83,16 @@ type Config struct {
 	Log     *slog.Logger
 }
 
-// ResultError is a fetch or install error that names its Result.
-type ResultError struct {
-	Result Result
-	Err    error
-}
-
-func (e *ResultError) Error() string { return fmt.Sprintf("%s: %v", e.Result, e.Err) }
-func (e *ResultError) Unwrap() error { return e.Err }
-
 // ResultOf maps a download error to the result the alert carries: a
-// ResultError keeps its own; the rest is taken for a network failure.
+// *moframe.ResultError (from a custom Fetch) keeps its Code; the rest is
+// taken for a network failure.
 func ResultOf(err error) Result {
-	var re *ResultError
+	var re *moframe.ResultError
 	switch {
 	case err == nil:
 		return ResultSuccessful
 	case errors.As(err, &re):
-		return re.Result
+		return Result(re.Code)
 	case errors.Is(err, context.DeadlineExceeded):
 		return ResultDownloadTimeout
 	}
@@ -113,8 +105,8 @@ func ResultOf(err error) Result {
 
 // Object is one update package node with its plug-in mounted.
 type Object struct {
+	moframe.Instance
 	t   *dmtree.Tree
-	uri string
 	cfg Config
 	log *slog.Logger
 	dl  *moframe.Downloader
@@ -158,7 +150,7 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fumo: %w (want e.g. ./FwUpdate/Default)", err)
 	}
-	o := &Object{t: t, uri: uri, cfg: cfg, log: cfg.Log.With("fumo", uri)}
+	o := &Object{t: t, cfg: cfg, log: cfg.Log.With("fumo", uri)}
 	o.dl = moframe.NewDownloader(moframe.DownloadConfig{Fetch: cfg.Fetch, HTTPClient: cfg.HTTPClient, MaxSize: cfg.MaxSize,
 		DownloadTimeout: cfg.DownloadTimeout, ConnectTimeout: cfg.ConnectTimeout, StallTimeout: cfg.StallTimeout,
 		StallBytes: cfg.StallBytes, AcceptTypes: cfg.AcceptTypes, FreeSpace: cfg.FreeSpace, Log: o.log})
@@ -168,6 +160,7 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if err != nil {
 		return nil, err
 	}
+	o.Instance = moframe.NewInstance(uri, o.run)
 	if err := t.Mount(uri, o); err != nil {
 		return nil, fmt.Errorf("fumo: %w", err)
 	}
@@ -175,29 +168,12 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	return o, nil
 }
 
-// URI is the package node's canonical URI.
-func (o *Object) URI() string { return o.uri }
-
 // State is the current value of <x>/State.
 func (o *Object) State() State { return State(o.run.Record().State) }
 
-// Wait blocks until no operation is running.
-func (o *Object) Wait() { o.run.Wait() }
-
-// Busy reports whether an operation runs in the background now, or has
-// just ended and is handing over its report.
-func (o *Object) Busy() bool { return o.run.Active() }
-
-// Close stops a running operation without reporting it and waits for it;
-// its state stays on disk and the next Install resumes it.
-func (o *Object) Close() { o.run.Close() }
-
-// Mounted implements dmtree.Plugin.
-func (o *Object) Mounted(string) error { return nil }
-
 // GetValue implements dmtree.ValueGetter: State is live.
 func (o *Object) GetValue(uri string) (dmtree.Value, error) {
-	if uri != o.uri+"/State" {
+	if uri != o.URI()+"/State" {
 		return dmtree.Value{}, dmtree.ErrUseStored
 	}
 	return dmtree.Value{Format: dmtree.FormatInt, Type: "text/plain", Data: []byte(strconv.Itoa(int(o.State())))}, nil
@@ -207,7 +183,7 @@ func (o *Object) GetValue(uri string) (dmtree.Value, error) {
 // Update/PkgData is written to Dir and makes the object ready to update.
 // Empty data (the device clearing the leaf) changes nothing.
 func (o *Object) SetValue(uri string, v dmtree.Value) error {
-	if uri != o.uri+"/Update/PkgData" || len(v.Data) == 0 {
+	if uri != o.URI()+"/Update/PkgData" || len(v.Data) == 0 {
 		return nil
 	}
 	return o.run.Change(func(r *moframe.Record) error {
@@ -225,14 +201,14 @@ func (o *Object) SetValue(uri string, v dmtree.Value) error {
 // Exec implements dmtree.Executor: it checks that the operation may start in
 // the current state, answers 202 and runs it after the session.
 func (o *Object) Exec(_ context.Context, uri string, _ []byte, correlator string) (syncml.StatusCode, error) {
-	op, err := ParseOp(strings.TrimPrefix(uri, o.uri+"/"))
-	if err != nil || uri != o.uri+"/"+string(op) {
-		return 0, syncml.Errorf(syncml.StatusCommandNotAllowed, "%s cannot be executed (Exec %s/Download, Update or DownloadAndUpdate)", uri, o.uri)
+	op, err := ParseOp(strings.TrimPrefix(uri, o.URI()+"/"))
+	if err != nil || uri != o.URI()+"/"+string(op) {
+		return 0, syncml.Errorf(syncml.StatusCommandNotAllowed, "%s cannot be executed (Exec %s/Download, Update or DownloadAndUpdate)", uri, o.URI())
 	}
 	// The tree is read before the runner's lock is taken: a Replace holding
 	// the tree's lock may be waiting for it in SetValue.
 	if o.run.Busy() {
-		return 0, syncml.Errorf(syncml.StatusCommandNotAllowed, "%s is busy (%s)", o.uri, o.State())
+		return 0, syncml.Errorf(syncml.StatusCommandNotAllowed, "%s is busy (%s)", o.URI(), o.State())
 	}
 	var url string
 	if op != OpUpdate {
@@ -254,7 +230,7 @@ func (o *Object) Exec(_ context.Context, uri string, _ []byte, correlator string
 		case op == OpUpdate && (!o.hasPackage() || (s != StateReadyToUpdate && s != StateUpdateFailedHaveData)):
 			return syncml.Errorf(syncml.StatusCommandNotAllowed, "no package to install in state %d (%s)", s, s)
 		case op != OpUpdate && (s == StateDownloading || s == StateUpdating):
-			return syncml.Errorf(syncml.StatusCommandNotAllowed, "%s is busy (%s)", o.uri, s)
+			return syncml.Errorf(syncml.StatusCommandNotAllowed, "%s is busy (%s)", o.URI(), s)
 		}
 		return nil
 	}
@@ -275,7 +251,7 @@ func (o *Object) Exec(_ context.Context, uri string, _ []byte, correlator string
 func (o *Object) work(ctx context.Context, op Op, url string) *moframe.Outcome {
 	if op != OpUpdate {
 		if url == "" { // resumed: read it again
-			if res, err := o.t.Get("", o.uri+"/"+string(op)+"/PkgURL"); err == nil && len(res) == 1 {
+			if res, err := o.t.Get("", o.URI()+"/"+string(op)+"/PkgURL"); err == nil && len(res) == 1 {
 				url = strings.TrimSpace(string(res[0].Data))
 			}
 		}
@@ -300,7 +276,7 @@ func (o *Object) work(ctx context.Context, op Op, url string) *moframe.Outcome {
 // outcome is op's final state s and its report r.
 func (o *Object) outcome(op Op, s State, r Result) *moframe.Outcome {
 	return &moframe.Outcome{Final: moframe.Record{State: int(s)},
-		Report: moframe.ResultReport(op.AlertType(), o.uri, int(r), r.Successful())}
+		Report: moframe.ResultReport(op.AlertType(), o.URI(), int(r), r.Successful())}
 }
 
 // install runs Config.Install.
@@ -334,7 +310,7 @@ func (o *Object) update(ctx context.Context, op Op, install func(context.Context
 // clearPkgData empties a package pushed through Update/PkgData once it is
 // installed, so that the tree does not keep it.
 func (o *Object) clearPkgData() {
-	err := o.t.Replace("", o.uri+"/Update/PkgData", dmtree.Value{Format: dmtree.FormatBin})
+	err := o.t.Replace("", o.URI()+"/Update/PkgData", dmtree.Value{Format: dmtree.FormatBin})
 	if err != nil && syncml.StatusOf(err) != syncml.StatusNotFound {
 		o.log.Warn("could not clear PkgData", "err", err)
 	}

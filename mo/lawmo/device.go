@@ -15,7 +15,9 @@ import (
 
 // Config is the device side of the object. Each hook does the real work;
 // an operation whose hook is nil answers 406 (optional feature not
-// supported).
+// supported). A hook's error reports the operation's failure code, or the
+// Code of a *moframe.ResultError it returns (for example
+// ResultUserCancelled).
 type Config struct {
 	// Report queues a 1226 alert for the device's next session (required).
 	Report func(*syncml.Alert)
@@ -36,21 +38,10 @@ type Config struct {
 	Log     *slog.Logger
 }
 
-// ResultError lets a hook choose the result reported for its failure (for
-// example ResultUserCancelled); any other error reports the operation's own
-// failure code.
-type ResultError struct {
-	Result Result
-	Err    error
-}
-
-func (e *ResultError) Error() string { return fmt.Sprintf("%s: %v", e.Result, e.Err) }
-func (e *ResultError) Unwrap() error { return e.Err }
-
 // Object is the installed object with its plug-in mounted on Operations.
 type Object struct {
+	moframe.Instance
 	t   *dmtree.Tree
-	uri string
 	cfg Config
 	log *slog.Logger
 	run *moframe.Runner
@@ -123,21 +114,19 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if err := moframe.Grant(t, uri, cfg.Servers, Model.Commands()...); err != nil {
 		return nil, fmt.Errorf("lawmo: %w", err)
 	}
-	o := &Object{t: t, uri: uri, cfg: cfg, log: cfg.Log.With("lawmo", uri)}
+	o := &Object{t: t, cfg: cfg, log: cfg.Log.With("lawmo", uri)}
 	// Nothing is persisted: a lock or wipe a restart cuts short is not
 	// resumed (the device's own boot decides what it finds).
 	o.run, err = moframe.NewRunner(moframe.RunnerConfig{Name: "lawmo", Report: cfg.Report, Log: o.log})
 	if err != nil {
 		return nil, err
 	}
+	o.Instance = moframe.NewInstance(uri, o.run)
 	if err := t.Mount(uri+"/Operations", o); err != nil {
 		return nil, fmt.Errorf("lawmo: %w", err)
 	}
 	return o, nil
 }
-
-// URI is the object's canonical URI.
-func (o *Object) URI() string { return o.uri }
 
 // State reads <x>/State.
 func (o *Object) State() State {
@@ -148,30 +137,11 @@ func (o *Object) State() State {
 // NotifyUser reads <x>/LAWMOConfig/NotifyUser.
 func (o *Object) NotifyUser() bool { return o.leaf("/LAWMOConfig/NotifyUser") == "true" }
 
-func (o *Object) leaf(rel string) string {
-	rs, err := o.t.Get("", o.uri+rel)
-	if err != nil || len(rs) != 1 {
-		return ""
-	}
-	return string(rs[0].Data)
-}
-
-// Wait blocks until no operation is running.
-func (o *Object) Wait() { o.run.Wait() }
-
-// Busy reports whether an operation runs in the background now, or has
-// just ended and is handing over its report.
-func (o *Object) Busy() bool { return o.run.Active() }
-
-// Close stops a running operation without reporting it and waits for it.
-func (o *Object) Close() { o.run.Close() }
-
-// Mounted implements dmtree.Plugin.
-func (o *Object) Mounted(string) error { return nil }
+func (o *Object) leaf(rel string) string { return moframe.Leaf(o.t, o.URI()+rel) }
 
 // Exec implements dmtree.Executor: 202 and the hook runs after the session.
 func (o *Object) Exec(_ context.Context, uri string, _ []byte, correlator string) (syncml.StatusCode, error) {
-	prefix := o.uri + "/Operations/"
+	prefix := o.URI() + "/Operations/"
 	op, err := ParseOp(strings.TrimPrefix(uri, prefix))
 	if err != nil || uri != prefix+string(op) {
 		return 0, syncml.Errorf(syncml.StatusCommandNotAllowed, "%s cannot be executed (Exec one of %s{FullyLock,PartiallyLock,UnLock,FactoryReset,Wipe})", uri, prefix)
@@ -203,7 +173,7 @@ func (o *Object) Exec(_ context.Context, uri string, _ []byte, correlator string
 		if ctx.Err() != nil {
 			return nil // stopped by Close
 		}
-		return &moframe.Outcome{Report: moframe.ResultReport(AlertOperationComplete, o.uri+"/Operations/"+string(op), int(r), r.Successful())}
+		return &moframe.Outcome{Report: moframe.ResultReport(AlertOperationComplete, o.URI()+"/Operations/"+string(op), int(r), r.Successful())}
 	})
 	if err != nil {
 		return 0, syncml.Errorf(syncml.StatusCommandNotAllowed, "another LAWMO operation is running")
@@ -217,7 +187,7 @@ func (o *Object) lock(ctx context.Context, op Op, target State, notify bool) Res
 		return resultOf(err, 0, op)
 	}
 	v := dmtree.Value{Format: dmtree.FormatInt, Type: "text/plain", Data: []byte(strconv.Itoa(int(target)))}
-	if _, err := o.t.Ensure(o.uri+"/State", v); err != nil {
+	if _, err := o.t.Ensure(o.URI()+"/State", v); err != nil {
 		o.log.Error("could not record the lock state", "err", err)
 		return ResultClientError
 	}
@@ -227,7 +197,7 @@ func (o *Object) lock(ctx context.Context, op Op, target State, notify bool) Res
 
 func (o *Object) wipe(ctx context.Context, notify bool) Result {
 	var items []string
-	wl := o.uri + "/AvailableWipeList"
+	wl := o.URI() + "/AvailableWipeList"
 	if rs, err := o.t.Get("", wl); err == nil && len(rs) == 1 {
 		for _, n := range strings.Split(string(rs[0].Data), "/") {
 			if n != "" && o.leaf("/AvailableWipeList/"+n+"/ToBeWiped") == "true" {
@@ -246,15 +216,8 @@ func (o *Object) wipe(ctx context.Context, notify bool) Result {
 	return resultOf(err, ok, OpWipe)
 }
 
-// resultOf maps a hook's error to its result: ok when nil, a ResultError's
-// own, else op's failure code.
+// resultOf maps a hook's error to its result: ok when nil, the Code of a
+// *moframe.ResultError, else op's failure code.
 func resultOf(err error, ok Result, op Op) Result {
-	var re *ResultError
-	switch {
-	case err == nil:
-		return ok
-	case errors.As(err, &re):
-		return re.Result
-	}
-	return op.failure()
+	return Result(moframe.CodeOf(err, int(ok), int(op.failure())))
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/omadm/omadm/dmtree"
 	"github.com/omadm/omadm/mo/lawmo"
+	"github.com/omadm/omadm/mo/moframe"
 	"github.com/omadm/omadm/syncml"
 )
 
@@ -172,7 +173,7 @@ func TestLockOperations_ChangeStateAndReport(t *testing.T) {
 	if got := d.get(node + "/State"); got != "30" {
 		t.Errorf("State after a failed lock %s, want 30", got)
 	}
-	d.lockErr = &lawmo.ResultError{Result: lawmo.ResultUserCancelled, Err: errors.New("user said no")}
+	d.lockErr = &moframe.ResultError{Code: int(lawmo.ResultUserCancelled), Err: errors.New("user said no")}
 	d.exec("UnLock", "u")
 	d.report(lawmo.OpUnLock, "u", lawmo.ResultUserCancelled)
 }

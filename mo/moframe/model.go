@@ -14,6 +14,8 @@
 //     resumes it and it is reported exactly once.
 //   - Report: the 1226 item of an operation's outcome.
 //   - ResultError: how a device hook chooses the result code it reports.
+//   - Instance: embedded in an object's type, its URI, Wait, Busy, Close
+//     and Mounted.
 //
 // Declaring an object: embed its DDF and parse it once with MustModel; at
 // agent start Install (or Place, then Bind and Grant) the instance and mount

@@ -97,8 +97,8 @@ type Config struct {
 
 // Object is the installed object with its plug-in mounted.
 type Object struct {
+	moframe.Instance
 	t   *dmtree.Tree
-	uri string
 	cfg Config
 	log *slog.Logger
 	dl  *moframe.Downloader
@@ -137,7 +137,7 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if err := moframe.Grant(t, uri, cfg.Servers, Model.Commands()...); err != nil {
 		return nil, fmt.Errorf("scomo: %w", err)
 	}
-	o := &Object{t: t, uri: uri, cfg: cfg, log: cfg.Log.With("scomo", uri)}
+	o := &Object{t: t, cfg: cfg, log: cfg.Log.With("scomo", uri)}
 	o.dl = moframe.NewDownloader(moframe.DownloadConfig{Fetch: cfg.Fetch, HTTPClient: cfg.HTTPClient, MaxSize: cfg.MaxSize,
 		DownloadTimeout: cfg.DownloadTimeout, ConnectTimeout: cfg.ConnectTimeout, StallTimeout: cfg.StallTimeout,
 		AcceptTypes: cfg.AcceptTypes, FreeSpace: cfg.FreeSpace, Log: o.log})
@@ -146,6 +146,7 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	if err != nil {
 		return nil, err
 	}
+	o.Instance = moframe.NewInstance(uri, o.run)
 	if err := t.Mount(uri, o); err != nil {
 		return nil, fmt.Errorf("scomo: %w", err)
 	}
@@ -160,27 +161,10 @@ func Install(t *dmtree.Tree, uri string, cfg Config) (*Object, error) {
 	return o, nil
 }
 
-// URI is the object's canonical URI.
-func (o *Object) URI() string { return o.uri }
-
-// Wait blocks until no operation is running.
-func (o *Object) Wait() { o.run.Wait() }
-
-// Busy reports whether an operation runs in the background now, or has
-// just ended and is handing over its report.
-func (o *Object) Busy() bool { return o.run.Active() }
-
-// Close stops a running operation without reporting it and waits for it;
-// it runs again at the next Install.
-func (o *Object) Close() { o.run.Close() }
-
-// Mounted implements dmtree.Plugin.
-func (o *Object) Mounted(string) error { return nil }
-
 // Complete implements dmtree.Completer: a package node the server adds
 // below Download gets its Status and Operations.
 func (o *Object) Complete(uri string) bool {
-	rest, ok := strings.CutPrefix(uri, o.uri+"/"+string(BranchDownload)+"/")
+	rest, ok := strings.CutPrefix(uri, o.URI()+"/"+string(BranchDownload)+"/")
 	return ok && rest != "" && !strings.Contains(rest, "/")
 }
 
@@ -210,7 +194,7 @@ func jobOf(r moframe.Record) job {
 
 // parse finds the branch, the component and the operation an Exec targets.
 func (o *Object) parse(uri string) (job, bool) {
-	rest, ok := strings.CutPrefix(uri, o.uri+"/")
+	rest, ok := strings.CutPrefix(uri, o.URI()+"/")
 	if !ok {
 		return job{}, false
 	}
@@ -225,7 +209,7 @@ func (o *Object) parse(uri string) (job, bool) {
 		}
 		for _, op := range ops {
 			if string(op) == segs[2] {
-				return job{root: o.uri, branch: b, id: segs[0], op: op}, true
+				return job{root: o.URI(), branch: b, id: segs[0], op: op}, true
 			}
 		}
 	}
@@ -240,7 +224,7 @@ func (o *Object) Exec(_ context.Context, uri string, _ []byte, correlator string
 		return 0, syncml.Errorf(syncml.StatusCommandNotAllowed, "%s cannot be executed (Exec an Operations node of a Download, Delivered or Deployed component)", uri)
 	}
 	if o.run.Busy() {
-		return 0, syncml.Errorf(syncml.StatusCommandNotAllowed, "%s is busy with another operation", o.uri)
+		return 0, syncml.Errorf(syncml.StatusCommandNotAllowed, "%s is busy with another operation", o.URI())
 	}
 	state := 0
 	switch j.branch {
@@ -459,7 +443,7 @@ func (o *Object) createInstance(uri string, chr map[string]string, ints map[stri
 		return err
 	}
 	// Binding again gives the new instance its required nodes.
-	if err := Model.BindAt(o.t, o.uri); err != nil {
+	if err := Model.BindAt(o.t, o.URI()); err != nil {
 		return err
 	}
 	for k, v := range chr {
@@ -501,13 +485,7 @@ func (o *Object) deleteNode(uri string) {
 	}
 }
 
-func (o *Object) leaf(uri string) string {
-	rs, err := o.t.Get("", uri)
-	if err != nil || len(rs) != 1 {
-		return ""
-	}
-	return string(rs[0].Data)
-}
+func (o *Object) leaf(uri string) string { return moframe.Leaf(o.t, uri) }
 
 func (o *Object) pkgPath(id string) string {
 	return filepath.Join(o.cfg.Dir, "packages", safeName(id)+".pkg")

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -28,10 +27,10 @@ import (
 const (
 	// SchemeSMS is "wappush:+number": push to a phone number, delivered by
 	// the PPG over the SMS bearer.
-	SchemeSMS = "wappush"
+	SchemeSMS = notification.SchemeWAPPush
 	// SchemeIP is "wappush-ip:address": push to an IPv4 or IPv6 address,
 	// delivered by the PPG as a WDP datagram to UDP port 2948.
-	SchemeIP = "wappush-ip"
+	SchemeIP = notification.SchemeWAPPushIP
 )
 
 // Media type and application id of a DM notification push
@@ -112,9 +111,9 @@ func (s *PPGSender) Describe() string {
 // clientAddress turns a wappush: or wappush-ip: address into a PAP address
 // value (WAP-249-PPGService §7.1: WAPPUSH=<address>/TYPE=<type>@<ppg>).
 func (s *PPGSender) clientAddress(addr string) (value string, sms bool, err error) {
-	scheme, rest, ok := strings.Cut(addr, ":")
-	if !ok {
-		return "", false, fmt.Errorf("ppg: address %q has no scheme (want wappush:+number or wappush-ip:address)", addr)
+	a, err := notification.ParseAddrOf(addr, SchemeSMS, SchemeIP)
+	if err != nil {
+		return "", false, fmt.Errorf("ppg: %w", err)
 	}
 	domain := s.Domain
 	if domain == "" {
@@ -125,28 +124,13 @@ func (s *PPGSender) clientAddress(addr string) (value string, sms bool, err erro
 	if domain == "" || strings.ContainsAny(domain, "/@\"<>& ") {
 		return "", false, fmt.Errorf("ppg: bad PPG domain %q", domain)
 	}
-	switch strings.ToLower(scheme) {
-	case SchemeSMS:
-		num := rest
-		if u, err := url.PathUnescape(num); err == nil {
-			num = u
-		}
-		digits := strings.TrimPrefix(num, "+")
-		if len(digits) == 0 || len(digits) > 20 || strings.Trim(digits, "0123456789") != "" {
-			return "", false, fmt.Errorf("ppg: address %q has no valid phone number", addr)
-		}
-		return "WAPPUSH=" + num + "/TYPE=PLMN@" + domain, true, nil
-	case SchemeIP:
-		ip := net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(rest, "["), "]"))
-		if ip == nil {
-			return "", false, fmt.Errorf("ppg: address %q has no valid IP address", addr)
-		}
-		if v4 := ip.To4(); v4 != nil {
-			return "WAPPUSH=" + v4.String() + "/TYPE=IPv4@" + domain, false, nil
-		}
-		return "WAPPUSH=" + ip.String() + "/TYPE=IPv6@" + domain, false, nil
+	if a.Scheme == SchemeSMS {
+		return "WAPPUSH=" + a.Number + "/TYPE=PLMN@" + domain, true, nil
 	}
-	return "", false, fmt.Errorf("ppg: address %q: scheme %q is not %s or %s", addr, scheme, SchemeSMS, SchemeIP)
+	if v4 := a.IP.To4(); v4 != nil {
+		return "WAPPUSH=" + v4.String() + "/TYPE=IPv4@" + domain, false, nil
+	}
+	return "WAPPUSH=" + a.IP.String() + "/TYPE=IPv6@" + domain, false, nil
 }
 
 // Send submits pkg0 for the device at addr and checks the PPG's answer.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -60,15 +59,10 @@ func (s *SendSMSSender) Describe() string {
 
 // Send sends the SM(s) for pkg0 to the number in addr.
 func (s *SendSMSSender) Send(ctx context.Context, addr string, pkg0 []byte) error {
-	number, err := smsNumber(addr)
-	if err != nil {
-		return err
-	}
 	if s.URL == "" {
 		return errors.New("sendsms: no Kannel sendsms URL")
 	}
-	n := s.seq.Add(1)
-	sms, err := notification.Wrap(notification.BearerSMS, pkg0, byte(n), &notification.SMSOptions{SrcPort: s.SrcPort, Ref: uint16(n)})
+	number, sms, err := notification.SMSTo(addr, pkg0, s.seq.Add(1), s.SrcPort)
 	if err != nil {
 		return fmt.Errorf("sendsms: %w", err)
 	}
@@ -130,20 +124,4 @@ func (s *SendSMSSender) submit(ctx context.Context, c *http.Client, to string, u
 		return fmt.Errorf("%s did not accept the SM: %s", redactURL(s.URL), snippet(msg))
 	}
 	return nil
-}
-
-// smsNumber checks "sms:+number" and returns "+number" (digits, optional +).
-func smsNumber(addr string) (string, error) {
-	num, ok := strings.CutPrefix(addr, "sms:")
-	if !ok {
-		return "", fmt.Errorf("sendsms: address %q is not sms:+number", addr)
-	}
-	if u, err := url.PathUnescape(num); err == nil {
-		num = u
-	}
-	digits := strings.TrimPrefix(num, "+")
-	if len(digits) == 0 || len(digits) > 20 || strings.Trim(digits, "0123456789") != "" {
-		return "", fmt.Errorf("sendsms: address %q has no valid phone number", addr)
-	}
-	return num, nil
 }

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -60,15 +59,10 @@ var defaultWebhookClient = &http.Client{Timeout: 30 * time.Second}
 
 // Send POSTs the SM(s) for pkg0 to the gateway.
 func (s *WebhookSender) Send(ctx context.Context, addr string, pkg0 []byte) error {
-	number, err := smsNumber(addr)
-	if err != nil {
-		return err
-	}
 	if s.URL == "" {
 		return fmt.Errorf("smsgw: webhook sender has no gateway URL")
 	}
-	n := s.seq.Add(1)
-	sms, err := notification.Wrap(notification.BearerSMS, pkg0, byte(n), &notification.SMSOptions{SrcPort: s.SrcPort, Ref: uint16(n)})
+	number, sms, err := notification.SMSTo(addr, pkg0, s.seq.Add(1), s.SrcPort)
 	if err != nil {
 		return fmt.Errorf("smsgw: %w", err)
 	}
@@ -108,20 +102,4 @@ func (s *WebhookSender) Send(ctx context.Context, addr string, pkg0 []byte) erro
 		return fmt.Errorf("smsgw: gateway answered %s: %s", resp.Status, strings.TrimSpace(string(msg)))
 	}
 	return nil
-}
-
-// smsNumber checks "sms:+number" and returns "+number" (digits, optional +).
-func smsNumber(addr string) (string, error) {
-	num, ok := strings.CutPrefix(addr, "sms:")
-	if !ok {
-		return "", fmt.Errorf("smsgw: address %q is not sms:+number", addr)
-	}
-	if u, err := url.PathUnescape(num); err == nil {
-		num = u
-	}
-	digits := strings.TrimPrefix(num, "+")
-	if len(digits) == 0 || len(digits) > 20 || strings.Trim(digits, "0123456789") != "" {
-		return "", fmt.Errorf("smsgw: address %q has no valid phone number", addr)
-	}
-	return num, nil
 }
