@@ -135,13 +135,11 @@ func ParseAddr(s string) (Addr, error) {
 // ParseAddrOf is ParseAddr for a sender that serves only the schemes named:
 // an address of another scheme is an error naming the forms it takes.
 func ParseAddrOf(s string, schemes ...string) (Addr, error) {
-	a, err := ParseAddr(s)
-	if err != nil {
-		return a, err
-	}
-	for _, name := range schemes {
-		if a.Scheme == name {
-			return a, nil
+	name, _, _ := strings.Cut(s, ":")
+	name = strings.ToLower(name)
+	for _, served := range schemes {
+		if name == served {
+			return ParseAddr(s)
 		}
 	}
 	var forms []string

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/omadm/omadm/notification"
 	"github.com/omadm/omadm/storage"
@@ -38,13 +37,13 @@ func (e *Engine) NotifyWith(ctx context.Context, deviceID string, o NotifyOption
 	if d.NotifyAddr == "" {
 		return "", fmt.Errorf("notify %s: %w", deviceID, ErrNoNotifyAddr)
 	}
-	scheme, _, ok := strings.Cut(d.NotifyAddr, ":")
-	if !ok {
-		return "", fmt.Errorf("notify %s: address %q has no scheme (want udp://host:port, sms:+number, wappush:+number, wappush-ip:address or obex://host:port)", deviceID, d.NotifyAddr)
+	addr, err := notification.ParseAddr(d.NotifyAddr)
+	if err != nil {
+		return "", fmt.Errorf("notify %s: %w", deviceID, err)
 	}
-	sender := e.o.Senders[strings.ToLower(scheme)]
+	sender := e.o.Senders[addr.Scheme]
 	if sender == nil {
-		return "", fmt.Errorf("notify %s: no sender configured for %q addresses", deviceID, scheme)
+		return "", fmt.Errorf("notify %s: no sender configured for %q addresses", deviceID, addr.Scheme)
 	}
 	var sid [2]byte
 	for sid == [2]byte{} {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/omadm/omadm/api"
+	"github.com/omadm/omadm/notification"
 	"github.com/omadm/omadm/storage"
 )
 
@@ -185,7 +186,7 @@ func (h *Handler) notify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d.NotifyAddr == "" {
-		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("device %q has no notify_addr: set one with PATCH /devices/{id} (udp://host:port, sms:+number, wappush:+number, wappush-ip:address or obex://host:port)", d.ID))
+		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("device %q has no notify_addr: set one with PATCH /devices/{id} (%s)", d.ID, notification.AddrForms()))
 		return
 	}
 	if h.o.Notifier == nil {

@@ -8,13 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/omadm/omadm/api"
 	"github.com/omadm/omadm/notification"
 	"github.com/omadm/omadm/transport/obex"
 )
@@ -175,8 +173,9 @@ func (s *obexDialSender) Close() {
 // obexDialAddr checks an obex://host:port address (api.ValidateNotifyAddr)
 // and returns host:port.
 func obexDialAddr(addr string) (string, error) {
-	if err := api.ValidateNotifyAddr(addr); err != nil || !strings.HasPrefix(addr, "obex://") {
-		return "", fmt.Errorf("obex dial: address %q: want obex://host:port", addr)
+	a, err := notification.ParseAddrOf(addr, notification.SchemeOBEX)
+	if err != nil {
+		return "", fmt.Errorf("obex dial: %w", err)
 	}
-	return strings.TrimPrefix(addr, "obex://"), nil
+	return a.HostPort(), nil
 }
