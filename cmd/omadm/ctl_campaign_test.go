@@ -63,7 +63,7 @@ func TestCtl_CampaignRollsFUMOOutToSimulatedDevicesInWaves(t *testing.T) {
 	defer rs.Shutdown(ctx)
 	f := simFleet(t, rs.URL, rs.Store, 12)
 	out, stderr, err := runCtl(t, rs.URL, "campaign", "create", "--name", "fw-2", "--mo", "fumo", "--param", "pkg_url=http://fw.example/v2.bin",
-		"--all", "--waves", "25%,50%", "--max-in-flight", "4", "--notify-rate", "200", "--max-failures", "0", "--wait", "15s")
+		"--all", "--waves", "25%,50%", "--max-in-flight", "4", "--notify-rate", "200", "--max-failures", "0", "--wait", "120s")
 	if err != nil {
 		t.Fatalf("campaign create --wait: %v\n%s%s", err, out, stderr)
 	}
@@ -109,7 +109,7 @@ func TestCtl_CampaignSteering(t *testing.T) {
 	if _, _, err := runCtl(t, rs.URL, "campaign", "pause", "1"); err == nil || !strings.Contains(err.Error(), "paused") {
 		t.Fatalf("pausing a paused campaign: %v", err)
 	}
-	if out, _, err := runCtl(t, rs.URL, "campaign", "resume", "1", "--wait", "15s"); err != nil {
+	if out, _, err := runCtl(t, rs.URL, "campaign", "resume", "1", "--wait", "120s"); err != nil {
 		t.Fatalf("resume --wait: %v\n%s", err, out)
 	}
 	for _, d := range f.Devices() {
@@ -157,7 +157,7 @@ func TestCtl_CampaignWaitSurvivesALaggedStream(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	out, stderr, err := runCtl(t, srv.URL, "campaign", "get", "1", "--wait", "10s")
+	out, stderr, err := runCtl(t, srv.URL, "campaign", "get", "1", "--wait", "120s")
 	if err != nil {
 		t.Fatalf("wait failed: %v\n%s%s", err, out, stderr)
 	}

@@ -73,7 +73,7 @@ func TestCtl_FUMOQueuesTheUpdateAndWaitsForTheReport(t *testing.T) {
 	var ee *exitError
 
 	fakeFUMODevice(t, st, "ok", 202, fumo.ResultSuccessful)
-	out, _, err := runCtlWith(t, fast, url, "fumo", "ok", "http://fw.example/v2.bin", "--wait", "10s", "-o", "json", "--correlator", "c-ok")
+	out, _, err := runCtlWith(t, fast, url, "fumo", "ok", "http://fw.example/v2.bin", "--wait", "120s", "-o", "json", "--correlator", "c-ok")
 	if err != nil {
 		t.Fatalf("fumo: %v\n%s", err, out)
 	}
@@ -94,14 +94,14 @@ func TestCtl_FUMOQueuesTheUpdateAndWaitsForTheReport(t *testing.T) {
 	}
 
 	fakeFUMODevice(t, st, "bad", 202, fumo.ResultUpdateFailed)
-	out, _, err = runCtlWith(t, fast, url, "fumo", "bad", "http://fw.example/v2.bin", "--wait", "10s")
+	out, _, err = runCtlWith(t, fast, url, "fumo", "bad", "http://fw.example/v2.bin", "--wait", "120s")
 	if !errors.As(err, &ee) || ee.code != exitJobFailed || !strings.Contains(err.Error(), "410 firmware update failed") ||
 		!strings.Contains(out, `"result": 410`) {
 		t.Fatalf("failed update: %v\n%s", err, out)
 	}
 
 	fakeFUMODevice(t, st, "refuses", 405, 0)
-	_, _, err = runCtlWith(t, fast, url, "fumo", "refuses", "http://fw.example/v2.bin", "--wait", "10s")
+	_, _, err = runCtlWith(t, fast, url, "fumo", "refuses", "http://fw.example/v2.bin", "--wait", "120s")
 	if !errors.As(err, &ee) || ee.code != exitJobFailed || !strings.Contains(err.Error(), "refused the Exec") {
 		t.Fatalf("refused Exec: %v", err)
 	}

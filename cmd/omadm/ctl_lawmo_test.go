@@ -41,7 +41,7 @@ func TestCtl_LAWMOQueuesTheOperationAndWaitsForTheReport(t *testing.T) {
 		}
 	}
 	fakeLAWMODevice(t, st, "a", lawmo.ResultWipeListSuccessful)
-	out, _, err := runCtlWith(t, fast, url, "lawmo", "a", "wipe", "--wipe-item", "2", "--notify-user", "--wait", "10s", "-o", "json")
+	out, _, err := runCtlWith(t, fast, url, "lawmo", "a", "wipe", "--wipe-item", "2", "--notify-user", "--wait", "120s", "-o", "json")
 	if err != nil {
 		t.Fatalf("lawmo wipe: %v\n%s", err, out)
 	}
@@ -62,7 +62,7 @@ func TestCtl_LAWMOQueuesTheOperationAndWaitsForTheReport(t *testing.T) {
 
 	fakeLAWMODevice(t, st, "b", lawmo.ResultFullyLockFailed)
 	var ee *exitError
-	out, _, err = runCtlWith(t, fast, url, "lawmo", "b", "lock", "--wait", "10s", "-o", "table")
+	out, _, err = runCtlWith(t, fast, url, "lawmo", "b", "lock", "--wait", "120s", "-o", "table")
 	if !errors.As(err, &ee) || ee.code != exitJobFailed || !strings.Contains(out, "1402 fully lock failed") {
 		t.Fatalf("failed lock: %v\n%s", err, out)
 	}

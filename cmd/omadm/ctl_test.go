@@ -186,7 +186,7 @@ func TestCtl_GetWaitsForResultsAndPrintsJobJSON(t *testing.T) {
 			finishJob(t, st, 1, storage.JobDone, 200, storage.ResultItem{URI: "./DevInfo/Mod", Format: "chr", Type: "text/plain", Data: "X1"})
 		}
 	}()
-	out, _, err := runCtl(t, url, "get", "d1", "./DevInfo/Mod", "--wait", "10s")
+	out, _, err := runCtl(t, url, "get", "d1", "./DevInfo/Mod", "--wait", "120s")
 	if err != nil {
 		t.Fatalf("get --wait: %v\n%s", err, out)
 	}
@@ -218,7 +218,7 @@ func TestCtl_WaitExitsNonZeroOnFailureAndTimeout(t *testing.T) {
 			finishJob(t, st, 1, storage.JobFailed, 405)
 		}
 	}()
-	out, _, err := runCtl(t, url, "replace", "d1", "./DevInfo/Mod", "x", "--wait", "10s")
+	out, _, err := runCtl(t, url, "replace", "d1", "./DevInfo/Mod", "x", "--wait", "120s")
 	var ee *exitError
 	if !errors.As(err, &ee) || ee.code != exitJobFailed || !strings.Contains(err.Error(), "status 405") || !strings.Contains(out, `"state": "failed"`) {
 		t.Fatalf("failed job: %v\n%s", err, out)
