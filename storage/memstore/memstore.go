@@ -38,8 +38,9 @@ type Store struct {
 	traces   map[string][]*storage.TraceEntry // device → its traces, oldest first
 	nextTr   int64
 	ops      map[int64]*storage.Operation
-	opCorr   map[string]int64 // deviceID + "\x00" + correlator → operation ID
-	opJob    map[int64]int64  // job ID → its operation's ID
+	opCorr   map[string]int64                      // deviceID + "\x00" + correlator → operation ID
+	opJob    map[int64]int64                       // job ID → its operation's ID
+	attempts map[int64][]*storage.OperationAttempt // operation ID → its ended attempts, by number
 	nextOp   int64
 	camps    campaignData // campaigns.go
 	inv      inventory    // groups (inventory.go)
@@ -216,6 +217,7 @@ func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 				delete(s.opJob, o.JobID)
 			}
 			delete(s.ops, k)
+			delete(s.attempts, k)
 		}
 	}
 	return nil

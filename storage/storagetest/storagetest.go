@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Reads", readTests},
 		{"Bulk", bulkTests},
 		{"Operations", operationTests},
+		{"OperationAttempts", operationAttemptTests},
 		{"Chunks", chunkTests},
 		{"Campaigns", campaignTests},
 		{"Inventory", inventoryTests},
