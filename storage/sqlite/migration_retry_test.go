@@ -125,4 +125,3 @@ func containsAll(s string, subs ...string) bool {
 	}
 	return true
 }
-
