@@ -22,7 +22,7 @@ var Descriptor = &mo.Descriptor{
 	Success:          [][2]int{{200, 299}},
 	// Retried: an attempt that timed out, and the result codes of a
 	// download that failed for a reason outside the device and the package
-	// (OMA-TS-DM-FUMO-V1_0, Result Codes: 407 alternate download request
+	// (OMA-TS-DM-FUMO-V1_0 §10.2 result codes: 407 alternate download request
 	// time-out, 412 alternate download server unavailable, 500 alternate
 	// download server error, 503 download failed because of the network,
 	// 550–599 vendor server errors), and an Exec the device answered 503
