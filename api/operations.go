@@ -138,8 +138,8 @@ type FUMORequest struct {
 	PkgURL    string `json:"pkg_url,omitempty"`   // required except for Update (or give package)
 	// Package is a package of the server's catalogue (POST /packages): the
 	// server fills pkg_url with its download descriptor for this device.
-	Package    string `json:"package,omitempty"`
-	Correlator string `json:"correlator,omitempty"`
+	Package    string        `json:"package,omitempty"`
+	Correlator string        `json:"correlator,omitempty"`
 	Timeout    string        `json:"timeout,omitempty"`
 	Notify     bool          `json:"notify,omitempty"`
 	Retry      *RetryRequest `json:"retry,omitempty"`
@@ -164,11 +164,11 @@ func (r *FUMORequest) ToOperation() OperationRequest {
 // reset a device over LAWMO, the same as an OperationRequest with mo
 // "lawmo" (see ToOperation).
 type LAWMORequest struct {
-	Node       string   `json:"node,omitempty"`       // the device's LAWMO node; default ./LAWMO
-	Operation  string   `json:"operation"`            // FullyLock, PartiallyLock, UnLock, FactoryReset, Wipe (any case)
-	WipeItems  []string `json:"wipe_items,omitempty"` // Wipe only: AvailableWipeList node names to erase
-	NotifyUser *bool    `json:"notify_user,omitempty"`
-	Correlator string   `json:"correlator,omitempty"`
+	Node       string        `json:"node,omitempty"`       // the device's LAWMO node; default ./LAWMO
+	Operation  string        `json:"operation"`            // FullyLock, PartiallyLock, UnLock, FactoryReset, Wipe (any case)
+	WipeItems  []string      `json:"wipe_items,omitempty"` // Wipe only: AvailableWipeList node names to erase
+	NotifyUser *bool         `json:"notify_user,omitempty"`
+	Correlator string        `json:"correlator,omitempty"`
 	Timeout    string        `json:"timeout,omitempty"`
 	Notify     bool          `json:"notify,omitempty"`
 	Retry      *RetryRequest `json:"retry,omitempty"`

@@ -87,4 +87,6 @@ func WithHistory(o Operation, op *storage.Operation, recorded []*storage.Operati
 }
 
 // AttemptsText is "2/3": the current attempt of the allowed ones.
-func (o *Operation) AttemptsText() string { return fmt.Sprintf("%d/%d", max(o.Attempts, 1), max(o.MaxAttempts, 1)) }
+func (o *Operation) AttemptsText() string {
+	return fmt.Sprintf("%d/%d", max(o.Attempts, 1), max(o.MaxAttempts, 1))
+}
