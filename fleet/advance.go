@@ -106,7 +106,10 @@ func (m *Manager) Advance(ctx context.Context, op *storage.Operation) error {
 			return nil
 		}
 		if next.State == storage.OpFailed && m.retryable(op, next) {
-			err = m.toRetryWait(ctx, op, next)
+			err = m.toRetryWait(ctx, op, next) // op is the stored result
+			if err == nil {
+				return nil
+			}
 		} else {
 			err = m.o.Store.TransitionOperation(ctx, next, op.State)
 		}

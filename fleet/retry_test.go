@@ -2,6 +2,7 @@ package fleet_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -163,7 +164,17 @@ func TestRetry_TimeoutThenRetryThenSuccess(t *testing.T) {
 // with a doubling backoff until the attempts are spent; then it fails.
 func TestRetry_TransientResultRetriedUntilExhaustedThenFailed(t *testing.T) {
 	clk := newClock()
-	x := retryNode(t, memstore.New(), clk)
+	st := memstore.New()
+	if err := st.CreateDevice(bg, &storage.Device{ID: "d1", AuthScheme: "md5", Username: "u", Password: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var seen []string // every change the Manager announced, in order
+	x := newNodeWith(t, fleet.Options{Store: st, Now: clk.Now, Jitter: noJitter, OnChange: func(op *storage.Operation) {
+		mu.Lock()
+		seen = append(seen, fmt.Sprintf("%s/%d", op.State, op.Attempt))
+		mu.Unlock()
+	}}, clk, "n", &notifier{})
 	op := x.create1(t, fumoUpdate)
 	backoff := 5 * time.Minute
 	for attempt := 1; attempt <= 3; attempt++ {
@@ -195,6 +206,12 @@ func TestRetry_TransientResultRetriedUntilExhaustedThenFailed(t *testing.T) {
 	x.step(t, 24*time.Hour)
 	if js, _ := x.st.ListJobs(bg, storage.JobFilter{DeviceID: "d1"}); len(js) != 3 {
 		t.Fatalf("%d jobs, want one per attempt (3)", len(js))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := "queued/1 retry_wait/1 queued/2 retry_wait/2 queued/3 failed/3" // the report moves each attempt on at once
+	if got := strings.Join(seen, " "); got != want {
+		t.Fatalf("announced changes\n%s\nwant\n%s", got, want)
 	}
 }
 
