@@ -7,6 +7,17 @@
 //
 //	queued → sent → accepted (Exec answered 202) → succeeded | failed | timed_out
 //	any open state → cancelled;  a 200 to the Exec → succeeded;  a failed Replace or Exec → failed
+//	an attempt that failed or timed out, when the retry policy lists that outcome and attempts
+//	are left → retry_wait → (at its deadline, the pause) queued with a new job and correlator
+//
+// Each MO declares its retry policy (mo.RetryPolicy: attempts, a doubling
+// backoff with a cap, and which outcomes are retried: a timeout, transient
+// report result codes, Exec statuses); a request may change the attempts
+// and pauses within bounds (RetryOverride). Starting the next attempt is
+// one batch, the new job and the conditional transition retry_wait →
+// queued, so of several nodes exactly one starts it. An earlier attempt's
+// late report is found by its correlator (storage.OperationAttempt), kept on
+// that attempt and changes nothing, so no outcome is counted twice.
 //
 // MOs plug in through their descriptors (mo.Descriptor): the operations, the
 // nodes they Replace and Exec, the report's success codes and the default

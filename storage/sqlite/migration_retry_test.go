@@ -84,6 +84,9 @@ func TestOpen_MigratesOperationsOfA0013DatabaseKeepingRowsAndIndexes(t *testing.
 	if exp, err := s.ExpiredOperations(ctx, created.Add(time.Second), 0); err != nil || len(exp) != 1 || exp[0].ID != 40 {
 		t.Fatalf("ExpiredOperations finds the operation in retry_wait: %+v, %v", exp, err)
 	}
+	if n, err := s.SyncCampaignDevices(ctx, 1, created); err != nil || n != 0 {
+		t.Fatalf("sync of a device whose operation waits to retry: %d changed, %v (want it left in progress)", n, err)
+	}
 	next := &storage.Operation{DeviceID: "d1", MO: "exec", Name: "Exec", Node: "./X", Correlator: "c3", JobID: 9}
 	if err := s.CreateOperation(ctx, next); err != nil || next.ID <= 41 {
 		t.Fatalf("a new operation after the migration: id %d, %v (want above 41)", next.ID, err)
