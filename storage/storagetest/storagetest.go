@@ -82,7 +82,7 @@ func RunTraceByteKeeper(t *testing.T, f Factory) { run(t, f, group{"TraceBytes",
 // RunBatcher checks the optional storage.Batcher: atomic units, and many
 // concurrent ones committed together where the backend groups commits.
 func RunBatcher(t *testing.T, f Factory) {
-	run(t, f, group{"GroupCommit", groupCommitTests}, group{"Batch", batchTests})
+	run(t, f, group{"GroupCommit", groupCommitTests}, group{"Batch", batchTests}, group{"BatchUndo", batchUndoTests})
 }
 
 // RunEffectsWriter checks storage.WriteEffects: through the optional
