@@ -38,23 +38,13 @@ func (s *Store) AppendChunks(ctx context.Context, cs []*storage.Chunk) error {
 
 // ReadChunks returns a session's chunks concatenated in order.
 func (s *Store) ReadChunks(ctx context.Context, deviceID, sessionID string) ([]byte, int, error) {
-	rows, err := s.db.Query(ctx, sqlcommon.ReadChunks,
-		deviceID, sessionID)
+	rows, err := s.db.Query(ctx, sqlcommon.ReadChunks, deviceID, sessionID)
 	if err != nil {
 		return nil, 0, wrap(err)
 	}
 	defer rows.Close()
-	var out []byte
-	n := 0
-	for rows.Next() {
-		var b []byte
-		if err := rows.Scan(&b); err != nil {
-			return nil, 0, wrap(err)
-		}
-		out = append(out, b...)
-		n++
-	}
-	return out, n, wrap(rows.Err())
+	out, n, err := sqlcommon.ReadChunkRows(rows)
+	return out, n, wrap(err)
 }
 
 // DeleteChunks removes a session's chunks.

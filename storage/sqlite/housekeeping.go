@@ -50,15 +50,8 @@ func (s *Store) TraceCuts(ctx context.Context, afterID int64, limit, keep int) (
 		return nil, 0, wrap(err)
 	}
 	defer rows.Close()
-	var cuts []storage.TraceCut
-	for rows.Next() {
-		var c storage.TraceCut
-		if err := rows.Scan(&c.DeviceID, &c.ID); err != nil {
-			return nil, 0, wrap(err)
-		}
-		cuts = append(cuts, c)
-	}
-	return cuts, last.Int64, wrap(rows.Err())
+	cuts, err := sqlcommon.ReadTraceCuts(rows)
+	return cuts, last.Int64, wrap(err)
 }
 
 // DeleteTraceCuts deletes what the cuts name, in one write (storage.Housekeeper).
