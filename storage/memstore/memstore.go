@@ -3,6 +3,8 @@
 // contract (sentinel errors, optimistic session versions, terminal jobs immune
 // to updates) and passes the same conformance suite as the SQL backends, so
 // tests that use it exercise the rules real storage keeps, without a database.
+// Like them it is a storage.Batcher and a storage.EffectsWriter, so the engine
+// stores each DM message as one atomic unit on it too (batch.go).
 // Nothing is persisted. Like the SQL backends it keeps only the hash of a
 // device's password (storage.Device.PasswordHash); the server's own password
 // stays readable in memory, where there is no rest to protect it at.
