@@ -8,8 +8,9 @@
 //
 // The suite follows the interfaces: RunDeviceStore, RunJobStore,
 // RunSessionStore, … check one interface (or optional ability) each, and Run
-// calls them all. A store of one slice only (a cache in front of a backend, a
-// new implementation in progress) can run just the parts it implements.
+// calls them all (the subtests keep their names: Devices, Jobs, Batch, …). A
+// backend whose implementation of one interface is in progress can run that
+// part alone.
 package storagetest
 
 import (
