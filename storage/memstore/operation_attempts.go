@@ -37,16 +37,24 @@ func (s *Store) ReattemptOperation(ctx context.Context, op *storage.Operation, f
 		if _, taken := s.opCorr[corrKey(old.DeviceID, op.Correlator)]; taken {
 			return storage.ErrExists
 		}
-		delete(s.opCorr, corrKey(old.DeviceID, old.Correlator))
-		s.opCorr[corrKey(old.DeviceID, op.Correlator)] = old.ID
+		oldKey, newKey := corrKey(old.DeviceID, old.Correlator), corrKey(old.DeviceID, op.Correlator)
+		remember(s.state, s.opCorr, oldKey)
+		remember(s.state, s.opCorr, newKey)
+		delete(s.opCorr, oldKey)
+		s.opCorr[newKey] = old.ID
 	}
 	if op.JobID != old.JobID {
+		remember(s.state, s.opJob, old.JobID)
+		remember(s.state, s.opJob, op.JobID)
 		if s.opJob[old.JobID] == old.ID {
 			delete(s.opJob, old.JobID)
 		}
 		if _, taken := s.opJob[op.JobID]; !taken && op.JobID != 0 {
 			s.opJob[op.JobID] = old.ID
 		}
+	}
+	if s.open {
+		keepValue(s.state, old) // changed in place below
 	}
 	old.State, old.ExecStatus, old.Result, old.ResultData = op.State, op.ExecStatus, op.Result, op.ResultData
 	old.EventID, old.Error, old.DoneAt = op.EventID, op.Error, wall(op.DoneAt.Truncate(time.Microsecond))
@@ -80,8 +88,10 @@ func (s *Store) AddOperationAttempt(ctx context.Context, a *storage.OperationAtt
 	}
 	c := copyAttempt(a)
 	c.StartedAt, c.EndedAt = wall(a.StartedAt.Truncate(time.Microsecond)), wall(a.EndedAt.Truncate(time.Microsecond))
-	list := append(s.attempts[a.OperationID], c)
+	// A new slice: a batch's undo puts the old one back as it was.
+	list := append(slices.Clone(s.attempts[a.OperationID]), c)
 	slices.SortFunc(list, func(x, y *storage.OperationAttempt) int { return x.Attempt - y.Attempt })
+	remember(s.state, s.attempts, a.OperationID)
 	s.attempts[a.OperationID] = list
 	a.StartedAt, a.EndedAt = c.StartedAt, c.EndedAt
 	return nil
@@ -134,6 +144,9 @@ func (s *Store) SetLateReport(ctx context.Context, operationID int64, attempt in
 		if a.Attempt == attempt {
 			if a.EventID != 0 {
 				return storage.ErrConflict
+			}
+			if s.open {
+				keepValue(s.state, a)
 			}
 			a.EventID, a.Result, a.Late = eventID, result, true
 			return nil

@@ -192,4 +192,47 @@ var operationAttemptTests = []test{
 		_, err := s.AttemptByCorrelator(bg, "d1", "c1")
 		wantErr(t, "AttemptByCorrelator after the device was deleted", err, storage.ErrNotFound)
 	}},
+	{"FailedBatchUndoesTheAttemptWrites", func(t *testing.T, s storage.Store) {
+		b, ok := s.(storage.Batcher)
+		if !ok {
+			t.Skip("the store has no batches")
+		}
+		mustDevice(t, s, "d1")
+		op := newOp(t, s, "d1", "c1", time.Now().Add(time.Hour))
+		retryWait(t, s, op, time.Now())
+		before, err := s.GetOperation(bg, op.ID)
+		check(t, "GetOperation", err)
+		boom := errors.New("boom")
+		err = b.Batch(bg, func(tx storage.Store) error {
+			if err := tx.SetLateReport(bg, op.ID, 1, 99, 200); err != nil {
+				return err
+			}
+			if err := tx.AddOperationAttempt(bg, &storage.OperationAttempt{OperationID: op.ID, Attempt: 2, DeviceID: "d1",
+				Correlator: "c1-2", State: storage.OpFailed}); err != nil {
+				return err
+			}
+			n := *op
+			n.State, n.Attempt, n.JobID, n.Correlator = storage.OpQueued, 2, op.JobID+1000, "c1-2"
+			if err := tx.ReattemptOperation(bg, &n, storage.OpRetryWait); err != nil {
+				return err
+			}
+			return boom
+		})
+		wantErr(t, "the failed batch", err, boom)
+		after, err := s.GetOperation(bg, op.ID)
+		check(t, "GetOperation", err)
+		if after.State != before.State || after.Attempt != before.Attempt || after.Correlator != before.Correlator || after.JobID != before.JobID {
+			t.Fatalf("after the failed batch %+v, want %+v", after, before)
+		}
+		if _, err := s.OperationByCorrelator(bg, "d1", "c1"); err != nil {
+			t.Fatalf("OperationByCorrelator of the kept correlator: %v", err)
+		}
+		_, err = s.OperationByCorrelator(bg, "d1", "c1-2")
+		wantErr(t, "OperationByCorrelator of the undone correlator", err, storage.ErrNotFound)
+		as, err := s.OperationAttempts(bg, op.ID)
+		check(t, "OperationAttempts", err)
+		if len(as) != 1 || as[0].EventID != 0 || as[0].Late {
+			t.Fatalf("history after the failed batch: %+v", as)
+		}
+	}},
 }
