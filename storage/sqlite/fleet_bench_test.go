@@ -150,7 +150,7 @@ func BenchmarkFleetQuery(b *testing.B) {
 		{"env+model(dynamic-group)/last_seen-desc", storage.DeviceQuery{Labels: map[string]string{"env": "prod"},
 			DevInfo: map[string]string{"./DevInfo/Mod": "X5"}, Sort: storage.SortLastSeen, Desc: true}},
 		{"id-prefix+ring/id", storage.DeviceQuery{IDPrefix: "IMEI:3500", Labels: map[string]string{"ring": "4"}}},
-		{"group+seen<7d/last_seen-desc", storage.DeviceQuery{Group: "pilot", SeenAfter: now.Add(-7 * 24 * time.Hour),
+		{"group+seen<7d/last_seen-desc", storage.DeviceQuery{Group: "canary", SeenAfter: now.Add(-7 * 24 * time.Hour),
 			Sort: storage.SortLastSeen, Desc: true}},
 		{"group/created", storage.DeviceQuery{Group: "canary", Sort: storage.SortCreated}},
 		{"ids(200)+fwv/last_seen", storage.DeviceQuery{IDs: fleetIDs(n, 200), DevInfo: map[string]string{"./DevDetail/FwV": "2.1"},
@@ -305,4 +305,28 @@ func fleetIDs(n, k int) []string {
 		ids = append(ids, fleetDevice(i, rand.New(rand.NewPCG(0, 0)), time.Time{}).ID)
 	}
 	return ids
+}
+
+// BenchmarkFleetDeviceUpdate measures UpdateDevice of one device of the
+// fleet with a new LastSeen and the same DevInfo (what the end of a DM
+// session writes): the cost the search indexes add to every session.
+func BenchmarkFleetDeviceUpdate(b *testing.B) {
+	n := fleetSize()
+	s := fleetStore(b, n)
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(5, 6))
+	cpu0 := cpuTime()
+	ops := 0
+	for b.Loop() {
+		d, err := s.GetDevice(ctx, fleetDevice(r.IntN(n), rand.New(rand.NewPCG(0, 0)), time.Time{}).ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		d.LastSeen = time.Now()
+		if err := s.UpdateDevice(ctx, d); err != nil {
+			b.Fatal(err)
+		}
+		ops++
+	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(ops), "cpu-us/op")
 }
