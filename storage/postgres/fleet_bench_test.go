@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -27,13 +28,35 @@ func BenchmarkFleetQuery(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("OMADM_BENCH_FLEET")); err == nil && v > 0 {
 		n = v
 	}
-	dsn := freshSchema(b)
-	s, err := postgres.OpenWith(context.Background(), dsn, &postgres.Options{SecretKey: testKey})
+	ctx := context.Background()
+	// OMADM_BENCH_FLEET_SCHEMA keeps the fleet in that schema between runs
+	// (it is built there when empty) instead of a fresh one.
+	dsn, keep := "", os.Getenv("OMADM_BENCH_FLEET_SCHEMA")
+	if keep == "" {
+		dsn = freshSchema(b)
+	} else {
+		u, err := url.Parse(os.Getenv(envDSN))
+		if err != nil || os.Getenv(envDSN) == "" {
+			b.Skipf("%s is not set or not a URL", envDSN)
+		}
+		conn, err := pgx.Connect(ctx, u.String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{keep}.Sanitize()); err != nil {
+			b.Fatal(err)
+		}
+		conn.Close(ctx)
+		v := u.Query()
+		v.Set("search_path", keep)
+		u.RawQuery = v.Encode()
+		dsn = u.String()
+	}
+	s, err := postgres.OpenWith(ctx, dsn, &postgres.Options{SecretKey: testKey})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
-	ctx := context.Background()
 	now := time.Now()
 	r := rand.New(rand.NewPCG(1, 2))
 	dev := func(i int) *storage.Device {
@@ -54,7 +77,13 @@ func BenchmarkFleetQuery(b *testing.B) {
 	}
 	start := time.Now()
 	var canary []string
-	for i := 0; i < n; i += 2000 {
+	built := false
+	if keep != "" {
+		if _, err := s.GetGroup(ctx, "canary"); err == nil {
+			built = true
+		}
+	}
+	for i := 0; i < n && !built; i += 2000 {
 		var ds []*storage.Device
 		for j := i; j < min(n, i+2000); j++ {
 			d := dev(j)
@@ -67,23 +96,25 @@ func BenchmarkFleetQuery(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	if err := s.CreateGroup(ctx, &storage.Group{Name: "canary"}); err != nil {
-		b.Fatal(err)
-	}
-	for i := 0; i < len(canary); i += 1000 {
-		if _, err := s.AddGroupMembers(ctx, "canary", canary[i:min(len(canary), i+1000)]); err != nil {
+	if !built {
+		if err := s.CreateGroup(ctx, &storage.Group{Name: "canary"}); err != nil {
 			b.Fatal(err)
 		}
+		for i := 0; i < len(canary); i += 1000 {
+			if _, err := s.AddGroupMembers(ctx, "canary", canary[i:min(len(canary), i+1000)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, "ANALYZE"); err != nil {
+			b.Fatal(err)
+		}
+		conn.Close(ctx)
+		b.Logf("built %d devices in %v", n, time.Since(start).Round(time.Millisecond))
 	}
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, "ANALYZE"); err != nil {
-		b.Fatal(err)
-	}
-	conn.Close(ctx)
-	b.Logf("built %d devices in %v", n, time.Since(start).Round(time.Millisecond))
 	compound := storage.DeviceQuery{Labels: map[string]string{"ring": "1"},
 		DevInfo:   map[string]string{"./DevInfo/Mod": "X1", "./DevDetail/FwV": "2.1"},
 		SeenAfter: now.Add(-7 * 24 * time.Hour), Group: "canary"}
