@@ -16,6 +16,7 @@ import (
 
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/storage/postgres"
+	"github.com/omadm/omadm/storage/secret"
 )
 
 // BenchmarkFleetQuery measures one filtered page (100 devices) of the fleet
@@ -52,7 +53,16 @@ func BenchmarkFleetQuery(b *testing.B) {
 		u.RawQuery = v.Encode()
 		dsn = u.String()
 	}
-	s, err := postgres.OpenWith(ctx, dsn, &postgres.Options{SecretKey: testKey})
+	key := testKey
+	if keep != "" {
+		// The kept fleet's key: the same in every run.
+		k, err := secret.FromBytes(make([]byte, 32))
+		if err != nil {
+			b.Fatal(err)
+		}
+		key = k
+	}
+	s, err := postgres.OpenWith(ctx, dsn, &postgres.Options{SecretKey: key})
 	if err != nil {
 		b.Fatal(err)
 	}
