@@ -16,10 +16,10 @@ import (
 
 // TestOpen_OldDatabaseIsSearchableByDevInfoAfterMigration writes devices
 // with DevInfo and labels into a database of schema version 7 (before the
-// inventory indexes), opens it with the current store (which applies the
+// inventory indexes), takes it to version 13 and adds a static group, opens it with the current store (which applies the
 // later migrations, among them the search columns of device_facets) and
-// checks that every search by model, manufacturer, firmware, label and last
-// seen, in every order, finds exactly the devices the filter selects, and
+// checks that every search by model, manufacturer, firmware, label, group
+// and last seen, in every order, finds exactly the devices the filter selects, and
 // still does after a device reports new DevInfo.
 func TestOpen_OldDatabaseIsSearchableByDevInfoAfterMigration(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "omadm.db")
@@ -60,6 +60,18 @@ func TestOpen_OldDatabaseIsSearchableByDevInfoAfterMigration(t *testing.T) {
 			VALUES (?, 'none', '', '', '', '', ?, ?, ?, ?)`, id,
 			fmt.Sprintf(`{"./DevInfo/Mod":%q,"./DevInfo/Man":%q,"./DevDetail/FwV":%q,"./DevInfo/Lang":"en"}`, d.mod, d.man, d.fwv),
 			fmt.Sprintf(`{"env":%q}`, d.env), t0.Add(time.Duration(60-i)*time.Minute).UnixMicro(), seen)
+	}
+	// Up to the schema before device_facets, with a static group of every
+	// third device.
+	for _, m := range ms[7:13] {
+		exec(m.SQL)
+		exec(`INSERT INTO schema_migrations VALUES (?, ?, 0)`, m.Version, m.Name)
+	}
+	exec(`INSERT INTO device_groups (name, created_at) VALUES ('pilot', 0)`)
+	for id := range devs {
+		if id[len(id)-1]%3 == 0 {
+			exec(`INSERT INTO group_members (group_name, device_id) VALUES ('pilot', ?)`, id)
+		}
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
@@ -110,6 +122,11 @@ func TestOpen_OldDatabaseIsSearchableByDevInfoAfterMigration(t *testing.T) {
 		SeenAfter: t0.Add(2 * time.Hour)}, func(_ string, d dev) bool { return d.fwv == "2.3" && d.env == "dev" && d.seen > 2 })
 	check("lang (not a column)", storage.DeviceQuery{DevInfo: map[string]string{"./DevInfo/Lang": "en", "./DevInfo/Man": "M0"}},
 		func(_ string, d dev) bool { return d.man == "M0" })
+
+	pilot := func(id string) bool { return id[len(id)-1]%3 == 0 }
+	check("group", storage.DeviceQuery{Group: "pilot"}, func(id string, _ dev) bool { return pilot(id) })
+	check("group+seen", storage.DeviceQuery{Group: "pilot", SeenAfter: t0.Add(3 * time.Hour)},
+		func(id string, d dev) bool { return pilot(id) && d.seen > 3 })
 
 	// A device reports another model: the search follows.
 	d, err := s.GetDevice(ctx, "dev-01")

@@ -67,6 +67,10 @@ type source struct {
 	test        string // row test when it does not drive ("" = EXISTS on its index)
 	testArgs    []any
 	entry       bool // test reads only columns of the index entries (devices_facets and the orders)
+	// sorted names the index of table in the order of a sort (by
+	// storage.SortLastSeen / SortCreated) and its key over alias x, when
+	// it has one: the source then drives a walk in that order as well.
+	sorted map[string][2]string
 
 	count, share float64 // estimated matches, and their part of the fleet
 }
@@ -123,7 +127,11 @@ func (s *Store) planQueryCols(ctx context.Context, q *storage.DeviceQuery, after
 	if q.Group != "" {
 		srcs = append(srcs, source{table: "group_members", cond: "group_name = ?", args: []any{q.Group}, ordered: true,
 			known: -1, stat: fmt.Sprintf("(SELECT count(*) FROM (SELECT 1 FROM group_members WHERE group_name = ? LIMIT %d))", planCap),
-			statArgs: []any{q.Group}})
+			statArgs: []any{q.Group},
+			sorted: map[string][2]string{
+				storage.SortLastSeen: {"group_members_seen", "ifnull(x.last_seen, 0)"},
+				storage.SortCreated:  {"group_members_created", "x.created_at"},
+			}})
 	}
 	if len(q.IDs) > 0 {
 		// Each ID once: a device listed twice is one device.
@@ -234,6 +242,33 @@ func (s *Store) planQueryCols(ctx context.Context, q *storage.DeviceQuery, after
 	var b strings.Builder
 	var args []any
 	switch {
+	case best >= 0 && q.Sort != storage.SortID && srcs[best].sorted[q.Sort][0] != "":
+		// Walk the driving index in the order of the sort (its entries
+		// carry the sort key); each device is probed as below.
+		src := srcs[best]
+		index, key := srcs[best].sorted[q.Sort][0], srcs[best].sorted[q.Sort][1]
+		sortKey = key
+		conds, targs := tests(probeID)
+		pre := []string{qualify(src.cond, "x.")}
+		preArgs := slices.Clone(src.args)
+		// The last-seen bounds on the walked entries too: with this
+		// order they bound the walk.
+		if key == "ifnull(x.last_seen, 0)" {
+			if !q.SeenAfter.IsZero() {
+				pre = append(pre, key+" > ?")
+				preArgs = append(preArgs, q.SeenAfter.UnixMicro())
+			}
+			if !q.SeenBefore.IsZero() {
+				pre = append(pre, key+" < ?")
+				preArgs = append(preArgs, q.SeenBefore.UnixMicro())
+			}
+		}
+		conds = page(append(pre, conds...), "x.device_id")
+		args = pageArgs(append(preArgs, targs...))
+		b.WriteString("SELECT " + cols + " FROM " + src.table + " AS x INDEXED BY " + index +
+			" CROSS JOIN devices INDEXED BY devices_facets ON devices.id = x.device_id")
+		b.WriteString(" WHERE " + strings.Join(conds, " AND "))
+		b.WriteString(orderBy(key, "x.device_id"))
 	case best >= 0 && q.Sort == storage.SortID && srcs[best].ordered:
 		// Walk the driving index in device ID order; each device is
 		// probed in devices_facets, whose entry answers the tests on
@@ -393,7 +428,7 @@ func (s *Store) choosePlan(ctx context.Context, q *storage.DeviceQuery, srcs []s
 			probe += costSeek // the devices_facets entry
 		}
 		var est float64
-		if q.Sort == storage.SortID && src.ordered {
+		if (q.Sort == storage.SortID && src.ordered) || src.sorted[q.Sort][0] != "" {
 			est = min(src.count, limit/others) * probe
 		} else {
 			est = src.count * probe // read them all, test, sort

@@ -132,6 +132,17 @@ func filterFleet(t *testing.T, s storage.Store, r *rand.Rand) (map[string]*stora
 	}
 	_, err = s.AddGroupMembers(bg, "pilot", add)
 	check(t, "AddGroupMembers", err)
+	// Members and others are seen again after joining.
+	for _, id := range ids {
+		if r.IntN(3) != 0 {
+			continue
+		}
+		d, err := s.GetDevice(bg, id)
+		check(t, "GetDevice", err)
+		d.LastSeen = hour(r.IntN(30))
+		check(t, "UpdateDevice", s.UpdateDevice(bg, d))
+		devs[id].LastSeen = d.LastSeen
+	}
 	return devs, members
 }
 

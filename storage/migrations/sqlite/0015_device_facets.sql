@@ -20,3 +20,18 @@ CREATE INDEX devices_last_seen ON devices (ifnull(last_seen, 0), id, info_mod, i
 DROP INDEX devices_created;
 CREATE INDEX devices_created ON devices (created_at, id, info_mod, info_man, info_fwv);
 
+
+-- The members of a static group carry copies of their device's creation
+-- time (which never changes) and last contact (kept by a trigger on the
+-- write that changes it), so a group is walked in either order from its
+-- own index instead of reading and sorting all its members.
+ALTER TABLE group_members ADD COLUMN created_at INTEGER;
+ALTER TABLE group_members ADD COLUMN last_seen INTEGER;
+UPDATE group_members SET (created_at, last_seen) = (SELECT d.created_at, d.last_seen FROM devices d WHERE d.id = group_members.device_id);
+CREATE INDEX group_members_created ON group_members (group_name, created_at, device_id);
+CREATE INDEX group_members_seen ON group_members (group_name, ifnull(last_seen, 0), device_id);
+CREATE TRIGGER devices_seen_groups AFTER UPDATE OF last_seen ON devices
+WHEN OLD.last_seen IS NOT NEW.last_seen
+BEGIN
+    UPDATE group_members SET last_seen = NEW.last_seen WHERE device_id = NEW.id;
+END;
