@@ -24,9 +24,11 @@ import (
 //   - walk the order's own index (devices_facets in ID order,
 //     devices_last_seen, devices_created) from the cursor on, testing every
 //     filter row by row: about Limit / (product of all shares) entries;
-//   - walk a filter's index in device ID order (order by ID only) from the
-//     cursor on, probing each device in devices_facets and testing the other
-//     filters: about Limit / (product of the other filters' shares) devices;
+//   - walk a filter's index in device ID order (order by ID only; a static
+//     group also by last_seen or created, whose copies its member rows
+//     carry) from the cursor on, probing each device in devices_facets and
+//     testing the other filters: about Limit / (product of the other
+//     filters' shares) devices;
 //   - take one filter's devices, test them, sort the survivors by their
 //     sort key read from devices_facets, and read the device rows of the
 //     page only: its count.
