@@ -140,6 +140,21 @@ func BenchmarkFleetQuery(b *testing.B) {
 		{"group/id", storage.DeviceQuery{Group: "pilot"}},
 		{"site+env/last_seen", storage.DeviceQuery{Labels: map[string]string{"site": "site-42", "env": "prod"}, Sort: storage.SortLastSeen}},
 		{"id-prefix/id", storage.DeviceQuery{IDPrefix: "IMEI:3500000001"}},
+		{"man/id", storage.DeviceQuery{DevInfo: map[string]string{"./DevInfo/Man": "Maker2"}}},
+		{"fwv+seen<7d/last_seen-desc", storage.DeviceQuery{DevInfo: map[string]string{"./DevDetail/FwV": "2.4"},
+			SeenAfter: now.Add(-7 * 24 * time.Hour), Sort: storage.SortLastSeen, Desc: true}},
+		{"model+fwv/created-desc", storage.DeviceQuery{DevInfo: map[string]string{"./DevInfo/Mod": "X5", "./DevDetail/FwV": "2.2"},
+			Sort: storage.SortCreated, Desc: true}},
+		{"seen-7d..14d/id", storage.DeviceQuery{SeenAfter: now.Add(-14 * 24 * time.Hour), SeenBefore: now.Add(-7 * 24 * time.Hour)}},
+		// A dynamic group is its selector's terms (fleet.Resolve).
+		{"env+model(dynamic-group)/last_seen-desc", storage.DeviceQuery{Labels: map[string]string{"env": "prod"},
+			DevInfo: map[string]string{"./DevInfo/Mod": "X5"}, Sort: storage.SortLastSeen, Desc: true}},
+		{"id-prefix+ring/id", storage.DeviceQuery{IDPrefix: "IMEI:3500", Labels: map[string]string{"ring": "4"}}},
+		{"group+seen<7d/last_seen-desc", storage.DeviceQuery{Group: "canary", SeenAfter: now.Add(-7 * 24 * time.Hour),
+			Sort: storage.SortLastSeen, Desc: true}},
+		{"group/created", storage.DeviceQuery{Group: "canary", Sort: storage.SortCreated}},
+		{"ids(200)+fwv/last_seen", storage.DeviceQuery{IDs: fleetIDs(n, 200), DevInfo: map[string]string{"./DevDetail/FwV": "2.1"},
+			Sort: storage.SortLastSeen}},
 		// Every filter at once: label AND model AND firmware AND last seen
 		// AND group (the canary group is device 1 of every 100: ring 1,
 		// model X1, seen).
@@ -281,4 +296,37 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// fleetIDs is every (n/k)-th device ID of the benchmark fleet, k of them.
+func fleetIDs(n, k int) []string {
+	ids := make([]string, 0, k)
+	for i := 0; i < n && len(ids) < k; i += n / k {
+		ids = append(ids, fleetDevice(i, rand.New(rand.NewPCG(0, 0)), time.Time{}).ID)
+	}
+	return ids
+}
+
+// BenchmarkFleetDeviceUpdate measures UpdateDevice of one device of the
+// fleet with a new LastSeen and the same DevInfo (what the end of a DM
+// session writes): the cost the search indexes add to every session.
+func BenchmarkFleetDeviceUpdate(b *testing.B) {
+	n := fleetSize()
+	s := fleetStore(b, n)
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(5, 6))
+	cpu0 := cpuTime()
+	ops := 0
+	for b.Loop() {
+		d, err := s.GetDevice(ctx, fleetDevice(r.IntN(n), rand.New(rand.NewPCG(0, 0)), time.Time{}).ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		d.LastSeen = time.Now()
+		if err := s.UpdateDevice(ctx, d); err != nil {
+			b.Fatal(err)
+		}
+		ops++
+	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(ops), "cpu-us/op")
 }

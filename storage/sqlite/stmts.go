@@ -26,7 +26,7 @@ type stmts struct {
 	// writer, which batches (transactions on the writer) use instead.
 	twin map[*sql.Stmt]*sql.Stmt
 
-	createDevice, getDevice, updateDevice, listDevices, deleteDevice, countDevices *sql.Stmt
+	createDevice, getDevice, updateDevice, updateDeviceInfo, listDevices, deleteDevice, countDevices *sql.Stmt
 
 	createJob, getJob, pendingJobs, updateJob, cancelJob, jobExists, countJobs, countAllJobs *sql.Stmt
 	firstJobSince, deleteJobs                                                                *sql.Stmt
@@ -90,10 +90,16 @@ func (s *Store) prepare(ctx context.Context) error {
 	p(w, &st.createDevice, `INSERT INTO devices (`+deviceCols+`, password, server_password)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '')`)
 	p(r, &st.getDevice, `SELECT `+deviceCols+` FROM devices WHERE id = ?`)
+	// DevInfo and labels are written by a statement of their own, only
+	// when they changed: a column in the SET list makes SQLite rewrite every
+	// index entry computed from it (devices_created holds the DevInfo
+	// columns of migration device_facets), whatever the value.
 	p(w, &st.updateDevice, `UPDATE devices SET auth_scheme = ?, username = ?, password_hash = ?,
 		server_password_sealed = ?, server_auth_scheme = ?, cert_sha256 = ?, transport_auth = ?,
-		server_nonce = ?, client_nonce = ?, notify_addr = ?, devinfo = ?, labels = ?, last_seen = ?,
+		server_nonce = ?, client_nonce = ?, notify_addr = ?, last_seen = ?,
 		password = '', server_password = '' WHERE id = ?`)
+	p(w, &st.updateDeviceInfo, `UPDATE devices SET devinfo = ?1, labels = ?2
+		WHERE id = ?3 AND (devinfo IS NOT ?1 OR labels IS NOT ?2)`)
 	p(r, &st.listDevices, `SELECT `+deviceCols+` FROM devices WHERE id > ? ORDER BY id LIMIT ?`)
 	p(w, &st.deleteDevice, `DELETE FROM devices WHERE id = ?`)
 	p(r, &st.countDevices, `SELECT count(*) FROM devices`)

@@ -113,9 +113,13 @@ func (s *Store) UpdateDevice(ctx context.Context, d *storage.Device) error {
 	if err != nil {
 		return err
 	}
-	args = append(args, micros(d.LastSeen), d.ID)
+	devinfo, labels := args[10], args[11]
+	args = append(args[:10], micros(d.LastSeen), d.ID)
 	if err := affected(s.use(ctx, s.st.updateDevice).ExecContext(ctx, args...)); err != nil {
 		return err
+	}
+	if _, err := s.use(ctx, s.st.updateDeviceInfo).ExecContext(ctx, devinfo, labels, d.ID); err != nil {
+		return wrap(err)
 	}
 	d.PasswordHash = args[2].(string)
 	return nil
