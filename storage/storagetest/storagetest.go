@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Chunks", chunkTests},
 		{"Campaigns", campaignTests},
 		{"Inventory", inventoryTests},
+		{"ImportUnits", importUnitTests},
 		{"DeviceIDs", deviceIDTests},
 		{"Groups", groupTests},
 		{"Profiles", profileTests},
