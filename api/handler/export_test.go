@@ -9,3 +9,10 @@ func SetImportBatch(t testing.TB, n int) {
 	importBatch = n
 	t.Cleanup(func() { importBatch = old })
 }
+
+// ScanRecord and DecodeRecord are the import record decoders (the plain
+// shape's scanner, and the whole decoder) for the differential fuzz target.
+var (
+	ScanRecord   = scanRecord
+	DecodeRecord = decodeRecord
+)

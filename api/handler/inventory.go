@@ -3,7 +3,6 @@ package handler
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -560,9 +559,7 @@ func (h *Handler) importDevices(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var req api.DeviceCreate
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
+		if err := decodeRecord(raw, &req); err != nil { // importdecode.go
 			fail(line, rec, "", "not a device record: "+err.Error())
 			continue
 		}
