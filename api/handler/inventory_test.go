@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/omadm/omadm/api"
+	"github.com/omadm/omadm/api/handler"
 	"github.com/omadm/omadm/storage"
 )
 
@@ -388,6 +389,7 @@ func TestImport_SeveralBatchesReportEveryRecordInOrder(t *testing.T) {
 	// More records than one storage batch: batches are stored while the
 	// next is read, and every result still lands in the report, in record
 	// order (a repeated ID in a later batch, a bad record between them).
+	handler.SetImportBatch(t, 2000)
 	const n = 4500
 	var body strings.Builder
 	var want []api.ImportError

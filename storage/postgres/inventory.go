@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -123,18 +124,28 @@ func idFields(ids []string) []string {
 	return f
 }
 
-// ImportDevices inserts the devices in one pipelined transaction, skipping
-// taken IDs (ON CONFLICT DO NOTHING: the transaction survives them).
+// copyImportMin is the import size from which ImportDevices copies the
+// devices into a staging table (COPY) and inserts them with one statement;
+// smaller imports are a pipeline of single-row INSERTs, which costs less
+// than creating the staging table.
+const copyImportMin = 64
+
+// ImportDevices inserts the devices in one transaction, skipping taken IDs
+// (ON CONFLICT DO NOTHING: the transaction survives them). A large import
+// is copied (COPY FROM STDIN, binary) into a temporary staging table and
+// moved into devices by one INSERT … SELECT in ID order, so the server
+// parses and plans one statement instead of one per device.
 func (s *Store) ImportDevices(ctx context.Context, ds []*storage.Device) ([]error, error) {
 	errs := make([]error, len(ds))
 	type row struct {
 		i       int
 		hash    string
 		created time.Time
+		args    []any // the values of deviceCols
 	}
 	var queued []row
-	b := &pgx.Batch{}
 	created := now()
+	first := make(map[string]bool, len(ds))
 	for i, d := range ds {
 		if d.ID == "" {
 			errs[i] = errors.New("storage: device id is empty")
@@ -145,41 +156,88 @@ func (s *Store) ImportDevices(ctx context.Context, ds []*storage.Device) ([]erro
 			errs[i] = err
 			continue
 		}
+		if first[d.ID] {
+			errs[i] = fmt.Errorf("%w: device %s is given twice", storage.ErrExists, d.ID)
+			continue
+		}
+		first[d.ID] = true
 		c := norm(d.CreatedAt)
 		if c.IsZero() {
 			c = created
 		}
-		queued = append(queued, row{i, args[2].(string), c})
 		args = append(append([]any{d.ID}, args...), c, ts(norm(d.LastSeen)))
-		b.Queue(`INSERT INTO devices (`+deviceCols+`, password, server_password)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, '', '') ON CONFLICT (id) DO NOTHING`, args...)
+		queued = append(queued, row{i, args[3].(string), c, args})
 	}
 	if len(queued) == 0 {
 		return errs, nil
 	}
+	inserted := make(map[string]bool, len(queued))
 	err := s.inTxDo(ctx, func(in *Store) error {
-		br := in.db.SendBatch(ctx, b)
-		for _, r := range queued {
-			tag, err := br.Exec()
-			if err != nil {
-				br.Close()
+		if len(queued) < copyImportMin {
+			b := &pgx.Batch{}
+			for _, r := range queued {
+				b.Queue(`INSERT INTO devices (`+deviceCols+`, password, server_password)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, '', '') ON CONFLICT (id) DO NOTHING`, r.args...)
+			}
+			br := in.db.SendBatch(ctx, b)
+			for _, r := range queued {
+				tag, err := br.Exec()
+				if err != nil {
+					br.Close()
+					return wrap(err)
+				}
+				if tag.RowsAffected() == 1 {
+					inserted[ds[r.i].ID] = true
+				}
+			}
+			return wrap(br.Close())
+		}
+		cp, ok := in.db.(interface {
+			CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error)
+		})
+		if !ok {
+			return errors.New("postgres: import: the connection cannot COPY")
+		}
+		// The staging table has the columns (and types) of deviceCols and
+		// lives until the transaction ends; a second import in the same
+		// transaction empties it.
+		if _, err := in.db.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS omadm_import ON COMMIT DROP AS
+			SELECT `+deviceCols+` FROM devices WITH NO DATA`); err != nil {
+			return wrap(err)
+		}
+		if _, err := in.db.Exec(ctx, `TRUNCATE omadm_import`); err != nil {
+			return wrap(err)
+		}
+		if _, err := cp.CopyFrom(ctx, pgx.Identifier{"omadm_import"}, strings.Split(deviceCols, ", "),
+			pgx.CopyFromSlice(len(queued), func(i int) ([]any, error) { return queued[i].args, nil })); err != nil {
+			return wrap(err)
+		}
+		rows, err := in.db.Query(ctx, `INSERT INTO devices (`+deviceCols+`, password, server_password)
+			SELECT `+deviceCols+`, '', '' FROM omadm_import ORDER BY id ON CONFLICT (id) DO NOTHING RETURNING id`)
+		if err != nil {
+			return wrap(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
 				return wrap(err)
 			}
-			if tag.RowsAffected() == 0 {
-				errs[r.i] = fmt.Errorf("%w: device %s", storage.ErrExists, ds[r.i].ID)
-			}
+			inserted[id] = true
 		}
-		return wrap(br.Close())
+		return wrap(rows.Err())
 	})
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range queued {
-		if errs[r.i] == nil {
-			d := ds[r.i]
-			d.PasswordHash = r.hash
-			d.CreatedAt, d.LastSeen = r.created, norm(d.LastSeen)
+		d := ds[r.i]
+		if !inserted[d.ID] {
+			errs[r.i] = fmt.Errorf("%w: device %s", storage.ErrExists, d.ID)
+			continue
 		}
+		d.PasswordHash = r.hash
+		d.CreatedAt, d.LastSeen = r.created, norm(d.LastSeen)
 	}
 	return errs, nil
 }

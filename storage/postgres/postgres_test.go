@@ -99,3 +99,6 @@ func BenchmarkSaveSession(b *testing.B)         { storagetest.BenchSaveSession(b
 func BenchmarkSaveSessionParallel(b *testing.B) { storagetest.BenchSaveSessionParallel(b, newStore(b)) }
 func BenchmarkPendingJobs(b *testing.B)         { storagetest.BenchPendingJobs(b, newStore(b)) }
 func BenchmarkReportLookup(b *testing.B)        { storagetest.BenchReportLookup(b, newStore(b)) }
+
+// BenchmarkImportDevices: go test ./storage/postgres -run XXX -bench ImportDevices -benchtime 200000x
+func BenchmarkImportDevices(b *testing.B) { storagetest.BenchImportDevices(b, newStore(b), 16384) }

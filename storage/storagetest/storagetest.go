@@ -115,7 +115,7 @@ func RunCampaignStore(t *testing.T, f Factory) { run(t, f, group{"Campaigns", ca
 // RunInventory checks storage.Inventory and the optional
 // storage.DeviceIDQuerier.
 func RunInventory(t *testing.T, f Factory) {
-	run(t, f, group{"Inventory", inventoryTests}, group{"Filters", filterTests}, group{"DeviceIDs", deviceIDTests})
+	run(t, f, group{"Inventory", inventoryTests}, group{"Filters", filterTests}, group{"ImportUnits", importUnitTests}, group{"DeviceIDs", deviceIDTests})
 }
 
 // RunGroupStore checks storage.GroupStore.
