@@ -19,7 +19,11 @@ func (s *Store) QueryDeviceIDs(ctx context.Context, q storage.DeviceQuery) ([]st
 	if err != nil {
 		return nil, "", err
 	}
-	query, args := sqlcommon.DeviceQuery(dialect, "id, created_at, last_seen", &q, after)
+	plan, err := s.devicePlan(ctx, &q)
+	if err != nil {
+		return nil, "", err
+	}
+	query, args := sqlcommon.DeviceQuery(dialect, "id, created_at, last_seen", &q, after, plan)
 	rows, err := s.db.Query(ctx, query, args...)
 	if err != nil {
 		return nil, "", wrap(err)

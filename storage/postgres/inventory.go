@@ -30,6 +30,55 @@ var dialect = sqlcommon.QueryDialect{
 		return pgtype.Timestamptz{Time: time.UnixMicro(k).UTC(), Valid: true}
 	},
 	IDList: func(p string, ids []string) (string, any) { return "id = ANY(" + p + "::text[])", ids },
+	// As migration facet_orders declares them in the order indexes.
+	Facets: map[string]string{
+		"./DevInfo/Mod":   "devinfo->>'./DevInfo/Mod'",
+		"./DevInfo/Man":   "devinfo->>'./DevInfo/Man'",
+		"./DevDetail/FwV": "devinfo->>'./DevDetail/FwV'",
+	},
+	GroupKeys: true,
+}
+
+// facetRare is the number of devices below which a DevInfo value is rare:
+// its filter is then an IN subquery on device_devinfo, from which the
+// search reads the few matching devices and sorts them, rather than a term
+// on the order index's copy of the value, which would walk the order over
+// the whole fleet to fill a page.
+var facetRare = 2000
+
+// devicePlan chooses how the DevInfo filters of q are written. In ID
+// order they stay IN subqueries on device_devinfo, whose index lists a
+// value's devices in ID order. Sorted by last_seen or created, a filter on
+// a value the order indexes carry is a term on that copy, tested inside
+// each entry of the walk, unless the value is rare (fewer than facetRare
+// devices, counted on device_devinfo's index up to that bound): the
+// planner has no statistic on how a value's devices spread over the order,
+// and the walk costs Limit / (its share of the fleet) entries.
+func (s *Store) devicePlan(ctx context.Context, q *storage.DeviceQuery) (sqlcommon.Plan, error) {
+	var p sqlcommon.Plan
+	if q.Sort != storage.SortLastSeen && q.Sort != storage.SortCreated {
+		return p, nil
+	}
+	for uri, v := range q.DevInfo {
+		if dialect.Facets[uri] == "" {
+			continue
+		}
+		var n int
+		if err := s.db.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM device_devinfo WHERE uri = $1 AND value = $2 LIMIT $3) x`,
+			uri, v, facetRare).Scan(&n); err != nil {
+			return p, wrap(err)
+		}
+		if n < facetRare {
+			// A rare value drives; the others are tested on the rows
+			// it reads, as subqueries.
+			return sqlcommon.Plan{}, nil
+		}
+		if p.FacetTerms == nil {
+			p.FacetTerms = map[string]bool{}
+		}
+		p.FacetTerms[uri] = true
+	}
+	return p, nil
 }
 
 // QueryDevices returns one page of the devices q selects (storage.DeviceQuerier).
@@ -38,7 +87,11 @@ func (s *Store) QueryDevices(ctx context.Context, q storage.DeviceQuery) ([]*sto
 	if err != nil {
 		return nil, "", err
 	}
-	query, args := sqlcommon.DeviceQuery(dialect, deviceCols, &q, after)
+	plan, err := s.devicePlan(ctx, &q)
+	if err != nil {
+		return nil, "", err
+	}
+	query, args := sqlcommon.DeviceQuery(dialect, deviceCols, &q, after, plan)
 	rows, err := s.db.Query(ctx, query, args...)
 	ds, err := collect(rows, err, s.scanDevice)
 	if err != nil {

@@ -24,6 +24,20 @@ type QueryDialect struct {
 	// IDList returns the condition "id is one of the IDs in the argument
 	// with placeholder p" and the argument for ids.
 	IDList func(p string, ids []string) (string, any)
+	// Facets maps DevInfo URIs to the SQL expression of their value over
+	// the devices row, exactly as the order indexes declare it.
+	Facets map[string]string
+	// GroupKeys says that group members carry copies of their device's
+	// created_at and last_seen, indexed by group in either order.
+	GroupKeys bool
+}
+
+// Plan holds the choices of a device search that depend on the data.
+type Plan struct {
+	// FacetTerms lists the DevInfo URIs (keys of QueryDialect.Facets) whose
+	// filter is tested on the device row's expression instead of being an
+	// IN subquery on device_devinfo.
+	FacetTerms map[string]bool
 }
 
 // DeviceQuery builds the SELECT of one page of q (already prepared, after
@@ -34,7 +48,13 @@ type QueryDialect struct {
 // (key, value, device_id) indexes; the order is the one of the
 // devices_last_seen / devices_created indexes with the ID as tie-break,
 // continued by a row-value comparison from the cursor.
-func DeviceQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *storage.DeviceCursor) (string, []any) {
+//
+// With a plan, the DevInfo filters it names are terms on the Facets
+// expressions, which the order indexes carry (tested inside the entry of a
+// walk in that order). With GroupKeys, a group filter of a search sorted by
+// last_seen or created joins the group's members and sorts on their copies
+// of the key, so the group's own index gives the order.
+func DeviceQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *storage.DeviceCursor, plan Plan) (string, []any) {
 	var where []string
 	var args []any
 	arg := func(v any) string {
@@ -60,9 +80,25 @@ func DeviceQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *sto
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(q.DevInfo)) {
+		if plan.FacetTerms[k] && d.Facets[k] != "" {
+			where = append(where, fmt.Sprintf("(%s) = %s", d.Facets[k], arg(q.DevInfo[k])))
+			continue
+		}
 		where = append(where, fmt.Sprintf("id IN (SELECT device_id FROM device_devinfo WHERE uri = %s AND value = %s)", arg(k), arg(q.DevInfo[k])))
 	}
-	if q.Group != "" {
+	from := "devices"
+	groupKeys := d.GroupKeys && q.Group != "" && (q.Sort == storage.SortLastSeen || q.Sort == storage.SortCreated)
+	switch {
+	case groupKeys:
+		// The subquery renames the member's columns so that the
+		// unqualified columns of cols stay those of devices.
+		key := "created_at"
+		if q.Sort == storage.SortLastSeen {
+			key = d.SeenKey
+		}
+		from = "devices JOIN (SELECT device_id AS g_id, " + key + " AS g_key FROM group_members WHERE group_name = " +
+			arg(q.Group) + ") g ON g.g_id = id"
+	case q.Group != "":
 		where = append(where, "id IN (SELECT device_id FROM group_members WHERE group_name = "+arg(q.Group)+")")
 	}
 	if !q.SeenAfter.IsZero() {
@@ -78,6 +114,9 @@ func DeviceQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *sto
 	case storage.SortCreated:
 		sortKey = "created_at"
 	}
+	if groupKeys {
+		sortKey = "g_key"
+	}
 	dir, cmp := "", ">"
 	if q.Desc {
 		dir, cmp = " DESC", "<"
@@ -91,7 +130,7 @@ func DeviceQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *sto
 		}
 	}
 	var b strings.Builder
-	b.WriteString("SELECT " + cols + " FROM devices")
+	b.WriteString("SELECT " + cols + " FROM " + from)
 	if len(where) > 0 {
 		b.WriteString(" WHERE " + strings.Join(where, " AND "))
 	}
