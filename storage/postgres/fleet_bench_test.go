@@ -25,6 +25,77 @@ import (
 // the SQLite benchmark of that name. cpu-ms/op is this process's CPU (the
 // client side); the server's is not counted.
 func BenchmarkFleetQuery(b *testing.B) {
+	s, _, now := fleetStore(b)
+	ctx := context.Background()
+	compound := storage.DeviceQuery{Labels: map[string]string{"ring": "1"},
+		DevInfo:   map[string]string{"./DevInfo/Mod": "X1", "./DevDetail/FwV": "2.1"},
+		SeenAfter: now.Add(-7 * 24 * time.Hour), Group: "canary"}
+	compoundSeen := compound
+	compoundSeen.Sort, compoundSeen.Desc = storage.SortLastSeen, true
+	for _, tc := range []struct {
+		name string
+		q    storage.DeviceQuery
+	}{
+		{"label-env=prod/id", storage.DeviceQuery{Labels: map[string]string{"env": "prod"}}},
+		{"model/last_seen-desc", storage.DeviceQuery{DevInfo: map[string]string{"./DevInfo/Mod": "X7"}, Sort: storage.SortLastSeen, Desc: true}},
+		{"label+model+fwv/id", storage.DeviceQuery{Labels: map[string]string{"ring": "3"},
+			DevInfo: map[string]string{"./DevInfo/Mod": "X3", "./DevDetail/FwV": "2.1"}}},
+		{"label+man/created", storage.DeviceQuery{Labels: map[string]string{"env": "dev"},
+			DevInfo: map[string]string{"./DevInfo/Man": "Maker2"}, Sort: storage.SortCreated}},
+		{"site+env/last_seen", storage.DeviceQuery{Labels: map[string]string{"site": "site-42", "env": "prod"}, Sort: storage.SortLastSeen}},
+		{"group/created", storage.DeviceQuery{Group: "canary", Sort: storage.SortCreated}},
+		{"label+model+fwv+seen+group/id", compound},
+		{"label+model+fwv+seen+group/last_seen-desc", compoundSeen},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			q := tc.q
+			q.Limit = 100
+			cursors := []string{""}
+			for range 5 {
+				q.Cursor = cursors[len(cursors)-1]
+				_, next, err := s.QueryDevices(ctx, q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if next == "" {
+					break
+				}
+				cursors = append(cursors, next)
+			}
+			lat := make([]time.Duration, 0, b.N)
+			cpu0 := cpuTime()
+			for i := 0; b.Loop(); i++ {
+				q.Cursor = cursors[i%len(cursors)]
+				t := time.Now()
+				ds, _, err := s.QueryDevices(ctx, q)
+				lat = append(lat, time.Since(t))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(ds) == 0 {
+					b.Fatal("empty page")
+				}
+			}
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(len(lat)), "cpu-ms/op")
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+		})
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// fleetStore opens the store of the fleet benchmarks, building the fleet of
+// OMADM_BENCH_FLEET devices (default 100000) when needed, and returns it
+// with the fleet's size and the time its sort keys are relative to.
+func fleetStore(b *testing.B) (*postgres.Store, int, time.Time) {
 	n := 100000
 	if v, err := strconv.Atoi(os.Getenv("OMADM_BENCH_FLEET")); err == nil && v > 0 {
 		n = v
@@ -125,67 +196,30 @@ func BenchmarkFleetQuery(b *testing.B) {
 		conn.Close(ctx)
 		b.Logf("built %d devices in %v", n, time.Since(start).Round(time.Millisecond))
 	}
-	compound := storage.DeviceQuery{Labels: map[string]string{"ring": "1"},
-		DevInfo:   map[string]string{"./DevInfo/Mod": "X1", "./DevDetail/FwV": "2.1"},
-		SeenAfter: now.Add(-7 * 24 * time.Hour), Group: "canary"}
-	compoundSeen := compound
-	compoundSeen.Sort, compoundSeen.Desc = storage.SortLastSeen, true
-	for _, tc := range []struct {
-		name string
-		q    storage.DeviceQuery
-	}{
-		{"label-env=prod/id", storage.DeviceQuery{Labels: map[string]string{"env": "prod"}}},
-		{"model/last_seen-desc", storage.DeviceQuery{DevInfo: map[string]string{"./DevInfo/Mod": "X7"}, Sort: storage.SortLastSeen, Desc: true}},
-		{"label+model+fwv/id", storage.DeviceQuery{Labels: map[string]string{"ring": "3"},
-			DevInfo: map[string]string{"./DevInfo/Mod": "X3", "./DevDetail/FwV": "2.1"}}},
-		{"label+man/created", storage.DeviceQuery{Labels: map[string]string{"env": "dev"},
-			DevInfo: map[string]string{"./DevInfo/Man": "Maker2"}, Sort: storage.SortCreated}},
-		{"site+env/last_seen", storage.DeviceQuery{Labels: map[string]string{"site": "site-42", "env": "prod"}, Sort: storage.SortLastSeen}},
-		{"group/created", storage.DeviceQuery{Group: "canary", Sort: storage.SortCreated}},
-		{"label+model+fwv+seen+group/id", compound},
-		{"label+model+fwv+seen+group/last_seen-desc", compoundSeen},
-	} {
-		b.Run(tc.name, func(b *testing.B) {
-			q := tc.q
-			q.Limit = 100
-			cursors := []string{""}
-			for range 5 {
-				q.Cursor = cursors[len(cursors)-1]
-				_, next, err := s.QueryDevices(ctx, q)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if next == "" {
-					break
-				}
-				cursors = append(cursors, next)
-			}
-			lat := make([]time.Duration, 0, b.N)
-			cpu0 := cpuTime()
-			for i := 0; b.Loop(); i++ {
-				q.Cursor = cursors[i%len(cursors)]
-				t := time.Now()
-				ds, _, err := s.QueryDevices(ctx, q)
-				lat = append(lat, time.Since(t))
-				if err != nil {
-					b.Fatal(err)
-				}
-				if len(ds) == 0 {
-					b.Fatal("empty page")
-				}
-			}
-			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(len(lat)), "cpu-ms/op")
-			slices.Sort(lat)
-			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
-		})
-	}
+	return s, n, now
 }
 
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+// BenchmarkFleetDeviceUpdate measures the write of a device's session on
+// the fleet: read a random device, set its last contact, write the row
+// back (UpdateDevice), as the end of every DM session does. cpu-us/op is
+// this process's CPU; the server's is measured from outside.
+func BenchmarkFleetDeviceUpdate(b *testing.B) {
+	s, n, _ := fleetStore(b)
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(5, 6))
+	cpu0 := cpuTime()
+	ops := 0
+	for b.Loop() {
+		i := r.IntN(n)
+		d, err := s.GetDevice(ctx, fmt.Sprintf("IMEI:%015d", 350000000000000+i*7919%1000000000))
+		if err != nil {
+			b.Fatal(err)
+		}
+		d.LastSeen = time.Now()
+		if err := s.UpdateDevice(ctx, d); err != nil {
+			b.Fatal(err)
+		}
+		ops++
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(ops), "cpu-us/op")
 }

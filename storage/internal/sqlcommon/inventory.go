@@ -92,20 +92,26 @@ func DeviceQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *sto
 	case groupKeys:
 		// The subquery renames the member's columns so that the
 		// unqualified columns of cols stay those of devices.
-		key := "created_at"
+		gk := "created_at"
 		if q.Sort == storage.SortLastSeen {
-			key = d.SeenKey
+			gk = d.SeenKey
 		}
-		from = "devices JOIN (SELECT device_id AS g_id, " + key + " AS g_key FROM group_members WHERE group_name = " +
+		from = "devices JOIN (SELECT device_id AS g_id, " + gk + " AS g_key FROM group_members WHERE group_name = " +
 			arg(q.Group) + ") g ON g.g_id = id"
 	case q.Group != "":
 		where = append(where, "id IN (SELECT device_id FROM group_members WHERE group_name = "+arg(q.Group)+")")
 	}
+	// Walking a group by last contact, the range of last contact is one
+	// of the group's index (the member's copy equals the device's key).
+	seenKey := d.SeenKey
+	if groupKeys && q.Sort == storage.SortLastSeen {
+		seenKey = "g_key"
+	}
 	if !q.SeenAfter.IsZero() {
-		where = append(where, d.SeenKey+" > "+arg(d.Time(key(q.SeenAfter))))
+		where = append(where, seenKey+" > "+arg(d.Time(key(q.SeenAfter))))
 	}
 	if !q.SeenBefore.IsZero() {
-		where = append(where, d.SeenKey+" < "+arg(d.Time(key(q.SeenBefore))))
+		where = append(where, seenKey+" < "+arg(d.Time(key(q.SeenBefore))))
 	}
 	var sortKey string
 	switch q.Sort {

@@ -49,3 +49,8 @@ $$;
 CREATE TRIGGER devices_seen_groups AFTER UPDATE OF last_seen ON devices
     FOR EACH ROW WHEN (OLD.last_seen IS DISTINCT FROM NEW.last_seen)
     EXECUTE FUNCTION omadm_device_seen_groups();
+
+-- Statistics on the new index expressions, so that the first searches
+-- after the upgrade are planned with them.
+ANALYZE devices;
+ANALYZE group_members;
