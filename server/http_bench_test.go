@@ -168,6 +168,8 @@ type httpPhase struct {
 	timed    time.Duration
 	lat      []time.Duration
 	cpu      time.Duration // process CPU while the phase ran, queueing included
+	dbCPU    time.Duration // the PostgreSQL server's CPU meanwhile (see dbServerCPU)
+	dbOK     bool
 }
 
 // newHTTPPhase starts an engine on store and creates its devices. With rec
@@ -217,6 +219,7 @@ func newHTTPPhase(b *testing.B, store storage.Store, driver string, hc *http.Cli
 func (p *httpPhase) run(n int) error {
 	ctx := context.Background()
 	cpu := processCPU()
+	db, dbOK := dbServerCPU()
 	first := p.rounds
 	timed, lat, rounds, err := runRounds(n, func(dev int) error {
 		return queueBenchJobs(ctx, p.store, p.scripted[dev].ID())
@@ -232,6 +235,10 @@ func (p *httpPhase) run(n int) error {
 		return err
 	})
 	p.cpu += processCPU() - cpu
+	if db2, ok := dbServerCPU(); ok && dbOK {
+		p.dbCPU += db2 - db
+		p.dbOK = true
+	}
 	p.rounds += rounds
 	p.sessions += len(lat)
 	p.timed += timed
@@ -312,6 +319,11 @@ func benchHTTP(b *testing.B, store storage.Store, driver string) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(cpu, "cpu-µs/session")
+	if _, ok := store.(*postgres.Store); ok && dur.dbOK {
+		// The database server's CPU, for PostgreSQL started by
+		// scripts/pg-throwaway.sh on this machine.
+		b.ReportMetric(float64(dur.dbCPU.Microseconds())/float64(dur.sessions), "db-cpu-µs/session")
+	}
 	b.ReportMetric(float64(bareCPU.Microseconds())/float64(b.N), "bare-cpu-µs/session")
 	b.ReportMetric(rate, "sessions/s")
 	b.ReportMetric(float64(p99)/1e6, "p99-ms")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -51,6 +52,26 @@ const (
 		mark, data, correlator, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`
 	effTrace = `INSERT INTO traces (device_id, session_id, direction, msg_id, content_type, body,
 		decoded, created_at, codec) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`
+	// Several events or traces are one multi-row INSERT from arrays: one
+	// statement (and, for traces, one run of the statement-level trace_bytes
+	// trigger) instead of one per record. Rows are inserted in the arrays'
+	// order, so their identities ascend in that order; the returned IDs are
+	// sorted before they are handed out.
+	effEvents = `INSERT INTO events (device_id, session_id, kind, type, source, target, format,
+		mark, data, correlator, created_at)
+		SELECT d, s, k, ty, so, ta, f, m, da, c, t FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
+		$5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[])
+		WITH ORDINALITY AS v(d, s, k, ty, so, ta, f, m, da, c, t, n) ORDER BY n RETURNING id`
+	effTraces = `INSERT INTO traces (device_id, session_id, direction, msg_id, content_type, body,
+		decoded, created_at, codec)
+		SELECT d, s, dir, m, ct, b, dec, t, k FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
+		$5::text[], $6::bytea[], $7::text[], $8::timestamptz[], $9::smallint[])
+		WITH ORDINALITY AS v(d, s, dir, m, ct, b, dec, t, k, n) ORDER BY n RETURNING id`
+	// effPrune is pruneDeviceTraces for several devices in one statement
+	// (one run of the trace_bytes delete trigger).
+	effPrune = `DELETE FROM traces t USING (SELECT u.d, (SELECT id FROM traces WHERE device_id = u.d
+		ORDER BY id DESC OFFSET $2 LIMIT 1) AS cut FROM unnest($1::text[]) AS u(d)) x
+		WHERE t.device_id = x.d AND t.id <= x.cut`
 )
 
 // WriteEffects stores e in one pipelined round trip (pgx.Batch): every
@@ -165,6 +186,8 @@ func (s *Store) queueEffects(b *pgx.Batch, e *storage.Effects, t time.Time, pack
 		}
 		b.Queue(effNode, n.DeviceID, n.URI, n.Format, n.Type, n.Value, updated)
 	}
+	var evCols [11][]string
+	var evTimes []time.Time
 	for _, ev := range e.Events {
 		if err := checkText("event device id", ev.DeviceID, "event session id", ev.SessionID, "event kind", ev.Kind,
 			"event type", ev.Type, "event source", ev.Source, "event target", ev.Target, "event format", ev.Format,
@@ -175,9 +198,25 @@ func (s *Store) queueEffects(b *pgx.Batch, e *storage.Effects, t time.Time, pack
 		if created.IsZero() {
 			created = t
 		}
-		b.Queue(effEvent, ev.DeviceID, ev.SessionID, ev.Kind, ev.Type, ev.Source, ev.Target, ev.Format, ev.Mark,
-			ev.Data, ev.Correlator, created)
+		if len(e.Events) == 1 {
+			b.Queue(effEvent, ev.DeviceID, ev.SessionID, ev.Kind, ev.Type, ev.Source, ev.Target, ev.Format, ev.Mark,
+				ev.Data, ev.Correlator, created)
+			break
+		}
+		for i, v := range [...]string{ev.DeviceID, ev.SessionID, ev.Kind, ev.Type, ev.Source, ev.Target, ev.Format,
+			ev.Mark, ev.Data, ev.Correlator} {
+			evCols[i] = append(evCols[i], v)
+		}
+		evTimes = append(evTimes, created)
 	}
+	if len(e.Events) > 1 {
+		b.Queue(effEvents, evCols[0], evCols[1], evCols[2], evCols[3], evCols[4], evCols[5], evCols[6], evCols[7],
+			evCols[8], evCols[9], evTimes)
+	}
+	var trCols [6][]string
+	var trBodies [][]byte
+	var trTimes []time.Time
+	var trCodecs []int16
 	for _, tr := range e.Traces {
 		if err := checkText("trace device id", tr.DeviceID, "trace session id", tr.SessionID, "trace direction",
 			tr.Direction, "trace msg id", tr.MsgID, "trace content type", tr.ContentType, "trace decoded", tr.Decoded); err != nil {
@@ -191,13 +230,33 @@ func (s *Store) queueEffects(b *pgx.Batch, e *storage.Effects, t time.Time, pack
 		if !ok {
 			p = packTrace(tr)
 		}
-		b.Queue(effTrace, tr.DeviceID, tr.SessionID, tr.Direction, tr.MsgID, p.ct, blob(p.data),
-			tr.Decoded, created, p.codec)
+		if len(e.Traces) == 1 {
+			b.Queue(effTrace, tr.DeviceID, tr.SessionID, tr.Direction, tr.MsgID, p.ct, blob(p.data),
+				tr.Decoded, created, p.codec)
+			break
+		}
+		for i, v := range [...]string{tr.DeviceID, tr.SessionID, tr.Direction, tr.MsgID, p.ct, tr.Decoded} {
+			trCols[i] = append(trCols[i], v)
+		}
+		body := p.data
+		if body == nil {
+			body = []byte{}
+		}
+		trBodies = append(trBodies, body)
+		trTimes = append(trTimes, created)
+		trCodecs = append(trCodecs, int16(p.codec))
+	}
+	if len(e.Traces) > 1 {
+		b.Queue(effTraces, trCols[0], trCols[1], trCols[2], trCols[3], trCols[4], trBodies, trCols[5], trTimes, trCodecs)
 	}
 	if e.TraceKeep > 0 {
 		pruned = storage.TraceDevices(e)
-		for _, id := range pruned {
-			b.Queue(pruneDeviceTraces, id, e.TraceKeep)
+		switch len(pruned) {
+		case 0:
+		case 1:
+			b.Queue(pruneDeviceTraces, pruned[0], e.TraceKeep)
+		default:
+			b.Queue(effPrune, pruned, e.TraceKeep)
 		}
 	}
 	return pruned, nil
@@ -210,7 +269,7 @@ func readEffects(br pgx.BatchResults, e *storage.Effects, pruned []string) (*eff
 	if err := r.read(br, e); err != nil {
 		return nil, err
 	}
-	for range pruned {
+	if len(pruned) > 0 {
 		if _, err := br.Exec(); err != nil {
 			return nil, err
 		}
@@ -302,13 +361,40 @@ func (r *effResults) read(br pgx.BatchResults, e *storage.Effects) error {
 			return err
 		}
 	}
-	r.ids = make([]int64, len(e.Events)+len(e.Traces))
-	for i := range r.ids {
-		if err := br.QueryRow().Scan(&r.ids[i]); err != nil {
+	r.ids = make([]int64, 0, len(e.Events)+len(e.Traces))
+	for _, n := range [...]int{len(e.Events), len(e.Traces)} {
+		var err error
+		if r.ids, err = readIDs(br, r.ids, n); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// readIDs appends the n IDs that the INSERT of n records returned
+// (effEvent/effTrace for one, effEvents/effTraces for several), ascending.
+func readIDs(br pgx.BatchResults, ids []int64, n int) ([]int64, error) {
+	switch n {
+	case 0:
+		return ids, nil
+	case 1:
+		var id int64
+		err := br.QueryRow().Scan(&id)
+		return append(ids, id), err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return ids, err
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return ids, err
+	}
+	if len(got) != n {
+		return ids, fmt.Errorf("postgres: %d records inserted, %d IDs returned", n, len(got))
+	}
+	slices.Sort(got)
+	return append(ids, got...), nil
 }
 
 func (r *effResults) apply(e *storage.Effects, t time.Time) {
