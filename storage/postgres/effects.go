@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,6 +17,28 @@ import (
 )
 
 var _ storage.EffectsWriter = (*Store)(nil)
+
+var (
+	// With a device update as well, the session's statement carries it (one
+	// statement fewer per message); each guard keeps its own SQLSTATE.
+	effSessionInsertDevice = `WITH i AS (INSERT INTO sessions (` + sessionCols + `) VALUES ($1, $2, $3, $4, 1, $5, $6, $7)
+		ON CONFLICT DO NOTHING RETURNING 1), d AS (` + updateDevice7 + ` RETURNING 1)
+		SELECT CASE WHEN (SELECT count(*) FROM i) <> 1 THEN omadm_abort('` + codeSessionExists + `', 'session exists')
+		WHEN (SELECT count(*) FROM d) <> 1 THEN omadm_abort('` + codeDeviceMissing + `', 'device not found') ELSE 1 END`
+	effSessionUpdateDevice = `WITH u AS (UPDATE sessions SET token = $1, state = $2, version = version + 1, closed = $3,
+		updated_at = $4 WHERE device_id = $5 AND session_id = $6 AND version = $7 RETURNING created_at),
+		d AS (` + updateDevice7 + ` RETURNING 1)
+		SELECT CASE WHEN (SELECT count(*) FROM u) <> 1
+			THEN omadm_abort('` + codeSessionConflict + `', 'session version moved')::text::timestamptz
+		WHEN (SELECT count(*) FROM d) <> 1 THEN omadm_abort('` + codeDeviceMissing + `', 'device not found')::text::timestamptz
+		ELSE (SELECT max(created_at) FROM u) END`
+	// updateDevice7 is updateDevice with its parameters numbered from $8,
+	// after the seven of a session statement.
+	updateDevice7 = regexp.MustCompile(`\$[0-9]+`).ReplaceAllStringFunc(updateDevice, func(p string) string {
+		n, _ := strconv.Atoi(p[1:])
+		return "$" + strconv.Itoa(n+7)
+	})
+)
 
 // SQLSTATEs raised through omadm_abort (migration 0003) by the guards of
 // WriteEffects.
@@ -133,12 +157,26 @@ func (s *Store) queueEffects(b *pgx.Batch, e *storage.Effects, t time.Time, pack
 		if state == nil {
 			state = []byte{}
 		}
+		var dev []any
+		if d := e.Device; d != nil {
+			args, err := s.deviceArgs(d)
+			if err != nil {
+				return nil, err
+			}
+			dev = append(args, ts(norm(d.LastSeen)), d.ID)
+		}
 		if ss.Version == 0 {
 			created := norm(ss.CreatedAt)
 			if created.IsZero() {
 				created = t
 			}
-			b.Queue(effSessionInsert, ss.DeviceID, ss.SessionID, ss.Token, state, ss.Closed, created, t)
+			if dev != nil {
+				b.Queue(effSessionInsertDevice, append([]any{ss.DeviceID, ss.SessionID, ss.Token, state, ss.Closed, created, t}, dev...)...)
+			} else {
+				b.Queue(effSessionInsert, ss.DeviceID, ss.SessionID, ss.Token, state, ss.Closed, created, t)
+			}
+		} else if dev != nil {
+			b.Queue(effSessionUpdateDevice, append([]any{ss.Token, state, ss.Closed, t, ss.DeviceID, ss.SessionID, ss.Version}, dev...)...)
 		} else {
 			b.Queue(effSessionUpdate, ss.Token, state, ss.Closed, t, ss.DeviceID, ss.SessionID, ss.Version)
 		}
@@ -155,7 +193,7 @@ func (s *Store) queueEffects(b *pgx.Batch, e *storage.Effects, t time.Time, pack
 		}
 		b.Queue(appendChunk, c.DeviceID, c.SessionID, c.Seq, blob(c.Data))
 	}
-	if d := e.Device; d != nil {
+	if d := e.Device; d != nil && e.Session == nil {
 		args, err := s.deviceArgs(d)
 		if err != nil {
 			return nil, err
@@ -325,7 +363,7 @@ func (r *effResults) read(br pgx.BatchResults, e *storage.Effects) error {
 			return err
 		}
 	}
-	if e.Device != nil {
+	if e.Device != nil && e.Session == nil {
 		var one int
 		if err := br.QueryRow().Scan(&one); err != nil {
 			return err
