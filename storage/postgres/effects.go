@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/storage/internal/tracez"
@@ -68,19 +66,7 @@ const (
 		WHERE id = $10 AND state NOT IN ` + terminal + ` RETURNING 1`
 	// effJob reports, in the same statement, whether a refused job exists
 	// at all (ErrConflict vs ErrNotFound).
-	effJob = `WITH u AS (` + effJobSet + `) SELECT (SELECT count(*) FROM u), EXISTS (SELECT 1 FROM jobs WHERE id = $10)`
-	// Several jobs are updated by one statement from arrays, in the
-	// order given (effJobsGuarded: all or the pipeline aborts; effJobs: one
-	// answer row per job, like effJob's).
-	effJobsSet = `WITH v AS (SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[],
-		$6::text[], $7::int[], $8::timestamptz[], $9::timestamptz[], $10::bigint[])
-		WITH ORDINALITY AS v(state, status, results, child_status, error, session_id, attempts, sent_at, done_at, id, n)),
-		u AS (UPDATE jobs j SET state = v.state, status = v.status, results = v.results::json,
-		child_status = v.child_status::json, error = v.error, session_id = v.session_id, attempts = v.attempts,
-		sent_at = v.sent_at, done_at = v.done_at FROM v WHERE j.id = v.id AND j.state NOT IN ` + terminal + ` RETURNING j.id) `
-	effJobs        = effJobsSet + `SELECT (SELECT count(*) FROM u WHERE u.id = v.id), EXISTS (SELECT 1 FROM jobs WHERE id = v.id) FROM v ORDER BY v.n`
-	effJobsGuarded = effJobsSet + `SELECT CASE WHEN (SELECT count(*) FROM u) = (SELECT count(*) FROM v) THEN 1
-		ELSE omadm_abort('` + codeGuard + `', 'job ' || (SELECT min(v.id) FROM v WHERE v.id NOT IN (SELECT id FROM u)) || ' changed meanwhile') END`
+	effJob        = `WITH u AS (` + effJobSet + `) SELECT (SELECT count(*) FROM u), EXISTS (SELECT 1 FROM jobs WHERE id = $10)`
 	effJobGuarded = `WITH u AS (` + effJobSet + `)
 		SELECT CASE WHEN count(*) = 1 THEN 1 ELSE omadm_abort('` + codeGuard + `', 'job ' || $10::bigint || ' changed meanwhile') END FROM u`
 	effNode = `INSERT INTO tree_nodes (` + treeCols + `) VALUES ($1, $2, $3, $4, $5, $6)
@@ -214,27 +200,17 @@ func (s *Store) queueEffects(b *pgx.Batch, e *storage.Effects, t time.Time, pack
 		}
 		b.Queue(effDevice, append(args, ts(norm(d.LastSeen)), d.ID)...)
 	}
-	for p, part := range [2][2]int{{0, e.Guarded}, {e.Guarded, len(e.Jobs)}} {
-		jobs := e.Jobs[part[0]:part[1]]
-		guarded := p == 0
-		if multiJobs(jobs) {
-			if err := queueJobs(b, jobs, guarded); err != nil {
-				return nil, err
-			}
-			continue
+	for i, j := range e.Jobs {
+		results, childStatus, err := jobArgs(j)
+		if err != nil {
+			return nil, err
 		}
-		for _, j := range jobs {
-			results, childStatus, err := jobArgs(j)
-			if err != nil {
-				return nil, err
-			}
-			q := effJob
-			if guarded {
-				q = effJobGuarded
-			}
-			b.Queue(q, string(j.State), j.Status, results, childStatus, j.Error, j.SessionID, j.Attempts,
-				ts(norm(j.SentAt)), ts(norm(j.DoneAt)), j.ID)
+		q := effJob
+		if i < e.Guarded {
+			q = effJobGuarded
 		}
+		b.Queue(q, string(j.State), j.Status, results, childStatus, j.Error, j.SessionID, j.Attempts,
+			ts(norm(j.SentAt)), ts(norm(j.DoneAt)), j.ID)
 	}
 	for i := range e.Nodes {
 		n := &e.Nodes[i]
@@ -324,60 +300,6 @@ func (s *Store) queueEffects(b *pgx.Batch, e *storage.Effects, t time.Time, pack
 	return pruned, nil
 }
 
-// multiJobs reports whether jobs are updated by one statement (effJobs,
-// effJobsGuarded): two or more, each ID once.
-func multiJobs(jobs []*storage.Job) bool {
-	if len(jobs) < 2 {
-		return false
-	}
-	for i, j := range jobs {
-		for _, k := range jobs[:i] {
-			if k.ID == j.ID {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// queueJobs queues the update of several jobs as one statement.
-func queueJobs(b *pgx.Batch, jobs []*storage.Job, guarded bool) error {
-	n := len(jobs)
-	var (
-		states, errs, sessions = make([]string, n), make([]string, n), make([]string, n)
-		statuses, attempts     = make([]int32, n), make([]int32, n)
-		results, children      = make([]pgtype.Text, n), make([]pgtype.Text, n)
-		sent, done             = make([]pgtype.Timestamptz, n), make([]pgtype.Timestamptz, n)
-		ids                    = make([]int64, n)
-	)
-	for i, j := range jobs {
-		res, child, err := jobArgs(j)
-		if err != nil {
-			return err
-		}
-		states[i], errs[i], sessions[i], ids[i] = string(j.State), j.Error, j.SessionID, j.ID
-		statuses[i], attempts[i] = int32(j.Status), int32(j.Attempts)
-		if res != nil {
-			results[i] = pgtype.Text{String: string(res.(json.RawMessage)), Valid: true}
-		}
-		if child != nil {
-			children[i] = pgtype.Text{String: string(child.(json.RawMessage)), Valid: true}
-		}
-		if t := norm(j.SentAt); !t.IsZero() {
-			sent[i] = pgtype.Timestamptz{Time: t, Valid: true}
-		}
-		if t := norm(j.DoneAt); !t.IsZero() {
-			done[i] = pgtype.Timestamptz{Time: t, Valid: true}
-		}
-	}
-	q := effJobs
-	if guarded {
-		q = effJobsGuarded
-	}
-	b.Queue(q, states, statuses, results, children, errs, sessions, attempts, sent, done, ids)
-	return nil
-}
-
 // readEffects reads the results of e's statements (queued by
 // queueEffects) from br, in order.
 func readEffects(br pgx.BatchResults, e *storage.Effects, pruned []string) (*effResults, error) {
@@ -449,66 +371,27 @@ func (r *effResults) read(br pgx.BatchResults, e *storage.Effects) error {
 	}
 	r.jobOK = make([]bool, len(e.Jobs))
 	r.jobErrs = make([]error, len(e.Jobs))
-	for p, part := range [2][2]int{{0, e.Guarded}, {e.Guarded, len(e.Jobs)}} {
-		jobs := e.Jobs[part[0]:part[1]]
-		guarded := p == 0
-		multi := multiJobs(jobs)
-		var rows pgx.Rows
-		switch {
-		case multi && guarded:
+	for i, j := range e.Jobs {
+		if i < e.Guarded {
 			var one int
 			if err := br.QueryRow().Scan(&one); err != nil {
 				return err
 			}
-		case multi:
-			var err error
-			if rows, err = br.Query(); err != nil {
-				return err
-			}
+			r.jobOK[i] = true
+			continue
 		}
-		for k, j := range jobs {
-			i := part[0] + k
-			if guarded {
-				if !multi {
-					var one int
-					if err := br.QueryRow().Scan(&one); err != nil {
-						return err
-					}
-				}
-				r.jobOK[i] = true
-				continue
-			}
-			var n int64
-			var exists bool
-			if multi {
-				if !rows.Next() {
-					rows.Close()
-					if err := rows.Err(); err != nil {
-						return err
-					}
-					return fmt.Errorf("postgres: %d jobs updated, %d answers", len(jobs), k)
-				}
-				if err := rows.Scan(&n, &exists); err != nil {
-					rows.Close()
-					return err
-				}
-			} else if err := br.QueryRow().Scan(&n, &exists); err != nil {
-				return err
-			}
-			switch {
-			case n > 0:
-				r.jobOK[i] = true
-			case exists:
-				r.jobErrs[i] = fmt.Errorf("%w: job %d is already in a terminal state", storage.ErrConflict, j.ID)
-			default:
-				r.jobErrs[i] = fmt.Errorf("%w: job %d", storage.ErrNotFound, j.ID)
-			}
+		var n int64
+		var exists bool
+		if err := br.QueryRow().Scan(&n, &exists); err != nil {
+			return err
 		}
-		if rows != nil {
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
+		switch {
+		case n > 0:
+			r.jobOK[i] = true
+		case exists:
+			r.jobErrs[i] = fmt.Errorf("%w: job %d is already in a terminal state", storage.ErrConflict, j.ID)
+		default:
+			r.jobErrs[i] = fmt.Errorf("%w: job %d", storage.ErrNotFound, j.ID)
 		}
 	}
 	for range e.Nodes {

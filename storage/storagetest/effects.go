@@ -100,10 +100,6 @@ var effectsTests = []test{
 				e.Jobs = append([]*storage.Job{c}, e.Jobs...)
 				e.Guarded = 1
 			}},
-			{"two guarded jobs, the second cancelled", storage.ErrGuard, func(e *storage.Effects, c *storage.Job) {
-				e.Jobs = append(e.Jobs, c)
-				e.Guarded = 2
-			}},
 			{"session version moved", storage.ErrConflict, func(e *storage.Effects, _ *storage.Job) { e.Session.Version = 7 }},
 			{"device gone", storage.ErrNotFound, func(e *storage.Effects, _ *storage.Job) { e.Device = newDevice("gone-" + e.Session.SessionID) }},
 		} {
