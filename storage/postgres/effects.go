@@ -76,9 +76,11 @@ const (
 		mark, data, correlator, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`
 	effTrace = `INSERT INTO traces (device_id, session_id, direction, msg_id, content_type, body,
 		decoded, created_at, codec) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`
-	// Several events or traces are one multi-row INSERT from arrays: one
-	// statement (and, for traces, one run of the statement-level trace_bytes
-	// trigger) instead of one per record. Rows are inserted in the arrays'
+	// Many events or traces (bulkRecords or more: the write-behind batches)
+	// are one multi-row INSERT from arrays: one statement (and, for traces,
+	// one run of the statement-level trace_bytes trigger) instead of one per
+	// record. A message's few records keep the plain INSERT, which costs
+	// the server less than planning the array form. Rows are inserted in the arrays'
 	// order, so their identities ascend in that order; the returned IDs are
 	// sorted before they are handed out.
 	effEvents = `INSERT INTO events (device_id, session_id, kind, type, source, target, format,
@@ -236,10 +238,10 @@ func (s *Store) queueEffects(b *pgx.Batch, e *storage.Effects, t time.Time, pack
 		if created.IsZero() {
 			created = t
 		}
-		if len(e.Events) == 1 {
+		if len(e.Events) < bulkRecords {
 			b.Queue(effEvent, ev.DeviceID, ev.SessionID, ev.Kind, ev.Type, ev.Source, ev.Target, ev.Format, ev.Mark,
 				ev.Data, ev.Correlator, created)
-			break
+			continue
 		}
 		for i, v := range [...]string{ev.DeviceID, ev.SessionID, ev.Kind, ev.Type, ev.Source, ev.Target, ev.Format,
 			ev.Mark, ev.Data, ev.Correlator} {
@@ -247,7 +249,7 @@ func (s *Store) queueEffects(b *pgx.Batch, e *storage.Effects, t time.Time, pack
 		}
 		evTimes = append(evTimes, created)
 	}
-	if len(e.Events) > 1 {
+	if len(e.Events) >= bulkRecords {
 		b.Queue(effEvents, evCols[0], evCols[1], evCols[2], evCols[3], evCols[4], evCols[5], evCols[6], evCols[7],
 			evCols[8], evCols[9], evTimes)
 	}
@@ -268,10 +270,10 @@ func (s *Store) queueEffects(b *pgx.Batch, e *storage.Effects, t time.Time, pack
 		if !ok {
 			p = packTrace(tr)
 		}
-		if len(e.Traces) == 1 {
+		if len(e.Traces) < bulkRecords {
 			b.Queue(effTrace, tr.DeviceID, tr.SessionID, tr.Direction, tr.MsgID, p.ct, blob(p.data),
 				tr.Decoded, created, p.codec)
-			break
+			continue
 		}
 		for i, v := range [...]string{tr.DeviceID, tr.SessionID, tr.Direction, tr.MsgID, p.ct, tr.Decoded} {
 			trCols[i] = append(trCols[i], v)
@@ -284,7 +286,7 @@ func (s *Store) queueEffects(b *pgx.Batch, e *storage.Effects, t time.Time, pack
 		trTimes = append(trTimes, created)
 		trCodecs = append(trCodecs, int16(p.codec))
 	}
-	if len(e.Traces) > 1 {
+	if len(e.Traces) >= bulkRecords {
 		b.Queue(effTraces, trCols[0], trCols[1], trCols[2], trCols[3], trCols[4], trBodies, trCols[5], trTimes, trCodecs)
 	}
 	if e.TraceKeep > 0 {
@@ -409,16 +411,23 @@ func (r *effResults) read(br pgx.BatchResults, e *storage.Effects) error {
 	return nil
 }
 
-// readIDs appends the n IDs that the INSERT of n records returned
-// (effEvent/effTrace for one, effEvents/effTraces for several), ascending.
+// bulkRecords is how many events or traces of one Effects make one
+// multi-row INSERT (effEvents, effTraces) rather than one each.
+const bulkRecords = 8
+
+// readIDs appends the n IDs that the INSERTs of n records returned
+// (effEvent/effTrace each, or effEvents/effTraces for bulkRecords or more),
+// ascending.
 func readIDs(br pgx.BatchResults, ids []int64, n int) ([]int64, error) {
-	switch n {
-	case 0:
+	if n < bulkRecords {
+		for range n {
+			var id int64
+			if err := br.QueryRow().Scan(&id); err != nil {
+				return ids, err
+			}
+			ids = append(ids, id)
+		}
 		return ids, nil
-	case 1:
-		var id int64
-		err := br.QueryRow().Scan(&id)
-		return append(ids, id), err
 	}
 	rows, err := br.Query()
 	if err != nil {
