@@ -50,7 +50,7 @@ const (
 	storeOpMaintenance = "maintenance"   // expired sessions, trace pruning, old jobs and events
 )
 
-func newMetrics(store storage.Store) *metrics {
+func newMetrics(store storage.JobStore) *metrics {
 	c := func(name, help string) prometheus.Counter {
 		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: "omadm", Subsystem: "server", Name: name, Help: help})
 	}
@@ -113,7 +113,7 @@ var jobStates = []storage.JobState{storage.JobQueued, storage.JobSent, storage.J
 // jobsCollector reports the number of jobs in each state, all devices,
 // counted in the store when scraped (so every node of a shared database
 // reports the same numbers).
-type jobsCollector struct{ store storage.Store }
+type jobsCollector struct{ store storage.JobStore }
 
 var jobsDesc = prometheus.NewDesc("omadm_server_jobs", "Jobs in each state (queued: waiting to be sent), all devices, counted at scrape time.", []string{"state"}, nil)
 

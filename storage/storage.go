@@ -224,67 +224,18 @@ type TreeNode struct {
 // Store is the whole storage contract. Every method is safe for concurrent use
 // by many goroutines and many server processes sharing one database.
 type Store interface {
-	// Devices.
-	CreateDevice(ctx context.Context, d *Device) error // ErrExists if the ID is taken
-	GetDevice(ctx context.Context, id string) (*Device, error)
-	// UpdateDevice overwrites all mutable fields of an existing device (ErrNotFound otherwise).
-	UpdateDevice(ctx context.Context, d *Device) error
-	// ListDevices returns devices ordered by ID with ID > afterID, at most limit (0 = 100).
-	ListDevices(ctx context.Context, afterID string, limit int) ([]*Device, error)
-	// DeleteDevice removes the device and everything that belongs to it.
-	DeleteDevice(ctx context.Context, id string) error
-	CountDevices(ctx context.Context) (int, error)
-
-	// Jobs.
-	CreateJob(ctx context.Context, j *Job) error // assigns ID, CreatedAt; State defaults to queued
-	GetJob(ctx context.Context, id int64) (*Job, error)
-	ListJobs(ctx context.Context, f JobFilter) ([]*Job, error) // ordered by ID
-	// PendingJobs returns the device's jobs that are queued, or sent in a session
-	// other than sessionID (a broken session: they must be resent), ordered by ID.
-	PendingJobs(ctx context.Context, deviceID, sessionID string) ([]*Job, error)
-	// UpdateJob stores a job's new state. When the stored job is terminal it
-	// returns ErrConflict and changes nothing (a cancelled job stays cancelled).
-	UpdateJob(ctx context.Context, j *Job) error
-	// CancelJob marks a queued or sent job cancelled; ErrConflict if already terminal.
-	CancelJob(ctx context.Context, id int64) (*Job, error)
-	// DeleteJobsBefore removes finished jobs (done, failed, cancelled)
-	// created before t (retention); queued and sent jobs always stay.
-	// Returns how many. Backends may rely on job IDs growing with creation
-	// time: a job given an old CreatedAt after a newer job was created may
-	// stay until a later sweep's t passes that newer job.
-	DeleteJobsBefore(ctx context.Context, t time.Time) (int, error)
-	// CountJobs counts jobs in the given state (all devices).
-	CountJobs(ctx context.Context, state JobState) (int, error)
-
-	// Sessions.
-	// SaveSession inserts (Version 0 → 1) or updates a session when the stored
-	// Version equals s.Version, then increments s.Version. ErrConflict otherwise.
-	SaveSession(ctx context.Context, s *Session) error
-	GetSession(ctx context.Context, deviceID, sessionID string) (*Session, error)
-	GetSessionByToken(ctx context.Context, token string) (*Session, error)
-	// DeleteSessionsBefore removes sessions not updated since t; returns how many.
-	DeleteSessionsBefore(ctx context.Context, t time.Time) (int, error)
-
-	// Events.
-	AddEvent(ctx context.Context, e *Event) error // assigns ID, CreatedAt if zero
-	// ListEvents returns events of a device ("" = all) with ID > afterID, ordered by ID.
-	ListEvents(ctx context.Context, deviceID string, afterID int64, limit int) ([]*Event, error)
-	// DeleteEventsBefore removes events created before t (retention);
-	// returns how many.
-	DeleteEventsBefore(ctx context.Context, t time.Time) (int, error)
-
-	// Tree cache.
-	PutTreeNodes(ctx context.Context, nodes []TreeNode) error // upsert by (DeviceID, URI)
-	// ListTreeNodes returns the device's cached nodes at or below prefix ("" = all), ordered by URI.
-	ListTreeNodes(ctx context.Context, deviceID, prefix string) ([]TreeNode, error)
-	DeleteTreeNodes(ctx context.Context, deviceID, prefix string) error
-
-	// Traces.
-	AddTrace(ctx context.Context, t *TraceEntry) error
-	// ListTraces returns a device's most recent traces (sessionID "" = any), oldest first.
-	ListTraces(ctx context.Context, deviceID, sessionID string, limit int) ([]*TraceEntry, error)
-	// PruneTraces keeps only the newest keepPerDevice traces per device.
-	PruneTraces(ctx context.Context, keepPerDevice int) error
+	// Devices and their credentials.
+	DeviceStore
+	// The per-device job queue.
+	JobStore
+	// DM session state.
+	SessionStore
+	// Device reports and session milestones.
+	EventStore
+	// The device tree cache.
+	TreeCache
+	// Wire traces.
+	TraceStore
 
 	// Operations (MO actions with their job, correlator and report).
 	OperationStore

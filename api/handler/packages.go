@@ -184,7 +184,7 @@ func (h *Handler) putPolicy(w http.ResponseWriter, r *http.Request) {
 //	                      pkg_url, one bound to that device
 //	POST /dl/<id>/notify  the device's status report (installNotifyURI),
 //	                      stored as an event of kind install-notify
-func Downloads(c *content.Catalogue, store storage.Store, h *Handler) http.Handler {
+func Downloads(c *content.Catalogue, store storage.EventStore, h *Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /dl/{file}", func(w http.ResponseWriter, r *http.Request) {
 		file := r.PathValue("file")

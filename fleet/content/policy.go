@@ -36,7 +36,7 @@ func (c *Catalogue) ResolvePackage(base func() string) func(ctx context.Context,
 // node (fumo.DefaultNode when it names none). The version is the server's
 // last view of DevDetail/FwV, else the alert's Data (omadm-agent puts its
 // FwV there). ops must have Options.Packages set (ResolvePackage).
-func (c *Catalogue) FirmwareRequests(ops *fleet.Manager, store storage.Store, log *slog.Logger) func(ctx context.Context, dev *storage.Device, source, data string) error {
+func (c *Catalogue) FirmwareRequests(ops *fleet.Manager, store storage.TreeCache, log *slog.Logger) func(ctx context.Context, dev *storage.Device, source, data string) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

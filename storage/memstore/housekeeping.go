@@ -107,6 +107,9 @@ func (s *Store) DeleteTracesBefore(ctx context.Context, afterID int64, limit int
 func (s *Store) deleteTraces(dev string, del func(*storage.TraceEntry) bool) int {
 	trs := s.traces[dev]
 	kept := slices.DeleteFunc(slices.Clone(trs), del)
+	if len(kept) < len(trs) {
+		remember(s.state, s.traces, dev)
+	}
 	if len(kept) == 0 {
 		delete(s.traces, dev)
 	} else {
@@ -131,9 +134,7 @@ func (s *Store) DeleteClosedSessionsBefore(ctx context.Context, t time.Time, lim
 			break
 		}
 		if x.Closed && x.UpdatedAt.Before(t) {
-			delete(s.tokens, x.Token)
-			delete(s.sessions, k)
-			delete(s.chunks, k)
+			s.dropSession(k, x)
 			n++
 		}
 	}

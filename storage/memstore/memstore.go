@@ -3,6 +3,8 @@
 // contract (sentinel errors, optimistic session versions, terminal jobs immune
 // to updates) and passes the same conformance suite as the SQL backends, so
 // tests that use it exercise the rules real storage keeps, without a database.
+// Like them it is a storage.Batcher and a storage.EffectsWriter, so the engine
+// stores each DM message as one atomic unit on it too (batch.go).
 // Nothing is persisted. Like the SQL backends it keeps only the hash of a
 // device's password (storage.Device.PasswordHash); the server's own password
 // stays readable in memory, where there is no rest to protect it at.
@@ -23,8 +25,21 @@ import (
 // Store keeps everything in maps behind one mutex, indexed by device where
 // the engine looks things up by device. Values are deep-copied in and out so
 // callers cannot alias stored state, as with a real database.
+//
+// Store is a storage.Batcher and a storage.EffectsWriter: a batch holds the
+// mutex for its whole length (one writer at a time, as with SQLite) and
+// undoes its writes when it fails (batch.go).
 type Store struct {
-	mu       sync.Mutex
+	// mu is the state's mutex; on the Store a batch hands its function it
+	// is a no-op, since the batch holds the mutex throughout.
+	mu sync.Locker
+	*state
+	tx *txStore // the batch a Store handed to a batch's function belongs to; nil otherwise
+}
+
+// state is what a Store holds, shared by the Store a batch hands out.
+type state struct {
+	lock     sync.Mutex
 	devices  map[string]*storage.Device
 	jobs     map[int64]*storage.Job
 	devJobs  map[string][]int64 // device → its job IDs, ascending; may hold deleted IDs
@@ -47,6 +62,11 @@ type Store struct {
 	// API tokens (tokens.go), by ID.
 	apiTokens []*storage.APIToken
 	nextToken int64
+
+	// open is set while a batch runs; undo then reverts its writes,
+	// newest first (batch.go).
+	open bool
+	undo []func()
 }
 
 var (
@@ -56,7 +76,7 @@ var (
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{
+	st := &state{
 		devices:  map[string]*storage.Device{},
 		jobs:     map[int64]*storage.Job{},
 		devJobs:  map[string][]int64{},
@@ -65,7 +85,16 @@ func New() *Store {
 		tokens:   map[string]string{},
 		chunks:   map[string][][]byte{},
 		tree:     map[string]storage.TreeNode{},
+		// Made here rather than on first use, so that a batch's undo
+		// entries always refer to the maps that stay.
+		ops:      map[int64]*storage.Operation{},
+		opCorr:   map[string]int64{},
+		opJob:    map[int64]int64{},
+		camps:    campaignData{byID: map[int64]*storage.Campaign{}, devices: map[int64][]*storage.CampaignDevice{}},
+		inv:      inventory{groups: map[string]*storage.Group{}, members: map[string]map[string]bool{}},
+		profiles: map[string]*storage.Profile{},
 	}
+	return &Store{mu: &st.lock, state: st}
 }
 
 // storable rejects what a SQL text column cannot hold: NUL bytes and invalid UTF-8.
@@ -109,6 +138,7 @@ func (s *Store) CreateDevice(ctx context.Context, d *storage.Device) error {
 	d.PasswordHash = storage.HashPassword(d)
 	c := copyDevice(d)
 	c.Password = ""
+	remember(s.state, s.devices, d.ID)
 	s.devices[d.ID] = c
 	return nil
 }
@@ -146,6 +176,7 @@ func (s *Store) UpdateDevice(ctx context.Context, d *storage.Device) error {
 	c := copyDevice(d)
 	c.Password = ""
 	c.CreatedAt = old.CreatedAt
+	remember(s.state, s.devices, d.ID)
 	s.devices[d.ID] = c
 	return nil
 }
@@ -183,22 +214,26 @@ func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 	if _, ok := s.devices[id]; !ok {
 		return storage.ErrNotFound
 	}
+	remember(s.state, s.devices, id)
 	delete(s.devices, id)
+	s.keepMemberships(id)
 	s.dropMemberships(id)
 	for _, k := range s.devJobs[id] {
+		remember(s.state, s.jobs, k)
 		delete(s.jobs, k)
 	}
+	remember(s.state, s.devJobs, id)
 	delete(s.devJobs, id)
+	remember(s.state, s.traces, id)
 	delete(s.traces, id)
 	for k, v := range s.sessions {
 		if v.DeviceID == id {
-			delete(s.tokens, v.Token)
-			delete(s.sessions, k)
-			delete(s.chunks, k)
+			s.dropSession(k, v)
 		}
 	}
 	for k, v := range s.tree {
 		if v.DeviceID == id {
+			remember(s.state, s.tree, k)
 			delete(s.tree, k)
 		}
 	}
@@ -208,13 +243,18 @@ func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 			evs = append(evs, e)
 		}
 	}
+	s.keepEvents()
 	s.events = evs
 	for k, o := range s.ops {
 		if o.DeviceID == id {
-			delete(s.opCorr, corrKey(o.DeviceID, o.Correlator))
+			ck := corrKey(o.DeviceID, o.Correlator)
+			remember(s.state, s.opCorr, ck)
+			delete(s.opCorr, ck)
 			if s.opJob[o.JobID] == k {
+				remember(s.state, s.opJob, o.JobID)
 				delete(s.opJob, o.JobID)
 			}
+			remember(s.state, s.ops, k)
 			delete(s.ops, k)
 		}
 	}
@@ -252,7 +292,9 @@ func (s *Store) CreateJob(ctx context.Context, j *storage.Job) error {
 	if j.CreatedAt.IsZero() {
 		j.CreatedAt = time.Now().UTC()
 	}
+	remember(s.state, s.jobs, j.ID)
 	s.jobs[j.ID] = copyJob(j)
+	remember(s.state, s.devJobs, j.DeviceID)
 	s.devJobs[j.DeviceID] = append(s.devJobs[j.DeviceID], j.ID)
 	return nil
 }
@@ -273,8 +315,9 @@ func (s *Store) GetJob(ctx context.Context, id int64) (*storage.Job, error) {
 
 // deviceJobs is sortedJobs for one device: only its own jobs are looked at,
 // which keeps PendingJobs cheap however many jobs other devices have. It
-// drops the IDs of deleted jobs from the device's list as it goes.
-func (s *Store) deviceJobs(deviceID string, keep func(*storage.Job) bool) []*storage.Job {
+// drops the IDs of deleted jobs from the device's list as it goes (outside
+// a batch: a batch's undo entries keep the list as it was).
+func (s *Store) deviceJobs(deviceID string, want func(*storage.Job) bool) []*storage.Job {
 	ids := s.devJobs[deviceID]
 	live := ids[:0]
 	var out []*storage.Job
@@ -283,14 +326,18 @@ func (s *Store) deviceJobs(deviceID string, keep func(*storage.Job) bool) []*sto
 		if !ok {
 			continue
 		}
-		live = append(live, id)
-		if keep(j) {
+		if !s.open {
+			live = append(live, id)
+		}
+		if want(j) {
 			out = append(out, copyJob(j))
 		}
 	}
-	if len(live) == 0 {
+	switch {
+	case s.open:
+	case len(live) == 0:
 		delete(s.devJobs, deviceID)
-	} else {
+	default:
 		s.devJobs[deviceID] = live
 	}
 	return out
@@ -373,6 +420,7 @@ func (s *Store) UpdateJob(ctx context.Context, j *storage.Job) error {
 	if old.State.Terminal() {
 		return storage.ErrConflict
 	}
+	remember(s.state, s.jobs, j.ID)
 	s.jobs[j.ID] = copyJob(j)
 	return nil
 }
@@ -391,9 +439,12 @@ func (s *Store) CancelJob(ctx context.Context, id int64) (*storage.Job, error) {
 	if j.State.Terminal() {
 		return nil, storage.ErrConflict
 	}
-	j.State = storage.JobCancelled
-	j.DoneAt = time.Now().UTC()
-	return copyJob(j), nil
+	c := *j // replaced, not changed in place: a batch's undo entry keeps j
+	c.State = storage.JobCancelled
+	c.DoneAt = time.Now().UTC()
+	remember(s.state, s.jobs, id)
+	s.jobs[id] = &c
+	return copyJob(&c), nil
 }
 
 // CountJobs implements storage.Store.
@@ -437,9 +488,11 @@ func (s *Store) SaveSession(ctx context.Context, x *storage.Session) error {
 		}
 	}
 	if ok && old.Token != x.Token {
+		remember(s.state, s.tokens, old.Token)
 		delete(s.tokens, old.Token)
 	}
 	if x.Token != "" {
+		remember(s.state, s.tokens, x.Token)
 		s.tokens[x.Token] = key
 	}
 	now := time.Now().UTC()
@@ -448,6 +501,7 @@ func (s *Store) SaveSession(ctx context.Context, x *storage.Session) error {
 	}
 	x.UpdatedAt = now
 	x.Version++
+	remember(s.state, s.sessions, key)
 	s.sessions[key] = copySession(x)
 	return nil
 }
@@ -489,9 +543,7 @@ func (s *Store) DeleteSessionsBefore(ctx context.Context, t time.Time) (int, err
 	n := 0
 	for k, x := range s.sessions {
 		if x.UpdatedAt.Before(t) {
-			delete(s.tokens, x.Token)
-			delete(s.sessions, k)
-			delete(s.chunks, k)
+			s.dropSession(k, x)
 			n++
 		}
 	}
@@ -510,6 +562,7 @@ func (s *Store) DeleteJobsBefore(ctx context.Context, t time.Time) (int, error) 
 		switch j.State {
 		case storage.JobDone, storage.JobFailed, storage.JobCancelled:
 			if j.CreatedAt.Before(t) {
+				remember(s.state, s.jobs, id)
 				delete(s.jobs, id)
 				n++
 			}
@@ -525,6 +578,7 @@ func (s *Store) DeleteEventsBefore(ctx context.Context, t time.Time) (int, error
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	s.keepEvents()
 	kept := s.events[:0]
 	for _, e := range s.events {
 		if !e.CreatedAt.Before(t) {
@@ -552,6 +606,7 @@ func (s *Store) AddEvent(ctx context.Context, e *storage.Event) error {
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = time.Now().UTC()
 	}
+	s.keepEventCount()
 	s.events = append(s.events, copyEvent(e))
 	return nil
 }
@@ -594,7 +649,9 @@ func (s *Store) PutTreeNodes(ctx context.Context, nodes []storage.TreeNode) erro
 		if n.UpdatedAt.IsZero() {
 			n.UpdatedAt = time.Now().UTC()
 		}
-		s.tree[n.DeviceID+"\x00"+n.URI] = n
+		k := n.DeviceID + "\x00" + n.URI
+		remember(s.state, s.tree, k)
+		s.tree[k] = n
 	}
 	return nil
 }
@@ -630,6 +687,7 @@ func (s *Store) DeleteTreeNodes(ctx context.Context, deviceID, prefix string) er
 	}
 	for k, n := range s.tree {
 		if n.DeviceID == deviceID && under(n.URI, prefix) {
+			remember(s.state, s.tree, k)
 			delete(s.tree, k)
 		}
 	}
@@ -651,6 +709,7 @@ func (s *Store) AddTrace(ctx context.Context, t *storage.TraceEntry) error {
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = time.Now().UTC()
 	}
+	remember(s.state, s.traces, t.DeviceID)
 	s.traces[t.DeviceID] = append(s.traces[t.DeviceID], copyTrace(t))
 	return nil
 }
@@ -710,14 +769,15 @@ func (s *Store) PruneDeviceTraces(ctx context.Context, deviceID string, keep int
 
 var _ storage.DeviceTracePruner = (*Store)(nil)
 
-// trimTraces keeps the newest keep traces of dev and says how many went.
-func (s *Store) trimTraces(dev string, keep int) int {
+// trimTraces keeps the newest traces of dev and says how many went.
+func (s *Store) trimTraces(dev string, newest int) int {
 	trs := s.traces[dev]
-	n := len(trs) - keep
+	n := len(trs) - newest
 	if n <= 0 {
 		return 0
 	}
-	if keep == 0 {
+	remember(s.state, s.traces, dev)
+	if newest == 0 {
 		delete(s.traces, dev)
 		return n
 	}
@@ -728,8 +788,13 @@ func (s *Store) trimTraces(dev string, keep int) int {
 // Ping implements storage.Store.
 func (s *Store) Ping(ctx context.Context) error { return ctx.Err() }
 
-// Close implements storage.Store.
-func (s *Store) Close() error { return nil }
+// Close implements storage.Store; inside a batch it is storage.ErrInBatch.
+func (s *Store) Close() error {
+	if s.tx != nil {
+		return storage.ErrInBatch
+	}
+	return nil
+}
 
 // AppendChunks implements storage.ChunkStore.
 func (s *Store) AppendChunks(ctx context.Context, cs []*storage.Chunk) error {
@@ -750,6 +815,7 @@ func (s *Store) AppendChunks(ctx context.Context, cs []*storage.Chunk) error {
 		if c.Seq < len(have) && have[c.Seq] != nil {
 			return fmt.Errorf("%w: chunk %d of session %s/%s", storage.ErrExists, c.Seq, c.DeviceID, c.SessionID)
 		}
+		s.keepChunk(key, c.Seq)
 		for len(have) <= c.Seq {
 			have = append(have, nil)
 		}
@@ -784,6 +850,7 @@ func (s *Store) DeleteChunks(ctx context.Context, deviceID, sessionID string) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	remember(s.state, s.chunks, deviceID+"\x00"+sessionID)
 	delete(s.chunks, deviceID+"\x00"+sessionID)
 	return nil
 }

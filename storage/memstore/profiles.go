@@ -34,6 +34,7 @@ func (s *Store) CreateProfile(ctx context.Context, p *storage.Profile) error {
 	}
 	t := time.Now().UTC().Truncate(time.Microsecond)
 	p.CreatedAt, p.UpdatedAt = t, t
+	remember(s.state, s.profiles, p.Name)
 	s.profiles[p.Name] = copyProfile(p)
 	return nil
 }
@@ -64,6 +65,7 @@ func (s *Store) UpdateProfile(ctx context.Context, p *storage.Profile) error {
 		return fmt.Errorf("%w: profile %q", storage.ErrNotFound, p.Name)
 	}
 	p.CreatedAt, p.UpdatedAt = cur.CreatedAt, time.Now().UTC().Truncate(time.Microsecond)
+	remember(s.state, s.profiles, p.Name)
 	s.profiles[p.Name] = copyProfile(p)
 	return nil
 }
@@ -105,6 +107,7 @@ func (s *Store) DeleteProfile(ctx context.Context, name string) error {
 	if _, ok := s.profiles[name]; !ok {
 		return fmt.Errorf("%w: profile %q", storage.ErrNotFound, name)
 	}
+	remember(s.state, s.profiles, name)
 	delete(s.profiles, name)
 	return nil
 }

@@ -36,6 +36,10 @@ func (s *Store) CreateAPIToken(ctx context.Context, t *storage.APIToken) error {
 	s.nextToken++
 	t.ID = s.nextToken
 	t.CreatedAt, t.LastUsedAt, t.RevokedAt = time.Now().UTC().Truncate(time.Microsecond), time.Time{}, time.Time{}
+	if s.open {
+		n := len(s.apiTokens)
+		s.undo = append(s.undo, func() { s.apiTokens = s.apiTokens[:n] })
+	}
 	s.apiTokens = append(s.apiTokens, copyToken(t))
 	return nil
 }
@@ -92,6 +96,7 @@ func (s *Store) TouchAPIToken(ctx context.Context, id int64, at time.Time) error
 		return fmt.Errorf("%w: API token %d", storage.ErrNotFound, id)
 	}
 	if at = at.UTC().Truncate(time.Microsecond); at.After(t.LastUsedAt) {
+		s.keepToken(t)
 		t.LastUsedAt = at
 	}
 	return nil
@@ -109,6 +114,7 @@ func (s *Store) RevokeAPIToken(ctx context.Context, id int64) (*storage.APIToken
 		return nil, fmt.Errorf("API token %d: %w", id, storage.ErrNotFound)
 	}
 	if !t.Revoked() {
+		s.keepToken(t)
 		t.RevokedAt = time.Now().UTC().Truncate(time.Microsecond)
 	}
 	return copyToken(t), nil

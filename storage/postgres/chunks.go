@@ -7,13 +7,14 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/internal/sqlcommon"
 )
 
 var _ storage.ChunkStore = (*Store)(nil)
 
 const (
-	appendChunk  = `INSERT INTO session_chunks (device_id, session_id, seq, data) VALUES ($1, $2, $3, $4)`
-	deleteChunks = `DELETE FROM session_chunks WHERE device_id = $1 AND session_id = $2`
+	appendChunk  = sqlcommon.AppendChunk
+	deleteChunks = sqlcommon.DeleteChunks
 )
 
 // AppendChunks inserts the chunks in one pipelined implicit transaction: all
@@ -37,23 +38,13 @@ func (s *Store) AppendChunks(ctx context.Context, cs []*storage.Chunk) error {
 
 // ReadChunks returns a session's chunks concatenated in order.
 func (s *Store) ReadChunks(ctx context.Context, deviceID, sessionID string) ([]byte, int, error) {
-	rows, err := s.db.Query(ctx, `SELECT data FROM session_chunks WHERE device_id = $1 AND session_id = $2 ORDER BY seq`,
-		deviceID, sessionID)
+	rows, err := s.db.Query(ctx, sqlcommon.ReadChunks, deviceID, sessionID)
 	if err != nil {
 		return nil, 0, wrap(err)
 	}
 	defer rows.Close()
-	var out []byte
-	n := 0
-	for rows.Next() {
-		var b []byte
-		if err := rows.Scan(&b); err != nil {
-			return nil, 0, wrap(err)
-		}
-		out = append(out, b...)
-		n++
-	}
-	return out, n, wrap(rows.Err())
+	out, n, err := sqlcommon.ReadChunkRows(rows)
+	return out, n, wrap(err)
 }
 
 // DeleteChunks removes a session's chunks.

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/internal/sqlcommon"
 )
 
 var _ storage.Housekeeper = (*Store)(nil)
@@ -14,18 +15,13 @@ var _ storage.Housekeeper = (*Store)(nil)
 // Housekeeping statements: each visits a bounded range of trace IDs (the
 // primary key) and is a short statement of its own.
 const (
-	traceRangeEnd = `SELECT max(id) FROM (SELECT id FROM traces WHERE id > $1 ORDER BY id LIMIT $2) r`
-	// traceCuts: for every device with a trace in ($1, $2], the ($3+1)-th
-	// newest of all its traces, from a backward walk of traces_device (at
-	// most $3+1 index entries per device); none when it has at most $3.
-	traceCuts = `SELECT device_id, cut FROM (SELECT d.device_id, (SELECT v.id FROM traces v
-		WHERE v.device_id = d.device_id ORDER BY v.id DESC OFFSET $3 LIMIT 1) AS cut
-		FROM (SELECT DISTINCT device_id FROM traces WHERE id > $1 AND id <= $2) d) c WHERE cut IS NOT NULL`
+	traceRangeEnd   = sqlcommon.TraceRangeEnd
+	traceCuts       = sqlcommon.TraceCuts
 	deleteTraceCuts = `DELETE FROM traces t USING unnest($1::text[], $2::bigint[]) AS c(device_id, cut)
 		WHERE t.device_id = c.device_id AND t.id <= c.cut`
 	oldRange = `SELECT max(id), coalesce(bool_or(created_at >= $3), false)
 		FROM (SELECT id, created_at FROM traces WHERE id > $1 ORDER BY id LIMIT $2) r`
-	deleteOldTraces  = `DELETE FROM traces WHERE id > $1 AND id <= $2 AND created_at < $3`
+	deleteOldTraces  = sqlcommon.DeleteOldTraces
 	deleteClosedSess = `DELETE FROM sessions WHERE ctid IN
 		(SELECT ctid FROM sessions WHERE updated_at < $1 AND closed ORDER BY updated_at LIMIT $2)`
 )
@@ -48,15 +44,8 @@ func (s *Store) TraceCuts(ctx context.Context, afterID int64, limit, keep int) (
 		return nil, 0, wrap(err)
 	}
 	defer rows.Close()
-	var cuts []storage.TraceCut
-	for rows.Next() {
-		var c storage.TraceCut
-		if err := rows.Scan(&c.DeviceID, &c.ID); err != nil {
-			return nil, 0, wrap(err)
-		}
-		cuts = append(cuts, c)
-	}
-	return cuts, last.Int64, wrap(rows.Err())
+	cuts, err := sqlcommon.ReadTraceCuts(rows)
+	return cuts, last.Int64, wrap(err)
 }
 
 // DeleteTraceCuts deletes what the cuts name in one statement (storage.Housekeeper).

@@ -7,27 +7,14 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/internal/sqlcommon"
 )
 
 var _ storage.ProfileStore = (*Store)(nil)
 
-// profileAD binds a profile's sealed settings to its name.
-func profileAD(name string) string { return "profile:" + name }
-
-func (s *Store) profileRow(p *storage.Profile) (plain []byte, sealed []byte, err error) {
-	pl, sec, err := storage.SplitProfileSettings(p.Settings)
-	if err != nil {
-		return nil, nil, err
-	}
-	if sealed, err = s.key.SealFor(profileAD(p.Name), sec); err != nil {
-		return nil, nil, err
-	}
-	return pl, sealed, nil
-}
-
 // CreateProfile implements storage.ProfileStore.
 func (s *Store) CreateProfile(ctx context.Context, p *storage.Profile) error {
-	plain, sealed, err := s.profileRow(p)
+	plain, sealed, err := sqlcommon.SealProfile(s.key, p)
 	if err != nil {
 		return err
 	}
@@ -48,12 +35,8 @@ func (s *Store) scanProfile(sc interface{ Scan(...any) error }) (*storage.Profil
 	if err := sc.Scan(&p.Name, &p.Kind, &plain, &sealed, &created, &updated); err != nil {
 		return nil, wrap(err)
 	}
-	sec, err := s.key.OpenFor(profileAD(p.Name), sealed)
-	if err != nil {
+	if err := sqlcommon.OpenProfile(s.key, &p, plain, sealed); err != nil {
 		return nil, err
-	}
-	if p.Settings, err = storage.JoinProfileSettings([]byte(plain), sec); err != nil {
-		return nil, fmt.Errorf("postgres: stored settings of profile %q are not valid JSON: %w", p.Name, err)
 	}
 	p.CreatedAt, p.UpdatedAt = fromTS(created), fromTS(updated)
 	return &p, nil
@@ -68,7 +51,7 @@ func (s *Store) GetProfile(ctx context.Context, name string) (*storage.Profile, 
 
 // UpdateProfile implements storage.ProfileStore.
 func (s *Store) UpdateProfile(ctx context.Context, p *storage.Profile) error {
-	plain, sealed, err := s.profileRow(p)
+	plain, sealed, err := sqlcommon.SealProfile(s.key, p)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/internal/sqlcommon"
 	"github.com/omadm/omadm/storage/secret"
 )
 
@@ -67,33 +67,24 @@ func (s *Store) setupSecrets(ctx context.Context, tx pgx.Tx, o *Options) error {
 // password_hash and server_password_sealed and empties the plaintext
 // columns; it returns how many devices it converted.
 func (s *Store) convertLegacy(ctx context.Context, tx pgx.Tx) (int, error) {
-	rows, err := tx.Query(ctx, `SELECT id, username, password, server_password, password_hash,
-		server_password_sealed FROM devices WHERE password <> '' OR server_password <> '' FOR UPDATE`)
+	rows, err := tx.Query(ctx, sqlcommon.LegacyDevices+` FOR UPDATE`)
 	if err != nil {
 		return 0, err
 	}
-	type row struct {
-		id, user, pw, spw, hash string
-		sealed                  []byte
-	}
-	todo, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
-		var x row
-		err := r.Scan(&x.id, &x.user, &x.pw, &x.spw, &x.hash, &x.sealed)
-		return x, err
+	todo, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (sqlcommon.LegacyDevice, error) {
+		var d sqlcommon.LegacyDevice
+		err := r.Scan(d.Dest()...)
+		return d, err
 	})
 	if err != nil {
 		return 0, err
 	}
-	for _, r := range todo {
-		hash := storage.HashPassword(&storage.Device{Username: r.user, Password: r.pw, PasswordHash: r.hash})
-		sealed := r.sealed
-		if r.spw != "" {
-			if sealed, err = s.key.SealFor(r.id, r.spw); err != nil {
-				return 0, err
-			}
+	for _, d := range todo {
+		hash, sealed, err := d.Convert(s.key)
+		if err != nil {
+			return 0, err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE devices SET password_hash = $1, server_password_sealed = $2,
-			password = '', server_password = '' WHERE id = $3`, hash, sealed, r.id); err != nil {
+		if _, err := tx.Exec(ctx, sqlcommon.ConvertLegacy, hash, sealed, d.ID); err != nil {
 			return 0, err
 		}
 	}

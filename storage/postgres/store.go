@@ -15,16 +15,17 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/internal/sqlcommon"
 	"github.com/omadm/omadm/storage/internal/tracez"
 )
 
 const (
 	deviceCols  = `id, auth_scheme, username, password_hash, server_password_sealed, server_auth_scheme, cert_sha256, transport_auth, server_nonce, client_nonce, notify_addr, devinfo, labels, created_at, last_seen`
 	jobCols     = `id, device_id, spec, state, status, results, child_status, error, session_id, attempts, created_at, sent_at, done_at`
-	sessionCols = `device_id, session_id, token, state, version, closed, created_at, updated_at`
-	eventCols   = `id, device_id, session_id, kind, type, source, target, format, mark, data, correlator, created_at`
-	treeCols    = `device_id, uri, format, type, value, updated_at`
-	traceCols   = `id, device_id, session_id, direction, msg_id, content_type, body, decoded, created_at, codec`
+	sessionCols = sqlcommon.SessionCols
+	eventCols   = sqlcommon.EventCols
+	treeCols    = sqlcommon.TreeCols
+	traceCols   = sqlcommon.TraceCols
 	terminal    = `('done', 'failed', 'cancelled')`
 )
 
@@ -385,14 +386,12 @@ func scanSession(row pgx.Row) (*storage.Session, error) {
 
 // GetSession returns a session by device and SyncML SessionID.
 func (s *Store) GetSession(ctx context.Context, deviceID, sessionID string) (*storage.Session, error) {
-	return scanSession(s.db.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions
-		WHERE device_id = $1 AND session_id = $2`, deviceID, sessionID))
+	return scanSession(s.db.QueryRow(ctx, sqlcommon.GetSession, deviceID, sessionID))
 }
 
 // GetSessionByToken returns the session whose RespURI token is token.
 func (s *Store) GetSessionByToken(ctx context.Context, token string) (*storage.Session, error) {
-	return scanSession(s.db.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions
-		WHERE token = $1 AND token <> ''`, token))
+	return scanSession(s.db.QueryRow(ctx, sqlcommon.GetSessionByToken, token))
 }
 
 // DeleteSessionsBefore removes sessions last updated before t, sweepChunk
@@ -425,8 +424,7 @@ func (s *Store) sweep(ctx context.Context, del string, args ...any) (int, error)
 
 // DeleteEventsBefore removes events created before t, sweepChunk at a time.
 func (s *Store) DeleteEventsBefore(ctx context.Context, t time.Time) (int, error) {
-	return s.sweep(ctx, `DELETE FROM events WHERE id IN
-		(SELECT id FROM events WHERE created_at < $1 ORDER BY created_at LIMIT $2)`, t)
+	return s.sweep(ctx, sqlcommon.DeleteEventsStep, t)
 }
 
 // AddEvent stores an event for an existing device, assigning ID and, when
@@ -469,11 +467,9 @@ func (s *Store) ListEvents(ctx context.Context, deviceID string, afterID int64, 
 	var rows pgx.Rows
 	var err error
 	if deviceID == "" {
-		rows, err = s.db.Query(ctx, `SELECT `+eventCols+` FROM events WHERE id > $1 ORDER BY id LIMIT $2`,
-			afterID, limit(n))
+		rows, err = s.db.Query(ctx, sqlcommon.ListAllEvents, afterID, limit(n))
 	} else {
-		rows, err = s.db.Query(ctx, `SELECT `+eventCols+` FROM events WHERE device_id = $1 AND id > $2
-			ORDER BY id LIMIT $3`, deviceID, afterID, limit(n))
+		rows, err = s.db.Query(ctx, sqlcommon.ListEvents, deviceID, afterID, limit(n))
 	}
 	return collect(rows, err, scanEvent)
 }
@@ -502,10 +498,7 @@ func (s *Store) PutTreeNodes(ctx context.Context, nodes []storage.TreeNode) erro
 			if updated.IsZero() {
 				updated = t
 			}
-			b.Queue(`INSERT INTO tree_nodes (`+treeCols+`) VALUES ($1, $2, $3, $4, $5, $6)
-				ON CONFLICT (device_id, uri) DO UPDATE SET format = excluded.format, type = excluded.type,
-				value = excluded.value, updated_at = excluded.updated_at`,
-				n.DeviceID, n.URI, n.Format, n.Type, n.Value, updated)
+			b.Queue(sqlcommon.PutTreeNode, n.DeviceID, n.URI, n.Format, n.Type, n.Value, updated)
 		}
 		return in.(*Store).db.SendBatch(ctx, &b).Close()
 	})
@@ -528,11 +521,10 @@ func (s *Store) ListTreeNodes(ctx context.Context, deviceID, prefix string) ([]s
 	var rows pgx.Rows
 	var err error
 	if prefix == "" {
-		rows, err = s.db.Query(ctx, `SELECT `+treeCols+` FROM tree_nodes WHERE device_id = $1 ORDER BY uri`, deviceID)
+		rows, err = s.db.Query(ctx, sqlcommon.ListTree, deviceID)
 	} else {
 		p, lo, hi := prefixRange(prefix)
-		rows, err = s.db.Query(ctx, `SELECT `+treeCols+` FROM tree_nodes WHERE device_id = $1
-			AND (uri = $2 OR (uri >= $3 AND uri < $4)) ORDER BY uri`, deviceID, p, lo, hi)
+		rows, err = s.db.Query(ctx, sqlcommon.ListTreePrefix, deviceID, p, lo, hi)
 	}
 	ptrs, err := collect(rows, err, scanTree)
 	if err != nil {
@@ -549,11 +541,10 @@ func (s *Store) ListTreeNodes(ctx context.Context, deviceID, prefix string) ([]s
 func (s *Store) DeleteTreeNodes(ctx context.Context, deviceID, prefix string) error {
 	var err error
 	if prefix == "" {
-		_, err = s.db.Exec(ctx, `DELETE FROM tree_nodes WHERE device_id = $1`, deviceID)
+		_, err = s.db.Exec(ctx, sqlcommon.DeleteTree, deviceID)
 	} else {
 		p, lo, hi := prefixRange(prefix)
-		_, err = s.db.Exec(ctx, `DELETE FROM tree_nodes WHERE device_id = $1
-			AND (uri = $2 OR (uri >= $3 AND uri < $4))`, deviceID, p, lo, hi)
+		_, err = s.db.Exec(ctx, sqlcommon.DeleteTreePrefix, deviceID, p, lo, hi)
 	}
 	return wrap(err)
 }
@@ -603,11 +594,9 @@ func (s *Store) ListTraces(ctx context.Context, deviceID, sessionID string, n in
 	var rows pgx.Rows
 	var err error
 	if sessionID == "" {
-		rows, err = s.db.Query(ctx, `SELECT `+traceCols+` FROM traces WHERE device_id = $1
-			ORDER BY id DESC LIMIT $2`, deviceID, limit(n))
+		rows, err = s.db.Query(ctx, sqlcommon.ListTraces, deviceID, limit(n))
 	} else {
-		rows, err = s.db.Query(ctx, `SELECT `+traceCols+` FROM traces WHERE device_id = $1 AND session_id = $2
-			ORDER BY id DESC LIMIT $3`, deviceID, sessionID, limit(n))
+		rows, err = s.db.Query(ctx, sqlcommon.ListSessionTraces, deviceID, sessionID, limit(n))
 	}
 	out, err := collect(rows, err, scanTrace)
 	slices.Reverse(out)
@@ -619,17 +608,13 @@ func (s *Store) PruneTraces(ctx context.Context, keepPerDevice int) error {
 	if keepPerDevice < 0 {
 		return fmt.Errorf("storage: negative trace retention %d", keepPerDevice)
 	}
-	_, err := s.db.Exec(ctx, `DELETE FROM traces WHERE id IN (SELECT id FROM (SELECT id,
-		row_number() OVER (PARTITION BY device_id ORDER BY id DESC) AS rn FROM traces) AS t WHERE rn > $1)`,
-		keepPerDevice)
+	_, err := s.db.Exec(ctx, sqlcommon.PruneTraces, keepPerDevice)
 	return wrap(err)
 }
 
 // pruneDeviceTraces deletes a device's traces older than its (keep+1)-th
-// newest, found by an index-only walk of traces_device backwards; nothing
-// when the device has at most keep traces (the subquery is NULL).
-const pruneDeviceTraces = `DELETE FROM traces WHERE device_id = $1 AND id <= (SELECT id FROM traces
-	WHERE device_id = $1 ORDER BY id DESC OFFSET $2 LIMIT 1)`
+// newest, found by an index-only walk of traces_device backwards.
+const pruneDeviceTraces = sqlcommon.PruneDeviceTraces
 
 // PruneDeviceTraces keeps the newest keep traces of one device
 // (storage.DeviceTracePruner); it reads only that device's index entries.

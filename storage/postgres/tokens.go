@@ -8,11 +8,10 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/internal/sqlcommon"
 )
 
 var _ storage.TokenStore = (*Store)(nil)
-
-const tokenCols = `id, name, prefix, hash, created_at, last_used_at, revoked_at`
 
 func scanToken(sc interface{ Scan(...any) error }) (*storage.APIToken, error) {
 	var t storage.APIToken
@@ -27,7 +26,7 @@ func scanToken(sc interface{ Scan(...any) error }) (*storage.APIToken, error) {
 // CreateAPIToken implements storage.TokenStore.
 func (s *Store) CreateAPIToken(ctx context.Context, t *storage.APIToken) error {
 	c := now()
-	if err := s.db.QueryRow(ctx, `INSERT INTO api_tokens (name, prefix, hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
+	if err := s.db.QueryRow(ctx, sqlcommon.InsertToken,
 		t.Name, t.Prefix, t.Hash, c).Scan(&t.ID); err != nil {
 		return wrap(err)
 	}
@@ -37,7 +36,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, t *storage.APIToken) error {
 
 // APITokenByHash implements storage.TokenStore.
 func (s *Store) APITokenByHash(ctx context.Context, hash []byte) (*storage.APIToken, error) {
-	t, err := scanToken(s.db.QueryRow(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE hash = $1`, hash))
+	t, err := scanToken(s.db.QueryRow(ctx, sqlcommon.TokenByHash, hash))
 	if err != nil {
 		return nil, fmt.Errorf("API token: %w", err)
 	}
@@ -46,11 +45,11 @@ func (s *Store) APITokenByHash(ctx context.Context, hash []byte) (*storage.APITo
 
 // ListAPITokens implements storage.TokenStore.
 func (s *Store) ListAPITokens(ctx context.Context, includeRevoked bool) ([]*storage.APIToken, error) {
-	q := `SELECT ` + tokenCols + ` FROM api_tokens`
+	q := sqlcommon.ListTokens
 	if !includeRevoked {
-		q += ` WHERE revoked_at IS NULL`
+		q = sqlcommon.ListLiveTokens
 	}
-	rows, err := s.db.Query(ctx, q+` ORDER BY id`)
+	rows, err := s.db.Query(ctx, q)
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -85,10 +84,10 @@ func (s *Store) TouchAPIToken(ctx context.Context, id int64, at time.Time) error
 
 // RevokeAPIToken implements storage.TokenStore.
 func (s *Store) RevokeAPIToken(ctx context.Context, id int64) (*storage.APIToken, error) {
-	if _, err := s.db.Exec(ctx, `UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, now(), id); err != nil {
+	if _, err := s.db.Exec(ctx, sqlcommon.RevokeToken, now(), id); err != nil {
 		return nil, wrap(err)
 	}
-	t, err := scanToken(s.db.QueryRow(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE id = $1`, id))
+	t, err := scanToken(s.db.QueryRow(ctx, sqlcommon.TokenByID, id))
 	if err != nil {
 		return nil, fmt.Errorf("API token %d: %w", id, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/internal/sqlcommon"
 )
 
 var _ storage.ChunkStore = (*Store)(nil)
@@ -35,17 +36,8 @@ func (s *Store) ReadChunks(ctx context.Context, deviceID, sessionID string) ([]b
 		return nil, 0, wrap(err)
 	}
 	defer rows.Close()
-	var out []byte
-	n := 0
-	for rows.Next() {
-		var b []byte
-		if err := rows.Scan(&b); err != nil {
-			return nil, 0, wrap(err)
-		}
-		out = append(out, b...)
-		n++
-	}
-	return out, n, wrap(rows.Err())
+	out, n, err := sqlcommon.ReadChunkRows(rows)
+	return out, n, wrap(err)
 }
 
 // DeleteChunks removes a session's chunks.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/internal/sqlcommon"
 )
 
 var _ storage.Housekeeper = (*Store)(nil)
@@ -14,23 +15,20 @@ var _ storage.Housekeeper = (*Store)(nil)
 // reads go to the reader pool (never the writer), the writes run on the
 // batch transaction, each a short write that joins the group commit.
 const (
-	// traceRangeEnd is the highest ID of the first ?2 traces above ?1
-	// (rowid order: a walk of the table's first pages of that range).
-	traceRangeEnd = `SELECT max(id) FROM (SELECT id FROM traces WHERE id > ?1 ORDER BY id LIMIT ?2)`
-	// traceCuts: for every device with a trace in (?1, ?2], the
-	// (?3+1)-th newest of all its traces, found by walking traces_device
-	// backwards (at most ?3+1 index entries per device); NULL when the
-	// device has at most ?3.
-	traceCuts = `SELECT device_id, cut FROM (SELECT d.device_id, (SELECT v.id FROM traces v
-		WHERE v.device_id = d.device_id ORDER BY v.id DESC LIMIT 1 OFFSET ?3) AS cut
-		FROM (SELECT DISTINCT device_id FROM traces WHERE id > ?1 AND id <= ?2) AS d) WHERE cut IS NOT NULL`
 	deleteTraceCut = `DELETE FROM traces WHERE device_id = ? AND id <= ?`
 	// oldRange is the highest ID of the first ?2 traces above ?1 and
 	// whether any of them was created at or after ?3.
 	oldRange         = `SELECT max(id), max(created_at >= ?3) FROM (SELECT id, created_at FROM traces WHERE id > ?1 ORDER BY id LIMIT ?2)`
-	deleteOldTraces  = `DELETE FROM traces WHERE id > ? AND id <= ? AND created_at < ?`
 	deleteClosedSess = `DELETE FROM sessions WHERE rowid IN
 		(SELECT rowid FROM sessions WHERE updated_at < ? AND closed = 1 ORDER BY updated_at LIMIT ?)`
+)
+
+// The range end, the cuts and the old traces' delete are the shared ones
+// (the range walks the table's first pages in rowid order).
+var (
+	traceRangeEnd   = q(sqlcommon.TraceRangeEnd)
+	traceCuts       = q(sqlcommon.TraceCuts)
+	deleteOldTraces = q(sqlcommon.DeleteOldTraces)
 )
 
 // TraceCuts reports the devices of the next limit traces that have more
@@ -52,15 +50,8 @@ func (s *Store) TraceCuts(ctx context.Context, afterID int64, limit, keep int) (
 		return nil, 0, wrap(err)
 	}
 	defer rows.Close()
-	var cuts []storage.TraceCut
-	for rows.Next() {
-		var c storage.TraceCut
-		if err := rows.Scan(&c.DeviceID, &c.ID); err != nil {
-			return nil, 0, wrap(err)
-		}
-		cuts = append(cuts, c)
-	}
-	return cuts, last.Int64, wrap(rows.Err())
+	cuts, err := sqlcommon.ReadTraceCuts(rows)
+	return cuts, last.Int64, wrap(err)
 }
 
 // DeleteTraceCuts deletes what the cuts name, in one write (storage.Housekeeper).

@@ -6,36 +6,23 @@ import (
 	"fmt"
 
 	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/internal/sqlcommon"
 )
 
 var _ storage.ProfileStore = (*Store)(nil)
-
-// profileAD binds a profile's sealed settings to its name.
-func profileAD(name string) string { return "profile:" + name }
-
-func (s *Store) profileRow(p *storage.Profile) (plain string, sealed []byte, err error) {
-	pl, sec, err := storage.SplitProfileSettings(p.Settings)
-	if err != nil {
-		return "", nil, err
-	}
-	if sealed, err = s.key.SealFor(profileAD(p.Name), sec); err != nil {
-		return "", nil, err
-	}
-	return string(pl), sealed, nil
-}
 
 // CreateProfile implements storage.ProfileStore.
 func (s *Store) CreateProfile(ctx context.Context, p *storage.Profile) error {
 	if s.tx == nil {
 		return s.solo(ctx, func(in *Store) error { return in.CreateProfile(ctx, p) })
 	}
-	plain, sealed, err := s.profileRow(p)
+	plain, sealed, err := sqlcommon.SealProfile(s.key, p)
 	if err != nil {
 		return err
 	}
 	t := now()
 	if _, err := s.tx.ExecContext(ctx, `INSERT INTO profiles (name, kind, settings, secrets, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		p.Name, p.Kind, plain, sealed, t.UnixMicro(), t.UnixMicro()); err != nil {
+		p.Name, p.Kind, string(plain), sealed, t.UnixMicro(), t.UnixMicro()); err != nil {
 		return wrap(err)
 	}
 	p.CreatedAt, p.UpdatedAt = t, t
@@ -50,12 +37,8 @@ func (s *Store) scanProfile(sc interface{ Scan(...any) error }) (*storage.Profil
 	if err := sc.Scan(&p.Name, &p.Kind, &plain, &sealed, &created, &updated); err != nil {
 		return nil, wrap(err)
 	}
-	sec, err := s.key.OpenFor(profileAD(p.Name), sealed)
-	if err != nil {
+	if err := sqlcommon.OpenProfile(s.key, &p, plain, sealed); err != nil {
 		return nil, err
-	}
-	if p.Settings, err = storage.JoinProfileSettings([]byte(plain), sec); err != nil {
-		return nil, fmt.Errorf("sqlite: stored settings of profile %q are not valid JSON: %w", p.Name, err)
 	}
 	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return &p, nil
@@ -71,14 +54,14 @@ func (s *Store) UpdateProfile(ctx context.Context, p *storage.Profile) error {
 	if s.tx == nil {
 		return s.solo(ctx, func(in *Store) error { return in.UpdateProfile(ctx, p) })
 	}
-	plain, sealed, err := s.profileRow(p)
+	plain, sealed, err := sqlcommon.SealProfile(s.key, p)
 	if err != nil {
 		return err
 	}
 	t := now()
 	var created sql.NullInt64
 	err = s.tx.QueryRowContext(ctx, `UPDATE profiles SET kind = ?, settings = ?, secrets = ?, updated_at = ? WHERE name = ? RETURNING created_at`,
-		p.Kind, plain, sealed, t.UnixMicro(), p.Name).Scan(&created)
+		p.Kind, string(plain), sealed, t.UnixMicro(), p.Name).Scan(&created)
 	if err != nil {
 		return wrap(err)
 	}

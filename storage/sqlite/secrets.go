@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/internal/sqlcommon"
 	"github.com/omadm/omadm/storage/secret"
 )
 
@@ -130,37 +131,28 @@ func (s *Store) convertLegacy(ctx context.Context, tx *sql.Tx) (int, error) {
 	if _, err := tx.ExecContext(ctx, `PRAGMA secure_delete = ON`); err != nil {
 		return 0, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, username, password, server_password, password_hash,
-		server_password_sealed FROM devices WHERE password <> '' OR server_password <> ''`)
+	rows, err := tx.QueryContext(ctx, q(sqlcommon.LegacyDevices))
 	if err != nil {
 		return 0, err
 	}
-	type row struct {
-		id, user, pw, spw, hash string
-		sealed                  []byte
-	}
-	var todo []row
+	var todo []sqlcommon.LegacyDevice
 	for rows.Next() {
-		var r row
-		if err := rows.Scan(&r.id, &r.user, &r.pw, &r.spw, &r.hash, &r.sealed); err != nil {
+		var d sqlcommon.LegacyDevice
+		if err := rows.Scan(d.Dest()...); err != nil {
 			rows.Close()
 			return 0, err
 		}
-		todo = append(todo, r)
+		todo = append(todo, d)
 	}
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return 0, err
 	}
-	for _, r := range todo {
-		hash := storage.HashPassword(&storage.Device{Username: r.user, Password: r.pw, PasswordHash: r.hash})
-		sealed := r.sealed
-		if r.spw != "" {
-			if sealed, err = s.key.SealFor(r.id, r.spw); err != nil {
-				return 0, err
-			}
+	for _, d := range todo {
+		hash, sealed, err := d.Convert(s.key)
+		if err != nil {
+			return 0, err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE devices SET password_hash = ?, server_password_sealed = ?,
-			password = '', server_password = '' WHERE id = ?`, hash, sealed, r.id); err != nil {
+		if _, err := tx.ExecContext(ctx, q(sqlcommon.ConvertLegacy), hash, sealed, d.ID); err != nil {
 			return 0, err
 		}
 	}

@@ -11,10 +11,10 @@ import (
 const (
 	deviceCols  = `id, auth_scheme, username, password_hash, server_password_sealed, server_auth_scheme, cert_sha256, transport_auth, server_nonce, client_nonce, notify_addr, devinfo, labels, created_at, last_seen`
 	jobCols     = `id, device_id, spec, state, status, results, child_status, error, session_id, attempts, created_at, sent_at, done_at`
-	sessionCols = `device_id, session_id, token, state, version, closed, created_at, updated_at`
-	eventCols   = `id, device_id, session_id, kind, type, source, target, format, mark, data, correlator, created_at`
-	treeCols    = `device_id, uri, format, type, value, updated_at`
-	traceCols   = `id, device_id, session_id, direction, msg_id, content_type, body, decoded, created_at, codec`
+	sessionCols = sqlcommon.SessionCols
+	eventCols   = sqlcommon.EventCols
+	treeCols    = sqlcommon.TreeCols
+	traceCols   = sqlcommon.TraceCols
 	terminal    = `('done', 'failed', 'cancelled')`
 )
 
@@ -118,8 +118,8 @@ func (s *Store) prepare(ctx context.Context) error {
 	p(w, &st.sessionExists, `SELECT count(*) FROM sessions WHERE device_id = ? AND session_id = ?`)
 	p(w, &st.updateSession, `UPDATE sessions SET token = ?, state = ?, version = version + 1, closed = ?, updated_at = ?
 		WHERE device_id = ? AND session_id = ? AND version = ? RETURNING created_at`)
-	p(r, &st.getSession, `SELECT `+sessionCols+` FROM sessions WHERE device_id = ? AND session_id = ?`)
-	p(r, &st.getSessionByToken, `SELECT `+sessionCols+` FROM sessions WHERE token = ? AND token <> ''`)
+	p(r, &st.getSession, q(sqlcommon.GetSession))
+	p(r, &st.getSessionByToken, q(sqlcommon.GetSessionByToken))
 	p(r, &st.readByID, `SELECT `+prefixed("d.", deviceCols)+`, `+prefixed("s.", sessionCols)+` FROM devices d
 		LEFT JOIN sessions s ON s.device_id = d.id AND s.session_id = ? WHERE d.id = ?`)
 	p(r, &st.readByToken, `SELECT `+prefixed("d.", deviceCols)+`, `+prefixed("s.", sessionCols)+` FROM devices d
@@ -128,34 +128,24 @@ func (s *Store) prepare(ctx context.Context) error {
 	p(w, &st.deleteSessions, `DELETE FROM sessions WHERE rowid IN
 		(SELECT rowid FROM sessions WHERE updated_at < ? ORDER BY updated_at LIMIT ?)`)
 
-	p(w, &st.appendChunk, `INSERT INTO session_chunks (device_id, session_id, seq, data) VALUES (?, ?, ?, ?)`)
-	p(r, &st.readChunks, `SELECT data FROM session_chunks WHERE device_id = ? AND session_id = ? ORDER BY seq`)
-	p(w, &st.deleteChunks, `DELETE FROM session_chunks WHERE device_id = ? AND session_id = ?`)
+	p(w, &st.appendChunk, q(sqlcommon.AppendChunk))
+	p(r, &st.readChunks, q(sqlcommon.ReadChunks))
+	p(w, &st.deleteChunks, q(sqlcommon.DeleteChunks))
 
-	p(r, &st.listEvents, `SELECT `+eventCols+` FROM events WHERE device_id = ? AND id > ? ORDER BY id LIMIT ?`)
-	p(r, &st.listAllEvents, `SELECT `+eventCols+` FROM events WHERE id > ? ORDER BY id LIMIT ?`)
-	p(w, &st.deleteEvents, `DELETE FROM events WHERE id IN
-		(SELECT id FROM events WHERE created_at < ? ORDER BY created_at LIMIT ?)`)
+	p(r, &st.listEvents, q(sqlcommon.ListEvents))
+	p(r, &st.listAllEvents, q(sqlcommon.ListAllEvents))
+	p(w, &st.deleteEvents, q(sqlcommon.DeleteEventsStep))
 
-	p(w, &st.putTree, `INSERT INTO tree_nodes (`+treeCols+`) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (device_id, uri) DO UPDATE SET format = excluded.format, type = excluded.type,
-		value = excluded.value, updated_at = excluded.updated_at`)
-	p(r, &st.listTree, `SELECT `+treeCols+` FROM tree_nodes WHERE device_id = ? ORDER BY uri`)
-	p(r, &st.listTreePrefix, `SELECT `+treeCols+` FROM tree_nodes WHERE device_id = ?
-		AND (uri = ? OR (uri >= ? AND uri < ?)) ORDER BY uri`)
-	p(w, &st.deleteTree, `DELETE FROM tree_nodes WHERE device_id = ?`)
-	p(w, &st.deleteTreePrefix, `DELETE FROM tree_nodes WHERE device_id = ? AND (uri = ? OR (uri >= ? AND uri < ?))`)
+	p(w, &st.putTree, q(sqlcommon.PutTreeNode))
+	p(r, &st.listTree, q(sqlcommon.ListTree))
+	p(r, &st.listTreePrefix, q(sqlcommon.ListTreePrefix))
+	p(w, &st.deleteTree, q(sqlcommon.DeleteTree))
+	p(w, &st.deleteTreePrefix, q(sqlcommon.DeleteTreePrefix))
 
-	p(r, &st.listTraces, `SELECT `+traceCols+` FROM traces WHERE device_id = ? ORDER BY id DESC LIMIT ?`)
-	p(r, &st.listSessionTraces, `SELECT `+traceCols+` FROM traces WHERE device_id = ? AND session_id = ?
-		ORDER BY id DESC LIMIT ?`)
-	p(w, &st.pruneTraces, `DELETE FROM traces WHERE id IN (SELECT id FROM (SELECT id,
-		row_number() OVER (PARTITION BY device_id ORDER BY id DESC) AS rn FROM traces) AS t WHERE rn > ?)`)
-	// One device: the cut is the (keep+1)-th newest ID, found by walking
-	// traces_device backwards; nothing is deleted while the device has at
-	// most keep traces (the subquery is NULL).
-	p(w, &st.pruneDeviceTraces, `DELETE FROM traces WHERE device_id = ?1 AND id <= (SELECT id FROM traces
-		WHERE device_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)`)
+	p(r, &st.listTraces, q(sqlcommon.ListTraces))
+	p(r, &st.listSessionTraces, q(sqlcommon.ListSessionTraces))
+	p(w, &st.pruneTraces, q(sqlcommon.PruneTraces))
+	p(w, &st.pruneDeviceTraces, q(sqlcommon.PruneDeviceTraces))
 	p(w, &st.insertOp, q(sqlcommon.InsertOp))
 	p(r, &st.getOp, q(sqlcommon.GetOp))
 	p(r, &st.opByCorr, q(sqlcommon.OpByCorr))

@@ -7,11 +7,10 @@ import (
 	"time"
 
 	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/internal/sqlcommon"
 )
 
 var _ storage.TokenStore = (*Store)(nil)
-
-const tokenCols = `id, name, prefix, hash, created_at, last_used_at, revoked_at`
 
 func scanToken(sc interface{ Scan(...any) error }) (*storage.APIToken, error) {
 	var t storage.APIToken
@@ -29,7 +28,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, t *storage.APIToken) error {
 		return s.solo(ctx, func(in *Store) error { return in.CreateAPIToken(ctx, t) })
 	}
 	c := now()
-	err := s.tx.QueryRowContext(ctx, `INSERT INTO api_tokens (name, prefix, hash, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
+	err := s.tx.QueryRowContext(ctx, q(sqlcommon.InsertToken),
 		t.Name, t.Prefix, t.Hash, c.UnixMicro()).Scan(&t.ID)
 	if err != nil {
 		return wrap(err)
@@ -40,7 +39,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, t *storage.APIToken) error {
 
 // APITokenByHash implements storage.TokenStore.
 func (s *Store) APITokenByHash(ctx context.Context, hash []byte) (*storage.APIToken, error) {
-	t, err := scanToken(s.reader().QueryRowContext(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE hash = ?`, hash))
+	t, err := scanToken(s.reader().QueryRowContext(ctx, q(sqlcommon.TokenByHash), hash))
 	if err != nil {
 		return nil, fmt.Errorf("API token: %w", err)
 	}
@@ -49,11 +48,11 @@ func (s *Store) APITokenByHash(ctx context.Context, hash []byte) (*storage.APITo
 
 // ListAPITokens implements storage.TokenStore.
 func (s *Store) ListAPITokens(ctx context.Context, includeRevoked bool) ([]*storage.APIToken, error) {
-	q := `SELECT ` + tokenCols + ` FROM api_tokens`
+	query := sqlcommon.ListTokens
 	if !includeRevoked {
-		q += ` WHERE revoked_at IS NULL`
+		query = sqlcommon.ListLiveTokens
 	}
-	rows, err := s.reader().QueryContext(ctx, q+` ORDER BY id`)
+	rows, err := s.reader().QueryContext(ctx, query)
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -98,10 +97,10 @@ func (s *Store) RevokeAPIToken(ctx context.Context, id int64) (*storage.APIToken
 		})
 		return out, err
 	}
-	if _, err := s.tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, now().UnixMicro(), id); err != nil {
+	if _, err := s.tx.ExecContext(ctx, q(sqlcommon.RevokeToken), now().UnixMicro(), id); err != nil {
 		return nil, wrap(err)
 	}
-	t, err := scanToken(s.tx.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE id = ?`, id))
+	t, err := scanToken(s.tx.QueryRowContext(ctx, q(sqlcommon.TokenByID), id))
 	if err != nil {
 		return nil, fmt.Errorf("API token %d: %w", id, err)
 	}

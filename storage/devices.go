@@ -1,0 +1,17 @@
+package storage
+
+import "context"
+
+// DeviceStore keeps the enrolled devices and their credentials (see Device
+// for what is stored of the passwords).
+type DeviceStore interface {
+	CreateDevice(ctx context.Context, d *Device) error // ErrExists if the ID is taken
+	GetDevice(ctx context.Context, id string) (*Device, error)
+	// UpdateDevice overwrites all mutable fields of an existing device (ErrNotFound otherwise).
+	UpdateDevice(ctx context.Context, d *Device) error
+	// ListDevices returns devices ordered by ID with ID > afterID, at most limit (0 = 100).
+	ListDevices(ctx context.Context, afterID string, limit int) ([]*Device, error)
+	// DeleteDevice removes the device and everything that belongs to it.
+	DeleteDevice(ctx context.Context, id string) error
+	CountDevices(ctx context.Context) (int, error)
+}
