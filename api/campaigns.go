@@ -29,6 +29,8 @@ type CampaignTemplate struct {
 	Params    map[string]any `json:"params,omitempty"`
 	// Timeout of each device's operation, e.g. "2h" (default: the MO's).
 	Timeout string `json:"timeout,omitempty"`
+	// Retry changes the MO's retry policy for each device's operation.
+	Retry *RetryRequest `json:"retry,omitempty"`
 }
 
 // CampaignTarget says which devices the campaign takes, snapshotted at
@@ -176,7 +178,7 @@ func CampaignFrom(c *storage.Campaign, counts map[storage.TargetState]int) Campa
 		out.Wave = min(out.Wave, len(out.Waves))
 	}
 	t := spec.Template
-	out.Template = CampaignTemplate{MO: t.MO, Operation: t.Operation, Node: t.Node, Params: t.Params, Timeout: durString(t.Timeout)}
+	out.Template = CampaignTemplate{MO: t.MO, Operation: t.Operation, Node: t.Node, Params: t.Params, Timeout: durString(t.Timeout), Retry: RetryFrom(t.Retry)}
 	g := spec.Target
 	out.Target = CampaignTarget{All: g.All, Selector: g.Selector, Count: g.Count}
 	if g.Query != nil {
@@ -216,7 +218,11 @@ func (r *CampaignRequest) ToFleet() (*fleet.CampaignRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	out.Template = fleet.Template{MO: t.MO, Operation: t.Operation, Node: t.Node, Params: t.Params, Timeout: timeout}
+	retry, err := t.Retry.ToFleet("template.retry")
+	if err != nil {
+		return nil, err
+	}
+	out.Template = fleet.Template{MO: t.MO, Operation: t.Operation, Node: t.Node, Params: t.Params, Timeout: timeout, Retry: retry}
 	g := r.Target
 	out.Target = fleet.Target{Devices: g.Devices, All: g.All, Selector: g.Selector}
 	if g.Group != "" || len(g.Labels) > 0 || g.IDPrefix != "" {

@@ -35,6 +35,8 @@ type OperationRequest struct {
 	// Go duration such as "90s" or "2h".
 	Timeout string `json:"timeout,omitempty"`
 	Notify  bool   `json:"notify,omitempty"`
+	// Retry changes the MO's retry policy's attempts and pauses.
+	Retry *RetryRequest `json:"retry,omitempty"`
 }
 
 // Operation is an operation's view: its job, state and the device's report.
@@ -47,8 +49,18 @@ type Operation struct {
 	Params     map[string]string `json:"params,omitempty"`
 	Correlator string            `json:"correlator"`
 	Job        int64             `json:"job"`
-	// State: queued, sent, accepted, succeeded, failed, timed_out, cancelled.
+	// State: queued, sent, accepted, retry_wait (an attempt failed or timed
+	// out; the next starts at next_attempt_at), succeeded, failed,
+	// timed_out, cancelled.
 	State string `json:"state"`
+	// Attempts is the number of the current attempt (1 for the first),
+	// MaxAttempts how many the retry policy allows in all.
+	Attempts    int `json:"attempts"`
+	MaxAttempts int `json:"max_attempts"`
+	// NextAttemptAt is when the next attempt starts (retry_wait only).
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	// History lists the attempts (GET /operations/{id} only).
+	History []OperationAttempt `json:"history,omitempty"`
 	// ExecStatus is the device's status for the Exec (202: accepted, the
 	// result follows in a report).
 	ExecStatus int `json:"exec_status,omitempty"`
@@ -91,7 +103,12 @@ type JobOperation struct {
 func OperationFrom(o *storage.Operation) Operation {
 	out := Operation{ID: o.ID, Device: o.DeviceID, MO: o.MO, Operation: o.Name, Node: o.Node, Params: o.Params,
 		Correlator: o.Correlator, Job: o.JobID, State: string(o.State), ExecStatus: o.ExecStatus, Result: o.Result,
-		ResultData: o.ResultData, Event: o.EventID, Error: o.Error, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+		ResultData: o.ResultData, Event: o.EventID, Error: o.Error, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
+		Attempts: max(o.Attempt, 1), MaxAttempts: max(o.MaxAttempts, 1)}
+	if o.State == storage.OpRetryWait && !o.Deadline.IsZero() {
+		t := o.Deadline
+		out.NextAttemptAt = &t
+	}
 	if o.EventID != 0 {
 		if d, ok := fleet.DescriptorOf(o.MO); ok && d.Meaning != nil {
 			out.Meaning = d.Meaning(o.Result)
@@ -121,15 +138,16 @@ type FUMORequest struct {
 	PkgURL    string `json:"pkg_url,omitempty"`   // required except for Update (or give package)
 	// Package is a package of the server's catalogue (POST /packages): the
 	// server fills pkg_url with its download descriptor for this device.
-	Package    string `json:"package,omitempty"`
-	Correlator string `json:"correlator,omitempty"`
-	Timeout    string `json:"timeout,omitempty"`
-	Notify     bool   `json:"notify,omitempty"`
+	Package    string        `json:"package,omitempty"`
+	Correlator string        `json:"correlator,omitempty"`
+	Timeout    string        `json:"timeout,omitempty"`
+	Notify     bool          `json:"notify,omitempty"`
+	Retry      *RetryRequest `json:"retry,omitempty"`
 }
 
 // ToOperation is the operation request r stands for.
 func (r *FUMORequest) ToOperation() OperationRequest {
-	o := OperationRequest{MO: "fumo", Operation: r.Operation, Node: r.Node, Correlator: r.Correlator, Timeout: r.Timeout, Notify: r.Notify}
+	o := OperationRequest{MO: "fumo", Operation: r.Operation, Node: r.Node, Correlator: r.Correlator, Timeout: r.Timeout, Notify: r.Notify, Retry: r.Retry}
 	if r.PkgURL != "" {
 		o.Params = map[string]any{"pkg_url": r.PkgURL}
 	}
@@ -146,18 +164,19 @@ func (r *FUMORequest) ToOperation() OperationRequest {
 // reset a device over LAWMO, the same as an OperationRequest with mo
 // "lawmo" (see ToOperation).
 type LAWMORequest struct {
-	Node       string   `json:"node,omitempty"`       // the device's LAWMO node; default ./LAWMO
-	Operation  string   `json:"operation"`            // FullyLock, PartiallyLock, UnLock, FactoryReset, Wipe (any case)
-	WipeItems  []string `json:"wipe_items,omitempty"` // Wipe only: AvailableWipeList node names to erase
-	NotifyUser *bool    `json:"notify_user,omitempty"`
-	Correlator string   `json:"correlator,omitempty"`
-	Timeout    string   `json:"timeout,omitempty"`
-	Notify     bool     `json:"notify,omitempty"`
+	Node       string        `json:"node,omitempty"`       // the device's LAWMO node; default ./LAWMO
+	Operation  string        `json:"operation"`            // FullyLock, PartiallyLock, UnLock, FactoryReset, Wipe (any case)
+	WipeItems  []string      `json:"wipe_items,omitempty"` // Wipe only: AvailableWipeList node names to erase
+	NotifyUser *bool         `json:"notify_user,omitempty"`
+	Correlator string        `json:"correlator,omitempty"`
+	Timeout    string        `json:"timeout,omitempty"`
+	Notify     bool          `json:"notify,omitempty"`
+	Retry      *RetryRequest `json:"retry,omitempty"`
 }
 
 // ToOperation is the operation request r stands for.
 func (r *LAWMORequest) ToOperation() OperationRequest {
-	o := OperationRequest{MO: "lawmo", Operation: r.Operation, Node: r.Node, Correlator: r.Correlator, Timeout: r.Timeout, Notify: r.Notify}
+	o := OperationRequest{MO: "lawmo", Operation: r.Operation, Node: r.Node, Correlator: r.Correlator, Timeout: r.Timeout, Notify: r.Notify, Retry: r.Retry}
 	p := map[string]any{}
 	if r.NotifyUser != nil {
 		p["notify_user"] = *r.NotifyUser

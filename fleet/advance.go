@@ -45,7 +45,23 @@ func (m *Manager) apply(ctx context.Context, c change) error {
 		if err != nil || len(evs) == 0 || evs[0].ID != c.eventID || evs[0].Correlator == "" {
 			return err
 		}
-		op, err = m.o.Store.OperationByCorrelator(ctx, c.deviceID, evs[0].Correlator)
+		ev := evs[0]
+		op, err = m.o.Store.OperationByCorrelator(ctx, c.deviceID, ev.Correlator)
+		if errors.Is(err, storage.ErrNotFound) {
+			// An earlier attempt's correlator: a late report.
+			a, aerr := m.o.Store.AttemptByCorrelator(ctx, c.deviceID, ev.Correlator)
+			if aerr != nil {
+				return ignoreNotFound(aerr)
+			}
+			if op, err = m.o.Store.GetOperation(ctx, a.OperationID); err != nil {
+				return ignoreNotFound(err)
+			}
+			return m.lateReport(ctx, op, a.Attempt, ev)
+		}
+		if err == nil && op.State == storage.OpRetryWait {
+			// The attempt that ended waits for the next: its report is late.
+			return m.lateReport(ctx, op, op.Attempt, ev)
+		}
 	}
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil // not an operation's job or report
@@ -54,6 +70,13 @@ func (m *Manager) apply(ctx context.Context, c change) error {
 		return err
 	}
 	return m.Advance(ctx, op)
+}
+
+func ignoreNotFound(err error) error {
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 // JobChanged advances the operation that owns a job, if any (the API calls
@@ -66,10 +89,13 @@ func (m *Manager) JobChanged(ctx context.Context, jobID int64) error {
 // (sent, the Exec's status) and the device's report (the first 1226 event
 // with its correlator that the MO reads as its report). Each step is a
 // conditional transition from the state read, retried when another node
-// moved the operation meanwhile; op is updated to the stored result.
+// moved the operation meanwhile; op is updated to the stored result. An
+// attempt that failed in a way its retry policy retries, with attempts
+// left, moves op to retry_wait instead (the Scheduler starts the next
+// attempt at its time); an operation in retry_wait is left as it is.
 func (m *Manager) Advance(ctx context.Context, op *storage.Operation) error {
 	for range 4 {
-		if op.State.Terminal() {
+		if op.State.Terminal() || op.State == storage.OpRetryWait {
 			return nil
 		}
 		next, err := m.next(ctx, op)
@@ -79,7 +105,14 @@ func (m *Manager) Advance(ctx context.Context, op *storage.Operation) error {
 		if next == nil {
 			return nil
 		}
-		err = m.o.Store.TransitionOperation(ctx, next, op.State)
+		if next.State == storage.OpFailed && m.retryable(op, next) {
+			err = m.toRetryWait(ctx, op, next) // op is the stored result
+			if err == nil {
+				return nil
+			}
+		} else {
+			err = m.o.Store.TransitionOperation(ctx, next, op.State)
+		}
 		if err == nil {
 			*op = *next
 			if op.State.Terminal() && op.EventID != 0 {
@@ -251,20 +284,37 @@ func (m *Manager) Expire(ctx context.Context) (int, error) {
 		if err != nil {
 			return n, err
 		}
+		started := 0
 		for _, op := range ops {
+			if op.State == storage.OpRetryWait {
+				ok, err := m.startAttempt(ctx, op)
+				if err != nil {
+					return n, err
+				}
+				if ok {
+					started++
+				}
+				continue
+			}
 			if err := m.Advance(ctx, op); err != nil {
 				return n, err
 			}
-			if op.State.Terminal() {
+			if op.State.Terminal() || op.State == storage.OpRetryWait {
 				continue
 			}
 			from := op.State
-			op.State, op.DoneAt = storage.OpTimedOut, m.o.Now()
-			op.Error = fmt.Sprintf("no report within its timeout (deadline %s)", op.Deadline.UTC().Format("2006-01-02T15:04:05Z"))
+			t := *op
+			t.State, t.DoneAt = storage.OpTimedOut, m.o.Now()
+			t.Error = fmt.Sprintf("no report within its timeout (deadline %s)", op.Deadline.UTC().Format("2006-01-02T15:04:05Z"))
 			if from != storage.OpAccepted {
-				op.Error = fmt.Sprintf("the device did not take the operation before its deadline %s", op.Deadline.UTC().Format("2006-01-02T15:04:05Z"))
+				t.Error = fmt.Sprintf("the device did not take the operation before its deadline %s", op.Deadline.UTC().Format("2006-01-02T15:04:05Z"))
 			}
-			err := m.o.Store.TransitionOperation(ctx, op, from)
+			retry := m.retryable(op, &t)
+			if retry {
+				err = m.toRetryWait(ctx, op, &t)
+			} else {
+				err = m.o.Store.TransitionOperation(ctx, &t, from)
+			}
 			if errors.Is(err, storage.ErrConflict) {
 				continue // another node moved it
 			}
@@ -273,11 +323,17 @@ func (m *Manager) Expire(ctx context.Context) (int, error) {
 			}
 			n++
 			if from != storage.OpAccepted {
-				if _, err := m.o.Store.CancelJob(ctx, op.JobID); err != nil && !errors.Is(err, storage.ErrConflict) && !errors.Is(err, storage.ErrNotFound) {
-					m.o.Logger.Warn("operations: cancelling a timed-out operation's job", "operation", op.ID, "job", op.JobID, "err", err)
+				if _, err := m.o.Store.CancelJob(ctx, t.JobID); err != nil && !errors.Is(err, storage.ErrConflict) && !errors.Is(err, storage.ErrNotFound) {
+					m.o.Logger.Warn("operations: cancelling a timed-out operation's job", "operation", t.ID, "job", t.JobID, "err", err)
 				}
 			}
-			m.changed(op)
+			if !retry {
+				*op = t
+				m.changed(op)
+			}
+		}
+		if started > 0 {
+			m.o.Logger.Info("operations: next attempts started", "count", started)
 		}
 		if len(ops) < 100 {
 			return n, nil

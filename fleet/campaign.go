@@ -43,11 +43,13 @@ type Template struct {
 	Params    map[string]any `json:"params,omitempty"`
 	// Timeout of each device's operation (0: the MO's default).
 	Timeout time.Duration `json:"timeout,omitempty"`
+	// Retry overrides the MO's retry policy for each device's operation.
+	Retry *RetryOverride `json:"retry,omitempty"`
 }
 
 // request is the template's request for one device.
 func (t *Template) request(deviceID string) Request {
-	return Request{DeviceID: deviceID, MO: t.MO, Operation: t.Operation, Node: t.Node, Params: t.Params, Timeout: t.Timeout}
+	return Request{DeviceID: deviceID, MO: t.MO, Operation: t.Operation, Node: t.Node, Params: t.Params, Timeout: t.Timeout, Retry: t.Retry}
 }
 
 // Target says which devices a campaign takes; the devices are snapshotted

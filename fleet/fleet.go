@@ -7,6 +7,17 @@
 //
 //	queued → sent → accepted (Exec answered 202) → succeeded | failed | timed_out
 //	any open state → cancelled;  a 200 to the Exec → succeeded;  a failed Replace or Exec → failed
+//	an attempt that failed or timed out, when the retry policy lists that outcome and attempts
+//	are left → retry_wait → (at its deadline, the pause) queued with a new job and correlator
+//
+// Each MO declares its retry policy (mo.RetryPolicy: attempts, a doubling
+// backoff with a cap, and which outcomes are retried: a timeout, transient
+// report result codes, Exec statuses); a request may change the attempts
+// and pauses within bounds (RetryOverride). Starting the next attempt is
+// one batch, the new job and the conditional transition retry_wait →
+// queued, so of several nodes exactly one starts it. An earlier attempt's
+// late report is found by its correlator (storage.OperationAttempt), kept on
+// that attempt and changes nothing, so no outcome is counted twice.
 //
 // MOs plug in through their descriptors (mo.Descriptor): the operations, the
 // nodes they Replace and Exec, the report's success codes and the default
@@ -100,8 +111,12 @@ type Request struct {
 	Params map[string]any
 	// Correlator of the Exec; "" makes one.
 	Correlator string
-	// Timeout overrides the descriptor's default (0 = default).
+	// Timeout overrides the descriptor's default (0 = default); it bounds
+	// each attempt.
 	Timeout time.Duration
+	// Retry overrides the MO's retry policy's attempts and pauses (nil: the
+	// policy as declared).
+	Retry *RetryOverride
 }
 
 // Options configure a Manager. Only Store is required.
@@ -113,6 +128,9 @@ type Options struct {
 	ExecTimeout time.Duration
 	// Now is the clock (nil: time.Now), injected by tests.
 	Now func() time.Time
+	// Jitter turns a retry's pause into the one used (nil: up to a tenth
+	// more, at random); tests inject a fixed one.
+	Jitter func(time.Duration) time.Duration
 	// OnChange, when set, is called after every stored state change of an
 	// operation (creation included) with the operation as stored. It must
 	// not block.
@@ -154,6 +172,9 @@ func New(o Options) (*Manager, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Jitter == nil {
+		o.Jitter = defaultJitter
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -197,6 +218,17 @@ func (m *Manager) planResolved(ctx context.Context, r *Request) (*storage.Operat
 }
 
 func (m *Manager) plan(ctx context.Context, r *Request) (*storage.Operation, storage.JobSpec, error) {
+	op, spec, err := m.planOp(ctx, r)
+	if err != nil {
+		return nil, storage.JobSpec{}, err
+	}
+	if err := m.setRetry(r, op, cmpDur(r.Timeout, m.attemptTimeout(op))); err != nil {
+		return nil, storage.JobSpec{}, err
+	}
+	return op, spec, nil
+}
+
+func (m *Manager) planOp(ctx context.Context, r *Request) (*storage.Operation, storage.JobSpec, error) {
 	if r.Timeout < 0 || r.Timeout > MaxTimeout {
 		return nil, storage.JobSpec{}, invalid("timeout", "%s: want a positive duration of at most %s", r.Timeout, MaxTimeout)
 	}
@@ -353,7 +385,7 @@ func (m *Manager) planExec(r *Request) (*storage.Operation, storage.JobSpec, err
 // store: what Manager.Plan would refuse. Clients call it to report a
 // mistake before sending a request.
 func Validate(r Request) error {
-	m := &Manager{o: Options{MOs: DefaultMOs, ExecTimeout: DefaultExecTimeout, Now: time.Now,
+	m := &Manager{o: Options{MOs: DefaultMOs, ExecTimeout: DefaultExecTimeout, Now: time.Now, Jitter: defaultJitter,
 		Packages: func(context.Context, string, string) (string, error) { return "http://package.invalid/", nil }}}
 	_, _, err := m.planResolved(context.Background(), &r)
 	return err

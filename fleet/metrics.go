@@ -14,7 +14,7 @@ import (
 func newOperationsCounter() *prometheus.CounterVec {
 	return prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "omadm", Subsystem: "fleet", Name: "operations_total",
-		Help: "Operations that entered each state (queued at creation, sent, accepted, succeeded, failed, timed_out, cancelled), by MO.",
+		Help: "Operations that entered each state (queued at creation and at each retry, sent, accepted, retry_wait, succeeded, failed, timed_out, cancelled), by MO.",
 	}, []string{"mo", "state"})
 }
 

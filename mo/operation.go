@@ -36,6 +36,10 @@ type Descriptor struct {
 	Report func(typ, source, data string) (code int, meaning string, ok bool, err error)
 	// Meaning names a result code ("firmware update failed").
 	Meaning func(code int) string
+	// Retry is the object's retry policy: which ended attempts the server
+	// starts again, how often and after what pause. The zero value retries
+	// nothing. An Operation's own Retry replaces it.
+	Retry RetryPolicy
 	// Refresh, when set, is what the server Gets (relative to the object
 	// instance, a ?list= query allowed) once an operation ended with the
 	// device's report, so that its view of the device (the tree cache)
@@ -60,6 +64,77 @@ type Operation struct {
 	Create string
 	// Params are what the operation writes before its Exec, in order.
 	Params []Param
+	// Retry, when not nil, replaces the descriptor's retry policy for this
+	// operation.
+	Retry *RetryPolicy
+}
+
+// RetryPolicy says, as data, when an operation's attempt that ended without
+// success is made again (a new job with a new correlator) and after what
+// pause. An attempt is retried only while fewer than MaxAttempts were made
+// and only for the outcomes listed: a device's explicit refusal or failure
+// that is not listed ends the operation at once.
+type RetryPolicy struct {
+	// MaxAttempts is the number of attempts in all, the first included
+	// (0 or 1: no retry).
+	MaxAttempts int
+	// Backoff is the pause before the second attempt; each further one
+	// doubles it, up to MaxBackoff.
+	Backoff time.Duration
+	// MaxBackoff caps the pause (0: no cap beyond the doubling).
+	MaxBackoff time.Duration
+	// OnTimeout retries an attempt that timed out: the device did not take
+	// the job, or did not report, before the deadline.
+	OnTimeout bool
+	// OnResult lists the inclusive ranges of report result codes that are
+	// transient (a download server unavailable) and so retried.
+	OnResult [][2]int
+	// OnExecStatus lists the inclusive ranges of the device's status for
+	// the Exec (or its job's failure) that are retried.
+	OnExecStatus [][2]int
+}
+
+// Retries reports whether the policy allows any retry.
+func (p RetryPolicy) Retries() bool { return p.MaxAttempts > 1 }
+
+// RetryResult reports whether a report's result code is listed as transient.
+func (p RetryPolicy) RetryResult(code int) bool { return inRanges(p.OnResult, code) }
+
+// RetryExecStatus reports whether an Exec status is listed as transient.
+func (p RetryPolicy) RetryExecStatus(st int) bool { return inRanges(p.OnExecStatus, st) }
+
+// Delay is the pause before attempt next (2, 3, …): Backoff doubled for
+// each attempt after the second, at most MaxBackoff when it is set.
+func (p RetryPolicy) Delay(next int) time.Duration {
+	d := p.Backoff
+	for i := 2; i < next && d > 0; i++ {
+		if p.MaxBackoff > 0 && d >= p.MaxBackoff || d > 1<<60 {
+			break
+		}
+		d *= 2
+	}
+	if p.MaxBackoff > 0 && d > p.MaxBackoff {
+		d = p.MaxBackoff
+	}
+	return d
+}
+
+// RetryPolicyOf returns the retry policy of an operation of d: its own when
+// it has one, the descriptor's otherwise.
+func (d *Descriptor) RetryPolicyOf(op *Operation) RetryPolicy {
+	if op != nil && op.Retry != nil {
+		return *op.Retry
+	}
+	return d.Retry
+}
+
+func inRanges(rs [][2]int, n int) bool {
+	for _, r := range rs {
+		if n >= r[0] && n <= r[1] {
+			return true
+		}
+	}
+	return false
 }
 
 // Param is one parameter of an operation: a value the request gives and the
@@ -122,14 +197,7 @@ func (d *Descriptor) Names() []string {
 }
 
 // Successful reports whether a report's result code means success.
-func (d *Descriptor) Successful(code int) bool {
-	for _, r := range d.Success {
-		if code >= r[0] && code <= r[1] {
-			return true
-		}
-	}
-	return false
-}
+func (d *Descriptor) Successful(code int) bool { return inRanges(d.Success, code) }
 
 // ExecNode is the node an operation executes, relative to the instance.
 func (op *Operation) ExecNode() string {

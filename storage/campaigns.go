@@ -196,9 +196,11 @@ type CampaignStore interface {
 	CountCampaignDevices(ctx context.Context, campaignID int64, fromSeq, belowSeq int, states ...TargetState) (map[TargetState]int, error)
 	// SyncCampaignDevices moves the campaign's notified and in_progress
 	// devices to their operations' states (queued: notified; sent,
-	// accepted: in_progress; the terminal states as they are, with the
-	// operation's Error and DoneAt) and a device whose operation is gone to
-	// skipped; it returns how many devices changed.
+	// accepted, retry_wait: in_progress; the terminal states as they are,
+	// with the operation's Error and DoneAt) and a device whose operation is
+	// gone to skipped; it returns how many devices changed. A device moved
+	// from in_progress back to notified (its operation's next attempt was
+	// queued) has NextNotify set to now, so it is notified again.
 	SyncCampaignDevices(ctx context.Context, campaignID int64, now time.Time) (int, error)
 	// SetCampaignDevices moves every device of the campaign in one of the
 	// states from to state `to`, with reason as Error and DoneAt now when

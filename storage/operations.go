@@ -12,7 +12,10 @@ type OpState string
 // Operation states. queued → sent → accepted (the device answered the Exec
 // 202 and reports later) → succeeded, failed or timed_out; cancelled from any
 // open state. A 200 to the Exec ends the operation at once (succeeded); a
-// failed parameter Replace or Exec fails it.
+// failed parameter Replace or Exec fails it. An attempt that failed or timed
+// out and that the operation's retry policy lets it make again goes to
+// retry_wait (open) until its Deadline, the time of the next attempt, which
+// then starts from queued with a new job and correlator.
 const (
 	OpQueued    OpState = "queued"
 	OpSent      OpState = "sent"
@@ -21,10 +24,11 @@ const (
 	OpFailed    OpState = "failed"
 	OpTimedOut  OpState = "timed_out"
 	OpCancelled OpState = "cancelled"
+	OpRetryWait OpState = "retry_wait"
 )
 
 // OpOpen lists the states an operation may still leave.
-var OpOpen = []OpState{OpQueued, OpSent, OpAccepted}
+var OpOpen = []OpState{OpQueued, OpSent, OpAccepted, OpRetryWait}
 
 // Terminal reports whether no further change happens to an operation in this state.
 func (s OpState) Terminal() bool {
@@ -34,7 +38,7 @@ func (s OpState) Terminal() bool {
 // Valid reports whether s is one of the operation states.
 func (s OpState) Valid() bool {
 	switch s {
-	case OpQueued, OpSent, OpAccepted, OpSucceeded, OpFailed, OpTimedOut, OpCancelled:
+	case OpQueued, OpSent, OpAccepted, OpSucceeded, OpFailed, OpTimedOut, OpCancelled, OpRetryWait:
 		return true
 	}
 	return false
@@ -50,20 +54,35 @@ type Operation struct {
 	Name     string            // the MO's operation name, e.g. DownloadAndUpdate, Wipe
 	Node     string            // the MO instance's node on the device, e.g. ./FwUpdate/Default
 	Params   map[string]string // the request's parameters, as given
-	// Correlator is the Exec's correlator; the device's 1226 report carries
-	// it. Unique per device.
+	// Correlator is the current attempt's Exec correlator; the device's
+	// 1226 report carries it. Unique per device (earlier attempts'
+	// correlators are kept in their OperationAttempt).
 	Correlator string
-	JobID      int64 // the job (Exec, or Sequence of Replaces and Exec)
+	JobID      int64 // the current attempt's job (Exec, or Sequence of Replaces and Exec)
 	State      OpState
 	ExecStatus int    // the device's status for the Exec (0 until known)
 	Result     int    // the report's result code (0 until a report)
 	ResultData string // the report's Data as stored in its event
 	EventID    int64  // the report's event (0 until a report)
 	Error      string // why it failed, timed out or was cancelled
-	Deadline   time.Time
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
-	DoneAt     time.Time // zero while open
+	// Deadline is when the current attempt times out; in retry_wait, when
+	// the next attempt starts.
+	Deadline time.Time
+	// Attempt is the number of the current attempt (1 for the first; 0 is
+	// stored as 1), AttemptAt when it started.
+	Attempt   int
+	AttemptAt time.Time
+	// MaxAttempts is how many attempts the operation may make in all (0 is
+	// stored as 1: no retry); Timeout is each attempt's timeout, Backoff the
+	// pause before the second attempt (doubled for each further one, at
+	// most MaxBackoff).
+	MaxAttempts int
+	Timeout     time.Duration
+	Backoff     time.Duration
+	MaxBackoff  time.Duration
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	DoneAt      time.Time // zero while open
 }
 
 // OperationFilter selects operations in ListOperations.

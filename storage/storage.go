@@ -239,6 +239,7 @@ type Store interface {
 
 	// Operations (MO actions with their job, correlator and report).
 	OperationStore
+	OperationAttemptStore
 	// Retention in bounded, set-based steps (traces, closed sessions).
 	Housekeeper
 	// Retention of the traces by their total size.

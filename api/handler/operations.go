@@ -78,6 +78,12 @@ func (h *Handler) startOperation(w http.ResponseWriter, r *http.Request, req api
 		}
 		fr.Timeout = t
 	}
+	retry, err := req.Retry.ToFleet("retry")
+	if err != nil {
+		h.fail(w, r, err)
+		return nil, nil, false
+	}
+	fr.Retry = retry
 	if req.Notify && d.NotifyAddr == "" {
 		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("device %q has no notify_addr: set one with PATCH /devices/{id} or queue the operation without notify", d.ID))
 		return nil, nil, false
@@ -125,7 +131,12 @@ func (h *Handler) getOperation(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, api.OperationFrom(op))
+	as, err := h.o.Store.OperationAttempts(r.Context(), op.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.WithHistory(api.OperationFrom(op), op, as))
 }
 
 // cancelOperation is POST /operations/{opid}/cancel.

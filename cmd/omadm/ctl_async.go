@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/omadm/omadm/api"
 	"github.com/omadm/omadm/api/client"
@@ -34,6 +35,9 @@ type asyncOutcome struct {
 	Successful bool   `json:"successful"`
 	EventID    int64  `json:"event,omitempty"`
 	Error      string `json:"error,omitempty"`
+	// Attempts is the attempt that ended it, of MaxAttempts allowed.
+	Attempts    int `json:"attempts"`
+	MaxAttempts int `json:"max_attempts"`
 }
 
 // asyncExec is one such operation: queue sends the request that makes the
@@ -79,9 +83,13 @@ func runAsyncExec(cmd *cobra.Command, o *ctlOptions, a asyncExec) error {
 	out := outcomeOf(op, j.ID)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		if op.State == "accepted" {
+		switch {
+		case op.State == "retry_wait":
+			err = timedOutf("attempt %d of %d ended and the next starts at %s, after the %s waited: %s", op.Attempts, op.MaxAttempts,
+				fmtTime(op.NextAttemptAt), a.wait, op.Error)
+		case op.State == "accepted":
 			err = timedOutf("no report with correlator %s within %s (the Exec was accepted with status %d)", op.Correlator, a.wait, op.ExecStatus)
-		} else {
+		default:
 			err = timedOutf("the device did not take the Exec (job %d) within %s", j.ID, a.wait)
 		}
 	case err != nil:
@@ -115,7 +123,33 @@ func operationExit(op *api.Operation, what string) error {
 func outcomeOf(op *api.Operation, job int64) asyncOutcome {
 	return asyncOutcome{Device: op.Device, Node: op.Node, Operation: op.Operation, Correlator: op.Correlator, OpID: op.ID,
 		State: op.State, ExecJob: job, ExecStatus: op.ExecStatus, Result: op.Result, Meaning: op.Meaning,
-		Successful: op.State == "succeeded", EventID: op.Event, Error: op.Error}
+		Successful: op.State == "succeeded", EventID: op.Event, Error: op.Error, Attempts: op.Attempts, MaxAttempts: op.MaxAttempts}
+}
+
+func fmtTime(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// retryFlags registers --max-attempts and --retry-backoff on f and returns
+// the request's retry override they make (nil when neither is given).
+func retryFlags(f *pflag.FlagSet) func() *api.RetryRequest {
+	var attempts int
+	var backoff time.Duration
+	f.IntVar(&attempts, "max-attempts", 0, "attempts in all, the first included (1: no retry; default: the MO's policy, e.g. FUMO 3, LAWMO 3)")
+	f.DurationVar(&backoff, "retry-backoff", 0, "pause before the second attempt, doubled for each further one (default: the MO's policy, e.g. 5m)")
+	return func() *api.RetryRequest {
+		if attempts == 0 && backoff == 0 {
+			return nil
+		}
+		r := &api.RetryRequest{MaxAttempts: attempts}
+		if backoff != 0 {
+			r.Backoff = backoff.String()
+		}
+		return r
+	}
 }
 
 // execCorrelator is the correlator of the job's Exec (the job itself, or the
@@ -136,8 +170,8 @@ func printAsync(cmd *cobra.Command, format string, out *asyncOutcome) error {
 	if out.Result != 0 {
 		result = fmt.Sprintf("%d %s", out.Result, out.Meaning)
 	}
-	return ctlTable(w, []string{"DEVICE", "OPERATION", "CORRELATOR", "STATE", "EXEC", "RESULT"},
-		[][]string{{out.Device, out.Operation, out.Correlator, out.State, fmt.Sprint(out.ExecStatus), result}})
+	return ctlTable(w, []string{"DEVICE", "OPERATION", "CORRELATOR", "STATE", "ATTEMPT", "EXEC", "RESULT"},
+		[][]string{{out.Device, out.Operation, out.Correlator, out.State, fmt.Sprintf("%d/%d", max(out.Attempts, 1), max(out.MaxAttempts, 1)), fmt.Sprint(out.ExecStatus), result}})
 }
 
 // ctlOp is `omadm ctl op get|list|cancel`.
@@ -156,8 +190,9 @@ func ctlOp(o *ctlOptions) *cobra.Command {
 		Long: `cancel ends an open operation. A queued or sent one has its job cancelled
 (a command not yet out never goes out). An accepted one (the device answered
 its Exec 202 and is running it) is only marked cancelled: the device may still
-report, which is kept as an event but changes nothing. An operation that
-already ended is an error (HTTP 409).`,
+report, which is kept as an event but changes nothing. One waiting for its next
+attempt (retry_wait) is cancelled at once: no further attempt starts. An
+operation that already ended is an error (HTTP 409).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return ctlOpCall(cmd, o, args[0], func(ctx context.Context, c *client.Client, id int64) (*api.Operation, error) {
 				return c.CancelOperation(ctx, id)
@@ -183,7 +218,7 @@ already ended is an error (HTTP 409).`,
 			return nil
 		}),
 	}
-	list.Flags().StringSliceVar(&states, "state", nil, "only these states: queued, sent, accepted, succeeded, failed, timed_out, cancelled")
+	list.Flags().StringSliceVar(&states, "state", nil, "only these states: queued, sent, accepted, retry_wait, succeeded, failed, timed_out, cancelled")
 	list.Flags().Int64Var(&after, "after", 0, "paging cursor: operations with a greater id")
 	list.Flags().IntVar(&limit, "limit", 0, "page size (default 100)")
 	cmd.AddCommand(get, list, cancelCmd)
@@ -221,13 +256,38 @@ func ctlPrintOps(cmd *cobra.Command, format string, ops []api.Operation) error {
 		if op.Event != 0 {
 			result = strings.TrimSpace(fmt.Sprintf("%d %s", op.Result, op.Meaning))
 		}
-		rows = append(rows, []string{fmt.Sprint(op.ID), op.Device, op.MO, op.Operation, op.State, fmt.Sprint(op.ExecStatus), result, op.Correlator})
+		state := op.State
+		if op.NextAttemptAt != nil {
+			state += " (next " + fmtTime(op.NextAttemptAt) + ")"
+		}
+		rows = append(rows, []string{fmt.Sprint(op.ID), op.Device, op.MO, op.Operation, state, op.AttemptsText(), fmt.Sprint(op.ExecStatus), result, op.Correlator})
 	}
-	return ctlTable(w, []string{"ID", "DEVICE", "MO", "OPERATION", "STATE", "EXEC", "RESULT", "CORRELATOR"}, rows)
+	if err := ctlTable(w, []string{"ID", "DEVICE", "MO", "OPERATION", "STATE", "ATTEMPT", "EXEC", "RESULT", "CORRELATOR"}, rows); err != nil {
+		return err
+	}
+	if len(ops) != 1 || len(ops[0].History) < 2 {
+		return nil
+	}
+	// One operation with several attempts: its history.
+	rows = rows[:0]
+	for _, a := range ops[0].History {
+		result := "-"
+		if a.Event != 0 {
+			result = fmt.Sprint(a.Result)
+			if a.Late {
+				result += " (late)"
+			}
+		}
+		rows = append(rows, []string{fmt.Sprint(a.Attempt), fmt.Sprint(a.Job), a.Correlator, a.State, fmt.Sprint(a.ExecStatus), result, a.Error})
+	}
+	fmt.Fprintln(w)
+	return ctlTable(w, []string{"ATTEMPT", "JOB", "CORRELATOR", "STATE", "EXEC", "RESULT", "ERROR"}, rows)
 }
 
 // opRequest is the fleet request an API operation request stands for, for
 // checking it before it is sent (the timeout is checked by the server).
 func opRequest(device string, r api.OperationRequest) fleet.Request {
-	return fleet.Request{DeviceID: device, MO: r.MO, Operation: r.Operation, Node: r.Node, Params: r.Params, Correlator: r.Correlator}
+	fr := fleet.Request{DeviceID: device, MO: r.MO, Operation: r.Operation, Node: r.Node, Params: r.Params, Correlator: r.Correlator}
+	fr.Retry, _ = r.Retry.ToFleet("retry") // a malformed duration is the server's to refuse
+	return fr
 }

@@ -55,6 +55,7 @@ func ctlCampaignCreate(o *ctlOptions) *cobra.Command {
 		p                                                                   api.CampaignPolicy
 		waves                                                               string
 		wait                                                                time.Duration
+		retry                                                               func() *api.RetryRequest
 	)
 	cmd := &cobra.Command{
 		Use:   "create",
@@ -66,7 +67,10 @@ without its device (--mo, --operation, --param k=v); the target is exactly one o
 snapshots the targets and its scheduler rolls the operation out: waves
 (--waves 5%,25%,100%), at most --max-in-flight devices at once, --notify-rate
 package 0 per second, pausing when a wave has more than --max-failures (or
---max-failure-percent) failed or timed-out devices.
+--max-failure-percent) failed or timed-out devices. A device's operation is
+retried by its MO's policy (--max-attempts, --retry-backoff change it); the
+device counts failed or timed out only once its attempts are spent, and is
+notified again for each new attempt.
 
 With --wait the command follows the campaign's progress until it ends and
 exits 0 when every device succeeded, 1 when some did not or it was cancelled,
@@ -77,7 +81,7 @@ and 3 when it was not over in time.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			req := api.CampaignRequest{Name: name, Paused: paused,
-				Template: api.CampaignTemplate{MO: mo, Operation: operation, Node: node, Timeout: timeout},
+				Template: api.CampaignTemplate{MO: mo, Operation: operation, Node: node, Timeout: timeout, Retry: retry()},
 				Target:   api.CampaignTarget{Devices: devices, All: all, Selector: selector, Group: group, IDPrefix: idPrefix}, Policy: p}
 			if len(params) > 0 {
 				req.Template.Params = map[string]any{}
@@ -135,6 +139,7 @@ and 3 when it was not over in time.`,
 	f.StringVar(&node, "node", "", "MO instance node (exec: the node to execute)")
 	f.StringArrayVar(&params, "param", nil, `operation parameter name=value (a JSON list ["a","b"] for a list); repeatable`)
 	f.StringVar(&timeout, "op-timeout", "", "timeout of each device's operation, e.g. 2h (default: the MO's)")
+	retry = retryFlags(f)
 	f.StringArrayVar(&devices, "device", nil, "target device id; repeatable")
 	f.StringVar(&file, "devices-file", "", `file of target device ids, one per line ("-": stdin)`)
 	f.BoolVar(&all, "all", false, "target every enrolled device")

@@ -17,6 +17,7 @@ func ctlFUMO(o *ctlOptions) *cobra.Command {
 	var node, opName, correlator, pkg string
 	var wait time.Duration
 	var notify bool
+	var retry func() *api.RetryRequest
 	cmd := &cobra.Command{
 		Use:   "fumo ID [URL]",
 		Short: "Update a device's firmware (FUMO): set the package URL, Exec the operation, optionally wait for the device's report",
@@ -28,7 +29,11 @@ correlator, so the Exec never runs when the Replace failed. The device accepts t
 the session, and reports in a later session with a generic alert (1226)
 carrying the correlator; it is stored as an event (omadm ctl events ID).
 
-With --wait the command waits for that report and prints the outcome;
+The server retries the update by FUMO's policy: an attempt that timed out or
+whose download failed for a transient reason (result 407, 412, 500, 503,
+550-599) is made again after a pause (3 attempts, 5m doubling up to 1h;
+--max-attempts and --retry-backoff change it). With --wait the command waits
+through those retries for the final report and prints the outcome;
 it exits 0 for a successful result, 1 for a failed one and 3 when the
 report did not come in time.`,
 		Example: `  omadm ctl fumo IMEI:490154203237518 https://fw.example.com/acme-2.1.bin --notify --wait 30m
@@ -36,7 +41,7 @@ report did not come in time.`,
   omadm ctl fumo IMEI:490154203237518 --op update --node ./FwUpdate/Main`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := api.FUMORequest{Node: node, Operation: opName, Correlator: correlator, Notify: notify}
+			req := api.FUMORequest{Node: node, Operation: opName, Correlator: correlator, Notify: notify, Retry: retry()}
 			if len(args) == 2 {
 				req.PkgURL = args[1]
 			}
@@ -58,5 +63,6 @@ report did not come in time.`,
 	f.StringVar(&pkg, "package", "", "instead of URL: a package of the server's catalogue (omadm ctl package upload); the server sets PkgURL to its download descriptor for this device")
 	f.DurationVar(&wait, "wait", 0, "wait up to this long for the device's report")
 	f.BoolVar(&notify, "notify", false, "send package 0 so the device connects now")
+	retry = retryFlags(f)
 	return cmd
 }

@@ -16,6 +16,7 @@ func ctlLAWMO(o *ctlOptions) *cobra.Command {
 	var wipe []string
 	var wait time.Duration
 	var notify, notifyUser bool
+	var retry func() *api.RetryRequest
 	cmd := &cobra.Command{
 		Use:   "lawmo ID lock|partial-lock|unlock|wipe|factory-reset",
 		Short: "Lock, unlock, wipe or reset a device (LAWMO), optionally waiting for its report",
@@ -28,14 +29,17 @@ and the command fails. The device accepts
 (202), does the work after the session and reports with a generic alert (1226,
 urn:oma:at:lawmo:1.0:OperationComplete) carrying the correlator.
 
-With --wait the command waits for that report and prints the outcome; it exits
+The server retries an attempt that timed out (3 attempts, 5m doubling up to
+30m; --max-attempts 1 for none), never one the device reported failed. With
+--wait the command waits through those retries for the final report and
+prints the outcome; it exits
 0 for a successful result, 1 for a failed one and 3 when the report did not
 come in time.`,
 		Example: `  omadm ctl lawmo IMEI:490154203237518 lock --notify --wait 2m
   omadm ctl lawmo IMEI:490154203237518 wipe --wipe-item 1 --wipe-item 2 --notify --wait 10m`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := api.LAWMORequest{Node: node, Operation: args[1], WipeItems: wipe, Correlator: correlator, Notify: notify}
+			req := api.LAWMORequest{Node: node, Operation: args[1], WipeItems: wipe, Correlator: correlator, Notify: notify, Retry: retry()}
 			if cmd.Flags().Changed("notify-user") {
 				req.NotifyUser = &notifyUser
 			}
@@ -56,5 +60,6 @@ come in time.`,
 	f.BoolVar(&notifyUser, "notify-user", false, "set LAWMOConfig/NotifyUser first (tell the user, or with =false, don't)")
 	f.DurationVar(&wait, "wait", 0, "wait up to this long for the device's report")
 	f.BoolVar(&notify, "notify", false, "send package 0 so the device connects now")
+	retry = retryFlags(f)
 	return cmd
 }

@@ -175,7 +175,8 @@ func TestServe_SchedulerTimesOutAnOperation(t *testing.T) {
 	}
 	updates, _, cancel := rs.API.Hub().Subscribe()
 	defer cancel()
-	op, err := apiclient.New(rs.URL, ctlTestToken).CreateOperation(ctx, "d1", api.OperationRequest{MO: "lawmo", Operation: "lock", Timeout: "2m"})
+	op, err := apiclient.New(rs.URL, ctlTestToken).CreateOperation(ctx, "d1", api.OperationRequest{MO: "lawmo", Operation: "lock", Timeout: "2m",
+		Retry: &api.RetryRequest{MaxAttempts: 1}}) // no retry: the timeout ends it
 	if err != nil {
 		t.Fatal(err)
 	}

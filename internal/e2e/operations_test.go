@@ -244,7 +244,8 @@ func TestE2E_OperationWithoutReportTimesOut(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(obj.Close)
-		op, _ := n.create(t, fleet.Request{DeviceID: a.ID(), MO: "lawmo", Operation: "lock", Timeout: time.Minute})
+		op, _ := n.create(t, fleet.Request{DeviceID: a.ID(), MO: "lawmo", Operation: "lock", Timeout: time.Minute,
+			Retry: &fleet.RetryOverride{MaxAttempts: 1}}) // no retry: the timeout ends it
 		if got := op.Deadline.Sub(clk.Now()); got > time.Minute || got < time.Minute-time.Millisecond { // stored to the microsecond
 			t.Fatalf("deadline in %s, want the request's 1m", got)
 		}

@@ -27,6 +27,8 @@ var Descriptor = &mo.Descriptor{
 	DefaultNode: DefaultNode,
 	Timeout:     10 * time.Minute,
 	Success:     [][2]int{{1200, 1299}},
+	// Retried once on timeout: a diagnostics run is harmless to repeat.
+	Retry: mo.RetryPolicy{MaxAttempts: 2, Backoff: time.Minute, MaxBackoff: 10 * time.Minute, OnTimeout: true},
 	Operations: []mo.Operation{
 		start("Memory", "memory", "mem"),
 		start("Storage", "storage", "disk"),

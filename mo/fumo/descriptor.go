@@ -20,6 +20,20 @@ var Descriptor = &mo.Descriptor{
 	DefaultOperation: string(OpDownloadAndUpdate),
 	Timeout:          24 * time.Hour,
 	Success:          [][2]int{{200, 299}},
+	// Retried: an attempt that timed out, and the result codes of a
+	// download that failed for a reason outside the device and the package
+	// (OMA-TS-DM-FUMO-V1_0 §10.2 result codes: 407 alternate download request
+	// time-out, 412 alternate download server unavailable, 500 alternate
+	// download server error, 503 download failed because of the network,
+	// 550–599 vendor server errors), and an Exec the device answered 503
+	// (service unavailable, OMA-TS-DM_RepPro-V1_2 status codes). A refused
+	// or bad package (402–406, 411), a failed update (410) or the user's
+	// refusal (401) ends the operation at once: the same package would fail
+	// the same way. The device itself never retries (OMA-TS-DM-FUMO-V1_0:
+	// no automatic retry), so the server does.
+	Retry: mo.RetryPolicy{MaxAttempts: 3, Backoff: 5 * time.Minute, MaxBackoff: time.Hour, OnTimeout: true,
+		OnResult:     [][2]int{{int(ResultDownloadTimeout), int(ResultDownloadTimeout)}, {int(ResultServerUnavailable), int(ResultServerUnavailable)}, {int(ResultServerError), int(ResultServerError)}, {int(ResultDownloadNetwork), int(ResultDownloadNetwork)}, {550, 599}},
+		OnExecStatus: [][2]int{{503, 503}}},
 	Operations: []mo.Operation{
 		{Name: string(OpDownloadAndUpdate), Aliases: []string{"download-and-update"},
 			Params: []mo.Param{{Name: "pkg_url", Node: string(OpDownloadAndUpdate) + "/PkgURL", Format: "chr", Required: true, PackageURL: true}}},

@@ -22,6 +22,10 @@ var Descriptor = &mo.Descriptor{
 	DefaultNode: DefaultNode,
 	Timeout:     time.Hour,
 	Success:     [][2]int{{1200, 1299}},
+	// Retried on timeout only: a lock or wipe the device never took (or
+	// never reported) is sent again, but one the device reported failed
+	// (14xx) or refused is not repeated blindly; the operator decides.
+	Retry: mo.RetryPolicy{MaxAttempts: 3, Backoff: 5 * time.Minute, MaxBackoff: 30 * time.Minute, OnTimeout: true},
 	Operations: []mo.Operation{
 		{Name: string(OpFullyLock), Aliases: []string{"lock"}, Exec: "Operations/" + string(OpFullyLock), Params: []mo.Param{notifyUser}},
 		{Name: string(OpPartiallyLock), Aliases: []string{"partial-lock"}, Exec: "Operations/" + string(OpPartiallyLock), Params: []mo.Param{notifyUser}},

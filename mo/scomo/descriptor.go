@@ -39,6 +39,16 @@ var Descriptor = &mo.Descriptor{
 	DefaultNode: DefaultNode,
 	Timeout:     24 * time.Hour,
 	Success:     [][2]int{{1200, 1299}},
+	// Retried: an attempt that timed out, the download server's errors
+	// (1500 server error, 1501 unavailable, 1550–1599 vendor server errors;
+	// OMA-TS-DM-SCOMO-V1_0 §8.7 result codes), and an Exec answered 503.
+	// 1402 "download failed" is not: it also stands for a descriptor the
+	// device cannot use, which fails the same way again. A failed install,
+	// removal or (de)activation, a bad package or the user's refusal is
+	// not retried either.
+	Retry: mo.RetryPolicy{MaxAttempts: 3, Backoff: 5 * time.Minute, MaxBackoff: time.Hour, OnTimeout: true,
+		OnResult:     [][2]int{{int(ResultDownloadServerError), int(ResultDownloadServerUnavail)}, {1550, 1599}},
+		OnExecStatus: [][2]int{{503, 503}}},
 	Operations: []mo.Operation{
 		{Name: string(OpDownloadInstall), Aliases: []string{"install"}, Create: "Download/{id}",
 			Exec: "Download/{id}/Operations/DownloadInstall", Params: downloadParams},

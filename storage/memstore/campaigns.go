@@ -309,7 +309,7 @@ func targetOf(st storage.OpState) storage.TargetState {
 	switch st {
 	case storage.OpQueued:
 		return storage.TargetNotified
-	case storage.OpSent, storage.OpAccepted:
+	case storage.OpSent, storage.OpAccepted, storage.OpRetryWait:
 		return storage.TargetInProgress
 	}
 	return storage.TargetState(st)
@@ -334,6 +334,9 @@ func (s *Store) SyncCampaignDevices(ctx context.Context, campaignID int64, now t
 		}
 		if to == d.State {
 			continue
+		}
+		if to == storage.TargetNotified && d.State == storage.TargetInProgress {
+			d.NextNotify = now.UTC().Truncate(time.Microsecond) // a retry's new attempt: notify the device again
 		}
 		d.State = to
 		switch {

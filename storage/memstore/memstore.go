@@ -53,8 +53,9 @@ type state struct {
 	traces   map[string][]*storage.TraceEntry // device → its traces, oldest first
 	nextTr   int64
 	ops      map[int64]*storage.Operation
-	opCorr   map[string]int64 // deviceID + "\x00" + correlator → operation ID
-	opJob    map[int64]int64  // job ID → its operation's ID
+	opCorr   map[string]int64                      // deviceID + "\x00" + correlator → operation ID
+	opJob    map[int64]int64                       // job ID → its operation's ID
+	attempts map[int64][]*storage.OperationAttempt // operation ID → its ended attempts, by number
 	nextOp   int64
 	camps    campaignData // campaigns.go
 	inv      inventory    // groups (inventory.go)
@@ -256,6 +257,8 @@ func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 			}
 			remember(s.state, s.ops, k)
 			delete(s.ops, k)
+			remember(s.state, s.attempts, k)
+			delete(s.attempts, k)
 		}
 	}
 	return nil

@@ -14,6 +14,7 @@ func copyOp(o *storage.Operation) *storage.Operation {
 	c := *o
 	c.Params = maps.Clone(o.Params)
 	c.Deadline, c.CreatedAt, c.UpdatedAt, c.DoneAt = wall(o.Deadline), wall(o.CreatedAt), wall(o.UpdatedAt), wall(o.DoneAt)
+	c.AttemptAt = wall(o.AttemptAt)
 	return &c
 }
 
@@ -49,10 +50,19 @@ func (s *Store) CreateOperation(ctx context.Context, op *storage.Operation) erro
 	if !op.State.Valid() {
 		return storage.ErrConflict
 	}
+	if op.Attempt < 0 || op.MaxAttempts < 0 || op.Timeout < 0 || op.Backoff < 0 || op.MaxBackoff < 0 {
+		return storage.ErrConflict
+	}
 	s.nextOp++
 	op.ID = s.nextOp
 	op.CreatedAt = time.Now().UTC().Truncate(time.Microsecond)
 	op.UpdatedAt = op.CreatedAt
+	op.Attempt, op.MaxAttempts = max(op.Attempt, 1), max(op.MaxAttempts, 1)
+	if op.AttemptAt.IsZero() {
+		op.AttemptAt = op.CreatedAt
+	}
+	op.AttemptAt = wall(op.AttemptAt.Truncate(time.Microsecond))
+	op.Deadline = wall(op.Deadline.Truncate(time.Microsecond))
 	s.ops[op.ID] = copyOp(op)
 	s.opCorr[corrKey(op.DeviceID, op.Correlator)] = op.ID
 	if _, taken := s.opJob[op.JobID]; !taken && op.JobID != 0 {

@@ -244,7 +244,7 @@ func (s *Store) CountCampaignDevices(ctx context.Context, campaignID int64, from
 // SyncCampaignDevices implements storage.CampaignStore.
 func (s *Store) SyncCampaignDevices(ctx context.Context, campaignID int64, at time.Time) (int, error) {
 	t := norm(time.Now())
-	a, err := s.db.Exec(ctx, sqlcommon.SyncCampaignDevices, campaignID, t)
+	a, err := s.db.Exec(ctx, sqlcommon.SyncCampaignDevices, campaignID, t, norm(at))
 	if err != nil {
 		return 0, wrap(err)
 	}

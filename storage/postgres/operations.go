@@ -24,11 +24,15 @@ func scanOp(row pgx.Row) (*storage.Operation, error) {
 	var o storage.Operation
 	var params []byte
 	var state string
-	var deadline, created, updated, done pgtype.Timestamptz
+	var deadline, created, updated, done, attemptAt pgtype.Timestamptz
+	var timeout, backoff, maxBackoff int64
 	if err := row.Scan(&o.ID, &o.DeviceID, &o.MO, &o.Name, &o.Node, &params, &o.Correlator, &o.JobID, &state,
-		&o.ExecStatus, &o.Result, &o.ResultData, &o.EventID, &o.Error, &deadline, &created, &updated, &done); err != nil {
+		&o.ExecStatus, &o.Result, &o.ResultData, &o.EventID, &o.Error, &deadline, &created, &updated, &done,
+		&o.Attempt, &attemptAt, &o.MaxAttempts, &timeout, &backoff, &maxBackoff); err != nil {
 		return nil, wrap(err)
 	}
+	o.AttemptAt = fromTS(attemptAt)
+	o.Timeout, o.Backoff, o.MaxBackoff = time.Duration(timeout)*time.Microsecond, time.Duration(backoff)*time.Microsecond, time.Duration(maxBackoff)*time.Microsecond
 	o.State = storage.OpState(state)
 	if len(params) > 0 && string(params) != "null" {
 		if err := json.Unmarshal(params, &o.Params); err != nil {
@@ -36,6 +40,9 @@ func scanOp(row pgx.Row) (*storage.Operation, error) {
 		}
 	}
 	o.Deadline, o.CreatedAt, o.UpdatedAt, o.DoneAt = fromTS(deadline), fromTS(created), fromTS(updated), fromTS(done)
+	if o.AttemptAt.IsZero() {
+		o.AttemptAt = o.CreatedAt
+	}
 	return &o, nil
 }
 
@@ -53,15 +60,21 @@ func (s *Store) CreateOperation(ctx context.Context, op *storage.Operation) erro
 		state = storage.OpQueued
 	}
 	t := norm(time.Now())
+	attemptAt := norm(op.AttemptAt)
+	if attemptAt.IsZero() {
+		attemptAt = t
+	}
 	var id int64
 	err = s.db.QueryRow(ctx, sqlcommon.InsertOp, op.DeviceID, op.MO, op.Name, op.Node, params,
 		op.Correlator, op.JobID, string(state), op.ExecStatus, op.Result, op.ResultData, op.EventID, op.Error,
-		ts(norm(op.Deadline)), t, t, ts(norm(op.DoneAt))).Scan(&id)
+		ts(norm(op.Deadline)), t, t, ts(norm(op.DoneAt)),
+		max(op.Attempt, 1), attemptAt, max(op.MaxAttempts, 1), op.Timeout.Microseconds(), op.Backoff.Microseconds(), op.MaxBackoff.Microseconds()).Scan(&id)
 	if err != nil {
 		return wrap(err)
 	}
 	op.ID, op.State, op.CreatedAt, op.UpdatedAt = id, state, t, t
-	op.Deadline, op.DoneAt = norm(op.Deadline), norm(op.DoneAt)
+	op.Deadline, op.DoneAt, op.AttemptAt = norm(op.Deadline), norm(op.DoneAt), attemptAt
+	op.Attempt, op.MaxAttempts = max(op.Attempt, 1), max(op.MaxAttempts, 1)
 	return nil
 }
 

@@ -286,11 +286,11 @@ func (s *Store) SyncCampaignDevices(ctx context.Context, campaignID int64, at ti
 		n = 0
 		t := now().UnixMicro()
 		for _, stmt := range []string{sqlcommon.SyncCampaignDevices, sqlcommon.SyncGoneCampaignDevices} {
-			arg := t
+			args := []any{campaignID, t, at.UnixMicro()}
 			if stmt == sqlcommon.SyncGoneCampaignDevices {
-				arg = at.UnixMicro()
+				args = []any{campaignID, at.UnixMicro()}
 			}
-			res, err := in.tx.ExecContext(ctx, q(stmt), campaignID, arg)
+			res, err := in.tx.ExecContext(ctx, q(stmt), args...)
 			if err != nil {
 				return wrap(err)
 			}

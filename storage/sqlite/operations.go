@@ -37,16 +37,23 @@ func scanOp(sc scanner) (*storage.Operation, error) {
 	var o storage.Operation
 	var params sql.NullString
 	var state string
-	var deadline, created, updated, done sql.NullInt64
+	var deadline, created, updated, done, attemptAt sql.NullInt64
+	var timeout, backoff, maxBackoff int64
 	if err := sc.Scan(&o.ID, &o.DeviceID, &o.MO, &o.Name, &o.Node, &params, &o.Correlator, &o.JobID, &state,
-		&o.ExecStatus, &o.Result, &o.ResultData, &o.EventID, &o.Error, &deadline, &created, &updated, &done); err != nil {
+		&o.ExecStatus, &o.Result, &o.ResultData, &o.EventID, &o.Error, &deadline, &created, &updated, &done,
+		&o.Attempt, &attemptAt, &o.MaxAttempts, &timeout, &backoff, &maxBackoff); err != nil {
 		return nil, wrap(err)
 	}
+	o.AttemptAt = fromMicros(attemptAt)
+	o.Timeout, o.Backoff, o.MaxBackoff = time.Duration(timeout)*time.Microsecond, time.Duration(backoff)*time.Microsecond, time.Duration(maxBackoff)*time.Microsecond
 	o.State = storage.OpState(state)
 	if err := unjson(params, &o.Params, "operation parameters"); err != nil {
 		return nil, err
 	}
 	o.Deadline, o.CreatedAt, o.UpdatedAt, o.DoneAt = fromMicros(deadline), fromMicros(created), fromMicros(updated), fromMicros(done)
+	if o.AttemptAt.IsZero() {
+		o.AttemptAt = o.CreatedAt
+	}
 	return &o, nil
 }
 
@@ -67,15 +74,21 @@ func (s *Store) CreateOperation(ctx context.Context, op *storage.Operation) erro
 		state = storage.OpQueued
 	}
 	t := now()
+	attemptAt := op.AttemptAt
+	if attemptAt.IsZero() {
+		attemptAt = t
+	}
 	var id int64
 	err = s.use(ctx, s.st.insertOp).QueryRowContext(ctx, op.DeviceID, op.MO, op.Name, op.Node, params,
 		op.Correlator, op.JobID, string(state), op.ExecStatus, op.Result, op.ResultData, op.EventID, op.Error,
-		micros(op.Deadline), t.UnixMicro(), t.UnixMicro(), micros(op.DoneAt)).Scan(&id)
+		micros(op.Deadline), t.UnixMicro(), t.UnixMicro(), micros(op.DoneAt),
+		max(op.Attempt, 1), micros(attemptAt), max(op.MaxAttempts, 1), op.Timeout.Microseconds(), op.Backoff.Microseconds(), op.MaxBackoff.Microseconds()).Scan(&id)
 	if err != nil {
 		return wrap(err)
 	}
 	op.ID, op.State, op.CreatedAt, op.UpdatedAt = id, state, t, t
-	op.Deadline, op.DoneAt = norm(op.Deadline), norm(op.DoneAt)
+	op.Deadline, op.DoneAt, op.AttemptAt = norm(op.Deadline), norm(op.DoneAt), norm(attemptAt)
+	op.Attempt, op.MaxAttempts = max(op.Attempt, 1), max(op.MaxAttempts, 1)
 	return nil
 }
 

@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	RunMessageReader(t, f)
 	RunBulkAdder(t, f)
 	RunOperationStore(t, f)
+	RunOperationAttemptStore(t, f)
 	RunChunkStore(t, f)
 	RunCampaignStore(t, f)
 	RunInventory(t, f)
@@ -99,6 +100,11 @@ func RunBulkAdder(t *testing.T, f Factory) { run(t, f, group{"Bulk", bulkTests})
 
 // RunOperationStore checks storage.OperationStore.
 func RunOperationStore(t *testing.T, f Factory) { run(t, f, group{"Operations", operationTests}) }
+
+// RunOperationAttemptStore checks storage.OperationAttemptStore.
+func RunOperationAttemptStore(t *testing.T, f Factory) {
+	run(t, f, group{"OperationAttempts", operationAttemptTests})
+}
 
 // RunChunkStore checks the optional storage.ChunkStore.
 func RunChunkStore(t *testing.T, f Factory) { run(t, f, group{"Chunks", chunkTests}) }

@@ -1152,7 +1152,8 @@ var steps = ["queued", "sent", "accepted", "done"];
 function progress(o) {
   const at = opTerminal(o.state) ? 3 : steps.indexOf(o.state);
   const bar = h("progress", { max: "3", value: String(Math.max(0, at)), "aria-label": `Operation ${o.id}: ${o.state}` });
-  return h("div", { class: "op-progress" }, bar, badge(o.state));
+  const tries = o.max_attempts > 1 ? h("small", { class: "op-attempts" }, `attempt ${o.attempts}/${o.max_attempts}` + (o.next_attempt_at ? ` · next ${when(o.next_attempt_at)}` : "")) : null;
+  return h("div", { class: "op-progress" }, bar, badge(o.state), tries);
 }
 var OpList = class extends HTMLElement {
   ops = [];

@@ -37,17 +37,20 @@ const (
 	CampaignDeviceExists = `SELECT count(*) FROM campaign_devices WHERE campaign_id = $1 AND seq = $2`
 	CountCampaignDevices = `SELECT state, count(*) FROM campaign_devices WHERE campaign_id = $1 AND seq >= $2 AND seq < $3 GROUP BY state`
 	// SyncCampaignDevices moves open devices to their operation's state
-	// (arguments: campaign id, updated_at).
+	// (arguments: campaign id, updated_at, the caller's time). A device
+	// back from in progress to notified (its operation's next attempt was
+	// queued) is due for a notification at the caller's time.
 	SyncCampaignDevices = `UPDATE campaign_devices SET
-		state = CASE o.state WHEN 'queued' THEN 'notified' WHEN 'sent' THEN 'in_progress' WHEN 'accepted' THEN 'in_progress' ELSE o.state END,
+		state = CASE o.state WHEN 'queued' THEN 'notified' WHEN 'sent' THEN 'in_progress' WHEN 'accepted' THEN 'in_progress' WHEN 'retry_wait' THEN 'in_progress' ELSE o.state END,
 		error = CASE WHEN o.state IN ('failed', 'timed_out', 'cancelled') THEN o.error ELSE campaign_devices.error END,
 		done_at = o.done_at,
-		next_notify = CASE WHEN o.state IN ('queued', 'sent', 'accepted') THEN campaign_devices.next_notify ELSE NULL END,
+		next_notify = CASE WHEN o.state = 'queued' AND campaign_devices.state = 'in_progress' THEN $3
+			WHEN o.state IN ('queued', 'sent', 'accepted', 'retry_wait') THEN campaign_devices.next_notify ELSE NULL END,
 		updated_at = $2, version = campaign_devices.version + 1
 		FROM operations o
 		WHERE campaign_devices.campaign_id = $1 AND campaign_devices.state IN ('notified', 'in_progress')
 		AND o.id = campaign_devices.operation_id
-		AND campaign_devices.state <> CASE o.state WHEN 'queued' THEN 'notified' WHEN 'sent' THEN 'in_progress' WHEN 'accepted' THEN 'in_progress' ELSE o.state END`
+		AND campaign_devices.state <> CASE o.state WHEN 'queued' THEN 'notified' WHEN 'sent' THEN 'in_progress' WHEN 'accepted' THEN 'in_progress' WHEN 'retry_wait' THEN 'in_progress' ELSE o.state END`
 	// SyncGoneCampaignDevices ends open devices whose operation is gone
 	// (arguments: campaign id, time).
 	SyncGoneCampaignDevices = `UPDATE campaign_devices SET state = 'skipped', error = 'its operation was deleted',

@@ -176,6 +176,7 @@ export interface CampaignTemplate {
   operation?: string;
   /** the operation's parameters, e.g. pkg_url */
   params?: Record<string, unknown>;
+  retry?: RetryRequest;
   /** timeout of each device's operation (default: the MO's) */
   timeout?: string;
 }
@@ -311,6 +312,7 @@ export interface FUMORequest {
   package?: string;
   /** package URL; required except for Update */
   pkg_url?: string;
+  retry?: RetryRequest;
   /** how long to wait for the report, a Go duration (default fumo 24h, lawmo 1h) */
   timeout?: string;
 }
@@ -431,6 +433,7 @@ export interface LAWMORequest {
   notify_user?: boolean;
   /** lock, partial-lock, unlock, wipe, factory-reset or the node names FullyLock, PartiallyLock, UnLock, Wipe, FactoryReset */
   operation: string;
+  retry?: RetryRequest;
   /** how long to wait for the report, a Go duration (default fumo 24h, lawmo 1h) */
   timeout?: string;
   /** Wipe only: AvailableWipeList node names to erase */
@@ -518,6 +521,8 @@ export interface NotifyResult {
 }
 
 export interface Operation {
+  /** the current attempt's number (1 for the first) */
+  attempts: number;
   correlator: string;
   created_at: string;
   deadline?: string;
@@ -528,12 +533,18 @@ export interface Operation {
   event?: number;
   /** the device's status for the Exec (202: accepted, the result follows in a report; 200: done) */
   exec_status?: number;
+  /** the attempts, oldest first (GET /operations/{opid} only) */
+  history?: OperationAttempt[];
   id: number;
   /** the job carrying the Exec */
   job: number;
+  /** attempts the retry policy allows in all */
+  max_attempts: number;
   /** what the result code means (from the MO's descriptor) */
   meaning?: string;
   mo: string;
+  /** when the next attempt starts (retry_wait only) */
+  next_attempt_at?: string;
   node: string;
   operation: string;
   params?: Record<string, string>;
@@ -541,9 +552,29 @@ export interface Operation {
   result?: number;
   /** the report's data */
   result_data?: string;
-  state: "queued" | "sent" | "accepted" | "succeeded" | "failed" | "timed_out" | "cancelled";
+  /** retry_wait: an attempt failed or timed out and the retry policy makes another at next_attempt_at (open; cancel works) */
+  state: "queued" | "sent" | "accepted" | "retry_wait" | "succeeded" | "failed" | "timed_out" | "cancelled";
   updated_at: string;
   warning?: string;
+}
+
+export interface OperationAttempt {
+  attempt: number;
+  /** the attempt's Exec correlator (attempt n > 1: the first attempt's with #n) */
+  correlator: string;
+  ended_at?: string;
+  error?: string;
+  /** the attempt's report */
+  event?: number;
+  exec_status?: number;
+  /** the attempt's job */
+  job: number;
+  /** the report came after the attempt had ended: kept here, it changed nothing */
+  late?: boolean;
+  result?: number;
+  started_at: string;
+  /** how the attempt ended (failed, timed_out), or the operation's state for the current attempt */
+  state: string;
 }
 
 export interface OperationList {
@@ -563,6 +594,7 @@ export interface OperationRequest {
   operation?: string;
   /** fumo: pkg_url (string; required except for Update) or package (a package of the catalogue); lawmo: notify_user (boolean), wipe_items (wipe only: list of AvailableWipeList node names); exec: data (string, the Exec item's data); connmo: profile (string, required: a stored profile's name), replace (boolean: the device has the profile already; its NAP and Proxy nodes are deleted first, in the same Atomic); scomo: id (string, required: the package/component name, its Download/Delivered/Deployed node and PkgID), url (string, required by install, install-inactive and download, unless package is given), package (string: a package of the catalogue instead of url; the server fills url with its download descriptor bound to this device), name, description, pkg_type (strings) */
   params?: Record<string, unknown>;
+  retry?: RetryRequest;
   /** how long to wait for the report, a Go duration (default: fumo 24h, lawmo 1h, diagmon 10m, connmo 24h, scomo 24h, exec 1h; at most 720h) */
   timeout?: string;
 }
@@ -629,6 +661,16 @@ export interface ResultItem {
   status?: number;
   type: string;
   uri: string;
+}
+
+/** changes the MO's retry policy's attempts and pauses within bounds; which outcomes are retried stays the MO's (fumo, scomo: a timeout and the transient download result codes, e.g. FUMO 407, 412, 500, 503, 550-599, and an Exec answered 503; lawmo, diagmon: a timeout only; exec, connmo: a timeout, only when max_attempts is above 1) */
+export interface RetryRequest {
+  /** pause before the second attempt, doubled for each further one, a Go duration from 1s to 24h (default: fumo, scomo, lawmo 5m; diagmon, exec, connmo 1m); up to a tenth is added at random */
+  backoff?: string;
+  /** attempts in all, the first included (default: fumo 3, scomo 3, lawmo 3, diagmon 2, exec 1, connmo 1; 1 = no retry) */
+  max_attempts?: number;
+  /** cap of the doubled pause, at least backoff, at most 168h (default: fumo, scomo, exec, connmo 1h; lawmo 30m; diagmon 10m) */
+  max_backoff?: string;
 }
 
 export interface SCOMOComponent {

@@ -180,11 +180,16 @@ function label(param: string): string {
 
 const steps = ["queued", "sent", "accepted", "done"];
 
-/** progress shows where an operation is: queued → sent → accepted → result. */
+/** progress shows where an operation is: queued → sent → accepted → result,
+ * and, when its retry policy allows more than one, which attempt it is on
+ * (in retry_wait, when the next starts). */
 export function progress(o: Operation): HTMLElement {
   const at = opTerminal(o.state) ? 3 : steps.indexOf(o.state);
   const bar = h("progress", { max: "3", value: String(Math.max(0, at)), "aria-label": `Operation ${o.id}: ${o.state}` });
-  return h("div", { class: "op-progress" }, bar, badge(o.state));
+  const tries = o.max_attempts > 1
+    ? h("small", { class: "op-attempts" }, `attempt ${o.attempts}/${o.max_attempts}` + (o.next_attempt_at ? ` · next ${when(o.next_attempt_at)}` : ""))
+    : null;
+  return h("div", { class: "op-progress" }, bar, badge(o.state), tries);
 }
 
 export class OpList extends HTMLElement {
