@@ -39,12 +39,23 @@ const httpDevices = 256
 
 // BenchmarkHTTPSessions_* measure full management sessions over real HTTP on
 // 127.0.0.1 (MD5 authentication, one Get, one Replace, Status and Results
-// stored: two round trips) and, in the same run, a bare net/http handler
-// answering the same number of round trips with the same request and reply
-// bytes. Reported: sessions/s and p99 session latency of both, and their
-// ratio (the target is ratio ≥ 0.33 with p99 < 50 ms).
+// stored: two round trips). The durable benchmarks (_SQLite, _Postgres) run,
+// in the same run and over the same session shape, three phases:
 //
-// Sub-benchmarks pick the device driver of the server phase: "scripted"
+//   - a bare net/http handler answering the same number of round trips with
+//     the same request and reply bytes (bare-sessions/s, ratio_vs_bare);
+//   - the engine on memstore, where storing costs next to nothing
+//     (mem-sessions/s): the yardstick for the durable store;
+//   - the engine on the durable store (sessions/s).
+//
+// The memory and durable phases alternate in two halves each (memory,
+// durable, memory, durable) so that a change of load on a shared machine
+// touches both. ratio_vs_memory = durable sessions/s ÷ memstore sessions/s
+// is the figure the storage work is measured by; CPU per session of each
+// phase (this process: devices, HTTP and server; a PostgreSQL server's own
+// CPU is not included) is steadier than the rates on a loaded machine.
+//
+// Sub-benchmarks pick the device driver of the server phases: "scripted"
 // (sim.ScriptedDevice, whose cost is close to the bare phase's replay, so
 // the ratio measures the server) and "codec" (every device message built
 // and every reply decoded with the syncml codec, as a device engine does).
@@ -54,7 +65,8 @@ func BenchmarkHTTPSessions_SQLite(b *testing.B) {
 	}
 }
 
-// BenchmarkHTTPSessions_Postgres needs OMADM_TEST_POSTGRES (scripts/pg-throwaway.sh).
+// BenchmarkHTTPSessions_Postgres needs OMADM_TEST_POSTGRES (scripts/pg-throwaway.sh;
+// `scripts/pg-throwaway.sh durable` for fsync and synchronous_commit on).
 func BenchmarkHTTPSessions_Postgres(b *testing.B) {
 	for _, driver := range []string{"scripted", "codec"} {
 		b.Run(driver, func(b *testing.B) { benchHTTP(b, openPostgres(b), driver) })
@@ -141,55 +153,123 @@ func (t *httpTransport) RoundTrip(ctx context.Context, r *client.Request) (*clie
 	return &client.Response{ContentType: resp.Header.Get("Content-Type"), Body: out}, nil
 }
 
-// benchHTTP runs the bare phase and then the server phase with the given
-// device driver: "scripted" (sim.ScriptedDevice: message templates and a
-// byte scanner, about the cost of the bare phase's replay) or "codec" (a
-// scripted client that builds and decodes every message with the syncml
-// codec, as a real device engine does).
-func benchHTTP(b *testing.B, store storage.Store, driver string) {
+// httpPhase is one engine served over HTTP with its own devices: the
+// server side of a phase of benchHTTP.
+type httpPhase struct {
+	store    storage.Store
+	driver   string
+	hc       *http.Client
+	base     string
+	codecs   []*device
+	scripted []*sim.ScriptedDevice
+	rounds   int // rounds run so far: session IDs go on from there
+
+	sessions int
+	timed    time.Duration
+	lat      []time.Duration
+	cpu      time.Duration // process CPU while the phase ran, queueing included
+	dbCPU    time.Duration // the PostgreSQL server's CPU meanwhile (see dbServerCPU)
+	dbOK     bool
+}
+
+// newHTTPPhase starts an engine on store and creates its devices. With rec
+// set it also runs one recorded session of a device of its own, whose bytes
+// the bare handler replays.
+func newHTTPPhase(b *testing.B, store storage.Store, driver string, hc *http.Client, rec *exchangeLog) *httpPhase {
 	ctx := context.Background()
 	h := newHarness(b, store)
 	h.e.Handle(ctx, nil) // warm the engine's lazy paths
-	base := serve(b, dmhttp.NewHandler(h.e, nil))
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: httpWorkers, MaxConnsPerHost: httpWorkers}}
-	b.Cleanup(hc.CloseIdleConnections)
-
+	p := &httpPhase{store: store, driver: driver, hc: hc, base: serve(b, dmhttp.NewHandler(h.e, nil)),
+		codecs: make([]*device, httpDevices), scripted: make([]*sim.ScriptedDevice, httpDevices)}
 	prefix := fmt.Sprintf("IMEI:%s%d", driver, time.Now().UnixNano()%1e6)
-	codecs := make([]*device, httpDevices)
-	scripted := make([]*sim.ScriptedDevice, httpDevices)
-	for i := range httpDevices {
-		id := fmt.Sprintf("%s-%03d", prefix, i)
+	newDev := func(id string, tr *httpTransport) *sim.ScriptedDevice {
 		if err := store.CreateDevice(ctx, &storage.Device{ID: id, AuthScheme: "md5", Username: devUser, Password: devPass,
 			ServerPassword: srvPass, ServerNonce: []byte("first-nonce"), ClientNonce: []byte("client-nonce")}); err != nil {
 			b.Fatal(err)
 		}
-		d := newDevice(h.e, "md5")
-		d.id = id
-		codecs[i] = d
-		sd, err := sim.NewScriptedDevice(sim.ScriptedOptions{ServerURL: base + "/dm", DeviceID: id, Username: devUser,
-			Password: devPass, Nonce: []byte("first-nonce"), Transport: &httpTransport{c: hc}, GetValue: "1.0"})
+		sd, err := sim.NewScriptedDevice(sim.ScriptedOptions{ServerURL: p.base + "/dm", DeviceID: id, Username: devUser,
+			Password: devPass, Nonce: []byte("first-nonce"), Transport: tr, GetValue: "1.0"})
 		if err != nil {
 			b.Fatal(err)
 		}
-		scripted[i] = sd
+		return sd
 	}
-	// The bytes the bare handler replays: one session of a device of its own.
-	recID := prefix + "-rec"
-	if err := store.CreateDevice(ctx, &storage.Device{ID: recID, AuthScheme: "md5", Username: devUser, Password: devPass,
-		ServerPassword: srvPass, ServerNonce: []byte("first-nonce"), ClientNonce: []byte("client-nonce")}); err != nil {
-		b.Fatal(err)
+	for i := range httpDevices {
+		id := fmt.Sprintf("%s-%03d", prefix, i)
+		p.scripted[i] = newDev(id, &httpTransport{c: hc})
+		d := newDevice(h.e, "md5")
+		d.id = id
+		p.codecs[i] = d
 	}
+	if rec != nil {
+		recID := prefix + "-rec"
+		rd := newDev(recID, &httpTransport{c: hc, rec: rec})
+		if err := queueBenchJobs(ctx, store, recID); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := rd.Session(ctx, "1"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return p
+}
+
+// run runs n more sessions (in rounds, see runRounds) and adds them to the
+// phase's totals.
+func (p *httpPhase) run(n int) error {
+	ctx := context.Background()
+	cpu := processCPU()
+	db, dbOK := dbServerCPU()
+	first := p.rounds
+	timed, lat, rounds, err := runRounds(n, func(dev int) error {
+		return queueBenchJobs(ctx, p.store, p.scripted[dev].ID())
+	}, func(dev, round int) error {
+		round += first
+		if p.driver == "codec" {
+			return httpSession(ctx, p.hc, p.base, p.codecs[dev], round+1)
+		}
+		res, err := p.scripted[dev].Session(ctx, strconv.FormatInt(int64(round+1), 16))
+		if err == nil && res.Commands != 2 {
+			err = fmt.Errorf("session answered %d commands, want 2", res.Commands)
+		}
+		return err
+	})
+	p.cpu += processCPU() - cpu
+	if db2, ok := dbServerCPU(); ok && dbOK {
+		p.dbCPU += db2 - db
+		p.dbOK = true
+	}
+	p.rounds += rounds
+	p.sessions += len(lat)
+	p.timed += timed
+	p.lat = append(p.lat, lat...)
+	return err
+}
+
+// result is the phase's sessions per second, p99 latency and CPU per session.
+func (p *httpPhase) result() (rate float64, p99 time.Duration, cpuPerSession float64, err error) {
+	rate, p99, err = rateAndP99(p.lat, p.timed)
+	if p.sessions > 0 {
+		cpuPerSession = float64(p.cpu.Microseconds()) / float64(p.sessions)
+	}
+	return rate, p99, cpuPerSession, err
+}
+
+// benchHTTP runs the bare phase, then the memstore and the durable server
+// phases alternated in two halves each (only the durable phase when store
+// is a memstore), with the given device driver: "scripted"
+// (sim.ScriptedDevice: message templates and a byte scanner, about the cost
+// of the bare phase's replay) or "codec" (a scripted client that builds and
+// decodes every message with the syncml codec, as a real device engine
+// does).
+func benchHTTP(b *testing.B, store storage.Store, driver string) {
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: httpWorkers, MaxConnsPerHost: httpWorkers}}
+	b.Cleanup(hc.CloseIdleConnections)
 	var rec exchangeLog
-	rd, err := sim.NewScriptedDevice(sim.ScriptedOptions{ServerURL: base + "/dm", DeviceID: recID, Username: devUser,
-		Password: devPass, Nonce: []byte("first-nonce"), Transport: &httpTransport{c: hc, rec: &rec}, GetValue: "1.0"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := queueBenchJobs(ctx, store, recID); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := rd.Session(ctx, "1"); err != nil {
-		b.Fatal(err)
+	dur := newHTTPPhase(b, store, driver, hc, &rec)
+	var mem *httpPhase
+	if _, ok := store.(*memstore.Store); !ok {
+		mem = newHTTPPhase(b, memstore.New(), driver, hc, nil)
 	}
 
 	bare := serve(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -222,34 +302,44 @@ func benchHTTP(b *testing.B, store storage.Store, driver string) {
 		b.Fatal(err)
 	}
 	bareCPU = processCPU() - bareCPU
-	serverCPU := processCPU()
-	rate, p99, err := runRounds(b.N, func(dev int) error {
-		return queueBenchJobs(ctx, store, scripted[dev].ID())
-	}, func(dev, round int) error {
-		if driver == "codec" {
-			return httpSession(ctx, hc, base, codecs[dev], round+1)
+	for half := range 2 {
+		n := b.N/2 + half*(b.N%2)
+		if mem != nil {
+			if err := mem.run(n); err != nil {
+				b.Fatal(err)
+			}
 		}
-		res, err := scripted[dev].Session(ctx, strconv.FormatInt(int64(round+1), 16))
-		if err == nil && res.Commands != 2 {
-			err = fmt.Errorf("session answered %d commands, want 2", res.Commands)
+		if err := dur.run(n); err != nil {
+			b.Fatal(err)
 		}
-		return err
-	})
+	}
+	b.StopTimer()
+	rate, p99, cpu, err := dur.result()
 	if err != nil {
 		b.Fatal(err)
 	}
-	serverCPU = processCPU() - serverCPU
-	b.StopTimer()
-	// CPU time of this process per session (devices, HTTP and server;
-	// the queueing between rounds included; a PostgreSQL server's own
-	// CPU is not): steadier than the rates on a loaded machine.
-	b.ReportMetric(float64(serverCPU.Microseconds())/float64(b.N), "cpu-µs/session")
+	b.ReportMetric(cpu, "cpu-µs/session")
+	if _, ok := store.(*postgres.Store); ok && dur.dbOK {
+		// The database server's CPU, for PostgreSQL started by
+		// scripts/pg-throwaway.sh on this machine.
+		b.ReportMetric(float64(dur.dbCPU.Microseconds())/float64(dur.sessions), "db-cpu-µs/session")
+	}
 	b.ReportMetric(float64(bareCPU.Microseconds())/float64(b.N), "bare-cpu-µs/session")
 	b.ReportMetric(rate, "sessions/s")
 	b.ReportMetric(float64(p99)/1e6, "p99-ms")
 	b.ReportMetric(bareRate, "bare-sessions/s")
 	b.ReportMetric(float64(bareP99)/1e6, "bare-p99-ms")
-	b.ReportMetric(rate/bareRate, "ratio")
+	b.ReportMetric(rate/bareRate, "ratio_vs_bare")
+	if mem != nil {
+		memRate, memP99, memCPU, err := mem.result()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(memCPU, "mem-cpu-µs/session")
+		b.ReportMetric(memRate, "mem-sessions/s")
+		b.ReportMetric(float64(memP99)/1e6, "mem-p99-ms")
+		b.ReportMetric(rate/memRate, "ratio_vs_memory")
+	}
 }
 
 // queueBenchJobs queues the session's Get and Replace for the device.
@@ -280,26 +370,28 @@ func runLoad(n int, session func(i int) error) (float64, time.Duration, error) {
 // runRounds runs n sessions in rounds of at most httpDevices: queue(dev)
 // for every device of the round, untimed and in that order, then one
 // session(dev, round) per device on httpWorkers workers, timed. It returns
-// sessions per second of the timed parts and the p99 session latency.
-func runRounds(n int, queue func(dev int) error, session func(dev, round int) error) (float64, time.Duration, error) {
+// the time of the timed parts, each session's latency and how many rounds
+// ran.
+func runRounds(n int, queue func(dev int) error, session func(dev, round int) error) (time.Duration, []time.Duration, int, error) {
 	var lat []time.Duration
 	var timed time.Duration
-	for round := 0; n > 0; round++ {
+	round := 0
+	for ; n > 0; round++ {
 		size := min(n, httpDevices)
 		n -= size
 		for dev := range size {
 			if err := queue(dev); err != nil {
-				return 0, 0, err
+				return timed, lat, round, err
 			}
 		}
 		elapsed, rl, err := runWorkers(size, func(dev int) error { return session(dev, round) })
 		if err != nil {
-			return 0, 0, err
+			return timed, lat, round, err
 		}
 		timed += elapsed
 		lat = append(lat, rl...)
 	}
-	return rateAndP99(lat, timed)
+	return timed, lat, round, nil
 }
 
 // runWorkers calls one(i) for i in [0, n) on httpWorkers closed-loop

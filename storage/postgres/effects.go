@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,6 +17,28 @@ import (
 )
 
 var _ storage.EffectsWriter = (*Store)(nil)
+
+var (
+	// With a device update as well, the session's statement carries it (one
+	// statement fewer per message); each guard keeps its own SQLSTATE.
+	effSessionInsertDevice = `WITH i AS (INSERT INTO sessions (` + sessionCols + `) VALUES ($1, $2, $3, $4, 1, $5, $6, $7)
+		ON CONFLICT DO NOTHING RETURNING 1), d AS (` + updateDevice7 + ` RETURNING 1)
+		SELECT CASE WHEN (SELECT count(*) FROM i) <> 1 THEN omadm_abort('` + codeSessionExists + `', 'session exists')
+		WHEN (SELECT count(*) FROM d) <> 1 THEN omadm_abort('` + codeDeviceMissing + `', 'device not found') ELSE 1 END`
+	effSessionUpdateDevice = `WITH u AS (UPDATE sessions SET token = $1, state = $2, version = version + 1, closed = $3,
+		updated_at = $4 WHERE device_id = $5 AND session_id = $6 AND version = $7 RETURNING created_at),
+		d AS (` + updateDevice7 + ` RETURNING 1)
+		SELECT CASE WHEN (SELECT count(*) FROM u) <> 1
+			THEN omadm_abort('` + codeSessionConflict + `', 'session version moved')::text::timestamptz
+		WHEN (SELECT count(*) FROM d) <> 1 THEN omadm_abort('` + codeDeviceMissing + `', 'device not found')::text::timestamptz
+		ELSE (SELECT max(created_at) FROM u) END`
+	// updateDevice7 is updateDevice with its parameters numbered from $8,
+	// after the seven of a session statement.
+	updateDevice7 = regexp.MustCompile(`\$[0-9]+`).ReplaceAllStringFunc(updateDevice, func(p string) string {
+		n, _ := strconv.Atoi(p[1:])
+		return "$" + strconv.Itoa(n+7)
+	})
+)
 
 // SQLSTATEs raised through omadm_abort (migration 0003) by the guards of
 // WriteEffects.
@@ -51,6 +76,28 @@ const (
 		mark, data, correlator, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`
 	effTrace = `INSERT INTO traces (device_id, session_id, direction, msg_id, content_type, body,
 		decoded, created_at, codec) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`
+	// Many events or traces (bulkRecords or more: the write-behind batches)
+	// are one multi-row INSERT from arrays: one statement (and, for traces,
+	// one run of the statement-level trace_bytes trigger) instead of one per
+	// record. A message's few records keep the plain INSERT, which costs
+	// the server less than planning the array form. Rows are inserted in the arrays'
+	// order, so their identities ascend in that order; the returned IDs are
+	// sorted before they are handed out.
+	effEvents = `INSERT INTO events (device_id, session_id, kind, type, source, target, format,
+		mark, data, correlator, created_at)
+		SELECT d, s, k, ty, so, ta, f, m, da, c, t FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
+		$5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[])
+		WITH ORDINALITY AS v(d, s, k, ty, so, ta, f, m, da, c, t, n) ORDER BY n RETURNING id`
+	effTraces = `INSERT INTO traces (device_id, session_id, direction, msg_id, content_type, body,
+		decoded, created_at, codec)
+		SELECT d, s, dir, m, ct, b, dec, t, k FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
+		$5::text[], $6::bytea[], $7::text[], $8::timestamptz[], $9::smallint[])
+		WITH ORDINALITY AS v(d, s, dir, m, ct, b, dec, t, k, n) ORDER BY n RETURNING id`
+	// effPrune is pruneDeviceTraces for several devices in one statement
+	// (one run of the trace_bytes delete trigger).
+	effPrune = `DELETE FROM traces t USING (SELECT u.d, (SELECT id FROM traces WHERE device_id = u.d
+		ORDER BY id DESC OFFSET $2 LIMIT 1) AS cut FROM unnest($1::text[]) AS u(d)) x
+		WHERE t.device_id = x.d AND t.id <= x.cut`
 )
 
 // WriteEffects stores e in one pipelined round trip (pgx.Batch): every
@@ -112,12 +159,26 @@ func (s *Store) queueEffects(b *pgx.Batch, e *storage.Effects, t time.Time, pack
 		if state == nil {
 			state = []byte{}
 		}
+		var dev []any
+		if d := e.Device; d != nil {
+			args, err := s.deviceArgs(d)
+			if err != nil {
+				return nil, err
+			}
+			dev = append(args, ts(norm(d.LastSeen)), d.ID)
+		}
 		if ss.Version == 0 {
 			created := norm(ss.CreatedAt)
 			if created.IsZero() {
 				created = t
 			}
-			b.Queue(effSessionInsert, ss.DeviceID, ss.SessionID, ss.Token, state, ss.Closed, created, t)
+			if dev != nil {
+				b.Queue(effSessionInsertDevice, append([]any{ss.DeviceID, ss.SessionID, ss.Token, state, ss.Closed, created, t}, dev...)...)
+			} else {
+				b.Queue(effSessionInsert, ss.DeviceID, ss.SessionID, ss.Token, state, ss.Closed, created, t)
+			}
+		} else if dev != nil {
+			b.Queue(effSessionUpdateDevice, append([]any{ss.Token, state, ss.Closed, t, ss.DeviceID, ss.SessionID, ss.Version}, dev...)...)
 		} else {
 			b.Queue(effSessionUpdate, ss.Token, state, ss.Closed, t, ss.DeviceID, ss.SessionID, ss.Version)
 		}
@@ -134,7 +195,7 @@ func (s *Store) queueEffects(b *pgx.Batch, e *storage.Effects, t time.Time, pack
 		}
 		b.Queue(appendChunk, c.DeviceID, c.SessionID, c.Seq, blob(c.Data))
 	}
-	if d := e.Device; d != nil {
+	if d := e.Device; d != nil && e.Session == nil {
 		args, err := s.deviceArgs(d)
 		if err != nil {
 			return nil, err
@@ -165,6 +226,8 @@ func (s *Store) queueEffects(b *pgx.Batch, e *storage.Effects, t time.Time, pack
 		}
 		b.Queue(effNode, n.DeviceID, n.URI, n.Format, n.Type, n.Value, updated)
 	}
+	var evCols [11][]string
+	var evTimes []time.Time
 	for _, ev := range e.Events {
 		if err := checkText("event device id", ev.DeviceID, "event session id", ev.SessionID, "event kind", ev.Kind,
 			"event type", ev.Type, "event source", ev.Source, "event target", ev.Target, "event format", ev.Format,
@@ -175,9 +238,25 @@ func (s *Store) queueEffects(b *pgx.Batch, e *storage.Effects, t time.Time, pack
 		if created.IsZero() {
 			created = t
 		}
-		b.Queue(effEvent, ev.DeviceID, ev.SessionID, ev.Kind, ev.Type, ev.Source, ev.Target, ev.Format, ev.Mark,
-			ev.Data, ev.Correlator, created)
+		if len(e.Events) < bulkRecords {
+			b.Queue(effEvent, ev.DeviceID, ev.SessionID, ev.Kind, ev.Type, ev.Source, ev.Target, ev.Format, ev.Mark,
+				ev.Data, ev.Correlator, created)
+			continue
+		}
+		for i, v := range [...]string{ev.DeviceID, ev.SessionID, ev.Kind, ev.Type, ev.Source, ev.Target, ev.Format,
+			ev.Mark, ev.Data, ev.Correlator} {
+			evCols[i] = append(evCols[i], v)
+		}
+		evTimes = append(evTimes, created)
 	}
+	if len(e.Events) >= bulkRecords {
+		b.Queue(effEvents, evCols[0], evCols[1], evCols[2], evCols[3], evCols[4], evCols[5], evCols[6], evCols[7],
+			evCols[8], evCols[9], evTimes)
+	}
+	var trCols [6][]string
+	var trBodies [][]byte
+	var trTimes []time.Time
+	var trCodecs []int16
 	for _, tr := range e.Traces {
 		if err := checkText("trace device id", tr.DeviceID, "trace session id", tr.SessionID, "trace direction",
 			tr.Direction, "trace msg id", tr.MsgID, "trace content type", tr.ContentType, "trace decoded", tr.Decoded); err != nil {
@@ -191,13 +270,33 @@ func (s *Store) queueEffects(b *pgx.Batch, e *storage.Effects, t time.Time, pack
 		if !ok {
 			p = packTrace(tr)
 		}
-		b.Queue(effTrace, tr.DeviceID, tr.SessionID, tr.Direction, tr.MsgID, p.ct, blob(p.data),
-			tr.Decoded, created, p.codec)
+		if len(e.Traces) < bulkRecords {
+			b.Queue(effTrace, tr.DeviceID, tr.SessionID, tr.Direction, tr.MsgID, p.ct, blob(p.data),
+				tr.Decoded, created, p.codec)
+			continue
+		}
+		for i, v := range [...]string{tr.DeviceID, tr.SessionID, tr.Direction, tr.MsgID, p.ct, tr.Decoded} {
+			trCols[i] = append(trCols[i], v)
+		}
+		body := p.data
+		if body == nil {
+			body = []byte{}
+		}
+		trBodies = append(trBodies, body)
+		trTimes = append(trTimes, created)
+		trCodecs = append(trCodecs, int16(p.codec))
+	}
+	if len(e.Traces) >= bulkRecords {
+		b.Queue(effTraces, trCols[0], trCols[1], trCols[2], trCols[3], trCols[4], trBodies, trCols[5], trTimes, trCodecs)
 	}
 	if e.TraceKeep > 0 {
 		pruned = storage.TraceDevices(e)
-		for _, id := range pruned {
-			b.Queue(pruneDeviceTraces, id, e.TraceKeep)
+		switch len(pruned) {
+		case 0:
+		case 1:
+			b.Queue(pruneDeviceTraces, pruned[0], e.TraceKeep)
+		default:
+			b.Queue(effPrune, pruned, e.TraceKeep)
 		}
 	}
 	return pruned, nil
@@ -210,7 +309,7 @@ func readEffects(br pgx.BatchResults, e *storage.Effects, pruned []string) (*eff
 	if err := r.read(br, e); err != nil {
 		return nil, err
 	}
-	for range pruned {
+	if len(pruned) > 0 {
 		if _, err := br.Exec(); err != nil {
 			return nil, err
 		}
@@ -266,7 +365,7 @@ func (r *effResults) read(br pgx.BatchResults, e *storage.Effects) error {
 			return err
 		}
 	}
-	if e.Device != nil {
+	if e.Device != nil && e.Session == nil {
 		var one int
 		if err := br.QueryRow().Scan(&one); err != nil {
 			return err
@@ -302,13 +401,47 @@ func (r *effResults) read(br pgx.BatchResults, e *storage.Effects) error {
 			return err
 		}
 	}
-	r.ids = make([]int64, len(e.Events)+len(e.Traces))
-	for i := range r.ids {
-		if err := br.QueryRow().Scan(&r.ids[i]); err != nil {
+	r.ids = make([]int64, 0, len(e.Events)+len(e.Traces))
+	for _, n := range [...]int{len(e.Events), len(e.Traces)} {
+		var err error
+		if r.ids, err = readIDs(br, r.ids, n); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// bulkRecords is how many events or traces of one Effects make one
+// multi-row INSERT (effEvents, effTraces) rather than one each.
+const bulkRecords = 8
+
+// readIDs appends the n IDs that the INSERTs of n records returned
+// (effEvent/effTrace each, or effEvents/effTraces for bulkRecords or more),
+// ascending.
+func readIDs(br pgx.BatchResults, ids []int64, n int) ([]int64, error) {
+	if n < bulkRecords {
+		for range n {
+			var id int64
+			if err := br.QueryRow().Scan(&id); err != nil {
+				return ids, err
+			}
+			ids = append(ids, id)
+		}
+		return ids, nil
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return ids, err
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return ids, err
+	}
+	if len(got) != n {
+		return ids, fmt.Errorf("postgres: %d records inserted, %d IDs returned", n, len(got))
+	}
+	slices.Sort(got)
+	return append(ids, got...), nil
 }
 
 func (r *effResults) apply(e *storage.Effects, t time.Time) {

@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -12,6 +13,51 @@ import (
 // EffectsWriter when it has one, against the individual methods it stands
 // for, inside and outside a batch.
 var effectsTests = []test{
+	{"ManyRecordsInOneEffectsGetAscendingIDsInTheirOrder", func(t *testing.T, s storage.Store) {
+		// As many records as a write-behind batch carries: a backend may
+		// insert them with one statement, and the IDs must still ascend in
+		// the order given, each record under its own ID.
+		mustDevice(t, s, "many-a")
+		mustDevice(t, s, "many-b")
+		e := &storage.Effects{TraceKeep: 100}
+		for i := range 20 {
+			id := []string{"many-a", "many-b"}[i%2]
+			e.Events = append(e.Events, &storage.Event{DeviceID: id, SessionID: "S", Kind: "k", Data: strconv.Itoa(i)})
+			e.Traces = append(e.Traces, &storage.TraceEntry{DeviceID: id, SessionID: "S", Direction: "in",
+				MsgID: strconv.Itoa(i), ContentType: "x", Body: []byte("body " + strconv.Itoa(i))})
+		}
+		check(t, "WriteEffects", storage.WriteEffects(bg, s, e))
+		for i := 1; i < len(e.Events); i++ {
+			if e.Events[i].ID <= e.Events[i-1].ID || e.Traces[i].ID <= e.Traces[i-1].ID {
+				t.Fatalf("IDs do not ascend at %d: events %d, %d; traces %d, %d", i,
+					e.Events[i-1].ID, e.Events[i].ID, e.Traces[i-1].ID, e.Traces[i].ID)
+			}
+		}
+		evs, err := s.ListEvents(bg, "many-b", 0, 100)
+		check(t, "ListEvents", err)
+		ts, err := s.ListTraces(bg, "many-b", "", 100)
+		check(t, "ListTraces", err)
+		if len(evs) != 10 || len(ts) != 10 {
+			t.Fatalf("device many-b: %d events, %d traces, want 10 each", len(evs), len(ts))
+		}
+		want := map[int64]string{}
+		for i, ev := range e.Events {
+			want[ev.ID] = strconv.Itoa(i)
+		}
+		for _, ev := range evs {
+			if want[ev.ID] != ev.Data {
+				t.Errorf("event %d has data %q, want %q", ev.ID, ev.Data, want[ev.ID])
+			}
+		}
+		for i, tr := range e.Traces {
+			want[tr.ID] = "body " + strconv.Itoa(i)
+		}
+		for _, tr := range ts {
+			if want[tr.ID] != string(tr.Body) {
+				t.Errorf("trace %d has body %q, want %q", tr.ID, tr.Body, want[tr.ID])
+			}
+		}
+	}},
 	{"WriteEffectsStoresEverythingAndReportsJobGuards", func(t *testing.T, s storage.Store) {
 		for _, inBatch := range []bool{false, true} {
 			id := "eff-plain"
@@ -99,6 +145,10 @@ var effectsTests = []test{
 			{"guarded job cancelled", storage.ErrGuard, func(e *storage.Effects, c *storage.Job) {
 				e.Jobs = append([]*storage.Job{c}, e.Jobs...)
 				e.Guarded = 1
+			}},
+			{"two guarded jobs, the second cancelled", storage.ErrGuard, func(e *storage.Effects, c *storage.Job) {
+				e.Jobs = append(e.Jobs, c)
+				e.Guarded = 2
 			}},
 			{"session version moved", storage.ErrConflict, func(e *storage.Effects, _ *storage.Job) { e.Session.Version = 7 }},
 			{"device gone", storage.ErrNotFound, func(e *storage.Effects, _ *storage.Job) { e.Device = newDevice("gone-" + e.Session.SessionID) }},

@@ -69,15 +69,19 @@ export function waitJob(id: number, signal?: AbortSignal): Promise<Job> {
 }
 
 const opRank: Record<Operation["state"], number> = {
-  queued: 0, sent: 1, accepted: 2, succeeded: 3, failed: 3, timed_out: 3, cancelled: 3,
+  queued: 0, sent: 1, accepted: 2, retry_wait: 3, succeeded: 4, failed: 4, timed_out: 4, cancelled: 4,
 };
 
 /** opNewer reports whether a is a later view of its operation than b. An
- * operation only moves forward (queued → sent → accepted → final), so a
- * copy that arrives late — the answer to the POST that created it, read
+ * attempt only moves forward (queued → sent → accepted → retry_wait or
+ * final), and a later attempt is newer than any state of an earlier one, so
+ * a copy that arrives late — the answer to the POST that created it, read
  * after the live stream already brought the device's progress, or a list
  * fetched before an update — never puts an operation back. */
 export function opNewer(a: Operation, b: Operation): boolean {
+  const aa = a.attempts ?? 0;
+  const ab = b.attempts ?? 0;
+  if (aa !== ab) return aa > ab;
   const ra = opRank[a.state] ?? 0;
   const rb = opRank[b.state] ?? 0;
   if (ra !== rb) return ra > rb;

@@ -664,12 +664,16 @@ var opRank = {
   queued: 0,
   sent: 1,
   accepted: 2,
-  succeeded: 3,
-  failed: 3,
-  timed_out: 3,
-  cancelled: 3
+  retry_wait: 3,
+  succeeded: 4,
+  failed: 4,
+  timed_out: 4,
+  cancelled: 4
 };
 function opNewer(a, b) {
+  const aa = a.attempts ?? 0;
+  const ab = b.attempts ?? 0;
+  if (aa !== ab) return aa > ab;
   const ra = opRank[a.state] ?? 0;
   const rb = opRank[b.state] ?? 0;
   if (ra !== rb) return ra > rb;
