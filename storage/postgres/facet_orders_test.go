@@ -7,10 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/omadm/omadm/storage"
-	"github.com/omadm/omadm/storage/migrations"
 	"github.com/omadm/omadm/storage/postgres"
 	"github.com/omadm/omadm/storage/storagetest"
 )
@@ -34,29 +31,7 @@ func TestInventory_FacetTermsOnEveryValue(t *testing.T) {
 func TestOpen_MigratesGroupMembersOfA0015Schema(t *testing.T) {
 	dsn := freshSchema(t)
 	ctx := context.Background()
-	c, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, err := migrations.List(migrations.Postgres)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := c.Exec(ctx, q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	exec(`CREATE TABLE schema_migrations (version integer NOT NULL PRIMARY KEY, name text NOT NULL,
-		applied_at timestamptz NOT NULL DEFAULT now())`)
-	for _, m := range ms {
-		if m.Version > 15 {
-			break
-		}
-		exec(m.SQL)
-		exec(`INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name)
-	}
+	c, exec := schemaAt(t, dsn, 15)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	hour := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
 	// d1 created first and seen last, d3 never seen, d4 not a member.

@@ -6,10 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/omadm/omadm/storage"
-	"github.com/omadm/omadm/storage/migrations"
 	"github.com/omadm/omadm/storage/postgres"
 )
 
@@ -19,29 +16,7 @@ import (
 func TestOpen_MigratesOperationsOfA0013Schema(t *testing.T) {
 	dsn := freshSchema(t)
 	ctx := context.Background()
-	c, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, err := migrations.List(migrations.Postgres)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := c.Exec(ctx, q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	exec(`CREATE TABLE schema_migrations (version integer NOT NULL PRIMARY KEY, name text NOT NULL,
-		applied_at timestamptz NOT NULL DEFAULT now())`)
-	for _, m := range ms {
-		if m.Version > 13 {
-			break
-		}
-		exec(m.SQL)
-		exec(`INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name)
-	}
+	c, exec := schemaAt(t, dsn, 13)
 	created := time.Now().UTC().Truncate(time.Microsecond)
 	exec(`INSERT INTO devices (id, auth_scheme, username, password, server_password, notify_addr, created_at)
 		VALUES ('d1', 'none', '', '', '', '', now())`)

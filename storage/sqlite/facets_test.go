@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/omadm/omadm/storage"
-	"github.com/omadm/omadm/storage/migrations"
 	"github.com/omadm/omadm/storage/sqlite"
 )
 
@@ -23,25 +21,8 @@ import (
 // still does after a device reports new DevInfo.
 func TestOpen_OldDatabaseIsSearchableByDevInfoAfterMigration(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "omadm.db")
-	db, err := sql.Open("sqlite", path+"?_journal_mode=WAL")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, err := migrations.List(migrations.SQLite)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.Exec(q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	exec(`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`)
-	for _, m := range ms[:7] {
-		exec(m.SQL)
-		exec(`INSERT INTO schema_migrations VALUES (?, ?, 0)`, m.Version, m.Name)
-	}
+	old := newOldSchema(t, path, "_journal_mode=WAL", 7)
+	exec := old.exec
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	type dev struct {
 		mod, man, fwv, env string
@@ -63,19 +44,14 @@ func TestOpen_OldDatabaseIsSearchableByDevInfoAfterMigration(t *testing.T) {
 	}
 	// Up to the schema before device_facets, with a static group of every
 	// third device.
-	for _, m := range ms[7:13] {
-		exec(m.SQL)
-		exec(`INSERT INTO schema_migrations VALUES (?, ?, 0)`, m.Version, m.Name)
-	}
+	old.migrateTo(13)
 	exec(`INSERT INTO device_groups (name, created_at) VALUES ('pilot', 0)`)
 	for id := range devs {
 		if id[len(id)-1]%3 == 0 {
 			exec(`INSERT INTO group_members (group_name, device_id) VALUES ('pilot', ?)`, id)
 		}
 	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+	old.close()
 	s, err := sqlite.Open(path)
 	if err != nil {
 		t.Fatal(err)

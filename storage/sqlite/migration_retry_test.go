@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/omadm/omadm/storage"
-	"github.com/omadm/omadm/storage/migrations"
 	"github.com/omadm/omadm/storage/sqlite"
 )
 
@@ -20,28 +19,8 @@ import (
 // indexes, and takes the new retry_wait state.
 func TestOpen_MigratesOperationsOfA0013DatabaseKeepingRowsAndIndexes(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "omadm.db")
-	db, err := sql.Open("sqlite", path+"?_journal_mode=WAL&_foreign_keys=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, err := migrations.List(migrations.SQLite)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.Exec(q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	exec(`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`)
-	for _, m := range ms {
-		if m.Version > 13 {
-			break
-		}
-		exec(m.SQL)
-		exec(`INSERT INTO schema_migrations VALUES (?, ?, 0)`, m.Version, m.Name)
-	}
+	old := newOldSchema(t, path, "_journal_mode=WAL&_foreign_keys=1", 13)
+	exec := old.exec
 	created := time.Now().UTC().Truncate(time.Microsecond)
 	exec(`INSERT INTO devices (id, auth_scheme, username, password, server_password, notify_addr, created_at)
 		VALUES ('d1', 'none', '', '', '', '', ?)`, created.UnixMicro())
@@ -52,9 +31,7 @@ func TestOpen_MigratesOperationsOfA0013DatabaseKeepingRowsAndIndexes(t *testing.
 	}
 	exec(`INSERT INTO campaigns (id, name, spec, state, version, created_at, updated_at) VALUES (1, 'c', '{}', 'running', 1, 0, 0)`)
 	exec(`INSERT INTO campaign_devices (campaign_id, seq, device_id, state, operation_id, updated_at) VALUES (1, 0, 'd1', 'in_progress', 40, 0)`)
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+	old.close()
 
 	s, err := sqlite.Open(path)
 	if err != nil {
@@ -92,7 +69,7 @@ func TestOpen_MigratesOperationsOfA0013DatabaseKeepingRowsAndIndexes(t *testing.
 		t.Fatalf("a new operation after the migration: id %d, %v (want above 41)", next.ID, err)
 	}
 
-	db, err = sql.Open("sqlite", path+"?mode=ro")
+	db, err := sql.Open("sqlite", path+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)
 	}
