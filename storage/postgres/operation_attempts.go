@@ -43,14 +43,7 @@ func (s *Store) ReattemptOperation(ctx context.Context, op *storage.Operation, f
 		ts(norm(op.DoneAt)), t, op.ID, op.Attempt, ts(norm(op.AttemptAt)), op.JobID, op.Correlator, ts(norm(op.Deadline))}, fromArgs...)
 	err := affected(s.db.Exec(ctx, query, args...))
 	if errors.Is(err, storage.ErrNotFound) {
-		var exists bool
-		if err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM operations WHERE id = $1)`, op.ID).Scan(&exists); err != nil {
-			return wrap(err)
-		}
-		if !exists {
-			return fmt.Errorf("%w: operation %d", storage.ErrNotFound, op.ID)
-		}
-		return fmt.Errorf("%w: operation %d is not in state %v", storage.ErrConflict, op.ID, from)
+		return s.opUnchanged(ctx, op.ID, from)
 	}
 	if err == nil {
 		op.UpdatedAt, op.DoneAt, op.AttemptAt, op.Deadline = t, norm(op.DoneAt), norm(op.AttemptAt), norm(op.Deadline)

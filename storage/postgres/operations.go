@@ -117,14 +117,7 @@ func (s *Store) TransitionOperation(ctx context.Context, op *storage.Operation, 
 		ts(norm(op.DoneAt)), t, op.ID}, fromArgs...)
 	err := affected(s.db.Exec(ctx, query, args...))
 	if errors.Is(err, storage.ErrNotFound) {
-		var exists bool
-		if err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM operations WHERE id = $1)`, op.ID).Scan(&exists); err != nil {
-			return wrap(err)
-		}
-		if !exists {
-			return fmt.Errorf("%w: operation %d", storage.ErrNotFound, op.ID)
-		}
-		return fmt.Errorf("%w: operation %d is not in state %v", storage.ErrConflict, op.ID, from)
+		return s.opUnchanged(ctx, op.ID, from)
 	}
 	if err == nil {
 		op.UpdatedAt, op.DoneAt = t, norm(op.DoneAt)
@@ -136,4 +129,17 @@ func (s *Store) TransitionOperation(ctx context.Context, op *storage.Operation, 
 func (s *Store) EventsByCorrelator(ctx context.Context, deviceID, correlator string) ([]*storage.Event, error) {
 	rows, err := s.db.Query(ctx, fmt.Sprintf(sqlcommon.EventsByCorr, eventCols), deviceID, correlator)
 	return collect(rows, err, scanEvent)
+}
+
+// opUnchanged says why a conditional update of operation id changed no row:
+// ErrNotFound when it is gone, ErrConflict when its state is not in from.
+func (s *Store) opUnchanged(ctx context.Context, id int64, from []storage.OpState) error {
+	var exists bool
+	if err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM operations WHERE id = $1)`, id).Scan(&exists); err != nil {
+		return wrap(err)
+	}
+	if !exists {
+		return fmt.Errorf("%w: operation %d", storage.ErrNotFound, id)
+	}
+	return fmt.Errorf("%w: operation %d is not in state %v", storage.ErrConflict, id, from)
 }

@@ -46,14 +46,7 @@ func (s *Store) ReattemptOperation(ctx context.Context, op *storage.Operation, f
 		micros(op.DoneAt), t.UnixMicro(), op.ID, op.Attempt, micros(op.AttemptAt), op.JobID, op.Correlator, micros(op.Deadline)}, fromArgs...)
 	err := affected(s.tx.ExecContext(context.WithoutCancel(ctx), query, args...))
 	if errors.Is(err, storage.ErrNotFound) {
-		var n int
-		if err := s.use(ctx, s.st.opExists).QueryRowContext(ctx, op.ID).Scan(&n); err != nil {
-			return wrap(err)
-		}
-		if n == 0 {
-			return fmt.Errorf("%w: operation %d", storage.ErrNotFound, op.ID)
-		}
-		return fmt.Errorf("%w: operation %d is not in state %v", storage.ErrConflict, op.ID, from)
+		return s.opUnchanged(ctx, op.ID, from)
 	}
 	if err == nil {
 		op.UpdatedAt, op.DoneAt, op.AttemptAt, op.Deadline = t, norm(op.DoneAt), norm(op.AttemptAt), norm(op.Deadline)

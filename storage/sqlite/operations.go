@@ -143,14 +143,7 @@ func (s *Store) TransitionOperation(ctx context.Context, op *storage.Operation, 
 		err = affected(s.tx.ExecContext(context.WithoutCancel(ctx), query, args...))
 	}
 	if errors.Is(err, storage.ErrNotFound) {
-		var n int
-		if err := s.use(ctx, s.st.opExists).QueryRowContext(ctx, op.ID).Scan(&n); err != nil {
-			return wrap(err)
-		}
-		if n == 0 {
-			return fmt.Errorf("%w: operation %d", storage.ErrNotFound, op.ID)
-		}
-		return fmt.Errorf("%w: operation %d is not in state %v", storage.ErrConflict, op.ID, from)
+		return s.opUnchanged(ctx, op.ID, from)
 	}
 	if err == nil {
 		op.UpdatedAt, op.DoneAt = t, norm(op.DoneAt)
@@ -162,4 +155,17 @@ func (s *Store) TransitionOperation(ctx context.Context, op *storage.Operation, 
 func (s *Store) EventsByCorrelator(ctx context.Context, deviceID, correlator string) ([]*storage.Event, error) {
 	rows, err := s.use(ctx, s.st.eventsByCorr).QueryContext(ctx, deviceID, correlator)
 	return collect(rows, err, scanEvent)
+}
+
+// opUnchanged says why a conditional update of operation id changed no row:
+// ErrNotFound when it is gone, ErrConflict when its state is not in from.
+func (s *Store) opUnchanged(ctx context.Context, id int64, from []storage.OpState) error {
+	var n int
+	if err := s.use(ctx, s.st.opExists).QueryRowContext(ctx, id).Scan(&n); err != nil {
+		return wrap(err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: operation %d", storage.ErrNotFound, id)
+	}
+	return fmt.Errorf("%w: operation %d is not in state %v", storage.ErrConflict, id, from)
 }
