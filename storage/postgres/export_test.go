@@ -7,3 +7,11 @@ func SetFacetRare(n int) (restore func()) {
 	facetRare = n
 	return func() { facetRare = old }
 }
+
+// SetDriveMax changes the count from which a filter no longer drives a
+// search of several filters (0: none drives, as before the store chose).
+func SetDriveMax(n int) (restore func()) {
+	old := driveMax
+	driveMax = n
+	return func() { driveMax = old }
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,7 +38,9 @@ var dialect = sqlcommon.QueryDialect{
 		"./DevInfo/Man":   "devinfo->>'./DevInfo/Man'",
 		"./DevDetail/FwV": "devinfo->>'./DevDetail/FwV'",
 	},
-	GroupKeys: true,
+	GroupKeys:    true,
+	LabelValue:   func(p string) string { return "labels->>(" + p + "::text)" },
+	DevInfoValue: func(p string) string { return "devinfo->>(" + p + "::text)" },
 }
 
 // facetRare is the number of devices below which a DevInfo value is rare:
@@ -46,16 +50,32 @@ var dialect = sqlcommon.QueryDialect{
 // the whole fleet to fill a page.
 var facetRare = 2000
 
-// devicePlan chooses how the DevInfo filters of q are written. In ID
-// order they stay IN subqueries on device_devinfo, whose index lists a
-// value's devices in ID order. Sorted by last_seen or created, a filter on
-// a value the order indexes carry is a term on that copy, tested inside
-// each entry of the walk, unless the value is rare (fewer than facetRare
-// devices, counted on device_devinfo's index up to that bound): the
-// planner has no statistic on how a value's devices spread over the order,
-// and the walk costs Limit / (its share of the fleet) entries.
+// driveMax is the number of devices from which a filter no longer drives
+// a search of several filters: below it, the search reads the candidates
+// of its most selective filter (counted on that filter's index up to this
+// bound, or up to the smallest count found so far) and checks the others on
+// each one. The planner would instead assume the filters independent and
+// join the whole index range of each, which correlated filters (a canary
+// group whose members all carry the ring label and one model) make costly.
+var driveMax = 20000
+
+// devicePlan chooses how the filters of q are written. With two filters
+// or more, the one with the fewest devices under driveMax drives the
+// search (sqlcommon.Plan.Drive). Otherwise the DevInfo filters are chosen
+// as follows. In ID order they stay IN subqueries on device_devinfo, whose
+// index lists a value's devices in ID order. Sorted by last_seen or
+// created, a filter on a value the order indexes carry is a term on that
+// copy, tested inside each entry of the walk, unless the value is rare
+// (fewer than facetRare devices, counted on device_devinfo's index up to
+// that bound): the planner has no statistic on how a value's devices
+// spread over the order, and the walk costs Limit / (its share of the
+// fleet) entries.
 func (s *Store) devicePlan(ctx context.Context, q *storage.DeviceQuery) (sqlcommon.Plan, error) {
 	var p sqlcommon.Plan
+	if t, err := s.driver(ctx, q); err != nil || t != nil {
+		p.Drive = t
+		return p, err
+	}
 	if q.Sort != storage.SortLastSeen && q.Sort != storage.SortCreated {
 		return p, nil
 	}
@@ -63,10 +83,10 @@ func (s *Store) devicePlan(ctx context.Context, q *storage.DeviceQuery) (sqlcomm
 		if dialect.Facets[uri] == "" {
 			continue
 		}
-		var n int
-		if err := s.db.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM device_devinfo WHERE uri = $1 AND value = $2 LIMIT $3) x`,
-			uri, v, facetRare).Scan(&n); err != nil {
-			return p, wrap(err)
+		n, err := s.countUpTo(ctx, `SELECT count(*) FROM (SELECT 1 FROM device_devinfo WHERE uri = $1 AND value = $2 LIMIT $3) x`,
+			facetRare, uri, v)
+		if err != nil {
+			return p, err
 		}
 		if n < facetRare {
 			// A rare value drives; the others are tested on the rows
@@ -79,6 +99,61 @@ func (s *Store) devicePlan(ctx context.Context, q *storage.DeviceQuery) (sqlcomm
 		p.FacetTerms[uri] = true
 	}
 	return p, nil
+}
+
+// driver returns the filter of q that drives it, or nil: the one with the
+// fewest devices, if under driveMax, when q has two filters or more
+// (labels, DevInfo values, group). A label without a value cannot drive.
+func (s *Store) driver(ctx context.Context, q *storage.DeviceQuery) (*sqlcommon.Term, error) {
+	terms := len(q.Labels) + len(q.DevInfo)
+	if q.Group != "" {
+		terms++
+	}
+	if terms < 2 {
+		return nil, nil
+	}
+	var best *sqlcommon.Term
+	bound := driveMax
+	try := func(t sqlcommon.Term, query string, args ...any) error {
+		n, err := s.countUpTo(ctx, query, bound, args...)
+		if err == nil && n < bound {
+			best, bound = &t, n
+		}
+		return err
+	}
+	// The group first: a static group is usually the smallest, and its
+	// count bounds the probes of the other filters.
+	if q.Group != "" {
+		if err := try(sqlcommon.Term{Kind: sqlcommon.TermGroup},
+			`SELECT count(*) FROM (SELECT 1 FROM group_members WHERE group_name = $1 LIMIT $2) x`, q.Group); err != nil {
+			return nil, err
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(q.Labels)) {
+		if q.Labels[k] == "" {
+			continue
+		}
+		if err := try(sqlcommon.Term{Kind: sqlcommon.TermLabel, Key: k},
+			`SELECT count(*) FROM (SELECT 1 FROM device_labels WHERE key = $1 AND value = $2 LIMIT $3) x`, k, q.Labels[k]); err != nil {
+			return nil, err
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(q.DevInfo)) {
+		if err := try(sqlcommon.Term{Kind: sqlcommon.TermDevInfo, Key: k},
+			`SELECT count(*) FROM (SELECT 1 FROM device_devinfo WHERE uri = $1 AND value = $2 LIMIT $3) x`, k, q.DevInfo[k]); err != nil {
+			return nil, err
+		}
+	}
+	return best, nil
+}
+
+// countUpTo runs a count(*) probe whose last parameter is its LIMIT, n.
+func (s *Store) countUpTo(ctx context.Context, query string, n int, args ...any) (int, error) {
+	var c int
+	if err := s.db.QueryRow(ctx, query, append(args, n)...).Scan(&c); err != nil {
+		return 0, wrap(err)
+	}
+	return c, nil
 }
 
 // QueryDevices returns one page of the devices q selects (storage.DeviceQuerier).

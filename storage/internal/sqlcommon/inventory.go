@@ -30,6 +30,28 @@ type QueryDialect struct {
 	// GroupKeys says that group members carry copies of their device's
 	// created_at and last_seen, indexed by group in either order.
 	GroupKeys bool
+	// LabelValue and DevInfoValue return the expression of the value of
+	// the label key (or DevInfo URI) in the argument with placeholder p over
+	// the devices row, NULL when the device has none; only a plan with a
+	// Drive uses them.
+	LabelValue, DevInfoValue func(p string) string
+}
+
+// TermKind is the kind of a filter that can drive a search.
+type TermKind int
+
+// The filters that can drive a search: each one's index lists its devices
+// in ID order.
+const (
+	TermGroup   TermKind = iota + 1 // q.Group, on group_members
+	TermLabel                       // a label key=value, on device_labels
+	TermDevInfo                     // a DevInfo uri=value, on device_devinfo
+)
+
+// Term names one filter of a search: Key is the label key or DevInfo URI.
+type Term struct {
+	Kind TermKind
+	Key  string
 }
 
 // Plan holds the choices of a device search that depend on the data.
@@ -38,6 +60,13 @@ type Plan struct {
 	// filter is tested on the device row's expression instead of being an
 	// IN subquery on device_devinfo.
 	FacetTerms map[string]bool
+	// Drive, when set, is the filter whose index lists the candidates of
+	// the search (the store chose it as the most selective); every other
+	// filter is checked on each candidate's device row, behind fences
+	// (OFFSET 0 subqueries, a LATERAL join) that keep the planner from
+	// joining the other filters' whole index ranges. FacetTerms is then
+	// unused.
+	Drive *Term
 }
 
 // DeviceQuery builds the SELECT of one page of q (already prepared, after
@@ -55,6 +84,9 @@ type Plan struct {
 // last_seen or created joins the group's members and sorts on their copies
 // of the key, so the group's own index gives the order.
 func DeviceQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *storage.DeviceCursor, plan Plan) (string, []any) {
+	if plan.Drive != nil {
+		return driveQuery(d, cols, q, after, *plan.Drive)
+	}
 	var where []string
 	var args []any
 	arg := func(v any) string {
@@ -145,6 +177,142 @@ func DeviceQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *sto
 		b.WriteString(sortKey + dir + ", ")
 	}
 	b.WriteString("id" + dir + " LIMIT " + arg(q.Limit+1))
+	return b.String(), args
+}
+
+// driveQuery builds the page of q driven by the filter t: the candidates
+// are read from t's index (group_members, device_labels or device_devinfo,
+// each listing a value's devices in ID order, and a group's members also in
+// the order of their copies of the sort keys), each one's device row is
+// fetched by a LATERAL subquery that checks every other filter on it, and
+// the page stops after Limit+1 matches when the candidates come in the
+// page's order. Sorted by a key the driving index does not carry, all the
+// candidates are checked and the matches sorted.
+func driveQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *storage.DeviceCursor, t Term) (string, []any) {
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return d.Param(len(args))
+	}
+	dir, cmp := "", ">"
+	if q.Desc {
+		dir, cmp = " DESC", "<"
+	}
+	sorted := q.Sort == storage.SortLastSeen || q.Sort == storage.SortCreated
+	// The candidates: c_id, and c_key when they come in the page's order.
+	var src string
+	var cw []string
+	switch t.Kind {
+	case TermGroup:
+		src = "group_members"
+		cw = append(cw, "group_name = "+arg(q.Group))
+	case TermLabel:
+		src = "device_labels"
+		cw = append(cw, "key = "+arg(t.Key), "value = "+arg(q.Labels[t.Key]))
+	case TermDevInfo:
+		src = "device_devinfo"
+		cw = append(cw, "uri = "+arg(t.Key), "value = "+arg(q.DevInfo[t.Key]))
+	}
+	ordered := !sorted || (t.Kind == TermGroup && d.GroupKeys)
+	ckey := ""
+	if sorted && ordered {
+		ckey = "created_at"
+		if q.Sort == storage.SortLastSeen {
+			ckey = d.SeenKey
+		}
+	}
+	// The checks on each candidate's device row.
+	var dw []string
+	if len(q.IDs) > 0 {
+		cond, v := d.IDList(d.Param(len(args)+1), q.IDs)
+		args = append(args, v)
+		dw = append(dw, cond)
+	}
+	if q.IDPrefix != "" {
+		dw = append(dw, "id >= "+arg(q.IDPrefix))
+		if end, ok := storage.PrefixEnd(q.IDPrefix); ok {
+			dw = append(dw, "id < "+arg(end))
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(q.Labels)) {
+		if t.Kind == TermLabel && t.Key == k {
+			continue
+		}
+		if v := q.Labels[k]; v != "" {
+			dw = append(dw, fmt.Sprintf("(%s) = %s", d.LabelValue(arg(k)), arg(v)))
+		} else {
+			dw = append(dw, fmt.Sprintf("(%s) IS NOT NULL", d.LabelValue(arg(k))))
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(q.DevInfo)) {
+		if t.Kind == TermDevInfo && t.Key == k {
+			continue
+		}
+		dw = append(dw, fmt.Sprintf("(%s) = %s", d.DevInfoValue(arg(k)), arg(q.DevInfo[k])))
+	}
+	if q.Group != "" && t.Kind != TermGroup {
+		// OFFSET 0 keeps the test a subplan run per candidate.
+		dw = append(dw, "EXISTS (SELECT 1 FROM group_members WHERE group_name = "+arg(q.Group)+" AND device_id = devices.id OFFSET 0)")
+	}
+	seen := func(expr string, w *[]string) {
+		if !q.SeenAfter.IsZero() {
+			*w = append(*w, expr+" > "+arg(d.Time(key(q.SeenAfter))))
+		}
+		if !q.SeenBefore.IsZero() {
+			*w = append(*w, expr+" < "+arg(d.Time(key(q.SeenBefore))))
+		}
+	}
+	var sortKey string
+	switch q.Sort {
+	case storage.SortLastSeen:
+		sortKey = d.SeenKey
+	case storage.SortCreated:
+		sortKey = "created_at"
+	}
+	if ckey == d.SeenKey {
+		// The member's copy of last_seen equals the device's.
+		seen(ckey, &cw)
+	} else {
+		seen(d.SeenKey, &dw)
+	}
+	switch {
+	case after == nil:
+	case !sorted:
+		cw = append(cw, "device_id "+cmp+" "+arg(after.ID))
+	case ckey != "":
+		k := arg(d.Time(after.Key))
+		cw = append(cw, fmt.Sprintf("(%s, device_id) %s (%s, %s)", ckey, cmp, k, arg(after.ID)))
+	default:
+		k := arg(d.Time(after.Key))
+		dw = append(dw, fmt.Sprintf("(%s, id) %s (%s, %s)", sortKey, cmp, k, arg(after.ID)))
+	}
+	var b strings.Builder
+	b.WriteString("SELECT " + cols + " FROM (SELECT device_id AS c_id")
+	if ckey != "" {
+		b.WriteString(", " + ckey + " AS c_key")
+	}
+	b.WriteString(" FROM " + src + " WHERE " + strings.Join(cw, " AND "))
+	if ordered {
+		b.WriteString(" ORDER BY ")
+		if ckey != "" {
+			b.WriteString("c_key" + dir + ", ")
+		}
+		b.WriteString("c_id" + dir)
+	}
+	b.WriteString(" OFFSET 0) c CROSS JOIN LATERAL (SELECT " + cols + " FROM devices WHERE id = c.c_id")
+	for _, w := range dw {
+		b.WriteString(" AND " + w)
+	}
+	b.WriteString(" OFFSET 0) d ORDER BY ")
+	switch {
+	case ckey != "":
+		b.WriteString("c.c_key" + dir + ", c.c_id" + dir)
+	case ordered:
+		b.WriteString("c.c_id" + dir)
+	default:
+		b.WriteString(sortKey + dir + ", id" + dir)
+	}
+	b.WriteString(" LIMIT " + arg(q.Limit+1))
 	return b.String(), args
 }
 
