@@ -38,9 +38,7 @@ var dialect = sqlcommon.QueryDialect{
 		"./DevInfo/Man":   "devinfo->>'./DevInfo/Man'",
 		"./DevDetail/FwV": "devinfo->>'./DevDetail/FwV'",
 	},
-	GroupKeys:    true,
-	LabelValue:   func(p string) string { return "labels->>(" + p + "::text)" },
-	DevInfoValue: func(p string) string { return "devinfo->>(" + p + "::text)" },
+	GroupKeys: true,
 }
 
 // facetRare is the number of devices below which a DevInfo value is rare:
@@ -72,8 +70,8 @@ var driveMax = 20000
 // fleet) entries.
 func (s *Store) devicePlan(ctx context.Context, q *storage.DeviceQuery) (sqlcommon.Plan, error) {
 	var p sqlcommon.Plan
-	if t, err := s.driver(ctx, q); err != nil || t != nil {
-		p.Drive = t
+	if t, checks, err := s.driver(ctx, q); err != nil || t != nil {
+		p.Drive, p.Checks = t, checks
 		return p, err
 	}
 	if q.Sort != storage.SortLastSeen && q.Sort != storage.SortCreated {
@@ -103,19 +101,26 @@ func (s *Store) devicePlan(ctx context.Context, q *storage.DeviceQuery) (sqlcomm
 
 // driver returns the filter of q that drives it, or nil: the one with the
 // fewest devices, if under driveMax, when q has two filters or more
-// (labels, DevInfo values, group). A label without a value cannot drive.
-func (s *Store) driver(ctx context.Context, q *storage.DeviceQuery) (*sqlcommon.Term, error) {
+// (labels, DevInfo values, group), and the others probed, fewest devices
+// first. A label without a value cannot drive.
+func (s *Store) driver(ctx context.Context, q *storage.DeviceQuery) (*sqlcommon.Term, []sqlcommon.Term, error) {
 	terms := len(q.Labels) + len(q.DevInfo)
 	if q.Group != "" {
 		terms++
 	}
-	if terms < 2 {
-		return nil, nil
+	if terms < 2 || driveMax <= 0 {
+		return nil, nil, nil
 	}
 	var best *sqlcommon.Term
 	bound := driveMax
+	type counted struct {
+		t sqlcommon.Term
+		n int // at least, when it reached the probe's bound
+	}
+	var all []counted
 	try := func(t sqlcommon.Term, query string, args ...any) error {
 		n, err := s.countUpTo(ctx, query, bound, args...)
+		all = append(all, counted{t, n})
 		if err == nil && n < bound {
 			best, bound = &t, n
 		}
@@ -126,7 +131,7 @@ func (s *Store) driver(ctx context.Context, q *storage.DeviceQuery) (*sqlcommon.
 	if q.Group != "" {
 		if err := try(sqlcommon.Term{Kind: sqlcommon.TermGroup},
 			`SELECT count(*) FROM (SELECT 1 FROM group_members WHERE group_name = $1 LIMIT $2) x`, q.Group); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(q.Labels)) {
@@ -135,16 +140,26 @@ func (s *Store) driver(ctx context.Context, q *storage.DeviceQuery) (*sqlcommon.
 		}
 		if err := try(sqlcommon.Term{Kind: sqlcommon.TermLabel, Key: k},
 			`SELECT count(*) FROM (SELECT 1 FROM device_labels WHERE key = $1 AND value = $2 LIMIT $3) x`, k, q.Labels[k]); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(q.DevInfo)) {
 		if err := try(sqlcommon.Term{Kind: sqlcommon.TermDevInfo, Key: k},
 			`SELECT count(*) FROM (SELECT 1 FROM device_devinfo WHERE uri = $1 AND value = $2 LIMIT $3) x`, k, q.DevInfo[k]); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return best, nil
+	if best == nil {
+		return nil, nil, nil
+	}
+	slices.SortStableFunc(all, func(a, b counted) int { return a.n - b.n })
+	checks := make([]sqlcommon.Term, 0, len(all))
+	for _, c := range all {
+		if c.t != *best {
+			checks = append(checks, c.t)
+		}
+	}
+	return best, checks, nil
 }
 
 // countUpTo runs a count(*) probe whose last parameter is its LIMIT, n.

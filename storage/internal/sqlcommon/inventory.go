@@ -30,11 +30,6 @@ type QueryDialect struct {
 	// GroupKeys says that group members carry copies of their device's
 	// created_at and last_seen, indexed by group in either order.
 	GroupKeys bool
-	// LabelValue and DevInfoValue return the expression of the value of
-	// the label key (or DevInfo URI) in the argument with placeholder p over
-	// the devices row, NULL when the device has none; only a plan with a
-	// Drive uses them.
-	LabelValue, DevInfoValue func(p string) string
 }
 
 // TermKind is the kind of a filter that can drive a search.
@@ -67,6 +62,11 @@ type Plan struct {
 	// joining the other filters' whole index ranges. FacetTerms is then
 	// unused.
 	Drive *Term
+	// Checks orders the other label, DevInfo and group filters of a
+	// driven search, the most selective first (each is an index probe per
+	// candidate, run only on the candidates that passed the ones before);
+	// filters it omits are checked after it, in key order.
+	Checks []Term
 }
 
 // DeviceQuery builds the SELECT of one page of q (already prepared, after
@@ -85,7 +85,7 @@ type Plan struct {
 // of the key, so the group's own index gives the order.
 func DeviceQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *storage.DeviceCursor, plan Plan) (string, []any) {
 	if plan.Drive != nil {
-		return driveQuery(d, cols, q, after, *plan.Drive)
+		return driveQuery(d, cols, q, after, plan)
 	}
 	var where []string
 	var args []any
@@ -188,7 +188,8 @@ func DeviceQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *sto
 // the page stops after Limit+1 matches when the candidates come in the
 // page's order. Sorted by a key the driving index does not carry, all the
 // candidates are checked and the matches sorted.
-func driveQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *storage.DeviceCursor, t Term) (string, []any) {
+func driveQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *storage.DeviceCursor, plan Plan) (string, []any) {
+	t := *plan.Drive
 	var args []any
 	arg := func(v any) string {
 		args = append(args, v)
@@ -234,25 +235,37 @@ func driveQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *stor
 			dw = append(dw, "id < "+arg(end))
 		}
 	}
+	// The other filters, probed on their indexes for each candidate before
+	// its device row is read; OFFSET 0 keeps each probe a subplan run per
+	// candidate rather than a join of the filter's whole index range.
+	checks := slices.Clone(plan.Checks)
+	if q.Group != "" {
+		checks = append(checks, Term{Kind: TermGroup})
+	}
 	for _, k := range slices.Sorted(maps.Keys(q.Labels)) {
-		if t.Kind == TermLabel && t.Key == k {
-			continue
-		}
-		if v := q.Labels[k]; v != "" {
-			dw = append(dw, fmt.Sprintf("(%s) = %s", d.LabelValue(arg(k)), arg(v)))
-		} else {
-			dw = append(dw, fmt.Sprintf("(%s) IS NOT NULL", d.LabelValue(arg(k))))
-		}
+		checks = append(checks, Term{Kind: TermLabel, Key: k})
 	}
 	for _, k := range slices.Sorted(maps.Keys(q.DevInfo)) {
-		if t.Kind == TermDevInfo && t.Key == k {
+		checks = append(checks, Term{Kind: TermDevInfo, Key: k})
+	}
+	done := map[Term]bool{t: true}
+	for _, c := range checks {
+		if done[c] {
 			continue
 		}
-		dw = append(dw, fmt.Sprintf("(%s) = %s", d.DevInfoValue(arg(k)), arg(q.DevInfo[k])))
-	}
-	if q.Group != "" && t.Kind != TermGroup {
-		// OFFSET 0 keeps the test a subplan run per candidate.
-		dw = append(dw, "EXISTS (SELECT 1 FROM group_members WHERE group_name = "+arg(q.Group)+" AND device_id = devices.id OFFSET 0)")
+		done[c] = true
+		switch c.Kind {
+		case TermGroup:
+			cw = append(cw, "EXISTS (SELECT 1 FROM group_members m WHERE m.group_name = "+arg(q.Group)+" AND m.device_id = s.device_id OFFSET 0)")
+		case TermLabel:
+			if v := q.Labels[c.Key]; v != "" {
+				cw = append(cw, fmt.Sprintf("EXISTS (SELECT 1 FROM device_labels l WHERE l.key = %s AND l.value = %s AND l.device_id = s.device_id OFFSET 0)", arg(c.Key), arg(v)))
+			} else {
+				cw = append(cw, fmt.Sprintf("EXISTS (SELECT 1 FROM device_labels l WHERE l.device_id = s.device_id AND l.key = %s OFFSET 0)", arg(c.Key)))
+			}
+		case TermDevInfo:
+			cw = append(cw, fmt.Sprintf("EXISTS (SELECT 1 FROM device_devinfo i WHERE i.uri = %s AND i.value = %s AND i.device_id = s.device_id OFFSET 0)", arg(c.Key), arg(q.DevInfo[c.Key])))
+		}
 	}
 	seen := func(expr string, w *[]string) {
 		if !q.SeenAfter.IsZero() {
@@ -269,9 +282,9 @@ func driveQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *stor
 	case storage.SortCreated:
 		sortKey = "created_at"
 	}
-	if ckey == d.SeenKey {
+	if t.Kind == TermGroup && d.GroupKeys {
 		// The member's copy of last_seen equals the device's.
-		seen(ckey, &cw)
+		seen(d.SeenKey, &cw)
 	} else {
 		seen(d.SeenKey, &dw)
 	}
@@ -291,7 +304,7 @@ func driveQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *stor
 	if ckey != "" {
 		b.WriteString(", " + ckey + " AS c_key")
 	}
-	b.WriteString(" FROM " + src + " WHERE " + strings.Join(cw, " AND "))
+	b.WriteString(" FROM " + src + " s WHERE " + strings.Join(cw, " AND "))
 	if ordered {
 		b.WriteString(" ORDER BY ")
 		if ckey != "" {
