@@ -162,12 +162,19 @@ func (s *Store) driver(ctx context.Context, q *storage.DeviceQuery) (*sqlcommon.
 	return best, checks, nil
 }
 
-// countUpTo runs a count(*) probe whose last parameter is its LIMIT, n.
+// countUpTo runs a count(*) probe whose last parameter is its LIMIT, n,
+// or returns the count it remembers (planCounts).
 func (s *Store) countUpTo(ctx context.Context, query string, n int, args ...any) (int, error) {
+	k := countKey(append([]any{query}, args...)...)
+	at := time.Now()
+	if c, ok := s.counts.get(k, n, at); ok {
+		return c, nil
+	}
 	var c int
 	if err := s.db.QueryRow(ctx, query, append(args, n)...).Scan(&c); err != nil {
 		return 0, wrap(err)
 	}
+	s.counts.put(k, c, n, at)
 	return c, nil
 }
 

@@ -37,6 +37,9 @@ type Store struct {
 	// converted is how many devices Open moved from plaintext credentials
 	// to the protected form.
 	converted int
+	// counts caches the device search's plan counts (plancounts.go); nil
+	// in a Batch, whose uncommitted changes they must not remember.
+	counts *planCounts
 }
 
 // Options tune OpenWith; the zero value (or nil) is the default.
@@ -84,7 +87,7 @@ func OpenWith(ctx context.Context, dsn string, o *Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{pool: pool, db: pool, group: &effectsGroup{}}
+	s := &Store{pool: pool, db: pool, group: &effectsGroup{}, counts: &planCounts{}}
 	if err := s.migrate(ctx, o); err != nil {
 		pool.Close()
 		return nil, err
