@@ -159,7 +159,70 @@ func (s *Store) driver(ctx context.Context, q *storage.DeviceQuery) (*sqlcommon.
 			checks = append(checks, c.t)
 		}
 	}
-	return best, checks, nil
+	if len(checks) < 2 {
+		return best, checks, nil
+	}
+	// The fleet's counts say nothing of how the filters overlap (all the
+	// members of a canary group can have its ring label): the checks are
+	// ordered by how many of a sample of the driver's devices pass them.
+	pass, err := s.samplePasses(ctx, q, *best, checks)
+	if err != nil {
+		return nil, nil, err
+	}
+	ix := make([]int, len(checks))
+	for i := range ix {
+		ix[i] = i
+	}
+	slices.SortStableFunc(ix, func(a, b int) int { return pass[a] - pass[b] })
+	ordered := make([]sqlcommon.Term, len(checks))
+	for i, j := range ix {
+		ordered[i] = checks[j]
+	}
+	return best, ordered, nil
+}
+
+// checkSample is the number of the driving filter's devices (the first in
+// ID order) on which the other filters are tried to order their checks.
+const checkSample = 256
+
+// samplePasses returns how many of the first checkSample devices of the
+// filter drive pass each of checks, or the counts it remembers.
+func (s *Store) samplePasses(ctx context.Context, q *storage.DeviceQuery, drive sqlcommon.Term, checks []sqlcommon.Term) ([]int, error) {
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	src, where := sqlcommon.TermSource(q, drive, arg)
+	sel := make([]string, len(checks))
+	for i, c := range checks {
+		sel[i] = "count(*) FILTER (WHERE " + sqlcommon.TermCheck(q, c, arg, "s.device_id") + ")"
+	}
+	query := "SELECT " + strings.Join(sel, ", ") + " FROM (SELECT device_id FROM " + src + " WHERE " +
+		strings.Join(where, " AND ") + " LIMIT " + strconv.Itoa(checkSample) + ") s"
+	at := time.Now()
+	keys := make([]string, len(checks))
+	pass := make([]int, len(checks))
+	cached := true
+	for i := range checks {
+		keys[i] = countKey(append([]any{query, strconv.Itoa(i)}, args...)...)
+		n, ok := s.counts.get(keys[i], checkSample, at)
+		pass[i], cached = n, cached && ok
+	}
+	if cached {
+		return pass, nil
+	}
+	dst := make([]any, len(pass))
+	for i := range pass {
+		dst[i] = &pass[i]
+	}
+	if err := s.db.QueryRow(ctx, query, args...).Scan(dst...); err != nil {
+		return nil, wrap(err)
+	}
+	for i, n := range pass {
+		s.counts.put(keys[i], n, checkSample+1, at)
+	}
+	return pass, nil
 }
 
 // countUpTo runs a count(*) probe whose last parameter is its LIMIT, n,

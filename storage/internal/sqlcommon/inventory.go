@@ -201,19 +201,7 @@ func driveQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *stor
 	}
 	sorted := q.Sort == storage.SortLastSeen || q.Sort == storage.SortCreated
 	// The candidates: c_id, and c_key when they come in the page's order.
-	var src string
-	var cw []string
-	switch t.Kind {
-	case TermGroup:
-		src = "group_members"
-		cw = append(cw, "group_name = "+arg(q.Group))
-	case TermLabel:
-		src = "device_labels"
-		cw = append(cw, "key = "+arg(t.Key), "value = "+arg(q.Labels[t.Key]))
-	case TermDevInfo:
-		src = "device_devinfo"
-		cw = append(cw, "uri = "+arg(t.Key), "value = "+arg(q.DevInfo[t.Key]))
-	}
+	src, cw := TermSource(q, t, arg)
 	ordered := !sorted || (t.Kind == TermGroup && d.GroupKeys)
 	ckey := ""
 	if sorted && ordered {
@@ -254,18 +242,7 @@ func driveQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *stor
 			continue
 		}
 		done[c] = true
-		switch c.Kind {
-		case TermGroup:
-			cw = append(cw, "EXISTS (SELECT 1 FROM group_members m WHERE m.group_name = "+arg(q.Group)+" AND m.device_id = s.device_id OFFSET 0)")
-		case TermLabel:
-			if v := q.Labels[c.Key]; v != "" {
-				cw = append(cw, fmt.Sprintf("EXISTS (SELECT 1 FROM device_labels l WHERE l.key = %s AND l.value = %s AND l.device_id = s.device_id OFFSET 0)", arg(c.Key), arg(v)))
-			} else {
-				cw = append(cw, fmt.Sprintf("EXISTS (SELECT 1 FROM device_labels l WHERE l.device_id = s.device_id AND l.key = %s OFFSET 0)", arg(c.Key)))
-			}
-		case TermDevInfo:
-			cw = append(cw, fmt.Sprintf("EXISTS (SELECT 1 FROM device_devinfo i WHERE i.uri = %s AND i.value = %s AND i.device_id = s.device_id OFFSET 0)", arg(c.Key), arg(q.DevInfo[c.Key])))
-		}
+		cw = append(cw, TermCheck(q, c, arg, "s.device_id"))
 	}
 	seen := func(expr string, w *[]string) {
 		if !q.SeenAfter.IsZero() {
@@ -327,6 +304,37 @@ func driveQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *stor
 	}
 	b.WriteString(" LIMIT " + arg(q.Limit+1))
 	return b.String(), args
+}
+
+// TermSource returns the table that lists the devices of the filter t of q
+// (their IDs in its column device_id) and the conditions that select them.
+func TermSource(q *storage.DeviceQuery, t Term, arg func(any) string) (string, []string) {
+	switch t.Kind {
+	case TermGroup:
+		return "group_members", []string{"group_name = " + arg(q.Group)}
+	case TermLabel:
+		return "device_labels", []string{"key = " + arg(t.Key), "value = " + arg(q.Labels[t.Key])}
+	default:
+		return "device_devinfo", []string{"uri = " + arg(t.Key), "value = " + arg(q.DevInfo[t.Key])}
+	}
+}
+
+// TermCheck returns the condition that the device whose ID is the
+// expression id passes the filter t of q: a probe of the filter's index,
+// which OFFSET 0 keeps a subplan run per device rather than a join of the
+// filter's whole index range.
+func TermCheck(q *storage.DeviceQuery, t Term, arg func(any) string, id string) string {
+	switch t.Kind {
+	case TermGroup:
+		return "EXISTS (SELECT 1 FROM group_members m WHERE m.group_name = " + arg(q.Group) + " AND m.device_id = " + id + " OFFSET 0)"
+	case TermLabel:
+		if v := q.Labels[t.Key]; v != "" {
+			return fmt.Sprintf("EXISTS (SELECT 1 FROM device_labels l WHERE l.key = %s AND l.value = %s AND l.device_id = %s OFFSET 0)", arg(t.Key), arg(v), id)
+		}
+		return fmt.Sprintf("EXISTS (SELECT 1 FROM device_labels l WHERE l.device_id = %s AND l.key = %s OFFSET 0)", id, arg(t.Key))
+	default:
+		return fmt.Sprintf("EXISTS (SELECT 1 FROM device_devinfo i WHERE i.uri = %s AND i.value = %s AND i.device_id = %s OFFSET 0)", arg(t.Key), arg(q.DevInfo[t.Key]), id)
+	}
 }
 
 func key(t time.Time) int64 {
