@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -26,11 +27,15 @@ const (
 	countKeys = 4096 // the map is emptied when it reaches this size
 )
 
+// countKey is the cache key of a probe: its query text and every argument
+// (a string as it is, anything else as fmt prints it), NUL-separated.
 func countKey(parts ...any) string {
 	var b strings.Builder
 	for _, p := range parts {
 		if s, ok := p.(string); ok {
 			b.WriteString(s)
+		} else {
+			fmt.Fprint(&b, p)
 		}
 		b.WriteByte(0)
 	}
