@@ -206,7 +206,7 @@ func testRandomFilters(t *testing.T, s storage.Store) {
 			return c
 		})
 		for _, n := range []int{1 + r.IntN(7), 100} {
-			got := pageAll(t, s, q, n)
+			got := queryAll(t, s, q, n)
 			if !slices.Equal(got, deviceIDs(want)) {
 				t.Fatalf("query %d %+v, pages of %d:\n got  %v\n want %v", i, q, n, got, deviceIDs(want))
 			}
@@ -228,26 +228,4 @@ func testRandomFilters(t *testing.T, s storage.Store) {
 			}
 		}
 	}
-}
-
-// pageAll follows cursors with pages of size n and returns every ID, for
-// results of any number of pages.
-func pageAll(t *testing.T, s storage.Store, q storage.DeviceQuery, n int) []string {
-	t.Helper()
-	q.Limit = n
-	var ids []string
-	for range 2000 {
-		ds, next, err := s.QueryDevices(bg, q)
-		check(t, "QueryDevices", err)
-		if len(ds) > n {
-			t.Fatalf("page of %d devices, limit %d", len(ds), n)
-		}
-		ids = append(ids, deviceIDs(ds)...)
-		if next == "" {
-			return ids
-		}
-		q.Cursor = next
-	}
-	t.Fatal("QueryDevices: cursors never ended")
-	return nil
 }

@@ -54,12 +54,13 @@ func deviceIDs(ds []*storage.Device) []string {
 	return out
 }
 
-// queryAll follows cursors with pages of size n and returns every ID.
+// queryAll follows cursors with pages of size n and returns every ID (at
+// most 2,000 pages: a cursor that never ends fails the test).
 func queryAll(t *testing.T, s storage.Store, q storage.DeviceQuery, n int) []string {
 	t.Helper()
 	q.Limit = n
 	var ids []string
-	for range 100 {
+	for range 2000 {
 		ds, next, err := s.QueryDevices(bg, q)
 		check(t, "QueryDevices", err)
 		if len(ds) > n {
