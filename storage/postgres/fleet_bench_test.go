@@ -6,9 +6,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
-	"slices"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/storage/postgres"
 	"github.com/omadm/omadm/storage/secret"
+	"github.com/omadm/omadm/storage/storagetest"
 )
 
 // BenchmarkFleetQuery measures one filtered page (100 devices) of the fleet
@@ -62,34 +61,9 @@ func BenchmarkFleetQuery(b *testing.B) {
 				}
 				cursors = append(cursors, next)
 			}
-			lat := make([]time.Duration, 0, b.N)
-			cpu0 := cpuTime()
-			for i := 0; b.Loop(); i++ {
-				q.Cursor = cursors[i%len(cursors)]
-				t := time.Now()
-				ds, _, err := s.QueryDevices(ctx, q)
-				lat = append(lat, time.Since(t))
-				if err != nil {
-					b.Fatal(err)
-				}
-				if len(ds) == 0 {
-					b.Fatal("empty page")
-				}
-			}
-			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(len(lat)), "cpu-ms/op")
-			slices.Sort(lat)
-			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+			storagetest.BenchQueryPages(b, s, q, cursors)
 		})
 	}
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // fleetStore opens the store of the fleet benchmarks, building the fleet of
@@ -207,7 +181,7 @@ func BenchmarkFleetDeviceUpdate(b *testing.B) {
 	s, n, _ := fleetStore(b)
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(5, 6))
-	cpu0 := cpuTime()
+	cpu0 := storagetest.CPUTime()
 	ops := 0
 	for b.Loop() {
 		i := r.IntN(n)
@@ -221,5 +195,5 @@ func BenchmarkFleetDeviceUpdate(b *testing.B) {
 		}
 		ops++
 	}
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(ops), "cpu-us/op")
+	b.ReportMetric(float64((storagetest.CPUTime()-cpu0).Microseconds())/float64(ops), "cpu-us/op")
 }

@@ -6,14 +6,13 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/storage/sqlite"
+	"github.com/omadm/omadm/storage/storagetest"
 )
 
 // The fleet benchmarks run on a database of OMADM_BENCH_FLEET devices
@@ -185,25 +184,7 @@ func BenchmarkFleetQuery(b *testing.B) {
 				cur = next
 			}
 			cursors = append(cursors, "")
-			lat := make([]time.Duration, 0, b.N)
-			cpu0 := cpuTime()
-			b.ResetTimer()
-			for i := 0; b.Loop(); i++ {
-				q.Cursor = cursors[i%len(cursors)]
-				t := time.Now()
-				ds, _, err := s.QueryDevices(ctx, q)
-				lat = append(lat, time.Since(t))
-				if err != nil {
-					b.Fatal(err)
-				}
-				if len(ds) == 0 {
-					b.Fatal("empty page")
-				}
-			}
-			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(len(lat)), "cpu-ms/op")
-			slices.Sort(lat)
-			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+			storagetest.BenchQueryPages(b, s, q, cursors)
 		})
 	}
 }
@@ -271,7 +252,7 @@ func BenchmarkFleetImport(b *testing.B) {
 		ds = ds[:0]
 	}
 	i := 0
-	cpu0 := cpuTime()
+	cpu0 := storagetest.CPUTime()
 	start := time.Now()
 	for b.Loop() {
 		d := fleetDevice(i, r, now)
@@ -286,16 +267,7 @@ func BenchmarkFleetImport(b *testing.B) {
 		flush()
 	}
 	b.ReportMetric(float64(i)/time.Since(start).Seconds(), "devices/s")
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(i), "cpu-us/device")
-}
-
-// cpuTime is the user+system CPU time of the process so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64((storagetest.CPUTime()-cpu0).Microseconds())/float64(i), "cpu-us/device")
 }
 
 // fleetIDs is every (n/k)-th device ID of the benchmark fleet, k of them.
@@ -315,7 +287,7 @@ func BenchmarkFleetDeviceUpdate(b *testing.B) {
 	s := fleetStore(b, n)
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(5, 6))
-	cpu0 := cpuTime()
+	cpu0 := storagetest.CPUTime()
 	ops := 0
 	for b.Loop() {
 		d, err := s.GetDevice(ctx, fleetDevice(r.IntN(n), rand.New(rand.NewPCG(0, 0)), time.Time{}).ID)
@@ -328,5 +300,5 @@ func BenchmarkFleetDeviceUpdate(b *testing.B) {
 		}
 		ops++
 	}
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(ops), "cpu-us/op")
+	b.ReportMetric(float64((storagetest.CPUTime()-cpu0).Microseconds())/float64(ops), "cpu-us/op")
 }

@@ -4,5 +4,5 @@ package storagetest
 
 import "time"
 
-// cpuTime is not measured here (0).
-func cpuTime() time.Duration { return 0 }
+// CPUTime is not measured here (0).
+func CPUTime() time.Duration { return 0 }

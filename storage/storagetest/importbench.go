@@ -28,7 +28,7 @@ func BenchImportDevices(b *testing.B, s storage.Store, batch int) {
 		}
 		ds = ds[:0]
 	}
-	cpu0 := cpuTime()
+	cpu0 := CPUTime()
 	start := time.Now()
 	i := 0
 	for b.Loop() {
@@ -48,5 +48,5 @@ func BenchImportDevices(b *testing.B, s storage.Store, batch int) {
 		flush()
 	}
 	b.ReportMetric(float64(i)/time.Since(start).Seconds(), "devices/s")
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(i), "cpu-us/device")
+	b.ReportMetric(float64((CPUTime()-cpu0).Microseconds())/float64(i), "cpu-us/device")
 }
