@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"iter"
 	"runtime"
 	"slices"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/storage/internal/sqlcommon"
+	"github.com/omadm/omadm/storage/secret"
 )
 
 var (
@@ -119,15 +121,15 @@ func (s *Store) indexNewDevice(ctx context.Context, d *storage.Device) error {
 			return wrap(err)
 		}
 	}
-	return s.addCounts(ctx, countsOf([]*storage.Device{d}))
+	return s.addCounts(ctx, countsOf(slices.Values([]*storage.Device{d})))
 }
 
 type countKey struct{ kind, key, value string }
 
 // countsOf tallies the label and DevInfo values of new devices.
-func countsOf(ds []*storage.Device) map[countKey]int {
+func countsOf(ds iter.Seq[*storage.Device]) map[countKey]int {
 	c := map[countKey]int{}
-	for _, d := range ds {
+	for d := range ds {
 		for k, v := range d.Labels {
 			c[countKey{"l", k, v}]++
 		}
@@ -227,40 +229,52 @@ func (s *Store) UpdateLabels(ctx context.Context, ids []string, set map[string]s
 
 // ImportDevices inserts the devices in one batch, skipping taken IDs, with
 // multi-row statements: the devices (64 a statement, RETURNING the IDs that
-// were free), then their label and DevInfo rows. The checks and the stored
-// form of each device (password hash, sealed server password, JSON) are
-// computed before the batch takes the writer, on every core, so the writer
-// lock covers only the inserts.
+// were free), then their label and DevInfo rows. It is PrepareImport and
+// StoreImport in one (see storage.ImportPreparer): the checks and the stored
+// form of each device are computed before the batch takes the writer, so the
+// writer lock covers only the inserts.
 func (s *Store) ImportDevices(ctx context.Context, ds []*storage.Device) ([]error, error) {
-	p := s.prepareImport(ds)
-	if s.tx == nil {
-		err := s.solo(ctx, func(in *Store) error { return in.insertImport(ctx, ds, p) })
-		return p.errs, err
-	}
-	return p.errs, s.insertImport(ctx, ds, p)
+	return s.StoreImport(ctx, s.PrepareImport(ds))
 }
+
+var _ storage.ImportPreparer = (*Store)(nil)
 
 // importCand is a device of an import that passed its checks.
 type importCand struct {
-	i       int   // index in the import
-	args    []any // deviceArgs
+	i       int    // index in the import
+	hash    string // PasswordHash
 	created time.Time
 }
 
-// importPrep is an import batch made ready for the writer.
+// importPrep is an import unit made ready for the writer: everything but
+// the inserts, in the order the writer needs it.
 type importPrep struct {
-	errs  []error
+	ds    []*storage.Device
+	key   *secret.Key  // of the store that sealed the server passwords
+	errs  []error      // refusals of the checks (never changed afterwards)
 	cands []importCand // in device ID order
+	// The statement arguments of every candidate: devices (deviceRowVals
+	// each, cands order) and label and DevInfo rows (3 each, primary key
+	// order), and the inventory counts they add, all as if every candidate
+	// is stored; the writer drops the rows of devices whose ID was taken.
+	vals, labels, devinfo []any
+	counts                map[countKey]int
 }
 
-// prepareParallelMin is the batch size from which prepareImport spreads the
+func (p *importPrep) Devices() []*storage.Device { return p.ds }
+
+// deviceRowVals is the number of values of a device row of an import.
+const deviceRowVals = 15
+
+// prepareParallelMin is the batch size from which PrepareImport spreads the
 // per-device work over goroutines.
 const prepareParallelMin = 256
 
-// prepareImport checks the devices of an import and computes their stored
-// form; it needs no transaction.
-func (s *Store) prepareImport(ds []*storage.Device) *importPrep {
-	p := &importPrep{errs: make([]error, len(ds))}
+// PrepareImport checks the devices of an import and computes their stored
+// form and the statement arguments (storage.ImportPreparer); it needs no
+// transaction.
+func (s *Store) PrepareImport(ds []*storage.Device) storage.PreparedImport {
+	p := &importPrep{ds: ds, key: s.key, errs: make([]error, len(ds))}
 	args := make([][]any, len(ds))
 	prep := func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -293,6 +307,7 @@ func (s *Store) prepareImport(ds []*storage.Device) *importPrep {
 	created := now()
 	first := make(map[string]bool, len(ds))
 	p.cands = make([]importCand, 0, len(ds))
+	nl, nd := 0, 0
 	for i, d := range ds {
 		if args[i] == nil {
 			continue
@@ -306,58 +321,17 @@ func (s *Store) prepareImport(ds []*storage.Device) *importPrep {
 		if c.IsZero() {
 			c = created
 		}
-		p.cands = append(p.cands, importCand{i, args[i], c})
+		p.cands = append(p.cands, importCand{i, args[i][2].(string), c})
+		nl, nd = nl+len(d.Labels), nd+len(d.DevInfo)
 	}
 	// In key order, each insert lands beside the one before it in the
 	// b-tree (pages already in the cache, cursors moving forward).
 	slices.SortFunc(p.cands, func(a, b importCand) int { return strings.Compare(ds[a.i].ID, ds[b.i].ID) })
-	return p
-}
-
-// indexRow is a label or DevInfo row of an import.
-type indexRow struct{ key, value, id string }
-
-// insertImport inserts the prepared devices (inside a batch).
-func (s *Store) insertImport(ctx context.Context, ds []*storage.Device, p *importPrep) error {
-	vals := make([]any, 0, 15*len(p.cands))
+	p.vals = make([]any, 0, deviceRowVals*len(p.cands))
+	labels, devinfo := make([]indexRow, 0, nl), make([]indexRow, 0, nd)
 	for _, c := range p.cands {
 		d := ds[c.i]
-		vals = append(append(append(vals, d.ID), c.args...), c.created.UnixMicro(), micros(d.LastSeen))
-	}
-	inserted := make(map[string]bool, len(p.cands))
-	bound := map[int]bound{}
-	err := chunks(len(p.cands), len(s.st.inv.importDevices), func(lo, hi, k int) error {
-		b, ok := bound[k]
-		if !ok {
-			b = s.use(ctx, s.st.inv.importDevices[k])
-			bound[k] = b
-		}
-		rows, err := b.QueryContext(ctx, vals[15*lo:15*hi]...)
-		if err != nil {
-			return wrap(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return wrap(err)
-			}
-			inserted[id] = true
-		}
-		return wrap(rows.Err())
-	})
-	if err != nil {
-		return err
-	}
-	var labels, devinfo []indexRow
-	stored := make([]*storage.Device, 0, len(p.cands))
-	for _, c := range p.cands {
-		d := ds[c.i]
-		if !inserted[d.ID] {
-			p.errs[c.i] = fmt.Errorf("%w: device %s", storage.ErrExists, d.ID)
-			continue
-		}
-		stored = append(stored, d)
+		p.vals = append(append(append(p.vals, d.ID), args[c.i]...), c.created.UnixMicro(), micros(d.LastSeen))
 		for k, v := range d.Labels {
 			labels = append(labels, indexRow{k, v, d.ID})
 		}
@@ -365,26 +339,137 @@ func (s *Store) insertImport(ctx context.Context, ds []*storage.Device, p *impor
 			devinfo = append(devinfo, indexRow{k, v, d.ID})
 		}
 	}
-	if err := s.insertRows(ctx, s.st.inv.importLabels, sortedRows(labels)); err != nil {
+	p.labels, p.devinfo = sortedRows(labels), sortedRows(devinfo)
+	p.counts = countsOf(func(yield func(*storage.Device) bool) {
+		for _, c := range p.cands {
+			if !yield(ds[c.i]) {
+				return
+			}
+		}
+	})
+	return p
+}
+
+// StoreImport inserts a prepared import (storage.ImportPreparer), in a batch
+// of its own unless already in one.
+func (s *Store) StoreImport(ctx context.Context, pi storage.PreparedImport) ([]error, error) {
+	p, ok := pi.(*importPrep)
+	if !ok || p.key != s.key {
+		return nil, storage.ErrForeignImport
+	}
+	errs := slices.Clone(p.errs)
+	if len(p.cands) == 0 {
+		return errs, nil
+	}
+	var err error
+	if s.tx == nil {
+		err = s.solo(ctx, func(in *Store) error { return in.insertImport(ctx, p, errs) })
+	} else {
+		err = s.insertImport(ctx, p, errs)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return errs, nil
+}
+
+// indexRow is a label or DevInfo row of an import.
+type indexRow struct{ key, value, id string }
+
+// insertImport inserts the prepared devices (inside a batch); errs gets the
+// taken IDs.
+func (s *Store) insertImport(ctx context.Context, p *importPrep, errs []error) error {
+	// Only a taken ID (in the store, or stored since the unit was prepared)
+	// makes a device row be ignored; each statement returns the IDs it
+	// inserted, and until one returns fewer than it was given, all were.
+	var inserted map[string]bool
+	bound := map[int]bound{}
+	got := make([]string, 0, 1<<(len(s.st.inv.importDevices)-1))
+	err := chunks(len(p.cands), len(s.st.inv.importDevices), func(lo, hi, k int) error {
+		b, ok := bound[k]
+		if !ok {
+			b = s.use(ctx, s.st.inv.importDevices[k])
+			bound[k] = b
+		}
+		rows, err := b.QueryContext(ctx, p.vals[deviceRowVals*lo:deviceRowVals*hi]...)
+		if err != nil {
+			return wrap(err)
+		}
+		defer rows.Close()
+		got = got[:0]
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return wrap(err)
+			}
+			got = append(got, id)
+		}
+		if err := rows.Err(); err != nil {
+			return wrap(err)
+		}
+		if inserted == nil && len(got) < hi-lo {
+			inserted = make(map[string]bool, len(p.cands))
+			for _, c := range p.cands[:lo] {
+				inserted[p.ds[c.i].ID] = true
+			}
+		}
+		for _, id := range got {
+			if inserted != nil {
+				inserted[id] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	if err := s.insertRows(ctx, s.st.inv.importDevInfo, sortedRows(devinfo)); err != nil {
+	labels, devinfo, counts := p.labels, p.devinfo, p.counts
+	if inserted != nil {
+		for _, c := range p.cands {
+			if id := p.ds[c.i].ID; !inserted[id] {
+				errs[c.i] = fmt.Errorf("%w: device %s", storage.ErrExists, id)
+			}
+		}
+		labels, devinfo = rowsOf(labels, inserted), rowsOf(devinfo, inserted)
+		counts = countsOf(func(yield func(*storage.Device) bool) {
+			for _, c := range p.cands {
+				if inserted[p.ds[c.i].ID] && !yield(p.ds[c.i]) {
+					return
+				}
+			}
+		})
+	}
+	if err := s.insertRows(ctx, s.st.inv.importLabels, labels); err != nil {
 		return err
 	}
-	if err := s.addCounts(ctx, countsOf(stored)); err != nil {
+	if err := s.insertRows(ctx, s.st.inv.importDevInfo, devinfo); err != nil {
+		return err
+	}
+	if err := s.addCounts(ctx, counts); err != nil {
 		return err
 	}
 	// Only once nothing can fail any more: a batch that is rolled back
 	// leaves its devices as they were given.
 	for _, c := range p.cands {
-		d := ds[c.i]
-		if p.errs[c.i] != nil {
+		if errs[c.i] != nil {
 			continue
 		}
-		d.PasswordHash = c.args[2].(string)
+		d := p.ds[c.i]
+		d.PasswordHash = c.hash
 		d.CreatedAt, d.LastSeen = c.created, norm(d.LastSeen)
 	}
 	return nil
+}
+
+// rowsOf keeps the rows (device, key, value) of the devices in ids.
+func rowsOf(rows []any, ids map[string]bool) []any {
+	out := make([]any, 0, len(rows))
+	for j := 0; j < len(rows); j += 3 {
+		if ids[rows[j].(string)] {
+			out = append(out, rows[j:j+3]...)
+		}
+	}
+	return out
 }
 
 // sortedRows orders index rows by their primary key (key, value, device)
