@@ -31,6 +31,7 @@ type invStmts struct {
 	insertLabel, insertDevInfo, addCount                                  *sql.Stmt
 	// Multi-row inserts of an import: byRows[k] inserts 1<<k rows.
 	importDevices, importLabels, importDevInfo []*sql.Stmt
+	importedIDs                                *sql.Stmt
 }
 
 // Rows per multi-row statement of an import: devices (15 values each) and
@@ -61,8 +62,8 @@ func (s *Store) prepareInventory(p func(db *sql.DB, dst **sql.Stmt, q string)) {
 	p(w, &st.addCount, `INSERT INTO inventory_counts (kind, key, value, n) VALUES (?, ?, ?, ?)
 		ON CONFLICT (kind, key, value) DO UPDATE SET n = n + excluded.n`)
 	// OR IGNORE: no row of an import can abort its statement, so SQLite
-	// keeps no statement journal for it; a taken device ID is told by the
-	// IDs RETURNING gives back.
+	// keeps no statement journal for it; a statement that inserted fewer
+	// devices than it was given reads back the IDs it inserted (importedIDs).
 	multi := func(dst *[]*sql.Stmt, max int, head, row, tail string) {
 		for n := 1; n <= max; n *= 2 {
 			*dst = append(*dst, nil)
@@ -70,7 +71,8 @@ func (s *Store) prepareInventory(p func(db *sql.DB, dst **sql.Stmt, q string)) {
 		}
 	}
 	multi(&st.importDevices, importDeviceRows, `INSERT OR IGNORE INTO devices (`+deviceCols+`, password, server_password) VALUES `,
-		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '')`, ` RETURNING id`)
+		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '')`, ``)
+	p(w, &st.importedIDs, `SELECT id FROM devices WHERE rowid BETWEEN ? AND ?`)
 	multi(&st.importLabels, importIndexRows, `INSERT OR IGNORE INTO device_labels (device_id, key, value) VALUES `, `(?, ?, ?)`, ``)
 	multi(&st.importDevInfo, importIndexRows, `INSERT OR IGNORE INTO device_devinfo (device_id, uri, value) VALUES `, `(?, ?, ?)`, ``)
 }
@@ -380,45 +382,41 @@ type indexRow struct{ key, value, id string }
 // taken IDs.
 func (s *Store) insertImport(ctx context.Context, p *importPrep, errs []error) error {
 	// Only a taken ID (in the store, or stored since the unit was prepared)
-	// makes a device row be ignored; each statement returns the IDs it
-	// inserted, and until one returns fewer than it was given, all were.
+	// makes a device row be ignored: until a statement inserts fewer rows
+	// than it was given, all were inserted.
 	var inserted map[string]bool
 	bound := map[int]bound{}
-	got := make([]string, 0, 1<<(len(s.st.inv.importDevices)-1))
 	err := chunks(len(p.cands), len(s.st.inv.importDevices), func(lo, hi, k int) error {
 		b, ok := bound[k]
 		if !ok {
 			b = s.use(ctx, s.st.inv.importDevices[k])
 			bound[k] = b
 		}
-		rows, err := b.QueryContext(ctx, p.vals[deviceRowVals*lo:deviceRowVals*hi]...)
+		res, err := b.ExecContext(ctx, p.vals[deviceRowVals*lo:deviceRowVals*hi]...)
 		if err != nil {
 			return wrap(err)
 		}
-		defer rows.Close()
-		got = got[:0]
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return wrap(err)
-			}
-			got = append(got, id)
-		}
-		if err := rows.Err(); err != nil {
+		n, err := res.RowsAffected()
+		if err != nil {
 			return wrap(err)
 		}
-		if inserted == nil && len(got) < hi-lo {
+		if inserted == nil && int(n) == hi-lo {
+			return nil
+		}
+		if inserted == nil {
 			inserted = make(map[string]bool, len(p.cands))
 			for _, c := range p.cands[:lo] {
 				inserted[p.ds[c.i].ID] = true
 			}
 		}
-		for _, id := range got {
-			if inserted != nil {
-				inserted[id] = true
-			}
+		if n == 0 {
+			return nil
 		}
-		return nil
+		last, err := res.LastInsertId()
+		if err != nil {
+			return wrap(err)
+		}
+		return s.importedIDs(ctx, p, lo, hi, last-n+1, last, inserted)
 	})
 	if err != nil {
 		return err
@@ -457,6 +455,45 @@ func (s *Store) insertImport(ctx context.Context, p *importPrep, errs []error) e
 		d := p.ds[c.i]
 		d.PasswordHash = c.hash
 		d.CreatedAt, d.LastSeen = c.created, norm(d.LastSeen)
+	}
+	return nil
+}
+
+// importedIDs adds to inserted the IDs of the devices of p.cands[lo:hi]
+// that one statement inserted, as the rows first…last. SQLite gives a new
+// row of a table without AUTOINCREMENT the rowid after the largest in the
+// table (https://sqlite.org/autoinc.html), so the rows one statement
+// inserts have consecutive rowids ending at the last insert rowid; should
+// that not hold (the largest rowid reached, SQLite then picks rowids at
+// random), the IDs read back do not match the statement's and the unit
+// fails instead of reporting a wrong device as stored.
+func (s *Store) importedIDs(ctx context.Context, p *importPrep, lo, hi int, first, last int64, inserted map[string]bool) error {
+	rows, err := s.use(ctx, s.st.inv.importedIDs).QueryContext(ctx, first, last)
+	if err != nil {
+		return wrap(err)
+	}
+	defer rows.Close()
+	given := make(map[string]bool, hi-lo)
+	for _, c := range p.cands[lo:hi] {
+		given[p.ds[c.i].ID] = true
+	}
+	n := int64(0)
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return wrap(err)
+		}
+		if !given[id] || inserted[id] {
+			return fmt.Errorf("sqlite: import: row %d..%d holds device %s, not one the statement inserted", first, last, id)
+		}
+		inserted[id] = true
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return wrap(err)
+	}
+	if n != last-first+1 {
+		return fmt.Errorf("sqlite: import: %d of the %d rows %d..%d the statement inserted are devices", n, last-first+1, first, last)
 	}
 	return nil
 }
