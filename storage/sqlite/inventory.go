@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"runtime"
 	"slices"
 	"strconv"
@@ -327,7 +328,8 @@ func (s *Store) PrepareImport(ds []*storage.Device) storage.PreparedImport {
 		nl, nd = nl+len(d.Labels), nd+len(d.DevInfo)
 	}
 	// In key order, each insert lands beside the one before it in the
-	// b-tree (pages already in the cache, cursors moving forward).
+	// b-tree (pages already in the cache, cursors moving forward); the
+	// index rows below are built in this order (sortedRows needs it).
 	slices.SortFunc(p.cands, func(a, b importCand) int { return strings.Compare(ds[a.i].ID, ds[b.i].ID) })
 	p.vals = make([]any, 0, deviceRowVals*len(p.cands))
 	labels, devinfo := make([]indexRow, 0, nl), make([]indexRow, 0, nd)
@@ -509,21 +511,29 @@ func rowsOf(rows []any, ids map[string]bool) []any {
 	return out
 }
 
-// sortedRows orders index rows by their primary key (key, value, device)
-// and flattens them into statement arguments (device, key, value).
+// sortedRows orders index rows given in device ID order by their primary
+// key (key, value, device) and flattens them into statement arguments
+// (device, key, value): rows are grouped by (key, value), each group keeps
+// the device order, and only the groups are sorted.
 func sortedRows(rs []indexRow) []any {
-	slices.SortFunc(rs, func(a, b indexRow) int {
+	type pair struct{ key, value string }
+	groups := map[pair][]string{}
+	for _, r := range rs {
+		k := pair{r.key, r.value}
+		groups[k] = append(groups[k], r.id)
+	}
+	keys := slices.SortedFunc(maps.Keys(groups), func(a, b pair) int {
 		if c := strings.Compare(a.key, b.key); c != 0 {
 			return c
 		}
-		if c := strings.Compare(a.value, b.value); c != 0 {
-			return c
-		}
-		return strings.Compare(a.id, b.id)
+		return strings.Compare(a.value, b.value)
 	})
 	out := make([]any, 0, 3*len(rs))
-	for _, r := range rs {
-		out = append(out, r.id, r.key, r.value)
+	for _, k := range keys {
+		key, value := any(k.key), any(k.value)
+		for _, id := range groups[k] {
+			out = append(out, id, key, value)
+		}
 	}
 	return out
 }
