@@ -60,7 +60,8 @@ func (s *Store) Batch(ctx context.Context, fn func(storage.Store) error) error {
 type groupState struct {
 	mu      sync.Mutex
 	leading bool // a goroutine is running queued batches
-	lending bool // a read has the idle writer connection (reads.go)
+	lending bool // a read borrowed the idle writer connection (warm.go)
+	reads   []*pendingRead
 	queue   []*pendingBatch
 	closed  bool       // Close began: no new batches
 	idle    *sync.Cond // on mu; signalled when the leader stops
@@ -75,7 +76,7 @@ func (g *groupState) drain() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.closed = true
-	for g.leading {
+	for g.leading || g.lending {
 		g.idle.Wait()
 	}
 }
@@ -92,8 +93,17 @@ type pendingBatch struct {
 // lead runs queued batches, a group per transaction, until the queue is empty.
 func (s *Store) lead() {
 	g := s.group
+	w := s.warmStore()
 	for {
 		g.mu.Lock()
+		if len(g.reads) > 0 {
+			// Reads queued during the last group run before the next
+			// one (warm.go).
+			rs := g.takeReads()
+			g.mu.Unlock()
+			w.runReads(rs)
+			continue
+		}
 		n := min(len(g.queue), maxGroup)
 		if n == 0 {
 			g.leading = false

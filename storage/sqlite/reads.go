@@ -17,10 +17,14 @@ var _ storage.MessageReader = (*Store)(nil)
 // cache that every commit of the writer empties), then the pending jobs when
 // asked. Each part gets the error its own method would give.
 func (s *Store) ReadMessage(ctx context.Context, r *storage.MessageRead) error {
-	if w := s.borrowWriter(); w != nil {
-		defer w.giveBack()
-		s = w
+	if s.tx == nil && s.onWriter(func(w *Store) { w.readMessage(ctx, r) }) {
+		return nil
 	}
+	s.readMessage(ctx, r)
+	return nil
+}
+
+func (s *Store) readMessage(ctx context.Context, r *storage.MessageRead) {
 	var row *sql.Row
 	if r.Token != "" {
 		row = s.use(ctx, s.st.readByToken).QueryRowContext(ctx, r.Token, r.DeviceID)
@@ -46,7 +50,6 @@ func (s *Store) ReadMessage(ctx context.Context, r *storage.MessageRead) error {
 	if r.Pending {
 		r.PendingJobs, r.PendingErr = s.PendingJobs(ctx, r.DeviceID, r.SessionID)
 	}
-	return nil
 }
 
 // GetJobs reads the jobs with the given IDs in one statement (the IDs
@@ -59,12 +62,15 @@ func (s *Store) GetJobs(ctx context.Context, ids []int64) ([]*storage.Job, error
 	if err != nil {
 		return nil, err
 	}
-	if w := s.borrowWriter(); w != nil {
-		defer w.giveBack()
-		s = w
+	var jobs []*storage.Job
+	read := func(s *Store) {
+		rows, qerr := s.use(ctx, s.st.getJobs).QueryContext(ctx, string(arg))
+		jobs, err = collect(rows, qerr, scanJob)
 	}
-	rows, err := s.use(ctx, s.st.getJobs).QueryContext(ctx, string(arg))
-	return collect(rows, err, scanJob)
+	if s.tx != nil || !s.onWriter(read) {
+		read(s)
+	}
+	return jobs, err
 }
 
 // withExtra is a scanner that appends extra destinations to every Scan, so
@@ -108,42 +114,4 @@ func prefixed(p, cols string) string {
 		parts[i] = p + c
 	}
 	return strings.Join(parts, ", ")
-}
-
-// borrowWriter lends a DM message's reads the writer connection when no
-// batch is running and no other read has it, and returns nil otherwise (the
-// reads then take the read-only pool).
-//
-// A read transaction on a pool connection that follows a commit of the
-// writer starts with an empty page cache: SQLite drops a connection's cache
-// whenever the WAL moved since its last read, so every page the read touches
-// is fetched again, the recently written ones with a pread from the WAL. The
-// writer's own cache is never stale (it made every change), so the same read
-// there touches memory only: about a tenth of a session's CPU under the
-// session benchmark. Borrowing only an idle writer keeps reads off the
-// writer's critical path; a batch that begins meanwhile waits for the one
-// read (tens of microseconds) to give the connection back.
-func (s *Store) borrowWriter() *Store {
-	if s.tx != nil || s.warm {
-		return nil
-	}
-	g := s.group
-	g.mu.Lock()
-	free := !g.leading && !g.lending && !g.closed
-	g.lending = g.lending || free
-	g.mu.Unlock()
-	if !free {
-		return nil
-	}
-	c := *s
-	c.warm = true
-	return &c
-}
-
-// giveBack ends a read borrowWriter lent the writer.
-func (s *Store) giveBack() {
-	g := s.group
-	g.mu.Lock()
-	g.lending = false
-	g.mu.Unlock()
 }

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -9,10 +10,10 @@ import (
 	"github.com/omadm/omadm/storage"
 )
 
-// A message's reads may run on the writer connection when it is idle and on
-// the read-only pool otherwise; either way a read issued after a write
-// returned sees that write, and reads and batches running at the same time
-// neither block each other for good nor fail.
+// A message's reads run on the writer connection between its transactions,
+// or on the read-only pool when the writer stays busy; either way a read
+// issued after a write returned sees that write, and reads and batches
+// running at the same time neither block each other for good nor fail.
 func TestReadMessage_SeesEveryCommittedWriteWhileBatchesRun(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t)
@@ -79,5 +80,42 @@ func TestReadMessage_OnTheOuterStoreInsideABatchDoesNotWaitForTheWriter(t *testi
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A read never sees what a running batch wrote before the batch commits: a
+// read that arrives while a group holds the writer is not run inside that
+// group's transaction (one of its batches may still roll back).
+func TestReadMessage_DoesNotSeeARunningBatchsWrites(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	if err := s.CreateDevice(ctx, &storage.Device{ID: "dev", AuthScheme: "basic"}); err != nil {
+		t.Fatal(err)
+	}
+	wrote, release := make(chan struct{}), make(chan struct{})
+	batch := make(chan error, 1)
+	go func() {
+		batch <- s.Batch(ctx, func(st storage.Store) error {
+			err := st.SaveSession(ctx, &storage.Session{DeviceID: "dev", SessionID: "1", State: []byte(`{}`)})
+			close(wrote)
+			<-release
+			return err
+		})
+	}()
+	<-wrote
+	r := &storage.MessageRead{DeviceID: "dev", SessionID: "1", Pending: true}
+	if err := storage.ReadMessage(ctx, s, r); err != nil || r.DeviceErr != nil {
+		t.Fatalf("read during the batch: %v %v", err, r.DeviceErr)
+	}
+	if !errors.Is(r.SessionErr, storage.ErrNotFound) {
+		t.Fatalf("read during the batch: session %+v, %v; want ErrNotFound (the batch has not committed)", r.Session, r.SessionErr)
+	}
+	close(release)
+	if err := <-batch; err != nil {
+		t.Fatal(err)
+	}
+	r = &storage.MessageRead{DeviceID: "dev", SessionID: "1"}
+	if err := storage.ReadMessage(ctx, s, r); err != nil || r.SessionErr != nil {
+		t.Fatalf("read after the commit: %v %v", err, r.SessionErr)
 	}
 }

@@ -44,7 +44,7 @@ type Store struct {
 	key   *secret.Key   // seals server passwords (secrets.go)
 	tx    *sql.Tx       // set on the Store a Batch hands to its function
 	// warm is set on the Store a read borrowed the idle writer for
-	// (reads.go): its statements run on the writer connection.
+	// (warm.go): its statements run on the writer connection.
 	warm bool
 	// packs are trace bodies compressed before the batch began (effects.go).
 	packs map[*storage.TraceEntry]packedTrace
