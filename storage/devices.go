@@ -15,3 +15,12 @@ type DeviceStore interface {
 	DeleteDevice(ctx context.Context, id string) error
 	CountDevices(ctx context.Context) (int, error)
 }
+
+// DeviceContactWriter is an optional ability of a Store (found by type
+// assertion): store what a DM message changes about its device (every
+// mutable field but DevInfo and Labels, which stay as stored) in less work
+// than UpdateDevice. Inside a batch, WriteEffects uses it for an Effects
+// whose DeviceContact is set.
+type DeviceContactWriter interface {
+	UpdateDeviceContact(ctx context.Context, d *Device) error // ErrNotFound if there is no such device
+}

@@ -19,6 +19,10 @@ type Effects struct {
 	DropChunks []SessionRef
 	Chunks     []*Chunk
 	Device     *Device // UpdateDevice when non-nil
+	// DeviceContact says Device differs from the stored device in none of
+	// DevInfo and Labels: a store may leave those two as stored
+	// (DeviceContactWriter).
+	DeviceContact bool
 	// Jobs are updated in order (UpdateJob). The first Guarded of them must
 	// all change: if the terminal guard refuses one, WriteEffects stores
 	// nothing and returns ErrGuard.
@@ -106,7 +110,11 @@ func writeEach(ctx context.Context, s Store, e *Effects) error {
 		}
 	}
 	if e.Device != nil {
-		if err := s.UpdateDevice(ctx, e.Device); err != nil {
+		update := s.UpdateDevice
+		if c, ok := s.(DeviceContactWriter); ok && e.DeviceContact {
+			update = c.UpdateDeviceContact
+		}
+		if err := update(ctx, e.Device); err != nil {
 			return err
 		}
 	}

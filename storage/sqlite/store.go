@@ -125,6 +125,26 @@ func (s *Store) UpdateDevice(ctx context.Context, d *storage.Device) error {
 	return nil
 }
 
+var _ storage.DeviceContactWriter = (*Store)(nil)
+
+// UpdateDeviceContact is UpdateDevice without the DevInfo and labels
+// statement (storage.DeviceContactWriter).
+func (s *Store) UpdateDeviceContact(ctx context.Context, d *storage.Device) error {
+	if s.tx == nil {
+		return s.solo(ctx, func(in *Store) error { return in.UpdateDeviceContact(ctx, d) })
+	}
+	args, err := s.deviceArgs(d)
+	if err != nil {
+		return err
+	}
+	args = append(args[:10], micros(d.LastSeen), d.ID)
+	if err := affected(s.use(ctx, s.st.updateDevice).ExecContext(ctx, args...)); err != nil {
+		return err
+	}
+	d.PasswordHash = args[2].(string)
+	return nil
+}
+
 // ListDevices pages through devices ordered by ID (bytewise).
 func (s *Store) ListDevices(ctx context.Context, afterID string, n int) ([]*storage.Device, error) {
 	rows, err := s.use(ctx, s.st.listDevices).QueryContext(ctx, afterID, limit(n))

@@ -200,9 +200,38 @@ var effectsTests = []test{
 		}
 	}},
 	{"WriteEffectsOnMissingDeviceFails", func(t *testing.T, s storage.Store) {
-		err := storage.WriteEffects(bg, s, &storage.Effects{Device: newDevice("nobody")})
-		if !errors.Is(err, storage.ErrNotFound) {
-			t.Fatalf("err = %v, want ErrNotFound", err)
+		for _, contact := range []bool{false, true} {
+			err := storage.WriteEffects(bg, s, &storage.Effects{Device: newDevice("nobody"), DeviceContact: contact})
+			if !errors.Is(err, storage.ErrNotFound) {
+				t.Fatalf("DeviceContact %v: err = %v, want ErrNotFound", contact, err)
+			}
+		}
+	}},
+	{"DeviceContactStoresTheContactFieldsAndKeepsDevInfoAndLabels", func(t *testing.T, s storage.Store) {
+		d := newDevice("contact")
+		d.DevInfo = map[string]string{"./DevInfo/Mod": "M1"}
+		d.Labels = map[string]string{"site": "a"}
+		check(t, "CreateDevice", s.CreateDevice(bg, d))
+		d, err := s.GetDevice(bg, "contact")
+		check(t, "GetDevice", err)
+		seen := time.Unix(1_700_000_000, 0).UTC()
+		d.LastSeen, d.ServerNonce, d.ClientNonce = seen, []byte("server-nonce"), []byte("client-nonce")
+		// A struct that drifted from the stored DevInfo and labels (read
+		// before an API change, say): a DeviceContactWriter leaves the
+		// stored ones alone.
+		d.DevInfo = map[string]string{"./DevInfo/Mod": "stale"}
+		d.Labels = map[string]string{"site": "stale"}
+		check(t, "WriteEffects", storage.WriteEffects(bg, s, &storage.Effects{Device: d, DeviceContact: true}))
+		got, err := s.GetDevice(bg, "contact")
+		check(t, "GetDevice", err)
+		if !got.LastSeen.Equal(seen) || string(got.ServerNonce) != "server-nonce" || string(got.ClientNonce) != "client-nonce" {
+			t.Fatalf("contact fields: last seen %v, nonces %q %q; want %v, server-nonce, client-nonce",
+				got.LastSeen, got.ServerNonce, got.ClientNonce, seen)
+		}
+		if _, ok := s.(storage.DeviceContactWriter); ok {
+			if got.DevInfo["./DevInfo/Mod"] != "M1" || got.Labels["site"] != "a" {
+				t.Fatalf("DevInfo %v, labels %v: a contact write changed them", got.DevInfo, got.Labels)
+			}
 		}
 	}},
 }
