@@ -32,9 +32,10 @@ const maxReadWait = 20 * time.Millisecond
 
 // pendingRead is a read waiting for the writer connection.
 type pendingRead struct {
-	fn      func(*Store)
-	started bool // on the group's mu: the writer took it
-	done    chan struct{}
+	fn       func(*Store)
+	started  bool // on the group's mu: the writer took it
+	done     chan struct{}
+	panicVal any // a panic of fn, re-raised in the reading goroutine
 }
 
 // onWriter runs fn with a Store whose reads use the writer connection and
@@ -66,6 +67,7 @@ func (s *Store) onWriter(fn func(*Store)) bool {
 	defer t.Stop()
 	select {
 	case <-r.done:
+		r.rethrow()
 		return true
 	case <-t.C:
 	}
@@ -73,6 +75,7 @@ func (s *Store) onWriter(fn func(*Store)) bool {
 	if r.started {
 		g.mu.Unlock()
 		<-r.done
+		r.rethrow()
 		return true
 	}
 	for i, q := range g.reads {
@@ -122,10 +125,20 @@ func (g *groupState) takeReads() []*pendingRead {
 }
 
 // runReads runs queued reads on the writer connection, outside any
-// transaction.
+// transaction. A read that panics does not take the goroutine running it
+// (a leader, another reader) down: its own goroutine re-raises the panic.
 func (w *Store) runReads(rs []*pendingRead) {
 	for _, r := range rs {
-		r.fn(w)
-		close(r.done)
+		func() {
+			defer close(r.done)
+			defer func() { r.panicVal = recover() }()
+			r.fn(w)
+		}()
+	}
+}
+
+func (r *pendingRead) rethrow() {
+	if r.panicVal != nil {
+		panic(r.panicVal)
 	}
 }
