@@ -25,7 +25,7 @@ type exchange struct {
 	dev      *storage.Device
 	devDirty bool
 	// infoDirty: the message changed the device's DevInfo (devDirty is
-	// set too); without it only the contact fields are written.
+	// set too); without it the device's DevInfo is not written.
 	infoDirty bool
 	sess      *storage.Session
 	st        *sessionState

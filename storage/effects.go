@@ -19,10 +19,11 @@ type Effects struct {
 	DropChunks []SessionRef
 	Chunks     []*Chunk
 	Device     *Device // UpdateDevice when non-nil
-	// DeviceContact says Device differs from the stored device in none of
-	// DevInfo and Labels: a store may leave those two as stored
-	// (DeviceContactWriter).
+	// DeviceContact marks Device as a DM message's copy of its device: a
+	// store keeps the stored labels, and the stored DevInfo unless
+	// DeviceInfo is set (DeviceContactWriter).
 	DeviceContact bool
+	DeviceInfo    bool
 	// Jobs are updated in order (UpdateJob). The first Guarded of them must
 	// all change: if the terminal guard refuses one, WriteEffects stores
 	// nothing and returns ErrGuard.
@@ -110,11 +111,13 @@ func writeEach(ctx context.Context, s Store, e *Effects) error {
 		}
 	}
 	if e.Device != nil {
-		update := s.UpdateDevice
+		var err error
 		if c, ok := s.(DeviceContactWriter); ok && e.DeviceContact {
-			update = c.UpdateDeviceContact
+			err = c.UpdateDeviceContact(ctx, e.Device, e.DeviceInfo)
+		} else {
+			err = s.UpdateDevice(ctx, e.Device)
 		}
-		if err := update(ctx, e.Device); err != nil {
+		if err != nil {
 			return err
 		}
 	}

@@ -207,30 +207,35 @@ var effectsTests = []test{
 			}
 		}
 	}},
-	{"DeviceContactStoresTheContactFieldsAndKeepsDevInfoAndLabels", func(t *testing.T, s storage.Store) {
-		d := newDevice("contact")
-		d.DevInfo = map[string]string{"./DevInfo/Mod": "M1"}
-		d.Labels = map[string]string{"site": "a"}
-		check(t, "CreateDevice", s.CreateDevice(bg, d))
-		d, err := s.GetDevice(bg, "contact")
-		check(t, "GetDevice", err)
-		seen := time.Unix(1_700_000_000, 0).UTC()
-		d.LastSeen, d.ServerNonce, d.ClientNonce = seen, []byte("server-nonce"), []byte("client-nonce")
-		// A struct that drifted from the stored DevInfo and labels (read
-		// before an API change, say): a DeviceContactWriter leaves the
-		// stored ones alone.
-		d.DevInfo = map[string]string{"./DevInfo/Mod": "stale"}
-		d.Labels = map[string]string{"site": "stale"}
-		check(t, "WriteEffects", storage.WriteEffects(bg, s, &storage.Effects{Device: d, DeviceContact: true}))
-		got, err := s.GetDevice(bg, "contact")
-		check(t, "GetDevice", err)
-		if !got.LastSeen.Equal(seen) || string(got.ServerNonce) != "server-nonce" || string(got.ClientNonce) != "client-nonce" {
-			t.Fatalf("contact fields: last seen %v, nonces %q %q; want %v, server-nonce, client-nonce",
-				got.LastSeen, got.ServerNonce, got.ClientNonce, seen)
-		}
-		if _, ok := s.(storage.DeviceContactWriter); ok {
-			if got.DevInfo["./DevInfo/Mod"] != "M1" || got.Labels["site"] != "a" {
-				t.Fatalf("DevInfo %v, labels %v: a contact write changed them", got.DevInfo, got.Labels)
+	{"DeviceContactKeepsTheStoredLabelsAndDevInfoUnlessAsked", func(t *testing.T, s storage.Store) {
+		for _, devInfo := range []bool{false, true} {
+			id := "contact-" + strconv.FormatBool(devInfo)
+			d := newDevice(id)
+			d.DevInfo = map[string]string{"./DevInfo/Mod": "M1"}
+			d.Labels = map[string]string{"site": "a"}
+			check(t, "CreateDevice", s.CreateDevice(bg, d))
+			d, err := s.GetDevice(bg, id)
+			check(t, "GetDevice", err)
+			// The API relabels the device while a DM message holds its copy.
+			_, err = s.UpdateLabels(bg, []string{id}, map[string]string{"site": "b"}, nil)
+			check(t, "UpdateLabels", err)
+			seen := time.Unix(1_700_000_000, 0).UTC()
+			d.LastSeen, d.ServerNonce, d.ClientNonce = seen, []byte("server-nonce"), []byte("client-nonce")
+			d.DevInfo = map[string]string{"./DevInfo/Mod": "M2"}
+			check(t, "WriteEffects", storage.WriteEffects(bg, s, &storage.Effects{Device: d, DeviceContact: true, DeviceInfo: devInfo}))
+			got, err := s.GetDevice(bg, id)
+			check(t, "GetDevice", err)
+			if !got.LastSeen.Equal(seen) || string(got.ServerNonce) != "server-nonce" || string(got.ClientNonce) != "client-nonce" {
+				t.Fatalf("DeviceInfo %v: last seen %v, nonces %q %q; want %v, server-nonce, client-nonce",
+					devInfo, got.LastSeen, got.ServerNonce, got.ClientNonce, seen)
+			}
+			if _, ok := s.(storage.DeviceContactWriter); !ok {
+				continue // the store writes the whole copy (UpdateDevice)
+			}
+			wantMod := map[bool]string{false: "M1", true: "M2"}[devInfo]
+			if got.DevInfo["./DevInfo/Mod"] != wantMod || got.Labels["site"] != "b" {
+				t.Fatalf("DeviceInfo %v: DevInfo %v, labels %v; want model %s and the API's label site=b",
+					devInfo, got.DevInfo, got.Labels, wantMod)
 			}
 		}
 	}},
