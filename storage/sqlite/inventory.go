@@ -32,7 +32,7 @@ type invStmts struct {
 }
 
 // Rows per multi-row statement of an import: devices (15 values each) and
-// label or DevInfo rows (3 values each).
+// label rows (4 values each) or DevInfo rows (3 values each).
 const (
 	importDeviceRows = 64
 	importIndexRows  = 256
@@ -54,7 +54,7 @@ func (s *Store) prepareInventory(p func(db *sql.DB, dst **sql.Stmt, q string)) {
 	p(w, &st.addMember, `INSERT INTO group_members (group_name, device_id, created_at, last_seen)
 		SELECT ?, id, created_at, last_seen FROM devices WHERE id = ? ON CONFLICT DO NOTHING`)
 	p(w, &st.removeMember, `DELETE FROM group_members WHERE group_name = ? AND device_id = ?`)
-	p(w, &st.insertLabel, `INSERT INTO device_labels (device_id, key, value) VALUES (?, ?, ?)`)
+	p(w, &st.insertLabel, `INSERT INTO device_labels (device_id, key, value, last_seen) VALUES (?, ?, ?, ?)`)
 	p(w, &st.insertDevInfo, `INSERT INTO device_devinfo (device_id, uri, value) VALUES (?, ?, ?)`)
 	p(w, &st.addCount, `INSERT INTO inventory_counts (kind, key, value, n) VALUES (?, ?, ?, ?)
 		ON CONFLICT (kind, key, value) DO UPDATE SET n = n + excluded.n`)
@@ -69,7 +69,7 @@ func (s *Store) prepareInventory(p func(db *sql.DB, dst **sql.Stmt, q string)) {
 	}
 	multi(&st.importDevices, importDeviceRows, `INSERT OR IGNORE INTO devices (`+deviceCols+`, password, server_password) VALUES `,
 		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '')`, ` RETURNING id`)
-	multi(&st.importLabels, importIndexRows, `INSERT OR IGNORE INTO device_labels (device_id, key, value) VALUES `, `(?, ?, ?)`, ``)
+	multi(&st.importLabels, importIndexRows, `INSERT OR IGNORE INTO device_labels (device_id, key, value, last_seen) VALUES `, `(?, ?, ?, ?)`, ``)
 	multi(&st.importDevInfo, importIndexRows, `INSERT OR IGNORE INTO device_devinfo (device_id, uri, value) VALUES `, `(?, ?, ?)`, ``)
 }
 
@@ -90,27 +90,28 @@ func chunks(n, levels int, fn func(lo, hi, k int) error) error {
 	return nil
 }
 
-// insertRows inserts rows of 3 values (device, key, value) with the
-// multi-row statements byRows.
-func (s *Store) insertRows(ctx context.Context, byRows []*sql.Stmt, rows []any) error {
+// insertRows inserts rows of width values each with the multi-row
+// statements byRows.
+func (s *Store) insertRows(ctx context.Context, byRows []*sql.Stmt, rows []any, width int) error {
 	bound := map[int]bound{}
-	return chunks(len(rows)/3, len(byRows), func(lo, hi, k int) error {
+	return chunks(len(rows)/width, len(byRows), func(lo, hi, k int) error {
 		b, ok := bound[k]
 		if !ok {
 			b = s.use(ctx, byRows[k])
 			bound[k] = b
 		}
-		_, err := b.ExecContext(ctx, rows[3*lo:3*hi]...)
+		_, err := b.ExecContext(ctx, rows[width*lo:width*hi]...)
 		return wrap(err)
 	})
 }
 
 // indexNewDevice inserts the label and DevInfo rows of a device just
-// inserted (inside a batch). Later changes reach them through the UPDATE
-// triggers of migration inventory.
-func (s *Store) indexNewDevice(ctx context.Context, d *storage.Device) error {
+// inserted (inside a batch), the label rows with the device's stored last
+// contact. Later changes reach them through the
+// UPDATE triggers of migrations inventory and label_sort_keys.
+func (s *Store) indexNewDevice(ctx context.Context, d *storage.Device, seen any) error {
 	for k, v := range d.Labels {
-		if _, err := s.use(ctx, s.st.inv.insertLabel).ExecContext(ctx, d.ID, k, v); err != nil {
+		if _, err := s.use(ctx, s.st.inv.insertLabel).ExecContext(ctx, d.ID, k, v, seen); err != nil {
 			return wrap(err)
 		}
 	}
@@ -314,8 +315,12 @@ func (s *Store) prepareImport(ds []*storage.Device) *importPrep {
 	return p
 }
 
-// indexRow is a label or DevInfo row of an import.
-type indexRow struct{ key, value, id string }
+// indexRow is a label or DevInfo row of an import; a label row carries its
+// device's last contact (stored form).
+type indexRow struct {
+	key, value, id string
+	seen           any
+}
 
 // insertImport inserts the prepared devices (inside a batch).
 func (s *Store) insertImport(ctx context.Context, ds []*storage.Device, p *importPrep) error {
@@ -358,17 +363,18 @@ func (s *Store) insertImport(ctx context.Context, ds []*storage.Device, p *impor
 			continue
 		}
 		stored = append(stored, d)
+		seen := micros(d.LastSeen)
 		for k, v := range d.Labels {
-			labels = append(labels, indexRow{k, v, d.ID})
+			labels = append(labels, indexRow{k, v, d.ID, seen})
 		}
 		for k, v := range d.DevInfo {
-			devinfo = append(devinfo, indexRow{k, v, d.ID})
+			devinfo = append(devinfo, indexRow{key: k, value: v, id: d.ID})
 		}
 	}
-	if err := s.insertRows(ctx, s.st.inv.importLabels, sortedRows(labels)); err != nil {
+	if err := s.insertRows(ctx, s.st.inv.importLabels, sortedRows(labels, true), 4); err != nil {
 		return err
 	}
-	if err := s.insertRows(ctx, s.st.inv.importDevInfo, sortedRows(devinfo)); err != nil {
+	if err := s.insertRows(ctx, s.st.inv.importDevInfo, sortedRows(devinfo, false), 3); err != nil {
 		return err
 	}
 	if err := s.addCounts(ctx, countsOf(stored)); err != nil {
@@ -388,8 +394,9 @@ func (s *Store) insertImport(ctx context.Context, ds []*storage.Device, p *impor
 }
 
 // sortedRows orders index rows by their primary key (key, value, device)
-// and flattens them into statement arguments (device, key, value).
-func sortedRows(rs []indexRow) []any {
+// and flattens them into statement arguments (device, key, value, and with
+// seen: the last contact).
+func sortedRows(rs []indexRow, seen bool) []any {
 	slices.SortFunc(rs, func(a, b indexRow) int {
 		if c := strings.Compare(a.key, b.key); c != 0 {
 			return c
@@ -399,9 +406,16 @@ func sortedRows(rs []indexRow) []any {
 		}
 		return strings.Compare(a.id, b.id)
 	})
-	out := make([]any, 0, 3*len(rs))
+	width := 3
+	if seen {
+		width = 4
+	}
+	out := make([]any, 0, width*len(rs))
 	for _, r := range rs {
 		out = append(out, r.id, r.key, r.value)
+		if seen {
+			out = append(out, r.seen)
+		}
 	}
 	return out
 }
