@@ -25,11 +25,12 @@ import (
 //     devices_last_seen, devices_created) from the cursor on, testing every
 //     filter row by row: about Limit / (product of all shares) entries;
 //   - walk a filter's index in device ID order (order by ID only; a static
-//     group or a label value also by last_seen or created, whose copies
-//     their rows carry: migrations device_facets and label_sort_keys) from
-//     the cursor on, probing each device in devices_facets and testing the
-//     other filters: about Limit / (product of the other filters' shares)
-//     devices;
+//     group also by last_seen or created, whose copies its member rows
+//     carry; a label value also by last_seen, whose copy its rows carry:
+//     its seen devices from device_labels_seen merged with its never-seen
+//     ones from the table's key, see seenArms) from the cursor on, probing
+//     each device in devices_facets and testing the other filters: about
+//     Limit / (product of the other filters' shares) devices;
 //   - take one filter's devices, test them, sort the survivors by their
 //     sort key read from devices_facets, and read the device rows of the
 //     page only: its count.
