@@ -28,11 +28,13 @@ type invStmts struct {
 	addMember, removeMember                                               *sql.Stmt
 	insertLabel, insertDevInfo, addCount                                  *sql.Stmt
 	// Multi-row inserts of an import: byRows[k] inserts 1<<k rows.
-	importDevices, importLabels, importDevInfo []*sql.Stmt
+	// importLabelsSeen also sets the label rows' copy of last_seen, for
+	// a batch holding devices that were seen (importLabels leaves it NULL).
+	importDevices, importLabels, importLabelsSeen, importDevInfo []*sql.Stmt
 }
 
 // Rows per multi-row statement of an import: devices (15 values each) and
-// label rows (4 values each) or DevInfo rows (3 values each).
+// label rows (3 or 4 values each) or DevInfo rows (3 values each).
 const (
 	importDeviceRows = 64
 	importIndexRows  = 256
@@ -69,7 +71,8 @@ func (s *Store) prepareInventory(p func(db *sql.DB, dst **sql.Stmt, q string)) {
 	}
 	multi(&st.importDevices, importDeviceRows, `INSERT OR IGNORE INTO devices (`+deviceCols+`, password, server_password) VALUES `,
 		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '')`, ` RETURNING id`)
-	multi(&st.importLabels, importIndexRows, `INSERT OR IGNORE INTO device_labels (device_id, key, value, last_seen) VALUES `, `(?, ?, ?, ?)`, ``)
+	multi(&st.importLabels, importIndexRows, `INSERT OR IGNORE INTO device_labels (device_id, key, value) VALUES `, `(?, ?, ?)`, ``)
+	multi(&st.importLabelsSeen, importIndexRows, `INSERT OR IGNORE INTO device_labels (device_id, key, value, last_seen) VALUES `, `(?, ?, ?, ?)`, ``)
 	multi(&st.importDevInfo, importIndexRows, `INSERT OR IGNORE INTO device_devinfo (device_id, uri, value) VALUES `, `(?, ?, ?)`, ``)
 }
 
@@ -355,6 +358,7 @@ func (s *Store) insertImport(ctx context.Context, ds []*storage.Device, p *impor
 		return err
 	}
 	var labels, devinfo []indexRow
+	seenAny := false
 	stored := make([]*storage.Device, 0, len(p.cands))
 	for _, c := range p.cands {
 		d := ds[c.i]
@@ -364,6 +368,7 @@ func (s *Store) insertImport(ctx context.Context, ds []*storage.Device, p *impor
 		}
 		stored = append(stored, d)
 		seen := micros(d.LastSeen)
+		seenAny = seenAny || (seen != nil && len(d.Labels) > 0)
 		for k, v := range d.Labels {
 			labels = append(labels, indexRow{k, v, d.ID, seen})
 		}
@@ -371,7 +376,14 @@ func (s *Store) insertImport(ctx context.Context, ds []*storage.Device, p *impor
 			devinfo = append(devinfo, indexRow{key: k, value: v, id: d.ID})
 		}
 	}
-	if err := s.insertRows(ctx, s.st.inv.importLabels, sortedRows(labels, true), 4); err != nil {
+	// Devices of an import are rarely seen yet: their label rows then go
+	// in with one value fewer to bind.
+	if seenAny {
+		err = s.insertRows(ctx, s.st.inv.importLabelsSeen, sortedRows(labels, true), 4)
+	} else {
+		err = s.insertRows(ctx, s.st.inv.importLabels, sortedRows(labels, false), 3)
+	}
+	if err != nil {
 		return err
 	}
 	if err := s.insertRows(ctx, s.st.inv.importDevInfo, sortedRows(devinfo, false), 3); err != nil {

@@ -168,6 +168,16 @@ func TestQueryDevices_TwoLabelsByLastSeenFollowLabelAndContactChanges(t *testing
 	ctx := context.Background()
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	labelFleet(t, s, 3000, t0)
+	// A batch of devices none of which was seen (their label rows are
+	// inserted without the copy).
+	var unseen []*storage.Device
+	for i := range 60 {
+		unseen = append(unseen, &storage.Device{ID: fmt.Sprintf("unseen-%02d", i), AuthScheme: "none",
+			Labels: map[string]string{"env": []string{"prod", "staging"}[i%2], "site": []string{"s4", "s7"}[i%2]}})
+	}
+	if errs, err := s.ImportDevices(ctx, unseen); err != nil || slices.ContainsFunc(errs, func(e error) bool { return e != nil }) {
+		t.Fatalf("import of never-seen devices: %v %v", errs, err)
+	}
 	checkLabelSearches(t, s, t0, "after the import")
 
 	ids := naivePages(t, s, storage.DeviceQuery{Labels: map[string]string{"site": "s4", "env": "prod"}, Sort: storage.SortLastSeen})
