@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -26,11 +27,13 @@ type invStmts struct {
 	getLabels, setLabels, importDevice                                    *sql.Stmt
 	insertGroup, getGroup, listGroups, deleteGroup, groupKind, deviceSeen *sql.Stmt
 	addMember, removeMember                                               *sql.Stmt
-	insertLabel, insertDevInfo, addCount                                  *sql.Stmt
+	insertLabel, insertLabelSeen, insertDevInfo, addCount                 *sql.Stmt
 	// Multi-row inserts of an import: byRows[k] inserts 1<<k rows.
-	// importLabelsSeen also sets the label rows' copy of last_seen, for
-	// a batch holding devices that were seen (importLabels leaves it NULL).
-	importDevices, importLabels, importLabelsSeen, importDevInfo []*sql.Stmt
+	// importLabels inserts the label rows of devices that were seen,
+	// importLabelsUnseen those of devices never seen (sort_unseen 0), and
+	// importSeen the label_seen rows of the devices that were seen
+	// (migration label_sort_keys).
+	importDevices, importLabels, importLabelsUnseen, importSeen, importDevInfo []*sql.Stmt
 }
 
 // Rows per multi-row statement of an import: devices (15 values each) and
@@ -56,7 +59,8 @@ func (s *Store) prepareInventory(p func(db *sql.DB, dst **sql.Stmt, q string)) {
 	p(w, &st.addMember, `INSERT INTO group_members (group_name, device_id, created_at, last_seen)
 		SELECT ?, id, created_at, last_seen FROM devices WHERE id = ? ON CONFLICT DO NOTHING`)
 	p(w, &st.removeMember, `DELETE FROM group_members WHERE group_name = ? AND device_id = ?`)
-	p(w, &st.insertLabel, `INSERT INTO device_labels (device_id, key, value, last_seen) VALUES (?, ?, ?, ?)`)
+	p(w, &st.insertLabel, `INSERT INTO device_labels (device_id, key, value, sort_unseen) VALUES (?, ?, ?, ?)`)
+	p(w, &st.insertLabelSeen, `INSERT INTO label_seen (key, value, last_seen, device_id) VALUES (?, ?, ?, ?)`)
 	p(w, &st.insertDevInfo, `INSERT INTO device_devinfo (device_id, uri, value) VALUES (?, ?, ?)`)
 	p(w, &st.addCount, `INSERT INTO inventory_counts (kind, key, value, n) VALUES (?, ?, ?, ?)
 		ON CONFLICT (kind, key, value) DO UPDATE SET n = n + excluded.n`)
@@ -72,7 +76,8 @@ func (s *Store) prepareInventory(p func(db *sql.DB, dst **sql.Stmt, q string)) {
 	multi(&st.importDevices, importDeviceRows, `INSERT OR IGNORE INTO devices (`+deviceCols+`, password, server_password) VALUES `,
 		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '')`, ` RETURNING id`)
 	multi(&st.importLabels, importIndexRows, `INSERT OR IGNORE INTO device_labels (device_id, key, value) VALUES `, `(?, ?, ?)`, ``)
-	multi(&st.importLabelsSeen, importIndexRows, `INSERT OR IGNORE INTO device_labels (device_id, key, value, last_seen) VALUES `, `(?, ?, ?, ?)`, ``)
+	multi(&st.importLabelsUnseen, importIndexRows, `INSERT OR IGNORE INTO device_labels (device_id, key, value, sort_unseen) VALUES `, `(?, ?, ?, 0)`, ``)
+	multi(&st.importSeen, importIndexRows, `INSERT OR IGNORE INTO label_seen (device_id, key, value, last_seen) VALUES `, `(?, ?, ?, ?)`, ``)
 	multi(&st.importDevInfo, importIndexRows, `INSERT OR IGNORE INTO device_devinfo (device_id, uri, value) VALUES `, `(?, ?, ?)`, ``)
 }
 
@@ -109,12 +114,22 @@ func (s *Store) insertRows(ctx context.Context, byRows []*sql.Stmt, rows []any, 
 }
 
 // indexNewDevice inserts the label and DevInfo rows of a device just
-// inserted (inside a batch), the label rows with the device's stored last
-// contact. Later changes reach them through the
-// UPDATE triggers of migrations inventory and label_sort_keys.
+// inserted (inside a batch) and, when it was seen (seen: its stored last
+// contact), its label_seen rows. Later changes reach them through the
+// triggers of migrations inventory and label_sort_keys.
 func (s *Store) indexNewDevice(ctx context.Context, d *storage.Device, seen any) error {
+	var unseen any
+	if seen == nil {
+		unseen = 0
+	}
 	for k, v := range d.Labels {
-		if _, err := s.use(ctx, s.st.inv.insertLabel).ExecContext(ctx, d.ID, k, v, seen); err != nil {
+		if _, err := s.use(ctx, s.st.inv.insertLabel).ExecContext(ctx, d.ID, k, v, unseen); err != nil {
+			return wrap(err)
+		}
+		if seen == nil {
+			continue
+		}
+		if _, err := s.use(ctx, s.st.inv.insertLabelSeen).ExecContext(ctx, k, v, seen, d.ID); err != nil {
 			return wrap(err)
 		}
 	}
@@ -357,8 +372,7 @@ func (s *Store) insertImport(ctx context.Context, ds []*storage.Device, p *impor
 	if err != nil {
 		return err
 	}
-	var labels, devinfo []indexRow
-	seenAny := false
+	var labels, unseen, devinfo []indexRow
 	stored := make([]*storage.Device, 0, len(p.cands))
 	for _, c := range p.cands {
 		d := ds[c.i]
@@ -368,22 +382,26 @@ func (s *Store) insertImport(ctx context.Context, ds []*storage.Device, p *impor
 		}
 		stored = append(stored, d)
 		seen := micros(d.LastSeen)
-		seenAny = seenAny || (seen != nil && len(d.Labels) > 0)
 		for k, v := range d.Labels {
-			labels = append(labels, indexRow{k, v, d.ID, seen})
+			if seen == nil {
+				unseen = append(unseen, indexRow{key: k, value: v, id: d.ID})
+			} else {
+				labels = append(labels, indexRow{k, v, d.ID, seen})
+			}
 		}
 		for k, v := range d.DevInfo {
 			devinfo = append(devinfo, indexRow{key: k, value: v, id: d.ID})
 		}
 	}
-	// Devices of an import are rarely seen yet: their label rows then go
-	// in with one value fewer to bind.
-	if seenAny {
-		err = s.insertRows(ctx, s.st.inv.importLabelsSeen, sortedRows(labels, true), 4)
-	} else {
-		err = s.insertRows(ctx, s.st.inv.importLabels, sortedRows(labels, false), 3)
+	// Devices of an import are rarely seen yet: theirs are the unseen
+	// rows, with nothing in label_seen.
+	if err := s.insertRows(ctx, s.st.inv.importLabelsUnseen, sortedRows(unseen, false), 3); err != nil {
+		return err
 	}
-	if err != nil {
+	if err := s.insertRows(ctx, s.st.inv.importLabels, sortedRows(labels, false), 3); err != nil {
+		return err
+	}
+	if err := s.insertRows(ctx, s.st.inv.importSeen, sortedRows(labels, true), 4); err != nil {
 		return err
 	}
 	if err := s.insertRows(ctx, s.st.inv.importDevInfo, sortedRows(devinfo, false), 3); err != nil {
@@ -405,8 +423,9 @@ func (s *Store) insertImport(ctx context.Context, ds []*storage.Device, p *impor
 	return nil
 }
 
-// sortedRows orders index rows by their primary key (key, value, device)
-// and flattens them into statement arguments (device, key, value, and with
+// sortedRows orders index rows by their primary key (key, value, device;
+// with seen, that of label_seen: key, value, last contact, device) and
+// flattens them into statement arguments (device, key, value, and with
 // seen: the last contact).
 func sortedRows(rs []indexRow, seen bool) []any {
 	slices.SortFunc(rs, func(a, b indexRow) int {
@@ -415,6 +434,11 @@ func sortedRows(rs []indexRow, seen bool) []any {
 		}
 		if c := strings.Compare(a.value, b.value); c != 0 {
 			return c
+		}
+		if seen {
+			if c := cmp.Compare(a.seen.(int64), b.seen.(int64)); c != 0 {
+				return c
+			}
 		}
 		return strings.Compare(a.id, b.id)
 	})

@@ -155,9 +155,9 @@ func checkLabelSearches(t *testing.T, s storage.Store, t0 time.Time, when string
 // TestQueryDevices_TwoLabelsByLastSeenFollowLabelAndContactChanges checks
 // the searches on labels sorted by last seen (never-seen devices first
 // ascending, last descending, ties by ID, across pages) against the
-// devices themselves, and again after devices make contact (their label
-// rows' copy of last_seen follows), change, gain and lose labels, and are
-// deleted.
+// devices themselves, and again after devices make contact (their
+// labels' place in the last-seen order follows), change, gain and lose
+// labels, and are deleted.
 func TestQueryDevices_TwoLabelsByLastSeenFollowLabelAndContactChanges(t *testing.T) {
 	dir := t.TempDir()
 	s, err := sqlite.OpenWith(filepath.Join(dir, "omadm.db"), &sqlite.Options{SecretKeyFile: filepath.Join(dir, "key")})
@@ -169,7 +169,7 @@ func TestQueryDevices_TwoLabelsByLastSeenFollowLabelAndContactChanges(t *testing
 	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	labelFleet(t, s, 3000, t0)
 	// A batch of devices none of which was seen (their label rows are
-	// inserted without the copy).
+	// marked unseen, none goes to label_seen).
 	var unseen []*storage.Device
 	for i := range 60 {
 		unseen = append(unseen, &storage.Device{ID: fmt.Sprintf("unseen-%02d", i), AuthScheme: "none",
@@ -233,7 +233,7 @@ func TestQueryDevices_TwoLabelsByLastSeenFollowLabelAndContactChanges(t *testing
 	checkLabelSearches(t, s, t0, "after label changes")
 
 	// A device whose labels change in the batch that records its
-	// contact: the copy is the new last contact.
+	// contact: its labels sit at the new last contact.
 	d, err := s.GetDevice(ctx, ids[12])
 	if err != nil {
 		t.Fatal(err)
@@ -275,10 +275,10 @@ func TestQueryDevices_LabelByLastSeenWithContactAtTheEpoch(t *testing.T) {
 }
 
 // TestOpen_Schema16LabelRowsTakeTheirDevicesLastSeen opens a database of
-// schema 16 holding labelled devices (seen and never seen), which the
-// migration label_sort_keys gives their copies of last_seen: the searches
-// by last seen find what the devices say, a later contact moves the copy,
-// and the foreign keys still hold.
+// schema 16 holding labelled devices (seen and never seen), whose labels
+// the migration label_sort_keys orders by last contact: the searches by
+// last seen find what the devices say, also after a contact, and the
+// foreign keys still hold.
 func TestOpen_Schema16LabelRowsTakeTheirDevicesLastSeen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "omadm.db")
 	old := newOldSchema(t, path, "_journal_mode=WAL&_foreign_keys=1", 16)
@@ -337,9 +337,20 @@ func TestOpen_Schema16LabelRowsTakeTheirDevicesLastSeen(t *testing.T) {
 		}
 		t.Errorf("foreign key violation after the migration: %s row %v -> %s", table, rowid, parent)
 	}
-	var stale int
-	if err := db.QueryRow(`SELECT count(*) FROM device_labels l JOIN devices d ON d.id = l.device_id
-		WHERE l.last_seen IS NOT d.last_seen`).Scan(&stale); err != nil || stale != 0 {
-		t.Errorf("label rows whose last_seen differs from their device's: %d, %v", stale, err)
+	// Every label of a seen device is in label_seen at its last contact,
+	// nothing else is, and sort_unseen marks the labels of the others.
+	for _, c := range []struct{ what, query string }{
+		{"label rows of seen devices missing from label_seen", `SELECT count(*) FROM device_labels l JOIN devices d ON d.id = l.device_id
+			WHERE d.last_seen IS NOT NULL AND NOT EXISTS (SELECT 1 FROM label_seen s
+			WHERE s.key = l.key AND s.value = l.value AND s.last_seen = d.last_seen AND s.device_id = l.device_id)`},
+		{"label_seen rows without their label or contact", `SELECT count(*) FROM label_seen s WHERE NOT EXISTS (SELECT 1 FROM device_labels l
+			JOIN devices d ON d.id = l.device_id WHERE s.key = l.key AND s.value = l.value AND s.last_seen = d.last_seen AND s.device_id = l.device_id)`},
+		{"label rows whose sort_unseen is wrong", `SELECT count(*) FROM device_labels l JOIN devices d ON d.id = l.device_id
+			WHERE l.sort_unseen IS NOT (CASE WHEN d.last_seen IS NULL THEN 0 END)`},
+	} {
+		var n int
+		if err := db.QueryRow(c.query).Scan(&n); err != nil || n != 0 {
+			t.Errorf("%s: %d, %v", c.what, n, err)
+		}
 	}
 }

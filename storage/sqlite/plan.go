@@ -26,9 +26,9 @@ import (
 //     filter row by row: about Limit / (product of all shares) entries;
 //   - walk a filter's index in device ID order (order by ID only; a static
 //     group also by last_seen or created, whose copies its member rows
-//     carry; a label value also by last_seen, whose copy its rows carry:
-//     its seen devices from device_labels_seen merged with its never-seen
-//     ones from the table's key, see seenArms) from the cursor on, probing
+//     carry; a label value also by last_seen: its seen devices from
+//     label_seen merged with its never-seen ones from device_labels, see
+//     seenArms) from the cursor on, probing
 //     each device in devices_facets and testing the other filters: about
 //     Limit / (product of the other filters' shares) devices;
 //   - take one filter's devices, test them, sort the survivors by their
@@ -75,18 +75,12 @@ type source struct {
 	// storage.SortLastSeen / SortCreated) and its key over alias x, when
 	// it has one: the source then drives a walk in that order as well.
 	sorted map[string][2]string
-	// seenSplit says the last_seen order index (sorted) holds the seen
-	// devices only (device_labels_seen): those never seen, which sort as
-	// 0, come from the table's own key (table, cond) in device ID order,
-	// the copy telling them apart in the entry.
+	// seenSplit says the last_seen order (sorted names its table,
+	// label_seen, keyed by the same cond and then last_seen, device_id)
+	// holds the seen devices only: those never seen, which sort as 0, come
+	// from the source's own table in device ID order, where sort_unseen
+	// (0 for them) tells them apart in the entry.
 	seenSplit bool
-	// sortGuard, when set, is the SQL of a value that is non-zero when the
-	// walk in last_seen order would misplace a device (seenSplit: a seen
-	// device stored with a last contact at or before the Unix epoch, which
-	// must sort with or before the never-seen ones): the walk is then not
-	// taken.
-	sortGuard     string
-	sortGuardArgs []any
 
 	count, share float64 // estimated matches, and their part of the fleet
 }
@@ -121,10 +115,7 @@ func (s *Store) planQueryCols(ctx context.Context, q *storage.DeviceQuery, after
 		if v := q.Labels[k]; v != "" {
 			srcs = append(srcs, source{table: "device_labels", cond: "key = ? AND value = ?", args: []any{k, v}, ordered: true,
 				known: -1, stat: counted + " AND value = ?)", statArgs: []any{"l", k, v}, seenSplit: true,
-				sorted: map[string][2]string{storage.SortLastSeen: {"device_labels_seen", "x.last_seen"}},
-				sortGuard: "EXISTS (SELECT 1 FROM device_labels INDEXED BY device_labels_seen WHERE key = ? AND value = ?" +
-					" AND last_seen IS NOT NULL AND last_seen <= 0)",
-				sortGuardArgs: []any{k, v}})
+				sorted: map[string][2]string{storage.SortLastSeen: {"label_seen", "x.last_seen"}}})
 			continue
 		}
 		// Presence: the index has no (key, device) order, so it drives
@@ -262,29 +253,28 @@ func (s *Store) planQueryCols(ctx context.Context, q *storage.DeviceQuery, after
 	var b strings.Builder
 	var args []any
 	switch {
-	case best >= 0 && q.Sort == storage.SortLastSeen && srcs[best].seenSplit && srcs[best].sorted[q.Sort][0] != "":
+	case best >= 0 && q.Sort == storage.SortLastSeen && srcs[best].seenSplit:
 		// Two walks merged in the order of the sort (SQLite merges the
 		// arms of a compound SELECT with an ORDER BY, each arm in the
 		// order of its index, and stops at the LIMIT): the devices never
 		// seen, key 0, in ID order from the table's key, and the seen ones
-		// from the order index. Each device is probed as below; the
-		// page's device rows are read last.
+		// from the order's table. Each device is probed as below; the
+		// page's device rows are read last. (sort_unseen, equal to 0 in
+		// its arm, is the key SQLite sees already in order.)
 		src := srcs[best]
 		nullArm, seenArm := seenArms(q, after)
 		var arms []string
-		from := " FROM " + src.table + " AS x"
-		join := " CROSS JOIN devices INDEXED BY devices_facets ON devices.id = x.device_id WHERE "
+		join := " AS x CROSS JOIN devices INDEXED BY devices_facets ON devices.id = x.device_id WHERE "
 		if nullArm != nil {
 			conds, targs := tests(probeID)
-			pre := append([]string{qualify(src.cond, "x."), "x.last_seen IS NULL"}, nullArm.conds...)
-			arms = append(arms, "SELECT x.device_id AS pid, x.last_seen AS pkey"+from+join+strings.Join(append(pre, conds...), " AND "))
+			pre := append([]string{qualify(src.cond, "x."), "x.sort_unseen = 0"}, nullArm.conds...)
+			arms = append(arms, "SELECT x.device_id AS pid, x.sort_unseen AS pkey FROM "+src.table+join+strings.Join(append(pre, conds...), " AND "))
 			args = append(append(append(args, src.args...), nullArm.args...), targs...)
 		}
 		if seenArm != nil {
 			conds, targs := tests(probeID)
-			pre := append([]string{qualify(src.cond, "x."), "x.last_seen IS NOT NULL"}, seenArm.conds...)
-			arms = append(arms, "SELECT x.device_id AS pid, x.last_seen AS pkey"+from+" INDEXED BY "+src.sorted[q.Sort][0]+
-				join+strings.Join(append(pre, conds...), " AND "))
+			pre := append([]string{qualify(src.cond, "x.")}, seenArm.conds...)
+			arms = append(arms, "SELECT x.device_id AS pid, x.last_seen AS pkey FROM "+src.sorted[q.Sort][0]+join+strings.Join(append(pre, conds...), " AND "))
 			args = append(append(append(args, src.args...), seenArm.args...), targs...)
 		}
 		if len(arms) == 0 {
@@ -464,13 +454,6 @@ func (s *Store) choosePlan(ctx context.Context, q *storage.DeviceQuery, srcs []s
 			args = append(args, src.statArgs...)
 		}
 	}
-	guarded := len(parts)
-	for _, src := range srcs {
-		if src.sortGuard != "" && src.sorted[q.Sort][0] != "" {
-			parts = append(parts, src.sortGuard)
-			args = append(args, src.sortGuardArgs...)
-		}
-	}
 	got := make([]float64, len(parts))
 	dst := make([]any, len(parts))
 	for i := range got {
@@ -497,15 +480,6 @@ func (s *Store) choosePlan(ctx context.Context, q *storage.DeviceQuery, srcs []s
 			j++
 		}
 		src.share = min(max(src.count, 0.5)/n, 1)
-	}
-	j = guarded
-	for i := range srcs {
-		if src := &srcs[i]; src.sortGuard != "" && src.sorted[q.Sort][0] != "" {
-			if got[j] != 0 {
-				delete(src.sorted, q.Sort)
-			}
-			j++
-		}
 	}
 	limit := float64(q.Limit + 1)
 	// perRow is the cost of testing one device against the sources other
