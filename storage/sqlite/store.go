@@ -125,6 +125,32 @@ func (s *Store) UpdateDevice(ctx context.Context, d *storage.Device) error {
 	return nil
 }
 
+var _ storage.DeviceContactWriter = (*Store)(nil)
+
+// UpdateDeviceContact is UpdateDevice without labels, and without DevInfo
+// unless devInfo is set (storage.DeviceContactWriter).
+func (s *Store) UpdateDeviceContact(ctx context.Context, d *storage.Device, devInfo bool) error {
+	if s.tx == nil {
+		return s.solo(ctx, func(in *Store) error { return in.UpdateDeviceContact(ctx, d, devInfo) })
+	}
+	args, err := s.deviceArgs(d)
+	if err != nil {
+		return err
+	}
+	info := args[10]
+	args = append(args[:10], micros(d.LastSeen), d.ID)
+	if err := affected(s.use(ctx, s.st.updateDevice).ExecContext(ctx, args...)); err != nil {
+		return err
+	}
+	if devInfo {
+		if _, err := s.use(ctx, s.st.updateDevInfo).ExecContext(ctx, info, d.ID); err != nil {
+			return wrap(err)
+		}
+	}
+	d.PasswordHash = args[2].(string)
+	return nil
+}
+
 // ListDevices pages through devices ordered by ID (bytewise).
 func (s *Store) ListDevices(ctx context.Context, afterID string, n int) ([]*storage.Device, error) {
 	rows, err := s.use(ctx, s.st.listDevices).QueryContext(ctx, afterID, limit(n))
