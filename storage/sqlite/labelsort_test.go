@@ -199,7 +199,12 @@ func TestQueryDevices_TwoLabelsByLastSeenFollowLabelAndContactChanges(t *testing
 		case 2:
 			d.LastSeen = time.Time{}
 		}
-		if err := s.UpdateDevice(ctx, d); err != nil {
+		// The write of a DM message's contact, or a whole device update.
+		update := s.UpdateDevice
+		if i%2 == 1 {
+			update = func(ctx context.Context, d *storage.Device) error { return s.UpdateDeviceContact(ctx, d, false) }
+		}
+		if err := update(ctx, d); err != nil {
 			t.Fatal(err)
 		}
 	}
