@@ -1,2 +1,4 @@
--- Label rows carrying their device's sort keys: the PostgreSQL side is in migration pg-sortkeys (0018); nothing changes here.
+-- Labels listed by last contact: SQLite keeps them in label_seen (this
+-- migration); the PostgreSQL schema gets its own copies in a later one.
+-- Nothing changes here.
 SELECT 1;
