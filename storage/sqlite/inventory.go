@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -29,14 +30,18 @@ type invStmts struct {
 	getLabels, setLabels, importDevice                                    *sql.Stmt
 	insertGroup, getGroup, listGroups, deleteGroup, groupKind, deviceSeen *sql.Stmt
 	addMember, removeMember                                               *sql.Stmt
-	insertLabel, insertDevInfo, addCount                                  *sql.Stmt
+	insertLabel, insertLabelSeen, insertDevInfo, addCount                 *sql.Stmt
 	// Multi-row inserts of an import: byRows[k] inserts 1<<k rows.
-	importDevices, importLabels, importDevInfo []*sql.Stmt
-	importedIDs                                *sql.Stmt
+	// importLabels inserts the label rows of devices that were seen,
+	// importLabelsUnseen those of devices never seen (sort_unseen 0), and
+	// importSeen the label_seen rows of the devices that were seen
+	// (migration label_sort_keys).
+	importDevices, importLabels, importLabelsUnseen, importSeen, importDevInfo []*sql.Stmt
+	importedIDs                                                                *sql.Stmt
 }
 
 // Rows per multi-row statement of an import: devices (15 values each) and
-// label or DevInfo rows (3 values each).
+// label rows (3 or 4 values each) or DevInfo rows (3 values each).
 const (
 	importDeviceRows = 64
 	importIndexRows  = 256
@@ -58,7 +63,8 @@ func (s *Store) prepareInventory(p func(db *sql.DB, dst **sql.Stmt, q string)) {
 	p(w, &st.addMember, `INSERT INTO group_members (group_name, device_id, created_at, last_seen)
 		SELECT ?, id, created_at, last_seen FROM devices WHERE id = ? ON CONFLICT DO NOTHING`)
 	p(w, &st.removeMember, `DELETE FROM group_members WHERE group_name = ? AND device_id = ?`)
-	p(w, &st.insertLabel, `INSERT INTO device_labels (device_id, key, value) VALUES (?, ?, ?)`)
+	p(w, &st.insertLabel, `INSERT INTO device_labels (device_id, key, value, sort_unseen) VALUES (?, ?, ?, ?)`)
+	p(w, &st.insertLabelSeen, `INSERT INTO label_seen (key, value, last_seen, device_id) VALUES (?, ?, ?, ?)`)
 	p(w, &st.insertDevInfo, `INSERT INTO device_devinfo (device_id, uri, value) VALUES (?, ?, ?)`)
 	p(w, &st.addCount, `INSERT INTO inventory_counts (kind, key, value, n) VALUES (?, ?, ?, ?)
 		ON CONFLICT (kind, key, value) DO UPDATE SET n = n + excluded.n`)
@@ -75,6 +81,8 @@ func (s *Store) prepareInventory(p func(db *sql.DB, dst **sql.Stmt, q string)) {
 		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '')`, ``)
 	p(w, &st.importedIDs, `SELECT id FROM devices WHERE rowid BETWEEN ? AND ?`)
 	multi(&st.importLabels, importIndexRows, `INSERT OR IGNORE INTO device_labels (device_id, key, value) VALUES `, `(?, ?, ?)`, ``)
+	multi(&st.importLabelsUnseen, importIndexRows, `INSERT OR IGNORE INTO device_labels (device_id, key, value, sort_unseen) VALUES `, `(?, ?, ?, 0)`, ``)
+	multi(&st.importSeen, importIndexRows, `INSERT OR IGNORE INTO label_seen (device_id, key, value, last_seen) VALUES `, `(?, ?, ?, ?)`, ``)
 	multi(&st.importDevInfo, importIndexRows, `INSERT OR IGNORE INTO device_devinfo (device_id, uri, value) VALUES `, `(?, ?, ?)`, ``)
 }
 
@@ -95,27 +103,38 @@ func chunks(n, levels int, fn func(lo, hi, k int) error) error {
 	return nil
 }
 
-// insertRows inserts rows of 3 values (device, key, value) with the
-// multi-row statements byRows.
-func (s *Store) insertRows(ctx context.Context, byRows []*sql.Stmt, rows []any) error {
+// insertRows inserts rows of width values each with the multi-row
+// statements byRows.
+func (s *Store) insertRows(ctx context.Context, byRows []*sql.Stmt, rows []any, width int) error {
 	bound := map[int]bound{}
-	return chunks(len(rows)/3, len(byRows), func(lo, hi, k int) error {
+	return chunks(len(rows)/width, len(byRows), func(lo, hi, k int) error {
 		b, ok := bound[k]
 		if !ok {
 			b = s.use(ctx, byRows[k])
 			bound[k] = b
 		}
-		_, err := b.ExecContext(ctx, rows[3*lo:3*hi]...)
+		_, err := b.ExecContext(ctx, rows[width*lo:width*hi]...)
 		return wrap(err)
 	})
 }
 
 // indexNewDevice inserts the label and DevInfo rows of a device just
-// inserted (inside a batch). Later changes reach them through the UPDATE
-// triggers of migration inventory.
-func (s *Store) indexNewDevice(ctx context.Context, d *storage.Device) error {
+// inserted (inside a batch) and, when it was seen (seen: its stored last
+// contact), its label_seen rows. Later changes reach them through the
+// triggers of migrations inventory and label_sort_keys.
+func (s *Store) indexNewDevice(ctx context.Context, d *storage.Device, seen any) error {
+	var unseen any
+	if seen == nil {
+		unseen = 0
+	}
 	for k, v := range d.Labels {
-		if _, err := s.use(ctx, s.st.inv.insertLabel).ExecContext(ctx, d.ID, k, v); err != nil {
+		if _, err := s.use(ctx, s.st.inv.insertLabel).ExecContext(ctx, d.ID, k, v, unseen); err != nil {
+			return wrap(err)
+		}
+		if seen == nil {
+			continue
+		}
+		if _, err := s.use(ctx, s.st.inv.insertLabelSeen).ExecContext(ctx, k, v, seen, d.ID); err != nil {
 			return wrap(err)
 		}
 	}
@@ -231,11 +250,12 @@ func (s *Store) UpdateLabels(ctx context.Context, ids []string, set map[string]s
 }
 
 // ImportDevices inserts the devices in one batch, skipping taken IDs, with
-// multi-row statements: the devices (64 a statement, RETURNING the IDs that
-// were free), then their label and DevInfo rows. It is PrepareImport and
-// StoreImport in one (see storage.ImportPreparer): the checks and the stored
-// form of each device are computed before the batch takes the writer, so the
-// writer lock covers only the inserts.
+// multi-row statements: the devices (64 a statement; one that inserts fewer
+// than it was given reads back which by rowid), then their label,
+// label_seen and DevInfo rows. It is PrepareImport and StoreImport in one
+// (see storage.ImportPreparer): the checks and the stored form of each
+// device are computed before the batch takes the writer, so the writer lock
+// covers only the inserts.
 func (s *Store) ImportDevices(ctx context.Context, ds []*storage.Device) ([]error, error) {
 	return s.StoreImport(ctx, s.PrepareImport(ds))
 }
@@ -257,11 +277,13 @@ type importPrep struct {
 	errs  []error      // refusals of the checks (never changed afterwards)
 	cands []importCand // in device ID order
 	// The statement arguments of every candidate: devices (deviceRowVals
-	// each, cands order) and label and DevInfo rows (3 each, primary key
-	// order), and the inventory counts they add, all as if every candidate
-	// is stored; the writer drops the rows of devices whose ID was taken.
-	vals, labels, devinfo []any
-	counts                map[countKey]int
+	// each, cands order); label rows of devices never seen (unseen) and of
+	// devices seen (labels), DevInfo rows (3 values each) and the label_seen
+	// rows of the devices seen (seen, 4 values each), in primary key order;
+	// and the inventory counts they add. All as if every candidate is
+	// stored: the writer drops the rows of devices whose ID was taken.
+	vals, unseen, labels, devinfo, seen []any
+	counts                              map[countKey]int
 }
 
 func (p *importPrep) Devices() []*storage.Device { return p.ds }
@@ -332,18 +354,27 @@ func (s *Store) PrepareImport(ds []*storage.Device) storage.PreparedImport {
 	// index rows below are built in this order (sortedRows needs it).
 	slices.SortFunc(p.cands, func(a, b importCand) int { return strings.Compare(ds[a.i].ID, ds[b.i].ID) })
 	p.vals = make([]any, 0, deviceRowVals*len(p.cands))
-	labels, devinfo := make([]indexRow, 0, nl), make([]indexRow, 0, nd)
+	var labels []indexRow
+	unseen, devinfo := make([]indexRow, 0, nl), make([]indexRow, 0, nd)
 	for _, c := range p.cands {
 		d := ds[c.i]
-		p.vals = append(append(append(p.vals, d.ID), args[c.i]...), c.created.UnixMicro(), micros(d.LastSeen))
+		seen := micros(d.LastSeen)
+		p.vals = append(append(append(p.vals, d.ID), args[c.i]...), c.created.UnixMicro(), seen)
 		for k, v := range d.Labels {
-			labels = append(labels, indexRow{k, v, d.ID})
+			if seen == nil {
+				unseen = append(unseen, indexRow{key: k, value: v, id: d.ID})
+			} else {
+				labels = append(labels, indexRow{k, v, d.ID, seen})
+			}
 		}
 		for k, v := range d.DevInfo {
-			devinfo = append(devinfo, indexRow{k, v, d.ID})
+			devinfo = append(devinfo, indexRow{key: k, value: v, id: d.ID})
 		}
 	}
-	p.labels, p.devinfo = sortedRows(labels), sortedRows(devinfo)
+	// Devices of an import are rarely seen yet: theirs are the unseen
+	// rows, with nothing in label_seen.
+	p.unseen, p.labels, p.devinfo = sortedRows(unseen), sortedRows(labels), sortedRows(devinfo)
+	p.seen = seenRows(labels)
 	p.counts = countsOf(func(yield func(*storage.Device) bool) {
 		for _, c := range p.cands {
 			if !yield(ds[c.i]) {
@@ -377,8 +408,12 @@ func (s *Store) StoreImport(ctx context.Context, pi storage.PreparedImport) ([]e
 	return errs, nil
 }
 
-// indexRow is a label or DevInfo row of an import.
-type indexRow struct{ key, value, id string }
+// indexRow is a label or DevInfo row of an import; a label row of a device
+// seen carries its last contact (stored form).
+type indexRow struct {
+	key, value, id string
+	seen           any
+}
 
 // insertImport inserts the prepared devices (inside a batch); errs gets the
 // taken IDs.
@@ -423,14 +458,15 @@ func (s *Store) insertImport(ctx context.Context, p *importPrep, errs []error) e
 	if err != nil {
 		return err
 	}
-	labels, devinfo, counts := p.labels, p.devinfo, p.counts
+	unseen, labels, devinfo, seen, counts := p.unseen, p.labels, p.devinfo, p.seen, p.counts
 	if inserted != nil {
 		for _, c := range p.cands {
 			if id := p.ds[c.i].ID; !inserted[id] {
 				errs[c.i] = fmt.Errorf("%w: device %s", storage.ErrExists, id)
 			}
 		}
-		labels, devinfo = rowsOf(labels, inserted), rowsOf(devinfo, inserted)
+		unseen, labels = rowsOf(unseen, 3, inserted), rowsOf(labels, 3, inserted)
+		devinfo, seen = rowsOf(devinfo, 3, inserted), rowsOf(seen, 4, inserted)
 		counts = countsOf(func(yield func(*storage.Device) bool) {
 			for _, c := range p.cands {
 				if inserted[p.ds[c.i].ID] && !yield(p.ds[c.i]) {
@@ -439,10 +475,16 @@ func (s *Store) insertImport(ctx context.Context, p *importPrep, errs []error) e
 			}
 		})
 	}
-	if err := s.insertRows(ctx, s.st.inv.importLabels, labels); err != nil {
+	if err := s.insertRows(ctx, s.st.inv.importLabelsUnseen, unseen, 3); err != nil {
 		return err
 	}
-	if err := s.insertRows(ctx, s.st.inv.importDevInfo, devinfo); err != nil {
+	if err := s.insertRows(ctx, s.st.inv.importLabels, labels, 3); err != nil {
+		return err
+	}
+	if err := s.insertRows(ctx, s.st.inv.importSeen, seen, 4); err != nil {
+		return err
+	}
+	if err := s.insertRows(ctx, s.st.inv.importDevInfo, devinfo, 3); err != nil {
 		return err
 	}
 	if err := s.addCounts(ctx, counts); err != nil {
@@ -500,12 +542,13 @@ func (s *Store) importedIDs(ctx context.Context, p *importPrep, lo, hi int, firs
 	return nil
 }
 
-// rowsOf keeps the rows (device, key, value) of the devices in ids.
-func rowsOf(rows []any, ids map[string]bool) []any {
+// rowsOf keeps the rows (of width values, the first the device ID) of
+// the devices in ids.
+func rowsOf(rows []any, width int, ids map[string]bool) []any {
 	out := make([]any, 0, len(rows))
-	for j := 0; j < len(rows); j += 3 {
+	for j := 0; j < len(rows); j += width {
 		if ids[rows[j].(string)] {
-			out = append(out, rows[j:j+3]...)
+			out = append(out, rows[j:j+width]...)
 		}
 	}
 	return out
@@ -534,6 +577,29 @@ func sortedRows(rs []indexRow) []any {
 		for _, id := range groups[k] {
 			out = append(out, id, key, value)
 		}
+	}
+	return out
+}
+
+// seenRows orders the label rows of devices seen by the primary key of
+// label_seen (key, value, last contact, device) and flattens them into
+// statement arguments (device, key, value, last contact).
+func seenRows(rs []indexRow) []any {
+	slices.SortFunc(rs, func(a, b indexRow) int {
+		if c := strings.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.value, b.value); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.seen.(int64), b.seen.(int64)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	out := make([]any, 0, 4*len(rs))
+	for _, r := range rs {
+		out = append(out, r.id, r.key, r.value, r.seen)
 	}
 	return out
 }

@@ -65,7 +65,7 @@ func (s *Store) CreateDevice(ctx context.Context, d *storage.Device) error {
 	if _, err := s.use(ctx, s.st.createDevice).ExecContext(ctx, args...); err != nil {
 		return wrap(err)
 	}
-	if err := s.indexNewDevice(ctx, d); err != nil { // inventory.go
+	if err := s.indexNewDevice(ctx, d, args[len(args)-1]); err != nil { // inventory.go
 		return err
 	}
 	d.PasswordHash = args[3].(string)
