@@ -30,6 +30,15 @@ type QueryDialect struct {
 	// GroupKeys says that group members carry copies of their device's
 	// created_at and last_seen, indexed by group in either order.
 	GroupKeys bool
+	// TermCopies, when set, says that label rows and group members carry
+	// copies of their device's created_at and last_seen (under those
+	// names) and of the DevInfo values it maps (URI to column), and that a
+	// label value's rows are indexed in ID, created_at and SeenKey order
+	// with the copies in each entry, as a group's members are (GroupKeys
+	// is then implied). A search driven by such a filter walks its index in
+	// the page's order and tests the DevInfo and last-contact filters on
+	// the copies in the entry.
+	TermCopies map[string]string
 }
 
 // TermKind is the kind of a filter that can drive a search.
@@ -202,7 +211,9 @@ func driveQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *stor
 	sorted := q.Sort == storage.SortLastSeen || q.Sort == storage.SortCreated
 	// The candidates: c_id, and c_key when they come in the page's order.
 	src, cw := TermSource(q, t, arg)
-	ordered := !sorted || (t.Kind == TermGroup && d.GroupKeys)
+	copies := d.TermCopies != nil && (t.Kind == TermGroup || (t.Kind == TermLabel && q.Labels[t.Key] != ""))
+	keys := copies || (t.Kind == TermGroup && d.GroupKeys)
+	ordered := !sorted || keys
 	ckey := ""
 	if sorted && ordered {
 		ckey = "created_at"
@@ -237,6 +248,16 @@ func driveQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *stor
 		checks = append(checks, Term{Kind: TermDevInfo, Key: k})
 	}
 	done := map[Term]bool{t: true}
+	if copies {
+		// The DevInfo filters on copied values are tested inside the
+		// index entry of the candidate, before any probe.
+		for _, k := range slices.Sorted(maps.Keys(q.DevInfo)) {
+			if col := d.TermCopies[k]; col != "" {
+				cw = append(cw, "s."+col+" = "+arg(q.DevInfo[k]))
+				done[Term{Kind: TermDevInfo, Key: k}] = true
+			}
+		}
+	}
 	for _, c := range checks {
 		if done[c] {
 			continue
@@ -259,8 +280,9 @@ func driveQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *stor
 	case storage.SortCreated:
 		sortKey = "created_at"
 	}
-	if t.Kind == TermGroup && d.GroupKeys {
-		// The member's copy of last_seen equals the device's.
+	if keys {
+		// The member's or label row's copy of last_seen equals the
+		// device's.
 		seen(d.SeenKey, &cw)
 	} else {
 		seen(d.SeenKey, &dw)

@@ -1,0 +1,134 @@
+-- Device search driven by a label or a static group, on a large fleet:
+-- label rows and group members carry copies of their device's sort keys
+-- (created_at, last_seen) and of the model, manufacturer and firmware
+-- version it reported, and their indexes list a label value's or a group's
+-- devices in ID, creation or last-contact order with those copies in each
+-- entry. The search walks the driving filter's index in the page's order,
+-- tests the DevInfo and last-contact filters inside the entry, and reads a
+-- device row only for an entry that passes them, instead of looking up the
+-- device of every entry and sorting them all.
+--
+-- The copies follow the device row: a label row is written with them by
+-- the trigger that keeps device_labels; a contact (last_seen) rewrites the
+-- copies of the device's label rows and member rows; a change of DevInfo
+-- that changes one of the three values rewrites their facet copies.
+
+-- Label rows are derived from devices.labels: they are rebuilt with the
+-- copies (cheaper than updating every row in place), their indexes built
+-- afterwards.
+DROP INDEX device_labels_kv;
+ALTER TABLE device_labels DROP CONSTRAINT device_labels_pkey;
+TRUNCATE device_labels;
+ALTER TABLE device_labels
+    ADD COLUMN created_at timestamptz,
+    ADD COLUMN last_seen timestamptz,
+    ADD COLUMN info_mod text COLLATE "C",
+    ADD COLUMN info_man text COLLATE "C",
+    ADD COLUMN info_fwv text COLLATE "C";
+INSERT INTO device_labels (device_id, key, value, created_at, last_seen, info_mod, info_man, info_fwv)
+    SELECT d.id, j.key, j.value, d.created_at, d.last_seen,
+           d.devinfo->>'./DevInfo/Mod', d.devinfo->>'./DevInfo/Man', d.devinfo->>'./DevDetail/FwV'
+    FROM devices d, json_each_text(d.labels) j WHERE d.labels IS NOT NULL;
+ALTER TABLE device_labels ADD PRIMARY KEY (device_id, key);
+-- A label value's devices in ID order (also the probe of a label filter,
+-- on its leading columns), creation order and last-contact order.
+CREATE INDEX device_labels_kv ON device_labels (key, value, device_id,
+    info_mod, info_man, info_fwv, (coalesce(last_seen, '-infinity'::timestamptz)));
+CREATE INDEX device_labels_created ON device_labels (key, value, created_at, device_id,
+    info_mod, info_man, info_fwv, (coalesce(last_seen, '-infinity'::timestamptz)));
+CREATE INDEX device_labels_seen ON device_labels (key, value, (coalesce(last_seen, '-infinity'::timestamptz)), device_id,
+    info_mod, info_man, info_fwv);
+
+-- Group members already carry the sort keys (migration facet_orders).
+ALTER TABLE group_members
+    ADD COLUMN info_mod text COLLATE "C",
+    ADD COLUMN info_man text COLLATE "C",
+    ADD COLUMN info_fwv text COLLATE "C";
+UPDATE group_members g SET info_mod = d.devinfo->>'./DevInfo/Mod', info_man = d.devinfo->>'./DevInfo/Man',
+    info_fwv = d.devinfo->>'./DevDetail/FwV'
+    FROM devices d WHERE d.id = g.device_id;
+CREATE INDEX group_members_facets ON group_members (group_name, device_id,
+    info_mod, info_man, info_fwv, (coalesce(last_seen, '-infinity'::timestamptz)));
+DROP INDEX group_members_created;
+CREATE INDEX group_members_created ON group_members (group_name, created_at, device_id,
+    info_mod, info_man, info_fwv, (coalesce(last_seen, '-infinity'::timestamptz)));
+DROP INDEX group_members_seen;
+CREATE INDEX group_members_seen ON group_members (group_name, (coalesce(last_seen, '-infinity'::timestamptz)), device_id,
+    info_mod, info_man, info_fwv);
+
+-- A new member takes its device's copies (the device row locked against a
+-- concurrent contact until the insert commits).
+CREATE OR REPLACE FUNCTION omadm_group_member_keys() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    SELECT d.created_at, d.last_seen,
+           d.devinfo->>'./DevInfo/Mod', d.devinfo->>'./DevInfo/Man', d.devinfo->>'./DevDetail/FwV'
+        INTO NEW.created_at, NEW.last_seen, NEW.info_mod, NEW.info_man, NEW.info_fwv
+        FROM devices d WHERE d.id = NEW.device_id FOR SHARE;
+    RETURN NEW;
+END
+$$;
+
+-- Label rows are written with the copies; a DevInfo change that changes a
+-- facet rewrites the facet copies of the label rows (unless they were just
+-- rewritten) and of the member rows.
+CREATE OR REPLACE FUNCTION omadm_device_inventory() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    facets_changed boolean := TG_OP = 'UPDATE' AND
+        (NEW.devinfo->>'./DevInfo/Mod', NEW.devinfo->>'./DevInfo/Man', NEW.devinfo->>'./DevDetail/FwV')
+        IS DISTINCT FROM
+        (OLD.devinfo->>'./DevInfo/Mod', OLD.devinfo->>'./DevInfo/Man', OLD.devinfo->>'./DevDetail/FwV');
+BEGIN
+    IF TG_OP = 'INSERT' OR NEW.labels::text IS DISTINCT FROM OLD.labels::text THEN
+        IF TG_OP = 'UPDATE' THEN
+            DELETE FROM device_labels WHERE device_id = NEW.id;
+        END IF;
+        IF NEW.labels IS NOT NULL THEN
+            INSERT INTO device_labels (device_id, key, value, created_at, last_seen, info_mod, info_man, info_fwv)
+                SELECT NEW.id, j.key, j.value, NEW.created_at, NEW.last_seen,
+                       NEW.devinfo->>'./DevInfo/Mod', NEW.devinfo->>'./DevInfo/Man', NEW.devinfo->>'./DevDetail/FwV'
+                FROM json_each_text(NEW.labels) j;
+        END IF;
+    ELSIF facets_changed THEN
+        UPDATE device_labels SET info_mod = NEW.devinfo->>'./DevInfo/Mod', info_man = NEW.devinfo->>'./DevInfo/Man',
+            info_fwv = NEW.devinfo->>'./DevDetail/FwV' WHERE device_id = NEW.id;
+    END IF;
+    IF TG_OP = 'INSERT' OR NEW.devinfo::text IS DISTINCT FROM OLD.devinfo::text THEN
+        IF TG_OP = 'UPDATE' THEN
+            DELETE FROM device_devinfo WHERE device_id = NEW.id;
+        END IF;
+        IF NEW.devinfo IS NOT NULL THEN
+            INSERT INTO device_devinfo (device_id, uri, value)
+                SELECT NEW.id, j.key, j.value FROM json_each_text(NEW.devinfo) j;
+        END IF;
+    END IF;
+    IF facets_changed THEN
+        UPDATE group_members SET info_mod = NEW.devinfo->>'./DevInfo/Mod', info_man = NEW.devinfo->>'./DevInfo/Man',
+            info_fwv = NEW.devinfo->>'./DevDetail/FwV' WHERE device_id = NEW.id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- A contact rewrites the last_seen copies of the device's label and member
+-- rows (label rows the inventory trigger has just written, which fires
+-- first, already hold it). created_at does not change after the insert;
+-- should a write change it, its copies follow too.
+DROP TRIGGER devices_seen_groups ON devices;
+DROP FUNCTION omadm_device_seen_groups();
+CREATE OR REPLACE FUNCTION omadm_device_sort_keys() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE group_members SET last_seen = NEW.last_seen, created_at = NEW.created_at WHERE device_id = NEW.id;
+    UPDATE device_labels SET last_seen = NEW.last_seen, created_at = NEW.created_at
+        WHERE device_id = NEW.id AND (last_seen, created_at) IS DISTINCT FROM (NEW.last_seen, NEW.created_at);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER devices_sort_keys AFTER UPDATE OF last_seen, created_at ON devices
+    FOR EACH ROW WHEN ((OLD.last_seen, OLD.created_at) IS DISTINCT FROM (NEW.last_seen, NEW.created_at))
+    EXECUTE FUNCTION omadm_device_sort_keys();
+
+ANALYZE device_labels;
+ANALYZE group_members;
