@@ -191,8 +191,9 @@ func DeviceQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *sto
 
 // driveQuery builds the page of q driven by the filter t: the candidates
 // are read from t's index (group_members, device_labels or device_devinfo,
-// each listing a value's devices in ID order, and a group's members also in
-// the order of their copies of the sort keys), each one's device row is
+// each listing a value's devices in ID order, and a group's members (with
+// TermCopies, a label value's rows too) also in the order of their copies
+// of the sort keys), each one's device row is
 // fetched by a LATERAL subquery that checks every other filter on it, and
 // the page stops after Limit+1 matches when the candidates come in the
 // page's order. Sorted by a key the driving index does not carry, all the
