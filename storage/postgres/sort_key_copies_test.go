@@ -7,6 +7,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -319,5 +320,72 @@ func TestOpen_MigratesLabelRowsOfA0017Schema(t *testing.T) {
 	}
 	if got, want := page(storage.DeviceQuery{Group: "g", DevInfo: x1, Sort: storage.SortLastSeen, Desc: true}), []string{"d4", "d1"}; !slices.Equal(got, want) {
 		t.Errorf("after d3's model change, group g model X1: %v, want %v", got, want)
+	}
+}
+
+// TestDevicePlan_LabelOrGroupWalksItsRowsInThePageOrder checks which
+// statement a search runs: a label or group that drives is read in the
+// page's order from its own rows, the DevInfo and last-contact filters
+// tested on their copies there; a label too common to drive still does when
+// its only other filters are on copied DevInfo values (or it is alone, in a
+// sorted search).
+func TestDevicePlan_LabelOrGroupWalksItsRowsInThePageOrder(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	defer postgres.SetDriveMax(2)()
+	// Three devices with site a: the label counts 3, above the bound.
+	for i := range 3 {
+		if err := s.CreateDevice(ctx, &storage.Device{ID: fmt.Sprintf("d%d", i), AuthScheme: "none",
+			Labels: map[string]string{"site": "a", "env": "prod"}, DevInfo: map[string]string{"./DevInfo/Mod": "X1", "./DevInfo/Lang": "en"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CreateGroup(ctx, &storage.Group{Name: "g"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddGroupMembers(ctx, "g", []string{"d1"}); err != nil {
+		t.Fatal(err)
+	}
+	site := map[string]string{"site": "a"}
+	mod := map[string]string{"./DevInfo/Mod": "X1"}
+	seen := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		q    storage.DeviceQuery
+		want []string // substrings of the statement, in order; nil: no walk
+	}{
+		{"label alone by last contact", storage.DeviceQuery{Labels: site, Sort: storage.SortLastSeen, Desc: true},
+			[]string{"FROM device_labels s WHERE key = ", "ORDER BY c_key DESC, c_id DESC"}},
+		{"label and model by created", storage.DeviceQuery{Labels: site, DevInfo: mod, Sort: storage.SortCreated},
+			[]string{"created_at AS c_key FROM device_labels s", "s.info_mod = ", "ORDER BY c_key, c_id"}},
+		{"label, model and contact by ID", storage.DeviceQuery{Labels: site, DevInfo: mod, SeenAfter: seen},
+			[]string{"FROM device_labels s", "s.info_mod = ", "coalesce(last_seen, '-infinity'::timestamptz) > ", "ORDER BY c_id"}},
+		{"group, label and model by last contact", storage.DeviceQuery{Group: "g", Labels: site, DevInfo: mod, Sort: storage.SortLastSeen},
+			[]string{"FROM group_members s WHERE group_name = ", "s.info_mod = ", "EXISTS (SELECT 1 FROM device_labels l", "ORDER BY c_key, c_id"}},
+		{"label alone by ID", storage.DeviceQuery{Labels: site}, nil},
+		{"two common labels", storage.DeviceQuery{Labels: map[string]string{"site": "a", "env": "prod"}, Sort: storage.SortCreated}, nil},
+		{"label and an uncopied DevInfo value", storage.DeviceQuery{Labels: site, DevInfo: map[string]string{"./DevInfo/Lang": "en"}, Sort: storage.SortCreated}, nil},
+	} {
+		q := tc.q
+		q.Limit = 10
+		query, _, err := postgres.DeviceQuerySQL(s, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.want == nil {
+			if strings.Contains(query, " s WHERE ") {
+				t.Errorf("%s: driven, want the planner's join: %s", tc.name, query)
+			}
+			continue
+		}
+		rest := query
+		for _, w := range tc.want {
+			i := strings.Index(rest, w)
+			if i < 0 {
+				t.Errorf("%s: %q missing (in order) from %s", tc.name, w, query)
+				break
+			}
+			rest = rest[i+len(w):]
+		}
 	}
 }
