@@ -25,10 +25,13 @@ ALTER TABLE device_labels
     ADD COLUMN info_mod text COLLATE "C",
     ADD COLUMN info_man text COLLATE "C",
     ADD COLUMN info_fwv text COLLATE "C";
+-- (The JSON is parsed once per device: ->> on json parses it each time.)
 INSERT INTO device_labels (device_id, key, value, created_at, last_seen, info_mod, info_man, info_fwv)
     SELECT d.id, j.key, j.value, d.created_at, d.last_seen,
-           d.devinfo->>'./DevInfo/Mod', d.devinfo->>'./DevInfo/Man', d.devinfo->>'./DevDetail/FwV'
-    FROM devices d, json_each_text(d.labels) j WHERE d.labels IS NOT NULL;
+           d.info->>'./DevInfo/Mod', d.info->>'./DevInfo/Man', d.info->>'./DevDetail/FwV'
+    FROM (SELECT id, labels, created_at, last_seen, devinfo::jsonb AS info FROM devices
+          WHERE labels IS NOT NULL OFFSET 0) d,
+         json_each_text(d.labels) j;
 ALTER TABLE device_labels ADD PRIMARY KEY (device_id, key);
 -- A label value's devices in ID order (also the probe of a label filter,
 -- on its leading columns), creation order and last-contact order.
@@ -44,9 +47,9 @@ ALTER TABLE group_members
     ADD COLUMN info_mod text COLLATE "C",
     ADD COLUMN info_man text COLLATE "C",
     ADD COLUMN info_fwv text COLLATE "C";
-UPDATE group_members g SET info_mod = d.devinfo->>'./DevInfo/Mod', info_man = d.devinfo->>'./DevInfo/Man',
-    info_fwv = d.devinfo->>'./DevDetail/FwV'
-    FROM devices d WHERE d.id = g.device_id;
+UPDATE group_members g SET (info_mod, info_man, info_fwv) =
+    (SELECT d.info->>'./DevInfo/Mod', d.info->>'./DevInfo/Man', d.info->>'./DevDetail/FwV'
+     FROM (SELECT devinfo::jsonb AS info FROM devices WHERE id = g.device_id OFFSET 0) d);
 CREATE INDEX group_members_facets ON group_members (group_name, device_id,
     info_mod, info_man, info_fwv, (coalesce(last_seen, '-infinity'::timestamptz)));
 DROP INDEX group_members_created;
@@ -60,41 +63,58 @@ CREATE INDEX group_members_seen ON group_members (group_name, (coalesce(last_see
 -- concurrent contact until the insert commits).
 CREATE OR REPLACE FUNCTION omadm_group_member_keys() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    info jsonb;
 BEGIN
-    SELECT d.created_at, d.last_seen,
-           d.devinfo->>'./DevInfo/Mod', d.devinfo->>'./DevInfo/Man', d.devinfo->>'./DevDetail/FwV'
-        INTO NEW.created_at, NEW.last_seen, NEW.info_mod, NEW.info_man, NEW.info_fwv
+    SELECT d.created_at, d.last_seen, d.devinfo::jsonb INTO NEW.created_at, NEW.last_seen, info
         FROM devices d WHERE d.id = NEW.device_id FOR SHARE;
+    NEW.info_mod := info->>'./DevInfo/Mod';
+    NEW.info_man := info->>'./DevInfo/Man';
+    NEW.info_fwv := info->>'./DevDetail/FwV';
     RETURN NEW;
 END
 $$;
 
 -- Label rows are written with the copies; a DevInfo change that changes a
 -- facet rewrites the facet copies of the label rows (unless they were just
--- rewritten) and of the member rows.
+-- rewritten) and of the member rows. A write that changes neither labels
+-- nor DevInfo (a session's) compares their text and stops there.
 CREATE OR REPLACE FUNCTION omadm_device_inventory() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-    facets_changed boolean := TG_OP = 'UPDATE' AND
-        (NEW.devinfo->>'./DevInfo/Mod', NEW.devinfo->>'./DevInfo/Man', NEW.devinfo->>'./DevDetail/FwV')
-        IS DISTINCT FROM
-        (OLD.devinfo->>'./DevInfo/Mod', OLD.devinfo->>'./DevInfo/Man', OLD.devinfo->>'./DevDetail/FwV');
+    labels_changed boolean := TG_OP = 'INSERT' OR NEW.labels::text IS DISTINCT FROM OLD.labels::text;
+    info_changed boolean := TG_OP = 'INSERT' OR NEW.devinfo::text IS DISTINCT FROM OLD.devinfo::text;
+    info jsonb;
+    mod text;
+    man text;
+    fwv text;
+    facets_changed boolean := false;
 BEGIN
-    IF TG_OP = 'INSERT' OR NEW.labels::text IS DISTINCT FROM OLD.labels::text THEN
+    IF NOT labels_changed AND NOT info_changed THEN
+        RETURN NULL;
+    END IF;
+    info := NEW.devinfo::jsonb;
+    mod := info->>'./DevInfo/Mod';
+    man := info->>'./DevInfo/Man';
+    fwv := info->>'./DevDetail/FwV';
+    IF TG_OP = 'UPDATE' AND info_changed THEN
+        info := OLD.devinfo::jsonb;
+        facets_changed := (mod, man, fwv) IS DISTINCT FROM
+            (info->>'./DevInfo/Mod', info->>'./DevInfo/Man', info->>'./DevDetail/FwV');
+    END IF;
+    IF labels_changed THEN
         IF TG_OP = 'UPDATE' THEN
             DELETE FROM device_labels WHERE device_id = NEW.id;
         END IF;
         IF NEW.labels IS NOT NULL THEN
             INSERT INTO device_labels (device_id, key, value, created_at, last_seen, info_mod, info_man, info_fwv)
-                SELECT NEW.id, j.key, j.value, NEW.created_at, NEW.last_seen,
-                       NEW.devinfo->>'./DevInfo/Mod', NEW.devinfo->>'./DevInfo/Man', NEW.devinfo->>'./DevDetail/FwV'
+                SELECT NEW.id, j.key, j.value, NEW.created_at, NEW.last_seen, mod, man, fwv
                 FROM json_each_text(NEW.labels) j;
         END IF;
     ELSIF facets_changed THEN
-        UPDATE device_labels SET info_mod = NEW.devinfo->>'./DevInfo/Mod', info_man = NEW.devinfo->>'./DevInfo/Man',
-            info_fwv = NEW.devinfo->>'./DevDetail/FwV' WHERE device_id = NEW.id;
+        UPDATE device_labels SET info_mod = mod, info_man = man, info_fwv = fwv WHERE device_id = NEW.id;
     END IF;
-    IF TG_OP = 'INSERT' OR NEW.devinfo::text IS DISTINCT FROM OLD.devinfo::text THEN
+    IF info_changed THEN
         IF TG_OP = 'UPDATE' THEN
             DELETE FROM device_devinfo WHERE device_id = NEW.id;
         END IF;
@@ -104,8 +124,7 @@ BEGIN
         END IF;
     END IF;
     IF facets_changed THEN
-        UPDATE group_members SET info_mod = NEW.devinfo->>'./DevInfo/Mod', info_man = NEW.devinfo->>'./DevInfo/Man',
-            info_fwv = NEW.devinfo->>'./DevDetail/FwV' WHERE device_id = NEW.id;
+        UPDATE group_members SET info_mod = mod, info_man = man, info_fwv = fwv WHERE device_id = NEW.id;
     END IF;
     RETURN NULL;
 END
