@@ -34,13 +34,14 @@ INSERT INTO device_labels (device_id, key, value, created_at, last_seen, info_mo
          json_each_text(d.labels) j;
 ALTER TABLE device_labels ADD PRIMARY KEY (device_id, key);
 -- A label value's devices in ID order (also the probe of a label filter,
--- on its leading columns), creation order and last-contact order.
-CREATE INDEX device_labels_kv ON device_labels (key, value, device_id,
-    info_mod, info_man, info_fwv, (coalesce(last_seen, '-infinity'::timestamptz)));
-CREATE INDEX device_labels_created ON device_labels (key, value, created_at, device_id,
-    info_mod, info_man, info_fwv, (coalesce(last_seen, '-infinity'::timestamptz)));
+-- on its leading columns), creation order and last-contact order. Every
+-- column the walk reads is in the entry, last_seen itself too (an
+-- expression column alone does not let the scan skip the table), so the
+-- walk reads the table only for the devices that pass.
+CREATE INDEX device_labels_kv ON device_labels (key, value, device_id, info_mod, info_man, info_fwv, last_seen);
+CREATE INDEX device_labels_created ON device_labels (key, value, created_at, device_id, info_mod, info_man, info_fwv, last_seen);
 CREATE INDEX device_labels_seen ON device_labels (key, value, (coalesce(last_seen, '-infinity'::timestamptz)), device_id,
-    info_mod, info_man, info_fwv);
+    info_mod, info_man, info_fwv) INCLUDE (last_seen);
 
 -- Group members already carry the sort keys (migration facet_orders).
 ALTER TABLE group_members
@@ -50,14 +51,12 @@ ALTER TABLE group_members
 UPDATE group_members g SET (info_mod, info_man, info_fwv) =
     (SELECT d.info->>'./DevInfo/Mod', d.info->>'./DevInfo/Man', d.info->>'./DevDetail/FwV'
      FROM (SELECT devinfo::jsonb AS info FROM devices WHERE id = g.device_id OFFSET 0) d);
-CREATE INDEX group_members_facets ON group_members (group_name, device_id,
-    info_mod, info_man, info_fwv, (coalesce(last_seen, '-infinity'::timestamptz)));
+CREATE INDEX group_members_facets ON group_members (group_name, device_id, info_mod, info_man, info_fwv, last_seen);
 DROP INDEX group_members_created;
-CREATE INDEX group_members_created ON group_members (group_name, created_at, device_id,
-    info_mod, info_man, info_fwv, (coalesce(last_seen, '-infinity'::timestamptz)));
+CREATE INDEX group_members_created ON group_members (group_name, created_at, device_id, info_mod, info_man, info_fwv, last_seen);
 DROP INDEX group_members_seen;
 CREATE INDEX group_members_seen ON group_members (group_name, (coalesce(last_seen, '-infinity'::timestamptz)), device_id,
-    info_mod, info_man, info_fwv);
+    info_mod, info_man, info_fwv) INCLUDE (last_seen);
 
 -- A new member takes its device's copies (the device row locked against a
 -- concurrent contact until the insert commits).
