@@ -9,7 +9,7 @@
 -- device of every entry and sorting them all.
 --
 -- The copies follow the device row: a label row is written with them by
--- the trigger that keeps device_labels; a contact (last_seen) rewrites the
+-- the triggers that keep device_labels; a contact (last_seen) rewrites the
 -- copies of the device's label rows and member rows; a change of DevInfo
 -- that changes one of the three values rewrites their facet copies.
 
@@ -74,15 +74,34 @@ BEGIN
 END
 $$;
 
--- Label rows are written with the copies; a DevInfo change that changes a
--- facet rewrites the facet copies of the label rows (unless they were just
--- rewritten) and of the member rows. A write that changes neither labels
--- nor DevInfo (a session's) compares their text and stops there.
+-- New devices: their label rows (with the copies) and DevInfo rows are
+-- written by one statement each for all the rows an INSERT added (an
+-- import adds thousands), from the statement's transition table.
+CREATE OR REPLACE FUNCTION omadm_devices_added() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO device_labels (device_id, key, value, created_at, last_seen, info_mod, info_man, info_fwv)
+        SELECT d.id, j.key, j.value, d.created_at, d.last_seen,
+               d.info->>'./DevInfo/Mod', d.info->>'./DevInfo/Man', d.info->>'./DevDetail/FwV'
+        FROM (SELECT id, labels, created_at, last_seen, devinfo::jsonb AS info FROM added
+              WHERE labels IS NOT NULL OFFSET 0) d,
+             json_each_text(d.labels) j;
+    INSERT INTO device_devinfo (device_id, uri, value)
+        SELECT a.id, j.key, j.value FROM added a, json_each_text(a.devinfo) j WHERE a.devinfo IS NOT NULL;
+    RETURN NULL;
+END
+$$;
+
+-- A changed device: its label rows are rewritten with the copies when its
+-- labels change; a DevInfo change that changes a facet rewrites the facet
+-- copies of the label rows (unless they were just rewritten) and of the
+-- member rows. A write that changes neither labels nor DevInfo (a
+-- session's) compares their text and stops there.
 CREATE OR REPLACE FUNCTION omadm_device_inventory() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-    labels_changed boolean := TG_OP = 'INSERT' OR NEW.labels::text IS DISTINCT FROM OLD.labels::text;
-    info_changed boolean := TG_OP = 'INSERT' OR NEW.devinfo::text IS DISTINCT FROM OLD.devinfo::text;
+    labels_changed boolean := NEW.labels::text IS DISTINCT FROM OLD.labels::text;
+    info_changed boolean := NEW.devinfo::text IS DISTINCT FROM OLD.devinfo::text;
     info jsonb;
     mod text;
     man text;
@@ -96,15 +115,13 @@ BEGIN
     mod := info->>'./DevInfo/Mod';
     man := info->>'./DevInfo/Man';
     fwv := info->>'./DevDetail/FwV';
-    IF TG_OP = 'UPDATE' AND info_changed THEN
+    IF info_changed THEN
         info := OLD.devinfo::jsonb;
         facets_changed := (mod, man, fwv) IS DISTINCT FROM
             (info->>'./DevInfo/Mod', info->>'./DevInfo/Man', info->>'./DevDetail/FwV');
     END IF;
     IF labels_changed THEN
-        IF TG_OP = 'UPDATE' THEN
-            DELETE FROM device_labels WHERE device_id = NEW.id;
-        END IF;
+        DELETE FROM device_labels WHERE device_id = NEW.id;
         IF NEW.labels IS NOT NULL THEN
             INSERT INTO device_labels (device_id, key, value, created_at, last_seen, info_mod, info_man, info_fwv)
                 SELECT NEW.id, j.key, j.value, NEW.created_at, NEW.last_seen, mod, man, fwv
@@ -114,9 +131,7 @@ BEGIN
         UPDATE device_labels SET info_mod = mod, info_man = man, info_fwv = fwv WHERE device_id = NEW.id;
     END IF;
     IF info_changed THEN
-        IF TG_OP = 'UPDATE' THEN
-            DELETE FROM device_devinfo WHERE device_id = NEW.id;
-        END IF;
+        DELETE FROM device_devinfo WHERE device_id = NEW.id;
         IF NEW.devinfo IS NOT NULL THEN
             INSERT INTO device_devinfo (device_id, uri, value)
                 SELECT NEW.id, j.key, j.value FROM json_each_text(NEW.devinfo) j;
@@ -128,6 +143,12 @@ BEGIN
     RETURN NULL;
 END
 $$;
+DROP TRIGGER devices_inventory ON devices;
+CREATE TRIGGER devices_inventory AFTER UPDATE OF labels, devinfo ON devices
+    FOR EACH ROW EXECUTE FUNCTION omadm_device_inventory();
+CREATE TRIGGER devices_inventory_added AFTER INSERT ON devices
+    REFERENCING NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION omadm_devices_added();
 
 -- A contact rewrites the last_seen copies of the device's label and member
 -- rows (label rows the inventory trigger has just written, which fires
