@@ -321,6 +321,13 @@ func TestOpen_MigratesLabelRowsOfA0017Schema(t *testing.T) {
 	if got, want := page(storage.DeviceQuery{Group: "g", DevInfo: x1, Sort: storage.SortLastSeen, Desc: true}), []string{"d4", "d1"}; !slices.Equal(got, want) {
 		t.Errorf("after d3's model change, group g model X1: %v, want %v", got, want)
 	}
+	// The rebuilt label rows still go with their device.
+	if err := s.DeleteDevice(ctx, "d4"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.QueryRow(ctx, `SELECT count(*) FROM device_labels WHERE device_id = 'd4'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("label rows of a deleted device: %d, %v; want 0", n, err)
+	}
 }
 
 // TestDevicePlan_LabelOrGroupWalksItsRowsInThePageOrder checks which
