@@ -45,6 +45,7 @@ var dialect = sqlcommon.QueryDialect{
 		"./DevInfo/Man":   "info_man",
 		"./DevDetail/FwV": "info_fwv",
 	},
+	LabelSeen: "device_label_seen",
 }
 
 // facetRare is the number of devices below which a DevInfo value is rare:

@@ -21,8 +21,16 @@ import (
 // their device's sort keys and DevInfo facets differ from the device row.
 const copiesDiffer = `
 SELECT 'label ' || l.device_id || ' ' || l.key FROM device_labels l JOIN devices d ON d.id = l.device_id
- WHERE (l.created_at, l.last_seen, l.info_mod, l.info_man, l.info_fwv) IS DISTINCT FROM
-       (d.created_at, d.last_seen, d.devinfo->>'./DevInfo/Mod', d.devinfo->>'./DevInfo/Man', d.devinfo->>'./DevDetail/FwV')
+ WHERE (l.created_at, l.info_mod, l.info_man, l.info_fwv) IS DISTINCT FROM
+       (d.created_at, d.devinfo->>'./DevInfo/Mod', d.devinfo->>'./DevInfo/Man', d.devinfo->>'./DevDetail/FwV')
+UNION ALL
+SELECT 'seen ' || l.device_id || ' ' || l.key FROM device_label_seen l JOIN devices d ON d.id = l.device_id
+ WHERE (l.last_seen, l.info_mod, l.info_man, l.info_fwv) IS DISTINCT FROM
+       (d.last_seen, d.devinfo->>'./DevInfo/Mod', d.devinfo->>'./DevInfo/Man', d.devinfo->>'./DevDetail/FwV')
+UNION ALL
+SELECT 'seen of ' || d.id FROM devices d
+ WHERE (SELECT array_agg(key || '=' || value ORDER BY key) FROM json_each_text(d.labels)) IS DISTINCT FROM
+       (SELECT array_agg(key || '=' || value ORDER BY key) FROM device_label_seen l WHERE l.device_id = d.id)
 UNION ALL
 SELECT 'member ' || g.group_name || ' ' || g.device_id FROM group_members g JOIN devices d ON d.id = g.device_id
  WHERE (g.created_at, g.last_seen, g.info_mod, g.info_man, g.info_fwv) IS DISTINCT FROM
@@ -362,11 +370,13 @@ func TestDevicePlan_LabelOrGroupWalksItsRowsInThePageOrder(t *testing.T) {
 		want []string // substrings of the statement, in order; nil: no walk
 	}{
 		{"label alone by last contact", storage.DeviceQuery{Labels: site, Sort: storage.SortLastSeen, Desc: true},
-			[]string{"FROM device_labels s WHERE key = ", "ORDER BY c_key DESC, c_id DESC"}},
+			[]string{"FROM device_label_seen s WHERE key = ", "ORDER BY c_key DESC, c_id DESC"}},
 		{"label and model by created", storage.DeviceQuery{Labels: site, DevInfo: mod, Sort: storage.SortCreated},
 			[]string{"created_at AS c_key FROM device_labels s", "s.info_mod = ", "ORDER BY c_key, c_id"}},
 		{"label, model and contact by ID", storage.DeviceQuery{Labels: site, DevInfo: mod, SeenAfter: seen},
-			[]string{"FROM device_labels s", "s.info_mod = ", "coalesce(last_seen, '-infinity'::timestamptz) > ", "ORDER BY c_id"}},
+			[]string{"FROM device_labels s", "s.info_mod = ", "ORDER BY c_id", "WHERE id = c.c_id AND coalesce(last_seen, '-infinity'::timestamptz) > "}},
+		{"label, model and contact by last contact", storage.DeviceQuery{Labels: site, DevInfo: mod, SeenAfter: seen, Sort: storage.SortLastSeen},
+			[]string{"FROM device_label_seen s", "s.info_mod = ", "coalesce(last_seen, '-infinity'::timestamptz) > ", "ORDER BY c_key, c_id"}},
 		{"group, label and model by last contact", storage.DeviceQuery{Group: "g", Labels: site, DevInfo: mod, Sort: storage.SortLastSeen},
 			[]string{"FROM group_members s WHERE group_name = ", "s.info_mod = ", "EXISTS (SELECT 1 FROM device_labels l", "ORDER BY c_key, c_id"}},
 		{"label alone by ID", storage.DeviceQuery{Labels: site}, nil},

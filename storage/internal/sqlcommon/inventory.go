@@ -39,6 +39,12 @@ type QueryDialect struct {
 	// the page's order and tests the DevInfo and last-contact filters on
 	// the copies in the entry.
 	TermCopies map[string]string
+	// LabelSeen, with TermCopies, names the table that holds the label
+	// rows' last_seen copies (a row per label row: device_id, key, value,
+	// last_seen and the TermCopies columns), indexed in SeenKey order; the
+	// label rows themselves then have no last_seen copy. A label walked by
+	// last contact reads that table.
+	LabelSeen string
 }
 
 // TermKind is the kind of a filter that can drive a search.
@@ -213,8 +219,17 @@ func driveQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *stor
 	// The candidates: c_id, and c_key when they come in the page's order.
 	src, cw := TermSource(q, t, arg)
 	copies := d.TermCopies != nil && (t.Kind == TermGroup || (t.Kind == TermLabel && q.Labels[t.Key] != ""))
-	keys := copies || (t.Kind == TermGroup && d.GroupKeys)
-	ordered := !sorted || keys
+	ordered := !sorted || copies || (t.Kind == TermGroup && d.GroupKeys)
+	// Whether the candidates' rows carry the last_seen copy.
+	seenCopy := t.Kind == TermGroup && (copies || d.GroupKeys)
+	if copies && t.Kind == TermLabel {
+		switch {
+		case d.LabelSeen == "":
+			seenCopy = true
+		case q.Sort == storage.SortLastSeen:
+			src, seenCopy = d.LabelSeen, true
+		}
+	}
 	ckey := ""
 	if sorted && ordered {
 		ckey = "created_at"
@@ -281,7 +296,7 @@ func driveQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *stor
 	case storage.SortCreated:
 		sortKey = "created_at"
 	}
-	if keys {
+	if seenCopy {
 		// The member's or label row's copy of last_seen equals the
 		// device's.
 		seen(d.SeenKey, &cw)
