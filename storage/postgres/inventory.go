@@ -66,7 +66,9 @@ var driveMax = 20000
 
 // devicePlan chooses how the filters of q are written. With two filters
 // or more, the one with the fewest devices under driveMax drives the
-// search (sqlcommon.Plan.Drive). Otherwise the DevInfo filters are chosen
+// search (sqlcommon.Plan.Drive); when none is that small, or a sorted
+// search has a single label, a label whose other filters are all on copied
+// DevInfo values drives it (labelWalk). Otherwise the DevInfo filters are chosen
 // as follows. In ID order they stay IN subqueries on device_devinfo, whose
 // index lists a value's devices in ID order. Sorted by last_seen or
 // created, a filter on a value the order indexes carry is a term on that

@@ -32,10 +32,10 @@ type QueryDialect struct {
 	GroupKeys bool
 	// TermCopies, when set, says that label rows and group members carry
 	// copies of their device's created_at and last_seen (under those
-	// names) and of the DevInfo values it maps (URI to column), and that a
-	// label value's rows are indexed in ID, created_at and SeenKey order
-	// with the copies in each entry, as a group's members are (GroupKeys
-	// is then implied). A search driven by such a filter walks its index in
+	// names; see LabelSeen) and of the DevInfo values it maps (URI to
+	// column), and that a label value's rows are indexed in ID, created_at
+	// and SeenKey order with the copies in each entry, as a group's
+	// members are (GroupKeys is then implied). A search driven by such a filter walks its index in
 	// the page's order and tests the DevInfo and last-contact filters on
 	// the copies in the entry.
 	TermCopies map[string]string
