@@ -271,7 +271,7 @@ func (x *exchange) effects(out *Outbound) *storage.Effects {
 		// LastSeen moves once per session (and with nonce changes), not
 		// with every message.
 		x.dev.LastSeen = x.now
-		eff.Device = x.dev
+		eff.Device, eff.DeviceContact, eff.DeviceInfo = x.dev, true, x.infoDirty
 	}
 	for _, id := range x.jobOrder {
 		eff.Jobs = append(eff.Jobs, x.jobUpdates[id])

@@ -24,12 +24,15 @@ type exchange struct {
 	jobs     map[int64]*storage.Job // jobs read for finalize (nil: read one by one)
 	dev      *storage.Device
 	devDirty bool
-	sess     *storage.Session
-	st       *sessionState
-	newSess  bool
-	viaToken bool // the message was addressed to this session's token (Inbound.Addr)
-	msgID    int
-	outMsgID int // MsgID of the reply
+	// infoDirty: the message changed the device's DevInfo (devDirty is
+	// set too); without it the device's DevInfo is not written.
+	infoDirty bool
+	sess      *storage.Session
+	st        *sessionState
+	newSess   bool
+	viaToken  bool // the message was addressed to this session's token (Inbound.Addr)
+	msgID     int
+	outMsgID  int // MsgID of the reply
 
 	reply *syncml.Message
 	cmdN  int // CmdID counter of the reply

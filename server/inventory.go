@@ -23,5 +23,5 @@ func (x *exchange) recordDetail(ri *storage.ResultItem) {
 		x.dev.DevInfo = map[string]string{}
 	}
 	x.dev.DevInfo[ri.URI] = ri.Data
-	x.devDirty = true
+	x.devDirty, x.infoDirty = true, true
 }

@@ -503,7 +503,7 @@ func (x *exchange) onReplace(r *syncml.Replace) syncml.StatusCode {
 			}
 			if x.dev.DevInfo[ri.URI] != ri.Data {
 				x.dev.DevInfo[ri.URI] = ri.Data
-				x.devDirty = true
+				x.devDirty, x.infoDirty = true, true
 			}
 		}
 		x.nodes = append(x.nodes, storage.TreeNode{DeviceID: x.dev.ID, URI: ri.URI, Format: ri.Format,

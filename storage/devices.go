@@ -15,3 +15,13 @@ type DeviceStore interface {
 	DeleteDevice(ctx context.Context, id string) error
 	CountDevices(ctx context.Context) (int, error)
 }
+
+// DeviceContactWriter is an optional ability of a Store (found by type
+// assertion): store what a DM message changes about its device, every
+// mutable field but Labels, and DevInfo only when devInfo is set; the
+// others stay as stored. Only the API changes labels, and the message's
+// copy of the device may predate such a change, so writing them back would
+// undo it. WriteEffects uses it for an Effects whose DeviceContact is set.
+type DeviceContactWriter interface {
+	UpdateDeviceContact(ctx context.Context, d *Device, devInfo bool) error // ErrNotFound if there is no such device
+}

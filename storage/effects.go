@@ -19,6 +19,11 @@ type Effects struct {
 	DropChunks []SessionRef
 	Chunks     []*Chunk
 	Device     *Device // UpdateDevice when non-nil
+	// DeviceContact marks Device as a DM message's copy of its device: a
+	// store keeps the stored labels, and the stored DevInfo unless
+	// DeviceInfo is set (DeviceContactWriter).
+	DeviceContact bool
+	DeviceInfo    bool
 	// Jobs are updated in order (UpdateJob). The first Guarded of them must
 	// all change: if the terminal guard refuses one, WriteEffects stores
 	// nothing and returns ErrGuard.
@@ -106,7 +111,13 @@ func writeEach(ctx context.Context, s Store, e *Effects) error {
 		}
 	}
 	if e.Device != nil {
-		if err := s.UpdateDevice(ctx, e.Device); err != nil {
+		var err error
+		if c, ok := s.(DeviceContactWriter); ok && e.DeviceContact {
+			err = c.UpdateDeviceContact(ctx, e.Device, e.DeviceInfo)
+		} else {
+			err = s.UpdateDevice(ctx, e.Device)
+		}
+		if err != nil {
 			return err
 		}
 	}

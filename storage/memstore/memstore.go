@@ -160,6 +160,10 @@ func (s *Store) GetDevice(ctx context.Context, id string) (*storage.Device, erro
 
 // UpdateDevice implements storage.Store.
 func (s *Store) UpdateDevice(ctx context.Context, d *storage.Device) error {
+	return s.updateDevice(ctx, d, false, true)
+}
+
+func (s *Store) updateDevice(ctx context.Context, d *storage.Device, contact, devInfo bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := ctx.Err(); err != nil {
@@ -177,9 +181,23 @@ func (s *Store) UpdateDevice(ctx context.Context, d *storage.Device) error {
 	c := copyDevice(d)
 	c.Password = ""
 	c.CreatedAt = old.CreatedAt
+	if contact {
+		c.Labels = old.Labels
+		if !devInfo {
+			c.DevInfo = old.DevInfo
+		}
+	}
 	remember(s.state, s.devices, d.ID)
 	s.devices[d.ID] = c
 	return nil
+}
+
+var _ storage.DeviceContactWriter = (*Store)(nil)
+
+// UpdateDeviceContact implements storage.DeviceContactWriter: UpdateDevice
+// leaving the labels, and unless devInfo the DevInfo, as stored.
+func (s *Store) UpdateDeviceContact(ctx context.Context, d *storage.Device, devInfo bool) error {
+	return s.updateDevice(ctx, d, true, devInfo)
 }
 
 // ListDevices implements storage.Store.

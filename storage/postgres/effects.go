@@ -20,25 +20,49 @@ var _ storage.EffectsWriter = (*Store)(nil)
 
 var (
 	// With a device update as well, the session's statement carries it (one
-	// statement fewer per message); each guard keeps its own SQLSTATE.
-	effSessionInsertDevice = `WITH i AS (INSERT INTO sessions (` + sessionCols + `) VALUES ($1, $2, $3, $4, 1, $5, $6, $7)
-		ON CONFLICT DO NOTHING RETURNING 1), d AS (` + updateDevice7 + ` RETURNING 1)
+	// statement fewer per message); each guard keeps its own SQLSTATE. One
+	// of each per device update statement (deviceWrite).
+	effSessionInsertDevice, effSessionUpdateDevice, effDevice [len(updateQueries)]string
+)
+
+func init() {
+	for w, q := range updateQueries {
+		effSessionInsertDevice[w] = sessionInsertWith(q)
+		effSessionUpdateDevice[w] = sessionUpdateWith(q)
+		effDevice[w] = deviceGuarded(q)
+	}
+}
+
+func sessionInsertWith(update string) string {
+	return `WITH i AS (INSERT INTO sessions (` + sessionCols + `) VALUES ($1, $2, $3, $4, 1, $5, $6, $7)
+		ON CONFLICT DO NOTHING RETURNING 1), d AS (` + shiftParams(update, 7) + ` RETURNING 1)
 		SELECT CASE WHEN (SELECT count(*) FROM i) <> 1 THEN omadm_abort('` + codeSessionExists + `', 'session exists')
 		WHEN (SELECT count(*) FROM d) <> 1 THEN omadm_abort('` + codeDeviceMissing + `', 'device not found') ELSE 1 END`
-	effSessionUpdateDevice = `WITH u AS (UPDATE sessions SET token = $1, state = $2, version = version + 1, closed = $3,
+}
+
+func sessionUpdateWith(update string) string {
+	return `WITH u AS (UPDATE sessions SET token = $1, state = $2, version = version + 1, closed = $3,
 		updated_at = $4 WHERE device_id = $5 AND session_id = $6 AND version = $7 RETURNING created_at),
-		d AS (` + updateDevice7 + ` RETURNING 1)
+		d AS (` + shiftParams(update, 7) + ` RETURNING 1)
 		SELECT CASE WHEN (SELECT count(*) FROM u) <> 1
 			THEN omadm_abort('` + codeSessionConflict + `', 'session version moved')::text::timestamptz
 		WHEN (SELECT count(*) FROM d) <> 1 THEN omadm_abort('` + codeDeviceMissing + `', 'device not found')::text::timestamptz
 		ELSE (SELECT max(created_at) FROM u) END`
-	// updateDevice7 is updateDevice with its parameters numbered from $8,
-	// after the seven of a session statement.
-	updateDevice7 = regexp.MustCompile(`\$[0-9]+`).ReplaceAllStringFunc(updateDevice, func(p string) string {
-		n, _ := strconv.Atoi(p[1:])
-		return "$" + strconv.Itoa(n+7)
+}
+
+func deviceGuarded(update string) string {
+	return `WITH u AS (` + update + ` RETURNING 1)
+		SELECT CASE WHEN count(*) = 1 THEN 1 ELSE omadm_abort('` + codeDeviceMissing + `', 'device not found') END FROM u`
+}
+
+// shiftParams renumbers the parameters of q by n ($1 becomes $(1+n)), for
+// a statement placed after n parameters of another.
+func shiftParams(q string, n int) string {
+	return regexp.MustCompile(`\$[0-9]+`).ReplaceAllStringFunc(q, func(p string) string {
+		i, _ := strconv.Atoi(p[1:])
+		return "$" + strconv.Itoa(i+n)
 	})
-)
+}
 
 // SQLSTATEs raised through omadm_abort (migration 0003) by the guards of
 // WriteEffects.
@@ -59,8 +83,6 @@ const (
 		updated_at = $4 WHERE device_id = $5 AND session_id = $6 AND version = $7 RETURNING created_at)
 		SELECT CASE WHEN count(*) = 1 THEN max(created_at)
 		ELSE omadm_abort('` + codeSessionConflict + `', 'session version moved')::text::timestamptz END FROM u`
-	effDevice = `WITH u AS (` + updateDevice + ` RETURNING 1)
-		SELECT CASE WHEN count(*) = 1 THEN 1 ELSE omadm_abort('` + codeDeviceMissing + `', 'device not found') END FROM u`
 	effJobSet = `UPDATE jobs SET state = $1, status = $2, results = $3, child_status = $4,
 		error = $5, session_id = $6, attempts = $7, sent_at = $8, done_at = $9
 		WHERE id = $10 AND state NOT IN ` + terminal + ` RETURNING 1`
@@ -160,25 +182,25 @@ func (s *Store) queueEffects(b *pgx.Batch, e *storage.Effects, t time.Time, pack
 			state = []byte{}
 		}
 		var dev []any
+		w := deviceWriteOf(e.DeviceContact, e.DeviceInfo)
 		if d := e.Device; d != nil {
-			args, err := s.deviceArgs(d)
-			if err != nil {
+			if dev, err = s.deviceUpdateArgs(d, w); err != nil {
 				return nil, err
 			}
-			dev = append(args, ts(norm(d.LastSeen)), d.ID)
 		}
+		insertQ, updateQ := effSessionInsertDevice[w], effSessionUpdateDevice[w]
 		if ss.Version == 0 {
 			created := norm(ss.CreatedAt)
 			if created.IsZero() {
 				created = t
 			}
 			if dev != nil {
-				b.Queue(effSessionInsertDevice, append([]any{ss.DeviceID, ss.SessionID, ss.Token, state, ss.Closed, created, t}, dev...)...)
+				b.Queue(insertQ, append([]any{ss.DeviceID, ss.SessionID, ss.Token, state, ss.Closed, created, t}, dev...)...)
 			} else {
 				b.Queue(effSessionInsert, ss.DeviceID, ss.SessionID, ss.Token, state, ss.Closed, created, t)
 			}
 		} else if dev != nil {
-			b.Queue(effSessionUpdateDevice, append([]any{ss.Token, state, ss.Closed, t, ss.DeviceID, ss.SessionID, ss.Version}, dev...)...)
+			b.Queue(updateQ, append([]any{ss.Token, state, ss.Closed, t, ss.DeviceID, ss.SessionID, ss.Version}, dev...)...)
 		} else {
 			b.Queue(effSessionUpdate, ss.Token, state, ss.Closed, t, ss.DeviceID, ss.SessionID, ss.Version)
 		}
@@ -196,11 +218,12 @@ func (s *Store) queueEffects(b *pgx.Batch, e *storage.Effects, t time.Time, pack
 		b.Queue(appendChunk, c.DeviceID, c.SessionID, c.Seq, blob(c.Data))
 	}
 	if d := e.Device; d != nil && e.Session == nil {
-		args, err := s.deviceArgs(d)
+		w := deviceWriteOf(e.DeviceContact, e.DeviceInfo)
+		args, err := s.deviceUpdateArgs(d, w)
 		if err != nil {
 			return nil, err
 		}
-		b.Queue(effDevice, append(args, ts(norm(d.LastSeen)), d.ID)...)
+		b.Queue(effDevice[w], args...)
 	}
 	for i, j := range e.Jobs {
 		results, childStatus, err := jobArgs(j)

@@ -63,6 +63,19 @@ const updateDevice = `UPDATE devices SET auth_scheme = $1, username = $2, passwo
 		server_nonce = $8, client_nonce = $9, notify_addr = $10, devinfo = $11, labels = $12,
 		last_seen = $13, password = '', server_password = '' WHERE id = $14`
 
+// updateDeviceContact is updateDevice without DevInfo and labels, and
+// updateDeviceInfoOnly without labels (storage.DeviceContactWriter).
+const (
+	updateDeviceContact = `UPDATE devices SET auth_scheme = $1, username = $2, password_hash = $3,
+		server_password_sealed = $4, server_auth_scheme = $5, cert_sha256 = $6, transport_auth = $7,
+		server_nonce = $8, client_nonce = $9, notify_addr = $10,
+		last_seen = $11, password = '', server_password = '' WHERE id = $12`
+	updateDeviceInfoOnly = `UPDATE devices SET auth_scheme = $1, username = $2, password_hash = $3,
+		server_password_sealed = $4, server_auth_scheme = $5, cert_sha256 = $6, transport_auth = $7,
+		server_nonce = $8, client_nonce = $9, notify_addr = $10, devinfo = $11,
+		last_seen = $12, password = '', server_password = '' WHERE id = $13`
+)
+
 // CreateDevice stores a new device; CreatedAt defaults to now.
 func (s *Store) CreateDevice(ctx context.Context, d *storage.Device) error {
 	if d.ID == "" {
@@ -113,17 +126,66 @@ func (s *Store) GetDevice(ctx context.Context, id string) (*storage.Device, erro
 
 // UpdateDevice overwrites every field but ID and CreatedAt.
 func (s *Store) UpdateDevice(ctx context.Context, d *storage.Device) error {
-	args, err := s.deviceArgs(d)
+	return s.updateDevice(ctx, d, writeAll)
+}
+
+var _ storage.DeviceContactWriter = (*Store)(nil)
+
+// UpdateDeviceContact is UpdateDevice leaving the labels, and unless
+// devInfo the DevInfo, as stored (storage.DeviceContactWriter). Without
+// devInfo nothing in the statement names either, so the inventory trigger
+// does not run.
+func (s *Store) UpdateDeviceContact(ctx context.Context, d *storage.Device, devInfo bool) error {
+	return s.updateDevice(ctx, d, deviceWriteOf(true, devInfo))
+}
+
+// deviceWrite says which columns a device update writes.
+type deviceWrite int
+
+const (
+	writeAll     deviceWrite = iota // updateDevice
+	writeContact                    // updateDeviceContact: no DevInfo, no labels
+	writeInfo                       // updateDeviceInfoOnly: DevInfo, no labels
+)
+
+func deviceWriteOf(contact, devInfo bool) deviceWrite {
+	switch {
+	case !contact:
+		return writeAll
+	case devInfo:
+		return writeInfo
+	}
+	return writeContact
+}
+
+// updateQueries are the device update statements by deviceWrite.
+var updateQueries = [...]string{writeAll: updateDevice, writeContact: updateDeviceContact, writeInfo: updateDeviceInfoOnly}
+
+func (s *Store) updateDevice(ctx context.Context, d *storage.Device, w deviceWrite) error {
+	args, err := s.deviceUpdateArgs(d, w)
 	if err != nil {
 		return err
 	}
-	hash := args[2].(string)
-	args = append(args, ts(norm(d.LastSeen)), d.ID)
-	if err := affected(s.db.Exec(ctx, updateDevice, args...)); err != nil {
+	if err := affected(s.db.Exec(ctx, updateQueries[w], args...)); err != nil {
 		return err
 	}
-	d.PasswordHash = hash
+	d.PasswordHash = args[2].(string)
 	return nil
+}
+
+// deviceUpdateArgs are the parameters of updateQueries[w].
+func (s *Store) deviceUpdateArgs(d *storage.Device, w deviceWrite) ([]any, error) {
+	args, err := s.deviceArgs(d)
+	if err != nil {
+		return nil, err
+	}
+	switch w {
+	case writeContact:
+		args = args[:10] // without DevInfo and labels
+	case writeInfo:
+		args = args[:11] // without labels
+	}
+	return append(args, ts(norm(d.LastSeen)), d.ID), nil
 }
 
 // ListDevices pages through devices ordered by ID (bytewise, COLLATE "C").

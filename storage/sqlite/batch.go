@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 
 	"github.com/omadm/omadm/storage"
@@ -59,6 +60,8 @@ func (s *Store) Batch(ctx context.Context, fn func(storage.Store) error) error {
 type groupState struct {
 	mu      sync.Mutex
 	leading bool // a goroutine is running queued batches
+	lending bool // a read borrowed the idle writer connection (warm.go)
+	reads   []*pendingRead
 	queue   []*pendingBatch
 	closed  bool       // Close began: no new batches
 	idle    *sync.Cond // on mu; signalled when the leader stops
@@ -73,7 +76,7 @@ func (g *groupState) drain() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.closed = true
-	for g.leading {
+	for g.leading || g.lending {
 		g.idle.Wait()
 	}
 }
@@ -90,14 +93,34 @@ type pendingBatch struct {
 // lead runs queued batches, a group per transaction, until the queue is empty.
 func (s *Store) lead() {
 	g := s.group
+	w := s.warmStore()
 	for {
 		g.mu.Lock()
+		if len(g.reads) > 0 {
+			// Reads queued during the last group run before the next
+			// one (warm.go).
+			rs := g.takeReads()
+			g.mu.Unlock()
+			w.runReads(rs)
+			continue
+		}
 		n := min(len(g.queue), maxGroup)
 		if n == 0 {
 			g.leading = false
 			g.idle.Broadcast()
 			g.mu.Unlock()
 			return
+		}
+		if n < maxGroup {
+			// Let the goroutines that are ready to run reach the queue
+			// first: a message whose batch is a moment away joins this
+			// commit instead of paying one of its own. Under the session
+			// benchmark this cuts commits by a third (1.25 to 1.8
+			// batches each) for a few microseconds of the leader's time.
+			g.mu.Unlock()
+			runtime.Gosched()
+			g.mu.Lock()
+			n = min(len(g.queue), maxGroup)
 		}
 		group := g.queue[:n:n]
 		g.queue = g.queue[n:]
@@ -208,6 +231,11 @@ func (s *Store) runOne(tx *sql.Tx, in *Store, b *pendingBatch, solo bool) (err, 
 // goroutine for every statement on the single writer's critical path.
 func (s *Store) use(ctx context.Context, x *sql.Stmt) bound {
 	if s.tx == nil {
+		if s.warm {
+			if w, ok := s.st.twin[x]; ok {
+				x = w
+			}
+		}
 		return bound{x, ctx}
 	}
 	if w, ok := s.st.twin[x]; ok {

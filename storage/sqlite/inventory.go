@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -26,13 +27,17 @@ type invStmts struct {
 	getLabels, setLabels, importDevice                                    *sql.Stmt
 	insertGroup, getGroup, listGroups, deleteGroup, groupKind, deviceSeen *sql.Stmt
 	addMember, removeMember                                               *sql.Stmt
-	insertLabel, insertDevInfo, addCount                                  *sql.Stmt
+	insertLabel, insertLabelSeen, insertDevInfo, addCount                 *sql.Stmt
 	// Multi-row inserts of an import: byRows[k] inserts 1<<k rows.
-	importDevices, importLabels, importDevInfo []*sql.Stmt
+	// importLabels inserts the label rows of devices that were seen,
+	// importLabelsUnseen those of devices never seen (sort_unseen 0), and
+	// importSeen the label_seen rows of the devices that were seen
+	// (migration label_sort_keys).
+	importDevices, importLabels, importLabelsUnseen, importSeen, importDevInfo []*sql.Stmt
 }
 
 // Rows per multi-row statement of an import: devices (15 values each) and
-// label or DevInfo rows (3 values each).
+// label rows (3 or 4 values each) or DevInfo rows (3 values each).
 const (
 	importDeviceRows = 64
 	importIndexRows  = 256
@@ -54,7 +59,8 @@ func (s *Store) prepareInventory(p func(db *sql.DB, dst **sql.Stmt, q string)) {
 	p(w, &st.addMember, `INSERT INTO group_members (group_name, device_id, created_at, last_seen)
 		SELECT ?, id, created_at, last_seen FROM devices WHERE id = ? ON CONFLICT DO NOTHING`)
 	p(w, &st.removeMember, `DELETE FROM group_members WHERE group_name = ? AND device_id = ?`)
-	p(w, &st.insertLabel, `INSERT INTO device_labels (device_id, key, value) VALUES (?, ?, ?)`)
+	p(w, &st.insertLabel, `INSERT INTO device_labels (device_id, key, value, sort_unseen) VALUES (?, ?, ?, ?)`)
+	p(w, &st.insertLabelSeen, `INSERT INTO label_seen (key, value, last_seen, device_id) VALUES (?, ?, ?, ?)`)
 	p(w, &st.insertDevInfo, `INSERT INTO device_devinfo (device_id, uri, value) VALUES (?, ?, ?)`)
 	p(w, &st.addCount, `INSERT INTO inventory_counts (kind, key, value, n) VALUES (?, ?, ?, ?)
 		ON CONFLICT (kind, key, value) DO UPDATE SET n = n + excluded.n`)
@@ -70,6 +76,8 @@ func (s *Store) prepareInventory(p func(db *sql.DB, dst **sql.Stmt, q string)) {
 	multi(&st.importDevices, importDeviceRows, `INSERT OR IGNORE INTO devices (`+deviceCols+`, password, server_password) VALUES `,
 		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '')`, ` RETURNING id`)
 	multi(&st.importLabels, importIndexRows, `INSERT OR IGNORE INTO device_labels (device_id, key, value) VALUES `, `(?, ?, ?)`, ``)
+	multi(&st.importLabelsUnseen, importIndexRows, `INSERT OR IGNORE INTO device_labels (device_id, key, value, sort_unseen) VALUES `, `(?, ?, ?, 0)`, ``)
+	multi(&st.importSeen, importIndexRows, `INSERT OR IGNORE INTO label_seen (device_id, key, value, last_seen) VALUES `, `(?, ?, ?, ?)`, ``)
 	multi(&st.importDevInfo, importIndexRows, `INSERT OR IGNORE INTO device_devinfo (device_id, uri, value) VALUES `, `(?, ?, ?)`, ``)
 }
 
@@ -90,27 +98,38 @@ func chunks(n, levels int, fn func(lo, hi, k int) error) error {
 	return nil
 }
 
-// insertRows inserts rows of 3 values (device, key, value) with the
-// multi-row statements byRows.
-func (s *Store) insertRows(ctx context.Context, byRows []*sql.Stmt, rows []any) error {
+// insertRows inserts rows of width values each with the multi-row
+// statements byRows.
+func (s *Store) insertRows(ctx context.Context, byRows []*sql.Stmt, rows []any, width int) error {
 	bound := map[int]bound{}
-	return chunks(len(rows)/3, len(byRows), func(lo, hi, k int) error {
+	return chunks(len(rows)/width, len(byRows), func(lo, hi, k int) error {
 		b, ok := bound[k]
 		if !ok {
 			b = s.use(ctx, byRows[k])
 			bound[k] = b
 		}
-		_, err := b.ExecContext(ctx, rows[3*lo:3*hi]...)
+		_, err := b.ExecContext(ctx, rows[width*lo:width*hi]...)
 		return wrap(err)
 	})
 }
 
 // indexNewDevice inserts the label and DevInfo rows of a device just
-// inserted (inside a batch). Later changes reach them through the UPDATE
-// triggers of migration inventory.
-func (s *Store) indexNewDevice(ctx context.Context, d *storage.Device) error {
+// inserted (inside a batch) and, when it was seen (seen: its stored last
+// contact), its label_seen rows. Later changes reach them through the
+// triggers of migrations inventory and label_sort_keys.
+func (s *Store) indexNewDevice(ctx context.Context, d *storage.Device, seen any) error {
+	var unseen any
+	if seen == nil {
+		unseen = 0
+	}
 	for k, v := range d.Labels {
-		if _, err := s.use(ctx, s.st.inv.insertLabel).ExecContext(ctx, d.ID, k, v); err != nil {
+		if _, err := s.use(ctx, s.st.inv.insertLabel).ExecContext(ctx, d.ID, k, v, unseen); err != nil {
+			return wrap(err)
+		}
+		if seen == nil {
+			continue
+		}
+		if _, err := s.use(ctx, s.st.inv.insertLabelSeen).ExecContext(ctx, k, v, seen, d.ID); err != nil {
 			return wrap(err)
 		}
 	}
@@ -314,8 +333,12 @@ func (s *Store) prepareImport(ds []*storage.Device) *importPrep {
 	return p
 }
 
-// indexRow is a label or DevInfo row of an import.
-type indexRow struct{ key, value, id string }
+// indexRow is a label or DevInfo row of an import; a label row carries its
+// device's last contact (stored form).
+type indexRow struct {
+	key, value, id string
+	seen           any
+}
 
 // insertImport inserts the prepared devices (inside a batch).
 func (s *Store) insertImport(ctx context.Context, ds []*storage.Device, p *importPrep) error {
@@ -349,7 +372,7 @@ func (s *Store) insertImport(ctx context.Context, ds []*storage.Device, p *impor
 	if err != nil {
 		return err
 	}
-	var labels, devinfo []indexRow
+	var labels, unseen, devinfo []indexRow
 	stored := make([]*storage.Device, 0, len(p.cands))
 	for _, c := range p.cands {
 		d := ds[c.i]
@@ -358,17 +381,30 @@ func (s *Store) insertImport(ctx context.Context, ds []*storage.Device, p *impor
 			continue
 		}
 		stored = append(stored, d)
+		seen := micros(d.LastSeen)
 		for k, v := range d.Labels {
-			labels = append(labels, indexRow{k, v, d.ID})
+			if seen == nil {
+				unseen = append(unseen, indexRow{key: k, value: v, id: d.ID})
+			} else {
+				labels = append(labels, indexRow{k, v, d.ID, seen})
+			}
 		}
 		for k, v := range d.DevInfo {
-			devinfo = append(devinfo, indexRow{k, v, d.ID})
+			devinfo = append(devinfo, indexRow{key: k, value: v, id: d.ID})
 		}
 	}
-	if err := s.insertRows(ctx, s.st.inv.importLabels, sortedRows(labels)); err != nil {
+	// Devices of an import are rarely seen yet: theirs are the unseen
+	// rows, with nothing in label_seen.
+	if err := s.insertRows(ctx, s.st.inv.importLabelsUnseen, sortedRows(unseen, false), 3); err != nil {
 		return err
 	}
-	if err := s.insertRows(ctx, s.st.inv.importDevInfo, sortedRows(devinfo)); err != nil {
+	if err := s.insertRows(ctx, s.st.inv.importLabels, sortedRows(labels, false), 3); err != nil {
+		return err
+	}
+	if err := s.insertRows(ctx, s.st.inv.importSeen, sortedRows(labels, true), 4); err != nil {
+		return err
+	}
+	if err := s.insertRows(ctx, s.st.inv.importDevInfo, sortedRows(devinfo, false), 3); err != nil {
 		return err
 	}
 	if err := s.addCounts(ctx, countsOf(stored)); err != nil {
@@ -387,9 +423,11 @@ func (s *Store) insertImport(ctx context.Context, ds []*storage.Device, p *impor
 	return nil
 }
 
-// sortedRows orders index rows by their primary key (key, value, device)
-// and flattens them into statement arguments (device, key, value).
-func sortedRows(rs []indexRow) []any {
+// sortedRows orders index rows by their primary key (key, value, device;
+// with seen, that of label_seen: key, value, last contact, device) and
+// flattens them into statement arguments (device, key, value, and with
+// seen: the last contact).
+func sortedRows(rs []indexRow, seen bool) []any {
 	slices.SortFunc(rs, func(a, b indexRow) int {
 		if c := strings.Compare(a.key, b.key); c != 0 {
 			return c
@@ -397,11 +435,23 @@ func sortedRows(rs []indexRow) []any {
 		if c := strings.Compare(a.value, b.value); c != 0 {
 			return c
 		}
+		if seen {
+			if c := cmp.Compare(a.seen.(int64), b.seen.(int64)); c != 0 {
+				return c
+			}
+		}
 		return strings.Compare(a.id, b.id)
 	})
-	out := make([]any, 0, 3*len(rs))
+	width := 3
+	if seen {
+		width = 4
+	}
+	out := make([]any, 0, width*len(rs))
 	for _, r := range rs {
 		out = append(out, r.id, r.key, r.value)
+		if seen {
+			out = append(out, r.seen)
+		}
 	}
 	return out
 }

@@ -26,9 +26,11 @@ import (
 //     filter row by row: about Limit / (product of all shares) entries;
 //   - walk a filter's index in device ID order (order by ID only; a static
 //     group also by last_seen or created, whose copies its member rows
-//     carry) from the cursor on, probing each device in devices_facets and
-//     testing the other filters: about Limit / (product of the other
-//     filters' shares) devices;
+//     carry; a label value also by last_seen: its seen devices from
+//     label_seen merged with its never-seen ones from device_labels, see
+//     seenArms) from the cursor on, probing
+//     each device in devices_facets and testing the other filters: about
+//     Limit / (product of the other filters' shares) devices;
 //   - take one filter's devices, test them, sort the survivors by their
 //     sort key read from devices_facets, and read the device rows of the
 //     page only: its count.
@@ -73,6 +75,12 @@ type source struct {
 	// storage.SortLastSeen / SortCreated) and its key over alias x, when
 	// it has one: the source then drives a walk in that order as well.
 	sorted map[string][2]string
+	// seenSplit says the last_seen order (sorted names its table,
+	// label_seen, keyed by the same cond and then last_seen, device_id)
+	// holds the seen devices only: those never seen, which sort as 0, come
+	// from the source's own table in device ID order, where sort_unseen
+	// (0 for them) tells them apart in the entry.
+	seenSplit bool
 
 	count, share float64 // estimated matches, and their part of the fleet
 }
@@ -106,7 +114,8 @@ func (s *Store) planQueryCols(ctx context.Context, q *storage.DeviceQuery, after
 	for _, k := range slices.Sorted(maps.Keys(q.Labels)) {
 		if v := q.Labels[k]; v != "" {
 			srcs = append(srcs, source{table: "device_labels", cond: "key = ? AND value = ?", args: []any{k, v}, ordered: true,
-				known: -1, stat: counted + " AND value = ?)", statArgs: []any{"l", k, v}})
+				known: -1, stat: counted + " AND value = ?)", statArgs: []any{"l", k, v}, seenSplit: true,
+				sorted: map[string][2]string{storage.SortLastSeen: {"label_seen", "x.last_seen"}}})
 			continue
 		}
 		// Presence: the index has no (key, device) order, so it drives
@@ -244,6 +253,38 @@ func (s *Store) planQueryCols(ctx context.Context, q *storage.DeviceQuery, after
 	var b strings.Builder
 	var args []any
 	switch {
+	case best >= 0 && q.Sort == storage.SortLastSeen && srcs[best].seenSplit:
+		// Two walks merged in the order of the sort (SQLite merges the
+		// arms of a compound SELECT with an ORDER BY, each arm in the
+		// order of its index, and stops at the LIMIT): the devices never
+		// seen, key 0, in ID order from the table's key, and the seen ones
+		// from the order's table. Each device is probed as below; the
+		// page's device rows are read last. (sort_unseen, equal to 0 in
+		// its arm, is the key SQLite sees already in order.)
+		src := srcs[best]
+		nullArm, seenArm := seenArms(q, after)
+		var arms []string
+		join := " AS x CROSS JOIN devices INDEXED BY devices_facets ON devices.id = x.device_id WHERE "
+		if nullArm != nil {
+			conds, targs := tests(probeID)
+			pre := append([]string{qualify(src.cond, "x."), "x.sort_unseen = 0"}, nullArm.conds...)
+			arms = append(arms, "SELECT x.device_id AS pid, x.sort_unseen AS pkey FROM "+src.table+join+strings.Join(append(pre, conds...), " AND "))
+			args = append(append(append(args, src.args...), nullArm.args...), targs...)
+		}
+		if seenArm != nil {
+			conds, targs := tests(probeID)
+			pre := append([]string{qualify(src.cond, "x.")}, seenArm.conds...)
+			arms = append(arms, "SELECT x.device_id AS pid, x.last_seen AS pkey FROM "+src.sorted[q.Sort][0]+join+strings.Join(append(pre, conds...), " AND "))
+			args = append(append(append(args, src.args...), seenArm.args...), targs...)
+		}
+		if len(arms) == 0 {
+			// The bounds and the cursor leave no device.
+			arms = append(arms, "SELECT NULL AS pid, NULL AS pkey WHERE 0")
+		}
+		b.WriteString("SELECT " + cols + " FROM (" + strings.Join(arms, " UNION ALL ") + orderBy("pkey", "pid") +
+			" LIMIT ?) AS p CROSS JOIN devices ON devices.id = p.pid")
+		args = append(args, q.Limit+1)
+		b.WriteString(orderBy("p.pkey", "p.pid"))
 	case best >= 0 && q.Sort != storage.SortID && srcs[best].sorted[q.Sort][0] != "":
 		// Walk the driving index in the order of the sort (its entries
 		// carry the sort key); each device is probed as below.
@@ -324,6 +365,57 @@ func (s *Store) planQueryCols(ctx context.Context, q *storage.DeviceQuery, after
 	b.WriteString(" LIMIT ?")
 	args = append(args, q.Limit+1)
 	return b.String(), args, nil
+}
+
+// seenArm is the part of a walk in last_seen order over a seenSplit source
+// that the page's bounds and cursor leave: its conditions on the walked
+// entry x (beyond the source's own) and their arguments; nil when none.
+type seenArm struct {
+	conds []string
+	args  []any
+}
+
+// seenArms returns the arms of a walk in last_seen order split as
+// seenSplit describes: the devices never seen (key 0) and the seen ones,
+// each with the last-seen bounds and the cursor of q applied; nil for an
+// arm they leave nothing of.
+func seenArms(q *storage.DeviceQuery, after *storage.DeviceCursor) (null, seen *seenArm) {
+	null, seen = &seenArm{}, &seenArm{}
+	if !q.SeenAfter.IsZero() {
+		t := q.SeenAfter.UnixMicro()
+		if t >= 0 {
+			null = nil
+		}
+		seen.conds = append(seen.conds, "x.last_seen > ?")
+		seen.args = append(seen.args, t)
+	}
+	if !q.SeenBefore.IsZero() {
+		t := q.SeenBefore.UnixMicro()
+		if t <= 0 {
+			null = nil
+		}
+		seen.conds = append(seen.conds, "x.last_seen < ?")
+		seen.args = append(seen.args, t)
+	}
+	if after == nil {
+		return null, seen
+	}
+	cmp := ">"
+	if q.Desc {
+		cmp = "<"
+	}
+	seen.conds = append(seen.conds, "(x.last_seen, x.device_id) "+cmp+" (?, ?)")
+	seen.args = append(seen.args, after.Key, after.ID)
+	switch {
+	case null == nil:
+	case after.Key == 0:
+		null.conds = append(null.conds, "x.device_id "+cmp+" ?")
+		null.args = append(null.args, after.ID)
+	case (after.Key > 0) != q.Desc:
+		// Past key 0 in the direction of the walk.
+		null = nil
+	}
+	return null, seen
 }
 
 // qualify prefixes the column names of a source condition ("key = ? AND

@@ -17,6 +17,14 @@ var _ storage.MessageReader = (*Store)(nil)
 // cache that every commit of the writer empties), then the pending jobs when
 // asked. Each part gets the error its own method would give.
 func (s *Store) ReadMessage(ctx context.Context, r *storage.MessageRead) error {
+	if s.tx == nil && s.onWriter(func(w *Store) { w.readMessage(ctx, r) }) {
+		return nil
+	}
+	s.readMessage(ctx, r)
+	return nil
+}
+
+func (s *Store) readMessage(ctx context.Context, r *storage.MessageRead) {
 	var row *sql.Row
 	if r.Token != "" {
 		row = s.use(ctx, s.st.readByToken).QueryRowContext(ctx, r.Token, r.DeviceID)
@@ -42,7 +50,6 @@ func (s *Store) ReadMessage(ctx context.Context, r *storage.MessageRead) error {
 	if r.Pending {
 		r.PendingJobs, r.PendingErr = s.PendingJobs(ctx, r.DeviceID, r.SessionID)
 	}
-	return nil
 }
 
 // GetJobs reads the jobs with the given IDs in one statement (the IDs
@@ -55,8 +62,15 @@ func (s *Store) GetJobs(ctx context.Context, ids []int64) ([]*storage.Job, error
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.use(ctx, s.st.getJobs).QueryContext(ctx, string(arg))
-	return collect(rows, err, scanJob)
+	var jobs []*storage.Job
+	read := func(s *Store) {
+		rows, qerr := s.use(ctx, s.st.getJobs).QueryContext(ctx, string(arg))
+		jobs, err = collect(rows, qerr, scanJob)
+	}
+	if s.tx != nil || !s.onWriter(read) {
+		read(s)
+	}
+	return jobs, err
 }
 
 // withExtra is a scanner that appends extra destinations to every Scan, so

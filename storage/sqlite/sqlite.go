@@ -43,6 +43,9 @@ type Store struct {
 	ckpt  *checkpointer // WAL checkpoints beside the writer (checkpoint.go)
 	key   *secret.Key   // seals server passwords (secrets.go)
 	tx    *sql.Tx       // set on the Store a Batch hands to its function
+	// warm is set on the Store a read borrowed the idle writer for
+	// (warm.go): its statements run on the writer connection.
+	warm bool
 	// packs are trace bodies compressed before the batch began (effects.go).
 	packs map[*storage.TraceEntry]packedTrace
 	// converted is how many devices Open moved from plaintext credentials

@@ -26,7 +26,7 @@ type stmts struct {
 	// writer, which batches (transactions on the writer) use instead.
 	twin map[*sql.Stmt]*sql.Stmt
 
-	createDevice, getDevice, updateDevice, updateDeviceInfo, listDevices, deleteDevice, countDevices *sql.Stmt
+	createDevice, getDevice, updateDevice, updateDeviceInfo, updateDevInfo, listDevices, deleteDevice, countDevices *sql.Stmt
 
 	createJob, getJob, pendingJobs, updateJob, cancelJob, jobExists, countJobs, countAllJobs *sql.Stmt
 	firstJobSince, deleteJobs                                                                *sql.Stmt
@@ -100,6 +100,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		password = '', server_password = '' WHERE id = ?`)
 	p(w, &st.updateDeviceInfo, `UPDATE devices SET devinfo = ?1, labels = ?2
 		WHERE id = ?3 AND (devinfo IS NOT ?1 OR labels IS NOT ?2)`)
+	p(w, &st.updateDevInfo, `UPDATE devices SET devinfo = ?1 WHERE id = ?2 AND devinfo IS NOT ?1`)
 	p(r, &st.listDevices, `SELECT `+deviceCols+` FROM devices WHERE id > ? ORDER BY id LIMIT ?`)
 	p(w, &st.deleteDevice, `DELETE FROM devices WHERE id = ?`)
 	p(r, &st.countDevices, `SELECT count(*) FROM devices`)

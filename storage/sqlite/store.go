@@ -65,7 +65,7 @@ func (s *Store) CreateDevice(ctx context.Context, d *storage.Device) error {
 	if _, err := s.use(ctx, s.st.createDevice).ExecContext(ctx, args...); err != nil {
 		return wrap(err)
 	}
-	if err := s.indexNewDevice(ctx, d); err != nil { // inventory.go
+	if err := s.indexNewDevice(ctx, d, args[len(args)-1]); err != nil { // inventory.go
 		return err
 	}
 	d.PasswordHash = args[3].(string)
@@ -120,6 +120,32 @@ func (s *Store) UpdateDevice(ctx context.Context, d *storage.Device) error {
 	}
 	if _, err := s.use(ctx, s.st.updateDeviceInfo).ExecContext(ctx, devinfo, labels, d.ID); err != nil {
 		return wrap(err)
+	}
+	d.PasswordHash = args[2].(string)
+	return nil
+}
+
+var _ storage.DeviceContactWriter = (*Store)(nil)
+
+// UpdateDeviceContact is UpdateDevice without labels, and without DevInfo
+// unless devInfo is set (storage.DeviceContactWriter).
+func (s *Store) UpdateDeviceContact(ctx context.Context, d *storage.Device, devInfo bool) error {
+	if s.tx == nil {
+		return s.solo(ctx, func(in *Store) error { return in.UpdateDeviceContact(ctx, d, devInfo) })
+	}
+	args, err := s.deviceArgs(d)
+	if err != nil {
+		return err
+	}
+	info := args[10]
+	args = append(args[:10], micros(d.LastSeen), d.ID)
+	if err := affected(s.use(ctx, s.st.updateDevice).ExecContext(ctx, args...)); err != nil {
+		return err
+	}
+	if devInfo {
+		if _, err := s.use(ctx, s.st.updateDevInfo).ExecContext(ctx, info, d.ID); err != nil {
+			return wrap(err)
+		}
 	}
 	d.PasswordHash = args[2].(string)
 	return nil

@@ -200,9 +200,43 @@ var effectsTests = []test{
 		}
 	}},
 	{"WriteEffectsOnMissingDeviceFails", func(t *testing.T, s storage.Store) {
-		err := storage.WriteEffects(bg, s, &storage.Effects{Device: newDevice("nobody")})
-		if !errors.Is(err, storage.ErrNotFound) {
-			t.Fatalf("err = %v, want ErrNotFound", err)
+		for _, contact := range []bool{false, true} {
+			err := storage.WriteEffects(bg, s, &storage.Effects{Device: newDevice("nobody"), DeviceContact: contact})
+			if !errors.Is(err, storage.ErrNotFound) {
+				t.Fatalf("DeviceContact %v: err = %v, want ErrNotFound", contact, err)
+			}
+		}
+	}},
+	{"DeviceContactKeepsTheStoredLabelsAndDevInfoUnlessAsked", func(t *testing.T, s storage.Store) {
+		for _, devInfo := range []bool{false, true} {
+			id := "contact-" + strconv.FormatBool(devInfo)
+			d := newDevice(id)
+			d.DevInfo = map[string]string{"./DevInfo/Mod": "M1"}
+			d.Labels = map[string]string{"site": "a"}
+			check(t, "CreateDevice", s.CreateDevice(bg, d))
+			d, err := s.GetDevice(bg, id)
+			check(t, "GetDevice", err)
+			// The API relabels the device while a DM message holds its copy.
+			_, err = s.UpdateLabels(bg, []string{id}, map[string]string{"site": "b"}, nil)
+			check(t, "UpdateLabels", err)
+			seen := time.Unix(1_700_000_000, 0).UTC()
+			d.LastSeen, d.ServerNonce, d.ClientNonce = seen, []byte("server-nonce"), []byte("client-nonce")
+			d.DevInfo = map[string]string{"./DevInfo/Mod": "M2"}
+			check(t, "WriteEffects", storage.WriteEffects(bg, s, &storage.Effects{Device: d, DeviceContact: true, DeviceInfo: devInfo}))
+			got, err := s.GetDevice(bg, id)
+			check(t, "GetDevice", err)
+			if !got.LastSeen.Equal(seen) || string(got.ServerNonce) != "server-nonce" || string(got.ClientNonce) != "client-nonce" {
+				t.Fatalf("DeviceInfo %v: last seen %v, nonces %q %q; want %v, server-nonce, client-nonce",
+					devInfo, got.LastSeen, got.ServerNonce, got.ClientNonce, seen)
+			}
+			if _, ok := s.(storage.DeviceContactWriter); !ok {
+				continue // the store writes the whole copy (UpdateDevice)
+			}
+			wantMod := map[bool]string{false: "M1", true: "M2"}[devInfo]
+			if got.DevInfo["./DevInfo/Mod"] != wantMod || got.Labels["site"] != "b" {
+				t.Fatalf("DeviceInfo %v: DevInfo %v, labels %v; want model %s and the API's label site=b",
+					devInfo, got.DevInfo, got.Labels, wantMod)
+			}
 		}
 	}},
 }
