@@ -82,7 +82,8 @@ func walkQueries(seenAfter time.Time) []storage.DeviceQuery {
 // TestQueryDevices_LabelAndGroupWalksFollowEveryWrite pages (one and two
 // devices a page, by cursor) through searches driven by a label or a
 // group in every order, with never-seen devices, after each kind of write
-// that changes a copy: a contact, a contact cleared, a label changed,
+// that changes a copy: a contact (a DM message's write or a full one), a
+// contact cleared, a contact that changes DevInfo, a label changed,
 // added and removed, a DevInfo change of a facet (and of another value),
 // a device imported, a member added and removed, a device deleted. Each
 // page must hold the devices the filter selects by its definition, and
@@ -195,10 +196,20 @@ func TestQueryDevices_LabelAndGroupWalksFollowEveryWrite(t *testing.T) {
 	}
 	verify("created")
 
-	update("d04", func(d *storage.Device) { d.LastSeen = hour(40) }) // a never-seen device's first contact
+	// A DM message's write (UpdateDeviceContact) and a full write.
+	contact := func(id string, devInfo bool, f func(d *storage.Device)) {
+		t.Helper()
+		d, err := s.GetDevice(ctx, id)
+		check("GetDevice", err)
+		f(d)
+		check("UpdateDeviceContact", s.UpdateDeviceContact(ctx, d, devInfo))
+	}
+	contact("d04", false, func(d *storage.Device) { d.LastSeen = hour(40) }) // a never-seen device's first contact
 	update("d01", func(d *storage.Device) { d.LastSeen = hour(41) })
 	update("d05", func(d *storage.Device) { d.LastSeen = time.Time{} })
 	verify("contacts")
+	contact("d03", true, func(d *storage.Device) { d.LastSeen, d.DevInfo = hour(42), info("X1", "Acme", "2.1") })
+	verify("a contact that changes DevInfo")
 
 	_, err = s.UpdateLabels(ctx, []string{"d02", "d03"}, map[string]string{"site": "a"}, nil)
 	check("UpdateLabels", err)
