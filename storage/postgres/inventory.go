@@ -39,6 +39,13 @@ var dialect = sqlcommon.QueryDialect{
 		"./DevDetail/FwV": "devinfo->>'./DevDetail/FwV'",
 	},
 	GroupKeys: true,
+	// As migration sort_key_copies names them on label and member rows.
+	TermCopies: map[string]string{
+		"./DevInfo/Mod":   "info_mod",
+		"./DevInfo/Man":   "info_man",
+		"./DevDetail/FwV": "info_fwv",
+	},
+	LabelSeen: "device_label_seen",
 }
 
 // facetRare is the number of devices below which a DevInfo value is rare:
@@ -59,7 +66,9 @@ var driveMax = 20000
 
 // devicePlan chooses how the filters of q are written. With two filters
 // or more, the one with the fewest devices under driveMax drives the
-// search (sqlcommon.Plan.Drive). Otherwise the DevInfo filters are chosen
+// search (sqlcommon.Plan.Drive); when none is that small, or a sorted
+// search has a single label, a label whose other filters are all on copied
+// DevInfo values drives it (labelWalk). Otherwise the DevInfo filters are chosen
 // as follows. In ID order they stay IN subqueries on device_devinfo, whose
 // index lists a value's devices in ID order. Sorted by last_seen or
 // created, a filter on a value the order indexes carry is a term on that
@@ -108,8 +117,11 @@ func (s *Store) driver(ctx context.Context, q *storage.DeviceQuery) (*sqlcommon.
 	if q.Group != "" {
 		terms++
 	}
-	if terms < 2 || driveMax <= 0 {
+	if driveMax <= 0 {
 		return nil, nil, nil
+	}
+	if terms < 2 {
+		return labelWalk(q), nil, nil
 	}
 	var best *sqlcommon.Term
 	bound := driveMax
@@ -150,7 +162,7 @@ func (s *Store) driver(ctx context.Context, q *storage.DeviceQuery) (*sqlcommon.
 		}
 	}
 	if best == nil {
-		return nil, nil, nil
+		return labelWalk(q), nil, nil
 	}
 	slices.SortStableFunc(all, func(a, b counted) int { return a.n - b.n })
 	checks := make([]sqlcommon.Term, 0, len(all))
@@ -179,6 +191,36 @@ func (s *Store) driver(ctx context.Context, q *storage.DeviceQuery) (*sqlcommon.
 		ordered[i] = checks[j]
 	}
 	return best, ordered, nil
+}
+
+// labelWalk returns the label filter that drives q when no filter is small
+// enough to (driver): q's only label, with a value, whose other filters are
+// all on DevInfo values its rows carry copies of (dialect.TermCopies), in a
+// search sorted by last contact or creation or with another filter. Its
+// rows are then walked in the page's order, the other filters tested in
+// each index entry, and the walk stops at the page's end: it reads Limit
+// divided by the share of the label's devices that pass entries, where
+// the device order (or, in ID order, the planner's join of each filter's
+// whole index range) would read as many divided by the share of the fleet.
+// IDs and an ID prefix leave the choice to the planner.
+func labelWalk(q *storage.DeviceQuery) *sqlcommon.Term {
+	if len(q.Labels) != 1 || q.Group != "" || len(q.IDs) > 0 || q.IDPrefix != "" {
+		return nil
+	}
+	if len(q.DevInfo) == 0 && q.Sort != storage.SortLastSeen && q.Sort != storage.SortCreated {
+		return nil
+	}
+	for uri := range q.DevInfo {
+		if dialect.TermCopies[uri] == "" {
+			return nil
+		}
+	}
+	for k, v := range q.Labels {
+		if v != "" {
+			return &sqlcommon.Term{Kind: sqlcommon.TermLabel, Key: k}
+		}
+	}
+	return nil
 }
 
 // checkSample is the number of the driving filter's devices (the first in

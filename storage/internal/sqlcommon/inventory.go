@@ -30,6 +30,21 @@ type QueryDialect struct {
 	// GroupKeys says that group members carry copies of their device's
 	// created_at and last_seen, indexed by group in either order.
 	GroupKeys bool
+	// TermCopies, when set, says that label rows and group members carry
+	// copies of their device's created_at and last_seen (under those
+	// names; see LabelSeen) and of the DevInfo values it maps (URI to
+	// column), and that a label value's rows are indexed in ID, created_at
+	// and SeenKey order with the copies in each entry, as a group's
+	// members are (GroupKeys is then implied). A search driven by such a filter walks its index in
+	// the page's order and tests the DevInfo and last-contact filters on
+	// the copies in the entry.
+	TermCopies map[string]string
+	// LabelSeen, with TermCopies, names the table that holds the label
+	// rows' last_seen copies (a row per label row: device_id, key, value,
+	// last_seen and the TermCopies columns), indexed in SeenKey order; the
+	// label rows themselves then have no last_seen copy. A label walked by
+	// last contact reads that table.
+	LabelSeen string
 }
 
 // TermKind is the kind of a filter that can drive a search.
@@ -182,8 +197,9 @@ func DeviceQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *sto
 
 // driveQuery builds the page of q driven by the filter t: the candidates
 // are read from t's index (group_members, device_labels or device_devinfo,
-// each listing a value's devices in ID order, and a group's members also in
-// the order of their copies of the sort keys), each one's device row is
+// each listing a value's devices in ID order, and a group's members (with
+// TermCopies, a label value's rows too) also in the order of their copies
+// of the sort keys), each one's device row is
 // fetched by a LATERAL subquery that checks every other filter on it, and
 // the page stops after Limit+1 matches when the candidates come in the
 // page's order. Sorted by a key the driving index does not carry, all the
@@ -202,7 +218,18 @@ func driveQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *stor
 	sorted := q.Sort == storage.SortLastSeen || q.Sort == storage.SortCreated
 	// The candidates: c_id, and c_key when they come in the page's order.
 	src, cw := TermSource(q, t, arg)
-	ordered := !sorted || (t.Kind == TermGroup && d.GroupKeys)
+	copies := d.TermCopies != nil && (t.Kind == TermGroup || (t.Kind == TermLabel && q.Labels[t.Key] != ""))
+	ordered := !sorted || copies || (t.Kind == TermGroup && d.GroupKeys)
+	// Whether the candidates' rows carry the last_seen copy.
+	seenCopy := t.Kind == TermGroup && (copies || d.GroupKeys)
+	if copies && t.Kind == TermLabel {
+		switch {
+		case d.LabelSeen == "":
+			seenCopy = true
+		case q.Sort == storage.SortLastSeen:
+			src, seenCopy = d.LabelSeen, true
+		}
+	}
 	ckey := ""
 	if sorted && ordered {
 		ckey = "created_at"
@@ -237,6 +264,16 @@ func driveQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *stor
 		checks = append(checks, Term{Kind: TermDevInfo, Key: k})
 	}
 	done := map[Term]bool{t: true}
+	if copies {
+		// The DevInfo filters on copied values are tested inside the
+		// index entry of the candidate, before any probe.
+		for _, k := range slices.Sorted(maps.Keys(q.DevInfo)) {
+			if col := d.TermCopies[k]; col != "" {
+				cw = append(cw, "s."+col+" = "+arg(q.DevInfo[k]))
+				done[Term{Kind: TermDevInfo, Key: k}] = true
+			}
+		}
+	}
 	for _, c := range checks {
 		if done[c] {
 			continue
@@ -259,8 +296,9 @@ func driveQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *stor
 	case storage.SortCreated:
 		sortKey = "created_at"
 	}
-	if t.Kind == TermGroup && d.GroupKeys {
-		// The member's copy of last_seen equals the device's.
+	if seenCopy {
+		// The member's or label row's copy of last_seen equals the
+		// device's.
 		seen(d.SeenKey, &cw)
 	} else {
 		seen(d.SeenKey, &dw)
