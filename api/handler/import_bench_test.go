@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -22,7 +24,12 @@ import (
 // device (-benchtime 300000x imports 300000). cpu-us/device is the
 // process's CPU time per device (client included), which other load on the
 // machine does not inflate the way it does the wall-clock rate.
+// OMADM_BENCH_IMPORT_UNIT sets the records per storage unit (default: the
+// handler's).
 func BenchmarkImportEndpoint(b *testing.B) {
+	if n, err := strconv.Atoi(os.Getenv("OMADM_BENCH_IMPORT_UNIT")); err == nil && n > 0 {
+		handler.SetImportBatch(b, n)
+	}
 	dir := b.TempDir()
 	st, err := sqlite.OpenWith(filepath.Join(dir, "import.db"), &sqlite.Options{SecretKeyFile: filepath.Join(dir, "key")})
 	if err != nil {

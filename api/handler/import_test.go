@@ -2,6 +2,7 @@ package handler_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -119,5 +120,85 @@ func TestImport_BatchBoundariesKeepEachRecordsResult(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// failingImports fails the import of its second unit, through
+// ImportDevices or, when prepared, StoreImport.
+type failingImports struct {
+	*memstore.Store
+	calls int
+}
+
+var errUnitFailed = errors.New("disk on fire")
+
+func (f *failingImports) fail() bool { f.calls++; return f.calls == 2 }
+
+func (f *failingImports) ImportDevices(ctx context.Context, ds []*storage.Device) ([]error, error) {
+	if f.fail() {
+		return nil, errUnitFailed
+	}
+	return f.Store.ImportDevices(ctx, ds)
+}
+
+func (f *failingImports) StoreImport(ctx context.Context, p storage.PreparedImport) ([]error, error) {
+	if f.fail() {
+		return nil, errUnitFailed
+	}
+	return f.Store.StoreImport(ctx, p)
+}
+
+// plainFailingImports is failingImports without the ImportPreparer
+// ability: the handler stores its units with ImportDevices.
+type plainFailingImports struct {
+	storage.Store
+	f *failingImports
+}
+
+func (p plainFailingImports) ImportDevices(ctx context.Context, ds []*storage.Device) ([]error, error) {
+	return p.f.ImportDevices(ctx, ds)
+}
+
+func TestImport_StorageFailureStoresNoLaterUnit(t *testing.T) {
+	// Units are read, prepared and stored in a pipeline; when one fails
+	// the import stops there: the units after it (already read, perhaps
+	// prepared) are not stored, and the message counts only the devices of
+	// the units before it.
+	for _, prepared := range []bool{true, false} {
+		t.Run(fmt.Sprintf("prepared=%v", prepared), func(t *testing.T) {
+			handler.SetImportBatch(t, 2)
+			f := &failingImports{Store: memstore.New()}
+			var st storage.Store = f
+			if !prepared {
+				st = plainFailingImports{Store: f, f: f}
+			}
+			if _, ok := st.(storage.ImportPreparer); ok != prepared {
+				t.Fatalf("store is an ImportPreparer: %v", ok)
+			}
+			var body strings.Builder
+			for i := range 10 {
+				fmt.Fprintf(&body, `{"id":"d%d","username":"u","password":"p","server_password":"s"}`+"\n", i)
+			}
+			h, err := handler.New(handler.Options{Store: st, Token: testToken})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(h) // 127.0.0.1:0
+			defer srv.Close()
+			req, _ := http.NewRequest("POST", srv.URL+"/api/v1/devices/import", strings.NewReader(body.String()))
+			req.Header.Set("Authorization", "Bearer "+testToken)
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(b), "after 2 devices were stored") {
+				t.Fatalf("import: %d %s; want 500 saying 2 devices were stored", resp.StatusCode, b)
+			}
+			if n, err := f.Store.CountDevices(context.Background()); err != nil || n != 2 {
+				t.Errorf("devices stored: %d, %v; want the first unit's 2", n, err)
+			}
+		})
 	}
 }

@@ -443,8 +443,13 @@ func (h *Handler) groupMembers(w http.ResponseWriter, r *http.Request) {
 // device: the random-order inserts of a unit into the device ID, label and
 // DevInfo indexes land on fewer distinct pages per device, each written once
 // per unit, and the commits and WAL checkpoints are fewer. The handler holds
-// at most two units (one being stored, one being read), a few MB each.
+// at most importInflight+1 units (one being stored, one being prepared, one
+// being read), a few MB each.
 var importBatch = 16384
+
+// importInflight is how many units an import hands on to storage before it
+// waits for the oldest: one being written and one being prepared.
+const importInflight = 2
 
 // importIdle is how long an import may go without storing a batch (reading
 // its records, or storing them) before the connection's deadlines cut it.
@@ -475,56 +480,85 @@ func (h *Handler) importDevices(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	type pending struct{ line, rec int }
-	// Pipeline: one batch is stored (in a goroutine) while the records of
-	// the next are read and checked; at most one batch is in flight, so the
-	// memory held is two batches.
-	type stored struct {
+	// Pipeline of three stages, one unit in each: this goroutine reads and
+	// checks the records of a unit while the unit before it is prepared for
+	// storage (storage.PrepareImport: hashes, sealed passwords, encoded rows,
+	// on every core) and the one before that is written
+	// (storage.StoreImport), so the single writer of an embedded database
+	// spends its time on the inserts only. Each unit's goroutine prepares
+	// its unit and then waits for the unit before it: units are stored in
+	// record order, and none after one that failed. At most importInflight
+	// units are handed on, so the memory held is that many units and the
+	// one being read.
+	type unit struct {
 		batch []*storage.Device
 		where []pending
 		errs  []error
 		err   error
+		done  chan struct{} // closed once stored, or refused
 	}
-	var inflight chan stored
-	// collect waits for the batch in flight and counts its results.
-	collect := func() error {
-		if inflight == nil {
-			return nil
+	var inflight []*unit // in record order
+	// collectOne waits for the oldest unit in flight and counts its results.
+	collectOne := func() error {
+		u := inflight[0]
+		inflight = inflight[1:]
+		<-u.done
+		if u.err != nil {
+			return u.err
 		}
-		sb := <-inflight
-		inflight = nil
-		if sb.err != nil {
-			return sb.err
-		}
-		for i, e := range sb.errs {
+		for i, e := range u.errs {
 			switch {
 			case e == nil:
 				res.Imported++
 			case errors.Is(e, storage.ErrExists):
-				fail(sb.where[i].line, sb.where[i].rec, sb.batch[i].ID, fmt.Sprintf("device %q already exists", sb.batch[i].ID))
+				fail(u.where[i].line, u.where[i].rec, u.batch[i].ID, fmt.Sprintf("device %q already exists", u.batch[i].ID))
 			default:
-				fail(sb.where[i].line, sb.where[i].rec, sb.batch[i].ID, e.Error())
+				fail(u.where[i].line, u.where[i].rec, u.batch[i].ID, e.Error())
 			}
 		}
 		progress()
 		return nil
 	}
+	// collect waits for every unit in flight and counts their results.
+	collect := func() error {
+		for len(inflight) > 0 {
+			if err := collectOne(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	per := importBatch
 	batch := make([]*storage.Device, 0, min(per, 1024))
 	where := make([]pending, 0, min(per, 1024))
-	// send hands the batch to storage after the one before it is stored.
+	// send hands the batch on to be prepared and stored after the units
+	// before it.
 	send := func() error {
-		if err := collect(); err != nil {
-			return err
-		}
 		if len(batch) == 0 {
 			return nil
 		}
-		ch := make(chan stored, 1)
-		inflight = ch
-		go func(sb stored) {
-			sb.errs, sb.err = h.o.Store.ImportDevices(r.Context(), sb.batch)
-			ch <- sb
-		}(stored{batch: batch, where: where})
+		if len(inflight) == importInflight {
+			if err := collectOne(); err != nil {
+				return err
+			}
+		}
+		u := &unit{batch: batch, where: where, done: make(chan struct{})}
+		var prev *unit
+		if n := len(inflight); n > 0 {
+			prev = inflight[n-1]
+		}
+		inflight = append(inflight, u)
+		go func() {
+			defer close(u.done)
+			p := storage.PrepareImport(h.o.Store, u.batch)
+			if prev != nil {
+				if <-prev.done; prev.err != nil {
+					u.err = prev.err
+					return
+				}
+			}
+			u.errs, u.err = storage.StoreImport(r.Context(), h.o.Store, p)
+		}()
 		batch = make([]*storage.Device, 0, min(per, 1024))
 		where = make([]pending, 0, min(per, 1024))
 		return nil
@@ -536,8 +570,12 @@ func (h *Handler) importDevices(w http.ResponseWriter, r *http.Request) {
 		}
 		return collect()
 	}
-	// Whatever way the handler ends, no batch is left running.
-	defer func() { _ = collect() }()
+	// Whatever way the handler ends, no unit is left running.
+	defer func() {
+		for _, u := range inflight {
+			<-u.done
+		}
+	}()
 	for rec := 1; ; rec++ {
 		raw, line, err := next()
 		if errors.Is(err, io.EOF) {

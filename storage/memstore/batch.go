@@ -304,10 +304,7 @@ func (t *txStore) UpdateLabels(ctx context.Context, ids []string, set map[string
 
 // ImportDevices implements storage.Inventory inside a batch.
 func (t *txStore) ImportDevices(ctx context.Context, ds []*storage.Device) ([]error, error) {
-	for _, d := range ds {
-		remember(t.state, t.devices, d.ID)
-	}
-	return t.Store.ImportDevices(ctx, ds)
+	return t.StoreImport(ctx, t.PrepareImport(ds))
 }
 
 // CreateGroup implements storage.GroupStore inside a batch.

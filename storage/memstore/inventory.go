@@ -112,40 +112,6 @@ func (s *Store) UpdateLabels(ctx context.Context, ids []string, set map[string]s
 	return n, nil
 }
 
-// ImportDevices implements storage.Inventory.
-func (s *Store) ImportDevices(ctx context.Context, ds []*storage.Device) ([]error, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	errs := make([]error, len(ds))
-	now := time.Now().UTC()
-	for i, d := range ds {
-		switch {
-		case d.ID == "":
-			errs[i] = fmt.Errorf("memstore: device without id")
-			continue
-		case s.devices[d.ID] != nil:
-			errs[i] = fmt.Errorf("%w: device %s", storage.ErrExists, d.ID)
-			continue
-		}
-		if err := storable(d.ID, d.AuthScheme, d.Username, d.Password, d.ServerPassword, d.NotifyAddr,
-			d.ServerAuthScheme, d.CertSHA256, d.TransportAuth); err != nil {
-			errs[i] = err
-			continue
-		}
-		if d.CreatedAt.IsZero() {
-			d.CreatedAt = now
-		}
-		d.PasswordHash = storage.HashPassword(d)
-		c := copyDevice(d)
-		c.Password = ""
-		s.devices[d.ID] = c
-	}
-	return errs, nil
-}
-
 // dropMemberships removes a deleted device from every group (s.mu held).
 func (s *Store) dropMemberships(id string) {
 	for _, m := range s.inv.members {

@@ -6,6 +6,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"iter"
+	"maps"
 	"runtime"
 	"slices"
 	"strconv"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/storage/internal/sqlcommon"
+	"github.com/omadm/omadm/storage/secret"
 )
 
 var (
@@ -34,6 +37,7 @@ type invStmts struct {
 	// importSeen the label_seen rows of the devices that were seen
 	// (migration label_sort_keys).
 	importDevices, importLabels, importLabelsUnseen, importSeen, importDevInfo []*sql.Stmt
+	importedIDs                                                                *sql.Stmt
 }
 
 // Rows per multi-row statement of an import: devices (15 values each) and
@@ -65,8 +69,8 @@ func (s *Store) prepareInventory(p func(db *sql.DB, dst **sql.Stmt, q string)) {
 	p(w, &st.addCount, `INSERT INTO inventory_counts (kind, key, value, n) VALUES (?, ?, ?, ?)
 		ON CONFLICT (kind, key, value) DO UPDATE SET n = n + excluded.n`)
 	// OR IGNORE: no row of an import can abort its statement, so SQLite
-	// keeps no statement journal for it; a taken device ID is told by the
-	// IDs RETURNING gives back.
+	// keeps no statement journal for it; a statement that inserted fewer
+	// devices than it was given reads back the IDs it inserted (importedIDs).
 	multi := func(dst *[]*sql.Stmt, max int, head, row, tail string) {
 		for n := 1; n <= max; n *= 2 {
 			*dst = append(*dst, nil)
@@ -74,7 +78,8 @@ func (s *Store) prepareInventory(p func(db *sql.DB, dst **sql.Stmt, q string)) {
 		}
 	}
 	multi(&st.importDevices, importDeviceRows, `INSERT OR IGNORE INTO devices (`+deviceCols+`, password, server_password) VALUES `,
-		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '')`, ` RETURNING id`)
+		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '')`, ``)
+	p(w, &st.importedIDs, `SELECT id FROM devices WHERE rowid BETWEEN ? AND ?`)
 	multi(&st.importLabels, importIndexRows, `INSERT OR IGNORE INTO device_labels (device_id, key, value) VALUES `, `(?, ?, ?)`, ``)
 	multi(&st.importLabelsUnseen, importIndexRows, `INSERT OR IGNORE INTO device_labels (device_id, key, value, sort_unseen) VALUES `, `(?, ?, ?, 0)`, ``)
 	multi(&st.importSeen, importIndexRows, `INSERT OR IGNORE INTO label_seen (device_id, key, value, last_seen) VALUES `, `(?, ?, ?, ?)`, ``)
@@ -138,15 +143,15 @@ func (s *Store) indexNewDevice(ctx context.Context, d *storage.Device, seen any)
 			return wrap(err)
 		}
 	}
-	return s.addCounts(ctx, countsOf([]*storage.Device{d}))
+	return s.addCounts(ctx, countsOf(slices.Values([]*storage.Device{d})))
 }
 
 type countKey struct{ kind, key, value string }
 
 // countsOf tallies the label and DevInfo values of new devices.
-func countsOf(ds []*storage.Device) map[countKey]int {
+func countsOf(ds iter.Seq[*storage.Device]) map[countKey]int {
 	c := map[countKey]int{}
-	for _, d := range ds {
+	for d := range ds {
 		for k, v := range d.Labels {
 			c[countKey{"l", k, v}]++
 		}
@@ -245,41 +250,56 @@ func (s *Store) UpdateLabels(ctx context.Context, ids []string, set map[string]s
 }
 
 // ImportDevices inserts the devices in one batch, skipping taken IDs, with
-// multi-row statements: the devices (64 a statement, RETURNING the IDs that
-// were free), then their label and DevInfo rows. The checks and the stored
-// form of each device (password hash, sealed server password, JSON) are
-// computed before the batch takes the writer, on every core, so the writer
-// lock covers only the inserts.
+// multi-row statements: the devices (64 a statement; one that inserts fewer
+// than it was given reads back which by rowid), then their label,
+// label_seen and DevInfo rows. It is PrepareImport and StoreImport in one
+// (see storage.ImportPreparer): the checks and the stored form of each
+// device are computed before the batch takes the writer, so the writer lock
+// covers only the inserts.
 func (s *Store) ImportDevices(ctx context.Context, ds []*storage.Device) ([]error, error) {
-	p := s.prepareImport(ds)
-	if s.tx == nil {
-		err := s.solo(ctx, func(in *Store) error { return in.insertImport(ctx, ds, p) })
-		return p.errs, err
-	}
-	return p.errs, s.insertImport(ctx, ds, p)
+	return s.StoreImport(ctx, s.PrepareImport(ds))
 }
+
+var _ storage.ImportPreparer = (*Store)(nil)
 
 // importCand is a device of an import that passed its checks.
 type importCand struct {
-	i       int   // index in the import
-	args    []any // deviceArgs
+	i       int    // index in the import
+	hash    string // PasswordHash
 	created time.Time
 }
 
-// importPrep is an import batch made ready for the writer.
+// importPrep is an import unit made ready for the writer: everything but
+// the inserts, in the order the writer needs it.
 type importPrep struct {
-	errs  []error
+	ds    []*storage.Device
+	key   *secret.Key  // of the store that sealed the server passwords
+	errs  []error      // refusals of the checks (never changed afterwards)
 	cands []importCand // in device ID order
+	// The statement arguments of every candidate: devices (deviceRowVals
+	// each, cands order); label rows of devices never seen (unseen) and of
+	// devices seen (labels), DevInfo rows (3 values each) and the label_seen
+	// rows of the devices seen (seen, 4 values each), in primary key order;
+	// and the inventory counts they add. All as if every candidate is
+	// stored: the writer drops the rows of devices whose ID was taken.
+	vals, unseen, labels, devinfo, seen []any
+	counts                              map[countKey]int
 }
 
-// prepareParallelMin is the batch size from which prepareImport spreads the
+func (p *importPrep) Devices() []*storage.Device { return p.ds }
+
+// deviceRowVals is the number of values of a device row of an import.
+const deviceRowVals = 15
+
+// prepareParallelMin is the batch size from which PrepareImport spreads the
 // per-device work over goroutines.
 const prepareParallelMin = 256
 
-// prepareImport checks the devices of an import and computes their stored
-// form; it needs no transaction.
-func (s *Store) prepareImport(ds []*storage.Device) *importPrep {
-	p := &importPrep{errs: make([]error, len(ds))}
+// PrepareImport checks the devices of an import and computes their stored
+// form and the statement arguments (storage.ImportPreparer); it needs no
+// transaction.
+func (s *Store) PrepareImport(ds []*storage.Device) storage.PreparedImport {
+	p := &importPrep{ds: ds, key: s.key, errs: make([]error, len(ds))}
 	args := make([][]any, len(ds))
 	prep := func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -312,6 +332,7 @@ func (s *Store) prepareImport(ds []*storage.Device) *importPrep {
 	created := now()
 	first := make(map[string]bool, len(ds))
 	p.cands = make([]importCand, 0, len(ds))
+	nl, nd := 0, 0
 	for i, d := range ds {
 		if args[i] == nil {
 			continue
@@ -325,63 +346,20 @@ func (s *Store) prepareImport(ds []*storage.Device) *importPrep {
 		if c.IsZero() {
 			c = created
 		}
-		p.cands = append(p.cands, importCand{i, args[i], c})
+		p.cands = append(p.cands, importCand{i, args[i][2].(string), c})
+		nl, nd = nl+len(d.Labels), nd+len(d.DevInfo)
 	}
 	// In key order, each insert lands beside the one before it in the
-	// b-tree (pages already in the cache, cursors moving forward).
+	// b-tree (pages already in the cache, cursors moving forward); the
+	// index rows below are built in this order (sortedRows needs it).
 	slices.SortFunc(p.cands, func(a, b importCand) int { return strings.Compare(ds[a.i].ID, ds[b.i].ID) })
-	return p
-}
-
-// indexRow is a label or DevInfo row of an import; a label row carries its
-// device's last contact (stored form).
-type indexRow struct {
-	key, value, id string
-	seen           any
-}
-
-// insertImport inserts the prepared devices (inside a batch).
-func (s *Store) insertImport(ctx context.Context, ds []*storage.Device, p *importPrep) error {
-	vals := make([]any, 0, 15*len(p.cands))
+	p.vals = make([]any, 0, deviceRowVals*len(p.cands))
+	var labels []indexRow
+	unseen, devinfo := make([]indexRow, 0, nl), make([]indexRow, 0, nd)
 	for _, c := range p.cands {
 		d := ds[c.i]
-		vals = append(append(append(vals, d.ID), c.args...), c.created.UnixMicro(), micros(d.LastSeen))
-	}
-	inserted := make(map[string]bool, len(p.cands))
-	bound := map[int]bound{}
-	err := chunks(len(p.cands), len(s.st.inv.importDevices), func(lo, hi, k int) error {
-		b, ok := bound[k]
-		if !ok {
-			b = s.use(ctx, s.st.inv.importDevices[k])
-			bound[k] = b
-		}
-		rows, err := b.QueryContext(ctx, vals[15*lo:15*hi]...)
-		if err != nil {
-			return wrap(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return wrap(err)
-			}
-			inserted[id] = true
-		}
-		return wrap(rows.Err())
-	})
-	if err != nil {
-		return err
-	}
-	var labels, unseen, devinfo []indexRow
-	stored := make([]*storage.Device, 0, len(p.cands))
-	for _, c := range p.cands {
-		d := ds[c.i]
-		if !inserted[d.ID] {
-			p.errs[c.i] = fmt.Errorf("%w: device %s", storage.ErrExists, d.ID)
-			continue
-		}
-		stored = append(stored, d)
 		seen := micros(d.LastSeen)
+		p.vals = append(append(append(p.vals, d.ID), args[c.i]...), c.created.UnixMicro(), seen)
 		for k, v := range d.Labels {
 			if seen == nil {
 				unseen = append(unseen, indexRow{key: k, value: v, id: d.ID})
@@ -395,39 +373,218 @@ func (s *Store) insertImport(ctx context.Context, ds []*storage.Device, p *impor
 	}
 	// Devices of an import are rarely seen yet: theirs are the unseen
 	// rows, with nothing in label_seen.
-	if err := s.insertRows(ctx, s.st.inv.importLabelsUnseen, sortedRows(unseen, false), 3); err != nil {
+	p.unseen, p.labels, p.devinfo = sortedRows(unseen), sortedRows(labels), sortedRows(devinfo)
+	p.seen = seenRows(labels)
+	p.counts = countsOf(func(yield func(*storage.Device) bool) {
+		for _, c := range p.cands {
+			if !yield(ds[c.i]) {
+				return
+			}
+		}
+	})
+	return p
+}
+
+// StoreImport inserts a prepared import (storage.ImportPreparer), in a batch
+// of its own unless already in one.
+func (s *Store) StoreImport(ctx context.Context, pi storage.PreparedImport) ([]error, error) {
+	p, ok := pi.(*importPrep)
+	if !ok || p.key != s.key {
+		return nil, storage.ErrForeignImport
+	}
+	errs := slices.Clone(p.errs)
+	if len(p.cands) == 0 {
+		return errs, nil
+	}
+	var err error
+	if s.tx == nil {
+		err = s.solo(ctx, func(in *Store) error { return in.insertImport(ctx, p, errs) })
+	} else {
+		err = s.insertImport(ctx, p, errs)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return errs, nil
+}
+
+// indexRow is a label or DevInfo row of an import; a label row of a device
+// seen carries its last contact (stored form).
+type indexRow struct {
+	key, value, id string
+	seen           any
+}
+
+// insertImport inserts the prepared devices (inside a batch); errs gets the
+// taken IDs.
+func (s *Store) insertImport(ctx context.Context, p *importPrep, errs []error) error {
+	// Only a taken ID (in the store, or stored since the unit was prepared)
+	// makes a device row be ignored: until a statement inserts fewer rows
+	// than it was given, all were inserted.
+	var inserted map[string]bool
+	bound := map[int]bound{}
+	err := chunks(len(p.cands), len(s.st.inv.importDevices), func(lo, hi, k int) error {
+		b, ok := bound[k]
+		if !ok {
+			b = s.use(ctx, s.st.inv.importDevices[k])
+			bound[k] = b
+		}
+		res, err := b.ExecContext(ctx, p.vals[deviceRowVals*lo:deviceRowVals*hi]...)
+		if err != nil {
+			return wrap(err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return wrap(err)
+		}
+		if inserted == nil && int(n) == hi-lo {
+			return nil
+		}
+		if inserted == nil {
+			inserted = make(map[string]bool, len(p.cands))
+			for _, c := range p.cands[:lo] {
+				inserted[p.ds[c.i].ID] = true
+			}
+		}
+		if n == 0 {
+			return nil
+		}
+		last, err := res.LastInsertId()
+		if err != nil {
+			return wrap(err)
+		}
+		return s.importedIDs(ctx, p, lo, hi, last-n+1, last, inserted)
+	})
+	if err != nil {
 		return err
 	}
-	if err := s.insertRows(ctx, s.st.inv.importLabels, sortedRows(labels, false), 3); err != nil {
+	unseen, labels, devinfo, seen, counts := p.unseen, p.labels, p.devinfo, p.seen, p.counts
+	if inserted != nil {
+		for _, c := range p.cands {
+			if id := p.ds[c.i].ID; !inserted[id] {
+				errs[c.i] = fmt.Errorf("%w: device %s", storage.ErrExists, id)
+			}
+		}
+		unseen, labels = rowsOf(unseen, 3, inserted), rowsOf(labels, 3, inserted)
+		devinfo, seen = rowsOf(devinfo, 3, inserted), rowsOf(seen, 4, inserted)
+		counts = countsOf(func(yield func(*storage.Device) bool) {
+			for _, c := range p.cands {
+				if inserted[p.ds[c.i].ID] && !yield(p.ds[c.i]) {
+					return
+				}
+			}
+		})
+	}
+	if err := s.insertRows(ctx, s.st.inv.importLabelsUnseen, unseen, 3); err != nil {
 		return err
 	}
-	if err := s.insertRows(ctx, s.st.inv.importSeen, sortedRows(labels, true), 4); err != nil {
+	if err := s.insertRows(ctx, s.st.inv.importLabels, labels, 3); err != nil {
 		return err
 	}
-	if err := s.insertRows(ctx, s.st.inv.importDevInfo, sortedRows(devinfo, false), 3); err != nil {
+	if err := s.insertRows(ctx, s.st.inv.importSeen, seen, 4); err != nil {
 		return err
 	}
-	if err := s.addCounts(ctx, countsOf(stored)); err != nil {
+	if err := s.insertRows(ctx, s.st.inv.importDevInfo, devinfo, 3); err != nil {
+		return err
+	}
+	if err := s.addCounts(ctx, counts); err != nil {
 		return err
 	}
 	// Only once nothing can fail any more: a batch that is rolled back
 	// leaves its devices as they were given.
 	for _, c := range p.cands {
-		d := ds[c.i]
-		if p.errs[c.i] != nil {
+		if errs[c.i] != nil {
 			continue
 		}
-		d.PasswordHash = c.args[2].(string)
+		d := p.ds[c.i]
+		d.PasswordHash = c.hash
 		d.CreatedAt, d.LastSeen = c.created, norm(d.LastSeen)
 	}
 	return nil
 }
 
-// sortedRows orders index rows by their primary key (key, value, device;
-// with seen, that of label_seen: key, value, last contact, device) and
-// flattens them into statement arguments (device, key, value, and with
-// seen: the last contact).
-func sortedRows(rs []indexRow, seen bool) []any {
+// importedIDs adds to inserted the IDs of the devices of p.cands[lo:hi]
+// that one statement inserted, as the rows first…last. SQLite gives a new
+// row of a table without AUTOINCREMENT the rowid after the largest in the
+// table (https://sqlite.org/autoinc.html), so the rows one statement
+// inserts have consecutive rowids ending at the last insert rowid; should
+// that not hold (the largest rowid reached, SQLite then picks rowids at
+// random), the IDs read back do not match the statement's and the unit
+// fails instead of reporting a wrong device as stored.
+func (s *Store) importedIDs(ctx context.Context, p *importPrep, lo, hi int, first, last int64, inserted map[string]bool) error {
+	rows, err := s.use(ctx, s.st.inv.importedIDs).QueryContext(ctx, first, last)
+	if err != nil {
+		return wrap(err)
+	}
+	defer rows.Close()
+	given := make(map[string]bool, hi-lo)
+	for _, c := range p.cands[lo:hi] {
+		given[p.ds[c.i].ID] = true
+	}
+	n := int64(0)
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return wrap(err)
+		}
+		if !given[id] || inserted[id] {
+			return fmt.Errorf("sqlite: import: row %d..%d holds device %s, not one the statement inserted", first, last, id)
+		}
+		inserted[id] = true
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return wrap(err)
+	}
+	if n != last-first+1 {
+		return fmt.Errorf("sqlite: import: %d of the %d rows %d..%d the statement inserted are devices", n, last-first+1, first, last)
+	}
+	return nil
+}
+
+// rowsOf keeps the rows (of width values, the first the device ID) of
+// the devices in ids.
+func rowsOf(rows []any, width int, ids map[string]bool) []any {
+	out := make([]any, 0, len(rows))
+	for j := 0; j < len(rows); j += width {
+		if ids[rows[j].(string)] {
+			out = append(out, rows[j:j+width]...)
+		}
+	}
+	return out
+}
+
+// sortedRows orders index rows given in device ID order by their primary
+// key (key, value, device) and flattens them into statement arguments
+// (device, key, value): rows are grouped by (key, value), each group keeps
+// the device order, and only the groups are sorted.
+func sortedRows(rs []indexRow) []any {
+	type pair struct{ key, value string }
+	groups := map[pair][]string{}
+	for _, r := range rs {
+		k := pair{r.key, r.value}
+		groups[k] = append(groups[k], r.id)
+	}
+	keys := slices.SortedFunc(maps.Keys(groups), func(a, b pair) int {
+		if c := strings.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return strings.Compare(a.value, b.value)
+	})
+	out := make([]any, 0, 3*len(rs))
+	for _, k := range keys {
+		key, value := any(k.key), any(k.value)
+		for _, id := range groups[k] {
+			out = append(out, id, key, value)
+		}
+	}
+	return out
+}
+
+// seenRows orders the label rows of devices seen by the primary key of
+// label_seen (key, value, last contact, device) and flattens them into
+// statement arguments (device, key, value, last contact).
+func seenRows(rs []indexRow) []any {
 	slices.SortFunc(rs, func(a, b indexRow) int {
 		if c := strings.Compare(a.key, b.key); c != 0 {
 			return c
@@ -435,23 +592,14 @@ func sortedRows(rs []indexRow, seen bool) []any {
 		if c := strings.Compare(a.value, b.value); c != 0 {
 			return c
 		}
-		if seen {
-			if c := cmp.Compare(a.seen.(int64), b.seen.(int64)); c != 0 {
-				return c
-			}
+		if c := cmp.Compare(a.seen.(int64), b.seen.(int64)); c != 0 {
+			return c
 		}
 		return strings.Compare(a.id, b.id)
 	})
-	width := 3
-	if seen {
-		width = 4
-	}
-	out := make([]any, 0, width*len(rs))
+	out := make([]any, 0, 4*len(rs))
 	for _, r := range rs {
-		out = append(out, r.id, r.key, r.value)
-		if seen {
-			out = append(out, r.seen)
-		}
+		out = append(out, r.id, r.key, r.value, r.seen)
 	}
 	return out
 }

@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	RunChunkStore(t, f)
 	RunCampaignStore(t, f)
 	RunInventory(t, f)
+	RunImportPreparer(t, f)
 	RunGroupStore(t, f)
 	RunProfileStore(t, f)
 	RunTokenStore(t, f)
