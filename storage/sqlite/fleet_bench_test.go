@@ -219,7 +219,8 @@ func canaryGroup(b *testing.B, s *sqlite.Store, n int) {
 }
 
 // BenchmarkFleetImport measures ImportDevices in batches of 2000, or
-// OMADM_BENCH_IMPORT_BATCH (2000 is what the import endpoint sends to storage) into a new database; the devices carry
+// OMADM_BENCH_IMPORT_BATCH (the import endpoint sends units of 16,384; 2000
+// keeps this benchmark comparable with its earlier runs) into a new database; the devices carry
 // credentials and three labels, no DevInfo, like an import file. One op is
 // one device: -benchtime 1000000x imports a million. cpu-us/device is the
 // process's CPU time (user+system) per device, which other load on the
