@@ -56,8 +56,8 @@ func (s *Store) onWriter(fn func(*Store)) bool {
 		g.lending = true
 		g.mu.Unlock()
 		w := s.warmStore()
+		defer w.lendDone() // also when fn panics: the writer is not left lent
 		fn(w)
-		w.lendDone()
 		return true
 	}
 	r := &pendingRead{fn: fn, done: make(chan struct{})}
