@@ -43,6 +43,13 @@ func (x *node) op(t *testing.T, id int64) *storage.Operation {
 // (inside its Sequence when it has one) and tells the Manager.
 func (x *node) answer(t *testing.T, id int64, status int) {
 	t.Helper()
+	x.m.Observe(server.Update{Kind: "job", JobID: x.storeAnswer(t, id, status)})
+}
+
+// storeAnswer stores what answer does without telling the Manager, and
+// returns the job's ID.
+func (x *node) storeAnswer(t *testing.T, id int64, status int) int64 {
+	t.Helper()
 	op := x.op(t, id)
 	j, err := x.st.GetJob(bg, op.JobID)
 	if err != nil {
@@ -58,7 +65,7 @@ func (x *node) answer(t *testing.T, id int64, status int) {
 	if err := x.st.UpdateJob(bg, j); err != nil {
 		t.Fatal(err)
 	}
-	x.m.Observe(server.Update{Kind: "job", JobID: j.ID})
+	return j.ID
 }
 
 // reportWith stores a 1226 report carrying correlator and tells the
@@ -180,8 +187,12 @@ func TestRetry_TransientResultRetriedUntilExhaustedThenFailed(t *testing.T) {
 	for attempt := 1; attempt <= 3; attempt++ {
 		cur := x.op(t, op.ID)
 		wantState(t, cur, storage.OpQueued, attempt)
-		x.answer(t, op.ID, 202)
+		// The Exec's 202 and the report are both stored before the
+		// Manager hears of either, so that it never sees the one without
+		// the other (it would announce accepted first).
+		job := x.storeAnswer(t, op.ID, 202)
 		x.reportWith(t, cur.Correlator, fumo.AlertDownloadAndUpdate, "503")
+		x.m.Observe(server.Update{Kind: "job", JobID: job})
 		x.step(t, 0)
 		if attempt == 3 {
 			break
