@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/omadm/omadm/storage"
+	"github.com/omadm/omadm/storage/internal/sqlcommon"
 )
 
 var _ storage.ImportPreparer = (*Store)(nil)
@@ -54,7 +55,7 @@ func (s *Store) ImportDevices(ctx context.Context, ds []*storage.Device) ([]erro
 func (s *Store) PrepareImport(ds []*storage.Device) storage.PreparedImport {
 	p := &importPrep{ds: ds, pool: s.pool, errs: make([]error, len(ds))}
 	created := now()
-	first := make(map[string]bool, len(ds))
+	first := make(sqlcommon.ImportIDs, len(ds))
 	for i, d := range ds {
 		if d.ID == "" {
 			p.errs[i] = errors.New("storage: device id is empty")
@@ -65,11 +66,10 @@ func (s *Store) PrepareImport(ds []*storage.Device) storage.PreparedImport {
 			p.errs[i] = err
 			continue
 		}
-		if first[d.ID] {
-			p.errs[i] = fmt.Errorf("%w: device %s is given twice", storage.ErrExists, d.ID)
+		if err := first.Repeat(d.ID); err != nil {
+			p.errs[i] = err
 			continue
 		}
-		first[d.ID] = true
 		c := norm(d.CreatedAt)
 		if c.IsZero() {
 			c = created

@@ -330,18 +330,17 @@ func (s *Store) PrepareImport(ds []*storage.Device) storage.PreparedImport {
 		prep(0, len(ds))
 	}
 	created := now()
-	first := make(map[string]bool, len(ds))
+	first := make(sqlcommon.ImportIDs, len(ds))
 	p.cands = make([]importCand, 0, len(ds))
 	nl, nd := 0, 0
 	for i, d := range ds {
 		if args[i] == nil {
 			continue
 		}
-		if first[d.ID] {
-			p.errs[i] = fmt.Errorf("%w: device %s is given twice", storage.ErrExists, d.ID)
+		if err := first.Repeat(d.ID); err != nil {
+			p.errs[i] = err
 			continue
 		}
-		first[d.ID] = true
 		c := norm(d.CreatedAt)
 		if c.IsZero() {
 			c = created

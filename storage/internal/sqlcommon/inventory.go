@@ -102,23 +102,12 @@ func DeviceQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *sto
 	if plan.Drive != nil {
 		return driveQuery(d, cols, q, after, plan)
 	}
-	var where []string
 	var args []any
 	arg := func(v any) string {
 		args = append(args, v)
 		return d.Param(len(args))
 	}
-	if len(q.IDs) > 0 {
-		cond, v := d.IDList(d.Param(len(args)+1), q.IDs)
-		args = append(args, v)
-		where = append(where, cond)
-	}
-	if q.IDPrefix != "" {
-		where = append(where, "id >= "+arg(q.IDPrefix))
-		if end, ok := storage.PrefixEnd(q.IDPrefix); ok {
-			where = append(where, "id < "+arg(end))
-		}
-	}
+	where := idConds(d, q, &args)
 	for _, k := range slices.Sorted(maps.Keys(q.Labels)) {
 		if v := q.Labels[k]; v != "" {
 			where = append(where, fmt.Sprintf("id IN (SELECT device_id FROM device_labels WHERE key = %s AND value = %s)", arg(k), arg(v)))
@@ -204,6 +193,28 @@ func DeviceQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *sto
 // the page stops after Limit+1 matches when the candidates come in the
 // page's order. Sorted by a key the driving index does not carry, all the
 // candidates are checked and the matches sorted.
+// idConds are the conditions on a device row's id of q's ID list and ID
+// prefix, their values appended to args.
+func idConds(d QueryDialect, q *storage.DeviceQuery, args *[]any) []string {
+	arg := func(v any) string {
+		*args = append(*args, v)
+		return d.Param(len(*args))
+	}
+	var conds []string
+	if len(q.IDs) > 0 {
+		cond, v := d.IDList(d.Param(len(*args)+1), q.IDs)
+		*args = append(*args, v)
+		conds = append(conds, cond)
+	}
+	if q.IDPrefix != "" {
+		conds = append(conds, "id >= "+arg(q.IDPrefix))
+		if end, ok := storage.PrefixEnd(q.IDPrefix); ok {
+			conds = append(conds, "id < "+arg(end))
+		}
+	}
+	return conds
+}
+
 func driveQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *storage.DeviceCursor, plan Plan) (string, []any) {
 	t := *plan.Drive
 	var args []any
@@ -238,18 +249,7 @@ func driveQuery(d QueryDialect, cols string, q *storage.DeviceQuery, after *stor
 		}
 	}
 	// The checks on each candidate's device row.
-	var dw []string
-	if len(q.IDs) > 0 {
-		cond, v := d.IDList(d.Param(len(args)+1), q.IDs)
-		args = append(args, v)
-		dw = append(dw, cond)
-	}
-	if q.IDPrefix != "" {
-		dw = append(dw, "id >= "+arg(q.IDPrefix))
-		if end, ok := storage.PrefixEnd(q.IDPrefix); ok {
-			dw = append(dw, "id < "+arg(end))
-		}
-	}
+	dw := idConds(d, q, &args)
 	// The other filters, probed on their indexes for each candidate before
 	// its device row is read; OFFSET 0 keeps each probe a subplan run per
 	// candidate rather than a join of the filter's whole index range.
@@ -412,5 +412,18 @@ func CheckLabels(set map[string]string, remove []string) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// ImportIDs tells, within one import, the later records of a device ID from
+// its first (which is the one imported).
+type ImportIDs map[string]bool
+
+// Repeat records id and returns ErrExists when it was given before.
+func (seen ImportIDs) Repeat(id string) error {
+	if seen[id] {
+		return fmt.Errorf("%w: device %s is given twice", storage.ErrExists, id)
+	}
+	seen[id] = true
 	return nil
 }
