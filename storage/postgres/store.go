@@ -56,24 +56,21 @@ func (s *Store) deviceArgs(d *storage.Device) ([]any, error) {
 		d.TransportAuth, d.ServerNonce, d.ClientNonce, d.NotifyAddr, devinfo, labels}, nil
 }
 
-// updateDevice is the UPDATE of every mutable column; the legacy plaintext
-// columns password and server_password stay empty.
-const updateDevice = `UPDATE devices SET auth_scheme = $1, username = $2, password_hash = $3,
-		server_password_sealed = $4, server_auth_scheme = $5, cert_sha256 = $6, transport_auth = $7,
-		server_nonce = $8, client_nonce = $9, notify_addr = $10, devinfo = $11, labels = $12,
-		last_seen = $13, password = '', server_password = '' WHERE id = $14`
-
-// updateDeviceContact is updateDevice without DevInfo and labels, and
-// updateDeviceInfoOnly without labels (storage.DeviceContactWriter).
+// The device update statements share the columns every write of a device
+// sets ($1–$10, deviceArgs' first ten values) and the legacy plaintext
+// columns password and server_password, which stay empty.
 const (
-	updateDeviceContact = `UPDATE devices SET auth_scheme = $1, username = $2, password_hash = $3,
+	updateDeviceSet = `UPDATE devices SET auth_scheme = $1, username = $2, password_hash = $3,
 		server_password_sealed = $4, server_auth_scheme = $5, cert_sha256 = $6, transport_auth = $7,
-		server_nonce = $8, client_nonce = $9, notify_addr = $10,
-		last_seen = $11, password = '', server_password = '' WHERE id = $12`
-	updateDeviceInfoOnly = `UPDATE devices SET auth_scheme = $1, username = $2, password_hash = $3,
-		server_password_sealed = $4, server_auth_scheme = $5, cert_sha256 = $6, transport_auth = $7,
-		server_nonce = $8, client_nonce = $9, notify_addr = $10, devinfo = $11,
-		last_seen = $12, password = '', server_password = '' WHERE id = $13`
+		server_nonce = $8, client_nonce = $9, notify_addr = $10, `
+	plaintextEmpty = `, password = '', server_password = ''`
+
+	// updateDevice writes every mutable column.
+	updateDevice = updateDeviceSet + `devinfo = $11, labels = $12, last_seen = $13` + plaintextEmpty + ` WHERE id = $14`
+	// updateDeviceContact leaves DevInfo and labels, updateDeviceInfoOnly
+	// the labels, as stored (storage.DeviceContactWriter).
+	updateDeviceContact  = updateDeviceSet + `last_seen = $11` + plaintextEmpty + ` WHERE id = $12`
+	updateDeviceInfoOnly = updateDeviceSet + `devinfo = $11, last_seen = $12` + plaintextEmpty + ` WHERE id = $13`
 )
 
 // CreateDevice stores a new device; CreatedAt defaults to now.
