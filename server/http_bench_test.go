@@ -503,3 +503,40 @@ func BenchmarkHTTPSessions_Memory(b *testing.B) {
 		b.Run(driver, func(b *testing.B) { benchHTTP(b, memstore.New(), driver) })
 	}
 }
+
+// BenchmarkHTTPSessions_CommitFloor runs the same sessions on memstore plus
+// one durable SQLite row per DM message (a tree-cache upsert of the
+// message's device, in the SQLite store's group commit, before the reply
+// goes out): what committing every message durably costs by itself, with
+// nothing else stored there. Its ratio_vs_memory is the ceiling of any
+// store that commits each message; the distance from it to
+// HTTPSessions_SQLite is the rows, statements and reads of the real store
+// (BENCHMARKS.md, "what the remaining gap is made of").
+func BenchmarkHTTPSessions_CommitFloor(b *testing.B) {
+	benchHTTP(b, &commitFloor{Store: memstore.New(), durable: openSQLite(b)}, "scripted")
+}
+
+// commitFloor is memstore whose devices also exist in a durable store, to
+// which each message's WriteEffects adds one row.
+type commitFloor struct {
+	*memstore.Store
+	durable storage.Store
+}
+
+func (c *commitFloor) CreateDevice(ctx context.Context, d *storage.Device) error {
+	copied := *d
+	if err := c.durable.CreateDevice(ctx, &copied); err != nil {
+		return err
+	}
+	return c.Store.CreateDevice(ctx, d)
+}
+
+// WriteEffects stores e in memory, then, for a message's effects (those
+// with a session: the write-behind traces and events have none), commits
+// one row.
+func (c *commitFloor) WriteEffects(ctx context.Context, e *storage.Effects) error {
+	if err := c.Store.WriteEffects(ctx, e); err != nil || e.Session == nil {
+		return err
+	}
+	return c.durable.PutTreeNodes(ctx, []storage.TreeNode{{DeviceID: e.Session.DeviceID, URI: "./floor", Value: e.Session.SessionID}})
+}
