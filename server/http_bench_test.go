@@ -505,15 +505,24 @@ func BenchmarkHTTPSessions_Memory(b *testing.B) {
 }
 
 // BenchmarkHTTPSessions_CommitFloor runs the same sessions on memstore plus
-// one durable SQLite row per DM message (a tree-cache upsert of the
-// message's device, in the SQLite store's group commit, before the reply
-// goes out): what committing every message durably costs by itself, with
-// nothing else stored there. Its ratio_vs_memory is the ceiling of any
+// one durable row per DM message in SQLite or PostgreSQL (a tree-cache
+// upsert of the message's device, through the store's WriteEffects and so
+// its group commit, as the real messages' writes, before the reply goes
+// out): what committing every message durably costs by itself,
+// with nothing else stored there. Its ratio_vs_memory is the ceiling of any
 // store that commits each message; the distance from it to
-// HTTPSessions_SQLite is the rows, statements and reads of the real store
-// (BENCHMARKS.md, "what the remaining gap is made of").
+// HTTPSessions_SQLite / _Postgres is the rows, statements and reads of the
+// real store (BENCHMARKS.md, "what the remaining gap is made of"). The
+// postgres case needs OMADM_TEST_POSTGRES like BenchmarkHTTPSessions_Postgres.
 func BenchmarkHTTPSessions_CommitFloor(b *testing.B) {
-	benchHTTP(b, &commitFloor{Store: memstore.New(), durable: openSQLite(b)}, "scripted")
+	for _, db := range []struct {
+		name string
+		open func(testing.TB) storage.Store
+	}{{"sqlite", openSQLite}, {"postgres", openPostgres}} {
+		b.Run(db.name, func(b *testing.B) {
+			benchHTTP(b, &commitFloor{Store: memstore.New(), durable: db.open(b)}, "scripted")
+		})
+	}
 }
 
 // commitFloor is memstore whose devices also exist in a durable store, to
@@ -538,5 +547,6 @@ func (c *commitFloor) WriteEffects(ctx context.Context, e *storage.Effects) erro
 	if err := c.Store.WriteEffects(ctx, e); err != nil || e.Session == nil {
 		return err
 	}
-	return c.durable.PutTreeNodes(ctx, []storage.TreeNode{{DeviceID: e.Session.DeviceID, URI: "./floor", Value: e.Session.SessionID}})
+	return storage.WriteEffects(ctx, c.durable, &storage.Effects{
+		Nodes: []storage.TreeNode{{DeviceID: e.Session.DeviceID, URI: "./floor", Value: e.Session.SessionID}}})
 }
