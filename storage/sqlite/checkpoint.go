@@ -54,7 +54,7 @@ const walCycle = 1000
 // indexes) are committed again and again, so a longer gap copies each of
 // them once for many commits. 20 ms against 2 ms: 3–17 % less CPU per
 // durable session in four same-run sets of BenchmarkHTTPSessions_SQLite
-// (BENCHMARKS.md); the WAL grows by at most that much more between rewinds.
+// (BENCHMARKS.md), for a WAL up to 20 ms of commits longer between rewinds.
 const minCheckpointGap = 20 * time.Millisecond
 
 func startCheckpointer(db *sql.DB) *checkpointer {
