@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -469,7 +470,12 @@ func TestFleet_ReportSessionIsRetriedUntilDelivered(t *testing.T) {
 	if err := srv.store.CreateJob(ctx, job); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.Session(ctx, d); err != nil {
+	// When the lock finishes before the device answers the Exec, the report
+	// rides along in that answer (client: alerts queued during a session go
+	// in its next package) and the injected failure ends this session
+	// instead of a report session of its own; the alert is queued again
+	// either way.
+	if _, err := f.Session(ctx, d); err != nil && !(errors.Is(err, client.ErrTransport) && failed.Load()) {
 		t.Fatal(err)
 	}
 	select {
