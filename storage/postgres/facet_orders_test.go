@@ -58,21 +58,8 @@ func TestOpen_MigratesGroupMembersOfA0015Schema(t *testing.T) {
 	defer s.Close()
 	page := func(sort string, desc bool) []string {
 		t.Helper()
-		var ids []string
-		q := storage.DeviceQuery{Group: "g", DevInfo: map[string]string{"./DevInfo/Mod": "X1"}, Sort: sort, Desc: desc, Limit: 1}
-		for {
-			ds, next, err := s.QueryDevices(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, d := range ds {
-				ids = append(ids, d.ID)
-			}
-			if next == "" {
-				return ids
-			}
-			q.Cursor = next
-		}
+		q := storage.DeviceQuery{Group: "g", DevInfo: map[string]string{"./DevInfo/Mod": "X1"}, Sort: sort, Desc: desc}
+		return storagetest.QueryAllIDs(t, s, q, 1)
 	}
 	for _, tc := range []struct {
 		sort string

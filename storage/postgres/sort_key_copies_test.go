@@ -15,6 +15,7 @@ import (
 
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/storage/postgres"
+	"github.com/omadm/omadm/storage/storagetest"
 )
 
 // copiesDiffer lists the label rows and group members whose copies of
@@ -174,19 +175,8 @@ func TestQueryDevices_LabelAndGroupWalksFollowEveryWrite(t *testing.T) {
 				}
 			}
 			for _, n := range []int{1, 2} {
-				q.Limit, q.Cursor = n, ""
-				var got []string
-				for range 100 {
-					ds, next, err := s.QueryDevices(ctx, q)
-					check("QueryDevices", err)
-					for _, d := range ds {
-						got = append(got, d.ID)
-					}
-					if next == "" {
-						break
-					}
-					q.Cursor = next
-				}
+				q.Cursor = ""
+				got := storagetest.QueryAllIDs(t, s, q, n)
 				if !slices.Equal(got, want) {
 					t.Errorf("%s: labels %v devinfo %v group %q seen after %v by %q desc=%v, pages of %d:\n got  %v\n want %v",
 						step, q.Labels, q.DevInfo, q.Group, !q.SeenAfter.IsZero(), q.Sort, q.Desc, n, got, want)
@@ -287,22 +277,7 @@ func TestOpen_MigratesLabelRowsOfA0017Schema(t *testing.T) {
 
 	page := func(q storage.DeviceQuery) []string {
 		t.Helper()
-		var ids []string
-		q.Limit = 1
-		for range 10 {
-			ds, next, err := s.QueryDevices(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, d := range ds {
-				ids = append(ids, d.ID)
-			}
-			if next == "" {
-				break
-			}
-			q.Cursor = next
-		}
-		return ids
+		return storagetest.QueryAllIDs(t, s, q, 1)
 	}
 	site := map[string]string{"site": "a"}
 	x1 := map[string]string{"./DevInfo/Mod": "X1"}

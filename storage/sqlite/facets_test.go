@@ -10,6 +10,7 @@ import (
 
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/storage/sqlite"
+	"github.com/omadm/omadm/storage/storagetest"
 )
 
 // TestOpen_OldDatabaseIsSearchableByDevInfoAfterMigration writes devices
@@ -69,21 +70,8 @@ func TestOpen_OldDatabaseIsSearchableByDevInfoAfterMigration(t *testing.T) {
 		slices.Sort(want)
 		for _, sort := range []string{storage.SortID, storage.SortLastSeen, storage.SortCreated} {
 			q := q
-			q.Sort, q.Limit = sort, 4
-			var got []string
-			for range 100 {
-				ds, next, err := s.QueryDevices(ctx, q)
-				if err != nil {
-					t.Fatalf("%s by %s: %v", what, sort, err)
-				}
-				for _, d := range ds {
-					got = append(got, d.ID)
-				}
-				if next == "" {
-					break
-				}
-				q.Cursor = next
-			}
+			q.Sort = sort
+			got := storagetest.QueryAllIDs(t, s, q, 4)
 			slices.Sort(got)
 			if !slices.Equal(got, want) {
 				t.Errorf("%s by %s:\n got  %v\n want %v", what, sort, got, want)

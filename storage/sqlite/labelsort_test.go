@@ -13,6 +13,7 @@ import (
 
 	"github.com/omadm/omadm/storage"
 	"github.com/omadm/omadm/storage/sqlite"
+	"github.com/omadm/omadm/storage/storagetest"
 )
 
 // labelFleet stores n devices with the labels env (3 values) and site (30
@@ -88,28 +89,6 @@ func naivePages(t *testing.T, s storage.Store, q storage.DeviceQuery) []string {
 	return ids
 }
 
-// searchPages reads every page of q (limit per page) and returns the IDs.
-func searchPages(t *testing.T, s storage.Store, q storage.DeviceQuery, limit int) []string {
-	t.Helper()
-	q.Limit = limit
-	var ids []string
-	for range 1000 {
-		ds, next, err := s.QueryDevices(context.Background(), q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range ds {
-			ids = append(ids, d.ID)
-		}
-		if next == "" {
-			return ids
-		}
-		q.Cursor = next
-	}
-	t.Fatal("the cursors never ended")
-	return nil
-}
-
 // labelSortQueries are two-label (and one-label) searches by last seen, in
 // both directions, with and without last-seen bounds, which the store
 // answers by walking a label's rows in last-seen order (migration
@@ -145,7 +124,7 @@ func checkLabelSearches(t *testing.T, s storage.Store, t0 time.Time, when string
 	for _, q := range labelSortQueries(t0) {
 		want := naivePages(t, s, q)
 		for _, limit := range []int{3, 17, 1000} {
-			if got := searchPages(t, s, q, limit); !slices.Equal(got, want) {
+			if got := storagetest.QueryAllIDs(t, s, q, limit); !slices.Equal(got, want) {
 				t.Errorf("%s: %+v in pages of %d:\n got %v\nwant %v", when, q, limit, got, want)
 			}
 		}

@@ -278,7 +278,7 @@ func dumpAll(t *testing.T, s storage.Store) []string {
 	for _, g := range gs {
 		add("group", *g)
 		if !g.Dynamic() {
-			add("members "+g.Name, queryAll(t, s, storage.DeviceQuery{Group: g.Name}, 100))
+			add("members "+g.Name, QueryAllIDs(t, s, storage.DeviceQuery{Group: g.Name}, 100))
 		}
 	}
 	ps, err := s.ListProfiles(bg, "", 1000)

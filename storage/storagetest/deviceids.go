@@ -25,7 +25,7 @@ var deviceIDTests = []test{
 			{"seen after, by last seen", storage.DeviceQuery{SeenAfter: t0.Add(90 * time.Minute), Sort: storage.SortLastSeen}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				want := queryAll(t, s, tc.q, 2)
+				want := QueryAllIDs(t, s, tc.q, 2)
 				// Pages of 2 by QueryDeviceIDs, each cursor also good for
 				// QueryDevices (the next page read both ways must agree).
 				q := tc.q

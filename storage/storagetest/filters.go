@@ -206,7 +206,7 @@ func testRandomFilters(t *testing.T, s storage.Store) {
 			return c
 		})
 		for _, n := range []int{1 + r.IntN(7), 100} {
-			got := queryAll(t, s, q, n)
+			got := QueryAllIDs(t, s, q, n)
 			if !slices.Equal(got, deviceIDs(want)) {
 				t.Fatalf("query %d %+v, pages of %d:\n got  %v\n want %v", i, q, n, got, deviceIDs(want))
 			}

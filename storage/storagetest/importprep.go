@@ -72,7 +72,7 @@ var importPrepTests = []test{
 				t.Errorf("device %s: PasswordHash %q not filled in", d.ID, d.PasswordHash)
 			}
 		}
-		if got := queryAll(t, s, storage.DeviceQuery{Labels: map[string]string{"unit": "p", "ring": "1"}}, 1000); len(got) != 33 {
+		if got := QueryAllIDs(t, s, storage.DeviceQuery{Labels: map[string]string{"unit": "p", "ring": "1"}}, 1000); len(got) != 33 {
 			t.Errorf("unit=p ring=1: %d devices, want 33", len(got))
 		}
 	}},
@@ -126,7 +126,7 @@ var importPrepTests = []test{
 				want++
 			}
 		}
-		if got := queryAll(t, s, storage.DeviceQuery{Labels: map[string]string{"unit": "q", "ring": "2"}}, 1000); len(got) != want {
+		if got := QueryAllIDs(t, s, storage.DeviceQuery{Labels: map[string]string{"unit": "q", "ring": "2"}}, 1000); len(got) != want {
 			t.Errorf("unit=q ring=2: %d devices, want %d", len(got), want)
 		}
 		if stored != 300-len(taken) {

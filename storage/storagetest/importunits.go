@@ -92,10 +92,10 @@ var importUnitTests = []test{
 				wantM1++
 			}
 		}
-		if got := queryAll(t, s, storage.DeviceQuery{Labels: map[string]string{"env": "prod", "ring": "1"}}, 1000); len(got) != wantProd {
+		if got := QueryAllIDs(t, s, storage.DeviceQuery{Labels: map[string]string{"env": "prod", "ring": "1"}}, 1000); len(got) != wantProd {
 			t.Errorf("env=prod ring=1: %d devices, want %d", len(got), wantProd)
 		}
-		if got := queryAll(t, s, storage.DeviceQuery{DevInfo: map[string]string{"./DevInfo/Mod": "M1"}}, 1000); len(got) != wantM1 {
+		if got := QueryAllIDs(t, s, storage.DeviceQuery{DevInfo: map[string]string{"./DevInfo/Mod": "M1"}}, 1000); len(got) != wantM1 {
 			t.Errorf("model M1: %d devices, want %d", len(got), wantM1)
 		}
 	}},
@@ -129,7 +129,7 @@ var importUnitTests = []test{
 			}
 		}
 		for unit, want := range map[string]int{"0": 200, "100": 100} {
-			if got := queryAll(t, s, storage.DeviceQuery{Labels: map[string]string{"unit": unit}}, 1000); len(got) != want {
+			if got := QueryAllIDs(t, s, storage.DeviceQuery{Labels: map[string]string{"unit": unit}}, 1000); len(got) != want {
 				t.Errorf("unit=%s: %d devices, want %d", unit, len(got), want)
 			}
 		}

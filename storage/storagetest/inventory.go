@@ -54,9 +54,10 @@ func deviceIDs(ds []*storage.Device) []string {
 	return out
 }
 
-// queryAll follows cursors with pages of size n and returns every ID (at
-// most 2,000 pages: a cursor that never ends fails the test).
-func queryAll(t *testing.T, s storage.Store, q storage.DeviceQuery, n int) []string {
+// QueryAllIDs follows q's cursors with pages of size n and returns every
+// device ID in order. A page larger than n, or a cursor that never ends
+// (2,000 pages), fails the test. Backend tests use it too.
+func QueryAllIDs(t *testing.T, s storage.Store, q storage.DeviceQuery, n int) []string {
 	t.Helper()
 	q.Limit = n
 	var ids []string
@@ -118,7 +119,7 @@ var inventoryTests = []test{
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				for _, n := range []int{1, 2, 100} {
-					wantIDs(t, fmt.Sprintf("page size %d", n), queryAll(t, s, tc.q, n), tc.want...)
+					wantIDs(t, fmt.Sprintf("page size %d", n), QueryAllIDs(t, s, tc.q, n), tc.want...)
 				}
 			})
 		}
@@ -142,7 +143,7 @@ var inventoryTests = []test{
 			t.Run(fmt.Sprintf("%s-desc=%v", tc.sort, tc.desc), func(t *testing.T) {
 				for _, n := range []int{1, 2, 4, 6, 7} {
 					q := storage.DeviceQuery{Sort: tc.sort, Desc: tc.desc}
-					wantIDs(t, fmt.Sprintf("page size %d", n), queryAll(t, s, q, n), tc.want...)
+					wantIDs(t, fmt.Sprintf("page size %d", n), QueryAllIDs(t, s, q, n), tc.want...)
 				}
 			})
 		}
@@ -238,9 +239,9 @@ var inventoryTests = []test{
 		a.Labels = nil
 		a.DevInfo["./DevInfo/Mod"] = "X300"
 		check(t, "UpdateDevice", s.UpdateDevice(bg, a))
-		wantIDs(t, "env=prod", queryAll(t, s, storage.DeviceQuery{Labels: map[string]string{"env": "prod"}}, 10), "IMEI:35-b", "MAC:d", "MAC:e")
-		wantIDs(t, "model X200", queryAll(t, s, storage.DeviceQuery{DevInfo: map[string]string{"./DevInfo/Mod": "X200"}}, 10), "IMEI:35-b", "MAC:d", "MAC:e")
-		wantIDs(t, "model X300", queryAll(t, s, storage.DeviceQuery{DevInfo: map[string]string{"./DevInfo/Mod": "X300"}}, 10), "IMEI:35-a")
+		wantIDs(t, "env=prod", QueryAllIDs(t, s, storage.DeviceQuery{Labels: map[string]string{"env": "prod"}}, 10), "IMEI:35-b", "MAC:d", "MAC:e")
+		wantIDs(t, "model X200", QueryAllIDs(t, s, storage.DeviceQuery{DevInfo: map[string]string{"./DevInfo/Mod": "X200"}}, 10), "IMEI:35-b", "MAC:d", "MAC:e")
+		wantIDs(t, "model X300", QueryAllIDs(t, s, storage.DeviceQuery{DevInfo: map[string]string{"./DevInfo/Mod": "X300"}}, 10), "IMEI:35-a")
 		// Through UpdateLabels: set and remove in one call, missing IDs skipped.
 		n, err := s.UpdateLabels(bg, []string{"MAC:d", "MAC:e", "nope"}, map[string]string{"env": "dev", "ring": "1"}, []string{"tier"})
 		check(t, "UpdateLabels", err)
@@ -250,8 +251,8 @@ var inventoryTests = []test{
 		got, err := s.GetDevice(bg, "MAC:e")
 		check(t, "GetDevice", err)
 		deepEqual(t, "labels of MAC:e", got.Labels, map[string]string{"env": "dev", "ring": "1"})
-		wantIDs(t, "env=dev", queryAll(t, s, storage.DeviceQuery{Labels: map[string]string{"env": "dev"}}, 10), "IMEI:36-c", "MAC:d", "MAC:e")
-		wantIDs(t, "tier present", queryAll(t, s, storage.DeviceQuery{Labels: map[string]string{"tier": ""}}, 10), "MAC:f")
+		wantIDs(t, "env=dev", QueryAllIDs(t, s, storage.DeviceQuery{Labels: map[string]string{"env": "dev"}}, 10), "IMEI:36-c", "MAC:d", "MAC:e")
+		wantIDs(t, "tier present", QueryAllIDs(t, s, storage.DeviceQuery{Labels: map[string]string{"tier": ""}}, 10), "MAC:f")
 		// Nothing to change is no change.
 		n, err = s.UpdateLabels(bg, []string{"MAC:e"}, map[string]string{"env": "dev"}, []string{"absent"})
 		check(t, "UpdateLabels", err)
@@ -260,9 +261,9 @@ var inventoryTests = []test{
 		}
 		// A deleted device leaves the search.
 		check(t, "DeleteDevice", s.DeleteDevice(bg, "MAC:e"))
-		wantIDs(t, "env=dev after delete", queryAll(t, s, storage.DeviceQuery{Labels: map[string]string{"env": "dev"}}, 10), "IMEI:36-c", "MAC:d")
+		wantIDs(t, "env=dev after delete", QueryAllIDs(t, s, storage.DeviceQuery{Labels: map[string]string{"env": "dev"}}, 10), "IMEI:36-c", "MAC:d")
 		check(t, "CreateDevice", s.CreateDevice(bg, fleetDevice("MAC:e", nil, nil, t0, t0)))
-		wantIDs(t, "env=dev after re-create", queryAll(t, s, storage.DeviceQuery{Labels: map[string]string{"env": "dev"}}, 10), "IMEI:36-c", "MAC:d")
+		wantIDs(t, "env=dev after re-create", QueryAllIDs(t, s, storage.DeviceQuery{Labels: map[string]string{"env": "dev"}}, 10), "IMEI:36-c", "MAC:d")
 	}},
 	{"ImportDevicesReportsEachSkippedRecord", func(t *testing.T, s storage.Store) {
 		mustDevice(t, s, "taken")
@@ -294,7 +295,7 @@ var inventoryTests = []test{
 		got, err := s.GetDevice(bg, "new-1")
 		check(t, "GetDevice", err)
 		checkDevice(t, got, ds[0])
-		wantIDs(t, "imported labels searchable", queryAll(t, s, storage.DeviceQuery{Labels: map[string]string{"env": "prod"}}, 10), "new-1")
+		wantIDs(t, "imported labels searchable", QueryAllIDs(t, s, storage.DeviceQuery{Labels: map[string]string{"env": "prod"}}, 10), "new-1")
 		if n, err := s.CountDevices(bg); err != nil || n != 3 {
 			t.Errorf("CountDevices = %d, %v; want 3", n, err)
 		}
@@ -365,7 +366,7 @@ var groupTests = []test{
 		if err != nil && !strings.Contains(err.Error(), "ghost") {
 			t.Errorf("error %q does not name the missing device", err)
 		}
-		wantIDs(t, "members after failed add", queryAll(t, s, storage.DeviceQuery{Group: "pilot"}, 10), "IMEI:35-a", "MAC:d")
+		wantIDs(t, "members after failed add", QueryAllIDs(t, s, storage.DeviceQuery{Group: "pilot"}, 10), "IMEI:35-a", "MAC:d")
 		n, err = s.AddGroupMembers(bg, "pilot", []string{"MAC:d", "MAC:e"})
 		check(t, "AddGroupMembers", err)
 		if n != 1 {
@@ -376,7 +377,7 @@ var groupTests = []test{
 		if n != 1 {
 			t.Errorf("RemoveGroupMembers removed %d, want 1", n)
 		}
-		wantIDs(t, "members", queryAll(t, s, storage.DeviceQuery{Group: "pilot"}, 1), "IMEI:35-a", "MAC:e")
+		wantIDs(t, "members", QueryAllIDs(t, s, storage.DeviceQuery{Group: "pilot"}, 1), "IMEI:35-a", "MAC:e")
 		_, err = s.AddGroupMembers(bg, "nope", []string{"MAC:d"})
 		wantErr(t, "AddGroupMembers to a missing group", err, storage.ErrNotFound)
 		_, err = s.RemoveGroupMembers(bg, "nope", []string{"MAC:d"})
@@ -396,11 +397,11 @@ var groupTests = []test{
 		_, err := s.AddGroupMembers(bg, "pilot", []string{"MAC:d", "MAC:e"})
 		check(t, "AddGroupMembers", err)
 		check(t, "DeleteDevice", s.DeleteDevice(bg, "MAC:d"))
-		wantIDs(t, "members", queryAll(t, s, storage.DeviceQuery{Group: "pilot"}, 10), "MAC:e")
+		wantIDs(t, "members", QueryAllIDs(t, s, storage.DeviceQuery{Group: "pilot"}, 10), "MAC:e")
 		check(t, "CreateDevice", s.CreateDevice(bg, newDevice("MAC:d")))
-		wantIDs(t, "members after re-create", queryAll(t, s, storage.DeviceQuery{Group: "pilot"}, 10), "MAC:e")
+		wantIDs(t, "members after re-create", QueryAllIDs(t, s, storage.DeviceQuery{Group: "pilot"}, 10), "MAC:e")
 		check(t, "DeleteGroup", s.DeleteGroup(bg, "pilot"))
 		mustGroup(t, s, "pilot", "")
-		wantIDs(t, "members of a new group of the same name", queryAll(t, s, storage.DeviceQuery{Group: "pilot"}, 10))
+		wantIDs(t, "members of a new group of the same name", QueryAllIDs(t, s, storage.DeviceQuery{Group: "pilot"}, 10))
 	}},
 }
